@@ -1,0 +1,1 @@
+"""parboard: the yearly administrative-reform (Chỉ số CCHC) cycle for Vietnamese provincial departments."""

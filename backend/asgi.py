@@ -1,0 +1,51 @@
+"""The application factory: routes, dependencies, guards, middleware and error pages in one place."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar.config.csrf import CSRFConfig
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.plugins.htmx import HTMXPlugin
+from litestar.router import Router
+from litestar.static_files import create_static_files_router
+
+from backend.auth.permissions import PUBLIC, access_guard
+from backend.core import ParboardPlugin
+from backend.db.runtime import DatabaseUrls
+from backend.settings import Settings, get_settings
+
+
+def create_app(settings: Settings | None = None, database: DatabaseUrls | None = None) -> Litestar:
+    """Build the app. Without `database`, the database is resolved from the settings (see db.runtime)."""
+    from backend.db import runtime
+
+    settings = settings or get_settings()
+    database = database or runtime.resolve(settings)
+    static = create_static_files_router(
+        path="/static",
+        directories=[settings.paths.static_dir],
+        opt={"access": PUBLIC},
+        include_in_schema=False,
+        cache_control=None,
+    )
+    openapi_router = Router(path="/schema", route_handlers=[], opt={"access": PUBLIC})
+    return Litestar(
+        route_handlers=[static],
+        plugins=[ParboardPlugin(settings, database), HTMXPlugin()],
+        guards=[access_guard],
+        csrf_config=CSRFConfig(
+            secret=settings.app.secret_key,
+            cookie_secure=settings.app.env == "production",
+            cookie_httponly=True,
+            cookie_samesite="lax",
+        ),
+        openapi_config=OpenAPIConfig(
+            title="parboard",
+            version="0.1.0",
+            description="Chỉ số CCHC: tự đánh giá, khắc phục và thẩm định",
+            render_plugins=[ScalarRenderPlugin()],
+            openapi_router=openapi_router,
+        ),
+        debug=False,
+    )

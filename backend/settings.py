@@ -1,0 +1,164 @@
+"""Settings: one small dataclass per concern, each field read from the environment, assembled once."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+Environment = Literal["development", "test", "production"]
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+def _env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default).strip()
+
+
+def _env_bool(name: str, default: bool = False) -> bool:
+    raw = _env(name)
+    if not raw:
+        return default
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} must be a boolean (1/0, true/false), got {raw!r}")
+
+
+def _env_int(name: str, default: int, *, minimum: int = 0, maximum: int = 1_000_000) -> int:
+    raw = _env(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
+    if not minimum <= value <= maximum:
+        raise SettingsError(f"{name} must be between {minimum} and {maximum}, got {value}")
+    return value
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    env: Environment = "production"
+    secret_key: str = ""
+    # The demo shortcut of the foundation: a tenant page opens without sign-in, from loopback only.
+    dev_login: bool = False
+    log_json: bool = False
+    log_level: str = "INFO"
+
+    @property
+    def debug(self) -> bool:
+        return self.env == "development"
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    # Empty URLs mean: start the embedded PostgreSQL under var/ and create both roles there.
+    url: str = ""
+    owner_url: str = ""
+    pool_size: int = 10
+    max_overflow: int = 10
+    echo: bool = False
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+
+
+@dataclass(frozen=True)
+class PathSettings:
+    var_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "var")
+    tenants_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "tenants")
+    templates_dir: Path = PROJECT_ROOT / "templates"
+    static_dir: Path = PROJECT_ROOT / "static"
+    migrations_dir: Path = PROJECT_ROOT / "migrations"
+
+    @property
+    def pgdata(self) -> Path:
+        return self.var_dir / "pg"
+
+
+@dataclass(frozen=True)
+class Settings:
+    app: AppSettings
+    db: DatabaseSettings
+    server: ServerSettings
+    paths: PathSettings
+
+
+def load_settings() -> Settings:
+    """Read and validate every setting from the environment (no caching: see `get_settings`)."""
+    env_raw = _env("PARBOARD_ENV", "production")
+    if env_raw not in ("development", "test", "production"):
+        raise SettingsError(f"PARBOARD_ENV must be development, test or production, got {env_raw!r}")
+    env: Environment = env_raw  # type: ignore[assignment]
+
+    secret_key = _env("PARBOARD_SECRET_KEY")
+    if not secret_key:
+        if env == "production":
+            raise SettingsError(
+                "PARBOARD_SECRET_KEY must be set in production: a per-process random key breaks "
+                "CSRF and sessions as soon as there are two workers"
+            )
+        secret_key = secrets.token_urlsafe(32)
+    elif len(secret_key) < 32:
+        raise SettingsError("PARBOARD_SECRET_KEY must be at least 32 characters long")
+
+    dev_login = _env_bool("PARBOARD_DEV_LOGIN")
+    if dev_login and env != "development":
+        raise SettingsError("PARBOARD_DEV_LOGIN can only be enabled with PARBOARD_ENV=development")
+
+    log_level = _env("PARBOARD_LOG_LEVEL", "INFO").upper()
+    if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise SettingsError(f"PARBOARD_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
+
+    db_url = _env("DATABASE_URL")
+    owner_url = _env("DATABASE_OWNER_URL")
+    if bool(db_url) != bool(owner_url):
+        raise SettingsError(
+            "DATABASE_URL (the application's role) and DATABASE_OWNER_URL (the migrations' role) "
+            "are given together, or neither for the embedded PostgreSQL"
+        )
+
+    var_dir = Path(_env("PARBOARD_VAR_DIR") or PROJECT_ROOT / "var").resolve()
+    tenants_dir = Path(_env("PARBOARD_TENANTS_DIR") or PROJECT_ROOT / "tenants").resolve()
+
+    return Settings(
+        app=AppSettings(
+            env=env,
+            secret_key=secret_key,
+            dev_login=dev_login,
+            log_json=_env_bool("PARBOARD_LOG_JSON", default=not os.isatty(2)),
+            log_level=log_level,
+        ),
+        db=DatabaseSettings(
+            url=db_url,
+            owner_url=owner_url,
+            pool_size=_env_int("PARBOARD_DB_POOL_SIZE", 10, minimum=1, maximum=200),
+            max_overflow=_env_int("PARBOARD_DB_MAX_OVERFLOW", 10, maximum=200),
+            echo=_env_bool("PARBOARD_DB_ECHO"),
+        ),
+        server=ServerSettings(
+            host=_env("PARBOARD_HOST", "127.0.0.1"),
+            port=_env_int("PARBOARD_PORT", 8000, minimum=1, maximum=65535),
+            workers=_env_int("PARBOARD_WORKERS", 1, minimum=1, maximum=64),
+        ),
+        paths=PathSettings(var_dir=var_dir, tenants_dir=tenants_dir),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once."""
+    return load_settings()

@@ -1,0 +1,75 @@
+"""Error pages in Vietnamese (HTML for people, JSON for API clients); never a raw traceback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.response import Template
+
+from backend.logging import get_logger
+
+log = get_logger("parboard.errors")
+
+MESSAGES: dict[int, tuple[str, str]] = {
+    400: ("Yêu cầu không hợp lệ", "Dữ liệu gửi lên không hợp lệ. Vui lòng kiểm tra lại và thử lại."),
+    401: ("Cần đăng nhập", "Vui lòng đăng nhập bằng tài khoản của tỉnh để tiếp tục."),
+    403: (
+        "Không có quyền truy cập",
+        "Tài khoản của bạn không có quyền xem trang này. Liên hệ quản trị viên của đơn vị để được cấp quyền.",
+    ),
+    404: ("Không tìm thấy trang", "Trang bạn tìm không tồn tại hoặc đã được chuyển đi."),
+    405: ("Phương thức không được hỗ trợ", "Thao tác này không được hỗ trợ tại địa chỉ này."),
+    413: ("Dữ liệu quá lớn", "Dữ liệu gửi lên vượt quá giới hạn cho phép."),
+    429: ("Quá nhiều yêu cầu", "Bạn đã gửi quá nhiều yêu cầu. Vui lòng thử lại sau ít phút."),
+    500: (
+        "Đã xảy ra lỗi hệ thống",
+        "Hệ thống gặp sự cố ngoài dự kiến. Dữ liệu của bạn không bị thay đổi. Vui lòng thử lại; "
+        "nếu lỗi lặp lại, gửi mã tham chiếu bên dưới cho bộ phận hỗ trợ.",
+    ),
+    503: ("Dịch vụ tạm thời gián đoạn", "Hệ thống đang bảo trì hoặc quá tải. Vui lòng thử lại sau."),
+}
+
+
+def _wants_json(request: Request[Any, Any, Any]) -> bool:
+    if request.url.path.startswith("/api/"):
+        return True
+    accept = request.headers.get("accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def _respond(request: Request[Any, Any, Any], status: int, detail: str | None = None) -> Response[Any]:
+    title, message = MESSAGES.get(status, MESSAGES[500] if status >= 500 else MESSAGES[400])
+    request_id = str(request.scope.get("parboard_request_id", ""))  # type: ignore[call-overload]
+    if _wants_json(request):
+        return Response(
+            {"status_code": status, "title": title, "detail": detail or message, "request_id": request_id},
+            status_code=status,
+            media_type=MediaType.JSON,
+        )
+    return Template(
+        template_name="errors/error.html",
+        context={"status": status, "title": title, "message": message, "request_id": request_id},
+        status_code=status,
+        media_type=MediaType.HTML,
+    )
+
+
+def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    detail = None
+    if isinstance(exc, ValidationException):
+        detail = "Dữ liệu không hợp lệ"
+    return _respond(request, exc.status_code, detail)
+
+
+def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    log.exception("unhandled error", path=request.url.path, error=type(exc).__name__)
+    return _respond(request, 500)
+
+
+EXCEPTION_HANDLERS: dict[int | type[Exception], Any] = {
+    HTTPException: http_exception_handler,
+    500: internal_error_handler,
+    Exception: internal_error_handler,
+}

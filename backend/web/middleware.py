@@ -1,0 +1,91 @@
+"""ASGI middleware: correlation id, request log, security headers, and who is asking."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+import structlog
+from litestar.connection import ASGIConnection
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from backend.auth.principal import SCOPE_KEY, resolve_principal
+from backend.logging import get_logger
+from backend.settings import Settings
+
+log = get_logger("parboard.request")
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+def security_headers(*, secure: bool) -> list[tuple[bytes, bytes]]:
+    headers = [
+        (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"same-origin"),
+        (b"x-frame-options", b"DENY"),
+        (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+        (b"cross-origin-opener-policy", b"same-origin"),
+    ]
+    if secure:
+        headers.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+    return headers
+
+
+def request_middleware_factory(settings: Settings) -> object:
+    extra_headers = security_headers(secure=settings.app.env == "production")
+
+    def middleware(app: ASGIApp) -> ASGIApp:
+        async def handle(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
+            incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+            request_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
+            connection: ASGIConnection = ASGIConnection(scope)  # type: ignore[type-arg]
+            scope[SCOPE_KEY] = resolve_principal(connection, settings)  # type: ignore[literal-required]
+            scope["parboard_request_id"] = request_id  # type: ignore[typeddict-unknown-key]
+            started = time.perf_counter()
+            status = 500
+
+            async def send_wrapper(message: Message) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                    headers = list(message.get("headers", []))
+                    headers.append((b"x-request-id", request_id.encode()))
+                    headers.extend(extra_headers)
+                    message["headers"] = headers
+                await send(message)
+
+            with structlog.contextvars.bound_contextvars(request_id=request_id):
+                try:
+                    await app(scope, receive, send_wrapper)
+                finally:
+                    if not scope["path"].startswith("/static/"):
+                        log.info(
+                            "request",
+                            method=scope["method"],
+                            path=scope["path"],
+                            status=status,
+                            ms=round((time.perf_counter() - started) * 1000, 1),
+                        )
+
+        return handle
+
+    return middleware

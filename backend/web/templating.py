@@ -1,0 +1,52 @@
+"""Jinja2 setup and page-or-fragment rendering (fragments are named blocks of the full page)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2_fragments.litestar import HTMXBlockTemplate
+from litestar import Request
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.response import Template
+from litestar.template.config import TemplateConfig
+
+from backend.web.formatting import vn_date, vn_datetime, vn_number
+
+LABELS = {
+    "department": "Sở, ban, ngành",
+    "home_affairs": "Sở Nội vụ",
+    "commune": "Xã, phường",
+    "office": "Văn phòng",
+    "phong": "Phòng chuyên môn",
+    "inspectorate": "Thanh tra",
+    "chi_cuc": "Chi cục",
+    "public_service": "Đơn vị sự nghiệp",
+    "quy-1": "Báo cáo quý I",
+    "6-thang": "Báo cáo 6 tháng",
+    "quy-3": "Báo cáo quý III",
+    "nam": "Báo cáo năm",
+}
+
+
+def template_config(templates_dir: Path, *, globals_: dict[str, Any]) -> TemplateConfig[JinjaTemplateEngine]:
+    environment = Environment(
+        loader=FileSystemLoader(templates_dir),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    environment.filters.update(vn_number=vn_number, vn_date=vn_date, vn_datetime=vn_datetime)
+    environment.globals.update(label=lambda key: LABELS.get(str(key), str(key)), **globals_)
+    return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment))
+
+
+def page(request: Request[Any, Any, Any], template: str, *, block: str | None = None, **context: Any) -> Template:
+    """The whole page, or only `block` of it when htmx asks; `Vary: HX-Request` either way."""
+    headers = {"Vary": "HX-Request"}
+    if block is not None and request.headers.get("hx-request") == "true":
+        return HTMXBlockTemplate(template_name=template, block_name=block, context=context, headers=headers)
+    return Template(template_name=template, context=context, headers=headers)

@@ -1,0 +1,40 @@
+"""Alembic environment: migrations run as the owner role, asynchronously, over asyncpg."""
+
+from __future__ import annotations
+
+import asyncio
+
+from alembic import context
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from backend.db.models import Base
+from backend.db.runtime import resolve
+from backend.settings import get_settings
+
+config = context.config
+target_metadata = Base.metadata
+
+if "owner_url" not in config.attributes:
+    # Run from the `alembic` command line: resolve the database as the CLI does.
+    urls = resolve(get_settings())
+    config.attributes["owner_url"] = urls.owner_url
+    config.attributes["app_role"] = urls.app_role
+
+
+def _run(connection: Connection) -> None:
+    context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def _run_async() -> None:
+    engine = create_async_engine(config.attributes["owner_url"])
+    async with engine.connect() as connection:
+        await connection.run_sync(_run)
+    await engine.dispose()
+
+
+if context.is_offline_mode():
+    raise SystemExit("offline migrations are not supported: run against a database")
+asyncio.run(_run_async())
