@@ -134,7 +134,7 @@ def demo(and_serve: bool) -> None:
     migrate.upgrade(runtime.resolve(settings))
     _sync(settings, settings.paths.tenants_dir, check=False, demo_people=True)
     if settings.app.dev_login:
-        click.echo("chế độ phát triển: mở http://127.0.0.1:%d/ để xem các đơn vị mẫu" % settings.server.port)
+        click.echo(f"chế độ phát triển: mở http://127.0.0.1:{settings.server.port}/ để xem các đơn vị mẫu")
     if and_serve:
         _serve(settings, None, None)
 

@@ -84,5 +84,5 @@ def access_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
         raise PermissionDeniedException("Route declares no access")
     if access is PUBLIC:
         return
-    if connection.scope.get("parboard_principal") is None:  # type: ignore[call-overload]
+    if connection.scope.get("parboard_principal") is None:
         raise NotAuthorizedException("Cần đăng nhập")

@@ -56,5 +56,5 @@ def resolve_principal(connection: ASGIConnection, settings: Settings) -> Princip
 
 
 def current_principal(connection: ASGIConnection) -> Principal | None:  # type: ignore[type-arg]
-    principal = connection.scope.get(SCOPE_KEY)  # type: ignore[call-overload]
+    principal = connection.scope.get(SCOPE_KEY)
     return principal if isinstance(principal, Principal) else None

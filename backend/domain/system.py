@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Controller, Request, get
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.response import Response, Template
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,18 +23,18 @@ class SystemController(Controller):
         return {"status": "ok"}
 
     @get("/readyz", opt={"access": PUBLIC}, summary="Database reachable, migrations at head", tags=["system"])
-    async def readyz(self, state: State, db_session: AsyncSession) -> Response[dict[str, Any]]:
+    async def readyz(self, state: State, db_session: NamedDependency[AsyncSession]) -> Response[dict[str, Any]]:
         expected = state.migration_head
         try:
             current = await db_session.scalar(text("SELECT version_num FROM alembic_version"))
-        except Exception as exc:  # noqa: BLE001 - any database failure means "not ready"
+        except Exception as exc:
             return Response({"status": "unavailable", "database": type(exc).__name__}, status_code=503)
         ready = current == expected
         body = {"status": "ok" if ready else "migrations pending", "migration": current, "expected": expected}
         return Response(body, status_code=200 if ready else 503)
 
     @get("/", opt={"access": PUBLIC}, include_in_schema=False, name="index")
-    async def index(self, request: Request[Any, Any, Any], db_session: AsyncSession) -> Template:
+    async def index(self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]) -> Template:
         provinces = list(await db_session.scalars(select(Province).order_by(Province.name)))
         tenants: dict[Any, list[Tenant]] = {}
         principal = current_principal(request)

@@ -41,7 +41,7 @@ def _wants_json(request: Request[Any, Any, Any]) -> bool:
 
 def _respond(request: Request[Any, Any, Any], status: int, detail: str | None = None) -> Response[Any]:
     title, message = MESSAGES.get(status, MESSAGES[500] if status >= 500 else MESSAGES[400])
-    request_id = str(request.scope.get("parboard_request_id", ""))  # type: ignore[call-overload]
+    request_id = str(request.scope.get("parboard_request_id", ""))
     if _wants_json(request):
         return Response(
             {"status_code": status, "title": title, "detail": detail or message, "request_id": request_id},

@@ -15,7 +15,7 @@ def vn_number(value: Decimal | int | None, places: int = 3) -> str:
     text = f"{abs(quantised):f}"
     whole, _, fraction = text.partition(".")
     fraction = fraction.rstrip("0")
-    groups = []
+    groups: list[str] = []
     while len(whole) > 3:
         groups.insert(0, whole[-3:])
         whole = whole[:-3]

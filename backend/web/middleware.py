@@ -8,6 +8,7 @@ import uuid
 
 import structlog
 from litestar.connection import ASGIConnection
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.auth.principal import SCOPE_KEY, resolve_principal
@@ -52,7 +53,7 @@ def request_middleware_factory(settings: Settings) -> object:
 
     def middleware(app: ASGIApp) -> ASGIApp:
         async def handle(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
+            if scope["type"] != ScopeType.HTTP:
                 await app(scope, receive, send)
                 return
             incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
@@ -80,7 +81,7 @@ def request_middleware_factory(settings: Settings) -> object:
                     if not scope["path"].startswith("/static/"):
                         log.info(
                             "request",
-                            method=scope["method"],
+                            method=scope.get("method", ""),
                             path=scope["path"],
                             status=status,
                             ms=round((time.perf_counter() - started) * 1000, 1),

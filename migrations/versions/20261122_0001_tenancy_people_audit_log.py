@@ -192,9 +192,7 @@ def upgrade() -> None:
             ["user_id"], ["users.id"], name=op.f("fk_memberships_user_id_users"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_memberships")),
-        sa.UniqueConstraint(
-            "tenant_id", "user_id", "role", name=op.f("uq_memberships_tenant_id_user_id_role")
-        ),
+        sa.UniqueConstraint("tenant_id", "user_id", "role", name=op.f("uq_memberships_tenant_id_user_id_role")),
     )
     op.create_index(op.f("ix_memberships_tenant_id"), "memberships", ["tenant_id"], unique=False)
     op.create_index(op.f("ix_memberships_user_id"), "memberships", ["user_id"], unique=False)
@@ -223,9 +221,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("unit_group_id", "unit_id", name=op.f("pk_unit_group_members")),
     )
-    op.create_index(
-        op.f("ix_unit_group_members_tenant_id"), "unit_group_members", ["tenant_id"], unique=False
-    )
+    op.create_index(op.f("ix_unit_group_members_tenant_id"), "unit_group_members", ["tenant_id"], unique=False)
     op.create_index(op.f("ix_unit_group_members_unit_id"), "unit_group_members", ["unit_id"], unique=False)
 
     for table in TENANT_TABLES:

@@ -72,9 +72,7 @@ class Tenant(UUIDPrimaryKey, Timestamps, Base):
         CheckConstraint(_enum_check("kind", TenantKind), name="kind"),
     )
 
-    province_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("provinces.id", ondelete="CASCADE"), index=True
-    )
+    province_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("provinces.id", ondelete="CASCADE"), index=True)
     code: Mapped[str] = mapped_column(String(63))
     name: Mapped[str] = mapped_column(String(255))
     short_name: Mapped[str] = mapped_column(String(31), default="")

@@ -29,42 +29,42 @@ class _Strict(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     pass
 
 
-class IdentityProviderConfig(_Strict):
+class IdentityProviderConfig(_Strict, frozen=True):
     issuer: str
     client_id: str
     agency_claim: str = "agency"
 
 
-class ReportDeadline(_Strict):
+class ReportDeadline(_Strict, frozen=True):
     period: ReportPeriod
     due: str  # dd/mm
 
 
-class RankingGroupConfig(_Strict):
+class RankingGroupConfig(_Strict, frozen=True):
     code: str
     name: str
 
 
-class UnitConfig(_Strict):
+class UnitConfig(_Strict, frozen=True):
     code: str
     name: str
     kind: str
 
 
-class UnitGroupConfig(_Strict):
+class UnitGroupConfig(_Strict, frozen=True):
     code: str
     name: str
     members: list[str]
 
 
-class DemoPerson(_Strict):
+class DemoPerson(_Strict, frozen=True):
     email: str
     name: str
     role: str
     unit: str | None = None
 
 
-class TenantConfig(_Strict):
+class TenantConfig(_Strict, frozen=True):
     code: str
     name: str
     kind: str
@@ -75,7 +75,7 @@ class TenantConfig(_Strict):
     demo_people: list[DemoPerson] = []
 
 
-class ProvinceInfo(_Strict):
+class ProvinceInfo(_Strict, frozen=True):
     code: str
     name: str
     identity_provider: IdentityProviderConfig
@@ -83,7 +83,7 @@ class ProvinceInfo(_Strict):
     ranking_groups: list[RankingGroupConfig] = []
 
 
-class ProvinceConfig(_Strict):
+class ProvinceConfig(_Strict, frozen=True):
     province: ProvinceInfo
     tenants: list[TenantConfig]
 
@@ -143,9 +143,7 @@ def load_file(file: Path) -> tuple[LoadedProvince | None, list[ConfigProblem]]:
         where = f"dòng {mark.line + 1}, cột {mark.column + 1}" if mark is not None else "$"
         return None, [ConfigProblem(name, where, f"YAML không hợp lệ: {getattr(exc, 'problem', exc)}")]
     if not isinstance(raw, dict):
-        return None, [
-            ConfigProblem(name, "$", "nội dung phải là một ánh xạ (mapping) có 'province' và 'tenants'")
-        ]
+        return None, [ConfigProblem(name, "$", "nội dung phải là một ánh xạ (mapping) có 'province' và 'tenants'")]
     try:
         config = msgspec.convert(raw, ProvinceConfig, strict=True)
     except msgspec.ValidationError as exc:
@@ -188,14 +186,10 @@ def validate_province(config: ProvinceConfig, file: Path) -> list[ConfigProblem]
             bad(f"{path}.period", f"kỳ báo cáo {deadline.period!r} bị lặp")
         seen_periods.add(deadline.period)
         match = DAY_MONTH.match(deadline.due)
-        if not match or not (
-            1 <= int(match[2]) <= 12 and 1 <= int(match[1]) <= DAYS_IN_MONTH[int(match[2]) - 1]
-        ):
+        if not match or not (1 <= int(match[2]) <= 12 and 1 <= int(match[1]) <= DAYS_IN_MONTH[int(match[2]) - 1]):
             bad(f"{path}.due", f"hạn {deadline.due!r} phải có dạng dd/mm và là một ngày có thật")
 
-    group_codes = _unique_codes(
-        [g.code for g in province.ranking_groups], "$.province.ranking_groups", check_code, bad
-    )
+    group_codes = _unique_codes([g.code for g in province.ranking_groups], "$.province.ranking_groups", check_code, bad)
 
     tenant_codes = _unique_codes([t.code for t in config.tenants], "$.tenants", check_code, bad)
     home_affairs = [t.code for t in config.tenants if t.kind == TenantKind.HOME_AFFAIRS]
@@ -246,9 +240,7 @@ def validate_province(config: ProvinceConfig, file: Path) -> list[ConfigProblem]
             if person.role not in set(Role) or person.role == Role.PLATFORM_ADMIN:
                 bad(f"{ppath}.role", f"vai trò {person.role!r} không hợp lệ")
             if person.unit is not None and person.unit not in unit_codes:
-                bad(
-                    f"{ppath}.unit", f"phòng, đơn vị {person.unit!r} không có trong units của {tenant.code!r}"
-                )
+                bad(f"{ppath}.unit", f"phòng, đơn vị {person.unit!r} không có trong units của {tenant.code!r}")
             if person.unit is None and person.role in UNIT_REQUIRED_ROLES:
                 bad(f"{ppath}.unit", f"vai trò {person.role!r} cần một phòng, đơn vị")
     return problems

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 
 from litestar import Controller, Request, get
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,11 +18,16 @@ from backend.web.templating import page
 
 class TenantController(Controller):
     path = "/t/{province_code:str}/{tenant_code:str}"
-    dependencies = {"tenant": Provide(provide_tenant_context)}
+    dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
     include_in_schema = False
 
     @get("/", name="tenant:home", opt={"access": Permission.TENANT_VIEW})
-    async def home(self, request: Request[Any, Any, Any], db_session: AsyncSession, tenant: TenantContext) -> Template:
+    async def home(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+    ) -> Template:
         today = date.today()  # noqa: DTZ011 - the department's calendar day
         home = await tenant_home(db_session, tenant.tenant, tenant.province, today)
         return page(request, "tenants/home.html", block="content", ctx=tenant, home=home, today=today)

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request
+from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
+from litestar.params import FromPath
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,7 +31,10 @@ class TenantContext:
 
 
 async def provide_tenant_context(
-    request: Request[Any, Any, Any], db_session: AsyncSession, province_code: str, tenant_code: str
+    request: Request[Any, Any, Any],
+    db_session: NamedDependency[AsyncSession],
+    province_code: FromPath[str],
+    tenant_code: FromPath[str],
 ) -> TenantContext:
     """The application-level wall; row-level security (bound here) is the second one."""
     principal = current_principal(request)

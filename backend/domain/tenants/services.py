@@ -65,5 +65,8 @@ async def tenant_home(session: AsyncSession, tenant: Tenant, province: Province,
         )
     )
     return TenantHome(
-        units=units, groups=groups, member_count=member_count or 0, reports=report_deadlines(province, today.year)
+        units=units,
+        groups=groups,
+        member_count=member_count or 0,
+        reports=report_deadlines(province, today.year),
     )

@@ -88,8 +88,7 @@ async def _sync_province(
     await session.flush()
 
     groups = {
-        g.code: g
-        for g in await session.scalars(select(RankingGroup).where(RankingGroup.province_id == province.id))
+        g.code: g for g in await session.scalars(select(RankingGroup).where(RankingGroup.province_id == province.id))
     }
     for group_config in info.ranking_groups:
         group = groups.get(group_config.code)
@@ -103,9 +102,7 @@ async def _sync_province(
             report.count("nhóm xếp hạng cập nhật")
     await session.flush()
 
-    tenants = {
-        t.code: t for t in await session.scalars(select(Tenant).where(Tenant.province_id == province.id))
-    }
+    tenants = {t.code: t for t in await session.scalars(select(Tenant).where(Tenant.province_id == province.id))}
     wanted = {t.code for t in loaded.config.tenants}
     for code, tenant in tenants.items():
         if code not in wanted and tenant.is_active:
@@ -120,15 +117,17 @@ async def _sync_province(
             "ranking_group_id": ranking_group_id,
             "is_active": True,
         }
-        tenant = tenants.get(tenant_config.code)
-        if tenant is None:
+        existing = tenants.get(tenant_config.code)
+        if existing is None:
             tenant = Tenant(id=uuid.uuid4(), province_id=province.id, code=tenant_config.code, **values)
             session.add(tenant)
             report.count("sở, ngành mới")
-        elif any(getattr(tenant, k) != v for k, v in values.items()):
-            for key, value in values.items():
-                setattr(tenant, key, value)
-            report.count("sở, ngành cập nhật")
+        else:
+            tenant = existing
+            if any(getattr(tenant, k) != v for k, v in values.items()):
+                for key, value in values.items():
+                    setattr(tenant, key, value)
+                report.count("sở, ngành cập nhật")
         await session.flush()
         await bind_tenant(session, tenant.id)
         await _sync_units(session, tenant, tenant_config, report)
@@ -137,9 +136,7 @@ async def _sync_province(
     await bind_tenant(session, None)
 
 
-async def _sync_units(
-    session: AsyncSession, tenant: Tenant, config: TenantConfig, report: SyncReport
-) -> None:
+async def _sync_units(session: AsyncSession, tenant: Tenant, config: TenantConfig, report: SyncReport) -> None:
     units = {u.code: u for u in await session.scalars(select(Unit).where(Unit.tenant_id == tenant.id))}
     changed: list[dict[str, Any]] = []
     for position, unit_config in enumerate(config.units):
@@ -169,18 +166,14 @@ async def _sync_units(
         report.count("phòng, đơn vị xoá")
     await session.flush()
 
-    groups = {
-        g.code: g for g in await session.scalars(select(UnitGroup).where(UnitGroup.tenant_id == tenant.id))
-    }
+    groups = {g.code: g for g in await session.scalars(select(UnitGroup).where(UnitGroup.tenant_id == tenant.id))}
     members: dict[uuid.UUID, set[uuid.UUID]] = {}
     for row in await session.execute(select(UnitGroupMember.unit_group_id, UnitGroupMember.unit_id)):
         members.setdefault(row.unit_group_id, set()).add(row.unit_id)
     for group_config in config.unit_groups:
         group = groups.pop(group_config.code, None)
         if group is None:
-            group = UnitGroup(
-                id=uuid.uuid4(), tenant_id=tenant.id, code=group_config.code, name=group_config.name
-            )
+            group = UnitGroup(id=uuid.uuid4(), tenant_id=tenant.id, code=group_config.code, name=group_config.name)
             session.add(group)
             await session.flush()
             report.count("nhóm phòng, đơn vị mới")

@@ -1,0 +1,44 @@
+# parboard: two commands. `make run` serves the demo; `make test` runs every test, lint and type check.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test install lint typecheck pytest bench lock clean-var
+
+run: $(STAMP)
+	PARBOARD_ENV=development PARBOARD_DEV_LOGIN=1 $(BIN)/parboard demo
+
+test: $(STAMP) lint typecheck pytest
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check backend tests migrations
+	$(BIN)/ruff format --check backend tests migrations
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m tests.benchmarks.tenant_home
+
+lock:
+	rm -rf var/lockvenv && $(PYTHON) -m venv var/lockvenv
+	var/lockvenv/bin/pip install --quiet -e ".[dev]"
+	{ echo "# Pinned dependencies of parboard and its dev tools (pip freeze of 'pip install -e .[dev]')."; \
+	  echo "# Refresh: make lock"; var/lockvenv/bin/pip freeze --exclude-editable; } > requirements.lock
+	rm -rf var/lockvenv
+
+clean-var:
+	rm -rf var/test var/bench

@@ -1,0 +1,91 @@
+"""Fixtures on real PostgreSQL: schema built by the Alembic migrations, the app on its restricted role."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from backend.asgi import create_app
+from backend.db import migrate
+from backend.db.engine import create_engine
+from backend.db.models import Base
+from backend.db.runtime import DatabaseUrls
+from backend.domain.tenants.config import load_directory
+from backend.domain.tenants.sync import sync_tenants
+from backend.settings import PROJECT_ROOT, Settings
+from tests.support import LiveServer, fresh_database, make_settings
+
+DEMO_TENANTS = PROJECT_ROOT / "tenants"
+
+
+@pytest.fixture(scope="session")
+def database() -> Iterator[DatabaseUrls]:
+    with fresh_database() as urls:
+        migrate.downgrade(urls, "base")
+        migrate.upgrade(urls, "head")
+        yield urls
+
+
+@pytest.fixture(scope="session")
+async def owner_engine(database: DatabaseUrls) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database.owner_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def app_engine(database: DatabaseUrls) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(database.app_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Every test that touched the database leaves it empty for the next one."""
+    yield
+    if "database" not in request.fixturenames:
+        return
+    engine: AsyncEngine = request.getfixturevalue("owner_engine")
+    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+    async with engine.begin() as connection:
+        await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+def app(settings: Settings, database: DatabaseUrls) -> Litestar:
+    return create_app(settings, database)
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    async with AsyncTestClient(app=app) as client:
+        yield client
+
+
+async def load_tenants(owner_engine: AsyncEngine, directory: Path = DEMO_TENANTS, *, demo_people: bool = True) -> None:
+    await sync_tenants(owner_engine, load_directory(directory), demo_people=demo_people)
+
+
+@pytest.fixture
+async def demo_tenants(owner_engine: AsyncEngine) -> None:
+    await load_tenants(owner_engine)
+
+
+@pytest.fixture
+def dev_server(database: DatabaseUrls, demo_tenants: None) -> Iterator[LiveServer]:
+    """The app in development mode with the demo shortcut, served for real on 127.0.0.1."""
+    app = create_app(make_settings(env="development", dev_login=True), database)
+    with LiveServer(app) as server:
+        yield server
