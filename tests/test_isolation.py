@@ -6,6 +6,7 @@ import uuid
 from dataclasses import replace
 
 import pytest
+from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -218,7 +219,8 @@ async def test_pooled_connection_reused_after_a_request_carries_no_tenant_contex
         response = await client.get("/t/ba-ria-vung-tau/so-tai-nguyen-moi-truong/")
         assert response.status_code == 200
         assert "Văn phòng Đăng ký đất đai" in response.text
-        engine: AsyncEngine = app.state["db_engine"]
+        sqlalchemy = app.plugins.get(SQLAlchemyPlugin).config[0]
+        engine: AsyncEngine = app.state[sqlalchemy.engine_app_state_key]
         async with engine.connect() as connection:
             setting = await connection.scalar(text("SELECT current_setting('app.tenant_id', true)"))
             units = await connection.scalar(text("SELECT count(*) FROM units"))
