@@ -5,17 +5,25 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
+from typing import IO, Any
 
 import click
 
 from backend.settings import Settings, SettingsError, get_settings
 
 
+class CliError(click.ClickException):
+    """A failure told in Vietnamese on stderr, exit status 1, without click's English "Error:" prefix."""
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        click.echo(self.format_message(), err=True)
+
+
 def _settings() -> Settings:
     try:
         return get_settings()
     except SettingsError as exc:
-        raise click.ClickException(f"cấu hình sai: {exc}") from exc
+        raise CliError(f"lỗi: cấu hình sai: {exc}") from exc
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -40,19 +48,27 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> None:
     from backend.asgi import create_app
     from backend.db import runtime
 
-    database = runtime.resolve(settings)
-    app = create_app(settings, database)
-    config = uvicorn.Config(
-        app,
-        host=host or settings.server.host,
-        port=port or settings.server.port,
-        log_config=None,
-        access_log=False,
-        server_header=False,
-        timeout_graceful_shutdown=5,
-    )
-    click.echo(f"parboard: http://{config.host}:{config.port}/  (Ctrl-C để dừng)", err=True)
-    uvicorn.Server(config).run()
+    host = host or settings.server.host
+    port = port or settings.server.port
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_config": None,
+        "access_log": False,
+        "server_header": False,
+        "timeout_graceful_shutdown": 5,
+    }
+    click.echo(f"parboard: http://{host}:{port}/  (Ctrl-C để dừng)", err=True)
+    if settings.server.workers > 1:
+        if not settings.db.url:
+            raise click.ClickException(
+                "PARBOARD_WORKERS > 1 cần DATABASE_URL (PostgreSQL nhúng chỉ dùng một tiến trình)"
+            )
+        # Each worker builds its own app (and pool) from the environment.
+        uvicorn.run("backend.asgi:create_app", factory=True, workers=settings.server.workers, **options)
+        return
+    app = create_app(settings, runtime.resolve(settings))
+    uvicorn.Server(uvicorn.Config(app, **options)).run()
 
 
 @main.group()
@@ -105,7 +121,7 @@ def _sync(settings: Settings, directory: Path, *, check: bool, demo_people: bool
     except TenantConfigError as exc:
         for problem in exc.problems:
             click.echo(f"lỗi: {problem}", err=True)
-        raise click.ClickException(f"cấu hình bị từ chối ({len(exc.problems)} lỗi); không có gì thay đổi") from exc
+        raise CliError(f"cấu hình bị từ chối ({len(exc.problems)} lỗi); không có gì thay đổi") from exc
     if check:
         click.echo(f"hợp lệ: {len(provinces)} tỉnh")
         return
@@ -120,7 +136,9 @@ def _sync(settings: Settings, directory: Path, *, check: bool, demo_people: bool
     try:
         summary = asyncio.run(apply())
     except TenantConfigError as exc:
-        raise click.ClickException(str(exc)) from exc
+        for problem in exc.problems:
+            click.echo(f"lỗi: {problem}", err=True)
+        raise CliError("đồng bộ bị huỷ; không có gì thay đổi") from exc
     click.echo(f"đồng bộ xong: {summary}")
 
 

@@ -7,20 +7,31 @@ is reported as `file: path: reason`, and one bad file rejects the whole sync.
 
 from __future__ import annotations
 
+import enum
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, get_args
+from urllib.parse import urlsplit
 
 import msgspec
 import yaml
 
 from backend.db.models import Role, TenantKind, UnitKind
 
-CODE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-DAY_MONTH = re.compile(r"^(\d{2})/(\d{2})$")
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+CODE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")  # used with fullmatch
+DAY_MONTH = re.compile(r"([0-9]{2})/([0-9]{2})")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 ReportPeriod = Literal["quy-1", "6-thang", "quy-3", "nam"]
+REPORT_PERIODS: tuple[str, ...] = get_args(ReportPeriod)
+LOCAL_ISSUER_HOSTS = {"localhost", "127.0.0.1", "::1"}  # the development IdP only
+# Column sizes of the tables the sync writes (backend.db.models): longer values are rejected here,
+# not by the database halfway through the transaction.
+MAX_NAME = 255
+MAX_SHORT_NAME = 31
+MAX_EMAIL = 255  # users.subject
+MAX_ISSUER = 255  # users.issuer
 DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 UNIT_REQUIRED_ROLES = {Role.UNIT_HEAD, Role.STAFF}
 
@@ -116,10 +127,17 @@ def load_directory(directory: Path) -> list[LoadedProvince]:
     """Load and validate every `*/province.yaml` below `directory`, or raise with every problem found."""
     if not directory.is_dir():
         raise TenantConfigError([ConfigProblem(str(directory), "$", "thư mục cấu hình không tồn tại")])
-    files = sorted(directory.glob("*/province.yaml"))
-    if not files:
-        raise TenantConfigError([ConfigProblem(str(directory), "$", "không có tệp */province.yaml nào")])
     problems: list[ConfigProblem] = []
+    files: list[Path] = []
+    for folder in sorted(p for p in directory.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+        file = folder / "province.yaml"
+        if file.is_file():
+            files.append(file)
+        else:
+            # A misspelt `province.yml` must not leave a province silently out of the sync.
+            problems.append(ConfigProblem(str(folder), "$", "thư mục tỉnh không có tệp province.yaml"))
+    if not files and not problems:
+        raise TenantConfigError([ConfigProblem(str(directory), "$", "không có tệp */province.yaml nào")])
     loaded: list[LoadedProvince] = []
     for file in files:
         province, file_problems = load_file(file)
@@ -135,22 +153,144 @@ def load_directory(directory: Path) -> list[LoadedProvince]:
 def load_file(file: Path) -> tuple[LoadedProvince | None, list[ConfigProblem]]:
     name = str(file)
     try:
-        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        return None, [ConfigProblem(name, "$", "tệp không phải UTF-8")]
+        data = file.read_bytes()
+    except OSError as exc:
+        return None, [ConfigProblem(name, "$", f"không đọc được tệp: {exc.strerror or exc}")]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        return None, [ConfigProblem(name, f"dòng {line}", "tệp không phải UTF-8: hãy lưu lại với bảng mã UTF-8")]
+    try:
+        raw = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         where = f"dòng {mark.line + 1}, cột {mark.column + 1}" if mark is not None else "$"
-        return None, [ConfigProblem(name, where, f"YAML không hợp lệ: {getattr(exc, 'problem', exc)}")]
+        return None, [ConfigProblem(name, where, _yaml_reason(str(getattr(exc, "problem", None) or exc)))]
+    if raw is None:
+        return None, [ConfigProblem(name, "$", "tệp rỗng: cần hai khóa 'province' và 'tenants'")]
     if not isinstance(raw, dict):
-        return None, [ConfigProblem(name, "$", "nội dung phải là một ánh xạ (mapping) có 'province' và 'tenants'")]
+        return None, [
+            ConfigProblem(
+                name,
+                "$",
+                f"nội dung phải là một ánh xạ (mapping) có 'province' và 'tenants', không phải {_type_name(raw)}",
+            )
+        ]
     try:
         config = msgspec.convert(raw, ProvinceConfig, strict=True)
     except msgspec.ValidationError as exc:
-        reason, _, path = str(exc).partition(" - at `")
-        return None, [ConfigProblem(name, path.rstrip("`") or "$", reason)]
+        return None, [_shape_problem(name, str(exc))]
     problems = validate_province(config, file)
     return (None if problems else LoadedProvince(file, config)), problems
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """The safe loader, but a key given twice in one mapping is an error (PyYAML silently keeps the last)."""
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        key = loader.construct_object(key_node)
+        try:
+            first = seen.get(key)
+        except TypeError:  # unhashable: SafeLoader reports it below
+            continue
+        if first is not None:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"khóa {key!r} bị lặp (đã có ở dòng {first + 1})", key_node.start_mark
+            )
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+# PyYAML's usual complaints, in the words of the person editing the file; others are shown as they are.
+_YAML_PROBLEMS = (
+    ("khóa ", ""),  # ours (duplicate key): already Vietnamese
+    ("mapping values are not allowed here", "không được có dấu ':' ở đây; tên có dấu ':' phải đặt trong ngoặc kép"),
+    ("expected ',' or '}'", "thiếu ',' hoặc '}' trong dạng {...}; tên có dấu phẩy phải đặt trong ngoặc kép"),
+    ("expected ',' or ']'", "thiếu ',' hoặc ']' trong dạng [...]"),
+    ("found character '\\t'", "không dùng ký tự tab để thụt lề, hãy dùng dấu cách"),
+    ("but found another document", "tệp chỉ được có một tài liệu YAML (bỏ dòng '---' thứ hai)"),
+    ("found unexpected end of stream", "tệp kết thúc khi chuỗi trong ngoặc kép chưa được đóng"),
+    ("could not find expected ':'", "thiếu dấu ':' sau khóa"),
+    ("expected <block end>", "thụt lề không khớp với các dòng phía trên"),
+    ("found undefined alias", "tham chiếu (*alias) không được định nghĩa"),
+)
+
+
+def _yaml_reason(problem: str) -> str:
+    for english, vietnamese in _YAML_PROBLEMS:
+        if problem.startswith(english):
+            return f"YAML không hợp lệ: {vietnamese or problem}"
+    return f"YAML không hợp lệ ({problem})"
+
+
+_TYPE_NAMES = {
+    "str": "chuỗi",
+    "int": "số nguyên",
+    "float": "số thực",
+    "bool": "giá trị đúng/sai",
+    "null": "giá trị rỗng (null)",
+    "array": "danh sách",
+    "object": "ánh xạ (mapping)",
+}
+_MSGSPEC_ERROR = re.compile(r"(?P<message>.*?)(?: - at `(?P<path>[^`]*)`(?: in `(?P<parent>[^`]*)`)?)?", re.DOTALL)
+
+
+def _type_name(value: object) -> str:
+    if value is None:
+        return _TYPE_NAMES["null"]
+    if isinstance(value, bool):
+        return _TYPE_NAMES["bool"]
+    if isinstance(value, list):
+        return _TYPE_NAMES["array"]
+    return _TYPE_NAMES.get(type(value).__name__, type(value).__name__)
+
+
+def _shape_problem(file: str, error: str) -> ConfigProblem:
+    """msgspec's (English) shape error as a Vietnamese problem pointing at the offending key."""
+    parsed = _MSGSPEC_ERROR.fullmatch(error)
+    assert parsed is not None  # the pattern matches any text
+    message, path = parsed["message"], parsed["path"] or "$"
+    if parsed["parent"] is not None:  # "Expected `str` - at `key` in `$.x`": a key that is not text
+        return ConfigProblem(file, parsed["parent"], "mọi khóa phải là chuỗi")
+    if found := re.fullmatch(r"Object contains unknown field `(.*)`", message, re.DOTALL):
+        return ConfigProblem(
+            file, f"{path}.{found[1]}", f"khóa lạ {found[1]!r}: không có trong định dạng (xem tenants/README.md)"
+        )
+    if found := re.fullmatch(r"Object missing required field `(.*)`", message, re.DOTALL):
+        return ConfigProblem(file, f"{path}.{found[1]}", f"thiếu khóa bắt buộc {found[1]!r}")
+    if found := re.fullmatch(r"Expected `(\w+)`, got `(\w+)`", message):
+        wanted, got = (_TYPE_NAMES.get(t, t) for t in found.groups())
+        return ConfigProblem(file, path, f"sai kiểu: cần {wanted}, nhưng là {got}")
+    if found := re.fullmatch(r"Invalid enum value (.*)", message, re.DOTALL):
+        choices = f"; chọn một trong {', '.join(REPORT_PERIODS)}" if path.endswith(".period") else ""
+        return ConfigProblem(file, path, f"giá trị {found[1]} không hợp lệ{choices}")
+    return ConfigProblem(file, path, f"dữ liệu không hợp lệ ({message})")
+
+
+def _issuer_problem(issuer: str) -> str | None:
+    reason = "issuer phải là URL https:// của nhà cung cấp định danh (http chỉ dùng cho localhost khi phát triển)"
+    if any(c.isspace() for c in issuer):
+        return reason
+    try:
+        parts = urlsplit(issuer)
+        host = parts.hostname
+    except ValueError:
+        return reason
+    if not host or not (parts.scheme == "https" or (parts.scheme == "http" and host in LOCAL_ISSUER_HOSTS)):
+        return reason
+    if parts.query or parts.fragment:
+        return "issuer không được có phần truy vấn (?) hay phân đoạn (#)"
+    if len(issuer) > MAX_ISSUER:
+        return f"issuer dài {len(issuer)} ký tự, tối đa {MAX_ISSUER}"
+    return None
 
 
 def validate_province(config: ProvinceConfig, file: Path) -> list[ConfigProblem]:
@@ -161,23 +301,30 @@ def validate_province(config: ProvinceConfig, file: Path) -> list[ConfigProblem]
         problems.append(ConfigProblem(name, path, reason))
 
     def check_code(path: str, code: str) -> None:
-        if not CODE.match(code):
+        if not CODE.fullmatch(code):
             bad(path, f"mã {code!r} không hợp lệ: chỉ chữ thường không dấu, số và '-' (tối đa 63 ký tự)")
 
-    def check_name(path: str, value: str) -> None:
+    def check_name(path: str, value: str, limit: int = MAX_NAME) -> None:
         if not value.strip():
             bad(path, "tên không được để trống")
+        elif len(value) > limit:
+            bad(path, f"tên dài {len(value)} ký tự, tối đa {limit}")
 
     province = config.province
     check_code("$.province.code", province.code)
     check_name("$.province.name", province.name)
     if file.parent.name != province.code:
-        bad("$.province.code", f"mã tỉnh {province.code!r} phải trùng tên thư mục {file.parent.name!r}")
+        bad(
+            "$.province.code",
+            f"tỉnh không xác định: mã tỉnh {province.code!r} phải trùng tên thư mục {file.parent.name!r}",
+        )
     idp = province.identity_provider
-    if not idp.issuer.startswith(("https://", "http://127.0.0.1", "http://localhost")):
-        bad("$.province.identity_provider.issuer", "issuer phải là URL https")
+    if (issuer_problem := _issuer_problem(idp.issuer)) is not None:
+        bad("$.province.identity_provider.issuer", issuer_problem)
     if not idp.client_id.strip():
         bad("$.province.identity_provider.client_id", "client_id không được để trống")
+    if not idp.agency_claim.strip():
+        bad("$.province.identity_provider.agency_claim", "agency_claim không được để trống")
 
     seen_periods: set[str] = set()
     for i, deadline in enumerate(province.report_deadlines):
@@ -185,21 +332,27 @@ def validate_province(config: ProvinceConfig, file: Path) -> list[ConfigProblem]
         if deadline.period in seen_periods:
             bad(f"{path}.period", f"kỳ báo cáo {deadline.period!r} bị lặp")
         seen_periods.add(deadline.period)
-        match = DAY_MONTH.match(deadline.due)
+        match = DAY_MONTH.fullmatch(deadline.due)
         if not match or not (1 <= int(match[2]) <= 12 and 1 <= int(match[1]) <= DAYS_IN_MONTH[int(match[2]) - 1]):
-            bad(f"{path}.due", f"hạn {deadline.due!r} phải có dạng dd/mm và là một ngày có thật")
+            bad(f"{path}.due", f'hạn {deadline.due!r} phải có dạng dd/mm (ví dụ "10/03") và là một ngày có thật')
 
     group_codes = _unique_codes([g.code for g in province.ranking_groups], "$.province.ranking_groups", check_code, bad)
+    for g_index, ranking_group in enumerate(province.ranking_groups):
+        check_name(f"$.province.ranking_groups[{g_index}].name", ranking_group.name)
 
-    tenant_codes = _unique_codes([t.code for t in config.tenants], "$.tenants", check_code, bad)
+    _unique_codes([t.code for t in config.tenants], "$.tenants", check_code, bad)
+    # A demo person may hold roles in several tenants of the province: always as the same person.
+    people: dict[str, str] = {}
     home_affairs = [t.code for t in config.tenants if t.kind == TenantKind.HOME_AFFAIRS]
     if len(home_affairs) != 1:
-        bad("$.tenants", f"mỗi tỉnh có đúng một Sở Nội vụ (kind: home_affairs), tìm thấy {len(home_affairs)}")
-    del tenant_codes
+        found = f"{len(home_affairs)}" + (f" ({', '.join(home_affairs)})" if home_affairs else "")
+        bad("$.tenants", f"mỗi tỉnh có đúng một Sở Nội vụ (kind: home_affairs), tìm thấy {found}")
 
     for t_index, tenant in enumerate(config.tenants):
         tpath = f"$.tenants[{t_index}]"
         check_name(f"{tpath}.name", tenant.name)
+        if len(tenant.short_name) > MAX_SHORT_NAME:
+            bad(f"{tpath}.short_name", f"ký hiệu dài {len(tenant.short_name)} ký tự, tối đa {MAX_SHORT_NAME}")
         if tenant.kind not in set(TenantKind):
             bad(f"{tpath}.kind", f"loại {tenant.kind!r} không hợp lệ; chọn một trong {_choices(TenantKind)}")
         if tenant.ranking_group is not None and tenant.ranking_group not in group_codes:
@@ -218,7 +371,7 @@ def validate_province(config: ProvinceConfig, file: Path) -> list[ConfigProblem]
                 )
             offices += unit.kind == UnitKind.OFFICE
         if tenant.units and offices != 1:
-            bad(f"{tpath}.units", f"mỗi đơn vị có đúng một Văn phòng (kind: office), tìm thấy {offices}")
+            bad(f"{tpath}.units", f"mỗi sở có đúng một Văn phòng (kind: office), tìm thấy {offices}")
         _unique_codes([g.code for g in tenant.unit_groups], f"{tpath}.unit_groups", check_code, bad)
         for g_index, group in enumerate(tenant.unit_groups):
             gpath = f"{tpath}.unit_groups[{g_index}]"
@@ -232,26 +385,44 @@ def validate_province(config: ProvinceConfig, file: Path) -> list[ConfigProblem]
                         f"phòng, đơn vị {member!r} không có trong units của {tenant.code!r}",
                     )
             if len(set(group.members)) != len(group.members):
-                bad(f"{gpath}.members", "một phòng, đơn vị được liệt kê hai lần")
+                twice = sorted({m for m in group.members if group.members.count(m) > 1})
+                bad(f"{gpath}.members", f"phòng, đơn vị được liệt kê hai lần: {', '.join(twice)}")
+        seen_people: set[tuple[str, str]] = set()
         for p_index, person in enumerate(tenant.demo_people):
             ppath = f"{tpath}.demo_people[{p_index}]"
-            if not EMAIL.match(person.email):
+            if not EMAIL.fullmatch(person.email):
                 bad(f"{ppath}.email", f"email {person.email!r} không hợp lệ")
+            elif len(person.email) > MAX_EMAIL:
+                bad(f"{ppath}.email", f"email dài {len(person.email)} ký tự, tối đa {MAX_EMAIL}")
+            check_name(f"{ppath}.name", person.name)
             if person.role not in set(Role) or person.role == Role.PLATFORM_ADMIN:
-                bad(f"{ppath}.role", f"vai trò {person.role!r} không hợp lệ")
+                roles = ", ".join(r for r in Role if r != Role.PLATFORM_ADMIN)
+                bad(f"{ppath}.role", f"vai trò {person.role!r} không hợp lệ; chọn một trong {roles}")
             if person.unit is not None and person.unit not in unit_codes:
                 bad(f"{ppath}.unit", f"phòng, đơn vị {person.unit!r} không có trong units của {tenant.code!r}")
             if person.unit is None and person.role in UNIT_REQUIRED_ROLES:
-                bad(f"{ppath}.unit", f"vai trò {person.role!r} cần một phòng, đơn vị")
+                bad(f"{ppath}.unit", f"vai trò {person.role!r} cần một phòng, đơn vị (khóa unit)")
+            known = people.setdefault(person.email.lower(), person.name)
+            if known != person.name:
+                bad(f"{ppath}.name", f"email {person.email!r} đã được khai báo với tên {known!r} ở sở khác")
+            key = (person.email.lower(), person.role)
+            if key in seen_people:
+                bad(ppath, f"người dùng mẫu {person.email!r} với vai trò {person.role!r} bị lặp trong sở")
+            seen_people.add(key)
     return problems
 
 
-def _unique_codes(codes: list[str], path: str, check_code: object, bad: object) -> set[str]:
+def _unique_codes(
+    codes: list[str],
+    path: str,
+    check_code: Callable[[str, str], None],
+    bad: Callable[[str, str], None],
+) -> set[str]:
     seen: set[str] = set()
     for index, code in enumerate(codes):
-        check_code(f"{path}[{index}].code", code)  # type: ignore[operator]
+        check_code(f"{path}[{index}].code", code)
         if code in seen:
-            bad(f"{path}[{index}].code", f"mã {code!r} bị trùng")  # type: ignore[operator]
+            bad(f"{path}[{index}].code", f"mã {code!r} bị trùng")
         seen.add(code)
     return seen
 
@@ -275,5 +446,5 @@ def _cross_file_problems(loaded: list[LoadedProvince]) -> list[ConfigProblem]:
     return problems
 
 
-def _choices(kind: type[object]) -> str:
-    return ", ".join(str(v) for v in kind)  # type: ignore[attr-defined]
+def _choices(kind: type[enum.StrEnum]) -> str:
+    return ", ".join(str(v) for v in kind)

@@ -12,8 +12,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend.db.engine import create_session_maker
@@ -58,7 +58,7 @@ async def sync_tenants(
             async with session.begin():
                 for loaded in provinces:
                     await _sync_province(session, loaded, report, demo_people=demo_people)
-        except IntegrityError as exc:
+        except (IntegrityError, DataError) as exc:
             raise TenantConfigError(
                 [ConfigProblem("tenants/", "$", f"cơ sở dữ liệu từ chối thay đổi: {exc.orig}")]
             ) from exc
@@ -108,7 +108,7 @@ async def _sync_province(
         if code not in wanted and tenant.is_active:
             tenant.is_active = False
             report.count("đơn vị ngừng hoạt động")
-    for tenant_config in loaded.config.tenants:
+    for t_index, tenant_config in enumerate(loaded.config.tenants):
         ranking_group_id = groups[tenant_config.ranking_group].id if tenant_config.ranking_group else None
         values = {
             "name": tenant_config.name,
@@ -130,13 +130,32 @@ async def _sync_province(
                 report.count("sở, ngành cập nhật")
         await session.flush()
         await bind_tenant(session, tenant.id)
-        await _sync_units(session, tenant, tenant_config, report)
+        changed, removed = await _sync_units(session, tenant, tenant_config, report)
         if demo_people:
             await _sync_demo_people(session, tenant, tenant_config, info.identity_provider.issuer, report)
+        # Units go last, once demo people have moved to the units they now belong to.
+        await _delete_units(
+            session, removed, changed, report, file=str(loaded.file), path=f"$.tenants[{t_index}].units"
+        )
+        if changed:
+            session.add(
+                AuditEntry(
+                    tenant_id=tenant.id,
+                    actor=ACTOR,
+                    action="sync",
+                    entity="units",
+                    entity_id=tenant.code,
+                    after={"changes": changed},
+                )
+            )
+            await session.flush()
     await bind_tenant(session, None)
 
 
-async def _sync_units(session: AsyncSession, tenant: Tenant, config: TenantConfig, report: SyncReport) -> None:
+async def _sync_units(
+    session: AsyncSession, tenant: Tenant, config: TenantConfig, report: SyncReport
+) -> tuple[list[dict[str, Any]], list[Unit]]:
+    """Create and update the tenant's units and unit groups; return the changes and the units to delete."""
     units = {u.code: u for u in await session.scalars(select(Unit).where(Unit.tenant_id == tenant.id))}
     changed: list[dict[str, Any]] = []
     for position, unit_config in enumerate(config.units):
@@ -159,11 +178,7 @@ async def _sync_units(session: AsyncSession, tenant: Tenant, config: TenantConfi
             changed.append({"action": "update", "before": before, "after": after})
             report.count("phòng, đơn vị cập nhật")
     wanted = {u.code for u in config.units}
-    for code in [c for c in units if c not in wanted]:
-        unit = units.pop(code)
-        await session.delete(unit)
-        changed.append({"action": "delete", "before": {"code": code, "name": unit.name}})
-        report.count("phòng, đơn vị xoá")
+    removed = [units.pop(code) for code in [c for c in units if c not in wanted]]
     await session.flush()
 
     groups = {g.code: g for g in await session.scalars(select(UnitGroup).where(UnitGroup.tenant_id == tenant.id))}
@@ -194,17 +209,44 @@ async def _sync_units(session: AsyncSession, tenant: Tenant, config: TenantConfi
         changed.append({"action": "delete-group", "before": {"code": stale.code}})
         report.count("nhóm phòng, đơn vị xoá")
     await session.flush()
-    if changed:
-        session.add(
-            AuditEntry(
-                tenant_id=tenant.id,
-                actor=ACTOR,
-                action="sync",
-                entity="units",
-                entity_id=tenant.code,
-                after={"changes": changed},
-            )
+    return changed, removed
+
+
+async def _delete_units(
+    session: AsyncSession,
+    removed: list[Unit],
+    changed: list[dict[str, Any]],
+    report: SyncReport,
+    *,
+    file: str,
+    path: str,
+) -> None:
+    """Delete units gone from the file, unless someone is still assigned to one: then reject the whole sync."""
+    if not removed:
+        return
+    rows = await session.execute(
+        select(Membership.unit_id, func.count())
+        .where(Membership.unit_id.in_([u.id for u in removed]))
+        .group_by(Membership.unit_id)
+    )
+    assigned: dict[uuid.UUID | None, int] = {unit_id: n for unit_id, n in rows.tuples()}
+    blocked = [
+        ConfigProblem(
+            file,
+            path,
+            f"không thể xoá phòng, đơn vị {unit.code!r} ({unit.name}): còn {assigned[unit.id]} người dùng "
+            "được phân quyền ở đó; chuyển họ sang phòng, đơn vị khác trước",
         )
+        for unit in removed
+        if unit.id in assigned
+    ]
+    if blocked:
+        raise TenantConfigError(blocked)
+    for unit in removed:
+        await session.delete(unit)
+        changed.append({"action": "delete", "before": {"code": unit.code, "name": unit.name}})
+        report.count("phòng, đơn vị xoá")
+    await session.flush()
 
 
 async def _sync_demo_people(
@@ -224,6 +266,9 @@ async def _sync_demo_people(
             session.add(user)
             await session.flush()
             report.count("người dùng mẫu mới")
+        elif (user.email, user.full_name) != (person.email, person.name):
+            user.email, user.full_name = person.email, person.name
+            report.count("người dùng mẫu cập nhật")
         unit_id = units[person.unit] if person.unit else None
         membership = await session.scalar(
             select(Membership).where(
@@ -237,4 +282,5 @@ async def _sync_demo_people(
             report.count("phân quyền mẫu mới")
         elif membership.unit_id != unit_id:
             membership.unit_id = unit_id
+            report.count("phân quyền mẫu cập nhật")
     await session.flush()

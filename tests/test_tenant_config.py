@@ -1,0 +1,621 @@
+"""The province files under tenants/: the shipped demo loads, and every bad input is rejected with file, path, reason.
+
+Each rejection case is one small change to the smallest valid province (tests/data/tenants/tinh-mau), written to
+tmp_path. What reaches the database when a directory is rejected is covered in test_tenants_sync.py.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from backend.domain.tenants.config import ConfigProblem, TenantConfigError, load_directory
+from backend.settings import PROJECT_ROOT
+
+SAMPLE_DIR = Path(__file__).parent / "data" / "tenants"
+SAMPLE_FILE = SAMPLE_DIR / "tinh-mau" / "province.yaml"
+SAMPLE_TEXT = SAMPLE_FILE.read_text(encoding="utf-8")
+
+Mutation = Callable[[dict[str, Any]], None]
+Key = str | int
+
+
+def sample_province() -> dict[str, Any]:
+    """A fresh copy of the smallest valid province, `tinh-mau` (two tenants, one of them Sở Nội vụ)."""
+    data: dict[str, Any] = yaml.safe_load(SAMPLE_TEXT)
+    return data
+
+
+def write_province(root: Path, content: dict[str, Any] | str | bytes, folder: str = "tinh-mau") -> Path:
+    """Write `root/<folder>/province.yaml` as YAML (a dict), text or raw bytes; return the file."""
+    file = root / folder / "province.yaml"
+    file.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, bytes):
+        file.write_bytes(content)
+    elif isinstance(content, str):
+        file.write_text(content, encoding="utf-8")
+    else:
+        file.write_text(yaml.safe_dump(content, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return file
+
+
+def rejection(directory: Path) -> list[ConfigProblem]:
+    with pytest.raises(TenantConfigError) as caught:
+        load_directory(directory)
+    problems = caught.value.problems
+    assert problems
+    assert str(caught.value) == "\n".join(f"{p.file}: {p.path}: {p.reason}" for p in problems)
+    return problems
+
+
+def _parent(data: Any, path: tuple[Key, ...]) -> Any:
+    for key in path[:-1]:
+        data = data[key]
+    return data
+
+
+def setting(*path: Key, to: Any) -> Mutation:
+    def mutate(data: dict[str, Any]) -> None:
+        _parent(data, path)[path[-1]] = copy.deepcopy(to)
+
+    return mutate
+
+
+def removing(*path: Key) -> Mutation:
+    def mutate(data: dict[str, Any]) -> None:
+        del _parent(data, path)[path[-1]]
+
+    return mutate
+
+
+def appending(*path: Key, item: Any) -> Mutation:
+    def mutate(data: dict[str, Any]) -> None:
+        _parent(data, path)[path[-1]].append(copy.deepcopy(item))
+
+    return mutate
+
+
+def duplicating(*path: Key) -> Mutation:
+    """Append a copy of the list item at `path` to its own list."""
+
+    def mutate(data: dict[str, Any]) -> None:
+        items = _parent(data, path)
+        items.append(copy.deepcopy(items[path[-1]]))
+
+    return mutate
+
+
+def combined(*mutations: Mutation) -> Mutation:
+    def mutate(data: dict[str, Any]) -> None:
+        for mutation in mutations:
+            mutation(data)
+
+    return mutate
+
+
+# tenants[0] is Sở Nội vụ (so-noi-vu); tenants[1] is Sở Tài chính (so-tai-chinh) with units
+# [0] van-phong (office), [1] thanh-tra, [2] phong-ngan-sach; demo_people [0] focal_point, [1] unit_head.
+STC = ("tenants", 1)
+ISSUER = ("province", "identity_provider", "issuer")
+BAD_INPUTS = [
+    # shape: what msgspec checks, reported in Vietnamese at the offending key
+    pytest.param(setting("comment", to="x"), "$.comment", "khóa lạ 'comment'", id="unknown_top_level_key"),
+    pytest.param(
+        setting(*STC, "units", 0, "colour", to="xanh"),
+        "$.tenants[1].units[0].colour",
+        "khóa lạ 'colour'",
+        id="unknown_key_in_a_unit",
+    ),
+    pytest.param(
+        setting("province", "identity_provider", "client_secret", to="s3cret"),
+        "$.province.identity_provider.client_secret",
+        "khóa lạ 'client_secret'",
+        id="client_secret_in_the_file_is_an_unknown_key",
+    ),
+    pytest.param(
+        setting(*STC, "units", to="van-phong"),
+        "$.tenants[1].units",
+        "sai kiểu: cần danh sách, nhưng là chuỗi",
+        id="units_is_a_string",
+    ),
+    pytest.param(
+        setting(*STC, "code", to=12),
+        "$.tenants[1].code",
+        "sai kiểu: cần chuỗi, nhưng là số nguyên",
+        id="code_is_a_number",
+    ),
+    pytest.param(
+        setting(*STC, "unit_groups", 0, "members", to=None),
+        "$.tenants[1].unit_groups[0].members",
+        "cần danh sách, nhưng là giá trị rỗng (null)",
+        id="members_left_empty_in_yaml",
+    ),
+    pytest.param(
+        appending("tenants", item="so-xay-dung"),
+        "$.tenants[2]",
+        "cần ánh xạ (mapping), nhưng là chuỗi",
+        id="tenant_is_a_string",
+    ),
+    pytest.param(
+        removing(*STC, "units", 2, "name"),
+        "$.tenants[1].units[2].name",
+        "thiếu khóa bắt buộc 'name'",
+        id="unit_without_name",
+    ),
+    pytest.param(
+        removing("province", "identity_provider"),
+        "$.province.identity_provider",
+        "thiếu khóa bắt buộc 'identity_provider'",
+        id="province_without_identity_provider",
+    ),
+    pytest.param(removing("tenants"), "$.tenants", "thiếu khóa bắt buộc 'tenants'", id="file_without_tenants"),
+    pytest.param(
+        setting("province", "report_deadlines", 0, "period", to="quy-2"),
+        "$.province.report_deadlines[0].period",
+        "giá trị 'quy-2' không hợp lệ; chọn một trong quy-1, 6-thang, quy-3, nam",
+        id="unknown_report_period",
+    ),
+    # codes
+    pytest.param(
+        setting("province", "code", to="tinh-khac"),
+        "$.province.code",
+        "tỉnh không xác định: mã tỉnh 'tinh-khac' phải trùng tên thư mục 'tinh-mau'",
+        id="province_code_is_not_its_folder",
+    ),
+    pytest.param(setting(*STC, "code", to="So-Tai-Chinh"), "$.tenants[1].code", "không hợp lệ", id="uppercase_code"),
+    pytest.param(setting(*STC, "code", to="so tai chinh"), "$.tenants[1].code", "không hợp lệ", id="code_with_spaces"),
+    pytest.param(
+        setting(*STC, "code", to="sở-tài-chính"), "$.tenants[1].code", "không hợp lệ", id="code_with_diacritics"
+    ),
+    pytest.param(
+        setting(*STC, "code", to="-so-tai-chinh"), "$.tenants[1].code", "không hợp lệ", id="code_leading_dash"
+    ),
+    pytest.param(setting(*STC, "code", to="so-tai-chinh\n"), "$.tenants[1].code", "không hợp lệ", id="code_newline"),
+    pytest.param(setting(*STC, "code", to="s" * 64), "$.tenants[1].code", "tối đa 63 ký tự", id="code_too_long"),
+    pytest.param(
+        appending(*STC, "units", item={"code": "phòng-mới", "name": "Phòng Mới", "kind": "phong"}),
+        "$.tenants[1].units[3].code",
+        "mã 'phòng-mới' không hợp lệ: chỉ chữ thường không dấu",
+        id="unit_code_with_diacritics",
+    ),
+    # duplicates
+    pytest.param(duplicating("tenants", 1), "$.tenants[2].code", "mã 'so-tai-chinh' bị trùng", id="duplicate_tenant"),
+    pytest.param(
+        appending(*STC, "units", item={"code": "thanh-tra", "name": "Thanh tra Sở (2)", "kind": "inspectorate"}),
+        "$.tenants[1].units[3].code",
+        "mã 'thanh-tra' bị trùng",
+        id="duplicate_unit",
+    ),
+    pytest.param(
+        duplicating(*STC, "unit_groups", 0),
+        "$.tenants[1].unit_groups[1].code",
+        "mã 'phong-don-vi-thuoc-so' bị trùng",
+        id="duplicate_unit_group",
+    ),
+    pytest.param(
+        duplicating("province", "ranking_groups", 0),
+        "$.province.ranking_groups[1].code",
+        "mã 'so-ban-nganh' bị trùng",
+        id="duplicate_ranking_group",
+    ),
+    pytest.param(
+        appending("province", "report_deadlines", item={"period": "quy-1", "due": "20/03"}),
+        "$.province.report_deadlines[2].period",
+        "kỳ báo cáo 'quy-1' bị lặp",
+        id="duplicate_report_period",
+    ),
+    # unit groups
+    pytest.param(
+        setting(*STC, "unit_groups", 0, "members", 1, to="phong-khong-co"),
+        "$.tenants[1].unit_groups[0].members[1]",
+        "phòng, đơn vị 'phong-khong-co' không có trong units của 'so-tai-chinh'",
+        id="unit_group_naming_a_missing_unit",
+    ),
+    pytest.param(
+        appending(*STC, "unit_groups", 0, "members", item="van-phong"),
+        "$.tenants[1].unit_groups[0].members",
+        "phòng, đơn vị được liệt kê hai lần: van-phong",
+        id="unit_group_listing_a_member_twice",
+    ),
+    pytest.param(
+        setting(*STC, "unit_groups", 0, "members", to=[]),
+        "$.tenants[1].unit_groups[0].members",
+        "nhóm phải có ít nhất một phòng, đơn vị",
+        id="empty_unit_group",
+    ),
+    # tenants and units
+    pytest.param(
+        setting("tenants", 0, "kind", to="department"),
+        "$.tenants",
+        "mỗi tỉnh có đúng một Sở Nội vụ (kind: home_affairs), tìm thấy 0",
+        id="no_home_affairs",
+    ),
+    pytest.param(
+        setting(*STC, "kind", to="home_affairs"),
+        "$.tenants",
+        "tìm thấy 2 (so-noi-vu, so-tai-chinh)",
+        id="two_home_affairs",
+    ),
+    pytest.param(
+        setting(*STC, "units", 1, "kind", to="office"),
+        "$.tenants[1].units",
+        "mỗi sở có đúng một Văn phòng (kind: office), tìm thấy 2",
+        id="tenant_with_two_offices",
+    ),
+    pytest.param(
+        setting(*STC, "units", 0, "kind", to="phong"),
+        "$.tenants[1].units",
+        "tìm thấy 0",
+        id="tenant_without_office",
+    ),
+    pytest.param(
+        setting(*STC, "kind", to="ubnd"),
+        "$.tenants[1].kind",
+        "loại 'ubnd' không hợp lệ; chọn một trong department, home_affairs, commune",
+        id="unknown_tenant_kind",
+    ),
+    pytest.param(
+        setting(*STC, "units", 2, "kind", to="ban"),
+        "$.tenants[1].units[2].kind",
+        "loại 'ban' không hợp lệ; chọn một trong office, phong",
+        id="unknown_unit_kind",
+    ),
+    pytest.param(
+        setting(*STC, "ranking_group", to="xa-phuong"),
+        "$.tenants[1].ranking_group",
+        "nhóm xếp hạng 'xa-phuong' không có trong ranking_groups",
+        id="ranking_group_not_declared",
+    ),
+    pytest.param(setting(*STC, "name", to="  "), "$.tenants[1].name", "tên không được để trống", id="blank_name"),
+    pytest.param(
+        setting(*STC, "units", 2, "name", to="P" * 256),
+        "$.tenants[1].units[2].name",
+        "tên dài 256 ký tự, tối đa 255",
+        id="unit_name_longer_than_its_column",
+    ),
+    pytest.param(
+        setting(*STC, "short_name", to="S" * 32),
+        "$.tenants[1].short_name",
+        "ký hiệu dài 32 ký tự, tối đa 31",
+        id="short_name_longer_than_its_column",
+    ),
+    # report deadlines
+    *(
+        pytest.param(
+            setting("province", "report_deadlines", 0, "due", to=due),
+            "$.province.report_deadlines[0].due",
+            f"hạn {due!r} phải có dạng dd/mm",
+            id=f"deadline_{due}",
+        )
+        for due in ("31/02", "1/3", "10-03", "00/03", "10/13", "10/03/2024", "", "١٠/٠٣")
+    ),
+    # identity provider
+    *(
+        pytest.param(setting(*ISSUER, to=issuer), "$.province.identity_provider.issuer", "URL https://", id=label)
+        for label, issuer in (
+            ("issuer_http", "http://sso.tinh-mau.example.gov.vn/realms/parboard"),
+            ("issuer_http_lookalike_of_localhost", "http://localhost.evil.example/realms/parboard"),
+            ("issuer_without_scheme", "sso.tinh-mau.example.gov.vn/realms/parboard"),
+            ("issuer_without_host", "https://"),
+            ("issuer_with_space", "https://sso tinh-mau.example.gov.vn"),
+        )
+    ),
+    pytest.param(
+        setting(*ISSUER, to="https://sso.tinh-mau.example.gov.vn/realms/parboard?x=1"),
+        "$.province.identity_provider.issuer",
+        "không được có phần truy vấn",
+        id="issuer_with_query",
+    ),
+    *(
+        pytest.param(
+            setting("province", "identity_provider", "client_id", to=client_id),
+            "$.province.identity_provider.client_id",
+            "client_id không được để trống",
+            id=f"client_id_{label}",
+        )
+        for label, client_id in (("empty", ""), ("blank", "   "))
+    ),
+    # demo people
+    *(
+        pytest.param(
+            setting(*STC, "demo_people", 0, "email", to=email),
+            "$.tenants[1].demo_people[0].email",
+            f"email {email!r} không hợp lệ",
+            id=f"demo_email_{label}",
+        )
+        for label, email in (("no_at", "binh.tt"), ("space", "binh tt@stc.example.vn"), ("no_domain", "binh@stc"))
+    ),
+    pytest.param(
+        setting(*STC, "demo_people", 0, "role", to="giam_doc"),
+        "$.tenants[1].demo_people[0].role",
+        "vai trò 'giam_doc' không hợp lệ; chọn một trong province_admin",
+        id="demo_unknown_role",
+    ),
+    pytest.param(
+        setting(*STC, "demo_people", 0, "role", to="platform_admin"),
+        "$.tenants[1].demo_people[0].role",
+        "vai trò 'platform_admin' không hợp lệ",
+        id="demo_platform_admin_is_not_configurable",
+    ),
+    pytest.param(
+        removing(*STC, "demo_people", 1, "unit"),
+        "$.tenants[1].demo_people[1].unit",
+        "vai trò 'unit_head' cần một phòng, đơn vị",
+        id="demo_unit_head_without_unit",
+    ),
+    pytest.param(
+        combined(setting(*STC, "demo_people", 1, "role", to="staff"), removing(*STC, "demo_people", 1, "unit")),
+        "$.tenants[1].demo_people[1].unit",
+        "cần một phòng, đơn vị",
+        id="demo_staff_without_unit",
+    ),
+    pytest.param(
+        setting(*STC, "demo_people", 1, "unit", to="phong-khong-co"),
+        "$.tenants[1].demo_people[1].unit",
+        "phòng, đơn vị 'phong-khong-co' không có trong units của 'so-tai-chinh'",
+        id="demo_person_in_unknown_unit",
+    ),
+    pytest.param(
+        duplicating(*STC, "demo_people", 1),
+        "$.tenants[1].demo_people[2]",
+        "người dùng mẫu 'cuong.lv@stc.tinhmau.example.vn' với vai trò 'unit_head' bị lặp trong sở",
+        id="demo_person_listed_twice",
+    ),
+    pytest.param(
+        appending(
+            "tenants",
+            0,
+            "demo_people",
+            item={"email": "binh.tt@stc.tinhmau.example.vn", "name": "Trần Bình", "role": "viewer"},
+        ),
+        "$.tenants[1].demo_people[0].name",
+        "email 'binh.tt@stc.tinhmau.example.vn' đã được khai báo với tên 'Trần Bình' ở sở khác",
+        id="demo_person_with_two_names",
+    ),
+]
+
+
+@pytest.mark.parametrize(("mutate", "path", "reason"), BAD_INPUTS)
+def test_bad_province_is_rejected_with_file_path_and_reason(
+    tmp_path: Path, mutate: Mutation, path: str, reason: str
+) -> None:
+    data = sample_province()
+    mutate(data)
+    file = write_province(tmp_path, data)
+
+    problems = rejection(tmp_path)
+
+    assert [(p.file, p.path) for p in problems] == [(str(file), path)], problems
+    assert reason in problems[0].reason
+    assert str(problems[0]).startswith(f"{file}: {path}: ")
+
+
+def test_the_sample_province_and_the_variants_it_allows_load(tmp_path: Path) -> None:
+    assert [p.config.province.code for p in load_directory(SAMPLE_DIR)] == ["tinh-mau"]
+    data = sample_province()
+    data["province"]["identity_provider"]["issuer"] = "http://127.0.0.1:8080/realms/parboard"  # the dev IdP
+    # One person may hold roles in two tenants of the province, as the same person.
+    data["tenants"][0]["demo_people"].append(
+        {"email": "binh.tt@stc.tinhmau.example.vn", "name": "Trần Thị Bình", "role": "viewer"}
+    )
+    data["tenants"][1]["ranking_group"] = None
+    write_province(tmp_path, data)
+    (loaded,) = load_directory(tmp_path)
+    assert loaded.config.province.identity_provider.issuer.startswith("http://127.0.0.1")
+
+
+# --- files that are not a province at all ------------------------------------------------------------------------
+
+
+def test_yaml_syntax_error_is_reported_with_line_and_column(tmp_path: Path) -> None:
+    file = write_province(tmp_path, SAMPLE_TEXT.replace("  name: Tỉnh Mẫu\n", "  name: Tỉnh: Mẫu\n"))
+    (problem,) = rejection(tmp_path)
+    assert (problem.file, problem.path) == (str(file), "dòng 5, cột 13")
+    assert problem.reason == "YAML không hợp lệ: không được có dấu ':' ở đây; tên có dấu ':' phải đặt trong ngoặc kép"
+
+
+def test_unclosed_flow_mapping_is_reported_with_line_and_column(tmp_path: Path) -> None:
+    write_province(tmp_path, SAMPLE_TEXT.replace('- {period: quy-1, due: "10/03"}', '- {period: quy-1, due: "10/03"'))
+    (problem,) = rejection(tmp_path)
+    assert problem.path == "dòng 12, cột 5"
+    assert "thiếu ',' hoặc '}'" in problem.reason
+
+
+def test_tab_indentation_is_reported_in_vietnamese(tmp_path: Path) -> None:
+    write_province(tmp_path, SAMPLE_TEXT.replace("  name: Tỉnh Mẫu\n", "\tname: Tỉnh Mẫu\n"))
+    (problem,) = rejection(tmp_path)
+    assert problem.path.startswith("dòng 5, cột ")
+    assert "tab" in problem.reason
+
+
+def test_key_given_twice_is_rejected_not_silently_overwritten(tmp_path: Path) -> None:
+    write_province(tmp_path, SAMPLE_TEXT.replace("  name: Tỉnh Mẫu\n", "  name: Tỉnh Mẫu\n  name: Tỉnh Khác\n"))
+    (problem,) = rejection(tmp_path)
+    assert problem.path == "dòng 6, cột 3"
+    assert problem.reason == "YAML không hợp lệ: khóa 'name' bị lặp (đã có ở dòng 5)"
+
+
+def test_key_given_twice_in_a_one_line_mapping_is_rejected(tmp_path: Path) -> None:
+    line = '{code: thanh-tra, name: "Thanh tra Sở", kind: inspectorate}'
+    assert SAMPLE_TEXT.count(line) == 1
+    write_province(tmp_path, SAMPLE_TEXT.replace(line, line.replace("}", ", kind: office}")))
+    (problem,) = rejection(tmp_path)
+    assert problem.path.startswith("dòng 35, cột ")
+    assert problem.reason == "YAML không hợp lệ: khóa 'kind' bị lặp (đã có ở dòng 35)"
+
+
+def test_two_yaml_documents_in_one_file_are_rejected(tmp_path: Path) -> None:
+    write_province(tmp_path, SAMPLE_TEXT + "---\n" + SAMPLE_TEXT)
+    (problem,) = rejection(tmp_path)
+    assert problem.path.startswith("dòng ")
+    assert "một tài liệu YAML" in problem.reason
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        pytest.param("", "tệp rỗng: cần hai khóa 'province' và 'tenants'", id="empty_file"),
+        pytest.param("# chỉ có chú thích\n\n", "tệp rỗng", id="comments_only"),
+        pytest.param("- province\n- tenants\n", "phải là một ánh xạ (mapping)", id="a_list"),
+        pytest.param("tỉnh mẫu\n", "không phải chuỗi", id="a_scalar"),
+        pytest.param("42\n", "không phải số nguyên", id="a_number"),
+    ],
+)
+def test_document_that_is_not_a_mapping_is_rejected(tmp_path: Path, content: str, reason: str) -> None:
+    file = write_province(tmp_path, content)
+    (problem,) = rejection(tmp_path)
+    assert (problem.file, problem.path) == (str(file), "$")
+    assert reason in problem.reason
+
+
+def test_non_text_mapping_key_is_rejected(tmp_path: Path) -> None:
+    write_province(tmp_path, SAMPLE_TEXT.replace("  name: Tỉnh Mẫu\n", "  name: Tỉnh Mẫu\n  1: một\n"))
+    (problem,) = rejection(tmp_path)
+    assert (problem.path, problem.reason) == ("$.province", "mọi khóa phải là chuỗi")
+
+
+def test_file_not_in_utf8_is_rejected_with_the_line(tmp_path: Path) -> None:
+    # Saved in Windows-1252 by an old editor: "Tính" as latin-1 bytes on line 5.
+    data = SAMPLE_TEXT.encode().replace("Tỉnh Mẫu".encode(), "Tính".encode("latin-1"), 1)
+    file = write_province(tmp_path, data)
+    (problem,) = rejection(tmp_path)
+    assert (problem.file, problem.path) == (str(file), "dòng 5")
+    assert "không phải UTF-8" in problem.reason
+
+
+def test_utf8_byte_order_mark_is_accepted(tmp_path: Path) -> None:
+    write_province(tmp_path, "\ufeff".encode() + SAMPLE_TEXT.encode())
+    assert len(load_directory(tmp_path)) == 1
+
+
+# --- directories ---------------------------------------------------------------------------------------------------
+
+
+def test_missing_directory_is_rejected(tmp_path: Path) -> None:
+    missing = tmp_path / "khong-co"
+    assert [(p.file, p.path, p.reason) for p in rejection(missing)] == [
+        (str(missing), "$", "thư mục cấu hình không tồn tại")
+    ]
+
+
+def test_empty_directory_is_rejected(tmp_path: Path) -> None:
+    assert [(p.file, p.path, p.reason) for p in rejection(tmp_path)] == [
+        (str(tmp_path), "$", "không có tệp */province.yaml nào")
+    ]
+
+
+def test_province_folder_without_province_yaml_is_rejected_not_skipped(tmp_path: Path) -> None:
+    write_province(tmp_path, SAMPLE_TEXT)
+    misspelt = tmp_path / "tinh-hai" / "province.yml"
+    misspelt.parent.mkdir()
+    misspelt.write_text(SAMPLE_TEXT.replace("tinh-mau", "tinh-hai"), encoding="utf-8")
+    (tmp_path / ".git").mkdir()  # hidden folders are not provinces
+    assert [(p.file, p.reason) for p in rejection(tmp_path)] == [
+        (str(misspelt.parent), "thư mục tỉnh không có tệp province.yaml")
+    ]
+
+
+def test_one_bad_province_rejects_the_whole_directory(tmp_path: Path) -> None:
+    write_province(tmp_path, SAMPLE_TEXT)
+    other = sample_province()
+    other["province"]["code"] = "tinh-hai"
+    for tenant in other["tenants"]:
+        tenant["demo_people"] = []
+    other["tenants"][1]["units"][1]["kind"] = "office"
+    bad = write_province(tmp_path, other, folder="tinh-hai")
+    assert [(p.file, p.path) for p in rejection(tmp_path)] == [(str(bad), "$.tenants[1].units")]
+
+
+def test_problems_of_every_file_are_reported_at_once(tmp_path: Path) -> None:
+    first = write_province(tmp_path, "- a\n", folder="tinh-a")
+    second = write_province(tmp_path, b"\xff\xfe", folder="tinh-b")
+    assert [p.file for p in rejection(tmp_path)] == [str(first), str(second)]
+
+
+def test_same_demo_email_in_two_provinces_is_rejected(tmp_path: Path) -> None:
+    first = write_province(tmp_path, SAMPLE_TEXT)
+    other = sample_province()
+    other["province"]["code"] = "tinh-thu-hai"
+    other["tenants"][0]["demo_people"] = []
+    other["tenants"][1]["demo_people"] = other["tenants"][1]["demo_people"][:1]
+    second = write_province(tmp_path, other, folder="tinh-thu-hai")
+    (problem,) = rejection(tmp_path)
+    assert (problem.file, problem.path) == (str(second), "$.tenants[1].demo_people[0].email")
+    assert problem.reason == f"email 'binh.tt@stc.tinhmau.example.vn' đã dùng trong {first}"
+
+
+# --- the shipped demo configuration ----------------------------------------------------------------------------------
+
+# Seed 004, closing note ("Ghi chú") of the Kế hoạch of Sở Tài nguyên và Môi trường Bà Rịa – Vũng Tàu.
+BRVT_PHONG = [
+    "Văn phòng Sở",
+    "Thanh tra Sở",
+    "Phòng Kế hoạch – Tài chính",
+    "Phòng Quản lý Biển đảo và Tài nguyên nước, Khoáng sản",
+    "Phòng Quản lý đất đai",
+    "Phòng Quản lý môi trường",
+]
+BRVT_DON_VI_SU_NGHIEP = [
+    "Văn phòng Đăng ký đất đai",
+    "Trung tâm Công nghệ thông tin tài nguyên và môi trường",
+    "Trung tâm Kỹ thuật tài nguyên và môi trường",
+    "Trung tâm Phát triển quỹ đất",
+    "Trung tâm Quan trắc tài nguyên và môi trường",
+]
+BRVT_TTHC = [
+    "Thanh tra Sở",
+    "Phòng Quản lý Biển đảo và Tài nguyên nước, Khoáng sản",
+    "Phòng Quản lý đất đai",
+    "Phòng Quản lý môi trường",
+    "Văn phòng Đăng ký đất đai",
+    "Trung tâm Công nghệ thông tin tài nguyên và môi trường",
+]
+
+
+def test_shipped_demo_configuration_loads_both_provinces() -> None:
+    provinces = load_directory(PROJECT_ROOT / "tenants")
+
+    assert [(p.file.parent.name, p.config.province.code) for p in provinces] == [
+        ("ba-ria-vung-tau", "ba-ria-vung-tau"),
+        ("ha-tinh", "ha-tinh"),
+    ]
+    assert [p.config.province.name for p in provinces] == ["Tỉnh Bà Rịa – Vũng Tàu", "Tỉnh Hà Tĩnh"]
+    for province in provinces:
+        home_affairs = [t for t in province.config.tenants if t.kind == "home_affairs"]
+        assert [(t.code, t.name) for t in home_affairs] == [("so-noi-vu", "Sở Nội vụ")]
+        for tenant in province.config.tenants:
+            assert [u.kind for u in tenant.units].count("office") == 1, tenant.code
+        assert province.config.province.identity_provider.issuer.startswith("https://")
+        assert [d.period for d in province.config.province.report_deadlines] == ["quy-1", "6-thang", "quy-3", "nam"]
+    brvt = provinces[0].config.province
+    assert [(d.period, d.due) for d in brvt.report_deadlines] == [
+        ("quy-1", "10/03"),
+        ("6-thang", "10/06"),
+        ("quy-3", "10/09"),
+        ("nam", "15/11"),
+    ]
+
+
+def test_brvt_stnmt_has_the_units_and_unit_groups_of_seed_004() -> None:
+    brvt = next(p for p in load_directory(PROJECT_ROOT / "tenants") if p.config.province.code == "ba-ria-vung-tau")
+    stnmt = next(t for t in brvt.config.tenants if t.code == "so-tai-nguyen-moi-truong")
+    assert (stnmt.name, stnmt.short_name, stnmt.kind) == ("Sở Tài nguyên và Môi trường", "STNMT", "department")
+
+    phong = [u for u in stnmt.units if u.kind != "public_service"]
+    don_vi = [u for u in stnmt.units if u.kind == "public_service"]
+    assert [u.name for u in phong] == BRVT_PHONG
+    assert [u.name for u in don_vi] == BRVT_DON_VI_SU_NGHIEP
+    assert [u.name for u in stnmt.units if u.kind == "office"] == ["Văn phòng Sở"]
+
+    name_of = {u.code: u.name for u in stnmt.units}
+    groups = {g.name: [name_of[m] for m in g.members] for g in stnmt.unit_groups}
+    assert groups == {
+        "Các phòng, đơn vị thuộc Sở": BRVT_PHONG + BRVT_DON_VI_SU_NGHIEP,
+        "Đơn vị thuộc Sở": BRVT_DON_VI_SU_NGHIEP,
+        "Phòng, đơn vị có chức năng tham mưu giải quyết TTHC": BRVT_TTHC,
+    }
