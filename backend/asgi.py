@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
 from litestar.openapi.config import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.router import Router
 from litestar.static_files import create_static_files_router
@@ -14,6 +14,7 @@ from backend.auth.permissions import PUBLIC, access_guard
 from backend.core import ParboardPlugin
 from backend.db.runtime import DatabaseUrls
 from backend.settings import Settings, get_settings
+from backend.web.middleware import request_middleware_factory
 
 
 def create_app(settings: Settings | None = None, database: DatabaseUrls | None = None) -> Litestar:
@@ -30,7 +31,7 @@ def create_app(settings: Settings | None = None, database: DatabaseUrls | None =
         cache_control=None,
     )
     openapi_router = Router(path="/schema", route_handlers=[], opt={"access": PUBLIC})
-    return Litestar(
+    app = Litestar(
         route_handlers=[static],
         plugins=[ParboardPlugin(settings, database), HTMXPlugin()],
         guards=[access_guard],
@@ -44,8 +45,13 @@ def create_app(settings: Settings | None = None, database: DatabaseUrls | None =
             title="parboard",
             version="0.1.0",
             description="Chỉ số CCHC: tự đánh giá, khắc phục và thẩm định",
-            render_plugins=[ScalarRenderPlugin()],
+            # Machine-readable only: an HTML viewer would need a CDN script our CSP (rightly) refuses.
+            render_plugins=[JsonRenderPlugin(), YamlRenderPlugin()],
             openapi_router=openapi_router,
         ),
         debug=False,
     )
+    # Outermost, around Litestar's own exception handling: the 404 and 405 that the router answers
+    # before any route middleware runs get the security headers and a request id too.
+    app.asgi_handler = request_middleware_factory(settings)(app.asgi_handler)
+    return app

@@ -5,8 +5,10 @@ from __future__ import annotations
 from advanced_alchemy.config import AsyncSessionConfig
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyPlugin
 from litestar.config.app import AppConfig
-from litestar.plugins import InitPluginProtocol
+from litestar.plugins import InitPluginProtocol, ReceiveRoutePlugin
+from litestar.routes import BaseRoute
 
+from backend.auth.permissions import declare_automatic_options_public
 from backend.db.engine import create_engine
 from backend.db.migrate import head_revision
 from backend.db.rls import TenantSession
@@ -16,11 +18,10 @@ from backend.domain.tenants.controllers import TenantController
 from backend.logging import configure_logging
 from backend.settings import Settings
 from backend.web.errors import EXCEPTION_HANDLERS
-from backend.web.middleware import request_middleware_factory
 from backend.web.templating import template_config
 
 
-class ParboardPlugin(InitPluginProtocol):
+class ParboardPlugin(InitPluginProtocol, ReceiveRoutePlugin):
     def __init__(self, settings: Settings, database: DatabaseUrls) -> None:
         self.settings = settings
         self.database = database
@@ -37,7 +38,6 @@ class ParboardPlugin(InitPluginProtocol):
         )
         app_config.plugins.append(SQLAlchemyPlugin(config=sqlalchemy))
         app_config.route_handlers.extend([SystemController, TenantController])
-        app_config.middleware.insert(0, request_middleware_factory(settings))  # type: ignore[arg-type]
         app_config.exception_handlers.update(EXCEPTION_HANDLERS)
         app_config.template_config = template_config(
             settings.paths.templates_dir,
@@ -45,3 +45,6 @@ class ParboardPlugin(InitPluginProtocol):
         )
         app_config.state.update({"settings": settings, "migration_head": head_revision()})
         return app_config
+
+    def receive_route(self, route: BaseRoute) -> None:
+        declare_automatic_options_public(route)

@@ -47,14 +47,13 @@ async def app_engine(database: DatabaseUrls) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture(autouse=True)
-async def _empty_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+async def _empty_tables(request: pytest.FixtureRequest, owner_engine: AsyncEngine) -> AsyncIterator[None]:
     """Every test that touched the database leaves it empty for the next one."""
     yield
     if "database" not in request.fixturenames:
         return
-    engine: AsyncEngine = request.getfixturevalue("owner_engine")
     tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
-    async with engine.begin() as connection:
+    async with owner_engine.begin() as connection:
         await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
 
 

@@ -303,7 +303,7 @@ async def test_removing_a_tenant_deactivates_it_and_keeps_its_units(
 
     assert report.summary() == "đơn vị ngừng hoạt động: 1"
     async with owner_engine.connect() as connection:
-        active = dict((await connection.execute(select(Tenant.code, Tenant.is_active))).tuples().all())
+        active = dict((await connection.execute(select(Tenant.code, Tenant.is_active))).all())
     assert active == {"so-noi-vu": True, "so-tai-chinh": False}
     assert (await seen_by_app(app_engine, stc))["units"] == units_before
 
@@ -369,7 +369,7 @@ async def test_renamed_demo_person_is_updated_in_place(owner_engine: AsyncEngine
     assert (await sync_dir(owner_engine, tmp_path)).summary() == "không có thay đổi"
 
     async with owner_engine.connect() as connection:
-        names = dict((await connection.execute(select(User.id, User.full_name))).tuples().all())
+        names = dict((await connection.execute(select(User.id, User.full_name))).all())
     assert set(names) == {u["id"] for u in users_before}
     assert "Trần Thị Thanh Bình" in names.values()
 

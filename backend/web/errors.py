@@ -7,6 +7,7 @@ from typing import Any
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Template
+from sqlalchemy.exc import DBAPIError
 
 from backend.logging import get_logger
 
@@ -63,6 +64,16 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
     return _respond(request, exc.status_code, detail)
 
 
+def database_error_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
+    """PostgreSQL's data exceptions (SQLSTATE class 22) come from what the request sent, e.g. a NUL
+    character in a path segment or form field, which no text column accepts: a 400, not a 500."""
+    sqlstate = str(getattr(exc.orig, "sqlstate", "") or "")
+    if sqlstate.startswith("22"):
+        log.warning("rejected input", path=request.url.path, sqlstate=sqlstate)
+        return _respond(request, 400)
+    return internal_error_handler(request, exc)
+
+
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error", path=request.url.path, error=type(exc).__name__)
     return _respond(request, 500)
@@ -70,6 +81,7 @@ def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> R
 
 EXCEPTION_HANDLERS: dict[int | type[Exception], Any] = {
     HTTPException: http_exception_handler,
+    DBAPIError: database_error_handler,
     500: internal_error_handler,
     Exception: internal_error_handler,
 }

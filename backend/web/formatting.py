@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 
 def vn_number(value: Decimal | int | None, places: int = 3) -> str:
-    """87.225 → "87,225"; 1234.5 → "1.234,5"; trailing zeros after the comma are dropped."""
+    """87.225 → "87,225"; 1234.5 → "1.234,5"; trailing zeros after the comma are dropped.
+
+    Rounds half up, as the scores are rounded on paper (and whatever the thread's decimal context says).
+    """
     if value is None:
         return ""
-    quantised = Decimal(value).quantize(Decimal(1).scaleb(-places)) if places else Decimal(value)
+    quantised = (
+        Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP) if places else Decimal(value)
+    )
     sign = "-" if quantised < 0 else ""
     text = f"{abs(quantised):f}"
     whole, _, fraction = text.partition(".")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from collections.abc import Callable
 
 import structlog
 from litestar.connection import ASGIConnection
@@ -48,7 +49,10 @@ def security_headers(*, secure: bool) -> list[tuple[bytes, bytes]]:
     return headers
 
 
-def request_middleware_factory(settings: Settings) -> object:
+def request_middleware_factory(settings: Settings) -> Callable[[ASGIApp], ASGIApp]:
+    """Wraps the whole application (see `backend.asgi.create_app`), not one route: responses that
+    Litestar's router answers itself (404 for an unknown path, 405 for a wrong method) must carry the
+    same security headers and request id as any other, and their error page the same reference."""
     extra_headers = security_headers(secure=settings.app.env == "production")
 
     def middleware(app: ASGIApp) -> ASGIApp:

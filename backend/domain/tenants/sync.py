@@ -229,7 +229,7 @@ async def _delete_units(
         .where(Membership.unit_id.in_([u.id for u in removed]))
         .group_by(Membership.unit_id)
     )
-    assigned: dict[uuid.UUID | None, int] = {unit_id: n for unit_id, n in rows.tuples()}
+    assigned: dict[uuid.UUID | None, int] = {unit_id: n for unit_id, n in rows}
     blocked = [
         ConfigProblem(
             file,

@@ -1,0 +1,308 @@
+"""A closed-loop HTTP load generator: C workers, each sending its next request when the last one ended.
+
+Two clients speak to the server. `raw` is a minimal HTTP/1.1 keep-alive client on asyncio streams (one
+connection per worker); `httpx` is `httpx.AsyncClient` with a pool as large as the concurrency. Both
+time a request from the first byte written to the last byte of the body read. The raw client costs the
+load generator a fraction of httpx's CPU, so it is the default: with httpx, the client's own core can
+saturate before the server's does and the "floor" would then measure httpx.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+import httpx
+import psutil
+
+ClientKind = Literal["raw", "httpx"]
+REQUEST_TIMEOUT_S = 10.0
+
+
+class ProtocolError(Exception):
+    """The server's answer is not HTTP/1.1 as this client understands it."""
+
+
+class RawConnection:
+    """One keep-alive HTTP/1.1 connection; reconnects after an error or `Connection: close`."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host = host
+        self.port = port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def get(self, path: str) -> tuple[int, int]:
+        """GET `path`: the status and the body's length in bytes."""
+        try:
+            return await self._get(path)
+        except BaseException:
+            self._drop()  # never reuse a connection left in the middle of a response
+            raise
+
+    async def _get(self, path: str) -> tuple[int, int]:
+        if self.reader is None or self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        reader, writer = self.reader, self.writer
+        writer.write(
+            f"GET {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nUser-Agent: parboard-bench\r\n"
+            "Accept: */*\r\n\r\n".encode("ascii")
+        )
+        head = await reader.readuntil(b"\r\n\r\n")
+        status_line, *header_lines = head.decode("latin-1").split("\r\n")
+        parts = status_line.split(" ", 2)
+        if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
+            raise ProtocolError(f"bad status line {status_line!r}")
+        headers = {}
+        for line in header_lines:
+            name, _, value = line.partition(":")
+            if name:
+                headers[name.strip().lower()] = value.strip().lower()
+        if "content-length" in headers:
+            size = int(headers["content-length"])
+            await reader.readexactly(size)
+        elif headers.get("transfer-encoding") == "chunked":
+            size = await _read_chunked(reader)
+        else:
+            size = len(await reader.read())
+            headers["connection"] = "close"
+        if headers.get("connection") == "close":
+            self._drop()
+        return int(parts[1]), size
+
+    def _drop(self) -> None:
+        writer, self.reader, self.writer = self.writer, None, None
+        if writer is not None:
+            writer.close()
+
+    async def close(self) -> None:
+        writer, self.reader, self.writer = self.writer, None, None
+        if writer is not None:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+
+
+async def _read_chunked(reader: asyncio.StreamReader) -> int:
+    size = 0
+    for _ in range(1_000_000):  # bounded: no page of ours has a million chunks
+        length = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+        await reader.readexactly(length + 2)
+        size += length
+        if length == 0:
+            return size
+    raise ProtocolError("too many chunks")
+
+
+@dataclass
+class ScenarioResult:
+    name: str
+    path: str
+    client: ClientKind
+    concurrency: int
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: Counter[str] = field(default_factory=Counter)
+    wall_s: float = 0.0
+    client_cpu_s: float = 0.0
+    server_cpu_s: float = 0.0
+    db_cpu_s: float = 0.0
+    bytes_received: int = 0
+
+    @property
+    def requests(self) -> int:
+        return len(self.latencies_ms) + sum(self.errors.values())
+
+    @property
+    def error_count(self) -> int:
+        return sum(self.errors.values())
+
+    def percentile(self, q: float) -> float:
+        """The q-th percentile of successful requests' latency (nearest rank), in milliseconds."""
+        ordered = sorted(self.latencies_ms)
+        if not ordered:
+            return float("nan")
+        rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+        return ordered[rank - 1]
+
+    @property
+    def throughput(self) -> float:
+        return self.requests / self.wall_s if self.wall_s else 0.0
+
+    def cpu_share(self, seconds: float) -> float:
+        """CPU seconds as a percentage of one core over the measured wall time."""
+        return 100 * seconds / self.wall_s if self.wall_s else 0.0
+
+    def summary(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "path": self.path,
+            "client": self.client,
+            "concurrency": self.concurrency,
+            "requests": self.requests,
+            "errors": self.error_count,
+            "error_kinds": dict(self.errors),
+            "p50_ms": round(self.percentile(50), 3),
+            "p95_ms": round(self.percentile(95), 3),
+            "p99_ms": round(self.percentile(99), 3),
+            "max_ms": round(max(self.latencies_ms, default=float("nan")), 3),
+            "requests_per_s": round(self.throughput, 1),
+            "wall_s": round(self.wall_s, 3),
+            "mean_response_bytes": round(self.bytes_received / len(self.latencies_ms)) if self.latencies_ms else 0,
+            "cpu_percent_of_one_core": {
+                "client": round(self.cpu_share(self.client_cpu_s), 1),
+                "server": round(self.cpu_share(self.server_cpu_s), 1),
+                "postgres": round(self.cpu_share(self.db_cpu_s), 1),
+            },
+        }
+
+
+class CpuMeter:
+    """CPU seconds used by the server process and by every PostgreSQL process, between two readings."""
+
+    def __init__(self, server_pid: int, postmaster_pid: int | None) -> None:
+        self.server = psutil.Process(server_pid)
+        self.postmaster = psutil.Process(postmaster_pid) if postmaster_pid else None
+
+    def _db_times(self) -> dict[int, float]:
+        if self.postmaster is None:
+            return {}
+        times = {}
+        for process in [self.postmaster, *self.postmaster.children()]:
+            with contextlib.suppress(psutil.Error):
+                cpu = process.cpu_times()
+                times[process.pid] = cpu.user + cpu.system
+        return times
+
+    def read(self) -> tuple[float, float, dict[int, float]]:
+        cpu = self.server.cpu_times()
+        return time.process_time(), cpu.user + cpu.system, self._db_times()
+
+    @staticmethod
+    def delta(
+        before: tuple[float, float, dict[int, float]], after: tuple[float, float, dict[int, float]]
+    ) -> tuple[float, float, float]:
+        db = sum(seconds - before[2].get(pid, 0.0) for pid, seconds in after[2].items())
+        return after[0] - before[0], after[1] - before[1], db
+
+
+Sender = Callable[[str], Awaitable[tuple[int, int]]]
+
+
+async def run_load(
+    base_url: str,
+    next_path: Callable[[], str],
+    *,
+    client: ClientKind,
+    concurrency: int,
+    total: int,
+    max_seconds: float,
+    result: ScenarioResult | None,
+) -> None:
+    """Send `total` GETs from `concurrency` workers (no new one after `max_seconds`), recorded into `result`."""
+    issued = 0
+    deadline = time.monotonic() + max_seconds
+
+    async def worker(send: Sender) -> None:
+        nonlocal issued
+        while issued < total and time.monotonic() < deadline:
+            issued += 1
+            path = next_path()
+            started = time.perf_counter()
+            try:
+                async with asyncio.timeout(REQUEST_TIMEOUT_S):
+                    status, size = await send(path)
+            except (
+                OSError,
+                TimeoutError,
+                ValueError,
+                asyncio.IncompleteReadError,
+                asyncio.LimitOverrunError,
+                ProtocolError,
+                httpx.HTTPError,
+            ) as exc:
+                if result is not None:
+                    result.errors[type(exc).__name__] += 1
+                continue
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            if result is None:
+                continue
+            if status == 200:
+                result.latencies_ms.append(elapsed_ms)
+                result.bytes_received += size
+            else:
+                result.errors[f"HTTP {status}"] += 1
+
+    if client == "raw":
+        url = httpx.URL(base_url)
+        connections = [RawConnection(url.host, url.port or 80) for _ in range(concurrency)]
+        try:
+            await asyncio.gather(*(worker(connection.get) for connection in connections))
+        finally:
+            for connection in connections:
+                await connection.close()
+        return
+
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=REQUEST_TIMEOUT_S) as http:
+
+        async def httpx_send(path: str) -> tuple[int, int]:
+            response = await http.get(path)
+            return response.status_code, len(response.content)
+
+        await asyncio.gather(*(worker(httpx_send) for _ in range(concurrency)))
+
+
+async def measure(
+    name: str,
+    base_url: str,
+    next_path: Callable[[], str],
+    *,
+    path_label: str,
+    client: ClientKind,
+    concurrency: int,
+    warmup: int,
+    total: int,
+    max_seconds: float,
+    meter: CpuMeter,
+) -> ScenarioResult:
+    """Warm up (unrecorded), then measure one scenario."""
+    await run_load(
+        base_url, next_path, client=client, concurrency=concurrency, total=warmup, max_seconds=max_seconds, result=None
+    )
+    result = ScenarioResult(name=name, path=path_label, client=client, concurrency=concurrency)
+    before = meter.read()
+    started = time.perf_counter()
+    await run_load(
+        base_url,
+        next_path,
+        client=client,
+        concurrency=concurrency,
+        total=total,
+        max_seconds=max_seconds,
+        result=result,
+    )
+    result.wall_s = time.perf_counter() - started
+    result.client_cpu_s, result.server_cpu_s, result.db_cpu_s = CpuMeter.delta(before, meter.read())
+    return result
+
+
+def pin(pid: int, cpus: set[int], *, with_children: bool = False) -> bool:
+    """Restrict `pid` (and its current children) to `cpus`; False when the OS refuses."""
+    try:
+        process = psutil.Process(pid)
+        targets = [process, *process.children(recursive=True)] if with_children else [process]
+        for target in targets:
+            target.cpu_affinity(sorted(cpus))
+    except (psutil.Error, OSError):
+        return False
+    return True
+
+
+def available_cpus() -> set[int]:
+    return set(os.sched_getaffinity(0))

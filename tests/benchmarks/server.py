@@ -1,0 +1,64 @@
+"""The benchmark's server process: the real app, served by uvicorn (1 worker) on a socket it inherits.
+
+The parent opens the listening socket on 127.0.0.1 (port 0: the kernel picks a free one) and passes its
+file descriptor, so there is no race for the port and the parent knows it before this process starts.
+Run by `tests.benchmarks.tenant_home`, not by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import signal
+import socket
+from dataclasses import replace
+from pathlib import Path
+from types import FrameType
+
+import uvicorn
+
+from backend.asgi import create_app
+from backend.db.runtime import DatabaseUrls
+from backend.settings import PROJECT_ROOT, DatabaseSettings, PathSettings
+from tests.support import make_settings
+
+BENCH_VAR = PROJECT_ROOT / "var" / "bench"
+
+
+def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--fd", type=int, required=True, help="inherited listening socket")
+    parser.add_argument("--app-url", required=True)
+    parser.add_argument("--owner-url", required=True)
+    parser.add_argument("--profile", type=Path, help="write cProfile stats of the whole run here")
+    args = parser.parse_args(argv)
+
+    # The development settings of the tests (the loopback demo shortcut stands in for a signed-in
+    # person), with the production defaults for the database pool instead of the tests' smaller one.
+    settings = make_settings(env="development", dev_login=True)
+    settings = replace(settings, db=DatabaseSettings(), paths=PathSettings(var_dir=BENCH_VAR))
+    app = create_app(settings, DatabaseUrls(app_url=args.app_url, owner_url=args.owner_url))
+    listener = socket.socket(fileno=args.fd)
+    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", loop="auto", http="auto", workers=1)
+    server = uvicorn.Server(config)
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises it to the handler it found: this one, so
+    # the process ends with 0 (and after writing its profile) rather than killed by the signal.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    if args.profile is None:
+        server.run(sockets=[listener])
+        return
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        server.run(sockets=[listener])
+    finally:
+        profiler.disable()
+        profiler.dump_stats(args.profile)
+
+
+if __name__ == "__main__":
+    main()

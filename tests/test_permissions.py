@@ -1,0 +1,146 @@
+"""The permission matrix, and the proof that every route declares its access and the guard fails closed."""
+
+from __future__ import annotations
+
+import pytest
+from litestar import Litestar, get
+from litestar.handlers.base import BaseRouteHandler
+from litestar.routes import HTTPRoute
+from litestar.testing import AsyncTestClient
+
+from backend.auth.permissions import MATRIX, PUBLIC, Permission, allows, declared_access
+from backend.db.models import Role
+
+
+def _handlers_of(app: Litestar) -> list[tuple[str, str, BaseRouteHandler]]:
+    """(path, methods, handler) of every handler the app dispatches to, as registered and as routed."""
+    found: list[tuple[str, str, BaseRouteHandler]] = []
+    for route in app.routes:
+        if isinstance(route, HTTPRoute):
+            for handler in route.route_handlers:
+                found.append((route.path, ",".join(sorted(handler.http_methods)), handler))
+            for method, (handler, _kwargs) in route.route_handler_map.items():
+                found.append((route.path, method, handler))
+        else:  # websocket and ASGI routes (none today) have a single handler
+            found.append((route.path, "*", route.route_handler))  # type: ignore[attr-defined]
+    return found
+
+
+def test_every_registered_route_handler_declares_its_access(app: Litestar) -> None:
+    handlers = _handlers_of(app)
+    paths = {path for path, _methods, _handler in handlers}
+    # The walk covers the framework's own routes too, not only the controllers.
+    assert {"/healthz", "/readyz", "/", "/t/{province_code:str}/{tenant_code:str}"} <= paths
+    assert "/static/{file_path:path}" in paths
+    assert "/schema/openapi.json" in paths
+    undeclared = sorted(
+        f"{methods} {path} ({handler.handler_name})"
+        for path, methods, handler in handlers
+        if declared_access(handler) is None
+    )
+    assert undeclared == [], "route handlers without opt['access']:\n" + "\n".join(undeclared)
+
+
+def test_only_the_health_pages_schema_static_files_and_landing_page_are_public(app: Litestar) -> None:
+    public = {
+        path
+        for path, methods, handler in _handlers_of(app)
+        if declared_access(handler) is PUBLIC and methods != "OPTIONS"
+    }
+    assert {p for p in public if not p.startswith(("/schema", "/static/"))} == {"/", "/healthz", "/readyz"}
+
+
+def test_the_tenant_home_needs_the_tenant_view_permission(app: Litestar) -> None:
+    accesses = {
+        declared_access(handler)
+        for path, methods, handler in _handlers_of(app)
+        if path.startswith("/t/") and methods == "GET"
+    }
+    assert accesses == {Permission.TENANT_VIEW}
+
+
+async def test_a_route_that_declares_no_access_is_refused_with_the_vietnamese_page(app: Litestar) -> None:
+    @get("/forgot-to-declare", sync_to_thread=False)
+    def forgot() -> str:
+        return "should never be served"
+
+    app.register(forgot)
+    async with AsyncTestClient(app=app) as client:
+        response = await client.get("/forgot-to-declare")
+    assert response.status_code == 403
+    assert "Không có quyền truy cập" in response.text
+    assert "should never be served" not in response.text
+
+
+async def test_an_access_written_as_a_plain_string_is_refused_too(app: Litestar) -> None:
+    @get("/string-access", opt={"access": "public"}, sync_to_thread=False)
+    def stringly() -> str:
+        return "should never be served"
+
+    app.register(stringly)
+    async with AsyncTestClient(app=app) as client:
+        response = await client.get("/string-access", headers={"Accept": "application/json"})
+    assert response.status_code == 403
+    assert response.json()["title"] == "Không có quyền truy cập"
+
+
+async def test_a_permission_route_asks_an_anonymous_visitor_to_sign_in(app: Litestar) -> None:
+    @get("/needs-audit", opt={"access": Permission.AUDIT_READ}, sync_to_thread=False)
+    def audit() -> str:
+        return "audit log"
+
+    app.register(audit)
+    async with AsyncTestClient(app=app) as client:
+        response = await client.get("/needs-audit")
+    assert response.status_code == 401
+    assert "Cần đăng nhập" in response.text
+
+
+async def test_the_automatic_options_answer_is_public_and_only_lists_the_methods(app: Litestar) -> None:
+    async with AsyncTestClient(app=app) as client:
+        response = await client.options("/t/ba-ria-vung-tau/so-tai-nguyen-moi-truong/")
+    assert response.status_code == 204
+    assert response.headers["allow"] == "GET, OPTIONS"
+    assert response.content == b""
+
+
+# --- the matrix -----------------------------------------------------------------------------------
+
+
+def test_every_role_has_an_entry_in_the_matrix() -> None:
+    assert set(MATRIX) == set(Role)
+
+
+def test_platform_admin_has_every_permission() -> None:
+    assert MATRIX[Role.PLATFORM_ADMIN] == frozenset(Permission)
+
+
+def test_viewer_may_only_view_the_tenant() -> None:
+    assert MATRIX[Role.VIEWER] == {Permission.TENANT_VIEW}
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_every_role_may_view_its_tenant(role: Role) -> None:
+    assert allows({role}, Permission.TENANT_VIEW)
+
+
+def test_staff_cannot_confirm_tasks_but_focal_point_and_leader_can() -> None:
+    assert not allows({Role.STAFF}, Permission.TASK_CONFIRM)
+    assert not allows({Role.UNIT_HEAD}, Permission.TASK_CONFIRM)
+    assert allows({Role.FOCAL_POINT}, Permission.TASK_CONFIRM)
+    assert allows({Role.LEADER}, Permission.TASK_CONFIRM)
+
+
+def test_province_reviewer_appraises_but_does_not_manage_tenants() -> None:
+    assert allows({Role.PROVINCE_REVIEWER}, Permission.REVIEW_APPRAISE)
+    assert not allows({Role.PROVINCE_REVIEWER}, Permission.TENANT_MANAGE)
+
+
+def test_only_the_province_reviewer_and_platform_admin_appraise() -> None:
+    appraisers = {role for role in Role if allows({role}, Permission.REVIEW_APPRAISE)}
+    assert appraisers == {Role.PROVINCE_REVIEWER, Role.PLATFORM_ADMIN}
+
+
+def test_a_person_with_several_roles_gets_the_union() -> None:
+    assert allows({Role.VIEWER, Role.LEADER}, Permission.ASSESSMENT_APPROVE)
+    assert not allows(set(), Permission.TENANT_VIEW)
