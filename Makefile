@@ -8,7 +8,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 .PHONY: run test install lint typecheck pytest bench lock clean-var
 
 run: $(STAMP)
-	PARBOARD_ENV=development PARBOARD_DEV_LOGIN=1 $(BIN)/parboard demo
+	PARBOARD_ENV=development PARBOARD_DEV_IDP_URL=http://127.0.0.1:8001 $(BIN)/parboard demo
 
 test: $(STAMP) lint typecheck pytest
 

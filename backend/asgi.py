@@ -11,7 +11,9 @@ from litestar.router import Router
 from litestar.static_files import create_static_files_router
 
 from backend.auth.permissions import PUBLIC, access_guard
-from backend.core import ParboardPlugin
+from backend.auth.sessions import SessionStore
+from backend.core import ParboardPlugin, identity_provider_origins
+from backend.db.engine import create_engine
 from backend.db.runtime import DatabaseUrls
 from backend.settings import Settings, get_settings
 from backend.web.middleware import request_middleware_factory
@@ -31,9 +33,11 @@ def create_app(settings: Settings | None = None, database: DatabaseUrls | None =
         cache_control=None,
     )
     openapi_router = Router(path="/schema", route_handlers=[], opt={"access": PUBLIC})
+    engine = create_engine(database.app_url, settings.db)
+    sessions = SessionStore(engine, settings)
     app = Litestar(
         route_handlers=[static],
-        plugins=[ParboardPlugin(settings, database), HTMXPlugin()],
+        plugins=[ParboardPlugin(settings, engine, sessions), HTMXPlugin()],
         guards=[access_guard],
         csrf_config=CSRFConfig(
             secret=settings.app.secret_key,
@@ -53,5 +57,7 @@ def create_app(settings: Settings | None = None, database: DatabaseUrls | None =
     )
     # Outermost, around Litestar's own exception handling: the 404 and 405 that the router answers
     # before any route middleware runs get the security headers and a request id too.
-    app.asgi_handler = request_middleware_factory(settings)(app.asgi_handler)
+    app.asgi_handler = request_middleware_factory(
+        settings, sessions.principal_for, form_action=identity_provider_origins(settings)
+    )(app.asgi_handler)
     return app

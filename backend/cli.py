@@ -113,11 +113,13 @@ def tenants_sync(directory: Path | None, check: bool) -> None:
 def _sync(settings: Settings, directory: Path, *, check: bool, demo_people: bool) -> None:
     from backend.db import runtime
     from backend.db.engine import create_engine
-    from backend.domain.tenants.config import TenantConfigError, load_directory
+    from backend.domain.tenants.config import TenantConfigError, load_directory, with_issuer_base
     from backend.domain.tenants.sync import sync_tenants
 
     try:
         provinces = load_directory(directory)
+        if settings.auth.dev_idp_url:
+            provinces = with_issuer_base(provinces, settings.auth.dev_idp_url)
     except TenantConfigError as exc:
         for problem in exc.problems:
             click.echo(f"lỗi: {problem}", err=True)
@@ -145,16 +147,45 @@ def _sync(settings: Settings, directory: Path, *, check: bool, demo_people: bool
 @main.command()
 @click.option("--serve/--no-serve", "and_serve", default=True, help="Serve after loading (default: yes).")
 def demo(and_serve: bool) -> None:
-    """Migrate, load the demo provinces with their demo people, then serve."""
+    """Migrate, load the demo provinces with their demo people, then serve (with the development
+    identity provider when PARBOARD_DEV_IDP_URL is set, as `make run` does)."""
     from backend.db import migrate, runtime
 
     settings = _settings()
     migrate.upgrade(runtime.resolve(settings))
     _sync(settings, settings.paths.tenants_dir, check=False, demo_people=True)
-    if settings.app.dev_login:
-        click.echo(f"chế độ phát triển: mở http://127.0.0.1:{settings.server.port}/ để xem các đơn vị mẫu")
-    if and_serve:
+    if not and_serve:
+        return
+    if not settings.auth.dev_idp_url:
         _serve(settings, None, None)
+        return
+    with _dev_identity_provider(settings):
+        click.echo(f"đăng nhập: {settings.auth.public_url}/dang-nhap (người dùng mẫu, chế độ phát triển)", err=True)
+        _serve(settings, None, None)
+
+
+def _dev_identity_provider(settings: Settings) -> Any:
+    """The development OpenID provider on 127.0.0.1, one issuer per demo province (never in production)."""
+    from urllib.parse import urlsplit
+
+    from backend.auth.services import DEV_CLIENT_SECRET
+    from backend.devidp import DevClient, DevIdPServer, create_dev_idp, dev_provinces_from_config
+    from backend.domain.tenants.config import load_directory
+
+    loaded = load_directory(settings.paths.tenants_dir)
+    public = settings.auth.public_url
+    clients = [
+        DevClient(
+            client_id=client_id,
+            client_secret=DEV_CLIENT_SECRET,
+            redirect_uris=[f"{public}/auth/{p.config.province.code}/callback" for p in loaded],
+            post_logout_redirect_uris=[f"{public}/"],
+        )
+        for client_id in sorted({p.config.province.identity_provider.client_id for p in loaded})
+    ]
+    idp = create_dev_idp(dev_provinces_from_config(loaded), clients, base_url=settings.auth.dev_idp_url)
+    port = urlsplit(settings.auth.dev_idp_url).port or 8001
+    return DevIdPServer(idp, host="127.0.0.1", port=port)
 
 
 if __name__ == "__main__":

@@ -2,49 +2,108 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from advanced_alchemy.config import AsyncSessionConfig
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyPlugin
 from litestar.config.app import AppConfig
 from litestar.plugins import InitPluginProtocol, ReceiveRoutePlugin
 from litestar.routes import BaseRoute
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backend.auth.controllers import AuthController
+from backend.auth.oidc import OIDCRegistry
 from backend.auth.permissions import declare_automatic_options_public
-from backend.db.engine import create_engine
+from backend.auth.sessions import SessionStore
 from backend.db.migrate import head_revision
 from backend.db.rls import TenantSession
-from backend.db.runtime import DatabaseUrls
+from backend.domain.admin.controllers import TenantAdminController
 from backend.domain.system import SystemController
+from backend.domain.tenants.config import TenantConfigError, load_directory
 from backend.domain.tenants.controllers import TenantController
-from backend.logging import configure_logging
+from backend.logging import configure_logging, get_logger
 from backend.settings import Settings
 from backend.web.errors import EXCEPTION_HANDLERS
 from backend.web.templating import template_config
 
 
 class ParboardPlugin(InitPluginProtocol, ReceiveRoutePlugin):
-    def __init__(self, settings: Settings, database: DatabaseUrls) -> None:
+    def __init__(self, settings: Settings, engine: AsyncEngine, sessions: SessionStore) -> None:
         self.settings = settings
-        self.database = database
+        self.engine = engine
+        self.sessions = sessions
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         settings = self.settings
         configure_logging(json=settings.app.log_json, level=settings.app.log_level)
-        engine = create_engine(self.database.app_url, settings.db)
         sqlalchemy = SQLAlchemyAsyncConfig(
-            engine_instance=engine,
+            engine_instance=self.engine,
             session_config=AsyncSessionConfig(sync_session_class=TenantSession, expire_on_commit=False),
             before_send_handler="autocommit_include_redirects",
             create_all=False,
         )
         app_config.plugins.append(SQLAlchemyPlugin(config=sqlalchemy))
-        app_config.route_handlers.extend([SystemController, TenantController])
+        app_config.route_handlers.extend([SystemController, TenantController, TenantAdminController, AuthController])
         app_config.exception_handlers.update(EXCEPTION_HANDLERS)
         app_config.template_config = template_config(
             settings.paths.templates_dir,
-            globals_={"dev_mode": settings.app.dev_login, "htmx_version": "2.0.11"},
+            globals_={
+                "dev_idp": bool(settings.auth.dev_idp_url),
+                "htmx_version": "2.0.11",
+            },
         )
-        app_config.state.update({"settings": settings, "migration_head": head_revision()})
+        oidc = OIDCRegistry()
+        app_config.state.update(
+            {
+                "settings": settings,
+                "migration_head": head_revision(),
+                "sessions": self.sessions,
+                "oidc": oidc,
+                "demo_people": demo_people(settings) if settings.auth.dev_idp_url else {},
+            }
+        )
+        app_config.on_shutdown.append(oidc.aclose)
         return app_config
 
     def receive_route(self, route: BaseRoute) -> None:
         declare_automatic_options_public(route)
+
+
+def demo_people(settings: Settings) -> dict[str, list[dict[str, str]]]:
+    """The demo people of each province, for the sign-in page of development mode only."""
+    people: dict[str, list[dict[str, str]]] = {}
+    for loaded in load_directory(settings.paths.tenants_dir):
+        for tenant in loaded.config.tenants:
+            units = {unit.code: unit.name for unit in tenant.units}
+            for person in tenant.demo_people:
+                people.setdefault(loaded.config.province.code, []).append(
+                    {
+                        "name": person.name,
+                        "email": person.email,
+                        "role": person.role,
+                        "tenant_name": tenant.name,
+                        "unit_name": units.get(person.unit or "", ""),
+                    }
+                )
+    return people
+
+
+def identity_provider_origins(settings: Settings) -> list[str]:
+    """The origins of the provinces' identity providers (the development one included), where the
+    sign-out form's redirect ends (their end_session endpoint): the only other origins `form-action`
+    allows. Read from the tenant configuration that `parboard tenants sync` applies."""
+    issuers = [settings.auth.dev_idp_url] if settings.auth.dev_idp_url else []
+    try:
+        issuers += [p.config.province.identity_provider.issuer for p in load_directory(settings.paths.tenants_dir)]
+    except TenantConfigError as exc:
+        # Sign-in reads the provinces from the database; only the redirect after sign-out needs these.
+        get_logger("parboard").warning(
+            "tenant configuration unreadable: browsers will block the redirect to end_session after sign-out",
+            error=str(exc),
+        )
+    origins = set()
+    for issuer in issuers:
+        parts = urlsplit(issuer)
+        if parts.scheme in ("http", "https") and parts.netloc:
+            origins.add(f"{parts.scheme}://{parts.netloc}")
+    return sorted(origins)

@@ -49,14 +49,27 @@ def _env_int(name: str, default: int, *, minimum: int = 0, maximum: int = 1_000_
 class AppSettings:
     env: Environment = "production"
     secret_key: str = ""
-    # The demo shortcut of the foundation: a tenant page opens without sign-in, from loopback only.
-    dev_login: bool = False
     log_json: bool = False
     log_level: str = "INFO"
 
     @property
     def debug(self) -> bool:
         return self.env == "development"
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    # Where the browser reaches parboard: the OIDC redirect URIs are built from it.
+    public_url: str = "http://127.0.0.1:8000"
+    session_idle_minutes: int = 60
+    session_absolute_hours: int = 12
+    oidc_timeout_seconds: float = 5.0
+    # Development only: every province's issuer becomes f"{dev_idp_url}/{province code}".
+    dev_idp_url: str = ""
+
+    @property
+    def cookie_secure(self) -> bool:
+        return self.public_url.startswith("https://")
 
 
 @dataclass(frozen=True)
@@ -95,6 +108,7 @@ class Settings:
     db: DatabaseSettings
     server: ServerSettings
     paths: PathSettings
+    auth: AuthSettings = field(default_factory=AuthSettings)
 
 
 def load_settings() -> Settings:
@@ -115,9 +129,11 @@ def load_settings() -> Settings:
     elif len(secret_key) < 32:
         raise SettingsError("PARBOARD_SECRET_KEY must be at least 32 characters long")
 
-    dev_login = _env_bool("PARBOARD_DEV_LOGIN")
-    if dev_login and env != "development":
-        raise SettingsError("PARBOARD_DEV_LOGIN can only be enabled with PARBOARD_ENV=development")
+    if _env("PARBOARD_DEV_LOGIN"):
+        raise SettingsError(
+            "PARBOARD_DEV_LOGIN no longer exists: sign in through the development identity provider "
+            "(PARBOARD_DEV_IDP_URL, as `make run` does)"
+        )
 
     log_level = _env("PARBOARD_LOG_LEVEL", "INFO").upper()
     if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
@@ -131,6 +147,17 @@ def load_settings() -> Settings:
             "are given together, or neither for the embedded PostgreSQL"
         )
 
+    public_url = _env("PARBOARD_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+    if not public_url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+        raise SettingsError("PARBOARD_PUBLIC_URL must be an https:// URL (http only for 127.0.0.1/localhost)")
+    if env == "production" and not public_url.startswith("https://"):
+        raise SettingsError("PARBOARD_PUBLIC_URL must be https:// in production (session cookies are Secure)")
+    dev_idp_url = _env("PARBOARD_DEV_IDP_URL").rstrip("/")
+    if dev_idp_url and env != "development":
+        raise SettingsError("PARBOARD_DEV_IDP_URL can only be set with PARBOARD_ENV=development")
+    if dev_idp_url and not dev_idp_url.startswith("http://127.0.0.1:"):
+        raise SettingsError("PARBOARD_DEV_IDP_URL must be http://127.0.0.1:<port>")
+
     var_dir = Path(_env("PARBOARD_VAR_DIR") or PROJECT_ROOT / "var").resolve()
     tenants_dir = Path(_env("PARBOARD_TENANTS_DIR") or PROJECT_ROOT / "tenants").resolve()
 
@@ -138,7 +165,6 @@ def load_settings() -> Settings:
         app=AppSettings(
             env=env,
             secret_key=secret_key,
-            dev_login=dev_login,
             log_json=_env_bool("PARBOARD_LOG_JSON", default=not os.isatty(2)),
             log_level=log_level,
         ),
@@ -155,6 +181,13 @@ def load_settings() -> Settings:
             workers=_env_int("PARBOARD_WORKERS", 1, minimum=1, maximum=64),
         ),
         paths=PathSettings(var_dir=var_dir, tenants_dir=tenants_dir),
+        auth=AuthSettings(
+            public_url=public_url,
+            session_idle_minutes=_env_int("PARBOARD_SESSION_IDLE_MINUTES", 60, minimum=5, maximum=24 * 60),
+            session_absolute_hours=_env_int("PARBOARD_SESSION_ABSOLUTE_HOURS", 12, minimum=1, maximum=24 * 14),
+            oidc_timeout_seconds=float(_env_int("PARBOARD_OIDC_TIMEOUT_SECONDS", 5, minimum=1, maximum=60)),
+            dev_idp_url=dev_idp_url,
+        ),
     )
 
 

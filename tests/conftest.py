@@ -19,7 +19,7 @@ from backend.db.runtime import DatabaseUrls
 from backend.domain.tenants.config import load_directory
 from backend.domain.tenants.sync import sync_tenants
 from backend.settings import PROJECT_ROOT, Settings
-from tests.support import LiveServer, fresh_database, make_settings
+from tests.support import fresh_database, make_settings
 
 DEMO_TENANTS = PROJECT_ROOT / "tenants"
 
@@ -80,11 +80,3 @@ async def load_tenants(owner_engine: AsyncEngine, directory: Path = DEMO_TENANTS
 @pytest.fixture
 async def demo_tenants(owner_engine: AsyncEngine) -> None:
     await load_tenants(owner_engine)
-
-
-@pytest.fixture
-def dev_server(database: DatabaseUrls, demo_tenants: None) -> Iterator[LiveServer]:
-    """The app in development mode with the demo shortcut, served for real on 127.0.0.1."""
-    app = create_app(make_settings(env="development", dev_login=True), database)
-    with LiveServer(app) as server:
-        yield server

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import os
+import socket
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
-import httpx
 import uvicorn
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -21,6 +21,7 @@ from backend.db.runtime import DatabaseUrls
 from backend.settings import (
     PROJECT_ROOT,
     AppSettings,
+    AuthSettings,
     DatabaseSettings,
     PathSettings,
     ServerSettings,
@@ -30,14 +31,23 @@ from backend.settings import (
 TEST_VAR = Path(os.environ.get("PARBOARD_TEST_VAR_DIR", PROJECT_ROOT / "var" / "test"))
 
 
-def make_settings(**app_overrides: object) -> Settings:
-    app = AppSettings(env="test", secret_key="t" * 40, dev_login=False, log_json=True, log_level="WARNING")
+def make_settings(*, auth: AuthSettings | None = None, **app_overrides: object) -> Settings:
+    """Settings for one test app: `app_overrides` replace fields of AppSettings (e.g. env="development")."""
+    app = AppSettings(env="test", secret_key="t" * 40, log_json=True, log_level="WARNING")
     return Settings(
         app=replace(app, **app_overrides),  # type: ignore[arg-type]
         db=DatabaseSettings(pool_size=5, max_overflow=5),
         server=ServerSettings(),
         paths=PathSettings(var_dir=TEST_VAR),
+        auth=auth or AuthSettings(),
     )
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now (for a URL needed before the server starts)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 @contextmanager
@@ -61,11 +71,12 @@ def fresh_database() -> Iterator[DatabaseUrls]:
 
 
 class LiveServer:
-    """The app served by uvicorn on 127.0.0.1 (a free port) in a background thread."""
+    """The app served by uvicorn on 127.0.0.1 in a background thread: on `port`, or a free one by default."""
 
-    def __init__(self, app: Litestar) -> None:
+    def __init__(self, app: Litestar, *, port: int = 0) -> None:
+        self.app = app
         self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False, lifespan="on")
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on")
         )
         self.thread = threading.Thread(target=self.server.run, name="live-server", daemon=True)
 
@@ -74,14 +85,14 @@ class LiveServer:
         deadline = time.monotonic() + 20
         while not self.server.started:
             if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("live server did not start within 20 s")
+                self.server.should_exit = True
+                raise RuntimeError("live server did not start within 20 s (is its port already in use?)")
             time.sleep(0.02)
         return self
 
     @property
     def url(self) -> str:
-        socket = self.server.servers[0].sockets[0]
-        host, port = socket.getsockname()[:2]
+        host, port = self.server.servers[0].sockets[0].getsockname()[:2]
         return f"http://{host}:{port}"
 
     def __exit__(self, *exc: object) -> None:
@@ -89,10 +100,43 @@ class LiveServer:
         self.thread.join(timeout=10)
 
 
-@asynccontextmanager
-async def loopback_client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
-    """An in-process client whose requests come from 127.0.0.1 (Litestar's test client says "testclient")."""
-    async with AsyncTestClient(app=app):  # runs the app's lifespan
-        transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as client:
-            yield client
+async def session_cookie_for(app: Litestar, email: str) -> str:
+    """A real server-side session for the (already synced) person with this e-mail, as the sign-in
+    callback would create it after the province's identity provider vouched for them. Returns the
+    cookie value; set it as `backend.auth.sessions.COOKIE` on the client.
+
+    It connects on its own, unpooled: a connection left in the app's pool by this event loop would be
+    handed to the app, which Litestar's test client runs on another loop (asyncpg refuses that)."""
+    from sqlalchemy import select
+    from sqlalchemy.ext.asyncio import create_async_engine
+    from sqlalchemy.pool import NullPool
+
+    from backend.auth.sessions import SessionStore
+    from backend.db.engine import create_session_maker
+    from backend.db.models import Province, User
+
+    store: SessionStore = app.state["sessions"]
+    engine = create_async_engine(store.engine.url, poolclass=NullPool)
+    try:
+        async with create_session_maker(engine)() as db, db.begin():
+            user = (await db.scalars(select(User).where(User.email == email.lower()))).one()
+            provinces = list(await db.scalars(select(Province)))
+            province = next(p for p in provinces if p.settings["identity_provider"]["issuer"] == user.issuer)
+            created = await store.create(
+                db,
+                user_id=user.id,
+                province_id=province.id,
+                id_token=None,
+                user_agent="pytest",
+                ip_address="127.0.0.1",
+            )
+    finally:
+        await engine.dispose()
+    return created.token
+
+
+async def sign_in(client: AsyncTestClient[Litestar], email: str) -> None:
+    """Make `client` (an in-process test client) the browser of this demo person, through a real session."""
+    from backend.auth.sessions import COOKIE
+
+    client.cookies.set(COOKIE, await session_cookie_for(client.app, email))

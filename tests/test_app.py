@@ -17,21 +17,19 @@ from backend.asgi import create_app
 from backend.auth.permissions import PUBLIC
 from backend.db import migrate
 from backend.db.runtime import DatabaseUrls
-from tests.support import fresh_database, loopback_client, make_settings
+from backend.settings import AuthSettings
+from tests.support import fresh_database, make_settings, sign_in
 
 HOME = "/t/ba-ria-vung-tau/so-tai-nguyen-moi-truong/"
+FOCAL_POINT = "lan.nt@stnmt.brvt.example.vn"  # a member of HOME's tenant
 GENERATED_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
 @pytest.fixture
-def dev_app(database: DatabaseUrls, demo_tenants: None) -> Litestar:
-    return create_app(make_settings(env="development", dev_login=True), database)
-
-
-@pytest.fixture
-async def dev_client(dev_app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
-    async with loopback_client(dev_app) as client:
-        yield client
+async def member_client(client: AsyncTestClient[Litestar], demo_tenants: None) -> AsyncTestClient[Litestar]:
+    """The test client, signed in as a member of HOME's tenant."""
+    await sign_in(client, FOCAL_POINT)
+    return client
 
 
 def assert_security_headers(response: httpx.Response) -> None:
@@ -137,25 +135,55 @@ async def test_the_landing_page_is_vietnamese_html_with_the_security_headers(
     assert_csp_safe_html(response.text)
 
 
-async def test_the_tenant_home_is_csp_safe_and_varies_on_htmx(dev_client: httpx.AsyncClient) -> None:
-    response = await dev_client.get(HOME)
+@pytest.mark.usefixtures("demo_tenants")
+async def test_the_sign_in_page_is_vietnamese_and_csp_safe(client: AsyncTestClient[Litestar]) -> None:
+    response = await client.get("/dang-nhap")
+    assert response.status_code == 200
+    assert '<html lang="vi">' in response.text
+    assert 'href="/auth/ba-ria-vung-tau/login?next=/"' in response.text
+    assert "Người dùng mẫu" not in response.text  # the demo people are for development only
+    assert_security_headers(response)
+    assert_csp_safe_html(response.text)
+
+
+async def test_the_tenant_home_is_csp_safe_and_varies_on_htmx(member_client: AsyncTestClient[Litestar]) -> None:
+    response = await member_client.get(HOME)
     assert response.status_code == 200
     assert_security_headers(response)
     assert_csp_safe_html(response.text)
     assert "HX-Request" in response.headers["vary"]
 
 
-async def test_an_htmx_request_gets_only_the_content_block(dev_client: httpx.AsyncClient) -> None:
-    response = await dev_client.get(HOME, headers={"HX-Request": "true"})
+async def test_an_htmx_request_gets_only_the_content_block(member_client: AsyncTestClient[Litestar]) -> None:
+    response = await member_client.get(HOME, headers={"HX-Request": "true"})
     assert response.status_code == 200
     assert "HX-Request" in response.headers["vary"]
     fragment = response.text
     assert "<h1>Sở Tài nguyên và Môi trường</h1>" in fragment
     assert "Văn phòng Sở" in fragment
-    for outside in ("<html", "<head", "<body", "<header", "<footer", "<main", 'class="dev-banner"'):
+    for outside in ("<html", "<head", "<body", "<header", "<footer", "<main", 'class="dev-banner"', "Đăng xuất"):
         assert outside not in fragment
     assert_security_headers(response)
     assert_csp_safe_html(fragment)
+
+
+def _csp_directives(response: httpx.Response) -> dict[str, str]:
+    return dict(part.strip().split(" ", 1) for part in response.headers["content-security-policy"].split(";"))
+
+
+async def test_forms_lead_only_to_parboard_and_the_provinces_identity_providers(
+    client: AsyncTestClient[Litestar], database: DatabaseUrls
+) -> None:
+    """Signing out is a form whose redirect ends at the province's end_session endpoint; browsers apply
+    form-action to that redirect, so those origins (and no others) are allowed."""
+    providers = "https://sso.ba-ria-vung-tau.example.gov.vn https://sso.ha-tinh.example.gov.vn"
+    assert _csp_directives(await client.get("/healthz"))["form-action"] == f"'self' {providers}"
+    development = create_app(
+        make_settings(env="development", auth=AuthSettings(dev_idp_url="http://127.0.0.1:8001")), database
+    )
+    async with AsyncTestClient(app=development) as dev_client:
+        response = await dev_client.get("/healthz")
+    assert _csp_directives(response)["form-action"] == f"'self' http://127.0.0.1:8001 {providers}"
 
 
 async def test_the_static_assets_are_served_with_the_security_headers(client: AsyncTestClient[Litestar]) -> None:

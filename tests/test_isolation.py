@@ -5,17 +5,20 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 
+import httpx
 import pytest
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
+from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from backend.asgi import create_app
+from backend.auth.sessions import COOKIE
 from backend.db.models import Base
 from backend.db.runtime import DatabaseUrls
 from backend.settings import DatabaseSettings
-from tests.support import loopback_client, make_settings
+from tests.support import make_settings, session_cookie_for
 
 pytestmark = pytest.mark.usefixtures("demo_tenants")
 
@@ -212,18 +215,25 @@ async def test_pooled_connection_reused_after_a_request_carries_no_tenant_contex
     database: DatabaseUrls,
 ) -> None:
     # A pool of exactly one connection: the request's connection is the one inspected afterwards.
-    settings = make_settings(env="development", dev_login=True)
-    settings = replace(settings, db=DatabaseSettings(pool_size=1, max_overflow=0))
+    settings = replace(make_settings(), db=DatabaseSettings(pool_size=1, max_overflow=0))
     app = create_app(settings, database)
-    async with loopback_client(app) as client:
-        response = await client.get("/t/ba-ria-vung-tau/so-tai-nguyen-moi-truong/")
-        assert response.status_code == 200
-        assert "Văn phòng Đăng ký đất đai" in response.text
+    token = await session_cookie_for(app, "lan.nt@stnmt.brvt.example.vn")  # on its own connection
+    async with AsyncTestClient(app=app):  # the lifespan only: requests go through httpx, on this event loop
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            client.cookies.set(COOKIE, token)
+            response = await client.get("/t/ba-ria-vung-tau/so-tai-nguyen-moi-truong/")
+            assert response.status_code == 200  # signed in, and the request bound the tenant
+            assert "Văn phòng Đăng ký đất đai" in response.text
         sqlalchemy = app.plugins.get(SQLAlchemyPlugin).config[0]
         engine: AsyncEngine = app.state[sqlalchemy.engine_app_state_key]
+        assert engine is app.state["sessions"].engine  # the session lookup used this pool too
+        assert engine.pool.checkedin() == 1
         async with engine.connect() as connection:
-            setting = await connection.scalar(text("SELECT current_setting('app.tenant_id', true)"))
-            units = await connection.scalar(text("SELECT count(*) FROM units"))
             assert engine.pool.checkedout() == 1
-    assert setting in ("", None)
+            tenant = await connection.scalar(text("SELECT current_setting('app.tenant_id', true)"))
+            user = await connection.scalar(text("SELECT current_setting('app.user_id', true)"))
+            units = await connection.scalar(text("SELECT count(*) FROM units"))
+    assert tenant in ("", None)
+    assert user in ("", None)
     assert units == 0

@@ -8,7 +8,7 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
 
-from backend.auth.permissions import MATRIX, PUBLIC, Permission, allows, declared_access
+from backend.auth.permissions import MATRIX, PUBLIC, SIGNED_IN, Permission, allows, declared_access
 from backend.db.models import Role
 
 
@@ -31,6 +31,7 @@ def test_every_registered_route_handler_declares_its_access(app: Litestar) -> No
     paths = {path for path, _methods, _handler in handlers}
     # The walk covers the framework's own routes too, not only the controllers.
     assert {"/healthz", "/readyz", "/", "/t/{province_code:str}/{tenant_code:str}"} <= paths
+    assert {"/dang-nhap", "/auth/{province_code:str}/callback", "/dang-xuat", "/khong-co-quyen"} <= paths
     assert "/static/{file_path:path}" in paths
     assert "/schema/openapi.json" in paths
     undeclared = sorted(
@@ -41,22 +42,52 @@ def test_every_registered_route_handler_declares_its_access(app: Litestar) -> No
     assert undeclared == [], "route handlers without opt['access']:\n" + "\n".join(undeclared)
 
 
-def test_only_the_health_pages_schema_static_files_and_landing_page_are_public(app: Litestar) -> None:
-    public = {
-        path
+def _routes_with(app: Litestar, access: object) -> set[tuple[str, str]]:
+    """(methods, path) of every handler declaring `access`, apart from the automatic OPTIONS answers,
+    the OpenAPI schema and the static files (each checked on its own)."""
+    return {
+        (methods, path)
         for path, methods, handler in _handlers_of(app)
-        if declared_access(handler) is PUBLIC and methods != "OPTIONS"
+        if declared_access(handler) is access and methods != "OPTIONS" and not path.startswith(("/schema", "/static/"))
     }
-    assert {p for p in public if not p.startswith(("/schema", "/static/"))} == {"/", "/healthz", "/readyz"}
 
 
-def test_the_tenant_home_needs_the_tenant_view_permission(app: Litestar) -> None:
-    accesses = {
-        declared_access(handler)
-        for path, methods, handler in _handlers_of(app)
-        if path.startswith("/t/") and methods == "GET"
+def test_only_the_health_pages_landing_page_and_the_sign_in_steps_are_public(app: Litestar) -> None:
+    assert _routes_with(app, PUBLIC) == {
+        ("GET", "/"),
+        ("GET", "/healthz"),
+        ("GET", "/readyz"),
+        # Signing in: the page listing the provinces, the redirect to a province's identity provider,
+        # and the way back from it (which checks the state, the browser's cookie, PKCE and the ID token).
+        ("GET", "/dang-nhap"),
+        ("GET", "/auth/{province_code:str}/login"),
+        ("GET", "/auth/{province_code:str}/callback"),
+        # Signing out works with or without a live session (an expired one still clears the cookie).
+        ("POST", "/dang-xuat"),
     }
-    assert accesses == {Permission.TENANT_VIEW}
+
+
+def test_the_schema_and_static_files_are_public_for_reading_only(app: Litestar) -> None:
+    for path, methods, handler in _handlers_of(app):
+        if path.startswith(("/schema", "/static/")):
+            assert declared_access(handler) is PUBLIC, path
+            assert set(methods.split(",")) <= {"GET", "HEAD", "OPTIONS"}, (methods, path)
+
+
+def test_only_the_no_membership_page_needs_just_a_signed_in_person(app: Litestar) -> None:
+    assert _routes_with(app, SIGNED_IN) == {("GET", "/khong-co-quyen")}
+
+
+def test_every_tenant_route_needs_a_permission_and_the_home_needs_tenant_view(app: Litestar) -> None:
+    tenant_routes = [
+        (path, methods, declared_access(handler))
+        for path, methods, handler in _handlers_of(app)
+        if path.startswith("/t/") and methods != "OPTIONS"
+    ]
+    assert tenant_routes
+    assert [route for route in tenant_routes if not isinstance(route[2], Permission)] == []
+    home = {access for path, methods, access in tenant_routes if path == "/t/{province_code:str}/{tenant_code:str}"}
+    assert home == {Permission.TENANT_VIEW}
 
 
 async def test_a_route_that_declares_no_access_is_refused_with_the_vietnamese_page(app: Litestar) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 
@@ -17,13 +18,15 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith(("PARBOARD_", "DATABASE_")):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("PARBOARD_PUBLIC_URL", "https://parboard.example.gov.vn")
 
 
-def test_defaults_are_production_without_the_dev_login(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_defaults_are_production_without_the_development_identity_provider(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PARBOARD_SECRET_KEY", SECRET)
     settings = load_settings()
     assert settings.app.env == "production"
-    assert settings.app.dev_login is False
+    assert settings.auth.dev_idp_url == ""
+    assert not hasattr(settings.app, "dev_login")  # the foundation's shortcut is gone, not merely off
     assert settings.app.debug is False
     assert settings.app.secret_key == SECRET
     assert settings.server.host == "127.0.0.1"
@@ -57,34 +60,25 @@ def test_development_without_a_secret_key_gets_a_random_one_per_process(monkeypa
     assert first.app.secret_key != second.app.secret_key
 
 
-@pytest.mark.parametrize("env", ["production", "test"])
-def test_the_dev_login_is_impossible_to_enable_outside_development(monkeypatch: pytest.MonkeyPatch, env: str) -> None:
+@pytest.mark.parametrize("env", ["production", "test", "development"])
+@pytest.mark.parametrize("value", ["1", "true", "maybe"])
+def test_the_removed_dev_login_is_refused_with_a_pointer_to_its_replacement(
+    monkeypatch: pytest.MonkeyPatch, env: str, value: str
+) -> None:
+    """Whoever still sets it learns that it no longer opens anything, instead of silently losing it."""
     monkeypatch.setenv("PARBOARD_ENV", env)
     monkeypatch.setenv("PARBOARD_SECRET_KEY", SECRET)
-    monkeypatch.setenv("PARBOARD_DEV_LOGIN", "1")
-    with pytest.raises(SettingsError, match="PARBOARD_DEV_LOGIN can only be enabled with PARBOARD_ENV=development"):
-        load_settings()
-
-
-def test_the_dev_login_is_allowed_in_development(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PARBOARD_ENV", "development")
-    monkeypatch.setenv("PARBOARD_DEV_LOGIN", "1")
-    settings = load_settings()
-    assert settings.app.dev_login is True
-    assert settings.app.debug is True
-
-
-def test_development_alone_does_not_enable_the_dev_login(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PARBOARD_ENV", "development")
-    assert load_settings().app.dev_login is False
-
-
-@pytest.mark.parametrize("value", ["maybe", "2", "enabled"])
-def test_a_dev_login_that_is_not_a_boolean_is_rejected(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
-    monkeypatch.setenv("PARBOARD_ENV", "development")
     monkeypatch.setenv("PARBOARD_DEV_LOGIN", value)
-    with pytest.raises(SettingsError, match="PARBOARD_DEV_LOGIN must be a boolean"):
+    with pytest.raises(SettingsError, match="PARBOARD_DEV_LOGIN no longer exists") as refused:
         load_settings()
+    assert "PARBOARD_DEV_IDP_URL" in str(refused.value)
+
+
+def test_development_alone_has_no_identity_provider_shortcut(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PARBOARD_ENV", "development")
+    settings = load_settings()
+    assert settings.app.debug is True
+    assert settings.auth.dev_idp_url == ""
 
 
 @pytest.mark.parametrize("value", ["prod", "Production", "staging", "dev"])
@@ -148,3 +142,30 @@ def test_bad_pool_and_worker_counts_are_rejected(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv(name, value)
     with pytest.raises(SettingsError, match=name):
         load_settings()
+
+
+def test_production_needs_an_https_public_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PARBOARD_SECRET_KEY", SECRET)
+    monkeypatch.delenv("PARBOARD_PUBLIC_URL")
+    with pytest.raises(SettingsError, match="PARBOARD_PUBLIC_URL must be https:// in production"):
+        load_settings()
+    monkeypatch.setenv("PARBOARD_PUBLIC_URL", "http://parboard.example.gov.vn")
+    with pytest.raises(SettingsError, match="PARBOARD_PUBLIC_URL must be an https:// URL"):
+        load_settings()
+    monkeypatch.setenv("PARBOARD_PUBLIC_URL", "https://parboard.example.gov.vn/")
+    settings = load_settings()
+    assert settings.auth.public_url == "https://parboard.example.gov.vn"
+    assert settings.auth.cookie_secure is True
+
+
+def test_development_identity_provider_is_refused_outside_development(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PARBOARD_SECRET_KEY", SECRET)
+    monkeypatch.setenv("PARBOARD_DEV_IDP_URL", "http://127.0.0.1:8001")
+    with pytest.raises(SettingsError, match="PARBOARD_DEV_IDP_URL can only be set with PARBOARD_ENV=development"):
+        load_settings()
+    monkeypatch.setenv("PARBOARD_ENV", "development")
+    monkeypatch.setenv("PARBOARD_DEV_IDP_URL", "http://10.0.0.5:8001")
+    with pytest.raises(SettingsError, match=re.escape("must be http://127.0.0.1:<port>")):
+        load_settings()
+    monkeypatch.setenv("PARBOARD_DEV_IDP_URL", "http://127.0.0.1:8001/")
+    assert load_settings().auth.dev_idp_url == "http://127.0.0.1:8001"

@@ -20,10 +20,14 @@ from backend.db.models import Role
 
 
 class Public(enum.Enum):
+    """Access that needs no tenant role: anyone, or anyone signed in."""
+
     PUBLIC = "public"
+    SIGNED_IN = "signed_in"
 
 
 PUBLIC: Final = Public.PUBLIC
+SIGNED_IN: Final = Public.SIGNED_IN
 
 
 class Permission(enum.StrEnum):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
@@ -26,7 +28,9 @@ def downgrade(urls: DatabaseUrls, revision: str = "base") -> None:
     command.downgrade(alembic_config(urls), revision)
 
 
+@lru_cache(maxsize=1)
 def head_revision() -> str | None:
+    """The newest migration shipped with this code (read once: the scripts do not change at run time)."""
     config = Config(str(PROJECT_ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
     return ScriptDirectory.from_config(config).get_current_head()

@@ -5,39 +5,47 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 import structlog
 from litestar.connection import ASGIConnection
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend.auth.principal import SCOPE_KEY, resolve_principal
+from backend.auth.principal import SCOPE_KEY, Principal
 from backend.logging import get_logger
 from backend.settings import Settings
 
 log = get_logger("parboard.request")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "font-src 'self'",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
+
+def content_security_policy(form_action: Iterable[str] = ()) -> str:
+    """The policy of every response. `form_action`: the other origins a form's redirect may lead to
+    (the provinces' identity providers: signing out ends at their end_session endpoint, and browsers
+    apply form-action to every redirect that follows a form submission)."""
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            "font-src 'self'",
+            "connect-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            " ".join(["form-action 'self'", *form_action]),
+            "frame-ancestors 'none'",
+        ]
+    )
 
 
-def security_headers(*, secure: bool) -> list[tuple[bytes, bytes]]:
+CONTENT_SECURITY_POLICY = content_security_policy()
+
+
+def security_headers(*, secure: bool, form_action: Iterable[str] = ()) -> list[tuple[bytes, bytes]]:
     headers = [
-        (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+        (b"content-security-policy", content_security_policy(form_action).encode()),
         (b"x-content-type-options", b"nosniff"),
         (b"referrer-policy", b"same-origin"),
         (b"x-frame-options", b"DENY"),
@@ -49,11 +57,16 @@ def security_headers(*, secure: bool) -> list[tuple[bytes, bytes]]:
     return headers
 
 
-def request_middleware_factory(settings: Settings) -> Callable[[ASGIApp], ASGIApp]:
+PrincipalResolver = Callable[[ASGIConnection], Awaitable[Principal | None]]  # type: ignore[type-arg]
+
+
+def request_middleware_factory(
+    settings: Settings, resolve_principal: PrincipalResolver, *, form_action: Iterable[str] = ()
+) -> Callable[[ASGIApp], ASGIApp]:
     """Wraps the whole application (see `backend.asgi.create_app`), not one route: responses that
     Litestar's router answers itself (404 for an unknown path, 405 for a wrong method) must carry the
     same security headers and request id as any other, and their error page the same reference."""
-    extra_headers = security_headers(secure=settings.app.env == "production")
+    extra_headers = security_headers(secure=settings.app.env == "production", form_action=form_action)
 
     def middleware(app: ASGIApp) -> ASGIApp:
         async def handle(scope: Scope, receive: Receive, send: Send) -> None:
@@ -62,9 +75,14 @@ def request_middleware_factory(settings: Settings) -> Callable[[ASGIApp], ASGIAp
                 return
             incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
             request_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
-            connection: ASGIConnection = ASGIConnection(scope)  # type: ignore[type-arg]
-            scope[SCOPE_KEY] = resolve_principal(connection, settings)  # type: ignore[literal-required]
             scope["parboard_request_id"] = request_id  # type: ignore[typeddict-unknown-key]
+            principal = None
+            if not scope["path"].startswith("/static/"):
+                try:
+                    principal = await resolve_principal(ASGIConnection(scope))
+                except Exception:  # the database is down: anonymous, and /readyz says why
+                    log.exception("principal lookup failed", request_id=request_id)
+            scope[SCOPE_KEY] = principal  # type: ignore[literal-required]
             started = time.perf_counter()
             status = 500
 

@@ -27,6 +27,23 @@ LABELS = {
     "6-thang": "Báo cáo 6 tháng",
     "quy-3": "Báo cáo quý III",
     "nam": "Báo cáo năm",
+    "platform_admin": "Quản trị hệ thống",
+    "province_admin": "Quản trị cấp tỉnh",
+    "province_reviewer": "Thẩm định viên Sở Nội vụ",
+    "tenant_admin": "Quản trị đơn vị",
+    "focal_point": "Đầu mối CCHC (Văn phòng)",
+    "unit_head": "Trưởng phòng, đơn vị",
+    "staff": "Chuyên viên",
+    "leader": "Lãnh đạo Sở",
+    "viewer": "Người xem",
+    "invite": "Mời thành viên",
+    "revoke": "Huỷ lời mời",
+    "change-role": "Đổi vai trò",
+    "disable": "Khoá thành viên",
+    "enable": "Mở khoá thành viên",
+    "revoke-sessions": "Đăng xuất khỏi mọi thiết bị",
+    "grant": "Cấp vai trò",
+    "sync": "Đồng bộ cấu hình",
 }
 
 

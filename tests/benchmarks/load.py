@@ -5,6 +5,9 @@ connection per worker); `httpx` is `httpx.AsyncClient` with a pool as large as t
 time a request from the first byte written to the last byte of the body read. The raw client costs the
 load generator a fraction of httpx's CPU, so it is the default: with httpx, the client's own core can
 saturate before the server's does and the "floor" would then measure httpx.
+
+Each request is a `Target`: a path, and the `Cookie` header to send with it (empty: none), so that one
+scenario can speak for many signed-in people, each request with the session of the page's member.
 """
 
 from __future__ import annotations
@@ -25,6 +28,12 @@ ClientKind = Literal["raw", "httpx"]
 REQUEST_TIMEOUT_S = 10.0
 
 
+@dataclass(frozen=True)
+class Target:
+    path: str
+    cookie: str = ""  # the Cookie header's value, e.g. "parboard_session=..."; empty: no header
+
+
 class ProtocolError(Exception):
     """The server's answer is not HTTP/1.1 as this client understands it."""
 
@@ -38,21 +47,22 @@ class RawConnection:
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
-    async def get(self, path: str) -> tuple[int, int]:
-        """GET `path`: the status and the body's length in bytes."""
+    async def get(self, target: Target) -> tuple[int, int]:
+        """GET the target: the status and the body's length in bytes."""
         try:
-            return await self._get(path)
+            return await self._get(target)
         except BaseException:
             self._drop()  # never reuse a connection left in the middle of a response
             raise
 
-    async def _get(self, path: str) -> tuple[int, int]:
+    async def _get(self, target: Target) -> tuple[int, int]:
         if self.reader is None or self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         reader, writer = self.reader, self.writer
+        cookie = f"Cookie: {target.cookie}\r\n" if target.cookie else ""
         writer.write(
-            f"GET {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nUser-Agent: parboard-bench\r\n"
-            "Accept: */*\r\n\r\n".encode("ascii")
+            f"GET {target.path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nUser-Agent: parboard-bench\r\n"
+            f"Accept: */*\r\n{cookie}\r\n".encode("ascii")
         )
         head = await reader.readuntil(b"\r\n\r\n")
         status_line, *header_lines = head.decode("latin-1").split("\r\n")
@@ -191,12 +201,12 @@ class CpuMeter:
         return after[0] - before[0], after[1] - before[1], db
 
 
-Sender = Callable[[str], Awaitable[tuple[int, int]]]
+Sender = Callable[[Target], Awaitable[tuple[int, int]]]
 
 
 async def run_load(
     base_url: str,
-    next_path: Callable[[], str],
+    next_target: Callable[[], Target],
     *,
     client: ClientKind,
     concurrency: int,
@@ -212,11 +222,11 @@ async def run_load(
         nonlocal issued
         while issued < total and time.monotonic() < deadline:
             issued += 1
-            path = next_path()
+            target = next_target()
             started = time.perf_counter()
             try:
                 async with asyncio.timeout(REQUEST_TIMEOUT_S):
-                    status, size = await send(path)
+                    status, size = await send(target)
             except (
                 OSError,
                 TimeoutError,
@@ -251,8 +261,9 @@ async def run_load(
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=REQUEST_TIMEOUT_S) as http:
 
-        async def httpx_send(path: str) -> tuple[int, int]:
-            response = await http.get(path)
+        async def httpx_send(target: Target) -> tuple[int, int]:
+            # A header, not the client's cookie jar: the jar would keep whatever the server sets.
+            response = await http.get(target.path, headers={"Cookie": target.cookie} if target.cookie else None)
             return response.status_code, len(response.content)
 
         await asyncio.gather(*(worker(httpx_send) for _ in range(concurrency)))
@@ -261,7 +272,7 @@ async def run_load(
 async def measure(
     name: str,
     base_url: str,
-    next_path: Callable[[], str],
+    next_target: Callable[[], Target],
     *,
     path_label: str,
     client: ClientKind,
@@ -273,14 +284,20 @@ async def measure(
 ) -> ScenarioResult:
     """Warm up (unrecorded), then measure one scenario."""
     await run_load(
-        base_url, next_path, client=client, concurrency=concurrency, total=warmup, max_seconds=max_seconds, result=None
+        base_url,
+        next_target,
+        client=client,
+        concurrency=concurrency,
+        total=warmup,
+        max_seconds=max_seconds,
+        result=None,
     )
     result = ScenarioResult(name=name, path=path_label, client=client, concurrency=concurrency)
     before = meter.read()
     started = time.perf_counter()
     await run_load(
         base_url,
-        next_path,
+        next_target,
         client=client,
         concurrency=concurrency,
         total=total,

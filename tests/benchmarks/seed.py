@@ -1,21 +1,28 @@
 """Set-based seeding of a large, realistic-shaped dataset for the benchmarks.
 
-Every row is produced by `INSERT ... SELECT ... FROM generate_series(...)`, in one transaction, on the
-superuser's connection (which bypasses row-level security; acceptable for seeding, never for the app).
-Identifiers are derived from row numbers (`md5('tenant-42')::uuid`), so related rows are generated
-without joins and a rerun produces the same ids, while still being spread over the key space like
-uuid4.
+Every row is produced by `INSERT ... SELECT ... FROM generate_series(...)` on the superuser's
+connections (which bypass row-level security: acceptable for seeding, never for the app). Identifiers
+are derived from row numbers (`md5('tenant-42')::uuid`), so related rows are generated without joins
+and a rerun produces the same ids, spread over the key space like uuid4. Users and memberships are
+inserted in the order of their primary key, so each tenant's memberships end up scattered over the
+table, as they would after years of use, rather than packed together as a bulk load would leave them.
+
+Sessions: one signed-in member per tenant (the head of its first unit), each with a live server-side
+session of their province, as the sign-in callback creates it: a random token (kept here, for the load
+client's cookie) and only its SHA-256 in `user_sessions`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import time
 from dataclasses import dataclass
 
 import asyncpg
 
+from backend.auth.sessions import COOKIE, hash_token
 from backend.db.embedded import EmbeddedDatabase
 
 ISSUER = "https://sso.bench.example.gov.vn/realms/parboard"
@@ -56,6 +63,11 @@ def tenant_code(t: int) -> str:
     return f"so-{t:04d}"
 
 
+def session_member(t: int, shape: Shape) -> int:
+    """The number of tenant t's member who holds its seeded session: the head of its first unit."""
+    return (t - 1) * shape.units * shape.users_per_unit
+
+
 def tenant_paths(shape: Shape) -> list[str]:
     """The URL of every tenant's home page, tenants numbered 1..N and spread over the provinces in blocks."""
     return [
@@ -65,7 +77,7 @@ def tenant_paths(shape: Shape) -> list[str]:
 
 
 def seed_statements(shape: Shape) -> list[str]:
-    """The SQL that fills an empty, migrated database (no bind parameters: every value is an int we own)."""
+    """The SQL that fills an empty, migrated database (no bind parameters: only our constants and ints)."""
     per_province, units, per_unit = shape.tenants_per_province, shape.units, shape.users_per_unit
     per_tenant = units * per_unit
     settings = json.dumps(PROVINCE_SETTINGS).replace("'", "''")
@@ -141,6 +153,7 @@ COUNTED_TABLES = (
     "unit_group_members",
     "users",
     "memberships",
+    "user_sessions",
 )
 
 # Every foreign key of the seeded tables, as (child, child columns, parent, parent columns).
@@ -150,11 +163,24 @@ FOREIGN_KEYS = (
     ("tenants", "ranking_group_id", "ranking_groups", "id"),
     ("units", "tenant_id", "tenants", "id"),
     ("unit_groups", "tenant_id", "tenants", "id"),
+    ("unit_group_members", "tenant_id", "tenants", "id"),
     ("unit_group_members", "tenant_id, unit_group_id", "unit_groups", "tenant_id, id"),
     ("unit_group_members", "tenant_id, unit_id", "units", "tenant_id, id"),
+    ("memberships", "tenant_id", "tenants", "id"),
     ("memberships", "user_id", "users", "id"),
     ("memberships", "tenant_id, unit_id", "units", "tenant_id, id"),
+    ("user_sessions", "user_id", "users", "id"),
+    ("user_sessions", "province_id", "provinces", "id"),
 )
+
+SESSIONS_STATEMENT = """
+    INSERT INTO user_sessions (id, token_hash, user_id, province_id, created_at, last_seen_at, expires_at,
+                               user_agent, ip_address)
+    SELECT md5('session-' || t)::uuid, token_hash, md5('user-' || member)::uuid,
+           md5('province-' || ((t - 1) / $4 + 1))::uuid, now(), now(), now() + interval '12 hours',
+           'parboard-bench', '127.0.0.1'
+    FROM unnest($1::int[], $2::int[], $3::text[]) AS s(t, member, token_hash)
+"""
 
 
 def _connect_args(db: EmbeddedDatabase) -> dict[str, str]:
@@ -175,12 +201,19 @@ async def _run(db: EmbeddedDatabase, statements: list[str]) -> None:
         await connection.close()
 
 
-async def seed(db: EmbeddedDatabase, shape: Shape) -> dict[str, float]:
-    """Fill an empty, migrated database; the seconds spent per phase.
+@dataclass(frozen=True)
+class Seeded:
+    timings: dict[str, float]  # seconds per phase
+    cookies: list[str]  # cookies[t - 1]: the Cookie header of tenant t's signed-in member
+
+
+async def seed(db: EmbeddedDatabase, shape: Shape) -> Seeded:
+    """Fill an empty, migrated database; the seconds spent per phase, and the sessions' cookies.
 
     The small tables go first in one transaction; users and memberships (which dominate) then load
-    concurrently on two connections, so both cores work. Then every foreign key is verified and the
-    database is VACUUM ANALYZEd: fresh statistics, and no autovacuum waking up during the measurement.
+    concurrently on two connections, so both cores work. Then the sessions, then every foreign key is
+    verified and the database is VACUUM ANALYZEd: fresh statistics, and no autovacuum waking up during
+    the measurement.
     """
     timings: dict[str, float] = {}
     statements = seed_statements(shape)
@@ -193,6 +226,9 @@ async def seed(db: EmbeddedDatabase, shape: Shape) -> dict[str, float]:
     connection = await asyncpg.connect(**_connect_args(db))
     try:
         started = time.perf_counter()
+        tokens = await seed_sessions(connection, shape)
+        timings["sessions"] = time.perf_counter() - started
+        started = time.perf_counter()
         await check_integrity(connection)
         timings["integrity_check"] = time.perf_counter() - started
         started = time.perf_counter()
@@ -200,7 +236,31 @@ async def seed(db: EmbeddedDatabase, shape: Shape) -> dict[str, float]:
         timings["vacuum_analyze"] = time.perf_counter() - started
     finally:
         await connection.close()
-    return timings
+    return Seeded(timings=timings, cookies=[f"{COOKIE}={token}" for token in tokens])
+
+
+async def seed_sessions(connection: asyncpg.Connection, shape: Shape) -> list[str]:
+    """One live session per tenant, for a member of it; the tokens, in tenant order.
+
+    Fails unless each session's person is an active member of a tenant of the session's province (so
+    the app will find their roles), and of exactly the tenant whose cookie it is meant to be."""
+    tenants = list(range(1, shape.tenants + 1))
+    tokens = [secrets.token_urlsafe(32) for _ in tenants]
+    members = [session_member(t, shape) for t in tenants]
+    await connection.execute(
+        SESSIONS_STATEMENT, tenants, members, [hash_token(token) for token in tokens], shape.tenants_per_province
+    )
+    matching = await connection.fetchval(
+        f"""
+        SELECT count(*) FROM generate_series(1, {shape.tenants}) AS g(n)
+        JOIN user_sessions s ON s.id = md5('session-' || g.n)::uuid
+        JOIN memberships m ON m.user_id = s.user_id AND m.is_active AND m.tenant_id = md5('tenant-' || g.n)::uuid
+        JOIN tenants t ON t.id = m.tenant_id AND t.is_active AND t.province_id = s.province_id
+        """
+    )
+    if matching != shape.tenants:
+        raise RuntimeError(f"seeded sessions: {matching} of {shape.tenants} belong to a member of their tenant")
+    return tokens
 
 
 async def check_integrity(connection: asyncpg.Connection) -> None:
@@ -228,3 +288,12 @@ async def describe(db: EmbeddedDatabase) -> tuple[dict[str, int], str, int]:
     finally:
         await connection.close()
     return counts, version, size
+
+
+async def reset_session_clocks(db: EmbeddedDatabase) -> None:
+    """Every seeded session seen just now: the app will not write last_seen_at for the next minute."""
+    connection = await asyncpg.connect(**_connect_args(db))
+    try:
+        await connection.execute("UPDATE user_sessions SET last_seen_at = now()")
+    finally:
+        await connection.close()

@@ -37,9 +37,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--profile", type=Path, help="write cProfile stats of the whole run here")
     args = parser.parse_args(argv)
 
-    # The development settings of the tests (the loopback demo shortcut stands in for a signed-in
-    # person), with the production defaults for the database pool instead of the tests' smaller one.
-    settings = make_settings(env="development", dev_login=True)
+    # The tests' settings in production mode (its headers and cookies), with the production defaults
+    # for the database pool instead of the tests' smaller one. Requests sign in with seeded sessions.
+    settings = make_settings(env="production")
     settings = replace(settings, db=DatabaseSettings(), paths=PathSettings(var_dir=BENCH_VAR))
     app = create_app(settings, DatabaseUrls(app_url=args.app_url, owner_url=args.owner_url))
     listener = socket.socket(fileno=args.fd)

@@ -1,4 +1,4 @@
-"""Benchmark: the tenant home page against a static file, on a database of realistic size.
+"""Benchmark: the tenant home page, signed in, against a static file, on a database of realistic size.
 
 Run with `make bench` (`.venv/bin/python -m tests.benchmarks.tenant_home --help` for the knobs).
 
@@ -7,21 +7,34 @@ Method
 1. Data. A fresh database in the embedded PostgreSQL under `var/bench/pg` (never the tests' or the
    demo's), migrated by Alembic like any other, then seeded with set-based SQL (`seed.py`):
    20 provinces × 100 tenants × 20 units × 10 people per unit = 2,000 tenants, 40,000 units,
-   400,000 users and 400,000 memberships, plus 2 or 3 unit groups per tenant. Then VACUUM ANALYZE.
-2. Server. The real app (`backend.asgi.create_app`, development settings of the tests with the demo
-   shortcut, so loopback requests are a signed-in read-only visitor; production defaults for the
-   database pool) under uvicorn, 1 worker, in a separate process (`server.py`) on 127.0.0.1. With two
-   or more cores, the server and PostgreSQL are pinned to all but the last core and the load generator
-   to the last one, so that the client never steals the server's CPU.
+   400,000 users and 400,000 memberships, plus 2 or 3 unit groups per tenant; and 2,000 live
+   sessions, one per tenant, of a member of it (the head of its first unit), stored as the sign-in
+   callback stores them (only the token's SHA-256). Then VACUUM ANALYZE.
+2. Server. The real app (`backend.asgi.create_app`, the tests' settings in production mode, production
+   defaults for the database pool) under uvicorn, 1 worker, in a separate process (`server.py`) on
+   127.0.0.1. With two or more cores, the server and PostgreSQL are pinned to all but the last core and
+   the load generator to the last one, so that the client never steals the server's CPU.
 3. Load. A closed loop of 32 concurrent clients (`load.py`), each sending its next GET as soon as the
    previous answer is read: 200 unrecorded warm-up requests, then 3,000 measured ones (no new request
    after 60 s). Scenarios, in this order:
-     floor        GET /static/css/app.css   the cheapest response the app's full stack can give
-     healthz      GET /healthz              routing, middleware and JSON, no database
+     floor        GET /static/css/app.css   the target's yardstick: a static file through the whole app
+                                            (middleware, CSRF, file read via a worker thread; the
+                                            session lookup skips /static/)
+     healthz      GET /healthz              routing, middleware and JSON, no database: no cookie
+     healthz+sess GET /healthz              the same with the session cookie of a member of a tenant
+                                            drawn at random: the difference is the session lookup that
+                                            the middleware makes for every request but static files
+                                            (session and person, then their memberships: one pooled
+                                            connection, two statements, a commit)
      tenant home  GET /t/<province>/<tenant>/ for a tenant drawn at random from all 2,000 for every
-                  request, so no cache (PostgreSQL's or ours) sees the same tenant twice in a row
+                  request, so caches (PostgreSQL's or the app's) cannot live off one hot tenant, with
+                  the session cookie of that tenant's member: lookup, permission check, the page
      floor/httpx  the floor again with httpx.AsyncClient instead of the raw client: the client check
-   Every answer must be a 200; anything else (status or exception) is counted as an error.
+   Every answer must be a 200; anything else (status or exception) is counted as an error. Before
+   the runs, a member's cookie must open their tenant's page (200, naming the tenant), no cookie must
+   get a 401 there, and another tenant's member a 403: the rows measure signed-in pages, nothing else.
+   A session's last_seen_at is written at most once a minute (`TOUCH_EVERY`); the sessions' clocks are
+   reset before each scenario that sends cookies, so no scenario (60 s at most) includes those writes.
 
 Reading the output
 ------------------
@@ -34,8 +47,18 @@ Reading the output
   one worker is saturated, which is what a closed loop with enough clients should show; a client near
   100 % means the load generator, not the server, is the bottleneck and the row measures the client.
   The floor/httpx row against the floor row shows what httpx would have cost.
+* "session lookup" compares healthz+sess with healthz: the latency added, and the CPU time per request
+  of the server and of PostgreSQL (CPU seconds over requests), which do not depend on queueing.
 * Other processes on the machine (load average printed before and after) add noise: compare runs
   on an otherwise idle machine.
+
+Profiling
+---------
+The server's pid is printed on the "Server" line. A sampling profiler gives the truest picture of an
+asyncio server: `py-spy record --pid <pid> --duration 20 --format raw -o home.folded` during a run with
+`--only "tenant home" --requests 20000` (py-spy is not a dependency: install it in a throwaway venv).
+`--profile` runs the server under cProfile instead; its call counts and cumulative times are distorted
+by coroutines (every resumption counts as a call), so read its own-time column only.
 
 Results also go to `var/bench/results.json`. The benchmark never fails on its numbers (it prints PASS
 or MISS); it exits non-zero only when it could not run (server did not start, wrong page, ...).
@@ -70,8 +93,8 @@ from backend.db import embedded, migrate
 from backend.db.embedded import EmbeddedDatabase
 from backend.db.runtime import DatabaseUrls
 from backend.settings import PROJECT_ROOT
-from tests.benchmarks.load import ClientKind, CpuMeter, ScenarioResult, available_cpus, measure, pin
-from tests.benchmarks.seed import Shape, describe, seed, tenant_paths
+from tests.benchmarks.load import ClientKind, CpuMeter, ScenarioResult, Target, available_cpus, measure, pin
+from tests.benchmarks.seed import Seeded, Shape, describe, reset_session_clocks, seed, tenant_paths
 
 BENCH_VAR = PROJECT_ROOT / "var" / "bench"
 DATABASE = "parboard_bench"
@@ -79,6 +102,7 @@ TARGET_RATIO = 3.0
 SERVER_START_TIMEOUT_S = 30.0
 SERVER_STOP_TIMEOUT_S = 15.0
 FLOOR_PATH = "/static/css/app.css"
+SCENARIO_NAMES = ("floor", "healthz", "healthz+sess", "tenant home", "floor/httpx")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -99,7 +123,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--only",
         action="append",
-        choices=["floor", "healthz", "tenant home", "floor/httpx"],
+        choices=[*SCENARIO_NAMES],
         help="run only this scenario (repeatable)",
     )
     parser.add_argument(
@@ -254,13 +278,18 @@ class ServerProcess:
         self.stop()
 
 
-def check_tenant_page(base_url: str, path: str, tenant_number: int, shape: Shape) -> list[str]:
-    """Fail unless `path` is that tenant's page; warnings for counts the page does not show as expected."""
-    response = httpx.get(f"{base_url}{path}", timeout=10.0)
+def check_tenant_page(base_url: str, path: str, cookie: str, stranger: str, number: int, shape: Shape) -> list[str]:
+    """Fail unless `cookie` opens tenant `number`'s page at `path`, no cookie gets 401 and `stranger`'s
+    (a member of another tenant) 403; warnings for counts the page does not show as expected."""
+    response = httpx.get(f"{base_url}{path}", headers={"Cookie": cookie}, timeout=10.0)
     if response.status_code != 200:
-        raise RuntimeError(f"GET {path}: HTTP {response.status_code}, expected 200:\n{response.text[:2000]}")
-    if f"Sở Thử nghiệm số {tenant_number}" not in response.text:
+        raise RuntimeError(f"GET {path} signed in: HTTP {response.status_code}, expected 200:\n{response.text[:2000]}")
+    if f"Sở Thử nghiệm số {number}" not in response.text:
         raise RuntimeError(f"GET {path} does not name its tenant: not the tenant's page?\n{response.text[:2000]}")
+    for label, headers, expected in (("anonymous", {}, 401), ("another tenant's member", {"Cookie": stranger}, 403)):
+        refused = httpx.get(f"{base_url}{path}", headers=headers, timeout=10.0)
+        if refused.status_code != expected:
+            raise RuntimeError(f"GET {path} {label}: HTTP {refused.status_code}, expected {expected}")
     members = shape.units * shape.users_per_unit
     return [] if f">{members}<" in response.text else [f"{path}: member count {members} not found on the page"]
 
@@ -272,19 +301,33 @@ def check_tenant_page(base_url: str, path: str, tenant_number: int, shape: Shape
 class Scenario:
     name: str
     label: str
-    next_path: Callable[[], str]
+    next_target: Callable[[], Target]
     client: ClientKind
+    signed_in: bool = False  # sends session cookies
 
 
-def scenarios(paths: list[str], client: ClientKind, seed: int) -> list[Scenario]:
+def scenarios(paths: list[str], cookies: list[str], client: ClientKind, seed: int) -> list[Scenario]:
     rng = random.Random(seed)  # noqa: S311 - picks tenants, not secrets
+    tenants = range(len(paths))
+
+    def member_home() -> Target:
+        t = rng.choice(tenants)
+        return Target(paths[t], cookies[t])
+
     found = [
-        Scenario("floor", FLOOR_PATH, lambda: FLOOR_PATH, client),
-        Scenario("healthz", "/healthz", lambda: "/healthz", client),
-        Scenario("tenant home", f"/t/<random of {len(paths):,}>/", lambda: rng.choice(paths), client),
+        Scenario("floor", FLOOR_PATH, lambda: Target(FLOOR_PATH), client),
+        Scenario("healthz", "/healthz", lambda: Target("/healthz"), client),
+        Scenario(
+            "healthz+sess",
+            f"/healthz, cookie of 1 of {len(cookies):,}",
+            lambda: Target("/healthz", cookies[rng.choice(tenants)]),
+            client,
+            signed_in=True,
+        ),
+        Scenario("tenant home", f"/t/<random of {len(paths):,}>/", member_home, client, signed_in=True),
     ]
     if client == "raw":  # the client check: what httpx would have measured as the floor
-        found.append(Scenario("floor/httpx", FLOOR_PATH, lambda: FLOOR_PATH, "httpx"))
+        found.append(Scenario("floor/httpx", FLOOR_PATH, lambda: Target(FLOOR_PATH), "httpx"))
     return found
 
 
@@ -323,7 +366,8 @@ def print_setup(machine: dict[str, Any], counts: dict[str, int], db_size: int, s
     print(
         f"  setup: postgres {setup['start_postgres']:.1f} s, migrations {setup['migrate']:.1f} s, "
         f"seeding {setup['seed_total']:.1f} s (of which users+memberships "
-        f"{setup['seed_users_and_memberships']:.1f} s, foreign-key check {setup['seed_integrity_check']:.1f} s, "
+        f"{setup['seed_users_and_memberships']:.1f} s, sessions {setup['seed_sessions']:.1f} s, "
+        f"foreign-key check {setup['seed_integrity_check']:.1f} s, "
         f"VACUUM ANALYZE {setup['seed_vacuum_analyze']:.1f} s)"
     )
 
@@ -362,6 +406,44 @@ def verdict(results: list[ScenarioResult]) -> dict[str, Any] | None:
     }
 
 
+def session_lookup(results: list[ScenarioResult]) -> dict[str, Any] | None:
+    """What resolving the session costs: healthz with a member's cookie against healthz without one."""
+    by_name = {r.name: r for r in results}
+    if "healthz" not in by_name or "healthz+sess" not in by_name:
+        return None
+    anonymous, signed_in = by_name["healthz"], by_name["healthz+sess"]
+
+    def per_request_ms(r: ScenarioResult, seconds: float) -> float:
+        return 1000 * seconds / r.requests if r.requests else float("nan")
+
+    return {
+        "p50_ms": [round(anonymous.percentile(50), 3), round(signed_in.percentile(50), 3)],
+        "p95_ms": [round(anonymous.percentile(95), 3), round(signed_in.percentile(95), 3)],
+        "requests_per_s": [round(anonymous.throughput, 1), round(signed_in.throughput, 1)],
+        "server_cpu_ms_per_request": [
+            round(per_request_ms(anonymous, anonymous.server_cpu_s), 3),
+            round(per_request_ms(signed_in, signed_in.server_cpu_s), 3),
+        ],
+        "postgres_cpu_ms_per_request": [
+            round(per_request_ms(anonymous, anonymous.db_cpu_s), 3),
+            round(per_request_ms(signed_in, signed_in.db_cpu_s), 3),
+        ],
+    }
+
+
+def print_session_lookup(lookup: dict[str, Any]) -> None:
+    print("\nsession lookup (healthz without → with a session cookie):")
+    for key, label in (
+        ("p50_ms", "p50 ms"),
+        ("p95_ms", "p95 ms"),
+        ("requests_per_s", "req/s"),
+        ("server_cpu_ms_per_request", "server CPU ms/request"),
+        ("postgres_cpu_ms_per_request", "postgres CPU ms/request"),
+    ):
+        without, with_session = lookup[key]
+        print(f"  {label:<24}{without:>9.2f} → {with_session:>8.2f}  ({with_session - without:+.2f})")
+
+
 def print_profile(path: Path) -> None:
     if not path.exists():
         print(f"(no profile written to {path})")
@@ -383,8 +465,9 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 def prepare_database(
     runner: asyncio.Runner, shape: Shape, setup: dict[str, float]
-) -> tuple[PostgresServer, EmbeddedDatabase]:
-    """A fresh, migrated, seeded database in the embedded server (which stops when this process exits)."""
+) -> tuple[PostgresServer, EmbeddedDatabase, list[str]]:
+    """A fresh, migrated, seeded database in the embedded server (which stops when this process exits),
+    and the Cookie header of each tenant's signed-in member, in tenant order."""
     started = time.perf_counter()
     pg = embedded.start(BENCH_VAR / "pg")
     db = embedded.ensure_database(pg, DATABASE, fresh=True)
@@ -394,9 +477,10 @@ def prepare_database(
     migrate.upgrade(urls)
     setup["migrate"] = time.perf_counter() - started
     started = time.perf_counter()
-    setup.update({f"seed_{phase}": seconds for phase, seconds in runner.run(seed(db, shape)).items()})
+    seeded: Seeded = runner.run(seed(db, shape))
+    setup.update({f"seed_{phase}": seconds for phase, seconds in seeded.timings.items()})
     setup["seed_total"] = time.perf_counter() - started
-    return pg, db
+    return pg, db, seeded.cookies
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -410,7 +494,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings: list[str] = []
 
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-        pg, db = prepare_database(runner, shape, setup)
+        pg, db, cookies = prepare_database(runner, shape, setup)
         urls = DatabaseUrls(app_url=db.app_url, owner_url=db.owner_url)
         counts, machine["postgresql"], db_size = runner.run(describe(db))
         print_setup(machine, counts, db_size, setup)
@@ -420,7 +504,8 @@ def main(argv: list[str] | None = None) -> int:
             pinning = pin_processes(server.pid, pg.get_pid(), enabled=not args.no_pin)
             print(f"Server  {server.base_url} (pid {server.pid}); pinning: {pinning}")
             for number in (1, shape.tenants // 2 + 1, shape.tenants):
-                warnings += check_tenant_page(server.base_url, paths[number - 1], number, shape)
+                own, stranger = cookies[number - 1], cookies[number % shape.tenants]  # the next tenant's member
+                warnings += check_tenant_page(server.base_url, paths[number - 1], own, stranger, number, shape)
             for warning in warnings:
                 print(f"  warning: {warning}")
             print(
@@ -428,15 +513,17 @@ def main(argv: list[str] | None = None) -> int:
                 f"requests per scenario (none started after {args.max_seconds:.0f} s)\n"
             )
             meter = CpuMeter(server.pid, pg.get_pid())
-            for scenario in scenarios(paths, args.client, args.seed):
+            for scenario in scenarios(paths, cookies, args.client, args.seed):
                 if args.only and scenario.name not in args.only:
                     continue
+                if scenario.signed_in:
+                    runner.run(reset_session_clocks(db))
                 results.append(
                     runner.run(
                         measure(
                             scenario.name,
                             server.base_url,
-                            scenario.next_path,
+                            scenario.next_target,
                             path_label=scenario.label,
                             client=scenario.client,
                             concurrency=args.concurrency,
@@ -450,6 +537,9 @@ def main(argv: list[str] | None = None) -> int:
 
     machine["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     print_table(results)
+    lookup = session_lookup(results)
+    if lookup is not None:
+        print_session_lookup(lookup)
     target = verdict(results)
     if target is not None:
         print(
@@ -476,8 +566,10 @@ def main(argv: list[str] | None = None) -> int:
             "profiled": args.profile,
         },
         "scenarios": [r.summary() for r in results],
+        "session_lookup": lookup,
         "target": target,
         "warnings": warnings,
+        "server_exit_code": server.exit_code,
     }
     output.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n")
     print(f"results: {output.relative_to(PROJECT_ROOT)}")

@@ -1,7 +1,12 @@
-"""Browser tests in Debian's chromium, driven by Playwright's async API.
+"""Browser tests in Debian's chromium, driven by Playwright's async API, against a live stack.
+
+The stack is what `make run` serves: the development identity provider (one issuer per province) and
+parboard in development mode, each on its own port of 127.0.0.1, with the demo tenants synced so that
+every province signs in through its issuer there. The browser signs in for real: parboard's sign-in
+page, the provider's page, the code flow back to parboard.
 
 The async API, not the sync one: between its calls the sync API marks its own event loop as running,
-and pytest-asyncio then refuses to run this suite's async fixtures (`_empty_tables`, `demo_tenants`)
+and pytest-asyncio then refuses to run this suite's async fixtures (`_empty_tables`, `live_tenants`)
 on the session loop. Playwright never downloads a browser here: it starts `/usr/bin/chromium`
 (or the path in PARBOARD_CHROMIUM). Without it the browser tests are skipped, loudly, or fail under CI.
 """
@@ -9,16 +14,35 @@ on the session loop. Playwright never downloads a browser here: it starts `/usr/
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.async_api import Browser, ConsoleMessage, Page, Request, Response, ViewportSize, async_playwright
+from playwright.async_api import (
+    Browser,
+    ConsoleMessage,
+    Page,
+    Request,
+    Response,
+    ViewportSize,
+    async_playwright,
+    expect,
+)
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.support import LiveServer
+from backend.asgi import create_app
+from backend.auth.services import DEV_CLIENT_SECRET
+from backend.db.runtime import DatabaseUrls
+from backend.devidp import DevClient, create_dev_idp, dev_idp_of, dev_provinces_from_config
+from backend.domain.tenants.config import load_directory, with_issuer_base
+from backend.domain.tenants.sync import sync_tenants
+from backend.settings import PROJECT_ROOT, AuthSettings
+from tests.support import LiveServer, free_port, make_settings
 
+DEMO_TENANTS = PROJECT_ROOT / "tenants"
 CHROMIUM = Path(os.environ.get("PARBOARD_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--headless",
@@ -117,7 +141,9 @@ class BrowserProblems:
             self.failed_requests.append(f"{response.request.method} {response.url}: HTTP {response.status}")
 
     def on_request_failed(self, request: Request) -> None:
-        if self._same_origin(request.url):
+        # ERR_ABORTED: the page navigated away (a sign-in redirect) while a subresource such as the
+        # favicon was still loading; the server did not fail it.
+        if self._same_origin(request.url) and request.failure != "net::ERR_ABORTED":
             self.failed_requests.append(f"{request.method} {request.url}: {request.failure}")
 
     @property
@@ -141,16 +167,70 @@ async def browser() -> AsyncIterator[Browser]:
         await browser.close()
 
 
-@pytest.fixture
-def problems(dev_server: LiveServer) -> BrowserProblems:
-    return BrowserProblems(origin=dev_server.url)
+@dataclass(frozen=True)
+class LiveStack:
+    """parboard and the development identity provider, each served on its own port of 127.0.0.1."""
+
+    url: str  # parboard, as the browser reaches it (= its public URL)
+    idp_url: str  # the provider: each province's issuer is f"{idp_url}/{province code}"
+
+
+@pytest.fixture(scope="session")
+def dev_idp() -> Iterator[LiveServer]:
+    """The development identity provider, its issuers following the port it got."""
+    provinces = dev_provinces_from_config(load_directory(DEMO_TENANTS))
+    app = create_dev_idp(provinces, [], base_url="http://127.0.0.1")
+    with LiveServer(app) as server:
+        dev_idp_of(app).base_url = server.url
+        yield server
+
+
+@pytest.fixture(scope="session")
+def live_stack(database: DatabaseUrls, dev_idp: LiveServer) -> Iterator[LiveStack]:
+    """parboard in development mode, signing in through `dev_idp`, registered there as its client.
+
+    Its public URL (the redirect URIs are built from it) must be known before the app exists: the port
+    is picked first, then given to the server."""
+    port = free_port()
+    public_url = f"http://127.0.0.1:{port}"
+    # Constructed here, not read from the environment (load_settings): both URLs are only known now.
+    auth = AuthSettings(public_url=public_url, dev_idp_url=dev_idp.url)
+    app = create_app(make_settings(env="development", auth=auth), database)
+    loaded = load_directory(DEMO_TENANTS)
+    dev_idp_of(dev_idp.app).register_client(
+        DevClient(
+            client_id="parboard",
+            client_secret=DEV_CLIENT_SECRET,
+            redirect_uris=[f"{public_url}/auth/{p.config.province.code}/callback" for p in loaded],
+            post_logout_redirect_uris=[f"{public_url}/"],
+        )
+    )
+    with LiveServer(app, port=port) as server:
+        assert server.url == public_url
+        yield LiveStack(url=public_url, idp_url=dev_idp.url)
 
 
 @pytest.fixture
-async def page(browser: Browser, dev_server: LiveServer, problems: BrowserProblems) -> AsyncIterator[Page]:
-    """A fresh context on the dev server (relative URLs work), every problem recorded in `problems`."""
+async def live_tenants(owner_engine: AsyncEngine, dev_idp: LiveServer) -> None:
+    """The demo tenants and people, every province's issuer pointed at the provider (as `make run` does)."""
+    await sync_tenants(owner_engine, with_issuer_base(load_directory(DEMO_TENANTS), dev_idp.url), demo_people=True)
+
+
+@pytest.fixture
+def problems(live_stack: LiveStack) -> BrowserProblems:
+    return BrowserProblems(origin=live_stack.url)
+
+
+@pytest.fixture
+async def page(
+    browser: Browser, live_stack: LiveStack, live_tenants: None, problems: BrowserProblems
+) -> AsyncIterator[Page]:
+    """A fresh context on parboard (relative URLs work), every problem recorded in `problems`.
+
+    The CSP listener and the console, error and failure handlers apply to the provider's pages too;
+    only the failed requests are limited to parboard's origin (`BrowserProblems.origin`)."""
     viewport: ViewportSize = {"width": 1280, "height": 800}
-    context = await browser.new_context(base_url=dev_server.url, locale="vi-VN", viewport=viewport)
+    context = await browser.new_context(base_url=live_stack.url, locale="vi-VN", viewport=viewport)
     context.set_default_timeout(5_000)
     await context.expose_function("__parboardCspViolation", problems.on_csp_violation)
     await context.add_init_script(CSP_LISTENER)
@@ -159,5 +239,19 @@ async def page(browser: Browser, dev_server: LiveServer, problems: BrowserProble
     page.on("pageerror", problems.on_page_error)
     page.on("response", problems.on_response)
     page.on("requestfailed", problems.on_request_failed)
+    # The provider's pages declare no icon, so Chromium asks for its /favicon.ico (parboard's declare one).
+    problems.expect_status(f"{live_stack.idp_url}/favicon.ico", 404)
     yield page
     await context.close()
+
+
+async def sign_in_through_provider(page: Page, stack: LiveStack, name: str) -> None:
+    """As a person would: parboard's sign-in page, "Đăng nhập" on their row of the demo people, then
+    themselves on the provider's page; back on parboard wherever the sign-in sends them."""
+    await page.goto("/dang-nhap")
+    person = page.get_by_role("region", name=re.compile("^Người dùng mẫu")).get_by_role("row").filter(has_text=name)
+    await expect(person).to_have_count(1)
+    await person.get_by_role("link", name="Đăng nhập", exact=True).click()
+    await expect(page).to_have_url(re.compile(rf"^{re.escape(stack.idp_url)}/[a-z0-9-]+/authorize\?"))
+    await page.get_by_role("button", name=f"Đăng nhập với tư cách {name}", exact=True).click()
+    await expect(page).to_have_url(re.compile(rf"^{re.escape(stack.url)}/"))

@@ -1,4 +1,6 @@
-"""The landing page and a tenant's home in a real browser: Vietnamese, styled, htmx working, CSP clean."""
+"""The landing page and a tenant's home in a real browser: Vietnamese, styled, htmx working, CSP clean.
+
+The tenant's pages are opened signed in, through the development identity provider (see conftest)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Page, expect
 
-from tests.e2e.conftest import BrowserProblems
+from tests.e2e.conftest import BrowserProblems, LiveStack, sign_in_through_provider
 
 pytestmark = pytest.mark.browser
 
@@ -19,12 +21,14 @@ PROVINCE = "Tỉnh Bà Rịa – Vũng Tàu"
 TENANT = "Sở Tài nguyên và Môi trường"
 TENANT_PATH = "/t/ba-ria-vung-tau/so-tai-nguyen-moi-truong/"
 UNIT = "Trung tâm Quan trắc tài nguyên và môi trường"
+FOCAL_POINT = "Nguyễn Thị Lan"  # Đầu mối CCHC of that department, and of no other
 # Set it to keep a full-page screenshot of the tenant home for a human to look at.
 SCREENSHOT_DIR = os.environ.get("PARBOARD_SCREENSHOT_DIR")
 
 
-async def _open_tenant_home(page: Page) -> None:
-    """From the landing page, click through to the department of Bà Rịa – Vũng Tàu."""
+async def _open_tenant_home(page: Page, stack: LiveStack) -> None:
+    """Sign in as the department's focal point, then click through from the landing page to it."""
+    await sign_in_through_provider(page, stack, FOCAL_POINT)
     await page.goto("/")
     province = page.get_by_role("region", name=PROVINCE)
     await province.get_by_role("link", name=TENANT, exact=True).click()
@@ -50,11 +54,21 @@ async def test_landing_page_is_vietnamese_styled_and_clean(page: Page, problems:
     # The stylesheet applied: the header has our background, not the browser's transparent default.
     background = await page.locator(".site-header").evaluate("e => getComputedStyle(e).backgroundColor")
     assert background not in ("", "transparent", "rgba(0, 0, 0, 0)")
+
+    # Nobody is signed in: no tenant is listed, each province offers its sign-in, the header too.
+    await expect(page.locator("main a[href^='/t/']")).to_have_count(0)
+    sign_in = page.get_by_role("region", name=PROVINCE).get_by_role("link", name="Đăng nhập qua SSO của tỉnh")
+    await expect(sign_in).to_have_attribute("href", "/auth/ba-ria-vung-tau/login")
+    await expect(page.locator(".site-header").get_by_role("link", name="Đăng nhập")).to_have_attribute(
+        "href", "/dang-nhap"
+    )
     problems.assert_clean()
 
 
-async def test_tenant_home_shows_units_and_vietnamese_dates(page: Page, problems: BrowserProblems) -> None:
-    await _open_tenant_home(page)
+async def test_tenant_home_shows_units_and_vietnamese_dates(
+    page: Page, live_stack: LiveStack, problems: BrowserProblems
+) -> None:
+    await _open_tenant_home(page, live_stack)
 
     await expect(page.get_by_role("heading", level=1)).to_have_text(TENANT)
     await expect(page.locator(".site-header .tenant-name")).to_have_text(f"{TENANT} · {PROVINCE}")
@@ -73,8 +87,10 @@ async def test_tenant_home_shows_units_and_vietnamese_dates(page: Page, problems
     problems.assert_clean()
 
 
-async def test_htmx_request_gets_the_content_fragment(page: Page, problems: BrowserProblems) -> None:
-    await _open_tenant_home(page)
+async def test_htmx_request_gets_the_content_fragment(
+    page: Page, live_stack: LiveStack, problems: BrowserProblems
+) -> None:
+    await _open_tenant_home(page, live_stack)
 
     async with page.expect_response(lambda r: r.url.endswith(TENANT_PATH) and r.request.resource_type == "xhr") as info:
         await page.evaluate("htmx.ajax('GET', location.pathname, {target: '#main', swap: 'innerHTML'})")
@@ -95,16 +111,19 @@ async def test_htmx_request_gets_the_content_fragment(page: Page, problems: Brow
     problems.assert_clean()
 
 
-async def test_unknown_page_shows_vietnamese_404(page: Page, problems: BrowserProblems) -> None:
-    url = f"{problems.origin}/khong-ton-tai"
-    problems.expect_status(url, 404)
-    response = await page.goto(url)
-    assert response is not None
-    assert response.status == 404
+async def test_unknown_page_shows_vietnamese_404(page: Page, live_stack: LiveStack, problems: BrowserProblems) -> None:
+    await sign_in_through_provider(page, live_stack, FOCAL_POINT)
+    for path in ("/khong-ton-tai", "/t/ba-ria-vung-tau/so-khong-ton-tai/"):
+        url = f"{problems.origin}{path}"
+        problems.expect_status(url, 404)
+        response = await page.goto(url)
+        assert response is not None
+        assert response.status == 404
 
-    await expect(page.locator("html")).to_have_attribute("lang", "vi")
-    await expect(page.get_by_role("heading", level=1)).to_have_text("Không tìm thấy trang")
-    await expect(page.get_by_role("link", name="Về trang chủ")).to_have_attribute("href", "/")
+        await expect(page.locator("html")).to_have_attribute("lang", "vi")
+        await expect(page.get_by_role("heading", level=1)).to_have_text("Không tìm thấy trang")
+        await expect(page.get_by_role("link", name="Về trang chủ")).to_have_attribute("href", "/")
+        await expect(page.locator(".site-header .user-name")).to_have_text(FOCAL_POINT)  # still signed in
     problems.assert_clean()
 
 

@@ -2,6 +2,7 @@
 
 from backend.db.base import Base
 from backend.db.models.audit import AuditEntry
+from backend.db.models.auth import Invitation, LoginFlow, UserSession
 from backend.db.models.people import Membership, Role, User
 from backend.db.models.tenancy import (
     Province,
@@ -17,6 +18,8 @@ from backend.db.models.tenancy import (
 __all__ = [
     "AuditEntry",
     "Base",
+    "Invitation",
+    "LoginFlow",
     "Membership",
     "Province",
     "RankingGroup",
@@ -28,4 +31,5 @@ __all__ = [
     "UnitGroupMember",
     "UnitKind",
     "User",
+    "UserSession",
 ]

@@ -40,10 +40,20 @@ class _Strict(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     pass
 
 
+class ClaimMapping(_Strict, frozen=True):
+    """A person whose ID token has `claim` equal to (or, for a list, containing) `value` gets `role` in `tenant`."""
+
+    claim: str
+    value: str
+    tenant: str
+    role: str
+
+
 class IdentityProviderConfig(_Strict, frozen=True):
     issuer: str
     client_id: str
     agency_claim: str = "agency"
+    claim_mappings: list[ClaimMapping] = []
 
 
 class ReportDeadline(_Strict, frozen=True):
@@ -348,6 +358,18 @@ def validate_province(config: ProvinceConfig, file: Path) -> list[ConfigProblem]
         found = f"{len(home_affairs)}" + (f" ({', '.join(home_affairs)})" if home_affairs else "")
         bad("$.tenants", f"mỗi tỉnh có đúng một Sở Nội vụ (kind: home_affairs), tìm thấy {found}")
 
+    tenant_codes = {t.code for t in config.tenants}
+    for m_index, mapping in enumerate(idp.claim_mappings):
+        mpath = f"$.province.identity_provider.claim_mappings[{m_index}]"
+        if not mapping.claim.strip():
+            bad(f"{mpath}.claim", "tên claim không được để trống")
+        if not mapping.value.strip():
+            bad(f"{mpath}.value", "giá trị claim không được để trống")
+        if mapping.tenant not in tenant_codes:
+            bad(f"{mpath}.tenant", f"đơn vị {mapping.tenant!r} không có trong tenants của tỉnh")
+        if mapping.role not in set(Role) or mapping.role == Role.PLATFORM_ADMIN:
+            bad(f"{mpath}.role", f"vai trò {mapping.role!r} không hợp lệ")
+
     for t_index, tenant in enumerate(config.tenants):
         tpath = f"$.tenants[{t_index}]"
         check_name(f"{tpath}.name", tenant.name)
@@ -448,3 +470,15 @@ def _cross_file_problems(loaded: list[LoadedProvince]) -> list[ConfigProblem]:
 
 def _choices(kind: type[enum.StrEnum]) -> str:
     return ", ".join(str(v) for v in kind)
+
+
+def with_issuer_base(provinces: list[LoadedProvince], base_url: str) -> list[LoadedProvince]:
+    """Development: every province signs in through the local identity provider, one issuer each
+    (`{base_url}/{province code}`), so a token of one province still cannot open another."""
+    result = []
+    for loaded in provinces:
+        info = loaded.config.province
+        idp = msgspec.structs.replace(info.identity_provider, issuer=f"{base_url}/{info.code}")
+        config = msgspec.structs.replace(loaded.config, province=msgspec.structs.replace(info, identity_provider=idp))
+        result.append(LoadedProvince(loaded.file, config))
+    return result

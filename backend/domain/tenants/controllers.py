@@ -29,5 +29,5 @@ class TenantController(Controller):
         tenant: NamedDependency[TenantContext],
     ) -> Template:
         today = date.today()  # noqa: DTZ011 - the department's calendar day
-        home = await tenant_home(db_session, tenant.tenant, tenant.province, today)
+        home = await tenant_home(db_session, tenant.province, today)
         return page(request, "tenants/home.html", block="content", ctx=tenant, home=home, today=today)

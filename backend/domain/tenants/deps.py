@@ -29,6 +29,14 @@ class TenantContext:
     def id(self) -> uuid.UUID:
         return self.tenant.id
 
+    @property
+    def base_path(self) -> str:
+        return f"/t/{self.province.code}/{self.tenant.code}"
+
+    def can(self, permission: str) -> bool:
+        """For templates: whether to show a link or action (routes check again on their own)."""
+        return self.principal.can(Permission(permission), self.tenant.id)
+
 
 async def provide_tenant_context(
     request: Request[Any, Any, Any],

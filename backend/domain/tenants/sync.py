@@ -74,6 +74,10 @@ async def _sync_province(
             "issuer": info.identity_provider.issuer,
             "client_id": info.identity_provider.client_id,
             "agency_claim": info.identity_provider.agency_claim,
+            "claim_mappings": [
+                {"claim": m.claim, "value": m.value, "tenant": m.tenant, "role": m.role}
+                for m in info.identity_provider.claim_mappings
+            ],
         },
         "report_deadlines": [{"period": d.period, "due": d.due} for d in info.report_deadlines],
     }

@@ -1,0 +1,155 @@
+"""Server-side sessions in PostgreSQL: the cookie holds a random token, the table holds its SHA-256.
+
+A session belongs to one person and one province (the identity provider that signed them in). Every
+request with the cookie loads the session and the person's active memberships in that province's
+tenants: roles anywhere else never apply. Idle and absolute timeouts, revocation, rotation on sign-in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from litestar.connection import ASGIConnection
+from sqlalchemy import text, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from backend.auth.principal import Principal
+from backend.db.models import Role, UserSession
+from backend.logging import get_logger
+from backend.settings import Settings
+
+log = get_logger("parboard.sessions")
+COOKIE = "parboard_session"
+# Writing last_seen_at on every request would turn every read into a write; a minute is precise enough.
+TOUCH_EVERY = timedelta(seconds=60)
+
+_SESSION = text(
+    """
+    SELECT s.id, s.user_id, s.province_id, s.created_at, s.last_seen_at, s.expires_at, s.revoked_at,
+           u.full_name, u.email, u.is_active, u.is_platform_admin
+    FROM user_sessions s JOIN users u ON u.id = s.user_id
+    WHERE s.token_hash = :token_hash
+    """
+)
+_MEMBERSHIPS = text(
+    """
+    SELECT m.tenant_id, m.role, m.unit_id
+    FROM memberships m JOIN tenants t ON t.id = m.tenant_id
+    WHERE m.user_id = :user_id AND m.is_active AND t.is_active AND t.province_id = :province_id
+    """
+)
+_AS_USER = text("SELECT set_config('app.user_id', :user_id, true)")
+# The same clock as the idle check below (`now()`, not the database's), so "once a minute" holds.
+_TOUCH = text("UPDATE user_sessions SET last_seen_at = :moment WHERE id = :id")
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class NewSession:
+    token: str
+    session: UserSession
+
+
+class SessionStore:
+    """Creates, resolves and revokes sessions; `principal_for` is called once per request."""
+
+    def __init__(self, engine: AsyncEngine, settings: Settings) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.idle = timedelta(minutes=settings.auth.session_idle_minutes)
+        self.absolute = timedelta(hours=settings.auth.session_absolute_hours)
+
+    async def principal_for(self, connection: ASGIConnection) -> Principal | None:  # type: ignore[type-arg]
+        token = connection.cookies.get(COOKIE)
+        if token and len(token) <= 128:
+            return await self.resolve(token)
+        return None
+
+    async def resolve(self, token: str) -> Principal | None:
+        """The person behind a session token, or None when unknown, revoked, expired or disabled."""
+        async with self.engine.connect() as db:
+            row = (await db.execute(_SESSION, {"token_hash": hash_token(token)})).first()
+            if row is None or row.revoked_at is not None or not row.is_active:
+                return None
+            moment = now()
+            if moment >= row.expires_at or moment - row.last_seen_at >= self.idle:
+                return None
+            await db.execute(_AS_USER, {"user_id": str(row.user_id)})
+            roles: dict[uuid.UUID, set[Role]] = {}
+            units: dict[uuid.UUID, set[uuid.UUID]] = {}
+            for tenant_id, role, unit_id in await db.execute(
+                _MEMBERSHIPS, {"user_id": row.user_id, "province_id": row.province_id}
+            ):
+                roles.setdefault(tenant_id, set()).add(Role(role))
+                if unit_id is not None:
+                    units.setdefault(tenant_id, set()).add(unit_id)
+            if moment - row.last_seen_at >= TOUCH_EVERY:
+                await db.execute(_TOUCH, {"id": row.id, "moment": moment})
+            await db.commit()
+        return Principal(
+            user_id=row.user_id,
+            display_name=row.full_name or row.email,
+            email=row.email,
+            roles={tenant: frozenset(r) for tenant, r in roles.items()},
+            units={tenant: frozenset(u) for tenant, u in units.items()},
+            is_platform_admin=row.is_platform_admin,
+            session_id=row.id,
+            province_id=row.province_id,
+        )
+
+    async def create(
+        self,
+        db: AsyncSession,
+        *,
+        user_id: uuid.UUID,
+        province_id: uuid.UUID,
+        id_token: str | None,
+        user_agent: str,
+        ip_address: str,
+    ) -> NewSession:
+        token = secrets.token_urlsafe(32)
+        session = UserSession(
+            id=uuid.uuid4(),
+            token_hash=hash_token(token),
+            user_id=user_id,
+            province_id=province_id,
+            expires_at=now() + self.absolute,
+            id_token=id_token,
+            user_agent=user_agent[:512],
+            ip_address=ip_address[:64],
+        )
+        db.add(session)
+        await db.flush()
+        return NewSession(token=token, session=session)
+
+    @staticmethod
+    async def revoke_token(db: AsyncSession, token: str, *, by: str) -> UserSession | None:
+        """Revoke the session behind `token` (sign-out, or rotation at the next sign-in)."""
+        result = await db.execute(
+            update(UserSession)
+            .where(UserSession.token_hash == hash_token(token), UserSession.revoked_at.is_(None))
+            .values(revoked_at=now(), revoked_by=by)
+            .returning(UserSession)
+        )
+        return result.scalar_one_or_none()
+
+    @staticmethod
+    async def revoke_user(db: AsyncSession, user_id: uuid.UUID, *, by: str) -> int:
+        """Revoke every live session of one person (an admin disabling a member)."""
+        result = await db.execute(
+            update(UserSession)
+            .where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+            .values(revoked_at=now(), revoked_by=by)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]

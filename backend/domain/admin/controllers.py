@@ -1,0 +1,154 @@
+"""Tenant administration: members, invitations, roles, disabling, sessions, and the audit log."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.auth.permissions import Permission
+from backend.domain.admin import services
+from backend.domain.tenants.deps import TenantContext, provide_tenant_context
+from backend.web.templating import page
+
+MANAGE = {"access": Permission.TENANT_MANAGE}
+
+
+def _form(raw: Any) -> dict[str, Any]:
+    return {key: raw.get(key) for key in raw}
+
+
+class TenantAdminController(Controller):
+    path = "/t/{province_code:str}/{tenant_code:str}/quan-tri"
+    dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
+    include_in_schema = False
+
+    async def _members_page(
+        self,
+        request: Request[Any, Any, Any],
+        db: AsyncSession,
+        tenant: TenantContext,
+        *,
+        errors: services.FormErrors | None = None,
+        form: dict[str, Any] | None = None,
+        notice: str | None = None,
+        status_code: int = 200,
+    ) -> Template:
+        response = page(
+            request,
+            "admin/members.html",
+            block="content",
+            ctx=tenant,
+            section="members",
+            members=await services.members(db, tenant.tenant),
+            invitations=await services.pending_invitations(db),
+            units=await services.units_of(db),
+            roles=services.assignable_roles(tenant.tenant),
+            errors=(errors.fields if errors else {}),
+            form=form or {},
+            notice=notice or request.query_params.get("ok"),
+        )
+        response.status_code = status_code
+        return response
+
+    @get("/thanh-vien", name="admin:members", opt=MANAGE)
+    async def members(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+    ) -> Template:
+        return await self._members_page(request, db_session, tenant)
+
+    @post("/thanh-vien/moi", name="admin:invite", opt=MANAGE, status_code=303)
+    async def invite(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+    ) -> Template | Redirect:
+        form = _form(await request.form())
+        invitation, errors = await services.invite(db_session, tenant.tenant, tenant.principal.user_id, form)
+        if invitation is None:
+            return await self._members_page(request, db_session, tenant, errors=errors, form=form, status_code=422)
+        return Redirect(f"{tenant.base_path}/quan-tri/thanh-vien?ok=invited", status_code=303)
+
+    @post("/loi-moi/{invitation_id:uuid}/huy", name="admin:revoke-invitation", opt=MANAGE, status_code=303)
+    async def revoke_invitation(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        invitation_id: FromPath[uuid.UUID],
+    ) -> Redirect:
+        if not await services.revoke_invitation(db_session, tenant.tenant, tenant.principal.user_id, invitation_id):
+            raise NotFoundException("Không tìm thấy lời mời")
+        return Redirect(f"{tenant.base_path}/quan-tri/thanh-vien?ok=revoked", status_code=303)
+
+    @post("/vai-tro/{membership_id:uuid}", name="admin:change-role", opt=MANAGE, status_code=303)
+    async def change_role(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        membership_id: FromPath[uuid.UUID],
+    ) -> Template | Redirect:
+        form = _form(await request.form())
+        errors = await services.change_role(db_session, tenant.tenant, tenant.principal.user_id, membership_id, form)
+        if errors:
+            if "membership" in errors.fields:
+                raise NotFoundException("Không tìm thấy thành viên")
+            errors.fields = {f"{membership_id}.{k}": v for k, v in errors.fields.items()}
+            return await self._members_page(request, db_session, tenant, errors=errors, status_code=422)
+        return Redirect(f"{tenant.base_path}/quan-tri/thanh-vien?ok=role", status_code=303)
+
+    @post("/thanh-vien/{user_id:uuid}/{action:str}", name="admin:member-action", opt=MANAGE, status_code=303)
+    async def member_action(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        user_id: FromPath[uuid.UUID],
+        action: FromPath[str],
+    ) -> Template | Redirect:
+        actor = tenant.principal.user_id
+        if action == "khoa":
+            refused = await services.set_member_active(db_session, tenant.tenant, actor, user_id, active=False)
+        elif action == "mo-khoa":
+            refused = await services.set_member_active(db_session, tenant.tenant, actor, user_id, active=True)
+        elif action == "dang-xuat":
+            refused = await services.revoke_sessions(db_session, tenant.tenant, actor, user_id)
+        else:
+            raise NotFoundException("Không có thao tác này")
+        if refused == "Không tìm thấy thành viên.":
+            raise NotFoundException(refused)
+        if refused:
+            errors = services.FormErrors({"member": refused})
+            return await self._members_page(request, db_session, tenant, errors=errors, status_code=422)
+        return Redirect(f"{tenant.base_path}/quan-tri/thanh-vien?ok={action}", status_code=303)
+
+    @get("/nhat-ky", name="admin:audit", opt={"access": Permission.AUDIT_READ})
+    async def audit(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        page_number: FromQuery[int] = 1,
+    ) -> Template:
+        number = max(1, min(page_number, 10_000))
+        entries, more = await services.audit_page(db_session, page=number)
+        return page(
+            request,
+            "admin/audit.html",
+            block="content",
+            ctx=tenant,
+            section="audit",
+            entries=entries,
+            page_number=number,
+            more=more,
+        )

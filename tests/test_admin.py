@@ -1,0 +1,246 @@
+"""Tenant administration: invitations, roles, disabling members, the audit log; bad input answered in Vietnamese."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from backend.auth.sessions import COOKIE
+from tests.support import session_cookie_for
+
+pytestmark = pytest.mark.usefixtures("demo_tenants")
+
+BASE = "/t/ba-ria-vung-tau/so-tai-nguyen-moi-truong"
+ADMIN = "khoa.tm@stnmt.brvt.example.vn"
+FOCAL_POINT = "lan.nt@stnmt.brvt.example.vn"
+OTHER_TENANT_ADMIN = "tung.ht@snv.brvt.example.vn"
+
+
+async def _as(client: AsyncTestClient[Litestar], app: Litestar, email: str) -> str:
+    client.cookies.set(COOKIE, await session_cookie_for(app, email))
+    page = await client.get(f"{BASE}/quan-tri/thanh-vien")
+    match = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
+    if match is None:  # not allowed here: take the token from a page everyone may open
+        match = re.search(r'name="csrf-token" content="([^"]+)"', (await client.get("/")).text)
+    assert match is not None
+    return match.group(1)
+
+
+def _field_errors(html: str) -> list[str]:
+    return re.findall(r'class="field-error"[^>]*>([^<]+)<', html)
+
+
+async def _unit_id(client: AsyncTestClient[Litestar]) -> str:
+    page = await client.get(f"{BASE}/quan-tri/thanh-vien")
+    return re.findall(r'<option value="([0-9a-f-]{36})"', page.text)[0]
+
+
+async def test_tenant_admin_sees_members_and_links(app: Litestar, client: AsyncTestClient[Litestar]) -> None:
+    await _as(client, app, ADMIN)
+    home = await client.get(f"{BASE}/")
+    assert f'href="{BASE}/quan-tri/thanh-vien"' in home.text
+    page = await client.get(f"{BASE}/quan-tri/thanh-vien")
+    assert page.status_code == 200
+    assert "Nguyễn Thị Lan" in page.text
+    assert "Huỳnh Thanh Tùng" not in page.text  # a member of another tenant
+
+
+async def test_focal_point_cannot_manage_members(app: Litestar, client: AsyncTestClient[Litestar]) -> None:
+    csrf = await _as(client, app, FOCAL_POINT)
+    assert (await client.get(f"{BASE}/quan-tri/thanh-vien")).status_code == 403
+    invite = await client.post(f"{BASE}/quan-tri/thanh-vien/moi", data={"_csrf_token": csrf, "email": "a@b.vn"})
+    assert invite.status_code == 403
+    assert "Trần Minh Khoa" not in invite.text  # another member: nothing of the member list leaks
+
+
+async def test_admin_of_another_tenant_cannot_manage_this_one(app: Litestar, client: AsyncTestClient[Litestar]) -> None:
+    await _as(client, app, OTHER_TENANT_ADMIN)
+    page = await client.get(f"{BASE}/quan-tri/thanh-vien")
+    assert page.status_code == 403
+    assert "Nguyễn Thị Lan" not in page.text
+
+
+@pytest.mark.parametrize(
+    ("form", "expected"),
+    [
+        ({"email": "", "role": "viewer"}, "Nhập địa chỉ e-mail."),
+        ({"email": "khong-phai-email", "role": "viewer"}, "Địa chỉ e-mail không hợp lệ."),
+        ({"email": "a@b.vn\n", "role": "viewer", "x": "1"}, None),
+        ({"email": "x" * 330 + "@b.vn", "role": "viewer"}, "Địa chỉ e-mail không hợp lệ."),
+        ({"email": "a@b.vn", "role": "platform_admin"}, "Chọn một vai trò trong danh sách."),
+        ({"email": "a@b.vn", "role": "province_reviewer"}, "Chọn một vai trò trong danh sách."),
+        ({"email": "a@b.vn", "role": ""}, "Chọn một vai trò trong danh sách."),
+        ({"email": "a@b.vn", "role": "staff"}, "Vai trò này cần chọn một phòng, đơn vị."),
+        ({"email": "a@b.vn", "role": "viewer", "unit_id": "khong-phai-uuid"}, "Phòng, đơn vị không thuộc đơn vị này."),
+        (
+            {"email": "a@b.vn", "role": "viewer", "unit_id": "00000000-0000-0000-0000-000000000000"},
+            "Phòng, đơn vị không thuộc đơn vị này.",
+        ),
+    ],
+)
+async def test_bad_invitations_are_refused_next_to_the_field_and_save_nothing(
+    app: Litestar,
+    client: AsyncTestClient[Litestar],
+    owner_engine: AsyncEngine,
+    form: dict[str, str],
+    expected: str | None,
+) -> None:
+    csrf = await _as(client, app, ADMIN)
+    response = await client.post(
+        f"{BASE}/quan-tri/thanh-vien/moi", data={"_csrf_token": csrf, **form}, follow_redirects=False
+    )
+    if expected is None:  # trailing white space is trimmed: accepted
+        assert response.status_code == 303
+        return
+    assert response.status_code == 422
+    assert expected in _field_errors(response.text)
+    assert 'aria-invalid="true"' in response.text
+    async with owner_engine.connect() as connection:
+        # FORCEd row-level security binds the owner too: look inside the tenant.
+        await connection.execute(
+            text(
+                "SELECT set_config('app.tenant_id', (SELECT t.id::text FROM tenants t JOIN provinces p "
+                "ON p.id = t.province_id WHERE p.code = 'ba-ria-vung-tau' AND t.code = 'so-tai-nguyen-moi-truong'), "
+                "true)"
+            )
+        )
+        assert await connection.scalar(text("SELECT count(*) FROM invitations")) == 0
+
+
+async def test_invitation_is_listed_audited_and_not_duplicated(
+    app: Litestar, client: AsyncTestClient[Litestar]
+) -> None:
+    csrf = await _as(client, app, ADMIN)
+    unit = await _unit_id(client)
+    form = {"_csrf_token": csrf, "email": "Moi.Nguoi@Example.VN", "role": "staff", "unit_id": unit}
+    first = await client.post(f"{BASE}/quan-tri/thanh-vien/moi", data=form, follow_redirects=False)
+    assert first.status_code == 303
+    page = await client.get(f"{BASE}/quan-tri/thanh-vien?ok=invited")
+    assert "Đã gửi lời mời." in page.text
+    assert "moi.nguoi@example.vn" in page.text
+    again = await client.post(f"{BASE}/quan-tri/thanh-vien/moi", data=form)
+    assert again.status_code == 422
+    assert "Đã có lời mời còn hiệu lực cho e-mail và vai trò này." in _field_errors(again.text)
+    audit = await client.get(f"{BASE}/quan-tri/nhat-ky")
+    assert "Mời thành viên" in audit.text
+    assert "moi.nguoi@example.vn" in audit.text
+
+
+async def test_inviting_someone_who_already_has_the_role_is_refused(
+    app: Litestar, client: AsyncTestClient[Litestar]
+) -> None:
+    csrf = await _as(client, app, ADMIN)
+    response = await client.post(
+        f"{BASE}/quan-tri/thanh-vien/moi",
+        data={"_csrf_token": csrf, "email": FOCAL_POINT, "role": "focal_point"},
+    )
+    assert response.status_code == 422
+    assert "Người này đã có vai trò này trong đơn vị." in _field_errors(response.text)
+
+
+async def test_disabling_a_member_ends_their_sessions_at_once_and_is_audited(
+    app: Litestar, client: AsyncTestClient[Litestar]
+) -> None:
+    lan_token = await session_cookie_for(app, FOCAL_POINT)
+    csrf = await _as(client, app, ADMIN)
+    admin_token = client.cookies.get(COOKIE)
+
+    async def lan_opens_home() -> int:
+        client.cookies.set(COOKIE, lan_token)
+        status = (await client.get(f"{BASE}/")).status_code
+        client.cookies.set(COOKIE, admin_token)
+        return status
+
+    assert await lan_opens_home() == 200
+    page = await client.get(f"{BASE}/quan-tri/thanh-vien")
+    user_id = re.search(
+        r"lan\.nt@stnmt\.brvt\.example\.vn.*?/quan-tri/thanh-vien/([0-9a-f-]{36})/khoa", page.text, re.S
+    )
+    assert user_id is not None
+    disabled = await client.post(
+        f"{BASE}/quan-tri/thanh-vien/{user_id.group(1)}/khoa", data={"_csrf_token": csrf}, follow_redirects=False
+    )
+    assert disabled.status_code == 303
+    assert await lan_opens_home() == 401
+    audit = await client.get(f"{BASE}/quan-tri/nhat-ky")
+    assert "Khoá thành viên" in audit.text
+    assert "Đăng xuất khỏi mọi thiết bị" in audit.text
+    enabled = await client.post(
+        f"{BASE}/quan-tri/thanh-vien/{user_id.group(1)}/mo-khoa", data={"_csrf_token": csrf}, follow_redirects=False
+    )
+    assert enabled.status_code == 303
+    assert "Mở khoá thành viên" in (await client.get(f"{BASE}/quan-tri/nhat-ky")).text
+
+
+async def test_admin_cannot_lock_themselves_out(app: Litestar, client: AsyncTestClient[Litestar]) -> None:
+    csrf = await _as(client, app, ADMIN)
+    page = await client.get(f"{BASE}/quan-tri/thanh-vien")
+    me = re.search(r"khoa\.tm@stnmt\.brvt\.example\.vn.*?/quan-tri/thanh-vien/([0-9a-f-]{36})/khoa", page.text, re.S)
+    assert me is not None
+    response = await client.post(f"{BASE}/quan-tri/thanh-vien/{me.group(1)}/khoa", data={"_csrf_token": csrf})
+    assert response.status_code == 422
+    assert "Bạn không thể tự khoá tài khoản của mình." in response.text
+
+
+async def test_changing_a_role_is_audited_with_before_and_after(
+    app: Litestar, client: AsyncTestClient[Litestar]
+) -> None:
+    csrf = await _as(client, app, ADMIN)
+    page = await client.get(f"{BASE}/quan-tri/thanh-vien")
+    membership = re.search(r"lan\.nt@stnmt\.brvt\.example\.vn.*?/quan-tri/vai-tro/([0-9a-f-]{36})", page.text, re.S)
+    assert membership is not None
+    missing_unit = await client.post(
+        f"{BASE}/quan-tri/vai-tro/{membership.group(1)}", data={"_csrf_token": csrf, "role": "staff", "unit_id": ""}
+    )
+    assert missing_unit.status_code == 422
+    assert "Vai trò này cần chọn một phòng, đơn vị." in missing_unit.text
+    changed = await client.post(
+        f"{BASE}/quan-tri/vai-tro/{membership.group(1)}",
+        data={"_csrf_token": csrf, "role": "viewer", "unit_id": ""},
+        follow_redirects=False,
+    )
+    assert changed.status_code == 303
+    audit = (await client.get(f"{BASE}/quan-tri/nhat-ky")).text
+    assert "Đổi vai trò" in audit
+    assert "focal_point" in audit
+    assert "viewer" in audit
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/quan-tri/thanh-vien/00000000-0000-0000-0000-000000000000/khoa",
+        "/quan-tri/thanh-vien/khong-phai-uuid/khoa",
+        "/quan-tri/vai-tro/00000000-0000-0000-0000-000000000000",
+        "/quan-tri/loi-moi/00000000-0000-0000-0000-000000000000/huy",
+    ],
+)
+async def test_unknown_targets_are_a_vietnamese_404(
+    app: Litestar, client: AsyncTestClient[Litestar], path: str
+) -> None:
+    csrf = await _as(client, app, ADMIN)
+    response = await client.post(f"{BASE}{path}", data={"_csrf_token": csrf, "role": "viewer"})
+    assert response.status_code == 404
+    assert "Không tìm thấy" in response.text
+
+
+async def test_audit_log_cannot_be_edited_by_the_application(app_engine: AsyncEngine) -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    async with app_engine.connect() as connection:
+        with pytest.raises(DBAPIError, match="permission denied"):
+            await connection.execute(text("DELETE FROM audit_log"))
+
+
+async def test_audit_page_rejects_a_bad_page_number_in_vietnamese(
+    app: Litestar, client: AsyncTestClient[Litestar]
+) -> None:
+    await _as(client, app, ADMIN)
+    response = await client.get(f"{BASE}/quan-tri/nhat-ky?page_number=abc")
+    assert response.status_code == 400
+    assert "Yêu cầu không hợp lệ" in response.text
