@@ -17,7 +17,7 @@ from backend.auth.permissions import declare_automatic_options_public
 from backend.auth.sessions import SessionStore
 from backend.db.migrate import head_revision
 from backend.db.rls import TenantSession
-from backend.domain.admin.controllers import TenantAdminController
+from backend.domain.admin.controllers import ProvinceAdminController, TenantAdminController
 from backend.domain.system import SystemController
 from backend.domain.tenants.config import TenantConfigError, load_directory
 from backend.domain.tenants.controllers import TenantController
@@ -43,7 +43,9 @@ class ParboardPlugin(InitPluginProtocol, ReceiveRoutePlugin):
             create_all=False,
         )
         app_config.plugins.append(SQLAlchemyPlugin(config=sqlalchemy))
-        app_config.route_handlers.extend([SystemController, TenantController, TenantAdminController, AuthController])
+        app_config.route_handlers.extend(
+            [SystemController, TenantController, TenantAdminController, ProvinceAdminController, AuthController]
+        )
         app_config.exception_handlers.update(EXCEPTION_HANDLERS)
         app_config.template_config = template_config(
             settings.paths.templates_dir,

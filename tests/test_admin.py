@@ -244,3 +244,52 @@ async def test_audit_page_rejects_a_bad_page_number_in_vietnamese(
     response = await client.get(f"{BASE}/quan-tri/nhat-ky?page_number=abc")
     assert response.status_code == 400
     assert "Yêu cầu không hợp lệ" in response.text
+
+
+PROVINCE_ADMIN = "loc.dv@snv.brvt.example.vn"
+SNV = "/t/ba-ria-vung-tau/so-noi-vu"
+
+
+async def test_province_admin_sees_every_tenant_of_the_province_only(
+    app: Litestar, client: AsyncTestClient[Litestar]
+) -> None:
+    client.cookies.set(COOKIE, await session_cookie_for(app, PROVINCE_ADMIN))
+    page = await client.get(f"{SNV}/quan-tri/tinh/")
+    assert page.status_code == 200
+    assert "Sở Tài nguyên và Môi trường" in page.text
+    assert "Sở Ngoại vụ" not in page.text  # Hà Tĩnh's
+    assert 'href="/t/ba-ria-vung-tau/so-noi-vu/quan-tri/tinh/"' in (await client.get(f"{SNV}/")).text
+
+
+async def test_province_admin_invites_a_tenant_admin_audited_on_both_sides(
+    app: Litestar, client: AsyncTestClient[Litestar]
+) -> None:
+    client.cookies.set(COOKIE, await session_cookie_for(app, PROVINCE_ADMIN))
+    page = await client.get(f"{SNV}/quan-tri/tinh/")
+    csrf = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
+    assert csrf is not None
+    bad = await client.post(
+        f"{SNV}/quan-tri/tinh/moi", data={"_csrf_token": csrf.group(1), "tenant_code": "so-ngoai-vu", "email": "a@b.vn"}
+    )
+    assert bad.status_code == 422
+    assert "Chọn một sở, ban, ngành của tỉnh." in _field_errors(bad.text)
+    good = await client.post(
+        f"{SNV}/quan-tri/tinh/moi",
+        data={"_csrf_token": csrf.group(1), "tenant_code": "so-tai-nguyen-moi-truong", "email": "giamdoc@stnmt.vn"},
+        follow_redirects=False,
+    )
+    assert good.status_code == 303
+    assert "giamdoc@stnmt.vn" in (await client.get(f"{SNV}/quan-tri/nhat-ky")).text
+    client.cookies.set(COOKIE, await session_cookie_for(app, ADMIN))
+    members = await client.get(f"{BASE}/quan-tri/thanh-vien")
+    assert "giamdoc@stnmt.vn" in members.text
+    assert "Quản trị đơn vị" in members.text
+
+
+async def test_province_pages_are_for_province_admins_of_the_home_affairs_only(
+    app: Litestar, client: AsyncTestClient[Litestar]
+) -> None:
+    client.cookies.set(COOKIE, await session_cookie_for(app, OTHER_TENANT_ADMIN))  # tenant admin of the Sở Nội vụ
+    assert (await client.get(f"{SNV}/quan-tri/tinh/")).status_code == 403
+    client.cookies.set(COOKIE, await session_cookie_for(app, PROVINCE_ADMIN))
+    assert (await client.get(f"{BASE}/quan-tri/tinh/")).status_code == 403  # not a member of that tenant

@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission
-from backend.domain.admin import services
+from backend.domain.admin import province, services
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
 from backend.web.templating import page
 
@@ -152,3 +152,64 @@ class TenantAdminController(Controller):
             page_number=number,
             more=more,
         )
+
+
+PROVINCE = {"access": Permission.PROVINCE_MANAGE}
+
+
+class ProvinceAdminController(Controller):
+    """Province administration, reached through the province's Sở Nội vụ."""
+
+    path = "/t/{province_code:str}/{tenant_code:str}/quan-tri/tinh"
+    dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
+    include_in_schema = False
+
+    async def _page(
+        self,
+        request: Request[Any, Any, Any],
+        db: AsyncSession,
+        tenant: TenantContext,
+        *,
+        errors: services.FormErrors | None = None,
+        form: dict[str, Any] | None = None,
+        status_code: int = 200,
+    ) -> Template:
+        if not province.is_home_affairs(tenant):
+            raise NotFoundException("Trang quản trị tỉnh chỉ có ở Sở Nội vụ")
+        response = page(
+            request,
+            "admin/province.html",
+            block="content",
+            ctx=tenant,
+            section="province",
+            summaries=await province.overview(db, tenant),
+            errors=(errors.fields if errors else {}),
+            form=form or {},
+            notice=request.query_params.get("ok"),
+        )
+        response.status_code = status_code
+        return response
+
+    @get("/", name="admin:province", opt=PROVINCE)
+    async def overview(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+    ) -> Template:
+        return await self._page(request, db_session, tenant)
+
+    @post("/moi", name="admin:province-invite", opt=PROVINCE, status_code=303)
+    async def invite_admin(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+    ) -> Template | Redirect:
+        if not province.is_home_affairs(tenant):
+            raise NotFoundException("Trang quản trị tỉnh chỉ có ở Sở Nội vụ")
+        form = _form(await request.form())
+        target, errors = await province.invite_tenant_admin(db_session, tenant, form)
+        if target is None:
+            return await self._page(request, db_session, tenant, errors=errors, form=form, status_code=422)
+        return Redirect(f"{tenant.base_path}/quan-tri/tinh/?ok=invited", status_code=303)
