@@ -24,6 +24,31 @@ def _form(raw: Any) -> dict[str, Any]:
     return {key: raw.get(key) for key in raw}
 
 
+def _form_page(
+    request: Request[Any, Any, Any],
+    template: str,
+    tenant: TenantContext,
+    *,
+    errors: services.FormErrors | None,
+    form: dict[str, Any] | None,
+    status_code: int,
+    **context: Any,
+) -> Template:
+    """An admin page with a form: on a refusal, the same page with the errors next to their fields (422)."""
+    response = page(
+        request,
+        template,
+        block="content",
+        ctx=tenant,
+        errors=(errors.fields if errors else {}),
+        form=form or {},
+        notice=context.pop("notice", None) or request.query_params.get("ok"),
+        **context,
+    )
+    response.status_code = status_code
+    return response
+
+
 class TenantAdminController(Controller):
     path = "/t/{province_code:str}/{tenant_code:str}/quan-tri"
     dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
@@ -40,22 +65,20 @@ class TenantAdminController(Controller):
         notice: str | None = None,
         status_code: int = 200,
     ) -> Template:
-        response = page(
+        return _form_page(
             request,
             "admin/members.html",
-            block="content",
-            ctx=tenant,
+            tenant,
+            errors=errors,
+            form=form,
+            status_code=status_code,
+            notice=notice,
             section="members",
             members=await services.members(db, tenant.tenant),
             invitations=await services.pending_invitations(db),
             units=await services.units_of(db),
             roles=services.assignable_roles(tenant.tenant),
-            errors=(errors.fields if errors else {}),
-            form=form or {},
-            notice=notice or request.query_params.get("ok"),
         )
-        response.status_code = status_code
-        return response
 
     @get("/thanh-vien", name="admin:members", opt=MANAGE)
     async def members(
@@ -176,19 +199,16 @@ class ProvinceAdminController(Controller):
     ) -> Template:
         if not province.is_home_affairs(tenant):
             raise NotFoundException("Trang quản trị tỉnh chỉ có ở Sở Nội vụ")
-        response = page(
+        return _form_page(
             request,
             "admin/province.html",
-            block="content",
-            ctx=tenant,
+            tenant,
+            errors=errors,
+            form=form,
+            status_code=status_code,
             section="province",
             summaries=await province.overview(db, tenant),
-            errors=(errors.fields if errors else {}),
-            form=form or {},
-            notice=request.query_params.get("ok"),
         )
-        response.status_code = status_code
-        return response
 
     @get("/", name="admin:province", opt=PROVINCE)
     async def overview(
