@@ -1,0 +1,153 @@
+"""Scoring rules with the seeds' own examples, and seed 004's history reproduced exactly with polars."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from backend.domain.scoring.aggregate import (
+    POINTS,
+    adjustments_frame,
+    history_frame,
+    load_history,
+    points_lost,
+    rank,
+    totals,
+    year_over_year,
+)
+from backend.domain.scoring.methods import (
+    Band,
+    Bands,
+    Deadline,
+    IndexFormula,
+    Manual,
+    Ratio,
+    ScoringError,
+    parse_decimal,
+)
+from backend.settings import PROJECT_ROOT
+
+D = Decimal
+HISTORY = PROJECT_ROOT / "tenants" / "ba-ria-vung-tau" / "history" / "so-tai-nguyen-moi-truong.yaml"
+GOLDEN_TOTALS = {2019: D("81.659"), 2020: D("85.625"), 2021: D("84.955"), 2022: D("85.675"), 2023: D("87.225")}
+
+
+def test_ratio_criterion_1_2_of_seed_001_gives_1_42() -> None:
+    assert Ratio(D("1.5"), places=2).score(D("94.76"), D("100")) == D("1.42")
+    assert Ratio(D("1.5")).score(D("94.76"), D("100")) == D("1.421")
+
+
+def test_ratio_is_capped_at_max_and_refuses_a_zero_target() -> None:
+    assert Ratio(D("1.5")).score(D("120"), D("100")) == D("1.500")
+    with pytest.raises(ScoringError, match="Chỉ tiêu phải lớn hơn 0"):
+        Ratio(D("1.5")).score(D("1"), D("0"))
+    with pytest.raises(ScoringError, match="không được âm"):
+        Ratio(D("1.5")).score(D("-1"), D("100"))
+
+
+def test_direction_software_46_percent_below_50_scores_zero() -> None:
+    rule = Bands(D("1.5"), (Band(D("50"), D("1.5")),))
+    assert rule.score(D("46")) == D("0.000")
+    assert rule.score(D("50")) == D("1.500")
+
+
+def test_seed_001_criterion_2_5_bands() -> None:
+    rule = Bands(D("1"), (Band(D("100"), D("1")), Band(D("80"), D("0.5"))))
+    assert [rule.score(D(v)) for v in ("100", "99.9", "80", "79.99")] == [D("1.000"), D("0.500"), D("0.500"), D("0")]
+
+
+def test_dti_formula_93_76_gives_9_376() -> None:
+    assert IndexFormula(D("10"), D("10") / D("100")).score(D("93.76")) == D("9.376")
+    assert IndexFormula(D("10"), D("0.1")).score(D("120")) == D("10.000")
+
+
+def test_plan_signed_more_than_15_days_after_the_appraisal_loses_half() -> None:
+    rule = Deadline(D("1"), days=15, late_points=D("0.5"))
+    assert rule.score(date(2020, 12, 14), date(2020, 12, 29)) == D("1.000")
+    assert rule.score(date(2020, 12, 14), date(2020, 12, 30)) == D("0.500")
+    assert rule.score(date(2020, 12, 14), None) == D("0.500")
+
+
+def test_working_day_deadline_skips_weekends_and_holidays() -> None:
+    rule = Deadline(D("1"), days=5, working_days=True, holidays=frozenset({date(2024, 9, 2)}))
+    # Friday 30/08/2024 + 5 working days, skipping the weekend and 02/09 (Quốc khánh): 03, 04, 05, 06, 09/09.
+    assert rule.due(date(2024, 8, 30)) == date(2024, 9, 9)
+
+
+def test_manual_points_within_max() -> None:
+    assert Manual(D("3")).score(D("2.229")) == D("2.229")
+    with pytest.raises(ScoringError, match="Điểm phải nằm trong khoảng 0–3"):
+        Manual(D("3")).score(D("3.5"))
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"), [("75,25", "75.25"), ("75.25", "75.25"), ("1.234,5", "1234.5"), (" 8 ", "8")]
+)
+def test_decimal_comma_and_point_are_both_accepted(raw: str, value: str) -> None:
+    assert parse_decimal(raw) == D(value)
+
+
+@pytest.mark.parametrize("raw", ["", "abc", "1,2,3", "NaN", "Infinity", "1e"])
+def test_non_numbers_are_refused_in_vietnamese(raw: str) -> None:
+    with pytest.raises(ScoringError):
+        parse_decimal(raw)
+
+
+def test_seed_004_history_reproduces_every_published_total_exactly() -> None:
+    history = load_history(HISTORY)
+    result = totals(history_frame(history), adjustments_frame(history))
+    assert result.schema["total"] == POINTS
+    assert dict(zip(result["year"].to_list(), result["total"].to_list(), strict=True)) == GOLDEN_TOTALS
+    assert {y.year: y.published_total for y in history.years} == GOLDEN_TOTALS
+
+
+def test_every_year_maxima_sum_to_100() -> None:
+    history = load_history(HISTORY)
+    result = totals(history_frame(history), adjustments_frame(history))
+    assert set(result["max"].to_list()) == {D("100")}
+
+
+def test_2023_survey_splits_into_sipas_13_245_and_leaders_17_375() -> None:
+    history = load_history(HISTORY)
+    survey = next(y for y in history.years if y.year == 2023).parts["dieu-tra-xa-hoi-hoc"]
+    sipas = sum((s.achieved for s in survey["sipas"]), D(0))
+    leaders = sum((s.achieved for s in survey["lanh-dao"]), D(0))
+    assert (sipas, sum((s.max_points for s in survey["sipas"]), D(0))) == (D("13.245"), D("17"))
+    assert leaders == D("17.375")
+    assert sipas + leaders == next(y for y in history.years if y.year == 2023).scores["dieu-tra-xa-hoi-hoc"].achieved
+
+
+def test_one_stop_area_maps_into_administrative_procedures_across_years() -> None:
+    yoy = year_over_year(load_history(HISTORY))
+    procedures = yoy.filter(pl.col("component") == "thu-tuc-hanh-chinh").sort("year")
+    # 2022: 5 (procedures) + 6,395 (one-stop) = 11,395; 2023: 9,729 → −1,666.
+    assert procedures["achieved"].to_list() == [D("13.389"), D("12.368"), D("13.986"), D("11.395"), D("9.729")]
+    assert procedures["delta"].to_list()[-1] == D("-1.666")
+    assert "mot-cua" not in yoy["component"].to_list()
+
+
+def test_points_lost_lists_the_survey_first_in_2019() -> None:
+    lost = points_lost(history_frame(load_history(HISTORY))).filter(pl.col("year") == 2019)
+    assert lost["component"][0] == "dieu-tra-xa-hoi-hoc"
+    assert lost["lost"][0] == D("11.581")
+
+
+def test_ties_share_a_rank() -> None:
+    frame = pl.DataFrame(
+        {"tenant": ["a", "b", "c", "d"], "total": [D("87.225"), D("85.675"), D("87.225"), D("81.659")]},
+        schema={"tenant": pl.String, "total": POINTS},
+    )
+    assert dict(zip(*rank(frame).select("tenant", "rank").to_dict(as_series=False).values(), strict=True)) == {
+        "a": 1,
+        "c": 1,
+        "b": 3,
+        "d": 4,
+    }
+
+
+def test_history_file_ships_with_the_demo_configuration() -> None:
+    assert Path(HISTORY).is_file()
