@@ -172,11 +172,11 @@ def load_file(file: Path) -> tuple[LoadedProvince | None, list[ConfigProblem]]:
         line = data[: exc.start].count(b"\n") + 1
         return None, [ConfigProblem(name, f"dòng {line}", "tệp không phải UTF-8: hãy lưu lại với bảng mã UTF-8")]
     try:
-        raw = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        raw = yaml.load(text, Loader=StrictLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         where = f"dòng {mark.line + 1}, cột {mark.column + 1}" if mark is not None else "$"
-        return None, [ConfigProblem(name, where, _yaml_reason(str(getattr(exc, "problem", None) or exc)))]
+        return None, [ConfigProblem(name, where, yaml_reason(str(getattr(exc, "problem", None) or exc)))]
     if raw is None:
         return None, [ConfigProblem(name, "$", "tệp rỗng: cần hai khóa 'province' và 'tenants'")]
     if not isinstance(raw, dict):
@@ -195,7 +195,7 @@ def load_file(file: Path) -> tuple[LoadedProvince | None, list[ConfigProblem]]:
     return (None if problems else LoadedProvince(file, config)), problems
 
 
-class _StrictLoader(yaml.SafeLoader):
+class StrictLoader(yaml.SafeLoader):
     """The safe loader, but a key given twice in one mapping is an error (PyYAML silently keeps the last)."""
 
 
@@ -217,7 +217,7 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[
     return loader.construct_mapping(node)
 
 
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 # PyYAML's usual complaints, in the words of the person editing the file; others are shown as they are.
 _YAML_PROBLEMS = (
@@ -234,7 +234,7 @@ _YAML_PROBLEMS = (
 )
 
 
-def _yaml_reason(problem: str) -> str:
+def yaml_reason(problem: str) -> str:
     for english, vietnamese in _YAML_PROBLEMS:
         if problem.startswith(english):
             return f"YAML không hợp lệ: {vietnamese or problem}"
