@@ -144,6 +144,48 @@ def _sync(settings: Settings, directory: Path, *, check: bool, demo_people: bool
     click.echo(f"đồng bộ xong: {summary}")
 
 
+@main.group()
+def criteria() -> None:
+    """Criteria sets (Bộ chỉ số CCHC) from tenants/<province>/criteria/<year>.yaml."""
+
+
+@criteria.command("import")
+@click.option("--dir", "directory", type=click.Path(path_type=Path), default=None, help="Default: tenants/.")
+@click.option("--check", is_flag=True, help="Validate only; change nothing.")
+def criteria_import(directory: Path | None, check: bool) -> None:
+    """Validate every criteria file, then import them in one transaction (a changed set is a new version)."""
+    from backend.db import runtime
+    from backend.db.engine import create_engine
+    from backend.domain.criteria.config import CriteriaConfigError
+    from backend.domain.criteria.importer import import_criteria, load_all
+
+    settings = _settings()
+    try:
+        sets = load_all(directory or settings.paths.tenants_dir)
+    except CriteriaConfigError as exc:
+        for problem in exc.problems:
+            click.echo(f"lỗi: {problem}", err=True)
+        raise CliError(f"bộ chỉ số bị từ chối ({len(exc.problems)} lỗi); không có gì thay đổi") from exc
+    if check:
+        click.echo(f"hợp lệ: {len(sets)} bộ chỉ số")
+        return
+
+    async def apply() -> list[str]:
+        engine = create_engine(runtime.resolve(settings).owner_url)
+        try:
+            return await import_criteria(engine, sets)
+        finally:
+            await engine.dispose()
+
+    try:
+        for line in asyncio.run(apply()):
+            click.echo(line)
+    except CriteriaConfigError as exc:
+        for problem in exc.problems:
+            click.echo(f"lỗi: {problem}", err=True)
+        raise CliError("nhập bộ chỉ số bị huỷ; không có gì thay đổi") from exc
+
+
 @main.command()
 @click.option("--serve/--no-serve", "and_serve", default=True, help="Serve after loading (default: yes).")
 def demo(and_serve: bool) -> None:
@@ -154,6 +196,7 @@ def demo(and_serve: bool) -> None:
     settings = _settings()
     migrate.upgrade(runtime.resolve(settings))
     _sync(settings, settings.paths.tenants_dir, check=False, demo_people=True)
+    click.get_current_context().invoke(criteria_import, directory=None, check=False)
     if not and_serve:
         return
     if not settings.auth.dev_idp_url:

@@ -3,6 +3,7 @@
 from backend.db.base import Base
 from backend.db.models.audit import AuditEntry
 from backend.db.models.auth import Invitation, LoginFlow, UserSession
+from backend.db.models.criteria import CriteriaSet, Criterion
 from backend.db.models.people import Membership, Role, User
 from backend.db.models.tenancy import (
     Province,
@@ -18,6 +19,8 @@ from backend.db.models.tenancy import (
 __all__ = [
     "AuditEntry",
     "Base",
+    "CriteriaSet",
+    "Criterion",
     "Invitation",
     "LoginFlow",
     "Membership",

@@ -1,0 +1,107 @@
+"""Import criteria sets from tenants/<province>/criteria/<year>.yaml: all files validated first, then
+applied in one transaction as the owner. Unchanged content is a no-op; changed content becomes a new
+version row, never an edit in place, so an assessment keeps the exact version it was made against."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import asdict
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from backend.db.engine import create_session_maker
+from backend.db.models import CriteriaSet, Criterion, Province
+from backend.domain.criteria.config import CriteriaConfigError, load_criteria_file
+from backend.domain.criteria.config import CriteriaSet as CriteriaSetFile
+from backend.domain.tenants.config import ConfigProblem
+
+
+def criteria_files(tenants_dir: Path) -> list[Path]:
+    return sorted(tenants_dir.glob("*/criteria/*.yaml"))
+
+
+def load_all(tenants_dir: Path) -> list[CriteriaSetFile]:
+    """Every criteria file, or CriteriaConfigError with every problem of every file."""
+    problems: list[ConfigProblem] = []
+    loaded = []
+    for path in criteria_files(tenants_dir):
+        try:
+            loaded.append(load_criteria_file(path))
+        except CriteriaConfigError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise CriteriaConfigError(problems)
+    return loaded
+
+
+def content_hash(criteria: CriteriaSetFile) -> str:
+    payload = {
+        "total_max": str(criteria.total_max),
+        "maps_from_previous": criteria.maps_from_previous,
+        "nodes": [{**asdict(n), "max_points": str(n.max_points)} for n in criteria.nodes],
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+async def import_criteria(owner_engine: AsyncEngine, sets: list[CriteriaSetFile]) -> list[str]:
+    """Apply `sets`; returns one line per set saying what happened."""
+    report = []
+    async with create_session_maker(owner_engine)() as db, db.begin():
+        provinces = {p.code: p for p in await db.scalars(select(Province))}
+        for criteria in sets:
+            province = provinces.get(criteria.province)
+            if province is None:
+                raise CriteriaConfigError(
+                    [ConfigProblem(str(criteria.file), "province", f"tỉnh {criteria.province!r} chưa được đồng bộ")]
+                )
+            digest = content_hash(criteria)
+            latest = await db.scalar(
+                select(CriteriaSet)
+                .where(CriteriaSet.province_id == province.id, CriteriaSet.year == criteria.year)
+                .order_by(CriteriaSet.version.desc())
+                .limit(1)
+            )
+            label = f"{criteria.province} {criteria.year}"
+            if latest is not None and latest.content_hash == digest:
+                report.append(f"{label}: không đổi (phiên bản {latest.version})")
+                continue
+            version = (latest.version + 1) if latest is not None else 1
+            row = CriteriaSet(
+                id=uuid.uuid4(),
+                province_id=province.id,
+                year=criteria.year,
+                version=version,
+                content_hash=digest,
+                total_max=criteria.total_max,
+                maps_from_previous=criteria.maps_from_previous,
+                source_file=str(criteria.file.name),
+            )
+            db.add(row)
+            ids: dict[str, uuid.UUID] = {}
+            for node in criteria.nodes:
+                ids[node.code] = uuid.uuid4()
+                db.add(
+                    Criterion(
+                        id=ids[node.code],
+                        criteria_set_id=row.id,
+                        parent_id=ids[node.parent_code] if node.parent_code else None,
+                        code=node.code,
+                        depth=node.depth,
+                        position=node.position,
+                        title=node.title,
+                        max_points=node.max_points,
+                        kind=node.kind,
+                        method=node.method,
+                        evidence=node.evidence,
+                        lead_unit=node.lead_unit,
+                        appraising_agency=node.appraising_agency,
+                    )
+                )
+            await db.flush()
+            count = await db.scalar(select(func.count()).where(Criterion.criteria_set_id == row.id))
+            report.append(f"{label}: phiên bản {version} ({count} tiêu chí)")
+    return report

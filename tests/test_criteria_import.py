@@ -1,0 +1,87 @@
+"""Criteria sets land in PostgreSQL as exact decimals; a changed set is a new version, never an edit."""
+
+from __future__ import annotations
+
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from backend.domain.criteria.config import CriteriaConfigError
+from backend.domain.criteria.importer import import_criteria, load_all
+from backend.settings import PROJECT_ROOT
+
+pytestmark = pytest.mark.usefixtures("demo_tenants")
+
+SHIPPED = PROJECT_ROOT / "tenants" / "ha-tinh" / "criteria" / "2020.yaml"
+
+
+def _copy(tmp_path: Path) -> Path:
+    target = tmp_path / "ha-tinh" / "criteria"
+    target.mkdir(parents=True)
+    shutil.copy(SHIPPED, target / "2020.yaml")
+    return target / "2020.yaml"
+
+
+async def _versions(engine: AsyncEngine) -> list[tuple[int, Decimal]]:
+    async with engine.connect() as db:
+        rows = await db.execute(text("SELECT version, total_max FROM criteria_sets ORDER BY version"))
+        return [(row.version, row.total_max) for row in rows]
+
+
+async def test_import_stores_exact_points_and_is_idempotent(owner_engine: AsyncEngine, tmp_path: Path) -> None:
+    _copy(tmp_path)
+    assert (await import_criteria(owner_engine, load_all(tmp_path)))[0].startswith("ha-tinh 2020: phiên bản 1")
+    assert "không đổi" in (await import_criteria(owner_engine, load_all(tmp_path)))[0]
+    assert await _versions(owner_engine) == [(1, Decimal("80.000"))]
+    async with owner_engine.connect() as db:
+        row = (await db.execute(text("SELECT max_points, method FROM criteria WHERE code = '1.2'"))).one()
+        children = await db.scalar(
+            text("SELECT count(*) FROM criteria c JOIN criteria p ON p.id = c.parent_id WHERE p.code = '1'")
+        )
+    assert row.max_points == Decimal("1.500")
+    assert row.method["type"] == "ratio"
+    assert children
+    assert children > 0
+
+
+async def test_a_changed_set_becomes_a_new_version_and_the_old_one_stays(
+    owner_engine: AsyncEngine, tmp_path: Path
+) -> None:
+    path = _copy(tmp_path)
+    await import_criteria(owner_engine, load_all(tmp_path))
+    path.write_text(
+        path.read_text(encoding="utf-8").replace('title: "Chỉ đạo', 'title: "(sửa) Chỉ đạo', 1), encoding="utf-8"
+    )
+    report = await import_criteria(owner_engine, load_all(tmp_path))
+    assert report == [report[0]]
+    assert "phiên bản 2" in report[0]
+    assert [v for v, _ in await _versions(owner_engine)] == [1, 2]
+
+
+async def test_a_bad_file_rejects_the_whole_import(owner_engine: AsyncEngine, tmp_path: Path) -> None:
+    _copy(tmp_path)
+    bad = tmp_path / "ba-ria-vung-tau" / "criteria"
+    bad.mkdir(parents=True)
+    (bad / "2023.yaml").write_text(
+        "province: ba-ria-vung-tau\nyear: 2023\ntotal_max: '-1'\nareas: []\n", encoding="utf-8"
+    )
+    with pytest.raises(CriteriaConfigError) as error:
+        load_all(tmp_path)
+    assert any("2023.yaml" in str(problem) for problem in error.value.problems)
+    assert await _versions(owner_engine) == []
+
+
+async def test_the_application_role_only_reads_criteria(
+    app_engine: AsyncEngine, owner_engine: AsyncEngine, tmp_path: Path
+) -> None:
+    _copy(tmp_path)
+    await import_criteria(owner_engine, load_all(tmp_path))
+    async with app_engine.connect() as db:
+        assert (await db.scalar(text("SELECT count(*) FROM criteria"))) > 0
+        with pytest.raises(DBAPIError, match="permission denied"):
+            await db.execute(text("UPDATE criteria SET max_points = 99"))
