@@ -85,3 +85,23 @@ async def test_the_application_role_only_reads_criteria(
         assert (await db.scalar(text("SELECT count(*) FROM criteria"))) > 0
         with pytest.raises(DBAPIError, match="permission denied"):
             await db.execute(text("UPDATE criteria SET max_points = 99"))
+
+
+def test_ba_ria_vung_tau_structure_2019_to_2023_sums_to_100_and_2023_dti_gives_9_376() -> None:
+    from backend.domain.criteria.config import rule_for
+
+    sets = {s.year: s for s in load_all(PROJECT_ROOT / "tenants") if s.province == "ba-ria-vung-tau"}
+    assert sorted(sets) == [2019, 2020, 2021, 2022, 2023]
+    for criteria in sets.values():
+        areas = [n for n in criteria.nodes if n.depth == 0]
+        assert sum((n.max_points for n in areas), Decimal(0)) == Decimal(100)
+    assert sets[2023].maps_from_previous == {"8": "3"}
+    dti = rule_for(sets[2023].node("7"))
+    assert dti is not None
+    assert dti.score(Decimal("93.76")) == Decimal("9.376")  # type: ignore[call-arg]
+
+
+async def test_every_shipped_criteria_set_imports(owner_engine: AsyncEngine) -> None:
+    report = await import_criteria(owner_engine, load_all(PROJECT_ROOT / "tenants"))
+    assert len(report) == 6
+    assert all("phiên bản 1" in line for line in report)
