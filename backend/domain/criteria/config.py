@@ -29,7 +29,7 @@ from backend.domain.scoring.methods import (
     ScoringError,
     parse_decimal,
 )
-from backend.domain.tenants.config import ConfigProblem, StrictLoader, yaml_reason
+from backend.domain.tenants.config import TYPE_NAMES, ConfigProblem, StrictLoader, yaml_reason
 
 KINDS = ("criterion", "survey", "bonus", "penalty")
 COUNTED_KINDS = {"criterion", "survey"}  # bonus and penalty do not count in total_max
@@ -399,17 +399,6 @@ def _show(value: Decimal) -> str:
     return _text(value).replace(".", ",")
 
 
-_TYPE_NAMES = {
-    "str": "chuỗi",
-    "int": "số nguyên",
-    "float": "số thực",
-    "bool": "giá trị đúng/sai",
-    "null": "giá trị rỗng (null)",
-    "array": "danh sách",
-    "object": "ánh xạ (mapping)",
-}
-
-
 def _shape_reason(error: str) -> tuple[str, str]:
     """msgspec's (English) shape error as (key path, Vietnamese reason)."""
     message, _, rest = error.partition(" - at `")
@@ -425,6 +414,6 @@ def _shape_reason(error: str) -> tuple[str, str]:
         return key, f"thiếu khóa bắt buộc {field!r}"
     if message.startswith("Expected `") and "`, got `" in message:
         wanted, got = message.removeprefix("Expected `").rstrip("`").split("`, got `", 1)
-        wanted_vi = " hoặc ".join(_TYPE_NAMES.get(t.strip(), t.strip()) for t in wanted.split("|"))
-        return key, f"sai kiểu: cần {wanted_vi}, nhưng là {_TYPE_NAMES.get(got, got)}"
+        wanted_vi = " hoặc ".join(TYPE_NAMES.get(t.strip(), t.strip()) for t in wanted.split("|"))
+        return key, f"sai kiểu: cần {wanted_vi}, nhưng là {TYPE_NAMES.get(got, got)}"
     return key, f"dữ liệu không hợp lệ ({message})"

@@ -241,7 +241,7 @@ def yaml_reason(problem: str) -> str:
     return f"YAML không hợp lệ ({problem})"
 
 
-_TYPE_NAMES = {
+TYPE_NAMES = {
     "str": "chuỗi",
     "int": "số nguyên",
     "float": "số thực",
@@ -255,12 +255,12 @@ _MSGSPEC_ERROR = re.compile(r"(?P<message>.*?)(?: - at `(?P<path>[^`]*)`(?: in `
 
 def _type_name(value: object) -> str:
     if value is None:
-        return _TYPE_NAMES["null"]
+        return TYPE_NAMES["null"]
     if isinstance(value, bool):
-        return _TYPE_NAMES["bool"]
+        return TYPE_NAMES["bool"]
     if isinstance(value, list):
-        return _TYPE_NAMES["array"]
-    return _TYPE_NAMES.get(type(value).__name__, type(value).__name__)
+        return TYPE_NAMES["array"]
+    return TYPE_NAMES.get(type(value).__name__, type(value).__name__)
 
 
 def _shape_problem(file: str, error: str) -> ConfigProblem:
@@ -277,7 +277,7 @@ def _shape_problem(file: str, error: str) -> ConfigProblem:
     if found := re.fullmatch(r"Object missing required field `(.*)`", message, re.DOTALL):
         return ConfigProblem(file, f"{path}.{found[1]}", f"thiếu khóa bắt buộc {found[1]!r}")
     if found := re.fullmatch(r"Expected `(\w+)`, got `(\w+)`", message):
-        wanted, got = (_TYPE_NAMES.get(t, t) for t in found.groups())
+        wanted, got = (TYPE_NAMES.get(t, t) for t in found.groups())
         return ConfigProblem(file, path, f"sai kiểu: cần {wanted}, nhưng là {got}")
     if found := re.fullmatch(r"Invalid enum value (.*)", message, re.DOTALL):
         choices = f"; chọn một trong {', '.join(REPORT_PERIODS)}" if path.endswith(".period") else ""
