@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -13,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.sessions import SessionStore, now
 from backend.db.models import AuditEntry, Invitation, Membership, Role, Tenant, TenantKind, Unit, User, UserSession
+from backend.domain.tenants.config import EMAIL
 
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 INVITATION_LIFETIME = timedelta(days=30)
 UNIT_ROLES = {Role.UNIT_HEAD, Role.STAFF}
 TENANT_ROLES = (Role.TENANT_ADMIN, Role.FOCAL_POINT, Role.LEADER, Role.UNIT_HEAD, Role.STAFF, Role.VIEWER)
@@ -143,7 +142,7 @@ async def invite(
     email = str(form.get("email", "")).strip().lower()
     if not email:
         errors.add("email", "Nhập địa chỉ e-mail.")
-    elif len(email) > 320 or not EMAIL.match(email):
+    elif len(email) > 320 or not EMAIL.fullmatch(email):
         errors.add("email", "Địa chỉ e-mail không hợp lệ.")
     units = await units_of(db)
     choice = parse_role_choice(form, tenant, units, errors)
