@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test install lint typecheck pytest bench lock clean-var
+.PHONY: run test install lint typecheck pytest bench bench-national lock clean-var
 
 run: $(STAMP)
 	PARBOARD_ENV=development PARBOARD_DEV_IDP_URL=http://127.0.0.1:8001 $(BIN)/parboard demo
@@ -32,6 +32,9 @@ pytest: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.benchmarks.tenant_home
+
+bench-national: $(STAMP)
+	$(BIN)/python -m tests.benchmarks.national
 
 lock:
 	rm -rf var/lockvenv && $(PYTHON) -m venv var/lockvenv
