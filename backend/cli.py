@@ -1,4 +1,4 @@
-"""The `parboard` command: serve, db upgrade/downgrade, tenants sync, demo."""
+"""The `parboard` command: serve, db upgrade/downgrade, tenants sync, criteria and history import, demo."""
 
 from __future__ import annotations
 
@@ -186,6 +186,42 @@ def criteria_import(directory: Path | None, check: bool) -> None:
         raise CliError("nhập bộ chỉ số bị huỷ; không có gì thay đổi") from exc
 
 
+@main.group()
+def history() -> None:
+    """Published results of past years from tenants/<province>/history/<tenant>.yaml."""
+
+
+@history.command("import")
+@click.option("--dir", "directory", type=click.Path(path_type=Path), default=None, help="Default: tenants/.")
+@click.option("--check", is_flag=True, help="Validate only; change nothing.")
+def history_import(directory: Path | None, check: bool) -> None:
+    """Validate every history file (published totals must add up), then import them in one transaction."""
+    from backend.db import runtime
+    from backend.db.engine import create_engine
+    from backend.domain.assessments.history import HistoryError, import_histories, load_histories
+
+    settings = _settings()
+    try:
+        files = load_histories(directory or settings.paths.tenants_dir)
+        if check:
+            click.echo(f"hợp lệ: {len(files)} tệp lịch sử điểm")
+            return
+
+        async def apply() -> list[str]:
+            engine = create_engine(runtime.resolve(settings).owner_url)
+            try:
+                return await import_histories(engine, files)
+            finally:
+                await engine.dispose()
+
+        for line in asyncio.run(apply()):
+            click.echo(line)
+    except HistoryError as exc:
+        for problem in exc.problems:
+            click.echo(f"lỗi: {problem}", err=True)
+        raise CliError("nhập lịch sử điểm bị huỷ; không có gì thay đổi") from exc
+
+
 @main.command()
 @click.option("--serve/--no-serve", "and_serve", default=True, help="Serve after loading (default: yes).")
 def demo(and_serve: bool) -> None:
@@ -197,6 +233,7 @@ def demo(and_serve: bool) -> None:
     migrate.upgrade(runtime.resolve(settings))
     _sync(settings, settings.paths.tenants_dir, check=False, demo_people=True)
     click.get_current_context().invoke(criteria_import, directory=None, check=False)
+    click.get_current_context().invoke(history_import, directory=None, check=False)
     if not and_serve:
         return
     if not settings.auth.dev_idp_url:

@@ -18,6 +18,8 @@ from backend.auth.sessions import SessionStore
 from backend.db.migrate import head_revision
 from backend.db.rls import TenantSession
 from backend.domain.admin.controllers import ProvinceAdminController, TenantAdminController
+from backend.domain.admin.province_scores import ProvinceScoresController
+from backend.domain.assessments.controllers import AssessmentController, ProvinceResultsController
 from backend.domain.system import SystemController
 from backend.domain.tenants.config import TenantConfigError, load_directory
 from backend.domain.tenants.controllers import TenantController
@@ -44,7 +46,16 @@ class ParboardPlugin(InitPluginProtocol, ReceiveRoutePlugin):
         )
         app_config.plugins.append(SQLAlchemyPlugin(config=sqlalchemy))
         app_config.route_handlers.extend(
-            [SystemController, TenantController, TenantAdminController, ProvinceAdminController, AuthController]
+            [
+                SystemController,
+                TenantController,
+                AssessmentController,
+                ProvinceResultsController,
+                TenantAdminController,
+                ProvinceAdminController,
+                ProvinceScoresController,
+                AuthController,
+            ]
         )
         app_config.exception_handlers.update(EXCEPTION_HANDLERS)
         app_config.template_config = template_config(

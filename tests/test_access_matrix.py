@@ -103,6 +103,7 @@ async def _person_with_role(owner_engine: AsyncEngine, role: Role) -> str:
 async def test_the_matrix_covers_every_tenant_route(app: Litestar) -> None:
     routes = tenant_routes(app)
     assert {r.name for r in routes} >= {"tenant:home", "admin:members", "admin:invite", "admin:audit"}
+    assert {r.name for r in routes} >= {"admin:criteria-sets", "admin:criteria-upload", "admin:external-save"}
 
 
 @pytest.mark.parametrize("role", list(Role), ids=lambda r: r.value)

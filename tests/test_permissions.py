@@ -172,6 +172,12 @@ def test_only_the_province_reviewer_and_platform_admin_appraise() -> None:
     assert appraisers == {Role.PROVINCE_REVIEWER, Role.PLATFORM_ADMIN}
 
 
+def test_only_the_province_admins_reviewers_and_platform_admin_enter_external_scores() -> None:
+    # Survey parts and external indices come from the province's Sở Nội vụ, never from a department.
+    enterers = {role for role in Role if allows({role}, Permission.EXTERNAL_SCORES_ENTER)}
+    assert enterers == {Role.PROVINCE_ADMIN, Role.PROVINCE_REVIEWER, Role.PLATFORM_ADMIN}
+
+
 def test_a_person_with_several_roles_gets_the_union() -> None:
     assert allows({Role.VIEWER, Role.LEADER}, Permission.ASSESSMENT_APPROVE)
     assert not allows(set(), Permission.TENANT_VIEW)

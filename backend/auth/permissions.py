@@ -43,6 +43,8 @@ class Permission(enum.StrEnum):
     SUBMISSION_SUBMIT = "submission.submit"
     REVIEW_APPRAISE = "review.appraise"
     PROVINCE_MANAGE = "province.manage"
+    EXTERNAL_SCORES_ENTER = "external.enter"  # survey parts and external indices, by the province's Sở Nội vụ
+    PROVINCE_RESULTS = "province.results"  # ranks and heatmap across the province's departments
     PLATFORM_MANAGE = "platform.manage"
 
 
@@ -50,7 +52,7 @@ P = Permission
 _READ = {P.TENANT_VIEW}
 MATRIX: Final[dict[Role, frozenset[Permission]]] = {
     Role.VIEWER: frozenset(_READ),
-    Role.STAFF: frozenset(_READ | {P.TASK_EDIT_OWN_UNIT, P.EVIDENCE_UPLOAD}),
+    Role.STAFF: frozenset(_READ | {P.TASK_EDIT_OWN_UNIT, P.EVIDENCE_UPLOAD, P.ASSESSMENT_EDIT}),
     Role.UNIT_HEAD: frozenset(_READ | {P.TASK_EDIT_OWN_UNIT, P.EVIDENCE_UPLOAD, P.ASSESSMENT_EDIT}),
     Role.FOCAL_POINT: frozenset(
         _READ
@@ -61,8 +63,10 @@ MATRIX: Final[dict[Role, frozenset[Permission]]] = {
         _READ | {P.ASSESSMENT_APPROVE, P.TASK_CONFIRM, P.SUBMISSION_SUBMIT, P.AUDIT_READ, P.TASK_EDIT_ANY}
     ),
     Role.TENANT_ADMIN: frozenset(_READ | {P.TENANT_MANAGE, P.AUDIT_READ}),
-    Role.PROVINCE_REVIEWER: frozenset(_READ | {P.REVIEW_APPRAISE}),
-    Role.PROVINCE_ADMIN: frozenset(_READ | {P.PROVINCE_MANAGE, P.AUDIT_READ}),
+    Role.PROVINCE_REVIEWER: frozenset(_READ | {P.REVIEW_APPRAISE, P.PROVINCE_RESULTS, P.EXTERNAL_SCORES_ENTER}),
+    Role.PROVINCE_ADMIN: frozenset(
+        _READ | {P.PROVINCE_MANAGE, P.PROVINCE_RESULTS, P.AUDIT_READ, P.EXTERNAL_SCORES_ENTER}
+    ),
     Role.PLATFORM_ADMIN: frozenset(Permission),
 }
 

@@ -44,6 +44,15 @@ LABELS = {
     "revoke-sessions": "Đăng xuất khỏi mọi thiết bị",
     "grant": "Cấp vai trò",
     "sync": "Đồng bộ cấu hình",
+    "criteria.upload": "Tải lên bộ chỉ số",
+    "external.enter": "Nhập điểm khảo sát, chỉ số",
+    "assessment.start": "Bắt đầu tự đánh giá",
+    "assessment.row": "Sửa điểm tự đánh giá",
+    "assessment.gui-duyet": "Gửi lãnh đạo duyệt",
+    "assessment.rut-lai": "Rút về dự thảo",
+    "assessment.tra-lai": "Trả lại để sửa",
+    "assessment.duyet": "Duyệt tự đánh giá",
+    "assessment.mo-lai": "Mở lại tự đánh giá",
 }
 
 

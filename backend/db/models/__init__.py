@@ -1,6 +1,7 @@
 """All mapped tables, imported in one place for Alembic and the application."""
 
 from backend.db.base import Base
+from backend.db.models.assessments import AppraisedResult, Assessment, AssessmentItem, AssessmentStatus, ExternalScore
 from backend.db.models.audit import AuditEntry
 from backend.db.models.auth import Invitation, LoginFlow, UserSession
 from backend.db.models.criteria import CriteriaSet, Criterion
@@ -17,10 +18,15 @@ from backend.db.models.tenancy import (
 )
 
 __all__ = [
+    "AppraisedResult",
+    "Assessment",
+    "AssessmentItem",
+    "AssessmentStatus",
     "AuditEntry",
     "Base",
     "CriteriaSet",
     "Criterion",
+    "ExternalScore",
     "Invitation",
     "LoginFlow",
     "Membership",

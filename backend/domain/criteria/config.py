@@ -5,6 +5,8 @@ that scores it (manual, ratio, bands, index, deadline, external). Loading checks
 anything is used: shape (unknown keys, wrong types), unique codes, maxima (children within their
 parent, the areas summing to `total_max`), method parameters, and that the file sits where its
 province and year say. Every problem is reported as `file: code <code>: reason`, in Vietnamese.
+A province admin's upload (`load_criteria_text`) goes through the same checks, must name the expected
+province, and may not use YAML aliases or deep nesting (a small file must not cost a large amount of work).
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ COUNTED_KINDS = {"criterion", "survey"}  # bonus and penalty do not count in tot
 METHOD_TYPES = ("manual", "ratio", "bands", "index", "deadline", "external")
 DEFAULT_AGENCY = "Sở Nội vụ"
 MAX_RATIO_PLACES = 3
+MIN_YEAR, MAX_YEAR = 2000, 2100  # an uploaded set's year (a file's year is its name)
+MAX_NESTING = 40  # YAML collections inside each other in an upload: areas → … → sub-criteria, with room
 
 Points = str | int | float  # "1,5", "1.5", 1.5 or 2 in the YAML
 Rule = Manual | Ratio | Bands | IndexFormula | Deadline
@@ -169,13 +173,54 @@ def rule_for(node: CriterionNodeRow) -> Rule | None:
 
 def load_criteria_file(path: Path) -> CriteriaSet:
     """Load and validate one `<province>/criteria/<year>.yaml`, or raise with every problem found."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CriteriaConfigError(
+            [ConfigProblem(str(path), "$", f"không đọc được tệp: {exc.strerror or exc}")]
+        ) from None
+    folder = path.parent.parent.name if path.parent.name == "criteria" else path.parent.name
+
+    def where_it_sits(config: _SetConfig, bad: Callable[[str, str], None]) -> None:
+        if config.province != folder:
+            bad("province", f"mã tỉnh {config.province!r} phải trùng tên thư mục tỉnh {folder!r}")
+        if path.stem != str(config.year):
+            bad("year", f"năm {config.year} không khớp tên tệp {path.name!r} (cần {config.year}.yaml)")
+
+    return _load(data, path, where_it_sits)
+
+
+def load_criteria_text(data: str | bytes, name: str, expected_province: str) -> CriteriaSet:
+    """Validate a criteria set given as text or bytes (an uploaded file named `name`) for `expected_province`.
+
+    The same checks as a file, except where it sits: the province in the content must be `expected_province`,
+    and the year a plausible one. Raises CriteriaConfigError with every problem found.
+    """
+
+    def for_this_province(config: _SetConfig, bad: Callable[[str, str], None]) -> None:
+        if config.province != expected_province:
+            bad("province", f"mã tỉnh {config.province!r} không phải tỉnh này (cần {expected_province!r})")
+        if not MIN_YEAR <= config.year <= MAX_YEAR:
+            bad("year", f"năm {config.year} không hợp lệ (cần từ {MIN_YEAR} đến {MAX_YEAR})")
+
+    return _load(data, Path(name), for_this_province, trusted=False)
+
+
+def _load(
+    data: str | bytes,
+    path: Path,
+    identity: Callable[[_SetConfig, Callable[[str, str], None]], None],
+    *,
+    trusted: bool = True,
+) -> CriteriaSet:
+    """The checks every criteria set goes through; `identity` checks province and year against its origin."""
     name = str(path)
     problems: list[ConfigProblem] = []
 
     def bad(where: str, reason: str) -> None:
         problems.append(ConfigProblem(name, where, reason))
 
-    raw = _read_yaml(path, bad)
+    raw = _read_yaml(data, bad, trusted=trusted)
     if raw is None:
         raise CriteriaConfigError(problems)
     try:
@@ -185,11 +230,7 @@ def load_criteria_file(path: Path) -> CriteriaSet:
         bad(where, reason)
         raise CriteriaConfigError(problems) from None
 
-    folder = path.parent.parent.name if path.parent.name == "criteria" else path.parent.name
-    if config.province != folder:
-        bad("province", f"mã tỉnh {config.province!r} phải trùng tên thư mục tỉnh {folder!r}")
-    if path.stem != str(config.year):
-        bad("year", f"năm {config.year} không khớp tên tệp {path.name!r} (cần {config.year}.yaml)")
+    identity(config, bad)
     total_max = _points(config.total_max, "total_max", "tổng điểm tối đa", bad)
     if total_max is not None and total_max <= 0:
         bad("total_max", "tổng điểm tối đa phải lớn hơn 0")
@@ -219,14 +260,14 @@ def load_criteria_file(path: Path) -> CriteriaSet:
     return CriteriaSet(path, config.province, config.year, total_max, dict(config.maps_from_previous), nodes)
 
 
-def _read_yaml(path: Path, bad: Callable[[str, str], None]) -> dict[str, Any] | None:
+def _read_yaml(data: str | bytes, bad: Callable[[str, str], None], *, trusted: bool) -> dict[str, Any] | None:
     try:
-        text = path.read_bytes().decode("utf-8")
-    except OSError as exc:
-        bad("$", f"không đọc được tệp: {exc.strerror or exc}")
-        return None
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
     except UnicodeDecodeError:
         bad("$", "tệp không phải UTF-8: hãy lưu lại với bảng mã UTF-8")
+        return None
+    if not trusted and (refused := _untrusted_shape(text)) is not None:
+        bad(*refused)
         return None
     try:
         raw = yaml.load(text, Loader=StrictLoader)  # noqa: S506 - a SafeLoader subclass
@@ -239,6 +280,31 @@ def _read_yaml(path: Path, bad: Callable[[str, str], None]) -> dict[str, Any] | 
         bad("$", "nội dung phải là một ánh xạ (mapping) có 'province', 'year', 'total_max' và 'areas'")
         return None
     return raw
+
+
+def _untrusted_shape(text: str) -> tuple[str, str] | None:
+    """An uploaded text's first alias or too deep nesting, as (where, reason); None if there is neither.
+
+    An alias repeats a whole subtree (a small upload could expand to billions of nodes), and the pure-Python
+    YAML reader slows down with the square of the nesting depth: both are refused before the real load,
+    by one pass of libyaml's parser (linear) where it is available.
+    """
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+            mark = event.start_mark
+            where = f"dòng {mark.line + 1}, cột {mark.column + 1}" if mark is not None else "$"
+            if isinstance(event, yaml.AliasEvent):
+                return where, f"không dùng tham chiếu YAML (*{event.anchor}): hãy viết đầy đủ"
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_NESTING:
+                    return where, f"cấu trúc lồng nhau quá sâu (tối đa {MAX_NESTING} cấp)"
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError:
+        return None  # the load reports it, with its place
+    return None
 
 
 def _walk(

@@ -1,17 +1,18 @@
-"""Import criteria sets from tenants/<province>/criteria/<year>.yaml: all files validated first, then
-applied in one transaction as the owner. Unchanged content is a no-op; changed content becomes a new
-version row, never an edit in place, so an assessment keeps the exact version it was made against."""
+"""Import criteria sets from tenants/<province>/criteria/<year>.yaml (all files validated first, then
+applied in one transaction as the owner) or from a province admin's upload (through the app's session).
+Unchanged content is a no-op; changed content becomes a new version row, never an edit in place, so an
+assessment keeps the exact version it was made against."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import uuid
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend.db.engine import create_session_maker
 from backend.db.models import CriteriaSet, Criterion, Province
@@ -47,61 +48,90 @@ def content_hash(criteria: CriteriaSetFile) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class Imported:
+    """What importing one set did: `created` False means the newest version already had this content."""
+
+    criteria_set: CriteriaSet
+    created: bool
+    criteria: int
+
+    @property
+    def line(self) -> str:
+        row = self.criteria_set
+        if not self.created:
+            return f"không đổi (phiên bản {row.version})"
+        return f"phiên bản {row.version} ({self.criteria} tiêu chí)"
+
+
 async def import_criteria(owner_engine: AsyncEngine, sets: list[CriteriaSetFile]) -> list[str]:
-    """Apply `sets`; returns one line per set saying what happened."""
-    report = []
+    """Apply `sets` as the owner in one transaction; returns one line per set saying what happened."""
     async with create_session_maker(owner_engine)() as db, db.begin():
         provinces = {p.code: p for p in await db.scalars(select(Province))}
+        report = []
         for criteria in sets:
             province = provinces.get(criteria.province)
             if province is None:
                 raise CriteriaConfigError(
                     [ConfigProblem(str(criteria.file), "province", f"tỉnh {criteria.province!r} chưa được đồng bộ")]
                 )
-            digest = content_hash(criteria)
-            latest = await db.scalar(
-                select(CriteriaSet)
-                .where(CriteriaSet.province_id == province.id, CriteriaSet.year == criteria.year)
-                .order_by(CriteriaSet.version.desc())
-                .limit(1)
-            )
-            label = f"{criteria.province} {criteria.year}"
-            if latest is not None and latest.content_hash == digest:
-                report.append(f"{label}: không đổi (phiên bản {latest.version})")
-                continue
-            version = (latest.version + 1) if latest is not None else 1
-            row = CriteriaSet(
-                id=uuid.uuid4(),
-                province_id=province.id,
-                year=criteria.year,
-                version=version,
-                content_hash=digest,
-                total_max=criteria.total_max,
-                maps_from_previous=criteria.maps_from_previous,
-                source_file=str(criteria.file.name),
-            )
-            db.add(row)
-            ids: dict[str, uuid.UUID] = {}
-            for node in criteria.nodes:
-                ids[node.code] = uuid.uuid4()
-                db.add(
-                    Criterion(
-                        id=ids[node.code],
-                        criteria_set_id=row.id,
-                        parent_id=ids[node.parent_code] if node.parent_code else None,
-                        code=node.code,
-                        depth=node.depth,
-                        position=node.position,
-                        title=node.title,
-                        max_points=node.max_points,
-                        kind=node.kind,
-                        method=node.method,
-                        evidence=node.evidence,
-                        lead_unit=node.lead_unit,
-                        appraising_agency=node.appraising_agency,
-                    )
-                )
-            await db.flush()
-            count = await db.scalar(select(func.count()).where(Criterion.criteria_set_id == row.id))
-            report.append(f"{label}: phiên bản {version} ({count} tiêu chí)")
+            imported = await import_set(db, province, criteria)
+            report.append(f"{criteria.province} {criteria.year}: {imported.line}")
     return report
+
+
+async def import_set(db: AsyncSession, province: Province, criteria: CriteriaSetFile) -> Imported:
+    """Add `criteria` (validated, of `province`) as the year's next version, unless the newest has the same content.
+
+    Runs in the caller's transaction: the owner's (the CLI) or the application's (the province admin's upload,
+    which may insert sets but never edit one). A version is never changed, frozen or not.
+    """
+    # Two imports of the same year at once would both pick the same next version: take them in turn.
+    await db.execute(
+        select(func.pg_advisory_xact_lock(func.hashtextextended(f"criteria:{province.id}:{criteria.year}", 0)))
+    )
+    digest = content_hash(criteria)
+    latest = await db.scalar(
+        select(CriteriaSet)
+        .where(CriteriaSet.province_id == province.id, CriteriaSet.year == criteria.year)
+        .order_by(CriteriaSet.version.desc())
+        .limit(1)
+    )
+    if latest is not None and latest.content_hash == digest:
+        count = await db.scalar(select(func.count()).where(Criterion.criteria_set_id == latest.id))
+        return Imported(latest, created=False, criteria=count or 0)
+    version = (latest.version + 1) if latest is not None else 1
+    row = CriteriaSet(
+        id=uuid.uuid4(),
+        province_id=province.id,
+        year=criteria.year,
+        version=version,
+        content_hash=digest,
+        total_max=criteria.total_max,
+        maps_from_previous=criteria.maps_from_previous,
+        source_file=str(criteria.file.name)[:255],
+    )
+    db.add(row)
+    ids: dict[str, uuid.UUID] = {}
+    for node in criteria.nodes:
+        ids[node.code] = uuid.uuid4()
+        db.add(
+            Criterion(
+                id=ids[node.code],
+                criteria_set_id=row.id,
+                parent_id=ids[node.parent_code] if node.parent_code else None,
+                code=node.code,
+                depth=node.depth,
+                position=node.position,
+                title=node.title,
+                max_points=node.max_points,
+                kind=node.kind,
+                method=node.method,
+                evidence=node.evidence,
+                lead_unit=node.lead_unit,
+                appraising_agency=node.appraising_agency,
+            )
+        )
+    await db.flush()
+    count = await db.scalar(select(func.count()).where(Criterion.criteria_set_id == row.id))
+    return Imported(row, created=True, criteria=count or 0)

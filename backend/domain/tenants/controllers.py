@@ -5,12 +5,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from litestar import Controller, Request, get
+from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission
+from backend.domain.assessments.controllers import history_chart, history_chart_response
+from backend.domain.assessments.dashboard import dashboard
+from backend.domain.assessments.services import history
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
 from backend.domain.tenants.services import tenant_home
 from backend.web.templating import page
@@ -30,4 +34,12 @@ class TenantController(Controller):
     ) -> Template:
         today = date.today()  # noqa: DTZ011 - the department's calendar day
         home = await tenant_home(db_session, tenant.province, today)
-        return page(request, "tenants/home.html", block="content", ctx=tenant, home=home, today=today)
+        board = await dashboard(db_session, tenant.province)
+        return page(request, "tenants/home.html", block="content", ctx=tenant, home=home, today=today, board=board)
+
+    @get("/bieu-do/{name:str}", name="tenant:chart", opt={"access": Permission.TENANT_VIEW})
+    async def chart(
+        self, db_session: NamedDependency[AsyncSession], tenant: NamedDependency[TenantContext], name: FromPath[str]
+    ) -> Response[bytes]:
+        results = await history(db_session)
+        return history_chart_response(name, history_chart(results), tenant.tenant.code)

@@ -1,0 +1,246 @@
+"""Province data entry by the Sở Nội vụ: criteria set uploads (province admins) and every department's external
+scores (province admins and reviewers), as a grid or from a filled-in spreadsheet. Only in the province's
+Sở Nội vụ; the writes across tenants go through the audited cross-tenant path of the services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.auth.permissions import Permission
+from backend.domain.admin import province_scores_services as services
+from backend.domain.admin.province import is_home_affairs
+from backend.domain.admin.province_scores_services import ExternalGrid
+from backend.domain.assessments.xlsx import MAX_FILE_BYTES, ImportProblem
+from backend.domain.tenants.deps import TenantContext, provide_tenant_context
+from backend.web.templating import page
+
+UPLOAD = {"access": Permission.PROVINCE_MANAGE}
+EXTERNAL = {"access": Permission.EXTERNAL_SCORES_ENTER}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+FILE_FIELD = "tep"
+
+
+def _home_affairs_only(tenant: TenantContext) -> None:
+    if not is_home_affairs(tenant):
+        raise NotFoundException("Trang quản trị tỉnh chỉ có ở Sở Nội vụ")
+
+
+def _count(raw: str | None) -> int | None:
+    """A small number from the query string (a notice's detail), or None."""
+    return int(raw) if raw and raw.isdigit() and len(raw) <= 6 else None
+
+
+async def _upload(request: Request[Any, Any, Any]) -> UploadFile | None:
+    form = await request.form()
+    upload = form.get(FILE_FIELD)
+    return upload if isinstance(upload, UploadFile) else None
+
+
+class ProvinceScoresController(Controller):
+    """Criteria sets and external scores of the province, reached through its Sở Nội vụ."""
+
+    path = "/t/{province_code:str}/{tenant_code:str}/quan-tri/tinh"
+    dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
+    include_in_schema = False
+
+    # ---- criteria sets ----
+
+    async def _sets_page(
+        self,
+        request: Request[Any, Any, Any],
+        db: AsyncSession,
+        tenant: TenantContext,
+        *,
+        problems: list[str] | None = None,
+        file_name: str = "",
+        status_code: int = 200,
+    ) -> Template:
+        response = page(
+            request,
+            "admin/criteria_sets.html",
+            block="content",
+            ctx=tenant,
+            section="province",
+            sets=await services.criteria_sets(db, tenant.province),
+            problems=problems or [],
+            file_name=file_name,
+            max_mb=services.MAX_UPLOAD_BYTES // (1024 * 1024),
+            notice=request.query_params.get("ok"),
+            notice_year=_count(request.query_params.get("nam")),
+            notice_version=_count(request.query_params.get("phien-ban")),
+        )
+        response.status_code = status_code
+        return response
+
+    @get("/bo-chi-so", name="admin:criteria-sets", opt=UPLOAD)
+    async def criteria_sets(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+    ) -> Template:
+        _home_affairs_only(tenant)
+        return await self._sets_page(request, db_session, tenant)
+
+    @post("/bo-chi-so", name="admin:criteria-upload", opt=UPLOAD, status_code=303)
+    async def upload_criteria(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+    ) -> Template | Redirect:
+        _home_affairs_only(tenant)
+        upload = await _upload(request)
+        if upload is None:
+            problems = ["Chọn tệp bộ chỉ số (.yaml) để tải lên."]
+            return await self._sets_page(request, db_session, tenant, problems=problems, status_code=422)
+        data = await upload.read(services.MAX_UPLOAD_BYTES + 1)
+        imported, problems = await services.upload_criteria(db_session, tenant, data, upload.filename)
+        if imported is None:
+            name = services.upload_name(upload.filename)
+            return await self._sets_page(
+                request, db_session, tenant, problems=problems, file_name=name, status_code=422
+            )
+        row = imported.criteria_set
+        return Redirect(
+            f"{tenant.base_path}/quan-tri/tinh/bo-chi-so",
+            query_params={
+                "ok": "tao-moi" if imported.created else "khong-doi",
+                "nam": str(row.year),
+                "phien-ban": str(row.version),
+            },
+            status_code=303,
+        )
+
+    # ---- external scores ----
+
+    async def _grid(self, db: AsyncSession, tenant: TenantContext, year: int) -> ExternalGrid:
+        _home_affairs_only(tenant)
+        grid = await services.load_grid(db, tenant, year)
+        if grid is None:
+            raise NotFoundException(f"Tỉnh chưa có bộ chỉ số năm {year}.")
+        return grid
+
+    async def _grid_page(
+        self,
+        request: Request[Any, Any, Any],
+        db: AsyncSession,
+        tenant: TenantContext,
+        year: int,
+        grid: ExternalGrid | None,
+        *,
+        typed: dict[str, str] | None = None,
+        errors: dict[str, str] | None = None,
+        problems: list[ImportProblem] | None = None,
+        status_code: int = 200,
+    ) -> Template:
+        response = page(
+            request,
+            "admin/external_scores.html",
+            block="content",
+            ctx=tenant,
+            section="province",
+            year=year,
+            years=await services.criteria_years(db, tenant.province),
+            grid=grid,
+            typed=typed or {},
+            errors=errors or {},
+            problems=problems or [],
+            can_upload=tenant.can(Permission.PROVINCE_MANAGE.value),
+            base=f"{tenant.base_path}/quan-tri/tinh/diem-ngoai/{year}",
+            notice=request.query_params.get("ok"),
+            notice_count=_count(request.query_params.get("so-don-vi")),
+        )
+        response.status_code = status_code
+        return response
+
+    @get("/diem-ngoai", name="admin:external-years", opt=EXTERNAL)
+    async def external_years(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+    ) -> Template | Redirect:
+        _home_affairs_only(tenant)
+        years = await services.criteria_years(db_session, tenant.province)
+        if not years:
+            return await self._grid_page(request, db_session, tenant, 0, None, status_code=404)
+        return Redirect(f"{tenant.base_path}/quan-tri/tinh/diem-ngoai/{years[-1]}")
+
+    @get("/diem-ngoai/{year:int}", name="admin:external-scores", opt=EXTERNAL)
+    async def external_scores(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+    ) -> Template:
+        _home_affairs_only(tenant)
+        grid = await services.load_grid(db_session, tenant, year)
+        return await self._grid_page(request, db_session, tenant, year, grid, status_code=200 if grid else 404)
+
+    @post("/diem-ngoai/{year:int}", name="admin:external-save", opt=EXTERNAL, status_code=303)
+    async def save_external_scores(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+    ) -> Template | Redirect:
+        grid = await self._grid(db_session, tenant, year)
+        parsed = services.parse_grid(grid, await request.form())
+        if parsed.errors:
+            return await self._grid_page(
+                request, db_session, tenant, year, grid, typed=parsed.typed, errors=parsed.errors, status_code=422
+            )
+        changed = await services.save_entries(db_session, tenant, grid, parsed.entries, source="form")
+        return Redirect(
+            f"{tenant.base_path}/quan-tri/tinh/diem-ngoai/{year}",
+            query_params={"ok": "luu", "so-don-vi": str(changed)},
+            status_code=303,
+        )
+
+    @get("/diem-ngoai/{year:int}/mau.xlsx", name="admin:external-template", opt=EXTERNAL)
+    async def external_template(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+    ) -> Response[bytes]:
+        grid = await self._grid(db_session, tenant, year)
+        return Response(
+            services.template_workbook(grid),
+            media_type=XLSX,
+            headers={"Content-Disposition": f'attachment; filename="diem-ngoai-{tenant.province.code}-{year}.xlsx"'},
+        )
+
+    @post("/diem-ngoai/{year:int}/nhap-xlsx", name="admin:external-import", opt=EXTERNAL, status_code=303)
+    async def import_external_scores(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+    ) -> Template | Redirect:
+        grid = await self._grid(db_session, tenant, year)
+        upload = await _upload(request)
+        if upload is None:
+            problems = [ImportProblem("", "Chọn tệp bảng tính (.xlsx) để nhập.")]
+            return await self._grid_page(request, db_session, tenant, year, grid, problems=problems, status_code=422)
+        entries, problems = await services.read_workbook(grid, await upload.read(MAX_FILE_BYTES + 1))
+        if problems:
+            return await self._grid_page(request, db_session, tenant, year, grid, problems=problems, status_code=422)
+        changed = await services.save_entries(db_session, tenant, grid, entries, source="xlsx")
+        return Redirect(
+            f"{tenant.base_path}/quan-tri/tinh/diem-ngoai/{year}",
+            query_params={"ok": "nhap-xlsx", "so-don-vi": str(changed)},
+            status_code=303,
+        )

@@ -1,0 +1,343 @@
+"""Self-assessment pages: the year's overview, one page per area with a form per row, workflow, exports."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.auth.permissions import Permission
+from backend.db.models import TenantKind
+from backend.domain.assessments import services
+from backend.domain.assessments.charts import area_chart, history_chart
+from backend.domain.assessments.province_results import province_results
+from backend.domain.assessments.services import STATUS_LABELS, Loaded, WorkflowError
+from backend.domain.assessments.sheet import METHOD_LABELS, Row, RowInput
+from backend.domain.assessments.xlsx import SelfAssessmentSheet, SheetRow, export_self_assessment
+from backend.domain.tenants.deps import TenantContext, provide_tenant_context
+from backend.web.charts import svg_to_png
+from backend.web.templating import page
+
+VIEW = {"access": Permission.TENANT_VIEW}
+EDIT = {"access": Permission.ASSESSMENT_EDIT}
+RESULTS = {"access": Permission.PROVINCE_RESULTS}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _allowed(tenant: TenantContext) -> set[str]:
+    return {p.value for p in Permission if tenant.can(p.value)}
+
+
+async def _loaded(db: AsyncSession, tenant: TenantContext, year: int) -> Loaded:
+    loaded = await services.load(db, tenant.province, year)
+    if loaded is None:
+        raise NotFoundException(f"Tỉnh chưa ban hành bộ chỉ số năm {year}.")
+    return loaded
+
+
+def _area(loaded: Loaded, code: str) -> Row:
+    for area in loaded.sheet.areas:
+        if area.code == code:
+            return area
+    raise NotFoundException("Không có lĩnh vực này trong bộ chỉ số.")
+
+
+def _context(tenant: TenantContext, loaded: Loaded, year: int) -> dict[str, Any]:
+    return {
+        "ctx": tenant,
+        "section": "assessment",
+        "year": year,
+        "loaded": loaded,
+        "sheet": loaded.sheet,
+        "assessment": loaded.assessment,
+        "status_labels": STATUS_LABELS,
+        "method_labels": METHOD_LABELS,
+        "editable": loaded.assessment is not None
+        and loaded.assessment.status == "draft"
+        and tenant.can(Permission.ASSESSMENT_EDIT.value),
+        "base": f"{tenant.base_path}/tu-danh-gia/{year}",
+    }
+
+
+class AssessmentController(Controller):
+    path = "/t/{province_code:str}/{tenant_code:str}/tu-danh-gia"
+    dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
+    include_in_schema = False
+
+    @get("/", name="assessment:index", opt=VIEW)
+    async def index(
+        self, db_session: NamedDependency[AsyncSession], tenant: NamedDependency[TenantContext]
+    ) -> Redirect:
+        years = await services.criteria_years(db_session, tenant.province)
+        if not years:
+            raise NotFoundException("Tỉnh chưa ban hành bộ chỉ số CCHC nào.")
+        return Redirect(f"{tenant.base_path}/tu-danh-gia/{years[-1]}")
+
+    @get("/{year:int}", name="assessment:overview", opt=VIEW)
+    async def overview(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+    ) -> Template:
+        loaded = await _loaded(db_session, tenant, year)
+        return page(
+            request,
+            "assessments/overview.html",
+            block="content",
+            **_context(tenant, loaded, year),
+            years=await services.criteria_years(db_session, tenant.province),
+            actions=services.available_actions(loaded.assessment, _allowed(tenant)),
+            chart=area_chart(loaded.sheet, year),
+            error=request.query_params.get("loi"),
+            notice=request.query_params.get("ok"),
+        )
+
+    @post("/{year:int}/bat-dau", name="assessment:start", opt=EDIT)
+    async def start(
+        self, db_session: NamedDependency[AsyncSession], tenant: NamedDependency[TenantContext], year: FromPath[int]
+    ) -> Redirect:
+        await _loaded(db_session, tenant, year)
+        try:
+            await services.start(db_session, tenant.tenant, tenant.province, year, tenant.principal.user_id)
+        except WorkflowError as exc:
+            return Redirect(f"{tenant.base_path}/tu-danh-gia/{year}", query_params={"loi": str(exc)})
+        return Redirect(f"{tenant.base_path}/tu-danh-gia/{year}", query_params={"ok": "bat-dau"})
+
+    @get("/{year:int}/linh-vuc/{code:str}", name="assessment:area", opt=VIEW)
+    async def area(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        code: FromPath[str],
+    ) -> Template:
+        loaded = await _loaded(db_session, tenant, year)
+        area = _area(loaded, code)
+        return page(
+            request,
+            "assessments/area.html",
+            block="content",
+            **_context(tenant, loaded, year),
+            area=area,
+            errors={},
+            forms={},
+            chart=area_chart(loaded.sheet, year),
+        )
+
+    @post("/{year:int}/tieu-chi/{code:str}", name="assessment:save_row", opt=EDIT)
+    async def save_row(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        code: FromPath[str],
+    ) -> Response[Any]:
+        loaded = await _loaded(db_session, tenant, year)
+        raw = await request.form()
+        form = {key: raw.get(key) for key in raw}
+        remainder = form.get("phan") == "con-lai"
+        try:
+            row = loaded.sheet.row(code, remainder=remainder)
+        except KeyError:
+            raise NotFoundException("Không có tiêu chí này trong bộ chỉ số.") from None
+        result = await services.save_row(db_session, tenant.tenant, loaded, row, form, tenant.principal.user_id)
+        area_code = loaded.sheet.area_of(code).code
+        htmx = request.headers.get("hx-request") == "true"
+        if not result.errors and not htmx:
+            return Redirect(f"{tenant.base_path}/tu-danh-gia/{year}/linh-vuc/{area_code}#row-{row_id(row)}")
+        if not result.errors:
+            loaded = await _loaded(db_session, tenant, year)  # rescored with the saved row
+            row = loaded.sheet.row(code, remainder=remainder)
+        key = row_id(row)
+        context = {
+            **_context(tenant, loaded, year),
+            "area": loaded.sheet.area_of(code),
+            "row": row,
+            "errors": {key: result.errors} if result.errors else {},
+            "forms": {key: _echo(result)} if result.errors else {},
+            "saved": not result.errors,
+            "chart": area_chart(loaded.sheet, year),
+        }
+        status = 422 if result.errors else 200
+        if htmx:
+            return Template(
+                template_name="assessments/row_response.html",
+                context=context,
+                status_code=status,
+                headers={"Vary": "HX-Request"},
+            )
+        response = page(request, "assessments/area.html", **context)
+        response.status_code = status
+        return response
+
+    @post("/{year:int}/trang-thai", name="assessment:transition", opt=VIEW)
+    async def change_status(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+    ) -> Redirect:
+        loaded = await _loaded(db_session, tenant, year)
+        raw = await request.form()
+        target = f"{tenant.base_path}/tu-danh-gia/{year}"
+        try:
+            await services.transition(
+                db_session,
+                tenant.tenant,
+                loaded,
+                str(raw.get("action", "")),
+                str(raw.get("reason", "")),
+                tenant.principal.user_id,
+                _allowed(tenant),
+            )
+        except PermissionError as exc:
+            raise PermissionDeniedException(str(exc)) from None
+        except WorkflowError as exc:
+            return Redirect(target, query_params={"loi": str(exc)})
+        return Redirect(target, query_params={"ok": str(raw.get("action", ""))})
+
+    @get("/{year:int}/bang-tu-danh-gia.xlsx", name="assessment:export", opt=VIEW)
+    async def export(
+        self, db_session: NamedDependency[AsyncSession], tenant: NamedDependency[TenantContext], year: FromPath[int]
+    ) -> Response[bytes]:
+        loaded = await _loaded(db_session, tenant, year)
+        sheet = loaded.sheet
+        rows = [
+            SheetRow(
+                code="" if r.remainder else r.code,
+                title=f"Các nội dung khác của {r.code}" if r.remainder else r.node.title,
+                depth=r.node.depth + (1 if r.remainder else 0),
+                max_points=r.max_points,
+                self_score=r.score,
+                explanation=(r.entry.explanation if r.entry and (r.remainder or not r.children) else ""),
+                evidence=(r.entry.evidence_refs if r.entry and (r.remainder or not r.children) else "")
+                or (r.node.evidence or "" if not r.remainder else ""),
+            )
+            for r in sheet.rows()
+        ]
+        status = loaded.assessment.status if loaded.assessment else ""
+        data = export_self_assessment(
+            SelfAssessmentSheet(
+                province=tenant.province.name,
+                tenant=tenant.tenant.name,
+                year=year,
+                status=STATUS_LABELS.get(status, "Chưa bắt đầu"),
+                exported_on=date.today(),  # noqa: DTZ011 - the department's calendar day
+                rows=rows,
+                total_max=sheet.total_max,
+                total_score=sheet.total,
+            )
+        )
+        return Response(
+            data,
+            media_type=XLSX,
+            headers={"Content-Disposition": f'attachment; filename="tu-danh-gia-{tenant.tenant.code}-{year}.xlsx"'},
+        )
+
+    @get("/{year:int}/bieu-do/{name:str}", name="assessment:chart", opt=VIEW)
+    async def chart(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        name: FromPath[str],
+    ) -> Response[bytes]:
+        loaded = await _loaded(db_session, tenant, year)
+        return _chart_response(
+            name, "diem-theo-linh-vuc", area_chart(loaded.sheet, year), f"{tenant.tenant.code}-{year}"
+        )
+
+
+def _chart_response(name: str, stem: str, svg: str, suffix: str) -> Response[bytes]:
+    if name == f"{stem}.svg":
+        return Response(
+            svg.encode(),
+            media_type="image/svg+xml",
+            headers={"Content-Disposition": f'attachment; filename="{stem}-{suffix}.svg"'},
+        )
+    if name == f"{stem}.png":
+        return Response(
+            svg_to_png(svg),
+            media_type="image/png",
+            headers={"Content-Disposition": f'attachment; filename="{stem}-{suffix}.png"'},
+        )
+    raise NotFoundException("Không có biểu đồ này.")
+
+
+def history_chart_response(name: str, svg: str, suffix: str) -> Response[bytes]:
+    return _chart_response(name, "diem-qua-cac-nam", svg, suffix)
+
+
+def row_id(row: Row) -> str:
+    return row.code.replace(".", "-") + ("-con-lai" if row.remainder else "")
+
+
+def _echo(result: RowInput) -> dict[str, str]:
+    """What the person typed, shown back with the errors (nothing they typed is lost)."""
+    return {**result.inputs, "explanation": result.explanation, "evidence_refs": result.evidence_refs}
+
+
+class ProvinceResultsController(Controller):
+    """Ranks, heatmap and most-lost criteria across the province's departments, in its Sở Nội vụ."""
+
+    path = "/t/{province_code:str}/{tenant_code:str}/tinh/ket-qua"
+    dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
+    include_in_schema = False
+
+    @get("/", name="province:results_index", opt=RESULTS)
+    async def index(
+        self, db_session: NamedDependency[AsyncSession], tenant: NamedDependency[TenantContext]
+    ) -> Redirect:
+        _home_affairs_only(tenant)
+        years = await services.criteria_years(db_session, tenant.province)
+        if not years:
+            raise NotFoundException("Tỉnh chưa ban hành bộ chỉ số CCHC nào.")
+        return Redirect(f"{tenant.base_path}/tinh/ket-qua/{years[-1]}")
+
+    @get("/{year:int}", name="province:results", opt=RESULTS)
+    async def results(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+    ) -> Template:
+        _home_affairs_only(tenant)
+        years = await services.criteria_years(db_session, tenant.province)
+        if year not in years:
+            raise NotFoundException(f"Tỉnh chưa ban hành bộ chỉ số năm {year}.")
+        results = await province_results(db_session, tenant, year)
+        return page(
+            request, "assessments/province.html", ctx=tenant, section="results", year=year, years=years, results=results
+        )
+
+    @get("/{year:int}/bieu-do/{name:str}", name="province:results_chart", opt=RESULTS)
+    async def chart(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        name: FromPath[str],
+    ) -> Response[bytes]:
+        _home_affairs_only(tenant)
+        results = await province_results(db_session, tenant, year)
+        return _chart_response(name, "ban-do-nhiet", results.heatmap_svg, f"{tenant.province.code}-{year}")
+
+
+def _home_affairs_only(tenant: TenantContext) -> None:
+    if tenant.tenant.kind != TenantKind.HOME_AFFAIRS:
+        raise NotFoundException("Kết quả toàn tỉnh chỉ có ở Sở Nội vụ.")
+
+
+__all__ = ["AssessmentController", "ProvinceResultsController", "history_chart", "history_chart_response", "row_id"]

@@ -1,0 +1,83 @@
+"""The tenant dashboard's scores: this year's self-assessment by area, and the published years side by side."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.db.models import AppraisedResult, Province
+from backend.domain.assessments import services
+from backend.domain.assessments.charts import area_chart, history_chart
+from backend.domain.assessments.services import Loaded
+from backend.domain.scoring.aggregate import History, Score, YearResult, year_over_year
+
+
+@dataclass(frozen=True)
+class ComponentYears:
+    """One component (area) across the published years, earlier components mapped into later ones."""
+
+    key: str
+    name: str
+    cells: dict[int, tuple[Decimal, Decimal]]  # year → (achieved, max)
+    delta: Decimal | None  # the latest year's change from the year before
+
+
+@dataclass
+class Dashboard:
+    year: int | None = None
+    loaded: Loaded | None = None
+    area_svg: str = ""
+    results: list[AppraisedResult] = field(default_factory=list)
+    history_svg: str = ""
+    years: list[int] = field(default_factory=list)
+    components: list[ComponentYears] = field(default_factory=list)
+
+
+def history_of(results: list[AppraisedResult]) -> History:
+    names: dict[str, str] = {}
+    years = []
+    for result in results:
+        scores = {}
+        merged = {}
+        for key, area in result.areas.items():
+            names.setdefault(key, str(area.get("name", key)))
+            scores[key] = Score(Decimal(area["achieved"]), Decimal(area["max"]))
+            if area.get("merged_into"):
+                merged[key] = str(area["merged_into"])
+        years.append(YearResult(result.year, scores, result.bonus, result.penalty, result.total, merged_into=merged))
+    return History(tenant="", components=names, years=years)
+
+
+def components_by_year(results: list[AppraisedResult]) -> list[ComponentYears]:
+    if not results:
+        return []
+    history = history_of(results)
+    frame = year_over_year(history)
+    latest = max(r.year for r in results)
+    rows: dict[str, ComponentYears] = {}
+    for record in frame.iter_rows(named=True):
+        key = str(record["component"])
+        row = rows.setdefault(key, ComponentYears(key, history.components.get(key, key), {}, None))
+        row.cells[int(record["year"])] = (record["achieved"], record["max"])
+        if int(record["year"]) == latest:
+            rows[key] = ComponentYears(key, row.name, row.cells, record["delta"])
+    order = list(history.components)
+    return sorted(rows.values(), key=lambda r: order.index(r.key) if r.key in order else len(order))
+
+
+async def dashboard(db: AsyncSession, province: Province) -> Dashboard:
+    board = Dashboard()
+    years = await services.criteria_years(db, province)
+    if years:
+        board.year = years[-1]
+        board.loaded = await services.load(db, province, board.year)
+        if board.loaded is not None:
+            board.area_svg = area_chart(board.loaded.sheet, board.year)
+    board.results = await services.history(db)
+    if board.results:
+        board.history_svg = history_chart(board.results)
+        board.years = [r.year for r in board.results]
+        board.components = components_by_year(board.results)
+    return board
