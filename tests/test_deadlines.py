@@ -1,0 +1,355 @@
+"""Deadlines as the seeds write them, resolved on the Vietnamese working-day calendar (day off → the day before)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from backend.domain.remedies.deadlines import (
+    CalendarError,
+    Deadline,
+    DeadlineError,
+    WorkCalendar,
+    default_calendar,
+    parse_deadline,
+)
+
+CAL = default_calendar()
+
+
+def parse(text: str, year: int = 2024, event: date | None = None) -> Deadline:
+    return parse_deadline(text, year=year, calendar=CAL, event=event)
+
+
+# --- the calendar -------------------------------------------------------------------------------------------
+
+
+def test_weekends_and_holidays_are_days_off() -> None:
+    assert CAL.is_working_day(date(2024, 11, 15))  # Friday
+    assert not CAL.is_working_day(date(2024, 11, 16))  # Saturday
+    assert not CAL.is_working_day(date(2024, 11, 17))  # Sunday
+    for day in (date(2024, 1, 1), date(2024, 4, 18), date(2024, 4, 30), date(2024, 5, 1), date(2024, 9, 2)):
+        assert not CAL.is_working_day(day)
+
+
+@pytest.mark.parametrize(
+    ("year", "first", "last"),
+    [
+        (2023, date(2023, 1, 20), date(2023, 1, 26)),
+        (2024, date(2024, 2, 8), date(2024, 2, 14)),
+        (2025, date(2025, 1, 25), date(2025, 2, 2)),
+    ],
+)
+def test_tet_is_the_announced_range(year: int, first: date, last: date) -> None:
+    assert not CAL.is_working_day(first)
+    assert not CAL.is_working_day(last)
+    assert CAL.is_working_day(CAL.previous_working_day(first))
+    assert CAL.previous_working_day(last) < first
+
+
+def test_national_day_has_a_second_day_from_2021() -> None:
+    assert not CAL.is_working_day(date(2024, 9, 3))  # Monday 2/9 + Tuesday 3/9
+    assert not CAL.is_working_day(date(2025, 9, 1))  # Monday 1/9 + Tuesday 2/9
+    assert CAL.is_working_day(date(2020, 9, 3))  # one day only before the 2019 Labour Code
+
+
+def test_holiday_on_a_weekend_gives_a_compensatory_weekday() -> None:
+    assert not CAL.is_working_day(date(2022, 1, 3))  # 1/1/2022 was a Saturday
+    assert not CAL.is_working_day(date(2023, 1, 2))  # 1/1/2023 was a Sunday
+    # 2023: Giỗ Tổ on Saturday 29/4, 30/4 on Sunday, 1/5 on Monday → Tuesday 2/5 and Wednesday 3/5 off
+    assert not CAL.is_working_day(date(2023, 5, 2))
+    assert not CAL.is_working_day(date(2023, 5, 3))
+    assert CAL.is_working_day(date(2023, 5, 4))
+    assert not CAL.is_working_day(date(2027, 2, 11))  # computed Tết 2027 (lunar new year on a Saturday)
+
+
+def test_swapped_days_and_make_up_saturdays() -> None:
+    assert not CAL.is_working_day(date(2024, 4, 29))  # Monday between the weekend and 30/4
+    assert CAL.is_working_day(date(2024, 5, 4))  # the Saturday worked in exchange
+    assert CAL.is_working_day(date(2025, 2, 8))
+
+
+def test_previous_working_day_and_add_working_days() -> None:
+    assert CAL.previous_working_day(date(2024, 11, 15)) == date(2024, 11, 15)
+    assert CAL.previous_working_day(date(2024, 11, 17)) == date(2024, 11, 15)
+    assert CAL.add_working_days(date(2024, 11, 15), 0) == date(2024, 11, 15)
+    assert CAL.add_working_days(date(2024, 11, 15), 1) == date(2024, 11, 18)
+    assert CAL.add_working_days(date(2024, 2, 7), 1) == date(2024, 2, 15)  # over Tết
+    with pytest.raises(ValueError, match="không được âm"):
+        CAL.add_working_days(date(2024, 11, 15), -1)
+
+
+def test_from_config_reads_days_ranges_and_make_up_saturdays() -> None:
+    calendar = WorkCalendar.from_config(
+        {2024: {"holidays": ["01/01", "08/02-14/02", "30.04"], "working_weekends": ["04/05"]}, "2025": {}}
+    )
+    assert date(2024, 2, 11) in calendar.holidays
+    assert len(calendar.holidays) == 9
+    assert calendar.is_working_day(date(2024, 5, 4))
+    assert not calendar.is_working_day(date(2024, 4, 30))
+    assert calendar.is_working_day(date(2024, 9, 3))
+
+
+def test_from_config_overrides_a_year_of_a_base_calendar() -> None:
+    calendar = WorkCalendar.from_config({2024: {"holidays": ["02/09"]}}, base=CAL)
+    assert calendar.is_working_day(date(2024, 9, 3))  # the province's 2024 list replaces the default's
+    assert not calendar.is_working_day(date(2024, 9, 2))
+    assert not calendar.is_working_day(date(2025, 9, 1))  # other years are kept
+    assert not calendar.is_working_day(date(2024, 5, 4))  # nor the default's 2024 make-up Saturday
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"năm": {"holidays": []}}, "Năm «năm»"),
+        ({2024: ["01/01"]}, "Năm 2024: cần holidays"),
+        ({2024: {"holiday": ["01/01"]}}, "khoá không hợp lệ «holiday»"),
+        ({2024: {"holidays": "01/01"}}, "cần một danh sách ngày"),
+        ({2024: {"holidays": ["31/02"]}}, "Năm 2024: «31/02» không phải ngày"),
+        ({2024: {"holidays": ["1 tháng 1"]}}, "«1 tháng 1»"),
+        ({2024: {"holidays": ["14/02-08/02"]}}, "kết thúc trước khi bắt đầu"),
+        ({2024: {"working_weekends": ["06/05"]}}, "06/05 không phải thứ Bảy"),
+        ({2024: {"holidays": ["04/05"], "working_weekends": ["04/05"]}}, "vừa là ngày nghỉ"),
+    ],
+)
+def test_from_config_refuses_bad_input_in_vietnamese(raw: dict[int | str, object], message: str) -> None:
+    with pytest.raises(CalendarError, match=message):
+        WorkCalendar.from_config(raw)
+
+
+# --- exact dates --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "due"),
+    [
+        ("15/11/2024", date(2024, 11, 15)),
+        ("15-11-2024", date(2024, 11, 15)),
+        ("15.11.2024", date(2024, 11, 15)),
+        ("ngày 15/11/2024", date(2024, 11, 15)),
+        ("Trước ngày 15/11", date(2024, 11, 15)),
+        ("  TRƯỚC   NGÀY 15 / 11 ", date(2024, 11, 15)),
+        ("truoc ngay 15/11", date(2024, 11, 15)),
+        ("trước 10/6", date(2024, 6, 10)),
+        ("chậm nhất ngày 05/9", date(2024, 9, 5)),
+        ("ngày 15 tháng 3 năm 2021", date(2021, 3, 15)),
+        # seeds 002–004
+        ("Báo cáo trước ngày 15/11", date(2024, 11, 15)),
+        ("Báo cáo năm trước ngày 15/11", date(2024, 11, 15)),
+        ("Báo cáo trước ngày 15/7", date(2024, 7, 15)),
+        ("Năm 2024 (Phân đấu hoàn thành trước ngày 31/10/2024)", date(2024, 10, 31)),
+    ],
+)
+def test_exact_dates(text: str, due: date) -> None:
+    deadline = parse(text)
+    assert (deadline.kind, deadline.due, deadline.text) == ("date", due, text)
+
+
+def test_a_deadline_on_a_day_off_moves_to_the_working_day_before() -> None:
+    assert parse("Trước ngày 16/11/2024").due == date(2024, 11, 15)  # Saturday → Friday
+    assert parse("03/9/2024").due == date(2024, 8, 30)  # holiday Tuesday after holiday Monday → Friday
+    assert parse("Trước ngày 02/9/2024").due == date(2024, 8, 30)  # holiday Monday → previous Friday
+    assert parse("Trước ngày 12/02/2024").due == date(2024, 2, 7)  # inside Tết → before Tết
+    saturday = parse("10/3/2024")  # seed 002's "quý I trước ngày 10/3/2024", a Sunday
+    assert saturday.due == date(2024, 3, 8)
+    assert saturday.label == "Ngày 10/03/2024 (hạn 08/03/2024)"
+    assert parse("15/11/2024").label == "Ngày 15/11/2024"
+
+
+def test_several_dates_in_one_text_form_a_series() -> None:
+    text = (
+        "quý I trước ngày 10/3/2024; 6 tháng trước ngày 10/6/2024; quý III trước ngày 10/9/2024, "
+        "năm trước ngày 10/12/2024"
+    )
+    deadline = parse(text)
+    assert deadline.kind == "date"
+    assert deadline.series == (date(2024, 3, 8), date(2024, 6, 10), date(2024, 9, 10), date(2024, 12, 10))
+    assert deadline.due == date(2024, 3, 8)
+    assert parse(text, event=date(2024, 7, 1)).due == date(2024, 9, 10)
+    seed_003 = parse("trước ngày 05/9/2024 (báo cáo quý III năm 2024) và trước ngày 05/12/2024 (báo cáo năm 2024)")
+    assert seed_003.series == (date(2024, 9, 5), date(2024, 12, 5))
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("31/02/2024", "«31/02/2024» không phải là một ngày có thật"),
+        ("Trước ngày 30/02", "«30/02»"),
+        ("ngày 32.01.2024", "«32.01.2024»"),
+        ("ngày 31 tháng 4", "«ngày 31 tháng 4»"),
+    ],
+)
+def test_a_date_that_does_not_exist_raises(text: str, shown: str) -> None:
+    with pytest.raises(DeadlineError, match=shown):
+        parse(text)
+
+
+# --- quarters, half-years, months, the year -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "due", "label"),
+    [
+        ("Quý I", date(2024, 3, 29), "Quý I/2024 (hạn 29/03/2024)"),  # 31/03 Sunday, 30/03 Saturday
+        ("Quý I/2024", date(2024, 3, 29), "Quý I/2024 (hạn 29/03/2024)"),
+        ("Quý II/2024", date(2024, 6, 28), "Quý II/2024 (hạn 28/06/2024)"),
+        ("quy II/2024", date(2024, 6, 28), "Quý II/2024 (hạn 28/06/2024)"),
+        ("quý 3 năm 2024", date(2024, 9, 30), "Quý III/2024 (hạn 30/09/2024)"),
+        ("Quý IV", date(2024, 12, 31), "Quý IV/2024 (hạn 31/12/2024)"),
+        ("Quý I/2021", date(2021, 3, 31), "Quý I/2021 (hạn 31/03/2021)"),  # seed 000
+        ("- Thường xuyên - Quý I/2021", date(2021, 3, 31), "Quý I/2021 (hạn 31/03/2021)"),
+        ("6 tháng đầu năm", date(2024, 6, 28), "6 tháng đầu năm 2024 (hạn 28/06/2024)"),
+        ("6 tháng cuối năm 2024", date(2024, 12, 31), "6 tháng cuối năm 2024 (hạn 31/12/2024)"),
+    ],
+)
+def test_quarters_end_on_their_last_working_day(text: str, due: date, label: str) -> None:
+    deadline = parse(text)
+    assert (deadline.kind, deadline.due, deadline.label) == ("quarter", due, label)
+
+
+@pytest.mark.parametrize(("text", "due"), [("Tháng 5/2024", date(2024, 5, 31)), ("tháng 10", date(2024, 10, 31))])
+def test_a_month_is_due_on_its_last_working_day(text: str, due: date) -> None:
+    assert (parse(text).kind, parse(text).due) == ("date", due)
+
+
+def test_a_month_ending_on_a_weekend() -> None:
+    assert parse("tháng 8 năm 2024").due == date(2024, 8, 30)  # 31/8/2024 is a Saturday
+    assert parse("tháng 8 năm 2024").label == "Tháng 8/2024 (hạn 30/08/2024)"
+
+
+@pytest.mark.parametrize("text", ["Quý V", "quý 5/2024", "Quý 0", "quy vi"])
+def test_a_quarter_that_does_not_exist_raises(text: str) -> None:
+    with pytest.raises(DeadlineError, match="chỉ có Quý I đến Quý IV"):
+        parse(text)
+
+
+def test_a_month_that_does_not_exist_raises() -> None:
+    with pytest.raises(DeadlineError, match="tháng phải từ 1 đến 12"):
+        parse("Tháng 13/2024")
+
+
+@pytest.mark.parametrize(
+    ("text", "year", "due"),
+    [
+        ("Trong năm", 2024, date(2024, 12, 31)),
+        ("Trong năm 2024", 2024, date(2024, 12, 31)),
+        ("trong nam 2024", 2024, date(2024, 12, 31)),
+        ("Năm 2024", 2024, date(2024, 12, 31)),
+        ("Cả năm", 2024, date(2024, 12, 31)),
+        ("Trong năm 2023", 2024, date(2023, 12, 29)),  # 31/12/2023 Sunday, 30 Saturday; seed 003 wrote it so
+        ("Trong năm", 2023, date(2023, 12, 29)),
+    ],
+)
+def test_the_year_ends_on_its_last_working_day(text: str, year: int, due: date) -> None:
+    deadline = parse(text, year)
+    assert (deadline.kind, deadline.due) == ("year", due)
+
+
+# --- recurring ----------------------------------------------------------------------------------------------
+
+MONTH_ENDS_2024 = (
+    date(2024, 1, 31), date(2024, 2, 29), date(2024, 3, 29), date(2024, 4, 26), date(2024, 5, 31),
+    date(2024, 6, 28), date(2024, 7, 31), date(2024, 8, 30), date(2024, 9, 30), date(2024, 10, 31),
+    date(2024, 11, 29), date(2024, 12, 31),
+)  # fmt: skip  # 30/4 and the swapped 29/4 are days off → 26/4
+QUARTER_ENDS_2024 = (date(2024, 3, 29), date(2024, 6, 28), date(2024, 9, 30), date(2024, 12, 31))
+
+
+@pytest.mark.parametrize("text", ["Thường xuyên", "thuong xuyen", "- Thường xuyên", "THƯỜNG XUYÊN"])
+def test_thuong_xuyen_has_no_due_date(text: str) -> None:
+    assert parse(text) == Deadline("recurring", text, None, (), "Thường xuyên")
+
+
+@pytest.mark.parametrize(
+    ("text", "series", "label"),
+    [
+        ("Hằng tháng", MONTH_ENDS_2024, "Hằng tháng"),
+        ("Hàng tháng", MONTH_ENDS_2024, "Hằng tháng"),
+        ("monthly", MONTH_ENDS_2024, "Hằng tháng"),
+        ("Thường xuyên (hằng tháng)", MONTH_ENDS_2024, "Thường xuyên (hằng tháng)"),
+        ("Hằng quý", QUARTER_ENDS_2024, "Hằng quý"),
+        ("Hàng quý", QUARTER_ENDS_2024, "Hằng quý"),
+        ("Định kỳ hằng quý", QUARTER_ENDS_2024, "Hằng quý"),
+        ("định kỳ hàng quý", QUARTER_ENDS_2024, "Hằng quý"),  # seed 001
+        ("Định kỳ 6 tháng", (date(2024, 6, 28), date(2024, 12, 31)), "Định kỳ 6 tháng"),
+        ("6 tháng/lần", (date(2024, 6, 28), date(2024, 12, 31)), "Định kỳ 6 tháng"),
+        ("Định kỳ 6 tháng/năm", (date(2024, 6, 28), date(2024, 12, 31)), "Định kỳ 6 tháng"),  # seed 000
+        ("Hằng năm", (date(2024, 12, 31),), "Hằng năm"),
+        ("Định kỳ hằng năm", (date(2024, 12, 31),), "Hằng năm"),
+    ],
+)
+def test_periodic_deadlines_give_a_series(text: str, series: tuple[date, ...], label: str) -> None:
+    deadline = parse(text)
+    assert (deadline.kind, deadline.series, deadline.label, deadline.due) == ("recurring", series, label, series[0])
+
+
+def test_a_series_is_due_on_its_next_date_after_the_event() -> None:
+    assert parse("Hằng tháng", event=date(2024, 5, 3)).due == date(2024, 5, 31)
+    assert parse("Hằng quý", event=date(2024, 6, 28)).due == date(2024, 6, 28)
+    assert parse("Hằng quý", event=date(2025, 1, 2)).due is None  # nothing left in the plan year
+
+
+# --- relative -----------------------------------------------------------------------------------------------
+
+
+def test_relative_deadlines_need_the_event() -> None:
+    deadline = parse("Trong thời hạn 20 ngày kể từ khi nhận được văn bản")
+    assert (deadline.kind, deadline.due) == ("relative", None)
+    assert deadline.label == "20 ngày kể từ khi nhận được văn bản"
+    received = parse("Trong thời hạn 20 ngày kể từ khi nhận được văn bản", event=date(2024, 10, 26))
+    assert received.due == date(2024, 11, 15)  # 15/11/2024 is a Friday
+    assert received.label == "20 ngày kể từ khi nhận được văn bản (hạn 15/11/2024)"
+
+
+def test_calendar_day_results_move_before_the_day_off() -> None:
+    deadline = parse("trong vòng 15 ngày kể từ ngày có kết quả", event=date(2024, 11, 1))
+    assert deadline.due == date(2024, 11, 15)
+    assert parse("trong vòng 15 ngày kể từ ngày có kết quả", event=date(2024, 11, 2)).due == date(2024, 11, 15)
+    assert parse("trong vòng 15 ngày kể từ ngày 01/02/2024").due == date(2024, 2, 16)  # the event is in the text
+
+
+def test_working_days_skip_weekends_and_tet() -> None:
+    after_announcement = parse("chậm nhất 05 ngày làm việc sau khi công bố", event=date(2024, 11, 14))
+    assert (after_announcement.due, after_announcement.label) == (
+        date(2024, 11, 21),
+        "5 ngày làm việc sau khi công bố (hạn 21/11/2024)",
+    )
+    over_tet = parse("trong 15 ngày làm việc kể từ khi nhận", event=date(2024, 2, 1))
+    assert over_tet.due == date(2024, 2, 29)  # 2, 5, 6, 7 (Tết 8–14/2), 15, 16, 19 … 29
+    assert parse("15 ngày làm việc", event=date(2024, 2, 1)).due == date(2024, 2, 29)
+
+
+def test_seed_001_relative_deadline() -> None:
+    text = "(Chậm nhất sau 05 ngày làm việc kể từ ngày Chủ tịch UBND tỉnh ký công bố TTHC)"
+    deadline = parse(text, event=date(2024, 4, 26))  # Friday before 29/4–1/5 off and 4/5 worked
+    assert deadline.kind == "relative"
+    assert deadline.due == date(2024, 5, 7)  # 2/5, 3/5, 4/5 (make-up Saturday), 6/5, 7/5
+    assert deadline.label.startswith("5 ngày làm việc kể từ ngày Chủ tịch UBND tỉnh ký công bố TTHC")
+
+
+# --- by regulation, unknown ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text", ["Theo quy định", "Theo yêu cầu", "Khi có yêu cầu", "theo quy dinh", "Khi có chỉ đạo của UBND tỉnh."]
+)
+def test_by_regulation_has_no_date(text: str) -> None:
+    deadline = parse(text)
+    assert (deadline.kind, deadline.due, deadline.series) == ("by_regulation", None, ())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "Phối hợp với các phòng",
+        "Quỹ vì người nghèo",
+        "tiêu chí 2.6.1 đạt 75,25/80 điểm",
+        "Tự đảm bảo chi thường xuyên",
+    ],
+)
+def test_plain_prose_is_unknown_and_never_raises(text: str) -> None:
+    deadline = parse(text)
+    assert (deadline.kind, deadline.due, deadline.text) == ("unknown", None, text)
