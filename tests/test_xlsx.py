@@ -166,7 +166,7 @@ def test_export_never_writes_a_formula(text: str) -> None:
         assert "<f>" not in archive.read("xl/worksheets/sheet1.xml").decode()
     ws = sheet_of(data)
     for cell in (ws["B2"], ws["B3"], ws["B4"], ws["B8"], ws["E8"], ws["F8"]):
-        assert cell.value == text.replace("\r", "\n")  # XML reads a bare CR as a line feed
+        assert cell.value == text.replace("\r", "\n")  # line ends are written as line feeds
         assert cell.data_type == "s"
         assert cell.quotePrefix
 

@@ -108,9 +108,10 @@ def _cell(ws: Worksheet, row: int, column: int) -> Cell:
 def _put_text(ws: Worksheet, row: int, column: int, text: str) -> Cell:
     """Write text that can never become a formula (or a DDE payload) when the file is opened."""
     cell = _cell(ws, row, column)
-    text = ILLEGAL_CHARACTERS_RE.sub("", text)[:_MAX_CELL_TEXT]
+    # line ends as Excel keeps them (a bare CR reads back differently with and without lxml)
+    text = ILLEGAL_CHARACTERS_RE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))[:_MAX_CELL_TEXT]
     cell.value = text or None
-    if text.startswith(_FORMULA_TRIGGERS):
+    if text.startswith(_FORMULA_TRIGGERS) or text.lstrip().startswith(_FORMULA_TRIGGERS):
         cell.data_type = "s"  # openpyxl made "=…" a formula; store it as a plain string
         cell.quotePrefix = True  # and mark it as typed text, as Excel does for '=…
     return cell
