@@ -20,6 +20,7 @@ from backend.db.rls import TenantSession
 from backend.domain.admin.controllers import ProvinceAdminController, TenantAdminController
 from backend.domain.admin.province_scores import ProvinceScoresController
 from backend.domain.assessments.controllers import AssessmentController, ProvinceResultsController
+from backend.domain.remedies.controllers import RemedyBoardController
 from backend.domain.system import SystemController
 from backend.domain.tenants.config import TenantConfigError, load_directory
 from backend.domain.tenants.controllers import TenantController
@@ -51,6 +52,7 @@ class ParboardPlugin(InitPluginProtocol, ReceiveRoutePlugin):
                 TenantController,
                 AssessmentController,
                 ProvinceResultsController,
+                RemedyBoardController,
                 TenantAdminController,
                 ProvinceAdminController,
                 ProvinceScoresController,

@@ -53,6 +53,9 @@ LABELS = {
     "assessment.tra-lai": "Trả lại để sửa",
     "assessment.duyet": "Duyệt tự đánh giá",
     "assessment.mo-lai": "Mở lại tự đánh giá",
+    "task.create": "Tạo nhiệm vụ",
+    "task.update": "Sửa nhiệm vụ",
+    "task.move": "Di chuyển nhiệm vụ",
 }
 
 

@@ -6,6 +6,17 @@ from backend.db.models.audit import AuditEntry
 from backend.db.models.auth import Invitation, LoginFlow, UserSession
 from backend.db.models.criteria import CriteriaSet, Criterion
 from backend.db.models.people import Membership, Role, User
+from backend.db.models.remedies import (
+    BoardColumn,
+    ChecklistItem,
+    RemedyPlan,
+    Task,
+    TaskAssignee,
+    TaskComment,
+    TaskKind,
+    TaskUnit,
+    UnitRole,
+)
 from backend.db.models.tenancy import (
     Province,
     RankingGroup,
@@ -24,6 +35,8 @@ __all__ = [
     "AssessmentStatus",
     "AuditEntry",
     "Base",
+    "BoardColumn",
+    "ChecklistItem",
     "CriteriaSet",
     "Criterion",
     "ExternalScore",
@@ -32,13 +45,20 @@ __all__ = [
     "Membership",
     "Province",
     "RankingGroup",
+    "RemedyPlan",
     "Role",
+    "Task",
+    "TaskAssignee",
+    "TaskComment",
+    "TaskKind",
+    "TaskUnit",
     "Tenant",
     "TenantKind",
     "Unit",
     "UnitGroup",
     "UnitGroupMember",
     "UnitKind",
+    "UnitRole",
     "User",
     "UserSession",
 ]

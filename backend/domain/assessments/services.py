@@ -135,7 +135,7 @@ async def load(db: AsyncSession, province: Province, year: int) -> Loaded | None
         .where(CriteriaSet.province_id == criteria_set.province_id, CriteriaSet.year == criteria_set.year)
         .order_by(CriteriaSet.version)
     )
-    by_code = {code: External(score.points, score.value) for score, code in entered.tuples()}
+    by_code = {code: External(score.points, score.value) for score, code in entered}
     externals = {n.id: by_code[n.code] for n in nodes if n.code in by_code}
     return Loaded(assessment, criteria_set, build_sheet(nodes, entries, externals, criteria_set.total_max))
 

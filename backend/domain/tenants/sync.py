@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from backend.db.engine import create_session_maker
 from backend.db.models import (
     AuditEntry,
+    BoardColumn,
     Membership,
     Province,
     RankingGroup,
@@ -141,6 +142,7 @@ async def _sync_province(
         await _delete_units(
             session, removed, changed, report, file=str(loaded.file), path=f"$.tenants[{t_index}].units"
         )
+        await _ensure_board_columns(session, tenant, report)
         if changed:
             session.add(
                 AuditEntry(
@@ -154,6 +156,35 @@ async def _sync_province(
             )
             await session.flush()
     await bind_tenant(session, None)
+
+
+DEFAULT_BOARD_COLUMNS = (
+    # code, name, is_done, needs_confirmation
+    ("chua-thuc-hien", "Chưa thực hiện", False, False),
+    ("dang-thuc-hien", "Đang thực hiện", False, False),
+    ("cho-xac-nhan", "Chờ xác nhận", False, False),
+    ("hoan-thanh", "Hoàn thành", True, True),
+)
+
+
+async def _ensure_board_columns(session: AsyncSession, tenant: Tenant, report: SyncReport) -> None:
+    """A new tenant's board gets the four status columns; existing columns are the tenant's own."""
+    if await session.scalar(select(func.count()).select_from(BoardColumn)):
+        return
+    for position, (code, name, is_done, needs_confirmation) in enumerate(DEFAULT_BOARD_COLUMNS):
+        session.add(
+            BoardColumn(
+                id=uuid.uuid4(),
+                tenant_id=tenant.id,
+                code=code,
+                name=name,
+                position=position,
+                is_done=is_done,
+                needs_confirmation=needs_confirmation,
+            )
+        )
+    report.count("bảng công việc mới")
+    await session.flush()
 
 
 async def _sync_units(

@@ -1,0 +1,437 @@
+"""The remedy board (Kế hoạch khắc phục): board pages, moves (drag and drop, keyboard, a form), task forms."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.auth.permissions import Permission
+from backend.db.models import AuditEntry, Task, TaskAssignee, TaskUnit, Unit
+from backend.domain.assessments import services as assessments
+from backend.domain.remedies import board as boards
+from backend.domain.remedies import tasks
+from backend.domain.remedies.board import Board, Filters, Lane, Move, MoveError
+from backend.domain.tenants.deps import TenantContext, provide_tenant_context
+from backend.web.templating import page
+
+VIEW = {"access": Permission.TENANT_VIEW}
+EDIT = {"access": Permission.TASK_EDIT_OWN_UNIT}
+PLAN = {"access": Permission.TASK_EDIT_ANY}
+
+
+def _today() -> date:
+    return date.today()  # noqa: DTZ011 - the department's calendar day
+
+
+async def _lanes(db: AsyncSession, ctx: TenantContext, year: int) -> tuple[list[Lane], Any]:
+    loaded = await assessments.load(db, ctx.province, year)
+    if loaded is None:
+        raise NotFoundException(f"Tỉnh chưa ban hành bộ chỉ số năm {year}.")
+    lanes = [Lane(a.code, a.node.title) for a in loaded.sheet.areas if a.node.kind not in {"bonus", "penalty"}]
+    return lanes, loaded
+
+
+def _base(ctx: TenantContext, year: int) -> str:
+    return f"{ctx.base_path}/ke-hoach/{year}"
+
+
+async def _board_context(db: AsyncSession, ctx: TenantContext, year: int, filters: Filters) -> dict[str, Any]:
+    lanes, loaded = await _lanes(db, ctx, year)
+    board = await boards.load_board(db, ctx, year, lanes, filters, _today())
+    editable = await _editable(db, ctx, board)
+    units = {u.id: u.name for u in await db.scalars(select(Unit).order_by(Unit.position, Unit.name))}
+    return {
+        "ctx": ctx,
+        "section": "board",
+        "year": year,
+        "board": board,
+        "filters": filters,
+        "editable": editable,
+        "units": units,
+        "all_lanes": lanes,
+        "loaded": loaded,
+        "base": _base(ctx, year),
+        "today": _today(),
+    }
+
+
+async def _editable(db: AsyncSession, ctx: TenantContext, board: Board) -> set[uuid.UUID]:
+    """Ids of the cards this person may move or edit (one query for the coordinating units)."""
+    cards = [card.task for cell in board.cells.values() for card in cell]
+    if ctx.can(Permission.TASK_EDIT_ANY.value):
+        return {t.id for t in cards}
+    if not ctx.can(Permission.TASK_EDIT_OWN_UNIT.value) or not cards:
+        return set()
+    units = boards.own_units(ctx)
+    coordinated = set(
+        await db.scalars(
+            select(TaskUnit.task_id).where(TaskUnit.task_id.in_([t.id for t in cards]), TaskUnit.unit_id.in_(units))
+        )
+    )
+    return {t.id for t in cards if t.lead_unit_id in units or t.id in coordinated}
+
+
+class RemedyBoardController(Controller):
+    path = "/t/{province_code:str}/{tenant_code:str}/ke-hoach"
+    dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
+    include_in_schema = False
+
+    @get("/", name="board:index", opt=VIEW)
+    async def index(
+        self, db_session: NamedDependency[AsyncSession], tenant: NamedDependency[TenantContext]
+    ) -> Redirect:
+        years = await assessments.criteria_years(db_session, tenant.province)
+        if not years:
+            raise NotFoundException("Tỉnh chưa ban hành bộ chỉ số CCHC nào.")
+        return Redirect(_base(tenant, years[-1]))
+
+    @get("/{year:int}", name="board:show", opt=VIEW)
+    async def show(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+    ) -> Template:
+        filters = Filters.from_query(dict(request.query_params))
+        context = await _board_context(db_session, tenant, year, filters)
+        return page(request, "remedies/board.html", block="board_region", **context, message=None)
+
+    @post("/{year:int}/di-chuyen", name="board:move", opt=EDIT)
+    async def move(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+    ) -> Response[Any]:
+        raw = await request.form()
+        form = {key: raw.get(key) for key in raw}
+        filters = Filters.from_query({k.removeprefix("f-"): str(v) for k, v in form.items() if k.startswith("f-")})
+        htmx = request.headers.get("hx-request") == "true"
+        lanes, _ = await _lanes(db_session, tenant, year)
+        try:
+            request_move = await _parse_move(db_session, form)
+            moved = await boards.move(db_session, tenant, request_move, {lane.code for lane in lanes})
+        except PermissionError as exc:
+            raise PermissionDeniedException(str(exc)) from None
+        except MoveError as exc:  # raised before anything is written; the error status rolls the transaction back
+            context = await _board_context(db_session, tenant, year, filters)
+            status = 409 if exc.conflict else 422
+            if not htmx:
+                response = page(request, "remedies/board.html", **context, message=str(exc))
+                response.status_code = status
+                return response
+            return Template(
+                template_name="remedies/board_refresh.html",
+                context={**context, "message": str(exc)},
+                status_code=status,
+            )
+        db_session.add(
+            tasks.audit_move(
+                tenant,
+                moved.task,
+                {"column": str(moved.source[0]), "area": moved.source[1]},
+                {"column": str(moved.target[0]), "area": moved.target[1], "position": str(moved.task.position)},
+            )
+        )
+        await db_session.flush()
+        if not htmx:
+            query = filters.as_query()
+            return Redirect(_base(tenant, year), query_params=query or None)
+        context = await _board_context(db_session, tenant, year, filters)
+        changed = {moved.source, moved.target}
+        return Template(
+            template_name="remedies/move_response.html",
+            context={**context, "changed": changed, "moved": moved.task},
+            headers={"HX-Trigger": "board-changed"},
+        )
+
+    @get("/{year:int}/them", name="board:new", opt=EDIT)
+    async def new(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+    ) -> Template:
+        _, loaded = await _lanes(db_session, tenant, year)
+        options = await tasks.choices(db_session, loaded.sheet)
+        defaults = {k: v for k, v in request.query_params.items() if k in {"area_code", "criterion_code"}}
+        return _form_page(request, tenant, year, options, form=defaults, errors={}, task=None)
+
+    @post("/{year:int}/them", name="board:create", opt=EDIT)
+    async def create(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+    ) -> Response[Any]:
+        _, loaded = await _lanes(db_session, tenant, year)
+        options = await tasks.choices(db_session, loaded.sheet)
+        raw = await request.form()
+        parsed = tasks.parse_task_form(raw, options, year, _today())
+        if not tenant.can(Permission.TASK_EDIT_ANY.value) and parsed.values.get("lead_unit_id") not in boards.own_units(
+            tenant
+        ):
+            parsed.errors.setdefault("lead_unit_id", "Bạn chỉ tạo được nhiệm vụ do phòng, đơn vị mình chủ trì.")
+        if parsed.errors:
+            return _form_page(
+                request, tenant, year, options, form=_echo(raw), errors=parsed.errors, task=None, status=422
+            )
+        task = await tasks.create_task(db_session, tenant, year, parsed.values, options, options.columns[0])
+        return Redirect(f"{_base(tenant, year)}", query_params={"ok": f"KP-{task.number}"})
+
+    @get("/{year:int}/the/{number:int}", name="board:card", opt=VIEW)
+    async def card(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        number: FromPath[int],
+    ) -> Template:
+        task = await _task(db_session, tenant, year, number)
+        _, loaded = await _lanes(db_session, tenant, year)
+        options = await tasks.choices(db_session, loaded.sheet)
+        activity = list(
+            await db_session.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.entity == "task", AuditEntry.entity_id == f"KP-{task.number}")
+                .order_by(AuditEntry.id.desc())
+                .limit(50)
+            )
+        )
+        return _form_page(
+            request,
+            tenant,
+            year,
+            options,
+            form=await _task_form(db_session, task),
+            errors={},
+            task=task,
+            activity=activity,
+        )
+
+    @post("/{year:int}/the/{number:int}", name="board:update", opt=EDIT)
+    async def update(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        number: FromPath[int],
+    ) -> Response[Any]:
+        task = await _task(db_session, tenant, year, number)
+        coordinating = {
+            u for u in await db_session.scalars(select(TaskUnit.unit_id).where(TaskUnit.task_id == task.id)) if u
+        }
+        if not boards.may_edit(tenant, task, coordinating):
+            raise PermissionDeniedException("Bạn chỉ sửa được nhiệm vụ của phòng, đơn vị mình.")
+        _, loaded = await _lanes(db_session, tenant, year)
+        options = await tasks.choices(db_session, loaded.sheet)
+        raw = await request.form()
+        parsed = tasks.parse_task_form(raw, options, year, _today())
+        try:
+            version = int(str(raw.get("version", "")))
+        except ValueError:
+            version = -1
+        if parsed.errors:
+            return _form_page(
+                request, tenant, year, options, form=_echo(raw), errors=parsed.errors, task=task, status=422
+            )
+        try:
+            await tasks.update_task(db_session, tenant, task, version, parsed.values, options)
+        except tasks.StaleEdit as exc:
+            fresh = await _task_form(db_session, task)
+            return _form_page(
+                request, tenant, year, options, form=fresh, errors={"version": str(exc)}, task=task, status=409
+            )
+        return Redirect(f"{_base(tenant, year)}/the/{task.number}", query_params={"ok": "1"})
+
+    @post("/{year:int}/tao-tu-tu-danh-gia", name="board:generate", opt=PLAN)
+    async def generate(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+    ) -> Redirect:
+        _, loaded = await _lanes(db_session, tenant, year)
+        if loaded.assessment is None:
+            return Redirect(_base(tenant, year), query_params={"loi": "Chưa có bản tự đánh giá năm này."})
+        options = await tasks.choices(db_session, loaded.sheet)
+        existing = set(
+            await db_session.scalars(
+                select(Task.criterion_code).where(Task.year == year, Task.criterion_code.is_not(None))
+            )
+        )
+        created = 0
+        for proposal in tasks.proposals(loaded.sheet, list(options.units.values()), {c for c in existing if c}):
+            values = {
+                "kind": "fix",
+                "area_code": proposal.area_code,
+                "criterion_code": proposal.criterion_code,
+                "title": proposal.title,
+                "deficiency": proposal.deficiency,
+                "expected_output": proposal.expected_output,
+                "notes": "",
+                "points_lost": proposal.points_lost,
+                "points_max": proposal.points_max,
+                "deadline_text": "",
+                "due_date": None,
+                "lead_unit_id": proposal.lead_unit_id,
+                "labels": ["tự đánh giá"],
+                "coordinating": [],
+                "monitoring_unit_id": None,
+                "assignees": [],
+            }
+            await tasks.create_task(db_session, tenant, year, values, options, options.columns[0])
+            created += 1
+        return Redirect(_base(tenant, year), query_params={"ok": f"tao-{created}"})
+
+
+async def _parse_move(db: AsyncSession, form: dict[str, Any]) -> Move:
+    try:
+        task_id = uuid.UUID(str(form.get("task", "")))
+        version = int(str(form.get("version", "")))
+        column_id = uuid.UUID(str(form.get("column", "")))
+    except ValueError:
+        raise MoveError("Yêu cầu di chuyển không hợp lệ.") from None
+    area = str(form.get("area", "")).strip()
+    place = str(form.get("place", "")).strip()
+    before = after = None
+    kind, _, ident = place.partition(":")
+    if kind in {"before", "after"}:
+        try:
+            anchor = uuid.UUID(ident)
+        except ValueError:
+            raise MoveError("Vị trí không hợp lệ.") from None
+        before, after = (anchor, None) if kind == "before" else (None, anchor)
+    elif place in {"up", "down", "top"}:
+        task = await db.get(Task, task_id)
+        if task is None:
+            raise MoveError("Không tìm thấy nhiệm vụ.", conflict=True)
+        if place == "top":
+            first = await db.scalar(
+                select(Task.id)
+                .where(Task.year == task.year, Task.column_id == column_id, Task.area_code == (area or task.area_code))
+                .order_by(Task.position)
+                .limit(1)
+            )
+            before = first if first != task_id else None
+        else:
+            same = column_id == task.column_id and (area or task.area_code) == task.area_code
+            if not same:
+                raise MoveError("“Lên/xuống” chỉ dùng trong cùng một cột.")
+            offset = -1 if place == "up" else 1
+            neighbour = await db.scalar(
+                select(Task.id).where(
+                    Task.year == task.year,
+                    Task.column_id == task.column_id,
+                    Task.area_code == task.area_code,
+                    Task.position == task.position + offset,
+                )
+            )
+            if neighbour is None:
+                raise MoveError("Thẻ đã ở đầu hoặc cuối cột.")
+            before, after = (neighbour, None) if place == "up" else (None, neighbour)
+        area = area or task.area_code
+    elif place not in {"", "end"}:
+        raise MoveError("Vị trí không hợp lệ.")
+    return Move(task_id, version, column_id, area, before, after)
+
+
+async def _task(db: AsyncSession, ctx: TenantContext, year: int, number: int) -> Task:
+    task = await db.scalar(select(Task).where(Task.year == year, Task.number == number))
+    if task is None:
+        raise NotFoundException("Không tìm thấy nhiệm vụ.")
+    if not boards.sees_all(ctx):
+        units = boards.own_units(ctx)
+        linked = set(await db.scalars(select(TaskUnit.unit_id).where(TaskUnit.task_id == task.id)))
+        assigned = ctx.principal.user_id in set(
+            await db.scalars(select(TaskAssignee.user_id).where(TaskAssignee.task_id == task.id))
+        )
+        if task.lead_unit_id not in units and not (units & linked) and not assigned:
+            raise NotFoundException("Không tìm thấy nhiệm vụ.")
+    return task
+
+
+async def _task_form(db: AsyncSession, task: Task) -> dict[str, Any]:
+    parts = list(await db.scalars(select(TaskUnit).where(TaskUnit.task_id == task.id)))
+    assignees = list(await db.scalars(select(TaskAssignee.user_id).where(TaskAssignee.task_id == task.id)))
+    return {
+        "kind": task.kind,
+        "area_code": task.area_code,
+        "criterion_code": task.criterion_code or "",
+        "title": task.title,
+        "deficiency": task.deficiency,
+        "expected_output": task.expected_output,
+        "notes": task.notes,
+        "points_lost": _vn(task.points_lost),
+        "points_max": _vn(task.points_max),
+        "deadline_text": task.deadline_text,
+        "lead_unit_id": str(task.lead_unit_id) if task.lead_unit_id else "",
+        "coordinating": [
+            f"unit:{p.unit_id}" if p.unit_id else f"group:{p.unit_group_id}" for p in parts if p.role == "coordinating"
+        ],
+        "monitoring_unit_id": next((str(p.unit_id) for p in parts if p.role == "monitoring"), ""),
+        "assignees": [str(a) for a in assignees],
+        "labels": ", ".join(task.labels or []),
+        "version": str(task.version),
+    }
+
+
+def _vn(value: Any) -> str:
+    return "" if value is None else f"{value.normalize():f}".replace(".", ",")
+
+
+def _echo(raw: Any) -> dict[str, Any]:
+    echo: dict[str, Any] = {key: raw.get(key) for key in raw}
+    for many in ("coordinating", "assignees"):
+        echo[many] = list(raw.getall(many, [])) if hasattr(raw, "getall") else []
+    return echo
+
+
+def _form_page(
+    request: Request[Any, Any, Any],
+    ctx: TenantContext,
+    year: int,
+    options: tasks.Choices,
+    *,
+    form: dict[str, Any],
+    errors: dict[str, str],
+    task: Task | None,
+    status: int = 200,
+    activity: list[AuditEntry] | None = None,
+) -> Template:
+    response = page(
+        request,
+        "remedies/task.html",
+        block="panel",
+        ctx=ctx,
+        section="board",
+        year=year,
+        base=_base(ctx, year),
+        options=options,
+        form=form,
+        errors=errors,
+        task=task,
+        kinds=tasks.KIND_LABELS,
+        notice=request.query_params.get("ok"),
+        activity=activity or [],
+    )
+    response.status_code = status
+    return response
+
+
+__all__ = ["RemedyBoardController"]

@@ -1,0 +1,385 @@
+"""Remedy tasks: the form (every column of the seeds' plan tables), create and edit with a version check,
+and the plan generated from an assessment (one task per criterion scored below its maximum)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.db.models import (
+    AuditEntry,
+    BoardColumn,
+    Membership,
+    Task,
+    TaskAssignee,
+    TaskKind,
+    TaskUnit,
+    Unit,
+    UnitGroup,
+    UnitRole,
+    User,
+)
+from backend.domain.assessments.sheet import Sheet
+from backend.domain.remedies.board import end_of_cell, fold, lock_board, next_number
+from backend.domain.remedies.deadlines import DeadlineError, default_calendar, parse_deadline
+from backend.domain.scoring.methods import ScoringError, parse_decimal, quantize
+from backend.domain.tenants.deps import TenantContext
+
+MAX_TEXT = 4000
+MAX_LABELS = 10
+KIND_LABELS = {TaskKind.FIX.value: "Khắc phục, cải thiện", TaskKind.KEEP.value: "Duy trì, nâng cao"}
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What the form offers: areas and criteria of the year's set, units, unit groups, members, columns."""
+
+    areas: dict[str, str]  # code → title
+    criteria: dict[str, tuple[str, str, Decimal]]  # code → (area code, title, max)
+    units: dict[uuid.UUID, Unit]
+    groups: dict[uuid.UUID, UnitGroup]
+    members: dict[uuid.UUID, str]
+    columns: list[BoardColumn]
+
+
+async def choices(db: AsyncSession, sheet: Sheet | None) -> Choices:
+    areas: dict[str, str] = {}
+    criteria: dict[str, tuple[str, str, Decimal]] = {}
+    if sheet is not None:
+        for area in sheet.areas:
+            areas[area.code] = area.node.title
+            for row in area.walk():
+                if not row.remainder and row is not area:
+                    criteria[row.code] = (area.code, row.node.title, row.node.max_points)
+    units = {u.id: u for u in await db.scalars(select(Unit).order_by(Unit.position, Unit.name))}
+    groups = {g.id: g for g in await db.scalars(select(UnitGroup).order_by(UnitGroup.name))}
+    rows = await db.execute(
+        select(User.id, User.full_name, User.email)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.is_active)
+        .distinct()
+        .order_by(User.full_name)
+    )
+    members = {uid: (name or email) for uid, name, email in rows}
+    columns = list(await db.scalars(select(BoardColumn).order_by(BoardColumn.position)))
+    return Choices(areas, criteria, units, groups, members, columns)
+
+
+@dataclass
+class TaskForm:
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def _text(
+    form: Mapping[str, Any], name: str, errors: dict[str, str], *, required: str = "", limit: int = MAX_TEXT
+) -> str:
+    value = str(form.get(name) or "").replace("\r\n", "\n").strip()
+    if required and not value:
+        errors[name] = required
+    elif len(value) > limit:
+        errors[name] = f"Tối đa {limit:,} ký tự (hiện có {len(value):,}).".replace(",", ".")
+    return value
+
+
+def _uuid(raw: object) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(raw)) if raw else None
+    except ValueError:
+        return None
+
+
+def _many(form: Any, name: str) -> list[str]:
+    if hasattr(form, "getall"):
+        return [str(v) for v in form.getall(name, []) if str(v).strip()]
+    value = form.get(name)
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value if str(v).strip()]
+    return [str(value)] if value else []
+
+
+def parse_task_form(form: Any, options: Choices, year: int, today: date) -> TaskForm:
+    """Check every field; `values` holds what can be stored, `errors` what must be fixed (Vietnamese)."""
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    kind = str(form.get("kind") or TaskKind.FIX.value)
+    if kind not in KIND_LABELS:
+        errors["kind"] = "Chọn loại nhiệm vụ."
+    values["kind"] = kind
+    area = str(form.get("area_code") or "").strip()
+    criterion = str(form.get("criterion_code") or "").strip() or None
+    if criterion is not None:
+        if criterion not in options.criteria:
+            errors["criterion_code"] = "Tiêu chí không có trong bộ chỉ số năm này."
+        elif not area:
+            area = options.criteria[criterion][0]
+        elif options.criteria[criterion][0] != area:
+            errors["criterion_code"] = f"Tiêu chí {criterion} không thuộc lĩnh vực {area}."
+    if not area:
+        errors["area_code"] = "Chọn lĩnh vực."
+    elif options.areas and area not in options.areas:
+        errors["area_code"] = "Lĩnh vực không có trong bộ chỉ số năm này."
+    values["area_code"], values["criterion_code"] = area, criterion
+    values["title"] = _text(form, "title", errors, required="Nhập giải pháp, nhiệm vụ.")
+    values["deficiency"] = _text(form, "deficiency", errors)
+    values["expected_output"] = _text(form, "expected_output", errors, limit=1000)
+    values["notes"] = _text(form, "notes", errors, limit=2000)
+    for name in ("points_lost", "points_max"):
+        raw = str(form.get(name) or "").strip()
+        values[name] = None
+        if raw:
+            try:
+                number = parse_decimal(raw)
+            except ScoringError as exc:
+                errors[name] = str(exc)
+                continue
+            if number < 0 or number >= 1000:
+                errors[name] = "Điểm phải từ 0 đến dưới 1.000."
+            elif quantize(number) != number:
+                errors[name] = "Điểm có tối đa 3 chữ số thập phân."
+            else:
+                values[name] = quantize(number)
+    if (
+        values["points_lost"] is not None
+        and values["points_max"] is not None
+        and values["points_lost"] > values["points_max"]
+    ):
+        errors["points_lost"] = "Điểm bị trừ không được lớn hơn điểm tối đa."
+    deadline = _text(
+        form,
+        "deadline_text",
+        errors,
+        required="Nhập thời hạn (ví dụ 15/11/2024, Quý II/2024, Thường xuyên).",
+        limit=255,
+    )
+    values["deadline_text"] = deadline
+    values["due_date"] = None
+    if deadline and "deadline_text" not in errors:
+        try:
+            parsed = parse_deadline(deadline, year=year, calendar=default_calendar(), event=today)
+            values["due_date"] = parsed.due
+        except DeadlineError as exc:
+            errors["deadline_text"] = str(exc)
+    lead = _uuid(form.get("lead_unit_id"))
+    if form.get("lead_unit_id") and lead not in options.units:
+        errors["lead_unit_id"] = "Chọn một phòng, đơn vị của Sở."
+    values["lead_unit_id"] = lead if lead in options.units else None
+    coordinating: list[tuple[str, uuid.UUID]] = []
+    for raw in _many(form, "coordinating"):
+        kind_of, _, ident = raw.partition(":")
+        key = _uuid(ident)
+        if (kind_of == "unit" and key in options.units) or (kind_of == "group" and key in options.groups):
+            assert key is not None
+            coordinating.append((kind_of, key))
+        else:
+            errors["coordinating"] = "Đơn vị phối hợp không hợp lệ."
+    values["coordinating"] = coordinating
+    monitoring = _uuid(form.get("monitoring_unit_id"))
+    if form.get("monitoring_unit_id") and monitoring not in options.units:
+        errors["monitoring_unit_id"] = "Chọn một phòng, đơn vị của Sở."
+    values["monitoring_unit_id"] = monitoring if monitoring in options.units else None
+    assignees = [_uuid(v) for v in _many(form, "assignees")]
+    if any(a not in options.members for a in assignees):
+        errors["assignees"] = "Người thực hiện phải là thành viên của Sở."
+    values["assignees"] = [a for a in assignees if a in options.members]
+    labels = [label.strip()[:63] for label in str(form.get("labels") or "").split(",") if label.strip()]
+    if len(labels) > MAX_LABELS:
+        errors["labels"] = f"Tối đa {MAX_LABELS} nhãn."
+    values["labels"] = sorted(set(labels))
+    return TaskForm(values, errors)
+
+
+def _search_text(values: Mapping[str, Any], options: Choices) -> str:
+    lead_id = values.get("lead_unit_id")
+    lead = options.units.get(lead_id) if isinstance(lead_id, uuid.UUID) else None
+    parts = [
+        str(values.get("title", "")),
+        str(values.get("deficiency", "")),
+        str(values.get("criterion_code") or ""),
+        str(values.get("expected_output", "")),
+        lead.name if lead else "",
+        " ".join(values.get("labels", [])),
+    ]
+    return fold(" ".join(parts))
+
+
+def _state(task: Task) -> dict[str, Any]:
+    return {
+        "title": task.title,
+        "kind": task.kind,
+        "area": task.area_code,
+        "criterion": task.criterion_code,
+        "deadline": task.deadline_text,
+        "due": task.due_date.isoformat() if task.due_date else None,
+        "lead_unit": str(task.lead_unit_id) if task.lead_unit_id else None,
+        "points_lost": str(task.points_lost) if task.points_lost is not None else None,
+    }
+
+
+async def _set_parts(db: AsyncSession, ctx: TenantContext, task: Task, values: Mapping[str, Any]) -> None:
+    await db.execute(delete(TaskUnit).where(TaskUnit.task_id == task.id))
+    await db.execute(delete(TaskAssignee).where(TaskAssignee.task_id == task.id))
+    for kind_of, key in values["coordinating"]:
+        db.add(
+            TaskUnit(
+                tenant_id=ctx.tenant.id,
+                task_id=task.id,
+                role=UnitRole.COORDINATING.value,
+                unit_id=key if kind_of == "unit" else None,
+                unit_group_id=key if kind_of == "group" else None,
+            )
+        )
+    if values["monitoring_unit_id"]:
+        db.add(
+            TaskUnit(
+                tenant_id=ctx.tenant.id,
+                task_id=task.id,
+                role=UnitRole.MONITORING.value,
+                unit_id=values["monitoring_unit_id"],
+            )
+        )
+    for user_id in values["assignees"]:
+        db.add(TaskAssignee(tenant_id=ctx.tenant.id, task_id=task.id, user_id=user_id))
+
+
+FIELDS = (
+    "kind",
+    "area_code",
+    "criterion_code",
+    "title",
+    "deficiency",
+    "expected_output",
+    "notes",
+    "points_lost",
+    "points_max",
+    "deadline_text",
+    "due_date",
+    "lead_unit_id",
+    "labels",
+)
+
+
+async def create_task(
+    db: AsyncSession, ctx: TenantContext, year: int, values: Mapping[str, Any], options: Choices, column: BoardColumn
+) -> Task:
+    await lock_board(db, ctx)
+    task = Task(
+        id=uuid.uuid4(),
+        tenant_id=ctx.tenant.id,
+        number=await next_number(db),
+        year=year,
+        column_id=column.id,
+        position=await end_of_cell(db, year, column.id, values["area_code"]),
+        version=1,
+        search_text=_search_text(values, options),
+        created_by=ctx.principal.user_id,
+        **{name: values[name] for name in FIELDS},
+    )
+    db.add(task)
+    await db.flush()
+    await _set_parts(db, ctx, task, values)
+    db.add(_audit(ctx, "task.create", task, after=_state(task)))
+    await db.flush()
+    return task
+
+
+class StaleEdit(ValueError):
+    """The task changed since the form was opened; the person gets the fresh values."""
+
+
+async def update_task(
+    db: AsyncSession, ctx: TenantContext, task: Task, version: int, values: Mapping[str, Any], options: Choices
+) -> Task:
+    await db.refresh(task, with_for_update=True)
+    if task.version != version:
+        raise StaleEdit(
+            f"KP-{task.number} vừa được người khác sửa (phiên bản {task.version}, bạn sửa từ phiên bản {version}): "
+            "đây là nội dung mới nhất, hãy nhập lại thay đổi của bạn."
+        )
+    before = _state(task)
+    old_area = task.area_code
+    for name in FIELDS:
+        setattr(task, name, values[name])
+    task.search_text = _search_text(values, options)
+    task.version += 1
+    if old_area != task.area_code:  # to the end of the same column in its new lane
+        await lock_board(db, ctx)
+        task.position = await end_of_cell(db, task.year, task.column_id, task.area_code)
+    await db.flush()
+    await _set_parts(db, ctx, task, values)
+    db.add(_audit(ctx, "task.update", task, before=before, after=_state(task)))
+    await db.flush()
+    return task
+
+
+def _audit(ctx: TenantContext, action: str, task: Task, **data: Any) -> AuditEntry:
+    actor = ctx.principal.user_id
+    return AuditEntry(
+        tenant_id=ctx.tenant.id,
+        actor=f"user:{actor}" if actor else "system",
+        action=action,
+        entity="task",
+        entity_id=f"KP-{task.number}",
+        before=data.get("before"),
+        after=data.get("after"),
+    )
+
+
+def audit_move(ctx: TenantContext, task: Task, before: Mapping[str, str], after: Mapping[str, str]) -> AuditEntry:
+    return _audit(ctx, "task.move", task, before=dict(before), after=dict(after))
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A task the generator proposes for one criterion that lost points."""
+
+    area_code: str
+    criterion_code: str
+    title: str
+    deficiency: str
+    points_lost: Decimal
+    points_max: Decimal
+    lead_unit_id: uuid.UUID | None
+    expected_output: str
+
+
+def proposals(sheet: Sheet, units: Sequence[Unit], existing: set[str]) -> list[Proposal]:
+    """One proposal per scored criterion below its maximum that has no task yet (criteria listed in the set)."""
+    by_name = {fold(u.name): u.id for u in units} | {u.code: u.id for u in units}
+    found = []
+    for area in sheet.areas:
+        if area.node.kind in {"bonus", "penalty"}:
+            continue
+        for row in area.walk():
+            if row.children or row.remainder or row.score is None or row.code in existing:
+                continue
+            if row.score >= row.max_points:
+                continue
+            explanation = row.entry.explanation if row.entry else ""
+            lead = row.node.lead_unit
+            found.append(
+                Proposal(
+                    area_code=area.code,
+                    criterion_code=row.code,
+                    title=f"Khắc phục tiêu chí {row.code}: {row.node.title}",
+                    deficiency="; ".join(
+                        p for p in (f"Đạt {_vn(row.score)}/{_vn(row.max_points)} điểm", explanation) if p
+                    ),
+                    points_lost=row.max_points - row.score,
+                    points_max=row.max_points,
+                    lead_unit_id=(by_name.get(lead) or by_name.get(fold(lead))) if lead else None,
+                    expected_output=row.node.evidence or "",
+                )
+            )
+    return found
+
+
+def _vn(value: Decimal) -> str:
+    return f"{value.normalize():f}".replace(".", ",")

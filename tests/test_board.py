@@ -1,0 +1,342 @@
+"""The remedy board: tasks created and edited through their form, moves that keep positions dense and
+never lose an update, unit scoping, confirmation and WIP rules, filters, and a fixed number of queries."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+import uuid
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.support import sign_in
+from tests.test_assessments import HTMX, SEED_001, criteria  # noqa: F401 - the fixture
+
+pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
+
+SNGV = "/t/ha-tinh/so-ngoai-vu"
+BOARD = f"{SNGV}/ke-hoach/2020"
+FOCAL = "thao.ntp@sngv.hatinh.example.vn"
+LEADER = "vinh.tq@sngv.hatinh.example.vn"
+STAFF = "tuan.pa@sngv.hatinh.example.vn"  # Phòng Hợp tác quốc tế
+VIEWER = "lien.ct@sngv.hatinh.example.vn"
+BIND = (
+    "SELECT set_config('app.tenant_id', (SELECT t.id::text FROM tenants t JOIN provinces p ON p.id = t.province_id"
+    " WHERE p.code = 'ha-tinh' AND t.code = 'so-ngoai-vu'), true)"
+)
+
+
+async def _rows(engine: AsyncEngine, sql: str, **params: Any) -> list[Any]:
+    async with engine.begin() as db:
+        await db.execute(text(BIND))
+        return list((await db.execute(text(sql), params)).all())
+
+
+async def _token(client: AsyncTestClient[Litestar]) -> str:
+    page = await client.get(BOARD)
+    assert page.status_code == 200, page.text
+    match = re.search(r'name="_csrf_token" value="([^"]+)"', page.text)
+    assert match
+    return match.group(1)
+
+
+async def _units(engine: AsyncEngine) -> dict[str, str]:
+    return {row.code: str(row.id) for row in await _rows(engine, "SELECT code, id FROM units")}
+
+
+async def _columns(engine: AsyncEngine) -> dict[str, str]:
+    return {row.code: str(row.id) for row in await _rows(engine, "SELECT code, id FROM board_columns")}
+
+
+async def _create(client: AsyncTestClient[Litestar], **fields: Any) -> Any:
+    token = await _token(client)
+    data = {"kind": "fix", "area_code": "1", "title": "Ban hành kế hoạch", "deadline_text": "Quý II/2020"} | fields
+    return await client.post(f"{BOARD}/them", data={**data, "_csrf_token": token}, follow_redirects=False)
+
+
+async def _tasks(engine: AsyncEngine) -> list[Any]:
+    return await _rows(
+        engine,
+        "SELECT t.id, t.number, t.version, t.position, t.area_code, c.code AS col, t.due_date FROM tasks t"
+        " JOIN board_columns c ON c.id = t.column_id ORDER BY t.number",
+    )
+
+
+async def _move(client: AsyncTestClient[Litestar], task: Any, column: str, area: str, place: str = "end") -> Any:
+    token = await _token(client)
+    data = {"task": str(task.id), "version": str(task.version), "column": column, "area": area, "place": place}
+    return await client.post(f"{BOARD}/di-chuyen", data={**data, "_csrf_token": token}, headers=HTMX)
+
+
+async def test_a_task_is_created_with_its_deadline_resolved_and_shown_on_the_board(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    await sign_in(client, FOCAL)
+    units = await _units(owner_engine)
+    response = await _create(
+        client,
+        criterion_code="1.2",
+        deficiency="Tỷ lệ hoàn thành kế hoạch đạt 94,76 %",
+        points_lost="0,08",
+        points_max="1,5",
+        lead_unit_id=units["van-phong-thanh-tra"],
+        expected_output="Kế hoạch",
+        labels="kế hoạch, quý",
+    )
+    assert response.status_code in (302, 303), response.text
+    [task] = await _tasks(owner_engine)
+    assert str(task.due_date) == "2020-06-30"  # Quý II/2020: 30/06/2020 is a Tuesday
+    board = await client.get(BOARD)
+    assert "KP-1" in board.text
+    assert "Hạn 30/06/2020" in board.text
+    assert "−0,08 điểm" in board.text
+    assert re.search(rf'id="cell-[0-9a-f-]+-1"[^>]*>\s*<li class="card[^"]*" id="card-{task.id}"', board.text)
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"title": ""}, "title", "Nhập giải pháp"),
+        ({"deadline_text": ""}, "deadline_text", "Nhập thời hạn"),
+        ({"deadline_text": "31/02/2020"}, "deadline_text", "không phải là một ngày có thật"),
+        ({"deadline_text": "Quý V"}, "deadline_text", ""),
+        ({"area_code": "42"}, "area_code", "không có trong bộ chỉ số"),
+        ({"criterion_code": "9.9"}, "criterion_code", "không có trong bộ chỉ số"),
+        ({"criterion_code": "2.5"}, "criterion_code", "không thuộc lĩnh vực 1"),
+        ({"points_lost": "abc"}, "points_lost", "phải là một số"),
+        ({"points_lost": "2", "points_max": "1,5"}, "points_lost", "không được lớn hơn"),
+        ({"points_lost": "0,0001"}, "points_lost", "3 chữ số thập phân"),
+        ({"lead_unit_id": str(uuid.uuid4())}, "lead_unit_id", "Chọn một phòng"),
+        ({"lead_unit_id": "không-phải-uuid"}, "lead_unit_id", "Chọn một phòng"),
+        ({"coordinating": "unit:" + str(uuid.uuid4())}, "coordinating", "không hợp lệ"),
+        ({"assignees": str(uuid.uuid4())}, "assignees", "thành viên"),
+        ({"title": "x" * 4001}, "title", "Tối đa 4.000"),
+        ({"kind": "other"}, "kind", "Chọn loại"),
+    ],
+)
+async def test_bad_task_input_is_refused_next_to_the_field_and_nothing_is_saved(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, fields: dict[str, str], field: str, message: str
+) -> None:
+    await sign_in(client, FOCAL)
+    response = await _create(client, **fields)
+    assert response.status_code == 422, response.text
+    error = re.search(rf'<p class="field-error" id="t-{field}-error">([^<]*)</p>', response.text)
+    assert error, response.text
+    assert message in error.group(1)
+    assert await _tasks(owner_engine) == []
+
+
+async def test_moves_keep_positions_dense_and_a_stale_move_gets_a_conflict(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    await sign_in(client, FOCAL)
+    for n in range(3):
+        assert (await _create(client, title=f"Nhiệm vụ {n}")).status_code in (302, 303)
+    columns = await _columns(owner_engine)
+    first, second, third = await _tasks(owner_engine)
+    assert [t.position for t in (first, second, third)] == [0, 1, 2]
+    moved = await _move(client, third, columns["chua-thuc-hien"], "1", f"before:{first.id}")
+    assert moved.status_code == 200, moved.text
+    assert 'hx-swap-oob="true"' in moved.text
+    assert moved.headers["hx-trigger"] == "board-changed"
+    assert [(t.number, t.position) for t in await _tasks(owner_engine)] == [(1, 1), (2, 2), (3, 0)]
+    across = await _move(client, first, columns["dang-thuc-hien"], "2")
+    assert across.status_code == 200
+    assert [(t.number, t.col, t.area_code, t.position) for t in await _tasks(owner_engine)] == [
+        (1, "dang-thuc-hien", "2", 0),
+        (2, "chua-thuc-hien", "1", 1),
+        (3, "chua-thuc-hien", "1", 0),
+    ]
+    # `first` still carries version 1: the board it came from is stale
+    stale = await _move(client, first, columns["chua-thuc-hien"], "1")
+    assert stale.status_code == 409
+    assert "vừa được người khác thay đổi" in stale.text
+    assert 'id="board"' in stale.text
+    assert (await _tasks(owner_engine))[0].col == "dang-thuc-hien"
+    # keyboard moves: up/down within the cell
+    fresh = {t.number: t for t in await _tasks(owner_engine)}
+    assert (await _move(client, fresh[2], columns["chua-thuc-hien"], "1", "up")).status_code == 200
+    assert [(t.number, t.position) for t in (await _tasks(owner_engine))[1:]] == [(2, 0), (3, 1)]
+    moves = await _rows(owner_engine, "SELECT count(*) AS n FROM audit_log WHERE action = 'task.move'")
+    assert moves[0].n == 3
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"task": "x", "version": "1", "column": "y", "area": "1"},
+        {"task": str(uuid.uuid4()), "version": "abc", "column": str(uuid.uuid4()), "area": "1"},
+        {"place": "before:nope"},
+        {"place": "sideways"},
+        {"column": str(uuid.uuid4())},
+        {"area": "99"},
+    ],
+)
+async def test_bad_moves_are_refused_with_a_message(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, data: dict[str, str]
+) -> None:
+    await sign_in(client, FOCAL)
+    await _create(client)
+    [task] = await _tasks(owner_engine)
+    columns = await _columns(owner_engine)
+    token = await _token(client)
+    base = {"task": str(task.id), "version": str(task.version), "column": columns["dang-thuc-hien"], "area": "1"}
+    response = await client.post(f"{BOARD}/di-chuyen", data={**base, **data, "_csrf_token": token}, headers=HTMX)
+    assert response.status_code in (409, 422), response.text
+    assert 'role="alert"' in response.text
+    assert (await _tasks(owner_engine))[0].version == 1
+
+
+async def test_unit_staff_see_and_move_only_their_units_tasks_and_cannot_confirm(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    units = await _units(owner_engine)
+    await sign_in(client, FOCAL)
+    await _create(client, title="Việc của phòng Hợp tác quốc tế", lead_unit_id=units["phong-hop-tac-quoc-te"])
+    await _create(client, title="Việc của Văn phòng", lead_unit_id=units["van-phong-thanh-tra"])
+    own, other = await _tasks(owner_engine)
+    columns = await _columns(owner_engine)
+    await sign_in(client, STAFF)
+    board = await client.get(BOARD)
+    assert "Việc của phòng Hợp tác quốc tế" in board.text
+    assert "Việc của Văn phòng" not in board.text
+    assert (await client.get(f"{BOARD}/the/{other.number}")).status_code == 404
+    assert (await _move(client, other, columns["dang-thuc-hien"], "1")).status_code == 403
+    assert (await _move(client, own, columns["dang-thuc-hien"], "1")).status_code == 200
+    own = (await _tasks(owner_engine))[0]
+    assert (await _move(client, own, columns["hoan-thanh"], "1")).status_code == 403
+    await sign_in(client, LEADER)
+    assert (await _move(client, own, columns["hoan-thanh"], "1")).status_code == 200
+    await sign_in(client, VIEWER)
+    assert "Việc của Văn phòng" in (await client.get(BOARD)).text
+    assert (await _move(client, other, columns["dang-thuc-hien"], "1")).status_code == 403
+
+
+async def test_a_full_column_refuses_more_cards(client: AsyncTestClient[Litestar], owner_engine: AsyncEngine) -> None:
+    await sign_in(client, FOCAL)
+    await _create(client, title="A")
+    await _create(client, title="B")
+    async with owner_engine.begin() as db:
+        await db.execute(text(BIND))
+        await db.execute(text("UPDATE board_columns SET wip_limit = 1 WHERE code = 'dang-thuc-hien'"))
+    columns = await _columns(owner_engine)
+    first, second = await _tasks(owner_engine)
+    assert (await _move(client, first, columns["dang-thuc-hien"], "1")).status_code == 200
+    refused = await _move(client, second, columns["dang-thuc-hien"], "1")
+    assert refused.status_code == 422
+    assert "đã đủ 1 nhiệm vụ" in refused.text
+
+
+async def test_filters_find_tasks_with_or_without_diacritics_and_live_in_the_url(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    await sign_in(client, FOCAL)
+    await _create(client, title="Rà soát thủ tục đất đai", area_code="3", deadline_text="10/03/2020")
+    await _create(client, title="Cập nhật Cổng thông tin", area_code="7", deadline_text="31/12/2099")
+    for query in ("đất đai", "dat dai", "DAT DAI"):
+        page = (await client.get(BOARD, params={"q": query})).text
+        assert "Rà soát thủ tục đất đai" in page
+        assert "Cập nhật Cổng thông tin" not in page
+    area = (await client.get(BOARD, params={"linh-vuc": "7"})).text
+    assert "Cập nhật Cổng thông tin" in area
+    assert "Rà soát thủ tục" not in area
+    overdue = (await client.get(BOARD, params={"qua-han": "1"})).text  # 10/03/2020 is long past
+    assert "Rà soát thủ tục đất đai" in overdue
+    assert "Cập nhật Cổng thông tin" not in overdue
+    assert "Quá hạn" in overdue
+    weird = await client.get(BOARD, params={"don-vi": "not-a-uuid", "q": "%_\\", "linh-vuc": "<x>"})
+    assert weird.status_code == 200
+
+
+async def test_the_board_loads_in_a_fixed_number_of_queries(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, app: Litestar
+) -> None:
+    await sign_in(client, FOCAL)
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    target = app.state["sessions"].engine.sync_engine
+
+    async def measure() -> int:
+        statements.clear()
+        event.listen(target, "before_cursor_execute", count)
+        try:
+            assert (await client.get(BOARD)).status_code == 200
+        finally:
+            event.remove(target, "before_cursor_execute", count)
+        return len(statements)
+
+    await _create(client, title="Một")
+    few = await measure()
+    for n in range(12):
+        await _create(client, title=f"Thêm {n}", area_code=str(1 + n % 7))
+    many = await measure()
+    assert few == many, (few, many)
+
+
+async def test_concurrent_random_moves_keep_every_card_once_and_positions_dense(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    await sign_in(client, FOCAL)
+    for n in range(8):
+        await _create(client, title=f"Việc {n}", area_code=str(1 + n % 2))
+    columns = list((await _columns(owner_engine)).values())
+    rng = random.Random(7)  # noqa: S311 - a reproducible test, not a secret
+
+    async def one() -> int:
+        task = rng.choice(await _tasks(owner_engine))
+        response = await _move(
+            client, task, rng.choice(columns[:3]), rng.choice(["1", "2"]), rng.choice(["end", "top"])
+        )
+        return response.status_code
+
+    results = await asyncio.gather(*(one() for _ in range(40)))
+    assert set(results) <= {200, 409}
+    rows = await _tasks(owner_engine)
+    assert sorted(t.number for t in rows) == list(range(1, 9))
+    cells: dict[tuple[str, str], list[int]] = {}
+    for t in rows:
+        cells.setdefault((t.col, t.area_code), []).append(t.position)
+    for positions in cells.values():
+        assert sorted(positions) == list(range(len(positions)))
+
+
+async def test_the_plan_is_generated_from_the_criteria_that_lost_points(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    await sign_in(client, FOCAL)
+    base = f"{SNGV}/tu-danh-gia/2020"
+    token = await _token(client)
+    await client.post(f"{base}/bat-dau", data={"_csrf_token": token})
+    for code, form in SEED_001:
+        await client.post(f"{base}/tieu-chi/{code}", data={**form, "_csrf_token": token}, headers=HTMX)
+    response = await client.post(f"{BOARD}/tao-tu-tu-danh-gia", data={"_csrf_token": token}, follow_redirects=False)
+    assert response.headers["location"].endswith("ok=tao-10")
+    rows = await _rows(owner_engine, "SELECT criterion_code, points_lost, points_max FROM tasks ORDER BY number")
+    assert [r.criterion_code for r in rows] == [
+        "1.2",
+        "1.5",
+        "1.7",
+        "2.5",
+        "2.6.1",
+        "4.1.5",
+        "5.10",
+        "6.2.1",
+        "7.1.5",
+        "7.1.8",
+    ]
+    assert str(rows[0].points_lost) == "0.080"
+    again = await client.post(f"{BOARD}/tao-tu-tu-danh-gia", data={"_csrf_token": token}, follow_redirects=False)
+    assert again.headers["location"].endswith("ok=tao-0")
+    await sign_in(client, STAFF)
+    assert (
+        await client.post(f"{BOARD}/tao-tu-tu-danh-gia", data={"_csrf_token": await _token(client)})
+    ).status_code == 403
