@@ -1,4 +1,5 @@
-"""The `parboard` command: serve, db upgrade/downgrade, tenants sync, criteria and history import, demo."""
+"""The `parboard` command: serve, worker, db upgrade/downgrade, tenants sync, criteria and history import, jobs,
+demo."""
 
 from __future__ import annotations
 
@@ -69,6 +70,69 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> None:
         return
     app = create_app(settings, runtime.resolve(settings))
     uvicorn.Server(uvicorn.Config(app, **options)).run()
+
+
+@main.command()
+def worker() -> None:
+    """Run the background job worker until Ctrl-C or SIGTERM (the jobs in hand are finished first).
+
+    Daily reminders are e-mailed at 06:30, Vietnam time. Run one worker per replica or more: every periodic
+    job and every queued job runs once whatever the number of workers."""
+    import signal
+
+    from backend.db import runtime
+    from backend.jobs.queue import QueueNotInstalled, Worker
+    from backend.logging import configure_logging
+
+    settings = _settings()
+    configure_logging(json=settings.app.log_json, level=settings.app.log_level)
+    job_worker = Worker(settings, runtime.resolve(settings))
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, job_worker.stop)
+        await job_worker.run()
+
+    click.echo("parboard worker: đang chạy (Ctrl-C để dừng)", err=True)
+    try:
+        asyncio.run(run())
+    except QueueNotInstalled as exc:
+        raise CliError(f"lỗi: {exc}") from exc
+
+
+@main.group()
+def jobs() -> None:
+    """Background jobs, run now in this process (the worker runs them on schedule)."""
+
+
+@jobs.command("run-reminders")
+@click.option("--date", "day", default=None, metavar="dd/mm/yyyy", help="The day to remind for (default: today).")
+def jobs_run_reminders(day: str | None) -> None:
+    """E-mail every person their overdue tasks and the tasks due within 7 days, once, now."""
+    from datetime import datetime
+
+    from backend.db import runtime
+    from backend.db.engine import create_engine
+    from backend.domain.remedies.agenda import vietnam_today
+    from backend.jobs.reminders import send_reminders
+    from backend.logging import configure_logging
+
+    settings = _settings()
+    configure_logging(json=settings.app.log_json, level=settings.app.log_level)
+    try:
+        when = datetime.strptime(day, "%d/%m/%Y").date() if day else vietnam_today()  # noqa: DTZ007 - a date
+    except ValueError as exc:
+        raise CliError(f"lỗi: ngày không hợp lệ: {day!r} (dạng dd/mm/yyyy)") from exc
+
+    async def run() -> str:
+        engine = create_engine(runtime.resolve(settings).app_url)
+        try:
+            return (await send_reminders(engine, settings, when)).summary()
+        finally:
+            await engine.dispose()
+
+    click.echo(asyncio.run(run()))
 
 
 @main.group()
@@ -225,8 +289,8 @@ def history_import(directory: Path | None, check: bool) -> None:
 @main.command()
 @click.option("--serve/--no-serve", "and_serve", default=True, help="Serve after loading (default: yes).")
 def demo(and_serve: bool) -> None:
-    """Migrate, load the demo provinces with their demo people, then serve (with the development
-    identity provider when PARBOARD_DEV_IDP_URL is set, as `make run` does)."""
+    """Migrate, load the demo provinces with their demo people, then serve, with the job worker beside the
+    server (and the development identity provider when PARBOARD_DEV_IDP_URL is set, as `make run` does)."""
     from backend.db import migrate, runtime
 
     settings = _settings()
@@ -236,12 +300,24 @@ def demo(and_serve: bool) -> None:
     click.get_current_context().invoke(history_import, directory=None, check=False)
     if not and_serve:
         return
-    if not settings.auth.dev_idp_url:
-        _serve(settings, None, None)
-        return
-    with _dev_identity_provider(settings):
-        click.echo(f"đăng nhập: {settings.auth.public_url}/dang-nhap (người dùng mẫu, chế độ phát triển)", err=True)
-        _serve(settings, None, None)
+    with _background_worker(settings):
+        if not settings.auth.dev_idp_url:
+            _serve(settings, None, None)
+            return
+        with _dev_identity_provider(settings):
+            click.echo(f"đăng nhập: {settings.auth.public_url}/dang-nhap (người dùng mẫu, chế độ phát triển)", err=True)
+            _serve(settings, None, None)
+
+
+def _background_worker(settings: Settings) -> Any:
+    """The job worker in a thread beside the server; stopped (jobs in hand finished) when the server stops."""
+    from backend.db import runtime
+    from backend.jobs.queue import BackgroundWorker
+    from backend.logging import configure_logging
+
+    configure_logging(json=settings.app.log_json, level=settings.app.log_level)
+    click.echo("công việc nền: nhắc việc hằng ngày lúc 06:30 (giờ Việt Nam)", err=True)
+    return BackgroundWorker(settings, runtime.resolve(settings))
 
 
 def _dev_identity_provider(settings: Settings) -> Any:

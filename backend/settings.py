@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -90,6 +91,22 @@ class ServerSettings:
 
 
 @dataclass(frozen=True)
+class SmtpSettings:
+    # No host: nothing is e-mailed (reminders still show on each person's "Việc của tôi" page).
+    host: str = ""
+    port: int = 587
+    from_address: str = ""
+    user: str = ""
+    password: str = ""
+    starttls: bool = True
+    timeout_seconds: float = 10.0
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.host)
+
+
+@dataclass(frozen=True)
 class PathSettings:
     var_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "var")
     tenants_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "tenants")
@@ -109,6 +126,31 @@ class Settings:
     server: ServerSettings
     paths: PathSettings
     auth: AuthSettings = field(default_factory=AuthSettings)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+
+
+def _smtp_settings() -> SmtpSettings:
+    host = _env("PARBOARD_SMTP_HOST")
+    from_address = _env("PARBOARD_SMTP_FROM")
+    user = _env("PARBOARD_SMTP_USER")
+    password = os.environ.get("PARBOARD_SMTP_PASSWORD", "")
+    starttls = _env_bool("PARBOARD_SMTP_STARTTLS", default=True)
+    if host:
+        if "@" not in parseaddr(from_address)[1]:
+            raise SettingsError("PARBOARD_SMTP_FROM must be an e-mail address when PARBOARD_SMTP_HOST is set")
+        if bool(user) != bool(password):
+            raise SettingsError("PARBOARD_SMTP_USER and PARBOARD_SMTP_PASSWORD are given together, or neither")
+        if user and not starttls and host not in {"127.0.0.1", "localhost", "::1"}:
+            raise SettingsError("PARBOARD_SMTP_USER needs PARBOARD_SMTP_STARTTLS: the password would cross in clear")
+    return SmtpSettings(
+        host=host,
+        port=_env_int("PARBOARD_SMTP_PORT", 587, minimum=1, maximum=65535),
+        from_address=from_address,
+        user=user,
+        password=password,
+        starttls=starttls,
+        timeout_seconds=float(_env_int("PARBOARD_SMTP_TIMEOUT_SECONDS", 10, minimum=1, maximum=300)),
+    )
 
 
 def load_settings() -> Settings:
@@ -188,6 +230,7 @@ def load_settings() -> Settings:
             oidc_timeout_seconds=float(_env_int("PARBOARD_OIDC_TIMEOUT_SECONDS", 5, minimum=1, maximum=60)),
             dev_idp_url=dev_idp_url,
         ),
+        smtp=_smtp_settings(),
     )
 
 

@@ -1,0 +1,1 @@
+"""Background and periodic jobs on a PostgreSQL-backed queue (pgqueuer): `parboard worker` runs them."""
