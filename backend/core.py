@@ -20,7 +20,10 @@ from backend.db.rls import TenantSession
 from backend.domain.admin.controllers import ProvinceAdminController, TenantAdminController
 from backend.domain.admin.province_scores import ProvinceScoresController
 from backend.domain.assessments.controllers import AssessmentController, ProvinceResultsController
-from backend.domain.remedies.controllers import RemedyBoardController
+from backend.domain.remedies.controllers import RemedyBoardController, RemedyCardController
+from backend.domain.remedies.my_tasks import MyTasksController
+from backend.domain.remedies.plan_controllers import RemedyPlanController
+from backend.domain.remedies.reports import ProgressReportController
 from backend.domain.system import SystemController
 from backend.domain.tenants.config import TenantConfigError, load_directory
 from backend.domain.tenants.controllers import TenantController
@@ -53,6 +56,10 @@ class ParboardPlugin(InitPluginProtocol, ReceiveRoutePlugin):
                 AssessmentController,
                 ProvinceResultsController,
                 RemedyBoardController,
+                RemedyCardController,
+                ProgressReportController,
+                RemedyPlanController,
+                MyTasksController,
                 TenantAdminController,
                 ProvinceAdminController,
                 ProvinceScoresController,

@@ -56,6 +56,14 @@ LABELS = {
     "task.create": "Tạo nhiệm vụ",
     "task.update": "Sửa nhiệm vụ",
     "task.move": "Di chuyển nhiệm vụ",
+    "task.checklist": "Việc cần làm",
+    "task.comment": "Trao đổi",
+    "plan.ngay-ket-qua": "Ngày có kết quả thẩm định",
+    "plan.duyet": "Duyệt kế hoạch",
+    "plan.mo-lai": "Mở lại kế hoạch",
+    "plan.import": "Nhập kế hoạch từ tệp Excel",
+    "report.save": "Lưu báo cáo định kỳ",
+    "report.submit": "Nộp báo cáo định kỳ",
 }
 
 

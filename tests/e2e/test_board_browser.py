@@ -127,6 +127,8 @@ async def _drag(page: Page, card: Locator, target: Locator, *, top: bool = False
     await page.mouse.move(x + 5, y + 5, steps=5)
     await page.mouse.move(to_x, to_y, steps=20)
     await page.mouse.move(to_x, to_y + 1, steps=2)
+    await page.wait_for_timeout(200)  # let SortableJS settle its placeholder (120 ms animation) on a busy machine
+    await page.mouse.move(to_x, to_y, steps=1)
     await page.mouse.up()
 
 
@@ -205,6 +207,7 @@ async def test_a_card_moved_with_the_keyboard_alone_by_alt_arrows_and_by_its_mov
     await expect(other.locator("details.card-move")).to_have_attribute("open", "")
     task = await other.get_attribute("data-task")
     column = page.locator(f"#mv-col-{task}")
+    await expect(column).to_be_attached()  # the form is fetched when "Di chuyển" opens
     await page.keyboard.press("Tab")
     await expect(column).to_be_focused()
     await page.keyboard.press("ArrowDown")  # Chưa thực hiện → Đang thực hiện

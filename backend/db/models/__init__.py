@@ -17,6 +17,7 @@ from backend.db.models.remedies import (
     TaskUnit,
     UnitRole,
 )
+from backend.db.models.reports import ProgressReport
 from backend.db.models.tenancy import (
     Province,
     RankingGroup,
@@ -43,6 +44,7 @@ __all__ = [
     "Invitation",
     "LoginFlow",
     "Membership",
+    "ProgressReport",
     "Province",
     "RankingGroup",
     "RemedyPlan",

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import func, or_, select, text, update
+from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission
@@ -144,14 +144,24 @@ def _visible(ctx: TenantContext):  # type: ignore[no-untyped-def]
 
 
 async def load_board(
-    db: AsyncSession, ctx: TenantContext, year: int, lanes: list[Lane], filters: Filters, today: date
+    db: AsyncSession,
+    ctx: TenantContext,
+    year: int,
+    lanes: list[Lane],
+    filters: Filters,
+    today: date,
+    *,
+    cells: set[tuple[uuid.UUID, str]] | None = None,
 ) -> Board:
-    """Columns, cards, units and assignees in four statements, whatever the number of cards."""
+    """Columns, cards, units and assignees in four statements, whatever the number of cards (five when only
+    some `cells` are wanted, as after a move: the column counts then come from one GROUP BY)."""
     columns = list(await db.scalars(select(BoardColumn).order_by(BoardColumn.position)))
     statement = select(Task).where(Task.year == year).order_by(Task.area_code, Task.column_id, Task.position)
     visible = _visible(ctx)
     if visible is not None:
         statement = statement.where(visible)
+    if cells is not None:
+        statement = statement.where(or_(*(and_(Task.column_id == c, Task.area_code == a) for c, a in cells)))
     if filters.unit:
         statement = statement.where(
             or_(
@@ -215,6 +225,11 @@ async def load_board(
         board.counts[task.column_id] = board.counts.get(task.column_id, 0) + 1
     if filters.area:
         board.lanes = [lane for lane in shown if lane.code == filters.area]
+    if cells is not None:  # only some cells were read: count the columns apart
+        counted = select(Task.column_id, func.count()).where(Task.year == year).group_by(Task.column_id)
+        if visible is not None:
+            counted = counted.where(visible)
+        board.counts = {column: n for column, n in await db.execute(counted)}
     return board
 
 
@@ -272,6 +287,11 @@ async def move(db: AsyncSession, ctx: TenantContext, request: Move, lanes: set[s
         raise MoveError("Lĩnh vực không hợp lệ.")
     if area == OTHER_AREA:
         area = task.area_code
+    if area != task.area_code and task.criterion_code:
+        raise MoveError(
+            f"KP-{task.number} gắn với tiêu chí {task.criterion_code} của lĩnh vực {task.area_code}: "
+            "sửa tiêu chí của nhiệm vụ trước khi chuyển sang lĩnh vực khác."
+        )
     if (
         target_column.needs_confirmation
         and task.column_id != target_column.id

@@ -11,11 +11,21 @@ from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission
-from backend.db.models import AuditEntry, Task, TaskAssignee, TaskUnit, Unit
+from backend.db.models import (
+    Assessment,
+    AuditEntry,
+    BoardColumn,
+    CriteriaSet,
+    Criterion,
+    Task,
+    TaskAssignee,
+    TaskUnit,
+    Unit,
+)
 from backend.domain.assessments import services as assessments
 from backend.domain.remedies import board as boards
 from backend.domain.remedies import tasks
@@ -32,6 +42,26 @@ def _today() -> date:
     return date.today()  # noqa: DTZ011 - the department's calendar day
 
 
+async def _areas(db: AsyncSession, ctx: TenantContext, year: int) -> list[Lane]:
+    """The year's reform areas, one light query (the board needs no scores)."""
+    latest = (
+        select(CriteriaSet.id)
+        .where(CriteriaSet.province_id == ctx.province.id, CriteriaSet.year == year)
+        .order_by(CriteriaSet.version.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    rows = await db.execute(
+        select(Criterion.code, Criterion.title)
+        .where(Criterion.criteria_set_id == latest, Criterion.depth == 0, Criterion.kind.not_in(["bonus", "penalty"]))
+        .order_by(Criterion.position)
+    )
+    lanes = [Lane(code, title) for code, title in rows]
+    if not lanes:
+        raise NotFoundException(f"Tỉnh chưa ban hành bộ chỉ số năm {year}.")
+    return lanes
+
+
 async def _lanes(db: AsyncSession, ctx: TenantContext, year: int) -> tuple[list[Lane], Any]:
     loaded = await assessments.load(db, ctx.province, year)
     if loaded is None:
@@ -44,12 +74,21 @@ def _base(ctx: TenantContext, year: int) -> str:
     return f"{ctx.base_path}/ke-hoach/{year}"
 
 
-async def _board_context(db: AsyncSession, ctx: TenantContext, year: int, filters: Filters) -> dict[str, Any]:
-    lanes, loaded = await _lanes(db, ctx, year)
-    board = await boards.load_board(db, ctx, year, lanes, filters, _today())
+async def _board_context(
+    db: AsyncSession,
+    ctx: TenantContext,
+    year: int,
+    filters: Filters,
+    cells: set[tuple[uuid.UUID, str]] | None = None,
+) -> dict[str, Any]:
+    lanes = await _areas(db, ctx, year)
+    board = await boards.load_board(db, ctx, year, lanes, filters, _today(), cells=cells)
     editable = await _editable(db, ctx, board)
     units = {u.id: u.name for u in await db.scalars(select(Unit).order_by(Unit.position, Unit.name))}
+    plan = await tasks.plan_of(db, year)
     return {
+        "plan": plan,
+        "clock": tasks.plan_clock(plan, _today()),
         "ctx": ctx,
         "section": "board",
         "year": year,
@@ -58,7 +97,8 @@ async def _board_context(db: AsyncSession, ctx: TenantContext, year: int, filter
         "editable": editable,
         "units": units,
         "all_lanes": lanes,
-        "loaded": loaded,
+        "has_assessment": cells is None
+        and bool(await db.scalar(select(func.count()).select_from(Assessment).where(Assessment.year == year))),
         "base": _base(ctx, year),
         "today": _today(),
     }
@@ -118,7 +158,7 @@ class RemedyBoardController(Controller):
         form = {key: raw.get(key) for key in raw}
         filters = Filters.from_query({k.removeprefix("f-"): str(v) for k, v in form.items() if k.startswith("f-")})
         htmx = request.headers.get("hx-request") == "true"
-        lanes, _ = await _lanes(db_session, tenant, year)
+        lanes = await _areas(db_session, tenant, year)
         try:
             request_move = await _parse_move(db_session, form)
             moved = await boards.move(db_session, tenant, request_move, {lane.code for lane in lanes})
@@ -148,8 +188,8 @@ class RemedyBoardController(Controller):
         if not htmx:
             query = filters.as_query()
             return Redirect(_base(tenant, year), query_params=query or None)
-        context = await _board_context(db_session, tenant, year, filters)
         changed = {moved.source, moved.target}
+        context = await _board_context(db_session, tenant, year, filters, cells=changed)
         return Template(
             template_name="remedies/move_response.html",
             context={**context, "changed": changed, "moved": moved.task},
@@ -168,6 +208,31 @@ class RemedyBoardController(Controller):
         options = await tasks.choices(db_session, loaded.sheet)
         defaults = {k: v for k, v in request.query_params.items() if k in {"area_code", "criterion_code"}}
         return _form_page(request, tenant, year, options, form=defaults, errors={}, task=None)
+
+    @get("/{year:int}/the/{number:int}/di-chuyen", name="board:move_form", opt=EDIT)
+    async def move_form(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        number: FromPath[int],
+    ) -> Template:
+        """A card's move form, fetched when its "Di chuyển" opens (and a page of its own without JavaScript)."""
+        task = await _editable_task(db_session, tenant, year, number)
+        columns = list(await db_session.scalars(select(BoardColumn).order_by(BoardColumn.position)))
+        return page(
+            request,
+            "remedies/move.html",
+            block="move",
+            ctx=tenant,
+            section="board",
+            year=year,
+            base=_base(tenant, year),
+            task=task,
+            board=Board(year, columns, []),
+            lanes=await _areas(db_session, tenant, year),
+        )
 
     @post("/{year:int}/them", name="board:create", opt=EDIT)
     async def create(
@@ -221,6 +286,8 @@ class RemedyBoardController(Controller):
             errors={},
             task=task,
             activity=activity,
+            checklist=await tasks.checklist(db_session, task),
+            comments=await tasks.comments(db_session, task),
         )
 
     @post("/{year:int}/the/{number:int}", name="board:update", opt=EDIT)
@@ -232,12 +299,7 @@ class RemedyBoardController(Controller):
         year: FromPath[int],
         number: FromPath[int],
     ) -> Response[Any]:
-        task = await _task(db_session, tenant, year, number)
-        coordinating = {
-            u for u in await db_session.scalars(select(TaskUnit.unit_id).where(TaskUnit.task_id == task.id)) if u
-        }
-        if not boards.may_edit(tenant, task, coordinating):
-            raise PermissionDeniedException("Bạn chỉ sửa được nhiệm vụ của phòng, đơn vị mình.")
+        task = await _editable_task(db_session, tenant, year, number)
         _, loaded = await _lanes(db_session, tenant, year)
         options = await tasks.choices(db_session, loaded.sheet)
         raw = await request.form()
@@ -300,6 +362,87 @@ class RemedyBoardController(Controller):
         return Redirect(_base(tenant, year), query_params={"ok": f"tao-{created}"})
 
 
+PLAN_ACTIONS = {"ngay-ket-qua", "duyet", "mo-lai"}
+
+
+class RemedyCardController(Controller):
+    """A card's checklist and comments, and the plan's result date and approval."""
+
+    path = "/t/{province_code:str}/{tenant_code:str}/ke-hoach"
+    dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
+    include_in_schema = False
+
+    @post("/{year:int}/ke-hoach", name="board:plan", opt=PLAN)
+    async def plan(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+    ) -> Redirect:
+        await _areas(db_session, tenant, year)
+        raw = await request.form()
+        action = str(raw.get("action", ""))
+        error = await tasks.update_plan(db_session, tenant, year, action, {k: raw.get(k) for k in raw})
+        if error:
+            return Redirect(_base(tenant, year), query_params={"loi": error})
+        return Redirect(_base(tenant, year), query_params={"ok": action if action in PLAN_ACTIONS else "1"})
+
+    @post("/{year:int}/the/{number:int}/viec-can-lam", name="board:checklist_add", opt=EDIT)
+    async def checklist_add(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        number: FromPath[int],
+    ) -> Redirect:
+        task = await _editable_task(db_session, tenant, year, number)
+        raw = await request.form()
+        error = await tasks.add_checklist_item(db_session, tenant, task, str(raw.get("text", "")))
+        return _back(tenant, year, number, error)
+
+    @post("/{year:int}/the/{number:int}/viec-can-lam/{item:uuid}", name="board:checklist_toggle", opt=EDIT)
+    async def checklist_toggle(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        number: FromPath[int],
+        item: FromPath[uuid.UUID],
+    ) -> Redirect:
+        task = await _editable_task(db_session, tenant, year, number)
+        error = await tasks.toggle_checklist_item(db_session, tenant, task, item)
+        return _back(tenant, year, number, error)
+
+    @post("/{year:int}/the/{number:int}/trao-doi", name="board:comment", opt=VIEW)
+    async def comment(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        number: FromPath[int],
+    ) -> Redirect:
+        task = await _task(db_session, tenant, year, number)  # anyone who sees the card may comment on it
+        raw = await request.form()
+        error = await tasks.add_comment(db_session, tenant, task, str(raw.get("body", "")))
+        return _back(tenant, year, number, error)
+
+
+async def _editable_task(db: AsyncSession, ctx: TenantContext, year: int, number: int) -> Task:
+    task = await _task(db, ctx, year, number)
+    coordinating = {u for u in await db.scalars(select(TaskUnit.unit_id).where(TaskUnit.task_id == task.id)) if u}
+    if not boards.may_edit(ctx, task, coordinating):
+        raise PermissionDeniedException("Bạn chỉ sửa được nhiệm vụ của phòng, đơn vị mình.")
+    return task
+
+
+def _back(ctx: TenantContext, year: int, number: int, error: str | None) -> Redirect:
+    query = {"loi": error} if error else {"ok": "1"}
+    return Redirect(f"{_base(ctx, year)}/the/{number}", query_params=query)
+
+
 async def _parse_move(db: AsyncSession, form: dict[str, Any]) -> Move:
     try:
         task_id = uuid.UUID(str(form.get("task", "")))
@@ -318,7 +461,7 @@ async def _parse_move(db: AsyncSession, form: dict[str, Any]) -> Move:
             raise MoveError("Vị trí không hợp lệ.") from None
         before, after = (anchor, None) if kind == "before" else (None, anchor)
     elif place in {"up", "down", "top"}:
-        task = await db.get(Task, task_id)
+        task = await db.get(Task, task_id, populate_existing=True)
         if task is None:
             raise MoveError("Không tìm thấy nhiệm vụ.", conflict=True)
         if place == "top":
@@ -328,7 +471,9 @@ async def _parse_move(db: AsyncSession, form: dict[str, Any]) -> Move:
                 .order_by(Task.position)
                 .limit(1)
             )
-            before = first if first != task_id else None
+            if first == task_id:
+                raise MoveError("Thẻ đã ở đầu cột.")
+            before = first
         else:
             same = column_id == task.column_id and (area or task.area_code) == task.area_code
             if not same:
@@ -413,6 +558,8 @@ def _form_page(
     task: Task | None,
     status: int = 200,
     activity: list[AuditEntry] | None = None,
+    checklist: list[Any] | None = None,
+    comments: list[Any] | None = None,
 ) -> Template:
     response = page(
         request,
@@ -428,10 +575,14 @@ def _form_page(
         task=task,
         kinds=tasks.KIND_LABELS,
         notice=request.query_params.get("ok"),
+        error=request.query_params.get("loi"),
         activity=activity or [],
+        checklist=checklist or [],
+        comments=comments or [],
+        may_edit=task is None or boards.may_edit(ctx, task),
     )
     response.status_code = status
     return response
 
 
-__all__ = ["RemedyBoardController"]
+__all__ = ["RemedyBoardController", "RemedyCardController"]

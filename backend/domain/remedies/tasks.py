@@ -6,19 +6,22 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.models import (
     AuditEntry,
     BoardColumn,
+    ChecklistItem,
     Membership,
+    RemedyPlan,
     Task,
     TaskAssignee,
+    TaskComment,
     TaskKind,
     TaskUnit,
     Unit,
@@ -383,3 +386,137 @@ def proposals(sheet: Sheet, units: Sequence[Unit], existing: set[str]) -> list[P
 
 def _vn(value: Decimal) -> str:
     return f"{value.normalize():f}".replace(".", ",")
+
+
+# ---- the plan as a whole: its clock and its approval ----
+
+PLAN_DAYS = 15  # seed 001: the plan must be issued within 15 days of the appraisal result
+
+
+@dataclass(frozen=True)
+class PlanClock:
+    result_date: date | None
+    due: date | None
+    days_left: int | None
+    approved: bool
+    on_time: bool | None
+
+
+def plan_clock(plan: RemedyPlan | None, today: date) -> PlanClock:
+    if plan is None or plan.result_date is None:
+        return PlanClock(None, None, None, bool(plan and plan.status == "approved"), None)
+    due = plan.result_date + timedelta(days=PLAN_DAYS)
+    approved = plan.status == "approved"
+    on_time = (plan.approved_at.date() <= due) if approved and plan.approved_at else None
+    return PlanClock(plan.result_date, due, (due - today).days, approved, on_time)
+
+
+async def plan_of(db: AsyncSession, year: int) -> RemedyPlan | None:
+    return await db.scalar(select(RemedyPlan).where(RemedyPlan.year == year))
+
+
+async def update_plan(
+    db: AsyncSession, ctx: TenantContext, year: int, action: str, form: Mapping[str, Any]
+) -> str | None:
+    """Set the appraisal result date, approve, or reopen the plan; returns an error message or None."""
+    plan = await plan_of(db, year)
+    if plan is None:
+        plan = RemedyPlan(id=uuid.uuid4(), tenant_id=ctx.tenant.id, year=year, status="draft", version=1)
+        db.add(plan)
+    before = {"status": plan.status, "result_date": plan.result_date.isoformat() if plan.result_date else None}
+    if action == "ngay-ket-qua":
+        raw = str(form.get("result_date") or "").strip()
+        try:
+            plan.result_date = datetime.strptime(raw, "%d/%m/%Y").date()  # noqa: DTZ007 - a calendar date
+        except ValueError:
+            return "Ngày không hợp lệ: nhập theo dạng dd/mm/yyyy, ví dụ 15/12/2023."
+        if not 2000 <= plan.result_date.year <= 2100:
+            return "Năm của ngày có kết quả phải từ 2000 đến 2100."
+    elif action == "duyet":
+        if plan.status == "approved":
+            return "Kế hoạch đã được duyệt."
+        if not await db.scalar(select(func.count()).where(Task.year == year)):
+            return "Kế hoạch chưa có nhiệm vụ nào."
+        plan.status, plan.approved_at, plan.approved_by = "approved", datetime.now(UTC), ctx.principal.user_id
+    elif action == "mo-lai":
+        if plan.status != "approved":
+            return "Kế hoạch chưa được duyệt."
+        plan.status, plan.approved_at, plan.approved_by = "draft", None, None
+    else:
+        return "Thao tác không hợp lệ."
+    plan.version += 1
+    after = {"status": plan.status, "result_date": plan.result_date.isoformat() if plan.result_date else None}
+    actor = ctx.principal.user_id
+    db.add(
+        AuditEntry(
+            tenant_id=ctx.tenant.id,
+            actor=f"user:{actor}" if actor else "system",
+            action=f"plan.{action}",
+            entity="plan",
+            entity_id=str(year),
+            before=before,
+            after=after,
+        )
+    )
+    await db.flush()
+    return None
+
+
+# ---- a card's checklist and comments ----
+
+
+async def checklist(db: AsyncSession, task: Task) -> list[ChecklistItem]:
+    return list(
+        await db.scalars(select(ChecklistItem).where(ChecklistItem.task_id == task.id).order_by(ChecklistItem.position))
+    )
+
+
+async def comments(db: AsyncSession, task: Task) -> list[tuple[TaskComment, str]]:
+    rows = await db.execute(
+        select(TaskComment, func.coalesce(func.nullif(User.full_name, ""), User.email, "Không rõ"))
+        .outerjoin(User, User.id == TaskComment.author_id)
+        .where(TaskComment.task_id == task.id)
+        .order_by(TaskComment.created_at)
+    )
+    return [(comment, name) for comment, name in rows]
+
+
+async def add_checklist_item(db: AsyncSession, ctx: TenantContext, task: Task, text: str) -> str | None:
+    text = text.strip()
+    if not text:
+        return "Nhập nội dung việc cần làm."
+    if len(text) > 500:
+        return "Tối đa 500 ký tự."
+    count = await db.scalar(select(func.count()).where(ChecklistItem.task_id == task.id)) or 0
+    if count >= 100:
+        return "Tối đa 100 việc cần làm cho một nhiệm vụ."
+    db.add(ChecklistItem(id=uuid.uuid4(), tenant_id=ctx.tenant.id, task_id=task.id, position=count, text=text))
+    db.add(_audit(ctx, "task.checklist", task, after={"add": text}))
+    await db.flush()
+    return None
+
+
+async def toggle_checklist_item(db: AsyncSession, ctx: TenantContext, task: Task, item_id: uuid.UUID) -> str | None:
+    item = await db.scalar(select(ChecklistItem).where(ChecklistItem.id == item_id, ChecklistItem.task_id == task.id))
+    if item is None:
+        return "Không tìm thấy việc cần làm."
+    item.done = not item.done
+    db.add(_audit(ctx, "task.checklist", task, after={"text": item.text, "done": item.done}))
+    await db.flush()
+    return None
+
+
+async def add_comment(db: AsyncSession, ctx: TenantContext, task: Task, body: str) -> str | None:
+    body = body.replace("\r\n", "\n").strip()
+    if not body:
+        return "Nhập nội dung trao đổi."
+    if len(body) > MAX_TEXT:
+        return f"Tối đa {MAX_TEXT:,} ký tự.".replace(",", ".")
+    db.add(
+        TaskComment(
+            id=uuid.uuid4(), tenant_id=ctx.tenant.id, task_id=task.id, author_id=ctx.principal.user_id, body=body
+        )
+    )
+    db.add(_audit(ctx, "task.comment", task, after={"length": len(body)}))
+    await db.flush()
+    return None

@@ -1,0 +1,297 @@
+"""The remedy plan as documents: the Word plan and the Excel table of the year's tasks, and the import of an existing
+plan's table (upload → preview of every row → confirmation that creates every task, or none)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import time
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.auth.permissions import Permission
+from backend.db.models import AuditEntry, Unit, UnitGroup
+from backend.domain.assessments.sheet import Sheet
+from backend.domain.assessments.xlsx import MAX_FILE_BYTES, NOT_XLSX
+from backend.domain.remedies import board as boards
+from backend.domain.remedies import tasks
+from backend.domain.remedies.controllers import _base, _lanes, _today
+from backend.domain.remedies.documents import plan_docx, plan_xlsx, read_plan_xlsx
+from backend.domain.remedies.plan_io import (
+    DOCX,
+    MAX_TOKEN_AGE,
+    XLSX,
+    Preview,
+    attachment,
+    build_preview,
+    plan_document,
+    sign_upload,
+    verify_upload,
+)
+from backend.domain.tenants.deps import TenantContext, provide_tenant_context
+from backend.settings import Settings
+from backend.web.templating import page
+
+VIEW = {"access": Permission.TENANT_VIEW}
+IMPORT = {"access": Permission.TASK_EDIT_ANY}
+FILE_FIELD = "tep"
+MAX_MB = MAX_FILE_BYTES // (1024 * 1024)
+# The upload carries the file (≤ 5 MB) and the confirmation its base64 text (4/3 of it): room for both, no more.
+UPLOAD_BODY = MAX_FILE_BYTES + 512 * 1024
+CONFIRM_BODY = MAX_FILE_BYTES * 4 // 3 + 512 * 1024
+TAMPERED = (
+    "Dữ liệu xem trước không hợp lệ hoặc đã bị thay đổi, nên không nhập gì. Hãy tải tệp kế hoạch lên lại để xem trước."
+)
+EXPIRED = (
+    f"Bản xem trước đã quá hạn ({MAX_TOKEN_AGE // 3600} giờ), nên không nhập gì. Hãy tải tệp kế hoạch lên lại để xem "
+    "trước."
+)
+
+
+def _secret(request: Request[Any, Any, Any]) -> str:
+    settings: Settings = request.app.state.settings
+    return settings.app.secret_key
+
+
+def _upload_name(filename: str | None) -> str:
+    """The uploaded file's own name (no folders, no control characters), for display and the signature."""
+    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(char for char in name if char.isprintable()).strip()
+    return name[:255] or "ke-hoach.xlsx"
+
+
+class RemedyPlanController(Controller):
+    """/t/<tỉnh>/<sở>/ke-hoach/<năm>/xuat/… and /nhap: the year's plan out of and into the board."""
+
+    path = "/t/{province_code:str}/{tenant_code:str}/ke-hoach/{year:int}"
+    dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
+    include_in_schema = False
+
+    # ---- export ----
+
+    @get("/xuat/ke-hoach.docx", name="plan:docx", opt=VIEW)
+    async def export_docx(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+    ) -> Response[bytes]:
+        lanes, loaded = await _lanes(db_session, tenant, year)
+        document = await plan_document(db_session, tenant, year, loaded.sheet, lanes, _today())
+        data = await asyncio.to_thread(plan_docx, document)
+        return Response(
+            data,
+            media_type=DOCX,
+            headers={
+                "Content-Disposition": attachment(
+                    f"ke-hoach-khac-phuc-{tenant.tenant.code}-{year}.docx",
+                    f"Kế hoạch khắc phục {year} - {tenant.tenant.name}.docx",
+                ),
+                "Cache-Control": "no-store",
+            },
+        )
+
+    @get("/xuat/ke-hoach.xlsx", name="plan:xlsx", opt=VIEW)
+    async def export_xlsx(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+    ) -> Response[bytes]:
+        lanes, loaded = await _lanes(db_session, tenant, year)
+        document = await plan_document(db_session, tenant, year, loaded.sheet, lanes, _today())
+        data = await asyncio.to_thread(plan_xlsx, document)
+        return Response(
+            data,
+            media_type=XLSX,
+            headers={
+                "Content-Disposition": attachment(
+                    f"ke-hoach-khac-phuc-{tenant.tenant.code}-{year}.xlsx",
+                    f"Kế hoạch khắc phục {year} - {tenant.tenant.name}.xlsx",
+                ),
+                "Cache-Control": "no-store",
+            },
+        )
+
+    # ---- import ----
+
+    @get("/nhap", name="plan:import", opt=IMPORT)
+    async def import_form(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+    ) -> Template:
+        await _lanes(db_session, tenant, year)
+        return _page(request, tenant, year)
+
+    @post("/nhap", name="plan:preview", opt=IMPORT, request_max_body_size=UPLOAD_BODY)
+    async def preview(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+    ) -> Template:
+        _, loaded = await _lanes(db_session, tenant, year)
+        form = await request.form()
+        upload = form.get(FILE_FIELD)
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            return _page(request, tenant, year, problems=["Chọn tệp kế hoạch (.xlsx) để tải lên."], status=422)
+        name = _upload_name(upload.filename)
+        data = await upload.read(MAX_FILE_BYTES + 1)
+        if len(data) > MAX_FILE_BYTES:
+            problems = [f"Tệp lớn hơn {MAX_MB} MB."]
+            return _page(request, tenant, year, problems=problems, file_name=name, status=422)
+        if not data:
+            return _page(request, tenant, year, problems=[NOT_XLSX], file_name=name, status=422)
+        preview = await _preview(db_session, year, loaded.sheet, data)
+        if preview.file_problems:
+            return _page(request, tenant, year, problems=preview.file_problems, file_name=name, status=422)
+        signed: dict[str, str] | None = None
+        if preview.importable:
+            issued_at = int(time.time())
+            signed = {
+                "du_lieu": base64.b64encode(data).decode("ascii"),
+                "ten_tep": name,
+                "luc": str(issued_at),
+                "chu_ky": sign_upload(
+                    _secret(request),
+                    tenant_id=tenant.tenant.id,
+                    year=year,
+                    user_id=tenant.principal.user_id,
+                    issued_at=issued_at,
+                    filename=name,
+                    data=data,
+                ),
+            }
+        return _page(request, tenant, year, preview=preview, file_name=name, signed=signed)
+
+    @post("/nhap/xac-nhan", name="plan:import-confirm", opt=IMPORT, request_max_body_size=CONFIRM_BODY)
+    async def confirm(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+    ) -> Response[Any]:
+        _, loaded = await _lanes(db_session, tenant, year)
+        form = await request.form()
+        name = _upload_name(str(form.get("ten_tep") or ""))
+        signature = str(form.get("chu_ky") or "")
+        try:
+            issued_at = int(str(form.get("luc") or ""))
+            data = base64.b64decode(str(form.get("du_lieu") or ""), validate=True)
+        except (ValueError, binascii.Error):
+            return _page(request, tenant, year, problems=[TAMPERED], status=400)
+        valid = bool(data) and verify_upload(
+            _secret(request),
+            signature,
+            tenant_id=tenant.tenant.id,
+            year=year,
+            user_id=tenant.principal.user_id,
+            issued_at=issued_at,
+            filename=name,
+            data=data,
+        )
+        if not valid:
+            return _page(request, tenant, year, problems=[TAMPERED], status=400)
+        if not 0 <= time.time() - issued_at <= MAX_TOKEN_AGE:
+            return _page(request, tenant, year, problems=[EXPIRED], file_name=name, status=400)
+
+        preview = await _preview(db_session, year, loaded.sheet, data)
+        if preview.file_problems:
+            return _page(request, tenant, year, problems=preview.file_problems, file_name=name, status=422)
+        if not preview.importable:
+            problems = [f"Không nhập nhiệm vụ nào: {len(preview.failed)} dòng có lỗi. Sửa tệp rồi tải lên lại."]
+            return _page(request, tenant, year, problems=problems, preview=preview, file_name=name, status=422)
+
+        await boards.lock_board(db_session, tenant)  # one import (or move) at a time: a double submit waits here
+        done = await db_session.scalar(
+            select(AuditEntry.id).where(
+                AuditEntry.action == "plan.import",
+                AuditEntry.entity_id == str(year),
+                AuditEntry.after.contains({"signature": signature}),
+            )
+        )
+        if done is not None:
+            problems = [f"Tệp “{name}” đã được nhập từ bản xem trước này. Muốn nhập lại lần nữa, hãy tải tệp lên lại."]
+            return _page(request, tenant, year, problems=problems, file_name=name, status=409)
+
+        options = await tasks.choices(db_session, loaded.sheet)
+        if not options.columns:
+            return _page(request, tenant, year, problems=["Bảng kế hoạch chưa có cột trạng thái nào."], status=422)
+        numbers = []
+        for row in preview.ready:
+            assert row.values is not None
+            task = await tasks.create_task(db_session, tenant, year, row.values, options, options.columns[0])
+            numbers.append(task.number)
+        actor = tenant.principal.user_id
+        db_session.add(
+            AuditEntry(
+                tenant_id=tenant.tenant.id,
+                actor=f"user:{actor}" if actor else "system",
+                action="plan.import",
+                entity="plan",
+                entity_id=str(year),
+                after={
+                    "file": name,
+                    "tasks": len(numbers),
+                    "first": f"KP-{min(numbers)}",
+                    "last": f"KP-{max(numbers)}",
+                    "signature": signature,
+                },
+            )
+        )
+        await db_session.flush()
+        return Redirect(_base(tenant, year), query_params={"ok": f"nhap-{len(numbers)}"})
+
+
+async def _preview(db: AsyncSession, year: int, sheet: Sheet, data: bytes) -> Preview:
+    imported, problems = await asyncio.to_thread(read_plan_xlsx, data)
+    options = await tasks.choices(db, sheet)
+    units = list(await db.scalars(select(Unit).order_by(Unit.position, Unit.name)))
+    groups = list(await db.scalars(select(UnitGroup).order_by(UnitGroup.name)))
+    return build_preview(imported, problems, options, units, groups, year, _today())
+
+
+def _page(
+    request: Request[Any, Any, Any],
+    ctx: TenantContext,
+    year: int,
+    *,
+    problems: list[str] | None = None,
+    preview: Preview | None = None,
+    file_name: str = "",
+    signed: dict[str, str] | None = None,
+    status: int = 200,
+) -> Template:
+    response = page(
+        request,
+        "remedies/import.html",
+        ctx=ctx,
+        section="board",
+        year=year,
+        base=_base(ctx, year),
+        problems=problems or [],
+        preview=preview,
+        file_name=file_name,
+        signed=signed,
+        max_mb=MAX_MB,
+        max_age_hours=MAX_TOKEN_AGE // 3600,
+        kinds=tasks.KIND_LABELS,
+    )
+    response.status_code = status
+    return response
+
+
+__all__ = ["RemedyPlanController"]

@@ -1,0 +1,238 @@
+"""Periodic progress reports (quý I, 6 tháng, quý III, năm) on the remedy plan, with each province's deadlines.
+
+While a report is a draft its summary is computed live from the board; submitting freezes the summary and
+the narratives into a snapshot that never changes again (the report Sở Nội vụ received).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.auth.permissions import Permission
+from backend.db.models import AuditEntry, BoardColumn, Task, Unit
+from backend.db.models.reports import ProgressReport
+from backend.domain.assessments import services as assessments
+from backend.domain.tenants.deps import TenantContext, provide_tenant_context
+from backend.domain.tenants.services import ReportDue, report_deadlines
+from backend.web.templating import page
+
+MAX_NARRATIVE = 8000
+
+
+@dataclass(frozen=True)
+class Period:
+    code: str
+    due: date
+    report: ProgressReport | None
+
+
+async def periods(db: AsyncSession, ctx: TenantContext, year: int) -> list[Period]:
+    reports = {r.period: r for r in await db.scalars(select(ProgressReport).where(ProgressReport.year == year))}
+    return [Period(d.period, d.due, reports.get(d.period)) for d in report_deadlines(ctx.province, year)]
+
+
+def _due(ctx: TenantContext, year: int, period: str) -> ReportDue:
+    for due in report_deadlines(ctx.province, year):
+        if due.period == period:
+            return due
+    raise NotFoundException("Tỉnh không có kỳ báo cáo này.")
+
+
+async def summary(db: AsyncSession, year: int, areas: Mapping[str, str], today: date) -> dict[str, Any]:
+    """Tasks of the year by status, unit and area, and the overdue ones (JSON-ready: it may be frozen)."""
+    columns = list(await db.scalars(select(BoardColumn).order_by(BoardColumn.position)))
+    done = {c.id for c in columns if c.is_done}
+    names = {c.id: c.name for c in columns}
+    units = {u.id: u.name for u in await db.scalars(select(Unit))}
+    tasks = list(await db.scalars(select(Task).where(Task.year == year).order_by(Task.number)))
+    by_status = {c.name: 0 for c in columns}
+    by_unit: dict[str, dict[str, int]] = {}
+    by_area: dict[str, dict[str, int]] = {}
+    overdue = []
+    for task in tasks:
+        status = names.get(task.column_id, "")
+        by_status[status] = by_status.get(status, 0) + 1
+        late = bool(task.due_date and task.due_date < today and task.column_id not in done)
+        unit = (
+            units.get(task.lead_unit_id, "Chưa giao đơn vị chủ trì")
+            if task.lead_unit_id
+            else "Chưa giao đơn vị chủ trì"
+        )
+        for bucket, key in ((by_unit, unit), (by_area, task.area_code)):
+            row = bucket.setdefault(key, {"total": 0, "done": 0, "overdue": 0})
+            row["total"] += 1
+            row["done"] += task.column_id in done
+            row["overdue"] += late
+        if late and task.due_date:
+            overdue.append(
+                {
+                    "code": f"KP-{task.number}",
+                    "title": task.title,
+                    "due": task.due_date.strftime("%d/%m/%Y"),
+                    "unit": unit,
+                }
+            )
+    return {
+        "as_of": today.strftime("%d/%m/%Y"),
+        "total": len(tasks),
+        "by_status": by_status,
+        "by_unit": dict(sorted(by_unit.items())),
+        "by_area": {code: by_area.get(code, {"total": 0, "done": 0, "overdue": 0}) for code in areas},
+        "area_titles": dict(areas),
+        "overdue": overdue,
+    }
+
+
+def _audit(ctx: TenantContext, action: str, report: ProgressReport, **data: Any) -> AuditEntry:
+    actor = ctx.principal.user_id
+    return AuditEntry(
+        tenant_id=ctx.tenant.id,
+        actor=f"user:{actor}" if actor else "system",
+        action=action,
+        entity="report",
+        entity_id=f"{report.year}:{report.period}",
+        after=data.get("after"),
+    )
+
+
+async def _report(db: AsyncSession, ctx: TenantContext, year: int, period: str) -> ProgressReport:
+    report = await db.scalar(select(ProgressReport).where(ProgressReport.year == year, ProgressReport.period == period))
+    if report is None:
+        report = ProgressReport(
+            id=uuid.uuid4(), tenant_id=ctx.tenant.id, year=year, period=period, narratives={}, status="draft", version=1
+        )
+        db.add(report)
+    return report
+
+
+def _base(ctx: TenantContext, year: int) -> str:
+    return f"{ctx.base_path}/bao-cao/{year}"
+
+
+class ProgressReportController(Controller):
+    path = "/t/{province_code:str}/{tenant_code:str}/bao-cao"
+    dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
+    include_in_schema = False
+
+    @get("/", name="reports:index", opt={"access": Permission.TENANT_VIEW})
+    async def this_year(self, tenant: NamedDependency[TenantContext]) -> Redirect:
+        return Redirect(_base(tenant, date.today().year))  # noqa: DTZ011 - the department's calendar day
+
+    @get("/{year:int}", name="reports:list", opt={"access": Permission.TENANT_VIEW})
+    async def year_list(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+    ) -> Template:
+        return page(
+            request,
+            "remedies/reports.html",
+            ctx=tenant,
+            section="reports",
+            year=year,
+            periods=await periods(db_session, tenant, year),
+            today=date.today(),  # noqa: DTZ011 - the department's calendar day
+        )
+
+    @get("/{year:int}/{period:str}", name="reports:show", opt={"access": Permission.TENANT_VIEW})
+    async def show(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        period: FromPath[str],
+    ) -> Template:
+        due = _due(tenant, year, period)
+        report = await db_session.scalar(
+            select(ProgressReport).where(ProgressReport.year == year, ProgressReport.period == period)
+        )
+        loaded = await assessments.load(db_session, tenant.province, year)
+        areas = {a.code: a.node.title for a in loaded.sheet.areas} if loaded else {}
+        today = date.today()  # noqa: DTZ011 - the department's calendar day
+        data = report.snapshot if report and report.snapshot else await summary(db_session, year, areas, today)
+        return page(
+            request,
+            "remedies/report.html",
+            ctx=tenant,
+            section="reports",
+            year=year,
+            due=due,
+            report=report,
+            data=data,
+            narratives=(report.narratives if report else {}),
+            errors={},
+            notice=request.query_params.get("ok"),
+            error=request.query_params.get("loi"),
+            base=_base(tenant, year),
+        )
+
+    @post("/{year:int}/{period:str}", name="reports:save", opt={"access": Permission.TASK_EDIT_ANY})
+    async def save(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        period: FromPath[str],
+    ) -> Redirect:
+        _due(tenant, year, period)
+        report = await _report(db_session, tenant, year, period)
+        target = f"{_base(tenant, year)}/{period}"
+        if report.status == "submitted":
+            return Redirect(target, query_params={"loi": "Báo cáo đã nộp: không sửa được nữa."})
+        raw = await request.form()
+        narratives = {}
+        for key in raw:
+            if key.startswith("area-"):
+                text = str(raw.get(key, "")).replace("\r\n", "\n").strip()
+                if len(text) > MAX_NARRATIVE:
+                    return Redirect(
+                        target, query_params={"loi": f"Mỗi phần tối đa {MAX_NARRATIVE:,} ký tự.".replace(",", ".")}
+                    )
+                if text:
+                    narratives[key.removeprefix("area-")[:31]] = text
+        report.narratives = narratives
+        report.version += 1
+        db_session.add(_audit(tenant, "report.save", report, after={"areas": sorted(narratives)}))
+        await db_session.flush()
+        return Redirect(target, query_params={"ok": "luu"})
+
+    @post("/{year:int}/{period:str}/nop", name="reports:submit", opt={"access": Permission.SUBMISSION_SUBMIT})
+    async def submit(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        period: FromPath[str],
+    ) -> Redirect:
+        _due(tenant, year, period)
+        report = await _report(db_session, tenant, year, period)
+        target = f"{_base(tenant, year)}/{period}"
+        if report.status == "submitted":
+            return Redirect(target, query_params={"loi": "Báo cáo đã nộp."})
+        loaded = await assessments.load(db_session, tenant.province, year)
+        areas = {a.code: a.node.title for a in loaded.sheet.areas} if loaded else {}
+        today = date.today()  # noqa: DTZ011 - the department's calendar day
+        report.snapshot = {**await summary(db_session, year, areas, today), "narratives": dict(report.narratives)}
+        report.status = "submitted"
+        report.submitted_at = datetime.now(UTC)
+        report.submitted_by = tenant.principal.user_id
+        report.version += 1
+        db_session.add(_audit(tenant, "report.submit", report, after={"total": report.snapshot["total"]}))
+        await db_session.flush()
+        return Redirect(target, query_params={"ok": "nop"})
