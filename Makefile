@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test install lint typecheck pytest bench bench-national lock clean-var
+.PHONY: run test install lint typecheck pytest bench bench-national bench-board lock clean-var
 
 run: $(STAMP)
 	PARBOARD_ENV=development PARBOARD_DEV_IDP_URL=http://127.0.0.1:8001 $(BIN)/parboard demo
@@ -35,6 +35,9 @@ bench: $(STAMP)
 
 bench-national: $(STAMP)
 	$(BIN)/python -m tests.benchmarks.national
+
+bench-board: $(STAMP)
+	$(BIN)/python -m tests.benchmarks.board
 
 lock:
 	rm -rf var/lockvenv && $(PYTHON) -m venv var/lockvenv
