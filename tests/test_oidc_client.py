@@ -11,6 +11,7 @@ import asyncio
 import socket
 import time
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -275,6 +276,13 @@ async def test_bad_state_never_reaches_the_provider(client: OIDCClient, tenant: 
     assert sum(tenant.requests.values()) == 0
 
 
+@dataclass(frozen=True)
+class Offset:
+    """Seconds from the moment the test runs."""
+
+    seconds: int
+
+
 @pytest.mark.parametrize(
     ("changes", "code"),
     [
@@ -286,12 +294,14 @@ async def test_bad_state_never_reaches_the_provider(client: OIDCClient, tenant: 
         pytest.param({"aud": [CLIENT_ID, "another-app"]}, "bad_azp", id="several-aud-without-azp"),
         pytest.param({"aud": [CLIENT_ID, "another-app"], "azp": "another-app"}, "bad_azp", id="several-aud-wrong-azp"),
         pytest.param({"azp": "another-app"}, "bad_azp", id="azp-mismatch"),
-        pytest.param({"exp": int(time.time()) - 120}, "expired", id="expired-beyond-skew"),
+        # Times as offsets from "now", resolved when the test runs: a value computed at collection goes
+        # stale on a long run (a token "300 s in the future" is no longer so five minutes later).
+        pytest.param({"exp": Offset(-120)}, "expired", id="expired-beyond-skew"),
         pytest.param({"exp": "tomorrow"}, "expired", id="exp-not-a-number"),
         pytest.param({"exp": None}, "missing_claim", id="no-exp"),
-        pytest.param({"iat": int(time.time()) + 300}, "issued_in_future", id="iat-in-future-beyond-skew"),
+        pytest.param({"iat": Offset(+300)}, "issued_in_future", id="iat-in-future-beyond-skew"),
         pytest.param({"iat": None}, "missing_claim", id="no-iat"),
-        pytest.param({"nbf": int(time.time()) + 300}, "issued_in_future", id="nbf-in-future"),
+        pytest.param({"nbf": Offset(+300)}, "issued_in_future", id="nbf-in-future"),
         pytest.param({"nonce": None}, "missing_claim", id="no-nonce"),
         pytest.param({"nonce": "n-replayed-from-another-sign-in"}, "bad_nonce", id="wrong-nonce"),
         pytest.param({"nonce": 12345}, "bad_nonce", id="nonce-not-a-string"),
@@ -301,6 +311,7 @@ async def test_bad_state_never_reaches_the_provider(client: OIDCClient, tenant: 
     ],
 )
 async def test_claims_are_checked(client: OIDCClient, tenant: Tenant, changes: dict[str, Any], code: str) -> None:
+    changes = {k: int(time.time()) + v.seconds if isinstance(v, Offset) else v for k, v in changes.items()}
     token = sign(tenant.claims(NONCE, **changes), KEY_A)
     error = await expect_error(code, sign_in(client, tenant, token))
     assert error.message == MESSAGE_SESSION
