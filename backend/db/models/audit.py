@@ -25,3 +25,26 @@ class AuditEntry(TenantScoped, Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSONB, nullable=True)
     correlation_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+
+    @classmethod
+    def by(
+        cls,
+        tenant_id: uuid.UUID,
+        actor: uuid.UUID | None,
+        action: str,
+        entity: str,
+        entity_id: str,
+        *,
+        before: dict[str, Any] | None = None,
+        after: dict[str, Any] | None = None,
+    ) -> AuditEntry:
+        """An entry for what a person (or, without one, the system) did in a tenant."""
+        return cls(
+            tenant_id=tenant_id,
+            actor=f"user:{actor}" if actor else "system",
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            before=before,
+            after=after,
+        )

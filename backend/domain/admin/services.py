@@ -123,14 +123,8 @@ async def pending_invitations(db: AsyncSession) -> list[Invitation]:
 def _audit(
     tenant: Tenant, actor: uuid.UUID | None, action: str, entity: str, entity_id: str, **data: Any
 ) -> AuditEntry:
-    return AuditEntry(
-        tenant_id=tenant.id,
-        actor=f"user:{actor}" if actor else "system",
-        action=action,
-        entity=entity,
-        entity_id=entity_id,
-        before=data.get("before"),
-        after=data.get("after"),
+    return AuditEntry.by(
+        tenant.id, actor, action, entity, entity_id, before=data.get("before"), after=data.get("after")
     )
 
 

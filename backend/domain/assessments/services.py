@@ -285,12 +285,6 @@ def _item_state(item: AssessmentItem) -> dict[str, Any]:
 
 
 def _audit(tenant: Tenant, actor: uuid.UUID | None, action: str, entity_id: str, **data: Any) -> AuditEntry:
-    return AuditEntry(
-        tenant_id=tenant.id,
-        actor=f"user:{actor}" if actor else "system",
-        action=action,
-        entity="assessment",
-        entity_id=entity_id,
-        before=data.get("before"),
-        after=data.get("after"),
+    return AuditEntry.by(
+        tenant.id, actor, action, "assessment", entity_id, before=data.get("before"), after=data.get("after")
     )

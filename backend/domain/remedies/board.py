@@ -130,6 +130,12 @@ def may_edit(ctx: TenantContext, task: Task, coordinating: set[uuid.UUID] | None
     return task.lead_unit_id in units or bool(units & (coordinating or set()))
 
 
+async def coordinating_units(db: AsyncSession, task_id: uuid.UUID) -> set[uuid.UUID]:
+    """The units (not unit groups) a task is shared with, for the edit check."""
+    rows = await db.scalars(select(TaskUnit.unit_id).where(TaskUnit.task_id == task_id, TaskUnit.unit_id.is_not(None)))
+    return {unit for unit in rows if unit is not None}
+
+
 def _visible(ctx: TenantContext):  # type: ignore[no-untyped-def]
     """The SQL condition for tasks this person sees (None: all)."""
     if sees_all(ctx):
@@ -268,10 +274,7 @@ async def move(db: AsyncSession, ctx: TenantContext, request: Move, lanes: set[s
     task = await db.scalar(select(Task).where(Task.id == request.task_id).with_for_update())
     if task is None:
         raise MoveError("Không tìm thấy nhiệm vụ (có thể đã bị xoá).", conflict=True)
-    coordinating = {
-        u for u in await db.scalars(select(TaskUnit.unit_id).where(TaskUnit.task_id == task.id)) if u is not None
-    }
-    if not may_edit(ctx, task, coordinating):
+    if not may_edit(ctx, task, await coordinating_units(db, task.id)):
         raise PermissionError("Bạn chỉ di chuyển được nhiệm vụ của phòng, đơn vị mình.")
     if task.version != request.version:
         raise MoveError(

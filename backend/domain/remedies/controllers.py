@@ -432,8 +432,7 @@ class RemedyCardController(Controller):
 
 async def _editable_task(db: AsyncSession, ctx: TenantContext, year: int, number: int) -> Task:
     task = await _task(db, ctx, year, number)
-    coordinating = {u for u in await db.scalars(select(TaskUnit.unit_id).where(TaskUnit.task_id == task.id)) if u}
-    if not boards.may_edit(ctx, task, coordinating):
+    if not boards.may_edit(ctx, task, await boards.coordinating_units(db, task.id)):
         raise PermissionDeniedException("Bạn chỉ sửa được nhiệm vụ của phòng, đơn vị mình.")
     return task
 

@@ -96,15 +96,8 @@ async def summary(db: AsyncSession, year: int, areas: Mapping[str, str], today: 
 
 
 def _audit(ctx: TenantContext, action: str, report: ProgressReport, **data: Any) -> AuditEntry:
-    actor = ctx.principal.user_id
-    return AuditEntry(
-        tenant_id=ctx.tenant.id,
-        actor=f"user:{actor}" if actor else "system",
-        action=action,
-        entity="report",
-        entity_id=f"{report.year}:{report.period}",
-        after=data.get("after"),
-    )
+    entity_id = f"{report.year}:{report.period}"
+    return AuditEntry.by(ctx.tenant.id, ctx.principal.user_id, action, "report", entity_id, after=data.get("after"))
 
 
 async def _report(db: AsyncSession, ctx: TenantContext, year: int, period: str) -> ProgressReport:

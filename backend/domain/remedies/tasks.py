@@ -323,13 +323,12 @@ async def update_task(
 
 
 def _audit(ctx: TenantContext, action: str, task: Task, **data: Any) -> AuditEntry:
-    actor = ctx.principal.user_id
-    return AuditEntry(
-        tenant_id=ctx.tenant.id,
-        actor=f"user:{actor}" if actor else "system",
-        action=action,
-        entity="task",
-        entity_id=f"KP-{task.number}",
+    return AuditEntry.by(
+        ctx.tenant.id,
+        ctx.principal.user_id,
+        action,
+        "task",
+        f"KP-{task.number}",
         before=data.get("before"),
         after=data.get("after"),
     )
@@ -446,16 +445,9 @@ async def update_plan(
         return "Thao tác không hợp lệ."
     plan.version += 1
     after = {"status": plan.status, "result_date": plan.result_date.isoformat() if plan.result_date else None}
-    actor = ctx.principal.user_id
     db.add(
-        AuditEntry(
-            tenant_id=ctx.tenant.id,
-            actor=f"user:{actor}" if actor else "system",
-            action=f"plan.{action}",
-            entity="plan",
-            entity_id=str(year),
-            before=before,
-            after=after,
+        AuditEntry.by(
+            ctx.tenant.id, ctx.principal.user_id, f"plan.{action}", "plan", str(year), before=before, after=after
         )
     )
     await db.flush()
