@@ -120,6 +120,18 @@ class PathSettings:
 
 
 @dataclass(frozen=True)
+class StorageSettings:
+    # Evidence and submission packages: "local" (files under var/blobs) or "s3" (any S3-compatible store).
+    backend: str = "local"
+    max_upload_bytes: int = 50 * 1024 * 1024  # per file, enforced while the upload streams
+    s3_endpoint: str = ""
+    s3_bucket: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+
+
+@dataclass(frozen=True)
 class Settings:
     app: AppSettings
     db: DatabaseSettings
@@ -127,6 +139,7 @@ class Settings:
     paths: PathSettings
     auth: AuthSettings = field(default_factory=AuthSettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    storage: StorageSettings = field(default_factory=StorageSettings)
 
 
 def _smtp_settings() -> SmtpSettings:
@@ -151,6 +164,27 @@ def _smtp_settings() -> SmtpSettings:
         starttls=starttls,
         timeout_seconds=float(_env_int("PARBOARD_SMTP_TIMEOUT_SECONDS", 10, minimum=1, maximum=300)),
     )
+
+
+def _storage_settings() -> StorageSettings:
+    backend = _env("PARBOARD_STORAGE", "local")
+    if backend not in {"local", "s3"}:
+        raise SettingsError(f"PARBOARD_STORAGE must be local or s3, got {backend!r}")
+    settings = StorageSettings(
+        backend=backend,
+        max_upload_bytes=_env_int("PARBOARD_MAX_UPLOAD_MB", 50, minimum=1, maximum=100_000) * 1024 * 1024,
+        s3_endpoint=_env("PARBOARD_S3_ENDPOINT").rstrip("/"),
+        s3_bucket=_env("PARBOARD_S3_BUCKET"),
+        s3_region=_env("PARBOARD_S3_REGION", "us-east-1"),
+        s3_access_key=_env("PARBOARD_S3_ACCESS_KEY"),
+        s3_secret_key=os.environ.get("PARBOARD_S3_SECRET_KEY", ""),
+    )
+    if backend == "s3" and not (settings.s3_endpoint and settings.s3_bucket and settings.s3_access_key):
+        raise SettingsError(
+            "PARBOARD_STORAGE=s3 needs PARBOARD_S3_ENDPOINT, PARBOARD_S3_BUCKET, PARBOARD_S3_ACCESS_KEY "
+            "and PARBOARD_S3_SECRET_KEY"
+        )
+    return settings
 
 
 def load_settings() -> Settings:
@@ -231,6 +265,7 @@ def load_settings() -> Settings:
             dev_idp_url=dev_idp_url,
         ),
         smtp=_smtp_settings(),
+        storage=_storage_settings(),
     )
 
 

@@ -5,6 +5,7 @@ from backend.db.models.assessments import AppraisedResult, Assessment, Assessmen
 from backend.db.models.audit import AuditEntry
 from backend.db.models.auth import Invitation, LoginFlow, UserSession
 from backend.db.models.criteria import CriteriaSet, Criterion
+from backend.db.models.evidence import EvidenceFile, Submission, SubmissionStatus
 from backend.db.models.people import Membership, Role, User
 from backend.db.models.remedies import (
     BoardColumn,
@@ -18,6 +19,7 @@ from backend.db.models.remedies import (
     UnitRole,
 )
 from backend.db.models.reports import ProgressReport
+from backend.db.models.review import Appraisal, AppraisalItem, AppraisalStatus, EvidenceRequest
 from backend.db.models.tenancy import (
     Province,
     RankingGroup,
@@ -30,6 +32,9 @@ from backend.db.models.tenancy import (
 )
 
 __all__ = [
+    "Appraisal",
+    "AppraisalItem",
+    "AppraisalStatus",
     "AppraisedResult",
     "Assessment",
     "AssessmentItem",
@@ -40,6 +45,8 @@ __all__ = [
     "ChecklistItem",
     "CriteriaSet",
     "Criterion",
+    "EvidenceFile",
+    "EvidenceRequest",
     "ExternalScore",
     "Invitation",
     "LoginFlow",
@@ -49,6 +56,8 @@ __all__ = [
     "RankingGroup",
     "RemedyPlan",
     "Role",
+    "Submission",
+    "SubmissionStatus",
     "Task",
     "TaskAssignee",
     "TaskComment",
