@@ -14,12 +14,15 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.auth.permissions import Permission
-from backend.db.models import BoardColumn, Role, Task, TaskAssignee, TaskUnit, Unit, User
+from backend.db.models import BoardColumn, EvidenceFile, Role, Task, TaskAssignee, TaskUnit, Unit, User
 from backend.domain.tenants.deps import TenantContext
 
 DUE_SOON_DAYS = 7
@@ -78,9 +81,30 @@ class Filters:
         return bool(self.as_query())
 
 
-@dataclass(frozen=True)
-class Card:
-    task: Task
+class CardTask(NamedTuple):
+    """What a card shows of its task: read as plain rows (no ORM objects for 600 cards), hashable (the
+    rendered card is cached by it, `backend.domain.remedies.cards`)."""
+
+    id: uuid.UUID
+    number: int
+    version: int
+    position: int
+    column_id: uuid.UUID
+    area_code: str
+    criterion_code: str | None
+    kind: str
+    title: str
+    due_date: date | None
+    deadline_text: str
+    points_lost: Decimal | None
+    lead_unit_id: uuid.UUID | None
+
+
+CARD_COLUMNS = tuple(getattr(Task, name) for name in CardTask._fields)
+
+
+class Card(NamedTuple):
+    task: Any  # CardTask, or the whole Task when the board is read `full` (the plan's exports)
     lead_unit: str
     assignees: tuple[str, ...]
     overdue: bool
@@ -158,11 +182,15 @@ async def load_board(
     today: date,
     *,
     cells: set[tuple[uuid.UUID, str]] | None = None,
+    full: bool = False,
+    units: dict[uuid.UUID, str] | None = None,
 ) -> Board:
     """Columns, cards, units and assignees in four statements, whatever the number of cards (five when only
-    some `cells` are wanted, as after a move: the column counts then come from one GROUP BY)."""
+    some `cells` are wanted, as after a move: the column counts then come from one GROUP BY). Cards carry
+    `CardTask` rows, or whole `Task`s when `full`. `units` (id → name), when the caller has them, saves one."""
     columns = list(await db.scalars(select(BoardColumn).order_by(BoardColumn.position)))
-    statement = select(Task).where(Task.year == year).order_by(Task.area_code, Task.column_id, Task.position)
+    order = (Task.area_code, Task.column_id, Task.position)
+    statement: Any = (select(Task) if full else select(*CARD_COLUMNS)).where(Task.year == year).order_by(*order)
     visible = _visible(ctx)
     if visible is not None:
         statement = statement.where(visible)
@@ -194,18 +222,35 @@ async def load_board(
         for word in fold(filters.query).split():
             escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             statement = statement.where(Task.search_text.like(f"%{escaped}%", escape="\\"))
-    tasks = list(await db.scalars(statement))
-    units = {u.id: u.name for u in await db.scalars(select(Unit))}
+    tasks: list[Any] = (
+        list(await db.scalars(statement)) if full else [CardTask(*row) for row in await db.execute(statement)]
+    )
+    if units is None:
+        units = {u.id: u.name for u in await db.scalars(select(Unit))}
     names: dict[uuid.UUID, list[str]] = {}
+    of_year = select(Task.id).where(Task.year == year)
     if tasks:
+        # the year's assignees and evidence counts by a join, not an IN list of every card (600 bind
+        # parameters cost more than the few rows of hidden cards they would skip); names sorted here
+        few = [t.id for t in tasks] if len(tasks) <= 64 else None  # after a move: a cell or two
         rows = await db.execute(
             select(TaskAssignee.task_id, func.coalesce(func.nullif(User.full_name, ""), User.email))
             .join(User, User.id == TaskAssignee.user_id)
-            .where(TaskAssignee.task_id.in_([t.id for t in tasks]))
-            .order_by(User.full_name)
+            .where(TaskAssignee.task_id.in_(few) if few else TaskAssignee.task_id.in_(of_year))
         )
         for task_id, name in rows:
             names.setdefault(task_id, []).append(name)
+        counted_files = await db.execute(
+            select(EvidenceFile.task_id, func.count())
+            .where(
+                EvidenceFile.task_id.in_(few) if few else EvidenceFile.task_id.in_(of_year),
+                EvidenceFile.deleted_at.is_(None),
+            )
+            .group_by(EvidenceFile.task_id)
+        )
+        evidence = {task_id: int(n) for task_id, n in counted_files}
+    else:
+        evidence = {}
     done_columns = {c.id for c in columns if c.is_done}
     known = {lane.code for lane in lanes}
     shown = list(lanes)
@@ -223,9 +268,10 @@ async def load_board(
         card = Card(
             task,
             units.get(task.lead_unit_id, "") if task.lead_unit_id else "",
-            tuple(names.get(task.id, ())),
+            tuple(sorted(names.get(task.id, ()))),
             overdue,
             soon,
+            evidence.get(task.id, 0),
         )
         board.cells.setdefault((task.column_id, lane), []).append(card)
         board.counts[task.column_id] = board.counts.get(task.column_id, 0) + 1
@@ -340,7 +386,14 @@ async def move(db: AsyncSession, ctx: TenantContext, request: Move, lanes: set[s
         .values(column_id=target_column.id, area_code=area, position=target_position, version=Task.version + 1)
         .execution_options(synchronize_session=False)
     )
-    await db.refresh(task)
+    # what the UPDATE wrote, without reading the row back (the board lock and the row lock are held)
+    for name, value in (
+        ("column_id", target_column.id),
+        ("area_code", area),
+        ("position", target_position),
+        ("version", task.version + 1),
+    ):
+        set_committed_value(task, name, value)
     return Moved(task, source, (target_column.id, area))
 
 

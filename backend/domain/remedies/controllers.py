@@ -30,6 +30,7 @@ from backend.domain.assessments import services as assessments
 from backend.domain.remedies import board as boards
 from backend.domain.remedies import tasks
 from backend.domain.remedies.board import Board, Filters, Lane, Move, MoveError
+from backend.domain.remedies.cards import cards_html
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
 from backend.web.templating import page
 
@@ -80,11 +81,13 @@ async def _board_context(
     year: int,
     filters: Filters,
     cells: set[tuple[uuid.UUID, str]] | None = None,
+    lanes: list[Lane] | None = None,
 ) -> dict[str, Any]:
-    lanes = await _areas(db, ctx, year)
-    board = await boards.load_board(db, ctx, year, lanes, filters, _today(), cells=cells)
-    editable = await _editable(db, ctx, board)
+    if lanes is None:
+        lanes = await _areas(db, ctx, year)
     units = {u.id: u.name for u in await db.scalars(select(Unit).order_by(Unit.position, Unit.name))}
+    board = await boards.load_board(db, ctx, year, lanes, filters, _today(), cells=cells, units=units)
+    editable = await _editable(db, ctx, board)
     plan = await tasks.plan_of(db, year)
     return {
         "plan": plan,
@@ -101,6 +104,7 @@ async def _board_context(
         and bool(await db.scalar(select(func.count()).select_from(Assessment).where(Assessment.year == year))),
         "base": _base(ctx, year),
         "today": _today(),
+        "cards_html": cards_html,
     }
 
 
@@ -114,7 +118,9 @@ async def _editable(db: AsyncSession, ctx: TenantContext, board: Board) -> set[u
     units = boards.own_units(ctx)
     coordinated = set(
         await db.scalars(
-            select(TaskUnit.task_id).where(TaskUnit.task_id.in_([t.id for t in cards]), TaskUnit.unit_id.in_(units))
+            select(TaskUnit.task_id)
+            .join(Task, Task.id == TaskUnit.task_id)
+            .where(Task.year == board.year, TaskUnit.unit_id.in_(units))
         )
     )
     return {t.id for t in cards if t.lead_unit_id in units or t.id in coordinated}
@@ -165,7 +171,7 @@ class RemedyBoardController(Controller):
         except PermissionError as exc:
             raise PermissionDeniedException(str(exc)) from None
         except MoveError as exc:  # raised before anything is written; the error status rolls the transaction back
-            context = await _board_context(db_session, tenant, year, filters)
+            context = await _board_context(db_session, tenant, year, filters, lanes=lanes)
             status = 409 if exc.conflict else 422
             if not htmx:
                 response = page(request, "remedies/board.html", **context, message=str(exc))
@@ -189,7 +195,7 @@ class RemedyBoardController(Controller):
             query = filters.as_query()
             return Redirect(_base(tenant, year), query_params=query or None)
         changed = {moved.source, moved.target}
-        context = await _board_context(db_session, tenant, year, filters, cells=changed)
+        context = await _board_context(db_session, tenant, year, filters, cells=changed, lanes=lanes)
         return Template(
             template_name="remedies/move_response.html",
             context={**context, "changed": changed, "moved": moved.task},

@@ -116,7 +116,7 @@ async def plan_document(
     db: AsyncSession, ctx: TenantContext, year: int, sheet: Sheet, lanes: list[Lane], today: date
 ) -> PlanDocument:
     """The year's plan as this person sees the board: a unit's staff get their unit's tasks only."""
-    board = await boards.load_board(db, ctx, year, lanes, Filters(), today)
+    board = await boards.load_board(db, ctx, year, lanes, Filters(), today, full=True)
     cards = [card for cell in board.cells.values() for card in cell]
     column_names = {column.id: column.name for column in board.columns}
     area_titles = {area.code: area.node.title for area in sheet.areas}
