@@ -8,6 +8,7 @@ from dataclasses import replace
 import httpx
 import pytest
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
+from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from backend.asgi import create_app
 from backend.auth.sessions import COOKIE
 from backend.db.models import Base
+from backend.db.rls import bind_tenant
 from backend.db.runtime import DatabaseUrls
 from backend.settings import DatabaseSettings
 from tests.support import make_settings, session_cookie_for
@@ -237,3 +239,21 @@ async def test_pooled_connection_reused_after_a_request_carries_no_tenant_contex
     assert tenant in ("", None)
     assert user in ("", None)
     assert units == 0
+
+
+async def test_the_apps_sessions_keep_their_tenant_after_a_commit(app: Litestar, owner_engine: AsyncEngine) -> None:
+    """The session the app's plugin makes (not only `create_session_maker`'s) re-applies the bound tenant at the
+    start of every transaction: a request that commits half-way still sees, and only sees, its own rows."""
+    plugin = app.plugins.get(SQLAlchemyPlugin)
+    [config] = plugin.config
+    async with owner_engine.connect() as connection:
+        tenant_id = (await connection.execute(text("SELECT id FROM tenants WHERE code = 'so-ngoai-vu'"))).scalar_one()
+    async with config.get_session() as session:
+        await bind_tenant(session, tenant_id)
+        before = (await session.execute(text("SELECT count(*) FROM units"))).scalar_one()
+        await session.commit()
+        after = (await session.execute(text("SELECT count(*) FROM units"))).scalar_one()
+        setting = (await session.execute(text("SELECT current_setting('app.tenant_id', true)"))).scalar_one()
+    assert before > 0
+    assert after == before
+    assert setting == str(tenant_id)

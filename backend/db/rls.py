@@ -50,7 +50,11 @@ def _context(session: Session) -> dict[str, str]:
     return {"tenant": str(tenant) if tenant else "", "user": str(user) if user else ""}
 
 
-@event.listens_for(TenantSession, "after_begin")
+# On every Session, not only TenantSession: Advanced Alchemy's plugin gives the app's AsyncSession a plain
+# sessionmaker of its own as `sync_session_class`, so a listener on the subclass would only ever fire for the
+# sessions `create_session_maker` makes, and a request's tenant would be lost after its first commit. A session
+# that was never bound (no `info`) is left alone.
+@event.listens_for(Session, "after_begin")
 def _apply_context(session: Session, transaction: SessionTransaction, connection: Connection) -> None:
     context = _context(session)
     if context["tenant"] or context["user"]:
