@@ -3,9 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+PYTEST_WORKERS ?= 2  # pytest-xdist processes (each with its own database in the embedded PostgreSQL)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test install lint typecheck pytest bench bench-national bench-board lock clean-var
+.PHONY: run test install lint typecheck pytest bench bench-national bench-board bench-upload bench-package lock clean-var
 
 run: $(STAMP)
 	PARBOARD_ENV=development PARBOARD_DEV_IDP_URL=http://127.0.0.1:8001 $(BIN)/parboard demo
@@ -28,7 +29,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.benchmarks.tenant_home
@@ -38,6 +39,12 @@ bench-national: $(STAMP)
 
 bench-board: $(STAMP)
 	$(BIN)/python -m tests.benchmarks.board
+
+bench-upload: $(STAMP)
+	$(BIN)/python -m tests.benchmarks.upload
+
+bench-package: $(STAMP)
+	$(BIN)/python -m tests.benchmarks.package
 
 lock:
 	rm -rf var/lockvenv && $(PYTHON) -m venv var/lockvenv

@@ -135,6 +135,51 @@ def jobs_run_reminders(day: str | None) -> None:
     click.echo(asyncio.run(run()))
 
 
+@main.command("verify")
+@click.argument("package", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--submission-id", default=None, help="The submission to compare with (default: the manifest's).")
+@click.option("--offline", is_flag=True, help="Check the archive only; do not look up the recorded hash.")
+def verify(package: Path, submission_id: str | None, offline: bool) -> None:
+    """Check a submission package: every entry against manifest.json and SHA256SUMS, and the file's SHA-256
+    against the hash recorded when it was built (when the database is reachable). Exit 0 valid, 1 not."""
+    import uuid
+
+    from backend.domain.submissions.verify import check_archive
+
+    try:
+        wanted = uuid.UUID(submission_id) if submission_id else None
+    except ValueError as exc:
+        raise CliError(f"lỗi: mã lần nộp không hợp lệ: {submission_id!r}") from exc
+    with package.open("rb") as handle:
+        report = check_archive(handle)
+    if report.manifest is not None and not offline:
+        report.recorded = _verify_recorded(report, wanted)
+    for line in report.lines():
+        click.echo(line)
+    sys.exit(0 if report.ok else 1)
+
+
+def _verify_recorded(report: Any, wanted: Any) -> str:
+    """Look the package up in the database; when it cannot be reached, say so (the archive check stands)."""
+    from backend.db import runtime
+    from backend.db.engine import create_engine, create_session_maker
+    from backend.domain.submissions.verify import check_recorded
+
+    async def run() -> None:
+        engine = create_engine(runtime.resolve(_settings()).app_url)
+        try:
+            async with create_session_maker(engine)() as db, db.begin():
+                await check_recorded(db, report, wanted)
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(run())
+    except Exception as exc:  # any database failure leaves the archive check standing
+        return f"Không kết nối được cơ sở dữ liệu ({exc}): chỉ kiểm tra nội dung tệp."
+    return str(report.recorded)
+
+
 @main.group()
 def db() -> None:
     """Database migrations (run as the owner role)."""
@@ -248,6 +293,20 @@ def criteria_import(directory: Path | None, check: bool) -> None:
         for problem in exc.problems:
             click.echo(f"lỗi: {problem}", err=True)
         raise CliError("nhập bộ chỉ số bị huỷ; không có gì thay đổi") from exc
+
+
+@main.group()
+def evidence() -> None:
+    """Evidence files (tài liệu kiểm chứng) and their blob storage."""
+
+
+@evidence.command("check")
+def evidence_check() -> None:
+    """List evidence rows whose blob is missing or of another size, and blobs no row references; exit 1 on drift."""
+    from backend.domain.evidence.cli import run_check
+
+    if not run_check(_settings()):
+        sys.exit(1)
 
 
 @main.group()

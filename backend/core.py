@@ -20,10 +20,13 @@ from backend.db.rls import TenantSession
 from backend.domain.admin.controllers import ProvinceAdminController, TenantAdminController
 from backend.domain.admin.province_scores import ProvinceScoresController
 from backend.domain.assessments.controllers import AssessmentController, ProvinceResultsController
+from backend.domain.evidence.controllers import EvidenceController
 from backend.domain.remedies.controllers import RemedyBoardController, RemedyCardController
 from backend.domain.remedies.my_tasks import MyTasksController
 from backend.domain.remedies.plan_controllers import RemedyPlanController
 from backend.domain.remedies.reports import ProgressReportController
+from backend.domain.review.controllers import ExplanationController, ReviewController
+from backend.domain.submissions.controllers import SubmissionApiController, SubmissionController
 from backend.domain.system import SystemController
 from backend.domain.tenants.config import TenantConfigError, load_directory
 from backend.domain.tenants.controllers import TenantController
@@ -63,6 +66,11 @@ class ParboardPlugin(InitPluginProtocol, ReceiveRoutePlugin):
                 TenantAdminController,
                 ProvinceAdminController,
                 ProvinceScoresController,
+                ReviewController,
+                ExplanationController,
+                EvidenceController,
+                SubmissionController,
+                SubmissionApiController,
                 AuthController,
             ]
         )

@@ -32,7 +32,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.db.engine import create_engine
 from backend.db.runtime import DatabaseUrls
+from backend.domain.evidence.storage import storage_from_settings
 from backend.domain.remedies.agenda import vietnam_today
+from backend.domain.submissions.services import BUILD_JOB, build_package, parse_payload
 from backend.jobs.reminders import send_reminders
 from backend.logging import get_logger
 from backend.settings import Settings
@@ -100,6 +102,18 @@ def build(driver: Driver, settings: Settings, engine: AsyncEngine) -> PgQueuer:
     async def reminders(job: Job) -> None:
         day = date.fromisoformat(job.payload.decode()) if job.payload else vietnam_today()
         await send_reminders(engine, settings, day)
+
+    # Builds stream from storage with bounded memory; two at a time per worker keeps the disk busy.
+    @pgq.entrypoint(BUILD_JOB, concurrency_limit=2, accepts_context=False)
+    async def submission_build(job: Job) -> None:
+        tenant_id, submission_id = parse_payload(job.payload)
+        await build_package(
+            engine,
+            storage_from_settings(settings),
+            tenant_id,
+            submission_id,
+            templates_dir=settings.paths.templates_dir,
+        )
 
     @pgq.schedule(REMINDERS_DAILY, REMINDERS_CRON, accepts_context=False)
     async def reminders_daily(schedule: Schedule) -> None:

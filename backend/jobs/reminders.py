@@ -22,7 +22,7 @@ from backend.db.engine import create_session_maker
 from backend.db.models import Province, Tenant, User
 from backend.db.rls import bind_tenant
 from backend.domain.remedies.agenda import Agenda, agendas
-from backend.domain.remedies.board import DUE_SOON_DAYS
+from backend.domain.remedies.board import DUE_SOON_DAYS, roll_recurring
 from backend.jobs import mail
 from backend.logging import get_logger
 from backend.settings import Settings
@@ -76,7 +76,8 @@ class ReminderReport:
 
 
 async def collect(engine: AsyncEngine, day: date) -> tuple[int, list[Reminder]]:
-    """The reminders due on `day`, per person (e-mail order), and how many active tenants were read."""
+    """The reminders due on `day`, per person (e-mail order), and how many active tenants were read; recurring
+    tasks move on to their next due date first."""
     sessions = create_session_maker(engine)
     async with sessions() as db:
         rows = await db.execute(
@@ -91,6 +92,7 @@ async def collect(engine: AsyncEngine, day: date) -> tuple[int, list[Reminder]]:
         async with sessions() as db:
             await bind_tenant(db, tenant.id)
             async with db.begin():
+                await roll_recurring(db, day)
                 found = await agendas(db, tenant.id, day, due_soon_only=True)
                 wanted = {person: agenda for person, agenda in found.items() if agenda.needs_reminder}
                 if not wanted:

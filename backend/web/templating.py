@@ -64,6 +64,22 @@ LABELS = {
     "plan.import": "Nhập kế hoạch từ tệp Excel",
     "report.save": "Lưu báo cáo định kỳ",
     "report.submit": "Nộp báo cáo định kỳ",
+    "evidence.upload": "Tải lên tài liệu kiểm chứng",
+    "evidence.delete": "Xoá tài liệu kiểm chứng",
+    "submission.submit": "Nộp hồ sơ tự đánh giá",
+    "submission.build": "Đóng gói hồ sơ",
+    "submission.built": "Đã đóng gói hồ sơ",
+    "submission.failed": "Đóng gói hồ sơ lỗi",
+    "submission.retry": "Đóng gói lại hồ sơ",
+    "submission.withdraw": "Rút hồ sơ",
+    "review.decide": "Thẩm định tiêu chí",
+    "review.request": "Yêu cầu bổ sung tài liệu",
+    "review.answer": "Giải trình",
+    "review.sign-off": "Ký duyệt tiêu chí",
+    "review.assign": "Giao cơ quan thẩm định",
+    "review.round-2": "Chuyển thẩm định vòng 2",
+    "review.return": "Trả lại hồ sơ",
+    "review.finalise": "Công bố kết quả thẩm định",
 }
 
 

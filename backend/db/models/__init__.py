@@ -9,7 +9,9 @@ from backend.db.models.evidence import EvidenceFile, Submission, SubmissionStatu
 from backend.db.models.people import Membership, Role, User
 from backend.db.models.remedies import (
     BoardColumn,
+    BoardRevision,
     ChecklistItem,
+    DirectoryRevision,
     RemedyPlan,
     Task,
     TaskAssignee,
@@ -42,9 +44,11 @@ __all__ = [
     "AuditEntry",
     "Base",
     "BoardColumn",
+    "BoardRevision",
     "ChecklistItem",
     "CriteriaSet",
     "Criterion",
+    "DirectoryRevision",
     "EvidenceFile",
     "EvidenceRequest",
     "ExternalScore",

@@ -13,6 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -86,7 +87,10 @@ class Task(UUIDPrimaryKey, TenantScoped, Timestamps, Base):
     points_max: Mapped[Decimal | None] = mapped_column(Numeric(8, 3), nullable=True)
     title: Mapped[str] = mapped_column(Text)  # giải pháp khắc phục / nhiệm vụ
     deadline_text: Mapped[str] = mapped_column(String(255), default="")  # as people write it
-    due_date: Mapped[date | None] = mapped_column(Date, nullable=True)  # what it resolves to
+    due_date: Mapped[date | None] = mapped_column(Date, nullable=True)  # what it resolves to (the next one)
+    # a recurring deadline's every due date in its year ("Hằng quý": 31/03, 30/06, …); the daily job moves
+    # due_date on to the next one as each passes
+    due_series: Mapped[list[date]] = mapped_column(ARRAY(Date), default=list, server_default="{}")
     lead_unit_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
     expected_output: Mapped[str] = mapped_column(Text, default="")  # kết quả / sản phẩm
     notes: Mapped[str] = mapped_column(Text, default="")
@@ -168,3 +172,24 @@ class RemedyPlan(UUIDPrimaryKey, TenantScoped, Timestamps, Base):
     approved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     approved_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id", ondelete="SET NULL"))
     version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class BoardRevision(Base):
+    """A counter per tenant that PostgreSQL bumps (statement triggers, migration 0009) on every change to what
+    the board shows: tasks, their units and assignees, columns, units, evidence files. The board page caches
+    what it read under the revision it saw, so every process and replica agrees on when a cache is stale."""
+
+    __tablename__ = "board_revisions"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    revision: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class DirectoryRevision(Base):
+    """One row, bumped when a person's name or e-mail changes (the names on every board's cards)."""
+
+    __tablename__ = "directory_revision"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)
+    revision: Mapped[int] = mapped_column(BigInteger, default=0)

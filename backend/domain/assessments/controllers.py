@@ -20,6 +20,7 @@ from backend.domain.assessments.province_results import province_results
 from backend.domain.assessments.services import STATUS_LABELS, Loaded, WorkflowError
 from backend.domain.assessments.sheet import METHOD_LABELS, Row, RowInput
 from backend.domain.assessments.xlsx import SelfAssessmentSheet, SheetRow, export_self_assessment
+from backend.domain.submissions.calendar import calendar_lock
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
 from backend.web.charts import svg_to_png
 from backend.web.templating import page
@@ -60,7 +61,9 @@ def _context(tenant: TenantContext, loaded: Loaded, year: int) -> dict[str, Any]
         "method_labels": METHOD_LABELS,
         "editable": loaded.assessment is not None
         and loaded.assessment.status == "draft"
-        and tenant.can(Permission.ASSESSMENT_EDIT.value),
+        and tenant.can(Permission.ASSESSMENT_EDIT.value)
+        and calendar_lock(tenant.province, year) is None,
+        "calendar_lock": calendar_lock(tenant.province, year),
         "base": f"{tenant.base_path}/tu-danh-gia/{year}",
     }
 
@@ -150,7 +153,15 @@ class AssessmentController(Controller):
             row = loaded.sheet.row(code, remainder=remainder)
         except KeyError:
             raise NotFoundException("Không có tiêu chí này trong bộ chỉ số.") from None
-        result = await services.save_row(db_session, tenant.tenant, loaded, row, form, tenant.principal.user_id)
+        result = await services.save_row(
+            db_session,
+            tenant.tenant,
+            loaded,
+            row,
+            form,
+            tenant.principal.user_id,
+            locked=calendar_lock(tenant.province, year),
+        )
         area_code = loaded.sheet.area_of(code).code
         htmx = request.headers.get("hx-request") == "true"
         if not result.errors and not htmx:

@@ -164,11 +164,16 @@ async def save_row(
     row: Row,
     form: dict[str, Any],
     actor: uuid.UUID | None,
+    *,
+    locked: str | None = None,
 ) -> RowInput:
-    """Check and store one row; on any error nothing is written and the errors say why, per field."""
+    """Check and store one row; on any error nothing is written and the errors say why, per field.
+    `locked`: why the province's calendar no longer allows editing (None: it does)."""
     assessment = loaded.assessment
     parsed = parse_row(row, form)
-    if assessment is None:
+    if locked:
+        parsed.errors.setdefault("points", locked)
+    elif assessment is None:
         parsed.errors.setdefault("points", "Chưa bắt đầu tự đánh giá năm này.")
     elif assessment.status != S.DRAFT.value:
         parsed.errors.setdefault("points", _locked_message(assessment.status))

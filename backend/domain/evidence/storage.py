@@ -149,4 +149,13 @@ def storage_from_settings(settings: Settings) -> Storage:
     """The configured storage (local under `var/blobs` unless PARBOARD_STORAGE=s3)."""
     if settings.storage.backend == "local":
         return LocalStorage(settings.paths.var_dir / "blobs")
-    raise NotImplementedError("S3 storage")  # the S3 backend is added with the upload work
+    from backend.domain.evidence.s3 import S3Storage
+
+    config = settings.storage
+    return S3Storage(
+        endpoint=config.s3_endpoint,
+        bucket=config.s3_bucket,
+        region=config.s3_region,
+        access_key=config.s3_access_key,
+        secret_key=config.s3_secret_key,
+    )

@@ -103,6 +103,21 @@ class CardTask(NamedTuple):
 CARD_COLUMNS = tuple(getattr(Task, name) for name in CardTask._fields)
 
 
+class ColumnView(NamedTuple):
+    """A board column as the board shows it (plain values: a read board may be cached across requests)."""
+
+    id: uuid.UUID
+    code: str
+    name: str
+    position: int
+    wip_limit: int | None
+    is_done: bool
+    needs_confirmation: bool
+
+
+VIEW_COLUMNS = tuple(getattr(BoardColumn, name) for name in ColumnView._fields)
+
+
 class Card(NamedTuple):
     task: Any  # CardTask, or the whole Task when the board is read `full` (the plan's exports)
     lead_unit: str
@@ -125,13 +140,13 @@ class Lane:
 @dataclass
 class Board:
     year: int
-    columns: list[BoardColumn]
+    columns: list[ColumnView]
     lanes: list[Lane]
     cells: dict[tuple[uuid.UUID, str], list[Card]] = field(default_factory=dict)
     counts: dict[uuid.UUID, int] = field(default_factory=dict)  # cards per column on the whole board
     visible_all: bool = True
 
-    def cell(self, column: BoardColumn, lane: Lane) -> list[Card]:
+    def cell(self, column: ColumnView, lane: Lane) -> list[Card]:
         return self.cells.get((column.id, lane.code), [])
 
 
@@ -188,7 +203,7 @@ async def load_board(
     """Columns, cards, units and assignees in four statements, whatever the number of cards (five when only
     some `cells` are wanted, as after a move: the column counts then come from one GROUP BY). Cards carry
     `CardTask` rows, or whole `Task`s when `full`. `units` (id → name), when the caller has them, saves one."""
-    columns = list(await db.scalars(select(BoardColumn).order_by(BoardColumn.position)))
+    columns = [ColumnView(*row) for row in await db.execute(select(*VIEW_COLUMNS).order_by(BoardColumn.position))]
     order = (Task.area_code, Task.column_id, Task.position)
     statement: Any = (select(Task) if full else select(*CARD_COLUMNS)).where(Task.year == year).order_by(*order)
     visible = _visible(ctx)
@@ -320,7 +335,8 @@ async def move(db: AsyncSession, ctx: TenantContext, request: Move, lanes: set[s
     task = await db.scalar(select(Task).where(Task.id == request.task_id).with_for_update())
     if task is None:
         raise MoveError("Không tìm thấy nhiệm vụ (có thể đã bị xoá).", conflict=True)
-    if not may_edit(ctx, task, await coordinating_units(db, task.id)):
+    shared = set() if ctx.can(Permission.TASK_EDIT_ANY.value) else await coordinating_units(db, task.id)
+    if not may_edit(ctx, task, shared):
         raise PermissionError("Bạn chỉ di chuyển được nhiệm vụ của phòng, đơn vị mình.")
     if task.version != request.version:
         raise MoveError(
@@ -406,3 +422,23 @@ async def end_of_cell(db: AsyncSession, year: int, column_id: uuid.UUID, area: s
         select(func.count()).where(Task.year == year, Task.column_id == column_id, Task.area_code == area)
     )
     return int(count or 0)
+
+
+_ROLL_RECURRING = text(
+    """
+    UPDATE tasks SET due_date = next.day
+    FROM (
+      SELECT t.id, min(d) AS day FROM tasks t, unnest(t.due_series) AS d
+      WHERE cardinality(t.due_series) > 0 AND t.due_date < :today AND d >= :today
+      GROUP BY t.id
+    ) AS next
+    WHERE tasks.id = next.id
+    """
+)
+
+
+async def roll_recurring(db: AsyncSession, today: date) -> int:
+    """Move each recurring task whose due date has passed on to its series' next date (the daily job does
+    this before the reminders); the last date of the series stays, so a missed one shows as overdue."""
+    result = await db.execute(_ROLL_RECURRING, {"today": today})
+    return int(getattr(result, "rowcount", 0) or 0)

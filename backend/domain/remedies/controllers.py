@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -11,7 +12,8 @@ from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
-from sqlalchemy import func, select
+from markupsafe import Markup
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission
@@ -29,8 +31,10 @@ from backend.db.models import (
 from backend.domain.assessments import services as assessments
 from backend.domain.remedies import board as boards
 from backend.domain.remedies import tasks
-from backend.domain.remedies.board import Board, Filters, Lane, Move, MoveError
+from backend.domain.remedies.board import VIEW_COLUMNS, Board, ColumnView, Filters, Lane, Move, MoveError
 from backend.domain.remedies.cards import cards_html
+from backend.domain.remedies.deadlines import province_calendar
+from backend.domain.review.services import finalised_criteria
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
 from backend.web.templating import page
 
@@ -82,13 +86,20 @@ async def _board_context(
     filters: Filters,
     cells: set[tuple[uuid.UUID, str]] | None = None,
     lanes: list[Lane] | None = None,
+    request: Request[Any, Any, Any] | None = None,
 ) -> dict[str, Any]:
+    """What the board templates need; with `request`, also the whole board's HTML (`board_html`), rendered
+    once per cached read."""
     if lanes is None:
         lanes = await _areas(db, ctx, year)
-    units = {u.id: u.name for u in await db.scalars(select(Unit).order_by(Unit.position, Unit.name))}
-    board = await boards.load_board(db, ctx, year, lanes, filters, _today(), cells=cells, units=units)
-    editable = await _editable(db, ctx, board)
-    plan = await tasks.plan_of(db, year)
+    read = await _read_board(db, ctx, year, filters, lanes, cells)
+    board, editable, units = read.board, read.editable, read.units
+    if request is not None and cells is None and read.html is None:
+        templates = request.app.template_engine
+        assert templates is not None  # configured in backend.core
+        body = templates.engine.get_template("remedies/_board.html").make_module({"cards_html": cards_html})
+        read.html = str(body.board_body(board, editable, _base(ctx, year), board.lanes))
+    plan = await tasks.plan_of(db, year) if cells is None else None  # a move's answer shows only cells
     return {
         "plan": plan,
         "clock": tasks.plan_clock(plan, _today()),
@@ -105,7 +116,69 @@ async def _board_context(
         "base": _base(ctx, year),
         "today": _today(),
         "cards_html": cards_html,
+        "board_html": Markup(read.html) if request is not None and read.html is not None else None,  # noqa: S704
     }
+
+
+@dataclass
+class _BoardRead:
+    board: Board
+    editable: frozenset[uuid.UUID]
+    units: dict[uuid.UUID, str]
+    html: str | None = None  # the whole board's markup, once rendered (escaped by the templates)
+
+
+_boards: dict[tuple[Any, ...], _BoardRead] = {}
+BOARD_CACHE_SIZE = 64  # a 600-card board is about half a megabyte of tuples
+_REVISIONS = text(
+    "SELECT coalesce((SELECT revision FROM board_revisions), 0), coalesce((SELECT revision FROM directory_revision), 0)"
+)
+
+
+async def _read_board(
+    db: AsyncSession,
+    ctx: TenantContext,
+    year: int,
+    filters: Filters,
+    lanes: list[Lane],
+    cells: set[tuple[uuid.UUID, str]] | None,
+) -> _BoardRead:
+    """The board, which cards this person may move, and the units' names.
+
+    A whole board (not a move's few cells) is kept per process under the tenant's board revision, which
+    PostgreSQL bumps on any change to what the board shows (migration 0009), the people directory's revision,
+    the day (overdue badges), the filters, the lanes and what this person may see and move. A change
+    committed anywhere makes the next read miss, in every process; between changes a read costs one query.
+    """
+    key: tuple[Any, ...] | None = None
+    if cells is None:
+        revision, directory = (await db.execute(_REVISIONS)).one()
+        everything = boards.sees_all(ctx)
+        key = (
+            ctx.tenant.id,
+            year,
+            revision,
+            directory,
+            _today(),
+            filters,
+            tuple(lanes),
+            everything,
+            None if everything else ctx.principal.user_id,
+            ctx.can(Permission.TASK_EDIT_ANY.value),
+            ctx.can(Permission.TASK_EDIT_OWN_UNIT.value),
+            boards.own_units(ctx),
+        )
+        cached = _boards.get(key)
+        if cached is not None:
+            return cached
+    units = {u.id: u.name for u in await db.scalars(select(Unit).order_by(Unit.position, Unit.name))}
+    board = await boards.load_board(db, ctx, year, lanes, filters, _today(), cells=cells, units=units)
+    read = _BoardRead(board, frozenset(await _editable(db, ctx, board)), units)
+    if key is not None:
+        if len(_boards) >= BOARD_CACHE_SIZE:
+            _boards.clear()
+        _boards[key] = read
+    return read
 
 
 async def _editable(db: AsyncSession, ctx: TenantContext, board: Board) -> set[uuid.UUID]:
@@ -149,7 +222,7 @@ class RemedyBoardController(Controller):
         year: FromPath[int],
     ) -> Template:
         filters = Filters.from_query(dict(request.query_params))
-        context = await _board_context(db_session, tenant, year, filters)
+        context = await _board_context(db_session, tenant, year, filters, request=request)
         return page(request, "remedies/board.html", block="board_region", **context, message=None)
 
     @post("/{year:int}/di-chuyen", name="board:move", opt=EDIT)
@@ -171,7 +244,7 @@ class RemedyBoardController(Controller):
         except PermissionError as exc:
             raise PermissionDeniedException(str(exc)) from None
         except MoveError as exc:  # raised before anything is written; the error status rolls the transaction back
-            context = await _board_context(db_session, tenant, year, filters, lanes=lanes)
+            context = await _board_context(db_session, tenant, year, filters, lanes=lanes, request=request)
             status = 409 if exc.conflict else 422
             if not htmx:
                 response = page(request, "remedies/board.html", **context, message=str(exc))
@@ -226,7 +299,9 @@ class RemedyBoardController(Controller):
     ) -> Template:
         """A card's move form, fetched when its "Di chuyển" opens (and a page of its own without JavaScript)."""
         task = await _editable_task(db_session, tenant, year, number)
-        columns = list(await db_session.scalars(select(BoardColumn).order_by(BoardColumn.position)))
+        columns = [
+            ColumnView(*row) for row in await db_session.execute(select(*VIEW_COLUMNS).order_by(BoardColumn.position))
+        ]
         return page(
             request,
             "remedies/move.html",
@@ -251,7 +326,7 @@ class RemedyBoardController(Controller):
         _, loaded = await _lanes(db_session, tenant, year)
         options = await tasks.choices(db_session, loaded.sheet)
         raw = await request.form()
-        parsed = tasks.parse_task_form(raw, options, year, _today())
+        parsed = tasks.parse_task_form(raw, options, year, _today(), province_calendar(tenant.province.settings))
         if not tenant.can(Permission.TASK_EDIT_ANY.value) and parsed.values.get("lead_unit_id") not in boards.own_units(
             tenant
         ):
@@ -309,7 +384,7 @@ class RemedyBoardController(Controller):
         _, loaded = await _lanes(db_session, tenant, year)
         options = await tasks.choices(db_session, loaded.sheet)
         raw = await request.form()
-        parsed = tasks.parse_task_form(raw, options, year, _today())
+        parsed = tasks.parse_task_form(raw, options, year, _today(), province_calendar(tenant.province.settings))
         try:
             version = int(str(raw.get("version", "")))
         except ValueError:
@@ -344,7 +419,11 @@ class RemedyBoardController(Controller):
             )
         )
         created = 0
-        for proposal in tasks.proposals(loaded.sheet, list(options.units.values()), {c for c in existing if c}):
+        appraised = bool(await finalised_criteria(db_session, year))
+        proposals = await tasks.plan_proposals(
+            db_session, year, loaded.sheet, list(options.units.values()), {c for c in existing if c}
+        )
+        for proposal in proposals:
             values = {
                 "kind": "fix",
                 "area_code": proposal.area_code,
@@ -358,7 +437,7 @@ class RemedyBoardController(Controller):
                 "deadline_text": "",
                 "due_date": None,
                 "lead_unit_id": proposal.lead_unit_id,
-                "labels": ["tự đánh giá"],
+                "labels": ["thẩm định" if appraised else "tự đánh giá"],
                 "coordinating": [],
                 "monitoring_unit_id": None,
                 "assignees": [],

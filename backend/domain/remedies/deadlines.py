@@ -12,6 +12,8 @@ every date in `series`. Pure functions: no database, no web.
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -193,6 +195,18 @@ def default_calendar() -> WorkCalendar:
     """
     holidays = set().union(*(_default_days_off(year) for year in _LUNAR_NEW_YEAR))
     return WorkCalendar(frozenset(holidays), frozenset(_MADE_UP))
+
+
+def province_calendar(settings: Mapping[str, Any]) -> WorkCalendar:
+    """The province's working days: the built-in calendar, with the years its `tenants/` configuration lists
+    (`holidays:` in province.yaml, stored in the province's settings by `tenants sync`) replaced."""
+    raw = settings.get("holidays") or {}
+    return _configured(json.dumps(raw, sort_keys=True)) if raw else default_calendar()
+
+
+@functools.lru_cache(maxsize=64)
+def _configured(raw: str) -> WorkCalendar:
+    return WorkCalendar.from_config(json.loads(raw), base=default_calendar())
 
 
 @dataclass(frozen=True)

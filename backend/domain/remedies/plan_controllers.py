@@ -24,6 +24,7 @@ from backend.domain.assessments.xlsx import MAX_FILE_BYTES, NOT_XLSX
 from backend.domain.remedies import board as boards
 from backend.domain.remedies import tasks
 from backend.domain.remedies.controllers import _base, _lanes, _today
+from backend.domain.remedies.deadlines import province_calendar
 from backend.domain.remedies.documents import plan_docx, plan_xlsx, read_plan_xlsx
 from backend.domain.remedies.plan_io import (
     DOCX,
@@ -154,7 +155,7 @@ class RemedyPlanController(Controller):
             return _page(request, tenant, year, problems=problems, file_name=name, status=422)
         if not data:
             return _page(request, tenant, year, problems=[NOT_XLSX], file_name=name, status=422)
-        preview = await _preview(db_session, year, loaded.sheet, data)
+        preview = await _preview(db_session, tenant, year, loaded.sheet, data)
         if preview.file_problems:
             return _page(request, tenant, year, problems=preview.file_problems, file_name=name, status=422)
         signed: dict[str, str] | None = None
@@ -208,7 +209,7 @@ class RemedyPlanController(Controller):
         if not 0 <= time.time() - issued_at <= MAX_TOKEN_AGE:
             return _page(request, tenant, year, problems=[EXPIRED], file_name=name, status=400)
 
-        preview = await _preview(db_session, year, loaded.sheet, data)
+        preview = await _preview(db_session, tenant, year, loaded.sheet, data)
         if preview.file_problems:
             return _page(request, tenant, year, problems=preview.file_problems, file_name=name, status=422)
         if not preview.importable:
@@ -256,12 +257,13 @@ class RemedyPlanController(Controller):
         return Redirect(_base(tenant, year), query_params={"ok": f"nhap-{len(numbers)}"})
 
 
-async def _preview(db: AsyncSession, year: int, sheet: Sheet, data: bytes) -> Preview:
+async def _preview(db: AsyncSession, ctx: TenantContext, year: int, sheet: Sheet, data: bytes) -> Preview:
     imported, problems = await asyncio.to_thread(read_plan_xlsx, data)
     options = await tasks.choices(db, sheet)
     units = list(await db.scalars(select(Unit).order_by(Unit.position, Unit.name)))
     groups = list(await db.scalars(select(UnitGroup).order_by(UnitGroup.name)))
-    return build_preview(imported, problems, options, units, groups, year, _today())
+    calendar = province_calendar(ctx.province.settings)
+    return build_preview(imported, problems, options, units, groups, year, _today(), calendar)
 
 
 def _page(

@@ -32,6 +32,7 @@ from backend.db.models import Task, TaskUnit, Unit, UnitGroup, UnitRole
 from backend.domain.assessments.sheet import Sheet
 from backend.domain.remedies import board as boards
 from backend.domain.remedies.board import Filters, Lane, fold
+from backend.domain.remedies.deadlines import WorkCalendar
 from backend.domain.remedies.documents import (
     KIND_FIX,
     KIND_KEEP,
@@ -390,6 +391,7 @@ def _preview_row(
     directory: _Directory,
     year: int,
     today: date,
+    calendar: WorkCalendar | None = None,
 ) -> PreviewRow:
     row = PreviewRow(
         row=imported.row,
@@ -482,7 +484,7 @@ def _preview_row(
         "assignees": [],
         "labels": IMPORT_LABEL,
     }
-    parsed = parse_task_form(form, options, year, today)
+    parsed = parse_task_form(form, options, year, today, calendar)
     for name, message in parsed.errors.items():
         if name == "deadline_text":
             if imported.deadline_text:
@@ -507,6 +509,7 @@ def build_preview(
     groups: Sequence[UnitGroup],
     year: int,
     today: date,
+    calendar: WorkCalendar | None = None,
 ) -> Preview:
     """Every row of the file mapped onto a task, with its errors (which block the import) and warnings."""
     file_problems = [problem.reason for problem in problems if problem.row == 0]
@@ -515,7 +518,9 @@ def build_preview(
         if problem.row:
             by_row.setdefault(problem.row, []).append(problem)
     directory = _Directory(units, groups)
-    rows = [_preview_row(task, by_row.pop(task.row, []), options, directory, year, today) for task in imported]
+    rows = [
+        _preview_row(task, by_row.pop(task.row, []), options, directory, year, today, calendar) for task in imported
+    ]
     for number, unread in by_row.items():  # rows the reader could not turn into a task
         row = PreviewRow(row=number, read=False)
         row.errors = [f"{p.column}: {p.reason}" if p.column else p.reason for p in unread]

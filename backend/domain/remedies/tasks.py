@@ -31,7 +31,8 @@ from backend.db.models import (
 )
 from backend.domain.assessments.sheet import Sheet
 from backend.domain.remedies.board import end_of_cell, fold, lock_board, next_number
-from backend.domain.remedies.deadlines import DeadlineError, default_calendar, parse_deadline
+from backend.domain.remedies.deadlines import DeadlineError, WorkCalendar, default_calendar, parse_deadline
+from backend.domain.review.services import AppraisedCriterion, finalised_criteria
 from backend.domain.scoring.methods import ScoringError, parse_decimal, quantize
 from backend.domain.tenants.deps import TenantContext
 
@@ -108,7 +109,9 @@ def _many(form: Any, name: str) -> list[str]:
     return [str(value)] if value else []
 
 
-def parse_task_form(form: Any, options: Choices, year: int, today: date) -> TaskForm:
+def parse_task_form(
+    form: Any, options: Choices, year: int, today: date, calendar: WorkCalendar | None = None
+) -> TaskForm:
     """Check every field; `values` holds what can be stored, `errors` what must be fixed (Vietnamese)."""
     errors: dict[str, str] = {}
     values: dict[str, Any] = {}
@@ -164,10 +167,12 @@ def parse_task_form(form: Any, options: Choices, year: int, today: date) -> Task
     )
     values["deadline_text"] = deadline
     values["due_date"] = None
+    values["due_series"] = []
     if deadline and "deadline_text" not in errors:
         try:
-            parsed = parse_deadline(deadline, year=year, calendar=default_calendar(), event=today)
+            parsed = parse_deadline(deadline, year=year, calendar=calendar or default_calendar(), event=today)
             values["due_date"] = parsed.due
+            values["due_series"] = list(parsed.series)
         except DeadlineError as exc:
             errors["deadline_text"] = str(exc)
     lead = _uuid(form.get("lead_unit_id"))
@@ -283,6 +288,7 @@ async def create_task(
         version=1,
         search_text=_search_text(values, options),
         created_by=ctx.principal.user_id,
+        due_series=list(values.get("due_series") or []),
         **{name: values[name] for name in FIELDS},
     )
     db.add(task)
@@ -310,6 +316,7 @@ async def update_task(
     old_area = task.area_code
     for name in FIELDS:
         setattr(task, name, values[name])
+    task.due_series = list(values.get("due_series") or [])
     task.search_text = _search_text(values, options)
     task.version += 1
     if old_area != task.area_code:  # to the end of the same column in its new lane
@@ -352,35 +359,56 @@ class Proposal:
     expected_output: str
 
 
-def proposals(sheet: Sheet, units: Sequence[Unit], existing: set[str]) -> list[Proposal]:
-    """One proposal per scored criterion below its maximum that has no task yet (criteria listed in the set)."""
+def proposals(
+    sheet: Sheet,
+    units: Sequence[Unit],
+    existing: set[str],
+    appraised: Mapping[str, AppraisedCriterion] | None = None,
+) -> list[Proposal]:
+    """One proposal per scored criterion below its maximum that has no task yet (criteria listed in the set).
+
+    With `appraised` (the finalised appraisal's points and reasons by criterion code) the appraised points
+    count instead of the self-score, and the inspectors' reason is the deficiency."""
     by_name = {fold(u.name): u.id for u in units} | {u.code: u.id for u in units}
     found = []
     for area in sheet.areas:
         if area.node.kind in {"bonus", "penalty"}:
             continue
         for row in area.walk():
-            if row.children or row.remainder or row.score is None or row.code in existing:
+            decided = appraised.get(row.code) if appraised is not None else None
+            score = decided.points if decided is not None else row.score
+            if row.children or row.remainder or score is None or row.code in existing:
                 continue
-            if row.score >= row.max_points:
+            if score >= row.max_points:
                 continue
-            explanation = row.entry.explanation if row.entry else ""
+            if decided is not None:
+                achieved = f"Đạt {_vn(score)}/{_vn(row.max_points)} điểm (thẩm định)"
+                explanation = decided.reason
+            else:
+                achieved = f"Đạt {_vn(score)}/{_vn(row.max_points)} điểm"
+                explanation = row.entry.explanation if row.entry else ""
             lead = row.node.lead_unit
             found.append(
                 Proposal(
                     area_code=area.code,
                     criterion_code=row.code,
                     title=f"Khắc phục tiêu chí {row.code}: {row.node.title}",
-                    deficiency="; ".join(
-                        p for p in (f"Đạt {_vn(row.score)}/{_vn(row.max_points)} điểm", explanation) if p
-                    ),
-                    points_lost=row.max_points - row.score,
+                    deficiency="; ".join(p for p in (achieved, explanation) if p),
+                    points_lost=row.max_points - score,
                     points_max=row.max_points,
                     lead_unit_id=(by_name.get(lead) or by_name.get(fold(lead))) if lead else None,
                     expected_output=row.node.evidence or "",
                 )
             )
     return found
+
+
+async def plan_proposals(
+    db: AsyncSession, year: int, sheet: Sheet, units: Sequence[Unit], existing: set[str]
+) -> list[Proposal]:
+    """The generator's proposals, from the year's finalised appraisal when there is one (the points the
+    province published and the inspectors' reasons), else from the self-assessment."""
+    return proposals(sheet, units, existing, await finalised_criteria(db, year))
 
 
 def _vn(value: Decimal) -> str:

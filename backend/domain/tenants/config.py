@@ -19,6 +19,8 @@ import msgspec
 import yaml
 
 from backend.db.models import Role, TenantKind, UnitKind
+from backend.domain.remedies.deadlines import CalendarError, WorkCalendar, default_calendar
+from backend.domain.submissions.calendar import calendar_problems
 
 CODE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")  # used with fullmatch
 DAY_MONTH = re.compile(r"([0-9]{2})/([0-9]{2})")
@@ -85,6 +87,37 @@ class DemoPerson(_Strict, frozen=True):
     unit: str | None = None
 
 
+class BoardColumnConfig(_Strict, frozen=True):
+    """A status column of the remedy board: `done` marks finished tasks (never overdue), `needs_confirmation`
+    lets only the focal point or a leader move a card into it."""
+
+    code: str
+    name: str
+    wip_limit: int | None = None
+    done: bool = False
+    needs_confirmation: bool = False
+
+
+class HolidayYear(_Strict, frozen=True):
+    holidays: list[str] = []  # "dd/mm" or "dd/mm-dd/mm": days off besides the weekends
+    working_weekends: list[str] = []  # Saturdays or Sundays worked in exchange (làm bù)
+
+
+class DateRangeConfig(_Strict, frozen=True):
+    start: str = msgspec.field(name="from")  # dd/mm/yyyy
+    end: str = msgspec.field(name="to")
+
+
+class CalendarYearConfig(_Strict, frozen=True):
+    """One year of the province's calendar (backend.domain.submissions.calendar)."""
+
+    self_assessment: DateRangeConfig
+    submission_deadline: str
+    explanation_deadline: str
+    round_1: DateRangeConfig
+    round_2: DateRangeConfig
+
+
 class TenantConfig(_Strict, frozen=True):
     code: str
     name: str
@@ -94,6 +127,7 @@ class TenantConfig(_Strict, frozen=True):
     units: list[UnitConfig] = []
     unit_groups: list[UnitGroupConfig] = []
     demo_people: list[DemoPerson] = []
+    board_columns: list[BoardColumnConfig] | None = None  # None: the province's, else the four defaults
 
 
 class ProvinceInfo(_Strict, frozen=True):
@@ -102,6 +136,10 @@ class ProvinceInfo(_Strict, frozen=True):
     identity_provider: IdentityProviderConfig
     report_deadlines: list[ReportDeadline] = []
     ranking_groups: list[RankingGroupConfig] = []
+    # A year listed here replaces the built-in national calendar of that year (backend.domain.remedies.deadlines)
+    holidays: dict[int, HolidayYear] = {}
+    board_columns: list[BoardColumnConfig] | None = None  # every department's board, unless it has its own
+    calendar: dict[int, CalendarYearConfig] = {}  # year → self-assessment, submission, appraisal dates
 
 
 class ProvinceConfig(_Strict, frozen=True):
@@ -346,6 +384,18 @@ def validate_province(config: ProvinceConfig, file: Path) -> list[ConfigProblem]
         if not match or not (1 <= int(match[2]) <= 12 and 1 <= int(match[1]) <= DAYS_IN_MONTH[int(match[2]) - 1]):
             bad(f"{path}.due", f'hạn {deadline.due!r} phải có dạng dd/mm (ví dụ "10/03") và là một ngày có thật')
 
+    try:
+        WorkCalendar.from_config(
+            {year: msgspec.to_builtins(entry) for year, entry in province.holidays.items()}, base=default_calendar()
+        )
+    except CalendarError as exc:
+        bad("$.province.holidays", str(exc))
+    if province.board_columns is not None:
+        _check_board_columns(province.board_columns, "$.province.board_columns", check_code, bad)
+    for year, entry in province.calendar.items():
+        for path, reason in calendar_problems(year, msgspec.to_builtins(entry), f"$.province.calendar.{year}"):
+            bad(path, reason)
+
     group_codes = _unique_codes([g.code for g in province.ranking_groups], "$.province.ranking_groups", check_code, bad)
     for g_index, ranking_group in enumerate(province.ranking_groups):
         check_name(f"$.province.ranking_groups[{g_index}].name", ranking_group.name)
@@ -373,6 +423,8 @@ def validate_province(config: ProvinceConfig, file: Path) -> list[ConfigProblem]
     for t_index, tenant in enumerate(config.tenants):
         tpath = f"$.tenants[{t_index}]"
         check_name(f"{tpath}.name", tenant.name)
+        if tenant.board_columns is not None:
+            _check_board_columns(tenant.board_columns, f"{tpath}.board_columns", check_code, bad)
         if len(tenant.short_name) > MAX_SHORT_NAME:
             bad(f"{tpath}.short_name", f"ký hiệu dài {len(tenant.short_name)} ký tự, tối đa {MAX_SHORT_NAME}")
         if tenant.kind not in set(TenantKind):
@@ -482,3 +534,24 @@ def with_issuer_base(provinces: list[LoadedProvince], base_url: str) -> list[Loa
         config = msgspec.structs.replace(loaded.config, province=msgspec.structs.replace(info, identity_provider=idp))
         result.append(LoadedProvince(loaded.file, config))
     return result
+
+
+MAX_BOARD_COLUMNS = 8
+
+
+def _check_board_columns(
+    columns: list[BoardColumnConfig],
+    path: str,
+    check_code: Callable[[str, str], None],
+    bad: Callable[[str, str], None],
+) -> None:
+    if not 2 <= len(columns) <= MAX_BOARD_COLUMNS:
+        bad(path, f"bảng cần từ 2 đến {MAX_BOARD_COLUMNS} cột, có {len(columns)}")
+    _unique_codes([c.code for c in columns], path, check_code, bad)
+    for index, column in enumerate(columns):
+        if not column.name.strip() or len(column.name) > 63:
+            bad(f"{path}[{index}].name", "tên cột không được để trống và dài tối đa 63 ký tự")
+        if column.wip_limit is not None and not 1 <= column.wip_limit <= 10_000:
+            bad(f"{path}[{index}].wip_limit", f"giới hạn {column.wip_limit} phải từ 1 đến 10.000 (hoặc bỏ trống)")
+    if columns and not any(c.done for c in columns):
+        bad(path, "cần một cột hoàn thành (done: true)")

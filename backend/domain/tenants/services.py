@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.models import Province
+from backend.domain.submissions.calendar import YearCalendar, year_calendar
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,12 @@ def report_deadlines(province: Province, year: int) -> list[ReportDue]:
         day = min(day, calendar.monthrange(year, month)[1])
         deadlines.append(ReportDue(period=str(item["period"]), due=date(year, month, day)))
     return sorted(deadlines, key=lambda d: d.due)
+
+
+def province_calendar(province: Province, year: int) -> YearCalendar | None:
+    """The year's calendar from tenants/ (self-assessment window, submission and explanation deadlines,
+    appraisal rounds), or None when the province set none: then nothing locks by date that year."""
+    return year_calendar(province.settings, year)
 
 
 # One round trip for the whole page, shaped by PostgreSQL: the home page is the most-opened page of

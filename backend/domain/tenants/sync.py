@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -23,6 +24,7 @@ from backend.db.models import (
     Membership,
     Province,
     RankingGroup,
+    Task,
     Tenant,
     Unit,
     UnitGroup,
@@ -30,7 +32,14 @@ from backend.db.models import (
     User,
 )
 from backend.db.rls import bind_tenant
-from backend.domain.tenants.config import ConfigProblem, LoadedProvince, TenantConfig, TenantConfigError
+from backend.domain.submissions.calendar import to_settings
+from backend.domain.tenants.config import (
+    BoardColumnConfig,
+    ConfigProblem,
+    LoadedProvince,
+    TenantConfig,
+    TenantConfigError,
+)
 
 ACTOR = "system:tenants-sync"
 
@@ -81,6 +90,13 @@ async def _sync_province(
             ],
         },
         "report_deadlines": [{"period": d.period, "due": d.due} for d in info.report_deadlines],
+        "calendar": {
+            str(year): to_settings(msgspec.to_builtins(entry)) for year, entry in sorted(info.calendar.items())
+        },
+        "holidays": {
+            str(year): {"holidays": list(entry.holidays), "working_weekends": list(entry.working_weekends)}
+            for year, entry in sorted(info.holidays.items())
+        },
     }
     province = await session.scalar(select(Province).where(Province.code == info.code))
     if province is None:
@@ -142,7 +158,10 @@ async def _sync_province(
         await _delete_units(
             session, removed, changed, report, file=str(loaded.file), path=f"$.tenants[{t_index}].units"
         )
-        await _ensure_board_columns(session, tenant, report)
+        columns = tenant_config.board_columns if tenant_config.board_columns is not None else info.board_columns
+        await _sync_board_columns(
+            session, tenant, columns, report, file=str(loaded.file), path=f"$.tenants[{t_index}].board_columns"
+        )
         if changed:
             session.add(
                 AuditEntry(
@@ -167,23 +186,61 @@ DEFAULT_BOARD_COLUMNS = (
 )
 
 
-async def _ensure_board_columns(session: AsyncSession, tenant: Tenant, report: SyncReport) -> None:
-    """A new tenant's board gets the four status columns; existing columns are the tenant's own."""
-    if await session.scalar(select(func.count()).select_from(BoardColumn)):
-        return
-    for position, (code, name, is_done, needs_confirmation) in enumerate(DEFAULT_BOARD_COLUMNS):
-        session.add(
-            BoardColumn(
-                id=uuid.uuid4(),
-                tenant_id=tenant.id,
-                code=code,
-                name=name,
-                position=position,
-                is_done=is_done,
-                needs_confirmation=needs_confirmation,
+async def _sync_board_columns(
+    session: AsyncSession,
+    tenant: Tenant,
+    config: list[BoardColumnConfig] | None,
+    report: SyncReport,
+    *,
+    file: str,
+    path: str,
+) -> None:
+    """The tenant's board columns as configured (by code: name, order, WIP limit, flags), or the four
+    defaults for a new board when nothing is configured. A column left out of the configuration is removed
+    only when no task is in it; otherwise the whole sync is refused with the count, so no card is lost."""
+    existing = {c.code: c for c in await session.scalars(select(BoardColumn))}
+    if config is None:
+        if existing:
+            return  # an unconfigured board keeps what it has
+        config = [
+            BoardColumnConfig(code=code, name=name, done=done, needs_confirmation=confirm)
+            for code, name, done, confirm in DEFAULT_BOARD_COLUMNS
+        ]
+    wanted = {c.code for c in config}
+    for column in existing.values():
+        if column.code in wanted:
+            continue
+        cards = await session.scalar(select(func.count()).where(Task.column_id == column.id)) or 0
+        if cards:
+            raise TenantConfigError(
+                [
+                    ConfigProblem(
+                        file,
+                        path,
+                        f"{tenant.code}: không bỏ được cột {column.code!r} ({column.name}) vì còn {cards} nhiệm vụ; "
+                        "chuyển các nhiệm vụ sang cột khác trước",
+                    )
+                ]
             )
-        )
-    report.count("bảng công việc mới")
+        await session.delete(column)
+        report.count("cột bảng đã bỏ")
+    await session.flush()
+    for position, column_config in enumerate(config):
+        values = {
+            "name": column_config.name,
+            "position": position,
+            "wip_limit": column_config.wip_limit,
+            "is_done": column_config.done,
+            "needs_confirmation": column_config.needs_confirmation,
+        }
+        kept = existing.get(column_config.code)
+        if kept is None:
+            session.add(BoardColumn(id=uuid.uuid4(), tenant_id=tenant.id, code=column_config.code, **values))
+            report.count("cột bảng mới")
+        elif any(getattr(kept, k) != v for k, v in values.items()):
+            for key, value in values.items():
+                setattr(kept, key, value)
+            report.count("cột bảng cập nhật")
     await session.flush()
 
 

@@ -1,0 +1,236 @@
+"""Evidence pages: a target's panel (list + upload control), the streaming upload, download, preview and
+soft delete. The panel is loaded by htmx into a criterion row and a task card; without JavaScript the
+links lead to the same panel as a page, and its form posts the files the plain way."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.response import Redirect, Stream, Template
+from litestar.status_codes import HTTP_303_SEE_OTHER
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.auth.permissions import Permission
+from backend.db.models import User
+from backend.db.models.evidence import EvidenceFile
+from backend.domain.evidence import services
+from backend.domain.evidence.services import ClientGone, EvidenceError, Received, Target
+from backend.domain.evidence.sniff import ACCEPTED_TEXT, INLINE
+from backend.domain.evidence.storage import storage_from_settings
+from backend.domain.tenants.deps import TenantContext, provide_tenant_context
+from backend.settings import Settings
+from backend.web.templating import page
+
+VIEW = {"access": Permission.TENANT_VIEW}
+# The upload reads its own body as it streams: Litestar's CSRF middleware would buffer it with
+# request.form(), so it is skipped here and `receive_uploads` makes the same check (header or first field).
+UPLOAD = {"access": Permission.EVIDENCE_UPLOAD, "exclude_from_csrf": True}
+DELETE = {"access": Permission.EVIDENCE_UPLOAD}
+
+
+def _settings(request: Request[Any, Any, Any]) -> Settings:
+    settings: Settings = request.app.state["settings"]
+    return settings
+
+
+async def _panel_context(
+    db: AsyncSession, tenant: TenantContext, settings: Settings, target: Target, received: Received | None = None
+) -> dict[str, Any]:
+    files = await services.files_for(db, target)
+    names = {}
+    uploader_ids = {f.uploaded_by for f in files if f.uploaded_by}
+    if uploader_ids:
+        names = dict((await db.execute(select(User.id, User.full_name).where(User.id.in_(uploader_ids)))).all())
+    try:
+        await services.check_target(db, target)
+        locked = ""
+    except EvidenceError as exc:
+        locked = str(exc)
+    return {
+        "ctx": tenant,
+        "section": "assessment" if target.task_id is None else "remedies",
+        "target": target,
+        "files": files,
+        "uploaders": names,
+        "url": services.panel_url(tenant.base_path, target),
+        "files_base": f"{tenant.base_path}/tai-lieu/tep",
+        "may_upload": tenant.can(Permission.EVIDENCE_UPLOAD.value) and not locked,
+        "locked": locked,
+        "may_delete": {f.id for f in files if services.may_delete(tenant, f)}
+        if not locked or target.request_id
+        else set(),
+        "inline_types": INLINE,
+        "accepted": ACCEPTED_TEXT,
+        "limit": services.upload_limit_text(settings.storage.max_upload_bytes),
+        "max_files": services.MAX_FILES,
+        "limit_bytes": settings.storage.max_upload_bytes,
+        "errors": received.errors if received else {},
+        "form": received.form if received else {},
+        "stored": received.files if received and not received.errors else [],
+    }
+
+
+class EvidenceController(Controller):
+    path = "/t/{province_code:str}/{tenant_code:str}/tai-lieu"
+    dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
+    include_in_schema = False
+
+    async def _panel(
+        self,
+        request: Request[Any, Any, Any],
+        db: AsyncSession,
+        tenant: TenantContext,
+        target: Target,
+        received: Received | None = None,
+        status_code: int = 200,
+    ) -> Template:
+        context = await _panel_context(db, tenant, _settings(request), target, received)
+        response = page(request, "evidence/panel.html", block="panel", **context)
+        response.status_code = status_code
+        return response
+
+    async def _upload(
+        self, request: Request[Any, Any, Any], db: AsyncSession, tenant: TenantContext, target: Target
+    ) -> Response[Any]:
+        settings = _settings(request)
+        try:
+            received = await services.receive_uploads(
+                request,
+                db,
+                tenant.id,
+                tenant.principal.user_id,
+                settings,
+                storage_from_settings(settings),
+                target,
+            )
+        except ClientGone:
+            return Response(content="", status_code=400)
+        if received.errors:
+            # htmx swaps only 2xx and 422 answers here (base.html): the message must reach the row
+            status = 422 if request.headers.get("hx-request") == "true" else received.status_code
+            return await self._panel(request, db, tenant, target, received, status)
+        if request.headers.get("hx-request") == "true":
+            return await self._panel(request, db, tenant, target, received, 201)
+        return Redirect(services.panel_url(tenant.base_path, target), status_code=HTTP_303_SEE_OTHER)
+
+    @get("/{year:int}/tieu-chi/{code:str}", name="evidence:criterion", opt=VIEW)
+    async def criterion(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        code: FromPath[str],
+    ) -> Template:
+        target = _criterion_target(year, code)
+        return await self._panel(request, db_session, tenant, target)
+
+    @post("/{year:int}/tieu-chi/{code:str}", name="evidence:upload_criterion", opt=UPLOAD, request_max_body_size=None)
+    async def upload_criterion(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        code: FromPath[str],
+    ) -> Response[Any]:
+        return await self._upload(request, db_session, tenant, _criterion_target(year, code))
+
+    @get("/nhiem-vu/{task_id:uuid}", name="evidence:task", opt=VIEW)
+    async def task(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        task_id: FromPath[uuid.UUID],
+    ) -> Template:
+        return await self._panel(request, db_session, tenant, await services.target_for_task(db_session, task_id))
+
+    @post("/nhiem-vu/{task_id:uuid}", name="evidence:upload_task", opt=UPLOAD, request_max_body_size=None)
+    async def upload_task(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        task_id: FromPath[uuid.UUID],
+    ) -> Response[Any]:
+        target = await services.target_for_task(db_session, task_id)
+        return await self._upload(request, db_session, tenant, target)
+
+    @get("/yeu-cau/{request_id:uuid}", name="evidence:request", opt=VIEW)
+    async def evidence_request(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        request_id: FromPath[uuid.UUID],
+    ) -> Template:
+        target = await services.target_for_request(db_session, request_id)
+        return await self._panel(request, db_session, tenant, target)
+
+    @post("/yeu-cau/{request_id:uuid}", name="evidence:upload_request", opt=UPLOAD, request_max_body_size=None)
+    async def upload_request(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        request_id: FromPath[uuid.UUID],
+    ) -> Response[Any]:
+        target = await services.target_for_request(db_session, request_id)
+        return await self._upload(request, db_session, tenant, target)
+
+    @get("/tep/{file_id:uuid}", name="evidence:download", opt=VIEW)
+    async def download(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        file_id: FromPath[uuid.UUID],
+    ) -> Stream:
+        storage = storage_from_settings(_settings(request))
+        return await services.stream_file(db_session, storage, file_id, inline=False)
+
+    @get("/tep/{file_id:uuid}/xem", name="evidence:preview", opt=VIEW)
+    async def preview(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        file_id: FromPath[uuid.UUID],
+    ) -> Stream:
+        storage = storage_from_settings(_settings(request))
+        return await services.stream_file(db_session, storage, file_id, inline=True)
+
+    @post("/tep/{file_id:uuid}/xoa", name="evidence:delete", opt=DELETE)
+    async def delete(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        file_id: FromPath[uuid.UUID],
+    ) -> Response[Any]:
+        file = await db_session.get(EvidenceFile, file_id)
+        if file is None or file.deleted_at is not None:
+            raise NotFoundException("Không tìm thấy tệp kiểm chứng.")
+        target = Target(file.year, file.criterion_code, file.task_id, file.request_id)
+        try:
+            await services.delete_file(db_session, tenant, file_id)
+        except EvidenceError as exc:
+            received = Received(errors={"files": str(exc)})
+            status = 422 if request.headers.get("hx-request") == "true" else 409
+            return await self._panel(request, db_session, tenant, target, received, status)
+        if request.headers.get("hx-request") == "true":
+            return await self._panel(request, db_session, tenant, target)
+        return Redirect(services.panel_url(tenant.base_path, target), status_code=HTTP_303_SEE_OTHER)
+
+
+def _criterion_target(year: int, code: str) -> Target:
+    if not services.CRITERION_CODE.match(code):
+        raise NotFoundException("Không có tiêu chí này.")
+    return Target(year=year, criterion_code=code)

@@ -1,0 +1,544 @@
+"""Evidence files (tài liệu kiểm chứng): streaming upload, listing, soft delete, download.
+
+The API other parts use (every function runs on a session already bound to the tenant, under RLS):
+
+- `Target(year, criterion_code=None, task_id=None, request_id=None)`: what the files are attached to
+  (a criterion of the year's self-assessment, a remedy task, or the answer to an inspector's evidence
+  request; `request_id` may go with `criterion_code`).
+- `await receive_uploads(request, db, tenant_id, actor, settings, storage, target) -> Received`: parses
+  the multipart body AS IT STREAMS (`request.stream()`, never `request.form()`), writes each file part
+  into `storage.put` chunk by chunk, checks the content (sniff.py), the size limit
+  (settings.storage.max_upload_bytes per file, refused while streaming), ≤ MAX_FILES files, and the CSRF
+  token (the `x-csrftoken` header, or the `_csrf_token` field BEFORE any file part). All or nothing:
+  `Received.errors` (field → Vietnamese message; field "files" for the files) means no row and no new
+  blob; otherwise `Received.files` are the new `EvidenceFile` rows (flushed, audited). Form fields:
+  `files` (several), `description`, `document` ("Số 640/KH-STNMT ngày 24/02/2023" → number and date).
+  Raise nothing for bad input except `PermissionDeniedException` (CSRF) and `ClientGone`. It COMMITS the
+  session first (nothing may be pending) so that a slow upload holds no pooled connection, then binds
+  the tenant again explicitly for the rows (the app's session class has no after_begin re-binding).
+- `await files_for(db, target) -> list[EvidenceFile]`: the live files of a target, oldest first.
+- `await evidence_counts(db, task_ids) -> dict[uuid.UUID, int]`: live files per task (board cards).
+- `await delete_file(db, tenant, file_id) -> EvidenceFile`: soft delete by the uploader or a focal point
+  while the year is not submitted (`EvidenceError` with a Vietnamese message otherwise).
+- `await stream_file(db, storage, file_id, *, inline) -> Stream`: the download (attachment) or the
+  preview (inline for PDF and images only), after reading the row under the bound tenant: bind the
+  department's tenant first (the review's inspectors), a file of another tenant is a 404.
+- The panel (list + upload control) of any target: `panel_url(base_path, target)` answers it (GET: the
+  page, or its block "panel" of `evidence/panel.html` for htmx) and takes the files (POST, see
+  controllers.py); embed it with `<div hx-get="{{ url }}" hx-trigger="load" hx-swap="outerHTML">` plus a
+  plain link for no-JavaScript, as `evidence/_criterion_include.html` and `_task_include.html` do.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from secrets import compare_digest
+from typing import Any
+from urllib.parse import quote
+
+from litestar import Request
+from litestar.exceptions import InternalServerException, NotFoundException, PermissionDeniedException
+from litestar.middleware.csrf import CSRF_SECRET_LENGTH, generate_csrf_hash
+from litestar.response import Stream
+from multipart import MultipartSegment, ParserError, ParserLimitReached, PushMultipartParser, parse_options_header  # type: ignore[import-untyped]
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.db.models import Role
+from backend.db.models.audit import AuditEntry
+from backend.db.models.evidence import EvidenceFile, Submission
+from backend.db.models.remedies import Task
+from backend.db.models.review import EvidenceRequest
+from backend.db.rls import bind_tenant
+from backend.domain.evidence.sniff import INLINE, NotAccepted, Sniffer, ascii_fallback, name_for, safe_filename
+from backend.domain.evidence.storage import EmptyBlob, Storage, TooLarge
+from backend.domain.tenants.deps import TenantContext
+from backend.settings import Settings
+from backend.web.formatting import vn_number
+
+MAX_FILES = 20
+MAX_FIELDS = 10
+MAX_FIELD_BYTES = 8 * 1024
+MAX_HEADER_BYTES = 4096
+WRITE_CHUNK = 1024 * 1024
+CRITERION_CODE = re.compile(r"^\d{1,2}(\.\d{1,2}){0,4}$")
+LIVE_SUBMISSION = ("building", "submitted")
+
+
+class EvidenceError(ValueError):
+    """A refused action, told in Vietnamese."""
+
+
+class ClientGone(Exception):
+    """The client went away mid-upload; nothing was kept."""
+
+
+@dataclass(frozen=True)
+class Target:
+    year: int
+    criterion_code: str | None = None
+    task_id: uuid.UUID | None = None
+    request_id: uuid.UUID | None = None
+
+
+@dataclass
+class Received:
+    files: list[EvidenceFile] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+    form: dict[str, str] = field(default_factory=dict)  # the text fields as typed, to show again
+    status_code: int = 201
+
+
+class _Refused(Exception):
+    def __init__(self, field_name: str, message: str, status_code: int = 422, *, drain: bool = True) -> None:
+        super().__init__(message)
+        self.field_name = field_name
+        self.message = message
+        self.status_code = status_code
+        self.drain = drain
+
+
+def panel_url(base_path: str, target: Target) -> str:
+    """Where a target's evidence panel is read (GET) and files are sent (POST)."""
+    if target.request_id is not None:
+        return f"{base_path}/tai-lieu/yeu-cau/{target.request_id}"
+    if target.task_id is not None:
+        return f"{base_path}/tai-lieu/nhiem-vu/{target.task_id}"
+    return f"{base_path}/tai-lieu/{target.year}/tieu-chi/{target.criterion_code}"
+
+
+def upload_limit_text(limit: int) -> str:
+    """50 MB, 64 KB, 1,5 MB: the limit as people read it (binary units, decimal comma)."""
+    if limit >= 1024 * 1024:
+        return f"{vn_number(Decimal(limit) / (1024 * 1024), 1)} MB"
+    return f"{vn_number(Decimal(limit) / 1024, 1)} KB"
+
+
+_DATE = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})/(\d{4})(?![\d/])")
+
+
+def parse_document(text: str) -> tuple[str, date | None]:
+    """ "Số 640/KH-STNMT ngày 24/02/2023" → ("640/KH-STNMT", date(2023, 2, 24)); EvidenceError if the date
+    is not a real dd/mm/yyyy one or nothing can be read."""
+    text = " ".join(text.split())
+    if not text:
+        return "", None
+    found = _DATE.search(text)
+    day: date | None = None
+    before = text
+    if found:
+        try:
+            day = date(int(found.group(3)), int(found.group(2)), int(found.group(1)))
+        except ValueError:
+            raise EvidenceError(f"Ngày “{found.group(0)}” không có thật (ghi theo dd/mm/yyyy).") from None
+        if not 1945 <= day.year <= 2100:
+            raise EvidenceError(f"Ngày “{found.group(0)}” không hợp lệ.")
+        before = text[: found.start()]
+    before = re.sub(r"(?i)[,;]?\s*ngày\s*$", "", before.strip()).strip(" ,;")
+    number = re.sub(r"(?i)^(văn bản\s+)?số\s*:?\s*", "", before).strip(" ,;")
+    if len(number) > 127:
+        raise EvidenceError("Số văn bản quá dài (tối đa 127 ký tự).")
+    if not number and day is None:
+        raise EvidenceError("Ghi theo mẫu: Số 640/KH-STNMT ngày 24/02/2023.")
+    return number, day
+
+
+async def check_target(db: AsyncSession, target: Target) -> None:
+    """EvidenceError unless files may be attached to `target` now (under the bound tenant)."""
+    if target.criterion_code is not None and not CRITERION_CODE.match(target.criterion_code):
+        raise EvidenceError("Mã tiêu chí không hợp lệ.")
+    if target.request_id is not None:
+        asked = await db.get(EvidenceRequest, target.request_id)
+        if asked is None:
+            raise NotFoundException("Không tìm thấy yêu cầu giải trình.")
+        if asked.status != "open":
+            raise EvidenceError("Yêu cầu này đã được giải trình: không thêm tệp được nữa.")
+        return  # answering the inspectors comes after the submission, by design
+    if target.task_id is not None and await db.get(Task, target.task_id) is None:
+        raise NotFoundException("Không tìm thấy nhiệm vụ.")
+    if await year_submitted(db, target.year):
+        raise EvidenceError(f"Bản tự đánh giá năm {target.year} đã nộp: không thêm hay xoá tệp được nữa.")
+
+
+async def year_submitted(db: AsyncSession, year: int) -> bool:
+    found = await db.scalar(
+        select(func.count())
+        .select_from(Submission)
+        .where(Submission.year == year, Submission.status.in_(LIVE_SUBMISSION))
+    )
+    return bool(found)
+
+
+async def target_for_task(db: AsyncSession, task_id: uuid.UUID) -> Target:
+    task = await db.get(Task, task_id)
+    if task is None:
+        raise NotFoundException("Không tìm thấy nhiệm vụ.")
+    return Target(year=task.year, criterion_code=task.criterion_code, task_id=task.id)
+
+
+async def target_for_request(db: AsyncSession, request_id: uuid.UUID) -> Target:
+    asked = await db.get(EvidenceRequest, request_id)
+    if asked is None:
+        raise NotFoundException("Không tìm thấy yêu cầu giải trình.")
+    return Target(year=asked.year, criterion_code=asked.criterion_code, request_id=asked.id)
+
+
+async def files_for(db: AsyncSession, target: Target) -> list[EvidenceFile]:
+    """The live files of a target, oldest first (a criterion shows its own files and its answers')."""
+    query = select(EvidenceFile).where(EvidenceFile.deleted_at.is_(None), EvidenceFile.year == target.year)
+    if target.request_id is not None:
+        query = query.where(EvidenceFile.request_id == target.request_id)
+    elif target.task_id is not None:
+        query = query.where(EvidenceFile.task_id == target.task_id)
+    else:
+        query = query.where(EvidenceFile.criterion_code == target.criterion_code, EvidenceFile.task_id.is_(None))
+    return list(await db.scalars(query.order_by(EvidenceFile.uploaded_at, EvidenceFile.filename)))
+
+
+async def evidence_counts(db: AsyncSession, task_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Live evidence files per task of the bound tenant (tasks without files are absent)."""
+    ids = list(task_ids)
+    if not ids:
+        return {}
+    rows = await db.execute(
+        select(EvidenceFile.task_id, func.count())
+        .where(EvidenceFile.task_id.in_(ids), EvidenceFile.deleted_at.is_(None))
+        .group_by(EvidenceFile.task_id)
+    )
+    return {task_id: count for task_id, count in rows.all() if task_id is not None}
+
+
+def may_delete(tenant: TenantContext, file: EvidenceFile) -> bool:
+    roles = tenant.principal.roles_in(tenant.id)
+    return file.uploaded_by == tenant.principal.user_id or Role.FOCAL_POINT in roles or Role.PLATFORM_ADMIN in roles
+
+
+async def delete_file(db: AsyncSession, tenant: TenantContext, file_id: uuid.UUID) -> EvidenceFile:
+    """Soft-delete a file (the blob stays: other rows may share it, and the audit keeps its hash)."""
+    file = await db.get(EvidenceFile, file_id, with_for_update=True)
+    if file is None or file.deleted_at is not None:
+        raise NotFoundException("Không tìm thấy tệp kiểm chứng.")
+    if not may_delete(tenant, file):
+        raise EvidenceError("Chỉ người tải lên hoặc đầu mối CCHC được xoá tệp này.")
+    if file.request_id is None and await year_submitted(db, file.year):
+        raise EvidenceError(f"Bản tự đánh giá năm {file.year} đã nộp: không xoá tệp được nữa.")
+    file.deleted_at = datetime.now(UTC)
+    db.add(
+        AuditEntry.by(
+            tenant.id,
+            tenant.principal.user_id,
+            "evidence.delete",
+            "evidence_file",
+            str(file.id),
+            before=_snapshot(file),
+        )
+    )
+    await db.flush()
+    return file
+
+
+async def stream_file(db: AsyncSession, storage: Storage, file_id: uuid.UUID, *, inline: bool) -> Stream:
+    """The file's bytes from storage, read after its row under the bound tenant (404 otherwise). Every
+    response also gets `X-Content-Type-Options: nosniff` from the app's security headers."""
+    file = await db.get(EvidenceFile, file_id)
+    if file is None or file.deleted_at is not None:
+        raise NotFoundException("Không tìm thấy tệp kiểm chứng.")
+    if await storage.size(file.sha256) != file.size:
+        raise NotFoundException("Tệp kiểm chứng không còn trong kho lưu trữ; hãy báo quản trị hệ thống.")
+    shown = inline and file.content_type in INLINE
+    disposition = "inline" if shown else "attachment"
+    headers = {
+        "Content-Disposition": (
+            f'{disposition}; filename="{ascii_fallback(file.filename)}"; '
+            f"filename*=UTF-8''{quote(file.filename, safe='')}"
+        ),
+        "Content-Length": str(file.size),
+        "Cache-Control": "private, no-store",
+    }
+    if shown:
+        headers["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
+    return Stream(storage.open(file.sha256), media_type=file.content_type, headers=headers)
+
+
+def _snapshot(file: EvidenceFile) -> dict[str, Any]:
+    return {
+        "filename": file.filename,
+        "sha256": file.sha256,
+        "size": file.size,
+        "content_type": file.content_type,
+        "year": file.year,
+        "criterion_code": file.criterion_code,
+        "task_id": str(file.task_id) if file.task_id else None,
+        "request_id": str(file.request_id) if file.request_id else None,
+        "description": file.description,
+        "document_number": file.document_number,
+        "document_date": file.document_date.isoformat() if file.document_date else None,
+    }
+
+
+def _csrf_ok(request: Request[Any, Any, Any], token: str | None) -> bool:
+    """The same check as Litestar's CSRF middleware (which is skipped on upload routes because it would
+    buffer the whole body with `request.form()`)."""
+    config = request.app.csrf_config
+    if config is None:
+        return True
+    cookie = request.cookies.get(config.cookie_name)
+    if not token or not cookie:
+        return False
+
+    def decode(value: str) -> str | None:
+        if len(value) < CSRF_SECRET_LENGTH + 1:
+            return None
+        secret, digest = value[:CSRF_SECRET_LENGTH], value[CSRF_SECRET_LENGTH:]
+        return secret if compare_digest(digest, generate_csrf_hash(token=secret, secret=config.secret)) else None
+
+    ours, theirs = decode(token), decode(cookie)
+    return ours is not None and theirs is not None and compare_digest(ours, theirs)
+
+
+class _Events:
+    """Parser events from the request body as it arrives, within the request's size bound."""
+
+    def __init__(self, request: Request[Any, Any, Any], parser: PushMultipartParser, limit: int) -> None:
+        self.request = request
+        self.parser = parser
+        self.limit = limit
+        self.received = 0
+        self.finished = False
+
+    async def __aiter__(self) -> AsyncIterator[MultipartSegment | bytes | None]:
+        try:
+            async for chunk in self.request.stream():
+                self.received += len(chunk)
+                if self.received > self.limit:
+                    raise _Refused("files", "Yêu cầu tải lên quá lớn.", 413, drain=False)
+                for event in self.parser.parse(chunk):
+                    yield event
+            for event in self.parser.parse(b""):
+                yield event
+        except InternalServerException as exc:  # Litestar's "client disconnected prematurely"
+            raise ClientGone from exc
+        except ParserLimitReached as exc:
+            message = f"Biểu mẫu vượt giới hạn: tối đa {MAX_FILES} tệp mỗi lần, tên tệp và các trường không quá dài."
+            raise _Refused("files", message, 413) from exc
+        except ParserError as exc:
+            raise _Refused("files", "Dữ liệu gửi lên không đúng định dạng biểu mẫu.", 400) from exc
+        self.finished = True
+
+
+async def receive_uploads(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    tenant_id: uuid.UUID,
+    actor: uuid.UUID | None,
+    settings: Settings,
+    storage: Storage,
+    target: Target,
+) -> Received:
+    """Stream the request's files into storage and record them, all or nothing (see the module docstring)."""
+    received = Received()
+    created: list[str] = []
+    # Nothing is pending yet (the tenant was only looked up): end the transaction so that a slow upload
+    # does not hold a pooled connection; the next statement begins a new one, bound to the same tenant.
+    await db.commit()
+    try:
+        await _receive(request, db, tenant_id, actor, settings, storage, target, received, created)
+    except _Refused as refused:
+        received.errors[refused.field_name] = refused.message
+        received.status_code = refused.status_code
+    except BaseException:
+        await _forget(storage, created)
+        raise
+    if received.errors:
+        await _forget(storage, created)
+        received.files = []
+    return received
+
+
+async def _forget(storage: Storage, created: list[str]) -> None:
+    """Remove the blobs this request created (none was referenced before it)."""
+    for key in created:
+        await storage.delete(key)
+    created.clear()
+
+
+async def _receive(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    tenant_id: uuid.UUID,
+    actor: uuid.UUID | None,
+    settings: Settings,
+    storage: Storage,
+    target: Target,
+    received: Received,
+    created: list[str],
+) -> None:
+    kind, options = parse_options_header(request.headers.get("content-type", ""))
+    boundary = options.get("boundary", "")
+    if kind != "multipart/form-data" or not boundary or len(boundary) > 200:
+        raise _Refused("files", "Hãy gửi tệp bằng biểu mẫu tải lên (multipart/form-data).", 415, drain=False)
+    per_file = settings.storage.max_upload_bytes
+    bound = MAX_FILES * per_file + MAX_FIELDS * MAX_FIELD_BYTES + 1024 * 1024
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > bound:
+        raise _Refused(
+            "files",
+            f"Yêu cầu tải lên quá lớn (tối đa {MAX_FILES} tệp, mỗi tệp {upload_limit_text(per_file)}).",
+            413,
+            drain=False,
+        )
+    csrf_checked = _csrf_ok(request, request.headers.get("x-csrftoken"))
+    parser = PushMultipartParser(
+        boundary,
+        max_header_size=MAX_HEADER_BYTES,
+        max_header_count=8,
+        max_segment_count=MAX_FILES + MAX_FIELDS,
+        strict=True,
+    )
+    events = _Events(request, parser, bound)
+    stream = aiter(events)
+    stored: list[tuple[str, str, int, str]] = []  # (filename, sha256, size, content type)
+    refusals: list[str] = []
+    try:
+        async for event in stream:
+            if not isinstance(event, MultipartSegment):
+                continue  # the parser only gives body chunks after their segment
+            if event.filename is None:
+                value = await _field(stream)
+                if event.name == "_csrf_token" and not csrf_checked:
+                    csrf_checked = _csrf_ok(request, value)
+                elif event.name in ("description", "document"):
+                    received.form[event.name] = value
+                continue
+            if not csrf_checked:
+                raise PermissionDeniedException("CSRF token verification failed")
+            if event.name != "files":
+                raise _Refused("files", "Trường tệp không đúng.", 400)
+            if not event.filename and not stored and not refusals:
+                await _skip(stream)  # a browser sends an empty part when no file was chosen
+                continue
+            if len(stored) + len(refusals) >= MAX_FILES:
+                raise _Refused("files", f"Mỗi lần tải lên tối đa {MAX_FILES} tệp.", 413, drain=False)
+            filename = safe_filename(event.filename)
+            sniffer = Sniffer()
+            try:
+                blob = await storage.put(_body(stream, sniffer), max_bytes=per_file)
+            except TooLarge:
+                raise _Refused(
+                    "files",
+                    f"Tệp “{filename}” lớn hơn {upload_limit_text(per_file)}: không tệp nào được lưu.",
+                    413,
+                    drain=False,
+                ) from None
+            except EmptyBlob:
+                refusals.append(f"Tệp “{filename}” rỗng.")
+                continue
+            except NotAccepted as exc:
+                await _skip(stream)
+                refusals.append(f"Tệp “{filename}” {exc}.")
+                continue
+            if blob.created:
+                created.append(blob.sha256)
+            try:
+                content_type = sniffer.content_type()
+                filename = name_for(filename, content_type)
+            except NotAccepted as exc:
+                refusals.append(f"Tệp “{filename}” {exc}.")
+                continue
+            stored.append((filename, blob.sha256, blob.size, content_type))
+    except _Refused as refused:
+        # Read the rest so the browser shows the answer rather than a reset connection, unless the
+        # rest is large (then the connection is closed on it).
+        if refused.drain or (declared is not None and declared.isdigit() and int(declared) <= 3 * per_file):
+            await _drain(stream)
+        raise
+    if not csrf_checked:
+        raise PermissionDeniedException("CSRF token verification failed")
+    if refusals:
+        raise _Refused("files", " ".join([*refusals, "Không tệp nào được lưu."]))
+    if not stored:
+        raise _Refused("files", "Hãy chọn ít nhất một tệp.")
+    description = received.form.get("description", "").strip()
+    if len(description) > 2000:
+        raise _Refused("description", "Mô tả quá dài (tối đa 2000 ký tự).")
+    try:
+        number, day = parse_document(received.form.get("document", ""))
+    except EvidenceError as exc:
+        raise _Refused("document", str(exc)) from None
+    # A new transaction (the first one was ended before streaming): bind the tenant in it explicitly.
+    await db.connection()
+    await bind_tenant(db, tenant_id, actor)
+    try:
+        await check_target(db, target)
+    except EvidenceError as exc:
+        raise _Refused("files", str(exc), 409) from None
+    for filename, sha256, size, content_type in stored:
+        row = EvidenceFile(
+            tenant_id=tenant_id,
+            year=target.year,
+            criterion_code=target.criterion_code,
+            task_id=target.task_id,
+            request_id=target.request_id,
+            sha256=sha256,
+            size=size,
+            content_type=content_type,
+            filename=filename,
+            description=description,
+            document_number=number,
+            document_date=day,
+            uploaded_by=actor,
+        )
+        db.add(row)
+        await db.flush()
+        db.add(AuditEntry.by(tenant_id, actor, "evidence.upload", "evidence_file", str(row.id), after=_snapshot(row)))
+        received.files.append(row)
+    await db.flush()
+
+
+async def _field(stream: AsyncIterator[MultipartSegment | bytes | None]) -> str:
+    value = bytearray()
+    async for event in stream:
+        if event is None:
+            break
+        if isinstance(event, bytes):
+            value += event
+            if len(value) > MAX_FIELD_BYTES:
+                raise _Refused("files", "Một trường của biểu mẫu quá dài.", 413)
+    return value.decode("utf-8", "replace")
+
+
+async def _skip(stream: AsyncIterator[MultipartSegment | bytes | None]) -> None:
+    async for event in stream:
+        if event is None:
+            return
+
+
+async def _drain(stream: AsyncIterator[MultipartSegment | bytes | None]) -> None:
+    """Read what is left of a refused request (bounded), so the browser gets the answer, not a reset."""
+    try:
+        async for _ in stream:
+            pass
+    except (_Refused, PermissionDeniedException):
+        pass
+
+
+async def _body(stream: AsyncIterator[MultipartSegment | bytes | None], sniffer: Sniffer) -> AsyncIterator[bytes]:
+    """One file part's bytes, gathered into chunks of about WRITE_CHUNK (the socket gives small pieces;
+    each write to storage is a thread hop)."""
+    pending = bytearray()
+    async for event in stream:
+        if event is None:
+            break
+        if isinstance(event, bytes):
+            sniffer.feed(event)
+            pending += event
+            if len(pending) >= WRITE_CHUNK:
+                yield bytes(pending)
+                pending.clear()
+    if pending:
+        yield bytes(pending)

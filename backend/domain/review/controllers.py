@@ -1,0 +1,515 @@
+"""The inspectors' review pages (in the province's Sở Nội vụ, or in an appraising agency for the criteria
+assigned to it) and the department's answers (giải trình) to their evidence requests."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.params import FromPath
+from litestar.response import Redirect, Stream, Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.auth.permissions import Permission
+from backend.db.models import Tenant
+from backend.domain.assessments import services as assessments
+from backend.domain.evidence import services as evidence
+from backend.domain.evidence.storage import storage_from_settings
+from backend.domain.review import services
+from backend.domain.review.services import Review, ReviewError, ReviewRow
+from backend.domain.tenants.deps import TenantContext, provide_tenant_context
+from backend.web.templating import page
+
+REVIEW = {"access": Permission.REVIEW_APPRAISE}
+VIEW = {"access": Permission.TENANT_VIEW}
+ANSWER = {"access": Permission.EVIDENCE_UPLOAD}
+STEP_ACTIONS = {"vong-2": "review.round-2", "tra-lai": "review.return", "cong-bo": "review.finalise"}
+NOTICES = {
+    "vong-2": "Đã chuyển sang thẩm định vòng 2.",
+    "tra-lai": "Đã trả lại hồ sơ cho đơn vị.",
+    "cong-bo": "Đã công bố kết quả thẩm định.",
+    "luu": "Đã lưu.",
+}
+
+
+def _htmx(request: Request[Any, Any, Any]) -> bool:
+    return request.headers.get("hx-request") == "true"
+
+
+def _base(tenant: TenantContext, year: int) -> str:
+    return f"{tenant.base_path}/tham-dinh/{year}"
+
+
+async def _form(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    raw = await request.form()
+    return {key: raw.get(key) for key in raw}
+
+
+async def _department(db: AsyncSession, tenant: TenantContext, code: str) -> Tenant:
+    dept = await services.department(db, tenant, code)
+    if dept is None or dept.id == tenant.tenant.id:
+        raise NotFoundException("Không có đơn vị này trong tỉnh.")
+    return dept
+
+
+async def _review(db: AsyncSession, tenant: TenantContext, dept: Tenant, year: int) -> Review:
+    """Load while bound to the department (the caller holds `services.bound_to`)."""
+    review = await services.load_review(db, tenant.province, dept, year)
+    if review is None:
+        raise NotFoundException(f"Tỉnh chưa ban hành bộ chỉ số năm {year}.")
+    if not services.is_home_affairs(tenant) and not review.visible_to(tenant):
+        raise NotFoundException("Không có tiêu chí nào của đơn vị này giao cho cơ quan của bạn thẩm định.")
+    return review
+
+
+def _row(review: Review, tenant: TenantContext, key: str) -> ReviewRow:
+    try:
+        row = review.row(key)
+    except KeyError:
+        raise NotFoundException("Không có tiêu chí này trong bộ chỉ số.") from None
+    if row not in review.visible_to(tenant):
+        raise PermissionDeniedException("Tiêu chí này không giao cho cơ quan của bạn thẩm định.")
+    return row
+
+
+class ReviewController(Controller):
+    """The reviewer's list of the province's departments and the review of one department."""
+
+    path = "/t/{province_code:str}/{tenant_code:str}/tham-dinh"
+    dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
+    include_in_schema = False
+
+    @get("/", name="review:index", opt=REVIEW)
+    async def index(
+        self, db_session: NamedDependency[AsyncSession], tenant: NamedDependency[TenantContext]
+    ) -> Redirect:
+        years = await assessments.criteria_years(db_session, tenant.province)
+        if not years:
+            raise NotFoundException("Tỉnh chưa ban hành bộ chỉ số CCHC nào.")
+        return Redirect(_base(tenant, years[-1]))
+
+    @get("/{year:int}", name="review:list", opt=REVIEW)
+    async def departments(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+    ) -> Template:
+        years = await assessments.criteria_years(db_session, tenant.province)
+        if year not in years:
+            raise NotFoundException(f"Tỉnh chưa ban hành bộ chỉ số năm {year}.")
+        return page(
+            request,
+            "review/list.html",
+            block="content",
+            ctx=tenant,
+            section="review",
+            year=year,
+            years=years,
+            lines=await services.overview(db_session, tenant, year),
+            calendar=services.review_calendar(tenant.province, year),
+            home_affairs=services.is_home_affairs(tenant),
+            base=_base(tenant, year),
+        )
+
+    async def _page(
+        self,
+        request: Request[Any, Any, Any],
+        db: AsyncSession,
+        tenant: TenantContext,
+        dept: Tenant,
+        year: int,
+        *,
+        errors: dict[str, dict[str, str]] | None = None,
+        typed: dict[str, dict[str, str]] | None = None,
+        status_code: int = 200,
+    ) -> Template:
+        async with services.bound_to(db, tenant, dept):
+            review = await _review(db, tenant, dept, year)
+        agencies = [a for a in await services.departments_of(db, tenant.province) if a.id != dept.id]
+        response = page(
+            request,
+            "review/department.html",
+            block="content",
+            ctx=tenant,
+            section="review",
+            year=year,
+            review=review,
+            rows=review.visible_to(tenant),
+            agencies=agencies,
+            agency_names={a.id: a.name for a in agencies},
+            home_affairs=services.is_home_affairs(tenant),
+            errors=errors or {},
+            typed=typed or {},
+            base=f"{_base(tenant, year)}/{dept.code}",
+            notice=NOTICES.get(request.query_params.get("ok", "")),
+            problem=request.query_params.get("loi"),
+        )
+        response.status_code = status_code
+        return response
+
+    @get("/{year:int}/{department_code:str}", name="review:department", opt=REVIEW)
+    async def department(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        department_code: FromPath[str],
+    ) -> Template:
+        dept = await _department(db_session, tenant, department_code)
+        return await self._page(request, db_session, tenant, dept, year)
+
+    @get("/{year:int}/{department_code:str}/tep/{file_id:uuid}", name="review:evidence", opt=REVIEW)
+    async def evidence(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        department_code: FromPath[str],
+        file_id: FromPath[uuid.UUID],
+    ) -> Stream:
+        """An evidence file of the department, opened in the browser (PDF, images) or downloaded."""
+        dept = await _department(db_session, tenant, department_code)
+        storage = storage_from_settings(request.app.state["settings"])
+        async with services.bound_to(db_session, tenant, dept):
+            review = await _review(db_session, tenant, dept, year)
+            visible = {f.id for r in review.visible_to(tenant) for f in r.all_files()}
+            if file_id not in visible:
+                raise NotFoundException("Không tìm thấy tệp kiểm chứng này.")
+            return await evidence.stream_file(db_session, storage, file_id, inline=True)
+
+    async def _criterion_action(
+        self,
+        request: Request[Any, Any, Any],
+        db: AsyncSession,
+        tenant: TenantContext,
+        year: int,
+        department_code: str,
+        key: str,
+        action: str,
+    ) -> Response[Any]:
+        dept = await _department(db, tenant, department_code)
+        form = await _form(request)
+        errors: dict[str, str] = {}
+        await services.lock_review(db, f"{dept.id}:{year}")
+        async with services.bound_to(db, tenant, dept):
+            review = await _review(db, tenant, dept, year)
+            row = _row(review, tenant, key)
+            try:
+                if action == "decide":
+                    errors = await services.decide(db, tenant, review, row, form)
+                elif action == "request":
+                    errors = await services.request_evidence(db, tenant, review, row, form)
+                elif action == "sign-off":
+                    await services.sign_off(db, tenant, review, row)
+                else:
+                    agency = None
+                    if form.get("agency"):
+                        agency = await services.department(db, tenant, str(form.get("agency")))
+                        if agency is None or agency.id == dept.id:
+                            errors = {"agency": "Chọn một cơ quan của tỉnh (không phải chính đơn vị được thẩm định)."}
+                    if not errors:
+                        await services.assign(db, tenant, review, row, agency)
+            except PermissionError as exc:
+                raise PermissionDeniedException(str(exc)) from None
+            except ReviewError as exc:
+                errors = {"form": str(exc)}
+        if not errors:
+            services.audit_home(db, tenant, dept, f"review.{action}", f"{year}:{key}", after={"criterion": key})
+            await db.flush()
+        typed = {name: str(value or "")[:200] for name, value in form.items() if name != "_csrf_token"}
+        status = 422 if errors else 200
+        if not _htmx(request):
+            if not errors:
+                return Redirect(f"{_base(tenant, year)}/{dept.code}", query_params={"ok": "luu"}, status_code=303)
+            return await self._page(
+                request,
+                db,
+                tenant,
+                dept,
+                year,
+                errors={row.key: errors},
+                typed={row.key: typed},
+                status_code=status,
+            )
+        async with services.bound_to(db, tenant, dept):
+            review = await _review(db, tenant, dept, year)
+            row = review.row(key)
+        agencies = [a for a in await services.departments_of(db, tenant.province) if a.id != dept.id]
+        return Template(
+            template_name="review/row_response.html",
+            context={
+                "ctx": tenant,
+                "review": review,
+                "r": row,
+                "agencies": agencies,
+                "agency_names": {a.id: a.name for a in agencies},
+                "home_affairs": services.is_home_affairs(tenant),
+                "errors": {row.key: errors} if errors else {},
+                "typed": {row.key: typed} if errors else {},
+                "saved": not errors,
+                "base": f"{_base(tenant, year)}/{dept.code}",
+            },
+            status_code=status,
+            headers={"Vary": "HX-Request"},
+        )
+
+    @post("/{year:int}/{department_code:str}/tieu-chi/{key:str}/quyet-dinh", name="review:decide", opt=REVIEW)
+    async def decide(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        department_code: FromPath[str],
+        key: FromPath[str],
+    ) -> Response[Any]:
+        return await self._criterion_action(request, db_session, tenant, year, department_code, key, "decide")
+
+    @post("/{year:int}/{department_code:str}/tieu-chi/{key:str}/yeu-cau", name="review:request", opt=REVIEW)
+    async def request_evidence(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        department_code: FromPath[str],
+        key: FromPath[str],
+    ) -> Response[Any]:
+        return await self._criterion_action(request, db_session, tenant, year, department_code, key, "request")
+
+    @post("/{year:int}/{department_code:str}/tieu-chi/{key:str}/ky-duyet", name="review:sign_off", opt=REVIEW)
+    async def sign_off(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        department_code: FromPath[str],
+        key: FromPath[str],
+    ) -> Response[Any]:
+        return await self._criterion_action(request, db_session, tenant, year, department_code, key, "sign-off")
+
+    @post("/{year:int}/{department_code:str}/tieu-chi/{key:str}/giao", name="review:assign", opt=REVIEW)
+    async def assign(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        department_code: FromPath[str],
+        key: FromPath[str],
+    ) -> Response[Any]:
+        return await self._criterion_action(request, db_session, tenant, year, department_code, key, "assign")
+
+    async def _step(
+        self,
+        request: Request[Any, Any, Any],
+        db: AsyncSession,
+        tenant: TenantContext,
+        year: int,
+        department_code: str,
+        step: str,
+    ) -> Response[Any]:
+        dept = await _department(db, tenant, department_code)
+        if not services.is_home_affairs(tenant):
+            raise PermissionDeniedException("Chỉ Sở Nội vụ thực hiện bước này.")
+        form = await _form(request)
+        target = f"{_base(tenant, year)}/{dept.code}"
+        if step == "cong-bo":  # the ranking spans the province's departments
+            await services.lock_review(db, f"{tenant.province.id}:{year}")
+        await services.lock_review(db, f"{dept.id}:{year}")
+        try:
+            async with services.bound_to(db, tenant, dept):
+                review = await _review(db, tenant, dept, year)
+                if step == "vong-2":
+                    await services.to_round_2(db, tenant, review)
+                elif step == "tra-lai":
+                    await services.return_submission(db, tenant, review, form)
+                else:
+                    await services.finalise(db, tenant, review)
+        except ReviewError as exc:
+            if step == "tra-lai":
+                return await self._page(
+                    request,
+                    db,
+                    tenant,
+                    dept,
+                    year,
+                    errors={"tra-lai": {"reason": str(exc)}},
+                    typed={"tra-lai": {"reason": str(form.get("reason") or "")[:4000]}},
+                    status_code=422,
+                )
+            return Redirect(target, query_params={"loi": str(exc)}, status_code=303)
+        after: dict[str, Any] = {"step": step}
+        if step == "cong-bo":
+            after["ranks"] = {
+                code: f"{r}/{of}" for code, (r, of) in (await services.rank_province(db, tenant, year)).items()
+            }
+        services.audit_home(db, tenant, dept, STEP_ACTIONS[step], str(year), after=after)
+        await db.flush()
+        return Redirect(target, query_params={"ok": step}, status_code=303)
+
+    @post("/{year:int}/{department_code:str}/vong-2", name="review:round_2", opt=REVIEW)
+    async def round_2(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        department_code: FromPath[str],
+    ) -> Response[Any]:
+        return await self._step(request, db_session, tenant, year, department_code, "vong-2")
+
+    @post("/{year:int}/{department_code:str}/tra-lai", name="review:return", opt=REVIEW)
+    async def return_submission(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        department_code: FromPath[str],
+    ) -> Response[Any]:
+        return await self._step(request, db_session, tenant, year, department_code, "tra-lai")
+
+    @post("/{year:int}/{department_code:str}/cong-bo", name="review:finalise", opt=REVIEW)
+    async def finalise(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        department_code: FromPath[str],
+    ) -> Response[Any]:
+        return await self._step(request, db_session, tenant, year, department_code, "cong-bo")
+
+
+class ExplanationController(Controller):
+    """The department's side: the inspectors' evidence requests and its answers (giải trình)."""
+
+    path = "/t/{province_code:str}/{tenant_code:str}/giai-trinh"
+    dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
+    include_in_schema = False
+
+    async def _page(
+        self,
+        request: Request[Any, Any, Any],
+        db: AsyncSession,
+        tenant: TenantContext,
+        year: int,
+        *,
+        errors: dict[str, dict[str, str]] | None = None,
+        typed: dict[str, str] | None = None,
+        status_code: int = 200,
+    ) -> Template:
+        response = page(
+            request,
+            "review/requests.html",
+            block="content",
+            ctx=tenant,
+            section="assessment",
+            year=year,
+            requests=await services.department_requests(db, tenant, year),
+            errors=errors or {},
+            typed=typed or {},
+            base=f"{tenant.base_path}/giai-trinh/{year}",
+            notice=request.query_params.get("ok"),
+        )
+        response.status_code = status_code
+        return response
+
+    @get("/{year:int}", name="explanation:list", opt=VIEW)
+    async def requests(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+    ) -> Template:
+        return await self._page(request, db_session, tenant, year)
+
+    @post("/{year:int}/{request_id:uuid}", name="explanation:answer", opt=ANSWER)
+    async def answer(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        request_id: FromPath[uuid.UUID],
+    ) -> Response[Any]:
+        form = await _form(request)
+        requests = await services.department_requests(db_session, tenant, year)
+        try:
+            errors = await services.answer(db_session, tenant, requests, request_id, form)
+        except LookupError as exc:
+            raise NotFoundException(str(exc)) from None
+        key = str(request_id)
+        if not errors and not _htmx(request):
+            return Redirect(f"{tenant.base_path}/giai-trinh/{year}", query_params={"ok": "1"}, status_code=303)
+        typed = {key: str(form.get("answer") or "")[:4000]} if errors else {}
+        if not _htmx(request):
+            return await self._page(
+                request, db_session, tenant, year, errors={key: errors}, typed=typed, status_code=422
+            )
+        exchange = next(r for r in requests.requests if r.id == request_id)
+        return Template(
+            template_name="review/answer_response.html",
+            context={
+                "ctx": tenant,
+                "req": exchange,
+                "requests": requests,
+                "errors": {key: errors} if errors else {},
+                "typed": typed,
+                "saved": not errors,
+                "base": f"{tenant.base_path}/giai-trinh/{year}",
+            },
+            status_code=422 if errors else 200,
+            headers={"Vary": "HX-Request"},
+        )
+
+    @get("/{year:int}/tieu-chi/{code:str}", name="explanation:criterion", opt=VIEW)
+    async def criterion(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        code: FromPath[str],
+    ) -> Template:
+        """The requests on one criterion, for its row of the self-assessment (loaded by htmx)."""
+        requests = await services.department_requests(db_session, tenant, year)
+        return Template(
+            template_name="review/criterion_requests.html",
+            context={
+                "ctx": tenant,
+                "year": year,
+                "found": requests.for_code(code),
+                "base": f"{tenant.base_path}/giai-trinh/{year}",
+            },
+            headers={"Vary": "HX-Request"},
+        )
+
+    @get("/{year:int}/tom-tat", name="explanation:summary", opt=VIEW)
+    async def summary(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+    ) -> Template:
+        """The department's open requests, for the top of its board (loaded by htmx)."""
+        requests = await services.department_requests(db_session, tenant, year)
+        return Template(
+            template_name="review/board_requests.html",
+            context={
+                "ctx": tenant,
+                "year": year,
+                "requests": requests,
+                "base": f"{tenant.base_path}/giai-trinh/{year}",
+            },
+            headers={"Vary": "HX-Request"},
+        )

@@ -1,0 +1,1 @@
+"""The submission package a department sends Sở Nội vụ, and the province's yearly calendar."""

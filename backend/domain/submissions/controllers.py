@@ -1,0 +1,336 @@
+"""Submission pages and API: submit, status with a live progress bar, versions, download, retry, withdraw,
+and the verify page."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
+from litestar.response import Redirect, Stream, Template
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.auth.permissions import Permission
+from backend.db.models import Assessment, Submission, Tenant, TenantKind
+from backend.db.rls import bind_tenant
+from backend.domain.assessments.services import STATUS_LABELS, criteria_years
+from backend.domain.evidence.storage import storage_from_settings
+from backend.domain.submissions import services
+from backend.domain.submissions.services import STATUS_LABELS_VN, SubmissionError
+from backend.domain.submissions.verify import Report, check_archive, match_submission
+from backend.domain.tenants.deps import TenantContext, provide_tenant_context
+from backend.domain.tenants.services import province_calendar
+from backend.web.templating import page
+
+VIEW = {"access": Permission.TENANT_VIEW}
+SUBMIT = {"access": Permission.SUBMISSION_SUBMIT}
+MAX_VERIFY_BYTES = 4 * 1024 * 1024 * 1024  # a package of 2 GB and then some
+ZIP = "application/zip"
+
+
+async def _status_context(db: AsyncSession, tenant: TenantContext, year: int) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    versions = await services.list_versions(db, year)
+    assessment = await db.scalar(select(Assessment).where(Assessment.year == year))
+    calendar = province_calendar(tenant.province, year)
+    live = next((s for s in versions if s.status in ("building", "submitted")), None)
+    return {
+        "ctx": tenant,
+        "section": "submission",
+        "year": year,
+        "versions": versions,
+        "assessment": assessment,
+        "assessment_labels": STATUS_LABELS,
+        "labels": STATUS_LABELS_VN,
+        "calendar": calendar,
+        "deadline_open": calendar is None or calendar.submission_open(now),
+        "live": live,
+        "building": any(s.status == "building" for s in versions),
+        "can_retry": {s.id: services.can_retry(s, now) for s in versions},
+        "base": f"{tenant.base_path}/nop-ho-so/{year}",
+    }
+
+
+async def _version(db: AsyncSession, year: int, version: int) -> Submission:
+    found = await db.scalar(select(Submission).where(Submission.year == year, Submission.version == version))
+    if found is None:
+        raise NotFoundException("Không có lần nộp này.")
+    return found
+
+
+class SubmissionController(Controller):
+    path = "/t/{province_code:str}/{tenant_code:str}/nop-ho-so"
+    dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
+    include_in_schema = False
+
+    @get("/", name="submission:index", opt=VIEW)
+    async def index(
+        self, db_session: NamedDependency[AsyncSession], tenant: NamedDependency[TenantContext]
+    ) -> Redirect:
+        years = await criteria_years(db_session, tenant.province)
+        if not years:
+            raise NotFoundException("Tỉnh chưa ban hành bộ chỉ số CCHC nào.")
+        return Redirect(f"{tenant.base_path}/nop-ho-so/{years[-1]}")
+
+    @get("/{year:int}", name="submission:status", opt=VIEW)
+    async def status(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+    ) -> Template:
+        context = await _status_context(db_session, tenant, year)
+        return page(
+            request,
+            "submissions/status.html",
+            block="status" if request.headers.get("hx-target") == "submission-status" else "content",
+            **context,
+            years=await criteria_years(db_session, tenant.province),
+            error=None,
+            notice=request.query_params.get("ok"),
+        )
+
+    @post("/{year:int}", name="submission:submit", opt=SUBMIT)
+    async def submit(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+    ) -> Response[Any]:
+        try:
+            await services.submit(db_session, tenant.tenant, tenant.province, year, tenant.principal.user_id)
+        except SubmissionError as exc:
+            return await self._refused(request, db_session, tenant, year, exc)
+        return Redirect(f"{tenant.base_path}/nop-ho-so/{year}", query_params={"ok": "nop"})
+
+    @post("/{year:int}/lan/{version:int}/thu-lai", name="submission:retry", opt=SUBMIT)
+    async def retry(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        version: FromPath[int],
+    ) -> Response[Any]:
+        submission = await _version(db_session, year, version)
+        try:
+            await services.retry(db_session, submission, tenant.principal.user_id)
+        except SubmissionError as exc:
+            return await self._refused(request, db_session, tenant, year, exc)
+        return Redirect(f"{tenant.base_path}/nop-ho-so/{year}", query_params={"ok": "thu-lai"})
+
+    @post("/{year:int}/lan/{version:int}/rut", name="submission:withdraw", opt=SUBMIT)
+    async def withdraw(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        version: FromPath[int],
+    ) -> Response[Any]:
+        submission = await _version(db_session, year, version)
+        try:
+            await services.withdraw(db_session, tenant.province, submission, tenant.principal.user_id)
+        except SubmissionError as exc:
+            return await self._refused(request, db_session, tenant, year, exc)
+        return Redirect(f"{tenant.base_path}/nop-ho-so/{year}", query_params={"ok": "rut"})
+
+    @get("/{year:int}/lan/{version:int}/tai-ve", name="submission:download", opt=VIEW)
+    async def download(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        version: FromPath[int],
+    ) -> Stream:
+        submission = await _version(db_session, year, version)
+        storage = storage_from_settings(request.app.state["settings"])
+        if not submission.package_key or not await storage.exists(submission.package_key):
+            raise NotFoundException("Lần nộp này chưa có gói hồ sơ.")
+        name = f"ho-so-cchc-{tenant.tenant.code}-{year}-lan-{version}.zip"
+        return Stream(
+            storage.open(submission.package_key),
+            media_type=ZIP,
+            headers={
+                "Content-Disposition": f'attachment; filename="{name}"',
+                "Content-Length": str(submission.package_size),
+                "X-Content-SHA256": submission.package_sha256 or "",
+            },
+        )
+
+    @get("/kiem-tra", name="submission:verify_form", opt=VIEW)
+    async def verify_form(self, request: Request[Any, Any, Any], tenant: NamedDependency[TenantContext]) -> Template:
+        return page(
+            request,
+            "submissions/verify.html",
+            block="content",
+            ctx=tenant,
+            section="submission",
+            report=None,
+            error=None,
+        )
+
+    @post("/kiem-tra", name="submission:verify", opt=VIEW, request_max_body_size=MAX_VERIFY_BYTES)
+    async def verify(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+    ) -> Template:
+        form = await request.form()
+        upload = form.get("tep")
+        if upload is None or not hasattr(upload, "file"):
+            response = page(
+                request,
+                "submissions/verify.html",
+                ctx=tenant,
+                section="submission",
+                report=None,
+                error="Chọn tệp hồ sơ (.zip) cần kiểm tra.",
+            )
+            response.status_code = 422
+            return response
+        report = await asyncio.to_thread(check_archive, upload.file)
+        await upload.close()
+        if report.manifest is not None:
+            await _match_in_province(db_session, tenant, report)
+        response = page(request, "submissions/verify.html", ctx=tenant, section="submission", report=report, error=None)
+        response.status_code = 200 if report.ok else 422
+        return response
+
+    async def _refused(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: TenantContext,
+        year: int,
+        exc: SubmissionError,
+    ) -> Template:
+        context = await _status_context(db_session, tenant, year)
+        response = page(
+            request,
+            "submissions/status.html",
+            **context,
+            years=await criteria_years(db_session, tenant.province),
+            error=str(exc),
+            notice=None,
+        )
+        response.status_code = exc.status
+        return response
+
+
+async def _match_in_province(db: AsyncSession, ctx: TenantContext, report: Report) -> None:
+    """Which submission the file is: in the person's own department, or (for Sở Nội vụ) in any department
+    of its province, binding each department in turn and always binding back."""
+    manifest = report.manifest or {}
+    tenant_code = str(manifest.get("tenant", {}).get("code", ""))
+    province_code = str(manifest.get("province", {}).get("code", ""))
+    if province_code != ctx.province.code or (
+        tenant_code != ctx.tenant.code and ctx.tenant.kind != TenantKind.HOME_AFFAIRS
+    ):
+        report.problems.append("Hồ sơ này không thuộc đơn vị của bạn (hoặc tỉnh của bạn): không đối chiếu được.")
+        return
+    target = await db.scalar(select(Tenant).where(Tenant.province_id == ctx.province.id, Tenant.code == tenant_code))
+    if target is None:
+        report.problems.append("Không có đơn vị nào như manifest ghi.")
+        return
+    try:
+        submission_id = uuid.UUID(str(manifest.get("submission", {}).get("id", "")))
+    except ValueError:
+        report.problems.append("Manifest không có mã lần nộp hợp lệ.")
+        return
+    try:
+        await bind_tenant(db, target.id, ctx.principal.user_id)
+        submission = await db.scalar(select(Submission).where(Submission.id == submission_id))
+        await match_submission(report, submission)
+    finally:
+        await bind_tenant(db, ctx.tenant.id, ctx.principal.user_id)
+
+
+class SubmissionApiController(Controller):
+    """JSON: POST submits (202 with the id and a status URL), GET answers the status."""
+
+    path = "/t/{province_code:str}/{tenant_code:str}/api/nop-ho-so"
+    dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
+    include_in_schema = False  # tenant routes stay out of the public schema, as every other one
+
+    @post("/{year:int}", name="submission:api_submit", opt=SUBMIT, status_code=202, request_max_body_size=16 * 1024)
+    async def submit(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+    ) -> Response[Any]:
+        raw = await request.body()
+        if raw.strip():
+            try:
+                body = json.loads(raw)
+            except (ValueError, UnicodeDecodeError):
+                return _json_error(400, "Nội dung không phải JSON hợp lệ.")
+            if not isinstance(body, dict):
+                return _json_error(422, "Nội dung phải là một đối tượng JSON, ví dụ {}.")
+            if unknown := sorted(set(body) - {"confirm"}):
+                return _json_error(422, f"Trường không hợp lệ: {', '.join(map(str, unknown))}.", field=str(unknown[0]))
+            if "confirm" in body and body["confirm"] is not True:
+                return _json_error(422, "confirm phải là true.", field="confirm")
+        if not 2000 <= year <= 2100:
+            return _json_error(422, f"Năm {year} không hợp lệ.", field="year")
+        try:
+            submission = await services.submit(
+                db_session, tenant.tenant, tenant.province, year, tenant.principal.user_id
+            )
+        except SubmissionError as exc:
+            return _json_error(exc.status, str(exc))
+        return Response(_as_json(tenant, submission), status_code=202)
+
+    @get("/{year:int}/{submission_id:uuid}", name="submission:api_status", opt=VIEW)
+    async def status(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        submission_id: FromPath[uuid.UUID],
+    ) -> dict[str, Any]:
+        submission = await services.get(db_session, submission_id)
+        if submission is None or submission.year != year:
+            raise NotFoundException("Không có lần nộp này.")
+        return _as_json(tenant, submission)
+
+
+def _json_error(status: int, detail: str, *, field: str | None = None) -> Response[Any]:
+    body: dict[str, Any] = {"status_code": status, "detail": detail}
+    if field is not None:
+        body["field"] = field
+    return Response(body, status_code=status)
+
+
+def _as_json(tenant: TenantContext, submission: Submission) -> dict[str, Any]:
+    base = f"{tenant.base_path}"
+    return {
+        "id": str(submission.id),
+        "year": submission.year,
+        "version": submission.version,
+        "status": submission.status,
+        "status_label": STATUS_LABELS_VN.get(submission.status, submission.status),
+        "progress_done": submission.progress_done,
+        "progress_total": submission.progress_total,
+        "package_sha256": submission.package_sha256,
+        "package_size": submission.package_size,
+        "error": submission.error or None,
+        "status_url": f"{base}/api/nop-ho-so/{submission.year}/{submission.id}",
+        "page_url": f"{base}/nop-ho-so/{submission.year}",
+        "download_url": f"{base}/nop-ho-so/{submission.year}/lan/{submission.version}/tai-ve"
+        if submission.package_key
+        else None,
+    }

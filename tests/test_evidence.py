@@ -1,0 +1,671 @@
+"""Evidence files through the app: streaming uploads checked from their content, all or nothing, names kept
+in Vietnamese and neutralised, downloads behind the tenant wall, the storage check command."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+import socket
+import time
+import unicodedata
+import uuid
+import zipfile
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from click.testing import CliRunner
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from backend.auth.sessions import COOKIE
+from backend.db.engine import create_session_maker
+from backend.db.rls import bind_tenant
+from backend.domain.criteria.importer import import_criteria, load_all
+from backend.domain.evidence.services import MAX_FILES, evidence_counts, parse_document
+from backend.domain.evidence.sniff import DOCX, ODS, ODT, PDF, XLSX, ZIP, NotAccepted, Sniffer, safe_filename
+from backend.domain.evidence.storage import LocalStorage
+from backend.settings import PROJECT_ROOT, Settings, StorageSettings
+from tests.support import LiveServer, make_settings, session_cookie_for, sign_in
+
+pytestmark = pytest.mark.usefixtures("demo_tenants")
+
+SNGV = "/t/ha-tinh/so-ngoai-vu"
+STNMT = "/t/ha-tinh/so-tai-nguyen-moi-truong"
+CRITERION = f"{SNGV}/tai-lieu/2020/tieu-chi/1.2"
+STAFF = "tuan.pa@sngv.hatinh.example.vn"
+FOCAL = "thao.ntp@sngv.hatinh.example.vn"
+VIEWER = "lien.ct@sngv.hatinh.example.vn"
+OTHER = "duc.hv@stnmt.hatinh.example.vn"
+HTMX = {"HX-Request": "true"}
+LIMIT = 64 * 1024
+PDF_BYTES = b"%PDF-1.7\n" + b"x" * 2000 + b"\n%%EOF\n"
+PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    base = make_settings()
+    return replace(
+        base,
+        paths=replace(base.paths, var_dir=tmp_path),
+        storage=StorageSettings(max_upload_bytes=LIMIT),
+    )
+
+
+def _blobs(settings: Settings) -> LocalStorage:
+    return LocalStorage(settings.paths.var_dir / "blobs")
+
+
+def _stored_files(settings: Settings) -> list[Path]:
+    root = settings.paths.var_dir / "blobs"
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+def _zip(members: dict[str, bytes], *, first: tuple[str, bytes] | None = None) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        if first:
+            archive.writestr(zipfile.ZipInfo(first[0]), first[1], compress_type=zipfile.ZIP_STORED)
+        for name, data in members.items():
+            archive.writestr(name, data, compress_type=zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()
+
+
+DOCX_BYTES = _zip({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<w:document/>"})
+XLSX_BYTES = _zip({"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"<workbook/>"})
+ODT_BYTES = _zip({"content.xml": b"<office/>"}, first=("mimetype", ODT.encode()))
+ODS_BYTES = _zip({"content.xml": b"<office/>"}, first=("mimetype", ODS.encode()))
+ZIP_BYTES = _zip({"bien-ban.txt": "Biên bản".encode()})
+
+
+def multipart(
+    files: list[tuple[str, bytes]], fields: dict[str, str] | None = None, *, csrf: str | None = None
+) -> tuple[bytes, str]:
+    """A multipart body exactly as a browser sends it (file names as raw UTF-8, as typed)."""
+    boundary = f"----parboard{uuid.uuid4().hex}"
+    parts: list[bytes] = []
+    if csrf is not None:
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="_csrf_token"\r\n\r\n{csrf}\r\n'.encode())
+    for name, value in (fields or {}).items():
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
+    for filename, data in files:
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{filename}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n"
+        )
+        parts.append(head.encode() + data + b"\r\n")
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+async def _token(client: AsyncTestClient[Litestar], path: str = CRITERION) -> str:
+    response = await client.get(path)
+    assert response.status_code == 200, response.text
+    match = re.search(r'name="csrf-token" content="([^"]+)"', response.text)
+    assert match
+    return match.group(1)
+
+
+async def _upload(  # type: ignore[no-untyped-def]
+    client: AsyncTestClient[Litestar],
+    files: list[tuple[str, bytes]],
+    fields: dict[str, str] | None = None,
+    *,
+    path: str = CRITERION,
+    htmx: bool = True,
+):
+    token = await _token(client, path)
+    body, content_type = multipart(files, fields)
+    headers = {"content-type": content_type, "x-csrftoken": token, **(HTMX if htmx else {})}
+    return await client.post(path, content=body, headers=headers)
+
+
+async def _rows(owner_engine: AsyncEngine) -> list[dict[str, object]]:
+    async with owner_engine.connect() as connection:
+        async with connection.begin():
+            tenants = (await connection.execute(text("SELECT id FROM tenants"))).scalars().all()
+        rows: list[dict[str, object]] = []
+        for tenant_id in tenants:
+            async with connection.begin():
+                await connection.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)})
+                found = await connection.execute(text("SELECT * FROM evidence_files ORDER BY filename"))
+                rows.extend(dict(row._mapping) for row in found)
+        return rows
+
+
+async def _audit(owner_engine: AsyncEngine, action: str) -> int:
+    async with owner_engine.connect() as connection, connection.begin():
+        tenant = await connection.scalar(text("SELECT id FROM tenants WHERE code = 'so-ngoai-vu'"))
+        await connection.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant)})
+        return int(await connection.scalar(text("SELECT count(*) FROM audit_log WHERE action = :a"), {"a": action}))
+
+
+# -- content and names, without the app --------------------------------------------------------------
+
+
+def _sniff(data: bytes, chunk: int = 1000) -> str:
+    sniffer = Sniffer()
+    for start in range(0, len(data), chunk):
+        sniffer.feed(data[start : start + chunk])
+    return sniffer.content_type()
+
+
+def test_content_is_recognised_from_bytes_not_names() -> None:
+    assert _sniff(PDF_BYTES) == PDF
+    assert _sniff(DOCX_BYTES) == DOCX
+    assert _sniff(XLSX_BYTES) == XLSX
+    assert _sniff(ODT_BYTES) == ODT
+    assert _sniff(ODS_BYTES) == ODS
+    assert _sniff(ZIP_BYTES) == ZIP
+    with pytest.raises(NotAccepted):
+        _sniff(b"MZ\x90\x00" + b"\x00" * 100)  # a Windows program
+    with pytest.raises(NotAccepted):
+        _sniff(_zip({"[Content_Types].xml": b"<Types/>", "ppt/presentation.xml": b"<p/>"}))
+
+
+def test_dangerous_names_are_neutralised() -> None:
+    assert safe_filename("../../etc/passwd") == "passwd"
+    assert safe_filename("..\\..\\Windows\\system32\\x.pdf") == "x.pdf"
+    assert safe_filename(".htaccess") == "htaccess"
+    assert safe_filename("CON.pdf") == "_CON.pdf"
+    assert safe_filename("a\x00b\x1f\u202ec.pdf") == "abc.pdf"
+    assert safe_filename("..") == "tep-kiem-chung"
+    nfd = unicodedata.normalize("NFD", "Kế hoạch số 640.pdf")
+    assert safe_filename(nfd) == "Kế hoạch số 640.pdf"
+    long = safe_filename("Báo cáo " * 60 + ".pdf")
+    assert len(long.encode()) <= 255
+    assert long.endswith(".pdf")
+    long.encode().decode()  # still whole characters
+
+
+def test_document_number_and_date_are_read() -> None:
+    assert parse_document("Số 640/KH-STNMT ngày 24/02/2023") == (
+        "640/KH-STNMT",
+        __import__("datetime").date(2023, 2, 24),
+    )
+    assert parse_document("12/2023/QĐ-UBND")[0] == "12/2023/QĐ-UBND"
+    assert parse_document("") == ("", None)
+
+
+# -- through the app ------------------------------------------------------------------------------------
+
+
+async def test_upload_two_files_keeps_the_vietnamese_name(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, settings: Settings
+) -> None:
+    await sign_in(client, STAFF)
+    nfd = unicodedata.normalize("NFD", "Kế hoạch số 640.pdf")
+    response = await _upload(
+        client,
+        [(nfd, PDF_BYTES), ("Biên bản.docx", DOCX_BYTES)],
+        {"description": "Kế hoạch CCHC năm 2020", "document": "Số 640/KH-STNMT ngày 24/02/2023"},
+    )
+    assert response.status_code == 201, response.text
+    assert "Kế hoạch số 640.pdf" in response.text
+    rows = await _rows(owner_engine)
+    assert sorted(r["filename"] for r in rows) == ["Biên bản.docx", "Kế hoạch số 640.pdf"]
+    pdf = next(r for r in rows if r["content_type"] == PDF)
+    assert pdf["document_number"] == "640/KH-STNMT"
+    assert str(pdf["document_date"]) == "2023-02-24"
+    assert pdf["criterion_code"] == "1.2"
+    assert pdf["year"] == 2020
+    assert pdf["size"] == len(PDF_BYTES)
+    assert await _audit(owner_engine, "evidence.upload") == 2
+
+    download = await client.get(f"{SNGV}/tai-lieu/tep/{pdf['id']}")
+    assert download.status_code == 200
+    assert download.content == PDF_BYTES
+    disposition = download.headers["content-disposition"]
+    assert disposition.startswith("attachment;")
+    assert f"filename*=UTF-8''{quote('Kế hoạch số 640.pdf', safe='')}" in disposition
+    assert 'filename="Ke hoach so 640.pdf"' in disposition
+    assert download.headers["x-content-type-options"] == "nosniff"  # the app's security headers
+
+    preview = await client.get(f"{SNGV}/tai-lieu/tep/{pdf['id']}/xem")
+    assert preview.status_code == 200
+    assert preview.headers["content-type"].startswith(PDF)
+    assert preview.headers["content-disposition"].startswith("inline;")
+    assert any("sandbox" in value for value in preview.headers.get_list("content-security-policy"))
+    docx = next(r for r in rows if r["content_type"] == DOCX)
+    not_shown = await client.get(f"{SNGV}/tai-lieu/tep/{docx['id']}/xem")
+    assert not_shown.headers["content-disposition"].startswith("attachment;")
+
+    panel = await client.get(CRITERION)
+    assert "Kế hoạch số 640.pdf" in panel.text
+    assert "24/02/2023" in panel.text
+
+
+async def test_same_bytes_twice_are_stored_once(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, settings: Settings
+) -> None:
+    await sign_in(client, STAFF)
+    assert (await _upload(client, [("a.pdf", PDF_BYTES)])).status_code == 201
+    assert (await _upload(client, [("b.pdf", PDF_BYTES)], path=f"{SNGV}/tai-lieu/2020/tieu-chi/1.3")).status_code == 201
+    assert len(await _rows(owner_engine)) == 2
+    assert len(_stored_files(settings)) == 1
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ([("rong.pdf", b"")], "rỗng"),
+        ([("gia.docx", PDF_BYTES)], "có đuôi .docx nhưng nội dung là PDF"),
+        ([("gia.pdf", DOCX_BYTES)], "có đuôi .pdf nhưng nội dung là Word"),
+        ([("virus.pdf", b"MZ\x90\x00" + b"\x00" * 500)], "không phải định dạng được nhận"),
+        ([("ok.png", PNG_BYTES), ("rong.pdf", b"")], "Không tệp nào được lưu"),
+    ],
+)
+async def test_bad_files_are_refused_and_nothing_is_kept(
+    client: AsyncTestClient[Litestar],
+    owner_engine: AsyncEngine,
+    settings: Settings,
+    files: list[tuple[str, bytes]],
+    message: str,
+) -> None:
+    await sign_in(client, STAFF)
+    response = await _upload(client, files)
+    assert response.status_code == 422, response.text
+    assert message in response.text
+    assert 'class="field-error"' in response.text
+    assert await _rows(owner_engine) == []
+    assert _stored_files(settings) == []
+
+
+async def test_over_size_is_refused_while_streaming(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, settings: Settings
+) -> None:
+    await sign_in(client, STAFF)
+    too_big = [("nho.png", PNG_BYTES), ("lon.pdf", b"%PDF-1.7\n" + b"x" * (LIMIT + 1))]
+    response = await _upload(client, too_big)
+    assert response.status_code == 422  # what htmx swaps into the row
+    assert "“lon.pdf” lớn hơn 64 KB" in response.text
+    plain = await _upload(client, too_big, htmx=False)
+    assert plain.status_code == 413
+    assert "“lon.pdf” lớn hơn" in plain.text
+    assert await _rows(owner_engine) == []
+    assert _stored_files(settings) == []
+
+
+async def test_bad_document_date_is_answered_next_to_the_field(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, settings: Settings
+) -> None:
+    await sign_in(client, STAFF)
+    response = await _upload(client, [("a.pdf", PDF_BYTES)], {"document": "Số 1/KH ngày 31/02/2023"})
+    assert response.status_code == 422
+    assert "không có thật" in response.text
+    assert await _rows(owner_engine) == []
+    assert _stored_files(settings) == []
+
+
+async def test_path_traversal_names_are_stored_harmlessly(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, settings: Settings
+) -> None:
+    await sign_in(client, STAFF)
+    response = await _upload(client, [("../../../etc/passwd.pdf", PDF_BYTES), ("..\\..\\CON.png", PNG_BYTES)])
+    assert response.status_code == 201, response.text
+    assert sorted(r["filename"] for r in await _rows(owner_engine)) == ["_CON.png", "passwd.pdf"]
+    assert all(p.is_relative_to(settings.paths.var_dir / "blobs") for p in _stored_files(settings))
+
+
+async def test_ten_thousand_parts_are_refused_quickly(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, settings: Settings
+) -> None:
+    await sign_in(client, STAFF)
+    files = [(f"{i}.pdf", b"%PDF-1.7\n%" + str(i).encode()) for i in range(10_000)]
+    started = time.monotonic()
+    response = await _upload(client, files, htmx=False)
+    assert response.status_code == 413
+    assert f"tối đa {MAX_FILES} tệp" in response.text
+    assert time.monotonic() - started < 10
+    assert await _rows(owner_engine) == []
+    assert _stored_files(settings) == []
+
+
+async def test_upload_without_csrf_token_is_refused(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, settings: Settings
+) -> None:
+    await sign_in(client, STAFF)
+    await _token(client)
+    body, content_type = multipart([("a.pdf", PDF_BYTES)])
+    response = await client.post(CRITERION, content=body, headers={"content-type": content_type})
+    assert response.status_code == 403
+    forged = await client.post(CRITERION, content=body, headers={"content-type": content_type, "x-csrftoken": "x" * 80})
+    assert forged.status_code == 403
+    assert await _rows(owner_engine) == []
+    assert _stored_files(settings) == []
+
+
+async def test_plain_form_post_works_without_javascript(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    await sign_in(client, STAFF)
+    token = await _token(client)
+    body, content_type = multipart([("a.pdf", PDF_BYTES)], {"description": "x"}, csrf=token)
+    response = await client.post(
+        CRITERION, content=body, headers={"content-type": content_type}, follow_redirects=False
+    )
+    assert response.status_code == 303
+    assert response.headers["location"] == CRITERION
+    assert len(await _rows(owner_engine)) == 1
+
+
+async def test_viewer_cannot_upload_and_other_tenant_cannot_download(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    await sign_in(client, STAFF)
+    assert (await _upload(client, [("a.pdf", PDF_BYTES)])).status_code == 201
+    file_id = (await _rows(owner_engine))[0]["id"]
+    await sign_in(client, VIEWER)
+    assert (await client.get(f"{SNGV}/tai-lieu/tep/{file_id}")).status_code == 200
+    assert (await _upload(client, [("b.pdf", PDF_BYTES + b"1")])).status_code == 403
+    await sign_in(client, OTHER)
+    assert (await client.get(f"{SNGV}/tai-lieu/tep/{file_id}")).status_code == 403
+    # in its own tenant's URL the row is invisible under row-level security
+    assert (await client.get(f"{STNMT}/tai-lieu/tep/{file_id}")).status_code == 404
+    assert (await client.get(f"{STNMT}/tai-lieu/tep/{file_id}/xem")).status_code == 404
+    assert len(await _rows(owner_engine)) == 1
+
+
+async def test_soft_delete_by_the_uploader_or_focal_point(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    await sign_in(client, STAFF)
+    assert (await _upload(client, [("a.pdf", PDF_BYTES), ("b.png", PNG_BYTES)])).status_code == 201
+    first = next(r["id"] for r in await _rows(owner_engine) if r["filename"] == "a.pdf")
+    second = next(r["id"] for r in await _rows(owner_engine) if r["filename"] == "b.png")
+    await sign_in(client, VIEWER)
+    token = await _token(client)
+    response = await client.post(f"{SNGV}/tai-lieu/tep/{first}/xoa", data={"_csrf_token": token})
+    assert response.status_code == 403
+    await sign_in(client, STAFF)
+    token = await _token(client)
+    response = await client.post(f"{SNGV}/tai-lieu/tep/{first}/xoa", data={"_csrf_token": token}, headers=HTMX)
+    assert response.status_code == 200
+    assert "a.pdf" not in response.text
+    assert "b.png" in response.text
+    assert (await client.get(f"{SNGV}/tai-lieu/tep/{first}")).status_code == 404
+    await sign_in(client, FOCAL)
+    token = await _token(client)
+    response = await client.post(f"{SNGV}/tai-lieu/tep/{second}/xoa", data={"_csrf_token": token}, headers=HTMX)
+    assert response.status_code == 200
+    rows = await _rows(owner_engine)
+    assert all(r["deleted_at"] is not None for r in rows)
+    assert await _audit(owner_engine, "evidence.delete") == 2
+
+
+async def test_interrupted_upload_leaves_nothing(app: Litestar, owner_engine: AsyncEngine, settings: Settings) -> None:
+    cookie = await session_cookie_for(app, STAFF)
+    with LiveServer(app) as server:
+        host, port = server.url.removeprefix("http://").split(":")
+        token, csrf_cookie = await asyncio.to_thread(_fetch_token, host, int(port), cookie)
+
+        def post(files: list[tuple[str, bytes]], *, cut: bool) -> bytes:
+            body, content_type = multipart(files)
+            head = (
+                f"POST {CRITERION} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: {content_type}\r\n"
+                f"Content-Length: {len(body)}\r\nX-CSRFToken: {token}\r\nHX-Request: true\r\n"
+                f"Cookie: {COOKIE}={cookie}; csrftoken={csrf_cookie}\r\nConnection: close\r\n\r\n"
+            ).encode()
+            with socket.create_connection((host, int(port))) as raw:
+                if cut:  # the first file whole, the second half-way, then the connection is gone
+                    raw.sendall(head + body[: len(body) * 2 // 3])
+                    time.sleep(0.5)
+                    return b""
+                raw.sendall(head + body)
+                answer = b""
+                while chunk := raw.recv(65536):
+                    answer += chunk
+                return answer
+
+        whole = await asyncio.to_thread(post, [("truoc.png", PNG_BYTES)], cut=False)
+        assert whole.startswith(b"HTTP/1.1 201"), whole[:300]
+        kept = _stored_files(settings)
+        assert len(kept) == 1
+        await asyncio.to_thread(post, [("a.pdf", PDF_BYTES), ("b.pdf", b"%PDF-1.7\n" + b"y" * (LIMIT - 100))], cut=True)
+        await asyncio.to_thread(_wait_for, lambda: _stored_files(settings) == kept)
+    assert _stored_files(settings) == kept  # no blob, no temporary file
+    assert [r["filename"] for r in await _rows(owner_engine)] == ["truoc.png"]
+
+
+def _wait_for(condition: Callable[[], bool], seconds: float = 10) -> None:
+    """Until the server has cleaned up after a client that went away (it notices asynchronously)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not condition():
+        time.sleep(0.1)
+
+
+def _fetch_token(host: str, port: int, cookie: str) -> tuple[str, str]:
+    with socket.create_connection((host, port)) as raw:
+        raw.sendall(
+            f"GET {CRITERION} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            f"Cookie: {COOKIE}={cookie}\r\nConnection: close\r\n\r\n".encode()
+        )
+        data = b""
+        while chunk := raw.recv(65536):
+            data += chunk
+    text_ = data.decode("utf-8", "replace")
+    token = re.search(r'name="csrf-token" content="([^"]+)"', text_)
+    csrf_cookie = re.search(r"csrftoken=([^;]+);", text_)
+    assert token, text_[:500]
+    assert csrf_cookie, text_[:500]
+    return token.group(1), csrf_cookie.group(1)
+
+
+async def test_check_command_reports_drift_and_orphans(
+    client: AsyncTestClient[Litestar],
+    owner_engine: AsyncEngine,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from backend import cli
+
+    await sign_in(client, STAFF)
+    assert (await _upload(client, [("a.pdf", PDF_BYTES), ("b.png", PNG_BYTES)])).status_code == 201
+    monkeypatch.setattr(cli, "get_settings", lambda: settings)
+    monkeypatch.setattr("backend.db.runtime.resolve", lambda _settings, **_: _urls(owner_engine))
+
+    clean = await asyncio.to_thread(CliRunner().invoke, cli.main, ["evidence", "check"])
+    assert clean.exit_code == 0, clean.output
+    assert "2 tệp kiểm chứng, 2 tệp lưu trữ: 0 lệch, 0 mồ côi" in clean.output
+
+    storage = _blobs(settings)
+    rows = await _rows(owner_engine)
+    png = next(r for r in rows if r["filename"] == "b.png")
+    storage.path(str(png["sha256"])).unlink()
+
+    async def orphan() -> AsyncIterator[bytes]:
+        yield b"%PDF-1.7 orphan"
+
+    stray = await storage.put(orphan())
+    drifted = await asyncio.to_thread(CliRunner().invoke, cli.main, ["evidence", "check"])
+    assert drifted.exit_code == 1, drifted.output
+    assert f"lệch: so-ngoai-vu {png['id']} “b.png”" in drifted.output
+    assert "thiếu tệp" in drifted.output
+    assert f"mồ côi: {stray.sha256}" in drifted.output
+
+
+def _urls(owner_engine: AsyncEngine):  # type: ignore[no-untyped-def]
+    from backend.db.runtime import DatabaseUrls
+
+    url = owner_engine.url.render_as_string(hide_password=False)
+    return DatabaseUrls(app_url=url, owner_url=url)
+
+
+@pytest.fixture
+async def criteria(owner_engine: AsyncEngine, demo_tenants: None) -> None:
+    await import_criteria(owner_engine, load_all(PROJECT_ROOT / "tenants"))
+
+
+BIND_SNGV = (
+    "SELECT set_config('app.tenant_id', (SELECT t.id::text FROM tenants t JOIN provinces p ON p.id = t.province_id"
+    " WHERE p.code = 'ha-tinh' AND t.code = 'so-ngoai-vu'), true)"
+)
+
+
+async def _sql(engine: AsyncEngine, sql: str, **params: object) -> list[Any]:
+    async with engine.begin() as db:
+        await db.execute(text(BIND_SNGV))
+        found = await db.execute(text(sql), params)
+        return list(found.all()) if found.returns_rows else []
+
+
+@pytest.mark.usefixtures("criteria")
+async def test_task_card_files_and_board_counts(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, app_engine: AsyncEngine
+) -> None:
+    await sign_in(client, FOCAL)
+    token = await _token(client)
+    created = await client.post(
+        f"{SNGV}/ke-hoach/2020/them",
+        data={"kind": "fix", "area_code": "1", "title": "Ban hành kế hoạch", "deadline_text": "Quý II/2020"}
+        | {"_csrf_token": token},
+        follow_redirects=False,
+    )
+    assert created.status_code in (302, 303), created.text
+    ((task_id, number),) = await _sql(owner_engine, "SELECT id, number FROM tasks")
+    card = await client.get(f"{SNGV}/ke-hoach/2020/the/{number}")
+    assert f"/tai-lieu/nhiem-vu/{task_id}" in card.text
+    path = f"{SNGV}/tai-lieu/nhiem-vu/{task_id}"
+    response = await _upload(client, [("Báo cáo.pdf", PDF_BYTES), ("Ảnh.png", PNG_BYTES)], path=path)
+    assert response.status_code == 201, response.text
+    assert "Báo cáo.pdf" in (await client.get(path, headers=HTMX)).text
+    rows = await _rows(owner_engine)
+    assert {r["task_id"] for r in rows} == {task_id}
+    assert {r["year"] for r in rows} == {2020}
+
+    async with create_session_maker(app_engine)() as db:
+        await bind_tenant(db, await _tenant_id(owner_engine))
+        assert await evidence_counts(db, [task_id, uuid.uuid4()]) == {task_id: 2}
+        assert await evidence_counts(db, []) == {}
+    assert (await client.get(f"{SNGV}/tai-lieu/nhiem-vu/{uuid.uuid4()}")).status_code == 404
+
+
+@pytest.mark.usefixtures("criteria")
+async def test_submitted_year_is_locked(client: AsyncTestClient[Litestar], owner_engine: AsyncEngine) -> None:
+    await sign_in(client, FOCAL)
+    assert (await _upload(client, [("a.pdf", PDF_BYTES)])).status_code == 201
+    token = await _token(client)
+    started = await client.post(f"{SNGV}/tu-danh-gia/2020/bat-dau", data={"_csrf_token": token}, follow_redirects=False)
+    assert started.status_code in (302, 303), started.text
+    await _sql(
+        owner_engine,
+        "INSERT INTO submissions (id, tenant_id, assessment_id, year, version, status, progress_done, progress_total,"
+        " error) SELECT gen_random_uuid(), tenant_id, id, year, 1, 'submitted', 0, 0, '' FROM assessments",
+    )
+    refused = await _upload(client, [("b.pdf", PDF_BYTES + b"b")])
+    assert refused.status_code == 422
+    assert "đã nộp" in refused.text
+    (file_id,) = (r["id"] for r in await _rows(owner_engine))
+    token = await _token(client)
+    kept = await client.post(f"{SNGV}/tai-lieu/tep/{file_id}/xoa", data={"_csrf_token": token}, headers=HTMX)
+    assert kept.status_code == 422
+    assert "đã nộp" in kept.text
+    rows = await _rows(owner_engine)
+    assert len(rows) == 1
+    assert rows[0]["deleted_at"] is None
+
+
+async def _tenant_id(owner_engine: AsyncEngine) -> uuid.UUID:
+    async with owner_engine.connect() as connection:
+        found = await connection.scalar(text("SELECT id FROM tenants WHERE code = 'so-ngoai-vu'"))
+    assert isinstance(found, uuid.UUID)
+    return found
+
+
+async def test_answer_to_an_evidence_request_takes_files_until_answered(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    (request_id,) = (
+        row[0]
+        for row in await _sql(
+            owner_engine,
+            "INSERT INTO evidence_requests (id, tenant_id, year, criterion_code, round, message, status, answer)"
+            " VALUES (gen_random_uuid(), current_setting('app.tenant_id')::uuid, 2020, '1.2', 1,"
+            " 'Bổ sung kế hoạch', 'open', '') RETURNING id",
+        )
+    )
+    await sign_in(client, STAFF)
+    path = f"{SNGV}/tai-lieu/yeu-cau/{request_id}"
+    response = await _upload(client, [("Giải trình.pdf", PDF_BYTES)], path=path)
+    assert response.status_code == 201, response.text
+    (row,) = await _rows(owner_engine)
+    assert row["request_id"] == request_id
+    assert row["criterion_code"] == "1.2"
+    await _sql(owner_engine, "UPDATE evidence_requests SET status = 'answered'")
+    late = await _upload(client, [("Muộn.pdf", PDF_BYTES + b"late")], path=path)
+    assert late.status_code == 422
+    assert "đã được giải trình" in late.text
+    assert len(await _rows(owner_engine)) == 1
+    await sign_in(client, OTHER)
+    assert (await client.get(f"{STNMT}/tai-lieu/yeu-cau/{request_id}")).status_code == 404
+
+
+@pytest.mark.usefixtures("criteria")
+async def test_criterion_rows_load_their_evidence_panel(client: AsyncTestClient[Litestar]) -> None:
+    await sign_in(client, STAFF)
+    area = await client.get(f"{SNGV}/tu-danh-gia/2020/linh-vuc/1")
+    assert area.status_code == 200, area.text
+    assert f'hx-get="{SNGV}/tai-lieu/2020/tieu-chi/1.2"' in area.text
+    assert f'href="{SNGV}/tai-lieu/2020/tieu-chi/1.2"' in area.text  # without JavaScript: the panel as a page
+    panel = await client.get(CRITERION, headers=HTMX)
+    assert panel.text.lstrip().startswith('<section class="evidence-panel"')
+    assert 'type="file" multiple' in panel.text
+    assert 'enctype="multipart/form-data"' in panel.text
+
+
+async def test_every_accepted_kind_is_kept_with_its_sniffed_type(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    await sign_in(client, STAFF)
+    files = [
+        ("Bảng điểm.xlsx", XLSX_BYTES),
+        ("Văn bản.odt", ODT_BYTES),
+        ("Bảng.ods", ODS_BYTES),
+        ("Hồ sơ.zip", ZIP_BYTES),
+        ("Ảnh chụp.JPG", b"\xff\xd8\xff\xe0" + b"\x00" * 50),
+        ("scan", PDF_BYTES),  # no extension: the right one is added
+    ]
+    response = await _upload(client, files)
+    assert response.status_code == 201, response.text
+    kinds = {r["filename"]: r["content_type"] for r in await _rows(owner_engine)}
+    assert kinds == {
+        "Bảng điểm.xlsx": XLSX,
+        "Văn bản.odt": ODT,
+        "Bảng.ods": ODS,
+        "Hồ sơ.zip": ZIP,
+        "Ảnh chụp.JPG": "image/jpeg",
+        "scan.pdf": PDF,
+    }
+
+
+async def test_malformed_requests_get_a_clear_answer(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, settings: Settings
+) -> None:
+    await sign_in(client, STAFF)
+    token = await _token(client)
+    plain = await client.post(CRITERION, data={"_csrf_token": token, "files": "x"})
+    assert plain.status_code == 415
+    assert "multipart/form-data" in plain.text
+    body, content_type = multipart([("a.pdf", PDF_BYTES)])
+    broken = await client.post(
+        CRITERION,
+        content=body[: len(body) - 30],  # the closing boundary is missing
+        headers={"content-type": content_type, "x-csrftoken": token},
+    )
+    assert broken.status_code == 400
+    assert "không đúng định dạng" in broken.text
+    long_name = await _upload(client, [("a" * 10_000 + ".pdf", PDF_BYTES)], htmx=False)
+    assert long_name.status_code == 413
+    assert "không quá dài" in long_name.text
+    nothing = await _upload(client, [])
+    assert nothing.status_code == 422
+    assert "Hãy chọn ít nhất một tệp" in nothing.text
+    assert await _rows(owner_engine) == []
+    assert _stored_files(settings) == []

@@ -1,0 +1,501 @@
+"""Submitting a department's approved self-assessment: the endpoint and its API, the race of two submits,
+versions, retry after a crashed build, withdraw, permissions, the calendar's deadline and edit lock."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+import uuid
+from collections.abc import AsyncIterator
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy import select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from backend.db.engine import create_session_maker
+from backend.db.models import EvidenceFile, Province, Submission, Tenant
+from backend.db.rls import bind_tenant
+from backend.db.runtime import DatabaseUrls
+from backend.domain.criteria.importer import import_criteria, load_all
+from backend.domain.evidence.storage import LocalStorage
+from backend.domain.submissions import services
+from backend.domain.submissions.services import SubmissionError, build_package
+from backend.jobs.queue import Worker
+from backend.settings import PROJECT_ROOT, Settings
+from tests.support import TEST_VAR, sign_in
+from tests.test_assessments import SEED_001
+
+pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
+
+SNGV = "/t/ha-tinh/so-ngoai-vu"
+STNMT = "/t/ha-tinh/so-tai-nguyen-moi-truong"
+ASSESS = f"{SNGV}/tu-danh-gia/2020"
+PAGE = f"{SNGV}/nop-ho-so/2020"
+API = f"{SNGV}/api/nop-ho-so/2020"
+STAFF = "tuan.pa@sngv.hatinh.example.vn"
+FOCAL = "thao.ntp@sngv.hatinh.example.vn"
+LEADER = "vinh.tq@sngv.hatinh.example.vn"
+VIEWER = "lien.ct@sngv.hatinh.example.vn"
+OTHER_FOCAL = "thuong.tth@stnmt.hatinh.example.vn"
+REVIEWER = "toan.nv@snv.hatinh.example.vn"
+TEMPLATES = PROJECT_ROOT / "templates"
+
+
+@pytest.fixture
+async def criteria(owner_engine: AsyncEngine) -> None:
+    await import_criteria(owner_engine, load_all(PROJECT_ROOT / "tenants"))
+
+
+@pytest.fixture(autouse=True)
+async def _empty_queue(owner_engine: AsyncEngine) -> AsyncIterator[None]:
+    yield
+    async with owner_engine.begin() as db:
+        await db.execute(text("TRUNCATE pgqueuer.pgqueuer, pgqueuer.pgqueuer_log RESTART IDENTITY"))
+
+
+@pytest.fixture
+def storage() -> LocalStorage:
+    return LocalStorage(TEST_VAR / "blobs")
+
+
+async def csrf(client: AsyncTestClient[Litestar], path: str = ASSESS) -> str:
+    response = await client.get(path)  # any page of a signed-in person carries the token (sign-out form)
+    match = re.search(r'name="_csrf_token" value="([^"]+)"', response.text) or re.search(
+        r'name="csrf-token" content="([^"]+)"', response.text
+    )
+    assert match
+    return match.group(1)
+
+
+async def post(client: AsyncTestClient[Litestar], path: str, data: dict[str, str] | None = None) -> Any:
+    token = await csrf(client)
+    return await client.post(path, data={**(data or {}), "_csrf_token": token}, follow_redirects=False)
+
+
+async def approve_2020(client: AsyncTestClient[Litestar]) -> None:
+    """Seed 001's self-assessment entered by staff, sent for approval and approved by the leader."""
+    await sign_in(client, STAFF)
+    assert (await post(client, f"{ASSESS}/bat-dau")).status_code in (302, 303)
+    for code, form in SEED_001:
+        response = await post(client, f"{ASSESS}/tieu-chi/{code}", form)
+        assert response.status_code in (302, 303), (code, response.text[:500])
+    assert (await post(client, f"{ASSESS}/trang-thai", {"action": "gui-duyet"})).status_code in (302, 303)
+    await sign_in(client, LEADER)
+    approved = await post(client, f"{ASSESS}/trang-thai", {"action": "duyet"})
+    assert approved.headers["location"].endswith("ok=duyet")
+
+
+async def tenant_id(engine: AsyncEngine, code: str = "so-ngoai-vu") -> uuid.UUID:
+    async with engine.connect() as db:
+        return (await db.execute(text("SELECT id FROM tenants WHERE code = :c"), {"c": code})).scalar_one()
+
+
+async def add_evidence(
+    engine: AsyncEngine, storage: LocalStorage, tenant: uuid.UUID, files: list[tuple[str | None, str, bytes]]
+) -> list[EvidenceFile]:
+    """Evidence rows of 2020 (criterion, file name, bytes) with their blobs, as the upload would leave them."""
+
+    async def chunks(data: bytes) -> AsyncIterator[bytes]:
+        yield data
+
+    rows = []
+    async with create_session_maker(engine)() as db:
+        await bind_tenant(db, tenant)
+        async with db.begin():
+            for criterion, name, data in files:
+                stored = await storage.put(chunks(data))
+                row = EvidenceFile(
+                    id=uuid.uuid4(),
+                    tenant_id=tenant,
+                    year=2020,
+                    criterion_code=criterion,
+                    sha256=stored.sha256,
+                    size=stored.size,
+                    content_type="application/pdf",
+                    filename=name,
+                    description="",
+                    document_number="640/KH-STNMT",
+                    document_date=date(2023, 2, 24),
+                )
+                db.add(row)
+                rows.append(row)
+    return rows
+
+
+async def submission_rows(engine: AsyncEngine, tenant: uuid.UUID) -> list[Submission]:
+    async with create_session_maker(engine)() as db:
+        await bind_tenant(db, tenant)
+        async with db.begin():
+            return list(await db.scalars(select(Submission).order_by(Submission.version)))
+
+
+async def build_all(engine: AsyncEngine, storage: LocalStorage, tenant: uuid.UUID) -> list[str]:
+    return [
+        await build_package(engine, storage, tenant, s.id, templates_dir=TEMPLATES)
+        for s in await submission_rows(engine, tenant)
+        if s.status == "building"
+    ]
+
+
+async def set_calendar(engine: AsyncEngine, year: int, calendar: dict[str, Any] | None) -> None:
+    async with engine.begin() as db:
+        value = "{}" if calendar is None else json.dumps({str(year): calendar})
+        await db.execute(
+            text(
+                "UPDATE provinces SET settings = jsonb_set(settings, '{calendar}', CAST(:v AS jsonb)) "
+                "WHERE code = 'ha-tinh'"
+            ),
+            {"v": value},
+        )
+
+
+def calendar_ending(submission: str, self_assessment: str) -> dict[str, Any]:
+    return {
+        "self_assessment": {"from": "2020-10-01", "to": self_assessment},
+        "submission_deadline": submission,
+        "round_1": {"from": "2099-11-21", "to": "2099-11-30"},
+        "explanation_deadline": "2099-12-10",
+        "round_2": {"from": "2099-12-11", "to": "2099-12-20"},
+    }
+
+
+# --- submitting -------------------------------------------------------------------------------------------
+
+
+async def test_focal_point_submits_an_approved_assessment_and_the_job_builds_it(
+    client: AsyncTestClient[Litestar], app_engine: AsyncEngine, owner_engine: AsyncEngine, storage: LocalStorage
+) -> None:
+    await approve_2020(client)
+    sngv = await tenant_id(owner_engine)
+    await add_evidence(owner_engine, storage, sngv, [("1.2", "Kế hoạch CCHC.pdf", b"%PDF-1.4 ke hoach")])
+    await sign_in(client, FOCAL)
+    page = await client.get(PAGE)
+    assert "Tỉnh chưa đặt lịch cho năm 2020" in page.text
+    submitted = await post(client, PAGE)
+    assert submitted.status_code in (302, 303)
+    assert submitted.headers["location"].endswith("ok=nop")
+
+    [row] = await submission_rows(owner_engine, sngv)
+    assert (row.version, row.status) == (1, "building")
+    async with owner_engine.connect() as db:
+        jobs = (
+            await db.execute(text("SELECT payload FROM pgqueuer.pgqueuer WHERE entrypoint = 'submission.build'"))
+        ).all()
+    assert [bytes(j.payload).decode() for j in jobs] == [f"{sngv}:{row.id}"]
+
+    building = await client.get(PAGE)
+    fragment = await client.get(PAGE, headers={"HX-Request": "true", "HX-Target": "submission-status"})
+    assert fragment.text.lstrip().startswith('<section class="card" id="submission-status"')
+    assert "<html" not in fragment.text
+    assert 'hx-trigger="every 1s"' in building.text
+    assert "Đang đóng gói" in building.text
+
+    assert await build_all(app_engine, storage, sngv) == ["submitted"]
+    [row] = await submission_rows(owner_engine, sngv)
+    assert row.status == "submitted"
+    assert row.package_sha256
+    assert row.package_size
+    assert row.built_at
+    assert row.progress_done == row.progress_total == 5
+    assert row.manifest is not None
+    assert row.manifest["schema"] == "parboard.submission/1"
+
+    done = await client.get(PAGE)
+    assert "every 1s" not in done.text
+    assert "Đã nộp" in done.text
+    download = await client.get(f"{PAGE}/lan/1/tai-ve")
+    assert download.status_code == 200
+    assert download.headers["content-type"] == "application/zip"
+    assert hashlib.sha256(download.content).hexdigest() == row.package_sha256
+
+    again = await post(client, PAGE)
+    assert again.status_code == 409
+    assert "đã nộp" in again.text
+
+
+async def test_refused_before_approval_and_for_people_without_the_right(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    await sign_in(client, FOCAL)
+    refused = await post(client, PAGE)
+    assert refused.status_code == 422
+    assert "Chưa có bản tự đánh giá năm 2020" in refused.text
+    await approve_2020(client)
+    for person in (STAFF, VIEWER):
+        await sign_in(client, person)
+        assert (await post(client, PAGE)).status_code == 403
+    await sign_in(client, OTHER_FOCAL)  # another department's focal point
+    assert (await post(client, PAGE)).status_code == 403
+    assert (await client.get(PAGE)).status_code == 403
+    assert await submission_rows(owner_engine, await tenant_id(owner_engine)) == []
+
+
+async def test_two_simultaneous_submits_make_exactly_one_submission(
+    client: AsyncTestClient[Litestar], app_engine: AsyncEngine, owner_engine: AsyncEngine
+) -> None:
+    await approve_2020(client)
+    sngv = await tenant_id(owner_engine)
+    sessions = create_session_maker(app_engine)
+    barrier = asyncio.Barrier(2)
+
+    async def attempt() -> str:
+        async with sessions() as db:
+            await bind_tenant(db, sngv)
+            async with db.begin():
+                tenant = await db.get(Tenant, sngv)
+                assert tenant is not None
+                province = await db.get(Province, tenant.province_id)
+                assert province is not None
+                await barrier.wait()  # both have read "no live submission" before either inserts
+                try:
+                    await services.submit(db, tenant, province, 2020, None)
+                except SubmissionError as exc:
+                    return f"{exc.status} {exc}"
+                await asyncio.sleep(0.2)  # hold the row uncommitted while the other one inserts
+            return "ok"
+
+    results = sorted(await asyncio.gather(attempt(), attempt()))
+    assert results[0].startswith("409"), results
+    assert results[1] == "ok", results
+    rows = await submission_rows(owner_engine, sngv)
+    assert len(rows) == 1
+    async with owner_engine.connect() as db:
+        assert (await db.execute(text("SELECT count(*) FROM pgqueuer.pgqueuer"))).scalar_one() == 1
+
+
+async def test_the_database_refuses_a_second_live_submission(
+    owner_engine: AsyncEngine, client: AsyncTestClient[Litestar]
+) -> None:
+    await approve_2020(client)
+    sngv = await tenant_id(owner_engine)
+    async with create_session_maker(owner_engine)() as db:
+        await bind_tenant(db, sngv)
+        async with db.begin():
+            assessment = (await db.execute(text("SELECT id FROM assessments WHERE year = 2020"))).scalar_one()
+            for version in (1, 2):
+                db.add(
+                    Submission(id=uuid.uuid4(), tenant_id=sngv, assessment_id=assessment, year=2020, version=version)
+                )
+            with pytest.raises(IntegrityError):
+                await db.flush()
+
+
+async def test_a_crashed_build_is_failed_and_retried_into_a_package(
+    client: AsyncTestClient[Litestar], app_engine: AsyncEngine, owner_engine: AsyncEngine, storage: LocalStorage
+) -> None:
+    await approve_2020(client)
+    sngv = await tenant_id(owner_engine)
+    [evidence] = await add_evidence(owner_engine, storage, sngv, [("1.5", "Quyết định.pdf", b"%PDF quyet dinh " * 10)])
+    await storage.delete(evidence.sha256)  # the blob vanished: the build must fail, not "submit"
+    await sign_in(client, FOCAL)
+    await post(client, PAGE)
+    assert await build_all(app_engine, storage, sngv) == ["failed"]
+    [row] = await submission_rows(owner_engine, sngv)
+    assert row.status == "failed"
+    assert row.package_sha256 is None
+    assert row.error
+    page = await client.get(PAGE)
+    assert "Đóng gói lỗi" in page.text
+    assert "Thử lại" in page.text
+    assert "Đã nộp" not in page.text
+    assert (await client.get(f"{PAGE}/lan/1/tai-ve")).status_code == 404
+
+    async def data() -> AsyncIterator[bytes]:
+        yield b"%PDF quyet dinh " * 10
+
+    await storage.put(data())  # the blob is back
+    retried = await post(client, f"{PAGE}/lan/1/thu-lai")
+    assert retried.status_code in (302, 303)
+    assert await build_all(app_engine, storage, sngv) == ["submitted"]
+    [row] = await submission_rows(owner_engine, sngv)
+    assert (row.version, row.status) == (1, "submitted")
+    assert (await post(client, f"{PAGE}/lan/1/thu-lai")).status_code == 409
+
+
+async def test_a_build_killed_midway_stays_building_and_is_offered_a_retry(
+    client: AsyncTestClient[Litestar], app_engine: AsyncEngine, owner_engine: AsyncEngine, storage: LocalStorage
+) -> None:
+    await approve_2020(client)
+    sngv = await tenant_id(owner_engine)
+    await add_evidence(owner_engine, storage, sngv, [("1.2", f"tệp {i}.pdf", bytes([i]) * 300_000) for i in range(30)])
+    await sign_in(client, FOCAL)
+    await post(client, PAGE)
+    [row] = await submission_rows(owner_engine, sngv)
+
+    async def killed(done: int) -> None:
+        raise asyncio.CancelledError  # the worker dies: no exception handler of ours runs
+
+    with pytest.raises(asyncio.CancelledError):
+        await build_package(app_engine, storage, sngv, row.id, templates_dir=TEMPLATES, on_progress=killed)
+    [row] = await submission_rows(owner_engine, sngv)
+    assert row.status == "building"
+    assert row.package_sha256 is None
+    assert 0 < row.progress_done < row.progress_total
+    assert "Thử lại" not in (await client.get(PAGE)).text  # not stale yet
+    async with create_session_maker(owner_engine)() as db:
+        await bind_tenant(db, sngv)
+        async with db.begin():
+            await db.execute(update(Submission).values(updated_at=text("now() - interval '10 minutes'")))
+    assert "Thử lại" in (await client.get(PAGE)).text
+    assert (await post(client, f"{PAGE}/lan/1/thu-lai")).status_code in (302, 303)
+    assert await build_all(app_engine, storage, sngv) == ["submitted"]
+
+
+async def test_withdraw_then_resubmit_makes_version_2_and_keeps_version_1(
+    client: AsyncTestClient[Litestar], app_engine: AsyncEngine, owner_engine: AsyncEngine, storage: LocalStorage
+) -> None:
+    await approve_2020(client)
+    sngv = await tenant_id(owner_engine)
+    await sign_in(client, FOCAL)
+    await post(client, PAGE)
+    await build_all(app_engine, storage, sngv)
+    assert (await post(client, f"{PAGE}/lan/1/rut")).headers["location"].endswith("ok=rut")
+    assert (await post(client, f"{PAGE}/lan/1/rut")).status_code == 409
+    await post(client, PAGE)
+    await build_all(app_engine, storage, sngv)
+    first, second = await submission_rows(owner_engine, sngv)
+    assert (first.version, first.status, second.version, second.status) == (1, "withdrawn", 2, "submitted")
+    assert (await client.get(f"{PAGE}/lan/1/tai-ve")).status_code == 200
+    assert (await client.get(f"{PAGE}/lan/2/tai-ve")).status_code == 200
+    async with create_session_maker(owner_engine)() as db:
+        await bind_tenant(db, sngv)
+        async with db.begin():
+            found = await db.execute(text("SELECT action FROM audit_log WHERE entity = 'submission' ORDER BY id"))
+            actions = list(found.scalars())
+    assert actions.count("submission.submit") == 2
+    assert "submission.withdraw" in actions
+
+    # Returned by the reviewers: submitting again makes version 3.
+    async with create_session_maker(owner_engine)() as db:
+        await bind_tenant(db, sngv)
+        async with db.begin():
+            await db.execute(update(Submission).where(Submission.version == 2).values(status="returned"))
+    await post(client, PAGE)
+    assert [s.version for s in await submission_rows(owner_engine, sngv)] == [1, 2, 3]
+
+
+async def test_past_the_deadline_nothing_is_submitted_or_withdrawn(
+    client: AsyncTestClient[Litestar], app_engine: AsyncEngine, owner_engine: AsyncEngine, storage: LocalStorage
+) -> None:
+    await approve_2020(client)
+    sngv = await tenant_id(owner_engine)
+    await sign_in(client, FOCAL)
+    await post(client, PAGE)
+    await build_all(app_engine, storage, sngv)
+    await set_calendar(owner_engine, 2020, calendar_ending("2020-11-20", "2020-11-15"))
+    page = await client.get(PAGE)
+    assert "20/11/2020" in page.text
+    assert "Rút hồ sơ" not in page.text
+    refused = await post(client, f"{PAGE}/lan/1/rut")
+    assert refused.status_code == 422
+    assert "Đã quá hạn nộp hồ sơ (20/11/2020)" in refused.text
+
+
+async def test_past_the_self_assessment_window_rows_are_read_only(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    await sign_in(client, STAFF)
+    assert (await post(client, f"{ASSESS}/bat-dau")).status_code in (302, 303)
+    await set_calendar(owner_engine, 2020, calendar_ending("2099-11-20", "2020-11-15"))
+    overview = await client.get(ASSESS)
+    assert "Đã hết hạn tự đánh giá (15/11/2020)" in overview.text
+    refused = await post(client, f"{ASSESS}/tieu-chi/1.7", {"points": "0,5"})
+    assert refused.status_code == 422
+    assert "Đã hết hạn tự đánh giá (15/11/2020)" in refused.text
+    async with owner_engine.connect() as db:
+        assert (await db.execute(text("SELECT count(*) FROM assessment_items"))).scalar_one() == 0
+
+
+# --- the JSON API ----------------------------------------------------------------------------------------
+
+
+async def _api(client: AsyncTestClient[Litestar], body: bytes | None) -> Any:
+    token = await csrf(client)
+    return await client.post(
+        API, content=body or b"", headers={"x-csrftoken": token, "content-type": "application/json"}
+    )
+
+
+async def test_api_submits_with_202_and_a_status_url(
+    client: AsyncTestClient[Litestar], app_engine: AsyncEngine, owner_engine: AsyncEngine, storage: LocalStorage
+) -> None:
+    await approve_2020(client)
+    await sign_in(client, LEADER)
+    accepted = await _api(client, b"{}")
+    assert accepted.status_code == 202, accepted.text
+    body = accepted.json()
+    assert body["status"] == "building"
+    assert body["version"] == 1
+    assert body["status_url"] == f"{API}/{body['id']}"
+    await build_all(app_engine, storage, await tenant_id(owner_engine))
+    status = await client.get(body["status_url"])
+    assert status.status_code == 200
+    assert status.json()["status"] == "submitted"
+    conflict = await _api(client, None)
+    assert conflict.status_code == 409
+    assert "đã nộp" in conflict.json()["detail"]
+
+
+async def test_api_refuses_bad_input_with_vietnamese_messages(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    await sign_in(client, FOCAL)
+    cases = [
+        (b"{not json", 400, "JSON"),
+        (b"[1, 2]", 422, "đối tượng JSON"),
+        (b'{"year": 2020}', 422, "Trường không hợp lệ: year"),
+        (b'{"confirm": "yes"}', 422, "confirm phải là true"),
+        (b"{}", 422, "Chưa có bản tự đánh giá"),
+    ]
+    for body, status, message in cases:
+        response = await _api(client, body)
+        assert response.status_code == status, (body, response.text)
+        assert message in response.json()["detail"]
+    too_big = await _api(client, b'{"confirm": true, "x": "' + b"a" * 20000 + b'"}')
+    assert too_big.status_code == 413
+    token = await csrf(client)
+    assert (
+        await client.post(f"{SNGV}/api/nop-ho-so/1999", content=b"{}", headers={"x-csrftoken": token})
+    ).status_code == 422
+    assert (
+        await client.post(f"{SNGV}/api/nop-ho-so/abc", content=b"{}", headers={"x-csrftoken": token})
+    ).status_code in (400, 404)
+    missing = await client.get(f"{API}/{uuid.uuid4()}")
+    assert missing.status_code == 404
+    assert await submission_rows(owner_engine, await tenant_id(owner_engine)) == []
+
+
+async def test_api_of_another_department_is_refused(client: AsyncTestClient[Litestar]) -> None:
+    await sign_in(client, OTHER_FOCAL)
+    token = await csrf(client, f"{STNMT}/")
+    response = await client.post(API, content=b"{}", headers={"x-csrftoken": token})
+    assert response.status_code == 403
+
+
+async def test_the_worker_builds_the_package_through_the_queue(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, settings: Settings, database: DatabaseUrls
+) -> None:
+    await approve_2020(client)
+    sngv = await tenant_id(owner_engine)
+    await sign_in(client, FOCAL)
+    await post(client, PAGE)
+    worker = Worker(settings, database, dequeue_timeout=timedelta(seconds=1))
+    running = asyncio.create_task(worker.run())
+    try:
+        for _ in range(200):
+            [row] = await submission_rows(owner_engine, sngv)
+            if row.status != "building":
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        worker.stop()
+        await asyncio.wait_for(running, timeout=30)
+    assert row.status == "submitted", row.error
+    assert (await client.get(f"{PAGE}/lan/1/tai-ve")).status_code == 200
