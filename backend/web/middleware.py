@@ -92,7 +92,14 @@ def request_middleware_factory(
                     status = message["status"]
                     headers = list(message.get("headers", []))
                     headers.append((b"x-request-id", request_id.encode()))
-                    headers.extend(extra_headers)
+                    # a response with a policy of its own (an evidence preview) keeps only that one: browsers
+                    # enforce every policy they get, and the pages' `object-src 'none'` would blank a PDF
+                    own_policy = any(name.lower() == b"content-security-policy" for name, _ in headers)
+                    headers.extend(
+                        (name, value)
+                        for name, value in extra_headers
+                        if not (own_policy and name == b"content-security-policy")
+                    )
                     message["headers"] = headers
                 await send(message)
 

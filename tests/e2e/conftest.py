@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.async_api import (
     Browser,
+    BrowserContext,
     ConsoleMessage,
     Page,
     Request,
@@ -229,6 +230,34 @@ async def page(
 
     The CSP listener and the console, error and failure handlers apply to the provider's pages too;
     only the failed requests are limited to parboard's origin (`BrowserProblems.origin`)."""
+    context, page = await _watched_page(browser, live_stack, problems)
+    # The provider's pages declare no icon, so Chromium asks for its /favicon.ico (parboard's declare one).
+    problems.expect_status(f"{live_stack.idp_url}/favicon.ico", 404)
+    yield page
+    await context.close()
+
+
+@pytest.fixture
+async def new_page(
+    browser: Browser, live_stack: LiveStack, live_tenants: None, problems: BrowserProblems
+) -> AsyncIterator[Callable[[], Awaitable[Page]]]:
+    """More pages, each in its own context (its own person), watched like the `page` fixture's."""
+    contexts: list[BrowserContext] = []
+
+    async def make() -> Page:
+        context, page = await _watched_page(browser, live_stack, problems)
+        contexts.append(context)
+        return page
+
+    yield make
+    for context in contexts:
+        await context.close()
+
+
+async def _watched_page(
+    browser: Browser, live_stack: LiveStack, problems: BrowserProblems
+) -> tuple[BrowserContext, Page]:
+    """A new context on parboard (relative URLs work) and its page, every problem recorded in `problems`."""
     viewport: ViewportSize = {"width": 1280, "height": 800}
     context = await browser.new_context(base_url=live_stack.url, locale="vi-VN", viewport=viewport)
     context.set_default_timeout(5_000)
@@ -239,10 +268,7 @@ async def page(
     page.on("pageerror", problems.on_page_error)
     page.on("response", problems.on_response)
     page.on("requestfailed", problems.on_request_failed)
-    # The provider's pages declare no icon, so Chromium asks for its /favicon.ico (parboard's declare one).
-    problems.expect_status(f"{live_stack.idp_url}/favicon.ico", 404)
-    yield page
-    await context.close()
+    return context, page
 
 
 async def sign_in_through_provider(page: Page, stack: LiveStack, name: str) -> None:

@@ -5,15 +5,15 @@ people on the same board: the one whose page is stale is told, shown the fresh b
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Locator, Page, ViewportSize, expect
+from playwright.async_api import Locator, Page, expect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.domain.criteria.importer import import_criteria, load_all
 from backend.settings import PROJECT_ROOT
-from tests.e2e.conftest import CSP_LISTENER, BrowserProblems, LiveStack, sign_in_through_provider
+from tests.e2e.conftest import BrowserProblems, LiveStack, sign_in_through_provider
 
 pytestmark = pytest.mark.browser
 
@@ -28,32 +28,6 @@ CONFLICT = "vừa được người khác thay đổi"
 async def criteria(owner_engine: AsyncEngine, live_tenants: None) -> None:
     """The provinces' criteria sets: the board's lanes are the 2020 set's areas."""
     await import_criteria(owner_engine, load_all(PROJECT_ROOT / "tenants"))
-
-
-@pytest.fixture
-async def new_page(
-    browser: Browser, live_stack: LiveStack, live_tenants: None, problems: BrowserProblems
-) -> AsyncIterator[Callable[[], Awaitable[Page]]]:
-    """More pages, each in its own context (its own person), watched like the `page` fixture's."""
-    contexts: list[BrowserContext] = []
-
-    async def make() -> Page:
-        viewport: ViewportSize = {"width": 1280, "height": 800}
-        context = await browser.new_context(base_url=live_stack.url, locale="vi-VN", viewport=viewport)
-        contexts.append(context)
-        context.set_default_timeout(5_000)
-        await context.expose_function("__parboardCspViolation", problems.on_csp_violation)
-        await context.add_init_script(CSP_LISTENER)
-        page = await context.new_page()
-        page.on("console", problems.on_console)
-        page.on("pageerror", problems.on_page_error)
-        page.on("response", problems.on_response)
-        page.on("requestfailed", problems.on_request_failed)
-        return page
-
-    yield make
-    for context in contexts:
-        await context.close()
 
 
 async def _open_board(page: Page) -> None:

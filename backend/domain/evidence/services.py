@@ -260,7 +260,11 @@ async def stream_file(db: AsyncSession, storage: Storage, file_id: uuid.UUID, *,
         "Content-Length": str(file.size),
         "Cache-Control": "private, no-store",
     }
-    if shown:
+    if shown and file.content_type == "application/pdf":
+        # the browser's PDF viewer is a plugin: `sandbox` or `object-src 'none'` would show a blank page;
+        # nothing else may load, and no other site may frame it
+        headers["Content-Security-Policy"] = "default-src 'none'; object-src 'self'; frame-ancestors 'self'"
+    elif shown:
         headers["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
     return Stream(storage.open(file.sha256), media_type=file.content_type, headers=headers)
 
