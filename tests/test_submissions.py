@@ -324,7 +324,9 @@ async def test_a_build_killed_midway_stays_building_and_is_offered_a_retry(
 ) -> None:
     await approve_2020(client)
     sngv = await tenant_id(owner_engine)
-    await add_evidence(owner_engine, storage, sngv, [("1.2", f"tệp {i}.pdf", bytes([i]) * 300_000) for i in range(30)])
+    # big enough that the writer's read-ahead (a few 2 MiB chunks) cannot reach the end before the first report
+    files = [("1.2", f"tệp {i}.pdf", bytes([i]) * 1_000_000) for i in range(40)]
+    await add_evidence(owner_engine, storage, sngv, files)
     await sign_in(client, FOCAL)
     await post(client, PAGE)
     [row] = await submission_rows(owner_engine, sngv)
