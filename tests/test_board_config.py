@@ -19,7 +19,7 @@ from backend.db.engine import create_session_maker
 from backend.db.models import BoardColumn, Province, Task, Tenant
 from backend.db.rls import bind_tenant
 from backend.domain.remedies.board import roll_recurring
-from backend.domain.remedies.deadlines import default_calendar, parse_deadline, province_calendar
+from backend.domain.remedies.deadlines import default_calendar, parse_deadline, working_days
 from backend.domain.tenants.config import TenantConfigError, load_directory
 from tests.support import sign_in
 from tests.test_assessments import criteria  # noqa: F401 - the fixture
@@ -85,8 +85,8 @@ def test_a_province_holiday_moves_a_deadline_to_the_working_day_before(tmp_path:
     write_province(tmp_path, _with(holidays={2024: {"holidays": ["15/11"]}}))
     load_directory(tmp_path)  # valid
     settings = {"holidays": {"2024": {"holidays": ["15/11"], "working_weekends": []}}}
-    assert parse_deadline(written, year=2024, calendar=province_calendar(settings)).due == date(2024, 11, 14)
-    assert province_calendar({}) is default_calendar()
+    assert parse_deadline(written, year=2024, calendar=working_days(settings)).due == date(2024, 11, 14)
+    assert working_days({}) is default_calendar()
 
 
 # --- tenants sync ----------------------------------------------------------------------------------------------------
@@ -171,7 +171,7 @@ async def test_holidays_reach_the_province_settings(owner_engine: AsyncEngine, t
     async with create_session_maker(owner_engine)() as session:
         province = (await session.scalars(select(Province))).one()
     assert province.settings["holidays"] == {"2024": {"holidays": ["15/11", "18/11-19/11"], "working_weekends": []}}
-    calendar = province_calendar(province.settings)
+    calendar = working_days(province.settings)
     assert not calendar.is_working_day(date(2024, 11, 18))
     assert calendar.is_working_day(date(2024, 11, 20))
 

@@ -21,7 +21,7 @@ from backend.domain.assessments.services import STATUS_LABELS, Loaded, WorkflowE
 from backend.domain.assessments.sheet import METHOD_LABELS, Row, RowInput
 from backend.domain.assessments.xlsx import SelfAssessmentSheet, SheetRow, export_self_assessment
 from backend.domain.submissions.calendar import calendar_lock
-from backend.domain.tenants.deps import TenantContext, provide_tenant_context
+from backend.domain.tenants.deps import TenantContext, latest_criteria_year, provide_tenant_context
 from backend.web.charts import svg_to_png
 from backend.web.templating import page
 
@@ -77,10 +77,7 @@ class AssessmentController(Controller):
     async def index(
         self, db_session: NamedDependency[AsyncSession], tenant: NamedDependency[TenantContext]
     ) -> Redirect:
-        years = await services.criteria_years(db_session, tenant.province)
-        if not years:
-            raise NotFoundException("Tỉnh chưa ban hành bộ chỉ số CCHC nào.")
-        return Redirect(f"{tenant.base_path}/tu-danh-gia/{years[-1]}")
+        return Redirect(f"{tenant.base_path}/tu-danh-gia/{await latest_criteria_year(db_session, tenant)}")
 
     @get("/{year:int}", name="assessment:overview", opt=VIEW)
     async def overview(
@@ -311,10 +308,7 @@ class ProvinceResultsController(Controller):
         self, db_session: NamedDependency[AsyncSession], tenant: NamedDependency[TenantContext]
     ) -> Redirect:
         _home_affairs_only(tenant)
-        years = await services.criteria_years(db_session, tenant.province)
-        if not years:
-            raise NotFoundException("Tỉnh chưa ban hành bộ chỉ số CCHC nào.")
-        return Redirect(f"{tenant.base_path}/tinh/ket-qua/{years[-1]}")
+        return Redirect(f"{tenant.base_path}/tinh/ket-qua/{await latest_criteria_year(db_session, tenant)}")
 
     @get("/{year:int}", name="province:results", opt=RESULTS)
     async def results(

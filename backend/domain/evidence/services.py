@@ -46,7 +46,7 @@ from litestar.exceptions import InternalServerException, NotFoundException, Perm
 from litestar.middleware.csrf import CSRF_SECRET_LENGTH, generate_csrf_hash
 from litestar.response import Stream
 from multipart import MultipartSegment, ParserError, ParserLimitReached, PushMultipartParser, parse_options_header  # type: ignore[import-untyped]
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.models import Role
@@ -54,7 +54,6 @@ from backend.db.models.audit import AuditEntry
 from backend.db.models.evidence import EvidenceFile, Submission
 from backend.db.models.remedies import Task
 from backend.db.models.review import EvidenceRequest
-from backend.db.rls import bind_tenant
 from backend.domain.evidence.sniff import INLINE, NotAccepted, Sniffer, ascii_fallback, name_for, safe_filename
 from backend.domain.evidence.storage import EmptyBlob, Storage, TooLarge
 from backend.domain.tenants.deps import TenantContext
@@ -200,10 +199,11 @@ async def files_for(db: AsyncSession, target: Target) -> list[EvidenceFile]:
     return list(await db.scalars(query.order_by(EvidenceFile.uploaded_at, EvidenceFile.filename)))
 
 
-async def evidence_counts(db: AsyncSession, task_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
-    """Live evidence files per task of the bound tenant (tasks without files are absent)."""
-    ids = list(task_ids)
-    if not ids:
+async def evidence_counts(db: AsyncSession, task_ids: Iterable[uuid.UUID] | Select[Any]) -> dict[uuid.UUID, int]:
+    """Live evidence files per task of the bound tenant (tasks without files are absent); `task_ids` is a
+    few ids, or a SELECT of them (a whole board's, cheaper than hundreds of bind parameters)."""
+    ids = task_ids if isinstance(task_ids, Select) else list(task_ids)
+    if not isinstance(ids, Select) and not ids:
         return {}
     rows = await db.execute(
         select(EvidenceFile.task_id, func.count())
@@ -474,9 +474,8 @@ async def _receive(
         number, day = parse_document(received.form.get("document", ""))
     except EvidenceError as exc:
         raise _Refused("document", str(exc)) from None
-    # A new transaction (the first one was ended before streaming): bind the tenant in it explicitly.
-    await db.connection()
-    await bind_tenant(db, tenant_id, actor)
+    # A new transaction (the first one was ended before streaming): the session re-applies its bound
+    # tenant when it begins (backend.db.rls).
     try:
         await check_target(db, target)
     except EvidenceError as exc:

@@ -22,7 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.auth.permissions import Permission
-from backend.db.models import BoardColumn, EvidenceFile, Role, Task, TaskAssignee, TaskUnit, Unit, User
+from backend.db.models import BoardColumn, Role, Task, TaskAssignee, TaskUnit, Unit, User
+from backend.domain.evidence.services import evidence_counts
 from backend.domain.tenants.deps import TenantContext
 
 DUE_SOON_DAYS = 7
@@ -243,29 +244,20 @@ async def load_board(
     if units is None:
         units = {u.id: u.name for u in await db.scalars(select(Unit))}
     names: dict[uuid.UUID, list[str]] = {}
-    of_year = select(Task.id).where(Task.year == year)
+    evidence: dict[uuid.UUID, int] = {}
     if tasks:
-        # the year's assignees and evidence counts by a join, not an IN list of every card (600 bind
+        # the year's assignees and evidence counts by a subquery, not an IN list of every card (600 bind
         # parameters cost more than the few rows of hidden cards they would skip); names sorted here
         few = [t.id for t in tasks] if len(tasks) <= 64 else None  # after a move: a cell or two
+        wanted = few or select(Task.id).where(Task.year == year)
         rows = await db.execute(
             select(TaskAssignee.task_id, func.coalesce(func.nullif(User.full_name, ""), User.email))
             .join(User, User.id == TaskAssignee.user_id)
-            .where(TaskAssignee.task_id.in_(few) if few else TaskAssignee.task_id.in_(of_year))
+            .where(TaskAssignee.task_id.in_(wanted))
         )
         for task_id, name in rows:
             names.setdefault(task_id, []).append(name)
-        counted_files = await db.execute(
-            select(EvidenceFile.task_id, func.count())
-            .where(
-                EvidenceFile.task_id.in_(few) if few else EvidenceFile.task_id.in_(of_year),
-                EvidenceFile.deleted_at.is_(None),
-            )
-            .group_by(EvidenceFile.task_id)
-        )
-        evidence = {task_id: int(n) for task_id, n in counted_files}
-    else:
-        evidence = {}
+        evidence = await evidence_counts(db, wanted)
     done_columns = {c.id for c in columns if c.is_done}
     known = {lane.code for lane in lanes}
     shown = list(lanes)

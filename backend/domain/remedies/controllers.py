@@ -33,9 +33,9 @@ from backend.domain.remedies import board as boards
 from backend.domain.remedies import tasks
 from backend.domain.remedies.board import VIEW_COLUMNS, Board, ColumnView, Filters, Lane, Move, MoveError
 from backend.domain.remedies.cards import cards_html
-from backend.domain.remedies.deadlines import province_calendar
+from backend.domain.remedies.deadlines import working_days
 from backend.domain.review.services import finalised_criteria
-from backend.domain.tenants.deps import TenantContext, provide_tenant_context
+from backend.domain.tenants.deps import TenantContext, latest_criteria_year, provide_tenant_context
 from backend.web.templating import page
 
 VIEW = {"access": Permission.TENANT_VIEW}
@@ -208,10 +208,7 @@ class RemedyBoardController(Controller):
     async def index(
         self, db_session: NamedDependency[AsyncSession], tenant: NamedDependency[TenantContext]
     ) -> Redirect:
-        years = await assessments.criteria_years(db_session, tenant.province)
-        if not years:
-            raise NotFoundException("Tỉnh chưa ban hành bộ chỉ số CCHC nào.")
-        return Redirect(_base(tenant, years[-1]))
+        return Redirect(_base(tenant, await latest_criteria_year(db_session, tenant)))
 
     @get("/{year:int}", name="board:show", opt=VIEW)
     async def show(
@@ -326,7 +323,7 @@ class RemedyBoardController(Controller):
         _, loaded = await _lanes(db_session, tenant, year)
         options = await tasks.choices(db_session, loaded.sheet)
         raw = await request.form()
-        parsed = tasks.parse_task_form(raw, options, year, _today(), province_calendar(tenant.province.settings))
+        parsed = tasks.parse_task_form(raw, options, year, _today(), working_days(tenant.province.settings))
         if not tenant.can(Permission.TASK_EDIT_ANY.value) and parsed.values.get("lead_unit_id") not in boards.own_units(
             tenant
         ):
@@ -384,7 +381,7 @@ class RemedyBoardController(Controller):
         _, loaded = await _lanes(db_session, tenant, year)
         options = await tasks.choices(db_session, loaded.sheet)
         raw = await request.form()
-        parsed = tasks.parse_task_form(raw, options, year, _today(), province_calendar(tenant.province.settings))
+        parsed = tasks.parse_task_form(raw, options, year, _today(), working_days(tenant.province.settings))
         try:
             version = int(str(raw.get("version", "")))
         except ValueError:

@@ -197,7 +197,7 @@ def default_calendar() -> WorkCalendar:
     return WorkCalendar(frozenset(holidays), frozenset(_MADE_UP))
 
 
-def province_calendar(settings: Mapping[str, Any]) -> WorkCalendar:
+def working_days(settings: Mapping[str, Any]) -> WorkCalendar:
     """The province's working days: the built-in calendar, with the years its `tenants/` configuration lists
     (`holidays:` in province.yaml, stored in the province's settings by `tenants sync`) replaced."""
     raw = settings.get("holidays") or {}

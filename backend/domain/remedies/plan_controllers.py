@@ -24,7 +24,7 @@ from backend.domain.assessments.xlsx import MAX_FILE_BYTES, NOT_XLSX
 from backend.domain.remedies import board as boards
 from backend.domain.remedies import tasks
 from backend.domain.remedies.controllers import _base, _lanes, _today
-from backend.domain.remedies.deadlines import province_calendar
+from backend.domain.remedies.deadlines import working_days
 from backend.domain.remedies.documents import plan_docx, plan_xlsx, read_plan_xlsx
 from backend.domain.remedies.plan_io import (
     DOCX,
@@ -262,7 +262,7 @@ async def _preview(db: AsyncSession, ctx: TenantContext, year: int, sheet: Sheet
     options = await tasks.choices(db, sheet)
     units = list(await db.scalars(select(Unit).order_by(Unit.position, Unit.name)))
     groups = list(await db.scalars(select(UnitGroup).order_by(UnitGroup.name)))
-    calendar = province_calendar(ctx.province.settings)
+    calendar = working_days(ctx.province.settings)
     return build_preview(imported, problems, options, units, groups, year, _today(), calendar)
 
 

@@ -20,7 +20,7 @@ from backend.domain.evidence import services as evidence
 from backend.domain.evidence.storage import storage_from_settings
 from backend.domain.review import services
 from backend.domain.review.services import Review, ReviewError, ReviewRow
-from backend.domain.tenants.deps import TenantContext, provide_tenant_context
+from backend.domain.tenants.deps import TenantContext, latest_criteria_year, provide_tenant_context
 from backend.web.templating import page
 
 REVIEW = {"access": Permission.REVIEW_APPRAISE}
@@ -86,10 +86,7 @@ class ReviewController(Controller):
     async def index(
         self, db_session: NamedDependency[AsyncSession], tenant: NamedDependency[TenantContext]
     ) -> Redirect:
-        years = await assessments.criteria_years(db_session, tenant.province)
-        if not years:
-            raise NotFoundException("Tỉnh chưa ban hành bộ chỉ số CCHC nào.")
-        return Redirect(_base(tenant, years[-1]))
+        return Redirect(_base(tenant, await latest_criteria_year(db_session, tenant)))
 
     @get("/{year:int}", name="review:list", opt=REVIEW)
     async def departments(

@@ -25,7 +25,7 @@ from backend.domain.evidence.storage import storage_from_settings
 from backend.domain.submissions import services
 from backend.domain.submissions.services import STATUS_LABELS_VN, SubmissionError
 from backend.domain.submissions.verify import Report, check_archive, match_submission
-from backend.domain.tenants.deps import TenantContext, provide_tenant_context
+from backend.domain.tenants.deps import TenantContext, latest_criteria_year, provide_tenant_context
 from backend.domain.tenants.services import province_calendar
 from backend.web.templating import page
 
@@ -74,10 +74,7 @@ class SubmissionController(Controller):
     async def index(
         self, db_session: NamedDependency[AsyncSession], tenant: NamedDependency[TenantContext]
     ) -> Redirect:
-        years = await criteria_years(db_session, tenant.province)
-        if not years:
-            raise NotFoundException("Tỉnh chưa ban hành bộ chỉ số CCHC nào.")
-        return Redirect(f"{tenant.base_path}/nop-ho-so/{years[-1]}")
+        return Redirect(f"{tenant.base_path}/nop-ho-so/{await latest_criteria_year(db_session, tenant)}")
 
     @get("/{year:int}", name="submission:status", opt=VIEW)
     async def status(

@@ -10,12 +10,12 @@ from litestar import Request
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.params import FromPath
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission, declared_access
 from backend.auth.principal import Principal, current_principal
-from backend.db.models import Province, Tenant
+from backend.db.models import CriteriaSet, Province, Tenant
 from backend.db.rls import bind_tenant
 
 
@@ -63,3 +63,11 @@ async def provide_tenant_context(
         raise PermissionDeniedException("Không có quyền trong đơn vị này")
     await bind_tenant(db_session, tenant.id, principal.user_id)
     return TenantContext(tenant=tenant, province=province, principal=principal)
+
+
+async def latest_criteria_year(db: AsyncSession, ctx: TenantContext) -> int:
+    """The latest year the province has a criteria set for: where a section opened without a year goes."""
+    year = await db.scalar(select(func.max(CriteriaSet.year)).where(CriteriaSet.province_id == ctx.province.id))
+    if year is None:
+        raise NotFoundException("Tỉnh chưa ban hành bộ chỉ số CCHC nào.")
+    return int(year)

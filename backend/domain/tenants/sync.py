@@ -93,10 +93,7 @@ async def _sync_province(
         "calendar": {
             str(year): to_settings(msgspec.to_builtins(entry)) for year, entry in sorted(info.calendar.items())
         },
-        "holidays": {
-            str(year): {"holidays": list(entry.holidays), "working_weekends": list(entry.working_weekends)}
-            for year, entry in sorted(info.holidays.items())
-        },
+        "holidays": {str(year): msgspec.to_builtins(entry) for year, entry in sorted(info.holidays.items())},
     }
     province = await session.scalar(select(Province).where(Province.code == info.code))
     if province is None:
