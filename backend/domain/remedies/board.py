@@ -11,18 +11,17 @@ from __future__ import annotations
 
 import unicodedata
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, func, or_, select, text, update
+from sqlalchemy import and_, bindparam, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 
 from backend.auth.permissions import Permission
-from backend.db.models import BoardColumn, Role, Task, TaskAssignee, TaskUnit, Unit, User
+from backend.db.models import BoardColumn, EvidenceFile, Role, Task, TaskAssignee, TaskUnit, Unit, User
 from backend.domain.evidence.services import evidence_counts
 from backend.domain.tenants.deps import TenantContext
 
@@ -161,7 +160,7 @@ def own_units(ctx: TenantContext) -> frozenset[uuid.UUID]:
     return ctx.principal.units.get(ctx.tenant.id, frozenset())
 
 
-def may_edit(ctx: TenantContext, task: Task, coordinating: set[uuid.UUID] | None = None) -> bool:
+def may_edit(ctx: TenantContext, task: Task | MovingTask, coordinating: set[uuid.UUID] | None = None) -> bool:
     if ctx.can(Permission.TASK_EDIT_ANY.value):
         return True
     if not ctx.can(Permission.TASK_EDIT_OWN_UNIT.value):
@@ -189,6 +188,41 @@ def _visible(ctx: TenantContext):  # type: ignore[no-untyped-def]
     )
 
 
+async def read_columns(db: AsyncSession) -> list[ColumnView]:
+    return [ColumnView(*row) for row in await db.execute(select(*VIEW_COLUMNS).order_by(BoardColumn.position))]
+
+
+def _cell_extras() -> tuple[Any, ...]:
+    """A card's lead unit, assignees and live evidence files, as correlated subqueries (a move's few cells);
+    built once (`CELL_EXTRAS`): building SQL expressions costs more than running these."""
+    people = func.coalesce(func.nullif(User.full_name, ""), User.email)
+    return (
+        select(Unit.name).where(Unit.id == Task.lead_unit_id).scalar_subquery(),
+        select(func.array_agg(people))
+        .select_from(TaskAssignee)
+        .join(User, User.id == TaskAssignee.user_id)
+        .where(TaskAssignee.task_id == Task.id)
+        .scalar_subquery(),
+        select(func.count())
+        .select_from(EvidenceFile)
+        .where(EvidenceFile.task_id == Task.id, EvidenceFile.deleted_at.is_(None))
+        .scalar_subquery(),
+    )
+
+
+CELL_EXTRAS = _cell_extras()
+_ORDER = (Task.area_code, Task.column_id, Task.position)
+_COLUMN_COUNTS = select(Task.column_id, func.count()).where(Task.year == bindparam("year")).group_by(Task.column_id)
+# built once (their cache keys are remembered); filters and visibility are added per request when needed
+_CARDS = select(*CARD_COLUMNS).where(Task.year == bindparam("year")).order_by(*_ORDER)
+_CELL_CARDS = _CARDS.add_columns(*CELL_EXTRAS).where(
+    or_(
+        and_(Task.column_id == bindparam("c0"), Task.area_code == bindparam("a0")),
+        and_(Task.column_id == bindparam("c1"), Task.area_code == bindparam("a1")),
+    )
+)
+
+
 async def load_board(
     db: AsyncSession,
     ctx: TenantContext,
@@ -200,18 +234,25 @@ async def load_board(
     cells: set[tuple[uuid.UUID, str]] | None = None,
     full: bool = False,
     units: dict[uuid.UUID, str] | None = None,
+    columns: Sequence[ColumnView] | None = None,
 ) -> Board:
-    """Columns, cards, units and assignees in four statements, whatever the number of cards (five when only
-    some `cells` are wanted, as after a move: the column counts then come from one GROUP BY). Cards carry
-    `CardTask` rows, or whole `Task`s when `full`. `units` (id → name), when the caller has them, saves one."""
-    columns = [ColumnView(*row) for row in await db.execute(select(*VIEW_COLUMNS).order_by(BoardColumn.position))]
-    order = (Task.area_code, Task.column_id, Task.position)
-    statement: Any = (select(Task) if full else select(*CARD_COLUMNS)).where(Task.year == year).order_by(*order)
+    """Columns, cards, units and assignees in four statements, whatever the number of cards; some `cells`
+    only (after a move) in two or three: their cards with unit, people and evidence by subquery, and the
+    column counts by one GROUP BY. Cards carry `CardTask` rows, or whole `Task`s when `full`. `units`
+    (id → name) and `columns`, when the caller has them, save a statement each."""
+    if columns is None:
+        columns = await read_columns(db)
+    params: dict[str, Any] = {"year": year}
+    statement: Any = _CARDS
+    if full:
+        statement = select(Task).where(Task.year == bindparam("year")).order_by(*_ORDER)
+    elif cells is not None:
+        statement = _CELL_CARDS
+        (c0, a0), (c1, a1) = sorted(cells)[0], sorted(cells)[-1]  # one cell or two
+        params.update(c0=c0, a0=a0, c1=c1, a1=a1)
     visible = _visible(ctx)
     if visible is not None:
         statement = statement.where(visible)
-    if cells is not None:
-        statement = statement.where(or_(*(and_(Task.column_id == c, Task.area_code == a) for c, a in cells)))
     if filters.unit:
         statement = statement.where(
             or_(
@@ -238,30 +279,41 @@ async def load_board(
         for word in fold(filters.query).split():
             escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             statement = statement.where(Task.search_text.like(f"%{escaped}%", escape="\\"))
-    tasks: list[Any] = (
-        list(await db.scalars(statement)) if full else [CardTask(*row) for row in await db.execute(statement)]
-    )
-    if units is None:
-        units = {u.id: u.name for u in await db.scalars(select(Unit))}
     names: dict[uuid.UUID, list[str]] = {}
     evidence: dict[uuid.UUID, int] = {}
-    if tasks:
-        # the year's assignees and evidence counts by a subquery, not an IN list of every card (600 bind
-        # parameters cost more than the few rows of hidden cards they would skip); names sorted here
-        few = [t.id for t in tasks] if len(tasks) <= 64 else None  # after a move: a cell or two
-        wanted = few or select(Task.id).where(Task.year == year)
-        rows = await db.execute(
-            select(TaskAssignee.task_id, func.coalesce(func.nullif(User.full_name, ""), User.email))
-            .join(User, User.id == TaskAssignee.user_id)
-            .where(TaskAssignee.task_id.in_(wanted))
-        )
-        for task_id, name in rows:
-            names.setdefault(task_id, []).append(name)
-        evidence = await evidence_counts(db, wanted)
+    tasks: list[Any]
+    if cells is not None:
+        units = dict(units or {})
+        tasks = []
+        for row in await db.execute(statement, params):
+            task = CardTask(*row[:-3])
+            unit, people, files = row[-3:]
+            tasks.append(task)
+            if unit is not None and task.lead_unit_id is not None:
+                units[task.lead_unit_id] = unit
+            names[task.id] = list(people or ())
+            evidence[task.id] = files
+    else:
+        result = await db.execute(statement, params)
+        tasks = list(result.scalars()) if full else [CardTask(*row) for row in result]
+        if units is None:
+            units = {u.id: u.name for u in await db.scalars(select(Unit))}
+        if tasks:
+            # the year's assignees and evidence counts by a subquery, not an IN list of every card (600 bind
+            # parameters cost more than the few rows of hidden cards they would skip); names sorted here
+            wanted = select(Task.id).where(Task.year == year)
+            rows = await db.execute(
+                select(TaskAssignee.task_id, func.coalesce(func.nullif(User.full_name, ""), User.email))
+                .join(User, User.id == TaskAssignee.user_id)
+                .where(TaskAssignee.task_id.in_(wanted))
+            )
+            for task_id, name in rows:
+                names.setdefault(task_id, []).append(name)
+            evidence = await evidence_counts(db, wanted)
     done_columns = {c.id for c in columns if c.is_done}
     known = {lane.code for lane in lanes}
     shown = list(lanes)
-    board = Board(year, columns, shown, visible_all=visible is None)
+    board = Board(year, list(columns), shown, visible_all=visible is None)
     for task in tasks:
         lane = task.area_code if task.area_code in known else OTHER_AREA
         if lane == OTHER_AREA and OTHER_AREA not in known:
@@ -285,10 +337,8 @@ async def load_board(
     if filters.area:
         board.lanes = [lane for lane in shown if lane.code == filters.area]
     if cells is not None:  # only some cells were read: count the columns apart
-        counted = select(Task.column_id, func.count()).where(Task.year == year).group_by(Task.column_id)
-        if visible is not None:
-            counted = counted.where(visible)
-        board.counts = {column: n for column, n in await db.execute(counted)}
+        counted = _COLUMN_COUNTS if visible is None else _COLUMN_COUNTS.where(visible)
+        board.counts = {column: n for column, n in await db.execute(counted, {"year": year})}
     return board
 
 
@@ -300,19 +350,37 @@ class MoveError(ValueError):
         self.conflict = conflict
 
 
+PLACES = frozenset({"end", "top", "up", "down", "before", "after"})
+
+
 @dataclass(frozen=True)
 class Move:
     task_id: uuid.UUID
     version: int
     column_id: uuid.UUID
-    area: str
-    before: uuid.UUID | None = None  # place the card just before this one
-    after: uuid.UUID | None = None  # … or just after this one (else: at the end of the cell)
+    area: str  # "" with "top", "up" or "down": the card's own area
+    place: str = "end"  # one of PLACES; "before"/"after" need `anchor`
+    anchor: uuid.UUID | None = None
+
+
+class MovingTask(NamedTuple):
+    """What a move reads of its card, under the board's lock and the row's."""
+
+    id: uuid.UUID
+    number: int
+    version: int
+    year: int
+    column_id: uuid.UUID
+    area_code: str
+    position: int
+    criterion_code: str | None
+    lead_unit_id: uuid.UUID | None
+    coordinating: list[uuid.UUID]
 
 
 @dataclass(frozen=True)
 class Moved:
-    task: Task
+    task: MovingTask  # as it is now (column, area, position and version written by the move)
     source: tuple[uuid.UUID, str]
     target: tuple[uuid.UUID, str]
 
@@ -322,24 +390,85 @@ async def lock_board(db: AsyncSession, ctx: TenantContext) -> None:
     await db.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": f"board:{ctx.tenant.id}"})
 
 
-async def move(db: AsyncSession, ctx: TenantContext, request: Move, lanes: set[str]) -> Moved:
+_MOVING = text(
+    """
+    SELECT t.id, t.number, t.version, t.year, t.column_id, t.area_code, t.position, t.criterion_code, t.lead_unit_id,
+           ARRAY(SELECT u.unit_id FROM task_units u WHERE u.task_id = t.id) AS coordinating
+    FROM tasks t WHERE t.id = CAST(:task AS uuid) FOR UPDATE OF t
+    """
+)
+# the target cell's size without the card, the anchor's position in it, its first card, the card's neighbour
+# (up/down) and the target column's cards (WIP limit), in one round trip
+_PLACEMENT = text(
+    """
+    SELECT
+      (SELECT count(*) FROM tasks WHERE year = :year AND column_id = CAST(:column AS uuid)
+         AND area_code = CAST(:area AS varchar) AND id <> CAST(:task AS uuid)) AS size,
+      (SELECT position FROM tasks WHERE id = CAST(:anchor AS uuid) AND year = :year
+         AND column_id = CAST(:column AS uuid) AND area_code = CAST(:area AS varchar)) AS anchor,
+      (SELECT id FROM tasks WHERE year = :year AND column_id = CAST(:column AS uuid)
+         AND area_code = CAST(:area AS varchar) ORDER BY position LIMIT 1) AS first,
+      (SELECT id FROM tasks WHERE year = :year AND column_id = CAST(:column AS uuid)
+         AND area_code = CAST(:area AS varchar) AND position = CAST(:neighbour AS integer)) AS neighbour,
+      (SELECT count(*) FROM tasks WHERE year = :year AND column_id = CAST(:column AS uuid)) AS in_column
+    """
+)
+# one statement for the whole shuffle: the source cell closes its gap, the target cell opens one, the card moves
+# (and only its version grows); rows whose position does not change are not written
+_PLACE = text(
+    """
+    WITH others AS (
+      SELECT id,
+             position - CASE WHEN column_id = CAST(:from_column AS uuid) AND area_code = CAST(:from_area AS varchar)
+                              AND position > CAST(:from_position AS integer) THEN 1 ELSE 0 END AS shifted,
+             (column_id = CAST(:to_column AS uuid) AND area_code = CAST(:to_area AS varchar)) AS in_target
+      FROM tasks
+      WHERE year = CAST(:year AS integer) AND id <> CAST(:task AS uuid)
+        AND ((column_id = CAST(:from_column AS uuid) AND area_code = CAST(:from_area AS varchar))
+          OR (column_id = CAST(:to_column AS uuid) AND area_code = CAST(:to_area AS varchar)))
+    ), placed AS (
+      SELECT id, shifted + CASE WHEN in_target AND shifted >= CAST(:to_position AS integer) THEN 1 ELSE 0 END
+             AS position, false AS moved
+      FROM others
+      UNION ALL SELECT CAST(:task AS uuid), CAST(:to_position AS integer), true
+    )
+    UPDATE tasks SET
+      position = placed.position,
+      column_id = CASE WHEN placed.moved THEN CAST(:to_column AS uuid) ELSE tasks.column_id END,
+      area_code = CASE WHEN placed.moved THEN CAST(:to_area AS varchar) ELSE tasks.area_code END,
+      version = tasks.version + CASE WHEN placed.moved THEN 1 ELSE 0 END,
+      updated_at = now()
+    FROM placed
+    WHERE tasks.id = placed.id AND (placed.moved OR placed.position <> tasks.position)
+    """
+)
+
+
+async def move(
+    db: AsyncSession, ctx: TenantContext, request: Move, lanes: set[str], columns: Sequence[ColumnView]
+) -> Moved:
+    """Check and apply one move under the board's lock: five short statements, whatever the cell sizes.
+
+    `columns` are the board's columns (read in this transaction). Raises MoveError (409 when `conflict`) or
+    PermissionError before anything is written."""
     await lock_board(db, ctx)
-    task = await db.scalar(select(Task).where(Task.id == request.task_id).with_for_update())
-    if task is None:
+    row = (await db.execute(_MOVING, {"task": request.task_id})).first()
+    if row is None:
         raise MoveError("Không tìm thấy nhiệm vụ (có thể đã bị xoá).", conflict=True)
-    shared = set() if ctx.can(Permission.TASK_EDIT_ANY.value) else await coordinating_units(db, task.id)
-    if not may_edit(ctx, task, shared):
+    task = MovingTask(*row)
+    if not may_edit(ctx, task, set(task.coordinating)):
         raise PermissionError("Bạn chỉ di chuyển được nhiệm vụ của phòng, đơn vị mình.")
     if task.version != request.version:
         raise MoveError(
             f"KP-{task.number} vừa được người khác thay đổi: bảng đã được tải lại, hãy kiểm tra rồi thực hiện lại.",
             conflict=True,
         )
-    columns = {c.id: c for c in await db.scalars(select(BoardColumn))}
-    target_column = columns.get(request.column_id)
+    target_column = next((c for c in columns if c.id == request.column_id), None)
     if target_column is None:
         raise MoveError("Cột không hợp lệ.")
     area = request.area
+    if not area and request.place in {"top", "up", "down"}:
+        area = task.area_code
     if area not in lanes and area != task.area_code:
         raise MoveError("Lĩnh vực không hợp lệ.")
     if area == OTHER_AREA:
@@ -349,60 +478,63 @@ async def move(db: AsyncSession, ctx: TenantContext, request: Move, lanes: set[s
             f"KP-{task.number} gắn với tiêu chí {task.criterion_code} của lĩnh vực {task.area_code}: "
             "sửa tiêu chí của nhiệm vụ trước khi chuyển sang lĩnh vực khác."
         )
-    if (
-        target_column.needs_confirmation
-        and task.column_id != target_column.id
-        and not ctx.can(Permission.TASK_CONFIRM.value)
-    ):
+    changes_column = task.column_id != target_column.id
+    if target_column.needs_confirmation and changes_column and not ctx.can(Permission.TASK_CONFIRM.value):
         raise PermissionError(f"Chỉ đầu mối CCHC hoặc lãnh đạo mới chuyển nhiệm vụ sang “{target_column.name}”.")
-    if target_column.wip_limit is not None and task.column_id != target_column.id:
-        count = await db.scalar(select(func.count()).where(Task.year == task.year, Task.column_id == target_column.id))
-        if (count or 0) >= target_column.wip_limit:
-            raise MoveError(f"Cột “{target_column.name}” đã đủ {target_column.wip_limit} nhiệm vụ (giới hạn đang làm).")
-    source = (task.column_id, task.area_code)
-    cell = (Task.year == task.year, Task.column_id == target_column.id, Task.area_code == area, Task.id != task.id)
-    anchor_id = request.before or request.after
-    if anchor_id == task.id:
+    if request.anchor == task.id:
         raise MoveError("Không thể đặt thẻ cạnh chính nó.")
-    if anchor_id is not None:
-        anchor = await db.scalar(select(Task).where(Task.id == anchor_id, *cell[:3]))
+    source = (task.column_id, task.area_code)
+    same_cell = source == (target_column.id, area)
+    offset = {"up": -1, "down": 1}.get(request.place, 0)
+    size, anchor, first, neighbour, in_column = (
+        await db.execute(
+            _PLACEMENT,
+            {
+                "year": task.year,
+                "column": target_column.id,
+                "area": area,
+                "task": task.id,
+                "anchor": request.anchor,
+                "neighbour": task.position + offset if offset else None,
+            },
+        )
+    ).one()
+    if target_column.wip_limit is not None and changes_column and in_column >= target_column.wip_limit:
+        raise MoveError(f"Cột “{target_column.name}” đã đủ {target_column.wip_limit} nhiệm vụ (giới hạn đang làm).")
+    if request.place == "top":
+        if first == task.id:
+            raise MoveError("Thẻ đã ở đầu cột.")
+        position = 0
+    elif offset:
+        if not same_cell:
+            raise MoveError("“Lên/xuống” chỉ dùng trong cùng một cột.")
+        if neighbour is None:
+            raise MoveError("Thẻ đã ở đầu hoặc cuối cột.")
+        position = task.position + offset
+    elif request.anchor is not None:
         if anchor is None:
             raise MoveError("Thẻ làm mốc đã đổi chỗ: bảng đã được tải lại, hãy thực hiện lại.", conflict=True)
-        target_position = anchor.position + (0 if request.before else 1)
+        position = anchor + (0 if request.place == "before" else 1)
+        if same_cell and position > task.position:
+            position -= 1  # the anchor moves up by one when the card leaves its place
+        position = min(position, size)
     else:
-        target_position = None
-    # close the gap where the card was
+        position = size
     await db.execute(
-        update(Task)
-        .where(
-            Task.year == task.year,
-            Task.column_id == task.column_id,
-            Task.area_code == task.area_code,
-            Task.position > task.position,
-        )
-        .values(position=Task.position - 1)
+        _PLACE,
+        {
+            "year": task.year,
+            "task": task.id,
+            "from_column": task.column_id,
+            "from_area": task.area_code,
+            "from_position": task.position,
+            "to_column": target_column.id,
+            "to_area": area,
+            "to_position": position,
+        },
     )
-    if target_position is not None and source == (target_column.id, area) and target_position > task.position:
-        target_position -= 1  # the anchor moved up by one when the gap closed
-    size = await db.scalar(select(func.count()).where(*cell)) or 0
-    if target_position is None or target_position > size:
-        target_position = size
-    await db.execute(update(Task).where(*cell, Task.position >= target_position).values(position=Task.position + 1))
-    await db.execute(
-        update(Task)
-        .where(Task.id == task.id)
-        .values(column_id=target_column.id, area_code=area, position=target_position, version=Task.version + 1)
-        .execution_options(synchronize_session=False)
-    )
-    # what the UPDATE wrote, without reading the row back (the board lock and the row lock are held)
-    for name, value in (
-        ("column_id", target_column.id),
-        ("area_code", area),
-        ("position", target_position),
-        ("version", task.version + 1),
-    ):
-        set_committed_value(task, name, value)
-    return Moved(task, source, (target_column.id, area))
+    moved = task._replace(column_id=target_column.id, area_code=area, position=position, version=task.version + 1)
+    return Moved(moved, source, (target_column.id, area))
 
 
 async def next_number(db: AsyncSession) -> int:

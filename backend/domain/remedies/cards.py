@@ -78,7 +78,25 @@ def _render(card: Card, editable: bool, base: str) -> str:
 
 
 def card_html(card: Card, editable: bool, base: str) -> str:
-    key = (base, card.task, card.lead_unit, card.assignees, card.overdue, card.due_soon, card.evidence_count, editable)
+    task = card.task
+    key = (  # what the card shows: not its position, column or area, so a card pushed down its cell still hits
+        base,
+        task.id,
+        task.number,
+        task.version,
+        task.criterion_code,
+        task.kind,
+        task.title,
+        task.due_date,
+        task.deadline_text,
+        task.points_lost,
+        card.lead_unit,
+        card.assignees,
+        card.overdue,
+        card.due_soon,
+        card.evidence_count,
+        editable,
+    )
     html = _cache.get(key)
     if html is None:
         if len(_cache) >= CACHE_SIZE:

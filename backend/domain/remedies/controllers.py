@@ -13,7 +13,7 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from markupsafe import Markup
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission
@@ -47,20 +47,25 @@ def _today() -> date:
     return date.today()  # noqa: DTZ011 - the department's calendar day
 
 
-async def _areas(db: AsyncSession, ctx: TenantContext, year: int) -> list[Lane]:
-    """The year's reform areas, one light query (the board needs no scores)."""
-    latest = (
-        select(CriteriaSet.id)
-        .where(CriteriaSet.province_id == ctx.province.id, CriteriaSet.year == year)
+_AREAS = (
+    select(Criterion.code, Criterion.title)
+    .where(
+        Criterion.criteria_set_id
+        == select(CriteriaSet.id)
+        .where(CriteriaSet.province_id == bindparam("province"), CriteriaSet.year == bindparam("year"))
         .order_by(CriteriaSet.version.desc())
         .limit(1)
-        .scalar_subquery()
+        .scalar_subquery(),
+        Criterion.depth == 0,
+        Criterion.kind.not_in(["bonus", "penalty"]),
     )
-    rows = await db.execute(
-        select(Criterion.code, Criterion.title)
-        .where(Criterion.criteria_set_id == latest, Criterion.depth == 0, Criterion.kind.not_in(["bonus", "penalty"]))
-        .order_by(Criterion.position)
-    )
+    .order_by(Criterion.position)
+)
+
+
+async def _areas(db: AsyncSession, ctx: TenantContext, year: int) -> list[Lane]:
+    """The year's reform areas, one light query (the board needs no scores; the statement is built once)."""
+    rows = await db.execute(_AREAS, {"province": ctx.province.id, "year": year})
     lanes = [Lane(code, title) for code, title in rows]
     if not lanes:
         raise NotFoundException(f"Tỉnh chưa ban hành bộ chỉ số năm {year}.")
@@ -87,12 +92,13 @@ async def _board_context(
     cells: set[tuple[uuid.UUID, str]] | None = None,
     lanes: list[Lane] | None = None,
     request: Request[Any, Any, Any] | None = None,
+    columns: list[ColumnView] | None = None,
 ) -> dict[str, Any]:
     """What the board templates need; with `request`, also the whole board's HTML (`board_html`), rendered
-    once per cached read."""
+    once per cached read. `columns`, when the caller has read them in this transaction, save a query."""
     if lanes is None:
         lanes = await _areas(db, ctx, year)
-    read = await _read_board(db, ctx, year, filters, lanes, cells)
+    read = await _read_board(db, ctx, year, filters, lanes, cells, columns)
     board, editable, units = read.board, read.editable, read.units
     if request is not None and cells is None and read.html is None:
         templates = request.app.template_engine
@@ -142,6 +148,7 @@ async def _read_board(
     filters: Filters,
     lanes: list[Lane],
     cells: set[tuple[uuid.UUID, str]] | None,
+    columns: list[ColumnView] | None = None,
 ) -> _BoardRead:
     """The board, which cards this person may move, and the units' names.
 
@@ -171,8 +178,10 @@ async def _read_board(
         cached = _boards.get(key)
         if cached is not None:
             return cached
-    units = {u.id: u.name for u in await db.scalars(select(Unit).order_by(Unit.position, Unit.name))}
-    board = await boards.load_board(db, ctx, year, lanes, filters, _today(), cells=cells, units=units)
+    units: dict[uuid.UUID, str] = {}
+    if cells is None:  # a move's few cells read their cards' unit names by join
+        units = {u.id: u.name for u in await db.scalars(select(Unit).order_by(Unit.position, Unit.name))}
+    board = await boards.load_board(db, ctx, year, lanes, filters, _today(), cells=cells, units=units, columns=columns)
     read = _BoardRead(board, frozenset(await _editable(db, ctx, board)), units)
     if key is not None:
         if len(_boards) >= BOARD_CACHE_SIZE:
@@ -236,8 +245,8 @@ class RemedyBoardController(Controller):
         htmx = request.headers.get("hx-request") == "true"
         lanes = await _areas(db_session, tenant, year)
         try:
-            request_move = await _parse_move(db_session, form)
-            moved = await boards.move(db_session, tenant, request_move, {lane.code for lane in lanes})
+            columns = await boards.read_columns(db_session)
+            moved = await boards.move(db_session, tenant, _parse_move(form), {lane.code for lane in lanes}, columns)
         except PermissionError as exc:
             raise PermissionDeniedException(str(exc)) from None
         except MoveError as exc:  # raised before anything is written; the error status rolls the transaction back
@@ -252,20 +261,18 @@ class RemedyBoardController(Controller):
                 context={**context, "message": str(exc)},
                 status_code=status,
             )
-        db_session.add(
-            tasks.audit_move(
-                tenant,
-                moved.task,
-                {"column": str(moved.source[0]), "area": moved.source[1]},
-                {"column": str(moved.target[0]), "area": moved.target[1], "position": str(moved.task.position)},
-            )
+        entry = tasks.audit_move(
+            tenant,
+            moved.task.number,
+            {"column": str(moved.source[0]), "area": moved.source[1]},
+            {"column": str(moved.target[0]), "area": moved.target[1], "position": str(moved.task.position)},
         )
-        await db_session.flush()
+        await db_session.execute(insert(AuditEntry), [tasks.audit_values(entry)])  # no unit of work for one row
         if not htmx:
             query = filters.as_query()
             return Redirect(_base(tenant, year), query_params=query or None)
         changed = {moved.source, moved.target}
-        context = await _board_context(db_session, tenant, year, filters, cells=changed, lanes=lanes)
+        context = await _board_context(db_session, tenant, year, filters, cells=changed, lanes=lanes, columns=columns)
         return Template(
             template_name="remedies/move_response.html",
             context={**context, "changed": changed, "moved": moved.task},
@@ -524,7 +531,7 @@ def _back(ctx: TenantContext, year: int, number: int, error: str | None) -> Redi
     return Redirect(f"{_base(ctx, year)}/the/{number}", query_params=query)
 
 
-async def _parse_move(db: AsyncSession, form: dict[str, Any]) -> Move:
+def _parse_move(form: dict[str, Any]) -> Move:
     try:
         task_id = uuid.UUID(str(form.get("task", "")))
         version = int(str(form.get("version", "")))
@@ -532,49 +539,16 @@ async def _parse_move(db: AsyncSession, form: dict[str, Any]) -> Move:
     except ValueError:
         raise MoveError("Yêu cầu di chuyển không hợp lệ.") from None
     area = str(form.get("area", "")).strip()
-    place = str(form.get("place", "")).strip()
-    before = after = None
+    place = str(form.get("place", "")).strip() or "end"
     kind, _, ident = place.partition(":")
     if kind in {"before", "after"}:
         try:
-            anchor = uuid.UUID(ident)
+            return Move(task_id, version, column_id, area, kind, uuid.UUID(ident))
         except ValueError:
             raise MoveError("Vị trí không hợp lệ.") from None
-        before, after = (anchor, None) if kind == "before" else (None, anchor)
-    elif place in {"up", "down", "top"}:
-        task = await db.get(Task, task_id, populate_existing=True)
-        if task is None:
-            raise MoveError("Không tìm thấy nhiệm vụ.", conflict=True)
-        if place == "top":
-            first = await db.scalar(
-                select(Task.id)
-                .where(Task.year == task.year, Task.column_id == column_id, Task.area_code == (area or task.area_code))
-                .order_by(Task.position)
-                .limit(1)
-            )
-            if first == task_id:
-                raise MoveError("Thẻ đã ở đầu cột.")
-            before = first
-        else:
-            same = column_id == task.column_id and (area or task.area_code) == task.area_code
-            if not same:
-                raise MoveError("“Lên/xuống” chỉ dùng trong cùng một cột.")
-            offset = -1 if place == "up" else 1
-            neighbour = await db.scalar(
-                select(Task.id).where(
-                    Task.year == task.year,
-                    Task.column_id == task.column_id,
-                    Task.area_code == task.area_code,
-                    Task.position == task.position + offset,
-                )
-            )
-            if neighbour is None:
-                raise MoveError("Thẻ đã ở đầu hoặc cuối cột.")
-            before, after = (neighbour, None) if place == "up" else (None, neighbour)
-        area = area or task.area_code
-    elif place not in {"", "end"}:
+    if place not in boards.PLACES:
         raise MoveError("Vị trí không hợp lệ.")
-    return Move(task_id, version, column_id, area, before, after)
+    return Move(task_id, version, column_id, area, place)
 
 
 async def _task(db: AsyncSession, ctx: TenantContext, year: int, number: int) -> Task:

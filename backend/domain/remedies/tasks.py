@@ -329,20 +329,29 @@ async def update_task(
     return task
 
 
-def _audit(ctx: TenantContext, action: str, task: Task, **data: Any) -> AuditEntry:
+def _audit(ctx: TenantContext, action: str, task: Task | int, **data: Any) -> AuditEntry:
+    number = task if isinstance(task, int) else task.number
     return AuditEntry.by(
         ctx.tenant.id,
         ctx.principal.user_id,
         action,
         "task",
-        f"KP-{task.number}",
+        f"KP-{number}",
         before=data.get("before"),
         after=data.get("after"),
     )
 
 
-def audit_move(ctx: TenantContext, task: Task, before: Mapping[str, str], after: Mapping[str, str]) -> AuditEntry:
-    return _audit(ctx, "task.move", task, before=dict(before), after=dict(after))
+def audit_values(entry: AuditEntry) -> dict[str, Any]:
+    """An entry's columns, for a Core INSERT where the ORM's flush would cost more than the statement."""
+    return {
+        name: getattr(entry, name)
+        for name in ("tenant_id", "actor", "action", "entity", "entity_id", "before", "after", "correlation_id")
+    }
+
+
+def audit_move(ctx: TenantContext, number: int, before: Mapping[str, str], after: Mapping[str, str]) -> AuditEntry:
+    return _audit(ctx, "task.move", number, before=dict(before), after=dict(after))
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from litestar import Request
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.params import FromPath
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission, declared_access
@@ -38,6 +38,13 @@ class TenantContext:
         return self.principal.can(Permission(permission), self.tenant.id)
 
 
+_TENANT = (  # built once: every tenant page runs it
+    select(Tenant, Province)
+    .join(Province, Province.id == Tenant.province_id)
+    .where(Province.code == bindparam("province"), Tenant.code == bindparam("tenant"), Tenant.is_active)
+)
+
+
 async def provide_tenant_context(
     request: Request[Any, Any, Any],
     db_session: NamedDependency[AsyncSession],
@@ -48,13 +55,7 @@ async def provide_tenant_context(
     principal = current_principal(request)
     if principal is None:
         raise NotAuthorizedException("Cần đăng nhập")
-    row = (
-        await db_session.execute(
-            select(Tenant, Province)
-            .join(Province, Province.id == Tenant.province_id)
-            .where(Province.code == province_code, Tenant.code == tenant_code, Tenant.is_active)
-        )
-    ).one_or_none()
+    row = (await db_session.execute(_TENANT, {"province": province_code, "tenant": tenant_code})).one_or_none()
     if row is None:
         raise NotFoundException("Không tìm thấy đơn vị")
     tenant, province = row
