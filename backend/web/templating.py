@@ -10,6 +10,7 @@ from jinja2_fragments.litestar import HTMXBlockTemplate
 from litestar import Request
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
+from litestar.response.base import ASGIResponse
 from litestar.template.config import TemplateConfig
 
 from backend.web.formatting import vn_date, vn_datetime, vn_number
@@ -97,9 +98,56 @@ def template_config(templates_dir: Path, *, globals_: dict[str, Any]) -> Templat
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment))
 
 
-def page(request: Request[Any, Any, Any], template: str, *, block: str | None = None, **context: Any) -> Template:
-    """The whole page, or only `block` of it when htmx asks; `Vary: HX-Request` either way."""
+SPLICE = "<!--parboard:splice-->"
+_SPLICE = SPLICE.encode()
+
+
+class _Spliced:
+    """A page with one large part already rendered and encoded (a whole board, cached between changes): the
+    template renders `SPLICE` where the part goes, and the part's bytes are joined in afterwards, so the
+    half-megabyte is neither escaped, nor joined by Jinja, nor encoded again on every request."""
+
+    part: bytes
+
+    def to_asgi_response(self, *args: Any, **kwargs: Any) -> ASGIResponse:
+        response: ASGIResponse = super().to_asgi_response(*args, **kwargs)  # type: ignore[misc]
+        head, marker, tail = response.body.partition(_SPLICE)
+        if marker:
+            response.body = b"".join((head, self.part, tail))
+            response.content_length = len(response.body)
+            response.headers["content-length"] = str(response.content_length)
+        return response
+
+
+class SplicedTemplate(_Spliced, Template):
+    def __init__(self, *, part: bytes, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.part = part
+
+
+class SplicedBlockTemplate(_Spliced, HTMXBlockTemplate):
+    def __init__(self, *, part: bytes, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.part = part
+
+
+def page(
+    request: Request[Any, Any, Any],
+    template: str,
+    *,
+    block: str | None = None,
+    splice: bytes | None = None,
+    **context: Any,
+) -> Template:
+    """The whole page, or only `block` of it when htmx asks; `Vary: HX-Request` either way. With `splice`,
+    those bytes replace the `SPLICE` marker the template renders (see `SplicedTemplate`)."""
     headers = {"Vary": "HX-Request"}
     if block is not None and request.headers.get("hx-request") == "true":
+        if splice is not None:
+            return SplicedBlockTemplate(
+                part=splice, template_name=template, block_name=block, context=context, headers=headers
+            )
         return HTMXBlockTemplate(template_name=template, block_name=block, context=context, headers=headers)
+    if splice is not None:
+        return SplicedTemplate(part=splice, template_name=template, context=context, headers=headers)
     return Template(template_name=template, context=context, headers=headers)

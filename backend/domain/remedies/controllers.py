@@ -36,7 +36,7 @@ from backend.domain.remedies.cards import cards_html
 from backend.domain.remedies.deadlines import working_days
 from backend.domain.review.services import finalised_criteria
 from backend.domain.tenants.deps import TenantContext, latest_criteria_year, provide_tenant_context
-from backend.web.templating import page
+from backend.web.templating import SPLICE, page
 
 VIEW = {"access": Permission.TENANT_VIEW}
 EDIT = {"access": Permission.TASK_EDIT_OWN_UNIT}
@@ -104,7 +104,7 @@ async def _board_context(
         templates = request.app.template_engine
         assert templates is not None  # configured in backend.core
         body = templates.engine.get_template("remedies/_board.html").make_module({"cards_html": cards_html})
-        read.html = str(body.board_body(board, editable, _base(ctx, year), board.lanes))
+        read.html = str(body.board_body(board, editable, _base(ctx, year), board.lanes)).encode()
     plan = await tasks.plan_of(db, year) if cells is None else None  # a move's answer shows only cells
     return {
         "plan": plan,
@@ -122,7 +122,8 @@ async def _board_context(
         "base": _base(ctx, year),
         "today": _today(),
         "cards_html": cards_html,
-        "board_html": Markup(read.html) if request is not None and read.html is not None else None,  # noqa: S704
+        "board_html": Markup(SPLICE) if request is not None and read.html is not None else None,  # noqa: S704
+        "splice": read.html if request is not None else None,  # the board's markup, joined in by `page`
     }
 
 
@@ -131,7 +132,7 @@ class _BoardRead:
     board: Board
     editable: frozenset[uuid.UUID]
     units: dict[uuid.UUID, str]
-    html: str | None = None  # the whole board's markup, once rendered (escaped by the templates)
+    html: bytes | None = None  # the whole board's markup, once rendered (escaped by the templates), UTF-8
 
 
 _boards: dict[tuple[Any, ...], _BoardRead] = {}
