@@ -36,7 +36,7 @@ from backend.domain.remedies.cards import cards_html
 from backend.domain.remedies.deadlines import working_days
 from backend.domain.review.services import finalised_criteria
 from backend.domain.tenants.deps import TenantContext, latest_criteria_year, provide_tenant_context
-from backend.web.templating import SPLICE, page
+from backend.web.templating import SPLICE, SplicedTemplate, page
 
 VIEW = {"access": Permission.TENANT_VIEW}
 EDIT = {"access": Permission.TASK_EDIT_OWN_UNIT}
@@ -257,7 +257,8 @@ class RemedyBoardController(Controller):
                 response = page(request, "remedies/board.html", **context, message=str(exc))
                 response.status_code = status
                 return response
-            return Template(
+            return SplicedTemplate(  # the whole board, as cached: a conflict costs a page, not a re-render
+                part=context["splice"] or b"",
                 template_name="remedies/board_refresh.html",
                 context={**context, "message": str(exc)},
                 status_code=status,
