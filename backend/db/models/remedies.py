@@ -74,7 +74,8 @@ class Task(UUIDPrimaryKey, TenantScoped, Timestamps, Base):
         CheckConstraint("kind IN ('fix', 'keep')", name="kind"),
         CheckConstraint("points_lost IS NULL OR points_lost >= 0", name="points_lost_not_negative"),
         CheckConstraint("position >= 0", name="position_not_negative"),
-        Index("ix_tasks_board_cell", "tenant_id", "year", "column_id", "area_code", "position"),
+        # not `position`: a move then updates the cards it shifts in place (HOT; migration 0010, fillfactor 85)
+        Index("ix_tasks_board_cell", "tenant_id", "year", "column_id", "area_code"),
     )
 
     number: Mapped[int] = mapped_column(Integer)  # shown as KP-<number>
