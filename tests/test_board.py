@@ -145,6 +145,7 @@ async def test_moves_keep_positions_dense_and_a_stale_move_gets_a_conflict(
     assert moved.status_code == 200, moved.text
     assert 'hx-swap-oob="true"' in moved.text
     assert moved.headers["hx-trigger"] == "board-changed"
+    assert moved.headers["x-task-version"] == str(third.version + 1)  # what the move wrote
     assert [(t.number, t.position) for t in await _tasks(owner_engine)] == [(1, 1), (2, 2), (3, 0)]
     across = await _move(client, first, columns["dang-thuc-hien"], "2")
     assert across.status_code == 200
@@ -165,6 +166,26 @@ async def test_moves_keep_positions_dense_and_a_stale_move_gets_a_conflict(
     assert [(t.number, t.position) for t in (await _tasks(owner_engine))[1:]] == [(2, 0), (3, 1)]
     moves = await _rows(owner_engine, "SELECT count(*) AS n FROM audit_log WHERE action = 'task.move'")
     assert moves[0].n == 3
+
+
+async def test_editing_a_tasks_area_keeps_both_lanes_dense(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    await sign_in(client, FOCAL)
+    for n in range(3):
+        await _create(client, title=f"Việc {n}")
+    first = (await _tasks(owner_engine))[0]
+    token = await _token(client)
+    data = {"kind": "fix", "area_code": "2", "title": "Việc 0", "deadline_text": "Quý II/2020", "version": "1"}
+    edited = await client.post(
+        f"{BOARD}/the/{first.number}", data={**data, "_csrf_token": token}, follow_redirects=False
+    )
+    assert edited.status_code in (302, 303), edited.text
+    assert [(t.number, t.area_code, t.position) for t in await _tasks(owner_engine)] == [
+        (1, "2", 0),
+        (2, "1", 0),
+        (3, "1", 1),
+    ]
 
 
 @pytest.mark.parametrize(

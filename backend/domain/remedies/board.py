@@ -541,9 +541,16 @@ async def next_number(db: AsyncSession) -> int:
     return int(await db.scalar(select(func.coalesce(func.max(Task.number), 0))) or 0) + 1
 
 
-async def end_of_cell(db: AsyncSession, year: int, column_id: uuid.UUID, area: str) -> int:
+async def end_of_cell(
+    db: AsyncSession, year: int, column_id: uuid.UUID, area: str, excluding: uuid.UUID | None = None
+) -> int:
+    """The position after a cell's last card (`excluding` a card already flushed into it)."""
     count = await db.scalar(
-        select(func.count()).where(Task.year == year, Task.column_id == column_id, Task.area_code == area)
+        select(func.count()).where(
+            Task.year == year, Task.column_id == column_id, Task.area_code == area, Task.id != excluding
+        )
+        if excluding
+        else select(func.count()).where(Task.year == year, Task.column_id == column_id, Task.area_code == area)
     )
     return int(count or 0)
 

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.models import (
@@ -306,6 +306,9 @@ class StaleEdit(ValueError):
 async def update_task(
     db: AsyncSession, ctx: TenantContext, task: Task, version: int, values: Mapping[str, Any], options: Choices
 ) -> Task:
+    relaned = values["area_code"] != task.area_code
+    if relaned:  # the board's lock before the row's, in the order a move takes them (no deadlock between the two)
+        await lock_board(db, ctx)
     await db.refresh(task, with_for_update=True)
     if task.version != version:
         raise StaleEdit(
@@ -313,15 +316,27 @@ async def update_task(
             "đây là nội dung mới nhất, hãy nhập lại thay đổi của bạn."
         )
     before = _state(task)
-    old_area = task.area_code
+    old_area, old_position = task.area_code, task.position
     for name in FIELDS:
         setattr(task, name, values[name])
     task.due_series = list(values.get("due_series") or [])
     task.search_text = _search_text(values, options)
     task.version += 1
-    if old_area != task.area_code:  # to the end of the same column in its new lane
-        await lock_board(db, ctx)
-        task.position = await end_of_cell(db, task.year, task.column_id, task.area_code)
+    if old_area != task.area_code:  # to the end of the same column in its new lane; its old cell closes the gap
+        if not relaned:
+            await lock_board(db, ctx)
+        await db.execute(
+            update(Task)
+            .where(
+                Task.year == task.year,
+                Task.column_id == task.column_id,
+                Task.area_code == old_area,
+                Task.position > old_position,
+            )
+            .values(position=Task.position - 1)
+            .execution_options(synchronize_session=False)
+        )
+        task.position = await end_of_cell(db, task.year, task.column_id, task.area_code, excluding=task.id)
     await db.flush()
     await _set_parts(db, ctx, task, values)
     db.add(_audit(ctx, "task.update", task, before=before, after=_state(task)))
