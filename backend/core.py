@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from urllib.parse import urlsplit
 
 from advanced_alchemy.config import AsyncSessionConfig
@@ -93,10 +94,21 @@ class ParboardPlugin(InitPluginProtocol, ReceiveRoutePlugin):
             }
         )
         app_config.on_shutdown.append(oidc.aclose)
+        if settings.app.env != "test":  # a test process builds many apps; it keeps the collector's defaults
+            app_config.on_startup.append(freeze_heap)
         return app_config
 
     def receive_route(self, route: BaseRoute) -> None:
         declare_automatic_options_public(route)
+
+
+def freeze_heap() -> None:
+    """Put what start-up built (the app, SQLAlchemy's mappers, the templates: ~250,000 objects) out of the
+    cyclic garbage collector's way. A full collection otherwise walks all of it and holds the event loop for
+    ~150 ms every so often, which every request waiting at that moment pays (the board benchmark's tail at a
+    working pace). Reference counting still frees what is dropped; only cycles among start-up objects wait."""
+    gc.collect()
+    gc.freeze()
 
 
 def demo_people(settings: Settings) -> dict[str, list[dict[str, str]]]:

@@ -79,9 +79,9 @@ def _render(card: Card, editable: bool, base: str) -> str:
 
 def card_html(card: Card, editable: bool, base: str) -> str:
     task = card.task
-    key = (  # what the card shows: not its position, column or area, so a card pushed down its cell still hits
-        base,
-        task.id,
+    key = (  # what the card shows: not its position, column or area, so a card pushed down its cell still hits;
+        base,  # plain values only (the id as an int), so the garbage collector need not walk 50,000 keys
+        task.id.int,
         task.number,
         task.version,
         task.criterion_code,

@@ -162,6 +162,8 @@ async def _read_board(
     if cells is None:
         revision, directory = (await db.execute(_REVISIONS)).one()
         everything = boards.sees_all(ctx)
+        mine = boards.own_units(ctx)
+        edit_own = ctx.can(Permission.TASK_EDIT_OWN_UNIT.value)
         key = (
             ctx.tenant.id,
             year,
@@ -170,11 +172,10 @@ async def _read_board(
             _today(),
             filters,
             tuple(lanes),
-            everything,
-            None if everything else ctx.principal.user_id,
-            ctx.can(Permission.TASK_EDIT_ANY.value),
-            ctx.can(Permission.TASK_EDIT_OWN_UNIT.value),
-            boards.own_units(ctx),
+            # what this person sees: everything (shared by all who do), or their units' and their own cards
+            None if everything else (ctx.principal.user_id, mine),
+            # what they may move: all cards, their units' cards, or none (not their units when it is all)
+            "all" if ctx.can(Permission.TASK_EDIT_ANY.value) else mine if edit_own else "none",
         )
         cached = _boards.get(key)
         if cached is not None:
@@ -185,6 +186,9 @@ async def _read_board(
     board = await boards.load_board(db, ctx, year, lanes, filters, _today(), cells=cells, units=units, columns=columns)
     read = _BoardRead(board, frozenset(await _editable(db, ctx, board)), units)
     if key is not None:
+        # a newer revision of this board makes the older ones dead weight (and work for the garbage collector)
+        for old in [k for k in _boards if k[:2] == key[:2] and k[2:5] != key[2:5]]:
+            del _boards[old]
         if len(_boards) >= BOARD_CACHE_SIZE:
             _boards.clear()
         _boards[key] = read
@@ -275,10 +279,13 @@ class RemedyBoardController(Controller):
             return Redirect(_base(tenant, year), query_params=query or None)
         changed = {moved.source, moved.target}
         context = await _board_context(db_session, tenant, year, filters, cells=changed, lanes=lanes, columns=columns)
+        # the answer's cells are read; commit now, so the board's lock is not held while they are rendered
+        await db_session.commit()
         return Template(
             template_name="remedies/move_response.html",
             context={**context, "changed": changed, "moved": moved.task},
-            headers={"HX-Trigger": "board-changed"},
+            # the version this move wrote (the moved card in the cells shows it too)
+            headers={"HX-Trigger": "board-changed", "X-Task-Version": str(moved.task.version)},
         )
 
     @get("/{year:int}/them", name="board:new", opt=EDIT)
