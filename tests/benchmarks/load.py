@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -38,6 +39,9 @@ class ProtocolError(Exception):
     """The server's answer is not HTTP/1.1 as this client understands it."""
 
 
+IDLE_REUSE_S = 4.0  # a keep-alive connection idle longer is not reused (uvicorn closes them after 5 s)
+
+
 class RawConnection:
     """One keep-alive HTTP/1.1 connection; reconnects after an error or `Connection: close`."""
 
@@ -46,6 +50,7 @@ class RawConnection:
         self.port = port
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.used = 0.0  # time.monotonic() of the last request
 
     async def get(self, target: Target) -> tuple[int, int]:
         """GET the target: the status and the body's length in bytes."""
@@ -56,6 +61,9 @@ class RawConnection:
             raise
 
     async def _get(self, target: Target) -> tuple[int, int]:
+        if time.monotonic() - self.used > IDLE_REUSE_S:
+            self._drop()  # as a browser would, not a connection the server may be closing right now
+        self.used = time.monotonic()
         if self.reader is None or self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
         reader, writer = self.reader, self.writer
@@ -213,14 +221,29 @@ async def run_load(
     total: int,
     max_seconds: float,
     result: ScenarioResult | None,
+    think_s: float = 0.0,
+    pace: random.Random | None = None,
 ) -> None:
-    """Send `total` GETs from `concurrency` workers (no new one after `max_seconds`), recorded into `result`."""
+    """Send `total` GETs from `concurrency` workers (no new one after `max_seconds`), recorded into `result`.
+
+    With `think_s`, each worker is a person at a working pace rather than a closed loop: it starts at a random
+    moment within `think_s` and pauses a random time (exponential, mean `think_s`, drawn from `pace`) after
+    each answer before its next request."""
     issued = 0
     deadline = time.monotonic() + max_seconds
+    pauses = pace or random.Random(0)  # noqa: S311 - pauses, not secrets
 
     async def worker(send: Sender) -> None:
         nonlocal issued
+        if think_s:
+            await asyncio.sleep(pauses.uniform(0, think_s))
+        first = True
         while issued < total and time.monotonic() < deadline:
+            if think_s and not first:
+                await asyncio.sleep(pauses.expovariate(1 / think_s))
+                if issued >= total or time.monotonic() >= deadline:
+                    break
+            first = False
             issued += 1
             target = next_target()
             started = time.perf_counter()
@@ -281,8 +304,10 @@ async def measure(
     total: int,
     max_seconds: float,
     meter: CpuMeter,
+    think_s: float = 0.0,
+    pace: random.Random | None = None,
 ) -> ScenarioResult:
-    """Warm up (unrecorded), then measure one scenario."""
+    """Warm up (unrecorded), then measure one scenario (`think_s`: see `run_load`)."""
     await run_load(
         base_url,
         next_target,
@@ -303,6 +328,8 @@ async def measure(
         total=total,
         max_seconds=max_seconds,
         result=result,
+        think_s=think_s,
+        pace=pace,
     )
     result.wall_s = time.perf_counter() - started
     result.client_cpu_s, result.server_cpu_s, result.db_cpu_s = CpuMeter.delta(before, meter.read())
