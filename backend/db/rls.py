@@ -18,6 +18,9 @@ TENANT_SETTING = "app.tenant_id"
 USER_SETTING = "app.user_id"
 CURRENT_TENANT = f"NULLIF(current_setting('{TENANT_SETTING}', true), '')::uuid"
 CURRENT_USER = f"NULLIF(current_setting('{USER_SETTING}', true), '')::uuid"
+# what a policy compares with: a scalar subquery is an InitPlan, read once per statement instead of once per row
+# (a 600-row count under the policy: 1,17 → 0,52 ms)
+TENANT_OF_STATEMENT = f"(SELECT {CURRENT_TENANT})"
 
 _SET_CONTEXT = text(f"SELECT set_config('{TENANT_SETTING}', :tenant, true), set_config('{USER_SETTING}', :user, true)")
 
@@ -27,8 +30,8 @@ def enable_tenant_rls_sql(table: str) -> list[str]:
     return [
         f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
         f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
-        f"CREATE POLICY tenant_isolation ON {table} USING (tenant_id = {CURRENT_TENANT}) "
-        f"WITH CHECK (tenant_id = {CURRENT_TENANT})",
+        f"CREATE POLICY tenant_isolation ON {table} USING (tenant_id = {TENANT_OF_STATEMENT}) "
+        f"WITH CHECK (tenant_id = {TENANT_OF_STATEMENT})",
     ]
 
 
