@@ -398,7 +398,7 @@ _MOVING = text(
     """
 )
 # the target cell's size without the card, the anchor's position in it, its first card, the card's neighbour
-# (up/down) and the target column's cards (WIP limit), in one round trip
+# (up/down) and, under a WIP limit, the target column's cards, in one round trip
 _PLACEMENT = text(
     """
     SELECT
@@ -410,7 +410,8 @@ _PLACEMENT = text(
          AND area_code = CAST(:area AS varchar) ORDER BY position LIMIT 1) AS first,
       (SELECT id FROM tasks WHERE year = :year AND column_id = CAST(:column AS uuid)
          AND area_code = CAST(:area AS varchar) AND position = CAST(:neighbour AS integer)) AS neighbour,
-      (SELECT count(*) FROM tasks WHERE year = :year AND column_id = CAST(:column AS uuid)) AS in_column
+      CASE WHEN CAST(:wip AS boolean)
+        THEN (SELECT count(*) FROM tasks WHERE year = :year AND column_id = CAST(:column AS uuid)) END AS in_column
     """
 )
 # one statement for the whole shuffle: the source cell closes its gap, the target cell opens one, the card moves
@@ -496,10 +497,11 @@ async def move(
                 "task": task.id,
                 "anchor": request.anchor,
                 "neighbour": task.position + offset if offset else None,
+                "wip": target_column.wip_limit is not None and changes_column,
             },
         )
     ).one()
-    if target_column.wip_limit is not None and changes_column and in_column >= target_column.wip_limit:
+    if in_column is not None and target_column.wip_limit is not None and in_column >= target_column.wip_limit:
         raise MoveError(f"Cột “{target_column.name}” đã đủ {target_column.wip_limit} nhiệm vụ (giới hạn đang làm).")
     if request.place == "top":
         if first == task.id:

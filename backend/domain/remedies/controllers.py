@@ -277,14 +277,14 @@ class RemedyBoardController(Controller):
         if not htmx:
             query = filters.as_query()
             return Redirect(_base(tenant, year), query_params=query or None)
+        # saved: the board's lock is released before the answer's cells are read (in a transaction of their own,
+        # so they may already show a later move; X-Task-Version says which version this one wrote)
+        await db_session.commit()
         changed = {moved.source, moved.target}
         context = await _board_context(db_session, tenant, year, filters, cells=changed, lanes=lanes, columns=columns)
-        # the answer's cells are read; commit now, so the board's lock is not held while they are rendered
-        await db_session.commit()
         return Template(
             template_name="remedies/move_response.html",
             context={**context, "changed": changed, "moved": moved.task},
-            # the version this move wrote (the moved card in the cells shows it too)
             headers={"HX-Trigger": "board-changed", "X-Task-Version": str(moved.task.version)},
         )
 
