@@ -567,6 +567,8 @@ async def test_a_criterion_assigned_to_another_agency_is_decided_by_its_reviewer
     await _self_assess_and_submit(owner_engine)
     await _agency_reviewer(owner_engine)
     await sign_in(client, REVIEWER)
+    unknown = await _post(client, f"{_criterion('2.5')}/xoa", {}, headers=HTMX)
+    assert unknown.status_code == 404  # only the four steps exist
     itself = await _post(client, f"{_criterion('2.5')}/giao", {"agency": "so-ngoai-vu"}, headers=HTMX)
     assert itself.status_code == 422
     assert 'id="f-2-5-agency-error"' in itself.text

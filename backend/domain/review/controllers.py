@@ -43,6 +43,10 @@ def _base(tenant: TenantContext, year: int) -> str:
     return f"{tenant.base_path}/tham-dinh/{year}"
 
 
+# the URL's last segment → the action on a criterion
+CRITERION_STEPS = {"quyet-dinh": "decide", "yeu-cau": "request", "ky-duyet": "sign-off", "giao": "assign"}
+
+
 async def _form(request: Request[Any, Any, Any]) -> dict[str, Any]:
     raw = await request.form()
     return {key: raw.get(key) for key in raw}
@@ -257,8 +261,8 @@ class ReviewController(Controller):
             headers={"Vary": "HX-Request"},
         )
 
-    @post("/{year:int}/{department_code:str}/tieu-chi/{key:str}/quyet-dinh", name="review:decide", opt=REVIEW)
-    async def decide(
+    @post("/{year:int}/{department_code:str}/tieu-chi/{key:str}/{step:str}", name="review:criterion", opt=REVIEW)
+    async def criterion_step(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
@@ -266,44 +270,14 @@ class ReviewController(Controller):
         year: FromPath[int],
         department_code: FromPath[str],
         key: FromPath[str],
+        step: FromPath[str],
     ) -> Response[Any]:
-        return await self._criterion_action(request, db_session, tenant, year, department_code, key, "decide")
-
-    @post("/{year:int}/{department_code:str}/tieu-chi/{key:str}/yeu-cau", name="review:request", opt=REVIEW)
-    async def request_evidence(
-        self,
-        request: Request[Any, Any, Any],
-        db_session: NamedDependency[AsyncSession],
-        tenant: NamedDependency[TenantContext],
-        year: FromPath[int],
-        department_code: FromPath[str],
-        key: FromPath[str],
-    ) -> Response[Any]:
-        return await self._criterion_action(request, db_session, tenant, year, department_code, key, "request")
-
-    @post("/{year:int}/{department_code:str}/tieu-chi/{key:str}/ky-duyet", name="review:sign_off", opt=REVIEW)
-    async def sign_off(
-        self,
-        request: Request[Any, Any, Any],
-        db_session: NamedDependency[AsyncSession],
-        tenant: NamedDependency[TenantContext],
-        year: FromPath[int],
-        department_code: FromPath[str],
-        key: FromPath[str],
-    ) -> Response[Any]:
-        return await self._criterion_action(request, db_session, tenant, year, department_code, key, "sign-off")
-
-    @post("/{year:int}/{department_code:str}/tieu-chi/{key:str}/giao", name="review:assign", opt=REVIEW)
-    async def assign(
-        self,
-        request: Request[Any, Any, Any],
-        db_session: NamedDependency[AsyncSession],
-        tenant: NamedDependency[TenantContext],
-        year: FromPath[int],
-        department_code: FromPath[str],
-        key: FromPath[str],
-    ) -> Response[Any]:
-        return await self._criterion_action(request, db_session, tenant, year, department_code, key, "assign")
+        """One decision on a criterion: /quyet-dinh (score), /yeu-cau (ask for evidence), /ky-duyet (sign off),
+        /giao (assign to another agency)."""
+        action = CRITERION_STEPS.get(step)
+        if action is None:
+            raise NotFoundException("Không có thao tác này.")
+        return await self._criterion_action(request, db_session, tenant, year, department_code, key, action)
 
     async def _step(
         self,
