@@ -31,7 +31,7 @@ from backend.domain.scoring.methods import (
     ScoringError,
     parse_decimal,
 )
-from backend.domain.tenants.config import TYPE_NAMES, ConfigProblem, StrictLoader, yaml_reason
+from backend.domain.tenants.config import ConfigProblem, StrictLoader, shape_error, yaml_reason
 
 KINDS = ("criterion", "survey", "bonus", "penalty")
 COUNTED_KINDS = {"criterion", "survey"}  # bonus and penalty do not count in total_max
@@ -466,20 +466,6 @@ def _show(value: Decimal) -> str:
 
 
 def _shape_reason(error: str) -> tuple[str, str]:
-    """msgspec's (English) shape error as (key path, Vietnamese reason)."""
-    message, _, rest = error.partition(" - at `")
-    path = rest.split("`", 1)[0] if rest else "$"
-    if " in `" in rest:  # "Expected `str` - at `key` in `$.x`": a key that is not text
-        return rest.split(" in `", 1)[1].rstrip("`"), "mọi khóa phải là chuỗi"
-    key = path.removeprefix("$.") if path != "$" else "$"
-    if message.startswith("Object contains unknown field `"):
-        field = message.removeprefix("Object contains unknown field `").rstrip("`")
-        return key, f"khóa lạ {field!r}: không có trong định dạng bộ chỉ số"
-    if message.startswith("Object missing required field `"):
-        field = message.removeprefix("Object missing required field `").rstrip("`")
-        return key, f"thiếu khóa bắt buộc {field!r}"
-    if message.startswith("Expected `") and "`, got `" in message:
-        wanted, got = message.removeprefix("Expected `").rstrip("`").split("`, got `", 1)
-        wanted_vi = " hoặc ".join(TYPE_NAMES.get(t.strip(), t.strip()) for t in wanted.split("|"))
-        return key, f"sai kiểu: cần {wanted_vi}, nhưng là {TYPE_NAMES.get(got, got)}"
-    return key, f"dữ liệu không hợp lệ ({message})"
+    """A shape error of a criteria set as (key path without `$.`, Vietnamese reason), at the key's parent."""
+    found = shape_error(error, format_name="định dạng bộ chỉ số")
+    return (found.path.removeprefix("$.") if found.path != "$" else "$"), found.reason

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal, NamedTuple, get_args
 from urllib.parse import urlsplit
 
 import msgspec
@@ -301,26 +301,42 @@ def _type_name(value: object) -> str:
     return TYPE_NAMES.get(type(value).__name__, type(value).__name__)
 
 
-def _shape_problem(file: str, error: str) -> ConfigProblem:
-    """msgspec's (English) shape error as a Vietnamese problem pointing at the offending key."""
+class ShapeError(NamedTuple):
+    """A msgspec shape error, read: where (`$.a.b`; with `field` for an unknown or missing key) and why."""
+
+    path: str
+    field: str | None
+    reason: str  # Vietnamese
+
+
+def shape_error(error: str, *, format_name: str) -> ShapeError:
+    """msgspec's (English) shape error as a Vietnamese reason at the offending key; `format_name` names the
+    format an unknown key is not part of. Shared by the tenants and the criteria-set loaders."""
     parsed = _MSGSPEC_ERROR.fullmatch(error)
     assert parsed is not None  # the pattern matches any text
     message, path = parsed["message"], parsed["path"] or "$"
     if parsed["parent"] is not None:  # "Expected `str` - at `key` in `$.x`": a key that is not text
-        return ConfigProblem(file, parsed["parent"], "mọi khóa phải là chuỗi")
+        return ShapeError(parsed["parent"], None, "mọi khóa phải là chuỗi")
     if found := re.fullmatch(r"Object contains unknown field `(.*)`", message, re.DOTALL):
-        return ConfigProblem(
-            file, f"{path}.{found[1]}", f"khóa lạ {found[1]!r}: không có trong định dạng (xem tenants/README.md)"
-        )
+        return ShapeError(path, found[1], f"khóa lạ {found[1]!r}: không có trong {format_name}")
     if found := re.fullmatch(r"Object missing required field `(.*)`", message, re.DOTALL):
-        return ConfigProblem(file, f"{path}.{found[1]}", f"thiếu khóa bắt buộc {found[1]!r}")
-    if found := re.fullmatch(r"Expected `(\w+)`, got `(\w+)`", message):
-        wanted, got = (TYPE_NAMES.get(t, t) for t in found.groups())
-        return ConfigProblem(file, path, f"sai kiểu: cần {wanted}, nhưng là {got}")
+        return ShapeError(path, found[1], f"thiếu khóa bắt buộc {found[1]!r}")
+    if found := re.fullmatch(r"Expected `([^`]+)`, got `(\w+)`", message):
+        wanted = " hoặc ".join(TYPE_NAMES.get(t.strip(), t.strip()) for t in found[1].split("|"))
+        return ShapeError(path, None, f"sai kiểu: cần {wanted}, nhưng là {TYPE_NAMES.get(found[2], found[2])}")
     if found := re.fullmatch(r"Invalid enum value (.*)", message, re.DOTALL):
-        choices = f"; chọn một trong {', '.join(REPORT_PERIODS)}" if path.endswith(".period") else ""
-        return ConfigProblem(file, path, f"giá trị {found[1]} không hợp lệ{choices}")
-    return ConfigProblem(file, path, f"dữ liệu không hợp lệ ({message})")
+        return ShapeError(path, None, f"giá trị {found[1]} không hợp lệ")
+    return ShapeError(path, None, f"dữ liệu không hợp lệ ({message})")
+
+
+def _shape_problem(file: str, error: str) -> ConfigProblem:
+    """A shape error of a tenants file, at the offending key itself."""
+    found = shape_error(error, format_name="định dạng (xem tenants/README.md)")
+    path = f"{found.path}.{found.field}" if found.field else found.path
+    reason = found.reason
+    if path.endswith(".period") and reason.startswith("giá trị "):  # a report period outside the four
+        reason += f"; chọn một trong {', '.join(REPORT_PERIODS)}"
+    return ConfigProblem(file, path, reason)
 
 
 def _issuer_problem(issuer: str) -> str | None:
