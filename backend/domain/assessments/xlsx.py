@@ -17,15 +17,27 @@ from decimal import Decimal
 from io import BytesIO
 
 from openpyxl import Workbook, load_workbook
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.cell.cell import Cell
 from openpyxl.comments import Comment
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 from backend.domain.scoring.methods import POINTS_PLACES, ScoringError, parse_decimal, quantize
+from backend.web.workbook import (
+    BOLD,
+    BOX,
+    CENTER,
+    HEADER_FILL,
+    TOP,
+    cell_at,
+    first_sheet,
+    put_text,
+    save_workbook,
+    thousands,
+)
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_UNZIPPED_BYTES = 100 * 1024 * 1024  # a 5 MB zip that inflates beyond this is not a score sheet
@@ -40,15 +52,6 @@ EXPORT_TITLE = "BẢNG TỰ ĐÁNH GIÁ, CHẤM ĐIỂM CHỈ SỐ CẢI CÁCH H
 NOT_XLSX = "Tệp không phải là bảng tính Excel (.xlsx)."
 # "General" shows 9,376 and 10 as they are (in the reader's locale); "0.###" would show "10." for whole numbers.
 POINTS_FORMAT = "General"
-_FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-_MAX_CELL_TEXT = 32767  # Excel's limit; a longer text makes the file "corrupt" to Excel
-
-_BOLD = Font(bold=True)
-_THIN = Side(style="thin")
-_BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
-_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-_CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
-_TOP = Alignment(vertical="top", wrap_text=True)
 
 
 @dataclass(frozen=True)
@@ -99,31 +102,13 @@ def vn_points(value: Decimal) -> str:
     return f"{value.normalize():f}".replace(".", ",")
 
 
-def _cell(ws: Worksheet, row: int, column: int) -> Cell:
-    cell = ws.cell(row, column)
-    assert isinstance(cell, Cell), "never write into the inside of a merged range"
-    return cell
-
-
-def _put_text(ws: Worksheet, row: int, column: int, text: str) -> Cell:
-    """Write text that can never become a formula (or a DDE payload) when the file is opened."""
-    cell = _cell(ws, row, column)
-    # line ends as Excel keeps them (a bare CR reads back differently with and without lxml)
-    text = ILLEGAL_CHARACTERS_RE.sub("", text.replace("\r\n", "\n").replace("\r", "\n"))[:_MAX_CELL_TEXT]
-    cell.value = text or None
-    if text.startswith(_FORMULA_TRIGGERS) or text.lstrip().startswith(_FORMULA_TRIGGERS):
-        cell.data_type = "s"  # openpyxl made "=…" a formula; store it as a plain string
-        cell.quotePrefix = True  # and mark it as typed text, as Excel does for '=…
-    return cell
-
-
 def _put_points(ws: Worksheet, row: int, column: int, value: Decimal | None) -> Cell:
     """Write points as a number holding exactly their decimal text (87,225 stays 87.225 in the file).
 
     openpyxl would write a Decimal through float with 16 digits ("87.22499999999999"); a numeric cell whose
     value is the decimal's own text is written verbatim.
     """
-    cell = _cell(ws, row, column)
+    cell = cell_at(ws, row, column)
     if value is not None:
         if not value.is_finite():
             raise ValueError(f"Điểm không hợp lệ: {value}")
@@ -133,32 +118,18 @@ def _put_points(ws: Worksheet, row: int, column: int, value: Decimal | None) -> 
     return cell
 
 
-def _sheet(workbook: Workbook, title: str) -> Worksheet:
-    sheet = workbook.active
-    assert isinstance(sheet, Worksheet)
-    sheet.title = title
-    return sheet
-
-
-def _save(workbook: Workbook) -> bytes:
-    workbook.properties.creator = "parboard"
-    buffer = BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
 # --- Export of a self-assessment ------------------------------------------------------------------------------
 
 
 def export_self_assessment(sheet: SelfAssessmentSheet) -> bytes:
     """The department's self-assessment as an .xlsx in the layout departments send to Sở Nội vụ."""
     workbook = Workbook()
-    ws = _sheet(workbook, f"Tu danh gia {sheet.year}")
+    ws = first_sheet(workbook, f"Tu danh gia {sheet.year}")
     last_column = get_column_letter(len(EXPORT_HEADERS))
 
     ws.merge_cells(f"A1:{last_column}1")
-    title = _put_text(ws, 1, 1, EXPORT_TITLE.format(year=sheet.year))
-    title.font, title.alignment = Font(bold=True, size=13), _CENTER
+    title = put_text(ws, 1, 1, EXPORT_TITLE.format(year=sheet.year))
+    title.font, title.alignment = Font(bold=True, size=13), CENTER
     ws.row_dimensions[1].height = 36
     facts = (
         ("Đơn vị", sheet.tenant),
@@ -167,37 +138,37 @@ def export_self_assessment(sheet: SelfAssessmentSheet) -> bytes:
         ("Ngày xuất", sheet.exported_on.strftime("%d/%m/%Y")),
     )
     for row, (label, value) in enumerate(facts, start=2):
-        _put_text(ws, row, 1, f"{label}:").font = _BOLD
-        _put_text(ws, row, 2, value)
+        put_text(ws, row, 1, f"{label}:").font = BOLD
+        put_text(ws, row, 2, value)
 
     header_row = len(facts) + 3  # one empty row between the facts and the table
     for column, text in enumerate(EXPORT_HEADERS, start=1):
-        cell = _put_text(ws, header_row, column, text)
-        cell.font, cell.fill, cell.alignment, cell.border = _BOLD, _HEADER_FILL, _CENTER, _BOX
+        cell = put_text(ws, header_row, column, text)
+        cell.font, cell.fill, cell.alignment, cell.border = BOLD, HEADER_FILL, CENTER, BOX
 
     row = header_row
     for row, item in enumerate(sheet.rows, start=header_row + 1):
         cells = (
-            _put_text(ws, row, 1, item.code),
-            _put_text(ws, row, 2, item.title),
+            put_text(ws, row, 1, item.code),
+            put_text(ws, row, 2, item.title),
             _put_points(ws, row, 3, item.max_points),
             _put_points(ws, row, 4, item.self_score),
-            _put_text(ws, row, 5, item.explanation),
-            _put_text(ws, row, 6, item.evidence),
+            put_text(ws, row, 5, item.explanation),
+            put_text(ws, row, 6, item.evidence),
         )
         for cell in cells:
-            cell.border, cell.alignment = _BOX, _TOP
+            cell.border, cell.alignment = BOX, TOP
             if item.depth == 0:  # a reform area
-                cell.font = _BOLD
+                cell.font = BOLD
         cells[1].alignment = Alignment(vertical="top", wrap_text=True, indent=min(max(item.depth, 0), 15))
 
     total_row = row + 1
-    _put_text(ws, total_row, 2, "Tổng điểm")
+    put_text(ws, total_row, 2, "Tổng điểm")
     _put_points(ws, total_row, 3, sheet.total_max)
     _put_points(ws, total_row, 4, sheet.total_score)
     for column in range(1, len(EXPORT_HEADERS) + 1):
-        cell = _cell(ws, total_row, column)
-        cell.font, cell.border = _BOLD, _BOX
+        cell = cell_at(ws, total_row, column)
+        cell.font, cell.border = BOLD, BOX
 
     for column, width in enumerate((10, 60, 12, 12, 50, 40), start=1):
         ws.column_dimensions[get_column_letter(column)].width = width
@@ -207,7 +178,7 @@ def export_self_assessment(sheet: SelfAssessmentSheet) -> bytes:
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0
     ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
-    return _save(workbook)
+    return save_workbook(workbook)
 
 
 # --- Externally-entered scores ------------------------------------------------------------------------------
@@ -216,13 +187,13 @@ def export_self_assessment(sheet: SelfAssessmentSheet) -> bytes:
 def external_template(tenants: Sequence[tuple[str, str]], columns: Sequence[ExternalColumn], year: int) -> bytes:
     """The sheet Sở Nội vụ fills in: one row per department (code, name), one column per external criterion."""
     workbook = Workbook()
-    ws = _sheet(workbook, f"Diem ngoai {year}")
+    ws = first_sheet(workbook, f"Diem ngoai {year}")
     for column, text in enumerate((CODE_HEADER, NAME_HEADER, *(c.code for c in columns)), start=1):
-        cell = _put_text(ws, 1, column, text)
-        cell.font, cell.fill, cell.alignment, cell.border = _BOLD, _HEADER_FILL, _CENTER, _BOX
+        cell = put_text(ws, 1, column, text)
+        cell.font, cell.fill, cell.alignment, cell.border = BOLD, HEADER_FILL, CENTER, BOX
     for row, (code, name) in enumerate(tenants, start=2):
-        _put_text(ws, row, 1, code)
-        _put_text(ws, row, 2, name)
+        put_text(ws, row, 1, code)
+        put_text(ws, row, 2, name)
     last_row = max(len(tenants) + 1, 2)
     for column, criterion in enumerate(columns, start=3):
         letter = get_column_letter(column)
@@ -256,18 +227,18 @@ def external_template(tenants: Sequence[tuple[str, str]], columns: Sequence[Exte
         "Để trống ô chưa có điểm.",
     )
     for row, line in enumerate(lines, start=1):
-        _put_text(guide, row, 1, line)
-    _cell(guide, 1, 1).font = _BOLD
+        put_text(guide, row, 1, line)
+    cell_at(guide, 1, 1).font = BOLD
     table = len(lines) + 2
     for column, text in enumerate(("Mã tiêu chí", "Tên tiêu chí", "Điểm tối đa"), start=1):
-        _put_text(guide, table, column, text).font = _BOLD
+        put_text(guide, table, column, text).font = BOLD
     for row, criterion in enumerate(columns, start=table + 1):
-        _put_text(guide, row, 1, criterion.code)
-        _put_text(guide, row, 2, criterion.title).alignment = _TOP
+        put_text(guide, row, 1, criterion.code)
+        put_text(guide, row, 2, criterion.title).alignment = TOP
         _put_points(guide, row, 3, criterion.max_points)
     for column, width in enumerate((14, 70, 12), start=1):
         guide.column_dimensions[get_column_letter(column)].width = width
-    return _save(workbook)
+    return save_workbook(workbook)
 
 
 def read_external_scores(
@@ -315,7 +286,7 @@ def _load(data: bytes) -> tuple[tuple[object, ...], list[tuple[object, ...]]] | 
             if index > MAX_ROWS + 1:
                 if any(not _blank(value) for value in row):
                     return ImportProblem(
-                        "", f"Bảng tính có quá nhiều dòng (tối đa {_thousands(MAX_ROWS)} dòng dữ liệu)."
+                        "", f"Bảng tính có quá nhiều dòng (tối đa {thousands(MAX_ROWS)} dòng dữ liệu)."
                     )
                 continue
             rows.append(tuple(row))
@@ -423,10 +394,6 @@ def _points(raw: object, column: ExternalColumn) -> Decimal:
             f"Điểm {vn_points(value)} vượt quá điểm tối đa {vn_points(column.max_points)} của tiêu chí {column.code}."
         )
     return quantize(abs(value))  # abs: "-0" is 0
-
-
-def _thousands(number: int) -> str:
-    return f"{number:,}".replace(",", ".")
 
 
 def _at(row: tuple[object, ...], column: int) -> object:

@@ -47,22 +47,18 @@ from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.xml.constants import SHEET_MAIN_NS
 from openpyxl.xml.functions import iterparse
 
-from backend.domain.assessments.xlsx import (
-    _BOLD,
-    _BOX,
-    _CENTER,
-    _HEADER_FILL,
-    _TOP,
-    MAX_COLUMNS,
-    MAX_FILE_BYTES,
-    MAX_UNZIPPED_BYTES,
-    NOT_XLSX,
-    _cell,
-    _put_text,
-    _save,
-    _sheet,
-    _thousands,
-    vn_points,
+from backend.domain.assessments.xlsx import MAX_COLUMNS, MAX_FILE_BYTES, MAX_UNZIPPED_BYTES, NOT_XLSX, vn_points
+from backend.web.workbook import (
+    BOLD,
+    BOX,
+    CENTER,
+    HEADER_FILL,
+    TOP,
+    cell_at,
+    first_sheet,
+    put_text,
+    save_workbook,
+    thousands,
 )
 
 __all__ = [
@@ -545,13 +541,13 @@ def _row_height(cells: Sequence[tuple[str, int]]) -> float:
 
 
 def _put(ws: Worksheet, row: int, column: int, text: str) -> Cell:
-    return _put_text(ws, row, column, _clean(text))
+    return put_text(ws, row, column, _clean(text))
 
 
 def plan_xlsx(doc: PlanDocument) -> bytes:
     """The appendix table as one sheet "Ke hoach <year>", laid out to print in landscape on A4."""
     workbook = Workbook()
-    ws = _sheet(workbook, f"Ke hoach {doc.year}")
+    ws = first_sheet(workbook, f"Ke hoach {doc.year}")
     columns = _columns(doc.tasks, with_status=True)
     last = len(columns)
     has_keep = any(task.kind == KIND_KEEP for task in doc.tasks)
@@ -562,35 +558,35 @@ def plan_xlsx(doc: PlanDocument) -> bytes:
     )
     for row, (text, font, height) in enumerate(titles, start=1):
         cell = _put(ws, row, 1, text)
-        cell.font, cell.alignment = font, _CENTER
+        cell.font, cell.alignment = font, CENTER
         ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=last)
         ws.row_dimensions[row].height = height
 
     header_row = len(titles) + 2
     for index, column in enumerate(columns, start=1):
         cell = _put(ws, header_row, index, column.header)
-        cell.font, cell.fill, cell.alignment, cell.border = _BOLD, _HEADER_FILL, _CENTER, _BOX
+        cell.font, cell.fill, cell.alignment, cell.border = BOLD, HEADER_FILL, CENTER, BOX
     ws.row_dimensions[header_row].height = _row_height([(c.header, c.width) for c in columns])
 
     for row, item in enumerate(_table_rows(doc.tasks), start=header_row + 1):
         if isinstance(item, _Group):
             fill = _KIND_FILL if item.is_kind else _GROUP_FILL
             label = _put(ws, row, 1, item.label)
-            label.font, label.alignment, label.border, label.fill = _BOLD, _CENTER, _BOX, fill
+            label.font, label.alignment, label.border, label.fill = BOLD, CENTER, BOX, fill
             title = _put(ws, row, 2, item.title)
-            title.font, title.alignment, title.border, title.fill = _BOLD, _TOP, _BOX, fill
+            title.font, title.alignment, title.border, title.fill = BOLD, TOP, BOX, fill
             for index in range(3, last + 1):  # the borders of a merged range are its cells' borders
-                _cell(ws, row, index).border = _BOX
+                cell_at(ws, row, index).border = BOX
             ws.merge_cells(start_row=row, start_column=2, end_row=row, end_column=last)
             continue
         for index, column in enumerate(columns, start=1):
             if column.key == "tt":
-                cell = _cell(ws, row, index)
+                cell = cell_at(ws, row, index)
                 cell.value = item.number
             else:
                 cell = _put(ws, row, index, column.value(item))
-            cell.border = _BOX
-            cell.alignment = _TOP_CENTER if column.centered else _TOP
+            cell.border = BOX
+            cell.alignment = _TOP_CENTER if column.centered else TOP
         ws.row_dimensions[row].height = _row_height([(column.value(item), column.width) for column in columns])
 
     for index, column in enumerate(columns, start=1):
@@ -605,7 +601,7 @@ def plan_xlsx(doc: PlanDocument) -> bytes:
     ws.page_margins.left = ws.page_margins.right = 0.5
     ws.page_margins.top = ws.page_margins.bottom = 0.6
     ws.print_options.horizontalCentered = True
-    return _save(workbook)
+    return save_workbook(workbook)
 
 
 # --- Import of an existing plan -------------------------------------------------------------------------------
@@ -753,7 +749,7 @@ def _read_sheet(data: bytes) -> _Sheet | ImportRowProblem:
                         return ImportRowProblem(
                             0,
                             "",
-                            f"Bảng kế hoạch có quá nhiều dòng (tối đa {_thousands(MAX_IMPORT_ROWS)} dòng dưới dòng "
+                            f"Bảng kế hoạch có quá nhiều dòng (tối đa {thousands(MAX_IMPORT_ROWS)} dòng dưới dòng "
                             "tiêu đề).",
                         )
                     continue
@@ -916,7 +912,7 @@ def _parse(sheet: _Sheet) -> tuple[list[ImportedTask], list[ImportRowProblem]]:
                     ImportRowProblem(
                         number,
                         names[field],
-                        f"Ô {ref} dài {_thousands(len(value.text))} ký tự, vượt quá {_thousands(MAX_TEXT)} ký tự.",
+                        f"Ô {ref} dài {thousands(len(value.text))} ký tự, vượt quá {thousands(MAX_TEXT)} ký tự.",
                     )
                 )
         title_ref = f"{get_column_letter(fields['title'] + 1)}{number}"
