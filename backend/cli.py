@@ -112,9 +112,9 @@ def jobs_run_reminders(day: str | None) -> None:
     """E-mail every person their overdue tasks and the tasks due within 7 days, once, now."""
     from datetime import datetime
 
+    from backend.clock import vietnam_today
     from backend.db import runtime
     from backend.db.engine import create_engine
-    from backend.domain.remedies.agenda import vietnam_today
     from backend.jobs.reminders import send_reminders
     from backend.logging import configure_logging
 

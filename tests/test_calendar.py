@@ -90,3 +90,12 @@ async def test_the_sync_stores_it_and_the_helper_reads_the_windows(tmp_path: Pat
     assert not calendar.explanation_open(date(2024, 12, 11))
     assert [calendar.round(date(2024, 11, d)) for d in (20, 21, 30)] == [None, 1, 1]
     assert [calendar.round(date(2024, 12, d)) for d in (10, 11, 20, 21)] == [None, 2, 2, None]
+
+
+def test_the_departments_day_is_vietnams_whatever_the_servers_time_zone() -> None:
+    from datetime import UTC, date, datetime
+
+    from backend.clock import vietnam_today
+
+    assert vietnam_today(datetime(2026, 12, 31, 16, 59, tzinfo=UTC)) == date(2026, 12, 31)
+    assert vietnam_today(datetime(2026, 12, 31, 17, 0, tzinfo=UTC)) == date(2027, 1, 1)  # 00:00 in Hà Tĩnh

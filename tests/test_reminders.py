@@ -31,11 +31,11 @@ from pgqueuer.queries import EntrypointExecutionParameter
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backend.clock import vietnam_today
 from backend.db.engine import create_session_maker
 from backend.db.models import BoardColumn, Membership, Province, Task, TaskAssignee, Tenant, Unit, User
 from backend.db.rls import bind_tenant
 from backend.db.runtime import DatabaseUrls
-from backend.domain.remedies.agenda import vietnam_today
 from backend.jobs import queue as jobs
 from backend.jobs.reminders import send_reminders
 from backend.settings import PROJECT_ROOT, Settings, SettingsError, SmtpSettings, load_settings

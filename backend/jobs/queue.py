@@ -30,10 +30,10 @@ from pgqueuer.ports.driver import Driver
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backend.clock import vietnam_today
 from backend.db.engine import create_engine
 from backend.db.runtime import DatabaseUrls
 from backend.domain.evidence.storage import storage_from_settings
-from backend.domain.remedies.agenda import vietnam_today
 from backend.domain.submissions.services import BUILD_JOB, build_package, parse_payload
 from backend.jobs.reminders import send_reminders
 from backend.logging import get_logger

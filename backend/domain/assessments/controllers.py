@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -13,6 +12,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission
+from backend.clock import vietnam_today
 from backend.db.models import TenantKind
 from backend.domain.assessments import services
 from backend.domain.assessments.charts import area_chart, history_chart
@@ -241,7 +241,7 @@ class AssessmentController(Controller):
                 tenant=tenant.tenant.name,
                 year=year,
                 status=STATUS_LABELS.get(status, "Chưa bắt đầu"),
-                exported_on=date.today(),  # noqa: DTZ011 - the department's calendar day
+                exported_on=vietnam_today(),
                 rows=rows,
                 total_max=sheet.total_max,
                 total_score=sheet.total,

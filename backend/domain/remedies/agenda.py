@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,14 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.db.models import BoardColumn, Membership, Task, TaskAssignee, Unit, User
 from backend.domain.remedies.board import DUE_SOON_DAYS
 
+
 # Every province is in Vietnam, which keeps UTC+7 all year: the reminders' "today", whatever the server's zone.
-VIETNAM = timezone(timedelta(hours=7), "ICT")
-
-
-def vietnam_today(now: datetime | None = None) -> date:
-    return (now or datetime.now(UTC)).astimezone(VIETNAM).date()
-
-
 @dataclass(frozen=True)
 class AgendaTask:
     number: int

@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission
+from backend.clock import vietnam_today
 from backend.db.models import (
     Assessment,
     AuditEntry,
@@ -43,8 +44,8 @@ EDIT = {"access": Permission.TASK_EDIT_OWN_UNIT}
 PLAN = {"access": Permission.TASK_EDIT_ANY}
 
 
-def _today() -> date:
-    return date.today()  # noqa: DTZ011 - the department's calendar day
+def today() -> date:
+    return vietnam_today()
 
 
 _AREAS = (
@@ -72,7 +73,7 @@ async def _areas(db: AsyncSession, ctx: TenantContext, year: int) -> list[Lane]:
     return lanes
 
 
-async def _lanes(db: AsyncSession, ctx: TenantContext, year: int) -> tuple[list[Lane], Any]:
+async def lanes_and_sheet(db: AsyncSession, ctx: TenantContext, year: int) -> tuple[list[Lane], Any]:
     loaded = await assessments.load(db, ctx.province, year)
     if loaded is None:
         raise NotFoundException(f"Tỉnh chưa ban hành bộ chỉ số năm {year}.")
@@ -80,7 +81,7 @@ async def _lanes(db: AsyncSession, ctx: TenantContext, year: int) -> tuple[list[
     return lanes, loaded
 
 
-def _base(ctx: TenantContext, year: int) -> str:
+def board_path(ctx: TenantContext, year: int) -> str:
     return f"{ctx.base_path}/ke-hoach/{year}"
 
 
@@ -104,11 +105,11 @@ async def _board_context(
         templates = request.app.template_engine
         assert templates is not None  # configured in backend.core
         body = templates.engine.get_template("remedies/_board.html").make_module({"cards_html": cards_html})
-        read.html = str(body.board_body(board, editable, _base(ctx, year), board.lanes)).encode()
+        read.html = str(body.board_body(board, editable, board_path(ctx, year), board.lanes)).encode()
     plan = await tasks.plan_of(db, year) if cells is None else None  # a move's answer shows only cells
     return {
         "plan": plan,
-        "clock": tasks.plan_clock(plan, _today()),
+        "clock": tasks.plan_clock(plan, today()),
         "ctx": ctx,
         "section": "board",
         "year": year,
@@ -119,8 +120,8 @@ async def _board_context(
         "all_lanes": lanes,
         "has_assessment": cells is None
         and bool(await db.scalar(select(func.count()).select_from(Assessment).where(Assessment.year == year))),
-        "base": _base(ctx, year),
-        "today": _today(),
+        "base": board_path(ctx, year),
+        "today": today(),
         "cards_html": cards_html,
         "board_html": Markup(SPLICE) if request is not None and read.html is not None else None,  # noqa: S704
         "splice": read.html if request is not None else None,  # the board's markup, joined in by `page`
@@ -169,7 +170,7 @@ async def _read_board(
             year,
             revision,
             directory,
-            _today(),
+            today(),
             filters,
             tuple(lanes),
             # what this person sees: everything (shared by all who do), or their units' and their own cards
@@ -183,7 +184,7 @@ async def _read_board(
     units: dict[uuid.UUID, str] = {}
     if cells is None:  # a move's few cells read their cards' unit names by join
         units = {u.id: u.name for u in await db.scalars(select(Unit).order_by(Unit.position, Unit.name))}
-    board = await boards.load_board(db, ctx, year, lanes, filters, _today(), cells=cells, units=units, columns=columns)
+    board = await boards.load_board(db, ctx, year, lanes, filters, today(), cells=cells, units=units, columns=columns)
     read = _BoardRead(board, frozenset(await _editable(db, ctx, board)), units)
     if key is not None:
         # a newer revision of this board makes the older ones dead weight (and work for the garbage collector)
@@ -222,7 +223,7 @@ class RemedyBoardController(Controller):
     async def index(
         self, db_session: NamedDependency[AsyncSession], tenant: NamedDependency[TenantContext]
     ) -> Redirect:
-        return Redirect(_base(tenant, await latest_criteria_year(db_session, tenant)))
+        return Redirect(board_path(tenant, await latest_criteria_year(db_session, tenant)))
 
     @get("/{year:int}", name="board:show", opt=VIEW)
     async def show(
@@ -276,7 +277,7 @@ class RemedyBoardController(Controller):
         await db_session.execute(insert(AuditEntry), [tasks.audit_values(entry)])  # no unit of work for one row
         if not htmx:
             query = filters.as_query()
-            return Redirect(_base(tenant, year), query_params=query or None)
+            return Redirect(board_path(tenant, year), query_params=query or None)
         # saved: the board's lock is released before the answer's cells are read (in a transaction of their own,
         # so they may already show a later move; X-Task-Version says which version this one wrote)
         await db_session.commit()
@@ -296,7 +297,7 @@ class RemedyBoardController(Controller):
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
     ) -> Template:
-        _, loaded = await _lanes(db_session, tenant, year)
+        _, loaded = await lanes_and_sheet(db_session, tenant, year)
         options = await tasks.choices(db_session, loaded.sheet)
         defaults = {k: v for k, v in request.query_params.items() if k in {"area_code", "criterion_code"}}
         return _form_page(request, tenant, year, options, form=defaults, errors={}, task=None)
@@ -322,7 +323,7 @@ class RemedyBoardController(Controller):
             ctx=tenant,
             section="board",
             year=year,
-            base=_base(tenant, year),
+            base=board_path(tenant, year),
             task=task,
             board=Board(year, columns, []),
             lanes=await _areas(db_session, tenant, year),
@@ -336,10 +337,10 @@ class RemedyBoardController(Controller):
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
     ) -> Response[Any]:
-        _, loaded = await _lanes(db_session, tenant, year)
+        _, loaded = await lanes_and_sheet(db_session, tenant, year)
         options = await tasks.choices(db_session, loaded.sheet)
         raw = await request.form()
-        parsed = tasks.parse_task_form(raw, options, year, _today(), working_days(tenant.province.settings))
+        parsed = tasks.parse_task_form(raw, options, year, today(), working_days(tenant.province.settings))
         if not tenant.can(Permission.TASK_EDIT_ANY.value) and parsed.values.get("lead_unit_id") not in boards.own_units(
             tenant
         ):
@@ -349,7 +350,7 @@ class RemedyBoardController(Controller):
                 request, tenant, year, options, form=_echo(raw), errors=parsed.errors, task=None, status=422
             )
         task = await tasks.create_task(db_session, tenant, year, parsed.values, options, options.columns[0])
-        return Redirect(f"{_base(tenant, year)}", query_params={"ok": f"KP-{task.number}"})
+        return Redirect(f"{board_path(tenant, year)}", query_params={"ok": f"KP-{task.number}"})
 
     @get("/{year:int}/the/{number:int}", name="board:card", opt=VIEW)
     async def card(
@@ -361,7 +362,7 @@ class RemedyBoardController(Controller):
         number: FromPath[int],
     ) -> Template:
         task = await _task(db_session, tenant, year, number)
-        _, loaded = await _lanes(db_session, tenant, year)
+        _, loaded = await lanes_and_sheet(db_session, tenant, year)
         options = await tasks.choices(db_session, loaded.sheet)
         activity = list(
             await db_session.scalars(
@@ -394,10 +395,10 @@ class RemedyBoardController(Controller):
         number: FromPath[int],
     ) -> Response[Any]:
         task = await _editable_task(db_session, tenant, year, number)
-        _, loaded = await _lanes(db_session, tenant, year)
+        _, loaded = await lanes_and_sheet(db_session, tenant, year)
         options = await tasks.choices(db_session, loaded.sheet)
         raw = await request.form()
-        parsed = tasks.parse_task_form(raw, options, year, _today(), working_days(tenant.province.settings))
+        parsed = tasks.parse_task_form(raw, options, year, today(), working_days(tenant.province.settings))
         try:
             version = int(str(raw.get("version", "")))
         except ValueError:
@@ -413,7 +414,7 @@ class RemedyBoardController(Controller):
             return _form_page(
                 request, tenant, year, options, form=fresh, errors={"version": str(exc)}, task=task, status=409
             )
-        return Redirect(f"{_base(tenant, year)}/the/{task.number}", query_params={"ok": "1"})
+        return Redirect(f"{board_path(tenant, year)}/the/{task.number}", query_params={"ok": "1"})
 
     @post("/{year:int}/tao-tu-tu-danh-gia", name="board:generate", opt=PLAN)
     async def generate(
@@ -422,9 +423,9 @@ class RemedyBoardController(Controller):
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
     ) -> Redirect:
-        _, loaded = await _lanes(db_session, tenant, year)
+        _, loaded = await lanes_and_sheet(db_session, tenant, year)
         if loaded.assessment is None:
-            return Redirect(_base(tenant, year), query_params={"loi": "Chưa có bản tự đánh giá năm này."})
+            return Redirect(board_path(tenant, year), query_params={"loi": "Chưa có bản tự đánh giá năm này."})
         options = await tasks.choices(db_session, loaded.sheet)
         existing = set(
             await db_session.scalars(
@@ -457,7 +458,7 @@ class RemedyBoardController(Controller):
             }
             await tasks.create_task(db_session, tenant, year, values, options, options.columns[0])
             created += 1
-        return Redirect(_base(tenant, year), query_params={"ok": f"tao-{created}"})
+        return Redirect(board_path(tenant, year), query_params={"ok": f"tao-{created}"})
 
 
 PLAN_ACTIONS = {"ngay-ket-qua", "duyet", "mo-lai"}
@@ -483,8 +484,8 @@ class RemedyCardController(Controller):
         action = str(raw.get("action", ""))
         error = await tasks.update_plan(db_session, tenant, year, action, {k: raw.get(k) for k in raw})
         if error:
-            return Redirect(_base(tenant, year), query_params={"loi": error})
-        return Redirect(_base(tenant, year), query_params={"ok": action if action in PLAN_ACTIONS else "1"})
+            return Redirect(board_path(tenant, year), query_params={"loi": error})
+        return Redirect(board_path(tenant, year), query_params={"ok": action if action in PLAN_ACTIONS else "1"})
 
     @post("/{year:int}/the/{number:int}/viec-can-lam", name="board:checklist_add", opt=EDIT)
     async def checklist_add(
@@ -537,7 +538,7 @@ async def _editable_task(db: AsyncSession, ctx: TenantContext, year: int, number
 
 def _back(ctx: TenantContext, year: int, number: int, error: str | None) -> Redirect:
     query = {"loi": error} if error else {"ok": "1"}
-    return Redirect(f"{_base(ctx, year)}/the/{number}", query_params=query)
+    return Redirect(f"{board_path(ctx, year)}/the/{number}", query_params=query)
 
 
 def _parse_move(form: dict[str, Any]) -> Move:
@@ -632,7 +633,7 @@ def _form_page(
         ctx=ctx,
         section="board",
         year=year,
-        base=_base(ctx, year),
+        base=board_path(ctx, year),
         options=options,
         form=form,
         errors=errors,

@@ -10,7 +10,8 @@ from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission
-from backend.domain.remedies.agenda import agendas, vietnam_today
+from backend.clock import vietnam_today
+from backend.domain.remedies.agenda import agendas
 from backend.domain.remedies.board import DUE_SOON_DAYS
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
 from backend.web.templating import page

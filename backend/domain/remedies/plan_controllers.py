@@ -23,7 +23,7 @@ from backend.domain.assessments.sheet import Sheet
 from backend.domain.assessments.xlsx import MAX_FILE_BYTES, NOT_XLSX
 from backend.domain.remedies import board as boards
 from backend.domain.remedies import tasks
-from backend.domain.remedies.controllers import _base, _lanes, _today
+from backend.domain.remedies.controllers import board_path, lanes_and_sheet, today
 from backend.domain.remedies.deadlines import working_days
 from backend.domain.remedies.documents import plan_docx, plan_xlsx, read_plan_xlsx
 from backend.domain.remedies.plan_io import (
@@ -85,8 +85,8 @@ class RemedyPlanController(Controller):
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
     ) -> Response[bytes]:
-        lanes, loaded = await _lanes(db_session, tenant, year)
-        document = await plan_document(db_session, tenant, year, loaded.sheet, lanes, _today())
+        lanes, loaded = await lanes_and_sheet(db_session, tenant, year)
+        document = await plan_document(db_session, tenant, year, loaded.sheet, lanes, today())
         data = await asyncio.to_thread(plan_docx, document)
         return Response(
             data,
@@ -107,8 +107,8 @@ class RemedyPlanController(Controller):
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
     ) -> Response[bytes]:
-        lanes, loaded = await _lanes(db_session, tenant, year)
-        document = await plan_document(db_session, tenant, year, loaded.sheet, lanes, _today())
+        lanes, loaded = await lanes_and_sheet(db_session, tenant, year)
+        document = await plan_document(db_session, tenant, year, loaded.sheet, lanes, today())
         data = await asyncio.to_thread(plan_xlsx, document)
         return Response(
             data,
@@ -132,7 +132,7 @@ class RemedyPlanController(Controller):
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
     ) -> Template:
-        await _lanes(db_session, tenant, year)
+        await lanes_and_sheet(db_session, tenant, year)
         return _page(request, tenant, year)
 
     @post("/nhap", name="plan:preview", opt=IMPORT, request_max_body_size=UPLOAD_BODY)
@@ -143,7 +143,7 @@ class RemedyPlanController(Controller):
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
     ) -> Template:
-        _, loaded = await _lanes(db_session, tenant, year)
+        _, loaded = await lanes_and_sheet(db_session, tenant, year)
         form = await request.form()
         upload = form.get(FILE_FIELD)
         if not isinstance(upload, UploadFile) or not upload.filename:
@@ -185,7 +185,7 @@ class RemedyPlanController(Controller):
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
     ) -> Response[Any]:
-        _, loaded = await _lanes(db_session, tenant, year)
+        _, loaded = await lanes_and_sheet(db_session, tenant, year)
         form = await request.form()
         name = _upload_name(str(form.get("ten_tep") or ""))
         signature = str(form.get("chu_ky") or "")
@@ -254,7 +254,7 @@ class RemedyPlanController(Controller):
             )
         )
         await db_session.flush()
-        return Redirect(_base(tenant, year), query_params={"ok": f"nhap-{len(numbers)}"})
+        return Redirect(board_path(tenant, year), query_params={"ok": f"nhap-{len(numbers)}"})
 
 
 async def _preview(db: AsyncSession, ctx: TenantContext, year: int, sheet: Sheet, data: bytes) -> Preview:
@@ -263,7 +263,7 @@ async def _preview(db: AsyncSession, ctx: TenantContext, year: int, sheet: Sheet
     units = list(await db.scalars(select(Unit).order_by(Unit.position, Unit.name)))
     groups = list(await db.scalars(select(UnitGroup).order_by(UnitGroup.name)))
     calendar = working_days(ctx.province.settings)
-    return build_preview(imported, problems, options, units, groups, year, _today(), calendar)
+    return build_preview(imported, problems, options, units, groups, year, today(), calendar)
 
 
 def _page(
@@ -283,7 +283,7 @@ def _page(
         ctx=ctx,
         section="board",
         year=year,
-        base=_base(ctx, year),
+        base=board_path(ctx, year),
         problems=problems or [],
         preview=preview,
         file_name=file_name,

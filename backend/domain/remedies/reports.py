@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission
+from backend.clock import vietnam_today
 from backend.db.models import AuditEntry, BoardColumn, Task, Unit
 from backend.db.models.reports import ProgressReport
 from backend.domain.assessments import services as assessments
@@ -121,7 +122,7 @@ class ProgressReportController(Controller):
 
     @get("/", name="reports:index", opt={"access": Permission.TENANT_VIEW})
     async def this_year(self, tenant: NamedDependency[TenantContext]) -> Redirect:
-        return Redirect(_base(tenant, date.today().year))  # noqa: DTZ011 - the department's calendar day
+        return Redirect(_base(tenant, vietnam_today().year))
 
     @get("/{year:int}", name="reports:list", opt={"access": Permission.TENANT_VIEW})
     async def year_list(
@@ -138,7 +139,7 @@ class ProgressReportController(Controller):
             section="reports",
             year=year,
             periods=await periods(db_session, tenant, year),
-            today=date.today(),  # noqa: DTZ011 - the department's calendar day
+            today=vietnam_today(),
         )
 
     @get("/{year:int}/{period:str}", name="reports:show", opt={"access": Permission.TENANT_VIEW})
@@ -156,7 +157,7 @@ class ProgressReportController(Controller):
         )
         loaded = await assessments.load(db_session, tenant.province, year)
         areas = {a.code: a.node.title for a in loaded.sheet.areas} if loaded else {}
-        today = date.today()  # noqa: DTZ011 - the department's calendar day
+        today = vietnam_today()
         data = report.snapshot if report and report.snapshot else await summary(db_session, year, areas, today)
         return page(
             request,
@@ -220,7 +221,7 @@ class ProgressReportController(Controller):
             return Redirect(target, query_params={"loi": "Báo cáo đã nộp."})
         loaded = await assessments.load(db_session, tenant.province, year)
         areas = {a.code: a.node.title for a in loaded.sheet.areas} if loaded else {}
-        today = date.today()  # noqa: DTZ011 - the department's calendar day
+        today = vietnam_today()
         report.snapshot = {**await summary(db_session, year, areas, today), "narratives": dict(report.narratives)}
         report.status = "submitted"
         report.submitted_at = datetime.now(UTC)

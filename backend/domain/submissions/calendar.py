@@ -14,11 +14,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime
 from itertools import pairwise
 from typing import Any
 
-VIETNAM = timezone(timedelta(hours=7), "ICT")  # no daylight saving time
+from backend.clock import VIETNAM
+
 DMY = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
 # The order the dates must follow, by their configuration path below the year.
 ORDER = (

@@ -17,9 +17,9 @@ from typing import IO, Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.clock import VIETNAM
 from backend.db.models import Province, Submission, Tenant
 from backend.db.rls import bind_tenant
-from backend.domain.submissions.calendar import VIETNAM
 from backend.domain.submissions.package import MANIFEST, SCHEMA, SUMS, parse_sums
 
 CHUNK = 1024 * 1024

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from litestar import Controller, Request, Response, get
@@ -12,6 +11,7 @@ from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission
+from backend.clock import vietnam_today
 from backend.domain.assessments.controllers import history_chart, history_chart_response
 from backend.domain.assessments.dashboard import dashboard
 from backend.domain.assessments.services import history
@@ -32,7 +32,7 @@ class TenantController(Controller):
         db_session: NamedDependency[AsyncSession],
         tenant: NamedDependency[TenantContext],
     ) -> Template:
-        today = date.today()  # noqa: DTZ011 - the department's calendar day
+        today = vietnam_today()
         home = await tenant_home(db_session, tenant.province, today)
         board = await dashboard(db_session, tenant.province)
         return page(request, "tenants/home.html", block="content", ctx=tenant, home=home, today=today, board=board)
