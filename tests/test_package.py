@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import zipfile
+from collections.abc import AsyncIterator
 from decimal import Decimal
 from io import BytesIO
 from pathlib import Path
@@ -249,3 +250,26 @@ async def test_verify_page_names_the_submission_for_the_department_and_home_affa
     )
     assert junk.status_code == 422
     assert "không phải là tệp ZIP" in junk.text
+
+
+async def _not_streamed() -> AsyncIterator[bytes]:  # a local blob is read from its file
+    raise AssertionError("read from local_file")
+    yield b""
+
+
+async def test_progress_counts_files_the_writer_has_taken_not_those_read_ahead(tmp_path: Path) -> None:
+    from backend.domain.submissions.package import OUT_CHUNK, Member, Progress, zip_stream
+
+    size = OUT_CHUNK + OUT_CHUNK // 2  # each file spans two chunks of the archive
+    members = []
+    for n in range(6):
+        path = tmp_path / f"{n}.bin"
+        path.write_bytes(bytes([n]) * size)
+        members.append(Member(f"evidence/{n}.bin", _not_streamed, size=size, local_file=path))
+    progress = Progress()
+    received = 0
+    async for chunk in zip_stream(members, progress):
+        received += len(chunk)
+        # the files whose last byte the writer has taken so far (headers only make this smaller)
+        assert progress.done <= received // size, (progress.done, received)
+    assert progress.done == progress.read == len(members)

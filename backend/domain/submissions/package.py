@@ -234,7 +234,12 @@ class Member:
 
 
 class Progress:
+    """Evidence files packaged. `read` counts those the zip thread has read to their end, which runs up to
+    PREFETCH chunks ahead of the writer; `done` those whose last bytes the writer has taken (what the progress
+    bar shows)."""
+
     def __init__(self) -> None:
+        self.read = 0
         self.done = 0
 
 
@@ -272,13 +277,14 @@ async def _zip_chunks(members: Sequence[Member], progress: Progress) -> AsyncIte
 
     # The writer reads ahead a few chunks: reading and CRC-ing the evidence (in the zip thread) overlaps
     # with hashing and writing the archive (the caller), at a cost of PREFETCH MiB at most.
-    ahead: asyncio.Queue[bytes | BaseException] = asyncio.Queue(maxsize=PREFETCH)
+    # Each chunk travels with the count of files read to their end by the time it was cut.
+    ahead: asyncio.Queue[tuple[bytes, int] | BaseException] = asyncio.Queue(maxsize=PREFETCH)
 
     async def produce() -> None:
         try:
             while chunk := await asyncio.to_thread(pull):
-                await ahead.put(chunk)
-            await ahead.put(b"")
+                await ahead.put((chunk, progress.read))
+            await ahead.put((b"", progress.read))
         except BaseException as exc:  # handed to the consumer, which raises it
             await ahead.put(exc)
 
@@ -288,9 +294,11 @@ async def _zip_chunks(members: Sequence[Member], progress: Progress) -> AsyncIte
             item = await ahead.get()
             if isinstance(item, BaseException):
                 raise item
-            if not item:
+            chunk, read = item
+            progress.done = read
+            if not chunk:
                 break
-            yield item
+            yield chunk
     finally:
         producer.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -318,7 +326,7 @@ def _bridge(member: Member, loop: asyncio.AbstractEventLoop, progress: Progress)
         asyncio.run_coroutine_threadsafe(source.aclose(), loop).result()  # type: ignore[attr-defined]
     if member.size is not None and size != member.size:
         raise PackageError(f"tệp {member.path}: kho lưu trữ có {size} byte, hồ sơ ghi {member.size} byte")
-    progress.done += 1
+    progress.read += 1
 
 
 def _read_local(member: Member, file: Path, progress: Progress) -> Iterator[bytes]:
@@ -333,7 +341,7 @@ def _read_local(member: Member, file: Path, progress: Progress) -> Iterator[byte
             yield chunk
     if member.size is not None and size != member.size:
         raise PackageError(f"tệp {member.path}: kho lưu trữ có {size} byte, hồ sơ ghi {member.size} byte")
-    progress.done += 1
+    progress.read += 1
 
 
 class PackageError(RuntimeError):
