@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -42,10 +41,6 @@ from backend.web.templating import SPLICE, SplicedTemplate, page
 VIEW = {"access": Permission.TENANT_VIEW}
 EDIT = {"access": Permission.TASK_EDIT_OWN_UNIT}
 PLAN = {"access": Permission.TASK_EDIT_ANY}
-
-
-def today() -> date:
-    return vietnam_today()
 
 
 _AREAS = (
@@ -109,7 +104,7 @@ async def _board_context(
     plan = await tasks.plan_of(db, year) if cells is None else None  # a move's answer shows only cells
     return {
         "plan": plan,
-        "clock": tasks.plan_clock(plan, today()),
+        "clock": tasks.plan_clock(plan, vietnam_today()),
         "ctx": ctx,
         "section": "board",
         "year": year,
@@ -121,7 +116,7 @@ async def _board_context(
         "has_assessment": cells is None
         and bool(await db.scalar(select(func.count()).select_from(Assessment).where(Assessment.year == year))),
         "base": board_path(ctx, year),
-        "today": today(),
+        "today": vietnam_today(),
         "cards_html": cards_html,
         "board_html": Markup(SPLICE) if request is not None and read.html is not None else None,  # noqa: S704
         "splice": read.html if request is not None else None,  # the board's markup, joined in by `page`
@@ -170,7 +165,7 @@ async def _read_board(
             year,
             revision,
             directory,
-            today(),
+            vietnam_today(),
             filters,
             tuple(lanes),
             # what this person sees: everything (shared by all who do), or their units' and their own cards
@@ -184,7 +179,8 @@ async def _read_board(
     units: dict[uuid.UUID, str] = {}
     if cells is None:  # a move's few cells read their cards' unit names by join
         units = {u.id: u.name for u in await db.scalars(select(Unit).order_by(Unit.position, Unit.name))}
-    board = await boards.load_board(db, ctx, year, lanes, filters, today(), cells=cells, units=units, columns=columns)
+    day = vietnam_today()
+    board = await boards.load_board(db, ctx, year, lanes, filters, day, cells=cells, units=units, columns=columns)
     read = _BoardRead(board, frozenset(await _editable(db, ctx, board)), units)
     if key is not None:
         # a newer revision of this board makes the older ones dead weight (and work for the garbage collector)
@@ -340,7 +336,7 @@ class RemedyBoardController(Controller):
         _, loaded = await lanes_and_sheet(db_session, tenant, year)
         options = await tasks.choices(db_session, loaded.sheet)
         raw = await request.form()
-        parsed = tasks.parse_task_form(raw, options, year, today(), working_days(tenant.province.settings))
+        parsed = tasks.parse_task_form(raw, options, year, vietnam_today(), working_days(tenant.province.settings))
         if not tenant.can(Permission.TASK_EDIT_ANY.value) and parsed.values.get("lead_unit_id") not in boards.own_units(
             tenant
         ):
@@ -398,7 +394,7 @@ class RemedyBoardController(Controller):
         _, loaded = await lanes_and_sheet(db_session, tenant, year)
         options = await tasks.choices(db_session, loaded.sheet)
         raw = await request.form()
-        parsed = tasks.parse_task_form(raw, options, year, today(), working_days(tenant.province.settings))
+        parsed = tasks.parse_task_form(raw, options, year, vietnam_today(), working_days(tenant.province.settings))
         try:
             version = int(str(raw.get("version", "")))
         except ValueError:

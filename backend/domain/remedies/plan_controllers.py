@@ -18,12 +18,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission
+from backend.clock import vietnam_today
 from backend.db.models import AuditEntry, Unit, UnitGroup
 from backend.domain.assessments.sheet import Sheet
 from backend.domain.assessments.xlsx import MAX_FILE_BYTES, NOT_XLSX
 from backend.domain.remedies import board as boards
 from backend.domain.remedies import tasks
-from backend.domain.remedies.controllers import board_path, lanes_and_sheet, today
+from backend.domain.remedies.controllers import board_path, lanes_and_sheet
 from backend.domain.remedies.deadlines import working_days
 from backend.domain.remedies.documents import plan_docx, plan_xlsx, read_plan_xlsx
 from backend.domain.remedies.plan_io import (
@@ -86,7 +87,7 @@ class RemedyPlanController(Controller):
         year: FromPath[int],
     ) -> Response[bytes]:
         lanes, loaded = await lanes_and_sheet(db_session, tenant, year)
-        document = await plan_document(db_session, tenant, year, loaded.sheet, lanes, today())
+        document = await plan_document(db_session, tenant, year, loaded.sheet, lanes, vietnam_today())
         data = await asyncio.to_thread(plan_docx, document)
         return Response(
             data,
@@ -108,7 +109,7 @@ class RemedyPlanController(Controller):
         year: FromPath[int],
     ) -> Response[bytes]:
         lanes, loaded = await lanes_and_sheet(db_session, tenant, year)
-        document = await plan_document(db_session, tenant, year, loaded.sheet, lanes, today())
+        document = await plan_document(db_session, tenant, year, loaded.sheet, lanes, vietnam_today())
         data = await asyncio.to_thread(plan_xlsx, document)
         return Response(
             data,
@@ -263,7 +264,7 @@ async def _preview(db: AsyncSession, ctx: TenantContext, year: int, sheet: Sheet
     units = list(await db.scalars(select(Unit).order_by(Unit.position, Unit.name)))
     groups = list(await db.scalars(select(UnitGroup).order_by(UnitGroup.name)))
     calendar = working_days(ctx.province.settings)
-    return build_preview(imported, problems, options, units, groups, year, today(), calendar)
+    return build_preview(imported, problems, options, units, groups, year, vietnam_today(), calendar)
 
 
 def _page(
