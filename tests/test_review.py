@@ -356,6 +356,7 @@ async def test_request_answered_by_the_department_shows_in_round_2(
     assert "0 yêu cầu" not in (await client.get(f"{SNGV}/giai-trinh/2020/tom-tat", headers=HTMX)).text
 
     await sign_in(client, REVIEWER)
+    assert (await _post(client, f"{SNGV_REVIEW}/vong-3", {}, follow_redirects=False)).status_code == 404
     moved = await _post(client, f"{SNGV_REVIEW}/vong-2", {}, follow_redirects=False)
     assert moved.status_code == 303
     page = await client.get(SNGV_REVIEW)

@@ -327,38 +327,20 @@ class ReviewController(Controller):
         await db.flush()
         return Redirect(target, query_params={"ok": step}, status_code=303)
 
-    @post("/{year:int}/{department_code:str}/vong-2", name="review:round_2", opt=REVIEW)
-    async def round_2(
+    @post("/{year:int}/{department_code:str}/{step:str}", name="review:step", opt=REVIEW)
+    async def submission_step(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
         department_code: FromPath[str],
+        step: FromPath[str],
     ) -> Response[Any]:
-        return await self._step(request, db_session, tenant, year, department_code, "vong-2")
-
-    @post("/{year:int}/{department_code:str}/tra-lai", name="review:return", opt=REVIEW)
-    async def return_submission(
-        self,
-        request: Request[Any, Any, Any],
-        db_session: NamedDependency[AsyncSession],
-        tenant: NamedDependency[TenantContext],
-        year: FromPath[int],
-        department_code: FromPath[str],
-    ) -> Response[Any]:
-        return await self._step(request, db_session, tenant, year, department_code, "tra-lai")
-
-    @post("/{year:int}/{department_code:str}/cong-bo", name="review:finalise", opt=REVIEW)
-    async def finalise(
-        self,
-        request: Request[Any, Any, Any],
-        db_session: NamedDependency[AsyncSession],
-        tenant: NamedDependency[TenantContext],
-        year: FromPath[int],
-        department_code: FromPath[str],
-    ) -> Response[Any]:
-        return await self._step(request, db_session, tenant, year, department_code, "cong-bo")
+        """A step on the whole submission: /vong-2 (to round 2), /tra-lai (return it), /cong-bo (publish)."""
+        if step not in STEP_ACTIONS:
+            raise NotFoundException("Không có thao tác này.")
+        return await self._step(request, db_session, tenant, year, department_code, step)
 
 
 class ExplanationController(Controller):
