@@ -19,7 +19,7 @@ from backend.domain.assessments.charts import area_chart, history_chart
 from backend.domain.assessments.province_results import province_results
 from backend.domain.assessments.services import STATUS_LABELS, Loaded, WorkflowError
 from backend.domain.assessments.sheet import METHOD_LABELS, Row, RowInput
-from backend.domain.assessments.xlsx import SelfAssessmentSheet, SheetRow, export_self_assessment
+from backend.domain.assessments.xlsx import SelfAssessmentSheet, export_self_assessment, sheet_rows
 from backend.domain.submissions.calendar import calendar_lock
 from backend.domain.tenants.deps import TenantContext, latest_criteria_year, provide_tenant_context
 from backend.web.charts import svg_to_png
@@ -221,19 +221,6 @@ class AssessmentController(Controller):
     ) -> Response[bytes]:
         loaded = await _loaded(db_session, tenant, year)
         sheet = loaded.sheet
-        rows = [
-            SheetRow(
-                code="" if r.remainder else r.code,
-                title=f"Các nội dung khác của {r.code}" if r.remainder else r.node.title,
-                depth=r.node.depth + (1 if r.remainder else 0),
-                max_points=r.max_points,
-                self_score=r.score,
-                explanation=(r.entry.explanation if r.entry and (r.remainder or not r.children) else ""),
-                evidence=(r.entry.evidence_refs if r.entry and (r.remainder or not r.children) else "")
-                or (r.node.evidence or "" if not r.remainder else ""),
-            )
-            for r in sheet.rows()
-        ]
         status = loaded.assessment.status if loaded.assessment else ""
         data = export_self_assessment(
             SelfAssessmentSheet(
@@ -242,7 +229,7 @@ class AssessmentController(Controller):
                 year=year,
                 status=STATUS_LABELS.get(status, "Chưa bắt đầu"),
                 exported_on=vietnam_today(),
-                rows=rows,
+                rows=sheet_rows(sheet),
                 total_max=sheet.total_max,
                 total_score=sheet.total,
             )

@@ -25,6 +25,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
+from backend.domain.assessments.sheet import Sheet
 from backend.domain.scoring.methods import POINTS_PLACES, ScoringError, parse_decimal, quantize
 from backend.web.workbook import (
     BOLD,
@@ -119,6 +120,23 @@ def _put_points(ws: Worksheet, row: int, column: int, value: Decimal | None) -> 
 
 
 # --- Export of a self-assessment ------------------------------------------------------------------------------
+
+
+def sheet_rows(sheet: Sheet) -> list[SheetRow]:
+    """The self-assessment's rows as the XLSX lays them out (its own export and the submission package's)."""
+    return [
+        SheetRow(
+            code="" if r.remainder else r.code,
+            title=f"Các nội dung khác của {r.code}" if r.remainder else r.node.title,
+            depth=r.node.depth + (1 if r.remainder else 0),
+            max_points=r.max_points,
+            self_score=r.score,
+            explanation=(r.entry.explanation if r.entry and (r.remainder or not r.children) else ""),
+            evidence=(r.entry.evidence_refs if r.entry and (r.remainder or not r.children) else "")
+            or (r.node.evidence or "" if not r.remainder else ""),
+        )
+        for r in sheet.rows()
+    ]
 
 
 def export_self_assessment(sheet: SelfAssessmentSheet) -> bytes:

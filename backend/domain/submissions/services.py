@@ -42,8 +42,7 @@ from backend.db.models import (
 from backend.db.rls import bind_tenant
 from backend.domain.assessments import services as assessments
 from backend.domain.assessments.services import STATUS_LABELS
-from backend.domain.assessments.sheet import Sheet
-from backend.domain.assessments.xlsx import SelfAssessmentSheet, SheetRow, export_self_assessment
+from backend.domain.assessments.xlsx import SelfAssessmentSheet, export_self_assessment, sheet_rows
 from backend.domain.evidence.storage import LocalStorage, Storage
 from backend.domain.submissions.calendar import YearCalendar, year_calendar
 from backend.domain.submissions.package import (
@@ -264,23 +263,6 @@ def parse_payload(payload: bytes | None) -> tuple[uuid.UUID, uuid.UUID]:
 class _Loaded:
     info: PackageInfo
     xlsx: bytes
-
-
-def sheet_rows(sheet: Sheet) -> list[SheetRow]:
-    """The sheet's rows as the XLSX export lays them out (as the assessment's own export does)."""
-    return [
-        SheetRow(
-            code="" if r.remainder else r.code,
-            title=f"Các nội dung khác của {r.code}" if r.remainder else r.node.title,
-            depth=r.node.depth + (1 if r.remainder else 0),
-            max_points=r.max_points,
-            self_score=r.score,
-            explanation=(r.entry.explanation if r.entry and (r.remainder or not r.children) else ""),
-            evidence=(r.entry.evidence_refs if r.entry and (r.remainder or not r.children) else "")
-            or (r.node.evidence or "" if not r.remainder else ""),
-        )
-        for r in sheet.rows()
-    ]
 
 
 async def _load_for_build(db: AsyncSession, submission: Submission) -> _Loaded:
