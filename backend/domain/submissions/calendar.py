@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime
 from itertools import pairwise
 from typing import Any
 
-from backend.clock import VIETNAM
+from backend.clock import vietnam_today
 
 DMY = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
 # The order the dates must follow, by their configuration path below the year.
@@ -58,7 +58,7 @@ def parse_dmy(value: str) -> date | None:
 
 def _day(now: datetime | date) -> date:
     if isinstance(now, datetime):
-        return (now if now.tzinfo else now.replace(tzinfo=UTC)).astimezone(VIETNAM).date()
+        return vietnam_today(now if now.tzinfo else now.replace(tzinfo=UTC))
     return now
 
 

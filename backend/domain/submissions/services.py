@@ -90,10 +90,6 @@ class SubmissionError(ValueError):
         self.status = status
 
 
-def vietnam_now() -> datetime:
-    return datetime.now(UTC)
-
-
 async def list_versions(db: AsyncSession, year: int) -> list[Submission]:
     """The bound tenant's submissions of `year`, newest first."""
     return list(await db.scalars(select(Submission).where(Submission.year == year).order_by(Submission.version.desc())))
@@ -121,7 +117,7 @@ async def submit(
     now: datetime | None = None,
 ) -> Submission:
     """Create version n+1 (building) and enqueue its build, in the caller's transaction."""
-    now = now or vietnam_now()
+    now = now or datetime.now(UTC)
     assessment = await db.scalar(select(Assessment).where(Assessment.year == year))
     if assessment is None:
         raise SubmissionError(f"Chưa có bản tự đánh giá năm {year}.")
@@ -173,7 +169,7 @@ async def retry(
     db: AsyncSession, submission: Submission, actor: uuid.UUID | None, *, now: datetime | None = None
 ) -> None:
     """Build a failed (or stalled) version again, from scratch."""
-    now = now or vietnam_now()
+    now = now or datetime.now(UTC)
     if not can_retry(submission, now):
         raise SubmissionError("Chỉ thử lại được lần nộp bị lỗi hoặc bị treo.", 409)
     before = submission.status
@@ -210,7 +206,7 @@ async def withdraw(
     now: datetime | None = None,
 ) -> None:
     """Take a submitted package back before the deadline; the package is kept and stays downloadable."""
-    now = now or vietnam_now()
+    now = now or datetime.now(UTC)
     if submission.status != S.SUBMITTED:
         raise SubmissionError("Chỉ rút được hồ sơ đã nộp.", 409)
     _check_deadline(year_calendar(province.settings, submission.year), now, "rút hồ sơ")
