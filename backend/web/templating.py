@@ -107,7 +107,9 @@ class _Spliced:
     template renders `SPLICE` where the part goes, and the part's bytes are joined in afterwards, so the
     half-megabyte is neither escaped, nor joined by Jinja, nor encoded again on every request."""
 
-    part: bytes
+    def __init__(self, *, part: bytes, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.part = part
 
     def to_asgi_response(self, *args: Any, **kwargs: Any) -> ASGIResponse:
         response: ASGIResponse = super().to_asgi_response(*args, **kwargs)  # type: ignore[misc]
@@ -120,15 +122,11 @@ class _Spliced:
 
 
 class SplicedTemplate(_Spliced, Template):
-    def __init__(self, *, part: bytes, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.part = part
+    pass
 
 
 class SplicedBlockTemplate(_Spliced, HTMXBlockTemplate):
-    def __init__(self, *, part: bytes, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.part = part
+    pass
 
 
 def page(

@@ -547,13 +547,10 @@ async def end_of_cell(
     db: AsyncSession, year: int, column_id: uuid.UUID, area: str, excluding: uuid.UUID | None = None
 ) -> int:
     """The position after a cell's last card (`excluding` a card already flushed into it)."""
-    count = await db.scalar(
-        select(func.count()).where(
-            Task.year == year, Task.column_id == column_id, Task.area_code == area, Task.id != excluding
-        )
-        if excluding
-        else select(func.count()).where(Task.year == year, Task.column_id == column_id, Task.area_code == area)
-    )
+    cell = [Task.year == year, Task.column_id == column_id, Task.area_code == area]
+    if excluding is not None:
+        cell.append(Task.id != excluding)
+    count = await db.scalar(select(func.count()).where(*cell))
     return int(count or 0)
 
 
