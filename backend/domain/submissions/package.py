@@ -40,8 +40,8 @@ SUMS = "SHA256SUMS"
 INDEX = "index.html"
 EVIDENCE_DIR = "evidence"
 NO_CRITERION = "chung"  # evidence attached to no criterion (a task's, for instance)
-OUT_CHUNK = 2 * 1024 * 1024  # few hops between the threads; hashing, writing and reading overlap per chunk
-PREFETCH = 4  # chunks read ahead of the writer
+OUT_CHUNK = 1024 * 1024  # the archive's chunks: few hops between the threads, little memory in flight
+PREFETCH = 3  # chunks read ahead of the storage's hashing and writing
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
 MAX_NAME = 180
 
@@ -244,7 +244,7 @@ class Progress:
 
 
 def zip_stream(members: Sequence[Member], progress: Progress | None = None) -> AsyncIterator[bytes]:
-    """The archive's bytes in ~2 MiB chunks. The zip writer runs in a worker thread; each member's bytes
+    """The archive's bytes in ~1 MiB chunks (OUT_CHUNK). The zip writer runs in a worker thread; each member's bytes
     are pulled from the event loop one chunk at a time, so only a few chunks are ever in memory."""
     return _zip_chunks(members, progress or Progress())
 
@@ -275,8 +275,8 @@ async def _zip_chunks(members: Sequence[Member], progress: Progress) -> AsyncIte
                 break
         return b"".join(parts)
 
-    # The writer reads ahead a few chunks: reading and CRC-ing the evidence (in the zip thread) overlaps
-    # with hashing and writing the archive (the caller), at a cost of PREFETCH MiB at most.
+    # The zip thread reads ahead a few chunks: reading and CRC-ing the evidence overlaps with hashing and
+    # writing the archive (the storage's threads), at a cost of PREFETCH chunks at most.
     # Each chunk travels with the count of files read to their end by the time it was cut.
     ahead: asyncio.Queue[tuple[bytes, int] | BaseException] = asyncio.Queue(maxsize=PREFETCH)
 
