@@ -168,6 +168,61 @@ async def test_moves_keep_positions_dense_and_a_stale_move_gets_a_conflict(
     assert moves[0].n == 3
 
 
+async def test_every_place_and_every_refusal_of_a_move(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    """The places a move can name, and what it refuses (nothing written then: no version, no audit row)."""
+    await sign_in(client, FOCAL)
+    for n in range(4):
+        await _create(client, title=f"Việc {n}")
+    await _create(client, title="Việc lĩnh vực 2", area_code="2")
+    columns = await _columns(owner_engine)
+    todo, doing = columns["chua-thuc-hien"], columns["dang-thuc-hien"]
+
+    async def cell() -> list[int]:
+        return [t.number for t in sorted(await _tasks(owner_engine), key=lambda t: t.position) if t.area_code == "1"]
+
+    async def card(number: int) -> Any:
+        return next(t for t in await _tasks(owner_engine) if t.number == number)
+
+    async def refused(number: int, column: str, area: str, place: str, status: int, message: str) -> None:
+        before = [(t.number, t.version, t.position) for t in await _tasks(owner_engine)]
+        audit = await _rows(owner_engine, "SELECT count(*) AS n FROM audit_log WHERE action = 'task.move'")
+        response = await _move(client, await card(number), column, area, place)
+        assert response.status_code == status, response.text
+        assert message in response.text
+        assert [(t.number, t.version, t.position) for t in await _tasks(owner_engine)] == before
+        assert await _rows(owner_engine, "SELECT count(*) AS n FROM audit_log WHERE action = 'task.move'") == audit
+
+    assert await cell() == [1, 2, 3, 4]
+    await refused(1, todo, "1", "top", 422, "Thẻ đã ở đầu cột.")
+    await refused(1, todo, "1", "up", 422, "Thẻ đã ở đầu hoặc cuối cột.")
+    await refused(4, todo, "1", "down", 422, "Thẻ đã ở đầu hoặc cuối cột.")
+    await refused(2, doing, "1", "down", 422, "chỉ dùng trong cùng một cột")
+    await refused(2, todo, "1", f"before:{(await card(5)).id}", 409, "Thẻ làm mốc đã đổi chỗ")
+    await refused(2, todo, "1", f"after:{(await card(2)).id}", 422, "Không thể đặt thẻ cạnh chính nó.")
+
+    assert (await _move(client, await card(1), todo, "1", f"after:{(await card(3)).id}")).status_code == 200
+    assert await cell() == [2, 3, 1, 4]  # the anchor moved up when the card left its place
+    assert (await _move(client, await card(4), todo, "1", f"before:{(await card(2)).id}")).status_code == 200
+    assert await cell() == [4, 2, 3, 1]
+    assert (await _move(client, await card(2), todo, "1", "down")).status_code == 200
+    assert await cell() == [4, 3, 2, 1]
+    assert (await _move(client, await card(1), todo, "1", "top")).status_code == 200
+    assert await cell() == [1, 4, 3, 2]
+    assert (await _move(client, await card(5), todo, "1", f"after:{(await card(4)).id}")).status_code == 200
+    assert await cell() == [1, 4, 5, 3, 2]  # from another lane, placed after its anchor
+    moved = await _rows(
+        owner_engine,
+        "SELECT before, after, actor FROM audit_log WHERE action = 'task.move' AND entity_id = 'KP-5'",
+    )
+    assert [(row.before, row.after) for row in moved] == [
+        ({"column": todo, "area": "2"}, {"column": todo, "area": "1", "position": "2"})
+    ]
+    assert moved[0].actor.startswith("user:")
+    assert [t.version for t in await _tasks(owner_engine)] == [3, 2, 1, 2, 2]  # one per successful move
+
+
 async def test_editing_a_tasks_area_keeps_both_lanes_dense(
     client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
 ) -> None:

@@ -364,7 +364,7 @@ class Move:
 
 
 class MovingTask(NamedTuple):
-    """What a move reads of its card, under the board's lock and the row's."""
+    """What a move reads of its card before it takes the board's lock (`board_move` checks the version under it)."""
 
     id: uuid.UUID
     number: int
@@ -385,85 +385,74 @@ class Moved:
     target: tuple[uuid.UUID, str]
 
 
+def board_lock_key(ctx: TenantContext) -> str:
+    return f"board:{ctx.tenant.id}"
+
+
 async def lock_board(db: AsyncSession, ctx: TenantContext) -> None:
-    """One board's moves and new cards, one at a time (released at commit)."""
-    await db.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": f"board:{ctx.tenant.id}"})
+    """One board's moves and new cards, one at a time (released at commit); `board_move` takes the same lock."""
+    await db.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": board_lock_key(ctx)})
 
 
 _MOVING = text(
     """
     SELECT t.id, t.number, t.version, t.year, t.column_id, t.area_code, t.position, t.criterion_code, t.lead_unit_id,
            ARRAY(SELECT u.unit_id FROM task_units u WHERE u.task_id = t.id) AS coordinating
-    FROM tasks t WHERE t.id = CAST(:task AS uuid) FOR UPDATE OF t
+    FROM tasks t WHERE t.id = CAST(:task AS uuid)
     """
 )
-# the target cell's size without the card, the anchor's position in it, its first card, the card's neighbour
-# (up/down) and, under a WIP limit, the target column's cards, in one round trip
-_PLACEMENT = text(
-    """
-    SELECT
-      (SELECT count(*) FROM tasks WHERE year = :year AND column_id = CAST(:column AS uuid)
-         AND area_code = CAST(:area AS varchar) AND id <> CAST(:task AS uuid)) AS size,
-      (SELECT position FROM tasks WHERE id = CAST(:anchor AS uuid) AND year = :year
-         AND column_id = CAST(:column AS uuid) AND area_code = CAST(:area AS varchar)) AS anchor,
-      (SELECT id FROM tasks WHERE year = :year AND column_id = CAST(:column AS uuid)
-         AND area_code = CAST(:area AS varchar) ORDER BY position LIMIT 1) AS first,
-      (SELECT id FROM tasks WHERE year = :year AND column_id = CAST(:column AS uuid)
-         AND area_code = CAST(:area AS varchar) AND position = CAST(:neighbour AS integer)) AS neighbour,
-      CASE WHEN CAST(:wip AS boolean)
-        THEN (SELECT count(*) FROM tasks WHERE year = :year AND column_id = CAST(:column AS uuid)) END AS in_column
-    """
+# the lock, the card's version, the WIP limit, the place, the shuffle and the audit row in one round trip
+# (migration 0012); the board's lock is held for this statement and the commit only
+_APPLY = text(
+    "SELECT outcome, placed FROM board_move(:key, CAST(:task AS uuid), :version, CAST(:column AS uuid), "
+    "CAST(:area AS varchar), :place, CAST(:anchor AS uuid), CAST(:wip AS integer), CAST(:actor AS varchar))"
 )
-# one statement for the whole shuffle: the source cell closes its gap, the target cell opens one, the card moves
-# (and only its version grows); rows whose position does not change are not written
-_PLACE = text(
-    """
-    WITH others AS (
-      SELECT id,
-             position - CASE WHEN column_id = CAST(:from_column AS uuid) AND area_code = CAST(:from_area AS varchar)
-                              AND position > CAST(:from_position AS integer) THEN 1 ELSE 0 END AS shifted,
-             (column_id = CAST(:to_column AS uuid) AND area_code = CAST(:to_area AS varchar)) AS in_target
-      FROM tasks
-      WHERE year = CAST(:year AS integer) AND id <> CAST(:task AS uuid)
-        AND ((column_id = CAST(:from_column AS uuid) AND area_code = CAST(:from_area AS varchar))
-          OR (column_id = CAST(:to_column AS uuid) AND area_code = CAST(:to_area AS varchar)))
-    ), placed AS (
-      SELECT id, shifted + CASE WHEN in_target AND shifted >= CAST(:to_position AS integer) THEN 1 ELSE 0 END
-             AS position, false AS moved
-      FROM others
-      UNION ALL SELECT CAST(:task AS uuid), CAST(:to_position AS integer), true
+
+
+def _gone() -> MoveError:
+    return MoveError("Không tìm thấy nhiệm vụ (có thể đã bị xoá).", conflict=True)
+
+
+def _changed(number: int) -> MoveError:
+    return MoveError(
+        f"KP-{number} vừa được người khác thay đổi: bảng đã được tải lại, hãy kiểm tra rồi thực hiện lại.",
+        conflict=True,
     )
-    UPDATE tasks SET
-      position = placed.position,
-      column_id = CASE WHEN placed.moved THEN CAST(:to_column AS uuid) ELSE tasks.column_id END,
-      area_code = CASE WHEN placed.moved THEN CAST(:to_area AS varchar) ELSE tasks.area_code END,
-      version = tasks.version + CASE WHEN placed.moved THEN 1 ELSE 0 END,
-      updated_at = now()
-    FROM placed
-    WHERE tasks.id = placed.id AND (placed.moved OR placed.position <> tasks.position)
-    """
-)
+
+
+def _refusal(outcome: str, task: MovingTask, column: ColumnView) -> MoveError:
+    """What the person is told when `board_move` refuses a move."""
+    if outcome == "gone":
+        return _gone()
+    if outcome == "changed":
+        return _changed(task.number)
+    if outcome == "full":
+        return MoveError(f"Cột “{column.name}” đã đủ {column.wip_limit} nhiệm vụ (giới hạn đang làm).")
+    if outcome == "at-top":
+        return MoveError("Thẻ đã ở đầu cột.")
+    if outcome == "at-edge":
+        return MoveError("Thẻ đã ở đầu hoặc cuối cột.")
+    if outcome == "anchor-moved":
+        return MoveError("Thẻ làm mốc đã đổi chỗ: bảng đã được tải lại, hãy thực hiện lại.", conflict=True)
+    raise AssertionError(f"board_move: {outcome}")
 
 
 async def move(
     db: AsyncSession, ctx: TenantContext, request: Move, lanes: set[str], columns: Sequence[ColumnView]
 ) -> Moved:
-    """Check and apply one move under the board's lock: five short statements, whatever the cell sizes.
+    """Check one move against the card as read, then apply it under the board's lock in one statement, which
+    refuses it if the card's version is no longer the one checked (every change of a card grows it).
 
     `columns` are the board's columns (read in this transaction). Raises MoveError (409 when `conflict`) or
     PermissionError before anything is written."""
-    await lock_board(db, ctx)
     row = (await db.execute(_MOVING, {"task": request.task_id})).first()
     if row is None:
-        raise MoveError("Không tìm thấy nhiệm vụ (có thể đã bị xoá).", conflict=True)
+        raise _gone()
     task = MovingTask(*row)
     if not may_edit(ctx, task, set(task.coordinating)):
         raise PermissionError("Bạn chỉ di chuyển được nhiệm vụ của phòng, đơn vị mình.")
     if task.version != request.version:
-        raise MoveError(
-            f"KP-{task.number} vừa được người khác thay đổi: bảng đã được tải lại, hãy kiểm tra rồi thực hiện lại.",
-            conflict=True,
-        )
+        raise _changed(task.number)
     target_column = next((c for c in columns if c.id == request.column_id), None)
     if target_column is None:
         raise MoveError("Cột không hợp lệ.")
@@ -485,56 +474,26 @@ async def move(
     if request.anchor == task.id:
         raise MoveError("Không thể đặt thẻ cạnh chính nó.")
     source = (task.column_id, task.area_code)
-    same_cell = source == (target_column.id, area)
-    offset = {"up": -1, "down": 1}.get(request.place, 0)
-    size, anchor, first, neighbour, in_column = (
+    if request.place in {"up", "down"} and source != (target_column.id, area):
+        raise MoveError("“Lên/xuống” chỉ dùng trong cùng một cột.")
+    outcome, position = (
         await db.execute(
-            _PLACEMENT,
+            _APPLY,
             {
-                "year": task.year,
+                "key": board_lock_key(ctx),
+                "task": task.id,
+                "version": task.version,
                 "column": target_column.id,
                 "area": area,
-                "task": task.id,
-                "anchor": request.anchor,
-                "neighbour": task.position + offset if offset else None,
-                "wip": target_column.wip_limit is not None and changes_column,
+                "place": request.place if request.place in PLACES else "end",
+                "anchor": request.anchor if request.place in {"before", "after"} else None,
+                "wip": target_column.wip_limit if changes_column else None,
+                "actor": f"user:{ctx.principal.user_id}",
             },
         )
     ).one()
-    if in_column is not None and target_column.wip_limit is not None and in_column >= target_column.wip_limit:
-        raise MoveError(f"Cột “{target_column.name}” đã đủ {target_column.wip_limit} nhiệm vụ (giới hạn đang làm).")
-    if request.place == "top":
-        if first == task.id:
-            raise MoveError("Thẻ đã ở đầu cột.")
-        position = 0
-    elif offset:
-        if not same_cell:
-            raise MoveError("“Lên/xuống” chỉ dùng trong cùng một cột.")
-        if neighbour is None:
-            raise MoveError("Thẻ đã ở đầu hoặc cuối cột.")
-        position = task.position + offset
-    elif request.anchor is not None:
-        if anchor is None:
-            raise MoveError("Thẻ làm mốc đã đổi chỗ: bảng đã được tải lại, hãy thực hiện lại.", conflict=True)
-        position = anchor + (0 if request.place == "before" else 1)
-        if same_cell and position > task.position:
-            position -= 1  # the anchor moves up by one when the card leaves its place
-        position = min(position, size)
-    else:
-        position = size
-    await db.execute(
-        _PLACE,
-        {
-            "year": task.year,
-            "task": task.id,
-            "from_column": task.column_id,
-            "from_area": task.area_code,
-            "from_position": task.position,
-            "to_column": target_column.id,
-            "to_area": area,
-            "to_position": position,
-        },
-    )
+    if outcome != "moved":
+        raise _refusal(outcome, task, target_column)
     moved = task._replace(column_id=target_column.id, area_code=area, position=position, version=task.version + 1)
     return Moved(moved, source, (target_column.id, area))
 

@@ -12,7 +12,7 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from markupsafe import Markup
-from sqlalchemy import bindparam, func, insert, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission
@@ -264,13 +264,6 @@ class RemedyBoardController(Controller):
                 context={**context, "message": str(exc)},
                 status_code=status,
             )
-        entry = tasks.audit_move(
-            tenant,
-            moved.task.number,
-            {"column": str(moved.source[0]), "area": moved.source[1]},
-            {"column": str(moved.target[0]), "area": moved.target[1], "position": str(moved.task.position)},
-        )
-        await db_session.execute(insert(AuditEntry), [tasks.audit_values(entry)])  # no unit of work for one row
         if not htmx:
             query = filters.as_query()
             return Redirect(board_path(tenant, year), query_params=query or None)

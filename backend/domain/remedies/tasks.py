@@ -357,18 +357,6 @@ def _audit(ctx: TenantContext, action: str, task: Task | int, **data: Any) -> Au
     )
 
 
-def audit_values(entry: AuditEntry) -> dict[str, Any]:
-    """An entry's columns, for a Core INSERT where the ORM's flush would cost more than the statement."""
-    return {
-        name: getattr(entry, name)
-        for name in ("tenant_id", "actor", "action", "entity", "entity_id", "before", "after", "correlation_id")
-    }
-
-
-def audit_move(ctx: TenantContext, number: int, before: Mapping[str, str], after: Mapping[str, str]) -> AuditEntry:
-    return _audit(ctx, "task.move", number, before=dict(before), after=dict(after))
-
-
 @dataclass(frozen=True)
 class Proposal:
     """A task the generator proposes for one criterion that lost points."""
