@@ -80,7 +80,11 @@ Reading the output
   in-server) so that none is chosen after the fact. The paced rows were added later (2026-11-22), beside
   the closed-loop rows, which stay as they were.
 
-Results also go to `var/bench/board-results.json`; the server's log to `var/bench/board-server.log`.
+`--workers 2` runs the same benchmark on two server processes sharing the listening socket, unpinned: the
+workers, PostgreSQL and the client share both cores, as on a 2-core server running compose.yaml's two workers.
+
+Results also go to `var/bench/board-results.json` (`board-results-N-workers.json` with `--workers N`); the server's
+log to `var/bench/board-server.log`.
 """
 
 from __future__ import annotations
@@ -94,6 +98,7 @@ import os
 import random
 import re
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -103,6 +108,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -183,6 +189,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--race-pairs", type=int, default=20, help="same-card move pairs of the race probe (20)")
     parser.add_argument("--max-seconds", type=float, default=30.0, help="time bound per row (default 30)")
     parser.add_argument("--no-pin", action="store_true", help="do not pin server, PostgreSQL and client to cores")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes on one socket (default 1); with more than one nothing is pinned: the workers, "
+        "PostgreSQL and the client share every core, as a 2-core server running compose.yaml's two workers would",
+    )
     parser.add_argument("--seed", type=int, default=20261122, help="random seed of the requests")
     parser.add_argument(
         "--tenants-per-province", type=int, default=100, help="scale the data down for a quick try (default 100)"
@@ -488,41 +501,89 @@ def serve(argv: list[str]) -> None:
 
 
 class TimedServerProcess(ServerProcess):
-    """`tenant_home.ServerProcess`, started through `serve` above (the same command otherwise)."""
+    """`tenant_home.ServerProcess`, started through `serve` above (the same command otherwise), as `workers`
+    processes sharing the listening socket (the kernel hands each connection to one of them, as gunicorn's
+    or `uvicorn --workers` do). Each worker also listens on a control socket of its own, where its timings
+    are read."""
+
+    def __init__(self, urls: DatabaseUrls, log_path: Path, workers: int = 1) -> None:
+        super().__init__(urls, log_path, None)
+        self.workers = workers
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self.control_ports: list[int] = []
+
+    @property
+    def pids(self) -> list[int]:
+        return [process.pid for process in self.processes]
 
     def __enter__(self) -> TimedServerProcess:
         listener = socket.create_server(("127.0.0.1", 0), backlog=2048)
         self.port = listener.getsockname()[1]
-        command = [
-            sys.executable,
-            "-m",
-            "tests.benchmarks.board",
-            "serve",
-            "--fd",
-            str(listener.fileno()),
-            "--app-url",
-            self.urls.app_url,
-            "--owner-url",
-            self.urls.owner_url,
-        ]
         self.log = self.log_path.open("wb")
         try:
-            self.process = subprocess.Popen(
-                command, pass_fds=(listener.fileno(),), stdout=self.log, stderr=subprocess.STDOUT, cwd=PROJECT_ROOT
-            )
+            for _ in range(self.workers):
+                control = socket.create_server(("127.0.0.1", 0), backlog=16)
+                self.control_ports.append(control.getsockname()[1])
+                command = [sys.executable, "-m", "tests.benchmarks.board", "serve", "--fd", str(listener.fileno())]
+                command += ["--control-fd", str(control.fileno())] if self.workers > 1 else []
+                command += ["--app-url", self.urls.app_url, "--owner-url", self.urls.owner_url]
+                try:
+                    self.processes.append(
+                        subprocess.Popen(
+                            command,
+                            pass_fds=(listener.fileno(), control.fileno()),
+                            stdout=self.log,
+                            stderr=subprocess.STDOUT,
+                            cwd=PROJECT_ROOT,
+                        )
+                    )
+                finally:
+                    control.close()
+            self.process = self.processes[0]
         finally:
             listener.close()
         try:
             self._wait_ready()
+            for port in self._timing_ports()[1:]:
+                self._wait_control(port)
         except BaseException:
             self.stop()
             raise
         return self
 
+    def _timing_ports(self) -> list[int]:
+        return self.control_ports if self.workers > 1 else [self.port]
+
+    def _wait_control(self, port: int) -> None:
+        deadline = time.monotonic() + 60.0
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1.0).status_code == 200:
+                    return
+            time.sleep(0.1)
+        raise RuntimeError(f"a worker did not answer /healthz on its control port:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        for process in self.processes[1:]:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes[1:]:
+            try:
+                process.wait(timeout=10.0)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10.0)
+        super().stop()
+
     def timings(self, *, reset: bool) -> dict[str, list[float]]:
-        response = httpx.get(f"{self.base_url}{TIMINGS_PATH}{'?reset=1' if reset else ''}", timeout=10.0)
-        response.raise_for_status()
-        return dict(response.json())
+        merged: dict[str, list[float]] = {}
+        for port in self._timing_ports():
+            url = f"http://127.0.0.1:{port}{TIMINGS_PATH}{'?reset=1' if reset else ''}"
+            response = httpx.get(url, timeout=10.0)
+            response.raise_for_status()
+            for label, samples in response.json().items():
+                merged.setdefault(label, []).extend(samples)
+        return merged
 
 
 # ----------------------------------------------------------------------------------------------- client
@@ -1151,6 +1212,7 @@ def main(argv: list[str] | None = None) -> int:
     shape = Shape(tenants_per_province=args.tenants_per_province)
     BENCH_VAR.mkdir(parents=True, exist_ok=True)
     machine = machine_info()
+    machine["workers"] = args.workers
     setup: dict[str, float] = {}
     results: list[ScenarioResult] = []
     timings: dict[str, dict[str, list[float]]] = {}
@@ -1180,9 +1242,9 @@ def main(argv: list[str] | None = None) -> int:
             f"({facts['cells']} non-empty cells), {len(sessions)} focal points signed in"
         )
 
-        with TimedServerProcess(urls, BENCH_VAR / "board-server.log", None) as server:
-            pinning = pin_processes(server.pid, pg.get_pid(), enabled=not args.no_pin)
-            print(f"Server  {server.base_url} (pid {server.pid}); pinning: {pinning}")
+        with TimedServerProcess(urls, BENCH_VAR / "board-server.log", args.workers) as server:
+            pinning = pin_processes(server.pid, pg.get_pid(), enabled=not args.no_pin and args.workers == 1)
+            print(f"Server  {server.base_url} ({args.workers} worker(s), pids {server.pids}); pinning: {pinning}")
             persons, page = open_board(server.base_url, path, sessions)
             stranger = tenant_cookies[BOARD_TENANT % shape.tenants]  # the next tenant's member
             check_board_page(server.base_url, path, page, stranger, persons[0], state)
@@ -1195,7 +1257,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"board {args.board_requests}, moves {args.move_requests}, c=1 rows {args.serial_requests} "
                 f"measured requests (none started after {args.max_seconds:.0f} s)\n"
             )
-            meter = CpuMeter(server.pid, pg.get_pid())
+            meter = CpuMeter(server.pids, pg.get_pid())
 
             def board_target() -> Target:
                 return Target(path, rng.choice(persons).cookie)
@@ -1361,7 +1423,7 @@ def main(argv: list[str] | None = None) -> int:
         f"total run {time.perf_counter() - run_started:.0f} s"
     )
 
-    output = BENCH_VAR / "board-results.json"
+    output = BENCH_VAR / ("board-results.json" if args.workers == 1 else f"board-results-{args.workers}-workers.json")
     report = {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine,

@@ -18,7 +18,7 @@ import os
 import random
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -183,8 +183,9 @@ class ScenarioResult:
 class CpuMeter:
     """CPU seconds used by the server process and by every PostgreSQL process, between two readings."""
 
-    def __init__(self, server_pid: int, postmaster_pid: int | None) -> None:
-        self.server = psutil.Process(server_pid)
+    def __init__(self, server_pid: int | Sequence[int], postmaster_pid: int | None) -> None:
+        pids = [server_pid] if isinstance(server_pid, int) else list(server_pid)
+        self.servers = [psutil.Process(pid) for pid in pids]
         self.postmaster = psutil.Process(postmaster_pid) if postmaster_pid else None
 
     def _db_times(self) -> dict[int, float]:
@@ -198,8 +199,8 @@ class CpuMeter:
         return times
 
     def read(self) -> tuple[float, float, dict[int, float]]:
-        cpu = self.server.cpu_times()
-        return time.process_time(), cpu.user + cpu.system, self._db_times()
+        server = sum(cpu.user + cpu.system for cpu in (process.cpu_times() for process in self.servers))
+        return time.process_time(), server, self._db_times()
 
     @staticmethod
     def delta(

@@ -32,6 +32,7 @@ def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--fd", type=int, required=True, help="inherited listening socket")
+    parser.add_argument("--control-fd", type=int, help="a second inherited socket of this process's own")
     parser.add_argument("--app-url", required=True)
     parser.add_argument("--owner-url", required=True)
     parser.add_argument("--profile", type=Path, help="write cProfile stats of the whole run here")
@@ -42,19 +43,21 @@ def main(argv: list[str] | None = None) -> None:
     settings = make_settings(env="production")
     settings = replace(settings, db=DatabaseSettings(), paths=PathSettings(var_dir=BENCH_VAR))
     app = create_app(settings, DatabaseUrls(app_url=args.app_url, owner_url=args.owner_url))
-    listener = socket.socket(fileno=args.fd)
+    listeners = [socket.socket(fileno=args.fd)]
+    if args.control_fd is not None:  # one of several workers: the benchmark reads each one's timings here
+        listeners.append(socket.socket(fileno=args.control_fd))
     config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", loop="auto", http="auto", workers=1)
     server = uvicorn.Server(config)
     # uvicorn shuts down gracefully on SIGTERM, then re-raises it to the handler it found: this one, so
     # the process ends with 0 (and after writing its profile) rather than killed by the signal.
     signal.signal(signal.SIGTERM, _exit_cleanly)
     if args.profile is None:
-        server.run(sockets=[listener])
+        server.run(sockets=listeners)
         return
     profiler = cProfile.Profile()
     profiler.enable()
     try:
-        server.run(sockets=[listener])
+        server.run(sockets=listeners)
     finally:
         profiler.disable()
         profiler.dump_stats(args.profile)

@@ -356,7 +356,7 @@ def print_setup(machine: dict[str, Any], counts: dict[str, int], db_size: int, s
     print(f"  RAM {machine['ram_gib']} GiB, {machine['os']}")
     print(f"  {machine['python']}, PostgreSQL {machine['postgresql']} (embedded, var/bench/pg)")
     print(
-        f"  server: uvicorn {machine['packages']['uvicorn']}, 1 worker, "
+        f"  server: uvicorn {machine['packages']['uvicorn']}, {machine.get('workers', 1)} worker(s), "
         f"{machine['event_loop']}, {machine['http_parser']}"
     )
     print(f"  load average before: {machine['load_average_before']}")
