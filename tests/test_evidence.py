@@ -461,6 +461,30 @@ def _fetch_token(host: str, port: int, cookie: str) -> tuple[str, str]:
     return token.group(1), csrf_cookie.group(1)
 
 
+async def test_a_failing_disk_write_stores_nothing_and_says_so(tmp_path: Path) -> None:
+    """The storage writes in a thread of its own: a write the disk refuses (here the process's file size
+    limit, a real EFBIG) surfaces in `put`, which leaves no temporary file and no blob behind."""
+    import resource
+
+    storage = LocalStorage(tmp_path / "blobs")
+    chunk = bytes(range(256)) * 4096  # 1 MiB
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(8):
+            yield chunk
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (3 * len(chunk), hard))
+    try:
+        with pytest.raises(OSError, match="File too large"):
+            await storage.put(chunks())
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    assert [p for p in (tmp_path / "blobs").rglob("*") if p.is_file()] == []
+    stored = await storage.put(chunks())  # and the storage is usable again
+    assert stored.size == 8 * len(chunk)
+
+
 async def test_check_command_reports_drift_and_orphans(
     client: AsyncTestClient[Litestar],
     owner_engine: AsyncEngine,
