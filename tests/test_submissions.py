@@ -358,6 +358,7 @@ async def test_withdraw_then_resubmit_makes_version_2_and_keeps_version_1(
     await sign_in(client, FOCAL)
     await post(client, PAGE)
     await build_all(app_engine, storage, sngv)
+    assert (await post(client, f"{PAGE}/lan/1/xoa")).status_code == 404  # no such step
     assert (await post(client, f"{PAGE}/lan/1/rut")).headers["location"].endswith("ok=rut")
     assert (await post(client, f"{PAGE}/lan/1/rut")).status_code == 409
     await post(client, PAGE)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -65,6 +66,21 @@ async def _version(db: AsyncSession, year: int, version: int) -> Submission:
     return found
 
 
+async def _retry(db: AsyncSession, tenant: TenantContext, submission: Submission) -> None:
+    await services.retry(db, submission, tenant.principal.user_id)
+
+
+async def _withdraw(db: AsyncSession, tenant: TenantContext, submission: Submission) -> None:
+    await services.withdraw(db, tenant.province, submission, tenant.principal.user_id)
+
+
+# the URL's last segment → what it does to one version of a submission
+VERSION_STEPS: dict[str, Callable[[AsyncSession, TenantContext, Submission], Awaitable[None]]] = {
+    "thu-lai": _retry,
+    "rut": _withdraw,
+}
+
+
 class SubmissionController(Controller):
     path = "/t/{province_code:str}/{tenant_code:str}/nop-ho-so"
     dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
@@ -109,37 +125,26 @@ class SubmissionController(Controller):
             return await self._refused(request, db_session, tenant, year, exc)
         return Redirect(f"{tenant.base_path}/nop-ho-so/{year}", query_params={"ok": "nop"})
 
-    @post("/{year:int}/lan/{version:int}/thu-lai", name="submission:retry", opt=SUBMIT)
-    async def retry(
+    @post("/{year:int}/lan/{version:int}/{step:str}", name="submission:step", opt=SUBMIT)
+    async def version_step(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
         version: FromPath[int],
+        step: FromPath[str],
     ) -> Response[Any]:
+        """A step on one version: /thu-lai (build it again), /rut (withdraw it)."""
+        act = VERSION_STEPS.get(step)
+        if act is None:
+            raise NotFoundException("Không có thao tác này.")
         submission = await _version(db_session, year, version)
         try:
-            await services.retry(db_session, submission, tenant.principal.user_id)
+            await act(db_session, tenant, submission)
         except SubmissionError as exc:
             return await self._refused(request, db_session, tenant, year, exc)
-        return Redirect(f"{tenant.base_path}/nop-ho-so/{year}", query_params={"ok": "thu-lai"})
-
-    @post("/{year:int}/lan/{version:int}/rut", name="submission:withdraw", opt=SUBMIT)
-    async def withdraw(
-        self,
-        request: Request[Any, Any, Any],
-        db_session: NamedDependency[AsyncSession],
-        tenant: NamedDependency[TenantContext],
-        year: FromPath[int],
-        version: FromPath[int],
-    ) -> Response[Any]:
-        submission = await _version(db_session, year, version)
-        try:
-            await services.withdraw(db_session, tenant.province, submission, tenant.principal.user_id)
-        except SubmissionError as exc:
-            return await self._refused(request, db_session, tenant, year, exc)
-        return Redirect(f"{tenant.base_path}/nop-ho-so/{year}", query_params={"ok": "rut"})
+        return Redirect(f"{tenant.base_path}/nop-ho-so/{year}", query_params={"ok": step})
 
     @get("/{year:int}/lan/{version:int}/tai-ve", name="submission:download", opt=VIEW)
     async def download(
