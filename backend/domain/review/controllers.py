@@ -343,6 +343,20 @@ class ReviewController(Controller):
         return await self._step(request, db_session, tenant, year, department_code, step)
 
 
+def _explanation_base(tenant: TenantContext, year: int) -> str:
+    return f"{tenant.base_path}/giai-trinh/{year}"
+
+
+def _fragment(template_name: str, tenant: TenantContext, year: int, status_code: int = 200, **context: Any) -> Template:
+    """A piece of the department's requests, swapped in by htmx (a row, the board's summary, an answer)."""
+    return Template(
+        template_name=template_name,
+        context={"ctx": tenant, "year": year, "base": _explanation_base(tenant, year), **context},
+        status_code=status_code,
+        headers={"Vary": "HX-Request"},
+    )
+
+
 class ExplanationController(Controller):
     """The department's side: the inspectors' evidence requests and its answers (giải trình)."""
 
@@ -371,7 +385,7 @@ class ExplanationController(Controller):
             requests=await services.department_requests(db, tenant, year),
             errors=errors or {},
             typed=typed or {},
-            base=f"{tenant.base_path}/giai-trinh/{year}",
+            base=_explanation_base(tenant, year),
             notice=request.query_params.get("ok"),
         )
         response.status_code = status_code
@@ -404,26 +418,23 @@ class ExplanationController(Controller):
             raise NotFoundException(str(exc)) from None
         key = str(request_id)
         if not errors and not _htmx(request):
-            return Redirect(f"{tenant.base_path}/giai-trinh/{year}", query_params={"ok": "1"}, status_code=303)
+            return Redirect(_explanation_base(tenant, year), query_params={"ok": "1"}, status_code=303)
         typed = {key: str(form.get("answer") or "")[:4000]} if errors else {}
         if not _htmx(request):
             return await self._page(
                 request, db_session, tenant, year, errors={key: errors}, typed=typed, status_code=422
             )
         exchange = next(r for r in requests.requests if r.id == request_id)
-        return Template(
-            template_name="review/answer_response.html",
-            context={
-                "ctx": tenant,
-                "req": exchange,
-                "requests": requests,
-                "errors": {key: errors} if errors else {},
-                "typed": typed,
-                "saved": not errors,
-                "base": f"{tenant.base_path}/giai-trinh/{year}",
-            },
+        return _fragment(
+            "review/answer_response.html",
+            tenant,
+            year,
             status_code=422 if errors else 200,
-            headers={"Vary": "HX-Request"},
+            req=exchange,
+            requests=requests,
+            errors={key: errors} if errors else {},
+            typed=typed,
+            saved=not errors,
         )
 
     @get("/{year:int}/tieu-chi/{code:str}", name="explanation:criterion", opt=VIEW)
@@ -436,16 +447,7 @@ class ExplanationController(Controller):
     ) -> Template:
         """The requests on one criterion, for its row of the self-assessment (loaded by htmx)."""
         requests = await services.department_requests(db_session, tenant, year)
-        return Template(
-            template_name="review/criterion_requests.html",
-            context={
-                "ctx": tenant,
-                "year": year,
-                "found": requests.for_code(code),
-                "base": f"{tenant.base_path}/giai-trinh/{year}",
-            },
-            headers={"Vary": "HX-Request"},
-        )
+        return _fragment("review/criterion_requests.html", tenant, year, found=requests.for_code(code))
 
     @get("/{year:int}/tom-tat", name="explanation:summary", opt=VIEW)
     async def summary(
@@ -456,13 +458,4 @@ class ExplanationController(Controller):
     ) -> Template:
         """The department's open requests, for the top of its board (loaded by htmx)."""
         requests = await services.department_requests(db_session, tenant, year)
-        return Template(
-            template_name="review/board_requests.html",
-            context={
-                "ctx": tenant,
-                "year": year,
-                "requests": requests,
-                "base": f"{tenant.base_path}/giai-trinh/{year}",
-            },
-            headers={"Vary": "HX-Request"},
-        )
+        return _fragment("review/board_requests.html", tenant, year, requests=requests)
