@@ -36,6 +36,7 @@ from backend.domain.evidence.storage import storage_from_settings
 from backend.domain.remedies import tasks
 from backend.settings import PROJECT_ROOT, Settings
 from tests.support import sign_in
+from tests.test_assessments import SEED_001 as ASSESSMENT_001
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
 
@@ -49,27 +50,9 @@ FOCAL = "thao.ntp@sngv.hatinh.example.vn"
 VIEWER = "lien.ct@sngv.hatinh.example.vn"
 HTMX = {"HX-Request": "true"}
 
-# Seed 001: Sở Ngoại vụ, Hà Tĩnh 2020, self-scored 75,25/80.
-SEED_001 = [
-    ("1.2", {"achieved": "94,76", "target": "100"}),
-    ("1.5", {"event": "31/12/2020", "done": "15/03/2021"}),
-    ("1.7", {"points": "1"}),  # the department claims full marks; the inspectors will say 0,5
-    ("1", {"phan": "con-lai", "points": "6,5"}),
-    ("2.5", {"value": "90"}),
-    ("2.6.1", {"points": "0"}),
-    ("2", {"phan": "con-lai", "points": "7.5"}),
-    ("3", {"points": "14,5"}),
-    ("4.1.5", {"points": "2"}),
-    ("4", {"phan": "con-lai", "points": "10"}),
-    ("5.10", {"points": "0,5"}),
-    ("5", {"phan": "con-lai", "points": "12,5"}),
-    ("6.2.1", {"points": "1"}),
-    ("6", {"phan": "con-lai", "points": "5"}),
-    ("7.1.5", {"achieved": "88,7", "target": "100"}),
-    ("7.1.8", {"points": "0"}),
-    ("7.1", {"phan": "con-lai", "points": "6,5"}),
-    ("7.2", {"points": "5"}),
-]
+# Seed 001 (Sở Ngoại vụ, Hà Tĩnh 2020) as the department self-scores it: as in the plan, except that it claims
+# full marks for 1.7, which the inspectors will appraise at 0,5
+SEED_001 = [(code, {"points": "1"} if code == "1.7" else form) for code, form in ASSESSMENT_001]
 KEYS = [code + ("*" if form.get("phan") else "") for code, form in SEED_001]
 
 
