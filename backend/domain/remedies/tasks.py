@@ -322,9 +322,8 @@ async def update_task(
     task.due_series = list(values.get("due_series") or [])
     task.search_text = _search_text(values, options)
     task.version += 1
-    if old_area != task.area_code:  # to the end of the same column in its new lane; its old cell closes the gap
-        if not relaned:
-            await lock_board(db, ctx)
+    # the version check passed, so the area read before the lock is still the card's: `relaned` holds
+    if relaned:  # to the end of the same column in its new lane; its old cell closes the gap
         await db.execute(
             update(Task)
             .where(
