@@ -19,7 +19,6 @@ from backend.db.models import BoardColumn, Membership, Task, TaskAssignee, Unit,
 from backend.domain.remedies.board import DUE_SOON_DAYS
 
 
-# Every province is in Vietnam, which keeps UTC+7 all year: the reminders' "today", whatever the server's zone.
 @dataclass(frozen=True)
 class AgendaTask:
     number: int
