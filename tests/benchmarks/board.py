@@ -589,16 +589,8 @@ class TimedServerProcess(ServerProcess):
 # ----------------------------------------------------------------------------------------------- client
 
 
-class HttpConnection:
-    """One keep-alive HTTP/1.1 connection that also POSTs and returns the headers and body (`load.RawConnection`
-    only GETs and counts bytes)."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self.host = host
-        self.port = port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-        self.used = 0.0  # time.monotonic() of the last request
+class HttpConnection(load.RawConnection):
+    """`load.RawConnection` that also POSTs, and returns the headers and body (its `get` only counts bytes)."""
 
     async def request(
         self, method: str, path: str, headers: dict[str, str], body: bytes = b""
@@ -606,62 +598,32 @@ class HttpConnection:
         try:
             return await self._request(method, path, headers, body)
         except BaseException:
-            self._drop()
+            self._drop()  # never reuse a connection left in the middle of a response
             raise
 
     async def _request(
         self, method: str, path: str, headers: dict[str, str], body: bytes
     ) -> tuple[int, list[tuple[str, str]], bytes]:
-        if time.monotonic() - self.used > load.IDLE_REUSE_S:
-            self._drop()  # idle too long: the server may be closing it (keep-alive timeout)
-        self.used = time.monotonic()
-        if self.reader is None or self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        reader, writer = self.reader, self.writer
+        reader, writer = await self._streams()
         lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}", "User-Agent: parboard-bench"]
         lines += [f"{name}: {value}" for name, value in headers.items()]
         if body or method != "GET":
             lines.append(f"Content-Length: {len(body)}")
         writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
-        head = await reader.readuntil(b"\r\n\r\n")
-        status_line, *header_lines = head.decode("latin-1").split("\r\n")
-        parts = status_line.split(" ", 2)
-        if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
-            raise ProtocolError(f"bad status line {status_line!r}")
-        found = []
-        for line in header_lines:
-            name, _, value = line.partition(":")
-            if name:
-                found.append((name.strip().lower(), value.strip()))
+        status, found = await load.read_head(reader)
         named = {name: value.lower() for name, value in found}
         if "content-length" in named:
             content = await reader.readexactly(int(named["content-length"]))
         elif named.get("transfer-encoding") == "chunked":
-            chunks = []
-            while True:
-                length = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
-                chunks.append((await reader.readexactly(length + 2))[:-2])
-                if length == 0:
-                    break
+            chunks: list[bytes] = []
+            await load.read_chunked(reader, chunks)
             content = b"".join(chunks)
         else:
             content = await reader.read()
             named["connection"] = "close"
         if named.get("connection") == "close":
             self._drop()
-        return int(parts[1]), found, content
-
-    def _drop(self) -> None:
-        writer, self.reader, self.writer = self.writer, None, None
-        if writer is not None:
-            writer.close()
-
-    async def close(self) -> None:
-        writer, self.reader, self.writer = self.writer, None, None
-        if writer is not None:
-            writer.close()
-            with contextlib.suppress(OSError):
-                await writer.wait_closed()
+        return status, found, content
 
 
 @dataclass(frozen=True)

@@ -60,39 +60,35 @@ class RawConnection:
             self._drop()  # never reuse a connection left in the middle of a response
             raise
 
-    async def _get(self, target: Target) -> tuple[int, int]:
+    async def _streams(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """The connection's streams, opened again when closed or idle too long."""
         if time.monotonic() - self.used > IDLE_REUSE_S:
             self._drop()  # as a browser would, not a connection the server may be closing right now
         self.used = time.monotonic()
         if self.reader is None or self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
-        reader, writer = self.reader, self.writer
+        return self.reader, self.writer
+
+    async def _get(self, target: Target) -> tuple[int, int]:
+        reader, writer = await self._streams()
         cookie = f"Cookie: {target.cookie}\r\n" if target.cookie else ""
         writer.write(
             f"GET {target.path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nUser-Agent: parboard-bench\r\n"
             f"Accept: */*\r\n{cookie}\r\n".encode("ascii")
         )
-        head = await reader.readuntil(b"\r\n\r\n")
-        status_line, *header_lines = head.decode("latin-1").split("\r\n")
-        parts = status_line.split(" ", 2)
-        if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
-            raise ProtocolError(f"bad status line {status_line!r}")
-        headers = {}
-        for line in header_lines:
-            name, _, value = line.partition(":")
-            if name:
-                headers[name.strip().lower()] = value.strip().lower()
+        status, found = await read_head(reader)
+        headers = {name: value.lower() for name, value in found}
         if "content-length" in headers:
             size = int(headers["content-length"])
             await reader.readexactly(size)
         elif headers.get("transfer-encoding") == "chunked":
-            size = await _read_chunked(reader)
+            size = await read_chunked(reader)
         else:
             size = len(await reader.read())
             headers["connection"] = "close"
         if headers.get("connection") == "close":
             self._drop()
-        return int(parts[1]), size
+        return status, size
 
     def _drop(self) -> None:
         writer, self.reader, self.writer = self.writer, None, None
@@ -107,11 +103,29 @@ class RawConnection:
                 await writer.wait_closed()
 
 
-async def _read_chunked(reader: asyncio.StreamReader) -> int:
+async def read_head(reader: asyncio.StreamReader) -> tuple[int, list[tuple[str, str]]]:
+    """An answer's status and headers (names in lower case), read up to its body."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    parts = status_line.split(" ", 2)
+    if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
+        raise ProtocolError(f"bad status line {status_line!r}")
+    found = []
+    for line in header_lines:
+        name, _, value = line.partition(":")
+        if name:
+            found.append((name.strip().lower(), value.strip()))
+    return int(parts[1]), found
+
+
+async def read_chunked(reader: asyncio.StreamReader, into: list[bytes] | None = None) -> int:
+    """A chunked body's size; its chunks are appended to `into` when given."""
     size = 0
     for _ in range(1_000_000):  # bounded: no page of ours has a million chunks
         length = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
-        await reader.readexactly(length + 2)
+        chunk = await reader.readexactly(length + 2)
+        if into is not None:
+            into.append(chunk[:-2])
         size += length
         if length == 0:
             return size
