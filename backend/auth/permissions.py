@@ -100,8 +100,11 @@ def declare_automatic_options_public(route: BaseRoute) -> None:
             handler.opt["access"] = PUBLIC
 
 
-def access_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:  # type: ignore[type-arg]
+async def access_guard(connection: ASGIConnection, handler: BaseRouteHandler) -> None:  # type: ignore[type-arg]
     """App-wide guard: a route without a declared access is refused; a non-public one needs a person.
+
+    A coroutine although it awaits nothing: Litestar runs a plain function guard in a worker thread, a
+    thread hand-off on every request for a few attribute reads.
 
     The tenant-level check (this person's roles in the URL's tenant) happens when the tenant is
     resolved (`backend.domain.tenants.deps`), against the same declared permission.
