@@ -64,9 +64,15 @@ def _apply_context(session: Session, transaction: SessionTransaction, connection
         connection.execute(_SET_CONTEXT, context)
 
 
-async def bind_tenant(session: AsyncSession, tenant_id: uuid.UUID | None, user_id: uuid.UUID | None = None) -> None:
-    """Scope `session` to one tenant (and user) for the rest of its life, this transaction included."""
+def remember_context(session: AsyncSession, tenant_id: uuid.UUID | None, user_id: uuid.UUID | None = None) -> None:
+    """Scope the later transactions of `session` to one tenant (and user); for a caller whose own statement
+    already set the current transaction's context (see `backend.domain.tenants.deps`)."""
     session.info["tenant_id"] = tenant_id
     session.info["user_id"] = user_id
+
+
+async def bind_tenant(session: AsyncSession, tenant_id: uuid.UUID | None, user_id: uuid.UUID | None = None) -> None:
+    """Scope `session` to one tenant (and user) for the rest of its life, this transaction included."""
+    remember_context(session, tenant_id, user_id)
     if session.in_transaction():
         await session.execute(_SET_CONTEXT, _context(session.sync_session))
