@@ -28,20 +28,11 @@ COOKIE = "parboard_session"
 # Writing last_seen_at on every request would turn every read into a write; a minute is precise enough.
 TOUCH_EVERY = timedelta(seconds=60)
 
-# The lookup runs on every request, so it talks to asyncpg directly (SQLAlchemy's statement layer
-# cost more than the queries): one transaction, three statements, all by index.
-_SESSION = """
-    SELECT s.id, s.user_id, s.province_id, s.last_seen_at, s.expires_at, s.revoked_at,
-           u.full_name, u.email, u.is_active, u.is_platform_admin
-    FROM user_sessions s JOIN users u ON u.id = s.user_id
-    WHERE s.token_hash = $1
-"""
-_MEMBERSHIPS = """
-    SELECT m.tenant_id, m.role, m.unit_id
-    FROM memberships m JOIN tenants t ON t.id = m.tenant_id
-    WHERE m.user_id = $1 AND m.is_active AND t.is_active AND t.province_id = $2
-"""
-_AS_USER = "SELECT set_config('app.user_id', $1, true)"
+# The lookup runs on every request, so it talks to asyncpg directly (SQLAlchemy's statement layer cost more
+# than the queries), in one statement outside any transaction: `session_principal` (migration 0013) reads the
+# session and the person, binds the statement to that person and returns their memberships in the session's
+# province, a row each (its tenant NULL for a person with none).
+_PRINCIPAL = "SELECT * FROM session_principal($1)"
 # The same clock as the idle check below (`now()`, not the database's), so "once a minute" holds.
 _TOUCH = "UPDATE user_sessions SET last_seen_at = $1 WHERE id = $2"
 
@@ -79,22 +70,26 @@ class SessionStore:
         """The person behind a session token, or None when unknown, revoked, expired or disabled."""
         async with self.engine.connect() as connection:
             driver: Any = (await connection.get_raw_connection()).driver_connection
-            async with driver.transaction():
-                row = await driver.fetchrow(_SESSION, hash_token(token))
-                if row is None or row["revoked_at"] is not None or not row["is_active"]:
-                    return None
-                moment = now()
-                if moment >= row["expires_at"] or moment - row["last_seen_at"] >= self.idle:
-                    return None
-                await driver.execute(_AS_USER, str(row["user_id"]))
-                roles: dict[uuid.UUID, set[Role]] = {}
-                units: dict[uuid.UUID, set[uuid.UUID]] = {}
-                for tenant_id, role, unit_id in await driver.fetch(_MEMBERSHIPS, row["user_id"], row["province_id"]):
-                    roles.setdefault(tenant_id, set()).add(Role(role))
-                    if unit_id is not None:
-                        units.setdefault(tenant_id, set()).add(unit_id)
-                if moment - row["last_seen_at"] >= TOUCH_EVERY:
-                    await driver.execute(_TOUCH, moment, row["id"])
+            rows = await driver.fetch(_PRINCIPAL, hash_token(token))
+            if not rows:
+                return None
+            row = rows[0]
+            if row["revoked_at"] is not None or not row["is_active"]:
+                return None
+            moment = now()
+            if moment >= row["expires_at"] or moment - row["last_seen_at"] >= self.idle:
+                return None
+            roles: dict[uuid.UUID, set[Role]] = {}
+            units: dict[uuid.UUID, set[uuid.UUID]] = {}
+            for membership in rows:
+                tenant_id, unit_id = membership["tenant_id"], membership["unit_id"]
+                if tenant_id is None:
+                    continue
+                roles.setdefault(tenant_id, set()).add(Role(membership["role"]))
+                if unit_id is not None:
+                    units.setdefault(tenant_id, set()).add(unit_id)
+            if moment - row["last_seen_at"] >= TOUCH_EVERY:
+                await driver.execute(_TOUCH, moment, row["session_id"])
         return Principal(
             user_id=row["user_id"],
             display_name=row["full_name"] or row["email"],
@@ -102,7 +97,7 @@ class SessionStore:
             roles={tenant: frozenset(r) for tenant, r in roles.items()},
             units={tenant: frozenset(u) for tenant, u in units.items()},
             is_platform_admin=row["is_platform_admin"],
-            session_id=row["id"],
+            session_id=row["session_id"],
             province_id=row["province_id"],
         )
 
