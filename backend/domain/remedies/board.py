@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from sqlalchemy import and_, bindparam, func, or_, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend.auth.permissions import Permission
 from backend.db.models import BoardColumn, EvidenceFile, Role, Task, TaskAssignee, TaskUnit, Unit, User
@@ -401,12 +401,10 @@ _MOVING = text(
     FROM tasks t WHERE t.id = CAST(:task AS uuid)
     """
 )
-# the lock, the card's version, the WIP limit, the place, the shuffle and the audit row in one round trip
-# (migration 0012); the board's lock is held for this statement and the commit only
-_APPLY = text(
-    "SELECT outcome, placed FROM board_move(:key, CAST(:task AS uuid), :version, CAST(:column AS uuid), "
-    "CAST(:area AS varchar), :place, CAST(:anchor AS uuid), CAST(:wip AS integer), CAST(:actor AS varchar))"
-)
+# the lock, the card's version, the WIP limit, the place, the shuffle and the audit row in one statement, sent
+# outside any transaction so that it commits by itself: the board's lock is held inside one round trip
+# (migrations 0012 and 0014; the statement binds its own tenant and person for row-level security)
+_APPLY = "SELECT outcome, placed FROM board_move_as($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
 
 
 def _gone() -> MoveError:
@@ -437,14 +435,27 @@ def _refusal(outcome: str, task: MovingTask, column: ColumnView) -> MoveError:
     raise AssertionError(f"board_move: {outcome}")
 
 
-async def move(
-    db: AsyncSession, ctx: TenantContext, request: Move, lanes: set[str], columns: Sequence[ColumnView]
-) -> Moved:
-    """Check one move against the card as read, then apply it under the board's lock in one statement, which
-    refuses it if the card's version is no longer the one checked (every change of a card grows it).
+@dataclass(frozen=True)
+class CheckedMove:
+    """A move checked against its card as read (who may move it, which column, which area); `apply_move` applies
+    it, or refuses it if the card's version is no longer the one checked."""
 
-    `columns` are the board's columns (read in this transaction). Raises MoveError (409 when `conflict`) or
-    PermissionError before anything is written."""
+    task: MovingTask
+    column: ColumnView
+    area: str
+    place: str
+    anchor: uuid.UUID | None
+
+    @property
+    def changes_column(self) -> bool:
+        return self.task.column_id != self.column.id
+
+
+async def check_move(
+    db: AsyncSession, ctx: TenantContext, request: Move, lanes: set[str], columns: Sequence[ColumnView]
+) -> CheckedMove:
+    """Check one move against the card as read. `columns` are the board's columns (read in this transaction).
+    Raises MoveError (409 when `conflict`) or PermissionError; writes nothing."""
     row = (await db.execute(_MOVING, {"task": request.task_id})).first()
     if row is None:
         raise _gone()
@@ -468,34 +479,42 @@ async def move(
             f"KP-{task.number} gắn với tiêu chí {task.criterion_code} của lĩnh vực {task.area_code}: "
             "sửa tiêu chí của nhiệm vụ trước khi chuyển sang lĩnh vực khác."
         )
-    changes_column = task.column_id != target_column.id
-    if target_column.needs_confirmation and changes_column and not ctx.can(Permission.TASK_CONFIRM.value):
+    checked = CheckedMove(task, target_column, area, request.place, request.anchor)
+    if target_column.needs_confirmation and checked.changes_column and not ctx.can(Permission.TASK_CONFIRM.value):
         raise PermissionError(f"Chỉ đầu mối CCHC hoặc lãnh đạo mới chuyển nhiệm vụ sang “{target_column.name}”.")
     if request.anchor == task.id:
         raise MoveError("Không thể đặt thẻ cạnh chính nó.")
-    source = (task.column_id, task.area_code)
-    if request.place in {"up", "down"} and source != (target_column.id, area):
+    if request.place in {"up", "down"} and (task.column_id, task.area_code) != (target_column.id, area):
         raise MoveError("“Lên/xuống” chỉ dùng trong cùng một cột.")
-    outcome, position = (
-        await db.execute(
+    return checked
+
+
+async def apply_move(engine: AsyncEngine, ctx: TenantContext, checked: CheckedMove) -> Moved:
+    """Apply a checked move in one statement of its own transaction (`board_move_as`): the board's lock, the
+    card's version against the one checked, the WIP limit, the place, the shuffle and the audit row. Call it
+    outside any transaction of the request's (which would hold a second connection of the pool). Raises
+    MoveError when the statement refuses the move; then nothing was written."""
+    task, column = checked.task, checked.column
+    async with engine.connect() as connection:
+        driver: Any = (await connection.get_raw_connection()).driver_connection
+        outcome, position = await driver.fetchrow(
             _APPLY,
-            {
-                "key": board_lock_key(ctx),
-                "task": task.id,
-                "version": task.version,
-                "column": target_column.id,
-                "area": area,
-                "place": request.place,
-                "anchor": request.anchor,
-                "wip": target_column.wip_limit if changes_column else None,
-                "actor": f"user:{ctx.principal.user_id}",
-            },
+            ctx.tenant.id,
+            ctx.principal.user_id,
+            board_lock_key(ctx),
+            task.id,
+            task.version,
+            column.id,
+            checked.area,
+            checked.place,
+            checked.anchor,
+            column.wip_limit if checked.changes_column else None,
+            f"user:{ctx.principal.user_id}",
         )
-    ).one()
     if outcome != "moved":
-        raise _refusal(outcome, task, target_column)
-    moved = task._replace(column_id=target_column.id, area_code=area, position=position, version=task.version + 1)
-    return Moved(moved, source, (target_column.id, area))
+        raise _refusal(outcome, task, column)
+    moved = task._replace(column_id=column.id, area_code=checked.area, position=position, version=task.version + 1)
+    return Moved(moved, (task.column_id, task.area_code), (column.id, checked.area))
 
 
 async def next_number(db: AsyncSession) -> int:

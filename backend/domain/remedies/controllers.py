@@ -13,7 +13,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from markupsafe import Markup
 from sqlalchemy import bindparam, func, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend.auth.permissions import Permission
 from backend.clock import vietnam_today
@@ -237,6 +237,7 @@ class RemedyBoardController(Controller):
     async def move(
         self,
         request: Request[Any, Any, Any],
+        db_engine: NamedDependency[AsyncEngine],
         db_session: NamedDependency[AsyncSession],
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
@@ -248,7 +249,13 @@ class RemedyBoardController(Controller):
         lanes = await _areas(db_session, tenant, year)
         try:
             columns = await boards.read_columns(db_session)
-            moved = await boards.move(db_session, tenant, _parse_move(form), {lane.code for lane in lanes}, columns)
+            checked = await boards.check_move(
+                db_session, tenant, _parse_move(form), {lane.code for lane in lanes}, columns
+            )
+            # the reads end here: the move is a statement and a transaction of its own, which holds the board's
+            # lock inside one round trip (a refusal there writes nothing; the page below is read afresh)
+            await db_session.commit()
+            moved = await boards.apply_move(db_engine, tenant, checked)
         except PermissionError as exc:
             raise PermissionDeniedException(str(exc)) from None
         except MoveError as exc:  # raised before anything is written; the error status rolls the transaction back
@@ -267,9 +274,8 @@ class RemedyBoardController(Controller):
         if not htmx:
             query = filters.as_query()
             return Redirect(board_path(tenant, year), query_params=query or None)
-        # saved: the board's lock is released before the answer's cells are read (in a transaction of their own,
-        # so they may already show a later move; X-Task-Version says which version this one wrote)
-        await db_session.commit()
+        # saved and committed: the answer's cells are read in a transaction of their own, so they may already show
+        # a later move (X-Task-Version says which version this one wrote)
         changed = {moved.source, moved.target}
         context = await _board_context(db_session, tenant, year, filters, cells=changed, lanes=lanes, columns=columns)
         return Template(
