@@ -7,14 +7,22 @@ import asyncio
 import random
 import re
 import uuid
+from datetime import date
 from typing import Any
 
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import event, text
+from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backend.auth.sessions import COOKIE, SessionStore
+from backend.db.engine import create_session_maker
+from backend.db.models import Province, Tenant
+from backend.db.rls import bind_tenant
+from backend.domain.remedies import board as boards
+from backend.domain.tenants.deps import TenantContext
+from backend.settings import Settings
 from tests.support import sign_in
 from tests.test_assessments import HTMX, SEED_001, criteria  # noqa: F401 - the fixture
 
@@ -470,3 +478,69 @@ async def test_checklist_and_comments_on_a_card(client: AsyncTestClient[Litestar
     assert (
         await client.post(f"{BOARD}/the/1/viec-can-lam/{uuid.uuid4()}", data={"_csrf_token": token})
     ).status_code == 404
+
+
+async def test_a_moves_answer_read_in_one_statement_is_what_the_board_shows(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, app_engine: AsyncEngine, settings: Settings
+) -> None:
+    """A focal point's move answer comes from `read_cells` (one statement, `board_cells_as`); everyone else's from
+    `load_board` with the cells. For the same cards both read the same cells, badges, people and counts."""
+    await sign_in(client, FOCAL)
+    units = await _units(owner_engine)
+    [focal] = await _rows(owner_engine, "SELECT id FROM users WHERE email = :email", email=FOCAL)
+    for n in range(6):
+        fields: dict[str, Any] = {"title": f"Việc {n}", "area_code": str(1 + n % 2)}
+        if n % 2 == 0:  # the cards of area 1
+            fields |= {"lead_unit_id": units["van-phong-thanh-tra"], "assignees": str(focal.id)}
+        if n == 1:
+            fields["deadline_text"] = "31/12/2020"
+        assert (await _create(client, **fields)).status_code in (302, 303)
+    columns = await _columns(owner_engine)
+    moved = (await _tasks(owner_engine))[0]
+    assert (await _move(client, moved, columns["dang-thuc-hien"], moved.area_code)).status_code == 200
+
+    token = client.cookies.get(COOKIE)
+    assert token
+    principal = await SessionStore(app_engine, settings).resolve(token)
+    assert principal is not None
+    async with create_session_maker(owner_engine)() as db:
+        tenant, province = (
+            await db.execute(
+                select(Tenant, Province)
+                .join(Province, Province.id == Tenant.province_id)
+                .where(Province.code == "ha-tinh", Tenant.code == "so-ngoai-vu")
+            )
+        ).one()
+    ctx = TenantContext(tenant=tenant, province=province, principal=principal)
+    assert boards.reads_cells_whole(ctx, boards.Filters())
+    assert not boards.reads_cells_whole(ctx, boards.Filters(overdue=True))
+    lanes = [boards.Lane("1", "Lĩnh vực 1"), boards.Lane("2", "Lĩnh vực 2")]
+    today = date(2020, 12, 20)  # "31/12/2020" is due soon, the quarter deadlines are overdue
+    for cells in (
+        {(uuid.UUID(columns["dang-thuc-hien"]), "1"), (uuid.UUID(columns["chua-thuc-hien"]), "2")},
+        {(uuid.UUID(columns["chua-thuc-hien"]), "1")},
+        {(uuid.UUID(columns["hoan-thanh"]), "1")},  # an empty cell: the counts still come
+    ):
+        async with create_session_maker(app_engine)() as db:
+            await bind_tenant(db, tenant.id, principal.user_id)
+            async with db.begin():
+                board_columns = await boards.read_columns(db)
+                slow = await boards.load_board(
+                    db, ctx, 2020, lanes, boards.Filters(), today, cells=cells, columns=board_columns
+                )
+        fast = await boards.read_cells(app_engine, ctx, 2020, lanes, cells, board_columns, today)
+        assert fast.cells == slow.cells
+        assert (
+            fast.counts
+            == slow.counts
+            == {
+                uuid.UUID(columns["chua-thuc-hien"]): 5,
+                uuid.UUID(columns["dang-thuc-hien"]): 1,
+            }
+        )
+        assert fast.lanes == slow.lanes
+    assert not fast.cells  # the last cell was empty
+    todo = (uuid.UUID(columns["chua-thuc-hien"]), "1")
+    cards = (await boards.read_cells(app_engine, ctx, 2020, lanes, {todo}, board_columns, today)).cells[todo]
+    assert any(card.lead_unit and card.assignees for card in cards)  # the subqueries were exercised
+    assert any(card.due_soon for card in cards) or any(card.overdue for card in cards)

@@ -310,10 +310,32 @@ async def load_board(
             for task_id, name in rows:
                 names.setdefault(task_id, []).append(name)
             evidence = await evidence_counts(db, wanted)
+    board = assemble(year, columns, lanes, tasks, units, names, evidence, today, visible_all=visible is None)
+    if filters.area:
+        board.lanes = [lane for lane in board.lanes if lane.code == filters.area]
+    if cells is not None:  # only some cells were read: count the columns apart
+        counted = _COLUMN_COUNTS if visible is None else _COLUMN_COUNTS.where(visible)
+        board.counts = {column: n for column, n in await db.execute(counted, {"year": year})}
+    return board
+
+
+def assemble(
+    year: int,
+    columns: Sequence[ColumnView],
+    lanes: list[Lane],
+    tasks: Sequence[Any],
+    units: dict[uuid.UUID, str],
+    names: dict[uuid.UUID, list[str]],
+    evidence: dict[uuid.UUID, int],
+    today: date,
+    *,
+    visible_all: bool,
+) -> Board:
+    """The board of these cards (their lanes, badges and cells, the column counts of these cards)."""
     done_columns = {c.id for c in columns if c.is_done}
     known = {lane.code for lane in lanes}
     shown = list(lanes)
-    board = Board(year, list(columns), shown, visible_all=visible is None)
+    board = Board(year, list(columns), shown, visible_all=visible_all)
     for task in tasks:
         lane = task.area_code if task.area_code in known else OTHER_AREA
         if lane == OTHER_AREA and OTHER_AREA not in known:
@@ -334,11 +356,51 @@ async def load_board(
         )
         board.cells.setdefault((task.column_id, lane), []).append(card)
         board.counts[task.column_id] = board.counts.get(task.column_id, 0) + 1
-    if filters.area:
-        board.lanes = [lane for lane in shown if lane.code == filters.area]
-    if cells is not None:  # only some cells were read: count the columns apart
-        counted = _COLUMN_COUNTS if visible is None else _COLUMN_COUNTS.where(visible)
-        board.counts = {column: n for column, n in await db.execute(counted, {"year": year})}
+    return board
+
+
+# a move's answer in one statement of its own transaction (migration 0015): the cells' cards with their unit,
+# people and evidence, and the column counts on every row
+_CELLS_AS = "SELECT * FROM board_cells_as($1, $2, $3, $4, $5, $6, $7)"
+
+
+def reads_cells_whole(ctx: TenantContext, filters: Filters) -> bool:
+    """Whether `read_cells` serves this person's answer: they see and may move every card, with no filter."""
+    return sees_all(ctx) and ctx.can(Permission.TASK_EDIT_ANY.value) and not filters.active
+
+
+async def read_cells(
+    engine: AsyncEngine,
+    ctx: TenantContext,
+    year: int,
+    lanes: list[Lane],
+    cells: set[tuple[uuid.UUID, str]],
+    columns: Sequence[ColumnView],
+    today: date,
+) -> Board:
+    """One or two cells of the whole board and its column counts, as `load_board` reads them with `cells` for
+    someone who sees every card with no filter (`reads_cells_whole`): one statement (`board_cells_as`) outside
+    any transaction, where `load_board` needs a transaction of four round trips."""
+    (c0, a0), (c1, a1) = sorted(cells)[0], sorted(cells)[-1]  # one cell or two
+    async with engine.connect() as connection:
+        driver: Any = (await connection.get_raw_connection()).driver_connection
+        rows = await driver.fetch(_CELLS_AS, ctx.tenant.id, ctx.principal.user_id, year, c0, a0, c1, a1)
+    tasks: list[CardTask] = []
+    units: dict[uuid.UUID, str] = {}
+    names: dict[uuid.UUID, list[str]] = {}
+    evidence: dict[uuid.UUID, int] = {}
+    for row in rows:
+        if row["id"] is None:  # empty cells: the counts only
+            continue
+        task = CardTask(*(row[name] for name in CardTask._fields))
+        tasks.append(task)
+        if row["lead_unit"] is not None and task.lead_unit_id is not None:
+            units[task.lead_unit_id] = row["lead_unit"]
+        names[task.id] = list(row["assignees"] or ())
+        evidence[task.id] = row["evidence"]
+    board = assemble(year, columns, lanes, tasks, units, names, evidence, today, visible_all=True)
+    first = rows[0]
+    board.counts = dict(zip(first["counted_columns"] or (), first["counts"] or (), strict=True))
     return board
 
 
