@@ -15,8 +15,11 @@ from pathlib import Path
 import uvicorn
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db import embedded
+from backend.db.models import Province, Tenant
 from backend.db.runtime import DatabaseUrls
 from backend.settings import (
     PROJECT_ROOT,
@@ -140,3 +143,15 @@ async def sign_in(client: AsyncTestClient[Litestar], email: str) -> None:
     from backend.auth.sessions import COOKIE
 
     client.cookies.set(COOKIE, await session_cookie_for(client.app, email))
+
+
+async def tenant_and_province(db: AsyncSession, province: str, tenant: str) -> tuple[Tenant, Province]:
+    """A tenant and its province by their codes (a session of the owner's: neither table is tenant-owned)."""
+    row = (
+        await db.execute(
+            select(Tenant, Province)
+            .join(Province, Province.id == Tenant.province_id)
+            .where(Province.code == province, Tenant.code == tenant)
+        )
+    ).one()
+    return row[0], row[1]

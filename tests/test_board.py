@@ -13,17 +13,16 @@ from typing import Any
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import event, select, text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.auth.sessions import COOKIE, SessionStore
 from backend.db.engine import create_session_maker
-from backend.db.models import Province, Tenant
 from backend.db.rls import bind_tenant
 from backend.domain.remedies import board as boards
 from backend.domain.tenants.deps import TenantContext
 from backend.settings import Settings
-from tests.support import sign_in
+from tests.support import sign_in, tenant_and_province
 from tests.test_assessments import HTMX, SEED_001, criteria  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
@@ -504,13 +503,7 @@ async def test_a_moves_answer_read_in_one_statement_is_what_the_board_shows(
     principal = await SessionStore(app_engine, settings).resolve(token)
     assert principal is not None
     async with create_session_maker(owner_engine)() as db:
-        tenant, province = (
-            await db.execute(
-                select(Tenant, Province)
-                .join(Province, Province.id == Tenant.province_id)
-                .where(Province.code == "ha-tinh", Tenant.code == "so-ngoai-vu")
-            )
-        ).one()
+        tenant, province = await tenant_and_province(db, "ha-tinh", "so-ngoai-vu")
     ctx = TenantContext(tenant=tenant, province=province, principal=principal)
     assert boards.reads_cells_whole(ctx, boards.Filters())
     assert not boards.reads_cells_whole(ctx, boards.Filters(overdue=True))

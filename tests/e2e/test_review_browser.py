@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.auth.permissions import Permission
 from backend.db.engine import create_session_maker
-from backend.db.models import Province, Tenant, User
+from backend.db.models import User
 from backend.db.rls import bind_tenant
 from backend.db.runtime import DatabaseUrls
 from backend.domain.assessments import services as assessments
@@ -30,7 +30,7 @@ from backend.domain.criteria.importer import import_criteria, load_all
 from backend.jobs.queue import Worker
 from backend.settings import PROJECT_ROOT
 from tests.e2e.conftest import BrowserProblems, LiveStack, sign_in_through_provider
-from tests.support import make_settings
+from tests.support import make_settings, tenant_and_province
 from tests.test_assessments import SEED_001
 
 pytestmark = pytest.mark.browser
@@ -89,13 +89,7 @@ async def _change_assessment(owner_engine: AsyncEngine, *, approve: bool) -> Non
     """Sở Ngoại vụ's 2020 self-assessment through the assessment services, as the buttons would: started and
     every row of seed 001 entered by the staff member (a draft); or sent for approval and approved by the leader."""
     async with create_session_maker(owner_engine)() as db, db.begin():
-        tenant, province = (
-            await db.execute(
-                select(Tenant, Province)
-                .join(Province, Province.id == Tenant.province_id)
-                .where(Province.code == "ha-tinh", Tenant.code == "so-ngoai-vu")
-            )
-        ).one()
+        tenant, province = await tenant_and_province(db, "ha-tinh", "so-ngoai-vu")
         people = dict((await db.execute(select(User.email, User.id).where(User.email.in_([STAFF, LEADER])))).all())
         await bind_tenant(db, tenant.id)
         if not approve:
