@@ -24,9 +24,7 @@ from backend.db.models import (
     Assessment,
     EvidenceFile,
     Membership,
-    Province,
     Submission,
-    Tenant,
     User,
 )
 from backend.db.rls import bind_tenant
@@ -35,7 +33,7 @@ from backend.domain.criteria.importer import import_criteria, load_all
 from backend.domain.evidence.storage import storage_from_settings
 from backend.domain.remedies import tasks
 from backend.settings import PROJECT_ROOT, Settings
-from tests.support import sign_in
+from tests.support import sign_in, tenant_and_province
 from tests.test_assessments import SEED_001 as ASSESSMENT_001
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
@@ -61,21 +59,10 @@ async def criteria(owner_engine: AsyncEngine) -> None:
     await import_criteria(owner_engine, load_all(PROJECT_ROOT / "tenants"))
 
 
-async def _tenant(db, province: str, code: str) -> tuple[Tenant, Province]:  # type: ignore[no-untyped-def]
-    row = (
-        await db.execute(
-            select(Tenant, Province)
-            .join(Province, Province.id == Tenant.province_id)
-            .where(Province.code == province, Tenant.code == code)
-        )
-    ).one()
-    return row[0], row[1]
-
-
 async def _self_assess_and_submit(owner_engine: AsyncEngine, *, submit: bool = True) -> None:
     """Sở Ngoại vụ's 2020 self-assessment through the assessment services, and its submitted package."""
     async with create_session_maker(owner_engine)() as db, db.begin():
-        tenant, province = await _tenant(db, "ha-tinh", "so-ngoai-vu")
+        tenant, province = await tenant_and_province(db, "ha-tinh", "so-ngoai-vu")
         await bind_tenant(db, tenant.id)
         assessment = await assessments.start(db, tenant, province, 2020, None)
         for code, form in SEED_001:
@@ -242,7 +229,7 @@ async def test_decisions_are_exact_audited_in_both_tenants_and_cannot_start_befo
     assert early.status_code == 422
     assert "chưa nộp hồ sơ" in early.text
     async with create_session_maker(owner_engine)() as db, db.begin():
-        tenant, _ = await _tenant(db, "ha-tinh", "so-ngoai-vu")
+        tenant, _ = await tenant_and_province(db, "ha-tinh", "so-ngoai-vu")
         await bind_tenant(db, tenant.id)
         assessment = await db.scalar(select(Assessment))
         assert assessment is not None
@@ -430,7 +417,7 @@ async def test_returning_the_package_needs_a_reason_and_stops_the_review(
 async def _publish_stnmt(owner_engine: AsyncEngine, total: str) -> None:
     """The other department's 2020 appraisal, finalised earlier with this total."""
     async with create_session_maker(owner_engine)() as db, db.begin():
-        tenant, _ = await _tenant(db, "ha-tinh", "so-tai-nguyen-moi-truong")
+        tenant, _ = await tenant_and_province(db, "ha-tinh", "so-tai-nguyen-moi-truong")
         await bind_tenant(db, tenant.id)
         db.add(Appraisal(id=uuid.uuid4(), tenant_id=tenant.id, year=2020, status="finalised", round=1))
         db.add(
@@ -504,7 +491,7 @@ async def test_finalising_publishes_exact_totals_ranks_and_the_plan_starts_from_
     assert '<td class="num">2/2</td>' in history
 
     async with create_session_maker(owner_engine)() as db, db.begin():
-        tenant, province = await _tenant(db, "ha-tinh", "so-ngoai-vu")
+        tenant, province = await tenant_and_province(db, "ha-tinh", "so-ngoai-vu")
         await bind_tenant(db, tenant.id)
         loaded = await assessments.load(db, province, 2020)
         assert loaded is not None
@@ -529,7 +516,7 @@ AGENCY = "/t/ha-tinh/so-tai-nguyen-moi-truong"
 async def _agency_reviewer(owner_engine: AsyncEngine) -> None:
     """A reviewer of another appraising agency of the province (here Sở Tài nguyên và Môi trường)."""
     async with create_session_maker(owner_engine)() as db, db.begin():
-        tenant, province = await _tenant(db, "ha-tinh", "so-tai-nguyen-moi-truong")
+        tenant, province = await tenant_and_province(db, "ha-tinh", "so-tai-nguyen-moi-truong")
         user = User(
             id=uuid.uuid4(),
             issuer=province.settings["identity_provider"]["issuer"],
@@ -605,7 +592,7 @@ async def _evidence_file(
 
     stored = await storage_from_settings(settings).put(chunks())
     async with create_session_maker(owner_engine)() as db, db.begin():
-        tenant, _ = await _tenant(db, "ha-tinh", "so-ngoai-vu")
+        tenant, _ = await tenant_and_province(db, "ha-tinh", "so-ngoai-vu")
         await bind_tenant(db, tenant.id)
         file = EvidenceFile(
             id=uuid.uuid4(),
