@@ -12,13 +12,13 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from litestar.connection import ASGIConnection
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend.auth.principal import Principal
+from backend.db.engine import driver_connection
 from backend.db.models import Role, UserSession
 from backend.logging import get_logger
 from backend.settings import Settings
@@ -68,8 +68,7 @@ class SessionStore:
 
     async def resolve(self, token: str) -> Principal | None:
         """The person behind a session token, or None when unknown, revoked, expired or disabled."""
-        async with self.engine.connect() as connection:
-            driver: Any = (await connection.get_raw_connection()).driver_connection
+        async with driver_connection(self.engine) as driver:
             rows = await driver.fetch(_PRINCIPAL, hash_token(token))
             if not rows:
                 return None

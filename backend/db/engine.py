@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from backend.db.rls import TenantSession
@@ -24,3 +28,12 @@ def create_engine(url: str, db: DatabaseSettings | None = None) -> AsyncEngine:
 
 def create_session_maker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, sync_session_class=TenantSession, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def driver_connection(engine: AsyncEngine) -> AsyncIterator[Any]:
+    """A pooled connection's asyncpg connection, used directly and outside any transaction: each statement is a
+    transaction of its own. For the few hot statements whose database function binds its own tenant and person
+    (`session_principal`, `board_move_as`, `board_cells_as`): one round trip each, no BEGIN nor COMMIT."""
+    async with engine.connect() as connection:
+        yield (await connection.get_raw_connection()).driver_connection

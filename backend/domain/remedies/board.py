@@ -21,6 +21,7 @@ from sqlalchemy import and_, bindparam, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend.auth.permissions import Permission
+from backend.db.engine import driver_connection
 from backend.db.models import BoardColumn, EvidenceFile, Role, Task, TaskAssignee, TaskUnit, Unit, User
 from backend.domain.evidence.services import evidence_counts
 from backend.domain.tenants.deps import TenantContext
@@ -382,8 +383,7 @@ async def read_cells(
     someone who sees every card with no filter (`reads_cells_whole`): one statement (`board_cells_as`) outside
     any transaction, where `load_board` needs a transaction of four round trips."""
     (c0, a0), (c1, a1) = sorted(cells)[0], sorted(cells)[-1]  # one cell or two
-    async with engine.connect() as connection:
-        driver: Any = (await connection.get_raw_connection()).driver_connection
+    async with driver_connection(engine) as driver:
         rows = await driver.fetch(_CELLS_AS, ctx.tenant.id, ctx.principal.user_id, year, c0, a0, c1, a1)
     tasks: list[CardTask] = []
     units: dict[uuid.UUID, str] = {}
@@ -557,8 +557,7 @@ async def apply_move(engine: AsyncEngine, ctx: TenantContext, checked: CheckedMo
     outside any transaction of the request's (which would hold a second connection of the pool). Raises
     MoveError when the statement refuses the move; then nothing was written."""
     task, column = checked.task, checked.column
-    async with engine.connect() as connection:
-        driver: Any = (await connection.get_raw_connection()).driver_connection
+    async with driver_connection(engine) as driver:
         outcome, position = await driver.fetchrow(
             _APPLY,
             ctx.tenant.id,
