@@ -89,12 +89,14 @@ async def _board_context(
     lanes: list[Lane] | None = None,
     request: Request[Any, Any, Any] | None = None,
     columns: list[ColumnView] | None = None,
+    engine: AsyncEngine | None = None,
 ) -> dict[str, Any]:
     """What the board templates need; with `request`, also the whole board's HTML (`board_html`), rendered
-    once per cached read. `columns`, when the caller has read them in this transaction, save a query."""
+    once per cached read. `columns`, when the caller has read them in this transaction, save a query; with
+    `engine`, a move's `cells` may be read in one statement (see `_read_board`)."""
     if lanes is None:
         lanes = await _areas(db, ctx, year)
-    read = await _read_board(db, ctx, year, filters, lanes, cells, columns)
+    read = await _read_board(db, ctx, year, filters, lanes, cells, columns, engine)
     board, editable, units = read.board, read.editable, read.units
     if request is not None and cells is None and read.html is None:
         templates = request.app.template_engine
@@ -146,8 +148,12 @@ async def _read_board(
     lanes: list[Lane],
     cells: set[tuple[uuid.UUID, str]] | None,
     columns: list[ColumnView] | None = None,
+    engine: AsyncEngine | None = None,
 ) -> _BoardRead:
     """The board, which cards this person may move, and the units' names.
+
+    A move's few `cells`, for someone who sees and may move every card with no filter, are read with `engine`
+    in one statement outside any transaction (`boards.read_cells`) instead of a transaction of four.
 
     A whole board (not a move's few cells) is kept per process under the tenant's board revision, which
     PostgreSQL bumps on any change to what the board shows (migration 0009), the people directory's revision,
@@ -180,7 +186,11 @@ async def _read_board(
     if cells is None:  # a move's few cells read their cards' unit names by join
         units = {u.id: u.name for u in await db.scalars(select(Unit).order_by(Unit.position, Unit.name))}
     day = vietnam_today()
-    board = await boards.load_board(db, ctx, year, lanes, filters, day, cells=cells, units=units, columns=columns)
+    if cells is not None and engine is not None and boards.reads_cells_whole(ctx, filters):
+        columns = columns if columns is not None else await boards.read_columns(db)
+        board = await boards.read_cells(engine, ctx, year, lanes, cells, columns, day)
+    else:
+        board = await boards.load_board(db, ctx, year, lanes, filters, day, cells=cells, units=units, columns=columns)
     read = _BoardRead(board, frozenset(await _editable(db, ctx, board)), units)
     if key is not None:
         # a newer revision of this board makes the older ones dead weight (and work for the garbage collector)
@@ -277,14 +287,9 @@ class RemedyBoardController(Controller):
         # saved and committed: the answer's cells are read in a transaction of their own, so they may already show
         # a later move (X-Task-Version says which version this one wrote)
         changed = {moved.source, moved.target}
-        if boards.reads_cells_whole(tenant, filters):  # one statement instead of a transaction of four
-            board = await boards.read_cells(db_engine, tenant, year, lanes, changed, columns, vietnam_today())
-            editable = frozenset(card.task.id for cell in board.cells.values() for card in cell)
-            context = {"board": board, "editable": editable, "base": board_path(tenant, year), "cards_html": cards_html}
-        else:
-            context = await _board_context(
-                db_session, tenant, year, filters, cells=changed, lanes=lanes, columns=columns
-            )
+        context = await _board_context(
+            db_session, tenant, year, filters, cells=changed, lanes=lanes, columns=columns, engine=db_engine
+        )
         return Template(
             template_name="remedies/move_response.html",
             context={**context, "changed": changed, "moved": moved.task},
