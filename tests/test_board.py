@@ -537,3 +537,49 @@ async def test_a_moves_answer_read_in_one_statement_is_what_the_board_shows(
     cards = (await boards.read_cells(app_engine, ctx, 2020, lanes, {todo}, board_columns, today)).cells[todo]
     assert any(card.lead_unit and card.assignees for card in cards)  # the subqueries were exercised
     assert any(card.due_soon for card in cards) or any(card.overdue for card in cards)
+
+
+async def test_a_moves_reads_in_one_statement_are_the_boards(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, app_engine: AsyncEngine, settings: Settings
+) -> None:
+    """`read_move` (one statement, `board_move_reads_as`) reads the lanes and columns the board page reads and the
+    moving card as it is; a card of another year, or of another tenant, is not found, and its move is refused."""
+    from backend.domain.remedies.controllers import _areas
+
+    await sign_in(client, FOCAL)
+    units = await _units(owner_engine)
+    assert (await _create(client, lead_unit_id=units["van-phong-thanh-tra"])).status_code in (302, 303)
+    [task] = await _tasks(owner_engine)
+    token = client.cookies.get(COOKIE)
+    assert token
+    principal = await SessionStore(app_engine, settings).resolve(token)
+    assert principal is not None
+    async with create_session_maker(owner_engine)() as db:
+        tenant, province = await tenant_and_province(db, "ha-tinh", "so-ngoai-vu")
+        other, _ = await tenant_and_province(db, "ha-tinh", "so-tai-nguyen-moi-truong")
+    ctx = TenantContext(tenant=tenant, province=province, principal=principal)
+    async with create_session_maker(app_engine)() as db:
+        await bind_tenant(db, tenant.id, principal.user_id)
+        async with db.begin():
+            lanes, columns = await _areas(db, ctx, 2020), await boards.read_columns(db)
+    reads = await boards.read_move(app_engine, ctx, 2020, task.id)
+    assert (reads.lanes, reads.columns) == (lanes, columns)
+    assert reads.task is not None
+    assert (reads.task.id, reads.task.number, reads.task.version, reads.task.year) == (task.id, 1, task.version, 2020)
+    assert reads.task.lead_unit_id == uuid.UUID(units["van-phong-thanh-tra"])
+    assert (await boards.read_move(app_engine, ctx, 2020, uuid.uuid4())).task is None
+    foreign = TenantContext(tenant=other, province=province, principal=principal)  # row-level security hides it
+    assert (await boards.read_move(app_engine, foreign, 2020, task.id)).task is None
+    assert (await boards.read_move(app_engine, ctx, 2019, task.id)).lanes == []  # no criteria set that year
+
+    # the card moves to another year: the 2020 board no longer has it
+    assert await _rows(owner_engine, "UPDATE tasks SET year = 2019 WHERE id = :id RETURNING id", id=task.id)
+    response = await _move(client, task, _columns_sync(columns)["dang-thuc-hien"], task.area_code)
+    assert response.status_code == 409
+    [after] = await _tasks(owner_engine)
+    assert (after.version, after.col) == (task.version, task.col)
+    assert not await _rows(owner_engine, "SELECT 1 FROM audit_log WHERE action = 'task.move'")
+
+
+def _columns_sync(columns: list[boards.ColumnView]) -> dict[str, str]:
+    return {column.code: str(column.id) for column in columns}

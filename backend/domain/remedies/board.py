@@ -456,13 +456,9 @@ async def lock_board(db: AsyncSession, ctx: TenantContext) -> None:
     await db.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": board_lock_key(ctx)})
 
 
-_MOVING = text(
-    """
-    SELECT t.id, t.number, t.version, t.year, t.column_id, t.area_code, t.position, t.criterion_code, t.lead_unit_id,
-           ARRAY(SELECT u.unit_id FROM task_units u WHERE u.task_id = t.id) AS coordinating
-    FROM tasks t WHERE t.id = CAST(:task AS uuid)
-    """
-)
+# the areas, the columns and the moving card in one statement outside any transaction (migration 0016; the
+# statement binds its own tenant and person for row-level security)
+_MOVE_READS = "SELECT * FROM board_move_reads_as($1, $2, $3, $4, $5)"
 # the lock, the card's version, the WIP limit, the place, the shuffle and the audit row in one statement, sent
 # outside any transaction so that it commits by itself: the board's lock is held inside one round trip
 # (migrations 0012 and 0014; the statement binds its own tenant and person for row-level security)
@@ -513,15 +509,34 @@ class CheckedMove:
         return self.task.column_id != self.column.id
 
 
-async def check_move(
-    db: AsyncSession, ctx: TenantContext, request: Move, lanes: set[str], columns: Sequence[ColumnView]
-) -> CheckedMove:
-    """Check one move against the card as read. `columns` are the board's columns (read in this transaction).
-    Raises MoveError (409 when `conflict`) or PermissionError; writes nothing."""
-    row = (await db.execute(_MOVING, {"task": request.task_id})).first()
-    if row is None:
+@dataclass(frozen=True)
+class MoveReads:
+    """What a move is checked against: the year's lanes, the board's columns, the card (None: no such card)."""
+
+    year: int
+    lanes: list[Lane]
+    columns: list[ColumnView]
+    task: MovingTask | None
+
+
+async def read_move(engine: AsyncEngine, ctx: TenantContext, year: int, task_id: uuid.UUID) -> MoveReads:
+    """A move's reads in one statement (`board_move_reads_as`) outside any transaction, where they took a
+    transaction of five round trips. Lanes as `_areas` reads them, columns as `read_columns`."""
+    async with driver_connection(engine) as driver:
+        row = await driver.fetchrow(_MOVE_READS, ctx.tenant.id, ctx.principal.user_id, ctx.province.id, year, task_id)
+    lanes = [Lane(code, title) for code, title in zip(row["lane_codes"] or (), row["lane_titles"] or (), strict=True)]
+    fields = ("ids", "codes", "names", "positions", "wip_limits", "done", "confirmation")
+    columns = [ColumnView(*values) for values in zip(*(row[f"column_{name}"] or () for name in fields), strict=True)]
+    task = None if row["id"] is None else MovingTask(*(row[name] for name in MovingTask._fields))
+    return MoveReads(year, lanes, columns, task)
+
+
+def check_move(ctx: TenantContext, request: Move, reads: MoveReads) -> CheckedMove:
+    """Check one move against what `read_move` read. Raises MoveError (409 when `conflict`) or PermissionError;
+    writes nothing."""
+    task, columns, lanes = reads.task, reads.columns, {lane.code for lane in reads.lanes}
+    if task is None or task.year != reads.year:  # a card of another year is not on this board
         raise _gone()
-    task = MovingTask(*row)
     if not may_edit(ctx, task, set(task.coordinating)):
         raise PermissionError("Bạn chỉ di chuyển được nhiệm vụ của phòng, đơn vị mình.")
     if task.version != request.version:

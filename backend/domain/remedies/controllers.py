@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
@@ -62,10 +62,11 @@ _AREAS = (
 async def _areas(db: AsyncSession, ctx: TenantContext, year: int) -> list[Lane]:
     """The year's reform areas, one light query (the board needs no scores; the statement is built once)."""
     rows = await db.execute(_AREAS, {"province": ctx.province.id, "year": year})
-    lanes = [Lane(code, title) for code, title in rows]
-    if not lanes:
-        raise NotFoundException(f"Tỉnh chưa ban hành bộ chỉ số năm {year}.")
-    return lanes
+    return [Lane(code, title) for code, title in rows] or _no_criteria(year)
+
+
+def _no_criteria(year: int) -> NoReturn:
+    raise NotFoundException(f"Tỉnh chưa ban hành bộ chỉ số năm {year}.")
 
 
 async def lanes_and_sheet(db: AsyncSession, ctx: TenantContext, year: int) -> tuple[list[Lane], Any]:
@@ -256,15 +257,16 @@ class RemedyBoardController(Controller):
         form = {key: raw.get(key) for key in raw}
         filters = Filters.from_query({k.removeprefix("f-"): str(v) for k, v in form.items() if k.startswith("f-")})
         htmx = request.headers.get("hx-request") == "true"
-        lanes = await _areas(db_session, tenant, year)
+        # The request's transaction (the tenant's lookup) ends here, so that the request holds one pooled connection
+        # at a time. The move's reads are one statement, and the move another, each a transaction of its own: the
+        # board's lock is held inside one round trip. A refusal writes nothing; the page it answers is read afresh.
+        await db_session.commit()
+        lanes: list[Lane] | None = None
         try:
-            columns = await boards.read_columns(db_session)
-            checked = await boards.check_move(
-                db_session, tenant, _parse_move(form), {lane.code for lane in lanes}, columns
-            )
-            # the reads end here: the move is a statement and a transaction of its own, which holds the board's
-            # lock inside one round trip (a refusal there writes nothing; the page below is read afresh)
-            await db_session.commit()
+            move = _parse_move(form)
+            reads = await boards.read_move(db_engine, tenant, year, move.task_id)
+            lanes = reads.lanes or _no_criteria(year)
+            checked = boards.check_move(tenant, move, reads)
             moved = await boards.apply_move(db_engine, tenant, checked)
         except PermissionError as exc:
             raise PermissionDeniedException(str(exc)) from None
@@ -288,7 +290,7 @@ class RemedyBoardController(Controller):
         # a later move (X-Task-Version says which version this one wrote)
         changed = {moved.source, moved.target}
         context = await _board_context(
-            db_session, tenant, year, filters, cells=changed, lanes=lanes, columns=columns, engine=db_engine
+            db_session, tenant, year, filters, cells=changed, lanes=lanes, columns=reads.columns, engine=db_engine
         )
         return Template(
             template_name="remedies/move_response.html",
