@@ -17,7 +17,7 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.auth.sessions import COOKIE, SessionStore
-from backend.db.engine import create_session_maker
+from backend.db.engine import create_session_maker, driver_connection
 from backend.db.rls import bind_tenant
 from backend.domain.remedies import board as boards
 from backend.domain.tenants.deps import TenantContext
@@ -521,7 +521,8 @@ async def test_a_moves_answer_read_in_one_statement_is_what_the_board_shows(
                 slow = await boards.load_board(
                     db, ctx, 2020, lanes, boards.Filters(), today, cells=cells, columns=board_columns
                 )
-        fast = await boards.read_cells(app_engine, ctx, 2020, lanes, cells, board_columns, today)
+        async with driver_connection(app_engine) as driver:
+            fast = await boards.read_cells(driver, ctx, 2020, lanes, cells, board_columns, today)
         assert fast.cells == slow.cells
         assert (
             fast.counts
@@ -534,7 +535,8 @@ async def test_a_moves_answer_read_in_one_statement_is_what_the_board_shows(
         assert fast.lanes == slow.lanes
     assert not fast.cells  # the last cell was empty
     todo = (uuid.UUID(columns["chua-thuc-hien"]), "1")
-    cards = (await boards.read_cells(app_engine, ctx, 2020, lanes, {todo}, board_columns, today)).cells[todo]
+    async with driver_connection(app_engine) as driver:
+        cards = (await boards.read_cells(driver, ctx, 2020, lanes, {todo}, board_columns, today)).cells[todo]
     assert any(card.lead_unit and card.assignees for card in cards)  # the subqueries were exercised
     assert any(card.due_soon for card in cards) or any(card.overdue for card in cards)
 
@@ -562,15 +564,21 @@ async def test_a_moves_reads_in_one_statement_are_the_boards(
         await bind_tenant(db, tenant.id, principal.user_id)
         async with db.begin():
             lanes, columns = await _areas(db, ctx, 2020), await boards.read_columns(db)
-    reads = await boards.read_move(app_engine, ctx, 2020, task.id)
-    assert (reads.lanes, reads.columns) == (lanes, columns)
-    assert reads.task is not None
-    assert (reads.task.id, reads.task.number, reads.task.version, reads.task.year) == (task.id, 1, task.version, 2020)
-    assert reads.task.lead_unit_id == uuid.UUID(units["van-phong-thanh-tra"])
-    assert (await boards.read_move(app_engine, ctx, 2020, uuid.uuid4())).task is None
     foreign = TenantContext(tenant=other, province=province, principal=principal)  # row-level security hides it
-    assert (await boards.read_move(app_engine, foreign, 2020, task.id)).task is None
-    assert (await boards.read_move(app_engine, ctx, 2019, task.id)).lanes == []  # no criteria set that year
+    async with driver_connection(app_engine) as driver:
+        reads = await boards.read_move(driver, ctx, 2020, task.id)
+        assert (reads.lanes, reads.columns) == (lanes, columns)
+        assert reads.task is not None
+        assert (reads.task.id, reads.task.number, reads.task.version, reads.task.year) == (
+            task.id,
+            1,
+            task.version,
+            2020,
+        )
+        assert reads.task.lead_unit_id == uuid.UUID(units["van-phong-thanh-tra"])
+        assert (await boards.read_move(driver, ctx, 2020, uuid.uuid4())).task is None
+        assert (await boards.read_move(driver, foreign, 2020, task.id)).task is None
+        assert (await boards.read_move(driver, ctx, 2019, task.id)).lanes == []  # no criteria set that year
 
     # the card moves to another year: the 2020 board no longer has it
     assert await _rows(owner_engine, "UPDATE tasks SET year = 2019 WHERE id = :id RETURNING id", id=task.id)

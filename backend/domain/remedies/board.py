@@ -18,10 +18,9 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from sqlalchemy import and_, bindparam, func, or_, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission
-from backend.db.engine import driver_connection
 from backend.db.models import BoardColumn, EvidenceFile, Role, Task, TaskAssignee, TaskUnit, Unit, User
 from backend.domain.evidence.services import evidence_counts
 from backend.domain.tenants.deps import TenantContext
@@ -371,7 +370,7 @@ def reads_cells_whole(ctx: TenantContext, filters: Filters) -> bool:
 
 
 async def read_cells(
-    engine: AsyncEngine,
+    driver: Any,
     ctx: TenantContext,
     year: int,
     lanes: list[Lane],
@@ -380,11 +379,11 @@ async def read_cells(
     today: date,
 ) -> Board:
     """One or two cells of the whole board and its column counts, as `load_board` reads them with `cells` for
-    someone who sees every card with no filter (`reads_cells_whole`): one statement (`board_cells_as`) outside
-    any transaction, where `load_board` needs a transaction of four round trips."""
+    someone who sees every card with no filter (`reads_cells_whole`): one statement (`board_cells_as`) on
+    `driver` (an asyncpg connection of `driver_connection`, outside any transaction), where `load_board` needs a
+    transaction of four round trips."""
     (c0, a0), (c1, a1) = sorted(cells)[0], sorted(cells)[-1]  # one cell or two
-    async with driver_connection(engine) as driver:
-        rows = await driver.fetch(_CELLS_AS, ctx.tenant.id, ctx.principal.user_id, year, c0, a0, c1, a1)
+    rows = await driver.fetch(_CELLS_AS, ctx.tenant.id, ctx.principal.user_id, year, c0, a0, c1, a1)
     tasks: list[CardTask] = []
     units: dict[uuid.UUID, str] = {}
     names: dict[uuid.UUID, list[str]] = {}
@@ -519,11 +518,11 @@ class MoveReads:
     task: MovingTask | None
 
 
-async def read_move(engine: AsyncEngine, ctx: TenantContext, year: int, task_id: uuid.UUID) -> MoveReads:
-    """A move's reads in one statement (`board_move_reads_as`) outside any transaction, where they took a
-    transaction of five round trips. Lanes as `_areas` reads them, columns as `read_columns`."""
-    async with driver_connection(engine) as driver:
-        row = await driver.fetchrow(_MOVE_READS, ctx.tenant.id, ctx.principal.user_id, ctx.province.id, year, task_id)
+async def read_move(driver: Any, ctx: TenantContext, year: int, task_id: uuid.UUID) -> MoveReads:
+    """A move's reads in one statement (`board_move_reads_as`) on `driver` (an asyncpg connection of
+    `driver_connection`, outside any transaction), where they took a transaction of five round trips. Lanes as
+    `_areas` reads them, columns as `read_columns`."""
+    row = await driver.fetchrow(_MOVE_READS, ctx.tenant.id, ctx.principal.user_id, ctx.province.id, year, task_id)
     lanes = [Lane(code, title) for code, title in zip(row["lane_codes"] or (), row["lane_titles"] or (), strict=True)]
     fields = ("ids", "codes", "names", "positions", "wip_limits", "done", "confirmation")
     columns = [ColumnView(*values) for values in zip(*(row[f"column_{name}"] or () for name in fields), strict=True)]
@@ -566,27 +565,26 @@ def check_move(ctx: TenantContext, request: Move, reads: MoveReads) -> CheckedMo
     return checked
 
 
-async def apply_move(engine: AsyncEngine, ctx: TenantContext, checked: CheckedMove) -> Moved:
+async def apply_move(driver: Any, ctx: TenantContext, checked: CheckedMove) -> Moved:
     """Apply a checked move in one statement of its own transaction (`board_move_as`): the board's lock, the
-    card's version against the one checked, the WIP limit, the place, the shuffle and the audit row. Call it
-    outside any transaction of the request's (which would hold a second connection of the pool). Raises
-    MoveError when the statement refuses the move; then nothing was written."""
+    card's version against the one checked, the WIP limit, the place, the shuffle and the audit row, on `driver`
+    (an asyncpg connection of `driver_connection`, outside any transaction). Raises MoveError when the statement
+    refuses the move; then nothing was written."""
     task, column = checked.task, checked.column
-    async with driver_connection(engine) as driver:
-        outcome, position = await driver.fetchrow(
-            _APPLY,
-            ctx.tenant.id,
-            ctx.principal.user_id,
-            board_lock_key(ctx),
-            task.id,
-            task.version,
-            column.id,
-            checked.area,
-            checked.place,
-            checked.anchor,
-            column.wip_limit if checked.changes_column else None,
-            f"user:{ctx.principal.user_id}",
-        )
+    outcome, position = await driver.fetchrow(
+        _APPLY,
+        ctx.tenant.id,
+        ctx.principal.user_id,
+        board_lock_key(ctx),
+        task.id,
+        task.version,
+        column.id,
+        checked.area,
+        checked.place,
+        checked.anchor,
+        column.wip_limit if checked.changes_column else None,
+        f"user:{ctx.principal.user_id}",
+    )
     if outcome != "moved":
         raise _refusal(outcome, task, column)
     moved = task._replace(column_id=column.id, area_code=checked.area, position=position, version=task.version + 1)

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend.auth.permissions import Permission
 from backend.clock import vietnam_today
+from backend.db.engine import driver_connection
 from backend.db.models import (
     Assessment,
     AuditEntry,
@@ -90,14 +91,14 @@ async def _board_context(
     lanes: list[Lane] | None = None,
     request: Request[Any, Any, Any] | None = None,
     columns: list[ColumnView] | None = None,
-    engine: AsyncEngine | None = None,
+    cells_read: Board | None = None,
 ) -> dict[str, Any]:
     """What the board templates need; with `request`, also the whole board's HTML (`board_html`), rendered
     once per cached read. `columns`, when the caller has read them in this transaction, save a query; with
-    `engine`, a move's `cells` may be read in one statement (see `_read_board`)."""
+    `cells_read`, a move's `cells` as `boards.read_cells` read them (see `_read_board`)."""
     if lanes is None:
         lanes = await _areas(db, ctx, year)
-    read = await _read_board(db, ctx, year, filters, lanes, cells, columns, engine)
+    read = await _read_board(db, ctx, year, filters, lanes, cells, columns, cells_read)
     board, editable, units = read.board, read.editable, read.units
     if request is not None and cells is None and read.html is None:
         templates = request.app.template_engine
@@ -149,12 +150,13 @@ async def _read_board(
     lanes: list[Lane],
     cells: set[tuple[uuid.UUID, str]] | None,
     columns: list[ColumnView] | None = None,
-    engine: AsyncEngine | None = None,
+    cells_read: Board | None = None,
 ) -> _BoardRead:
     """The board, which cards this person may move, and the units' names.
 
-    A move's few `cells`, for someone who sees and may move every card with no filter, are read with `engine`
-    in one statement outside any transaction (`boards.read_cells`) instead of a transaction of four.
+    A move's few `cells`, for someone who sees and may move every card with no filter, come read already
+    (`cells_read`, by `boards.read_cells` in one statement on the move's connection) instead of a transaction of
+    four.
 
     A whole board (not a move's few cells) is kept per process under the tenant's board revision, which
     PostgreSQL bumps on any change to what the board shows (migration 0009), the people directory's revision,
@@ -187,9 +189,8 @@ async def _read_board(
     if cells is None:  # a move's few cells read their cards' unit names by join
         units = {u.id: u.name for u in await db.scalars(select(Unit).order_by(Unit.position, Unit.name))}
     day = vietnam_today()
-    if cells is not None and engine is not None and boards.reads_cells_whole(ctx, filters):
-        columns = columns if columns is not None else await boards.read_columns(db)
-        board = await boards.read_cells(engine, ctx, year, lanes, cells, columns, day)
+    if cells is not None and cells_read is not None:
+        board = cells_read
     else:
         board = await boards.load_board(db, ctx, year, lanes, filters, day, cells=cells, units=units, columns=columns)
     read = _BoardRead(board, frozenset(await _editable(db, ctx, board)), units)
@@ -258,39 +259,49 @@ class RemedyBoardController(Controller):
         filters = Filters.from_query({k.removeprefix("f-"): str(v) for k, v in form.items() if k.startswith("f-")})
         htmx = request.headers.get("hx-request") == "true"
         # The request's transaction (the tenant's lookup) ends here, so that the request holds one pooled connection
-        # at a time. The move's reads are one statement, and the move another, each a transaction of its own: the
-        # board's lock is held inside one round trip. A refusal writes nothing; the page it answers is read afresh.
+        # at a time: the move's statements share one, outside any transaction. The reads are one statement; the
+        # move another, which holds the board's lock inside one round trip; the answer's cells a third.
         await db_session.commit()
         lanes: list[Lane] | None = None
-        try:
-            move = _parse_move(form)
-            reads = await boards.read_move(db_engine, tenant, year, move.task_id)
-            lanes = reads.lanes or _no_criteria(year)
-            checked = boards.check_move(tenant, move, reads)
-            moved = await boards.apply_move(db_engine, tenant, checked)
-        except PermissionError as exc:
-            raise PermissionDeniedException(str(exc)) from None
-        except MoveError as exc:  # raised before anything is written; the error status rolls the transaction back
+        refusal: MoveError | None = None
+        cells: Board | None = None
+        async with driver_connection(db_engine) as driver:
+            try:
+                move = _parse_move(form)
+                reads = await boards.read_move(driver, tenant, year, move.task_id)
+                lanes = reads.lanes or _no_criteria(year)
+                checked = boards.check_move(tenant, move, reads)
+                moved = await boards.apply_move(driver, tenant, checked)
+            except PermissionError as exc:
+                raise PermissionDeniedException(str(exc)) from None
+            except MoveError as exc:  # raised before anything is written
+                refusal = exc
+            else:
+                changed = {moved.source, moved.target}
+                if htmx and boards.reads_cells_whole(tenant, filters):
+                    # saved and committed: the cells may already show a later move (X-Task-Version says which
+                    # version this one wrote)
+                    cells = await boards.read_cells(
+                        driver, tenant, year, lanes, changed, reads.columns, vietnam_today()
+                    )
+        if refusal is not None:  # the whole board, read afresh
             context = await _board_context(db_session, tenant, year, filters, lanes=lanes, request=request)
-            status = 409 if exc.conflict else 422
+            status = 409 if refusal.conflict else 422
             if not htmx:
-                response = page(request, "remedies/board.html", **context, message=str(exc))
+                response = page(request, "remedies/board.html", **context, message=str(refusal))
                 response.status_code = status
                 return response
-            return SplicedTemplate(  # the whole board, as cached: a conflict costs a page, not a re-render
+            return SplicedTemplate(  # as cached: a conflict costs a page, not a re-render
                 part=context["splice"] or b"",
                 template_name="remedies/board_refresh.html",
-                context={**context, "message": str(exc)},
+                context={**context, "message": str(refusal)},
                 status_code=status,
             )
         if not htmx:
             query = filters.as_query()
             return Redirect(board_path(tenant, year), query_params=query or None)
-        # saved and committed: the answer's cells are read in a transaction of their own, so they may already show
-        # a later move (X-Task-Version says which version this one wrote)
-        changed = {moved.source, moved.target}
         context = await _board_context(
-            db_session, tenant, year, filters, cells=changed, lanes=lanes, columns=reads.columns, engine=db_engine
+            db_session, tenant, year, filters, cells=changed, lanes=lanes, columns=reads.columns, cells_read=cells
         )
         return Template(
             template_name="remedies/move_response.html",
