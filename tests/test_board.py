@@ -479,6 +479,19 @@ async def test_checklist_and_comments_on_a_card(client: AsyncTestClient[Litestar
     ).status_code == 404
 
 
+async def _signed_in_context(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, app_engine: AsyncEngine, settings: Settings
+) -> TenantContext:
+    """The signed-in person's context in Sở Ngoại vụ, as a request of theirs builds it."""
+    token = client.cookies.get(COOKIE)
+    assert token
+    principal = await SessionStore(app_engine, settings).resolve(token)
+    assert principal is not None
+    async with create_session_maker(owner_engine)() as db:
+        tenant, province = await tenant_and_province(db, "ha-tinh", "so-ngoai-vu")
+    return TenantContext(tenant=tenant, province=province, principal=principal)
+
+
 async def test_a_moves_answer_read_in_one_statement_is_what_the_board_shows(
     client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, app_engine: AsyncEngine, settings: Settings
 ) -> None:
@@ -498,13 +511,8 @@ async def test_a_moves_answer_read_in_one_statement_is_what_the_board_shows(
     moved = (await _tasks(owner_engine))[0]
     assert (await _move(client, moved, columns["dang-thuc-hien"], moved.area_code)).status_code == 200
 
-    token = client.cookies.get(COOKIE)
-    assert token
-    principal = await SessionStore(app_engine, settings).resolve(token)
-    assert principal is not None
-    async with create_session_maker(owner_engine)() as db:
-        tenant, province = await tenant_and_province(db, "ha-tinh", "so-ngoai-vu")
-    ctx = TenantContext(tenant=tenant, province=province, principal=principal)
+    ctx = await _signed_in_context(client, owner_engine, app_engine, settings)
+    tenant, principal = ctx.tenant, ctx.principal
     assert boards.reads_cells_whole(ctx, boards.Filters())
     assert not boards.reads_cells_whole(ctx, boards.Filters(overdue=True))
     lanes = [boards.Lane("1", "Lĩnh vực 1"), boards.Lane("2", "Lĩnh vực 2")]
@@ -552,19 +560,15 @@ async def test_a_moves_reads_in_one_statement_are_the_boards(
     units = await _units(owner_engine)
     assert (await _create(client, lead_unit_id=units["van-phong-thanh-tra"])).status_code in (302, 303)
     [task] = await _tasks(owner_engine)
-    token = client.cookies.get(COOKIE)
-    assert token
-    principal = await SessionStore(app_engine, settings).resolve(token)
-    assert principal is not None
+    ctx = await _signed_in_context(client, owner_engine, app_engine, settings)
+    tenant, principal = ctx.tenant, ctx.principal
     async with create_session_maker(owner_engine)() as db:
-        tenant, province = await tenant_and_province(db, "ha-tinh", "so-ngoai-vu")
         other, _ = await tenant_and_province(db, "ha-tinh", "so-tai-nguyen-moi-truong")
-    ctx = TenantContext(tenant=tenant, province=province, principal=principal)
     async with create_session_maker(app_engine)() as db:
         await bind_tenant(db, tenant.id, principal.user_id)
         async with db.begin():
             lanes, columns = await _areas(db, ctx, 2020), await boards.read_columns(db)
-    foreign = TenantContext(tenant=other, province=province, principal=principal)  # row-level security hides it
+    foreign = TenantContext(tenant=other, province=ctx.province, principal=principal)  # row-level security hides it
     async with driver_connection(app_engine) as driver:
         reads = await boards.read_move(driver, ctx, 2020, task.id)
         assert (reads.lanes, reads.columns) == (lanes, columns)
