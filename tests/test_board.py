@@ -273,6 +273,7 @@ async def test_bad_moves_are_refused_with_a_message(
     response = await client.post(f"{BOARD}/di-chuyen", data={**base, **data, "_csrf_token": token}, headers=HTMX)
     assert response.status_code in (409, 422), response.text
     assert 'role="alert"' in response.text
+    assert f'data-task="{task.id}"' in response.text  # the board, read afresh with the tenant bound
     assert (await _tasks(owner_engine))[0].version == 1
 
 

@@ -36,7 +36,12 @@ from backend.domain.remedies.board import VIEW_COLUMNS, Board, ColumnView, Filte
 from backend.domain.remedies.cards import cards_html
 from backend.domain.remedies.deadlines import working_days
 from backend.domain.review.services import finalised_criteria
-from backend.domain.tenants.deps import TenantContext, latest_criteria_year, provide_tenant_context
+from backend.domain.tenants.deps import (
+    TenantContext,
+    latest_criteria_year,
+    provide_tenant_context,
+    provide_unbound_tenant_context,
+)
 from backend.web.templating import SPLICE, SplicedTemplate, page
 
 VIEW = {"access": Permission.TENANT_VIEW}
@@ -245,7 +250,12 @@ class RemedyBoardController(Controller):
         context = await _board_context(db_session, tenant, year, filters, request=request)
         return page(request, "remedies/board.html", block="board_region", **context, message=None)
 
-    @post("/{year:int}/di-chuyen", name="board:move", opt=EDIT)
+    @post(
+        "/{year:int}/di-chuyen",
+        name="board:move",
+        opt=EDIT,
+        dependencies={"tenant": Provide(provide_unbound_tenant_context)},
+    )
     async def move(
         self,
         request: Request[Any, Any, Any],
@@ -258,10 +268,10 @@ class RemedyBoardController(Controller):
         form = {key: raw.get(key) for key in raw}
         filters = Filters.from_query({k.removeprefix("f-"): str(v) for k, v in form.items() if k.startswith("f-")})
         htmx = request.headers.get("hx-request") == "true"
-        # The request's transaction (the tenant's lookup) ends here, so that the request holds one pooled connection
-        # at a time: the move's statements share one, outside any transaction. The reads are one statement; the
-        # move another, which holds the board's lock inside one round trip; the answer's cells a third.
-        await db_session.commit()
+        # The tenant was looked up outside any transaction (`provide_unbound_tenant_context`), and the move's
+        # statements share one pooled connection, outside any transaction too: the reads are one statement; the
+        # move another, which holds the board's lock inside one round trip; the answer's cells a third. The
+        # request's ORM session opens a transaction only to answer a refusal or someone's filtered board.
         lanes: list[Lane] | None = None
         refusal: MoveError | None = None
         cells: Board | None = None
