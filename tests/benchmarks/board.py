@@ -19,12 +19,12 @@ Method
        due soon), a lead unit, 1-3 coordinating units (every 10th also a unit group), a monitoring unit
        for every other task, and 1-3 assignees among the 50 people.
    Then VACUUM ANALYZE.
-2. Server. `tests.benchmarks.server` (the real app, production settings, uvicorn, 1 worker, 127.0.0.1),
+2. Server. `tests.benchmarks.server` (the real app, production settings, uvicorn, 127.0.0.1; workers below),
    started through this module, which wraps the app in an outermost ASGI middleware that records, per
    request, the time from the request entering the app to its last body byte handed to uvicorn
    (`time.perf_counter()`), by kind (static, board page, move 200/409, …); the benchmark reads and resets
-   them through `GET /__bench/timings` (answered by the wrapper itself, never by the app). Pinning as in
-   `tenant_home`: server and PostgreSQL on all cores but the last, the load client on the last.
+   them through `GET /__bench/timings` (answered by the wrapper itself, never by the app). With one worker,
+   pinning as in `tenant_home`: server and PostgreSQL on all cores but the last, the load client on the last.
 3. Browsers. Each of the 50 people first GETs the board page with their session cookie, as a browser
    would, and keeps the CSRF cookie it sets and the page's `_csrf_token`; every later request sends
    both cookies, and every move sends the token as the `_csrf_token` form field and the `x-csrftoken`
@@ -67,7 +67,7 @@ Method
 
 Reading the output
 ------------------
-* Client latencies include queueing: at 32 clients and one worker, latency ≈ 32 / throughput.
+* Client latencies include queueing: at 32 clients in a closed loop, latency ≈ 32 / throughput.
 * The in-server table also lists the garbage collector's pauses per row ("gc gen0/1/2", from `gc.callbacks`
   in the server): a full collection (gen2) holds the event loop, and every request waiting then pays it.
 * "server ms" is the in-server time of (2). Under 32 concurrent clients it still includes the time a
@@ -80,10 +80,14 @@ Reading the output
   in-server) so that none is chosen after the fact. The paced rows were added later (2026-11-22), beside
   the closed-loop rows, which stay as they were.
 
-`--workers 2` runs the same benchmark on two server processes sharing the listening socket, unpinned: the
-workers, PostgreSQL and the client share both cores, as on a 2-core server running compose.yaml's two workers.
+Workers. By default (`--workers 2`, since 2026-11-23) the server is two processes sharing the listening socket,
+unpinned: the workers, PostgreSQL and the client share both cores, as on a 2-core server running compose.yaml's
+two workers, the deployment the targets are about. `--workers 1` runs one process and, unless `--no-pin`, pins it
+and PostgreSQL to one core and the client to the other (the set-up of `tenant_home`, and this benchmark's default
+until 2026-11-23): a reading of what one core gives, with every round trip between the server and PostgreSQL
+waiting for the other to be scheduled on that core.
 
-Results also go to `var/bench/board-results.json` (`board-results-N-workers.json` with `--workers N`); the server's
+Results also go to `var/bench/board-results-N-workers.json` (`board-results.json` with one worker); the servers'
 log to `var/bench/board-server.log`.
 """
 
@@ -192,9 +196,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--workers",
         type=int,
-        default=1,
-        help="server processes on one socket (default 1); with more than one nothing is pinned: the workers, "
-        "PostgreSQL and the client share every core, as a 2-core server running compose.yaml's two workers would",
+        default=2,
+        help="server processes on one socket (default 2, as compose.yaml deploys); with more than one nothing is "
+        "pinned: the workers, PostgreSQL and the client share every core, as a 2-core server running compose.yaml's "
+        "two workers would; with one, server and PostgreSQL share one core and the client the other (see --no-pin)",
     )
     parser.add_argument("--seed", type=int, default=20261122, help="random seed of the requests")
     parser.add_argument(
