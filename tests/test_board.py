@@ -175,6 +175,36 @@ async def test_moves_keep_positions_dense_and_a_stale_move_gets_a_conflict(
     assert moves[0].n == 3
 
 
+async def test_a_cards_move_form_places_it_before_or_after_another_card_of_any_column(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    await sign_in(client, FOCAL)
+    for n in range(3):
+        assert (await _create(client, title=f"Nhiệm vụ {n}")).status_code in (302, 303)
+    assert (await _create(client, title="Lĩnh vực khác", area_code="2")).status_code in (302, 303)
+    columns = await _columns(owner_engine)
+    first, second, third, other_lane = await _tasks(owner_engine)
+    assert (await _move(client, second, columns["dang-thuc-hien"], "1")).status_code == 200
+    form = await client.get(f"{BOARD}/the/{third.number}/di-chuyen")
+    assert form.status_code == 200
+    doing = columns["dang-thuc-hien"]
+    assert f'value="before:{first.id}@{columns["chua-thuc-hien"]}"' in form.text
+    assert f'value="after:{second.id}@{doing}"' in form.text  # a card of another column, with that column
+    assert f"before:{third.id}@" not in form.text  # not next to itself
+    assert f"before:{other_lane.id}@" not in form.text  # another lane's cards: move to that lane first
+    # the form's column select still names the card's own column: the anchor's column wins
+    moved = await _move(client, third, columns["chua-thuc-hien"], "1", f"after:{second.id}@{doing}")
+    assert moved.status_code == 200, moved.text
+    assert [(t.number, t.col, t.position) for t in await _tasks(owner_engine)][:3] == [
+        (1, "chua-thuc-hien", 0),
+        (2, "dang-thuc-hien", 0),
+        (3, "dang-thuc-hien", 1),
+    ]
+    bad = await _move(client, first, columns["chua-thuc-hien"], "1", f"before:{second.id}@not-a-column")
+    assert bad.status_code == 422
+    assert "Vị trí không hợp lệ." in bad.text
+
+
 async def test_every_place_and_every_refusal_of_a_move(
     client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
 ) -> None:

@@ -175,7 +175,7 @@ async def coordinating_units(db: AsyncSession, task_id: uuid.UUID) -> set[uuid.U
     return {unit for unit in rows if unit is not None}
 
 
-def _visible(ctx: TenantContext):  # type: ignore[no-untyped-def]
+def visible_condition(ctx: TenantContext):  # type: ignore[no-untyped-def]
     """The SQL condition for tasks this person sees (None: all)."""
     if sees_all(ctx):
         return None
@@ -250,7 +250,7 @@ async def load_board(
         statement = _CELL_CARDS
         (c0, a0), (c1, a1) = sorted(cells)[0], sorted(cells)[-1]  # one cell or two
         params.update(c0=c0, a0=a0, c1=c1, a1=a1)
-    visible = _visible(ctx)
+    visible = visible_condition(ctx)
     if visible is not None:
         statement = statement.where(visible)
     if filters.unit:

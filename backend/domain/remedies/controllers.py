@@ -357,6 +357,7 @@ class RemedyBoardController(Controller):
             task=task,
             board=Board(year, columns, []),
             lanes=await _areas(db_session, tenant, year),
+            anchors=await _anchors(db_session, tenant, task, columns),
         )
 
     @post("/{year:int}/them", name="board:create", opt=EDIT)
@@ -571,6 +572,25 @@ def _back(ctx: TenantContext, year: int, number: int, error: str | None) -> Redi
     return Redirect(f"{board_path(ctx, year)}/the/{number}", query_params=query)
 
 
+async def _anchors(
+    db: AsyncSession, ctx: TenantContext, task: Task, columns: list[ColumnView]
+) -> list[tuple[ColumnView, list[tuple[uuid.UUID, int, str]]]]:
+    """The cards a card's move form may place it before or after: those of its lane this person sees, column by
+    column in board order (a card goes next to one of another lane by moving to that lane first). Each option
+    names the anchor's column too, so the form's column select does not have to agree with it."""
+    where = [Task.year == task.year, Task.area_code == task.area_code, Task.id != task.id]
+    visible = boards.visible_condition(ctx)
+    if visible is not None:
+        where.append(visible)
+    rows = (
+        await db.execute(select(Task.column_id, Task.id, Task.number, Task.title).where(*where).order_by(Task.position))
+    ).all()
+    by_column: dict[uuid.UUID, list[tuple[uuid.UUID, int, str]]] = {}
+    for column_id, task_id, number, title in rows:
+        by_column.setdefault(column_id, []).append((task_id, number, title))
+    return [(column, by_column[column.id]) for column in columns if column.id in by_column]
+
+
 def _parse_move(form: dict[str, Any]) -> Move:
     try:
         task_id = uuid.UUID(str(form.get("task", "")))
@@ -582,8 +602,11 @@ def _parse_move(form: dict[str, Any]) -> Move:
     place = str(form.get("place", "")).strip() or "end"
     kind, _, ident = place.partition(":")
     if kind in {"before", "after"}:
+        anchor, _, in_column = ident.partition("@")  # the move form names the anchor's column with it
         try:
-            return Move(task_id, version, column_id, area, kind, uuid.UUID(ident))
+            return Move(
+                task_id, version, uuid.UUID(in_column) if in_column else column_id, area, kind, uuid.UUID(anchor)
+            )
         except ValueError:
             raise MoveError("Vị trí không hợp lệ.") from None
     if place not in boards.PLACES:
