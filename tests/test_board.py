@@ -280,6 +280,33 @@ async def test_editing_a_tasks_area_keeps_both_lanes_dense(
     ]
 
 
+async def test_a_stale_edit_of_a_card_gets_a_conflict_with_the_fresh_values_and_saves_nothing(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    """Two people opened the same card's form at version 1; the first saves, the second's save is refused."""
+    await sign_in(client, FOCAL)
+    await _create(client, title="Việc ban đầu")
+    task = (await _tasks(owner_engine))[0]
+    token = await _token(client)
+    base = {"kind": "fix", "area_code": "1", "deadline_text": "Quý II/2020", "version": str(task.version)}
+    first = await client.post(
+        f"{BOARD}/the/{task.number}",
+        data={**base, "title": "Sửa của người thứ nhất", "_csrf_token": token},
+        follow_redirects=False,
+    )
+    assert first.status_code in (302, 303), first.text
+    second = await client.post(
+        f"{BOARD}/the/{task.number}",
+        data={**base, "title": "Sửa của người thứ hai", "notes": "mất?", "_csrf_token": token},
+        follow_redirects=False,
+    )
+    assert second.status_code == 409
+    assert "vừa được người khác sửa" in second.text
+    assert "Sửa của người thứ nhất" in second.text  # the fresh state, to edit again
+    rows = await _rows(owner_engine, "SELECT title, notes, version FROM tasks")
+    assert [(r.title, r.notes, r.version) for r in rows] == [("Sửa của người thứ nhất", "", task.version + 1)]
+
+
 @pytest.mark.parametrize(
     "data",
     [
