@@ -395,6 +395,33 @@ async def test_filters_find_tasks_with_or_without_diacritics_and_live_in_the_url
     assert weird.status_code == 200
 
 
+async def test_filters_by_unit_assignee_status_and_label(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    await sign_in(client, FOCAL)
+    units = await _units(owner_engine)
+    [focal] = await _rows(owner_engine, "SELECT id FROM users WHERE email = :email", email=FOCAL)
+    await _create(client, title="Việc Văn phòng có nhãn", lead_unit_id=units["van-phong-thanh-tra"], labels="số hóa")
+    await _create(client, title="Việc giao người", lead_unit_id=units["phong-hop-tac-quoc-te"], assignees=str(focal.id))
+    await _create(client, title="Việc sẽ đang làm")
+    columns = await _columns(owner_engine)
+    doing = (await _tasks(owner_engine))[2]
+    assert (await _move(client, doing, columns["dang-thuc-hien"], "1")).status_code == 200
+    titles = ("Việc Văn phòng có nhãn", "Việc giao người", "Việc sẽ đang làm")
+
+    async def shown(params: dict[str, str]) -> list[str]:
+        page = await client.get(BOARD, params=params)
+        assert page.status_code == 200
+        return [title for title in titles if title in page.text]
+
+    assert await shown({"don-vi": units["van-phong-thanh-tra"]}) == ["Việc Văn phòng có nhãn"]
+    assert await shown({"nguoi": str(focal.id)}) == ["Việc giao người"]
+    assert await shown({"trang-thai": "dang-thuc-hien"}) == ["Việc sẽ đang làm"]
+    assert await shown({"nhan": "số hóa"}) == ["Việc Văn phòng có nhãn"]
+    assert await shown({"nhan": "số hóa", "don-vi": units["phong-hop-tac-quoc-te"]}) == []
+    assert await shown({}) == list(titles)
+
+
 async def test_the_board_loads_in_a_fixed_number_of_queries(
     client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, app: Litestar
 ) -> None:
