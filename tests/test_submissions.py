@@ -384,6 +384,31 @@ async def test_withdraw_then_resubmit_makes_version_2_and_keeps_version_1(
     assert [s.version for s in await submission_rows(owner_engine, sngv)] == [1, 2, 3]
 
 
+async def test_a_live_submission_freezes_the_assessment_until_it_is_withdrawn(
+    client: AsyncTestClient[Litestar], app_engine: AsyncEngine, owner_engine: AsyncEngine, storage: LocalStorage
+) -> None:
+    await approve_2020(client)
+    sngv = await tenant_id(owner_engine)
+    await sign_in(client, FOCAL)
+    await post(client, PAGE)
+    await build_all(app_engine, storage, sngv)
+    await sign_in(client, LEADER)
+    refused = await post(client, f"{ASSESS}/trang-thai", {"action": "mo-lai", "reason": "Sửa số liệu"})
+    assert "loi=" in refused.headers["location"]
+    page = await client.get(refused.headers["location"])
+    assert "rút bản nộp trước khi mở lại để sửa" in page.text
+    async with create_session_maker(owner_engine)() as db:
+        await bind_tenant(db, sngv)
+        async with db.begin():
+            status = (await db.execute(text("SELECT status FROM assessments WHERE year = 2020"))).scalar_one()
+    assert status == "approved"  # what was packaged is what the inspectors review
+    await sign_in(client, FOCAL)
+    assert (await post(client, f"{PAGE}/lan/1/rut")).headers["location"].endswith("ok=rut")
+    await sign_in(client, LEADER)
+    reopened = await post(client, f"{ASSESS}/trang-thai", {"action": "mo-lai", "reason": "Sửa số liệu"})
+    assert reopened.headers["location"].endswith("ok=mo-lai")
+
+
 async def test_past_the_deadline_nothing_is_submitted_or_withdrawn(
     client: AsyncTestClient[Litestar], app_engine: AsyncEngine, owner_engine: AsyncEngine, storage: LocalStorage
 ) -> None:
