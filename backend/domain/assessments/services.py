@@ -25,10 +25,10 @@ from backend.db.models import (
     Criterion,
     ExternalScore,
     Province,
-    Submission,
     Tenant,
 )
 from backend.domain.assessments.sheet import Entry, External, Node, Row, RowInput, Sheet, build_sheet, parse_row
+from backend.domain.evidence.services import year_submitted
 
 STATUS_LABELS = {
     AssessmentStatus.DRAFT.value: "Dự thảo",
@@ -235,19 +235,9 @@ async def transition(
         raise WorkflowError("Lý do tối đa 2.000 ký tự.")
     if step.target == S.READY and loaded.sheet.to_enter:
         raise WorkflowError(f"Còn {loaded.sheet.to_enter} tiêu chí chưa chấm điểm.")
-    if assessment.status == S.APPROVED and step.target != S.APPROVED:
-        # A submission freezes what it packaged: while one is live the assessment stays as submitted.
-        live = await db.scalar(
-            select(Submission.version).where(
-                Submission.tenant_id == tenant.id,
-                Submission.year == assessment.year,
-                Submission.status.in_(("building", "submitted")),
-            )
-        )
-        if live is not None:
-            raise WorkflowError(
-                f"Bản tự đánh giá đã nộp Sở Nội vụ (lần nộp {live}): rút bản nộp trước khi mở lại để sửa."
-            )
+    # A submission freezes what it packaged: while one is live the assessment stays as submitted.
+    if assessment.status == S.APPROVED and await year_submitted(db, assessment.year):
+        raise WorkflowError("Bản tự đánh giá đã nộp Sở Nội vụ: rút bản nộp trước khi mở lại để sửa.")
     before = assessment.status
     assessment.status = step.target
     assessment.revision += 1
