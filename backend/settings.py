@@ -226,7 +226,9 @@ def load_settings() -> Settings:
             "are given together, or neither for the embedded PostgreSQL"
         )
 
-    public_url = _env("PARBOARD_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+    port = _env_int("PARBOARD_PORT", 8000, minimum=1, maximum=65535)
+    # Unset, the public URL follows the port: a second copy on another port signs people in to itself.
+    public_url = _env("PARBOARD_PUBLIC_URL", f"http://127.0.0.1:{port}").rstrip("/")
     if not public_url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
         raise SettingsError("PARBOARD_PUBLIC_URL must be an https:// URL (http only for 127.0.0.1/localhost)")
     if env == "production" and not public_url.startswith("https://"):
@@ -256,7 +258,7 @@ def load_settings() -> Settings:
         ),
         server=ServerSettings(
             host=_env("PARBOARD_HOST", "127.0.0.1"),
-            port=_env_int("PARBOARD_PORT", 8000, minimum=1, maximum=65535),
+            port=port,
             workers=_env_int("PARBOARD_WORKERS", 1, minimum=1, maximum=64),
         ),
         paths=PathSettings(var_dir=var_dir, tenants_dir=tenants_dir),
