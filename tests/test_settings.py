@@ -124,20 +124,21 @@ def test_without_a_public_url_a_development_copy_on_another_port_is_its_own_publ
 
 
 @pytest.mark.parametrize(
-    ("args", "port", "public_url", "idp_url"),
+    ("args", "port", "public_url", "idp_url", "var_dir"),
     [
-        ([], "8000", "http://127.0.0.1:8000", "http://127.0.0.1:8001"),
-        (["PARBOARD_PORT=8100"], "8100", "http://127.0.0.1:8100", "http://127.0.0.1:8101"),
+        ([], "8000", "http://127.0.0.1:8000", "http://127.0.0.1:8001", "var"),
+        (["PARBOARD_PORT=8100"], "8100", "http://127.0.0.1:8100", "http://127.0.0.1:8101", "var/copy-8100"),
         (
             ["PARBOARD_PORT=8200", "PARBOARD_DEV_IDP_PORT=9001"],
             "8200",
             "http://127.0.0.1:8200",
             "http://127.0.0.1:9001",
+            "var/copy-8200",
         ),
     ],
 )
 def test_make_run_serves_the_port_it_is_given_with_its_provider_beside_it(
-    args: list[str], port: str, public_url: str, idp_url: str
+    args: list[str], port: str, public_url: str, idp_url: str, var_dir: str
 ) -> None:
     """`make run PARBOARD_PORT=8100` beside a first `make run`: its own port, public URL and provider port."""
     import shutil
@@ -158,6 +159,7 @@ def test_make_run_serves_the_port_it_is_given_with_its_provider_beside_it(
     assert f"PARBOARD_PORT={port} " in command
     assert f"PARBOARD_PUBLIC_URL={public_url} " in command
     assert f"PARBOARD_DEV_IDP_URL={idp_url} " in command
+    assert f"PARBOARD_VAR_DIR={var_dir} " in command
 
 
 @pytest.mark.parametrize("given", ["DATABASE_URL", "DATABASE_OWNER_URL"])
