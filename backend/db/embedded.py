@@ -63,7 +63,7 @@ def _psql(server: PostgresServer, database: str, sql: str) -> str:
         input=sql.encode(),
         capture_output=True,
         check=False,
-        timeout=60,
+        timeout=300,  # DROP DATABASE waits for a checkpoint: long on a machine busy writing
     )
     if result.returncode != 0:
         raise RuntimeError(f"psql failed: {result.stderr.decode(errors='replace')}")
