@@ -52,6 +52,8 @@ class AppSettings:
     secret_key: str = ""
     log_json: bool = False
     log_level: str = "INFO"
+    # The operator's bearer token for /metrics; empty: /metrics answers 404.
+    metrics_token: str = ""
 
     @property
     def debug(self) -> bool:
@@ -169,6 +171,13 @@ def _smtp_settings() -> SmtpSettings:
     )
 
 
+def _metrics_token() -> str:
+    token = os.environ.get("PARBOARD_METRICS_TOKEN", "").strip()
+    if token and len(token) < 24:
+        raise SettingsError("PARBOARD_METRICS_TOKEN must be at least 24 characters long")
+    return token
+
+
 def _storage_settings() -> StorageSettings:
     backend = _env("PARBOARD_STORAGE", "local")
     if backend not in {"local", "s3"}:
@@ -248,6 +257,7 @@ def load_settings() -> Settings:
             secret_key=secret_key,
             log_json=_env_bool("PARBOARD_LOG_JSON", default=not os.isatty(2)),
             log_level=log_level,
+            metrics_token=_metrics_token(),
         ),
         db=DatabaseSettings(
             url=db_url,
