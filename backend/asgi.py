@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None, database: DatabaseUrls | None =
             openapi_router=openapi_router,
         ),
         debug=False,
+        logging_config=None,  # backend.logging configures one format for every logger of the process
     )
     # Outermost, around Litestar's own exception handling: the 404 and 405 that the router answers
     # before any route middleware runs get the security headers and a request id too.

@@ -43,13 +43,16 @@ def test_every_registered_route_handler_declares_its_access(app: Litestar) -> No
     assert undeclared == [], "route handlers without opt['access']:\n" + "\n".join(undeclared)
 
 
+FILES_AND_SCHEMA = ("/schema", "/static/", "/assets/")
+
+
 def _routes_with(app: Litestar, access: object) -> set[tuple[str, str]]:
     """(methods, path) of every handler declaring `access`, apart from the automatic OPTIONS answers,
     the OpenAPI schema and the static files (each checked on its own)."""
     return {
         (methods, path)
         for path, methods, handler in _handlers_of(app)
-        if declared_access(handler) is access and methods != "OPTIONS" and not path.startswith(("/schema", "/static/", "/assets/"))
+        if declared_access(handler) is access and methods != "OPTIONS" and not path.startswith(FILES_AND_SCHEMA)
     }
 
 
@@ -72,7 +75,7 @@ def test_only_the_health_pages_landing_page_and_the_sign_in_steps_are_public(app
 
 def test_the_schema_and_static_files_are_public_for_reading_only(app: Litestar) -> None:
     for path, methods, handler in _handlers_of(app):
-        if path.startswith(("/schema", "/static/", "/assets/")):
+        if path.startswith(FILES_AND_SCHEMA):
             assert declared_access(handler) is PUBLIC, path
             assert set(methods.split(",")) <= {"GET", "HEAD", "OPTIONS"}, (methods, path)
 
