@@ -52,6 +52,7 @@ async def _panel_context(
         locked = ""
     except EvidenceError as exc:
         locked = str(exc)
+    kept = await services.sent_answers(db, files)
     return {
         "ctx": tenant,
         "section": "assessment" if target.task_id is None else "remedies",
@@ -62,7 +63,7 @@ async def _panel_context(
         "files_base": f"{tenant.base_path}/tai-lieu/tep",
         "may_upload": tenant.can(Permission.EVIDENCE_UPLOAD.value) and not locked,
         "locked": locked,
-        "may_delete": {f.id for f in files if services.may_delete(tenant, f)}
+        "may_delete": {f.id for f in files if services.may_delete(tenant, f) and f.id not in kept}
         if not locked or target.request_id
         else set(),
         "inline_types": INLINE,
