@@ -34,6 +34,7 @@ from backend.domain.tenants.controllers import TenantController
 from backend.logging import configure_logging, get_logger
 from backend.settings import Settings
 from backend.web.errors import EXCEPTION_HANDLERS
+from backend.web.input import check_request_input
 from backend.web.templating import template_config
 
 
@@ -76,6 +77,7 @@ class ParboardPlugin(InitPluginProtocol, ReceiveRoutePlugin):
             ]
         )
         app_config.exception_handlers.update(EXCEPTION_HANDLERS)
+        app_config.before_request = check_request_input
         app_config.template_config = template_config(
             settings.paths.templates_dir,
             globals_={

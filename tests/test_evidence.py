@@ -696,3 +696,18 @@ async def test_malformed_requests_get_a_clear_answer(
     assert "Hãy chọn ít nhất một tệp" in nothing.text
     assert await _rows(owner_engine) == []
     assert _stored_files(settings) == []
+
+
+async def test_control_characters_in_the_upload_fields_are_dropped(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    await sign_in(client, STAFF)
+    response = await _upload(
+        client,
+        [("Kế hoạch.pdf", PDF_BYTES)],
+        {"description": "Kế hoạch\x00 CCHC\x1b năm 2020", "document": "Số 640/KH-STNMT\x00 ngày 24/02/2023"},
+    )
+    assert response.status_code == 201, response.text
+    (row,) = await _rows(owner_engine)
+    assert row["description"] == "Kế hoạch CCHC năm 2020"
+    assert row["document_number"] == "640/KH-STNMT"

@@ -30,7 +30,8 @@ from backend.web.templating import page
 VIEW = {"access": Permission.TENANT_VIEW}
 # The upload reads its own body as it streams: Litestar's CSRF middleware would buffer it with
 # request.form(), so it is skipped here and `receive_uploads` makes the same check (header or first field).
-UPLOAD = {"access": Permission.EVIDENCE_UPLOAD, "exclude_from_csrf": True}
+# For the same reason the app's form cleaning (backend.web.input) leaves it alone: `receive_uploads` cleans.
+UPLOAD = {"access": Permission.EVIDENCE_UPLOAD, "exclude_from_csrf": True, "reads_own_body": True}
 DELETE = {"access": Permission.EVIDENCE_UPLOAD}
 
 

@@ -61,6 +61,7 @@ from backend.domain.tenants.deps import TenantContext
 from backend.domain.tenants.services import province_calendar
 from backend.settings import Settings
 from backend.web.formatting import vn_number
+from backend.web.input import clean_text
 
 MAX_FILES = 20
 MAX_FIELDS = 10
@@ -544,7 +545,7 @@ async def _field(stream: AsyncIterator[MultipartSegment | bytes | None]) -> str:
             value += event
             if len(value) > MAX_FIELD_BYTES:
                 raise _Refused("files", "Một trường của biểu mẫu quá dài.", 413)
-    return value.decode("utf-8", "replace")
+    return clean_text(value.decode("utf-8", "replace"))
 
 
 async def _skip(stream: AsyncIterator[MultipartSegment | bytes | None]) -> None:
