@@ -8,8 +8,9 @@ import json
 import re
 import shutil
 import subprocess
+import tracemalloc
 import zipfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 from io import BytesIO
 from pathlib import Path
@@ -23,7 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.db.runtime import DatabaseUrls
 from backend.domain.evidence.storage import LocalStorage
+from backend.domain.submissions.controllers import SubmissionController
 from backend.domain.submissions.package import EvidenceEntry, parse_sums, place_evidence, sums_line
+from backend.domain.submissions.verify import MAX_SUMS, Report, check_archive
 from tests.support import TEST_VAR, sign_in
 from tests.test_cli import parboard_async
 from tests.test_submissions import (
@@ -31,6 +34,7 @@ from tests.test_submissions import (
     OTHER_FOCAL,
     PAGE,
     REVIEWER,
+    VIEWER,
     _empty_queue,  # noqa: F401 - fixture
     add_evidence,
     approve_2020,
@@ -273,3 +277,86 @@ async def test_progress_counts_files_the_writer_has_taken_not_those_read_ahead(t
         # the files whose last byte the writer has taken so far (headers only make this smaller)
         assert progress.done <= received // size, (progress.done, received)
     assert progress.done == progress.read == len(members)
+
+
+def _archive_with_sums(path: Path, sums: Iterator[bytes]) -> None:
+    """A ZIP with a small manifest and a SHA256SUMS written from `sums` chunk by chunk (deflated)."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("manifest.json", json.dumps({"schema": "parboard.submission/1", "files": []}))
+        with archive.open("SHA256SUMS", "w", force_zip64=True) as entry:
+            for chunk in sums:
+                entry.write(chunk)
+
+
+def _repeated_lines(total: int) -> Iterator[bytes]:
+    block = sums_line("0" * 64, "evidence/1.2/a.pdf").encode() * 20_000
+    for _ in range(total // len(block) + 1):
+        yield block
+
+
+def _varied_lines(total: int) -> Iterator[bytes]:
+    written, number = 0, 0
+    while written < total:
+        lines = "".join(
+            sums_line(hashlib.sha256(str(number + i).encode()).hexdigest(), f"e/{i}.pdf") for i in range(5000)
+        )
+        number += 5000
+        written += len(lines)
+        yield lines.encode()
+
+
+def _checked_with_peak(path: Path) -> tuple[Report, int]:
+    tracemalloc.start()
+    try:
+        with path.open("rb") as handle:
+            report = check_archive(handle)
+        return report, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_compression_bomb_in_sha256sums_is_refused_without_being_read(tmp_path: Path) -> None:
+    bomb = tmp_path / "bom.zip"
+    _archive_with_sums(bomb, _repeated_lines(384 * 1024 * 1024))
+    assert bomb.stat().st_size < 2 * 1024 * 1024  # a few hundred KiB that would expand to 384 MiB
+    report, peak = _checked_with_peak(bomb)
+    assert not report.ok
+    assert any(p.startswith("SHA256SUMS: nén bất thường") for p in report.problems), report.problems
+    assert peak < 4 * 1024 * 1024, peak  # the file is hashed in 1 MiB chunks; the member is never expanded
+
+
+def test_an_oversized_sha256sums_is_refused_at_its_cap(tmp_path: Path) -> None:
+    large = tmp_path / "lon.zip"
+    _archive_with_sums(large, _varied_lines(MAX_SUMS + 1024 * 1024))  # compresses 2:1, not a bomb
+    report, peak = _checked_with_peak(large)
+    assert any("SHA256SUMS quá lớn" in p for p in report.problems), report.problems
+    assert peak < MAX_SUMS // 2, peak
+
+
+async def test_the_verify_page_refuses_a_bomb_and_is_for_those_who_submit_or_appraise(
+    client: AsyncTestClient[Litestar], tmp_path: Path
+) -> None:
+    bomb = tmp_path / "bom.zip"
+    _archive_with_sums(bomb, _repeated_lines(64 * 1024 * 1024))
+    base = "/t/ha-tinh/so-ngoai-vu"
+    await sign_in(client, VIEWER)
+    assert (await client.get(f"{base}/nop-ho-so/kiem-tra")).status_code == 403
+    assert "Kiểm tra một tệp hồ sơ" not in (await client.get(PAGE)).text
+    token = await csrf(client)
+    refused = await client.post(
+        f"{base}/nop-ho-so/kiem-tra",
+        files={"tep": ("bom.zip", bomb.read_bytes(), "application/zip")},
+        data={"_csrf_token": token},
+    )
+    assert refused.status_code == 403
+    await sign_in(client, FOCAL)
+    assert "Kiểm tra một tệp hồ sơ" in (await client.get(PAGE)).text
+    token = await csrf(client, f"{base}/nop-ho-so/kiem-tra")
+    response = await client.post(
+        f"{base}/nop-ho-so/kiem-tra",
+        files={"tep": ("bom.zip", bomb.read_bytes(), "application/zip")},
+        data={"_csrf_token": token},
+    )
+    assert response.status_code == 422
+    assert "SHA256SUMS: nén bất thường" in response.text
+    assert SubmissionController.verify.request_max_body_size == 1024 * 1024 * 1024
