@@ -185,6 +185,18 @@ def test_dangerous_names_are_neutralised() -> None:
     long.encode().decode()  # still whole characters
 
 
+def test_a_slash_inside_a_name_stays_visible_and_long_names_keep_their_extension() -> None:
+    assert safe_filename("Quyết định số 640/QĐ-UBND.pdf") == "Quyết định số 640∕QĐ-UBND.pdf"
+    assert safe_filename("Kế hoạch 12\\KH-UBND.docx") == "Kế hoạch 12∕KH-UBND.docx"
+    assert safe_filename("C:\\Tài liệu\\Báo cáo.pdf") == "Báo cáo.pdf"  # a path: its last part
+    assert safe_filename("/home/an/x.pdf") == "x.pdf"
+    long = safe_filename("Quyết định phê duyệt " * 15 + "kèm theo.pdf")  # 300+ characters
+    assert len(long.encode()) <= 255
+    assert long.startswith("Quyết định phê duyệt")
+    assert long.endswith("kèm theo.pdf")
+    assert "…" in long
+
+
 def test_document_number_and_date_are_read() -> None:
     assert parse_document("Số 640/KH-STNMT ngày 24/02/2023") == (
         "640/KH-STNMT",
@@ -315,6 +327,16 @@ async def test_path_traversal_names_are_stored_harmlessly(
     assert response.status_code == 201, response.text
     assert sorted(r["filename"] for r in await _rows(owner_engine)) == ["_CON.png", "passwd.pdf"]
     assert all(p.is_relative_to(settings.paths.var_dir / "blobs") for p in _stored_files(settings))
+
+
+async def test_a_document_number_in_the_name_is_kept(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    await sign_in(client, STAFF)
+    response = await _upload(client, [("Quyết định số 640/QĐ-UBND.pdf", PDF_BYTES)])
+    assert response.status_code == 201, response.text
+    assert [r["filename"] for r in await _rows(owner_engine)] == ["Quyết định số 640∕QĐ-UBND.pdf"]
+    assert "Quyết định số 640∕QĐ-UBND.pdf" in response.text
 
 
 async def test_ten_thousand_parts_are_refused_quickly(

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from backend.db.runtime import DatabaseUrls
 from backend.domain.evidence.storage import LocalStorage
 from backend.domain.submissions.controllers import SubmissionController
-from backend.domain.submissions.package import EvidenceEntry, parse_sums, place_evidence, sums_line
+from backend.domain.submissions.package import MAX_NAME_BYTES, EvidenceEntry, parse_sums, place_evidence, sums_line
 from backend.domain.submissions.verify import MAX_SUMS, Report, check_archive
 from tests.support import TEST_VAR, sign_in
 from tests.test_cli import parboard_async
@@ -86,7 +86,7 @@ async def test_package_holds_manifest_sums_index_xlsx_and_evidence(package: byte
     evidence = sorted(n for n in names if n.startswith("evidence/"))
     # The two 1.2 plans clash as Windows compares names: whichever comes second is renamed "… (2)".
     assert sorted(n for n in evidence if not n.startswith("evidence/1.2/")) == [
-        "evidence/1.5/Quyết định 3626_QĐ-UBND.pdf",
+        "evidence/1.5/Quyết định 3626∕QĐ-UBND.pdf",
         "evidence/7.1.5/Ảnh hội nghị #1.jpg",
         "evidence/chung/Báo cáo chung.docx",
     ]
@@ -115,9 +115,9 @@ async def test_package_holds_manifest_sums_index_xlsx_and_evidence(package: byte
         data = archive.read(path)
         assert item["sha256"] == hashlib.sha256(data).hexdigest()
         assert item["size"] == len(data)
-    assert files["evidence/1.5/Quyết định 3626_QĐ-UBND.pdf"]["document_number"] == "640/KH-STNMT"
-    assert files["evidence/1.5/Quyết định 3626_QĐ-UBND.pdf"]["document_date"] == "2023-02-24"
-    assert files["evidence/1.5/Quyết định 3626_QĐ-UBND.pdf"]["filename"] == "Quyết định 3626/QĐ-UBND.pdf"
+    assert files["evidence/1.5/Quyết định 3626∕QĐ-UBND.pdf"]["document_number"] == "640/KH-STNMT"
+    assert files["evidence/1.5/Quyết định 3626∕QĐ-UBND.pdf"]["document_date"] == "2023-02-24"
+    assert files["evidence/1.5/Quyết định 3626∕QĐ-UBND.pdf"]["filename"] == "Quyết định 3626/QĐ-UBND.pdf"
 
     sums = parse_sums(archive.read("SHA256SUMS").decode())
     assert set(sums) == set(names) - {"SHA256SUMS"}
@@ -174,6 +174,22 @@ def test_clashing_and_dangerous_names_are_placed_safely() -> None:
         "x\\y": "a" * 64,
         "plain": "b" * 64,
     }
+
+
+def test_names_keep_their_slash_as_a_lookalike_and_are_shortened_in_the_middle() -> None:
+    def entry(name: str) -> EvidenceEntry:
+        return EvidenceEntry(id="x", sha256="0" * 64, size=1, content_type="", filename=name, criterion_code="1.5")
+
+    long = "Báo cáo kết quả thực hiện " * 12 + "năm 2020.pdf"  # 300+ characters, 400+ bytes
+    placed = [p.path for p in place_evidence([entry("Quyết định số 640/QĐ-UBND.pdf"), entry(long), entry(long)])]
+    assert placed[0] == "evidence/1.5/Quyết định số 640∕QĐ-UBND.pdf"
+    for path in placed[1:]:
+        name = path.removeprefix("evidence/1.5/")
+        assert len(name.encode()) <= MAX_NAME_BYTES
+        assert name.startswith("Báo cáo kết quả thực hiện")
+        assert "…" in name
+    assert placed[1].endswith(" năm 2020.pdf")
+    assert placed[2].endswith(" năm 2020 (2).pdf")
 
 
 async def test_verify_cli_accepts_the_package_and_refuses_a_tampered_one(
