@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import re
 import socket
 import time
@@ -538,6 +539,39 @@ async def test_check_command_reports_drift_and_orphans(
     assert f"lệch: so-ngoai-vu {png['id']} “b.png”" in drifted.output
     assert "thiếu tệp" in drifted.output
     assert f"mồ côi: {stray.sha256}" in drifted.output
+
+
+async def test_check_command_reports_and_removes_temporary_files_a_killed_process_left(
+    owner_engine: AsyncEngine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from backend import cli
+
+    monkeypatch.setattr(cli, "get_settings", lambda: settings)
+    monkeypatch.setattr("backend.db.runtime.resolve", lambda _settings, **_: _urls(owner_engine))
+    storage = _blobs(settings)
+    storage.tmp.mkdir(parents=True)
+    left = storage.tmp / f"{uuid.uuid4().hex}.part"  # a package build killed mid-way (SIGKILL, power loss)
+    left.write_bytes(b"PK\x03\x04" + b"x" * 1000)
+    yesterday = time.time() - 24 * 3600
+    os.utime(left, (yesterday, yesterday))
+    writing = storage.tmp / f"{uuid.uuid4().hex}.part"  # an upload under way right now
+    writing.write_bytes(b"%PDF")
+
+    reported = await asyncio.to_thread(CliRunner().invoke, cli.main, ["evidence", "check"])
+    assert reported.exit_code == 1, reported.output
+    assert f"tệp tạm bỏ dở: {left} (1004 byte, từ " in reported.output
+    assert str(writing) not in reported.output
+    assert "0 lệch, 0 mồ côi, 1 tệp tạm bỏ dở" in reported.output
+    assert left.exists()
+
+    removed = await asyncio.to_thread(CliRunner().invoke, cli.main, ["evidence", "check", "--remove-stale"])
+    assert removed.exit_code == 0, removed.output
+    assert f"đã xoá tệp tạm bỏ dở: {left}" in removed.output
+    assert not left.exists()
+    assert writing.exists()
+    younger = await asyncio.to_thread(CliRunner().invoke, cli.main, ["evidence", "check", "--stale-hours", "0"])
+    assert younger.exit_code == 1
+    assert f"tệp tạm bỏ dở: {writing}" in younger.output
 
 
 def _urls(owner_engine: AsyncEngine):  # type: ignore[no-untyped-def]
