@@ -368,6 +368,22 @@ async def test_upload_without_csrf_token_is_refused(
     assert _stored_files(settings) == []
 
 
+async def test_an_upload_with_the_csrf_token_of_another_session_is_refused(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    await sign_in(client, FOCAL)
+    theirs = await _token(client)
+    await sign_in(client, STAFF)
+    client.cookies.set("csrftoken", theirs)
+    body, content_type = multipart([("a.pdf", PDF_BYTES)], csrf=theirs)
+    assert (await client.post(CRITERION, content=body, headers={"content-type": content_type})).status_code == 403
+    body, content_type = multipart([("a.pdf", PDF_BYTES)])
+    headers = {"content-type": content_type, "x-csrftoken": theirs}
+    assert (await client.post(CRITERION, content=body, headers=headers)).status_code == 403
+    assert await _rows(owner_engine) == []
+    assert (await _upload(client, [("a.pdf", PDF_BYTES)])).status_code == 201  # with the session's own token
+
+
 async def test_plain_form_post_works_without_javascript(
     client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
 ) -> None:
