@@ -376,3 +376,34 @@ async def test_the_verify_page_refuses_a_bomb_and_is_for_those_who_submit_or_app
     assert response.status_code == 422
     assert "SHA256SUMS: nén bất thường" in response.text
     assert SubmissionController.verify.request_max_body_size == 1024 * 1024 * 1024
+
+
+async def test_the_verify_page_streams_its_upload_and_refuses_an_oversized_text_field(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    base = "/t/ha-tinh/so-ngoai-vu"
+    await sign_in(client, FOCAL)
+    token = await csrf(client, f"{base}/nop-ho-so/kiem-tra")
+    # request.form() kept a text field of any length in memory, up to the route's bound of 1 GiB
+    huge = await client.post(
+        f"{base}/nop-ho-so/kiem-tra",
+        files={"tep": ("x.zip", b"garbage", "application/zip")},
+        data={"_csrf_token": token, "ghi-chu": "x" * (4 * 1024 * 1024)},
+    )
+    assert huge.status_code == 413
+    assert "Một trường của biểu mẫu quá dài" in huge.text
+    forged = await client.post(
+        f"{base}/nop-ho-so/kiem-tra",
+        files={"tep": ("x.zip", b"garbage", "application/zip")},
+        data={"_csrf_token": "f" * 128},
+    )
+    assert forged.status_code == 403
+    without = await client.post(f"{base}/nop-ho-so/kiem-tra", files={"tep": ("x.zip", b"garbage", "application/zip")})
+    assert without.status_code == 403
+    header = await client.post(
+        f"{base}/nop-ho-so/kiem-tra",
+        files={"tep": ("x.zip", b"garbage", "application/zip")},
+        headers={"x-csrftoken": token},
+    )
+    assert header.status_code == 422
+    assert "không phải là tệp ZIP" in header.text

@@ -318,9 +318,9 @@ def _snapshot(file: EvidenceFile) -> dict[str, Any]:
     }
 
 
-def _csrf_ok(request: Request[Any, Any, Any], token: str | None) -> bool:
+def csrf_ok(request: Request[Any, Any, Any], token: str | None) -> bool:
     """The same check as Litestar's CSRF middleware (which is skipped on upload routes because it would
-    buffer the whole body with `request.form()`)."""
+    buffer the whole body with `request.form()`): also used by the verify page's upload."""
     config = request.app.csrf_config
     if config is None:
         return True
@@ -429,7 +429,7 @@ async def _receive(
             413,
             drain=False,
         )
-    csrf_checked = _csrf_ok(request, request.headers.get("x-csrftoken"))
+    csrf_checked = csrf_ok(request, request.headers.get("x-csrftoken"))
     parser = PushMultipartParser(
         boundary,
         max_header_size=MAX_HEADER_BYTES,
@@ -448,7 +448,7 @@ async def _receive(
             if event.filename is None:
                 value = await _field(stream)
                 if event.name == "_csrf_token" and not csrf_checked:
-                    csrf_checked = _csrf_ok(request, value)
+                    csrf_checked = csrf_ok(request, value)
                 elif event.name in ("description", "document"):
                     received.form[event.name] = value
                 continue
