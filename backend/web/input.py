@@ -1,7 +1,8 @@
 """What every request's input goes through before its handler: one place, so no route can forget it.
 
 - Path parameters: a year outside YEARS, or any other integer outside PostgreSQL's `integer`, is a 404
-  (a year 0 or 2147483648 reached `date()` or the database and answered 500).
+  (a year 0 or 2147483648 reached `date()` or the database and answered 500); a control character in a
+  text one is a 400.
 - Query values are left to their routes (a sign-in's `next` with a NUL lands on the home page); one that
   reaches PostgreSQL with a NUL is a 400 (backend.web.errors).
 - Form values (URL-encoded and multipart, files aside): control characters other than tab and line
@@ -18,7 +19,7 @@ from typing import Any
 
 from litestar import Request
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import ClientException, NotFoundException
 from litestar.utils.scope.state import ScopeState
 
 # Wide enough for every page's own answer about a year it has no data for (a Vietnamese 404 with a way
@@ -49,7 +50,7 @@ async def check_request_input(request: Request[Any, Any, Any]) -> None:
             if value not in (YEARS if name == "year" else INT4):
                 raise NotFoundException(f"Không có {'năm' if name == 'year' else 'mục'} {value}.")
         elif isinstance(value, str) and value != clean_text(value):
-            raise NotFoundException("Địa chỉ có ký tự không hợp lệ.")
+            raise ClientException("Địa chỉ có ký tự không hợp lệ.")
     if request.method in ("GET", "HEAD", "OPTIONS") or request.route_handler.opt.get("reads_own_body"):
         return
     if request.content_type[0] not in _FORMS:
