@@ -10,6 +10,7 @@ from litestar.plugins.htmx import HTMXPlugin
 from litestar.router import Router
 from litestar.static_files import create_static_files_router
 
+from backend.auth.csrf import CSRF_COOKIE
 from backend.auth.permissions import PUBLIC, access_guard
 from backend.auth.sessions import SessionStore
 from backend.core import ParboardPlugin, identity_provider_origins
@@ -42,6 +43,9 @@ def create_app(settings: Settings | None = None, database: DatabaseUrls | None =
         guards=[access_guard],
         csrf_config=CSRFConfig(
             secret=settings.app.secret_key,
+            # bound to the session by the request middleware (backend.auth.csrf), which sets the cookie with
+            # these same attributes: keep the two alike
+            cookie_name=CSRF_COOKIE,
             cookie_secure=settings.app.env == "production",
             cookie_httponly=True,
             cookie_samesite="lax",

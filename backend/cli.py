@@ -301,11 +301,20 @@ def evidence() -> None:
 
 
 @evidence.command("check")
-def evidence_check() -> None:
-    """List evidence rows whose blob is missing or of another size, and blobs no row references; exit 1 on drift."""
+@click.option("--remove-stale", "remove_stale", is_flag=True, help="Remove the stale temporary files found.")
+@click.option(
+    "--stale-hours",
+    "stale_hours",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="A temporary file older than this many hours is stale (default 6).",
+)
+def evidence_check(remove_stale: bool, stale_hours: float | None) -> None:
+    """List evidence rows whose blob is missing or of another size, blobs no row references, and temporary
+    files a killed upload or package build left behind; exit 1 on any of them (removed ones aside)."""
     from backend.domain.evidence.cli import run_check
 
-    if not run_check(_settings()):
+    if not run_check(_settings(), remove_stale=remove_stale, stale_hours=stale_hours):
         sys.exit(1)
 
 

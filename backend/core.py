@@ -35,6 +35,7 @@ from backend.logging import configure_logging, get_logger
 from backend.settings import Settings
 from backend.web.compression import Assets, asset_handler
 from backend.web.errors import EXCEPTION_HANDLERS
+from backend.web.input import check_request_input
 from backend.web.metrics import MetricsController, prometheus_config
 from backend.web.templating import template_config
 
@@ -82,6 +83,7 @@ class ParboardPlugin(InitPluginProtocol, ReceiveRoutePlugin):
         app_config.route_handlers.append(asset_handler(assets, PUBLIC))
         app_config.middleware.append(prometheus_config().middleware)
         app_config.exception_handlers.update(EXCEPTION_HANDLERS)
+        app_config.before_request = check_request_input
         app_config.template_config = template_config(
             settings.paths.templates_dir,
             globals_={

@@ -22,6 +22,7 @@ from tests.support import fresh_database, make_settings, sign_in
 
 HOME = "/t/ba-ria-vung-tau/so-tai-nguyen-moi-truong/"
 FOCAL_POINT = "lan.nt@stnmt.brvt.example.vn"  # a member of HOME's tenant
+OTHER_MEMBER = "hung.pv@stnmt.brvt.example.vn"  # another one
 GENERATED_ID = re.compile(r"^[0-9a-f]{32}$")
 
 
@@ -369,6 +370,37 @@ async def test_an_htmx_request_with_the_csrf_header_is_accepted(form_client: Asy
     )
     assert response.status_code == 200
     assert response.text == "đã nhận"
+
+
+async def _meta_token(client: AsyncTestClient[Litestar]) -> str:
+    page = await client.get(HOME)
+    meta = re.search(r'<meta name="csrf-token" content="([^"]+)">', page.text)
+    assert meta is not None, page.text
+    return meta.group(1)
+
+
+@pytest.mark.usefixtures("demo_tenants")
+async def test_a_csrf_token_of_another_session_is_refused(form_client: AsyncTestClient[Litestar]) -> None:
+    await sign_in(form_client, FOCAL_POINT)
+    theirs = await _meta_token(form_client)  # the attacker's own page: a valid token, and the same as its cookie
+    await sign_in(form_client, OTHER_MEMBER)  # the victim's session cookie
+    form_client.cookies.set("csrftoken", theirs)
+    refused = await form_client.post("/thu-gui", data={"_csrf_token": theirs, "ten": "x"})
+    assert refused.status_code == 403
+    assert "đã nhận" not in refused.text
+    htmx = await form_client.post("/thu-gui", data={"ten": "x"}, headers={"x-csrftoken": theirs, "HX-Request": "true"})
+    assert htmx.status_code == 403
+
+    own = await _meta_token(form_client)
+    assert own != theirs
+    page = await form_client.get(HOME)
+    body = re.search(r"<body hx-headers='([^']*)'>", page.text)
+    assert body is not None
+    assert json.loads(body.group(1)) == {"x-csrftoken": own}
+    assert (await form_client.post("/thu-gui", data={"_csrf_token": own, "ten": "x"})).status_code == 200
+    assert (await form_client.post("/thu-gui", headers={"x-csrftoken": own, "HX-Request": "true"})).status_code == 200
+    form_client.cookies.delete("csrftoken")  # the browser lost its cookie: the session still carries the token
+    assert (await form_client.post("/thu-gui", data={"_csrf_token": own, "ten": "x"})).status_code == 200
 
 
 def test_app_js_sends_the_meta_token_as_the_csrf_header(app: Litestar) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import re
 import socket
 import time
@@ -185,6 +186,18 @@ def test_dangerous_names_are_neutralised() -> None:
     long.encode().decode()  # still whole characters
 
 
+def test_a_slash_inside_a_name_stays_visible_and_long_names_keep_their_extension() -> None:
+    assert safe_filename("Quyết định số 640/QĐ-UBND.pdf") == "Quyết định số 640∕QĐ-UBND.pdf"
+    assert safe_filename("Kế hoạch 12\\KH-UBND.docx") == "Kế hoạch 12∕KH-UBND.docx"
+    assert safe_filename("C:\\Tài liệu\\Báo cáo.pdf") == "Báo cáo.pdf"  # a path: its last part
+    assert safe_filename("/home/an/x.pdf") == "x.pdf"
+    long = safe_filename("Quyết định phê duyệt " * 15 + "kèm theo.pdf")  # 300+ characters
+    assert len(long.encode()) <= 255
+    assert long.startswith("Quyết định phê duyệt")
+    assert long.endswith("kèm theo.pdf")
+    assert "…" in long
+
+
 def test_document_number_and_date_are_read() -> None:
     assert parse_document("Số 640/KH-STNMT ngày 24/02/2023") == (
         "640/KH-STNMT",
@@ -317,6 +330,16 @@ async def test_path_traversal_names_are_stored_harmlessly(
     assert all(p.is_relative_to(settings.paths.var_dir / "blobs") for p in _stored_files(settings))
 
 
+async def test_a_document_number_in_the_name_is_kept(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    await sign_in(client, STAFF)
+    response = await _upload(client, [("Quyết định số 640/QĐ-UBND.pdf", PDF_BYTES)])
+    assert response.status_code == 201, response.text
+    assert [r["filename"] for r in await _rows(owner_engine)] == ["Quyết định số 640∕QĐ-UBND.pdf"]
+    assert "Quyết định số 640∕QĐ-UBND.pdf" in response.text
+
+
 async def test_ten_thousand_parts_are_refused_quickly(
     client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, settings: Settings
 ) -> None:
@@ -343,6 +366,22 @@ async def test_upload_without_csrf_token_is_refused(
     assert forged.status_code == 403
     assert await _rows(owner_engine) == []
     assert _stored_files(settings) == []
+
+
+async def test_an_upload_with_the_csrf_token_of_another_session_is_refused(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    await sign_in(client, FOCAL)
+    theirs = await _token(client)
+    await sign_in(client, STAFF)
+    client.cookies.set("csrftoken", theirs)
+    body, content_type = multipart([("a.pdf", PDF_BYTES)], csrf=theirs)
+    assert (await client.post(CRITERION, content=body, headers={"content-type": content_type})).status_code == 403
+    body, content_type = multipart([("a.pdf", PDF_BYTES)])
+    headers = {"content-type": content_type, "x-csrftoken": theirs}
+    assert (await client.post(CRITERION, content=body, headers=headers)).status_code == 403
+    assert await _rows(owner_engine) == []
+    assert (await _upload(client, [("a.pdf", PDF_BYTES)])).status_code == 201  # with the session's own token
 
 
 async def test_plain_form_post_works_without_javascript(
@@ -516,6 +555,39 @@ async def test_check_command_reports_drift_and_orphans(
     assert f"lệch: so-ngoai-vu {png['id']} “b.png”" in drifted.output
     assert "thiếu tệp" in drifted.output
     assert f"mồ côi: {stray.sha256}" in drifted.output
+
+
+async def test_check_command_reports_and_removes_temporary_files_a_killed_process_left(
+    owner_engine: AsyncEngine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from backend import cli
+
+    monkeypatch.setattr(cli, "get_settings", lambda: settings)
+    monkeypatch.setattr("backend.db.runtime.resolve", lambda _settings, **_: _urls(owner_engine))
+    storage = _blobs(settings)
+    storage.tmp.mkdir(parents=True)
+    left = storage.tmp / f"{uuid.uuid4().hex}.part"  # a package build killed mid-way (SIGKILL, power loss)
+    left.write_bytes(b"PK\x03\x04" + b"x" * 1000)
+    yesterday = time.time() - 24 * 3600
+    os.utime(left, (yesterday, yesterday))
+    writing = storage.tmp / f"{uuid.uuid4().hex}.part"  # an upload under way right now
+    writing.write_bytes(b"%PDF")
+
+    reported = await asyncio.to_thread(CliRunner().invoke, cli.main, ["evidence", "check"])
+    assert reported.exit_code == 1, reported.output
+    assert f"tệp tạm bỏ dở: {left} (1004 byte, từ " in reported.output
+    assert str(writing) not in reported.output
+    assert "0 lệch, 0 mồ côi, 1 tệp tạm bỏ dở" in reported.output
+    assert left.exists()
+
+    removed = await asyncio.to_thread(CliRunner().invoke, cli.main, ["evidence", "check", "--remove-stale"])
+    assert removed.exit_code == 0, removed.output
+    assert f"đã xoá tệp tạm bỏ dở: {left}" in removed.output
+    assert not left.exists()
+    assert writing.exists()
+    younger = await asyncio.to_thread(CliRunner().invoke, cli.main, ["evidence", "check", "--stale-hours", "0"])
+    assert younger.exit_code == 1
+    assert f"tệp tạm bỏ dở: {writing}" in younger.output
 
 
 def _urls(owner_engine: AsyncEngine):  # type: ignore[no-untyped-def]
@@ -696,3 +768,18 @@ async def test_malformed_requests_get_a_clear_answer(
     assert "Hãy chọn ít nhất một tệp" in nothing.text
     assert await _rows(owner_engine) == []
     assert _stored_files(settings) == []
+
+
+async def test_control_characters_in_the_upload_fields_are_dropped(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    await sign_in(client, STAFF)
+    response = await _upload(
+        client,
+        [("Kế hoạch.pdf", PDF_BYTES)],
+        {"description": "Kế hoạch\x00 CCHC\x1b năm 2020", "document": "Số 640/KH-STNMT\x00 ngày 24/02/2023"},
+    )
+    assert response.status_code == 201, response.text
+    (row,) = await _rows(owner_engine)
+    assert row["description"] == "Kế hoạch CCHC năm 2020"
+    assert row["document_number"] == "640/KH-STNMT"

@@ -144,3 +144,21 @@ async def test_the_app_uploads_to_and_downloads_from_s3(
     assert download.status_code == 200
     assert download.content == data
     assert _objects(endpoint, bucket) == [hashlib.sha256(data).hexdigest()]
+
+
+async def test_temporaries_left_by_a_killed_process_are_listed_and_removed(storage: S3Storage, endpoint: str) -> None:
+    client = boto3.client(
+        "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
+    )
+    copied, pending = f"tmp/{uuid.uuid4().hex}", f"tmp/{uuid.uuid4().hex}"
+    client.put_object(Bucket=storage.bucket, Key=copied, Body=b"x" * 100)  # completed, never copied to its key
+    upload = client.create_multipart_upload(Bucket=storage.bucket, Key=pending)["UploadId"]  # never completed
+    found = [t async for t in storage.temporaries()]
+    assert sorted(t.name for t in found) == sorted([copied, f"{pending}?uploadId={upload}"])
+    assert next(t for t in found if t.name == copied).size == 100
+    with pytest.raises(ValueError, match="not a temporary"):
+        await storage.remove_temporary("a" * 64)
+    for temporary in found:
+        await storage.remove_temporary(temporary.name)
+    assert [t async for t in storage.temporaries()] == []
+    assert _objects(endpoint, storage.bucket) == []

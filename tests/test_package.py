@@ -8,8 +8,9 @@ import json
 import re
 import shutil
 import subprocess
+import tracemalloc
 import zipfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 from io import BytesIO
 from pathlib import Path
@@ -23,7 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.db.runtime import DatabaseUrls
 from backend.domain.evidence.storage import LocalStorage
-from backend.domain.submissions.package import EvidenceEntry, parse_sums, place_evidence, sums_line
+from backend.domain.submissions.controllers import SubmissionController
+from backend.domain.submissions.package import MAX_NAME_BYTES, EvidenceEntry, parse_sums, place_evidence, sums_line
+from backend.domain.submissions.verify import MAX_SUMS, Report, check_archive
 from tests.support import TEST_VAR, sign_in
 from tests.test_cli import parboard_async
 from tests.test_submissions import (
@@ -31,6 +34,7 @@ from tests.test_submissions import (
     OTHER_FOCAL,
     PAGE,
     REVIEWER,
+    VIEWER,
     _empty_queue,  # noqa: F401 - fixture
     add_evidence,
     approve_2020,
@@ -82,7 +86,7 @@ async def test_package_holds_manifest_sums_index_xlsx_and_evidence(package: byte
     evidence = sorted(n for n in names if n.startswith("evidence/"))
     # The two 1.2 plans clash as Windows compares names: whichever comes second is renamed "… (2)".
     assert sorted(n for n in evidence if not n.startswith("evidence/1.2/")) == [
-        "evidence/1.5/Quyết định 3626_QĐ-UBND.pdf",
+        "evidence/1.5/Quyết định 3626∕QĐ-UBND.pdf",
         "evidence/7.1.5/Ảnh hội nghị #1.jpg",
         "evidence/chung/Báo cáo chung.docx",
     ]
@@ -111,9 +115,9 @@ async def test_package_holds_manifest_sums_index_xlsx_and_evidence(package: byte
         data = archive.read(path)
         assert item["sha256"] == hashlib.sha256(data).hexdigest()
         assert item["size"] == len(data)
-    assert files["evidence/1.5/Quyết định 3626_QĐ-UBND.pdf"]["document_number"] == "640/KH-STNMT"
-    assert files["evidence/1.5/Quyết định 3626_QĐ-UBND.pdf"]["document_date"] == "2023-02-24"
-    assert files["evidence/1.5/Quyết định 3626_QĐ-UBND.pdf"]["filename"] == "Quyết định 3626/QĐ-UBND.pdf"
+    assert files["evidence/1.5/Quyết định 3626∕QĐ-UBND.pdf"]["document_number"] == "640/KH-STNMT"
+    assert files["evidence/1.5/Quyết định 3626∕QĐ-UBND.pdf"]["document_date"] == "2023-02-24"
+    assert files["evidence/1.5/Quyết định 3626∕QĐ-UBND.pdf"]["filename"] == "Quyết định 3626/QĐ-UBND.pdf"
 
     sums = parse_sums(archive.read("SHA256SUMS").decode())
     assert set(sums) == set(names) - {"SHA256SUMS"}
@@ -170,6 +174,22 @@ def test_clashing_and_dangerous_names_are_placed_safely() -> None:
         "x\\y": "a" * 64,
         "plain": "b" * 64,
     }
+
+
+def test_names_keep_their_slash_as_a_lookalike_and_are_shortened_in_the_middle() -> None:
+    def entry(name: str) -> EvidenceEntry:
+        return EvidenceEntry(id="x", sha256="0" * 64, size=1, content_type="", filename=name, criterion_code="1.5")
+
+    long = "Báo cáo kết quả thực hiện " * 12 + "năm 2020.pdf"  # 300+ characters, 400+ bytes
+    placed = [p.path for p in place_evidence([entry("Quyết định số 640/QĐ-UBND.pdf"), entry(long), entry(long)])]
+    assert placed[0] == "evidence/1.5/Quyết định số 640∕QĐ-UBND.pdf"
+    for path in placed[1:]:
+        name = path.removeprefix("evidence/1.5/")
+        assert len(name.encode()) <= MAX_NAME_BYTES
+        assert name.startswith("Báo cáo kết quả thực hiện")
+        assert "…" in name
+    assert placed[1].endswith(" năm 2020.pdf")
+    assert placed[2].endswith(" năm 2020 (2).pdf")
 
 
 async def test_verify_cli_accepts_the_package_and_refuses_a_tampered_one(
@@ -273,3 +293,117 @@ async def test_progress_counts_files_the_writer_has_taken_not_those_read_ahead(t
         # the files whose last byte the writer has taken so far (headers only make this smaller)
         assert progress.done <= received // size, (progress.done, received)
     assert progress.done == progress.read == len(members)
+
+
+def _archive_with_sums(path: Path, sums: Iterator[bytes]) -> None:
+    """A ZIP with a small manifest and a SHA256SUMS written from `sums` chunk by chunk (deflated)."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("manifest.json", json.dumps({"schema": "parboard.submission/1", "files": []}))
+        with archive.open("SHA256SUMS", "w", force_zip64=True) as entry:
+            for chunk in sums:
+                entry.write(chunk)
+
+
+def _repeated_lines(total: int) -> Iterator[bytes]:
+    block = sums_line("0" * 64, "evidence/1.2/a.pdf").encode() * 20_000
+    for _ in range(total // len(block) + 1):
+        yield block
+
+
+def _varied_lines(total: int) -> Iterator[bytes]:
+    written, number = 0, 0
+    while written < total:
+        lines = "".join(
+            sums_line(hashlib.sha256(str(number + i).encode()).hexdigest(), f"e/{i}.pdf") for i in range(5000)
+        )
+        number += 5000
+        written += len(lines)
+        yield lines.encode()
+
+
+def _checked_with_peak(path: Path) -> tuple[Report, int]:
+    tracemalloc.start()
+    try:
+        with path.open("rb") as handle:
+            report = check_archive(handle)
+        return report, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_compression_bomb_in_sha256sums_is_refused_without_being_read(tmp_path: Path) -> None:
+    bomb = tmp_path / "bom.zip"
+    _archive_with_sums(bomb, _repeated_lines(384 * 1024 * 1024))
+    assert bomb.stat().st_size < 2 * 1024 * 1024  # a few hundred KiB that would expand to 384 MiB
+    report, peak = _checked_with_peak(bomb)
+    assert not report.ok
+    assert any(p.startswith("SHA256SUMS: nén bất thường") for p in report.problems), report.problems
+    assert peak < 4 * 1024 * 1024, peak  # the file is hashed in 1 MiB chunks; the member is never expanded
+
+
+def test_an_oversized_sha256sums_is_refused_at_its_cap(tmp_path: Path) -> None:
+    large = tmp_path / "lon.zip"
+    _archive_with_sums(large, _varied_lines(MAX_SUMS + 1024 * 1024))  # compresses 2:1, not a bomb
+    report, peak = _checked_with_peak(large)
+    assert any("SHA256SUMS quá lớn" in p for p in report.problems), report.problems
+    assert peak < MAX_SUMS // 2, peak
+
+
+async def test_the_verify_page_refuses_a_bomb_and_is_for_those_who_submit_or_appraise(
+    client: AsyncTestClient[Litestar], tmp_path: Path
+) -> None:
+    bomb = tmp_path / "bom.zip"
+    _archive_with_sums(bomb, _repeated_lines(64 * 1024 * 1024))
+    base = "/t/ha-tinh/so-ngoai-vu"
+    await sign_in(client, VIEWER)
+    assert (await client.get(f"{base}/nop-ho-so/kiem-tra")).status_code == 403
+    assert "Kiểm tra một tệp hồ sơ" not in (await client.get(PAGE)).text
+    token = await csrf(client)
+    refused = await client.post(
+        f"{base}/nop-ho-so/kiem-tra",
+        files={"tep": ("bom.zip", bomb.read_bytes(), "application/zip")},
+        data={"_csrf_token": token},
+    )
+    assert refused.status_code == 403
+    await sign_in(client, FOCAL)
+    assert "Kiểm tra một tệp hồ sơ" in (await client.get(PAGE)).text
+    token = await csrf(client, f"{base}/nop-ho-so/kiem-tra")
+    response = await client.post(
+        f"{base}/nop-ho-so/kiem-tra",
+        files={"tep": ("bom.zip", bomb.read_bytes(), "application/zip")},
+        data={"_csrf_token": token},
+    )
+    assert response.status_code == 422
+    assert "SHA256SUMS: nén bất thường" in response.text
+    assert SubmissionController.verify.request_max_body_size == 1024 * 1024 * 1024
+
+
+async def test_the_verify_page_streams_its_upload_and_refuses_an_oversized_text_field(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    base = "/t/ha-tinh/so-ngoai-vu"
+    await sign_in(client, FOCAL)
+    token = await csrf(client, f"{base}/nop-ho-so/kiem-tra")
+    # request.form() kept a text field of any length in memory, up to the route's bound of 1 GiB
+    huge = await client.post(
+        f"{base}/nop-ho-so/kiem-tra",
+        files={"tep": ("x.zip", b"garbage", "application/zip")},
+        data={"_csrf_token": token, "ghi-chu": "x" * (4 * 1024 * 1024)},
+    )
+    assert huge.status_code == 413
+    assert "Một trường của biểu mẫu quá dài" in huge.text
+    forged = await client.post(
+        f"{base}/nop-ho-so/kiem-tra",
+        files={"tep": ("x.zip", b"garbage", "application/zip")},
+        data={"_csrf_token": "f" * 128},
+    )
+    assert forged.status_code == 403
+    without = await client.post(f"{base}/nop-ho-so/kiem-tra", files={"tep": ("x.zip", b"garbage", "application/zip")})
+    assert without.status_code == 403
+    header = await client.post(
+        f"{base}/nop-ho-so/kiem-tra",
+        files={"tep": ("x.zip", b"garbage", "application/zip")},
+        headers={"x-csrftoken": token},
+    )
+    assert header.status_code == 422
+    assert "không phải là tệp ZIP" in header.text

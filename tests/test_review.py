@@ -648,3 +648,114 @@ async def test_the_reviewer_opens_the_evidence_inline_and_completeness_counts_it
     assert (await client.get(f"{SNGV_REVIEW}/tep/{file_id}")).status_code == 403
     await sign_in(client, OTHER_PROVINCE_REVIEWER)
     assert (await client.get(f"{SNGV_REVIEW}/tep/{file_id}")).status_code == 403
+
+
+async def _upload_answer_file(client: AsyncTestClient[Litestar], request_id: str, name: str, data: bytes):  # type: ignore[no-untyped-def]
+    from tests.test_evidence import multipart
+
+    path = f"{SNGV}/tai-lieu/yeu-cau/{request_id}"
+    token = await _token(client, path)
+    body, content_type = multipart([(name, data)])
+    return await client.post(path, content=body, headers={"content-type": content_type, "x-csrftoken": token, **HTMX})
+
+
+async def test_a_file_after_the_explanation_deadline_is_refused_like_the_text(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    await _self_assess_and_submit(owner_engine)
+    await sign_in(client, REVIEWER)
+    await _post(client, f"{_criterion('2.5')}/yeu-cau", {"message": "Bổ sung báo cáo thi hành"}, headers=HTMX)
+    request_id = str(await _scalar(owner_engine, "so-ngoai-vu", "SELECT id::text FROM evidence_requests"))
+    await sign_in(client, FOCAL)
+    early = await _upload_answer_file(client, request_id, "Báo cáo.pdf", b"%PDF-1.4\nsom\n%%EOF\n")
+    assert early.status_code == 201, early.text
+    await _set_calendar(owner_engine, "2020-12-10")
+    panel = await client.get(f"{SNGV}/tai-lieu/yeu-cau/{request_id}")
+    assert "Đã quá hạn giải trình (10/12/2020)" in panel.text
+    assert 'type="file"' not in panel.text
+    late = await _upload_answer_file(client, request_id, "Muộn.pdf", b"%PDF-1.4\nmuon\n%%EOF\n")
+    assert late.status_code == 422
+    assert "Đã quá hạn giải trình (10/12/2020)" in late.text
+    assert await _scalar(owner_engine, "so-ngoai-vu", "SELECT count(*) FROM evidence_files") == 1
+    assert (
+        await _scalar(owner_engine, "so-ngoai-vu", "SELECT count(*) FROM audit_log WHERE action = 'evidence.upload'")
+        == 1
+    )
+
+
+async def test_files_of_a_sent_answer_cannot_be_deleted_and_the_review_keeps_them(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    await _self_assess_and_submit(owner_engine)
+    await sign_in(client, REVIEWER)
+    await _post(client, f"{_criterion('1.7')}/yeu-cau", {"message": "Bổ sung quyết định"}, headers=HTMX)
+    request_id = str(await _scalar(owner_engine, "so-ngoai-vu", "SELECT id::text FROM evidence_requests"))
+    await sign_in(client, FOCAL)
+    draft = await _upload_answer_file(client, request_id, "Nháp.pdf", b"%PDF-1.4\nnhap\n%%EOF\n")
+    assert draft.status_code == 201, draft.text
+    draft_id = str(await _scalar(owner_engine, "so-ngoai-vu", "SELECT id::text FROM evidence_files"))
+    token = await _token(client, f"{SNGV}/giai-trinh/2020")
+    removed = await client.post(f"{SNGV}/tai-lieu/tep/{draft_id}/xoa", data={"_csrf_token": token}, headers=HTMX)
+    assert removed.status_code == 200  # before the answer is sent, a draft file may still go
+    sent = await _upload_answer_file(client, request_id, "Quyết định 12.pdf", b"%PDF-1.4\nqd\n%%EOF\n")
+    assert sent.status_code == 201, sent.text
+    file_id = str(
+        await _scalar(owner_engine, "so-ngoai-vu", "SELECT id::text FROM evidence_files WHERE deleted_at IS NULL")
+    )
+    answered = await _post(
+        client, f"{SNGV}/giai-trinh/2020/{request_id}", {"answer": "Gửi kèm quyết định"}, headers=HTMX
+    )
+    assert answered.status_code == 200, answered.text
+    panel = await client.get(f"{SNGV}/tai-lieu/yeu-cau/{request_id}")
+    assert f"/tai-lieu/tep/{file_id}/xoa" not in panel.text
+    criterion_panel = await client.get(f"{SNGV}/tai-lieu/2020/tieu-chi/1.7")
+    assert "Quyết định 12.pdf" in criterion_panel.text
+    assert f"/tai-lieu/tep/{file_id}/xoa" not in criterion_panel.text
+    token = await _token(client, f"{SNGV}/giai-trinh/2020")
+    refused = await client.post(f"{SNGV}/tai-lieu/tep/{file_id}/xoa", data={"_csrf_token": token}, headers=HTMX)
+    assert refused.status_code == 422
+    assert "đã gửi" in refused.text
+    plain = await client.post(f"{SNGV}/tai-lieu/tep/{file_id}/xoa", data={"_csrf_token": token})
+    assert plain.status_code == 409
+    assert (
+        await _scalar(owner_engine, "so-ngoai-vu", f"SELECT deleted_at FROM evidence_files WHERE id = '{file_id}'")
+        is None
+    )
+    await sign_in(client, REVIEWER)
+    page = await client.get(SNGV_REVIEW)
+    exchange = page.text[page.text.index(f'id="yc-{request_id}"') :]
+    assert f'href="{SNGV_REVIEW}/tep/{file_id}"' in exchange[: exchange.index("</li>")]
+
+
+async def test_control_characters_in_review_forms_are_dropped_never_a_server_error(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    await _self_assess_and_submit(owner_engine)
+    await sign_in(client, REVIEWER)
+    asked = await _post(
+        client, f"{_criterion('1.7')}/yeu-cau", {"message": "Bổ sung\x00 quyết\x1b định\tcông nhận"}, headers=HTMX
+    )
+    assert asked.status_code == 200, asked.text
+    assert await _scalar(owner_engine, "so-ngoai-vu", "SELECT message FROM evidence_requests") == (
+        "Bổ sung quyết định\tcông nhận"
+    )
+    agency = await _post(client, f"{_criterion('2.5')}/giao", {"agency": "so-tai-nguyen-moi-truong\x00"}, headers=HTMX)
+    assert agency.status_code == 200, agency.text
+    assert "Giao: Sở Tài nguyên và Môi trường" in agency.text
+    decided = await _post(
+        client,
+        f"{_criterion('1.2')}/quyet-dinh",
+        {"decision": "score", "points": "0,5", "reason": "Thiếu\x00 báo cáo\r\nquý 4"},
+        headers=HTMX,
+    )
+    assert decided.status_code == 200, decided.text
+    assert await _scalar(owner_engine, "so-ngoai-vu", "SELECT reason FROM appraisal_items WHERE reason <> ''") == (
+        "Thiếu báo cáo\nquý 4"
+    )
+    returned = await _post(client, f"{SNGV_REVIEW}/tra-lai", {"reason": "\x00\x00"})
+    assert returned.status_code == 422  # nothing left once cleaned: the reason is missing
+    await sign_in(client, FOCAL)
+    request_id = await _scalar(owner_engine, "so-ngoai-vu", "SELECT id::text FROM evidence_requests")
+    answered = await _post(client, f"{SNGV}/giai-trinh/2020/{request_id}", {"answer": "Đã\x00 bổ sung"}, headers=HTMX)
+    assert answered.status_code == 200, answered.text
+    assert await _scalar(owner_engine, "so-ngoai-vu", "SELECT answer FROM evidence_requests") == "Đã bổ sung"

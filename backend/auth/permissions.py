@@ -41,6 +41,7 @@ class Permission(enum.StrEnum):
     TASK_CONFIRM = "task.confirm"  # chờ xác nhận → hoàn thành
     EVIDENCE_UPLOAD = "evidence.upload"
     SUBMISSION_SUBMIT = "submission.submit"
+    SUBMISSION_VERIFY = "submission.verify"  # check a package file: who submits it and who appraises it
     REVIEW_APPRAISE = "review.appraise"
     PROVINCE_MANAGE = "province.manage"
     EXTERNAL_SCORES_ENTER = "external.enter"  # survey parts and external indices, by the province's Sở Nội vụ
@@ -57,15 +58,18 @@ MATRIX: Final[dict[Role, frozenset[Permission]]] = {
     Role.FOCAL_POINT: frozenset(
         _READ
         | {P.ASSESSMENT_EDIT, P.TASK_EDIT_ANY, P.TASK_EDIT_OWN_UNIT, P.TASK_CONFIRM, P.EVIDENCE_UPLOAD}
-        | {P.SUBMISSION_SUBMIT, P.AUDIT_READ}
+        | {P.SUBMISSION_SUBMIT, P.SUBMISSION_VERIFY, P.AUDIT_READ}
     ),
     Role.LEADER: frozenset(
         _READ
-        | {P.ASSESSMENT_APPROVE, P.TASK_CONFIRM, P.SUBMISSION_SUBMIT, P.AUDIT_READ, P.TASK_EDIT_ANY}
+        | {P.ASSESSMENT_APPROVE, P.TASK_CONFIRM, P.SUBMISSION_SUBMIT, P.SUBMISSION_VERIFY, P.AUDIT_READ}
+        | {P.TASK_EDIT_ANY}
         | {P.TASK_EDIT_OWN_UNIT}
     ),
     Role.TENANT_ADMIN: frozenset(_READ | {P.TENANT_MANAGE, P.AUDIT_READ}),
-    Role.PROVINCE_REVIEWER: frozenset(_READ | {P.REVIEW_APPRAISE, P.PROVINCE_RESULTS, P.EXTERNAL_SCORES_ENTER}),
+    Role.PROVINCE_REVIEWER: frozenset(
+        _READ | {P.REVIEW_APPRAISE, P.SUBMISSION_VERIFY, P.PROVINCE_RESULTS, P.EXTERNAL_SCORES_ENTER}
+    ),
     Role.PROVINCE_ADMIN: frozenset(
         _READ | {P.PROVINCE_MANAGE, P.PROVINCE_RESULTS, P.AUDIT_READ, P.EXTERNAL_SCORES_ENTER}
     ),

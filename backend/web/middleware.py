@@ -12,6 +12,7 @@ from litestar.connection import ASGIConnection
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from backend.auth.csrf import bind_csrf_to_session, csrf_set_cookie
 from backend.auth.principal import SCOPE_KEY, Principal
 from backend.logging import get_logger
 from backend.settings import Settings
@@ -78,6 +79,7 @@ def request_middleware_factory(
             incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
             request_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
             scope["parboard_request_id"] = request_id  # type: ignore[typeddict-unknown-key]
+            rebound = bind_csrf_to_session(scope, settings.app.secret_key)  # before anything reads the cookies
             principal = None
             if not scope["path"].startswith(STATIC_PREFIXES):
                 try:
@@ -94,6 +96,8 @@ def request_middleware_factory(
                     status = message["status"]
                     headers = list(message.get("headers", []))
                     headers.append((b"x-request-id", request_id.encode()))
+                    if rebound is not None:
+                        headers.append(csrf_set_cookie(rebound, secure=settings.app.env == "production"))
                     # a response with a policy of its own (an evidence preview) keeps only that one: browsers
                     # enforce every policy they get, and the pages' `object-src 'none'` would blank a PDF
                     own_policy = any(name.lower() == b"content-security-policy" for name, _ in headers)

@@ -1,21 +1,24 @@
 """`parboard evidence check`: drift between the evidence rows (every tenant's) and the blob storage.
 
 Rows are read with the owner engine, binding each tenant in turn (row-level security is forced on the
-owner too). Reported: rows whose blob is missing or has another size, and blobs nothing references
-(neither an evidence row, soft-deleted ones included, nor a submission package).
+owner too). Reported: rows whose blob is missing or has another size, blobs nothing references
+(neither an evidence row, soft-deleted ones included, nor a submission package), and stale temporary
+files: older than `stale_after`, so no upload or package build is still writing them (a process killed
+mid-way, which no clean-up of its own can reach); `remove_stale` deletes them.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.db.models import Tenant
 from backend.db.models.evidence import EvidenceFile, Submission
-from backend.domain.evidence.storage import Storage
+from backend.domain.evidence.storage import Storage, Temporary
 
 _BIND = text("SELECT set_config('app.tenant_id', :tenant, true)")
 
@@ -36,14 +39,31 @@ class Report:
     blobs: int = 0
     drifts: list[Drift] = field(default_factory=list)
     orphans: list[str] = field(default_factory=list)
+    stale: list[Temporary] = field(default_factory=list)
+    removed: list[Temporary] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
-        return not self.drifts and not self.orphans
+        return not self.drifts and not self.orphans and not self.stale
 
 
-async def check_storage(engine: AsyncEngine, storage: Storage) -> Report:
+STALE_AFTER = timedelta(hours=6)  # far longer than any upload or package build
+
+
+async def check_storage(
+    engine: AsyncEngine, storage: Storage, *, stale_after: timedelta = STALE_AFTER, remove_stale: bool = False
+) -> Report:
     report = Report()
+    # Listed before the rows are read: a temporary file older than this was not begun by anything running now.
+    oldest_live = datetime.now(UTC) - stale_after
+    async for temporary in storage.temporaries():
+        if temporary.modified >= oldest_live:
+            continue
+        if remove_stale:
+            await storage.remove_temporary(temporary.name)
+            report.removed.append(temporary)
+        else:
+            report.stale.append(temporary)
     referenced: set[str] = set()
     async with engine.connect() as connection:
         async with connection.begin():

@@ -29,7 +29,8 @@ from backend.web.templating import page
 VIEW = {"access": Permission.TENANT_VIEW}
 # The upload reads its own body as it streams: Litestar's CSRF middleware would buffer it with
 # request.form(), so it is skipped here and `receive_uploads` makes the same check (header or first field).
-UPLOAD = {"access": Permission.EVIDENCE_UPLOAD, "exclude_from_csrf": True}
+# For the same reason the app's form cleaning (backend.web.input) leaves it alone: `receive_uploads` cleans.
+UPLOAD = {"access": Permission.EVIDENCE_UPLOAD, "exclude_from_csrf": True, "reads_own_body": True}
 DELETE = {"access": Permission.EVIDENCE_UPLOAD}
 
 
@@ -51,6 +52,7 @@ async def _panel_context(
         locked = ""
     except EvidenceError as exc:
         locked = str(exc)
+    kept = await services.sent_answers(db, files)
     return {
         "ctx": tenant,
         "section": "assessment" if target.task_id is None else "remedies",
@@ -61,7 +63,7 @@ async def _panel_context(
         "files_base": f"{tenant.base_path}/tai-lieu/tep",
         "may_upload": tenant.can(Permission.EVIDENCE_UPLOAD.value) and not locked,
         "locked": locked,
-        "may_delete": {f.id for f in files if services.may_delete(tenant, f)}
+        "may_delete": {f.id for f in files if services.may_delete(tenant, f) and f.id not in kept}
         if not locked or target.request_id
         else set(),
         "inline_types": INLINE,

@@ -21,7 +21,7 @@ from xml.etree import ElementTree
 
 import httpx
 
-from backend.domain.evidence.storage import CHUNK, EmptyBlob, Stored, TooLarge, _valid_key
+from backend.domain.evidence.storage import CHUNK, EmptyBlob, Stored, Temporary, TooLarge, _valid_key
 
 PART_SIZE = 8 * 1024 * 1024  # S3 needs ≥ 5 MiB for every part but the last
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
@@ -216,6 +216,40 @@ class S3Storage:
                 token = _xml_text(page.content, "NextContinuationToken", required=False) or None
                 if not truncated or not token:
                     return
+
+    async def temporaries(self) -> AsyncIterator[Temporary]:
+        """Objects under tmp/ (a multipart upload completed but not yet copied to its key) and multipart uploads
+        never completed nor aborted, named "tmp/<id>?uploadId=<upload>". The first 1,000 of each: a store
+        with more has an expiry rule to set, and the next check sees the rest."""
+        async with httpx.AsyncClient(timeout=60) as client:
+            listing = await self._send(client, self._request("GET", query={"list-type": "2", "prefix": "tmp/"}))
+            for item in _xml_elements(listing.content, "Contents"):
+                yield Temporary(item["Key"], int(item.get("Size") or 0), _s3_time(item["LastModified"]))
+            uploads = await self._send(client, self._request("GET", query={"uploads": "", "prefix": "tmp/"}))
+            for item in _xml_elements(uploads.content, "Upload"):
+                yield Temporary(f"{item['Key']}?uploadId={item['UploadId']}", 0, _s3_time(item["Initiated"]))
+
+    async def remove_temporary(self, name: str) -> None:
+        key, _, upload_id = name.partition("?uploadId=")
+        if not re.fullmatch(r"tmp/[0-9a-f]{32}", key):
+            raise ValueError(f"not a temporary object of this storage: {name}")
+        query = {"uploadId": upload_id} if upload_id else None
+        async with httpx.AsyncClient(timeout=30) as client:
+            await self._send(client, self._request("DELETE", key, query=query), 200, 204, 404)
+
+
+def _xml_elements(content: bytes, tag: str) -> list[dict[str, str]]:
+    """Each `tag` element of an S3 answer as {child tag: text} (namespaces dropped)."""
+    root = ElementTree.fromstring(content)  # noqa: S314 - our configured store
+    found = []
+    for element in root.iter():
+        if element.tag.rsplit("}", 1)[-1] == tag:
+            found.append({child.tag.rsplit("}", 1)[-1]: child.text or "" for child in element})
+    return found
+
+
+def _s3_time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _xml_text(content: bytes, tag: str, *, required: bool = True) -> str:

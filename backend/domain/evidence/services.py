@@ -19,7 +19,8 @@ The API other parts use (every function runs on a session already bound to the t
 - `await files_for(db, target) -> list[EvidenceFile]`: the live files of a target, oldest first.
 - `await evidence_counts(db, task_ids) -> dict[uuid.UUID, int]`: live files per task (board cards).
 - `await delete_file(db, tenant, file_id) -> EvidenceFile`: soft delete by the uploader or a focal point
-  while the year is not submitted (`EvidenceError` with a Vietnamese message otherwise).
+  while the year is not submitted, never once the answer it belongs to was sent (`EvidenceError` with a
+  Vietnamese message otherwise).
 - `await stream_file(db, storage, file_id, *, inline) -> Stream`: the download (attachment) or the
   preview (inline for PDF and images only), after reading the row under the bound tenant: bind the
   department's tenant first (the review's inspectors), a file of another tenant is a 404.
@@ -49,7 +50,7 @@ from multipart import MultipartSegment, ParserError, ParserLimitReached, PushMul
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.db.models import Role
+from backend.db.models import Province, Role, Tenant
 from backend.db.models.audit import AuditEntry
 from backend.db.models.evidence import EvidenceFile, Submission
 from backend.db.models.remedies import Task
@@ -58,8 +59,10 @@ from backend.domain.evidence.sniff import INLINE, NotAccepted, Sniffer, ascii_fa
 from backend.domain.evidence.storage import EmptyBlob, Storage, TooLarge
 from backend.domain.remedies.visibility import task_visible, visible_task
 from backend.domain.tenants.deps import TenantContext
+from backend.domain.tenants.services import province_calendar
 from backend.settings import Settings
 from backend.web.formatting import vn_number
+from backend.web.input import clean_text
 
 MAX_FILES = 20
 MAX_FIELDS = 10
@@ -158,11 +161,38 @@ async def check_target(db: AsyncSession, target: Target) -> None:
             raise NotFoundException("Không tìm thấy yêu cầu giải trình.")
         if asked.status != "open":
             raise EvidenceError("Yêu cầu này đã được giải trình: không thêm tệp được nữa.")
+        # The same deadline as the text answer (review.services.answer): a file is part of the answer.
+        if (deadline := await _explanation_deadline_passed(db, asked)) is not None:
+            raise EvidenceError(f"Đã quá hạn giải trình ({deadline:%d/%m/%Y}): không gửi giải trình được nữa.")
         return  # answering the inspectors comes after the submission, by design
     if target.task_id is not None and await db.get(Task, target.task_id) is None:
         raise NotFoundException("Không tìm thấy nhiệm vụ.")
     if await year_submitted(db, target.year):
         raise EvidenceError(f"Bản tự đánh giá năm {target.year} đã nộp: không thêm hay xoá tệp được nữa.")
+
+
+async def _explanation_deadline_passed(db: AsyncSession, asked: EvidenceRequest) -> date | None:
+    """The province's explanation deadline for the request's year if it has passed, else None."""
+    province = await db.scalar(
+        select(Province).join(Tenant, Tenant.province_id == Province.id).where(Tenant.id == asked.tenant_id)
+    )
+    calendar = province_calendar(province, asked.year) if province is not None else None
+    if calendar is None or calendar.explanation_open(datetime.now(UTC)):
+        return None
+    return calendar.explanation_deadline
+
+
+async def sent_answers(db: AsyncSession, files: Iterable[EvidenceFile]) -> set[uuid.UUID]:
+    """The ids of those `files` that belong to an answer already sent (its request no longer open)."""
+    request_ids = {f.request_id for f in files if f.request_id is not None}
+    if not request_ids:
+        return set()
+    sent = set(
+        await db.scalars(
+            select(EvidenceRequest.id).where(EvidenceRequest.id.in_(request_ids), EvidenceRequest.status != "open")
+        )
+    )
+    return {f.id for f in files if f.request_id in sent}
 
 
 async def year_submitted(db: AsyncSession, year: int) -> bool:
@@ -239,6 +269,9 @@ async def delete_file(db: AsyncSession, tenant: TenantContext, file_id: uuid.UUI
         raise EvidenceError("Chỉ người tải lên hoặc đầu mối CCHC được xoá tệp này.")
     if file.request_id is None and await year_submitted(db, file.year):
         raise EvidenceError(f"Bản tự đánh giá năm {file.year} đã nộp: không xoá tệp được nữa.")
+    # Every exchange with the inspectors is kept: a correction is a new file beside the old one.
+    if await sent_answers(db, [file]):
+        raise EvidenceError("Tệp này thuộc phần giải trình đã gửi: được giữ nguyên, không xoá được.")
     file.deleted_at = datetime.now(UTC)
     db.add(
         AuditEntry.by(
@@ -297,9 +330,9 @@ def _snapshot(file: EvidenceFile) -> dict[str, Any]:
     }
 
 
-def _csrf_ok(request: Request[Any, Any, Any], token: str | None) -> bool:
+def csrf_ok(request: Request[Any, Any, Any], token: str | None) -> bool:
     """The same check as Litestar's CSRF middleware (which is skipped on upload routes because it would
-    buffer the whole body with `request.form()`)."""
+    buffer the whole body with `request.form()`): also used by the verify page's upload."""
     config = request.app.csrf_config
     if config is None:
         return True
@@ -408,7 +441,7 @@ async def _receive(
             413,
             drain=False,
         )
-    csrf_checked = _csrf_ok(request, request.headers.get("x-csrftoken"))
+    csrf_checked = csrf_ok(request, request.headers.get("x-csrftoken"))
     parser = PushMultipartParser(
         boundary,
         max_header_size=MAX_HEADER_BYTES,
@@ -427,7 +460,7 @@ async def _receive(
             if event.filename is None:
                 value = await _field(stream)
                 if event.name == "_csrf_token" and not csrf_checked:
-                    csrf_checked = _csrf_ok(request, value)
+                    csrf_checked = csrf_ok(request, value)
                 elif event.name in ("description", "document"):
                     received.form[event.name] = value
                 continue
@@ -524,7 +557,7 @@ async def _field(stream: AsyncIterator[MultipartSegment | bytes | None]) -> str:
             value += event
             if len(value) > MAX_FIELD_BYTES:
                 raise _Refused("files", "Một trường của biểu mẫu quá dài.", 413)
-    return value.decode("utf-8", "replace")
+    return clean_text(value.decode("utf-8", "replace"))
 
 
 async def _skip(stream: AsyncIterator[MultipartSegment | bytes | None]) -> None:

@@ -149,13 +149,23 @@ def _central_directory_names(tail: bytes) -> set[str]:
 _RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(10)), *(f"LPT{i}" for i in range(10))}
 _FORBIDDEN = re.compile(r'[<>:"|?*]')
 MAX_NAME_BYTES = 255
+LOOKALIKE_SLASH = "\u2215"  # ∕ DIVISION SLASH
+ELLIPSIS = "\u2026"  # …
+_DRIVE = re.compile(r"^[A-Za-z]:$")
 FALLBACK_NAME = "tep-kiem-chung"
 
 
 def safe_filename(raw: str) -> str:
-    """The name to keep: NFC (Vietnamese kept exactly), no directories (/ or \\), no control or bidi
-    characters, no `..`, no leading dots, no reserved Windows name, at most 255 bytes of UTF-8."""
-    name = unicodedata.normalize("NFC", raw).replace("\\", "/").rsplit("/", 1)[-1]
+    """The name to keep, as the person sees it: NFC (Vietnamese kept exactly), no control or bidi characters,
+    no `..`, no leading dots, no reserved Windows name, at most 255 bytes of UTF-8 (shortened in the middle,
+    the extension kept). A path ("../../x.pdf", "C:\\Tài liệu\\x.pdf") keeps its last part only; a slash
+    inside a name ("Quyết định số 640/QĐ-UBND.pdf") becomes the lookalike "∕" (U+2215), which no file
+    system reads as a separator."""
+    name = unicodedata.normalize("NFC", raw)
+    parts = re.split(r"[/\\]", name)
+    if len(parts) > 1:
+        path_like = any(part.strip() in ("", ".", "..") or _DRIVE.match(part) for part in parts[:-1])
+        name = parts[-1] if path_like else LOOKALIKE_SLASH.join(parts)
     name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
     name = _FORBIDDEN.sub("_", name)
     name = re.sub(r"\.{2,}", ".", name)
@@ -168,16 +178,33 @@ def safe_filename(raw: str) -> str:
     return _truncate(name)
 
 
-def _truncate(name: str) -> str:
-    if len(name.encode()) <= MAX_NAME_BYTES:
+def shorten_middle(name: str, max_bytes: int) -> str:
+    """`name` within `max_bytes` of UTF-8, shortened in the middle ("Kế hoạch … năm 2020.pdf"): its start
+    and end, the extension (up to 10 characters) always kept, whole characters only."""
+    if len(name.encode()) <= max_bytes:
         return name
     stem, dot, extension = name.rpartition(".")
-    if not dot or len(extension) > 10:
+    if not dot or not stem or len(extension) > 10:
         stem, extension = name, ""
     suffix = f".{extension}" if extension else ""
-    budget = MAX_NAME_BYTES - len(suffix.encode())
-    cut = stem.encode()[:budget].decode("utf-8", "ignore").rstrip(". ")
-    return unicodedata.normalize("NFC", cut) + suffix
+    budget = max_bytes - len(suffix.encode()) - len(ELLIPSIS.encode())
+    head = _within(stem, budget // 2)
+    tail = _within(stem[::-1], budget - len(head.encode()))[::-1]
+    return f"{head.rstrip()}{ELLIPSIS}{tail.lstrip()}{suffix}"
+
+
+def _within(text: str, budget: int) -> str:
+    """The longest start of `text` whose UTF-8 fits in `budget` bytes."""
+    used = 0
+    for index, character in enumerate(text):
+        used += len(character.encode())
+        if used > budget:
+            return text[:index]
+    return text
+
+
+def _truncate(name: str) -> str:
+    return shorten_middle(name, MAX_NAME_BYTES)
 
 
 def name_for(filename: str, content_type: str) -> str:

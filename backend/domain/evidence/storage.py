@@ -17,6 +17,7 @@ import threading
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
@@ -37,6 +38,15 @@ class TooLarge(ValueError):
 
 class EmptyBlob(ValueError):
     """The stream had no bytes; nothing was stored."""
+
+
+@dataclass(frozen=True)
+class Temporary:
+    """A blob being written (an upload, a package build), or left behind by a process that was killed."""
+
+    name: str  # as `parboard evidence check` prints it, and as `remove_temporary` takes it
+    size: int
+    modified: datetime
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,12 @@ class Storage(Protocol):
     def keys(self) -> AsyncIterator[str]:
         """Every stored key (for `parboard evidence check`)."""
         ...
+
+    def temporaries(self) -> AsyncIterator[Temporary]:
+        """Every temporary object (for `parboard evidence check`: old ones were left by a killed process)."""
+        ...
+
+    async def remove_temporary(self, name: str) -> None: ...
 
 
 def _valid_key(sha256: str) -> str:
@@ -150,6 +166,20 @@ class LocalStorage:
         for path in sorted(self.root.glob("??/??/*")):
             if len(path.name) == 64:
                 yield path.name
+
+    async def temporaries(self) -> AsyncIterator[Temporary]:
+        for path in sorted(self.tmp.glob("*.part")):
+            try:
+                status = path.stat()
+            except FileNotFoundError:  # finished meanwhile
+                continue
+            yield Temporary(str(path), status.st_size, datetime.fromtimestamp(status.st_mtime, UTC))
+
+    async def remove_temporary(self, name: str) -> None:
+        path = Path(name)
+        if path.parent != self.tmp or path.suffix != ".part":
+            raise ValueError(f"not a temporary file of this storage: {name}")
+        await asyncio.to_thread(path.unlink, missing_ok=True)
 
 
 def _flush_and_sync(handle: BinaryIO) -> None:

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import tempfile
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any
+from urllib.parse import parse_qs
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath
 from litestar.response import Redirect, Stream, Template
+from multipart import MultipartSegment, ParserError, ParserLimitReached, PushMultipartParser, parse_options_header  # type: ignore[import-untyped]
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +25,7 @@ from backend.auth.permissions import Permission
 from backend.db.models import Assessment, Submission, Tenant, TenantKind
 from backend.db.rls import bind_tenant
 from backend.domain.assessments.services import STATUS_LABELS, criteria_years
+from backend.domain.evidence.services import csrf_ok
 from backend.domain.evidence.storage import storage_from_settings
 from backend.domain.remedies import visibility
 from backend.domain.submissions import services
@@ -33,7 +37,12 @@ from backend.web.templating import page
 
 VIEW = {"access": Permission.TENANT_VIEW}
 SUBMIT = {"access": Permission.SUBMISSION_SUBMIT}
-MAX_VERIFY_BYTES = 4 * 1024 * 1024 * 1024  # a package of 2 GB and then some
+VERIFY = {"access": Permission.SUBMISSION_VERIFY}
+# The page takes a department's package (evidence up to 50 MB a file); a larger one is checked with
+# `parboard verify` on the server. The upload streams to a temporary file: this bounds the disk it takes.
+MAX_VERIFY_BYTES = 1024 * 1024 * 1024
+MAX_FIELD_BYTES = 8 * 1024
+WRITE_CHUNK = 1024 * 1024
 ZIP = "application/zip"
 
 
@@ -175,7 +184,7 @@ class SubmissionController(Controller):
             },
         )
 
-    @get("/kiem-tra", name="submission:verify_form", opt=VIEW)
+    @get("/kiem-tra", name="submission:verify_form", opt=VERIFY)
     async def verify_form(self, request: Request[Any, Any, Any], tenant: NamedDependency[TenantContext]) -> Template:
         return page(
             request,
@@ -187,33 +196,29 @@ class SubmissionController(Controller):
             error=None,
         )
 
-    @post("/kiem-tra", name="submission:verify", opt=VIEW, request_max_body_size=MAX_VERIFY_BYTES)
+    @post(
+        "/kiem-tra",
+        name="submission:verify",
+        opt={**VERIFY, "exclude_from_csrf": True, "reads_own_body": True},
+        request_max_body_size=MAX_VERIFY_BYTES,
+    )
     async def verify(
         self,
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         tenant: NamedDependency[TenantContext],
     ) -> Template:
-        form = await request.form()
-        upload = form.get("tep")
-        if upload is None or not hasattr(upload, "file"):
-            response = page(
-                request,
-                "submissions/verify.html",
-                ctx=tenant,
-                section="submission",
-                report=None,
-                error="Chọn tệp hồ sơ (.zip) cần kiểm tra.",
-            )
-            response.status_code = 422
-            return response
-        report = await asyncio.to_thread(check_archive, upload.file)
-        await upload.close()
+        with tempfile.TemporaryFile() as spooled:
+            try:
+                received = await _receive_package(request, spooled)
+            except _Unreadable as exc:
+                return _verify_page(request, tenant, None, str(exc), exc.status)
+            if not received:
+                return _verify_page(request, tenant, None, "Chọn tệp hồ sơ (.zip) cần kiểm tra.", 422)
+            report = await asyncio.to_thread(check_archive, spooled)
         if report.manifest is not None:
             await _match_in_province(db_session, tenant, report)
-        response = page(request, "submissions/verify.html", ctx=tenant, section="submission", report=report, error=None)
-        response.status_code = 200 if report.ok else 422
-        return response
+        return _verify_page(request, tenant, report, None, 200 if report.ok else 422)
 
     async def _refused(
         self,
@@ -234,6 +239,80 @@ class SubmissionController(Controller):
         )
         response.status_code = exc.status
         return response
+
+
+def _verify_page(
+    request: Request[Any, Any, Any], tenant: TenantContext, report: Report | None, error: str | None, status: int
+) -> Template:
+    response = page(request, "submissions/verify.html", ctx=tenant, section="submission", report=report, error=error)
+    response.status_code = status
+    return response
+
+
+class _Unreadable(Exception):
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+async def _receive_package(request: Request[Any, Any, Any], target: IO[bytes]) -> bool:
+    """Stream the verify form's file ("tep") into `target` as it arrives, whatever its size (up to the route's
+    bound): not `request.form()`, which keeps a text field of any length in memory. The CSRF token comes in
+    the header or the `_csrf_token` field before the file, as for evidence uploads (the middleware, which
+    would read the form, is skipped here). Whether a file was received; `_Unreadable` for a body that is not
+    the form, PermissionDeniedException without a valid token."""
+    kind, options = parse_options_header(request.headers.get("content-type", ""))
+    csrf = csrf_ok(request, request.headers.get("x-csrftoken"))
+    if kind == "application/x-www-form-urlencoded":  # the form sent without its file
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_FIELD_BYTES:
+                raise _Unreadable("Biểu mẫu quá lớn.", 413)
+        token = parse_qs(body.decode("utf-8", "replace")).get("_csrf_token", [None])[0]
+        if not csrf and not csrf_ok(request, token):
+            raise PermissionDeniedException("CSRF token verification failed")
+        return False
+    boundary = options.get("boundary", "")
+    if kind != "multipart/form-data" or not boundary or len(boundary) > 200:
+        raise _Unreadable("Hãy gửi tệp bằng biểu mẫu kiểm tra (multipart/form-data).", 415)
+    parser = PushMultipartParser(boundary, max_header_size=4096, max_header_count=8, max_segment_count=8, strict=True)
+    segment: MultipartSegment | None = None
+    field = bytearray()
+    pending = bytearray()
+    received = False
+    try:
+        async for chunk in request.stream():
+            for event in parser.parse(chunk):
+                if isinstance(event, MultipartSegment):
+                    segment = event
+                    field.clear()
+                    if event.filename is not None and not csrf:
+                        raise PermissionDeniedException("CSRF token verification failed")
+                elif event and segment is not None:
+                    if segment.filename is None:
+                        field += event
+                        if len(field) > MAX_FIELD_BYTES:
+                            raise _Unreadable("Một trường của biểu mẫu quá dài.", 413)
+                    elif segment.name == "tep":
+                        pending += event
+                        received = True
+                        if len(pending) >= WRITE_CHUNK:  # the disk in a worker thread, a chunk at a time
+                            await asyncio.to_thread(target.write, bytes(pending))
+                            pending.clear()
+                elif event is None and segment is not None:
+                    if segment.filename is None and segment.name == "_csrf_token" and not csrf:
+                        csrf = csrf_ok(request, field.decode("utf-8", "replace"))
+                    segment = None
+    except ParserLimitReached as exc:
+        raise _Unreadable("Biểu mẫu vượt giới hạn: chỉ một tệp hồ sơ.", 413) from exc
+    except ParserError as exc:
+        raise _Unreadable("Dữ liệu gửi lên không đúng định dạng biểu mẫu.", 400) from exc
+    if not csrf:
+        raise PermissionDeniedException("CSRF token verification failed")
+    await asyncio.to_thread(target.write, bytes(pending))
+    target.seek(0)
+    return received
 
 
 async def _match_in_province(db: AsyncSession, ctx: TenantContext, report: Report) -> None:

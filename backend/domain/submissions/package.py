@@ -32,6 +32,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from zipstream import ZIP_DEFLATED, ZIP_STORED, ZipStream  # type: ignore[import-untyped]
 
+from backend.domain.evidence.sniff import LOOKALIKE_SLASH, shorten_middle
 from backend.web.formatting import vn_date, vn_datetime, vn_number
 
 SCHEMA = "parboard.submission/1"
@@ -43,7 +44,9 @@ NO_CRITERION = "chung"  # evidence attached to no criterion (a task's, for insta
 OUT_CHUNK = 1024 * 1024  # the archive's chunks: few hops between the threads, little memory in flight
 PREFETCH = 3  # chunks read ahead of the storage's hashing and writing
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]')
-MAX_NAME = 180
+# One path segment in bytes of UTF-8: file systems allow 255; the rest leaves room for " (12)" and for a
+# reader's tools. A ZIP's names may be far longer; Windows extracts into paths of 260 characters at most.
+MAX_NAME_BYTES = 200
 
 
 @dataclass(frozen=True)
@@ -95,9 +98,14 @@ class PackageInfo:
 
 
 def safe_segment(text: str, fallback: str) -> str:
-    """One path segment, NFC, with no separator, control or Windows-reserved character, never '.'/'..'."""
-    cleaned = _UNSAFE.sub("_", unicodedata.normalize("NFC", text)).strip().strip(".").strip()
-    return cleaned[:MAX_NAME] or fallback
+    """One path segment, NFC, with no separator, control or Windows-reserved character, never '.'/'..', within
+    MAX_NAME_BYTES (shortened in the middle, the extension kept). A slash inside a name ("Quyết định số
+    640/QĐ-UBND.pdf") shows as the lookalike "∕"."""
+    text = unicodedata.normalize("NFC", text)
+    if text.strip(" ./\\"):  # a name, not a path made of dots and separators
+        text = text.replace("/", LOOKALIKE_SLASH)
+    cleaned = _UNSAFE.sub("_", text).strip().strip(".").strip()
+    return shorten_middle(cleaned, MAX_NAME_BYTES) or fallback
 
 
 def place_evidence(files: Sequence[EvidenceEntry]) -> list[EvidenceEntry]:
@@ -114,7 +122,7 @@ def place_evidence(files: Sequence[EvidenceEntry]) -> list[EvidenceEntry]:
         candidate, number = name, 1
         while f"{folder}/{candidate}".casefold() in taken:
             number += 1
-            candidate = f"{stem} ({number}){dot}{extension}"
+            candidate = shorten_middle(f"{stem} ({number}){dot}{extension}", MAX_NAME_BYTES)
         taken.add(f"{folder}/{candidate}".casefold())
         placed.append(_replace_path(file, f"{folder}/{candidate}"))
     return placed

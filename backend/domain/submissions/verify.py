@@ -1,8 +1,12 @@
 """Prove a package file is the one submitted: every entry against manifest.json and SHA256SUMS, and the
 whole file's SHA-256 against the hash recorded when it was built.
 
-Used by `parboard verify` and by the verify page. Reads the archive entry by entry in chunks (bounded
-memory); the messages are Vietnamese, for the inspector.
+Used by `parboard verify` and by the verify page, where anyone allowed may send any file: every read is
+bounded. The archive is read entry by entry in chunks; the central directory's entry count, every entry's
+declared size and compression ratio are checked before anything is decompressed (a 382 KiB ZIP whose
+SHA256SUMS expands to 384 MiB is refused, not read), and SHA256SUMS and the manifest, the only entries
+held in memory, are read up to their caps whatever their headers say. The messages are Vietnamese, for
+the inspector.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import json
 import uuid
 import zipfile
 from dataclasses import dataclass, field
+from struct import error as struct_error
 from typing import IO, Any
 
 from sqlalchemy import select
@@ -23,7 +28,18 @@ from backend.db.rls import bind_tenant
 from backend.domain.submissions.package import MANIFEST, SCHEMA, SUMS, parse_sums
 
 CHUNK = 1024 * 1024
-MAX_MANIFEST = 64 * 1024 * 1024
+MAX_MANIFEST = 16 * 1024 * 1024  # a package of 20,000 files has a manifest of ~10 MiB
+MAX_SUMS = 8 * 1024 * 1024  # ~300 bytes a line
+MAX_ENTRIES = 50_000
+# Evidence is stored uncompressed and the generated entries (text, XLSX) deflate well under this ratio; a
+# member far beyond it is a decompression bomb. Small members are exempt (a page of zeros compresses 1000:1).
+MAX_RATIO = 100
+RATIO_EXEMPT_BELOW = 1024 * 1024
+MAX_UNPACKED_SLACK = 256 * 1024 * 1024  # all entries together: twice the file, plus this
+
+
+class _TooLarge(ValueError):
+    """A member larger than its cap: read no further."""
 
 
 @dataclass
@@ -84,12 +100,27 @@ def check_archive(handle: IO[bytes]) -> Report:
     """Check the archive's own consistency (blocking: run it in a thread from async code)."""
     report = Report()
     report.sha256, report.size = _file_digest(handle)
+    if (count := _declared_entries(handle)) is not None and count > MAX_ENTRIES:
+        report.problems.append(
+            f"Tệp có {count} mục, quá nhiều cho một hồ sơ nộp (tối đa {MAX_ENTRIES}): không kiểm tra."
+        )
+        return report
     try:
         archive = zipfile.ZipFile(handle)
     except (zipfile.BadZipFile, OSError, ValueError):
         report.problems.append("Tệp không phải là tệp ZIP hợp lệ (hoặc bị cắt cụt).")
         return report
     with archive:
+        if bombs := [_bomb_message(info) for info in archive.infolist() if _is_bomb(info)]:
+            report.problems.extend(bombs)
+            return report
+        unpacked = sum(info.file_size for info in archive.infolist())
+        if unpacked > 2 * report.size + MAX_UNPACKED_SLACK:
+            report.problems.append(
+                f"Các mục giải nén thành {_mib(unpacked)} từ một tệp {_mib(report.size)}: không phải hồ sơ do "
+                "parboard đóng gói (tài liệu được lưu nguyên, không nén), không giải nén để kiểm tra."
+            )
+            return report
         names = [i.filename for i in archive.infolist() if not i.is_dir()]
         if len(names) != len(set(names)):
             report.problems.append("Tệp có mục trùng tên.")
@@ -97,12 +128,13 @@ def check_archive(handle: IO[bytes]) -> Report:
             report.problems.append(f"Thiếu {MANIFEST} hoặc {SUMS}: không phải hồ sơ nộp của parboard.")
             return report
         try:
-            if archive.getinfo(MANIFEST).file_size > MAX_MANIFEST:
-                raise ValueError
-            data = json.loads(archive.read(MANIFEST))
+            data = json.loads(_read_capped(archive, MANIFEST, MAX_MANIFEST))
             if not isinstance(data, dict):
                 raise ValueError
-            sums = parse_sums(archive.read(SUMS).decode("utf-8"))
+            sums = parse_sums(_read_capped(archive, SUMS, MAX_SUMS).decode("utf-8"))
+        except _TooLarge as exc:
+            report.problems.append(str(exc))
+            return report
         except (ValueError, UnicodeDecodeError, zipfile.BadZipFile, OSError) as exc:
             report.problems.append(
                 f"{MANIFEST} hoặc {SUMS} không đọc được ({exc})." if str(exc) else f"{MANIFEST} không hợp lệ."
@@ -143,6 +175,51 @@ def check_archive(handle: IO[bytes]) -> Report:
             if want is not None and (want[0] != digest or want[1] != size):
                 report.problems.append(f"{name}: không khớp {MANIFEST} (SHA-256 hoặc kích thước khác).")
     return report
+
+
+def _declared_entries(handle: IO[bytes]) -> int | None:
+    """The entry count the end of central directory declares, read before zipfile builds one object per
+    entry; None when it cannot be read (zipfile then says what is wrong)."""
+    end_record = getattr(zipfile, "_EndRecData", None)  # CPython's reader of that record, ZIP64 included
+    if end_record is None:
+        return None
+    try:
+        found = end_record(handle)
+    except (OSError, ValueError, struct_error):
+        return None
+    finally:
+        handle.seek(0)
+    return int(found[4]) if found else None  # zipfile._ECD_ENTRIES_TOTAL
+
+
+def _is_bomb(info: zipfile.ZipInfo) -> bool:
+    if info.compress_type == zipfile.ZIP_STORED or info.file_size < RATIO_EXEMPT_BELOW:
+        return False
+    return info.file_size > MAX_RATIO * max(info.compress_size, 1)
+
+
+def _bomb_message(info: zipfile.ZipInfo) -> str:
+    return (
+        f"{info.filename}: nén bất thường ({_mib(info.compress_size)} giải nén thành {_mib(info.file_size)}), "
+        "không phải hồ sơ do parboard đóng gói: không giải nén để kiểm tra."
+    )
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB".replace(".", ",")
+
+
+def _read_capped(archive: zipfile.ZipFile, name: str, cap: int) -> bytes:
+    """A member's bytes, read in chunks and never more than `cap` of them (its header may lie)."""
+    if archive.getinfo(name).file_size > cap:
+        raise _TooLarge(f"{name} quá lớn (hơn {_mib(cap)}): không phải hồ sơ do parboard đóng gói.")
+    data = bytearray()
+    with archive.open(name) as entry:
+        while chunk := entry.read(min(CHUNK, cap + 1 - len(data))):
+            data += chunk
+            if len(data) > cap:
+                raise _TooLarge(f"{name} quá lớn (hơn {_mib(cap)}): không phải hồ sơ do parboard đóng gói.")
+    return bytes(data)
 
 
 def _entry_digest(archive: zipfile.ZipFile, name: str) -> tuple[str, int]:
