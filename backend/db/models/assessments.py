@@ -113,3 +113,17 @@ class AppraisedResult(UUIDPrimaryKey, TenantScoped, Base):
     rank: Mapped[int | None] = mapped_column(Integer, nullable=True)
     rank_of: Mapped[int | None] = mapped_column(Integer, nullable=True)
     source: Mapped[str] = mapped_column(String(255), default="")
+
+
+class NotApplicableDecision(UUIDPrimaryKey, TenantScoped, Base):
+    """ "Không áp dụng": the Sở Nội vụ decides that a criterion (or area, or survey part) does not apply to one
+    tenant in one year, with a reason. Its points leave the tenant's applicable maximum."""
+
+    __tablename__ = "not_applicable_decisions"
+    __table_args__ = (UniqueConstraint("tenant_id", "year", "criterion_code"),)
+
+    year: Mapped[int] = mapped_column(Integer)
+    criterion_code: Mapped[str] = mapped_column(String(31))
+    reason: Mapped[str] = mapped_column(Text)
+    decided_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -11,6 +11,7 @@ import enum
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, get_args
 from urllib.parse import urlsplit
@@ -31,6 +32,7 @@ LOCAL_ISSUER_HOSTS = {"localhost", "127.0.0.1", "::1"}  # the development IdP on
 # Column sizes of the tables the sync writes (backend.db.models): longer values are rejected here,
 # not by the database halfway through the transaction.
 MAX_NAME = 255
+MAX_INDEX_PLACES = 3
 MAX_SHORT_NAME = 31
 MAX_EMAIL = 255  # users.subject
 MAX_ISSUER = 255  # users.issuer
@@ -66,6 +68,15 @@ class ReportDeadline(_Strict, frozen=True):
 class RankingGroupConfig(_Strict, frozen=True):
     code: str
     name: str
+
+
+class ResultClassConfig(_Strict, frozen=True):
+    """A class of published results: index at least `min_index` and, with `area_floor`, no area below it."""
+
+    code: str
+    label: str
+    min_index: str | int  # "90", "80,5": a percentage
+    area_floor: str | int | None = None
 
 
 class UnitConfig(_Strict, frozen=True):
@@ -124,6 +135,7 @@ class TenantConfig(_Strict, frozen=True):
     kind: str
     short_name: str = ""
     ranking_group: str | None = None
+    attributes: list[str] = []  # e.g. khong-tthc: what a criteria set's "không áp dụng" rules look for
     units: list[UnitConfig] = []
     unit_groups: list[UnitGroupConfig] = []
     demo_people: list[DemoPerson] = []
@@ -140,6 +152,8 @@ class ProvinceInfo(_Strict, frozen=True):
     holidays: dict[int, HolidayYear] = {}
     board_columns: list[BoardColumnConfig] | None = None  # every department's board, unless it has its own
     calendar: dict[int, CalendarYearConfig] = {}  # year → self-assessment, submission, appraisal dates
+    index_places: int = 2  # decimals of the published index (Chỉ số CCHC, %)
+    result_classes: dict[int, list[ResultClassConfig]] = {}  # year → classes, best first
 
 
 class ProvinceConfig(_Strict, frozen=True):
@@ -416,6 +430,11 @@ def validate_province(config: ProvinceConfig, file: Path) -> list[ConfigProblem]
     for g_index, ranking_group in enumerate(province.ranking_groups):
         check_name(f"$.province.ranking_groups[{g_index}].name", ranking_group.name)
 
+    if not 0 <= province.index_places <= MAX_INDEX_PLACES:
+        bad("$.province.index_places", f"số chữ số thập phân của chỉ số phải từ 0 đến {MAX_INDEX_PLACES}")
+    for year, classes in province.result_classes.items():
+        _check_result_classes(classes, f"$.province.result_classes.{year}", check_code, check_name, bad)
+
     _unique_codes([t.code for t in config.tenants], "$.tenants", check_code, bad)
     # A demo person may hold roles in several tenants of the province: always as the same person.
     people: dict[str, str] = {}
@@ -445,6 +464,10 @@ def validate_province(config: ProvinceConfig, file: Path) -> list[ConfigProblem]
             bad(f"{tpath}.short_name", f"ký hiệu dài {len(tenant.short_name)} ký tự, tối đa {MAX_SHORT_NAME}")
         if tenant.kind not in set(TenantKind):
             bad(f"{tpath}.kind", f"loại {tenant.kind!r} không hợp lệ; chọn một trong {_choices(TenantKind)}")
+        if tenant.ranking_group is None and province.ranking_groups:
+            bad(f"{tpath}.ranking_group", "mỗi đơn vị thuộc đúng một nhóm xếp hạng: cần khai báo ranking_group")
+        for a_index, attribute in enumerate(tenant.attributes):
+            check_code(f"{tpath}.attributes[{a_index}]", attribute)
         if tenant.ranking_group is not None and tenant.ranking_group not in group_codes:
             bad(
                 f"{tpath}.ranking_group",
@@ -500,6 +523,46 @@ def validate_province(config: ProvinceConfig, file: Path) -> list[ConfigProblem]
                 bad(ppath, f"người dùng mẫu {person.email!r} với vai trò {person.role!r} bị lặp trong sở")
             seen_people.add(key)
     return problems
+
+
+def _check_result_classes(
+    classes: list[ResultClassConfig],
+    path: str,
+    check_code: Callable[[str, str], None],
+    check_name: Callable[[str, str], None],
+    bad: Callable[[str, str], None],
+) -> None:
+    """Classes best first: codes unique, labels given, thresholds percentages that strictly decrease."""
+    _unique_codes([c.code for c in classes], path, check_code, bad)
+    previous: Decimal | None = None
+    for index, entry in enumerate(classes):
+        where = f"{path}[{index}]"
+        check_name(f"{where}.label", entry.label)
+        threshold = _percentage(entry.min_index, f"{where}.min_index", bad)
+        if entry.area_floor is not None:
+            _percentage(entry.area_floor, f"{where}.area_floor", bad)
+        if threshold is not None:
+            if previous is not None and threshold >= previous:
+                bad(f"{where}.min_index", "các loại xếp từ cao xuống thấp: ngưỡng phải nhỏ hơn ngưỡng của loại trước")
+            previous = threshold
+
+
+def parse_percentage(value: str | int | None) -> Decimal | None:
+    """A validated percentage of the file ("80,5") as a Decimal; None stays None."""
+    return None if value is None else Decimal(str(value).strip().replace(",", "."))
+
+
+def _percentage(value: str | int, path: str, bad: Callable[[str, str], None]) -> Decimal | None:
+    """A percentage 0–100 with at most 3 decimals ("90", "80,5"), or None and a problem."""
+    try:
+        number = parse_percentage(value)
+    except InvalidOperation:
+        number = None
+    exponent = number.as_tuple().exponent if number is not None and number.is_finite() else None
+    if number is None or not isinstance(exponent, int) or exponent < -3 or not 0 <= number <= 100:
+        bad(path, f"{value!r} phải là một tỷ lệ phần trăm từ 0 đến 100, tối đa 3 chữ số thập phân (ví dụ 80,5)")
+        return None
+    return number
 
 
 def _unique_codes(
