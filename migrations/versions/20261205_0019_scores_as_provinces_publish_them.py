@@ -24,6 +24,98 @@ depends_on: str | Sequence[str] | None = None
 TENANT = "(SELECT NULLIF(current_setting('app.tenant_id', true), '')::uuid)"
 
 
+# A card move's lanes (board_move_reads_as, migration 0016) are the areas of the tenant's ranking group's set of
+# the year, else of the set for every group: the same set the board page and the self-assessment read.
+BOARD_MOVE_READS_GROUPED = """
+        CREATE OR REPLACE FUNCTION board_move_reads_as(
+          tenant uuid, person uuid, province uuid, board_year integer, moving uuid
+        ) RETURNS TABLE (
+          lane_codes text[], lane_titles text[],
+          column_ids uuid[], column_codes text[], column_names text[], column_positions integer[],
+          column_wip_limits integer[], column_done boolean[], column_confirmation boolean[],
+          id uuid, number integer, version integer, year integer, column_id uuid, area_code text,
+          "position" integer, criterion_code text, lead_unit_id uuid, coordinating uuid[]
+        )
+        LANGUAGE plpgsql VOLATILE AS $$
+        BEGIN
+          PERFORM set_config('app.tenant_id', tenant::text, true), set_config('app.user_id', person::text, true);
+          RETURN QUERY
+            WITH lanes AS (
+              SELECT array_agg(c.code::text ORDER BY c.position) AS codes,
+                     array_agg(c.title ORDER BY c.position) AS titles
+                FROM criteria c
+               WHERE c.criteria_set_id = (
+                       SELECT s.id FROM criteria_sets s
+                        WHERE s.province_id = province AND s.year = board_year
+                          AND (s.ranking_group_id IS NULL
+                               OR s.ranking_group_id = (SELECT g.ranking_group_id FROM tenants g WHERE g.id = tenant))
+                        ORDER BY s.ranking_group_id IS NULL, s.version DESC LIMIT 1)
+                 AND c.depth = 0
+                 AND c.kind NOT IN ('bonus', 'penalty')
+            ), board AS (
+              SELECT array_agg(b.id ORDER BY b.position) AS ids,
+                     array_agg(b.code::text ORDER BY b.position) AS codes,
+                     array_agg(b.name::text ORDER BY b.position) AS names,
+                     array_agg(b.position ORDER BY b.position) AS positions,
+                     array_agg(b.wip_limit ORDER BY b.position) AS wip_limits,
+                     array_agg(b.is_done ORDER BY b.position) AS done,
+                     array_agg(b.needs_confirmation ORDER BY b.position) AS confirmation
+                FROM board_columns b
+            )
+            SELECT lanes.codes, lanes.titles, board.ids, board.codes, board.names, board.positions,
+                   board.wip_limits, board.done, board.confirmation,
+                   t.id, t.number, t.version, t.year, t.column_id, t.area_code::text, t.position,
+                   t.criterion_code::text, t.lead_unit_id,
+                   ARRAY(SELECT u.unit_id FROM task_units u WHERE u.task_id = t.id)
+              FROM lanes CROSS JOIN board
+              LEFT JOIN tasks t ON t.id = moving;
+        END $$
+"""
+BOARD_MOVE_READS_0016 = """
+        CREATE OR REPLACE FUNCTION board_move_reads_as(
+          tenant uuid, person uuid, province uuid, board_year integer, moving uuid
+        ) RETURNS TABLE (
+          lane_codes text[], lane_titles text[],
+          column_ids uuid[], column_codes text[], column_names text[], column_positions integer[],
+          column_wip_limits integer[], column_done boolean[], column_confirmation boolean[],
+          id uuid, number integer, version integer, year integer, column_id uuid, area_code text,
+          "position" integer, criterion_code text, lead_unit_id uuid, coordinating uuid[]
+        )
+        LANGUAGE plpgsql VOLATILE AS $$
+        BEGIN
+          PERFORM set_config('app.tenant_id', tenant::text, true), set_config('app.user_id', person::text, true);
+          RETURN QUERY
+            WITH lanes AS (
+              SELECT array_agg(c.code::text ORDER BY c.position) AS codes,
+                     array_agg(c.title ORDER BY c.position) AS titles
+                FROM criteria c
+               WHERE c.criteria_set_id = (
+                       SELECT s.id FROM criteria_sets s
+                        WHERE s.province_id = province AND s.year = board_year
+                        ORDER BY s.version DESC LIMIT 1)
+                 AND c.depth = 0
+                 AND c.kind NOT IN ('bonus', 'penalty')
+            ), board AS (
+              SELECT array_agg(b.id ORDER BY b.position) AS ids,
+                     array_agg(b.code::text ORDER BY b.position) AS codes,
+                     array_agg(b.name::text ORDER BY b.position) AS names,
+                     array_agg(b.position ORDER BY b.position) AS positions,
+                     array_agg(b.wip_limit ORDER BY b.position) AS wip_limits,
+                     array_agg(b.is_done ORDER BY b.position) AS done,
+                     array_agg(b.needs_confirmation ORDER BY b.position) AS confirmation
+                FROM board_columns b
+            )
+            SELECT lanes.codes, lanes.titles, board.ids, board.codes, board.names, board.positions,
+                   board.wip_limits, board.done, board.confirmation,
+                   t.id, t.number, t.version, t.year, t.column_id, t.area_code::text, t.position,
+                   t.criterion_code::text, t.lead_unit_id,
+                   ARRAY(SELECT u.unit_id FROM task_units u WHERE u.task_id = t.id)
+              FROM lanes CROSS JOIN board
+              LEFT JOIN tasks t ON t.id = moving;
+        END $$
+"""
+
+
 def _app_role() -> str:
     return str(context.config.attributes["app_role"])
 
@@ -106,9 +198,11 @@ def upgrade() -> None:
         f"WITH CHECK (tenant_id = {TENANT})"
     )
     op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON not_applicable_decisions TO {_app_role()}")
+    op.execute(BOARD_MOVE_READS_GROUPED)
 
 
 def downgrade() -> None:
+    op.execute(BOARD_MOVE_READS_0016)
     op.execute("DROP POLICY IF EXISTS tenant_isolation ON not_applicable_decisions")
     op.drop_index(op.f("ix_not_applicable_decisions_tenant_id"), table_name="not_applicable_decisions")
     op.drop_table("not_applicable_decisions")

@@ -122,9 +122,11 @@ class ProvinceScoresController(Controller):
 
     # ---- external scores ----
 
-    async def _grid(self, db: AsyncSession, tenant: TenantContext, year: int) -> ExternalGrid:
+    async def _grid(
+        self, db: AsyncSession, tenant: TenantContext, year: int, request: Request[Any, Any, Any]
+    ) -> ExternalGrid:
         _home_affairs_only(tenant)
-        grid = await services.load_grid(db, tenant, year)
+        grid = await services.load_grid(db, tenant, year, request.query_params.get("nhom"))
         if grid is None:
             raise NotFoundException(f"Tỉnh chưa có bộ chỉ số năm {year}.")
         return grid
@@ -184,7 +186,7 @@ class ProvinceScoresController(Controller):
         year: FromPath[int],
     ) -> Template:
         _home_affairs_only(tenant)
-        grid = await services.load_grid(db_session, tenant, year)
+        grid = await services.load_grid(db_session, tenant, year, request.query_params.get("nhom"))
         return await self._grid_page(request, db_session, tenant, year, grid, status_code=200 if grid else 404)
 
     @post("/diem-ngoai/{year:int}", name="admin:external-save", opt=EXTERNAL, status_code=303)
@@ -195,7 +197,7 @@ class ProvinceScoresController(Controller):
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
     ) -> Template | Redirect:
-        grid = await self._grid(db_session, tenant, year)
+        grid = await self._grid(db_session, tenant, year, request)
         parsed = services.parse_grid(grid, await request.form())
         if parsed.errors:
             return await self._grid_page(
@@ -204,18 +206,19 @@ class ProvinceScoresController(Controller):
         changed = await services.save_entries(db_session, tenant, grid, parsed.entries, source="form")
         return Redirect(
             f"{tenant.base_path}/quan-tri/tinh/diem-ngoai/{year}",
-            query_params={"ok": "luu", "so-don-vi": str(changed)},
+            query_params={"ok": "luu", "so-don-vi": str(changed), **_group_query(grid)},
             status_code=303,
         )
 
     @get("/diem-ngoai/{year:int}/mau.xlsx", name="admin:external-template", opt=EXTERNAL)
     async def external_template(
         self,
+        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
     ) -> Response[bytes]:
-        grid = await self._grid(db_session, tenant, year)
+        grid = await self._grid(db_session, tenant, year, request)
         return Response(
             services.template_workbook(grid),
             media_type=XLSX,
@@ -230,7 +233,7 @@ class ProvinceScoresController(Controller):
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
     ) -> Template | Redirect:
-        grid = await self._grid(db_session, tenant, year)
+        grid = await self._grid(db_session, tenant, year, request)
         upload = await _upload(request)
         if upload is None:
             problems = [ImportProblem("", "Chọn tệp bảng tính (.xlsx) để nhập.")]
@@ -241,6 +244,10 @@ class ProvinceScoresController(Controller):
         changed = await services.save_entries(db_session, tenant, grid, entries, source="xlsx")
         return Redirect(
             f"{tenant.base_path}/quan-tri/tinh/diem-ngoai/{year}",
-            query_params={"ok": "nhap-xlsx", "so-don-vi": str(changed)},
+            query_params={"ok": "nhap-xlsx", "so-don-vi": str(changed), **_group_query(grid)},
             status_code=303,
         )
+
+
+def _group_query(grid: ExternalGrid) -> dict[str, str]:
+    return {"nhom": grid.group.code} if grid.group is not None else {}

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.db.models import AppraisedResult, Province
 from backend.domain.assessments import services
 from backend.domain.assessments.charts import area_chart, history_chart
+from backend.domain.assessments.published import TenantResult, publication, tenant_result
 from backend.domain.assessments.services import Loaded
 from backend.domain.scoring.aggregate import History, Score, YearResult, year_over_year
 
@@ -28,6 +29,7 @@ class ComponentYears:
 class Dashboard:
     year: int | None = None
     loaded: Loaded | None = None
+    result: TenantResult | None = None  # this year's index of the applicable maximum and class
     area_svg: str = ""
     results: list[AppraisedResult] = field(default_factory=list)
     history_svg: str = ""
@@ -75,6 +77,8 @@ async def dashboard(db: AsyncSession, province: Province) -> Dashboard:
         board.loaded = await services.load(db, province, board.year)
         if board.loaded is not None:
             board.area_svg = area_chart(board.loaded.sheet, board.year)
+            board.loaded.rules = await publication(db, province, board.year)
+            board.result = tenant_result(board.loaded.sheet, board.year, board.loaded.rules)
     board.results = await services.history(db)
     if board.results:
         board.history_svg = history_chart(board.results)

@@ -7,7 +7,7 @@ refuses it too), runs inside the request's transaction with the tenant bound, an
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -28,6 +28,7 @@ from backend.db.models import (
     Province,
     Tenant,
 )
+from backend.domain.assessments.published import Publication
 from backend.domain.assessments.sheet import Entry, External, Node, Row, RowInput, Sheet, build_sheet, parse_row
 from backend.domain.evidence.services import year_submitted
 
@@ -70,6 +71,7 @@ class Loaded:
     assessment: Assessment | None
     criteria_set: CriteriaSet
     sheet: Sheet
+    rules: Publication = field(default_factory=Publication)  # the province's classes and index places
 
 
 async def criteria_years(db: AsyncSession, province: Province) -> list[int]:
