@@ -5,7 +5,10 @@ and the province's ranking per group (Hà Tĩnh 2020: departments 80 + 20, commu
 from __future__ import annotations
 
 import re
+from decimal import Decimal
+from io import BytesIO
 
+import openpyxl
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -113,6 +116,13 @@ async def test_the_sở_nội_vụ_decides_the_survey_does_not_apply_and_the_ind
     assert "Tối đa áp dụng cho đơn vị: 80 trên 100 điểm" in overview
     area = (await client.get(f"{base}/linh-vuc/8")).text
     assert "Không áp dụng cho đơn vị: Không đủ phiếu khảo sát" in area
+    export = openpyxl.load_workbook(BytesIO((await client.get(f"{base}/bang-tu-danh-gia.xlsx")).content)).active
+    assert export is not None
+    values = [row for row in export.iter_rows(values_only=True) if row and row[1] is not None]
+    survey = next(row for row in values if row[0] == "8")
+    assert survey[4] == "Không áp dụng: Không đủ phiếu khảo sát"
+    total = next(row for row in values if row[1] == "Tổng điểm")
+    assert (Decimal(str(total[2])), Decimal(str(total[3]))) == (Decimal(80), Decimal("75.25"))
 
     await sign_in(client, ADMIN)
     token = _token((await client.get(RESULTS)).text)
@@ -265,3 +275,67 @@ async def test_survey_points_are_entered_per_group_against_the_group_s_weights(
 
     await sign_in(client, COMMUNE[1])
     assert 'id="sheet-index">95,00 %<' in (await client.get(base)).text  # 69,5 + 25,5 of 100
+
+
+def _answers_csv(rows: list[tuple[str, str, str, str]]) -> bytes:
+    lines = ["Phiếu,Đơn vị,Tiêu chí,Trả lời", *(",".join(row) for row in rows)]
+    return "\n".join(lines).encode("utf-8")
+
+
+async def test_survey_answers_are_previewed_row_by_row_then_saved_and_too_few_do_not_apply(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    base = await _assess(client, COMMUNE, COMMUNE_ROWS)
+    await sign_in(client, ADMIN)
+    grid = "/t/ha-tinh/so-noi-vu/quan-tri/tinh/diem-ngoai/2020"
+    token = _token((await client.get(grid, params={"nhom": "xa-phuong"})).text)
+
+    bad = _answers_csv(
+        [("01", "xa-khong-co", "8", "A"), ("01", "phuong-thanh-sen", "8", "F"), ("02", "phuong-thanh-sen", "9", "A")]
+    )
+    refused = await client.post(
+        f"{grid}/nhap-phieu?nhom=xa-phuong", data={"_csrf_token": token}, files={"tep": ("phieu.csv", bad, "text/csv")}
+    )
+    assert refused.status_code == 422
+    assert "Dòng 2: đơn vị &#39;xa-khong-co&#39; không có trong danh sách đơn vị của bảng này" in refused.text
+    assert "Dòng 3: câu trả lời &#39;F&#39; phải là một trong A, B, C, D, E" in refused.text
+    assert "Dòng 4: tiêu chí &#39;9&#39; không phải phần khảo sát của bộ chỉ số" in refused.text
+
+    # ten answers that count (the default minimum): five A, five B, and an E left out → 80 % of 30
+    good = _answers_csv(
+        [(f"{i:02}", "phuong-thanh-sen", "8", answer) for i, answer in enumerate("AAAAABBBBBE", start=1)]
+    )
+    preview = await client.post(
+        f"{grid}/nhap-phieu?nhom=xa-phuong", data={"_csrf_token": token}, files={"tep": ("phieu.csv", good, "text/csv")}
+    )
+    assert preview.status_code == 200, preview.text
+    table = preview.text.split('id="answers-preview"')[1].split("</table>")[0]
+    assert re.search(r"UBND phường Thành Sen</td><td>8</td><td class=\"num\">10</td><td class=\"num\">24<", table)
+    assert 'type="hidden" name="phuong-thanh-sen:8" value="24.000"' in preview.text
+
+    await sign_in(client, COMMUNE[1])
+    assert 'id="sheet-index">69,50 %<' in (await client.get(base)).text  # the preview saved nothing
+    await sign_in(client, ADMIN)
+    saved = await client.post(
+        f"{grid}?nhom=xa-phuong", data={"phuong-thanh-sen:8": "24.000", "_csrf_token": token}, follow_redirects=False
+    )
+    assert saved.status_code == 303
+    await sign_in(client, COMMUNE[1])
+    assert 'id="sheet-index">93,50 %<' in (await client.get(base)).text  # 69,5 + 24 of 100
+
+    # the departments: three answers for the Sở Ngoại vụ, under the minimum: its survey part does not apply
+    await sign_in(client, ADMIN)
+    few = _answers_csv([("01", "so-ngoai-vu", "8", "A")] * 3)
+    preview = await client.post(
+        f"{grid}/nhap-phieu", data={"_csrf_token": token}, files={"tep": ("p.csv", few, "text/csv")}
+    )
+    assert "Không áp dụng (dưới 10 phiếu)" in preview.text
+    confirm = re.search(r'name="khong-ap-dung" value="([^"]+)"', preview.text)
+    assert confirm
+    done = await client.post(
+        grid,
+        data={"khong-ap-dung": confirm.group(1).replace("&#39;", "'"), "_csrf_token": token},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert await _count(owner_engine, "SELECT count(*) FROM not_applicable_decisions WHERE criterion_code = '8'") == 1

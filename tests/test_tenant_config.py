@@ -311,6 +311,18 @@ BAD_INPUTS = [
         id="class_without_a_label",
     ),
     pytest.param(
+        setting("province", "survey_answers", to={"shares": {"A": "100", "F": "50"}, "min_answers": 5}),
+        "$.province.survey_answers.shares.F",
+        "câu trả lời phải là một trong A, B, C, D, E",
+        id="survey_share_for_an_unknown_answer",
+    ),
+    pytest.param(
+        setting("province", "survey_answers", to={"shares": {"A": "100"}, "min_answers": 0}),
+        "$.province.survey_answers.min_answers",
+        "số phiếu tối thiểu phải từ 1 trở lên",
+        id="survey_minimum_below_one",
+    ),
+    pytest.param(
         setting("province", "index_places", to=5),
         "$.province.index_places",
         "số chữ số thập phân của chỉ số phải từ 0 đến 3",

@@ -234,7 +234,7 @@ class AssessmentController(Controller):
                 status=STATUS_LABELS.get(status, "Chưa bắt đầu"),
                 exported_on=vietnam_today(),
                 rows=sheet_rows(sheet),
-                total_max=sheet.total_max,
+                total_max=sheet.applicable_max,  # what applies to the tenant
                 total_score=sheet.total,
             )
         )

@@ -131,7 +131,9 @@ def sheet_rows(sheet: Sheet) -> list[SheetRow]:
             depth=r.node.depth + (1 if r.remainder else 0),
             max_points=r.max_points,
             self_score=r.score,
-            explanation=(r.entry.explanation if r.entry and (r.remainder or not r.children) else ""),
+            explanation=f"Không áp dụng: {r.not_applicable}"
+            if r.not_applicable is not None
+            else (r.entry.explanation if r.entry and (r.remainder or not r.children) else ""),
             evidence=(r.entry.evidence_refs if r.entry and (r.remainder or not r.children) else "")
             or (r.node.evidence or "" if not r.remainder else ""),
         )

@@ -79,6 +79,14 @@ class ResultClassConfig(_Strict, frozen=True):
     area_floor: str | int | None = None
 
 
+class SurveyAnswersConfig(_Strict, frozen=True):
+    """How questionnaire answers become survey points: each answer's share of the item's points (percent; an
+    answer not listed, such as E, is left out) and the fewest answers a unit needs for the part to apply."""
+
+    shares: dict[str, str | int] = msgspec.field(default_factory=lambda: {"A": "100", "B": "60", "C": "20", "D": "0"})
+    min_answers: int = 10
+
+
 class UnitConfig(_Strict, frozen=True):
     code: str
     name: str
@@ -154,6 +162,7 @@ class ProvinceInfo(_Strict, frozen=True):
     calendar: dict[int, CalendarYearConfig] = {}  # year → self-assessment, submission, appraisal dates
     index_places: int = 2  # decimals of the published index (Chỉ số CCHC, %)
     result_classes: dict[int, list[ResultClassConfig]] = {}  # year → classes, best first
+    survey_answers: SurveyAnswersConfig | None = None  # None: A 100 %, B 60 %, C 20 %, D 0 %, at least 10 answers
 
 
 class ProvinceConfig(_Strict, frozen=True):
@@ -432,6 +441,16 @@ def validate_province(config: ProvinceConfig, file: Path) -> list[ConfigProblem]
 
     if not 0 <= province.index_places <= MAX_INDEX_PLACES:
         bad("$.province.index_places", f"số chữ số thập phân của chỉ số phải từ 0 đến {MAX_INDEX_PLACES}")
+    if province.survey_answers is not None:
+        answers = province.survey_answers
+        for answer, share in answers.shares.items():
+            if answer not in ("A", "B", "C", "D", "E"):
+                bad(f"$.province.survey_answers.shares.{answer}", "câu trả lời phải là một trong A, B, C, D, E")
+            _percentage(share, f"$.province.survey_answers.shares.{answer}", bad)
+        if not answers.shares:
+            bad("$.province.survey_answers.shares", "cần ít nhất một câu trả lời có điểm")
+        if answers.min_answers < 1:
+            bad("$.province.survey_answers.min_answers", "số phiếu tối thiểu phải từ 1 trở lên")
     for year, classes in province.result_classes.items():
         _check_result_classes(classes, f"$.province.result_classes.{year}", check_code, check_name, bad)
 

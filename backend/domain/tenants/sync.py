@@ -135,6 +135,11 @@ async def _sync_province(
         "holidays": {str(year): msgspec.to_builtins(entry) for year, entry in sorted(info.holidays.items())},
         "index_places": info.index_places,
     }
+    if info.survey_answers is not None:
+        settings["survey_answers"] = {
+            "shares": {k: str(parse_percentage(v)) for k, v in info.survey_answers.shares.items()},
+            "min_answers": info.survey_answers.min_answers,
+        }
     province = await session.scalar(select(Province).where(Province.code == info.code))
     if province is None:
         province = Province(code=info.code, name=info.name, settings=settings)
