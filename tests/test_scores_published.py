@@ -339,3 +339,47 @@ async def test_survey_answers_are_previewed_row_by_row_then_saved_and_too_few_do
     )
     assert done.status_code == 303
     assert await _count(owner_engine, "SELECT count(*) FROM not_applicable_decisions WHERE criterion_code = '8'") == 1
+
+
+async def test_a_department_claims_not_applicable_and_the_province_accepts_or_refuses(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    base = await _assess(client, SNGV, SEED_001)
+    token = _token((await client.get(base)).text)
+    bad = await client.post(f"{base}/khong-ap-dung", data={"criterion": "9.9", "reason": "x", "_csrf_token": token})
+    assert bad.status_code == 422
+    assert 'id="claim-criterion-error">Tiêu chí &#39;9.9&#39; không có' in bad.text
+    for code, reason in (("8", "Không đủ hồ sơ TTHC để khảo sát"), ("3", "Đơn vị không giải quyết TTHC")):
+        claimed = await client.post(
+            f"{base}/khong-ap-dung",
+            data={"criterion": code, "reason": reason, "_csrf_token": token},
+            follow_redirects=False,
+        )
+        assert claimed.status_code in (302, 303)
+    overview = (await client.get(base)).text
+    assert "Đơn vị đề nghị, chờ quyết định" in overview.split('id="claims"')[1]
+    assert 'id="sheet-index">75,25 %<' in overview  # a claim alone changes nothing
+
+    await sign_in(client, ADMIN)
+    page = (await client.get(RESULTS)).text
+    assert page.count("Đơn vị đề nghị, chờ quyết định") == 2
+    token = _token(page)
+    for code, action in (("8", "chap-nhan"), ("3", "tu-choi")):
+        answered = await client.post(
+            f"{RESULTS}/khong-ap-dung/tra-loi",
+            data={"tenant": "so-ngoai-vu", "criterion": code, "action": action, "note": "Đã xem", "_csrf_token": token},
+            follow_redirects=False,
+        )
+        assert answered.status_code in (302, 303)
+    assert "94,06 %" in _ranking((await client.get(RESULTS)).text)  # the survey's 20 points left the maximum
+
+    await sign_in(client, SNGV[1])
+    claims = (await client.get(base)).text.split('id="claims"')[1].split("</table>")[0]
+    assert "<td>3</td><td>Đơn vị không giải quyết TTHC</td><td>Không chấp nhận</td><td>Đã xem</td>" in claims
+    assert "<td>8</td><td>Không đủ hồ sơ TTHC để khảo sát</td><td>Không áp dụng</td>" in claims
+    actions = await _count(
+        owner_engine,
+        "SELECT count(*) FROM audit_log WHERE action IN "
+        "('not_applicable.claim', 'not_applicable.accept', 'not_applicable.refuse')",
+    )
+    assert actions == 4

@@ -169,8 +169,17 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text(), nullable=False),
         sa.Column("decided_by", sa.Uuid(), nullable=True),
         sa.Column("decided_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
+        sa.Column("status", sa.String(length=15), server_default="decided", nullable=False),
+        sa.Column("claimed_by", sa.Uuid(), nullable=True),
+        sa.Column("answer", sa.Text(), server_default="", nullable=False),
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.CheckConstraint(
+            "status IN ('claimed', 'decided', 'refused')", name=op.f("ck_not_applicable_decisions_status")
+        ),
+        sa.ForeignKeyConstraint(
+            ["claimed_by"], ["users.id"], name=op.f("fk_not_applicable_decisions_claimed_by_users"), ondelete="SET NULL"
+        ),
         sa.ForeignKeyConstraint(
             ["decided_by"], ["users.id"], name=op.f("fk_not_applicable_decisions_decided_by_users"), ondelete="SET NULL"
         ),

@@ -91,18 +91,28 @@ class AssessmentController(Controller):
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
     ) -> Template:
-        loaded = await _loaded(db_session, tenant, year)
-        return page(
-            request,
-            "assessments/overview.html",
-            block="content",
-            **_context(tenant, loaded, year),
-            years=await services.criteria_years(db_session, tenant.province),
-            actions=services.available_actions(loaded.assessment, _allowed(tenant)),
-            chart=area_chart(loaded.sheet, year),
-            error=request.query_params.get("loi"),
-            notice=request.query_params.get("ok"),
-        )
+        return await _overview_page(request, db_session, tenant, year)
+
+    @post("/{year:int}/khong-ap-dung", name="assessment:claim_not_applicable", opt=EDIT)
+    async def claim_not_applicable(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+    ) -> Response[Any]:
+        """The department asks that a criterion not apply to it this year, with a reason; the province decides."""
+        raw = await request.form()
+        form = {key: str(raw.get(key) or "") for key in ("criterion", "reason")}
+        try:
+            await not_applicable.claim(db_session, tenant, year, form["criterion"], form["reason"])
+        except not_applicable.DecisionError as exc:
+            response = await _overview_page(
+                request, db_session, tenant, year, claim_errors={exc.field: str(exc)}, claim_form=form
+            )
+            response.status_code = 422
+            return response
+        return Redirect(f"{tenant.base_path}/tu-danh-gia/{year}#khong-ap-dung")
 
     @post("/{year:int}/bat-dau", name="assessment:start", opt=EDIT)
     async def start(
@@ -340,6 +350,28 @@ class ProvinceResultsController(Controller):
             return response
         return Redirect(f"{tenant.base_path}/tinh/ket-qua/{year}#khong-ap-dung")
 
+    @post("/{year:int}/khong-ap-dung/tra-loi", name="province:not_applicable_answer", opt=MANAGE)
+    async def answer_not_applicable(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+    ) -> Redirect:
+        """Accept (the criterion does not apply) or refuse a department's claim."""
+        _home_affairs_only(tenant)
+        raw = await request.form()
+        await not_applicable.answer(
+            db_session,
+            tenant,
+            year,
+            str(raw.get("tenant") or ""),
+            str(raw.get("criterion") or ""),
+            raw.get("action") == "chap-nhan",
+            str(raw.get("note") or ""),
+        )
+        return Redirect(f"{tenant.base_path}/tinh/ket-qua/{year}#khong-ap-dung")
+
     @post("/{year:int}/khong-ap-dung/bo", name="province:not_applicable_revoke", opt=MANAGE)
     async def not_applicable_revoke(
         self,
@@ -366,6 +398,33 @@ class ProvinceResultsController(Controller):
         _home_affairs_only(tenant)
         results = await province_results(db_session, tenant, year)
         return _chart_response(name, "ban-do-nhiet", results.heatmap_svg, f"{tenant.province.code}-{year}")
+
+
+async def _overview_page(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    tenant: TenantContext,
+    year: int,
+    *,
+    claim_errors: dict[str, str] | None = None,
+    claim_form: dict[str, str] | None = None,
+) -> Template:
+    loaded = await _loaded(db, tenant, year)
+    return page(
+        request,
+        "assessments/overview.html",
+        block="content",
+        **_context(tenant, loaded, year),
+        years=await services.criteria_years(db, tenant.province),
+        actions=services.available_actions(loaded.assessment, _allowed(tenant)),
+        chart=area_chart(loaded.sheet, year),
+        error=request.query_params.get("loi"),
+        notice=request.query_params.get("ok"),
+        claims=await not_applicable.own_claims(db, year),
+        claim_labels=not_applicable.STATUS_LABELS,
+        claim_errors=claim_errors or {},
+        claim_form=claim_form or {},
+    )
 
 
 async def _province_page(

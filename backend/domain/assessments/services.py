@@ -109,7 +109,11 @@ async def not_applicable_for(db: AsyncSession, criteria_set: CriteriaSet, year: 
         if rule.get("attribute") in (attributes or []):
             for code in rule.get("criteria", []):
                 found.setdefault(str(code), str(rule.get("reason", "")))
-    decisions = await db.scalars(select(NotApplicableDecision).where(NotApplicableDecision.year == year))
+    decisions = await db.scalars(
+        select(NotApplicableDecision).where(
+            NotApplicableDecision.year == year, NotApplicableDecision.status == "decided"
+        )
+    )
     for decision in decisions:
         found[decision.criterion_code] = decision.reason
     return found
