@@ -13,6 +13,7 @@ from backend.domain.assessments.charts import area_chart, history_chart
 from backend.domain.assessments.published import TenantResult, publication, tenant_result
 from backend.domain.assessments.services import Loaded
 from backend.domain.scoring.aggregate import History, Score, YearResult, year_over_year
+from backend.domain.scoring.index import DEFAULT_PLACES, published_index
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class Dashboard:
     history_svg: str = ""
     years: list[int] = field(default_factory=list)
     components: list[ComponentYears] = field(default_factory=list)
+    indices: dict[int, Decimal | None] = field(default_factory=dict)  # published year → its index
 
 
 def history_of(results: list[AppraisedResult]) -> History:
@@ -69,6 +71,12 @@ def components_by_year(results: list[AppraisedResult]) -> list[ComponentYears]:
     return sorted(rows.values(), key=lambda r: order.index(r.key) if r.key in order else len(order))
 
 
+def published_index_of(result: AppraisedResult, places: int = DEFAULT_PLACES) -> Decimal | None:
+    """A published year's index: its total out of the maxima of its areas (what applied that year)."""
+    maximum = sum((Decimal(str(area["max"])) for area in result.areas.values()), Decimal(0))
+    return published_index(result.total, maximum, places)
+
+
 async def dashboard(db: AsyncSession, province: Province) -> Dashboard:
     board = Dashboard()
     years = await services.criteria_years(db, province)
@@ -84,4 +92,6 @@ async def dashboard(db: AsyncSession, province: Province) -> Dashboard:
         board.history_svg = history_chart(board.results)
         board.years = [r.year for r in board.results]
         board.components = components_by_year(board.results)
+        places = int((province.settings or {}).get("index_places", DEFAULT_PLACES))
+        board.indices = {r.year: published_index_of(r, places) for r in board.results}
     return board
