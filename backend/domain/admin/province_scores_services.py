@@ -118,7 +118,10 @@ async def upload_criteria(
     checked = await anyio.to_thread.run_sync(check_upload, data, name, ctx.province.code)
     if isinstance(checked, list):
         return None, checked
-    imported = await import_set(db, ctx.province, checked)
+    try:
+        imported = await import_set(db, ctx.province, checked)
+    except CriteriaConfigError as exc:  # a ranking group the province does not declare: refused before any write
+        return None, [problem_text(p) for p in exc.problems]
     if imported.created:
         row = imported.criteria_set
         db.add(
