@@ -123,6 +123,8 @@ async def test_the_sở_nội_vụ_decides_the_survey_does_not_apply_and_the_ind
     assert survey[4] == "Không áp dụng: Không đủ phiếu khảo sát"
     total = next(row for row in values if row[1] == "Tổng điểm")
     assert (Decimal(str(total[2])), Decimal(str(total[3]))) == (Decimal(80), Decimal("75.25"))
+    index = next(row for row in values if str(row[1]).startswith("Chỉ số CCHC"))
+    assert (index[3], index[4]) == ("94,06 %", "Xếp loại: Nhóm I")
 
     await sign_in(client, ADMIN)
     token = _token((await client.get(RESULTS)).text)

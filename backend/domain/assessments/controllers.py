@@ -235,6 +235,7 @@ class AssessmentController(Controller):
     ) -> Response[bytes]:
         loaded = await _loaded(db_session, tenant, year)
         sheet = loaded.sheet
+        result = tenant_result(sheet, year, loaded.rules)
         status = loaded.assessment.status if loaded.assessment else ""
         data = export_self_assessment(
             SelfAssessmentSheet(
@@ -246,6 +247,8 @@ class AssessmentController(Controller):
                 rows=sheet_rows(sheet),
                 total_max=sheet.applicable_max,  # what applies to the tenant
                 total_score=sheet.total,
+                index=result.index,
+                result_class=result.result_class,
             )
         )
         return Response(
