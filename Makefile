@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2  # pytest-xdist processes (each with its own database in the embedded PostgreSQL)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test install lint typecheck pytest bench bench-national bench-board bench-upload bench-package lock clean-var
+.PHONY: run test install lint typecheck pytest bench bench-national bench-published bench-board bench-upload bench-package lock clean-var
 
 run: $(STAMP)
 	PARBOARD_ENV=development PARBOARD_DEV_IDP_URL=http://127.0.0.1:8001 $(BIN)/parboard demo
@@ -36,6 +36,9 @@ bench: $(STAMP)
 
 bench-national: $(STAMP)
 	$(BIN)/python -m tests.benchmarks.national
+
+bench-published: $(STAMP)
+	$(BIN)/python -m tests.benchmarks.published
 
 bench-board: $(STAMP)
 	$(BIN)/python -m tests.benchmarks.board
