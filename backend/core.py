@@ -20,6 +20,7 @@ from backend.db.migrate import head_revision
 from backend.db.rls import TenantSession
 from backend.domain.admin.controllers import ProvinceAdminController, TenantAdminController
 from backend.domain.admin.province_scores import ProvinceScoresController
+from backend.domain.assessments.api import ResultsApiController
 from backend.domain.assessments.controllers import AssessmentController, ProvinceResultsController
 from backend.domain.evidence.controllers import EvidenceController
 from backend.domain.remedies.controllers import RemedyBoardController, RemedyCardController
@@ -62,6 +63,7 @@ class ParboardPlugin(InitPluginProtocol, ReceiveRoutePlugin):
                 TenantController,
                 AssessmentController,
                 ProvinceResultsController,
+                ResultsApiController,
                 RemedyBoardController,
                 RemedyCardController,
                 ProgressReportController,

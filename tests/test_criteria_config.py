@@ -17,7 +17,7 @@ from backend.domain.criteria.config import CriteriaConfigError, load_criteria_fi
 from backend.domain.scoring.methods import Bands, Deadline, Manual, Ratio
 from backend.settings import PROJECT_ROOT
 
-HA_TINH_2020 = PROJECT_ROOT / "tenants" / "ha-tinh" / "criteria" / "2020.yaml"
+HA_TINH_2020 = PROJECT_ROOT / "tenants" / "ha-tinh" / "criteria" / "2020" / "so-ban-nganh.yaml"
 
 MINIMAL: dict[str, Any] = {
     "province": "tinh-mau",
@@ -75,11 +75,14 @@ def test_minimal_set_loads(tmp_path: Path) -> None:
     assert rule_for(loaded.node("cong")) == Manual(Decimal(2))
 
 
-def test_ha_tinh_2020_loads_and_sums_to_80() -> None:
+def test_ha_tinh_2020_departments_are_80_of_criteria_and_20_of_survey() -> None:
     loaded = load_criteria_file(HA_TINH_2020)
-    assert (loaded.province, loaded.year, loaded.total_max) == ("ha-tinh", 2020, Decimal(80))
-    areas = {n.code: n.max_points for n in loaded.nodes if n.depth == 0}
-    assert sum(areas.values()) == 80
+    assert (loaded.province, loaded.year, loaded.group, loaded.total_max) == ("ha-tinh", 2020, "so-ban-nganh", 100)
+    assert loaded.parts == {"criteria": Decimal(80), "survey": Decimal(20)}
+    areas = {n.code: n.max_points for n in loaded.nodes if n.depth == 0 and n.kind == "criterion"}
+    assert sum(areas.values()) == 80  # seed 001's 75,25/80 is this part
+    assert loaded.node("8").kind == "survey"
+    assert loaded.node("8").max_points == 20
     assert areas == {
         "1": Decimal(10),
         "2": Decimal(9),
@@ -189,6 +192,70 @@ def test_areas_must_sum_to_total_max(tmp_path: Path) -> None:
         load_criteria_file(file)
     assert [str(p) for p in caught.value.problems] == [
         f"{file}: total_max: tổng điểm tối đa các lĩnh vực (trừ điểm cộng, điểm trừ) là 10, không bằng total_max 12"
+    ]
+
+
+def _rejected(file: Path) -> list[str]:
+    with pytest.raises(CriteriaConfigError) as caught:
+        load_criteria_file(file)
+    return [str(p) for p in caught.value.problems]
+
+
+def test_a_set_whose_parts_do_not_add_up_to_its_total_is_refused(tmp_path: Path) -> None:
+    data = copy.deepcopy(MINIMAL)
+    data["parts"] = {"criteria": "6", "survey": "3"}
+    file = write_set(tmp_path, data)
+    assert _rejected(file) == [
+        f"{file}: parts: phần tiêu chí 6 + phần điều tra xã hội học 3 = 9, không bằng total_max 10",
+        f"{file}: parts.survey: các lĩnh vực loại survey cộng lại 4, không bằng phần điều tra xã hội học 3",
+    ]
+    data["parts"] = {"criteria": "6", "survey": "4"}
+    assert load_criteria_file(write_set(tmp_path, data)).parts == {"criteria": 6, "survey": 4}
+
+
+def test_a_part_the_areas_do_not_fill_is_refused(tmp_path: Path) -> None:
+    data = copy.deepcopy(MINIMAL)
+    data["parts"] = {"criteria": "7", "survey": "3"}  # adds up to 10, but the areas are 6 + 4
+    file = write_set(tmp_path, data)
+    assert _rejected(file) == [
+        f"{file}: parts.criteria: các lĩnh vực loại criterion cộng lại 6, không bằng phần tiêu chí 7",
+        f"{file}: parts.survey: các lĩnh vực loại survey cộng lại 4, không bằng phần điều tra xã hội học 3",
+    ]
+
+
+def test_not_applicable_rules_and_caps_load_and_a_rule_on_a_missing_criterion_is_refused(tmp_path: Path) -> None:
+    data = copy.deepcopy(MINIMAL)
+    data["bonus_cap"] = "1,5"
+    data["penalty_cap"] = "2"
+    data["not_applicable"] = [{"attribute": "khong-tthc", "criteria": ["1.2", "2"], "reason": "Không có TTHC"}]
+    loaded = load_criteria_file(write_set(tmp_path, data))
+    assert (loaded.bonus_cap, loaded.penalty_cap) == (Decimal("1.5"), Decimal(2))
+    assert [(r.attribute, r.criteria) for r in loaded.not_applicable] == [("khong-tthc", ("1.2", "2"))]
+    data["not_applicable"] = [{"attribute": "khong-tthc", "criteria": ["9.9", "cong"], "reason": " "}]
+    file = write_set(tmp_path, data)
+    assert _rejected(file) == [
+        f"{file}: not_applicable[0].reason: cần ghi lý do không áp dụng",
+        f"{file}: not_applicable[0].criteria[0]: tiêu chí '9.9' không có trong bộ chỉ số",
+        f"{file}: not_applicable[0].criteria[1]: 'cong' là điểm cộng hoặc điểm trừ: không tính vào điểm tối đa",
+    ]
+
+
+def test_a_set_per_group_sits_in_its_year_folder_named_after_its_group(tmp_path: Path) -> None:
+    data = copy.deepcopy(MINIMAL)
+    data["group"] = "xa-phuong"
+    folder = tmp_path / "tinh-mau" / "criteria" / "2024"
+    folder.mkdir(parents=True)
+    good = folder / "xa-phuong.yaml"
+    good.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert load_criteria_file(good).group == "xa-phuong"
+    wrong = folder / "so-ban-nganh.yaml"
+    wrong.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    assert _rejected(wrong) == [
+        f"{wrong}: group: nhóm xếp hạng 'xa-phuong' phải trùng tên tệp 'so-ban-nganh.yaml' (cần group: so-ban-nganh)"
+    ]
+    assert _rejected(write_set(tmp_path, data)) == [
+        f"{tmp_path / 'tinh-mau' / 'criteria' / '2024.yaml'}: group: "
+        "bộ chỉ số của một nhóm đặt ở criteria/2024/xa-phuong.yaml"
     ]
 
 

@@ -17,14 +17,14 @@ from backend.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.usefixtures("demo_tenants")
 
-SHIPPED = PROJECT_ROOT / "tenants" / "ha-tinh" / "criteria" / "2020.yaml"
+SHIPPED = PROJECT_ROOT / "tenants" / "ha-tinh" / "criteria" / "2020"
 
 
-def _copy(tmp_path: Path) -> Path:
-    target = tmp_path / "ha-tinh" / "criteria"
-    target.mkdir(parents=True)
-    shutil.copy(SHIPPED, target / "2020.yaml")
-    return target / "2020.yaml"
+def _copy(tmp_path: Path, group: str = "so-ban-nganh") -> Path:
+    target = tmp_path / "ha-tinh" / "criteria" / "2020"
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copy(SHIPPED / f"{group}.yaml", target / f"{group}.yaml")
+    return target / f"{group}.yaml"
 
 
 async def _versions(engine: AsyncEngine) -> list[tuple[int, Decimal]]:
@@ -35,9 +35,10 @@ async def _versions(engine: AsyncEngine) -> list[tuple[int, Decimal]]:
 
 async def test_import_stores_exact_points_and_is_idempotent(owner_engine: AsyncEngine, tmp_path: Path) -> None:
     _copy(tmp_path)
-    assert (await import_criteria(owner_engine, load_all(tmp_path)))[0].startswith("ha-tinh 2020: phiên bản 1")
+    report = await import_criteria(owner_engine, load_all(tmp_path))
+    assert report[0].startswith("ha-tinh 2020 so-ban-nganh: phiên bản 1")
     assert "không đổi" in (await import_criteria(owner_engine, load_all(tmp_path)))[0]
-    assert await _versions(owner_engine) == [(1, Decimal("80.000"))]
+    assert await _versions(owner_engine) == [(1, Decimal("100.000"))]
     async with owner_engine.connect() as db:
         row = (await db.execute(text("SELECT max_points, method FROM criteria WHERE code = '1.2'"))).one()
         children = await db.scalar(
@@ -47,6 +48,44 @@ async def test_import_stores_exact_points_and_is_idempotent(owner_engine: AsyncE
     assert row.method["type"] == "ratio"
     assert children
     assert children > 0
+
+
+async def test_each_ranking_group_has_its_own_set_and_versions(owner_engine: AsyncEngine, tmp_path: Path) -> None:
+    for group in ("so-ban-nganh", "xa-phuong", "co-quan-trung-uong"):
+        _copy(tmp_path, group)
+    report = await import_criteria(owner_engine, load_all(tmp_path))
+    assert sorted(line.split(":")[0] for line in report) == [
+        "ha-tinh 2020 co-quan-trung-uong",
+        "ha-tinh 2020 so-ban-nganh",
+        "ha-tinh 2020 xa-phuong",
+    ]
+    async with owner_engine.connect() as db:
+        rows = await db.execute(
+            text(
+                "SELECT g.code, s.version, s.total_max, s.parts FROM criteria_sets s"
+                " JOIN ranking_groups g ON g.id = s.ranking_group_id ORDER BY g.code"
+            )
+        )
+        assert [tuple(row) for row in rows] == [
+            ("co-quan-trung-uong", 1, Decimal("60.000"), {"criteria": "40", "survey": "20"}),
+            ("so-ban-nganh", 1, Decimal("100.000"), {"criteria": "80", "survey": "20"}),
+            ("xa-phuong", 1, Decimal("100.000"), {"criteria": "70", "survey": "30"}),
+        ]
+
+
+async def test_a_set_for_an_undeclared_group_is_refused_with_nothing_saved(
+    owner_engine: AsyncEngine, tmp_path: Path
+) -> None:
+    path = _copy(tmp_path)
+    unknown = path.with_name("khong-co.yaml")
+    unknown.write_text(path.read_text(encoding="utf-8").replace("group: so-ban-nganh", "group: khong-co"), "utf-8")
+    with pytest.raises(CriteriaConfigError) as error:
+        await import_criteria(owner_engine, load_all(tmp_path))
+    (problem,) = error.value.problems
+    assert str(problem) == (
+        f"{unknown}: group: nhóm xếp hạng 'khong-co' không có trong ranking_groups của tỉnh (province.yaml)"
+    )
+    assert await _versions(owner_engine) == []
 
 
 async def test_a_changed_set_becomes_a_new_version_and_the_old_one_stays(
@@ -103,5 +142,5 @@ def test_ba_ria_vung_tau_structure_2019_to_2023_sums_to_100_and_2023_dti_gives_9
 
 async def test_every_shipped_criteria_set_imports(owner_engine: AsyncEngine) -> None:
     report = await import_criteria(owner_engine, load_all(PROJECT_ROOT / "tenants"))
-    assert len(report) == 6
+    assert len(report) == 8  # Bà Rịa – Vũng Tàu 2019–2023, Hà Tĩnh 2020 for each of its three groups
     assert all("phiên bản 1" in line for line in report)

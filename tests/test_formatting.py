@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from backend.web.formatting import vn_date, vn_datetime, vn_number
+from backend.web.formatting import vn_date, vn_datetime, vn_number, vn_percent
 
 
 @pytest.mark.parametrize(
@@ -68,3 +68,11 @@ def test_dates_are_day_month_year() -> None:
 def test_date_times_are_hour_minute_then_the_date() -> None:
     assert vn_datetime(datetime(2024, 6, 10, 8, 5)) == "08:05 10/06/2024"  # noqa: DTZ001 - a wall-clock value
     assert vn_datetime(None) == ""
+
+
+def test_a_published_index_keeps_its_decimals_with_a_comma() -> None:
+    assert vn_percent(Decimal("84.80")) == "84,80 %"
+    assert vn_percent(Decimal("81.33")) == "81,33 %"
+    assert vn_percent(Decimal("100.00")) == "100,00 %"
+    assert vn_percent(Decimal("87")) == "87 %"  # a province publishing without decimals
+    assert vn_percent(None) == "–"

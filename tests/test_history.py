@@ -3,6 +3,7 @@ across the 2023 merge, and the dashboard showing it."""
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -67,6 +68,15 @@ async def test_the_dashboard_shows_the_years_side_by_side_with_the_merge_mapped(
     for total in ("81,659", "85,625", "84,955", "85,675", "87,225"):
         assert total in page.text
     assert "10/21" in page.text
+    # each year's index: its total out of that year's maxima (100), rounded once, half-up
+    index_row = page.text.split('class="history-index"')[1].split("</tr>")[0]
+    assert re.findall(r'<td class="num">([^<]+)</td>', index_row) == [
+        "81,66 %",
+        "85,63 %",
+        "84,96 %",
+        "85,68 %",
+        "87,23 %",
+    ]
     # 2023: administrative procedures 9,729/11,5 compares with 2022's 5/5 + one-stop 6,395/7 = 11,395/12
     assert "11,395/12" in page.text
     assert "9,729/11,5" in page.text

@@ -207,6 +207,16 @@ BAD_UPLOADS = [
     ("too large", SHIPPED_2023.encode() + b"#" * (1024 * 1024), "Tệp lớn hơn 1 MB"),
     ("wrong province", _replace("province: ba-ria-vung-tau", "province: ha-tinh"), "province: mã tỉnh 'ha-tinh'"),
     ("not a mapping", b"- 1\n- 2\n", "ánh xạ"),
+    (
+        "a ranking group the province does not declare",
+        _replace("year: 2023", "year: 2023\ngroup: khong-co"),
+        "group: nhóm xếp hạng 'khong-co' không có trong ranking_groups của tỉnh",
+    ),
+    (
+        "parts that do not add up to the total",
+        _replace("year: 2023", 'year: 2023\nparts: {criteria: "60", survey: "35"}'),
+        "parts: phần tiêu chí 60 + phần điều tra xã hội học 35 = 95, không bằng total_max 100",
+    ),
     ("implausible year", _replace("year: 2023", "year: 1"), "year: năm 1 không hợp lệ"),
     (
         "YAML alias",

@@ -24,6 +24,7 @@ from backend.db.models import (
     Assessment,
     EvidenceFile,
     Membership,
+    NotApplicableDecision,
     Submission,
     User,
 )
@@ -440,6 +441,17 @@ async def test_finalising_publishes_exact_totals_ranks_and_the_plan_starts_from_
 ) -> None:
     await _self_assess_and_submit(owner_engine)
     await _publish_stnmt(owner_engine, "76")
+    # Hà Tĩnh 2020 has a 20-point survey part; here it does not apply to the Sở Ngoại vụ (seed 001 publishes
+    # its criteria part alone, out of 80): finalising needs no survey score and publishes out of 80.
+    async with create_session_maker(owner_engine)() as db, db.begin():
+        tenant, _ = await tenant_and_province(db, "ha-tinh", "so-ngoai-vu")
+        await bind_tenant(db, tenant.id)
+        db.add(
+            NotApplicableDecision(
+                id=uuid.uuid4(), tenant_id=tenant.id, year=2020, criterion_code="8", reason="Không đủ phiếu khảo sát"
+            )
+        )
+        await bind_tenant(db, None)
     await sign_in(client, REVIEWER)
     await _decide_all(
         client,
@@ -459,6 +471,7 @@ async def test_finalising_publishes_exact_totals_ranks_and_the_plan_starts_from_
     assert areas["1"]["max"] == "10.000"
     assert areas["4"]["achieved"] == "11.750"
     assert sum(Decimal(a["achieved"]) for a in areas.values()) == Decimal(75)
+    assert sum(Decimal(a["max"]) for a in areas.values()) == Decimal(80)  # the survey part did not apply
     # ranked among the province's published departments: 75 < 76
     assert await _scalar(owner_engine, "so-ngoai-vu", "SELECT rank || '/' || rank_of FROM appraised_results") == "2/2"
     assert (

@@ -321,6 +321,63 @@ BAD_INPUTS = [
         "nhóm xếp hạng 'xa-phuong' không có trong ranking_groups",
         id="ranking_group_not_declared",
     ),
+    pytest.param(
+        setting(*STC, "ranking_group", to=None),
+        "$.tenants[1].ranking_group",
+        "mỗi đơn vị thuộc đúng một nhóm xếp hạng",
+        id="tenant_without_a_ranking_group",
+    ),
+    pytest.param(
+        setting(*STC, "attributes", to=["Không TTHC"]),
+        "$.tenants[1].attributes[0]",
+        "mã 'Không TTHC' không hợp lệ",
+        id="attribute_not_a_code",
+    ),
+    pytest.param(
+        setting("province", "result_classes", to={2024: [{"code": "tot", "label": "Tốt", "min_index": "101"}]}),
+        "$.province.result_classes.2024[0].min_index",
+        "phải là một tỷ lệ phần trăm từ 0 đến 100",
+        id="class_threshold_above_100",
+    ),
+    pytest.param(
+        setting(
+            "province",
+            "result_classes",
+            to={
+                2024: [
+                    {"code": "kha", "label": "Khá", "min_index": "70"},
+                    {"code": "tot", "label": "Tốt", "min_index": "85", "area_floor": "70"},
+                ]
+            },
+        ),
+        "$.province.result_classes.2024[1].min_index",
+        "các loại xếp từ cao xuống thấp",
+        id="classes_not_best_first",
+    ),
+    pytest.param(
+        setting("province", "result_classes", to={2024: [{"code": "tot", "label": " ", "min_index": "85"}]}),
+        "$.province.result_classes.2024[0].label",
+        "tên không được để trống",
+        id="class_without_a_label",
+    ),
+    pytest.param(
+        setting("province", "survey_answers", to={"shares": {"A": "100", "F": "50"}, "min_answers": 5}),
+        "$.province.survey_answers.shares.F",
+        "câu trả lời phải là một trong A, B, C, D, E",
+        id="survey_share_for_an_unknown_answer",
+    ),
+    pytest.param(
+        setting("province", "survey_answers", to={"shares": {"A": "100"}, "min_answers": 0}),
+        "$.province.survey_answers.min_answers",
+        "số phiếu tối thiểu phải từ 1 trở lên",
+        id="survey_minimum_below_one",
+    ),
+    pytest.param(
+        setting("province", "index_places", to=5),
+        "$.province.index_places",
+        "số chữ số thập phân của chỉ số phải từ 0 đến 3",
+        id="index_places_out_of_range",
+    ),
     pytest.param(setting(*STC, "name", to="  "), "$.tenants[1].name", "tên không được để trống", id="blank_name"),
     pytest.param(
         setting(*STC, "units", 2, "name", to="P" * 256),
@@ -453,10 +510,18 @@ def test_the_sample_province_and_the_variants_it_allows_load(tmp_path: Path) -> 
     data["tenants"][0]["demo_people"].append(
         {"email": "binh.tt@stc.tinhmau.example.vn", "name": "Trần Thị Bình", "role": "viewer"}
     )
-    data["tenants"][1]["ranking_group"] = None
+    data["tenants"][1]["attributes"] = ["khong-tthc"]
+    data["province"]["result_classes"] = {
+        2024: [
+            {"code": "nhom-1", "label": "Nhóm I", "min_index": "90", "area_floor": "80"},
+            {"code": "nhom-2", "label": "Nhóm II", "min_index": "80,5"},
+        ]
+    }
     write_province(tmp_path, data)
     (loaded,) = load_directory(tmp_path)
     assert loaded.config.province.identity_provider.issuer.startswith("http://127.0.0.1")
+    assert [c.label for c in loaded.config.province.result_classes[2024]] == ["Nhóm I", "Nhóm II"]
+    assert loaded.config.tenants[1].attributes == ["khong-tthc"]
 
 
 def test_scopes_and_claim_names_are_the_province_s_own(tmp_path: Path) -> None:

@@ -128,18 +128,19 @@ async def test_sync_applies_the_demo_configuration(owner_engine: AsyncEngine) ->
     tenants = [t for p in provinces for t in p.config.tenants]
     units = sum(len(t.units) for t in tenants)
     assert report.changes["tỉnh mới"] == 2
-    assert report.changes["sở, ngành mới"] == len(tenants) == 6
-    assert report.changes["phòng, đơn vị mới"] == units == 37
+    assert report.changes["sở, ngành mới"] == len(tenants) == 7  # Hà Tĩnh's UBND phường Thành Sen among them
+    assert report.changes["phòng, đơn vị mới"] == units == 39
     expected = {
         "provinces": 2,
-        "ranking_groups": 4,
-        "tenants": 6,
-        "units": 37,
+        "ranking_groups": 5,
+        "tenants": 7,
+        "units": 39,
         "unit_groups": sum(len(t.unit_groups) for t in tenants),
         "unit_group_members": sum(len(g.members) for t in tenants for g in t.unit_groups),
         "users": len({p.email for t in tenants for p in t.demo_people}),
         "memberships": sum(len(t.demo_people) for t in tenants),
-        "audit_log": 6,  # one per tenant: its units were created
+        "audit_log": 7,  # one per tenant: its units were created
+        "result_classes": 4,  # Hà Tĩnh 2020: Nhóm I–IV
     }
     rows = counts(await snapshot(owner_engine))
     assert {table: rows[table] for table in expected} == expected

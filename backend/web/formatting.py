@@ -6,6 +6,14 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 
+def vn_percent(value: Decimal | None) -> str:
+    """A published index with every one of its decimals kept: 84.80 → "84,80 %"; None → "–"."""
+    if value is None:
+        return "–"
+    whole, _, fraction = f"{value:f}".partition(".")
+    return vn_number(Decimal(whole), 0) + (f",{fraction}" if fraction else "") + " %"
+
+
 def vn_number(value: Decimal | int | None, places: int = 3) -> str:
     """87.225 → "87,225"; 1234.5 → "1.234,5"; trailing zeros after the comma are dropped.
 

@@ -1,7 +1,14 @@
 """All mapped tables, imported in one place for Alembic and the application."""
 
 from backend.db.base import Base
-from backend.db.models.assessments import AppraisedResult, Assessment, AssessmentItem, AssessmentStatus, ExternalScore
+from backend.db.models.assessments import (
+    AppraisedResult,
+    Assessment,
+    AssessmentItem,
+    AssessmentStatus,
+    ExternalScore,
+    NotApplicableDecision,
+)
 from backend.db.models.audit import AuditEntry
 from backend.db.models.auth import Invitation, LoginFlow, UserSession
 from backend.db.models.criteria import CriteriaSet, Criterion
@@ -25,6 +32,7 @@ from backend.db.models.review import Appraisal, AppraisalItem, AppraisalStatus, 
 from backend.db.models.tenancy import (
     Province,
     RankingGroup,
+    ResultClass,
     Tenant,
     TenantKind,
     Unit,
@@ -55,10 +63,12 @@ __all__ = [
     "Invitation",
     "LoginFlow",
     "Membership",
+    "NotApplicableDecision",
     "ProgressReport",
     "Province",
     "RankingGroup",
     "RemedyPlan",
+    "ResultClass",
     "Role",
     "Submission",
     "SubmissionStatus",

@@ -115,3 +115,24 @@ class AppraisedResult(UUIDPrimaryKey, TenantScoped, Base):
     rank: Mapped[int | None] = mapped_column(Integer, nullable=True)
     rank_of: Mapped[int | None] = mapped_column(Integer, nullable=True)
     source: Mapped[str] = mapped_column(String(255), default="")
+
+
+class NotApplicableDecision(UUIDPrimaryKey, TenantScoped, Base):
+    """ "Không áp dụng": a criterion (or area, or survey part) does not apply to one tenant in one year, with a
+    reason: decided by the Sở Nội vụ, or claimed by the department and then decided (accepted) or refused by
+    the province. Only a decided one takes its points out of the tenant's applicable maximum."""
+
+    __tablename__ = "not_applicable_decisions"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "year", "criterion_code"),
+        CheckConstraint("status IN ('claimed', 'decided', 'refused')", name="status"),
+    )
+
+    year: Mapped[int] = mapped_column(Integer)
+    criterion_code: Mapped[str] = mapped_column(String(31))
+    reason: Mapped[str] = mapped_column(Text)
+    decided_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    status: Mapped[str] = mapped_column(String(15), default="decided", server_default="decided")
+    claimed_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id", ondelete="SET NULL"))
+    answer: Mapped[str] = mapped_column(Text, default="", server_default="")  # the province's note on a claim

@@ -20,15 +20,27 @@ class CriteriaSet(UUIDPrimaryKey, Base):
     """One version of a province's criteria for a year. Province configuration, not tenant-owned."""
 
     __tablename__ = "criteria_sets"
-    __table_args__ = (UniqueConstraint("province_id", "year", "version"),)
+    __table_args__ = (
+        # one version sequence per (province, year, ranking group); a set without a group serves every group
+        UniqueConstraint("province_id", "year", "ranking_group_id", "version", postgresql_nulls_not_distinct=True),
+    )
 
     province_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("provinces.id", ondelete="CASCADE"))
     year: Mapped[int] = mapped_column(Integer)
+    ranking_group_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("ranking_groups.id", ondelete="RESTRICT"), nullable=True
+    )
     version: Mapped[int] = mapped_column(Integer)
     content_hash: Mapped[str] = mapped_column(String(64))
     total_max: Mapped[Decimal] = mapped_column(Points)
     maps_from_previous: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     source_file: Mapped[str] = mapped_column(String(255), default="")
+    # {"criteria": "80", "survey": "20"}: the parts the set declares (empty for a set that declares none)
+    parts: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict, server_default="{}")
+    bonus_cap: Mapped[Decimal | None] = mapped_column(Points, nullable=True)
+    penalty_cap: Mapped[Decimal | None] = mapped_column(Points, nullable=True)
+    # [{"attribute": "khong-tthc", "criteria": ["3"], "reason": …}]: what does not apply to which tenants
+    not_applicable: Mapped[list[Any]] = mapped_column(JSONB, default=list, server_default="[]")
     # Set when a submitted assessment uses this version: from then on it never changes.
     frozen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

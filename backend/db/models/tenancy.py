@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import uuid
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -11,6 +12,8 @@ from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
     ForeignKeyConstraint,
+    Integer,
+    Numeric,
     String,
     UniqueConstraint,
     Uuid,
@@ -63,6 +66,25 @@ class RankingGroup(UUIDPrimaryKey, Base):
     name: Mapped[str] = mapped_column(String(255))
 
 
+class ResultClass(UUIDPrimaryKey, Base):
+    """A class of the province's published results for a year (Nhóm I, Tốt, …), in order, best first.
+
+    A tenant is in the first class whose `min_index` its index reaches and under whose `area_floor` (if any)
+    none of its areas' indices falls. Province configuration, written by `tenants sync`: read-only to the app.
+    """
+
+    __tablename__ = "result_classes"
+    __table_args__ = (UniqueConstraint("province_id", "year", "code"),)
+
+    province_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("provinces.id", ondelete="CASCADE"))
+    year: Mapped[int] = mapped_column(Integer)
+    position: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(String(63))
+    label: Mapped[str] = mapped_column(String(255))
+    min_index: Mapped[Decimal] = mapped_column(Numeric(6, 3))
+    area_floor: Mapped[Decimal | None] = mapped_column(Numeric(6, 3), nullable=True)
+
+
 class Tenant(UUIDPrimaryKey, Timestamps, Base):
     """A department (sở) or commune: one tenant. Readable by the app; written only by `tenants sync`."""
 
@@ -81,6 +103,8 @@ class Tenant(UUIDPrimaryKey, Timestamps, Base):
         Uuid, ForeignKey("ranking_groups.id", ondelete="SET NULL"), nullable=True
     )
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    # What a criteria set's "không áp dụng" rules look for ("khong-tthc": no administrative procedures).
+    attributes: Mapped[list[str]] = mapped_column(JSONB, default=list, server_default="[]")
 
     province: Mapped[Province] = relationship(back_populates="tenants")
 

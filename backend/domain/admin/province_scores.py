@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
@@ -16,8 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission
 from backend.domain.admin import province_scores_services as services
+from backend.domain.admin import survey_import
 from backend.domain.admin.province import is_home_affairs
 from backend.domain.admin.province_scores_services import ExternalGrid
+from backend.domain.admin.survey_import import AnswerPreview
+from backend.domain.assessments import not_applicable
 from backend.domain.assessments.xlsx import MAX_FILE_BYTES, ImportProblem
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
 from backend.web.templating import page
@@ -122,9 +126,11 @@ class ProvinceScoresController(Controller):
 
     # ---- external scores ----
 
-    async def _grid(self, db: AsyncSession, tenant: TenantContext, year: int) -> ExternalGrid:
+    async def _grid(
+        self, db: AsyncSession, tenant: TenantContext, year: int, request: Request[Any, Any, Any]
+    ) -> ExternalGrid:
         _home_affairs_only(tenant)
-        grid = await services.load_grid(db, tenant, year)
+        grid = await services.load_grid(db, tenant, year, request.query_params.get("nhom"))
         if grid is None:
             raise NotFoundException(f"Tỉnh chưa có bộ chỉ số năm {year}.")
         return grid
@@ -140,6 +146,7 @@ class ProvinceScoresController(Controller):
         typed: dict[str, str] | None = None,
         errors: dict[str, str] | None = None,
         problems: list[ImportProblem] | None = None,
+        preview: AnswerPreview | None = None,
         status_code: int = 200,
     ) -> Template:
         response = page(
@@ -154,6 +161,7 @@ class ProvinceScoresController(Controller):
             typed=typed or {},
             errors=errors or {},
             problems=problems or [],
+            preview=preview,
             can_upload=tenant.can(Permission.PROVINCE_MANAGE.value),
             base=f"{tenant.base_path}/quan-tri/tinh/diem-ngoai/{year}",
             notice=request.query_params.get("ok"),
@@ -184,7 +192,7 @@ class ProvinceScoresController(Controller):
         year: FromPath[int],
     ) -> Template:
         _home_affairs_only(tenant)
-        grid = await services.load_grid(db_session, tenant, year)
+        grid = await services.load_grid(db_session, tenant, year, request.query_params.get("nhom"))
         return await self._grid_page(request, db_session, tenant, year, grid, status_code=200 if grid else 404)
 
     @post("/diem-ngoai/{year:int}", name="admin:external-save", opt=EXTERNAL, status_code=303)
@@ -195,31 +203,69 @@ class ProvinceScoresController(Controller):
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
     ) -> Template | Redirect:
-        grid = await self._grid(db_session, tenant, year)
+        grid = await self._grid(db_session, tenant, year, request)
         parsed = services.parse_grid(grid, await request.form())
         if parsed.errors:
             return await self._grid_page(
                 request, db_session, tenant, year, grid, typed=parsed.typed, errors=parsed.errors, status_code=422
             )
         changed = await services.save_entries(db_session, tenant, grid, parsed.entries, source="form")
+        # a survey answers' preview confirmed: what had too few answers does not apply to its unit
+        for value in (await request.form()).getall("khong-ap-dung", []):
+            tenant_code, _, rest = str(value).partition(":")
+            code, _, reason = rest.partition(":")
+            try:
+                await not_applicable.decide(db_session, tenant, year, tenant_code, code, reason)
+            except not_applicable.DecisionError:
+                continue  # a unit or item no longer in the set: nothing to decide
         return Redirect(
             f"{tenant.base_path}/quan-tri/tinh/diem-ngoai/{year}",
-            query_params={"ok": "luu", "so-don-vi": str(changed)},
+            query_params={"ok": "luu", "so-don-vi": str(changed), **_group_query(grid)},
             status_code=303,
         )
 
     @get("/diem-ngoai/{year:int}/mau.xlsx", name="admin:external-template", opt=EXTERNAL)
     async def external_template(
         self,
+        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
     ) -> Response[bytes]:
-        grid = await self._grid(db_session, tenant, year)
+        grid = await self._grid(db_session, tenant, year, request)
         return Response(
             services.template_workbook(grid),
             media_type=XLSX,
             headers={"Content-Disposition": f'attachment; filename="diem-ngoai-{tenant.province.code}-{year}.xlsx"'},
+        )
+
+    @post("/diem-ngoai/{year:int}/nhap-phieu", name="admin:survey-answers", opt=EXTERNAL, status_code=200)
+    async def preview_survey_answers(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+    ) -> Template:
+        """Questionnaire answers (XLSX or CSV) checked row by row and aggregated into a preview; nothing saved."""
+        grid = await self._grid(db_session, tenant, year, request)
+        upload = await _upload(request)
+        if upload is None:
+            preview = AnswerPreview(problems=[ImportProblem("", "Chọn tệp câu trả lời (.xlsx hoặc .csv) để nhập.")])
+            preview.problem_count = 1
+        else:
+            data = await upload.read(survey_import.MAX_BYTES + 1)
+            preview = await anyio.to_thread.run_sync(
+                survey_import.read_answers, data, grid, survey_import.survey_rules(tenant.province)
+            )
+        return await self._grid_page(
+            request,
+            db_session,
+            tenant,
+            year,
+            grid,
+            preview=preview,
+            status_code=422 if preview.problems else 200,
         )
 
     @post("/diem-ngoai/{year:int}/nhap-xlsx", name="admin:external-import", opt=EXTERNAL, status_code=303)
@@ -230,7 +276,7 @@ class ProvinceScoresController(Controller):
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
     ) -> Template | Redirect:
-        grid = await self._grid(db_session, tenant, year)
+        grid = await self._grid(db_session, tenant, year, request)
         upload = await _upload(request)
         if upload is None:
             problems = [ImportProblem("", "Chọn tệp bảng tính (.xlsx) để nhập.")]
@@ -241,6 +287,10 @@ class ProvinceScoresController(Controller):
         changed = await services.save_entries(db_session, tenant, grid, entries, source="xlsx")
         return Redirect(
             f"{tenant.base_path}/quan-tri/tinh/diem-ngoai/{year}",
-            query_params={"ok": "nhap-xlsx", "so-don-vi": str(changed)},
+            query_params={"ok": "nhap-xlsx", "so-don-vi": str(changed), **_group_query(grid)},
             status_code=303,
         )
+
+
+def _group_query(grid: ExternalGrid) -> dict[str, str]:
+    return {"nhom": grid.group.code} if grid.group is not None else {}

@@ -21,7 +21,16 @@ import anyio.to_thread
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.db.models import AuditEntry, CriteriaSet, Criterion, ExternalScore, Province, Tenant, TenantKind
+from backend.db.models import (
+    AuditEntry,
+    CriteriaSet,
+    Criterion,
+    ExternalScore,
+    Province,
+    RankingGroup,
+    Tenant,
+    TenantKind,
+)
 from backend.db.rls import bind_tenant
 from backend.domain.assessments.xlsx import (
     ExternalColumn,
@@ -109,7 +118,10 @@ async def upload_criteria(
     checked = await anyio.to_thread.run_sync(check_upload, data, name, ctx.province.code)
     if isinstance(checked, list):
         return None, checked
-    imported = await import_set(db, ctx.province, checked)
+    try:
+        imported = await import_set(db, ctx.province, checked)
+    except CriteriaConfigError as exc:  # a ranking group the province does not declare: refused before any write
+        return None, [problem_text(p) for p in exc.problems]
     if imported.created:
         row = imported.criteria_set
         db.add(
@@ -193,6 +205,13 @@ class ExternalGrid:
     criteria: list[ExternalCriterion]
     tenants: list[Tenant]
     stored: dict[tuple[uuid.UUID, str], StoredScore] = field(default_factory=dict)  # (tenant id, code)
+    group: RankingGroup | None = None  # the ranking group whose set this is (None: one set for every group)
+    groups: list[RankingGroup] = field(default_factory=list)  # the groups with a set of their own this year
+
+    @property
+    def query(self) -> str:
+        """The group in a URL's query ("?nhom=xa-phuong"), so every link and form stays on this group."""
+        return f"?nhom={self.group.code}" if self.group is not None else ""
 
     @staticmethod
     def field(tenant: Tenant, criterion: ExternalCriterion) -> str:
@@ -215,16 +234,34 @@ class ExternalGrid:
 Entries = dict[str, dict[str, Decimal | None]]  # tenant code → criterion code → value (None: clear it)
 
 
-async def load_grid(db: AsyncSession, ctx: TenantContext, year: int) -> ExternalGrid | None:
-    """The external-scores grid of `year` with every department's stored values; None: no criteria set that year."""
-    criteria_set = await db.scalar(
-        select(CriteriaSet)
-        .where(CriteriaSet.province_id == ctx.province.id, CriteriaSet.year == year)
-        .order_by(CriteriaSet.version.desc())
-        .limit(1)
+async def load_grid(db: AsyncSession, ctx: TenantContext, year: int, group: str | None = None) -> ExternalGrid | None:
+    """The external-scores grid of `year` with every department's stored values; None: no criteria set that year
+    (or no such ranking group). When the year has a set per ranking group, the grid is one group's: its set's
+    criteria (survey weights differ by group) and its tenants; `group` picks it, the first group by default."""
+    sets = list(
+        await db.execute(
+            select(CriteriaSet, RankingGroup)
+            .outerjoin(RankingGroup, RankingGroup.id == CriteriaSet.ranking_group_id)
+            .where(CriteriaSet.province_id == ctx.province.id, CriteriaSet.year == year)
+            .order_by(RankingGroup.code.nulls_first(), CriteriaSet.version.desc())
+        )
     )
-    if criteria_set is None:
+    groups: list[RankingGroup] = []
+    for _, ranking_group in sets:
+        if ranking_group is not None and ranking_group not in groups:
+            groups.append(ranking_group)
+    active = set(
+        await db.scalars(
+            select(Tenant.ranking_group_id).where(
+                Tenant.province_id == ctx.province.id, Tenant.is_active, Tenant.kind != TenantKind.HOME_AFFAIRS.value
+            )
+        )
+    )
+    default = next((g for g in groups if g.id in active), groups[0] if groups else None)
+    chosen = next((g for g in groups if g.code == group), None) if group is not None else default
+    if (group is not None and chosen is None) or not sets:
         return None
+    criteria_set = next(s for s, g in sets if g is chosen)
     nodes = list(await db.scalars(select(Criterion).where(Criterion.criteria_set_id == criteria_set.id)))
     tenants = list(
         await db.scalars(
@@ -235,7 +272,9 @@ async def load_grid(db: AsyncSession, ctx: TenantContext, year: int) -> External
             .order_by(Tenant.kind, Tenant.name)
         )
     )
-    grid = ExternalGrid(year, criteria_set, _entered_by_province(nodes), tenants)
+    if chosen is not None:
+        tenants = [t for t in tenants if t.ranking_group_id == chosen.id]
+    grid = ExternalGrid(year, criteria_set, _entered_by_province(nodes), tenants, group=chosen, groups=groups)
     by_id = {c.id: c for c in grid.criteria}
     if not by_id:
         return grid

@@ -14,9 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth.permissions import Permission
 from backend.clock import vietnam_today
 from backend.db.models import TenantKind
-from backend.domain.assessments import services
+from backend.domain.assessments import not_applicable, services
 from backend.domain.assessments.charts import area_chart, history_chart
 from backend.domain.assessments.province_results import province_results
+from backend.domain.assessments.published import publication, tenant_result
 from backend.domain.assessments.services import STATUS_LABELS, Loaded, StaleRow, WorkflowError
 from backend.domain.assessments.sheet import METHOD_LABELS, Row, RowInput
 from backend.domain.assessments.xlsx import SelfAssessmentSheet, export_self_assessment, sheet_rows
@@ -28,6 +29,7 @@ from backend.web.templating import page
 VIEW = {"access": Permission.TENANT_VIEW}
 EDIT = {"access": Permission.ASSESSMENT_EDIT}
 RESULTS = {"access": Permission.PROVINCE_RESULTS}
+MANAGE = {"access": Permission.PROVINCE_MANAGE}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -39,6 +41,7 @@ async def _loaded(db: AsyncSession, tenant: TenantContext, year: int) -> Loaded:
     loaded = await services.load(db, tenant.province, year)
     if loaded is None:
         raise NotFoundException(f"Tỉnh chưa ban hành bộ chỉ số năm {year}.")
+    loaded.rules = await publication(db, tenant.province, year)
     return loaded
 
 
@@ -56,6 +59,7 @@ def _context(tenant: TenantContext, loaded: Loaded, year: int) -> dict[str, Any]
         "year": year,
         "loaded": loaded,
         "sheet": loaded.sheet,
+        "result": tenant_result(loaded.sheet, year, loaded.rules),
         "assessment": loaded.assessment,
         "status_labels": STATUS_LABELS,
         "method_labels": METHOD_LABELS,
@@ -87,18 +91,28 @@ class AssessmentController(Controller):
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
     ) -> Template:
-        loaded = await _loaded(db_session, tenant, year)
-        return page(
-            request,
-            "assessments/overview.html",
-            block="content",
-            **_context(tenant, loaded, year),
-            years=await services.criteria_years(db_session, tenant.province),
-            actions=services.available_actions(loaded.assessment, _allowed(tenant)),
-            chart=area_chart(loaded.sheet, year),
-            error=request.query_params.get("loi"),
-            notice=request.query_params.get("ok"),
-        )
+        return await _overview_page(request, db_session, tenant, year)
+
+    @post("/{year:int}/khong-ap-dung", name="assessment:claim_not_applicable", opt=EDIT)
+    async def claim_not_applicable(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+    ) -> Response[Any]:
+        """The department asks that a criterion not apply to it this year, with a reason; the province decides."""
+        raw = await request.form()
+        form = {key: str(raw.get(key) or "") for key in ("criterion", "reason")}
+        try:
+            await not_applicable.claim(db_session, tenant, year, form["criterion"], form["reason"])
+        except not_applicable.DecisionError as exc:
+            response = await _overview_page(
+                request, db_session, tenant, year, claim_errors={exc.field: str(exc)}, claim_form=form
+            )
+            response.status_code = 422
+            return response
+        return Redirect(f"{tenant.base_path}/tu-danh-gia/{year}#khong-ap-dung")
 
     @post("/{year:int}/bat-dau", name="assessment:start", opt=EDIT)
     async def start(
@@ -258,6 +272,7 @@ class AssessmentController(Controller):
     ) -> Response[bytes]:
         loaded = await _loaded(db_session, tenant, year)
         sheet = loaded.sheet
+        result = tenant_result(sheet, year, loaded.rules)
         status = loaded.assessment.status if loaded.assessment else ""
         data = export_self_assessment(
             SelfAssessmentSheet(
@@ -267,8 +282,10 @@ class AssessmentController(Controller):
                 status=STATUS_LABELS.get(status, "Chưa bắt đầu"),
                 exported_on=vietnam_today(),
                 rows=sheet_rows(sheet),
-                total_max=sheet.total_max,
+                total_max=sheet.applicable_max,  # what applies to the tenant
                 total_score=sheet.total,
+                index=result.index,
+                result_class=result.result_class,
             )
         )
         return Response(
@@ -346,10 +363,69 @@ class ProvinceResultsController(Controller):
         years = await services.criteria_years(db_session, tenant.province)
         if year not in years:
             raise NotFoundException(f"Tỉnh chưa ban hành bộ chỉ số năm {year}.")
-        results = await province_results(db_session, tenant, year)
-        return page(
-            request, "assessments/province.html", ctx=tenant, section="results", year=year, years=years, results=results
+        return await _province_page(request, db_session, tenant, year, years)
+
+    @post("/{year:int}/khong-ap-dung", name="province:not_applicable", opt=MANAGE)
+    async def decide_not_applicable(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+    ) -> Response[Any]:
+        """The Sở Nội vụ decides that a criterion does not apply to one tenant this year, with a reason."""
+        _home_affairs_only(tenant)
+        years = await services.criteria_years(db_session, tenant.province)
+        if year not in years:
+            raise NotFoundException(f"Tỉnh chưa ban hành bộ chỉ số năm {year}.")
+        raw = await request.form()
+        form = {key: str(raw.get(key) or "") for key in ("tenant", "criterion", "reason")}
+        try:
+            await not_applicable.decide(db_session, tenant, year, form["tenant"], form["criterion"], form["reason"])
+        except not_applicable.DecisionError as exc:
+            response = await _province_page(
+                request, db_session, tenant, year, years, errors={exc.field: str(exc)}, form=form
+            )
+            response.status_code = 422
+            return response
+        return Redirect(f"{tenant.base_path}/tinh/ket-qua/{year}#khong-ap-dung")
+
+    @post("/{year:int}/khong-ap-dung/tra-loi", name="province:not_applicable_answer", opt=MANAGE)
+    async def answer_not_applicable(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+    ) -> Redirect:
+        """Accept (the criterion does not apply) or refuse a department's claim."""
+        _home_affairs_only(tenant)
+        raw = await request.form()
+        await not_applicable.answer(
+            db_session,
+            tenant,
+            year,
+            str(raw.get("tenant") or ""),
+            str(raw.get("criterion") or ""),
+            raw.get("action") == "chap-nhan",
+            str(raw.get("note") or ""),
         )
+        return Redirect(f"{tenant.base_path}/tinh/ket-qua/{year}#khong-ap-dung")
+
+    @post("/{year:int}/khong-ap-dung/bo", name="province:not_applicable_revoke", opt=MANAGE)
+    async def not_applicable_revoke(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+    ) -> Redirect:
+        _home_affairs_only(tenant)
+        raw = await request.form()
+        await not_applicable.revoke(
+            db_session, tenant, year, str(raw.get("tenant") or ""), str(raw.get("criterion") or "")
+        )
+        return Redirect(f"{tenant.base_path}/tinh/ket-qua/{year}#khong-ap-dung")
 
     @get("/{year:int}/bieu-do/{name:str}", name="province:results_chart", opt=RESULTS)
     async def chart(
@@ -362,6 +438,59 @@ class ProvinceResultsController(Controller):
         _home_affairs_only(tenant)
         results = await province_results(db_session, tenant, year)
         return _chart_response(name, "ban-do-nhiet", results.heatmap_svg, f"{tenant.province.code}-{year}")
+
+
+async def _overview_page(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    tenant: TenantContext,
+    year: int,
+    *,
+    claim_errors: dict[str, str] | None = None,
+    claim_form: dict[str, str] | None = None,
+) -> Template:
+    loaded = await _loaded(db, tenant, year)
+    return page(
+        request,
+        "assessments/overview.html",
+        block="content",
+        **_context(tenant, loaded, year),
+        years=await services.criteria_years(db, tenant.province),
+        actions=services.available_actions(loaded.assessment, _allowed(tenant)),
+        chart=area_chart(loaded.sheet, year),
+        error=request.query_params.get("loi"),
+        notice=request.query_params.get("ok"),
+        claims=await not_applicable.own_claims(db, year),
+        claim_labels=not_applicable.STATUS_LABELS,
+        claim_errors=claim_errors or {},
+        claim_form=claim_form or {},
+    )
+
+
+async def _province_page(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    tenant: TenantContext,
+    year: int,
+    years: list[int],
+    *,
+    errors: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
+) -> Template:
+    results = await province_results(db, tenant, year)
+    return page(
+        request,
+        "assessments/province.html",
+        ctx=tenant,
+        section="results",
+        year=year,
+        years=years,
+        results=results,
+        decisions=await not_applicable.decisions(db, tenant, year),
+        tenants=await not_applicable.province_tenants(db, tenant),
+        errors=errors or {},
+        form=form or {},
+    )
 
 
 def _home_affairs_only(tenant: TenantContext) -> None:

@@ -10,8 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.db.models import AppraisedResult, Province
 from backend.domain.assessments import services
 from backend.domain.assessments.charts import area_chart, history_chart
+from backend.domain.assessments.published import TenantResult, publication, tenant_result
 from backend.domain.assessments.services import Loaded
 from backend.domain.scoring.aggregate import History, Score, YearResult, year_over_year
+from backend.domain.scoring.index import DEFAULT_PLACES, published_index
 
 
 @dataclass(frozen=True)
@@ -28,11 +30,13 @@ class ComponentYears:
 class Dashboard:
     year: int | None = None
     loaded: Loaded | None = None
+    result: TenantResult | None = None  # this year's index of the applicable maximum and class
     area_svg: str = ""
     results: list[AppraisedResult] = field(default_factory=list)
     history_svg: str = ""
     years: list[int] = field(default_factory=list)
     components: list[ComponentYears] = field(default_factory=list)
+    indices: dict[int, Decimal | None] = field(default_factory=dict)  # published year → its index
 
 
 def history_of(results: list[AppraisedResult]) -> History:
@@ -67,6 +71,12 @@ def components_by_year(results: list[AppraisedResult]) -> list[ComponentYears]:
     return sorted(rows.values(), key=lambda r: order.index(r.key) if r.key in order else len(order))
 
 
+def published_index_of(result: AppraisedResult, places: int = DEFAULT_PLACES) -> Decimal | None:
+    """A published year's index: its total out of the maxima of its areas (what applied that year)."""
+    maximum = sum((Decimal(str(area["max"])) for area in result.areas.values()), Decimal(0))
+    return published_index(result.total, maximum, places)
+
+
 async def dashboard(db: AsyncSession, province: Province) -> Dashboard:
     board = Dashboard()
     years = await services.criteria_years(db, province)
@@ -75,9 +85,13 @@ async def dashboard(db: AsyncSession, province: Province) -> Dashboard:
         board.loaded = await services.load(db, province, board.year)
         if board.loaded is not None:
             board.area_svg = area_chart(board.loaded.sheet, board.year)
+            board.loaded.rules = await publication(db, province, board.year)
+            board.result = tenant_result(board.loaded.sheet, board.year, board.loaded.rules)
     board.results = await services.history(db)
     if board.results:
         board.history_svg = history_chart(board.results)
         board.years = [r.year for r in board.results]
         board.components = components_by_year(board.results)
+        places = int((province.settings or {}).get("index_places", DEFAULT_PLACES))
+        board.indices = {r.year: published_index_of(r, places) for r in board.results}
     return board

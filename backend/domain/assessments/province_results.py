@@ -1,5 +1,6 @@
-"""The province's view across its departments: ranks within each ranking group, the points-lost heatmap and
-the criteria most departments lose points on — from every department's self-assessment of the year.
+"""The province's view across its departments: per ranking group the index of each one's applicable maximum,
+its rank (by index, ties share) and its class; the points-lost heatmap and the criteria most departments lose
+points on — from every department's self-assessment of the year.
 
 Reading across tenants is the one explicit path: the Sở Nội vụ's session binds each tenant of its own
 province in turn (row-level security stays on), then binds back to the Sở Nội vụ.
@@ -17,8 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.db.models import RankingGroup, Tenant, TenantKind
 from backend.db.rls import bind_tenant
 from backend.domain.assessments import services
+from backend.domain.assessments.published import Publication, publication, score_frame, score_rows
 from backend.domain.assessments.services import STATUS_LABELS
-from backend.domain.scoring.province import ADJUSTMENT_SCHEMA, SCORE_SCHEMA, heatmap, most_lost, province_rank
+from backend.domain.scoring.index import published_results
+from backend.domain.scoring.province import ADJUSTMENT_SCHEMA, heatmap, most_lost
 from backend.domain.tenants.deps import TenantContext
 from backend.web.charts import HeatCell
 from backend.web.charts import heatmap as heatmap_svg
@@ -29,9 +32,12 @@ class Ranked:
     tenant: Tenant
     group: str
     total: Decimal
-    rank: int
+    rank: int | None  # None: nothing applies to the tenant, so it has no index
     of: int
     status: str
+    max_points: Decimal = Decimal(0)  # the applicable maximum
+    index: Decimal | None = None
+    result_class: str = ""
 
 
 @dataclass
@@ -42,6 +48,15 @@ class ProvinceResults:
     most_lost: list[dict[str, object]] = field(default_factory=list)
     titles: dict[str, str] = field(default_factory=dict)  # criterion code → title
     heatmap_svg: str = ""
+    rules: Publication = field(default_factory=Publication)
+
+    @property
+    def groups(self) -> list[tuple[str, list[Ranked]]]:
+        """The ranking, group by group (each ranks on its own)."""
+        grouped: dict[str, list[Ranked]] = {}
+        for ranked in self.ranked:
+            grouped.setdefault(ranked.group, []).append(ranked)
+        return list(grouped.items())
 
 
 async def province_results(db: AsyncSession, ctx: TenantContext, year: int) -> ProvinceResults:
@@ -55,7 +70,7 @@ async def province_results(db: AsyncSession, ctx: TenantContext, year: int) -> P
             .order_by(Tenant.name)
         )
     )
-    result = ProvinceResults(year)
+    result = ProvinceResults(year, rules=await publication(db, ctx.province, year))
     scores: list[dict[str, object]] = []
     adjustments: list[dict[str, object]] = []
     status: dict[str, str] = {}
@@ -69,27 +84,14 @@ async def province_results(db: AsyncSession, ctx: TenantContext, year: int) -> P
                 continue
             status[tenant.code] = STATUS_LABELS[loaded.assessment.status]
             group = groups.get(tenant.ranking_group_id, "") if tenant.ranking_group_id else ""
-            for area in loaded.sheet.areas:
-                if area.node.kind in {"bonus", "penalty"}:
-                    continue
-                for row in area.walk():
-                    if row.children or row.score is None:
-                        continue
-                    code = f"{row.code}*" if row.remainder else row.code
-                    result.titles.setdefault(
-                        code, f"Các nội dung khác của {row.code}" if row.remainder else row.node.title
-                    )
-                    scores.append(
-                        {
-                            "tenant": tenant.code,
-                            "group": group or "Chưa phân nhóm",
-                            "year": year,
-                            "area": area.code,
-                            "criterion": code,
-                            "achieved": row.score,
-                            "max": row.max_points,
-                        }
-                    )
+            rows = score_rows(loaded.sheet, tenant.code, group or "Chưa phân nhóm", year)
+            for row in rows:
+                code = str(row["criterion"])
+                node = code.rstrip("*")
+                result.titles.setdefault(
+                    code, f"Các nội dung khác của {node}" if code.endswith("*") else loaded.sheet.row(node).node.title
+                )
+            scores.extend(rows)
             adjustments.append(
                 {"tenant": tenant.code, "year": year, "bonus": loaded.sheet.bonus, "penalty": loaded.sheet.penalty}
             )
@@ -97,13 +99,26 @@ async def province_results(db: AsyncSession, ctx: TenantContext, year: int) -> P
         await bind_tenant(db, ctx.tenant.id, ctx.principal.user_id)
     if not scores:
         return result
-    frame = pl.DataFrame(scores, schema=SCORE_SCHEMA)
+    frame = score_frame(scores)
     adjust = pl.DataFrame(adjustments, schema=ADJUSTMENT_SCHEMA)
-    for ranked in province_rank(frame, year, adjust).iter_rows(named=True):
+    published = published_results(frame, year, adjust, classes=result.rules.classes, places=result.rules.places)
+    for ranked in published.iter_rows(named=True):
         tenant = by_code[ranked["tenant"]]
         result.ranked.append(
-            Ranked(tenant, ranked["group"], ranked["total"], ranked["rank"], ranked["of"], status[tenant.code])
+            Ranked(
+                tenant,
+                ranked["group"],
+                ranked["total"],
+                ranked["rank"],
+                ranked["of"],
+                status[tenant.code],
+                ranked["max"],
+                ranked["index"],
+                result.rules.label(ranked["result_class"]),
+            )
         )
+    # what was lost: the rows scored that apply (a row not scored yet or not applicable loses nothing)
+    frame = frame.filter(pl.col("achieved").is_not_null() & pl.col("applicable")).drop("applicable")
     result.most_lost = list(most_lost(frame, year, limit=10).iter_rows(named=True))
     cells = heatmap(frame, year)
     columns = sorted(set(cells["criterion"].to_list()), key=_code_key)

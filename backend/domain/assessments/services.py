@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Uuid, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,9 +25,11 @@ from backend.db.models import (
     CriteriaSet,
     Criterion,
     ExternalScore,
+    NotApplicableDecision,
     Province,
     Tenant,
 )
+from backend.domain.assessments.published import Publication
 from backend.domain.assessments.sheet import Entry, External, Node, Row, RowInput, Sheet, build_sheet, parse_row
 from backend.domain.evidence.services import year_submitted
 
@@ -76,6 +78,7 @@ class Loaded:
     criteria_set: CriteriaSet
     sheet: Sheet
     versions: dict[uuid.UUID, int] = field(default_factory=dict)  # criterion id → its row's version (absent: 0)
+    rules: Publication = field(default_factory=Publication)  # the province's classes and index places
 
 
 async def criteria_years(db: AsyncSession, province: Province) -> list[int]:
@@ -85,13 +88,42 @@ async def criteria_years(db: AsyncSession, province: Province) -> list[int]:
     return list(rows)
 
 
+# The tenant the session is bound to (row-level security's setting): whose group picks the criteria set.
+BOUND_TENANT = func.nullif(func.current_setting("app.tenant_id", True), "").cast(Uuid)
+
+
 async def latest_set(db: AsyncSession, province: Province, year: int) -> CriteriaSet | None:
+    """The newest version of the year's set for the bound tenant's ranking group, else of the set for every group."""
+    group = select(Tenant.ranking_group_id).where(Tenant.id == BOUND_TENANT).scalar_subquery()
     return await db.scalar(
         select(CriteriaSet)
-        .where(CriteriaSet.province_id == province.id, CriteriaSet.year == year)
-        .order_by(CriteriaSet.version.desc())
+        .where(
+            CriteriaSet.province_id == province.id,
+            CriteriaSet.year == year,
+            or_(CriteriaSet.ranking_group_id.is_(None), CriteriaSet.ranking_group_id == group),
+        )
+        .order_by(CriteriaSet.ranking_group_id.is_(None), CriteriaSet.version.desc())
         .limit(1)
     )
+
+
+async def not_applicable_for(db: AsyncSession, criteria_set: CriteriaSet, year: int) -> dict[str, str]:
+    """What does not apply to the bound tenant in `year`, code → reason: the set's rules for the tenant's
+    attributes, then the Sở Nội vụ's decisions for the tenant and year."""
+    found: dict[str, str] = {}
+    attributes = await db.scalar(select(Tenant.attributes).where(Tenant.id == BOUND_TENANT))
+    for rule in criteria_set.not_applicable or []:
+        if rule.get("attribute") in (attributes or []):
+            for code in rule.get("criteria", []):
+                found.setdefault(str(code), str(rule.get("reason", "")))
+    decisions = await db.scalars(
+        select(NotApplicableDecision).where(
+            NotApplicableDecision.year == year, NotApplicableDecision.status == "decided"
+        )
+    )
+    for decision in decisions:
+        found[decision.criterion_code] = decision.reason
+    return found
 
 
 async def nodes_of(db: AsyncSession, criteria_set_id: uuid.UUID) -> list[Node]:
@@ -147,7 +179,16 @@ async def load(db: AsyncSession, province: Province, year: int) -> Loaded | None
     )
     by_code = {code: External(score.points, score.value) for score, code in entered}
     externals = {n.id: by_code[n.code] for n in nodes if n.code in by_code}
-    return Loaded(assessment, criteria_set, build_sheet(nodes, entries, externals, criteria_set.total_max), versions)
+    sheet = build_sheet(
+        nodes,
+        entries,
+        externals,
+        criteria_set.total_max,
+        not_applicable=await not_applicable_for(db, criteria_set, year),
+        bonus_cap=criteria_set.bonus_cap,
+        penalty_cap=criteria_set.penalty_cap,
+    )
+    return Loaded(assessment, criteria_set, sheet, versions)
 
 
 async def start(db: AsyncSession, tenant: Tenant, province: Province, year: int, actor: uuid.UUID | None) -> Assessment:

@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from backend.domain.criteria.config import CriterionNodeRow, rule_for
+from backend.domain.scoring.index import DEFAULT_PLACES, published_index
 from backend.domain.scoring.methods import (
     POINTS_PLACES,
     Bands,
@@ -107,6 +108,19 @@ class Row:
     external: External | None
     remainder: bool = False
     score: Decimal | None = None  # this row and everything under it; None: nothing entered yet
+    not_applicable: str | None = None  # "không áp dụng": the reason (this row or one above it does not apply)
+
+    @property
+    def excluded(self) -> Decimal:
+        """The points of this row that do not apply to the tenant (they leave its maximum)."""
+        if self.not_applicable is not None:
+            return self.max_points
+        return sum((c.excluded for c in self.children), ZERO)
+
+    @property
+    def applicable_max(self) -> Decimal:
+        """This row's maximum without what does not apply."""
+        return self.max_points - self.excluded
 
     @property
     def code(self) -> str:
@@ -114,7 +128,12 @@ class Row:
 
     @property
     def editable(self) -> bool:
-        return self.own_max > 0 and (self.remainder or not self.children) and not self.by_province
+        return (
+            self.own_max > 0
+            and (self.remainder or not self.children)
+            and not self.by_province
+            and self.not_applicable is None
+        )
 
     @property
     def by_province(self) -> bool:
@@ -139,6 +158,8 @@ class Row:
 class Sheet:
     areas: list[Row]
     total_max: Decimal
+    bonus_cap: Decimal | None = None
+    penalty_cap: Decimal | None = None
 
     def rows(self) -> Iterable[Row]:
         """Every row depth-first, each node's remainder row after its children."""
@@ -163,16 +184,29 @@ class Sheet:
         return sum((a.score or ZERO for a in self.areas if a.node.kind in {"criterion", "survey"}), ZERO)
 
     @property
+    def applicable_max(self) -> Decimal:
+        """The maximum that applies to the tenant: the criteria and survey areas without what does not apply."""
+        return sum((a.applicable_max for a in self.areas if a.node.kind in {"criterion", "survey"}), ZERO)
+
+    @property
     def bonus(self) -> Decimal:
-        return sum((a.score or ZERO for a in self.areas if a.node.kind == "bonus"), ZERO)
+        """The bonus counted: what was scored, within the set's cap."""
+        scored = sum((a.score or ZERO for a in self.areas if a.node.kind == "bonus"), ZERO)
+        return min(scored, self.bonus_cap) if self.bonus_cap is not None else scored
 
     @property
     def penalty(self) -> Decimal:
-        return sum((a.score or ZERO for a in self.areas if a.node.kind == "penalty"), ZERO)
+        """The penalty counted: what was scored, within the set's cap."""
+        scored = sum((a.score or ZERO for a in self.areas if a.node.kind == "penalty"), ZERO)
+        return min(scored, self.penalty_cap) if self.penalty_cap is not None else scored
 
     @property
     def total(self) -> Decimal:
         return quantize(self.components + self.bonus - self.penalty)
+
+    def index(self, places: int = DEFAULT_PLACES) -> Decimal | None:
+        """The Chỉ số CCHC: total ÷ applicable maximum × 100, rounded once, half-up, to `places`."""
+        return published_index(self.components + self.bonus - self.penalty, self.applicable_max, places)
 
     @property
     def to_enter(self) -> int:
@@ -185,30 +219,44 @@ def build_sheet(
     entries: Mapping[uuid.UUID, Entry],
     externals: Mapping[uuid.UUID, External],
     total_max: Decimal,
+    *,
+    not_applicable: Mapping[str, str] | None = None,
+    bonus_cap: Decimal | None = None,
+    penalty_cap: Decimal | None = None,
 ) -> Sheet:
-    """Assemble the tree, attach what was entered and score every row bottom-up."""
+    """Assemble the tree, attach what was entered and score every row bottom-up.
+
+    `not_applicable`: criterion code → reason for what does not apply to the tenant; a row under such a code
+    does not apply either, scores nothing and leaves the maximum."""
+    skipped = not_applicable or {}
     by_parent: dict[uuid.UUID | None, list[Node]] = {}
     for node in nodes:
         by_parent.setdefault(node.parent_id, []).append(node)
     for siblings in by_parent.values():
         siblings.sort(key=lambda n: n.position)
 
-    def make(node: Node) -> Row:
-        children = [make(child) for child in by_parent.get(node.id, [])]
+    def make(node: Node, above: str | None) -> Row:
+        reason = above if above is not None else skipped.get(node.code)
+        children = [make(child, reason) for child in by_parent.get(node.id, [])]
         own_max = node.max_points - sum((c.node.max_points for c in children), ZERO)
         row = Row(node, children, own_max, None if children else entries.get(node.id), externals.get(node.id))
+        row.not_applicable = reason
         if children and own_max > 0 and node.method_type not in ENTERED_BY_PROVINCE:
-            rest = Row(node, [], own_max, entries.get(node.id), None, remainder=True)
-            rest.score = rest.entry.points if rest.entry is not None else None
+            rest = Row(node, [], own_max, entries.get(node.id), None, remainder=True, not_applicable=reason)
+            rest.score = rest.entry.points if rest.entry is not None and reason is None else None
             row.children.append(rest)
         _score(row)
         return row
 
-    return Sheet([make(area) for area in by_parent.get(None, [])], total_max)
+    areas = [make(area, None) for area in by_parent.get(None, [])]
+    return Sheet(areas, total_max, bonus_cap, penalty_cap)
 
 
 def _score(row: Row) -> None:
     if row.remainder:
+        return
+    if row.not_applicable is not None:
+        row.score = None
         return
     if row.children:
         scored = [c.score for c in row.children if c.score is not None]

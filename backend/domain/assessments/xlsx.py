@@ -27,6 +27,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from backend.domain.assessments.sheet import Sheet
 from backend.domain.scoring.methods import POINTS_PLACES, ScoringError, parse_decimal, quantize
+from backend.web.formatting import vn_percent
 from backend.web.workbook import (
     BOLD,
     BOX,
@@ -76,6 +77,8 @@ class SelfAssessmentSheet:
     rows: Sequence[SheetRow]
     total_max: Decimal
     total_score: Decimal
+    index: Decimal | None = None  # the Chỉ số CCHC (percent, rounded as published); None: not shown
+    result_class: str = ""
 
 
 @dataclass(frozen=True)
@@ -131,7 +134,9 @@ def sheet_rows(sheet: Sheet) -> list[SheetRow]:
             depth=r.node.depth + (1 if r.remainder else 0),
             max_points=r.max_points,
             self_score=r.score,
-            explanation=(r.entry.explanation if r.entry and (r.remainder or not r.children) else ""),
+            explanation=f"Không áp dụng: {r.not_applicable}"
+            if r.not_applicable is not None
+            else (r.entry.explanation if r.entry and (r.remainder or not r.children) else ""),
             evidence=(r.entry.evidence_refs if r.entry and (r.remainder or not r.children) else "")
             or (r.node.evidence or "" if not r.remainder else ""),
         )
@@ -187,6 +192,13 @@ def export_self_assessment(sheet: SelfAssessmentSheet) -> bytes:
     for column in range(1, len(EXPORT_HEADERS) + 1):
         cell = cell_at(ws, total_row, column)
         cell.font, cell.border = BOLD, BOX
+
+    if sheet.index is not None:
+        index_row = total_row + 1
+        put_text(ws, index_row, 2, "Chỉ số CCHC (tổng điểm ÷ tối đa áp dụng × 100)").font = BOLD
+        put_text(ws, index_row, 4, vn_percent(sheet.index)).font = BOLD
+        if sheet.result_class:
+            put_text(ws, index_row, 5, f"Xếp loại: {sheet.result_class}").font = BOLD
 
     for column, width in enumerate((10, 60, 12, 12, 50, 40), start=1):
         ws.column_dimensions[get_column_letter(column)].width = width

@@ -12,7 +12,7 @@ province, and may not use YAML aliases or deep nesting (a small file must not co
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ from backend.domain.scoring.methods import (
     ScoringError,
     parse_decimal,
 )
-from backend.domain.tenants.config import ConfigProblem, StrictLoader, shape_error, yaml_reason
+from backend.domain.tenants.config import CODE, ConfigProblem, StrictLoader, shape_error, yaml_reason
 
 KINDS = ("criterion", "survey", "bonus", "penalty")
 COUNTED_KINDS = {"criterion", "survey"}  # bonus and penalty do not count in total_max
@@ -49,12 +49,28 @@ class _Strict(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     pass
 
 
+class _PartsConfig(_Strict, frozen=True):
+    criteria: Points
+    survey: Points = "0"
+
+
+class _NotApplicableConfig(_Strict, frozen=True):
+    attribute: str
+    criteria: list[str]
+    reason: str
+
+
 class _SetConfig(_Strict, frozen=True):
     province: str
     year: int
     total_max: Points
     areas: list[Any]
     maps_from_previous: dict[str, str] = {}
+    group: str | None = None  # the ranking group the set is for; None: every group (one set per year)
+    parts: _PartsConfig | None = None  # criteria part + survey part = total_max
+    bonus_cap: Points | None = None  # the most bonus a unit can get
+    penalty_cap: Points | None = None  # the most penalty a unit can lose
+    not_applicable: list[_NotApplicableConfig] = []  # criteria that do not apply to tenants with an attribute
 
 
 class _NodeConfig(_Strict, frozen=True):
@@ -126,6 +142,15 @@ class CriterionNodeRow:
 
 
 @dataclass(frozen=True)
+class NotApplicableRule:
+    """Criteria (areas, parts) that do not apply to the tenants with `attribute`: their points leave the maximum."""
+
+    attribute: str
+    criteria: tuple[str, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
 class CriteriaSet:
     file: Path
     province: str
@@ -133,6 +158,11 @@ class CriteriaSet:
     total_max: Decimal
     maps_from_previous: dict[str, str]
     nodes: list[CriterionNodeRow]
+    group: str | None = None
+    parts: dict[str, Decimal] = field(default_factory=dict)  # {"criteria": 80, "survey": 20}; {}: not declared
+    bonus_cap: Decimal | None = None
+    penalty_cap: Decimal | None = None
+    not_applicable: tuple[NotApplicableRule, ...] = ()
 
     def node(self, code: str) -> CriterionNodeRow:
         for node in self.nodes:
@@ -179,13 +209,23 @@ def load_criteria_file(path: Path) -> CriteriaSet:
         raise CriteriaConfigError(
             [ConfigProblem(str(path), "$", f"không đọc được tệp: {exc.strerror or exc}")]
         ) from None
-    folder = path.parent.parent.name if path.parent.name == "criteria" else path.parent.name
+    per_group = path.parent.parent.name == "criteria"  # criteria/<year>/<group>.yaml
+    if per_group:
+        folder = path.parents[2].name
+    else:
+        folder = path.parent.parent.name if path.parent.name == "criteria" else path.parent.name
 
     def where_it_sits(config: _SetConfig, bad: Callable[[str, str], None]) -> None:
         if config.province != folder:
             bad("province", f"mã tỉnh {config.province!r} phải trùng tên thư mục tỉnh {folder!r}")
-        if path.stem != str(config.year):
+        if not per_group and path.stem != str(config.year):
             bad("year", f"năm {config.year} không khớp tên tệp {path.name!r} (cần {config.year}.yaml)")
+        if per_group and path.parent.name != str(config.year):
+            bad("year", f"năm {config.year} không khớp thư mục {path.parent.name!r} (cần criteria/{config.year}/)")
+        if per_group and config.group != path.stem:
+            bad("group", f"nhóm xếp hạng {config.group!r} phải trùng tên tệp {path.name!r} (cần group: {path.stem})")
+        if not per_group and config.group is not None:
+            bad("group", f"bộ chỉ số của một nhóm đặt ở criteria/{config.year}/{config.group}.yaml")
 
     return _load(data, path, where_it_sits)
 
@@ -254,10 +294,94 @@ def _load(
     for previous, here in config.maps_from_previous.items():
         if here not in area_codes:
             bad(f"maps_from_previous.{previous}", f"lĩnh vực {here!r} không có trong bộ chỉ số năm {config.year}")
+    if config.group is not None and not CODE.fullmatch(config.group):
+        bad("group", f"mã nhóm xếp hạng {config.group!r} không hợp lệ: chỉ chữ thường không dấu, số và '-'")
+    parts = _parts(config, total_max, areas, bad)
+    bonus_cap = (
+        _points(config.bonus_cap, "bonus_cap", "điểm cộng tối đa", bad, "bonus_cap")
+        if config.bonus_cap is not None
+        else None
+    )
+    penalty_cap = (
+        _points(config.penalty_cap, "penalty_cap", "điểm trừ tối đa", bad, "penalty_cap")
+        if config.penalty_cap is not None
+        else None
+    )
+    rules = _not_applicable(config.not_applicable, nodes, bad)
     if problems:
         raise CriteriaConfigError(problems)
     assert total_max is not None
-    return CriteriaSet(path, config.province, config.year, total_max, dict(config.maps_from_previous), nodes)
+    return CriteriaSet(
+        path,
+        config.province,
+        config.year,
+        total_max,
+        dict(config.maps_from_previous),
+        nodes,
+        group=config.group,
+        parts=parts,
+        bonus_cap=bonus_cap,
+        penalty_cap=penalty_cap,
+        not_applicable=rules,
+    )
+
+
+def _parts(
+    config: _SetConfig,
+    total_max: Decimal | None,
+    areas: list[tuple[Decimal | None, str | None]],
+    bad: Callable[[str, str], None],
+) -> dict[str, Decimal]:
+    """The declared parts, checked: they add up to the total, and the areas of each kind add up to their part."""
+    if config.parts is None:
+        return {}
+    criteria = _points(config.parts.criteria, "parts", "phần tiêu chí", bad, "parts.criteria")
+    survey = _points(config.parts.survey, "parts", "phần điều tra xã hội học", bad, "parts.survey")
+    if criteria is None or survey is None:
+        return {}
+    if total_max is not None and criteria + survey != total_max:
+        bad(
+            "parts",
+            f"phần tiêu chí {_show(criteria)} + phần điều tra xã hội học {_show(survey)} = "
+            f"{_show(criteria + survey)}, không bằng total_max {_show(total_max)}",
+        )
+    if all(top is not None for top, _ in areas):
+        for key, kind, declared, what in (
+            ("criteria", "criterion", criteria, "tiêu chí"),
+            ("survey", "survey", survey, "điều tra xã hội học"),
+        ):
+            found = sum((top for top, k in areas if top is not None and k == kind), Decimal(0))
+            if found != declared:
+                bad(
+                    f"parts.{key}",
+                    f"các lĩnh vực loại {kind} cộng lại {_show(found)}, không bằng phần {what} {_show(declared)}",
+                )
+    return {"criteria": criteria, "survey": survey}
+
+
+def _not_applicable(
+    rules: list[_NotApplicableConfig], nodes: list[CriterionNodeRow], bad: Callable[[str, str], None]
+) -> tuple[NotApplicableRule, ...]:
+    """The set's "không áp dụng" rules, each naming an attribute and criteria of this set that count in the total."""
+    kinds = {n.code: n.kind for n in nodes}
+    checked = []
+    for index, rule in enumerate(rules):
+        where = f"not_applicable[{index}]"
+        if not CODE.fullmatch(rule.attribute):
+            bad(
+                f"{where}.attribute", f"thuộc tính {rule.attribute!r} không hợp lệ: chỉ chữ thường không dấu, số và '-'"
+            )
+        if not rule.reason.strip():
+            bad(f"{where}.reason", "cần ghi lý do không áp dụng")
+        if not rule.criteria:
+            bad(f"{where}.criteria", "cần ít nhất một tiêu chí")
+        for c_index, code in enumerate(rule.criteria):
+            if code not in kinds:
+                bad(f"{where}.criteria[{c_index}]", f"tiêu chí {code!r} không có trong bộ chỉ số")
+            elif kinds[code] not in COUNTED_KINDS:
+                bad(f"{where}.criteria[{c_index}]", f"{code!r} là điểm cộng hoặc điểm trừ: không tính vào điểm tối đa")
+        checked.append(NotApplicableRule(rule.attribute, tuple(rule.criteria), rule.reason.strip()))
+    return tuple(checked)
 
 
 def _read_yaml(data: str | bytes, bad: Callable[[str, str], None], *, trusted: bool) -> dict[str, Any] | None:

@@ -15,14 +15,15 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend.db.engine import create_session_maker
-from backend.db.models import CriteriaSet, Criterion, Province
+from backend.db.models import CriteriaSet, Criterion, Province, RankingGroup
 from backend.domain.criteria.config import CriteriaConfigError, load_criteria_file
 from backend.domain.criteria.config import CriteriaSet as CriteriaSetFile
 from backend.domain.tenants.config import ConfigProblem
 
 
 def criteria_files(tenants_dir: Path) -> list[Path]:
-    return sorted(tenants_dir.glob("*/criteria/*.yaml"))
+    """One set per year (`criteria/<year>.yaml`) or one per year and ranking group (`criteria/<year>/<group>.yaml`)."""
+    return sorted([*tenants_dir.glob("*/criteria/*.yaml"), *tenants_dir.glob("*/criteria/*/*.yaml")])
 
 
 def load_all(tenants_dir: Path) -> list[CriteriaSetFile]:
@@ -40,12 +41,25 @@ def load_all(tenants_dir: Path) -> list[CriteriaSetFile]:
 
 
 def content_hash(criteria: CriteriaSetFile) -> str:
-    payload = {
+    payload: dict[str, object] = {
         "total_max": str(criteria.total_max),
         "maps_from_previous": criteria.maps_from_previous,
         "nodes": [{**asdict(n), "max_points": str(n.max_points)} for n in criteria.nodes],
     }
+    # what sets declare since groups, parts and caps exist: only when given, so older sets keep their hash
+    extra = _declared(criteria)
+    if any(extra.values()):
+        payload["declared"] = extra
     return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def _declared(criteria: CriteriaSetFile) -> dict[str, object]:
+    return {
+        "parts": {key: str(value) for key, value in criteria.parts.items()},
+        "bonus_cap": str(criteria.bonus_cap) if criteria.bonus_cap is not None else None,
+        "penalty_cap": str(criteria.penalty_cap) if criteria.penalty_cap is not None else None,
+        "not_applicable": [asdict(rule) for rule in criteria.not_applicable],
+    }
 
 
 @dataclass(frozen=True)
@@ -76,7 +90,8 @@ async def import_criteria(owner_engine: AsyncEngine, sets: list[CriteriaSetFile]
                     [ConfigProblem(str(criteria.file), "province", f"tỉnh {criteria.province!r} chưa được đồng bộ")]
                 )
             imported = await import_set(db, province, criteria)
-            report.append(f"{criteria.province} {criteria.year}: {imported.line}")
+            group = f" {criteria.group}" if criteria.group else ""
+            report.append(f"{criteria.province} {criteria.year}{group}: {imported.line}")
     return report
 
 
@@ -86,14 +101,37 @@ async def import_set(db: AsyncSession, province: Province, criteria: CriteriaSet
     Runs in the caller's transaction: the owner's (the CLI) or the application's (the province admin's upload,
     which may insert sets but never edit one). A version is never changed, frozen or not.
     """
+    group_id = None
+    if criteria.group is not None:
+        group_id = await db.scalar(
+            select(RankingGroup.id).where(RankingGroup.province_id == province.id, RankingGroup.code == criteria.group)
+        )
+        if group_id is None:
+            raise CriteriaConfigError(
+                [
+                    ConfigProblem(
+                        str(criteria.file),
+                        "group",
+                        f"nhóm xếp hạng {criteria.group!r} không có trong ranking_groups của tỉnh (province.yaml)",
+                    )
+                ]
+            )
     # Two imports of the same year at once would both pick the same next version: take them in turn.
     await db.execute(
-        select(func.pg_advisory_xact_lock(func.hashtextextended(f"criteria:{province.id}:{criteria.year}", 0)))
+        select(
+            func.pg_advisory_xact_lock(
+                func.hashtextextended(f"criteria:{province.id}:{criteria.year}:{criteria.group or ''}", 0)
+            )
+        )
     )
     digest = content_hash(criteria)
     latest = await db.scalar(
         select(CriteriaSet)
-        .where(CriteriaSet.province_id == province.id, CriteriaSet.year == criteria.year)
+        .where(
+            CriteriaSet.province_id == province.id,
+            CriteriaSet.year == criteria.year,
+            CriteriaSet.ranking_group_id.is_not_distinct_from(group_id),
+        )
         .order_by(CriteriaSet.version.desc())
         .limit(1)
     )
@@ -110,6 +148,14 @@ async def import_set(db: AsyncSession, province: Province, criteria: CriteriaSet
         total_max=criteria.total_max,
         maps_from_previous=criteria.maps_from_previous,
         source_file=str(criteria.file.name)[:255],
+        ranking_group_id=group_id,
+        parts={key: str(value) for key, value in criteria.parts.items()},
+        bonus_cap=criteria.bonus_cap,
+        penalty_cap=criteria.penalty_cap,
+        not_applicable=[
+            {"attribute": r.attribute, "criteria": list(r.criteria), "reason": r.reason}
+            for r in criteria.not_applicable
+        ],
     )
     db.add(row)
     ids: dict[str, uuid.UUID] = {}

@@ -12,7 +12,7 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from markupsafe import Markup
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import Uuid, bindparam, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend.auth.permissions import Permission
@@ -54,8 +54,13 @@ _AREAS = (
     .where(
         Criterion.criteria_set_id
         == select(CriteriaSet.id)
-        .where(CriteriaSet.province_id == bindparam("province"), CriteriaSet.year == bindparam("year"))
-        .order_by(CriteriaSet.version.desc())
+        .where(
+            CriteriaSet.province_id == bindparam("province"),
+            CriteriaSet.year == bindparam("year"),
+            # the set of the tenant's ranking group, else the one for every group
+            or_(CriteriaSet.ranking_group_id.is_(None), CriteriaSet.ranking_group_id == bindparam("group", type_=Uuid)),
+        )
+        .order_by(CriteriaSet.ranking_group_id.is_(None), CriteriaSet.version.desc())
         .limit(1)
         .scalar_subquery(),
         Criterion.depth == 0,
@@ -67,7 +72,7 @@ _AREAS = (
 
 async def _areas(db: AsyncSession, ctx: TenantContext, year: int) -> list[Lane]:
     """The year's reform areas, one light query (the board needs no scores; the statement is built once)."""
-    rows = await db.execute(_AREAS, {"province": ctx.province.id, "year": year})
+    rows = await db.execute(_AREAS, {"province": ctx.province.id, "year": year, "group": ctx.tenant.ranking_group_id})
     return [Lane(code, title) for code, title in rows] or _no_criteria(year)
 
 

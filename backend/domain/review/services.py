@@ -45,8 +45,9 @@ from backend.db.rls import bind_tenant
 from backend.domain.assessments import services as assessments
 from backend.domain.assessments.services import Loaded
 from backend.domain.assessments.sheet import Entry, External, Row, Sheet, build_sheet
+from backend.domain.scoring.index import published_results
 from backend.domain.scoring.methods import POINTS_PLACES, ScoringError, parse_decimal, quantize
-from backend.domain.scoring.province import ADJUSTMENT_SCHEMA, SCORE_SCHEMA, province_rank
+from backend.domain.scoring.province import ADJUSTMENT_SCHEMA, SCORE_SCHEMA
 from backend.domain.submissions.calendar import YearCalendar
 from backend.domain.tenants.deps import TenantContext
 from backend.domain.tenants.services import province_calendar
@@ -727,7 +728,16 @@ def appraised_sheet(review: Review) -> Sheet:
         item = review_row.item(review.round)
         points = review_row.appraised(review.round)
         entries[review_row.row.node.id] = Entry(points, {}, item.reason if item else "", "")
-    return build_sheet(nodes, entries, externals, sheet.total_max)
+    skipped = {r.code: r.not_applicable for r in sheet.rows() if r.not_applicable is not None and not r.remainder}
+    return build_sheet(
+        nodes,
+        entries,
+        externals,
+        sheet.total_max,
+        not_applicable=skipped,
+        bonus_cap=sheet.bonus_cap,
+        penalty_cap=sheet.penalty_cap,
+    )
 
 
 def _area_key(title: str, code: str, known: Mapping[str, str]) -> str:
@@ -745,7 +755,11 @@ async def finalise(db: AsyncSession, ctx: TenantContext, review: Review) -> Appr
         raise ReviewError(
             f"Còn {len(review.undecided)} tiêu chí chưa có quyết định ở vòng {review.round}: {codes}{more}"
         )
-    missing = [r.code for r in review.loaded.sheet.rows() if r.by_province and not r.children and r.external is None]
+    missing = [
+        r.code
+        for r in review.loaded.sheet.rows()
+        if r.by_province and not r.children and r.external is None and r.not_applicable is None
+    ]
     if missing:
         raise ReviewError(f"Sở Nội vụ chưa nhập điểm khảo sát, chỉ số: {', '.join(missing)}.")
     sheet = appraised_sheet(review)
@@ -757,11 +771,11 @@ async def finalise(db: AsyncSession, ctx: TenantContext, review: Review) -> Appr
         _area_key(area.node.title, area.code, known): {
             "name": area.node.title,
             "achieved": str(quantize(area.score or ZERO)),
-            "max": str(quantize(area.node.max_points)),
+            "max": str(quantize(area.applicable_max)),  # without what does not apply to the department
             "merged_into": None,
         }
         for area in sheet.areas
-        if area.node.kind in {"criterion", "survey"}
+        if area.node.kind in {"criterion", "survey"} and area.applicable_max > 0  # an area that applies
     }
     result = await db.scalar(select(AppraisedResult).where(AppraisedResult.year == review.year))
     before = None
@@ -828,9 +842,10 @@ async def rank_province(db: AsyncSession, ctx: TenantContext, year: int) -> dict
         adjustments.append({"tenant": dept.code, "year": year, "bonus": result.bonus, "penalty": result.penalty})
     if not scores:
         return {}
-    ranked = province_rank(
+    # by the index of each department's applicable maximum, as provinces publish (ties share a rank)
+    ranked = published_results(
         pl.DataFrame(scores, schema=SCORE_SCHEMA), year, pl.DataFrame(adjustments, schema=ADJUSTMENT_SCHEMA)
-    )
+    ).filter(pl.col("rank").is_not_null())
     ranks: dict[str, tuple[int, int]] = {}
     for line in ranked.iter_rows(named=True):
         dept, result = found[line["tenant"]]

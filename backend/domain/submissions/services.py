@@ -337,7 +337,7 @@ async def _load_for_build(db: AsyncSession, submission: Submission) -> _Loaded:
             status=STATUS_LABELS.get(assessment.status, ""),
             exported_on=submission.submitted_at.date(),
             rows=sheet_rows(sheet),
-            total_max=sheet.total_max,
+            total_max=sheet.applicable_max,  # what applies to the tenant
             total_score=sheet.total,
         )
     )

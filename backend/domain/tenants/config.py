@@ -11,6 +11,7 @@ import enum
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, get_args
 from urllib.parse import urlsplit
@@ -35,6 +36,7 @@ LOCAL_ISSUER_HOSTS = {"localhost", "127.0.0.1", "::1"}  # the development IdP on
 # Column sizes of the tables the sync writes (backend.db.models): longer values are rejected here,
 # not by the database halfway through the transaction.
 MAX_NAME = 255
+MAX_INDEX_PLACES = 3
 MAX_SHORT_NAME = 31
 MAX_EMAIL = 255  # users.subject
 MAX_ISSUER = 255  # users.issuer
@@ -80,6 +82,23 @@ class ReportDeadline(_Strict, frozen=True):
 class RankingGroupConfig(_Strict, frozen=True):
     code: str
     name: str
+
+
+class ResultClassConfig(_Strict, frozen=True):
+    """A class of published results: index at least `min_index` and, with `area_floor`, no area below it."""
+
+    code: str
+    label: str
+    min_index: str | int  # "90", "80,5": a percentage
+    area_floor: str | int | None = None
+
+
+class SurveyAnswersConfig(_Strict, frozen=True):
+    """How questionnaire answers become survey points: each answer's share of the item's points (percent; an
+    answer not listed, such as E, is left out) and the fewest answers a unit needs for the part to apply."""
+
+    shares: dict[str, str | int] = msgspec.field(default_factory=lambda: {"A": "100", "B": "60", "C": "20", "D": "0"})
+    min_answers: int = 10
 
 
 class UnitConfig(_Strict, frozen=True):
@@ -138,6 +157,7 @@ class TenantConfig(_Strict, frozen=True):
     kind: str
     short_name: str = ""
     ranking_group: str | None = None
+    attributes: list[str] = []  # e.g. khong-tthc: what a criteria set's "không áp dụng" rules look for
     units: list[UnitConfig] = []
     unit_groups: list[UnitGroupConfig] = []
     demo_people: list[DemoPerson] = []
@@ -154,6 +174,9 @@ class ProvinceInfo(_Strict, frozen=True):
     holidays: dict[int, HolidayYear] = {}
     board_columns: list[BoardColumnConfig] | None = None  # every department's board, unless it has its own
     calendar: dict[int, CalendarYearConfig] = {}  # year → self-assessment, submission, appraisal dates
+    index_places: int = 2  # decimals of the published index (Chỉ số CCHC, %)
+    result_classes: dict[int, list[ResultClassConfig]] = {}  # year → classes, best first
+    survey_answers: SurveyAnswersConfig | None = None  # None: A 100 %, B 60 %, C 20 %, D 0 %, at least 10 answers
 
 
 class ProvinceConfig(_Strict, frozen=True):
@@ -438,6 +461,21 @@ def validate_province(config: ProvinceConfig, file: Path) -> list[ConfigProblem]
     for g_index, ranking_group in enumerate(province.ranking_groups):
         check_name(f"$.province.ranking_groups[{g_index}].name", ranking_group.name)
 
+    if not 0 <= province.index_places <= MAX_INDEX_PLACES:
+        bad("$.province.index_places", f"số chữ số thập phân của chỉ số phải từ 0 đến {MAX_INDEX_PLACES}")
+    if province.survey_answers is not None:
+        answers = province.survey_answers
+        for answer, share in answers.shares.items():
+            if answer not in ("A", "B", "C", "D", "E"):
+                bad(f"$.province.survey_answers.shares.{answer}", "câu trả lời phải là một trong A, B, C, D, E")
+            _percentage(share, f"$.province.survey_answers.shares.{answer}", bad)
+        if not answers.shares:
+            bad("$.province.survey_answers.shares", "cần ít nhất một câu trả lời có điểm")
+        if answers.min_answers < 1:
+            bad("$.province.survey_answers.min_answers", "số phiếu tối thiểu phải từ 1 trở lên")
+    for year, classes in province.result_classes.items():
+        _check_result_classes(classes, f"$.province.result_classes.{year}", check_code, check_name, bad)
+
     _unique_codes([t.code for t in config.tenants], "$.tenants", check_code, bad)
     # A demo person may hold roles in several tenants of the province: always as the same person.
     people: dict[str, str] = {}
@@ -467,6 +505,10 @@ def validate_province(config: ProvinceConfig, file: Path) -> list[ConfigProblem]
             bad(f"{tpath}.short_name", f"ký hiệu dài {len(tenant.short_name)} ký tự, tối đa {MAX_SHORT_NAME}")
         if tenant.kind not in set(TenantKind):
             bad(f"{tpath}.kind", f"loại {tenant.kind!r} không hợp lệ; chọn một trong {_choices(TenantKind)}")
+        if tenant.ranking_group is None and province.ranking_groups:
+            bad(f"{tpath}.ranking_group", "mỗi đơn vị thuộc đúng một nhóm xếp hạng: cần khai báo ranking_group")
+        for a_index, attribute in enumerate(tenant.attributes):
+            check_code(f"{tpath}.attributes[{a_index}]", attribute)
         if tenant.ranking_group is not None and tenant.ranking_group not in group_codes:
             bad(
                 f"{tpath}.ranking_group",
@@ -540,6 +582,46 @@ def _check_scopes(scopes: list[str], path: str, bad: Callable[[str, str], None])
         elif scope in seen:
             bad(f"{path}[{index}]", f"scope {scope!r} bị lặp")
         seen.add(scope)
+
+
+def _check_result_classes(
+    classes: list[ResultClassConfig],
+    path: str,
+    check_code: Callable[[str, str], None],
+    check_name: Callable[[str, str], None],
+    bad: Callable[[str, str], None],
+) -> None:
+    """Classes best first: codes unique, labels given, thresholds percentages that strictly decrease."""
+    _unique_codes([c.code for c in classes], path, check_code, bad)
+    previous: Decimal | None = None
+    for index, entry in enumerate(classes):
+        where = f"{path}[{index}]"
+        check_name(f"{where}.label", entry.label)
+        threshold = _percentage(entry.min_index, f"{where}.min_index", bad)
+        if entry.area_floor is not None:
+            _percentage(entry.area_floor, f"{where}.area_floor", bad)
+        if threshold is not None:
+            if previous is not None and threshold >= previous:
+                bad(f"{where}.min_index", "các loại xếp từ cao xuống thấp: ngưỡng phải nhỏ hơn ngưỡng của loại trước")
+            previous = threshold
+
+
+def parse_percentage(value: str | int | None) -> Decimal | None:
+    """A validated percentage of the file ("80,5") as a Decimal; None stays None."""
+    return None if value is None else Decimal(str(value).strip().replace(",", "."))
+
+
+def _percentage(value: str | int, path: str, bad: Callable[[str, str], None]) -> Decimal | None:
+    """A percentage 0–100 with at most 3 decimals ("90", "80,5"), or None and a problem."""
+    try:
+        number = parse_percentage(value)
+    except InvalidOperation:
+        number = None
+    exponent = number.as_tuple().exponent if number is not None and number.is_finite() else None
+    if number is None or not isinstance(exponent, int) or exponent < -3 or not 0 <= number <= 100:
+        bad(path, f"{value!r} phải là một tỷ lệ phần trăm từ 0 đến 100, tối đa 3 chữ số thập phân (ví dụ 80,5)")
+        return None
+    return number
 
 
 def _unique_codes(

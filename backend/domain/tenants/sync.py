@@ -24,6 +24,7 @@ from backend.db.models import (
     Membership,
     Province,
     RankingGroup,
+    ResultClass,
     Task,
     Tenant,
     Unit,
@@ -37,8 +38,10 @@ from backend.domain.tenants.config import (
     BoardColumnConfig,
     ConfigProblem,
     LoadedProvince,
+    ProvinceInfo,
     TenantConfig,
     TenantConfigError,
+    parse_percentage,
 )
 
 ACTOR = "system:tenants-sync"
@@ -75,6 +78,42 @@ async def sync_tenants(
     return report
 
 
+async def _sync_result_classes(
+    session: AsyncSession, province: Province, info: ProvinceInfo, report: SyncReport
+) -> None:
+    """The province's result classes become exactly its file's, year by year (nothing refers to a class row)."""
+    wanted = [
+        (year, position, entry.code, entry.label, parse_percentage(entry.min_index), parse_percentage(entry.area_floor))
+        for year, classes in sorted(info.result_classes.items())
+        for position, entry in enumerate(classes, start=1)
+    ]
+    current = [
+        (c.year, c.position, c.code, c.label, c.min_index, c.area_floor)
+        for c in await session.scalars(
+            select(ResultClass)
+            .where(ResultClass.province_id == province.id)
+            .order_by(ResultClass.year, ResultClass.position)
+        )
+    ]
+    if current == wanted:
+        return
+    await session.execute(delete(ResultClass).where(ResultClass.province_id == province.id))
+    for year, position, code, label, min_index, area_floor in wanted:
+        session.add(
+            ResultClass(
+                province_id=province.id,
+                year=year,
+                position=position,
+                code=code,
+                label=label,
+                min_index=min_index,
+                area_floor=area_floor,
+            )
+        )
+    report.count("xếp loại cập nhật")
+    await session.flush()
+
+
 async def _sync_province(
     session: AsyncSession, loaded: LoadedProvince, report: SyncReport, *, demo_people: bool
 ) -> None:
@@ -99,7 +138,13 @@ async def _sync_province(
             str(year): to_settings(msgspec.to_builtins(entry)) for year, entry in sorted(info.calendar.items())
         },
         "holidays": {str(year): msgspec.to_builtins(entry) for year, entry in sorted(info.holidays.items())},
+        "index_places": info.index_places,
     }
+    if info.survey_answers is not None:
+        settings["survey_answers"] = {
+            "shares": {k: str(parse_percentage(v)) for k, v in info.survey_answers.shares.items()},
+            "min_answers": info.survey_answers.min_answers,
+        }
     province = await session.scalar(select(Province).where(Province.code == info.code))
     if province is None:
         province = Province(code=info.code, name=info.name, settings=settings)
@@ -125,6 +170,8 @@ async def _sync_province(
             report.count("nhóm xếp hạng cập nhật")
     await session.flush()
 
+    await _sync_result_classes(session, province, info, report)
+
     tenants = {t.code: t for t in await session.scalars(select(Tenant).where(Tenant.province_id == province.id))}
     wanted = {t.code for t in loaded.config.tenants}
     for code, tenant in tenants.items():
@@ -138,6 +185,7 @@ async def _sync_province(
             "short_name": tenant_config.short_name,
             "kind": tenant_config.kind,
             "ranking_group_id": ranking_group_id,
+            "attributes": list(tenant_config.attributes),
             "is_active": True,
         }
         existing = tenants.get(tenant_config.code)

@@ -1,0 +1,267 @@
+""" "Không áp dụng" decided by the Sở Nội vụ: one criterion (or area, or survey part) of one tenant's year does not
+apply to it, with a reason. The decision is written in the tenant's own rows (row-level security: the Sở Nội vụ's
+session binds that tenant of its own province, as the province's results do) and in the tenant's audit log.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.db.models import AuditEntry, NotApplicableDecision, Tenant, TenantKind
+from backend.db.rls import bind_tenant
+from backend.domain.assessments import services
+from backend.domain.tenants.deps import TenantContext
+
+MAX_REASON = 2000
+COUNTED = {"criterion", "survey"}
+
+
+class DecisionError(ValueError):
+    """A decision refused; `field` is the form field the message belongs next to."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+STATUS_LABELS = {"claimed": "Đơn vị đề nghị, chờ quyết định", "decided": "Không áp dụng", "refused": "Không chấp nhận"}
+
+
+@dataclass(frozen=True)
+class Decision:
+    tenant: Tenant
+    criterion_code: str
+    title: str
+    reason: str
+    status: str = "decided"
+    answer: str = ""
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS.get(self.status, self.status)
+
+
+async def province_tenants(db: AsyncSession, ctx: TenantContext) -> list[Tenant]:
+    """The province's assessed tenants (every active one but the Sở Nội vụ), by name."""
+    return list(
+        await db.scalars(
+            select(Tenant)
+            .where(Tenant.province_id == ctx.province.id, Tenant.is_active, Tenant.kind != TenantKind.HOME_AFFAIRS)
+            .order_by(Tenant.name)
+        )
+    )
+
+
+async def decisions(db: AsyncSession, ctx: TenantContext, year: int) -> list[Decision]:
+    """Every decision of the year across the province's tenants."""
+    found: list[Decision] = []
+    try:
+        for tenant in await province_tenants(db, ctx):
+            await bind_tenant(db, tenant.id, ctx.principal.user_id)
+            rows = list(
+                await db.scalars(
+                    select(NotApplicableDecision)
+                    .where(NotApplicableDecision.year == year)
+                    .order_by(NotApplicableDecision.criterion_code)
+                )
+            )
+            if not rows:
+                continue
+            loaded = await services.load(db, ctx.province, year)
+            titles = {r.code: r.node.title for r in loaded.sheet.rows()} if loaded is not None else {}
+            found.extend(
+                Decision(tenant, r.criterion_code, titles.get(r.criterion_code, ""), r.reason, r.status, r.answer)
+                for r in rows
+            )
+    finally:
+        await bind_tenant(db, ctx.tenant.id, ctx.principal.user_id)
+    return found
+
+
+async def decide(
+    db: AsyncSession, ctx: TenantContext, year: int, tenant_code: str, criterion_code: str, reason: str
+) -> None:
+    """Record that `criterion_code` does not apply to the tenant in `year`; checked whole before anything is written."""
+    tenant = next((t for t in await province_tenants(db, ctx) if t.code == tenant_code), None)
+    if tenant is None:
+        raise DecisionError("tenant", "Chọn một đơn vị của tỉnh.")
+    reason = reason.strip()
+    code = criterion_code.strip()
+    if not code:
+        raise DecisionError("criterion", "Cần nhập mã tiêu chí, lĩnh vực hoặc phần (ví dụ 3, 7.3).")
+    if not reason:
+        raise DecisionError("reason", "Cần ghi lý do không áp dụng.")
+    if len(reason) > MAX_REASON:
+        raise DecisionError("reason", f"Lý do tối đa {MAX_REASON:,} ký tự.".replace(",", "."))
+    try:
+        await bind_tenant(db, tenant.id, ctx.principal.user_id)
+        loaded = await services.load(db, ctx.province, year)
+        if loaded is None:
+            raise DecisionError("criterion", f"Đơn vị chưa có bộ chỉ số năm {year}.")
+        row = next((r for r in loaded.sheet.rows() if r.code == code and not r.remainder), None)
+        if row is None:
+            raise DecisionError("criterion", f"Tiêu chí {code!r} không có trong bộ chỉ số năm {year} của đơn vị.")
+        if loaded.sheet.area_of(code).node.kind not in COUNTED:
+            raise DecisionError("criterion", f"{code} là điểm cộng hoặc điểm trừ: không tính vào điểm tối đa.")
+        existing = await db.scalar(
+            select(NotApplicableDecision).where(
+                NotApplicableDecision.year == year, NotApplicableDecision.criterion_code == code
+            )
+        )
+        before = {"reason": existing.reason, "status": existing.status} if existing is not None else None
+        if existing is None:
+            db.add(
+                NotApplicableDecision(
+                    id=uuid.uuid4(),
+                    tenant_id=tenant.id,
+                    year=year,
+                    criterion_code=code,
+                    reason=reason,
+                    decided_by=ctx.principal.user_id,
+                )
+            )
+        else:
+            existing.reason, existing.status = reason, "decided"
+            existing.decided_by = ctx.principal.user_id
+        db.add(
+            AuditEntry.by(
+                tenant.id,
+                ctx.principal.user_id,
+                "not_applicable.decide",
+                "not_applicable",
+                f"{year}:{code}",
+                before=before,
+                after={"reason": reason, "by": ctx.tenant.code},
+            )
+        )
+        await db.flush()
+    finally:
+        await bind_tenant(db, ctx.tenant.id, ctx.principal.user_id)
+
+
+async def revoke(db: AsyncSession, ctx: TenantContext, year: int, tenant_code: str, criterion_code: str) -> bool:
+    """Withdraw a decision (the criterion applies again); False if there was none."""
+    tenant = next((t for t in await province_tenants(db, ctx) if t.code == tenant_code), None)
+    if tenant is None:
+        return False
+    try:
+        await bind_tenant(db, tenant.id, ctx.principal.user_id)
+        removed = await db.scalar(
+            delete(NotApplicableDecision)
+            .where(NotApplicableDecision.year == year, NotApplicableDecision.criterion_code == criterion_code)
+            .returning(NotApplicableDecision.reason)
+        )
+        if removed is None:
+            return False
+        db.add(
+            AuditEntry.by(
+                tenant.id,
+                ctx.principal.user_id,
+                "not_applicable.revoke",
+                "not_applicable",
+                f"{year}:{criterion_code}",
+                before={"reason": removed},
+                after={"by": ctx.tenant.code},
+            )
+        )
+        await db.flush()
+        return True
+    finally:
+        await bind_tenant(db, ctx.tenant.id, ctx.principal.user_id)
+
+
+async def own_claims(db: AsyncSession, year: int) -> list[NotApplicableDecision]:
+    """The bound tenant's claims and decisions of the year."""
+    return list(
+        await db.scalars(
+            select(NotApplicableDecision)
+            .where(NotApplicableDecision.year == year)
+            .order_by(NotApplicableDecision.criterion_code)
+        )
+    )
+
+
+async def claim(db: AsyncSession, ctx: TenantContext, year: int, criterion_code: str, reason: str) -> None:
+    """The department (bound) asks that `criterion_code` not apply to it this year; the province decides."""
+    code, reason = criterion_code.strip(), reason.strip()
+    if not code:
+        raise DecisionError("criterion", "Cần nhập mã tiêu chí, lĩnh vực hoặc phần (ví dụ 3, 7.3).")
+    if not reason:
+        raise DecisionError("reason", "Cần ghi lý do đề nghị không áp dụng.")
+    if len(reason) > MAX_REASON:
+        raise DecisionError("reason", f"Lý do tối đa {MAX_REASON:,} ký tự.".replace(",", "."))
+    loaded = await services.load(db, ctx.province, year)
+    if loaded is None:
+        raise DecisionError("criterion", f"Tỉnh chưa ban hành bộ chỉ số năm {year}.")
+    row = next((r for r in loaded.sheet.rows() if r.code == code and not r.remainder), None)
+    if row is None:
+        raise DecisionError("criterion", f"Tiêu chí {code!r} không có trong bộ chỉ số năm {year} của đơn vị.")
+    if loaded.sheet.area_of(code).node.kind not in COUNTED:
+        raise DecisionError("criterion", f"{code} là điểm cộng hoặc điểm trừ: không tính vào điểm tối đa.")
+    existing = await db.scalar(
+        select(NotApplicableDecision).where(
+            NotApplicableDecision.year == year, NotApplicableDecision.criterion_code == code
+        )
+    )
+    if existing is not None and existing.status == "decided":
+        raise DecisionError("criterion", f"Sở Nội vụ đã quyết định {code} không áp dụng cho đơn vị.")
+    if existing is None:
+        existing = NotApplicableDecision(
+            id=uuid.uuid4(), tenant_id=ctx.tenant.id, year=year, criterion_code=code, reason=reason
+        )
+        db.add(existing)
+    existing.reason, existing.status, existing.answer = reason, "claimed", ""
+    existing.claimed_by, existing.decided_by = ctx.principal.user_id, None
+    db.add(
+        AuditEntry.by(
+            ctx.tenant.id,
+            ctx.principal.user_id,
+            "not_applicable.claim",
+            "not_applicable",
+            f"{year}:{code}",
+            after={"reason": reason},
+        )
+    )
+    await db.flush()
+
+
+async def answer(
+    db: AsyncSession, ctx: TenantContext, year: int, tenant_code: str, criterion_code: str, accept: bool, note: str
+) -> bool:
+    """The province accepts (the criterion does not apply) or refuses a department's claim; False: no such claim."""
+    tenant = next((t for t in await province_tenants(db, ctx) if t.code == tenant_code), None)
+    if tenant is None:
+        return False
+    note = note.strip()[:MAX_REASON]
+    try:
+        await bind_tenant(db, tenant.id, ctx.principal.user_id)
+        claimed = await db.scalar(
+            select(NotApplicableDecision).where(
+                NotApplicableDecision.year == year,
+                NotApplicableDecision.criterion_code == criterion_code,
+                NotApplicableDecision.status == "claimed",
+            )
+        )
+        if claimed is None:
+            return False
+        claimed.status = "decided" if accept else "refused"
+        claimed.answer, claimed.decided_by = note, ctx.principal.user_id
+        db.add(
+            AuditEntry.by(
+                tenant.id,
+                ctx.principal.user_id,
+                "not_applicable.accept" if accept else "not_applicable.refuse",
+                "not_applicable",
+                f"{year}:{criterion_code}",
+                before={"status": "claimed"},
+                after={"status": claimed.status, "answer": note, "by": ctx.tenant.code},
+            )
+        )
+        await db.flush()
+        return True
+    finally:
+        await bind_tenant(db, ctx.tenant.id, ctx.principal.user_id)
