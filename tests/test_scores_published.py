@@ -51,9 +51,12 @@ async def _assess(
     base = f"/t/ha-tinh/{code}/tu-danh-gia/2020"
     token = _token((await client.get(base)).text)
     await client.post(f"{base}/bat-dau", data={"_csrf_token": token}, follow_redirects=False)
+    saves: dict[str, int] = {}  # a row's version is the number of its saves (0: never saved)
     for criterion, form in rows:
-        response = await client.post(f"{base}/tieu-chi/{criterion}", data={**form, "_csrf_token": token}, headers=HTMX)
+        data = {"version": str(saves.get(criterion, 0)), **form, "_csrf_token": token}
+        response = await client.post(f"{base}/tieu-chi/{criterion}", data=data, headers=HTMX)
         assert response.status_code == 200, (criterion, response.text)
+        saves[criterion] = saves.get(criterion, 0) + 1
     return base
 
 
