@@ -321,6 +321,7 @@ async def test_survey_answers_are_previewed_row_by_row_then_saved_and_too_few_do
     await sign_in(client, COMMUNE[1])
     assert 'id="sheet-index">69,50 %<' in (await client.get(base)).text  # the preview saved nothing
     await sign_in(client, ADMIN)
+    token = _token((await client.get(grid)).text)  # a new session: a new CSRF token
     saved = await client.post(
         f"{grid}?nhom=xa-phuong", data={"phuong-thanh-sen:8": "24.000", "_csrf_token": token}, follow_redirects=False
     )
@@ -330,6 +331,7 @@ async def test_survey_answers_are_previewed_row_by_row_then_saved_and_too_few_do
 
     # the departments: three answers for the Sở Ngoại vụ, under the minimum: its survey part does not apply
     await sign_in(client, ADMIN)
+    token = _token((await client.get(grid)).text)  # a new session: a new CSRF token
     few = _answers_csv([("01", "so-ngoai-vu", "8", "A")] * 3)
     preview = await client.post(
         f"{grid}/nhap-phieu", data={"_csrf_token": token}, files={"tep": ("p.csv", few, "text/csv")}
