@@ -680,3 +680,17 @@ async def test_a_moves_reads_in_one_statement_are_the_boards(
 
 def _columns_sync(columns: list[boards.ColumnView]) -> dict[str, str]:
     return {column.code: str(column.id) for column in columns}
+
+
+async def test_a_cards_code_opens_its_form_in_the_side_panel(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    """Clicking KP-n on the board asks for the card as htmx: the panel alone, with its form, not a 500."""
+    await sign_in(client, FOCAL)
+    await _create(client, title="Việc mở trong khung bên")
+    [task] = await _tasks(owner_engine)
+    panel = await client.get(f"{BOARD}/the/{task.number}", headers=HTMX)
+    assert panel.status_code == 200, panel.text
+    assert "Việc mở trong khung bên" in panel.text
+    assert "<html" not in panel.text
+    assert 'class="task-form"' in panel.text
