@@ -694,3 +694,32 @@ async def test_a_cards_code_opens_its_form_in_the_side_panel(
     assert "Việc mở trong khung bên" in panel.text
     assert "<html" not in panel.text
     assert 'class="task-form"' in panel.text
+
+
+async def test_a_move_refused_for_want_of_a_right_answers_with_the_message_and_the_fresh_board(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    """A unit's staff may not confirm a task: their drag to "Hoàn thành" is refused (403) with the reason in an
+    alert and the board as it is, so the browser puts the card back and the counts stay true."""
+    units = await _units(owner_engine)
+    await sign_in(client, FOCAL)
+    await _create(client, title="Việc của phòng Hợp tác quốc tế", lead_unit_id=units["phong-hop-tac-quoc-te"])
+    [task] = await _tasks(owner_engine)
+    columns = await _columns(owner_engine)
+    await sign_in(client, STAFF)
+    refused = await _move(client, task, columns["hoan-thanh"], "1")
+    assert refused.status_code == 403
+    assert re.search(r'role="alert">[^<]*Chỉ đầu mối CCHC hoặc lãnh đạo mới chuyển', refused.text)
+    assert 'id="board" class="board" data-move-form="move-form" hx-swap-oob="true"' in refused.text
+    todo = re.search(rf'id="cell-{columns["chua-thuc-hien"]}-1"[^>]*>(.*?)</ol>', refused.text, re.S)
+    assert todo
+    assert f'data-task="{task.id}"' in todo.group(1)  # back where it was
+    assert f'<span class="column-count" id="count-{columns["hoan-thanh"]}">0</span>' in refused.text
+    assert (await _tasks(owner_engine))[0].version == task.version
+
+    token = await _token(client)
+    data = {"task": str(task.id), "version": str(task.version), "column": columns["hoan-thanh"], "area": "1"}
+    plain = await client.post(f"{BOARD}/di-chuyen", data={**data, "_csrf_token": token})
+    assert plain.status_code == 403
+    assert "Chỉ đầu mối CCHC hoặc lãnh đạo mới chuyển" in plain.text
+    assert "<h1>Kế hoạch khắc phục" in plain.text  # the board, not an error page

@@ -273,7 +273,7 @@ class RemedyBoardController(Controller):
         # move another, which holds the board's lock inside one round trip; the answer's cells a third. The
         # request's ORM session opens a transaction only to answer a refusal or someone's filtered board.
         lanes: list[Lane] | None = None
-        refusal: MoveError | None = None
+        refusal: MoveError | PermissionError | None = None
         cells: Board | None = None
         async with driver_connection(db_engine) as driver:
             try:
@@ -282,9 +282,7 @@ class RemedyBoardController(Controller):
                 lanes = reads.lanes or _no_criteria(year)
                 checked = boards.check_move(tenant, move, reads)
                 moved = await boards.apply_move(driver, tenant, checked)
-            except PermissionError as exc:
-                raise PermissionDeniedException(str(exc)) from None
-            except MoveError as exc:  # raised before anything is written
+            except (MoveError, PermissionError) as exc:  # raised before anything is written
                 refusal = exc
             else:
                 changed = {moved.source, moved.target}
@@ -294,9 +292,9 @@ class RemedyBoardController(Controller):
                     cells = await boards.read_cells(
                         driver, tenant, year, lanes, changed, reads.columns, vietnam_today()
                     )
-        if refusal is not None:  # the whole board, read afresh
+        if refusal is not None:  # the whole board, read afresh: the browser puts a dragged card back
             context = await _board_context(db_session, tenant, year, filters, lanes=lanes, request=request)
-            status = 409 if refusal.conflict else 422
+            status = 403 if isinstance(refusal, PermissionError) else 409 if refusal.conflict else 422
             if not htmx:
                 response = page(request, "remedies/board.html", **context, message=str(refusal))
                 response.status_code = status
