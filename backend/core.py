@@ -34,6 +34,7 @@ from backend.domain.tenants.controllers import TenantController
 from backend.logging import configure_logging, get_logger
 from backend.settings import Settings
 from backend.web.errors import EXCEPTION_HANDLERS
+from backend.web.flash import flash_session_config, flashed_messages
 from backend.web.templating import template_config
 
 
@@ -83,6 +84,9 @@ class ParboardPlugin(InitPluginProtocol, ReceiveRoutePlugin):
                 "htmx_version": "2.0.11",
             },
         )
+        # flash messages: Litestar's, in a cookie session of their own (the layout calls get_flashes())
+        app_config.middleware.append(flash_session_config(settings).middleware)
+        app_config.template_config.engine_instance.register_template_callable("get_flashes", flashed_messages)
         oidc = OIDCRegistry()
         app_config.state.update(
             {

@@ -28,6 +28,7 @@ from backend.domain.submissions.services import STATUS_LABELS_VN, SubmissionErro
 from backend.domain.submissions.verify import Report, check_archive, match_submission
 from backend.domain.tenants.deps import TenantContext, latest_criteria_year, provide_tenant_context
 from backend.domain.tenants.services import province_calendar
+from backend.web.flash import notice
 from backend.web.templating import page
 
 VIEW = {"access": Permission.TENANT_VIEW}
@@ -79,6 +80,11 @@ VERSION_STEPS: dict[str, Callable[[AsyncSession, TenantContext, Submission], Awa
     "thu-lai": _retry,
     "rut": _withdraw,
 }
+STEP_NOTICES = {
+    "nop": "Đã gửi yêu cầu nộp: hồ sơ đang được đóng gói.",
+    "thu-lai": "Đang đóng gói lại.",
+    "rut": "Đã rút hồ sơ. Gói cũ vẫn được lưu; lãnh đạo có thể mở lại bản tự đánh giá để sửa.",
+}
 
 
 class SubmissionController(Controller):
@@ -108,7 +114,6 @@ class SubmissionController(Controller):
             **context,
             years=await criteria_years(db_session, tenant.province),
             error=None,
-            notice=request.query_params.get("ok"),
         )
 
     @post("/{year:int}", name="submission:submit", opt=SUBMIT)
@@ -123,7 +128,8 @@ class SubmissionController(Controller):
             await services.submit(db_session, tenant.tenant, tenant.province, year, tenant.principal.user_id)
         except SubmissionError as exc:
             return await self._refused(request, db_session, tenant, year, exc)
-        return Redirect(f"{tenant.base_path}/nop-ho-so/{year}", query_params={"ok": "nop"})
+        notice(request, STEP_NOTICES["nop"])
+        return Redirect(f"{tenant.base_path}/nop-ho-so/{year}")
 
     @post("/{year:int}/lan/{version:int}/{step:str}", name="submission:step", opt=SUBMIT)
     async def version_step(
@@ -144,7 +150,8 @@ class SubmissionController(Controller):
             await act(db_session, tenant, submission)
         except SubmissionError as exc:
             return await self._refused(request, db_session, tenant, year, exc)
-        return Redirect(f"{tenant.base_path}/nop-ho-so/{year}", query_params={"ok": step})
+        notice(request, STEP_NOTICES[step])
+        return Redirect(f"{tenant.base_path}/nop-ho-so/{year}")
 
     @get("/{year:int}/lan/{version:int}/tai-ve", name="submission:download", opt=VIEW)
     async def download(
@@ -225,7 +232,6 @@ class SubmissionController(Controller):
             **context,
             years=await criteria_years(db_session, tenant.province),
             error=str(exc),
-            notice=None,
         )
         response.status_code = exc.status
         return response
