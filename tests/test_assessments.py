@@ -322,3 +322,15 @@ async def test_charts_download_as_svg_and_png(client: AsyncTestClient[Litestar])
     assert (await client.get(f"{BASE}/bieu-do/khac.gif")).status_code == 404
     assert (await client.get(f"{SNGV}/tu-danh-gia/1999/bang-tu-danh-gia.xlsx")).status_code == 404
 
+
+async def test_a_locked_row_shows_what_was_typed_with_a_decimal_comma(client: AsyncTestClient[Litestar]) -> None:
+    """Area 2's remainder was typed "7.5": once sent for approval the row is read-only and reads 7,5."""
+    await sign_in(client, FOCAL)
+    await _start(client)
+    for code, form in SEED_001:
+        await _post(client, f"{BASE}/tieu-chi/{code}", form, headers=HTMX)
+    sent = await _post(client, f"{BASE}/trang-thai", {"action": "gui-duyet"}, follow_redirects=False)
+    assert sent.status_code in (302, 303)
+    area = await client.get(f"{BASE}/linh-vuc/2")
+    assert "<dt>Điểm</dt><dd>7,5</dd>" in area.text
+    assert "<dd>7.5</dd>" not in area.text

@@ -7,7 +7,7 @@ import asyncio
 import random
 import re
 import uuid
-from datetime import date
+from datetime import date, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -487,7 +487,7 @@ async def test_the_plan_is_generated_from_the_criteria_that_lost_points(
     for code, form in SEED_001:
         await client.post(f"{base}/tieu-chi/{code}", data={**form, "_csrf_token": token}, headers=HTMX)
     response = await client.post(f"{BOARD}/tao-tu-tu-danh-gia", data={"_csrf_token": token}, follow_redirects=False)
-    assert response.headers["location"].endswith("ok=tao-10")
+    assert "Đã tạo 10 nhiệm vụ từ các tiêu chí bị trừ điểm." in (await client.get(response.headers["location"])).text
     rows = await _rows(owner_engine, "SELECT criterion_code, points_lost, points_max FROM tasks ORDER BY number")
     assert [r.criterion_code for r in rows] == [
         "1.2",
@@ -503,7 +503,7 @@ async def test_the_plan_is_generated_from_the_criteria_that_lost_points(
     ]
     assert str(rows[0].points_lost) == "0.080"
     again = await client.post(f"{BOARD}/tao-tu-tu-danh-gia", data={"_csrf_token": token}, follow_redirects=False)
-    assert again.headers["location"].endswith("ok=tao-0")
+    assert "Đã tạo 0 nhiệm vụ" in (await client.get(again.headers["location"])).text
     await sign_in(client, STAFF)
     assert (
         await client.post(f"{BOARD}/tao-tu-tu-danh-gia", data={"_csrf_token": await _token(client)})
@@ -723,3 +723,16 @@ async def test_a_move_refused_for_want_of_a_right_answers_with_the_message_and_t
     assert plain.status_code == 403
     assert "Chỉ đầu mối CCHC hoặc lãnh đạo mới chuyển" in plain.text
     assert "<h1>Kế hoạch khắc phục" in plain.text  # the board, not an error page
+
+
+async def test_a_comments_time_is_shown_in_vietnam_time(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    await sign_in(client, FOCAL)
+    await _create(client, title="Việc có trao đổi")
+    token = await _token(client)
+    await client.post(f"{BOARD}/the/1/trao-doi", data={"body": "Đã giao.", "_csrf_token": token})
+    [row] = await _rows(owner_engine, "SELECT created_at FROM task_comments")
+    vietnam = row.created_at.astimezone(timezone(timedelta(hours=7)))
+    card = await client.get(f"{BOARD}/the/1")
+    assert f"{vietnam:%H:%M %d/%m/%Y}" in card.text
