@@ -736,3 +736,27 @@ async def test_a_comments_time_is_shown_in_vietnam_time(
     vietnam = row.created_at.astimezone(timezone(timedelta(hours=7)))
     card = await client.get(f"{BOARD}/the/1")
     assert f"{vietnam:%H:%M %d/%m/%Y}" in card.text
+
+
+async def test_the_new_task_form_groups_criteria_by_area_and_lists_each_checkbox_on_its_own_line(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    await sign_in(client, FOCAL)
+    form = (await client.get(f"{BOARD}/them")).text
+    criterion = re.search(r'<select id="t-criterion"[^>]*data-follows-area="t-area"[^>]*>(.*?)</select>', form, re.S)
+    assert criterion
+    groups = re.findall(r'<optgroup label="([^"]+)" data-area="([^"]+)">(.*?)</optgroup>', criterion.group(1), re.S)
+    assert [area for _, area, _ in groups][:2] == ["1", "2"]  # areas in order; one without listed criteria has none
+    for _, area, options in groups:
+        codes = re.findall(r'<option value="([^"]+)"', options)
+        assert codes
+        assert all(code.split(".")[0] == area for code in codes), (area, codes)
+    for legend, name in (("Đơn vị phối hợp", "coordinating"), ("Người thực hiện", "assignees")):
+        fieldset = re.search(rf"<legend>{legend}.*?</fieldset>", form, re.S)
+        assert fieldset
+        boxes = re.findall(
+            rf'<li class="field-check"><input type="checkbox" id="([^"]+)" name="{name}"[^>]*>'
+            r'<label for="\1">[^<]+</label></li>',
+            fieldset.group(0),
+        )
+        assert len(boxes) >= 4, fieldset.group(0)

@@ -335,3 +335,25 @@ async def test_a_move_that_fails_on_the_way_says_so_and_shows_the_saved_board(
         "htmx:sendError",
     ]
     assert problems.page_errors == problems.csp_violations == []
+
+
+@pytest.mark.usefixtures("criteria")
+async def test_the_new_task_forms_criterion_list_follows_the_chosen_area(
+    page: Page, live_stack: LiveStack, problems: BrowserProblems
+) -> None:
+    await sign_in_through_provider(page, live_stack, FOCAL)
+    await page.goto(f"{BOARD}/them")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Thêm nhiệm vụ")
+    criterion = page.locator("#t-criterion")
+    shown = "sel => [...sel.querySelectorAll('optgroup:not([hidden])')].map(g => g.dataset.area)"
+    everything = await criterion.evaluate(shown)
+    assert everything[:2] == ["1", "2"]  # no area chosen yet: every area's criteria
+    await page.get_by_label("Lĩnh vực").select_option("2")
+    assert await criterion.evaluate(shown) == ["2"]
+    await criterion.select_option("2.5")
+    await page.get_by_label("Lĩnh vực").select_option("1")
+    assert await criterion.evaluate(shown) == ["1"]
+    await expect(criterion).to_have_value("")  # a criterion of another area is not kept
+    await page.get_by_label("Lĩnh vực").select_option("")
+    assert await criterion.evaluate(shown) == everything
+    problems.assert_clean()
