@@ -334,3 +334,13 @@ async def test_a_locked_row_shows_what_was_typed_with_a_decimal_comma(client: As
     area = await client.get(f"{BASE}/linh-vuc/2")
     assert "<dt>Điểm</dt><dd>7,5</dd>" in area.text
     assert "<dd>7.5</dd>" not in area.text
+
+
+async def test_the_evidence_hint_on_a_row_points_to_the_upload_box_of_that_row(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    await sign_in(client, FOCAL)
+    await _start(client)
+    area = (await client.get(f"{BASE}/linh-vuc/1")).text
+    assert "bước sau" not in area  # the upload box is on the row itself, not in a later step
+    assert "tải tệp lên ở mục “Tài liệu kiểm chứng” của tiêu chí, bên trên" in area
