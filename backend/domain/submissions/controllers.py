@@ -43,6 +43,7 @@ async def _status_context(db: AsyncSession, tenant: TenantContext, year: int) ->
     assessment = await db.scalar(select(Assessment).where(Assessment.year == year))
     calendar = province_calendar(tenant.province, year)
     live = next((s for s in versions if s.status in ("building", "submitted")), None)
+    may_submit = live is None and assessment is not None and assessment.status == "approved"
     return {
         "ctx": tenant,
         "section": "submission",
@@ -56,6 +57,7 @@ async def _status_context(db: AsyncSession, tenant: TenantContext, year: int) ->
         "live": live,
         "building": any(s.status == "building" for s in versions),
         "can_retry": {s.id: services.can_retry(s, now) for s in versions},
+        "evidence_check": await services.criteria_without_evidence(db, tenant.province, year) if may_submit else None,
         "base": f"{tenant.base_path}/nop-ho-so/{year}",
     }
 
