@@ -760,3 +760,22 @@ async def test_the_new_task_form_groups_criteria_by_area_and_lists_each_checkbox
             fieldset.group(0),
         )
         assert len(boxes) >= 4, fieldset.group(0)
+
+
+async def test_the_board_says_how_to_move_a_card_with_the_keyboard(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    """Alt+arrows are written on the board, and a card that may be moved points to them (a screen reader reads
+    them with the card); a card that may not be moved does not."""
+    await sign_in(client, FOCAL)
+    await _create(client, title="Việc có thể chuyển")
+    [task] = await _tasks(owner_engine)
+    board = (await client.get(BOARD)).text
+    keys = re.search(r'<p class="small" id="board-keys">(.*?)</p>', board, re.S)
+    assert keys
+    assert "<kbd>Alt</kbd>+<kbd>←</kbd>" in keys.group(1)
+    assert "<kbd>Alt</kbd>+<kbd>↑</kbd>" in keys.group(1)
+    assert f'id="card-{task.id}"' in board
+    assert f'aria-describedby="card-{task.id}-meta board-keys"' in board
+    await sign_in(client, VIEWER)
+    assert f'aria-describedby="card-{task.id}-meta"' in (await client.get(BOARD)).text
