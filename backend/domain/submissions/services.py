@@ -26,6 +26,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from backend.clock import vietnam_today
 from backend.db.engine import create_session_maker
 from backend.db.models import (
     Assessment,
@@ -364,7 +365,7 @@ async def _load_for_build(db: AsyncSession, submission: Submission) -> _Loaded:
             tenant=tenant.name,
             year=submission.year,
             status=STATUS_LABELS.get(assessment.status, ""),
-            exported_on=submission.submitted_at.date(),
+            exported_on=vietnam_today(submission.submitted_at),
             rows=sheet_rows(sheet),
             total_max=sheet.total_max,
             total_score=sheet.total,
