@@ -99,6 +99,8 @@ async def _crawl(client: AsyncTestClient[Litestar], start: str) -> tuple[int, li
         full = await client.get(url)
         if full.status_code >= 500:
             failures.append(f"{full.status_code} {url}")
+        if full.headers.get("content-type", "").startswith("text/html") and "<h1" not in full.text:
+            failures.append(f"no h1: {url}")
         if DOWNLOAD.search(url.partition("?")[0]):
             continue
         fragment = await client.get(url, headers=HTMX)

@@ -442,22 +442,30 @@ class ExplanationController(Controller):
     @get("/{year:int}/tieu-chi/{code:str}", name="explanation:criterion", opt=VIEW)
     async def criterion(
         self,
+        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
         code: FromPath[str],
-    ) -> Template:
-        """The requests on one criterion, for its row of the self-assessment (loaded by htmx)."""
+    ) -> Template | Redirect:
+        """The requests on one criterion, for its row of the self-assessment (loaded by htmx); opened as a page,
+        the page of every request."""
+        if not _htmx(request):
+            return Redirect(_explanation_base(tenant, year))
         requests = await services.department_requests(db_session, tenant, year)
         return _fragment("review/criterion_requests.html", tenant, year, found=requests.for_code(code))
 
     @get("/{year:int}/tom-tat", name="explanation:summary", opt=VIEW)
     async def summary(
         self,
+        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
-    ) -> Template:
-        """The department's open requests, for the top of its board (loaded by htmx)."""
+    ) -> Template | Redirect:
+        """The department's open requests, for the top of its board (loaded by htmx); opened as a page, the page
+        of every request."""
+        if not _htmx(request):
+            return Redirect(_explanation_base(tenant, year))
         requests = await services.department_requests(db_session, tenant, year)
         return _fragment("review/board_requests.html", tenant, year, requests=requests)
