@@ -76,8 +76,11 @@
 
   // A move the server refuses for want of a right (403) is answered like a conflict (409) or a bad move
   // (422): an alert and the board as it is, which puts a dragged card back; htmx swaps no 4xx by itself.
+  // Only that answer (it carries the board out of band), not an error page.
   function onBeforeSwap(e) {
-    if (e.detail.xhr.status === 403 && isMove(e.detail.requestConfig && e.detail.requestConfig.elt)) {
+    var xhr = e.detail.xhr;
+    if (xhr.status === 403 && isMove(e.detail.requestConfig && e.detail.requestConfig.elt) &&
+        xhr.responseText.indexOf('id="board"') !== -1 && xhr.responseText.indexOf('hx-swap-oob') !== -1) {
       e.detail.shouldSwap = true;
       e.detail.isError = false;
     }
@@ -89,8 +92,9 @@
     var elt = e.detail.requestConfig ? e.detail.requestConfig.elt : e.detail.elt;
     if (!isMove(elt)) { return; }
     var status = e.detail.xhr ? e.detail.xhr.status : 0;
-    var text = status ? 'Chưa chuyển được thẻ (máy chủ trả lời mã ' + status + ').' :
-      'Chưa chuyển được thẻ: không kết nối được máy chủ.';
+    var text = status === 403 ? 'Chưa chuyển được thẻ: bạn không có quyền chuyển thẻ này.' :
+      status ? 'Chưa chuyển được thẻ (máy chủ trả lời mã ' + status + ').' :
+        'Chưa chuyển được thẻ: không kết nối được máy chủ.';
     var box = document.getElementById('board-messages');
     if (box) {
       var alert = document.createElement('div');

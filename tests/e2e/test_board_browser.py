@@ -357,3 +357,25 @@ async def test_the_new_task_forms_criterion_list_follows_the_chosen_area(
     await page.get_by_label("Lĩnh vực").select_option("")
     assert await criterion.evaluate(shown) == everything
     problems.assert_clean()
+
+
+@pytest.mark.usefixtures("criteria")
+async def test_a_move_refused_by_an_error_page_is_not_swapped_into_the_board(
+    page: Page, live_stack: LiveStack, problems: BrowserProblems
+) -> None:
+    """A 403 that is an error page (a right lost since the board was opened), not the board's answer: the alert
+    says so and the saved board comes back; no error page lands inside the board."""
+    await sign_in_through_provider(page, live_stack, FOCAL)
+    await _create_tasks(page, live_stack, "Việc A")
+    todo, doing, _, _ = columns = await _columns(page)
+    move = f"{live_stack.url}{BOARD}/di-chuyen"
+    problems.expect_status(move, 403)
+    error_page = "<!doctype html><html><body><main><h1>Không có quyền truy cập</h1></main></body></html>"
+    await page.route(move, lambda route: route.fulfill(status=403, body=error_page, content_type="text/html"))
+    async with page.expect_response(_is_move(live_stack)):
+        await _drag(page, _card(page, "Việc A"), _cell(page, doing))
+    alert = page.locator("#board-messages").get_by_role("alert")
+    await expect(alert).to_contain_text("Chưa chuyển được thẻ: bạn không có quyền chuyển thẻ này.", timeout=WAIT)
+    await expect(page.locator("#board h1")).to_have_count(0)
+    await _expect_cell(page, todo, ["Việc A"])
+    await _expect_counts(page, columns, [1, 0, 0, 0])
