@@ -8,8 +8,17 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: run test install lint typecheck pytest bench bench-national bench-board bench-upload bench-package lock clean-var
 
+# A second copy beside the first: `make run PARBOARD_PORT=8100` (its provider on 8101, its URL on 8100, its
+# data under var/copy-8100: each copy's demo provinces sign in through its own provider).
+PARBOARD_PORT ?= 8000
+PARBOARD_DEV_IDP_PORT ?= $(shell expr $(PARBOARD_PORT) + 1)
+PARBOARD_PUBLIC_URL ?= http://127.0.0.1:$(PARBOARD_PORT)
+PARBOARD_VAR_DIR ?= $(if $(filter 8000,$(PARBOARD_PORT)),var,var/copy-$(PARBOARD_PORT))
+
 run: $(STAMP)
-	PARBOARD_ENV=development PARBOARD_DEV_IDP_URL=http://127.0.0.1:8001 $(BIN)/parboard demo
+	PARBOARD_ENV=development PARBOARD_PORT=$(PARBOARD_PORT) PARBOARD_PUBLIC_URL=$(PARBOARD_PUBLIC_URL) \
+	  PARBOARD_VAR_DIR=$(PARBOARD_VAR_DIR) \
+	  PARBOARD_DEV_IDP_URL=http://127.0.0.1:$(PARBOARD_DEV_IDP_PORT) $(BIN)/parboard demo
 
 test: $(STAMP) lint typecheck pytest
 

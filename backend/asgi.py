@@ -16,6 +16,7 @@ from backend.core import ParboardPlugin, identity_provider_origins
 from backend.db.engine import create_engine
 from backend.db.runtime import DatabaseUrls
 from backend.settings import Settings, get_settings
+from backend.web.compression import compression_config, compression_middleware
 from backend.web.middleware import request_middleware_factory
 
 
@@ -54,10 +55,12 @@ def create_app(settings: Settings | None = None, database: DatabaseUrls | None =
             openapi_router=openapi_router,
         ),
         debug=False,
+        logging_config=None,  # backend.logging configures one format for every logger of the process
     )
     # Outermost, around Litestar's own exception handling: the 404 and 405 that the router answers
     # before any route middleware runs get the security headers and a request id too.
+    # Inside it, compression: the bytes it sends are what the request log and the browser see.
     app.asgi_handler = request_middleware_factory(
         settings, sessions.principal_for, form_action=identity_provider_origins(settings)
-    )(app.asgi_handler)
+    )(compression_middleware(compression_config())(app.asgi_handler))
     return app

@@ -351,12 +351,16 @@ def demo(and_serve: bool) -> None:
     """Migrate, load the demo provinces with their demo people, then serve, with the job worker beside the
     server (and the development identity provider when PARBOARD_DEV_IDP_URL is set, as `make run` does)."""
     from backend.db import migrate, runtime
+    from backend.db.embedded import exclusive
 
     settings = _settings()
-    migrate.upgrade(runtime.resolve(settings))
-    _sync(settings, settings.paths.tenants_dir, check=False, demo_people=True)
-    click.get_current_context().invoke(criteria_import, directory=None, check=False)
-    click.get_current_context().invoke(history_import, directory=None, check=False)
+    # A second `make run` of the same clone (another port) starting at the same time waits for the first's
+    # set-up, then finds nothing left to do.
+    with exclusive(Path(settings.paths.var_dir) / ".demo-setup.lock"):
+        migrate.upgrade(runtime.resolve(settings))
+        _sync(settings, settings.paths.tenants_dir, check=False, demo_people=True)
+        click.get_current_context().invoke(criteria_import, directory=None, check=False)
+        click.get_current_context().invoke(history_import, directory=None, check=False)
     if not and_serve:
         return
     with _background_worker(settings):

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.auth.controllers import AuthController
 from backend.auth.oidc import OIDCRegistry
-from backend.auth.permissions import declare_automatic_options_public
+from backend.auth.permissions import PUBLIC, declare_automatic_options_public
 from backend.auth.sessions import SessionStore
 from backend.db.migrate import head_revision
 from backend.db.rls import TenantSession
@@ -33,8 +33,10 @@ from backend.domain.tenants.config import TenantConfigError, load_directory
 from backend.domain.tenants.controllers import TenantController
 from backend.logging import configure_logging, get_logger
 from backend.settings import Settings
+from backend.web.compression import Assets, asset_handler
 from backend.web.errors import EXCEPTION_HANDLERS
 from backend.web.flash import flash_session_config, flashed_messages
+from backend.web.metrics import MetricsController, prometheus_config
 from backend.web.templating import template_config
 
 
@@ -74,14 +76,19 @@ class ParboardPlugin(InitPluginProtocol, ReceiveRoutePlugin):
                 SubmissionController,
                 SubmissionApiController,
                 AuthController,
+                MetricsController,
             ]
         )
+        assets = Assets(settings.paths.static_dir)
+        app_config.route_handlers.append(asset_handler(assets, PUBLIC))
+        app_config.middleware.append(prometheus_config().middleware)
         app_config.exception_handlers.update(EXCEPTION_HANDLERS)
         app_config.template_config = template_config(
             settings.paths.templates_dir,
             globals_={
                 "dev_idp": bool(settings.auth.dev_idp_url),
                 "htmx_version": "2.0.11",
+                "static_url": assets.url,
             },
         )
         # flash messages: Litestar's, in a cookie session of their own (the layout calls get_flashes())
@@ -91,6 +98,7 @@ class ParboardPlugin(InitPluginProtocol, ReceiveRoutePlugin):
         app_config.state.update(
             {
                 "settings": settings,
+                "engine": self.engine,
                 "migration_head": head_revision(),
                 "sessions": self.sessions,
                 "oidc": oidc,

@@ -52,6 +52,8 @@ class AppSettings:
     secret_key: str = ""
     log_json: bool = False
     log_level: str = "INFO"
+    # The operator's bearer token for /metrics; empty: /metrics answers 404.
+    metrics_token: str = ""
 
     @property
     def debug(self) -> bool:
@@ -169,6 +171,13 @@ def _smtp_settings() -> SmtpSettings:
     )
 
 
+def _metrics_token() -> str:
+    token = os.environ.get("PARBOARD_METRICS_TOKEN", "").strip()
+    if token and len(token) < 24:
+        raise SettingsError("PARBOARD_METRICS_TOKEN must be at least 24 characters long")
+    return token
+
+
 def _storage_settings() -> StorageSettings:
     backend = _env("PARBOARD_STORAGE", "local")
     if backend not in {"local", "s3"}:
@@ -226,7 +235,9 @@ def load_settings() -> Settings:
             "are given together, or neither for the embedded PostgreSQL"
         )
 
-    public_url = _env("PARBOARD_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+    port = _env_int("PARBOARD_PORT", 8000, minimum=1, maximum=65535)
+    # Unset, the public URL follows the port: a second copy on another port signs people in to itself.
+    public_url = _env("PARBOARD_PUBLIC_URL", f"http://127.0.0.1:{port}").rstrip("/")
     if not public_url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
         raise SettingsError("PARBOARD_PUBLIC_URL must be an https:// URL (http only for 127.0.0.1/localhost)")
     if env == "production" and not public_url.startswith("https://"):
@@ -246,6 +257,7 @@ def load_settings() -> Settings:
             secret_key=secret_key,
             log_json=_env_bool("PARBOARD_LOG_JSON", default=not os.isatty(2)),
             log_level=log_level,
+            metrics_token=_metrics_token(),
         ),
         db=DatabaseSettings(
             url=db_url,
@@ -256,7 +268,7 @@ def load_settings() -> Settings:
         ),
         server=ServerSettings(
             host=_env("PARBOARD_HOST", "127.0.0.1"),
-            port=_env_int("PARBOARD_PORT", 8000, minimum=1, maximum=65535),
+            port=port,
             workers=_env_int("PARBOARD_WORKERS", 1, minimum=1, maximum=64),
         ),
         paths=PathSettings(var_dir=var_dir, tenants_dir=tenants_dir),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -22,9 +23,15 @@ if "owner_url" not in config.attributes:
     config.attributes["app_role"] = urls.app_role
 
 
+# Two processes migrating one database at once (two `make run`, two replicas starting) take turns: the
+# second waits for the first's transaction, then finds the database at head and does nothing.
+MIGRATION_LOCK = 7_346_110_512  # an arbitrary key for pg_advisory_xact_lock, parboard's alone
+
+
 def _run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
     with context.begin_transaction():
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()
 
 

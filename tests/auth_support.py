@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import socket
 import uuid
 import warnings
@@ -233,18 +234,24 @@ def mock_issuer() -> Iterator[str]:
 MOCK_WARNINGS = pytest.mark.filterwarnings("ignore:get_jwt_config:DeprecationWarning")
 
 
-def province_yaml(code: str, name: str, issuer: str, claim_mappings: list[dict[str, str]] | None = None) -> str:
-    mappings = "".join(
-        f"      - {{claim: {m['claim']}, value: {m['value']}, tenant: {m['tenant']}, role: {m['role']}}}\n"
-        for m in claim_mappings or []
-    )
+def province_yaml(
+    code: str,
+    name: str,
+    issuer: str,
+    claim_mappings: list[dict[str, str]] | None = None,
+    identity: dict[str, Any] | None = None,
+) -> str:
+    """A province of two tenants (so-x and its Sở Nội vụ); `identity`: more keys of its identity_provider
+    (scopes, claim names, …), written as JSON, which YAML reads as it is."""
+    mappings = "".join(f"      - {json.dumps(m, ensure_ascii=False)}\n" for m in claim_mappings or [])
+    more = "".join(f"    {key}: {json.dumps(value, ensure_ascii=False)}\n" for key, value in (identity or {}).items())
     return (
         "province:\n"
         f"  code: {code}\n"
         f'  name: "{name}"\n'
         "  identity_provider:\n"
         f"    issuer: {issuer}\n"
-        f"    client_id: {CLIENT_ID}\n" + ("    claim_mappings:\n" + mappings if mappings else "") + "tenants:\n"
+        f"    client_id: {CLIENT_ID}\n" + more + ("    claim_mappings:\n" + mappings if mappings else "") + "tenants:\n"
         "  - code: so-x\n"
         '    name: "Sở Thử nghiệm"\n'
         "    kind: department\n"

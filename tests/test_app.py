@@ -17,7 +17,7 @@ from backend.asgi import create_app
 from backend.auth.permissions import PUBLIC
 from backend.db import migrate
 from backend.db.runtime import DatabaseUrls
-from backend.settings import AuthSettings
+from backend.settings import AuthSettings, StorageSettings
 from tests.support import fresh_database, make_settings, sign_in
 
 HOME = "/t/ba-ria-vung-tau/so-tai-nguyen-moi-truong/"
@@ -78,6 +78,19 @@ async def test_readyz_reports_the_migration_at_head(client: AsyncTestClient[Lite
     body = response.json()
     assert body["status"] == "ok"
     assert body["migration"] == body["expected"] == migrate.head_revision()
+    assert body["checks"] == {"database": "ok", "storage": "ok"}
+
+
+async def test_readyz_says_which_dependency_failed_when_the_object_store_is_unreachable(database: DatabaseUrls) -> None:
+    storage = StorageSettings(backend="s3", s3_endpoint="http://127.0.0.1:1", s3_bucket="b", s3_access_key="k")
+    app = create_app(replace(make_settings(), storage=storage), database)
+    async with AsyncTestClient(app=app) as client:
+        response = await client.get("/readyz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "unavailable"
+    assert body["checks"]["database"] == "ok"
+    assert body["checks"]["storage"] not in ("", "ok")
 
 
 async def test_readyz_is_unavailable_when_the_database_is_behind_the_code(app: Litestar) -> None:
@@ -109,6 +122,8 @@ async def test_readyz_is_unavailable_when_the_database_cannot_be_reached(databas
         response = await client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable"
+    assert response.json()["checks"]["database"] != "ok"
+    assert response.json()["checks"]["storage"] == "ok"
 
 
 async def test_the_openapi_schema_lists_the_health_checks(client: AsyncTestClient[Litestar]) -> None:

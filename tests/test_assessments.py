@@ -3,6 +3,7 @@ nothing saved, the workflow with its audit trail, locks enforced by the app and 
 
 from __future__ import annotations
 
+import asyncio
 import re
 from decimal import Decimal
 from io import BytesIO
@@ -29,26 +30,30 @@ LEADER = "vinh.tq@sngv.hatinh.example.vn"
 VIEWER = "lien.ct@sngv.hatinh.example.vn"
 HTMX = {"HX-Request": "true"}
 
-# Seed 001: Sở Ngoại vụ, Hà Tĩnh 2020, 75,25/80 — every deduction with its inputs, the rest full marks.
+# Seed 001: Sở Ngoại vụ, Hà Tĩnh 2020, 75,25/80 — every deduction with its inputs, the rest full marks; each
+# row as its form posts it the first time (version 0: the row has never been saved).
 SEED_001 = [
-    ("1.2", {"achieved": "94,76", "target": "100"}),
-    ("1.5", {"event": "31/12/2020", "done": "15/03/2021"}),
-    ("1.7", {"points": "0,5"}),
-    ("1", {"phan": "con-lai", "points": "6,5"}),
-    ("2.5", {"value": "90"}),
-    ("2.6.1", {"points": "0"}),
-    ("2", {"phan": "con-lai", "points": "7.5"}),
-    ("3", {"points": "14,5"}),
-    ("4.1.5", {"points": "2"}),
-    ("4", {"phan": "con-lai", "points": "10"}),
-    ("5.10", {"points": "0,5"}),
-    ("5", {"phan": "con-lai", "points": "12,5"}),
-    ("6.2.1", {"points": "1"}),
-    ("6", {"phan": "con-lai", "points": "5"}),
-    ("7.1.5", {"achieved": "88,7", "target": "100"}),
-    ("7.1.8", {"points": "0"}),
-    ("7.1", {"phan": "con-lai", "points": "6,5"}),
-    ("7.2", {"points": "5"}),
+    (code, {**form, "version": "0"})
+    for code, form in (
+        ("1.2", {"achieved": "94,76", "target": "100"}),
+        ("1.5", {"event": "31/12/2020", "done": "15/03/2021"}),
+        ("1.7", {"points": "0,5"}),
+        ("1", {"phan": "con-lai", "points": "6,5"}),
+        ("2.5", {"value": "90"}),
+        ("2.6.1", {"points": "0"}),
+        ("2", {"phan": "con-lai", "points": "7.5"}),
+        ("3", {"points": "14,5"}),
+        ("4.1.5", {"points": "2"}),
+        ("4", {"phan": "con-lai", "points": "10"}),
+        ("5.10", {"points": "0,5"}),
+        ("5", {"phan": "con-lai", "points": "12,5"}),
+        ("6.2.1", {"points": "1"}),
+        ("6", {"phan": "con-lai", "points": "5"}),
+        ("7.1.5", {"achieved": "88,7", "target": "100"}),
+        ("7.1.8", {"points": "0"}),
+        ("7.1", {"phan": "con-lai", "points": "6,5"}),
+        ("7.2", {"points": "5"}),
+    )
 ]
 
 
@@ -68,8 +73,20 @@ async def _csrf(client: AsyncTestClient[Litestar], path: str) -> str:
 
 
 async def _post(client: AsyncTestClient[Litestar], path: str, data: dict[str, str], **kwargs: object):  # type: ignore[no-untyped-def]
+    """Post as the page's form does: a row's save carries the version its area page shows (unless given)."""
     token = await _csrf(client, f"{SNGV}/tu-danh-gia/2020")
+    if "/tieu-chi/" in path and "version" not in data:
+        data = {**data, "version": await _shown_version(client, path, data)}
     return await client.post(path, data={**data, "_csrf_token": token}, **kwargs)  # type: ignore[arg-type]
+
+
+async def _shown_version(client: AsyncTestClient[Litestar], path: str, data: dict[str, str]) -> str:
+    base, code = path.split("/tieu-chi/")
+    rid = code.replace(".", "-") + ("-con-lai" if data.get("phan") == "con-lai" else "")
+    page = await client.get(f"{base}/linh-vuc/{code.split('.')[0]}")
+    form = re.search(rf'<article[^>]*id="row-{rid}".*?</form>', page.text, re.DOTALL)
+    found = re.search(r'name="version" value="(\d+)"', form.group(0)) if form else None
+    return found.group(1) if found else "0"  # no form (locked, read-only, unknown row): the server refuses anyway
 
 
 async def _start(client: AsyncTestClient[Litestar]) -> None:
@@ -321,6 +338,83 @@ async def test_charts_download_as_svg_and_png(client: AsyncTestClient[Litestar])
     assert png.content.startswith(b"\x89PNG")
     assert (await client.get(f"{BASE}/bieu-do/khac.gif")).status_code == 404
     assert (await client.get(f"{SNGV}/tu-danh-gia/1999/bang-tu-danh-gia.xlsx")).status_code == 404
+
+
+# --- two people saving one row: versions, as a card's ---------------------------------------------------------
+
+
+def _version_of(html: str, rid: str) -> str:
+    form = re.search(rf'<article[^>]*id="row-{rid}".*?</form>', html, re.DOTALL)
+    assert form, html
+    found = re.search(r'name="version" value="(\d+)"', form.group(0))
+    assert found, form.group(0)
+    return found.group(1)
+
+
+async def test_a_stale_row_save_is_refused_with_the_fresh_values_and_saves_nothing(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    await sign_in(client, FOCAL)
+    await _start(client)
+    page = await client.get(f"{BASE}/linh-vuc/1")
+    opened = _version_of(page.text, "1-7")  # both people open the page: the row has never been saved
+    assert opened == "0"
+    first = await _post(client, f"{BASE}/tieu-chi/1.7", {"points": "1", "version": opened}, headers=HTMX)
+    assert first.status_code == 200, first.text
+    assert _version_of(first.text, "1-7") == "1"
+
+    await sign_in(client, STAFF)
+    stale = await _post(
+        client, f"{BASE}/tieu-chi/1.7", {"points": "0,5", "explanation": "Của tôi", "version": opened}, headers=HTMX
+    )
+    assert stale.status_code == 409, stale.text
+    assert "vừa được người khác lưu" in stale.text
+    assert 'value="1"' in stale.text  # the fresh points, in place of what was typed
+    assert "Của tôi" not in stale.text
+    assert _version_of(stale.text, "1-7") == "1"
+    assert await _scalar(owner_engine, "SELECT points FROM assessment_items") == Decimal("1.000")
+    assert await _scalar(owner_engine, "SELECT count(*) FROM audit_log WHERE action = 'assessment.row'") == 1
+
+    # without a version (a hand-made request), nothing is overwritten either
+    token = await _csrf(client, BASE)
+    blind = await client.post(f"{BASE}/tieu-chi/1.7", data={"points": "0", "_csrf_token": token}, headers=HTMX)
+    assert blind.status_code == 409
+    # from the fresh version the save goes through
+    again = await _post(client, f"{BASE}/tieu-chi/1.7", {"points": "0,5", "version": "1"}, headers=HTMX)
+    assert again.status_code == 200, again.text
+    assert _version_of(again.text, "1-7") == "2"
+    assert await _scalar(owner_engine, "SELECT points FROM assessment_items") == Decimal("0.500")
+
+
+@pytest.mark.parametrize("saved_before", [False, True], ids=["first-save", "later-save"])
+async def test_concurrent_saves_of_a_row_from_the_same_version_let_exactly_one_through(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, saved_before: bool
+) -> None:
+    await sign_in(client, FOCAL)
+    await _start(client)
+    version = "0"
+    if saved_before:
+        saved = await _post(client, f"{BASE}/tieu-chi/1.7", {"points": "1", "version": "0"}, headers=HTMX)
+        version = _version_of(saved.text, "1-7")
+    token = await _csrf(client, BASE)
+    answers = await asyncio.gather(
+        *(
+            client.post(
+                f"{BASE}/tieu-chi/1.7",
+                data={"points": points, "version": version, "_csrf_token": token},
+                headers=HTMX,
+            )
+            for points in ("0", "0,5", "1", "0,25", "0,75")
+        )
+    )
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [200, 409, 409, 409, 409], [a.text[:300] for a in answers if a.status_code not in (200, 409)]
+    (winner,) = [a for a in answers if a.status_code == 200]
+    assert await _scalar(owner_engine, "SELECT version FROM assessment_items") == int(version) + 1
+    stored = await _scalar(owner_engine, "SELECT points FROM assessment_items")
+    assert f'value="{str(stored).rstrip("0").rstrip(".").replace(".", ",")}"' in winner.text
+    rows = 1 + saved_before
+    assert await _scalar(owner_engine, "SELECT count(*) FROM audit_log WHERE action = 'assessment.row'") == rows
 
 
 async def test_a_locked_row_shows_what_was_typed_with_a_decimal_comma(client: AsyncTestClient[Litestar]) -> None:

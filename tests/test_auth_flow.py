@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 import pytest
 from litestar import Litestar, get
 from litestar.testing import AsyncTestClient
@@ -29,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from backend.asgi import create_app
 from backend.auth.sessions import COOKIE
 from backend.db.runtime import DatabaseUrls
-from backend.domain.tenants.config import load_directory
+from backend.domain.tenants.config import ClaimMapping, LoadedProvince, load_directory
 from backend.domain.tenants.sync import sync_tenants
 from tests.support import LiveServer
 
@@ -423,19 +424,31 @@ MOCK_PROVINCE = "tinh-thu-nghiem"
 MOCK_PROVINCE_NAME = "Tỉnh Thử nghiệm"
 
 
+async def sync_mock_province(
+    mock_issuer: str,
+    tmp_path: Path,
+    owner_engine: AsyncEngine,
+    monkeypatch: pytest.MonkeyPatch,
+    identity: dict[str, Any] | None = None,
+) -> str:
+    """A province whose issuer is oidc-provider-mock: claim agency = so-x gives the role staff in so-x;
+    `identity`: more keys of its identity_provider."""
+    async with httpx.AsyncClient(timeout=5) as http:
+        discovery = (await http.get(f"{mock_issuer}/.well-known/openid-configuration")).json()
+    assert discovery["issuer"] == mock_issuer  # the mock names itself after the host it is asked on
+    mappings = [{"claim": "agency", "value": "so-x", "tenant": "so-x", "role": "staff"}]
+    write_province(tmp_path, MOCK_PROVINCE, MOCK_PROVINCE_NAME, mock_issuer, claim_mappings=mappings, identity=identity)
+    await sync_tenants(owner_engine, load_directory(tmp_path))
+    monkeypatch.setenv(secret_variable(MOCK_PROVINCE), "mock-accepts-any-secret")
+    return mock_issuer
+
+
 @pytest.fixture
 async def mock_province(
     mock_issuer: str, tmp_path: Path, owner_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
 ) -> str:
     """A province whose issuer is oidc-provider-mock: claim agency = so-x gives the role staff in so-x."""
-    async with httpx.AsyncClient(timeout=5) as http:
-        discovery = (await http.get(f"{mock_issuer}/.well-known/openid-configuration")).json()
-    assert discovery["issuer"] == mock_issuer  # the mock names itself after the host it is asked on
-    mappings = [{"claim": "agency", "value": "so-x", "tenant": "so-x", "role": "staff"}]
-    write_province(tmp_path, MOCK_PROVINCE, MOCK_PROVINCE_NAME, mock_issuer, claim_mappings=mappings)
-    await sync_tenants(owner_engine, load_directory(tmp_path))
-    monkeypatch.setenv(secret_variable(MOCK_PROVINCE), "mock-accepts-any-secret")
-    return mock_issuer
+    return await sync_mock_province(mock_issuer, tmp_path, owner_engine, monkeypatch)
 
 
 async def mock_person(issuer: str, claims: dict[str, Any]) -> str:
@@ -581,6 +594,106 @@ async def test_an_unusable_invitation_grants_nothing(
         owner_engine, tenant, "SELECT accepted_at FROM invitations WHERE id = :i", i=invitation
     )
     assert accepted_at is None
+
+
+@MOCK_WARNINGS
+@pytest.mark.parametrize(
+    ("verified", "trusted", "taken"),
+    [
+        pytest.param(None, False, False, id="claim-missing"),
+        pytest.param(False, False, False, id="false"),
+        pytest.param("true", False, False, id="the-text-true"),
+        pytest.param(True, False, True, id="true"),
+        pytest.param(None, True, True, id="missing-but-the-province-trusts-its-provider"),
+        pytest.param(False, True, False, id="false-even-when-trusted"),
+    ],
+)
+async def test_only_a_verified_e_mail_takes_an_invitation(
+    mock_issuer: str,
+    tmp_path: Path,
+    owner_engine: AsyncEngine,
+    monkeypatch: pytest.MonkeyPatch,
+    browser: Browser,
+    verified: object,
+    trusted: bool,
+    taken: bool,
+) -> None:
+    identity = {"trust_email_without_verified": True} if trusted else None
+    await sync_mock_province(mock_issuer, tmp_path, owner_engine, monkeypatch, identity=identity)
+    claims: dict[str, Any] = {"name": "Đỗ Thị Mời"}
+    if verified is not None:
+        claims["email_verified"] = verified
+    sub = await mock_person(mock_issuer, claims)  # the e-mail is the sub
+    so_x = await tenant_id(owner_engine, MOCK_PROVINCE, "so-x")
+    invitation = await invite(owner_engine, so_x, sub, role="viewer")
+
+    start = await browser.login(MOCK_PROVINCE)
+    landed = await browser.callback(await browser.at_mock(start.headers["location"], sub))
+
+    assert landed.status_code == 302, landed.text
+    assert landed.headers["location"] == (f"/t/{MOCK_PROVINCE}/so-x/" if taken else "/khong-co-quyen")
+    user_id = uuid.UUID(str(await scalar(owner_engine, "SELECT id FROM users WHERE subject = :s", s=sub)))
+    assert await memberships_of(owner_engine, user_id) == ([(so_x, "viewer")] if taken else [])
+    ((accepted_by,),) = await in_tenant(
+        owner_engine, so_x, "SELECT accepted_by FROM invitations WHERE id = :i", i=invitation
+    )
+    assert accepted_by == (user_id if taken else None)
+
+
+# --- what the provider is asked for, and where its answers are ----------------------------------------
+
+AGENCY_GRANTS_VIEWER = ClaimMapping(value=STNMT, tenant=STNMT, role="viewer")  # no `claim`: the agency claim
+
+
+async def sync_brvt_identity(owner_engine: AsyncEngine, stack: AuthStack, **changes: Any) -> None:
+    """BRVT on the development provider (no demo person), its identity_provider changed as given."""
+    (brvt,) = [p for p in stack.provinces if p.config.province.code == BRVT]
+    info = brvt.config.province
+    idp = msgspec.structs.replace(info.identity_provider, **changes)
+    config = msgspec.structs.replace(brvt.config, province=msgspec.structs.replace(info, identity_provider=idp))
+    await sync_tenants(owner_engine, [LoadedProvince(brvt.file, config)], demo_people=False)
+
+
+async def test_the_configured_scopes_are_asked_and_a_claim_released_only_under_one_grants_its_role(
+    auth_stack: AuthStack, browser: Browser, owner_engine: AsyncEngine
+) -> None:
+    scopes = ["openid", "email", "profile", "agency"]
+    await sync_brvt_identity(owner_engine, auth_stack, scopes=scopes, claim_mappings=[AGENCY_GRANTS_VIEWER])
+    start = await browser.login(BRVT)
+    assert query_of(start.headers["location"])["scope"] == "openid email profile agency"
+    landed = await browser.callback(await browser.at_dev_idp(start.headers["location"], FOCAL_POINT))
+    assert landed.headers["location"] == HOME
+    stnmt = await tenant_id(owner_engine, BRVT, STNMT)
+    assert await memberships_of(owner_engine, await user_id_of(owner_engine, FOCAL_POINT)) == [(stnmt, "viewer")]
+
+
+async def test_without_its_scope_the_agency_claim_is_not_released_and_grants_nothing(
+    auth_stack: AuthStack, browser: Browser, owner_engine: AsyncEngine
+) -> None:
+    scopes = ["openid", "email", "profile"]
+    await sync_brvt_identity(owner_engine, auth_stack, scopes=scopes, claim_mappings=[AGENCY_GRANTS_VIEWER])
+    start = await browser.login(BRVT)
+    assert query_of(start.headers["location"])["scope"] == "openid email profile"
+    landed = await browser.callback(await browser.at_dev_idp(start.headers["location"], FOCAL_POINT))
+    assert landed.headers["location"] == "/khong-co-quyen"
+    assert await memberships_of(owner_engine, await user_id_of(owner_engine, FOCAL_POINT)) == []
+
+
+@MOCK_WARNINGS
+async def test_the_e_mail_and_the_name_are_read_from_the_province_s_claim_names(
+    mock_issuer: str, tmp_path: Path, owner_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch, browser: Browser
+) -> None:
+    identity = {"email_claim": "thu_dien_tu", "name_claim": "ho_ten"}
+    await sync_mock_province(mock_issuer, tmp_path, owner_engine, monkeypatch, identity=identity)
+    sub = await mock_person(
+        mock_issuer, {"thu_dien_tu": "Ngo.Van.Ten@So-X.Example.vn", "ho_ten": "Ngô Văn Tên", "name": "Không phải"}
+    )
+    start = await browser.login(MOCK_PROVINCE)
+    landed = await browser.callback(await browser.at_mock(start.headers["location"], sub))
+    assert landed.status_code == 302, landed.text
+    assert await rows(owner_engine, "SELECT email, full_name FROM users WHERE subject = :s", s=sub) == [
+        ("ngo.van.ten@so-x.example.vn", "Ngô Văn Tên")
+    ]
 
 
 # --- the provider down, slow, or talking nonsense -----------------------------------------------------

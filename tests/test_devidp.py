@@ -96,7 +96,7 @@ class Request:
             "response_type": "code",
             "client_id": CLIENT.client_id,
             "redirect_uri": CALLBACK,
-            "scope": "openid email profile",
+            "scope": "openid email profile agency",
             "state": self.state,
             "nonce": self.nonce,
             "code_challenge": self.challenge,
@@ -162,9 +162,11 @@ def callback_params(response: httpx.Response, callback: str = CALLBACK) -> dict[
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
 
-def sign_in(http: httpx.Client, request: Request, province: str = HA_TINH, email: str = PERSON) -> str:
+def sign_in(
+    http: httpx.Client, request: Request, province: str = HA_TINH, email: str = PERSON, *, scope: str | None = None
+) -> str:
     """Open the login page, press "Đăng nhập với tư cách …" for `email`: the authorization code."""
-    page = http.get(f"/{province}/authorize", params=request.params())
+    page = http.get(f"/{province}/authorize", params=request.params(**({"scope": scope} if scope else {})))
     assert page.status_code == 200, page.text
     forms = Forms(page.text)
     form = forms.choosing("sub", email)
@@ -216,7 +218,7 @@ def test_discovery_and_jwks(idp: Idp, http: httpx.Client) -> None:
         assert config["id_token_signing_alg_values_supported"] == ["RS256"]
         assert config["code_challenge_methods_supported"] == ["S256"]
         assert config["token_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post"]
-        assert config["scopes_supported"] == ["openid", "email", "profile"]
+        assert config["scopes_supported"] == ["openid", "email", "profile", "agency"]
         assert {"sub", "email", "name", "agency", "nonce"} <= set(config["claims_supported"])
 
         keys = http.get(config["jwks_uri"].removeprefix(idp.url)).json()["keys"]
@@ -297,6 +299,29 @@ def test_code_flow_gives_a_valid_rs256_id_token(idp: Idp, http: httpx.Client) ->
     # An access token belongs to its issuer, and a made-up one is nobody's.
     assert http.get(f"/{BRVT}/userinfo", headers={"Authorization": f"Bearer {body['access_token']}"}).status_code == 401
     assert http.get(f"/{HA_TINH}/userinfo", headers={"Authorization": "Bearer nope"}).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("scope", "released"),
+    [
+        ("openid", set()),
+        ("openid email", {"email", "email_verified"}),
+        ("openid profile", {"name"}),
+        ("openid email profile", {"email", "email_verified", "name"}),
+        ("openid agency", {"agency"}),
+    ],
+)
+def test_a_claim_is_released_only_under_the_scope_that_asks_for_it(
+    http: httpx.Client, scope: str, released: set[str]
+) -> None:
+    request = Request()
+    code = sign_in(http, request, scope=scope)
+    body = redeem(http, code, request).json()
+    claims = jwt.decode(body["id_token"], jwks_of(http, HA_TINH), algorithms=["RS256"]).claims
+    person = {"email", "email_verified", "name", "agency"}
+    assert person & claims.keys() == released
+    info = http.get(f"/{HA_TINH}/userinfo", headers={"Authorization": f"Bearer {body['access_token']}"}).json()
+    assert info.keys() == {"sub"} | released
 
 
 def test_client_secret_post_and_the_iss_of_the_authorization_response(idp: Idp, http: httpx.Client) -> None:

@@ -105,6 +105,30 @@ async def authorize_at_mock(issuer: str, client: OIDCClient, sub: str) -> tuple[
     return request, dict(parse_qsl(location.query))
 
 
+async def test_the_configured_scopes_are_asked_and_only_the_scope_s_claims_come_back(mock_issuer: str) -> None:
+    client = OIDCClient(settings(mock_issuer, scopes=("openid", "email")))
+    try:
+        request, callback = await authorize_at_mock(mock_issuer, client, "phamc")
+        assert dict(parse_qsl(urlsplit(request.url).query))["scope"] == "openid email"
+        result = await client.complete(
+            code=callback["code"],
+            state_expected=request.state,
+            state_received=callback["state"],
+            nonce=request.nonce,
+            code_verifier=request.code_verifier,
+        )
+    finally:
+        await client.aclose()
+    assert result.claims["email"] == "phamc@soctp.gov.vn"
+    assert "name" not in result.claims  # released under "profile", which was not asked for
+
+
+@pytest.mark.parametrize("scopes", [(), ("email", "profile"), ("openid", ""), ("openid", "agency read")])
+def test_scopes_without_openid_or_with_a_malformed_one_are_refused(scopes: tuple[str, ...]) -> None:
+    with pytest.raises(ValueError, match="openid"):
+        settings("https://sso.example.gov.vn", scopes=scopes)
+
+
 async def test_full_sign_in_against_the_mock_provider(mock_issuer: str, mock_client: OIDCClient) -> None:
     request, callback = await authorize_at_mock(mock_issuer, mock_client, "tranb")
 

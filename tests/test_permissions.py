@@ -33,6 +33,7 @@ def test_every_registered_route_handler_declares_its_access(app: Litestar) -> No
     assert {"/healthz", "/readyz", "/", "/t/{province_code:str}/{tenant_code:str}"} <= paths
     assert {"/dang-nhap", "/auth/{province_code:str}/callback", "/dang-xuat", "/khong-co-quyen"} <= paths
     assert "/static/{file_path:path}" in paths
+    assert "/assets/{digest:str}/{path:path}" in paths
     assert "/schema/openapi.json" in paths
     undeclared = sorted(
         f"{methods} {path} ({handler.handler_name})"
@@ -42,13 +43,16 @@ def test_every_registered_route_handler_declares_its_access(app: Litestar) -> No
     assert undeclared == [], "route handlers without opt['access']:\n" + "\n".join(undeclared)
 
 
+FILES_AND_SCHEMA = ("/schema", "/static/", "/assets/")
+
+
 def _routes_with(app: Litestar, access: object) -> set[tuple[str, str]]:
     """(methods, path) of every handler declaring `access`, apart from the automatic OPTIONS answers,
     the OpenAPI schema and the static files (each checked on its own)."""
     return {
         (methods, path)
         for path, methods, handler in _handlers_of(app)
-        if declared_access(handler) is access and methods != "OPTIONS" and not path.startswith(("/schema", "/static/"))
+        if declared_access(handler) is access and methods != "OPTIONS" and not path.startswith(FILES_AND_SCHEMA)
     }
 
 
@@ -64,12 +68,14 @@ def test_only_the_health_pages_landing_page_and_the_sign_in_steps_are_public(app
         ("GET", "/auth/{province_code:str}/callback"),
         # Signing out works with or without a live session (an expired one still clears the cookie).
         ("POST", "/dang-xuat"),
+        # The operator's metrics: no person's session, a bearer token of its own (404 when none is set).
+        ("GET", "/metrics"),
     }
 
 
 def test_the_schema_and_static_files_are_public_for_reading_only(app: Litestar) -> None:
     for path, methods, handler in _handlers_of(app):
-        if path.startswith(("/schema", "/static/")):
+        if path.startswith(FILES_AND_SCHEMA):
             assert declared_access(handler) is PUBLIC, path
             assert set(methods.split(",")) <= {"GET", "HEAD", "OPTIONS"}, (methods, path)
 

@@ -28,7 +28,7 @@ async def _assess(
     await client.post(f"{base}/bat-dau", data={"_csrf_token": token.group(1)}, follow_redirects=False)
     for code, form in rows:
         response = await client.post(
-            f"{base}/tieu-chi/{code}", data={**form, "_csrf_token": token.group(1)}, headers=HTMX
+            f"{base}/tieu-chi/{code}", data={"version": "0", **form, "_csrf_token": token.group(1)}, headers=HTMX
         )
         assert response.status_code == 200, (code, response.text)
 

@@ -50,7 +50,7 @@ HTMX = {"HX-Request": "true"}
 
 # Seed 001 (Sở Ngoại vụ, Hà Tĩnh 2020) as the department self-scores it: as in the plan, except that it claims
 # full marks for 1.7, which the inspectors will appraise at 0,5
-SEED_001 = [(code, {"points": "1"} if code == "1.7" else form) for code, form in ASSESSMENT_001]
+SEED_001 = [(code, {"points": "1", "version": "0"} if code == "1.7" else form) for code, form in ASSESSMENT_001]
 KEYS = [code + ("*" if form.get("phan") else "") for code, form in SEED_001]
 
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from backend.settings import SettingsError, load_settings
+from backend.settings import PROJECT_ROOT, SettingsError, load_settings
 
 SECRET = "s" * 40
 
@@ -110,6 +110,56 @@ def test_a_good_port_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PARBOARD_SECRET_KEY", SECRET)
     monkeypatch.setenv("PARBOARD_PORT", " 8443 ")
     assert load_settings().server.port == 8443
+
+
+def test_without_a_public_url_a_development_copy_on_another_port_is_its_own_public_url(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("PARBOARD_PUBLIC_URL")
+    monkeypatch.setenv("PARBOARD_ENV", "development")
+    monkeypatch.setenv("PARBOARD_PORT", "8100")
+    assert load_settings().auth.public_url == "http://127.0.0.1:8100"
+    monkeypatch.setenv("PARBOARD_PUBLIC_URL", "http://localhost:9000/")
+    assert load_settings().auth.public_url == "http://localhost:9000"
+
+
+@pytest.mark.parametrize(
+    ("args", "port", "public_url", "idp_url", "var_dir"),
+    [
+        ([], "8000", "http://127.0.0.1:8000", "http://127.0.0.1:8001", "var"),
+        (["PARBOARD_PORT=8100"], "8100", "http://127.0.0.1:8100", "http://127.0.0.1:8101", "var/copy-8100"),
+        (
+            ["PARBOARD_PORT=8200", "PARBOARD_DEV_IDP_PORT=9001"],
+            "8200",
+            "http://127.0.0.1:8200",
+            "http://127.0.0.1:9001",
+            "var/copy-8200",
+        ),
+    ],
+)
+def test_make_run_serves_the_port_it_is_given_with_its_provider_beside_it(
+    args: list[str], port: str, public_url: str, idp_url: str, var_dir: str
+) -> None:
+    """`make run PARBOARD_PORT=8100` beside a first `make run`: its own port, public URL and provider port."""
+    import shutil
+    import subprocess
+
+    make = shutil.which("make")
+    assert make
+    result = subprocess.run(
+        [make, "-n", "-s", "run", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        cwd=PROJECT_ROOT,
+        env={k: v for k, v in os.environ.items() if not k.startswith("PARBOARD_")},
+    )
+    command = result.stdout.replace("\\\n", " ")
+    assert f"PARBOARD_PORT={port} " in command
+    assert f"PARBOARD_PUBLIC_URL={public_url} " in command
+    assert f"PARBOARD_DEV_IDP_URL={idp_url} " in command
+    assert f"PARBOARD_VAR_DIR={var_dir} " in command
 
 
 @pytest.mark.parametrize("given", ["DATABASE_URL", "DATABASE_OWNER_URL"])

@@ -546,3 +546,24 @@ async def test_the_worker_builds_the_package_through_the_queue(
         await asyncio.wait_for(running, timeout=30)
     assert row.status == "submitted", row.error
     assert (await client.get(f"{PAGE}/lan/1/tai-ve")).status_code == 200
+
+
+async def test_a_unit_s_staff_cannot_download_the_package_that_holds_every_unit_s_task_files(
+    client: AsyncTestClient[Litestar], app_engine: AsyncEngine, owner_engine: AsyncEngine, storage: LocalStorage
+) -> None:
+    """The package carries the evidence of every task, those the board hides from a unit's staff included."""
+    await approve_2020(client)
+    sngv = await tenant_id(owner_engine)
+    await sign_in(client, FOCAL)
+    assert (await post(client, PAGE)).status_code in (302, 303)
+    assert await build_all(app_engine, storage, sngv) == ["submitted"]
+    assert (await client.get(f"{PAGE}/lan/1/tai-ve")).status_code == 200
+    await sign_in(client, STAFF)
+    page = await client.get(PAGE)
+    assert page.status_code == 200
+    assert "Đã nộp" in page.text
+    assert "/lan/1/tai-ve" not in page.text
+    refused = await client.get(f"{PAGE}/lan/1/tai-ve")
+    assert refused.status_code == 403
+    assert refused.headers["content-type"].startswith("text/html")
+    assert "đầu mối CCHC tải về" in page.text

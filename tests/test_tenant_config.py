@@ -98,6 +98,7 @@ def combined(*mutations: Mutation) -> Mutation:
     return mutate
 
 
+IDP = ("province", "identity_provider")
 # tenants[0] is Sở Nội vụ (so-noi-vu); tenants[1] is Sở Tài chính (so-tai-chinh) with units
 # [0] van-phong (office), [1] thanh-tra, [2] phong-ngan-sach; demo_people [0] focal_point, [1] unit_head.
 STC = ("tenants", 1)
@@ -116,6 +117,55 @@ BAD_INPUTS = [
         "$.province.identity_provider.client_secret",
         "khóa lạ 'client_secret'",
         id="client_secret_in_the_file_is_an_unknown_key",
+    ),
+    # what parboard asks the provider for, and where its answers are
+    pytest.param(
+        setting(*IDP, "scopes", to=["email", "profile", "agency"]),
+        "$.province.identity_provider.scopes",
+        "danh sách scopes phải có 'openid'",
+        id="scopes_without_openid",
+    ),
+    pytest.param(
+        setting(*IDP, "scopes", to=["openid", "agency read"]),
+        "$.province.identity_provider.scopes[1]",
+        "scope 'agency read' không hợp lệ",
+        id="scope_with_a_space",
+    ),
+    pytest.param(
+        setting(*IDP, "scopes", to=["openid", 'x"y']),
+        "$.province.identity_provider.scopes[1]",
+        "không hợp lệ",
+        id="scope_with_a_quote",
+    ),
+    pytest.param(
+        setting(*IDP, "scopes", to=["openid", "email", "email"]),
+        "$.province.identity_provider.scopes[2]",
+        "scope 'email' bị lặp",
+        id="scope_listed_twice",
+    ),
+    pytest.param(
+        setting(*IDP, "scopes", to="openid email"),
+        "$.province.identity_provider.scopes",
+        "sai kiểu: cần danh sách, nhưng là chuỗi",
+        id="scopes_as_one_string",
+    ),
+    pytest.param(
+        setting(*IDP, "email_claim", to=" "),
+        "$.province.identity_provider.email_claim",
+        "email_claim không được để trống",
+        id="blank_email_claim",
+    ),
+    pytest.param(
+        setting(*IDP, "name_claim", to="họ tên"),
+        "$.province.identity_provider.name_claim",
+        "tên claim 'họ tên' không hợp lệ",
+        id="name_claim_with_space_and_diacritics",
+    ),
+    pytest.param(
+        setting(*IDP, "trust_email_without_verified", to="yes"),
+        "$.province.identity_provider.trust_email_without_verified",
+        "sai kiểu: cần giá trị đúng/sai, nhưng là chuỗi",
+        id="trust_email_without_verified_not_a_boolean",
     ),
     pytest.param(
         setting(*STC, "units", to="van-phong"),
@@ -407,6 +457,34 @@ def test_the_sample_province_and_the_variants_it_allows_load(tmp_path: Path) -> 
     write_province(tmp_path, data)
     (loaded,) = load_directory(tmp_path)
     assert loaded.config.province.identity_provider.issuer.startswith("http://127.0.0.1")
+
+
+def test_scopes_and_claim_names_are_the_province_s_own(tmp_path: Path) -> None:
+    (default,) = load_directory(SAMPLE_DIR)
+    idp = default.config.province.identity_provider
+    assert (idp.scopes, idp.email_claim, idp.name_claim) == (["openid", "email", "profile"], "email", "name")
+    assert idp.trust_email_without_verified is False
+
+    data = sample_province()
+    data["province"]["identity_provider"].update(
+        scopes=["openid", "email", "profile", "agency"],
+        agency_claim="https://sso.example.gov.vn/claims/agency",
+        email_claim="mail",
+        name_claim="display_name",
+        trust_email_without_verified=True,
+        claim_mappings=[{"value": "STC", "tenant": "so-tai-chinh", "role": "viewer"}],
+    )
+    write_province(tmp_path, data)
+    (loaded,) = load_directory(tmp_path)
+    idp = loaded.config.province.identity_provider
+    assert idp.scopes == ["openid", "email", "profile", "agency"]
+    assert (idp.agency_claim, idp.email_claim, idp.name_claim) == (
+        "https://sso.example.gov.vn/claims/agency",
+        "mail",
+        "display_name",
+    )
+    assert idp.trust_email_without_verified is True
+    assert idp.claim_mappings[0].claim is None  # the agency claim, resolved by the sync
 
 
 # --- files that are not a province at all ------------------------------------------------------------------------

@@ -60,7 +60,7 @@ __all__ = [
 
 log = get_logger("parboard.oidc")
 
-SCOPE: Final = "openid email profile"
+DEFAULT_SCOPES: Final = ("openid", "email", "profile")
 # Asymmetric signatures only: "none" and the HMAC family (whose "secret" an attacker can take from
 # the public JWKS) are refused whatever the provider advertises.
 ALLOWED_ALGORITHMS: Final = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"})
@@ -126,16 +126,26 @@ class ProviderSettings:
     redirect_uri: str
     timeout_seconds: float = 5.0
     clock_skew_seconds: int = 60
+    # What the authorization request asks for: providers release custom claims (the agency) only under a
+    # scope that asks for them. `openid` is always among them.
+    scopes: tuple[str, ...] = DEFAULT_SCOPES
 
     def __post_init__(self) -> None:
         if not self.issuer or not self.client_id or not self.redirect_uri:
             raise ValueError("issuer, client_id and redirect_uri are required")
+        if "openid" not in self.scopes or any(not scope or " " in scope for scope in self.scopes):
+            raise ValueError("scopes must include openid and hold no empty or spaced scope")
         if not _is_http_url(self.issuer) or not _is_http_url(self.redirect_uri):
             raise ValueError("issuer and redirect_uri must be absolute http(s) URLs")
         if self.timeout_seconds <= 0:
             raise ValueError("timeout_seconds must be positive")
         if self.clock_skew_seconds < 0:
             raise ValueError("clock_skew_seconds must not be negative")
+
+    @property
+    def scope(self) -> str:
+        """The `scope` parameter: the configured scopes, space-separated, each once."""
+        return " ".join(dict.fromkeys(self.scopes))
 
 
 @dataclass(frozen=True)
@@ -195,7 +205,7 @@ class OIDCClient:
         self._oauth = AsyncOAuth2Client(
             client_id=provider.client_id,
             client_secret=provider.client_secret,
-            scope=SCOPE,
+            scope=provider.scope,
             redirect_uri=provider.redirect_uri,
             code_challenge_method="S256",
             timeout=self._timeout,
@@ -249,7 +259,7 @@ class OIDCClient:
             state=state,
             code_verifier=code_verifier,
             response_type="code",
-            scope=SCOPE,
+            scope=self.provider.scope,
             nonce=nonce,
             login_hint=login_hint or None,
         )

@@ -12,7 +12,7 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.auth.oidc import OIDCError, ProviderSettings
+from backend.auth.oidc import DEFAULT_SCOPES, OIDCError, ProviderSettings
 from backend.auth.sessions import now
 from backend.db.models import AuditEntry, Invitation, Membership, Province, Tenant, User
 from backend.db.rls import bind_tenant
@@ -56,6 +56,7 @@ def provider_settings(province: Province, settings: Settings) -> ProviderSetting
         secret = DEV_CLIENT_SECRET
     if not (issuer and client_id and secret):
         return None
+    scopes = idp.get("scopes") or DEFAULT_SCOPES
     try:
         return ProviderSettings(
             issuer=issuer,
@@ -63,6 +64,7 @@ def provider_settings(province: Province, settings: Settings) -> ProviderSetting
             client_secret=secret,
             redirect_uri=f"{settings.auth.public_url}/auth/{province.code}/callback",
             timeout_seconds=settings.auth.oidc_timeout_seconds,
+            scopes=tuple(str(scope) for scope in scopes),
         )
     except ValueError:  # a malformed issuer: "not configured" to the person, the reason in the log
         return None
@@ -77,12 +79,13 @@ class SignedInPerson:
 async def sign_in(db: AsyncSession, province: Province, claims: dict[str, Any]) -> SignedInPerson:
     """Match (issuer, sub) to a person, creating them on first sign-in; grant memberships from the
     province's claim mappings and pending invitations; return the tenants they may now enter."""
-    issuer = str(province.settings["identity_provider"]["issuer"])
+    idp = province.settings["identity_provider"]
+    issuer = str(idp["issuer"])
     subject = str(claims["sub"])
     if len(subject) > MAX_SUBJECT:  # the provider breaks the spec: its answer is unusable, not the person refused
         raise OIDCError("bad_response", f"ID token sub is {len(subject)} characters long, at most {MAX_SUBJECT}")
-    email = str(claims.get("email") or "").strip().lower()[:320]
-    name = str(claims.get("name") or "").strip()[:255]
+    email = _text_claim(claims, str(idp.get("email_claim") or "email")).lower()[:320]
+    name = _text_claim(claims, str(idp.get("name_claim") or "name"))[:255]
     user = await db.scalar(select(User).where(User.issuer == issuer, User.subject == subject))
     if user is None:
         # Two first sign-ins of one person at the same moment: the second finds the first's row.
@@ -101,13 +104,13 @@ async def sign_in(db: AsyncSession, province: Province, claims: dict[str, Any]) 
             user.full_name = name
     tenants = {t.code: t for t in await db.scalars(select(Tenant).where(Tenant.province_id == province.id))}
     actor = f"user:{user.id}"
-    for mapping in province.settings["identity_provider"].get("claim_mappings", []):
-        value = claims.get(str(mapping["claim"]))
+    for mapping in idp.get("claim_mappings", []):
+        value = claims.get(str(mapping.get("claim") or idp.get("agency_claim") or "agency"))
         values = value if isinstance(value, list) else [value]
         tenant = tenants.get(str(mapping["tenant"]))
         if tenant is not None and tenant.is_active and str(mapping["value"]) in [str(v) for v in values]:
             await _grant(db, tenant, user, str(mapping["role"]), None, actor=actor, source="claim")
-    if email and claims.get("email_verified", True) is not False:
+    if email and email_verified(claims, trust_missing=idp.get("trust_email_without_verified") is True):
         await _accept_invitations(db, tenants, user, email, actor=actor)
     await bind_tenant(db, None, user.id)
     tenant_ids = [
@@ -122,6 +125,21 @@ async def sign_in(db: AsyncSession, province: Province, claims: dict[str, Any]) 
     ]
     await bind_tenant(db, None)
     return SignedInPerson(user=user, tenant_ids=tenant_ids)
+
+
+def email_verified(claims: dict[str, Any], *, trust_missing: bool = False) -> bool:
+    """Whether the ID token's e-mail may take an invitation addressed to it: only `email_verified: true` (the JSON
+    boolean, not the text "true"), or, for a province that declares its provider never sends the claim, a token
+    without it. An explicit `false` never does."""
+    if "email_verified" not in claims:
+        return trust_missing
+    return claims["email_verified"] is True
+
+
+def _text_claim(claims: dict[str, Any], name: str) -> str:
+    """A claim as text (empty when absent or not a string: a provider's odd value is no name nor address)."""
+    value = claims.get(name)
+    return value.strip() if isinstance(value, str) else ""
 
 
 async def _grant(

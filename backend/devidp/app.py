@@ -46,12 +46,27 @@ MAX_TOKENS = 10_000  # access tokens kept at once
 MAX_STATE = 1024  # characters of `state`, `nonce` and `login_hint` we keep in memory
 MAX_NONCE = 255
 KEY_SIZE = 2048
-SCOPES = ("openid", "email", "profile")
+SCOPES = ("openid", "email", "profile", "agency")
+# Like a province's SSO, the claims of a scope are released only when it was asked for (OpenID Connect Core
+# §5.4); "agency" is the custom scope of the custom claim naming the person's department.
+SCOPE_CLAIMS = {"email": ("email", "email_verified"), "profile": ("name",), "agency": ("agency",)}
 CLAIMS = ("iss", "sub", "aud", "azp", "exp", "iat", "auth_time", "nonce", "email", "email_verified", "name", "agency")
 STATE_KEY = "devidp"
 PROVINCE_CODE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 CODE_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")  # base64url(sha256(verifier)), unpadded
 CODE_VERIFIER = re.compile(r"[A-Za-z0-9._~-]{43,128}")  # RFC 7636 §4.1
+
+
+def _released(person: DevPerson, scope: str) -> dict[str, Any]:
+    """The person's claims that the granted `scope` releases."""
+    values: dict[str, Any] = {
+        "email": person.email,
+        "email_verified": True,
+        "name": person.name,
+        "agency": person.tenant_code,
+    }
+    granted = scope.split()
+    return {claim: values[claim] for name in granted for claim in SCOPE_CLAIMS.get(name, ())}
 
 
 def now() -> float:
@@ -105,6 +120,7 @@ class _AccessToken:
     province: str
     client_id: str
     person: DevPerson
+    scope: str
 
 
 @dataclass(frozen=True)
@@ -681,7 +697,7 @@ async def token(request: Request[Any, Any, Any], province: FromPath[str]) -> Res
     code.access_token_key = _digest(access_token)
     person = code.person
     provider.access_tokens.add(
-        code.access_token_key, _AccessToken(province, client.client_id, person), moment + TOKEN_TTL
+        code.access_token_key, _AccessToken(province, client.client_id, person, code.scope), moment + TOKEN_TTL
     )
     claims = {
         "iss": iss,
@@ -693,10 +709,7 @@ async def token(request: Request[Any, Any, Any], province: FromPath[str]) -> Res
         "auth_time": code.auth_time,
         "nonce": code.nonce,
         "at_hash": _b64url(hashlib.sha256(access_token.encode("ascii")).digest()[:16]),
-        "email": person.email,
-        "email_verified": True,
-        "name": person.name,
-        "agency": person.tenant_code,
+        **_released(person, code.scope),
     }
     id_token = jwt.encode({"alg": "RS256", "kid": issuer.key.kid}, claims, issuer.key, algorithms=["RS256"])
     return _json(
@@ -726,16 +739,7 @@ async def userinfo(request: Request[Any, Any, Any], province: FromPath[str]) -> 
             401,
             {"WWW-Authenticate": 'Bearer error="invalid_token"'},
         )
-    person = grant.person
-    return _json(
-        {
-            "sub": person.sub,
-            "email": person.email,
-            "email_verified": True,
-            "name": person.name,
-            "agency": person.tenant_code,
-        }
-    )
+    return _json({"sub": grant.person.sub, **_released(grant.person, grant.scope)})
 
 
 @route("/{province:str}/end_session", http_method=["GET", "POST"], status_code=200)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 from typing import Any
 
 from litestar import Controller, Request, get
@@ -14,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth.permissions import PUBLIC
 from backend.auth.principal import current_principal
 from backend.db.models import Province, Tenant
+from backend.domain.evidence.storage import LocalStorage, storage_from_settings
+from backend.settings import Settings
 from backend.web.templating import page
 
 
@@ -22,16 +26,32 @@ class SystemController(Controller):
     async def healthz(self) -> dict[str, str]:
         return {"status": "ok"}
 
-    @get("/readyz", opt={"access": PUBLIC}, summary="Database reachable, migrations at head", tags=["system"])
+    @get(
+        "/readyz",
+        opt={"access": PUBLIC},
+        summary="Database reachable with migrations at head, object store reachable",
+        tags=["system"],
+    )
     async def readyz(self, state: State, db_session: NamedDependency[AsyncSession]) -> Response[dict[str, Any]]:
+        """Ready when every dependency answers; `checks` names each one and what failed."""
         expected = state.migration_head
+        checks: dict[str, str] = {}
+        body: dict[str, Any] = {"expected": expected, "checks": checks}
+        status = "ok"
         try:
             current = await db_session.scalar(text("SELECT version_num FROM alembic_version"))
         except Exception as exc:
-            return Response({"status": "unavailable", "database": type(exc).__name__}, status_code=503)
-        ready = current == expected
-        body = {"status": "ok" if ready else "migrations pending", "migration": current, "expected": expected}
-        return Response(body, status_code=200 if ready else 503)
+            checks["database"], status = type(exc).__name__, "unavailable"
+        else:
+            body["migration"] = current
+            checks["database"] = "ok" if current == expected else "migrations pending"
+            if current != expected:
+                status = "migrations pending"
+        checks["storage"] = await _storage_check(state.settings)
+        if checks["storage"] != "ok":
+            status = "unavailable"
+        body["status"] = status
+        return Response(body, status_code=200 if body["status"] == "ok" else 503)
 
     @get("/", opt={"access": PUBLIC}, include_in_schema=False, name="index")
     async def index(self, request: Request[Any, Any, Any], db_session: NamedDependency[AsyncSession]) -> Template:
@@ -43,3 +63,16 @@ class SystemController(Controller):
                 if principal.roles_in(tenant.id):
                     tenants.setdefault(tenant.province_id, []).append(tenant)
         return page(request, "index.html", provinces=provinces, tenants=tenants)
+
+
+async def _storage_check(settings: Settings) -> str:
+    """The evidence store answers: a lookup of a key that is never stored (local: its folder is writable)."""
+    storage = storage_from_settings(settings)
+    try:
+        if isinstance(storage, LocalStorage):
+            storage.root.mkdir(parents=True, exist_ok=True)
+            return "ok" if os.access(storage.root, os.W_OK | os.X_OK) else "not writable"
+        await asyncio.wait_for(storage.exists("0" * 64), timeout=5)
+    except Exception as exc:
+        return type(exc).__name__
+    return "ok"

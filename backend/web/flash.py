@@ -32,7 +32,7 @@ def flash_session_config(settings: Settings) -> CookieBackendConfig:
         secure=settings.auth.cookie_secure,
         httponly=True,
         samesite="lax",
-        exclude=["^/static/", "^/healthz", "^/readyz", "^/api/"],
+        exclude=["^/static/", "^/assets/", "^/metrics", "^/healthz", "^/readyz", "^/api/"],
     )
 
 

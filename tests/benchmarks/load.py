@@ -42,6 +42,10 @@ class ProtocolError(Exception):
 IDLE_REUSE_S = 4.0  # a keep-alive connection idle longer is not reused (uvicorn closes them after 5 s)
 
 
+# What Chromium sends: page sizes are counted as they cross the wire (brotli), and the server pays for compressing.
+ACCEPT_ENCODING = "gzip, deflate, br"
+
+
 class RawConnection:
     """One keep-alive HTTP/1.1 connection; reconnects after an error or `Connection: close`."""
 
@@ -74,7 +78,7 @@ class RawConnection:
         cookie = f"Cookie: {target.cookie}\r\n" if target.cookie else ""
         writer.write(
             f"GET {target.path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nUser-Agent: parboard-bench\r\n"
-            f"Accept: */*\r\n{cookie}\r\n".encode("ascii")
+            f"Accept: */*\r\nAccept-Encoding: {ACCEPT_ENCODING}\r\n{cookie}\r\n".encode("ascii")
         )
         status, found = await read_head(reader)
         headers = {name: value.lower() for name, value in found}

@@ -136,6 +136,46 @@ async def test_staff_saves_rows_in_place_sees_totals_and_chart_and_bad_input_ref
     problems.assert_clean()
 
 
+@pytest.mark.usefixtures("criteria")
+async def test_a_row_saved_meanwhile_in_another_tab_is_not_overwritten_the_fresh_row_is_swapped_in(
+    page: Page, live_stack: LiveStack, problems: BrowserProblems
+) -> None:
+    await sign_in_through_provider(page, live_stack, STAFF)
+    await page.goto(BASE)
+    await page.get_by_role("button", name="Bắt đầu tự đánh giá năm 2020", exact=True).click()
+    await expect(page.get_by_role("status").filter(has_text="Đã bắt đầu bản tự đánh giá.")).to_be_visible()
+    await page.goto(AREA_1)
+    manual = page.locator("article#row-1-7")
+    save_manual = f"{live_stack.url}{BASE}/tieu-chi/1.7"
+
+    # Meanwhile, in another tab (the same cookies), the row is saved from the version this page still shows.
+    token = await page.locator('meta[name="csrf-token"]').get_attribute("content")
+    other_tab = await page.request.post(
+        save_manual,
+        form={"points": "1", "explanation": "Lưu ở thẻ khác", "version": "0", "_csrf_token": token or ""},
+        headers={"HX-Request": "true"},
+    )
+    assert other_tab.status == 200
+
+    # This page's save, from the stale version: refused, the fresh row swapped in with the reason.
+    problems.expect_status(save_manual, 409)
+    await manual.locator("#f-1-7-points").fill("0,5")
+    assert await _save(page, manual, save_manual) == 409
+    alert = page.locator("article#row-1-7 [role=alert]")
+    await expect(alert).to_contain_text("vừa được người khác lưu", timeout=WAIT)
+    await expect(page.locator("#f-1-7-points")).to_have_value("1")
+    await expect(page.locator("#f-1-7-explanation")).to_have_value("Lưu ở thẻ khác")
+    await expect(page.locator("output#score-1-7")).to_have_text("1/1")
+    await _expect_totals(page, "1")
+
+    # Saved again from the fresh row, it goes through.
+    await page.locator("#f-1-7-points").fill("0,5")
+    assert await _save(page, page.locator("article#row-1-7"), save_manual) == 200
+    await expect(page.locator("output#score-1-7")).to_have_text("0,5/1", timeout=WAIT)
+    await expect(page.locator("article#row-1-7 [role=alert]")).to_have_count(0)
+    problems.assert_clean()
+
+
 def _answer(status: int) -> Callable[[Route], Awaitable[None]]:
     async def answer(route: Route) -> None:
         await route.fulfill(status=status, body="<p>lỗi</p>")

@@ -87,8 +87,16 @@ def _is_move(stack: LiveStack) -> Callable[..., bool]:
     return lambda response: response.url == url and response.request.method == "POST"
 
 
+# SortableJS moves a dragged card on a `dragover` and ignores those that come while a card still slides into
+# place (it marks such an element `animated` for its 120 ms animation); Chromium's emulated drag sends one
+# only when the mouse moves. So the mouse is nudged again each time nothing slides any more.
+STILL = "() => ![...document.querySelectorAll('.board-cell .card')].some(c => c.animated)"
+PLACED = "([card, target, before]) => before ? card.nextElementSibling === target : card.parentElement === target"
+
+
 async def _drag(page: Page, card: Locator, target: Locator, *, top: bool = False) -> None:
-    """Press on the card's title, move in steps onto `target` (its top edge, or its middle), release."""
+    """Press on the card's title, move in steps onto `target` (a card's top edge, or a cell's middle), until
+    SortableJS shows the card there (before the target card, or in the target cell); release."""
     await page.locator(".board-head").evaluate("head => head.scrollIntoView()")  # lane 1 in the viewport
     start = await card.locator(".card-title").bounding_box()
     end = await target.bounding_box()
@@ -97,13 +105,18 @@ async def _drag(page: Page, card: Locator, target: Locator, *, top: bool = False
     x, y = start["x"] + start["width"] / 2, start["y"] + start["height"] / 2
     to_x = end["x"] + end["width"] / 2
     to_y = end["y"] + (min(8, end["height"] / 4) if top else end["height"] / 2)
+    where = [await card.element_handle(), await target.element_handle(), top]
     await page.mouse.move(x, y)
     await page.mouse.down()
     await page.mouse.move(x + 5, y + 5, steps=5)
     await page.mouse.move(to_x, to_y, steps=20)
-    await page.mouse.move(to_x, to_y + 1, steps=2)
-    await page.wait_for_timeout(200)  # let SortableJS settle its placeholder (120 ms animation) on a busy machine
-    await page.mouse.move(to_x, to_y, steps=1)
+    for nudge in range(50):
+        await page.wait_for_function(STILL, timeout=WAIT)
+        if await page.evaluate(PLACED, where):
+            break
+        await page.mouse.move(to_x, to_y + nudge % 2, steps=1)
+    else:
+        raise AssertionError("SortableJS never placed the card at the target")
     await page.mouse.up()
 
 

@@ -75,6 +75,8 @@ class AssessmentItem(UUIDPrimaryKey, TenantScoped, Base):
     inputs: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     explanation: Mapped[str] = mapped_column(Text, default="")
     evidence_refs: Mapped[str] = mapped_column(Text, default="")
+    # Bumped by every save; the row's form carries the version it was made from, so a stale save is refused.
+    version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )

@@ -17,7 +17,7 @@ from backend.db.models import TenantKind
 from backend.domain.assessments import services
 from backend.domain.assessments.charts import area_chart, history_chart
 from backend.domain.assessments.province_results import province_results
-from backend.domain.assessments.services import STATUS_LABELS, Loaded, WorkflowError
+from backend.domain.assessments.services import STATUS_LABELS, Loaded, StaleRow, WorkflowError
 from backend.domain.assessments.sheet import METHOD_LABELS, Row, RowInput
 from backend.domain.assessments.xlsx import SelfAssessmentSheet, export_self_assessment, sheet_rows
 from backend.domain.submissions.calendar import calendar_lock
@@ -163,17 +163,20 @@ class AssessmentController(Controller):
             row = loaded.sheet.row(code, remainder=remainder)
         except KeyError:
             raise NotFoundException("Không có tiêu chí này trong bộ chỉ số.") from None
-        result = await services.save_row(
-            db_session,
-            tenant.tenant,
-            loaded,
-            row,
-            form,
-            tenant.principal.user_id,
-            locked=calendar_lock(tenant.province, year),
-        )
-        area_code = loaded.sheet.area_of(code).code
         htmx = request.headers.get("hx-request") == "true"
+        try:
+            result = await services.save_row(
+                db_session,
+                tenant.tenant,
+                loaded,
+                row,
+                form,
+                tenant.principal.user_id,
+                locked=calendar_lock(tenant.province, year),
+            )
+        except StaleRow as exc:
+            return await self._stale_row(request, db_session, tenant, year, code, remainder, str(exc), htmx)
+        area_code = loaded.sheet.area_of(code).code
         if not result.errors and not htmx:
             return Redirect(f"{tenant.base_path}/tu-danh-gia/{year}/linh-vuc/{area_code}#row-{row_id(row)}")
         if not result.errors:
@@ -199,6 +202,40 @@ class AssessmentController(Controller):
             )
         response = page(request, "assessments/area.html", **context)
         response.status_code = status
+        return response
+
+    async def _stale_row(
+        self,
+        request: Request[Any, Any, Any],
+        db: AsyncSession,
+        tenant: TenantContext,
+        year: int,
+        code: str,
+        remainder: bool,
+        message: str,
+        htmx: bool,
+    ) -> Template:
+        """409: the row as it is now (its fresh values and version, nothing of what was typed) with the message."""
+        loaded = await _loaded(db, tenant, year)  # read anew: the row as the other save left it
+        row = loaded.sheet.row(code, remainder=remainder)
+        context = {
+            **_context(tenant, loaded, year),
+            "area": loaded.sheet.area_of(code),
+            "row": row,
+            "errors": {row_id(row): {"version": message}},
+            "forms": {},
+            "saved": False,
+            "chart": area_chart(loaded.sheet, year),
+        }
+        if htmx:
+            return Template(
+                template_name="assessments/row_response.html",
+                context=context,
+                status_code=409,
+                headers={"Vary": "HX-Request"},
+            )
+        response = page(request, "assessments/area.html", **context)
+        response.status_code = 409
         return response
 
     @post("/{year:int}/trang-thai", name="assessment:transition", opt=VIEW)

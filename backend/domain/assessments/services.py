@@ -7,12 +7,13 @@ refuses it too), runs inside the request's transaction with the tenant bound, an
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.models import (
@@ -39,6 +40,11 @@ STATUS_LABELS = {
 
 class WorkflowError(ValueError):
     """A change the assessment's state does not allow; the message is for the person."""
+
+
+class StaleRow(ValueError):
+    """The row was saved by someone else since its form was opened; nothing was saved, the message is for the
+    person, who gets the fresh row."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,7 @@ class Loaded:
     assessment: Assessment | None
     criteria_set: CriteriaSet
     sheet: Sheet
+    versions: dict[uuid.UUID, int] = field(default_factory=dict)  # criterion id → its row's version (absent: 0)
 
 
 async def criteria_years(db: AsyncSession, province: Province) -> list[int]:
@@ -124,9 +131,11 @@ async def load(db: AsyncSession, province: Province, year: int) -> Loaded | None
         return None
     nodes = await nodes_of(db, criteria_set.id)
     entries: dict[uuid.UUID, Entry] = {}
+    versions: dict[uuid.UUID, int] = {}
     if assessment is not None:
         for item in await db.scalars(select(AssessmentItem).where(AssessmentItem.assessment_id == assessment.id)):
             entries[item.criterion_id] = Entry(item.points, dict(item.inputs), item.explanation, item.evidence_refs)
+            versions[item.criterion_id] = item.version
     # Matched by code across the year's versions (newest wins): scores the Sở Nội vụ entered against a
     # newer version still reach an assessment made on an older one.
     entered = await db.execute(
@@ -138,7 +147,7 @@ async def load(db: AsyncSession, province: Province, year: int) -> Loaded | None
     )
     by_code = {code: External(score.points, score.value) for score, code in entered}
     externals = {n.id: by_code[n.code] for n in nodes if n.code in by_code}
-    return Loaded(assessment, criteria_set, build_sheet(nodes, entries, externals, criteria_set.total_max))
+    return Loaded(assessment, criteria_set, build_sheet(nodes, entries, externals, criteria_set.total_max), versions)
 
 
 async def start(db: AsyncSession, tenant: Tenant, province: Province, year: int, actor: uuid.UUID | None) -> Assessment:
@@ -169,7 +178,8 @@ async def save_row(
     locked: str | None = None,
 ) -> RowInput:
     """Check and store one row; on any error nothing is written and the errors say why, per field.
-    `locked`: why the province's calendar no longer allows editing (None: it does)."""
+    `locked`: why the province's calendar no longer allows editing (None: it does). The form's `version` must
+    be the row's (0 for a row never saved): otherwise `StaleRow`, and nothing is written."""
     assessment = loaded.assessment
     parsed = parse_row(row, form)
     if locked:
@@ -181,17 +191,44 @@ async def save_row(
     if parsed.errors:
         return parsed
     assert assessment is not None
+    version = _form_version(form)
+    # The row's lock, taken before its version is compared: of two saves from one version, the second waits
+    # for the first and then finds the version it bumped.
     item = await db.scalar(
-        select(AssessmentItem).where(
-            AssessmentItem.assessment_id == assessment.id, AssessmentItem.criterion_id == row.node.id
-        )
+        select(AssessmentItem)
+        .where(AssessmentItem.assessment_id == assessment.id, AssessmentItem.criterion_id == row.node.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
-    before = _item_state(item) if item is not None else None
     if item is None:
-        item = AssessmentItem(
-            id=uuid.uuid4(), tenant_id=tenant.id, assessment_id=assessment.id, criterion_id=row.node.id
+        if version != 0:
+            raise StaleRow(_stale_message(row))
+        # A first save inserts the row; of two first saves at once the second finds the first's (ON CONFLICT
+        # waits for it) and is stale like any other.
+        created = await db.scalar(
+            insert(AssessmentItem)
+            .values(
+                id=uuid.uuid4(),
+                tenant_id=tenant.id,
+                assessment_id=assessment.id,
+                criterion_id=row.node.id,
+                inputs={},
+                explanation="",
+                evidence_refs="",
+                version=0,
+            )
+            .on_conflict_do_nothing(index_elements=["assessment_id", "criterion_id"])
+            .returning(AssessmentItem.id)
         )
-        db.add(item)
+        if created is None:
+            raise StaleRow(_stale_message(row))
+        item = await db.get_one(AssessmentItem, created)
+        before = None
+    else:
+        if item.version != version:
+            raise StaleRow(_stale_message(row))
+        before = _item_state(item)
+    item.version += 1
     item.points = parsed.points
     item.inputs = parsed.inputs
     item.explanation = parsed.explanation
@@ -275,6 +312,22 @@ def available_actions(assessment: Assessment | None, allowed: set[str]) -> list[
 
 async def history(db: AsyncSession) -> list[AppraisedResult]:
     return list(await db.scalars(select(AppraisedResult).order_by(AppraisedResult.year)))
+
+
+def _form_version(form: dict[str, Any]) -> int:
+    """The row version the form was made from; -1 (never a row's) when missing or unreadable."""
+    try:
+        version = int(str(form.get("version", "")).strip())
+    except ValueError:
+        return -1
+    return version if 0 <= version < 2**31 else -1
+
+
+def _stale_message(row: Row) -> str:
+    return (
+        f"Tiêu chí {row.code} vừa được người khác lưu trong khi bạn đang sửa: đây là nội dung mới nhất, "
+        "thay đổi của bạn chưa được lưu. Hãy xem lại rồi nhập lại nếu cần."
+    )
 
 
 def _locked_message(status: str) -> str:

@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission
 from backend.db.models import User
-from backend.db.models.evidence import EvidenceFile
 from backend.domain.evidence import services
 from backend.domain.evidence.services import ClientGone, EvidenceError, Received, Target
 from backend.domain.evidence.sniff import ACCEPTED_TEXT, INLINE
@@ -151,7 +150,8 @@ class EvidenceController(Controller):
         tenant: NamedDependency[TenantContext],
         task_id: FromPath[uuid.UUID],
     ) -> Template:
-        return await self._panel(request, db_session, tenant, await services.target_for_task(db_session, task_id))
+        target = await services.target_for_task(db_session, tenant, task_id)
+        return await self._panel(request, db_session, tenant, target)
 
     @post("/nhiem-vu/{task_id:uuid}", name="evidence:upload_task", opt=UPLOAD, request_max_body_size=None)
     async def upload_task(
@@ -161,7 +161,7 @@ class EvidenceController(Controller):
         tenant: NamedDependency[TenantContext],
         task_id: FromPath[uuid.UUID],
     ) -> Response[Any]:
-        target = await services.target_for_task(db_session, task_id)
+        target = await services.target_for_task(db_session, tenant, task_id)
         return await self._upload(request, db_session, tenant, target)
 
     @get("/yeu-cau/{request_id:uuid}", name="evidence:request", opt=VIEW)
@@ -194,6 +194,7 @@ class EvidenceController(Controller):
         tenant: NamedDependency[TenantContext],
         file_id: FromPath[uuid.UUID],
     ) -> Stream:
+        await services.visible_file(db_session, tenant, file_id)
         storage = storage_from_settings(_settings(request))
         return await services.stream_file(db_session, storage, file_id, inline=False)
 
@@ -205,6 +206,7 @@ class EvidenceController(Controller):
         tenant: NamedDependency[TenantContext],
         file_id: FromPath[uuid.UUID],
     ) -> Stream:
+        await services.visible_file(db_session, tenant, file_id)
         storage = storage_from_settings(_settings(request))
         return await services.stream_file(db_session, storage, file_id, inline=True)
 
@@ -216,9 +218,7 @@ class EvidenceController(Controller):
         tenant: NamedDependency[TenantContext],
         file_id: FromPath[uuid.UUID],
     ) -> Response[Any]:
-        file = await db_session.get(EvidenceFile, file_id)
-        if file is None or file.deleted_at is not None:
-            raise NotFoundException("Không tìm thấy tệp kiểm chứng.")
+        file = await services.visible_file(db_session, tenant, file_id)
         target = Target(file.year, file.criterion_code, file.task_id, file.request_id)
         try:
             await services.delete_file(db_session, tenant, file_id)

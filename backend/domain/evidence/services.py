@@ -55,6 +55,7 @@ from backend.db.models.remedies import Task
 from backend.db.models.review import EvidenceRequest
 from backend.domain.evidence.sniff import INLINE, NotAccepted, Sniffer, ascii_fallback, name_for, safe_filename
 from backend.domain.evidence.storage import EmptyBlob, Storage, TooLarge
+from backend.domain.remedies.visibility import task_visible, visible_task
 from backend.domain.tenants.deps import TenantContext
 from backend.settings import Settings
 from backend.web.formatting import vn_size
@@ -170,11 +171,22 @@ async def year_submitted(db: AsyncSession, year: int) -> bool:
     return bool(found)
 
 
-async def target_for_task(db: AsyncSession, task_id: uuid.UUID) -> Target:
-    task = await db.get(Task, task_id)
+async def target_for_task(db: AsyncSession, tenant: TenantContext, task_id: uuid.UUID) -> Target:
+    """A task's evidence, for a person who sees the task on the board (404 otherwise, as its card)."""
+    task = await visible_task(db, tenant, Task.id == task_id)
     if task is None:
         raise NotFoundException("Không tìm thấy nhiệm vụ.")
     return Target(year=task.year, criterion_code=task.criterion_code, task_id=task.id)
+
+
+async def visible_file(db: AsyncSession, tenant: TenantContext, file_id: uuid.UUID) -> EvidenceFile:
+    """A live file of the bound tenant that this person may see: a task's file only if they see the task."""
+    file = await db.get(EvidenceFile, file_id)
+    if file is None or file.deleted_at is not None:
+        raise NotFoundException("Không tìm thấy tệp kiểm chứng.")
+    if file.task_id is not None and not await task_visible(db, tenant, file.task_id):
+        raise NotFoundException("Không tìm thấy tệp kiểm chứng.")
+    return file
 
 
 async def target_for_request(db: AsyncSession, request_id: uuid.UUID) -> Target:

@@ -21,12 +21,12 @@ from sqlalchemy import and_, bindparam, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission
-from backend.db.models import BoardColumn, EvidenceFile, Role, Task, TaskAssignee, TaskUnit, Unit, User
+from backend.db.models import BoardColumn, EvidenceFile, Task, TaskAssignee, TaskUnit, Unit, User
 from backend.domain.evidence.services import evidence_counts
+from backend.domain.remedies.visibility import own_units, sees_all, visible_condition
 from backend.domain.tenants.deps import TenantContext
 
 DUE_SOON_DAYS = 7
-UNIT_ROLES = frozenset({Role.STAFF, Role.UNIT_HEAD})
 OTHER_AREA = "khac"
 
 
@@ -150,16 +150,6 @@ class Board:
         return self.cells.get((column.id, lane.code), [])
 
 
-def sees_all(ctx: TenantContext) -> bool:
-    """Unit staff and unit heads see their unit's tasks; everyone else with access sees the whole board."""
-    roles = ctx.principal.roles_in(ctx.tenant.id)
-    return bool(roles - UNIT_ROLES) or ctx.principal.is_platform_admin
-
-
-def own_units(ctx: TenantContext) -> frozenset[uuid.UUID]:
-    return ctx.principal.units.get(ctx.tenant.id, frozenset())
-
-
 def may_edit(ctx: TenantContext, task: Task | MovingTask, coordinating: set[uuid.UUID] | None = None) -> bool:
     if ctx.can(Permission.TASK_EDIT_ANY.value):
         return True
@@ -173,19 +163,6 @@ async def coordinating_units(db: AsyncSession, task_id: uuid.UUID) -> set[uuid.U
     """The units (not unit groups) a task is shared with, for the edit check."""
     rows = await db.scalars(select(TaskUnit.unit_id).where(TaskUnit.task_id == task_id, TaskUnit.unit_id.is_not(None)))
     return {unit for unit in rows if unit is not None}
-
-
-def visible_condition(ctx: TenantContext):  # type: ignore[no-untyped-def]
-    """The SQL condition for tasks this person sees (None: all)."""
-    if sees_all(ctx):
-        return None
-    units = list(own_units(ctx))
-    user = ctx.principal.user_id
-    return or_(
-        Task.lead_unit_id.in_(units),
-        Task.id.in_(select(TaskUnit.task_id).where(TaskUnit.unit_id.in_(units))),
-        Task.id.in_(select(TaskAssignee.task_id).where(TaskAssignee.user_id == user)),
-    )
 
 
 async def read_columns(db: AsyncSession) -> list[ColumnView]:

@@ -31,7 +31,7 @@ from backend.db.models import (
 )
 from backend.domain.assessments import services as assessments
 from backend.domain.remedies import board as boards
-from backend.domain.remedies import tasks
+from backend.domain.remedies import tasks, visibility
 from backend.domain.remedies.board import VIEW_COLUMNS, Board, ColumnView, Filters, Lane, Move, MoveError
 from backend.domain.remedies.cards import cards_html
 from backend.domain.remedies.deadlines import working_days
@@ -172,8 +172,8 @@ async def _read_board(
     key: tuple[Any, ...] | None = None
     if cells is None:
         revision, directory = (await db.execute(_REVISIONS)).one()
-        everything = boards.sees_all(ctx)
-        mine = boards.own_units(ctx)
+        everything = visibility.sees_all(ctx)
+        mine = visibility.own_units(ctx)
         edit_own = ctx.can(Permission.TASK_EDIT_OWN_UNIT.value)
         key = (
             ctx.tenant.id,
@@ -217,7 +217,7 @@ async def _editable(db: AsyncSession, ctx: TenantContext, board: Board) -> set[u
         return {t.id for t in cards}
     if not ctx.can(Permission.TASK_EDIT_OWN_UNIT.value) or not cards:
         return set()
-    units = boards.own_units(ctx)
+    units = visibility.own_units(ctx)
     coordinated = set(
         await db.scalars(
             select(TaskUnit.task_id)
@@ -371,9 +371,9 @@ class RemedyBoardController(Controller):
         options = await tasks.choices(db_session, loaded.sheet)
         raw = await request.form()
         parsed = tasks.parse_task_form(raw, options, year, vietnam_today(), working_days(tenant.province.settings))
-        if not tenant.can(Permission.TASK_EDIT_ANY.value) and parsed.values.get("lead_unit_id") not in boards.own_units(
-            tenant
-        ):
+        if not tenant.can(Permission.TASK_EDIT_ANY.value) and parsed.values.get(
+            "lead_unit_id"
+        ) not in visibility.own_units(tenant):
             parsed.errors.setdefault("lead_unit_id", "Bạn chỉ tạo được nhiệm vụ do phòng, đơn vị mình chủ trì.")
         if parsed.errors:
             return _form_page(
@@ -593,7 +593,7 @@ async def _anchors(
     column in board order (a card goes next to one of another lane by moving to that lane first). Each option
     names the anchor's column too, so the form's column select does not have to agree with it."""
     where = [Task.year == task.year, Task.area_code == task.area_code, Task.id != task.id]
-    visible = boards.visible_condition(ctx)
+    visible = visibility.visible_condition(ctx)
     if visible is not None:
         where.append(visible)
     rows = (
@@ -629,17 +629,9 @@ def _parse_move(form: dict[str, Any]) -> Move:
 
 
 async def _task(db: AsyncSession, ctx: TenantContext, year: int, number: int) -> Task:
-    task = await db.scalar(select(Task).where(Task.year == year, Task.number == number))
+    task = await visibility.visible_task(db, ctx, Task.year == year, Task.number == number)
     if task is None:
         raise NotFoundException("Không tìm thấy nhiệm vụ.")
-    if not boards.sees_all(ctx):
-        units = boards.own_units(ctx)
-        linked = set(await db.scalars(select(TaskUnit.unit_id).where(TaskUnit.task_id == task.id)))
-        assigned = ctx.principal.user_id in set(
-            await db.scalars(select(TaskAssignee.user_id).where(TaskAssignee.task_id == task.id))
-        )
-        if task.lead_unit_id not in units and not (units & linked) and not assigned:
-            raise NotFoundException("Không tìm thấy nhiệm vụ.")
     return task
 
 

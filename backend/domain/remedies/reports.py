@@ -17,7 +17,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission
@@ -25,6 +25,7 @@ from backend.clock import vietnam_today
 from backend.db.models import AuditEntry, BoardColumn, Task, Unit
 from backend.db.models.reports import ProgressReport
 from backend.domain.assessments import services as assessments
+from backend.domain.remedies import visibility
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
 from backend.domain.tenants.services import ReportDue, report_deadlines
 from backend.web.flash import notice, problem
@@ -53,13 +54,19 @@ def _due(ctx: TenantContext, year: int, period: str) -> ReportDue:
     raise NotFoundException("Tỉnh không có kỳ báo cáo này.")
 
 
-async def summary(db: AsyncSession, year: int, areas: Mapping[str, str], today: date) -> dict[str, Any]:
-    """Tasks of the year by status, unit and area, and the overdue ones (JSON-ready: it may be frozen)."""
+async def summary(
+    db: AsyncSession, year: int, areas: Mapping[str, str], today: date, visible: ColumnElement[bool] | None = None
+) -> dict[str, Any]:
+    """Tasks of the year by status, unit and area, and the overdue ones (JSON-ready: it may be frozen); only those
+    `visible` (the board's rule for the person reading, None: all)."""
     columns = list(await db.scalars(select(BoardColumn).order_by(BoardColumn.position)))
     done = {c.id for c in columns if c.is_done}
     names = {c.id: c.name for c in columns}
     units = {u.id: u.name for u in await db.scalars(select(Unit))}
-    tasks = list(await db.scalars(select(Task).where(Task.year == year).order_by(Task.number)))
+    query = select(Task).where(Task.year == year).order_by(Task.number)
+    if visible is not None:
+        query = query.where(visible)
+    tasks = list(await db.scalars(query))
     by_status = {c.name: 0 for c in columns}
     by_unit: dict[str, dict[str, int]] = {}
     by_area: dict[str, dict[str, int]] = {}
@@ -160,7 +167,17 @@ class ProgressReportController(Controller):
         loaded = await assessments.load(db_session, tenant.province, year)
         areas = {a.code: a.node.title for a in loaded.sheet.areas} if loaded else {}
         today = vietnam_today()
-        data = report.snapshot if report and report.snapshot else await summary(db_session, year, areas, today)
+        # What the board hides from a unit's staff the report does not show either: they get the figures of the
+        # tasks they see, live (the frozen snapshot holds every unit's), with the report's narratives.
+        visible = visibility.visible_condition(tenant)
+        if visible is not None:
+            data = await summary(db_session, year, areas, today, visible)
+            if report and report.snapshot:
+                data["narratives"] = report.snapshot.get("narratives", {})
+        elif report and report.snapshot:
+            data = report.snapshot
+        else:
+            data = await summary(db_session, year, areas, today)
         return page(
             request,
             "remedies/report.html",
@@ -170,6 +187,7 @@ class ProgressReportController(Controller):
             due=due,
             report=report,
             data=data,
+            own_tasks_only=visible is not None,
             narratives=(report.narratives if report else {}),
             errors={},
             base=_base(tenant, year),

@@ -12,7 +12,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath
 from litestar.response import Redirect, Stream, Template
 from sqlalchemy import select
@@ -23,6 +23,7 @@ from backend.db.models import Assessment, Submission, Tenant, TenantKind
 from backend.db.rls import bind_tenant
 from backend.domain.assessments.services import STATUS_LABELS, criteria_years
 from backend.domain.evidence.storage import storage_from_settings
+from backend.domain.remedies import visibility
 from backend.domain.submissions import services
 from backend.domain.submissions.services import STATUS_LABELS_VN, SubmissionError
 from backend.domain.submissions.verify import Report, check_archive, match_submission
@@ -57,6 +58,7 @@ async def _status_context(db: AsyncSession, tenant: TenantContext, year: int) ->
         "live": live,
         "building": any(s.status == "building" for s in versions),
         "can_retry": {s.id: services.can_retry(s, now) for s in versions},
+        "may_download": visibility.sees_all(tenant),
         "evidence_check": await services.criteria_without_evidence(db, tenant.province, year) if may_submit else None,
         "base": f"{tenant.base_path}/nop-ho-so/{year}",
     }
@@ -164,6 +166,9 @@ class SubmissionController(Controller):
         year: FromPath[int],
         version: FromPath[int],
     ) -> Stream:
+        if not visibility.sees_all(tenant):
+            # The package holds the evidence of every task, those the board hides from this person included.
+            raise PermissionDeniedException("Gói hồ sơ có tài liệu kiểm chứng của mọi phòng, đơn vị.")
         submission = await _version(db_session, year, version)
         storage = storage_from_settings(request.app.state["settings"])
         if not submission.package_key or not await storage.exists(submission.package_key):

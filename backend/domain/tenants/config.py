@@ -25,6 +25,10 @@ from backend.domain.submissions.calendar import calendar_problems
 CODE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")  # used with fullmatch
 DAY_MONTH = re.compile(r"([0-9]{2})/([0-9]{2})")
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]{1,64}")  # RFC 6749 §3.3 scope-token, fullmatch
+CLAIM_NAME = re.compile(r"[\x21-\x7e]{1,255}")  # printable ASCII without spaces, fullmatch
+DEFAULT_SCOPES = ("openid", "email", "profile")
+MAX_SCOPES = 20
 ReportPeriod = Literal["quy-1", "6-thang", "quy-3", "nam"]
 REPORT_PERIODS: tuple[str, ...] = get_args(ReportPeriod)
 LOCAL_ISSUER_HOSTS = {"localhost", "127.0.0.1", "::1"}  # the development IdP only
@@ -43,18 +47,28 @@ class _Strict(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 
 
 class ClaimMapping(_Strict, frozen=True):
-    """A person whose ID token has `claim` equal to (or, for a list, containing) `value` gets `role` in `tenant`."""
+    """A person whose ID token has `claim` equal to (or, for a list, containing) `value` gets `role` in `tenant`;
+    without `claim`, the province's agency claim."""
 
-    claim: str
     value: str
     tenant: str
     role: str
+    claim: str | None = None
 
 
 class IdentityProviderConfig(_Strict, frozen=True):
+    """The province's OpenID provider: what parboard asks it for (`scopes`) and where its answers are (the claim
+    names). Providers release custom claims, such as the agency, only under a scope that asks for them."""
+
     issuer: str
     client_id: str
+    scopes: list[str] = msgspec.field(default_factory=lambda: list(DEFAULT_SCOPES))
     agency_claim: str = "agency"
+    email_claim: str = "email"
+    name_claim: str = "name"
+    # Only `email_verified: true` lets an e-mail take an invitation; a provider known never to send the claim
+    # (while checking every address itself) is trusted here, explicitly, per province.
+    trust_email_without_verified: bool = False
     claim_mappings: list[ClaimMapping] = []
 
 
@@ -387,8 +401,16 @@ def validate_province(config: ProvinceConfig, file: Path) -> list[ConfigProblem]
         bad("$.province.identity_provider.issuer", issuer_problem)
     if not idp.client_id.strip():
         bad("$.province.identity_provider.client_id", "client_id không được để trống")
-    if not idp.agency_claim.strip():
-        bad("$.province.identity_provider.agency_claim", "agency_claim không được để trống")
+    _check_scopes(idp.scopes, "$.province.identity_provider.scopes", bad)
+    for claim_key in ("agency_claim", "email_claim", "name_claim"):
+        value = getattr(idp, claim_key)
+        if not value.strip():
+            bad(f"$.province.identity_provider.{claim_key}", f"{claim_key} không được để trống")
+        elif not CLAIM_NAME.fullmatch(value):
+            bad(
+                f"$.province.identity_provider.{claim_key}",
+                f"tên claim {value!r} không hợp lệ: chỉ ký tự ASCII in được, không dấu cách, tối đa 255 ký tự",
+            )
 
     seen_periods: set[str] = set()
     for i, deadline in enumerate(province.report_deadlines):
@@ -427,8 +449,8 @@ def validate_province(config: ProvinceConfig, file: Path) -> list[ConfigProblem]
     tenant_codes = {t.code for t in config.tenants}
     for m_index, mapping in enumerate(idp.claim_mappings):
         mpath = f"$.province.identity_provider.claim_mappings[{m_index}]"
-        if not mapping.claim.strip():
-            bad(f"{mpath}.claim", "tên claim không được để trống")
+        if mapping.claim is not None and not CLAIM_NAME.fullmatch(mapping.claim):
+            bad(f"{mpath}.claim", "tên claim không được để trống, chỉ ký tự ASCII in được, không dấu cách")
         if not mapping.value.strip():
             bad(f"{mpath}.value", "giá trị claim không được để trống")
         if mapping.tenant not in tenant_codes:
@@ -500,6 +522,24 @@ def validate_province(config: ProvinceConfig, file: Path) -> list[ConfigProblem]
                 bad(ppath, f"người dùng mẫu {person.email!r} với vai trò {person.role!r} bị lặp trong sở")
             seen_people.add(key)
     return problems
+
+
+def _check_scopes(scopes: list[str], path: str, bad: Callable[[str, str], None]) -> None:
+    if "openid" not in scopes:
+        bad(path, "danh sách scopes phải có 'openid' (không có nó nhà cung cấp không trả ID token)")
+    if len(scopes) > MAX_SCOPES:
+        bad(path, f"tối đa {MAX_SCOPES} scope, có {len(scopes)}")
+    seen: set[str] = set()
+    for index, scope in enumerate(scopes):
+        if not SCOPE_TOKEN.fullmatch(scope):
+            bad(
+                f"{path}[{index}]",
+                f"scope {scope!r} không hợp lệ: một từ ASCII in được, không dấu cách, dấu ngoặc kép hay gạch chéo "
+                "ngược, tối đa 64 ký tự",
+            )
+        elif scope in seen:
+            bad(f"{path}[{index}]", f"scope {scope!r} bị lặp")
+        seen.add(scope)
 
 
 def _unique_codes(

@@ -79,14 +79,19 @@ async def _sync_province(
     session: AsyncSession, loaded: LoadedProvince, report: SyncReport, *, demo_people: bool
 ) -> None:
     info = loaded.config.province
+    idp = info.identity_provider
     settings: dict[str, Any] = {
         "identity_provider": {
-            "issuer": info.identity_provider.issuer,
-            "client_id": info.identity_provider.client_id,
-            "agency_claim": info.identity_provider.agency_claim,
+            "issuer": idp.issuer,
+            "client_id": idp.client_id,
+            "scopes": list(idp.scopes),
+            "agency_claim": idp.agency_claim,
+            "email_claim": idp.email_claim,
+            "name_claim": idp.name_claim,
+            "trust_email_without_verified": idp.trust_email_without_verified,
             "claim_mappings": [
-                {"claim": m.claim, "value": m.value, "tenant": m.tenant, "role": m.role}
-                for m in info.identity_provider.claim_mappings
+                {"claim": m.claim or idp.agency_claim, "value": m.value, "tenant": m.tenant, "role": m.role}
+                for m in idp.claim_mappings
             ],
         },
         "report_deadlines": [{"period": d.period, "due": d.due} for d in info.report_deadlines],
