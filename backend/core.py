@@ -36,6 +36,7 @@ from backend.logging import configure_logging, get_logger
 from backend.settings import Settings
 from backend.web.compression import Assets, asset_handler
 from backend.web.errors import EXCEPTION_HANDLERS
+from backend.web.flash import flash_session_config, flashed_messages
 from backend.web.input import check_request_input
 from backend.web.metrics import MetricsController, prometheus_config
 from backend.web.templating import template_config
@@ -94,6 +95,9 @@ class ParboardPlugin(InitPluginProtocol, ReceiveRoutePlugin):
                 "static_url": assets.url,
             },
         )
+        # flash messages: Litestar's, in a cookie session of their own (the layout calls get_flashes())
+        app_config.middleware.append(flash_session_config(settings).middleware)
+        app_config.template_config.engine_instance.register_template_callable("get_flashes", flashed_messages)
         oidc = OIDCRegistry()
         app_config.state.update(
             {

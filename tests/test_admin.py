@@ -120,7 +120,7 @@ async def test_invitation_is_listed_audited_and_not_duplicated(
     form = {"_csrf_token": csrf, "email": "Moi.Nguoi@Example.VN", "role": "staff", "unit_id": unit}
     first = await client.post(f"{BASE}/quan-tri/thanh-vien/moi", data=form, follow_redirects=False)
     assert first.status_code == 303
-    page = await client.get(f"{BASE}/quan-tri/thanh-vien?ok=invited")
+    page = await client.get(first.headers["location"])
     assert "Đã gửi lời mời." in page.text
     assert "moi.nguoi@example.vn" in page.text
     again = await client.post(f"{BASE}/quan-tri/thanh-vien/moi", data=form)

@@ -7,7 +7,7 @@ import asyncio
 import random
 import re
 import uuid
-from datetime import date
+from datetime import date, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -487,7 +487,7 @@ async def test_the_plan_is_generated_from_the_criteria_that_lost_points(
     for code, form in SEED_001:
         await client.post(f"{base}/tieu-chi/{code}", data={**form, "_csrf_token": token}, headers=HTMX)
     response = await client.post(f"{BOARD}/tao-tu-tu-danh-gia", data={"_csrf_token": token}, follow_redirects=False)
-    assert response.headers["location"].endswith("ok=tao-10")
+    assert "Đã tạo 10 nhiệm vụ từ các tiêu chí bị trừ điểm." in (await client.get(response.headers["location"])).text
     rows = await _rows(owner_engine, "SELECT criterion_code, points_lost, points_max FROM tasks ORDER BY number")
     assert [r.criterion_code for r in rows] == [
         "1.2",
@@ -503,7 +503,7 @@ async def test_the_plan_is_generated_from_the_criteria_that_lost_points(
     ]
     assert str(rows[0].points_lost) == "0.080"
     again = await client.post(f"{BOARD}/tao-tu-tu-danh-gia", data={"_csrf_token": token}, follow_redirects=False)
-    assert again.headers["location"].endswith("ok=tao-0")
+    assert "Đã tạo 0 nhiệm vụ" in (await client.get(again.headers["location"])).text
     await sign_in(client, STAFF)
     assert (
         await client.post(f"{BOARD}/tao-tu-tu-danh-gia", data={"_csrf_token": await _token(client)})
@@ -680,3 +680,102 @@ async def test_a_moves_reads_in_one_statement_are_the_boards(
 
 def _columns_sync(columns: list[boards.ColumnView]) -> dict[str, str]:
     return {column.code: str(column.id) for column in columns}
+
+
+async def test_a_cards_code_opens_its_form_in_the_side_panel(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    """Clicking KP-n on the board asks for the card as htmx: the panel alone, with its form, not a 500."""
+    await sign_in(client, FOCAL)
+    await _create(client, title="Việc mở trong khung bên")
+    [task] = await _tasks(owner_engine)
+    panel = await client.get(f"{BOARD}/the/{task.number}", headers=HTMX)
+    assert panel.status_code == 200, panel.text
+    assert "Việc mở trong khung bên" in panel.text
+    assert "<html" not in panel.text
+    assert 'class="task-form"' in panel.text
+
+
+async def test_a_move_refused_for_want_of_a_right_answers_with_the_message_and_the_fresh_board(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    """A unit's staff may not confirm a task: their drag to "Hoàn thành" is refused (403) with the reason in an
+    alert and the board as it is, so the browser puts the card back and the counts stay true."""
+    units = await _units(owner_engine)
+    await sign_in(client, FOCAL)
+    await _create(client, title="Việc của phòng Hợp tác quốc tế", lead_unit_id=units["phong-hop-tac-quoc-te"])
+    [task] = await _tasks(owner_engine)
+    columns = await _columns(owner_engine)
+    await sign_in(client, STAFF)
+    refused = await _move(client, task, columns["hoan-thanh"], "1")
+    assert refused.status_code == 403
+    assert re.search(r'role="alert">[^<]*Chỉ đầu mối CCHC hoặc lãnh đạo mới chuyển', refused.text)
+    assert 'id="board" class="board" data-move-form="move-form" hx-swap-oob="true"' in refused.text
+    todo = re.search(rf'id="cell-{columns["chua-thuc-hien"]}-1"[^>]*>(.*?)</ol>', refused.text, re.S)
+    assert todo
+    assert f'data-task="{task.id}"' in todo.group(1)  # back where it was
+    assert f'<span class="column-count" id="count-{columns["hoan-thanh"]}">0</span>' in refused.text
+    assert (await _tasks(owner_engine))[0].version == task.version
+
+    token = await _token(client)
+    data = {"task": str(task.id), "version": str(task.version), "column": columns["hoan-thanh"], "area": "1"}
+    plain = await client.post(f"{BOARD}/di-chuyen", data={**data, "_csrf_token": token})
+    assert plain.status_code == 403
+    assert "Chỉ đầu mối CCHC hoặc lãnh đạo mới chuyển" in plain.text
+    assert "<h1>Kế hoạch khắc phục" in plain.text  # the board, not an error page
+
+
+async def test_a_comments_time_is_shown_in_vietnam_time(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    await sign_in(client, FOCAL)
+    await _create(client, title="Việc có trao đổi")
+    token = await _token(client)
+    await client.post(f"{BOARD}/the/1/trao-doi", data={"body": "Đã giao.", "_csrf_token": token})
+    [row] = await _rows(owner_engine, "SELECT created_at FROM task_comments")
+    vietnam = row.created_at.astimezone(timezone(timedelta(hours=7)))
+    card = await client.get(f"{BOARD}/the/1")
+    assert f"{vietnam:%H:%M %d/%m/%Y}" in card.text
+
+
+async def test_the_new_task_form_groups_criteria_by_area_and_lists_each_checkbox_on_its_own_line(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    await sign_in(client, FOCAL)
+    form = (await client.get(f"{BOARD}/them")).text
+    criterion = re.search(r'<select id="t-criterion"[^>]*data-follows-area="t-area"[^>]*>(.*?)</select>', form, re.S)
+    assert criterion
+    groups = re.findall(r'<optgroup label="([^"]+)" data-area="([^"]+)">(.*?)</optgroup>', criterion.group(1), re.S)
+    assert [area for _, area, _ in groups][:2] == ["1", "2"]  # areas in order; one without listed criteria has none
+    for _, area, options in groups:
+        codes = re.findall(r'<option value="([^"]+)"', options)
+        assert codes
+        assert all(code.split(".")[0] == area for code in codes), (area, codes)
+    for legend, name in (("Đơn vị phối hợp", "coordinating"), ("Người thực hiện", "assignees")):
+        fieldset = re.search(rf"<legend>{legend}.*?</fieldset>", form, re.S)
+        assert fieldset
+        boxes = re.findall(
+            rf'<li class="field-check"><input type="checkbox" id="([^"]+)" name="{name}"[^>]*>'
+            r'<label for="\1">[^<]+</label></li>',
+            fieldset.group(0),
+        )
+        assert len(boxes) >= 4, fieldset.group(0)
+
+
+async def test_the_board_says_how_to_move_a_card_with_the_keyboard(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    """Alt+arrows are written on the board, and a card that may be moved points to them (a screen reader reads
+    them with the card); a card that may not be moved does not."""
+    await sign_in(client, FOCAL)
+    await _create(client, title="Việc có thể chuyển")
+    [task] = await _tasks(owner_engine)
+    board = (await client.get(BOARD)).text
+    keys = re.search(r'<p class="small" id="board-keys">(.*?)</p>', board, re.S)
+    assert keys
+    assert "<kbd>Alt</kbd>+<kbd>←</kbd>" in keys.group(1)
+    assert "<kbd>Alt</kbd>+<kbd>↑</kbd>" in keys.group(1)
+    assert f'id="card-{task.id}"' in board
+    assert f'aria-describedby="card-{task.id}-meta board-keys"' in board
+    await sign_in(client, VIEWER)
+    assert f'aria-describedby="card-{task.id}-meta"' in (await client.get(BOARD)).text

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
+from backend.db.models import RemedyPlan
 from backend.domain.remedies.deadlines import (
     CalendarError,
     Deadline,
@@ -14,6 +15,7 @@ from backend.domain.remedies.deadlines import (
     default_calendar,
     parse_deadline,
 )
+from backend.domain.remedies.tasks import plan_clock
 
 CAL = default_calendar()
 
@@ -353,3 +355,12 @@ def test_by_regulation_has_no_date(text: str) -> None:
 def test_plain_prose_is_unknown_and_never_raises(text: str) -> None:
     deadline = parse(text)
     assert (deadline.kind, deadline.due, deadline.text) == ("unknown", None, text)
+
+
+def test_a_plan_approved_after_midnight_in_vietnam_is_late_whatever_the_day_in_utc() -> None:
+    """Result on 01/03/2024: the plan is due 16/03. Approved at 01:00 on 17/03 in Vietnam, 18:00 UTC on the 16th."""
+    plan = RemedyPlan(year=2024, status="approved", result_date=date(2024, 3, 1))
+    plan.approved_at = datetime(2024, 3, 16, 18, 0, tzinfo=UTC)
+    assert plan_clock(plan, date(2024, 3, 20)).on_time is False
+    plan.approved_at = datetime(2024, 3, 16, 16, 0, tzinfo=UTC)  # 23:00 on the 16th in Vietnam
+    assert plan_clock(plan, date(2024, 3, 20)).on_time is True

@@ -222,6 +222,10 @@ async def test_upload_two_files_keeps_the_vietnamese_name(
     )
     assert response.status_code == 201, response.text
     assert "Kế hoạch số 640.pdf" in response.text
+    assert "2 KB · Số 640/KH-STNMT ngày 24/02/2023" in response.text  # a size as people read it (2.025 byte)
+    # the form starts empty again: the next files are other documents
+    assert re.search(r'name="document" maxlength="200" placeholder="[^"]*" value=""', response.text)
+    assert re.search(r'name="description" maxlength="2000" value=""', response.text)
     rows = await _rows(owner_engine)
     assert sorted(r["filename"] for r in rows) == ["Biên bản.docx", "Kế hoạch số 640.pdf"]
     pdf = next(r for r in rows if r["content_type"] == PDF)
@@ -694,6 +698,8 @@ async def test_answer_to_an_evidence_request_takes_files_until_answered(
     path = f"{SNGV}/tai-lieu/yeu-cau/{request_id}"
     response = await _upload(client, [("Giải trình.pdf", PDF_BYTES)], path=path)
     assert response.status_code == 201, response.text
+    # the answer form's hint sends the department to "Tệp kèm giải trình": this panel
+    assert '<h4 class="evidence-title">Tệp kèm giải trình (1)</h4>' in response.text
     (row,) = await _rows(owner_engine)
     assert row["request_id"] == request_id
     assert row["criterion_code"] == "1.2"

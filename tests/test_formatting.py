@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import decimal
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 
-from backend.web.formatting import vn_date, vn_datetime, vn_number, vn_percent
+from backend.web.formatting import vn_date, vn_datetime, vn_number, vn_percent, vn_size, vn_typed
 
 
 @pytest.mark.parametrize(
@@ -76,3 +76,52 @@ def test_a_published_index_keeps_its_decimals_with_a_comma() -> None:
     assert vn_percent(Decimal("100.00")) == "100,00 %"
     assert vn_percent(Decimal("87")) == "87 %"  # a province publishing without decimals
     assert vn_percent(None) == "–"
+
+
+@pytest.mark.parametrize(
+    ("moment", "shown"),
+    [
+        (datetime(2026, 12, 5, 22, 24, tzinfo=UTC), "05:24 06/12/2026"),  # stored in UTC, shown in Vietnam time
+        (datetime(2026, 12, 6, 5, 24, tzinfo=timezone(timedelta(hours=7))), "05:24 06/12/2026"),
+        (datetime(2026, 1, 1, 0, 0, tzinfo=UTC), "07:00 01/01/2026"),
+    ],
+)
+def test_every_time_is_shown_in_vietnam_time(moment: datetime, shown: str) -> None:
+    assert vn_datetime(moment) == shown
+
+
+def test_a_moments_day_is_its_day_in_vietnam() -> None:
+    assert vn_date(datetime(2026, 12, 5, 23, 30, tzinfo=UTC)) == "06/12/2026"
+    assert vn_date(date(2026, 12, 5)) == "05/12/2026"
+
+
+@pytest.mark.parametrize(
+    ("size", "shown"),
+    [
+        (0, "0 byte"),
+        (512, "512 byte"),
+        (1024, "1 KB"),
+        (10317, "10,1 KB"),
+        (1572864, "1,5 MB"),
+        (50 * 1024 * 1024, "50 MB"),
+        (3 * 1024**3 + 1024**3 // 10, "3,1 GB"),
+    ],
+)
+def test_sizes_are_read_as_people_read_them(size: int, shown: str) -> None:
+    assert vn_size(size) == shown
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [
+        ("10.5", "10,5"),
+        ("10,5", "10,5"),
+        ("94,7654", "94,7654"),  # every decimal kept
+        ("1.234,5", "1.234,5"),
+        ("7", "7"),
+        ("31/12/2020", "31/12/2020"),
+        ("không có", "không có"),
+    ],
+)
+def test_typed_numbers_are_shown_with_a_decimal_comma(typed: str, shown: str) -> None:
+    assert vn_typed(typed) == shown

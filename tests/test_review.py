@@ -341,7 +341,7 @@ async def test_request_answered_by_the_department_shows_in_round_2(
     assert await _scalar(owner_engine, "so-ngoai-vu", "SELECT count(*) FROM appraisal_items WHERE round = 2") == 18
     refused = await _post(client, f"{SNGV_REVIEW}/cong-bo", {}, follow_redirects=False)
     assert refused.status_code == 303
-    assert "loi=" in refused.headers["location"]
+    assert 'class="alert alert-error" role="alert"' in (await client.get(refused.headers["location"])).text
     assert await _scalar(owner_engine, "so-ngoai-vu", "SELECT count(*) FROM appraised_results") == 0
 
 
@@ -462,7 +462,7 @@ async def test_finalising_publishes_exact_totals_ranks_and_the_plan_starts_from_
     )
     published = await _post(client, f"{SNGV_REVIEW}/cong-bo", {}, follow_redirects=False)
     assert published.status_code == 303, published.text
-    assert "ok=cong-bo" in published.headers["location"]
+    assert "Đã công bố kết quả thẩm định." in (await client.get(published.headers["location"])).text
     # 75,75 self-scored (1.7 claimed in full) − 0,5 (1.7) − 0,25 (4.1.5) = 75
     assert await _scalar(owner_engine, "so-ngoai-vu", "SELECT total::text FROM appraised_results") == "75.000"
     areas = await _scalar(owner_engine, "so-ngoai-vu", "SELECT areas FROM appraised_results")

@@ -82,6 +82,8 @@ def test_manual_points_within_max() -> None:
     assert Manual(D("3")).score(D("2.229")) == D("2.229")
     with pytest.raises(ScoringError, match="Điểm phải nằm trong khoảng 0–3"):
         Manual(D("3")).score(D("3.5"))
+    with pytest.raises(ScoringError, match=r"Điểm phải nằm trong khoảng 0–12,5\.$"):  # a decimal comma, not 12.5
+        Manual(D("12.500")).score(D("13"))
 
 
 @pytest.mark.parametrize(

@@ -89,7 +89,7 @@ async def approve_2020(client: AsyncTestClient[Litestar]) -> None:
     assert (await post(client, f"{ASSESS}/trang-thai", {"action": "gui-duyet"})).status_code in (302, 303)
     await sign_in(client, LEADER)
     approved = await post(client, f"{ASSESS}/trang-thai", {"action": "duyet"})
-    assert approved.headers["location"].endswith("ok=duyet")
+    assert "Đã duyệt bản tự đánh giá." in (await client.get(approved.headers["location"])).text
 
 
 async def tenant_id(engine: AsyncEngine, code: str = "so-ngoai-vu") -> uuid.UUID:
@@ -178,9 +178,20 @@ async def test_focal_point_submits_an_approved_assessment_and_the_job_builds_it(
     await sign_in(client, FOCAL)
     page = await client.get(PAGE)
     assert "Tỉnh chưa đặt lịch cho năm 2020" in page.text
+    # before submitting: which criteria have no evidence, on the page and in the confirmation the button asks
+    warning = re.search(r'<div class="alert alert-warn" role="note">(.*?)</div>', page.text, re.S)
+    assert warning
+    missing = re.findall(r"<li>([0-9.]+) ", warning.group(1))
+    assert "1.2" not in missing
+    assert "1.7" in missing
+    assert f"{len(missing)}/{len(missing) + 1} tiêu chí chưa có tài liệu kiểm chứng" in warning.group(1)
+    confirm = re.search(r'<form method="post" action="[^"]+" data-confirm="([^"]+)">', page.text)
+    assert confirm
+    assert confirm.group(1).startswith("Nộp hồ sơ tự đánh giá năm 2020 cho Sở Nội vụ?")
+    assert f"Lưu ý: {len(missing)}/{len(missing) + 1} tiêu chí chưa có tài liệu kiểm chứng (" in confirm.group(1)
     submitted = await post(client, PAGE)
     assert submitted.status_code in (302, 303)
-    assert submitted.headers["location"].endswith("ok=nop")
+    assert "Đã gửi yêu cầu nộp" in (await client.get(submitted.headers["location"])).text
 
     [row] = await submission_rows(owner_engine, sngv)
     assert (row.version, row.status) == (1, "building")
@@ -192,10 +203,15 @@ async def test_focal_point_submits_an_approved_assessment_and_the_job_builds_it(
 
     building = await client.get(PAGE)
     fragment = await client.get(PAGE, headers={"HX-Request": "true", "HX-Target": "submission-status"})
-    assert fragment.text.lstrip().startswith('<section class="card" id="submission-status"')
+    assert fragment.text.lstrip().startswith('<div id="submission-status"')
     assert "<html" not in fragment.text
+    # the submit box is refreshed with the table: both say the same
+    assert 'id="submit-heading"' in fragment.text
+    assert "Hồ sơ đang đóng gói (lần 1)" in fragment.text
     assert 'hx-trigger="every 1s"' in building.text
     assert "Đang đóng gói" in building.text
+    assert "Đang chuẩn bị…" in building.text  # the build has not counted its items yet: no "0/0 mục"
+    assert "0/0 mục" not in building.text
 
     assert await build_all(app_engine, storage, sngv) == ["submitted"]
     [row] = await submission_rows(owner_engine, sngv)
@@ -207,9 +223,11 @@ async def test_focal_point_submits_an_approved_assessment_and_the_job_builds_it(
     assert row.manifest is not None
     assert row.manifest["schema"] == "parboard.submission/1"
 
-    done = await client.get(PAGE)
+    done = await client.get(PAGE, headers={"HX-Request": "true", "HX-Target": "submission-status"})
     assert "every 1s" not in done.text
     assert "Đã nộp" in done.text
+    assert "Hồ sơ đã nộp (lần 1)" in done.text  # the box no longer says it is being packaged
+    assert re.search(r"Tải về \(ZIP, [0-9,]+ KB\)", done.text)  # not "0 MB"
     download = await client.get(f"{PAGE}/lan/1/tai-ve")
     assert download.status_code == 200
     assert download.headers["content-type"] == "application/zip"
@@ -360,7 +378,8 @@ async def test_withdraw_then_resubmit_makes_version_2_and_keeps_version_1(
     await post(client, PAGE)
     await build_all(app_engine, storage, sngv)
     assert (await post(client, f"{PAGE}/lan/1/xoa")).status_code == 404  # no such step
-    assert (await post(client, f"{PAGE}/lan/1/rut")).headers["location"].endswith("ok=rut")
+    withdrawn = await post(client, f"{PAGE}/lan/1/rut")
+    assert "Đã rút hồ sơ." in (await client.get(withdrawn.headers["location"])).text
     assert (await post(client, f"{PAGE}/lan/1/rut")).status_code == 409
     await post(client, PAGE)
     await build_all(app_engine, storage, sngv)
@@ -395,7 +414,6 @@ async def test_a_live_submission_freezes_the_assessment_until_it_is_withdrawn(
     await build_all(app_engine, storage, sngv)
     await sign_in(client, LEADER)
     refused = await post(client, f"{ASSESS}/trang-thai", {"action": "mo-lai", "reason": "Sửa số liệu"})
-    assert "loi=" in refused.headers["location"]
     page = await client.get(refused.headers["location"])
     assert "rút bản nộp trước khi mở lại để sửa" in page.text
     async with create_session_maker(owner_engine)() as db:
@@ -404,10 +422,11 @@ async def test_a_live_submission_freezes_the_assessment_until_it_is_withdrawn(
             status = (await db.execute(text("SELECT status FROM assessments WHERE year = 2020"))).scalar_one()
     assert status == "approved"  # what was packaged is what the inspectors review
     await sign_in(client, FOCAL)
-    assert (await post(client, f"{PAGE}/lan/1/rut")).headers["location"].endswith("ok=rut")
+    withdrawn = await post(client, f"{PAGE}/lan/1/rut")
+    assert "Đã rút hồ sơ." in (await client.get(withdrawn.headers["location"])).text
     await sign_in(client, LEADER)
     reopened = await post(client, f"{ASSESS}/trang-thai", {"action": "mo-lai", "reason": "Sửa số liệu"})
-    assert reopened.headers["location"].endswith("ok=mo-lai")
+    assert "Đã mở lại để sửa." in (await client.get(reopened.headers["location"])).text
 
 
 async def test_past_the_deadline_nothing_is_submitted_or_withdrawn(

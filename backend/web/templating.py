@@ -13,7 +13,7 @@ from litestar.response import Template
 from litestar.response.base import ASGIResponse
 from litestar.template.config import TemplateConfig
 
-from backend.web.formatting import vn_date, vn_datetime, vn_number, vn_percent
+from backend.web.formatting import vn_date, vn_datetime, vn_number, vn_percent, vn_size, vn_typed
 
 LABELS = {
     "department": "Sở, ban, ngành",
@@ -93,7 +93,14 @@ def template_config(templates_dir: Path, *, globals_: dict[str, Any]) -> Templat
         lstrip_blocks=True,
         auto_reload=False,
     )
-    environment.filters.update(vn_number=vn_number, vn_percent=vn_percent, vn_date=vn_date, vn_datetime=vn_datetime)
+    environment.filters.update(
+        vn_number=vn_number,
+        vn_percent=vn_percent,
+        vn_date=vn_date,
+        vn_datetime=vn_datetime,
+        vn_size=vn_size,
+        vn_typed=vn_typed,
+    )
     environment.globals.update(label=lambda key: LABELS.get(str(key), str(key)), **globals_)
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment))
 

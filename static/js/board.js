@@ -70,9 +70,49 @@
     }
   }
 
+  function isMove(elt) {
+    return !!(elt && elt.matches && elt.matches('#move-form, .move-form'));
+  }
+
+  // A move the server refuses for want of a right (403) is answered like a conflict (409) or a bad move
+  // (422): an alert and the board as it is, which puts a dragged card back; htmx swaps no 4xx by itself.
+  // Only that answer (it carries the board out of band), not an error page.
+  function onBeforeSwap(e) {
+    var xhr = e.detail.xhr;
+    if (xhr.status === 403 && isMove(e.detail.requestConfig && e.detail.requestConfig.elt) &&
+        xhr.responseText.indexOf('id="board"') !== -1 && xhr.responseText.indexOf('hx-swap-oob') !== -1) {
+      e.detail.shouldSwap = true;
+      e.detail.isError = false;
+    }
+  }
+
+  // Any other failure of a move (no answer, an error page): say so, and show the board as saved, so no card
+  // stays where it was dropped.
+  function onMoveFailed(e) {
+    var elt = e.detail.requestConfig ? e.detail.requestConfig.elt : e.detail.elt;
+    if (!isMove(elt)) { return; }
+    var status = e.detail.xhr ? e.detail.xhr.status : 0;
+    var text = status === 403 ? 'Chưa chuyển được thẻ: bạn không có quyền chuyển thẻ này.' :
+      status ? 'Chưa chuyển được thẻ (máy chủ trả lời mã ' + status + ').' :
+        'Chưa chuyển được thẻ: không kết nối được máy chủ.';
+    var box = document.getElementById('board-messages');
+    if (box) {
+      var alert = document.createElement('div');
+      alert.className = 'alert alert-error';
+      alert.setAttribute('role', 'alert');
+      alert.textContent = text + ' Bảng dưới đây là bảng đã lưu; vui lòng thử lại.';
+      box.replaceChildren(alert);
+    }
+    window.htmx.ajax('GET', window.location.pathname + window.location.search,
+      { target: '#board', swap: 'outerHTML', select: '#board' });
+  }
+
   function init() {
     initCells(document);
     document.addEventListener('keydown', onKey);
+    document.body.addEventListener('htmx:beforeSwap', onBeforeSwap);
+    document.body.addEventListener('htmx:responseError', onMoveFailed);
+    document.body.addEventListener('htmx:sendError', onMoveFailed);
     // A card's "Di chuyển" form: once its cell is swapped, the focus goes back to the moved card
     // (capture phase: before htmx's own submit listener).
     document.addEventListener('submit', function (e) {

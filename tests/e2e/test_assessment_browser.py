@@ -6,9 +6,10 @@ next to its field, with what was typed kept and the totals untouched; the saved 
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 
 import pytest
-from playwright.async_api import Locator, Page, expect
+from playwright.async_api import Locator, Page, Route, expect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.domain.criteria.importer import import_criteria, load_all
@@ -173,3 +174,42 @@ async def test_a_row_saved_meanwhile_in_another_tab_is_not_overwritten_the_fresh
     await expect(page.locator("output#score-1-7")).to_have_text("0,5/1", timeout=WAIT)
     await expect(page.locator("article#row-1-7 [role=alert]")).to_have_count(0)
     problems.assert_clean()
+
+
+def _answer(status: int) -> Callable[[Route], Awaitable[None]]:
+    async def answer(route: Route) -> None:
+        await route.fulfill(status=status, body="<p>lỗi</p>")
+
+    return answer
+
+
+@pytest.mark.usefixtures("criteria")
+async def test_a_save_that_fails_without_an_answer_says_so_next_to_the_row(
+    page: Page, live_stack: LiveStack, problems: BrowserProblems
+) -> None:
+    """A row's save answered by an error page (403, 500) or by nothing: a Vietnamese alert in the row, never a
+    silent failure; the next good save removes it."""
+    await sign_in_through_provider(page, live_stack, STAFF)
+    await page.goto(BASE)
+    await page.get_by_role("button", name="Bắt đầu tự đánh giá năm 2020", exact=True).click()
+    await page.goto(AREA_1)
+    row = page.locator("article#row-1-7")
+    url = f"{live_stack.url}{BASE}/tieu-chi/1.7"
+    await row.locator("#f-1-7-points").fill("0,5")
+    alert = row.get_by_role("alert")
+    for status, text in ((403, "không có quyền"), (500, "Hệ thống gặp sự cố (mã 500)")):
+        problems.expect_status(url, status)
+        await page.route(url, _answer(status))
+        assert await _save(page, row, url) == status
+        await expect(alert).to_contain_text(text, timeout=WAIT)
+        await page.unroute(url)
+    await page.route(url, lambda route: route.abort())
+    await row.get_by_role("button", name="Lưu", exact=True).click()
+    await expect(alert).to_contain_text("Không kết nối được máy chủ", timeout=WAIT)
+    await page.unroute(url)
+    assert await _save(page, row, url) == 200
+    await expect(page.locator("output#score-1-7")).to_have_text("0,5/1", timeout=WAIT)
+    await expect(row.locator(".htmx-failure")).to_have_count(0)
+    # htmx logs each failure it reports (console.error); nothing else went wrong
+    assert all(e.startswith(("Response Status Error Code", "htmx:")) for e in problems.console_errors)
+    assert problems.page_errors == problems.csp_violations == []

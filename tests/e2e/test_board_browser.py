@@ -19,6 +19,7 @@ pytestmark = pytest.mark.browser
 
 FOCAL = "Nguyễn Thị Phương Thảo"  # thao.ntp@sngv.hatinh.example.vn, focal point: may move any task
 LEADER = "Trần Quang Vinh"  # vinh.tq@sngv.hatinh.example.vn, leader: may move any task too
+STAFF = "Phạm Anh Tuấn"  # tuan.pa@sngv.hatinh.example.vn, Phòng Hợp tác quốc tế: moves its tasks, confirms none
 BOARD = "/t/ha-tinh/so-ngoai-vu/ke-hoach/2020"
 WAIT = 5_000  # ms, for every expectation about what a move changes
 CONFLICT = "vừa được người khác thay đổi"
@@ -281,3 +282,113 @@ async def test_a_move_from_a_stale_board_is_refused_with_the_fresh_board_and_not
         await _expect_counts(who, columns, [1, 0, 1, 0])
         await expect(who.locator("li.card")).to_have_count(2)
     problems.assert_clean()
+
+
+@pytest.mark.usefixtures("criteria")
+async def test_a_drag_the_server_refuses_puts_the_card_back_and_says_why(
+    page: Page, live_stack: LiveStack, problems: BrowserProblems
+) -> None:
+    """A unit's staff may move their unit's card but not confirm it: dropped on "Hoàn thành", the card goes back
+    where it was, the counts stay true, and an alert says who may confirm."""
+    await sign_in_through_provider(page, live_stack, STAFF)
+    await page.goto(f"{BOARD}/them")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Thêm nhiệm vụ")
+    await page.get_by_label("Lĩnh vực").select_option("1")
+    await page.get_by_label("Giải pháp, nhiệm vụ").fill("Việc của phòng")
+    await page.get_by_label("Thời hạn hoàn thành").fill("Trong năm")
+    await page.get_by_label("Đơn vị chủ trì").select_option(label="Phòng Hợp tác quốc tế")
+    await page.get_by_role("button", name="Thêm nhiệm vụ").click()
+    await expect(page.get_by_role("status")).to_contain_text("Đã thêm KP-1")
+    await _open_board(page)
+    todo, _, _, done = columns = await _columns(page)
+    await _expect_cell(page, todo, ["Việc của phòng"])
+
+    problems.expect_status(f"{live_stack.url}{BOARD}/di-chuyen", 403)
+    async with page.expect_response(_is_move(live_stack)) as info:
+        await _drag(page, _card(page, "Việc của phòng"), _cell(page, done))
+    assert (await info.value).status == 403
+    alert = page.locator("#board-messages").get_by_role("alert")
+    await expect(alert).to_contain_text("Chỉ đầu mối CCHC hoặc lãnh đạo mới chuyển", timeout=WAIT)
+    await _expect_cell(page, todo, ["Việc của phòng"])
+    await _expect_cell(page, done, [])
+    await _expect_counts(page, columns, [1, 0, 0, 0])
+    problems.assert_clean()
+
+
+@pytest.mark.usefixtures("criteria")
+async def test_a_move_that_fails_on_the_way_says_so_and_shows_the_saved_board(
+    page: Page, live_stack: LiveStack, problems: BrowserProblems
+) -> None:
+    """A move answered by an error page (here a 502 from a proxy) or by nothing at all: an alert, and the board
+    as saved, with the card back where it was."""
+    await sign_in_through_provider(page, live_stack, FOCAL)
+    await _create_tasks(page, live_stack, "Việc A")
+    todo, doing, _, _ = columns = await _columns(page)
+    move = f"{live_stack.url}{BOARD}/di-chuyen"
+    problems.expect_status(move, 502)
+    await page.route(move, lambda route: route.fulfill(status=502, body="Bad Gateway"))
+    async with page.expect_response(_is_move(live_stack)):
+        await _drag(page, _card(page, "Việc A"), _cell(page, doing))
+    alert = page.locator("#board-messages").get_by_role("alert")
+    await expect(alert).to_contain_text("Chưa chuyển được thẻ (máy chủ trả lời mã 502)", timeout=WAIT)
+    await _expect_cell(page, todo, ["Việc A"])
+    await _expect_cell(page, doing, [])
+    await _expect_counts(page, columns, [1, 0, 0, 0])
+
+    await page.unroute(move)
+    await page.route(move, lambda route: route.abort())
+    await _card(page, "Việc A").focus()
+    await page.keyboard.press("Alt+ArrowRight")
+    await expect(alert).to_contain_text("không kết nối được máy chủ", timeout=WAIT)
+    await _expect_cell(page, todo, ["Việc A"])
+    # htmx itself logs the failures it reports (console.error): those two and nothing else
+    assert [e.split(",")[0] for e in problems.console_errors] == [
+        f"Response Status Error Code 502 from {BOARD}/di-chuyen",
+        "htmx:afterRequest",
+        "htmx:sendError",
+    ]
+    assert problems.page_errors == problems.csp_violations == []
+
+
+@pytest.mark.usefixtures("criteria")
+async def test_the_new_task_forms_criterion_list_follows_the_chosen_area(
+    page: Page, live_stack: LiveStack, problems: BrowserProblems
+) -> None:
+    await sign_in_through_provider(page, live_stack, FOCAL)
+    await page.goto(f"{BOARD}/them")
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Thêm nhiệm vụ")
+    criterion = page.locator("#t-criterion")
+    shown = "sel => [...sel.querySelectorAll('optgroup:not([hidden])')].map(g => g.dataset.area)"
+    everything = await criterion.evaluate(shown)
+    assert everything[:2] == ["1", "2"]  # no area chosen yet: every area's criteria
+    await page.get_by_label("Lĩnh vực").select_option("2")
+    assert await criterion.evaluate(shown) == ["2"]
+    await criterion.select_option("2.5")
+    await page.get_by_label("Lĩnh vực").select_option("1")
+    assert await criterion.evaluate(shown) == ["1"]
+    await expect(criterion).to_have_value("")  # a criterion of another area is not kept
+    await page.get_by_label("Lĩnh vực").select_option("")
+    assert await criterion.evaluate(shown) == everything
+    problems.assert_clean()
+
+
+@pytest.mark.usefixtures("criteria")
+async def test_a_move_refused_by_an_error_page_is_not_swapped_into_the_board(
+    page: Page, live_stack: LiveStack, problems: BrowserProblems
+) -> None:
+    """A 403 that is an error page (a right lost since the board was opened), not the board's answer: the alert
+    says so and the saved board comes back; no error page lands inside the board."""
+    await sign_in_through_provider(page, live_stack, FOCAL)
+    await _create_tasks(page, live_stack, "Việc A")
+    todo, doing, _, _ = columns = await _columns(page)
+    move = f"{live_stack.url}{BOARD}/di-chuyen"
+    problems.expect_status(move, 403)
+    error_page = "<!doctype html><html><body><main><h1>Không có quyền truy cập</h1></main></body></html>"
+    await page.route(move, lambda route: route.fulfill(status=403, body=error_page, content_type="text/html"))
+    async with page.expect_response(_is_move(live_stack)):
+        await _drag(page, _card(page, "Việc A"), _cell(page, doing))
+    alert = page.locator("#board-messages").get_by_role("alert")
+    await expect(alert).to_contain_text("Chưa chuyển được thẻ: bạn không có quyền chuyển thẻ này.", timeout=WAIT)
+    await expect(page.locator("#board h1")).to_have_count(0)
+    await _expect_cell(page, todo, ["Việc A"])
+    await _expect_counts(page, columns, [1, 0, 0, 0])

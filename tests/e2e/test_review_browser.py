@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 
 import pytest
-from playwright.async_api import FilePayload, Page, expect
+from playwright.async_api import Dialog, FilePayload, Page, expect
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -147,8 +147,18 @@ async def test_evidence_uploaded_submitted_in_the_package_appraised_requested_an
     # 2. Approved by the leader (set up through the services), submitted in the browser, built by the worker.
     await _change_assessment(owner_engine, approve=True)
     await page.goto(SUBMIT)
+    asked: list[str] = []
+
+    async def confirm(dialog: Dialog) -> None:  # the button asks first, naming the criteria without evidence
+        asked.append(dialog.message)
+        await dialog.accept()
+
+    page.once("dialog", confirm)
     await page.get_by_role("button", name="Nộp hồ sơ cho Sở Nội vụ", exact=True).click()
     await expect(page.get_by_role("status").filter(has_text="hồ sơ đang được đóng gói")).to_be_visible(timeout=WAIT)
+    assert asked
+    assert asked[0].startswith("Nộp hồ sơ tự đánh giá năm")
+    assert "tiêu chí chưa có tài liệu kiểm chứng" in asked[0]
     versions = page.locator("#submission-status")
     await expect(versions.locator("tbody tr").first).to_contain_text("Đã nộp", timeout=BUILD_WAIT)
     download_link = versions.get_by_role("link", name=re.compile(r"^Tải về \(ZIP"))

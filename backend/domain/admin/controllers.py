@@ -15,7 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth.permissions import Permission
 from backend.domain.admin import province, services
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
+from backend.web.flash import notice
 from backend.web.templating import page
+
+MEMBER_NOTICES = {
+    "khoa": "Đã khoá thành viên và đăng xuất họ khỏi mọi thiết bị.",
+    "mo-khoa": "Đã mở khoá thành viên.",
+    "dang-xuat": "Đã đăng xuất thành viên khỏi mọi thiết bị.",
+}
 
 MANAGE = {"access": Permission.TENANT_MANAGE}
 
@@ -42,7 +49,6 @@ def _form_page(
         ctx=tenant,
         errors=(errors.fields if errors else {}),
         form=form or {},
-        notice=context.pop("notice", None) or request.query_params.get("ok"),
         **context,
     )
     response.status_code = status_code
@@ -62,7 +68,6 @@ class TenantAdminController(Controller):
         *,
         errors: services.FormErrors | None = None,
         form: dict[str, Any] | None = None,
-        notice: str | None = None,
         status_code: int = 200,
     ) -> Template:
         return _form_page(
@@ -72,7 +77,6 @@ class TenantAdminController(Controller):
             errors=errors,
             form=form,
             status_code=status_code,
-            notice=notice,
             section="members",
             members=await services.members(db, tenant.tenant),
             invitations=await services.pending_invitations(db),
@@ -100,18 +104,21 @@ class TenantAdminController(Controller):
         invitation, errors = await services.invite(db_session, tenant.tenant, tenant.principal.user_id, form)
         if invitation is None:
             return await self._members_page(request, db_session, tenant, errors=errors, form=form, status_code=422)
-        return Redirect(f"{tenant.base_path}/quan-tri/thanh-vien?ok=invited", status_code=303)
+        notice(request, "Đã gửi lời mời.")
+        return Redirect(f"{tenant.base_path}/quan-tri/thanh-vien", status_code=303)
 
     @post("/loi-moi/{invitation_id:uuid}/huy", name="admin:revoke-invitation", opt=MANAGE, status_code=303)
     async def revoke_invitation(
         self,
+        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         tenant: NamedDependency[TenantContext],
         invitation_id: FromPath[uuid.UUID],
     ) -> Redirect:
         if not await services.revoke_invitation(db_session, tenant.tenant, tenant.principal.user_id, invitation_id):
             raise NotFoundException("Không tìm thấy lời mời")
-        return Redirect(f"{tenant.base_path}/quan-tri/thanh-vien?ok=revoked", status_code=303)
+        notice(request, "Đã huỷ lời mời.")
+        return Redirect(f"{tenant.base_path}/quan-tri/thanh-vien", status_code=303)
 
     @post("/vai-tro/{membership_id:uuid}", name="admin:change-role", opt=MANAGE, status_code=303)
     async def change_role(
@@ -128,7 +135,8 @@ class TenantAdminController(Controller):
                 raise NotFoundException("Không tìm thấy thành viên")
             errors.fields = {f"{membership_id}.{k}": v for k, v in errors.fields.items()}
             return await self._members_page(request, db_session, tenant, errors=errors, status_code=422)
-        return Redirect(f"{tenant.base_path}/quan-tri/thanh-vien?ok=role", status_code=303)
+        notice(request, "Đã đổi vai trò.")
+        return Redirect(f"{tenant.base_path}/quan-tri/thanh-vien", status_code=303)
 
     @post("/thanh-vien/{user_id:uuid}/{action:str}", name="admin:member-action", opt=MANAGE, status_code=303)
     async def member_action(
@@ -153,7 +161,8 @@ class TenantAdminController(Controller):
         if refused:
             errors = services.FormErrors({"member": refused})
             return await self._members_page(request, db_session, tenant, errors=errors, status_code=422)
-        return Redirect(f"{tenant.base_path}/quan-tri/thanh-vien?ok={action}", status_code=303)
+        notice(request, MEMBER_NOTICES[action])
+        return Redirect(f"{tenant.base_path}/quan-tri/thanh-vien", status_code=303)
 
     @get("/nhat-ky", name="admin:audit", opt={"access": Permission.AUDIT_READ})
     async def audit(
@@ -232,4 +241,5 @@ class ProvinceAdminController(Controller):
         target, errors = await province.invite_tenant_admin(db_session, tenant, form)
         if target is None:
             return await self._page(request, db_session, tenant, errors=errors, form=form, status_code=422)
-        return Redirect(f"{tenant.base_path}/quan-tri/tinh/?ok=invited", status_code=303)
+        notice(request, "Đã gửi lời mời quản trị viên.")
+        return Redirect(f"{tenant.base_path}/quan-tri/tinh/", status_code=303)

@@ -24,6 +24,7 @@ from backend.domain.admin.survey_import import AnswerPreview
 from backend.domain.assessments import not_applicable
 from backend.domain.assessments.xlsx import MAX_FILE_BYTES, ImportProblem
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
+from backend.web.flash import notice
 from backend.web.templating import page
 
 UPLOAD = {"access": Permission.PROVINCE_MANAGE}
@@ -37,9 +38,8 @@ def _home_affairs_only(tenant: TenantContext) -> None:
         raise NotFoundException("Trang quản trị tỉnh chỉ có ở Sở Nội vụ")
 
 
-def _count(raw: str | None) -> int | None:
-    """A small number from the query string (a notice's detail), or None."""
-    return int(raw) if raw and raw.isdigit() and len(raw) <= 6 else None
+def _changed(count: int) -> str:
+    return f"{count} đơn vị có thay đổi." if count else "không có thay đổi nào."
 
 
 async def _upload(request: Request[Any, Any, Any]) -> UploadFile | None:
@@ -77,9 +77,6 @@ class ProvinceScoresController(Controller):
             problems=problems or [],
             file_name=file_name,
             max_mb=services.MAX_UPLOAD_BYTES // (1024 * 1024),
-            notice=request.query_params.get("ok"),
-            notice_year=_count(request.query_params.get("nam")),
-            notice_version=_count(request.query_params.get("phien-ban")),
         )
         response.status_code = status_code
         return response
@@ -114,15 +111,15 @@ class ProvinceScoresController(Controller):
                 request, db_session, tenant, problems=problems, file_name=name, status_code=422
             )
         row = imported.criteria_set
-        return Redirect(
-            f"{tenant.base_path}/quan-tri/tinh/bo-chi-so",
-            query_params={
-                "ok": "tao-moi" if imported.created else "khong-doi",
-                "nam": str(row.year),
-                "phien-ban": str(row.version),
-            },
-            status_code=303,
-        )
+        if imported.created:
+            notice(request, f"Đã nhập bộ chỉ số năm {row.year}, phiên bản {row.version}.")
+        else:
+            notice(
+                request,
+                f"Bộ chỉ số năm {row.year} không đổi: nội dung trùng phiên bản {row.version}, không tạo phiên bản mới.",
+                "info",
+            )
+        return Redirect(f"{tenant.base_path}/quan-tri/tinh/bo-chi-so", status_code=303)
 
     # ---- external scores ----
 
@@ -164,8 +161,6 @@ class ProvinceScoresController(Controller):
             preview=preview,
             can_upload=tenant.can(Permission.PROVINCE_MANAGE.value),
             base=f"{tenant.base_path}/quan-tri/tinh/diem-ngoai/{year}",
-            notice=request.query_params.get("ok"),
-            notice_count=_count(request.query_params.get("so-don-vi")),
         )
         response.status_code = status_code
         return response
@@ -218,10 +213,9 @@ class ProvinceScoresController(Controller):
                 await not_applicable.decide(db_session, tenant, year, tenant_code, code, reason)
             except not_applicable.DecisionError:
                 continue  # a unit or item no longer in the set: nothing to decide
+        notice(request, f"Đã lưu bảng điểm: {_changed(changed)}")
         return Redirect(
-            f"{tenant.base_path}/quan-tri/tinh/diem-ngoai/{year}",
-            query_params={"ok": "luu", "so-don-vi": str(changed), **_group_query(grid)},
-            status_code=303,
+            f"{tenant.base_path}/quan-tri/tinh/diem-ngoai/{year}", query_params=_group_query(grid), status_code=303
         )
 
     @get("/diem-ngoai/{year:int}/mau.xlsx", name="admin:external-template", opt=EXTERNAL)
@@ -285,10 +279,9 @@ class ProvinceScoresController(Controller):
         if problems:
             return await self._grid_page(request, db_session, tenant, year, grid, problems=problems, status_code=422)
         changed = await services.save_entries(db_session, tenant, grid, entries, source="xlsx")
+        notice(request, f"Đã nhập bảng tính: {_changed(changed)}")
         return Redirect(
-            f"{tenant.base_path}/quan-tri/tinh/diem-ngoai/{year}",
-            query_params={"ok": "nhap-xlsx", "so-don-vi": str(changed), **_group_query(grid)},
-            status_code=303,
+            f"{tenant.base_path}/quan-tri/tinh/diem-ngoai/{year}", query_params=_group_query(grid), status_code=303
         )
 
 

@@ -24,6 +24,7 @@ from backend.domain.assessments.xlsx import SelfAssessmentSheet, export_self_ass
 from backend.domain.submissions.calendar import calendar_lock
 from backend.domain.tenants.deps import TenantContext, latest_criteria_year, provide_tenant_context
 from backend.web.charts import svg_to_png
+from backend.web.flash import notice, problem
 from backend.web.templating import page
 
 VIEW = {"access": Permission.TENANT_VIEW}
@@ -31,6 +32,14 @@ EDIT = {"access": Permission.ASSESSMENT_EDIT}
 RESULTS = {"access": Permission.PROVINCE_RESULTS}
 MANAGE = {"access": Permission.PROVINCE_MANAGE}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+WORKFLOW_NOTICES = {
+    "bat-dau": "Đã bắt đầu bản tự đánh giá.",
+    "gui-duyet": "Đã gửi lãnh đạo duyệt.",
+    "rut-lai": "Đã rút về dự thảo.",
+    "tra-lai": "Đã trả lại để sửa.",
+    "duyet": "Đã duyệt bản tự đánh giá.",
+    "mo-lai": "Đã mở lại để sửa.",
+}
 
 
 def _allowed(tenant: TenantContext) -> set[str]:
@@ -116,14 +125,20 @@ class AssessmentController(Controller):
 
     @post("/{year:int}/bat-dau", name="assessment:start", opt=EDIT)
     async def start(
-        self, db_session: NamedDependency[AsyncSession], tenant: NamedDependency[TenantContext], year: FromPath[int]
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
     ) -> Redirect:
         await _loaded(db_session, tenant, year)
         try:
             await services.start(db_session, tenant.tenant, tenant.province, year, tenant.principal.user_id)
         except WorkflowError as exc:
-            return Redirect(f"{tenant.base_path}/tu-danh-gia/{year}", query_params={"loi": str(exc)})
-        return Redirect(f"{tenant.base_path}/tu-danh-gia/{year}", query_params={"ok": "bat-dau"})
+            problem(request, str(exc))
+        else:
+            notice(request, WORKFLOW_NOTICES["bat-dau"])
+        return Redirect(f"{tenant.base_path}/tu-danh-gia/{year}")
 
     @get("/{year:int}/linh-vuc/{code:str}", name="assessment:area", opt=VIEW)
     async def area(
@@ -263,8 +278,10 @@ class AssessmentController(Controller):
         except PermissionError as exc:
             raise PermissionDeniedException(str(exc)) from None
         except WorkflowError as exc:
-            return Redirect(target, query_params={"loi": str(exc)})
-        return Redirect(target, query_params={"ok": str(raw.get("action", ""))})
+            problem(request, str(exc))
+        else:
+            notice(request, WORKFLOW_NOTICES.get(str(raw.get("action", "")), "Đã lưu."))
+        return Redirect(target)
 
     @get("/{year:int}/bang-tu-danh-gia.xlsx", name="assessment:export", opt=VIEW)
     async def export(
@@ -458,8 +475,6 @@ async def _overview_page(
         years=await services.criteria_years(db, tenant.province),
         actions=services.available_actions(loaded.assessment, _allowed(tenant)),
         chart=area_chart(loaded.sheet, year),
-        error=request.query_params.get("loi"),
-        notice=request.query_params.get("ok"),
         claims=await not_applicable.own_claims(db, year),
         claim_labels=not_applicable.STATUS_LABELS,
         claim_errors=claim_errors or {},

@@ -22,6 +22,7 @@ from backend.db.rls import bind_tenant
 from backend.domain.scoring.aggregate import History, adjustments_frame, history_frame, load_history, totals
 from backend.domain.scoring.methods import ScoringError
 from backend.domain.tenants.config import ConfigProblem
+from backend.web.formatting import vn_number
 
 
 class HistoryError(ValueError):
@@ -52,7 +53,9 @@ def load_histories(tenants_dir: Path) -> list[HistoryFile]:
             if published is not None and published != total:
                 problems.append(
                     ConfigProblem(
-                        str(path), f"years.{year}.total", f"tổng công bố {published} khác tổng tính được {total}"
+                        str(path),
+                        f"years.{year}.total",
+                        f"tổng công bố {vn_number(published)} khác tổng tính được {vn_number(total)}",
                     )
                 )
         loaded.append(HistoryFile(path, path.parent.parent.name, history))

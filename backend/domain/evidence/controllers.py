@@ -72,7 +72,8 @@ async def _panel_context(
         "max_files": services.MAX_FILES,
         "limit_bytes": settings.storage.max_upload_bytes,
         "errors": received.errors if received else {},
-        "form": received.form if received else {},
+        # after a successful upload the form starts empty (the next files are other documents)
+        "form": received.form if received and received.errors else {},
         "stored": received.files if received and not received.errors else [],
     }
 

@@ -37,7 +37,6 @@ import uuid
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from secrets import compare_digest
 from typing import Any
 from urllib.parse import quote
@@ -61,7 +60,7 @@ from backend.domain.remedies.visibility import task_visible, visible_task
 from backend.domain.tenants.deps import TenantContext
 from backend.domain.tenants.services import province_calendar
 from backend.settings import Settings
-from backend.web.formatting import vn_number
+from backend.web.formatting import vn_size
 from backend.web.input import clean_text
 
 MAX_FILES = 20
@@ -117,9 +116,7 @@ def panel_url(base_path: str, target: Target) -> str:
 
 def upload_limit_text(limit: int) -> str:
     """50 MB, 64 KB, 1,5 MB: the limit as people read it (binary units, decimal comma)."""
-    if limit >= 1024 * 1024:
-        return f"{vn_number(Decimal(limit) / (1024 * 1024), 1)} MB"
-    return f"{vn_number(Decimal(limit) / 1024, 1)} KB"
+    return vn_size(limit)
 
 
 _DATE = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})/(\d{4})(?![\d/])")

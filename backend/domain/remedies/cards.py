@@ -69,9 +69,10 @@ def _render(card: Card, editable: bool, base: str) -> str:
             f'KP-{number}</span></summary><div class="move-slot"><a href="{link}/di-chuyen">Mở biểu mẫu di chuyển '
             f"KP-{number}</a></div></details>"
         )
+    described = f"card-{tid}-meta board-keys" if editable else f"card-{tid}-meta"  # a movable card tells how
     return (
         f'<li class="{classes}" id="card-{tid}" data-task="{tid}" data-version="{task.version}" tabindex="0" '
-        f'aria-describedby="card-{tid}-meta"><p class="card-head">{head}</p>'
+        f'aria-describedby="{described}"><p class="card-head">{head}</p>'
         f'<p class="card-title">{escape(task.title)}</p>'
         f'<p class="card-meta small" id="card-{tid}-meta">{" ".join(meta)}</p>{move}</li>'
     )

@@ -42,6 +42,7 @@ from backend.domain.tenants.deps import (
     provide_tenant_context,
     provide_unbound_tenant_context,
 )
+from backend.web.flash import notice, problem
 from backend.web.templating import SPLICE, SplicedTemplate, page
 
 VIEW = {"access": Permission.TENANT_VIEW}
@@ -278,7 +279,7 @@ class RemedyBoardController(Controller):
         # move another, which holds the board's lock inside one round trip; the answer's cells a third. The
         # request's ORM session opens a transaction only to answer a refusal or someone's filtered board.
         lanes: list[Lane] | None = None
-        refusal: MoveError | None = None
+        refusal: MoveError | PermissionError | None = None
         cells: Board | None = None
         async with driver_connection(db_engine) as driver:
             try:
@@ -287,9 +288,7 @@ class RemedyBoardController(Controller):
                 lanes = reads.lanes or _no_criteria(year)
                 checked = boards.check_move(tenant, move, reads)
                 moved = await boards.apply_move(driver, tenant, checked)
-            except PermissionError as exc:
-                raise PermissionDeniedException(str(exc)) from None
-            except MoveError as exc:  # raised before anything is written
+            except (MoveError, PermissionError) as exc:  # raised before anything is written
                 refusal = exc
             else:
                 changed = {moved.source, moved.target}
@@ -299,9 +298,9 @@ class RemedyBoardController(Controller):
                     cells = await boards.read_cells(
                         driver, tenant, year, lanes, changed, reads.columns, vietnam_today()
                     )
-        if refusal is not None:  # the whole board, read afresh
+        if refusal is not None:  # the whole board, read afresh: the browser puts a dragged card back
             context = await _board_context(db_session, tenant, year, filters, lanes=lanes, request=request)
-            status = 409 if refusal.conflict else 422
+            status = 403 if isinstance(refusal, PermissionError) else 409 if refusal.conflict else 422
             if not htmx:
                 response = page(request, "remedies/board.html", **context, message=str(refusal))
                 response.status_code = status
@@ -386,7 +385,8 @@ class RemedyBoardController(Controller):
                 request, tenant, year, options, form=_echo(raw), errors=parsed.errors, task=None, status=422
             )
         task = await tasks.create_task(db_session, tenant, year, parsed.values, options, options.columns[0])
-        return Redirect(f"{board_path(tenant, year)}", query_params={"ok": f"KP-{task.number}"})
+        notice(request, f"Đã thêm KP-{task.number}.")
+        return Redirect(board_path(tenant, year))
 
     @get("/{year:int}/the/{number:int}", name="board:card", opt=VIEW)
     async def card(
@@ -450,18 +450,21 @@ class RemedyBoardController(Controller):
             return _form_page(
                 request, tenant, year, options, form=fresh, errors={"version": str(exc)}, task=task, status=409
             )
-        return Redirect(f"{board_path(tenant, year)}/the/{task.number}", query_params={"ok": "1"})
+        notice(request, "Đã lưu.")
+        return Redirect(f"{board_path(tenant, year)}/the/{task.number}")
 
     @post("/{year:int}/tao-tu-tu-danh-gia", name="board:generate", opt=PLAN)
     async def generate(
         self,
+        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
     ) -> Redirect:
         _, loaded = await lanes_and_sheet(db_session, tenant, year)
         if loaded.assessment is None:
-            return Redirect(board_path(tenant, year), query_params={"loi": "Chưa có bản tự đánh giá năm này."})
+            problem(request, "Chưa có bản tự đánh giá năm này.")
+            return Redirect(board_path(tenant, year))
         options = await tasks.choices(db_session, loaded.sheet)
         existing = set(
             await db_session.scalars(
@@ -494,10 +497,15 @@ class RemedyBoardController(Controller):
             }
             await tasks.create_task(db_session, tenant, year, values, options, options.columns[0])
             created += 1
-        return Redirect(board_path(tenant, year), query_params={"ok": f"tao-{created}"})
+        notice(request, f"Đã tạo {created} nhiệm vụ từ các tiêu chí bị trừ điểm.")
+        return Redirect(board_path(tenant, year))
 
 
-PLAN_ACTIONS = {"ngay-ket-qua", "duyet", "mo-lai"}
+PLAN_NOTICES = {
+    "ngay-ket-qua": "Đã lưu ngày có kết quả thẩm định.",
+    "duyet": "Đã duyệt kế hoạch.",
+    "mo-lai": "Đã mở lại kế hoạch để sửa.",
+}
 
 
 class RemedyCardController(Controller):
@@ -520,8 +528,10 @@ class RemedyCardController(Controller):
         action = str(raw.get("action", ""))
         error = await tasks.update_plan(db_session, tenant, year, action, {k: raw.get(k) for k in raw})
         if error:
-            return Redirect(board_path(tenant, year), query_params={"loi": error})
-        return Redirect(board_path(tenant, year), query_params={"ok": action if action in PLAN_ACTIONS else "1"})
+            problem(request, error)
+        else:
+            notice(request, PLAN_NOTICES.get(action, "Đã lưu."))
+        return Redirect(board_path(tenant, year))
 
     @post("/{year:int}/the/{number:int}/viec-can-lam", name="board:checklist_add", opt=EDIT)
     async def checklist_add(
@@ -535,11 +545,12 @@ class RemedyCardController(Controller):
         task = await _editable_task(db_session, tenant, year, number)
         raw = await request.form()
         error = await tasks.add_checklist_item(db_session, tenant, task, str(raw.get("text", "")))
-        return _back(tenant, year, number, error)
+        return _back(request, tenant, year, number, error)
 
     @post("/{year:int}/the/{number:int}/viec-can-lam/{item:uuid}", name="board:checklist_toggle", opt=EDIT)
     async def checklist_toggle(
         self,
+        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
@@ -548,7 +559,7 @@ class RemedyCardController(Controller):
     ) -> Redirect:
         task = await _editable_task(db_session, tenant, year, number)
         error = await tasks.toggle_checklist_item(db_session, tenant, task, item)
-        return _back(tenant, year, number, error)
+        return _back(request, tenant, year, number, error)
 
     @post("/{year:int}/the/{number:int}/trao-doi", name="board:comment", opt=VIEW)
     async def comment(
@@ -562,7 +573,7 @@ class RemedyCardController(Controller):
         task = await _task(db_session, tenant, year, number)  # anyone who sees the card may comment on it
         raw = await request.form()
         error = await tasks.add_comment(db_session, tenant, task, str(raw.get("body", "")))
-        return _back(tenant, year, number, error)
+        return _back(request, tenant, year, number, error)
 
 
 async def _editable_task(db: AsyncSession, ctx: TenantContext, year: int, number: int) -> Task:
@@ -572,9 +583,12 @@ async def _editable_task(db: AsyncSession, ctx: TenantContext, year: int, number
     return task
 
 
-def _back(ctx: TenantContext, year: int, number: int, error: str | None) -> Redirect:
-    query = {"loi": error} if error else {"ok": "1"}
-    return Redirect(f"{board_path(ctx, year)}/the/{number}", query_params=query)
+def _back(request: Request[Any, Any, Any], ctx: TenantContext, year: int, number: int, error: str | None) -> Redirect:
+    if error:
+        problem(request, error)
+    else:
+        notice(request, "Đã lưu.")
+    return Redirect(f"{board_path(ctx, year)}/the/{number}")
 
 
 async def _anchors(
@@ -689,8 +703,6 @@ def _form_page(
         errors=errors,
         task=task,
         kinds=tasks.KIND_LABELS,
-        notice=request.query_params.get("ok"),
-        error=request.query_params.get("loi"),
         activity=activity or [],
         checklist=checklist or [],
         comments=comments or [],

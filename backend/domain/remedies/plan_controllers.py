@@ -40,6 +40,7 @@ from backend.domain.remedies.plan_io import (
 )
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
 from backend.settings import Settings
+from backend.web.flash import notice
 from backend.web.templating import page
 
 VIEW = {"access": Permission.TENANT_VIEW}
@@ -255,7 +256,8 @@ class RemedyPlanController(Controller):
             )
         )
         await db_session.flush()
-        return Redirect(board_path(tenant, year), query_params={"ok": f"nhap-{len(numbers)}"})
+        notice(request, f"Đã nhập {len(numbers)} nhiệm vụ từ tệp.")
+        return Redirect(board_path(tenant, year))
 
 
 async def _preview(db: AsyncSession, ctx: TenantContext, year: int, sheet: Sheet, data: bytes) -> Preview:

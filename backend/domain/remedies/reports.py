@@ -28,6 +28,8 @@ from backend.domain.assessments import services as assessments
 from backend.domain.remedies import visibility
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
 from backend.domain.tenants.services import ReportDue, report_deadlines
+from backend.web.flash import notice, problem
+from backend.web.formatting import vn_number
 from backend.web.templating import page
 
 MAX_NARRATIVE = 8000
@@ -188,8 +190,6 @@ class ProgressReportController(Controller):
             own_tasks_only=visible is not None,
             narratives=(report.narratives if report else {}),
             errors={},
-            notice=request.query_params.get("ok"),
-            error=request.query_params.get("loi"),
             base=_base(tenant, year),
         )
 
@@ -206,27 +206,29 @@ class ProgressReportController(Controller):
         report = await _report(db_session, tenant, year, period)
         target = f"{_base(tenant, year)}/{period}"
         if report.status == "submitted":
-            return Redirect(target, query_params={"loi": "Báo cáo đã nộp: không sửa được nữa."})
+            problem(request, "Báo cáo đã nộp: không sửa được nữa.")
+            return Redirect(target)
         raw = await request.form()
         narratives = {}
         for key in raw:
             if key.startswith("area-"):
                 text = str(raw.get(key, "")).replace("\r\n", "\n").strip()
                 if len(text) > MAX_NARRATIVE:
-                    return Redirect(
-                        target, query_params={"loi": f"Mỗi phần tối đa {MAX_NARRATIVE:,} ký tự.".replace(",", ".")}
-                    )
+                    problem(request, f"Mỗi phần tối đa {vn_number(MAX_NARRATIVE)} ký tự.")
+                    return Redirect(target)
                 if text:
                     narratives[key.removeprefix("area-")[:31]] = text
         report.narratives = narratives
         report.version += 1
         db_session.add(_audit(tenant, "report.save", report, after={"areas": sorted(narratives)}))
         await db_session.flush()
-        return Redirect(target, query_params={"ok": "luu"})
+        notice(request, "Đã lưu nội dung báo cáo.")
+        return Redirect(target)
 
     @post("/{year:int}/{period:str}/nop", name="reports:submit", opt={"access": Permission.SUBMISSION_SUBMIT})
     async def submit(
         self,
+        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
@@ -236,7 +238,8 @@ class ProgressReportController(Controller):
         report = await _report(db_session, tenant, year, period)
         target = f"{_base(tenant, year)}/{period}"
         if report.status == "submitted":
-            return Redirect(target, query_params={"loi": "Báo cáo đã nộp."})
+            problem(request, "Báo cáo đã nộp.")
+            return Redirect(target)
         loaded = await assessments.load(db_session, tenant.province, year)
         areas = {a.code: a.node.title for a in loaded.sheet.areas} if loaded else {}
         today = vietnam_today()
@@ -247,4 +250,5 @@ class ProgressReportController(Controller):
         report.version += 1
         db_session.add(_audit(tenant, "report.submit", report, after={"total": report.snapshot["total"]}))
         await db_session.flush()
-        return Redirect(target, query_params={"ok": "nop"})
+        notice(request, "Đã nộp báo cáo; số liệu đã được chốt.")
+        return Redirect(target)

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.clock import vietnam_today
 from backend.db.models import (
     AuditEntry,
     BoardColumn,
@@ -445,7 +446,8 @@ def plan_clock(plan: RemedyPlan | None, today: date) -> PlanClock:
         return PlanClock(None, None, None, bool(plan and plan.status == "approved"), None)
     due = plan.result_date + timedelta(days=PLAN_DAYS)
     approved = plan.status == "approved"
-    on_time = (plan.approved_at.date() <= due) if approved and plan.approved_at else None
+    # the day in Vietnam: approving at 01:00 on the 16th (18:00 UTC on the 15th) is a day late
+    on_time = (vietnam_today(plan.approved_at) <= due) if approved and plan.approved_at else None
     return PlanClock(plan.result_date, due, (due - today).days, approved, on_time)
 
 

@@ -21,6 +21,7 @@ from backend.domain.evidence.storage import storage_from_settings
 from backend.domain.review import services
 from backend.domain.review.services import Review, ReviewError, ReviewRow
 from backend.domain.tenants.deps import TenantContext, latest_criteria_year, provide_tenant_context
+from backend.web.flash import notice, problem
 from backend.web.templating import page
 
 REVIEW = {"access": Permission.REVIEW_APPRAISE}
@@ -147,8 +148,6 @@ class ReviewController(Controller):
             errors=errors or {},
             typed=typed or {},
             base=f"{_base(tenant, year)}/{dept.code}",
-            notice=NOTICES.get(request.query_params.get("ok", "")),
-            problem=request.query_params.get("loi"),
         )
         response.status_code = status_code
         return response
@@ -228,7 +227,8 @@ class ReviewController(Controller):
         status = 422 if errors else 200
         if not _htmx(request):
             if not errors:
-                return Redirect(f"{_base(tenant, year)}/{dept.code}", query_params={"ok": "luu"}, status_code=303)
+                notice(request, NOTICES["luu"])
+                return Redirect(f"{_base(tenant, year)}/{dept.code}", status_code=303)
             return await self._page(
                 request,
                 db,
@@ -317,7 +317,8 @@ class ReviewController(Controller):
                     typed={"tra-lai": {"reason": str(form.get("reason") or "")[:4000]}},
                     status_code=422,
                 )
-            return Redirect(target, query_params={"loi": str(exc)}, status_code=303)
+            problem(request, str(exc))
+            return Redirect(target, status_code=303)
         after: dict[str, Any] = {"step": step}
         if step == "cong-bo":
             after["ranks"] = {
@@ -325,7 +326,8 @@ class ReviewController(Controller):
             }
         services.audit_home(db, tenant, dept, STEP_ACTIONS[step], str(year), after=after)
         await db.flush()
-        return Redirect(target, query_params={"ok": step}, status_code=303)
+        notice(request, NOTICES[step])
+        return Redirect(target, status_code=303)
 
     @post("/{year:int}/{department_code:str}/{step:str}", name="review:step", opt=REVIEW)
     async def submission_step(
@@ -386,7 +388,6 @@ class ExplanationController(Controller):
             errors=errors or {},
             typed=typed or {},
             base=_explanation_base(tenant, year),
-            notice=request.query_params.get("ok"),
         )
         response.status_code = status_code
         return response
@@ -418,7 +419,8 @@ class ExplanationController(Controller):
             raise NotFoundException(str(exc)) from None
         key = str(request_id)
         if not errors and not _htmx(request):
-            return Redirect(_explanation_base(tenant, year), query_params={"ok": "1"}, status_code=303)
+            notice(request, "Đã gửi giải trình.")
+            return Redirect(_explanation_base(tenant, year), status_code=303)
         typed = {key: str(form.get("answer") or "")[:4000]} if errors else {}
         if not _htmx(request):
             return await self._page(
@@ -440,22 +442,30 @@ class ExplanationController(Controller):
     @get("/{year:int}/tieu-chi/{code:str}", name="explanation:criterion", opt=VIEW)
     async def criterion(
         self,
+        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
         code: FromPath[str],
-    ) -> Template:
-        """The requests on one criterion, for its row of the self-assessment (loaded by htmx)."""
+    ) -> Template | Redirect:
+        """The requests on one criterion, for its row of the self-assessment (loaded by htmx); opened as a page,
+        the page of every request."""
+        if not _htmx(request):
+            return Redirect(_explanation_base(tenant, year))
         requests = await services.department_requests(db_session, tenant, year)
         return _fragment("review/criterion_requests.html", tenant, year, found=requests.for_code(code))
 
     @get("/{year:int}/tom-tat", name="explanation:summary", opt=VIEW)
     async def summary(
         self,
+        request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
-    ) -> Template:
-        """The department's open requests, for the top of its board (loaded by htmx)."""
+    ) -> Template | Redirect:
+        """The department's open requests, for the top of its board (loaded by htmx); opened as a page, the page
+        of every request."""
+        if not _htmx(request):
+            return Redirect(_explanation_base(tenant, year))
         requests = await services.department_requests(db_session, tenant, year)
         return _fragment("review/board_requests.html", tenant, year, requests=requests)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from backend.web.formatting import vn_number
+
 POINTS_PLACES = 3
 
 
@@ -41,7 +43,7 @@ def parse_decimal(raw: str | Decimal | int) -> Decimal:
 
 def _within(value: Decimal, low: Decimal, high: Decimal, what: str) -> Decimal:
     if value < low or value > high:
-        raise ScoringError(f"{what} phải nằm trong khoảng {low.normalize():f}–{high.normalize():f}.")
+        raise ScoringError(f"{what} phải nằm trong khoảng {vn_number(low)}–{vn_number(high)}.")
     return value
 
 

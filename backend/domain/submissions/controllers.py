@@ -33,6 +33,7 @@ from backend.domain.submissions.services import STATUS_LABELS_VN, SubmissionErro
 from backend.domain.submissions.verify import Report, check_archive, match_submission
 from backend.domain.tenants.deps import TenantContext, latest_criteria_year, provide_tenant_context
 from backend.domain.tenants.services import province_calendar
+from backend.web.flash import notice
 from backend.web.templating import page
 
 VIEW = {"access": Permission.TENANT_VIEW}
@@ -52,6 +53,7 @@ async def _status_context(db: AsyncSession, tenant: TenantContext, year: int) ->
     assessment = await db.scalar(select(Assessment).where(Assessment.year == year))
     calendar = province_calendar(tenant.province, year)
     live = next((s for s in versions if s.status in ("building", "submitted")), None)
+    may_submit = live is None and assessment is not None and assessment.status == "approved"
     return {
         "ctx": tenant,
         "section": "submission",
@@ -66,6 +68,7 @@ async def _status_context(db: AsyncSession, tenant: TenantContext, year: int) ->
         "building": any(s.status == "building" for s in versions),
         "can_retry": {s.id: services.can_retry(s, now) for s in versions},
         "may_download": visibility.sees_all(tenant),
+        "evidence_check": await services.criteria_without_evidence(db, tenant.province, year) if may_submit else None,
         "base": f"{tenant.base_path}/nop-ho-so/{year}",
     }
 
@@ -89,6 +92,11 @@ async def _withdraw(db: AsyncSession, tenant: TenantContext, submission: Submiss
 VERSION_STEPS: dict[str, Callable[[AsyncSession, TenantContext, Submission], Awaitable[None]]] = {
     "thu-lai": _retry,
     "rut": _withdraw,
+}
+STEP_NOTICES = {
+    "nop": "Đã gửi yêu cầu nộp: hồ sơ đang được đóng gói.",
+    "thu-lai": "Đang đóng gói lại.",
+    "rut": "Đã rút hồ sơ. Gói cũ vẫn được lưu; lãnh đạo có thể mở lại bản tự đánh giá để sửa.",
 }
 
 
@@ -119,7 +127,6 @@ class SubmissionController(Controller):
             **context,
             years=await criteria_years(db_session, tenant.province),
             error=None,
-            notice=request.query_params.get("ok"),
         )
 
     @post("/{year:int}", name="submission:submit", opt=SUBMIT)
@@ -134,7 +141,8 @@ class SubmissionController(Controller):
             await services.submit(db_session, tenant.tenant, tenant.province, year, tenant.principal.user_id)
         except SubmissionError as exc:
             return await self._refused(request, db_session, tenant, year, exc)
-        return Redirect(f"{tenant.base_path}/nop-ho-so/{year}", query_params={"ok": "nop"})
+        notice(request, STEP_NOTICES["nop"])
+        return Redirect(f"{tenant.base_path}/nop-ho-so/{year}")
 
     @post("/{year:int}/lan/{version:int}/{step:str}", name="submission:step", opt=SUBMIT)
     async def version_step(
@@ -155,7 +163,8 @@ class SubmissionController(Controller):
             await act(db_session, tenant, submission)
         except SubmissionError as exc:
             return await self._refused(request, db_session, tenant, year, exc)
-        return Redirect(f"{tenant.base_path}/nop-ho-so/{year}", query_params={"ok": step})
+        notice(request, STEP_NOTICES[step])
+        return Redirect(f"{tenant.base_path}/nop-ho-so/{year}")
 
     @get("/{year:int}/lan/{version:int}/tai-ve", name="submission:download", opt=VIEW)
     async def download(
@@ -235,7 +244,6 @@ class SubmissionController(Controller):
             **context,
             years=await criteria_years(db_session, tenant.province),
             error=str(exc),
-            notice=None,
         )
         response.status_code = exc.status
         return response

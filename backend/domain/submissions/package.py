@@ -33,7 +33,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from zipstream import ZIP_DEFLATED, ZIP_STORED, ZipStream  # type: ignore[import-untyped]
 
 from backend.domain.evidence.sniff import LOOKALIKE_SLASH, shorten_middle
-from backend.web.formatting import vn_date, vn_datetime, vn_number
+from backend.web.formatting import vn_date, vn_datetime, vn_number, vn_size, vn_typed
 
 SCHEMA = "parboard.submission/1"
 MANIFEST = "manifest.json"
@@ -212,7 +212,9 @@ def render_index(info: PackageInfo, templates_dir: Path) -> str:
     environment = Environment(
         loader=FileSystemLoader(templates_dir), autoescape=select_autoescape(["html"]), trim_blocks=True
     )
-    environment.filters.update(vn_number=vn_number, vn_date=vn_date, vn_datetime=vn_datetime)
+    environment.filters.update(
+        vn_number=vn_number, vn_date=vn_date, vn_datetime=vn_datetime, vn_size=vn_size, vn_typed=vn_typed
+    )
     by_code: dict[str | None, list[EvidenceEntry]] = {}
     for file in info.evidence:
         by_code.setdefault(file.criterion_code, []).append(file)
@@ -333,7 +335,9 @@ def _bridge(member: Member, loop: asyncio.AbstractEventLoop, progress: Progress)
     finally:
         asyncio.run_coroutine_threadsafe(source.aclose(), loop).result()  # type: ignore[attr-defined]
     if member.size is not None and size != member.size:
-        raise PackageError(f"tệp {member.path}: kho lưu trữ có {size} byte, hồ sơ ghi {member.size} byte")
+        raise PackageError(
+            f"tệp {member.path}: kho lưu trữ có {vn_number(size)} byte, hồ sơ ghi {vn_number(member.size)} byte"
+        )
     progress.read += 1
 
 
@@ -348,7 +352,9 @@ def _read_local(member: Member, file: Path, progress: Progress) -> Iterator[byte
             size += len(chunk)
             yield chunk
     if member.size is not None and size != member.size:
-        raise PackageError(f"tệp {member.path}: kho lưu trữ có {size} byte, hồ sơ ghi {member.size} byte")
+        raise PackageError(
+            f"tệp {member.path}: kho lưu trữ có {vn_number(size)} byte, hồ sơ ghi {vn_number(member.size)} byte"
+        )
     progress.read += 1
 
 

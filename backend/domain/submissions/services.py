@@ -26,6 +26,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from backend.clock import vietnam_today
 from backend.db.engine import create_session_maker
 from backend.db.models import (
     Assessment,
@@ -93,6 +94,35 @@ class SubmissionError(ValueError):
 async def list_versions(db: AsyncSession, year: int) -> list[Submission]:
     """The bound tenant's submissions of `year`, newest first."""
     return list(await db.scalars(select(Submission).where(Submission.year == year).order_by(Submission.version.desc())))
+
+
+async def criteria_without_evidence(
+    db: AsyncSession, province: Province, year: int
+) -> tuple[list[tuple[str, str]], int]:
+    """The criteria the department scores itself that have no evidence file yet, (code, title) in sheet order,
+    and how many such criteria there are in all: the submit button warns about them."""
+    loaded = await assessments.load(db, province, year)
+    if loaded is None:
+        return [], 0
+    with_files = set(
+        await db.scalars(
+            select(EvidenceFile.criterion_code)
+            .where(
+                EvidenceFile.year == year,
+                EvidenceFile.deleted_at.is_(None),
+                EvidenceFile.request_id.is_(None),
+                EvidenceFile.criterion_code.is_not(None),
+            )
+            .distinct()
+        )
+    )
+    criteria = [
+        (row.code, row.node.title)
+        for area in loaded.sheet.areas
+        for row in area.walk()
+        if row.editable and not row.remainder and not row.children
+    ]
+    return [(code, title) for code, title in criteria if code not in with_files], len(criteria)
 
 
 async def get(db: AsyncSession, submission_id: uuid.UUID) -> Submission | None:
@@ -335,7 +365,7 @@ async def _load_for_build(db: AsyncSession, submission: Submission) -> _Loaded:
             tenant=tenant.name,
             year=submission.year,
             status=STATUS_LABELS.get(assessment.status, ""),
-            exported_on=submission.submitted_at.date(),
+            exported_on=vietnam_today(submission.submitted_at),
             rows=sheet_rows(sheet),
             total_max=sheet.applicable_max,  # what applies to the tenant
             total_score=sheet.total,

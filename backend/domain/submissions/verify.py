@@ -22,10 +22,10 @@ from typing import IO, Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.clock import VIETNAM
 from backend.db.models import Province, Submission, Tenant
 from backend.db.rls import bind_tenant
 from backend.domain.submissions.package import MANIFEST, SCHEMA, SUMS, parse_sums
+from backend.web.formatting import vn_datetime, vn_size
 
 CHUNK = 1024 * 1024
 MAX_MANIFEST = 16 * 1024 * 1024  # a package of 20,000 files has a manifest of ~10 MiB
@@ -74,7 +74,7 @@ class Report:
         return str((self.manifest or {}).get("submission", {}).get("id", ""))
 
     def lines(self) -> list[str]:
-        head = [f"Tệp: {self.size} byte, SHA-256 {self.sha256}"]
+        head = [f"Tệp: {vn_size(self.size)}, SHA-256 {self.sha256}"]
         if self.manifest:
             head.append(f"Hồ sơ: {self.tenant}, năm {self.year}, lần nộp {self.version}, mã {self.submission_id}")
         head.append(f"Đã kiểm tra {self.entries} mục trong tệp.")
@@ -271,7 +271,7 @@ async def match_submission(report: Report, submission: Submission | None) -> Non
     else:
         report.recorded = (
             f"Khớp gói đã ghi nhận: lần nộp {submission.version} năm {submission.year}, "
-            f"đóng gói lúc {submission.built_at.astimezone(VIETNAM):%H:%M %d/%m/%Y}."
+            f"đóng gói lúc {vn_datetime(submission.built_at)}."
             if submission.built_at
             else "Khớp gói đã ghi nhận."
         )
