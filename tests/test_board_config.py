@@ -224,8 +224,10 @@ async def test_the_cached_board_changes_with_what_it_shows(
     )
     assert response.status_code in (302, 303), response.text
     [task] = await _tasks(owner_engine)
+    assert "Đã thêm KP-1." in (await client.get(BOARD)).text  # the creation's flash message, shown once
     first = (await client.get(BOARD)).text
     assert "Rà soát" in first
+    assert "Đã thêm KP-1." not in first
     assert (await client.get(BOARD)).text == first  # nothing changed: the same page
 
     async with owner_engine.begin() as db:

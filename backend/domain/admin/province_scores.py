@@ -215,7 +215,9 @@ class ProvinceScoresController(Controller):
                 continue  # a unit or item no longer in the set: nothing to decide
         notice(request, f"Đã lưu bảng điểm: {_changed(changed)}")
         return Redirect(
-            f"{tenant.base_path}/quan-tri/tinh/diem-ngoai/{year}", query_params=_group_query(grid), status_code=303
+            f"{tenant.base_path}/quan-tri/tinh/diem-ngoai/{year}",
+            query_params=_group_query(grid) or None,
+            status_code=303,
         )
 
     @get("/diem-ngoai/{year:int}/mau.xlsx", name="admin:external-template", opt=EXTERNAL)
@@ -281,7 +283,9 @@ class ProvinceScoresController(Controller):
         changed = await services.save_entries(db_session, tenant, grid, entries, source="xlsx")
         notice(request, f"Đã nhập bảng tính: {_changed(changed)}")
         return Redirect(
-            f"{tenant.base_path}/quan-tri/tinh/diem-ngoai/{year}", query_params=_group_query(grid), status_code=303
+            f"{tenant.base_path}/quan-tri/tinh/diem-ngoai/{year}",
+            query_params=_group_query(grid) or None,
+            status_code=303,
         )
 
 
