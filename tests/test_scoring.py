@@ -28,6 +28,7 @@ from backend.domain.scoring.methods import (
     Ratio,
     ScoringError,
     parse_decimal,
+    quantize,
 )
 from backend.settings import PROJECT_ROOT
 
@@ -39,6 +40,15 @@ GOLDEN_TOTALS = {2019: D("81.659"), 2020: D("85.625"), 2021: D("84.955"), 2022: 
 def test_ratio_criterion_1_2_of_seed_001_gives_1_42() -> None:
     assert Ratio(D("1.5"), places=2).score(D("94.76"), D("100")) == D("1.42")
     assert Ratio(D("1.5")).score(D("94.76"), D("100")) == D("1.421")
+
+
+def test_a_tie_rounds_half_up_as_published_never_half_even() -> None:
+    # 1,5 × 83/100 = 1,245 exactly: 1,25 half-up (1,24 half-even); at 3 places 1,5 × 82,3 % = 1,2345 → 1,235
+    assert Ratio(D("1.5"), places=2).score(D("83"), D("100")) == D("1.25")
+    assert Ratio(D("1.5")).score(D("82.3"), D("100")) == D("1.235")
+    assert IndexFormula(D("10"), D("0.1")).score(D("93.765")) == D("9.377")  # 9,3765
+    assert quantize(D("0.0005")) == D("0.001")
+    assert quantize(D("2.2225")) == D("2.223")
 
 
 def test_ratio_is_capped_at_max_and_refuses_a_zero_target() -> None:
