@@ -47,6 +47,10 @@ HTMX = {"HX-Request": "true"}
 LIMIT = 64 * 1024
 PDF_BYTES = b"%PDF-1.7\n" + b"x" * 2000 + b"\n%%EOF\n"
 PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
+# content that a browser would run or show as a page, named as an accepted kind
+HTML_BYTES = b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>\n"
+SVG_BYTES = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><rect/></svg>\n'
+TEXT_BYTES = "Báo cáo kết quả thực hiện nhiệm vụ CCHC năm 2020.\n".encode()
 
 
 @pytest.fixture
@@ -170,6 +174,15 @@ def test_content_is_recognised_from_bytes_not_names() -> None:
         _sniff(_zip({"[Content_Types].xml": b"<Types/>", "ppt/presentation.xml": b"<p/>"}))
 
 
+@pytest.mark.parametrize(
+    "data", [HTML_BYTES, SVG_BYTES, TEXT_BYTES, b"%PDF", b"%PD"], ids=["html", "svg", "text", "short-pdf", "3-bytes"]
+)
+def test_pages_images_as_markup_and_plain_text_are_not_accepted_whatever_their_name(data: bytes) -> None:
+    for chunk in (1, 7, 1000):
+        with pytest.raises(NotAccepted, match="không phải định dạng được nhận"):
+            _sniff(data, chunk)
+
+
 def test_dangerous_names_are_neutralised() -> None:
     assert safe_filename("../../etc/passwd") == "passwd"
     assert safe_filename("..\\..\\Windows\\system32\\x.pdf") == "x.pdf"
@@ -263,6 +276,10 @@ async def test_same_bytes_twice_are_stored_once(
         ([("gia.pdf", DOCX_BYTES)], "có đuôi .pdf nhưng nội dung là Word"),
         ([("virus.pdf", b"MZ\x90\x00" + b"\x00" * 500)], "không phải định dạng được nhận"),
         ([("ok.png", PNG_BYTES), ("rong.pdf", b"")], "Không tệp nào được lưu"),
+        ([("trang.pdf", HTML_BYTES)], "“trang.pdf” không phải định dạng được nhận"),
+        ([("anh.png", SVG_BYTES)], "“anh.png” không phải định dạng được nhận"),
+        ([("ghi-chu.docx", TEXT_BYTES)], "“ghi-chu.docx” không phải định dạng được nhận"),
+        ([("ok.pdf", PDF_BYTES), ("trang.pdf", HTML_BYTES)], "Không tệp nào được lưu"),
     ],
 )
 async def test_bad_files_are_refused_and_nothing_is_kept(
@@ -329,6 +346,24 @@ async def test_ten_thousand_parts_are_refused_quickly(
     assert time.monotonic() - started < 10
     assert await _rows(owner_engine) == []
     assert _stored_files(settings) == []
+
+
+async def test_twenty_files_are_accepted_and_twenty_one_are_refused_whole(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, settings: Settings
+) -> None:
+    await sign_in(client, STAFF)
+    files = [(f"{i}.pdf", b"%PDF-1.7\n%" + str(i).encode()) for i in range(MAX_FILES + 1)]
+    assert MAX_FILES == 20
+    too_many = await _upload(client, files, htmx=False)
+    assert too_many.status_code == 413, too_many.text
+    assert "Mỗi lần tải lên tối đa 20 tệp." in too_many.text
+    assert await _rows(owner_engine) == []
+    assert _stored_files(settings) == []
+
+    enough = await _upload(client, files[:MAX_FILES])
+    assert enough.status_code == 201, enough.text
+    assert len(await _rows(owner_engine)) == MAX_FILES
+    assert len(_stored_files(settings)) == MAX_FILES
 
 
 async def test_upload_without_csrf_token_is_refused(
