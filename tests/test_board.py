@@ -206,6 +206,28 @@ async def test_the_database_refuses_a_second_move_from_the_same_version_under_th
     assert moves[0].n == 1
 
 
+async def test_another_departments_board_shows_none_of_this_ones_cards(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    stnmt = "/t/ha-tinh/so-tai-nguyen-moi-truong"
+    await sign_in(client, FOCAL)
+    secret = "Rà soát hồ sơ mật của Sở Ngoại vụ"
+    assert (await _create(client, title=secret, labels="riêng-sngv")).status_code in (302, 303)
+    [task] = await _tasks(owner_engine)
+    assert secret in (await client.get(BOARD)).text
+
+    await sign_in(client, "thuong.tth@stnmt.hatinh.example.vn")  # the focal point of Sở Tài nguyên và Môi trường
+    own = await client.get(f"{stnmt}/ke-hoach/2020")
+    assert own.status_code == 200, own.text
+    assert 'id="board"' in own.text
+    for trace in (secret, "riêng-sngv", str(task.id), "KP-1"):
+        assert trace not in own.text
+    searched = await client.get(f"{stnmt}/ke-hoach/2020", params={"q": "mật"})
+    assert searched.status_code == 200
+    assert secret not in searched.text
+    assert (await client.get(BOARD)).status_code == 403  # nor through the other department's address
+
+
 async def test_a_cards_move_form_places_it_before_or_after_another_card_of_any_column(
     client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
 ) -> None:
