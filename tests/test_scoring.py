@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -161,3 +162,94 @@ def test_ties_share_a_rank() -> None:
 
 def test_history_file_ships_with_the_demo_configuration() -> None:
     assert Path(HISTORY).is_file()
+
+
+# -- the rules' edges and exact messages (mutation testing, docs/mutation.md) --------------------------------
+
+
+def test_each_rule_accepts_its_edges() -> None:
+    assert Manual(D("3")).score(D("0")) == D("0.000")
+    assert Manual(D("3")).score(D("3")) == D("3.000")
+    assert Ratio(D("1.5")).score(D("0"), D("100")) == D("0.000")
+    assert Ratio(D("1.5")).score(D("0.5"), D("100")) == D("0.008")  # 0,0075 half-up
+    assert Ratio(D("1.5")).score(D("0.4"), D("0.5")) == D("1.200")  # a target below 1 (a rate)
+    assert IndexFormula(D("10"), D("0.1")).score(D("0")) == D("0.000")
+    assert IndexFormula(D("10"), D("0.1")).score(D("0.5")) == D("0.050")
+    same_day = Deadline(D("1"), days=15, late_points=D("0.5"))
+    assert same_day.score(date(2020, 12, 14), date(2020, 12, 14)) == D("1.000")
+
+
+@pytest.mark.parametrize(
+    ("score", "message"),
+    [
+        (lambda: Manual(D("3")).score(D("-0.001")), "Điểm phải nằm trong khoảng 0–3."),
+        (lambda: Manual(D("3")).score(D("3.001")), "Điểm phải nằm trong khoảng 0–3."),
+        (lambda: Ratio(D("1.5")).score(D("1"), D("0")), "Chỉ tiêu phải lớn hơn 0."),
+        (lambda: Ratio(D("1.5")).score(D("1"), D("-1")), "Chỉ tiêu phải lớn hơn 0."),
+        (lambda: Ratio(D("1.5")).score(D("-0.001"), D("100")), "Kết quả đạt được không được âm."),
+        (lambda: IndexFormula(D("10"), D("0.1")).score(D("-0.001")), "Chỉ số không được âm."),
+        (
+            lambda: Deadline(D("1"), days=15).score(date(2020, 12, 14), date(2020, 12, 13)),
+            "Ngày hoàn thành không được trước ngày phát sinh.",
+        ),
+    ],
+)
+def test_out_of_range_inputs_are_refused_with_their_exact_vietnamese_message(
+    score: Callable[[], Decimal], message: str
+) -> None:
+    with pytest.raises(ScoringError) as refused:
+        score()
+    assert str(refused.value) == message
+
+
+def test_history_frames_keep_exact_decimal_points_and_integer_years() -> None:
+    history = load_history(HISTORY)
+    assert history_frame(history).schema == pl.Schema(
+        {"year": pl.Int32, "component": pl.String, "achieved": POINTS, "max": POINTS}
+    )
+    assert adjustments_frame(history).schema == pl.Schema({"year": pl.Int32, "bonus": POINTS, "penalty": POINTS})
+
+
+def test_percent_of_max_per_year_and_per_component() -> None:
+    history = load_history(HISTORY)
+    scores = history_frame(history)
+    result = totals(scores, adjustments_frame(history))
+    for components, maximum, percent in result.select("components", "max", "percent").iter_rows():
+        assert percent == pytest.approx(float(components / maximum * 100), abs=1e-9)
+    assert result["percent"][0] == pytest.approx(float(sum(s.achieved for s in history.years[0].scores.values())))
+    lost = points_lost(scores)
+    for achieved, maximum, percent in lost.select("achieved", "max", "percent").iter_rows():
+        assert percent == pytest.approx(float(achieved / maximum * 100), abs=1e-9)
+
+
+def test_points_lost_go_year_by_year_each_most_lost_first() -> None:
+    lost = points_lost(history_frame(load_history(HISTORY)))
+    years = lost["year"].to_list()
+    assert years == sorted(years)
+    for year in set(years):
+        in_year = lost.filter(pl.col("year") == year)["lost"].to_list()
+        assert in_year == sorted(in_year, reverse=True)
+
+
+def test_a_year_without_adjustments_keeps_its_components() -> None:
+    history = load_history(HISTORY)
+    adjustments = adjustments_frame(history).filter(pl.col("year") != 2019)
+    result = totals(history_frame(history), adjustments)
+    assert result["year"].to_list() == [2019, 2020, 2021, 2022, 2023]
+    first = result.filter(pl.col("year") == 2019)
+    assert first["components"][0] == sum(history.years[0].scores[k].achieved for k in history.components)
+
+
+def test_year_over_year_carries_the_maxima_of_the_merged_areas() -> None:
+    yoy = year_over_year(load_history(HISTORY))
+    procedures = yoy.filter(pl.col("component") == "thu-tuc-hanh-chinh").sort("year")
+    assert procedures["max"].to_list()[3] > procedures["achieved"].to_list()[3]
+    assert yoy.group_by("year").agg(pl.col("max").sum()).sort("year")["max"].to_list() == [D("100")] * 5
+
+
+def test_three_tied_tenants_share_the_rank_after_the_leader() -> None:
+    frame = pl.DataFrame(
+        {"tenant": ["a", "b", "c", "d", "e"], "total": [D("90"), D("80"), D("80"), D("80"), D("70")]},
+        schema={"tenant": pl.String, "total": POINTS},
+    )
+    assert rank(frame)["rank"].to_list() == [1, 2, 2, 2, 5]
