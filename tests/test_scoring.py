@@ -12,6 +12,7 @@ import pytest
 
 from backend.domain.scoring.aggregate import (
     POINTS,
+    Score,
     adjustments_frame,
     history_frame,
     load_history,
@@ -253,3 +254,57 @@ def test_three_tied_tenants_share_the_rank_after_the_leader() -> None:
         schema={"tenant": pl.String, "total": POINTS},
     )
     assert rank(frame)["rank"].to_list() == [1, 2, 2, 2, 5]
+
+
+def test_the_history_file_is_read_whole() -> None:
+    history = load_history(HISTORY)
+    assert history.tenant
+    assert [(y.year, y.rank) for y in history.years] == [
+        (2019, "9/21"),
+        (2020, "10/21"),
+        (2021, "12/21"),
+        (2022, "12/21"),
+        (2023, "10/21"),
+    ]
+    assert [(y.bonus, y.penalty) for y in history.years[:3]] == [
+        (D("1.5"), D("2")),
+        (D("1"), D("2")),
+        (D("1"), D("1.5")),
+    ]
+    assert history.years[0].scores["chi-dao-dieu-hanh"] == Score(D("8"), D("11.5"))
+    assert history.components["dieu-tra-xa-hoi-hoc"] == "Điều tra xã hội học"
+    assert any(y.merged_into for y in history.years)
+
+
+def test_a_history_year_without_bonus_penalty_rank_or_total_reads_as_none_of_them(tmp_path: Path) -> None:
+    path = tmp_path / "lich-su.yaml"
+    path.write_text(
+        "tenant: so-thu\n"
+        'components:\n  - {key: the-che, name: "Thể chế"}\n'
+        'years:\n  2024:\n    scores: {the-che: "6,5/7"}\n',
+        encoding="utf-8",
+    )
+    [year] = load_history(path).years
+    assert (year.year, year.bonus, year.penalty, year.rank, year.published_total) == (2024, D(0), D(0), "", None)
+    assert (year.merged_into, year.parts) == ({}, {})
+    assert year.scores == {"the-che": Score(D("6.5"), D("7"))}
+
+
+def test_parse_decimal_takes_numbers_as_they_are_and_spaces_inside_text() -> None:
+    assert parse_decimal(D("1.5")) == D("1.5")
+    assert parse_decimal(7) == D(7)
+    assert parse_decimal("1 234,5") == D("1234.5")
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("abc", "Giá trị phải là một số (ví dụ 75,25)."),
+        ("NaN", "Giá trị phải là một số hữu hạn."),
+        (D("Infinity"), "Giá trị phải là một số hữu hạn."),
+    ],
+)
+def test_parse_decimal_refuses_with_its_exact_message(raw: str | Decimal, message: str) -> None:
+    with pytest.raises(ScoringError) as refused:
+        parse_decimal(raw)
+    assert str(refused.value) == message
