@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2  # pytest-xdist processes (each with its own database in the embedded PostgreSQL)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test install lint typecheck pytest bench bench-national bench-published bench-board bench-upload bench-package lock clean-var
+.PHONY: run test install lint typecheck pytest mutate bench bench-national bench-published bench-board bench-upload bench-package lock clean-var
 
 # A second copy beside the first: `make run PARBOARD_PORT=8100` (its provider on 8101, its URL on 8100, its
 # data under var/copy-8100: each copy's demo provinces sign in through its own provider).
@@ -40,6 +40,14 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
+# Mutation testing of the core's pure scoring (pyproject's [tool.mutmut]); slow, not part of `make test`.
+# Every survivor it lists is explained in docs/mutation.md or killed by a new test.
+mutate: $(STAMP)
+	rm -rf mutants
+	$(BIN)/mutmut run
+	$(BIN)/mutmut export-cicd-stats && cat mutants/mutmut-cicd-stats.json && echo
+	$(BIN)/mutmut results
+
 bench: $(STAMP)
 	$(BIN)/python -m tests.benchmarks.tenant_home
 
@@ -66,4 +74,4 @@ lock:
 	rm -rf var/lockvenv
 
 clean-var:
-	rm -rf var/test var/bench
+	rm -rf var/test var/bench mutants

@@ -144,10 +144,10 @@ class FakeProvider:
         return tenant
 
     async def _delay(self, tenant: Tenant, endpoint: str) -> None:
-        # Polls a flag set from the test thread (an asyncio.Event is not thread-safe), so that
-        # stopping the server does not wait out a long delay.
+        # Polls flags set from the test thread (an asyncio.Event is not thread-safe), so that a test that
+        # clears its delays, or stopping the server, does not wait out a long delay.
         deadline = time.monotonic() + tenant.delays.get(endpoint, 0.0)
-        while time.monotonic() < deadline and not self.closing:  # noqa: ASYNC110
+        while time.monotonic() < deadline and endpoint in tenant.delays and not self.closing:  # noqa: ASYNC110
             await asyncio.sleep(0.02)
 
     def _app(self) -> Litestar:

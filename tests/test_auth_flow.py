@@ -13,7 +13,6 @@ import hashlib
 import re
 import secrets
 import threading
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
@@ -700,10 +699,21 @@ async def test_the_e_mail_and_the_name_are_read_from_the_province_s_claim_names(
 
 
 class _Hold:
-    """Lets the slow provider's requests go at teardown, so its server stops at once."""
+    """The slow provider's requests, held until teardown lets them go (so its server stops at once)."""
 
     def __init__(self) -> None:
         self.released = threading.Event()
+        self.lock = threading.Lock()
+        self.holding = 0  # requests received and not answered yet
+
+    def wait(self) -> None:
+        with self.lock:
+            self.holding += 1
+        try:
+            self.released.wait(60)  # 60 × parboard's timeout here
+        finally:
+            with self.lock:
+                self.holding -= 1
 
 
 _HOLD = _Hold()
@@ -711,7 +721,7 @@ _HOLD = _Hold()
 
 @get("/slow/.well-known/openid-configuration", media_type="application/json")
 async def _slow_discovery() -> dict[str, str]:
-    await asyncio.to_thread(_HOLD.released.wait, 10)
+    await asyncio.to_thread(_HOLD.wait)
     return {}
 
 
@@ -756,7 +766,7 @@ async def impatient_browser(impatient_parboard: str) -> AsyncIterator[Browser]:
         ("garbage", 502, "Hệ thống đăng nhập của tỉnh trả lời không hợp lệ", "bad_discovery"),
     ],
 )
-async def test_a_provider_that_cannot_be_used_gets_a_vietnamese_page_in_time(
+async def test_a_provider_that_cannot_be_used_gets_a_vietnamese_page_without_waiting_for_it(
     broken_providers: str,
     impatient_browser: Browser,
     owner_engine: AsyncEngine,
@@ -778,10 +788,10 @@ async def test_a_provider_that_cannot_be_used_gets_a_vietnamese_page_in_time(
     await sync_tenants(owner_engine, load_directory(tmp_path))
     monkeypatch.setenv(secret_variable(code), "s3cret")
 
-    started = time.monotonic()
+    held = _HOLD.holding
     answer = await impatient_browser.login(code)
-    elapsed = time.monotonic() - started
-    assert elapsed < 2.5
+    if where == "slow":  # the provider still holds the request: the page came from parboard's own 1 s timeout
+        assert _HOLD.holding == held + 1
     assert_refused(answer, status, message)
     assert "parboard_login" not in set_cookies(answer)
     assert ("warning", "sign-in could not start", {"province": code, "reason": reason}) in auth_log.records

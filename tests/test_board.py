@@ -175,6 +175,59 @@ async def test_moves_keep_positions_dense_and_a_stale_move_gets_a_conflict(
     assert moves[0].n == 3
 
 
+async def test_the_database_refuses_a_second_move_from_the_same_version_under_the_lock(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, app_engine: AsyncEngine
+) -> None:
+    """Two moves checked against the same version (both passed the application's check before either took the
+    board's lock): `board_move_as` applies the first and refuses the second, which would silently undo it."""
+    await sign_in(client, FOCAL)
+    assert (await _create(client)).status_code in (302, 303)
+    [task] = await _tasks(owner_engine)
+    columns = await _columns(owner_engine)
+    [person] = await _rows(owner_engine, "SELECT id FROM users WHERE email = :email", email=FOCAL)
+    async with create_session_maker(owner_engine)() as db:
+        tenant, _ = await tenant_and_province(db, "ha-tinh", "so-ngoai-vu")
+    apply = "SELECT outcome, placed FROM board_move_as($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+    actor = f"user:{person.id}"
+
+    async def move(column: str) -> tuple[str, int | None]:
+        async with driver_connection(app_engine) as driver:
+            row = await driver.fetchrow(
+                apply, tenant.id, person.id, f"board:{tenant.id}", task.id, task.version,
+                uuid.UUID(columns[column]), "1", "end", None, None, actor,
+            )  # fmt: skip
+        return row["outcome"], row["placed"]
+
+    assert await move("dang-thuc-hien") == ("moved", 0)
+    assert await move("hoan-thanh") == ("changed", None)
+    [after] = await _tasks(owner_engine)
+    assert (after.col, after.version, after.position) == ("dang-thuc-hien", task.version + 1, 0)
+    moves = await _rows(owner_engine, "SELECT count(*) AS n FROM audit_log WHERE action = 'task.move'")
+    assert moves[0].n == 1
+
+
+async def test_another_departments_board_shows_none_of_this_ones_cards(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    stnmt = "/t/ha-tinh/so-tai-nguyen-moi-truong"
+    await sign_in(client, FOCAL)
+    secret = "Rà soát hồ sơ mật của Sở Ngoại vụ"
+    assert (await _create(client, title=secret, labels="riêng-sngv")).status_code in (302, 303)
+    [task] = await _tasks(owner_engine)
+    assert secret in (await client.get(BOARD)).text
+
+    await sign_in(client, "thuong.tth@stnmt.hatinh.example.vn")  # the focal point of Sở Tài nguyên và Môi trường
+    own = await client.get(f"{stnmt}/ke-hoach/2020")
+    assert own.status_code == 200, own.text
+    assert 'id="board"' in own.text
+    for trace in (secret, "riêng-sngv", str(task.id), "KP-1"):
+        assert trace not in own.text
+    searched = await client.get(f"{stnmt}/ke-hoach/2020", params={"q": "mật"})
+    assert searched.status_code == 200
+    assert secret not in searched.text
+    assert (await client.get(BOARD)).status_code == 403  # nor through the other department's address
+
+
 async def test_a_cards_move_form_places_it_before_or_after_another_card_of_any_column(
     client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
 ) -> None:

@@ -12,7 +12,7 @@ import time
 import unicodedata
 import uuid
 import zipfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ from backend.db.rls import bind_tenant
 from backend.domain.criteria.importer import import_criteria, load_all
 from backend.domain.evidence.services import MAX_FILES, evidence_counts, parse_document
 from backend.domain.evidence.sniff import DOCX, ODS, ODT, PDF, XLSX, ZIP, NotAccepted, Sniffer, safe_filename
-from backend.domain.evidence.storage import LocalStorage
+from backend.domain.evidence.storage import LocalStorage, Stored
 from backend.settings import PROJECT_ROOT, Settings, StorageSettings
 from tests.support import LiveServer, make_settings, session_cookie_for, sign_in
 
@@ -48,6 +48,10 @@ HTMX = {"HX-Request": "true"}
 LIMIT = 64 * 1024
 PDF_BYTES = b"%PDF-1.7\n" + b"x" * 2000 + b"\n%%EOF\n"
 PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
+# content that a browser would run or show as a page, named as an accepted kind
+HTML_BYTES = b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>\n"
+SVG_BYTES = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><rect/></svg>\n'
+TEXT_BYTES = "Báo cáo kết quả thực hiện nhiệm vụ CCHC năm 2020.\n".encode()
 
 
 @pytest.fixture
@@ -171,6 +175,15 @@ def test_content_is_recognised_from_bytes_not_names() -> None:
         _sniff(_zip({"[Content_Types].xml": b"<Types/>", "ppt/presentation.xml": b"<p/>"}))
 
 
+@pytest.mark.parametrize(
+    "data", [HTML_BYTES, SVG_BYTES, TEXT_BYTES, b"%PDF", b"%PD"], ids=["html", "svg", "text", "short-pdf", "3-bytes"]
+)
+def test_pages_images_as_markup_and_plain_text_are_not_accepted_whatever_their_name(data: bytes) -> None:
+    for chunk in (1, 7, 1000):
+        with pytest.raises(NotAccepted, match="không phải định dạng được nhận"):
+            _sniff(data, chunk)
+
+
 def test_dangerous_names_are_neutralised() -> None:
     assert safe_filename("../../etc/passwd") == "passwd"
     assert safe_filename("..\\..\\Windows\\system32\\x.pdf") == "x.pdf"
@@ -280,6 +293,10 @@ async def test_same_bytes_twice_are_stored_once(
         ([("gia.pdf", DOCX_BYTES)], "có đuôi .pdf nhưng nội dung là Word"),
         ([("virus.pdf", b"MZ\x90\x00" + b"\x00" * 500)], "không phải định dạng được nhận"),
         ([("ok.png", PNG_BYTES), ("rong.pdf", b"")], "Không tệp nào được lưu"),
+        ([("trang.pdf", HTML_BYTES)], "“trang.pdf” không phải định dạng được nhận"),
+        ([("anh.png", SVG_BYTES)], "“anh.png” không phải định dạng được nhận"),
+        ([("ghi-chu.docx", TEXT_BYTES)], "“ghi-chu.docx” không phải định dạng được nhận"),
+        ([("ok.pdf", PDF_BYTES), ("trang.pdf", HTML_BYTES)], "Không tệp nào được lưu"),
     ],
 )
 async def test_bad_files_are_refused_and_nothing_is_kept(
@@ -344,18 +361,43 @@ async def test_a_document_number_in_the_name_is_kept(
     assert "Quyết định số 640∕QĐ-UBND.pdf" in response.text
 
 
-async def test_ten_thousand_parts_are_refused_quickly(
-    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, settings: Settings
+async def test_ten_thousand_parts_are_refused_at_the_twenty_first(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    stored: list[int] = []
+    put = LocalStorage.put
+
+    async def counted(self: LocalStorage, chunks: AsyncIterable[bytes], **options: Any) -> Stored:
+        stored.append(1)
+        return await put(self, chunks, **options)
+
+    monkeypatch.setattr(LocalStorage, "put", counted)
     await sign_in(client, STAFF)
     files = [(f"{i}.pdf", b"%PDF-1.7\n%" + str(i).encode()) for i in range(10_000)]
-    started = time.monotonic()
     response = await _upload(client, files, htmx=False)
     assert response.status_code == 413
     assert f"tối đa {MAX_FILES} tệp" in response.text
-    assert time.monotonic() - started < 10
+    assert len(stored) == MAX_FILES  # the rest was never read into storage
     assert await _rows(owner_engine) == []
     assert _stored_files(settings) == []
+
+
+async def test_twenty_files_are_accepted_and_twenty_one_are_refused_whole(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, settings: Settings
+) -> None:
+    await sign_in(client, STAFF)
+    files = [(f"{i}.pdf", b"%PDF-1.7\n%" + str(i).encode()) for i in range(MAX_FILES + 1)]
+    assert MAX_FILES == 20
+    too_many = await _upload(client, files, htmx=False)
+    assert too_many.status_code == 413, too_many.text
+    assert "Mỗi lần tải lên tối đa 20 tệp." in too_many.text
+    assert await _rows(owner_engine) == []
+    assert _stored_files(settings) == []
+
+    enough = await _upload(client, files[:MAX_FILES])
+    assert enough.status_code == 201, enough.text
+    assert len(await _rows(owner_engine)) == MAX_FILES
+    assert len(_stored_files(settings)) == MAX_FILES
 
 
 async def test_upload_without_csrf_token_is_refused(
@@ -462,7 +504,7 @@ async def test_interrupted_upload_leaves_nothing(app: Litestar, owner_engine: As
             with socket.create_connection((host, int(port))) as raw:
                 if cut:  # the first file whole, the second half-way, then the connection is gone
                     raw.sendall(head + body[: len(body) * 2 // 3])
-                    time.sleep(0.5)
+                    _wait_for(lambda: len(_stored_files(settings)) > len(kept))  # the server is storing them
                     return b""
                 raw.sendall(head + body)
                 answer = b""
@@ -475,16 +517,18 @@ async def test_interrupted_upload_leaves_nothing(app: Litestar, owner_engine: As
         kept = _stored_files(settings)
         assert len(kept) == 1
         await asyncio.to_thread(post, [("a.pdf", PDF_BYTES), ("b.pdf", b"%PDF-1.7\n" + b"y" * (LIMIT - 100))], cut=True)
-        await asyncio.to_thread(_wait_for, lambda: _stored_files(settings) == kept)
+        # the server notices the client went away asynchronously: until it has finished with the request
+        await asyncio.to_thread(_wait_for, lambda: not server.server.server_state.tasks)
     assert _stored_files(settings) == kept  # no blob, no temporary file
     assert [r["filename"] for r in await _rows(owner_engine)] == ["truoc.png"]
 
 
-def _wait_for(condition: Callable[[], bool], seconds: float = 10) -> None:
-    """Until the server has cleaned up after a client that went away (it notices asynchronously)."""
+def _wait_for(condition: Callable[[], bool], seconds: float = 20) -> None:
+    """Until `condition` holds (from a thread of the test); bounded."""
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline and not condition():
-        time.sleep(0.1)
+    while not condition():
+        assert time.monotonic() < deadline, f"still not true after {seconds} s"
+        time.sleep(0.01)
 
 
 def _fetch_token(host: str, port: int, cookie: str) -> tuple[str, str]:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import replace
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import text
+from sqlalchemy import JSON, CheckConstraint, Column, Table, insert, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -55,9 +60,7 @@ async def test_every_table_with_tenant_id_has_enabled_and_forced_policy(owner_en
         rows = await connection.execute(
             text(
                 """
-                SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity,
-                       EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid
-                               AND pg_get_expr(p.polqual, p.polrelid) LIKE '%app.tenant_id%') AS has_policy
+                SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity
                 FROM pg_class c
                 JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
                 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
@@ -65,11 +68,53 @@ async def test_every_table_with_tenant_id_has_enabled_and_forced_policy(owner_en
                 """
             )
         )
-        tables = {row.relname: (row.relrowsecurity, row.relforcerowsecurity, row.has_policy) for row in rows}
-    modelled = {t.name for t in Base.metadata.sorted_tables if "tenant_id" in t.columns}
-    assert set(tables) == modelled
-    unprotected = {name: flags for name, flags in tables.items() if flags != (True, True, True)}
-    assert unprotected == {}, f"tables without ENABLEd + FORCEd tenant policy: {unprotected}"
+        tables = {row.relname: (row.relrowsecurity, row.relforcerowsecurity) for row in rows}
+    assert set(tables) == set(TENANT_TABLES)
+    unprotected = {name: flags for name, flags in tables.items() if flags != (True, True)}
+    assert unprotected == {}, f"tables without ENABLEd + FORCEd row-level security: {unprotected}"
+
+
+# Each policy exactly as PostgreSQL reads it back: an added `OR true`, a dropped WITH CHECK, a RESTRICTIVE or
+# FOR SELECT policy instead of ALL, or one more permissive policy fails the comparison.
+TENANT_OF_STATEMENT_AS_STORED = (
+    "(tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS \"nullif\"))"
+)
+TENANT_ISOLATION = ("tenant_isolation", "PERMISSIVE", "{public}", "ALL", TENANT_OF_STATEMENT_AS_STORED)
+OWN_EMAIL = "(lower((email)::text) = lower(NULLIF(current_setting('app.user_email'::text, true), ''::text)))"
+OTHER_POLICIES = {  # a person's own rows across tenants, read (and accepted) without a tenant context
+    "memberships": {
+        ("own_memberships", "PERMISSIVE", "{public}", "SELECT", None): (
+            "(user_id = (NULLIF(current_setting('app.user_id'::text, true), ''::text))::uuid)"
+        ),
+    },
+    "invitations": {
+        ("own_invitations_read", "PERMISSIVE", "{public}", "SELECT", None): OWN_EMAIL,
+        ("own_invitations_accept", "PERMISSIVE", "{public}", "UPDATE", OWN_EMAIL): OWN_EMAIL,
+    },
+}
+
+
+async def test_every_tenant_table_has_exactly_its_policies_with_their_exact_expressions(
+    owner_engine: AsyncEngine,
+) -> None:
+    async with owner_engine.connect() as connection:
+        rows = (
+            await connection.execute(
+                text(
+                    "SELECT tablename, policyname, permissive, roles::text AS roles, cmd, qual, with_check "
+                    "FROM pg_policies WHERE schemaname = 'public'"
+                )
+            )
+        ).all()
+    found: dict[str, dict[tuple[str, str, str, str, str | None], str]] = {}
+    for row in rows:
+        key = (row.policyname, row.permissive, row.roles, row.cmd, row.with_check)
+        found.setdefault(row.tablename, {})[key] = row.qual
+    expected = {
+        table: {TENANT_ISOLATION: TENANT_OF_STATEMENT_AS_STORED} | OTHER_POLICIES.get(table, {})
+        for table in TENANT_TABLES
+    }
+    assert found == expected
 
 
 async def test_app_role_is_restricted_and_owns_nothing(app_engine: AsyncEngine) -> None:
@@ -115,21 +160,176 @@ async def test_app_role_cannot_write_tenants_or_rewrite_the_audit_log(
                 await connection.execute(text(statement))
 
 
-@pytest.mark.parametrize("table", ["units", "unit_groups", "unit_group_members", "memberships", "audit_log"])
-async def test_no_tenant_context_sees_zero_rows(app_engine: AsyncEngine, owner_engine: AsyncEngine, table: str) -> None:
-    async with owner_engine.connect() as connection:
-        # FORCE binds the owner too: prove rows exist by looking per tenant.
-        tenant_ids = [row[0] for row in await connection.execute(text("SELECT id FROM tenants"))]
-        total = 0
-        for tenant_id in tenant_ids:
-            await connection.execute(text("SELECT set_config('app.tenant_id', :t, false)"), {"t": str(tenant_id)})
-            total += await connection.scalar(text(f"SELECT count(*) FROM {table}")) or 0
-        await connection.rollback()
-    assert total > 0
+# -- isolation as behaviour, for every tenant-owned table of the metadata ------------------------------------
+#
+# A row of each tenant is made as the owner (row-level security binds the owner too: FORCE) with every NOT
+# NULL column filled from its type, a CHECK's `IN (...)` list or the row it references (made first, for the same
+# tenant); then the app's role, without a tenant and as tenant A, must neither see nor change tenant B's row.
+
+TENANT_TABLES = sorted(t.name for t in Base.metadata.sorted_tables if "tenant_id" in t.columns)
+FILLED_ALTHOUGH_NULLABLE = {("task_units", "unit_id")}  # a CHECK wants a unit or a unit group
+_CHOICES = re.compile(r"^\s*(\w+) IN \((.+)\)\s*$")
+
+
+def _choices(table: Table) -> dict[str, object]:
+    """The first value each `column IN (...)` CHECK of the table allows."""
+    chosen: dict[str, object] = {}
+    for constraint in table.constraints:
+        if isinstance(constraint, CheckConstraint) and (match := _CHOICES.match(str(constraint.sqltext))):
+            first = match.group(2).split(",")[0].strip()
+            chosen[match.group(1)] = first.strip("'") if first.startswith("'") else int(first)
+    return chosen
+
+
+def _value(column: Column[Any]) -> object:
+    if isinstance(column.type, JSON):  # JSONB
+        return {}
+    kind = column.type.python_type
+    if kind is uuid.UUID:
+        return uuid.uuid4()
+    if kind is str:
+        length = getattr(column.type, "length", None) or 64
+        return (uuid.uuid4().hex * 4)[:length]  # hex: also a valid sha256
+    if kind is bool:
+        return False
+    if kind is int:
+        return 1
+    if kind is Decimal:
+        return Decimal(1)
+    if kind is datetime:
+        return datetime.now(UTC)
+    if kind is date:
+        return datetime.now(UTC).date()
+    if kind in (dict, list):
+        return kind()
+    raise AssertionError(f"no test value for {column}")
+
+
+class Rows:
+    """One row per (table, tenant) made as the owner, parents first; global parents once."""
+
+    def __init__(self, owner: AsyncConnection) -> None:
+        self.owner = owner
+        self.made: dict[tuple[str, uuid.UUID | None], dict[str, Any]] = {}
+
+    async def values(self, table: Table, tenant: uuid.UUID | None) -> dict[str, Any]:
+        """A new row's values for `table` in `tenant`, its parents made as needed (not inserted)."""
+        values: dict[str, Any] = {}
+        for fk in table.foreign_key_constraints:
+            local = [c.name for c in fk.columns if c.name != "tenant_id"]
+            needed = any(not table.c[n].nullable or (table.name, n) in FILLED_ALTHOUGH_NULLABLE for n in local)
+            if not local or not needed:
+                continue
+            parent_table = fk.referred_table
+            owned = "tenant_id" in parent_table.c
+            parent = await self.row(parent_table, tenant if owned else None)
+            for column, element in zip(fk.columns, fk.elements, strict=True):
+                values[column.name] = parent[element.column.name]
+        choices = _choices(table)
+        for column in table.columns:
+            if column.name in values:
+                continue
+            if column.name == "tenant_id":
+                values["tenant_id"] = tenant
+            elif column.name in choices and not column.nullable:
+                values[column.name] = choices[column.name]
+            elif (
+                not column.nullable
+                and column.server_default is None
+                and column.default is None
+                and not (column.primary_key and column.autoincrement is True)
+            ):
+                values[column.name] = _value(column)
+        return values
+
+    async def row(self, table: Table, tenant: uuid.UUID | None) -> dict[str, Any]:
+        key = (table.name, tenant)
+        if key not in self.made:
+            values = await self.values(table, tenant)
+            await self.owner.execute(
+                text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant) if tenant else ""}
+            )
+            if [c.name for c in table.primary_key.columns] == ["tenant_id"]:  # one row per tenant, maybe made
+                statement = pg_insert(table).values(**values).on_conflict_do_nothing()
+                await self.owner.execute(statement)
+                found = await self.owner.execute(select(table).where(table.c.tenant_id == tenant))
+            else:
+                found = await self.owner.execute(insert(table).values(**values).returning(*table.c))
+            self.made[key] = dict(found.one()._mapping)
+        return self.made[key]
+
+
+def _where_key(table: Table, row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    columns = [c.name for c in table.primary_key.columns]
+    return " AND ".join(f"{c} = :k_{c}" for c in columns), {f"k_{c}": row[c] for c in columns}
+
+
+async def _may(engine: AsyncEngine, table: str, *privileges: str) -> bool:
+    async with engine.connect() as connection:
+        return all(
+            [
+                await connection.scalar(text("SELECT has_table_privilege(:t, :p)"), {"t": table, "p": p})
+                for p in privileges
+            ]
+        )
+
+
+@pytest.mark.parametrize("name", TENANT_TABLES)
+async def test_no_tenant_context_sees_zero_rows_and_tenant_a_cannot_reach_tenant_bs(
+    app_engine: AsyncEngine, owner_engine: AsyncEngine, two_tenants: tuple[uuid.UUID, uuid.UUID], name: str
+) -> None:
+    a, b = two_tenants
+    table = Base.metadata.tables[name]
+    async with owner_engine.begin() as owner:
+        rows = Rows(owner)
+        row_a, row_b = await rows.row(table, a), await rows.row(table, b)
+        refused_row = await rows.values(table, b)  # a new row of B's, for A to try to insert
+    where_b, key_b = _where_key(table, row_b)
+    where_a, key_a = _where_key(table, row_a)
+
+    if await _may(app_engine, name, "SELECT"):
+        async with app_engine.connect() as connection:
+            assert await connection.scalar(text(f"SELECT count(*) FROM {name}")) == 0
+            await _as_tenant(connection, None)
+            assert await connection.scalar(text(f"SELECT count(*) FROM {name}")) == 0
+            await _as_tenant(connection, a)
+            assert await connection.scalar(text(f"SELECT count(*) FROM {name} WHERE {where_a}"), key_a) == 1
+            assert await connection.scalar(text(f"SELECT count(*) FROM {name} WHERE {where_b}"), key_b) == 0
+            seen = {row[0] for row in await connection.execute(text(f"SELECT DISTINCT tenant_id FROM {name}"))}
+            assert seen == {a}
+
+    statements = [
+        (("UPDATE", "SELECT"), f"UPDATE {name} SET tenant_id = tenant_id WHERE {where_b}", key_b),
+        (("DELETE", "SELECT"), f"DELETE FROM {name} WHERE {where_b}", key_b),
+    ]
+    for privileges, statement, params in statements:
+        async with app_engine.connect() as connection:
+            await _as_tenant(connection, a)
+            if await _may(app_engine, name, *privileges):
+                assert (await connection.execute(text(statement), params)).rowcount == 0, statement
+                await connection.commit()
+            else:
+                with pytest.raises(DBAPIError, match="permission denied"):
+                    await connection.execute(text(statement), params)
+
+    if await _may(app_engine, name, "UPDATE", "SELECT"):  # A's own row cannot be handed to B
+        async with app_engine.connect() as connection:
+            await _as_tenant(connection, a)
+            with pytest.raises(DBAPIError, match="row-level security"):
+                await connection.execute(text(f"UPDATE {name} SET tenant_id = :b WHERE {where_a}"), {"b": b, **key_a})
+
     async with app_engine.connect() as connection:
-        assert await connection.scalar(text(f"SELECT count(*) FROM {table}")) == 0
-        await _as_tenant(connection, None)
-        assert await connection.scalar(text(f"SELECT count(*) FROM {table}")) == 0
+        await _as_tenant(connection, a)
+        refusal = "row-level security" if await _may(app_engine, name, "INSERT") else "permission denied"
+        with pytest.raises(DBAPIError, match=refusal):
+            await connection.execute(insert(table).values(**refused_row))
+
+    async with owner_engine.begin() as owner:
+        await _as_tenant(owner, b)
+        kept = (await owner.execute(text(f"SELECT * FROM {name} WHERE {where_b}"), key_b)).one()
+        assert dict(kept._mapping) == row_b
+        assert await owner.scalar(text(f"SELECT count(*) FROM {name} WHERE tenant_id = :b"), {"b": b}) >= 1
+        assert await owner.scalar(text(f"SELECT count(*) FROM {name} WHERE {where_a}"), key_a) == 0
 
 
 async def test_tenant_a_cannot_read_update_or_delete_tenant_b_rows(

@@ -475,12 +475,12 @@ def unused_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def test_provider_down_is_unavailable_quickly() -> None:
-    client = OIDCClient(settings(f"http://127.0.0.1:{unused_port()}", timeout_seconds=0.5))
+async def test_provider_down_is_unavailable_without_waiting_for_the_timeout() -> None:
+    # A refused connection is told at once: with a minute's timeout, waiting for it would answer provider_timeout
+    # (after the minute), never provider_unavailable.
+    client = OIDCClient(settings(f"http://127.0.0.1:{unused_port()}", timeout_seconds=60))
     try:
-        started = time.monotonic()
         error = await expect_error("provider_unavailable", client.authorization_request())
-        assert time.monotonic() - started < 0.5
         assert error.message == MESSAGE_UNAVAILABLE
         assert error.is_provider_problem
     finally:
@@ -493,10 +493,10 @@ async def test_slow_provider_times_out(tenant: Tenant, endpoint: str) -> None:
     try:
         if endpoint != "discovery":
             await client.discover()
-        tenant.delays[endpoint] = 1.0
-        started = time.monotonic()
+        asked = tenant.requests[endpoint]
+        tenant.delays[endpoint] = 60.0  # the provider holds the request until the test ends (120 × the timeout)
         await expect_error("provider_timeout", sign_in(client, tenant, sign(tenant.claims(NONCE), KEY_A)))
-        assert time.monotonic() - started < 2
+        assert tenant.requests[endpoint] == asked + 1  # asked once, and given up on by our own timeout
     finally:
         tenant.delays.clear()
         await client.aclose()

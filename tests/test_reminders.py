@@ -311,7 +311,7 @@ async def test_without_smtp_the_job_logs_and_sends_nothing(
     report = await send_reminders(app_engine, settings, plan.today)
     assert (report.people, report.sent, report.smtp) == (4, 0, False)
     assert "chưa cấu hình SMTP" in report.summary()
-    await asyncio.sleep(0.2)
+    # the job has returned: a mail it sent would be in the inbox already (kept before the server's 250 reply)
     assert inbox.messages() == []
 
 
@@ -363,11 +363,22 @@ async def test_two_workers_racing_run_the_daily_reminders_once(
             {"expression": jobs.REMINDERS_CRON, "entrypoint": jobs.REMINDERS_DAILY},
         )
 
-    async def four_mails_then_quiet() -> None:
+    async def four_mails_then_the_run_recorded() -> None:
         await inbox.wait_for(len(RECIPIENTS))
-        await asyncio.sleep(1.5)  # a second run would have mailed again by now
+        # until the run is logged, no job of the day waits or runs and the schedule has moved past now: a
+        # second run would have been enqueued (or logged) by then
+        deadline = time.monotonic() + WAIT
+        while not await _owner_value(
+            owner_engine,
+            f"SELECT EXISTS (SELECT 1 FROM pgqueuer.pgqueuer_log WHERE entrypoint = '{jobs.REMINDERS}'"
+            " AND status = 'successful')"
+            f" AND NOT EXISTS (SELECT 1 FROM pgqueuer.pgqueuer WHERE entrypoint = '{jobs.REMINDERS}')"
+            " AND (SELECT bool_and(next_run > now()) FROM pgqueuer.pgqueuer_schedules)",
+        ):
+            assert time.monotonic() < deadline, f"the run was not recorded within {WAIT} s"
+            await asyncio.sleep(0.05)
 
-    await _with_workers(2, mail_settings, database, four_mails_then_quiet)
+    await _with_workers(2, mail_settings, database, four_mails_then_the_run_recorded)
     assert sorted(rcpt for rcpts, _ in inbox.messages() for rcpt in rcpts) == sorted(RECIPIENTS)
     runs = await _owner_value(
         owner_engine,

@@ -262,6 +262,25 @@ async def test_two_simultaneous_submits_make_exactly_one_submission(
     sngv = await tenant_id(owner_engine)
     sessions = create_session_maker(app_engine)
     barrier = asyncio.Barrier(2)
+    finished: list[str] = []
+
+    async def other_is_waiting_or_done() -> None:
+        """Until the other attempt waits for this one's uncommitted row (its insert blocked on a lock), or has
+        already answered without waiting; bounded."""
+        deadline = asyncio.get_running_loop().time() + 20
+        while not finished:
+            async with owner_engine.connect() as db:
+                waiting = await db.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_locks WHERE NOT granted"
+                        " AND (database IS NULL OR database = (SELECT oid FROM pg_database"
+                        " WHERE datname = current_database()))"
+                    )
+                )
+            if waiting:
+                return
+            assert asyncio.get_running_loop().time() < deadline, "the other submit neither waited nor answered"
+            await asyncio.sleep(0.01)
 
     async def attempt() -> str:
         async with sessions() as db:
@@ -275,8 +294,10 @@ async def test_two_simultaneous_submits_make_exactly_one_submission(
                 try:
                     await services.submit(db, tenant, province, 2020, None)
                 except SubmissionError as exc:
-                    return f"{exc.status} {exc}"
-                await asyncio.sleep(0.2)  # hold the row uncommitted while the other one inserts
+                    finished.append(f"{exc.status} {exc}")
+                    return finished[-1]
+                await other_is_waiting_or_done()  # hold the row uncommitted while the other one inserts
+            finished.append("ok")
             return "ok"
 
     results = sorted(await asyncio.gather(attempt(), attempt()))
