@@ -57,6 +57,8 @@ async def test_requests_are_timed_per_route_template_with_the_pool_and_the_queue
     assert set(pool) == {"size", "checked_out", "idle", "overflow"}
     assert pool["size"] == 5  # make_settings' pool
     assert "parboard_jobs" in families
+    for counted in ("parboard_upload_bytes", "parboard_package_builds", "parboard_package_build_seconds"):
+        assert counted in families, counted
     assert re.search(r"^process_resident_memory_bytes ", response.text, re.MULTILINE)
 
 

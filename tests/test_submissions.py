@@ -29,6 +29,7 @@ from backend.domain.submissions import services
 from backend.domain.submissions.services import SubmissionError, build_package
 from backend.jobs.queue import Worker
 from backend.settings import PROJECT_ROOT, Settings
+from backend.web.metrics import PACKAGES
 from tests.support import TEST_VAR, sign_in
 from tests.test_assessments import SEED_001
 
@@ -213,7 +214,9 @@ async def test_focal_point_submits_an_approved_assessment_and_the_job_builds_it(
     assert "Đang chuẩn bị…" in building.text  # the build has not counted its items yet: no "0/0 mục"
     assert "0/0 mục" not in building.text
 
+    built_before = PACKAGES.labels("built")._value.get()
     assert await build_all(app_engine, storage, sngv) == ["submitted"]
+    assert PACKAGES.labels("built")._value.get() == built_before + 1  # the operator's metric counts it
     [row] = await submission_rows(owner_engine, sngv)
     assert row.status == "submitted"
     assert row.package_sha256

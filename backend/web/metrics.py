@@ -17,7 +17,7 @@ from litestar.datastructures import State
 from litestar.exceptions import NotFoundException
 from litestar.plugins.prometheus import PrometheusConfig
 from litestar.response import Response
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import QueuePool
@@ -32,6 +32,9 @@ POOL = Gauge("parboard_db_pool_connections", "Connections of the application's d
 JOBS = Gauge("parboard_jobs", "Jobs in the PostgreSQL queue, by status and entrypoint", ["status", "entrypoint"])
 UPLOAD_BYTES = Counter("parboard_upload_bytes", "Bytes of evidence files received")
 PACKAGES = Counter("parboard_package_builds", "Submission packages built, by outcome", ["outcome"])
+PACKAGE_SECONDS = Histogram(
+    "parboard_package_build_seconds", "Time to build a submission package", buckets=[1, 5, 15, 60, 300, 900, 3600]
+)
 
 # Seconds: a static file or a session lookup (ms) up to a package built inline (s).
 BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]

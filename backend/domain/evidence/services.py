@@ -62,6 +62,7 @@ from backend.domain.tenants.services import province_calendar
 from backend.settings import Settings
 from backend.web.formatting import vn_size
 from backend.web.input import clean_text
+from backend.web.metrics import UPLOAD_BYTES
 
 MAX_FILES = 20
 MAX_FIELDS = 10
@@ -488,6 +489,7 @@ async def _receive(
                 await _skip(stream)
                 refusals.append(f"Tệp “{filename}” {exc}.")
                 continue
+            UPLOAD_BYTES.inc(blob.size)
             if blob.created:
                 created.append(blob.sha256)
             try:

@@ -65,6 +65,7 @@ from backend.domain.submissions.package import (
     zip_stream,
 )
 from backend.logging import get_logger
+from backend.web.metrics import PACKAGE_SECONDS, PACKAGES
 
 log = get_logger("parboard.submissions")
 
@@ -430,6 +431,7 @@ async def build_package(
             submission.progress_total = len(members)
             submission.progress_done = 0
             submission.updated_at = datetime.now(UTC)
+    started = time.perf_counter()
     try:
         progress = Progress()
         stored = await storage.put(
@@ -437,6 +439,7 @@ async def build_package(
         )
     except Exception as exc:
         log.error("package build failed", submission=str(submission_id), error=str(exc))
+        PACKAGES.labels("failed").inc()
         await _mark_failed(sessions, tenant_id, submission_id, str(exc))
         return S.FAILED.value
     async with sessions() as db:
@@ -458,6 +461,8 @@ async def build_package(
                 )
             )
             if result.rowcount:  # type: ignore[attr-defined]
+                PACKAGES.labels("built").inc()
+                PACKAGE_SECONDS.observe(time.perf_counter() - started)
                 db.add(
                     AuditEntry.by(
                         tenant_id,
