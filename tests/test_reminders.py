@@ -28,6 +28,7 @@ from aiosmtpd.smtp import Envelope, Session
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from pgqueuer.queries import EntrypointExecutionParameter
+from prometheus_client import REGISTRY
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -378,7 +379,13 @@ async def test_two_workers_racing_run_the_daily_reminders_once(
             assert time.monotonic() < deadline, f"the run was not recorded within {WAIT} s"
             await asyncio.sleep(0.05)
 
+    def timed_runs() -> float:
+        labels = {"entrypoint": jobs.REMINDERS, "outcome": "ok"}
+        return REGISTRY.get_sample_value("parboard_job_seconds_count", labels) or 0.0
+
+    timed_before = timed_runs()
     await _with_workers(2, mail_settings, database, four_mails_then_the_run_recorded)
+    assert timed_runs() == timed_before + 1  # the operator's job duration metric saw the one run
     assert sorted(rcpt for rcpts, _ in inbox.messages() for rcpt in rcpts) == sorted(RECIPIENTS)
     runs = await _owner_value(
         owner_engine,

@@ -38,6 +38,7 @@ from backend.domain.submissions.services import BUILD_JOB, build_package, parse_
 from backend.jobs.reminders import send_reminders
 from backend.logging import get_logger
 from backend.settings import Settings
+from backend.web.metrics import timed_job
 
 log = get_logger("parboard.jobs")
 
@@ -101,19 +102,21 @@ def build(driver: Driver, settings: Settings, engine: AsyncEngine) -> PgQueuer:
     @pgq.entrypoint(REMINDERS, concurrency_limit=1, accepts_context=False)
     async def reminders(job: Job) -> None:
         day = date.fromisoformat(job.payload.decode()) if job.payload else vietnam_today()
-        await send_reminders(engine, settings, day)
+        with timed_job(REMINDERS):
+            await send_reminders(engine, settings, day)
 
     # Builds stream from storage with bounded memory; two at a time per worker keeps the disk busy.
     @pgq.entrypoint(BUILD_JOB, concurrency_limit=2, accepts_context=False)
     async def submission_build(job: Job) -> None:
         tenant_id, submission_id = parse_payload(job.payload)
-        await build_package(
-            engine,
-            storage_from_settings(settings),
-            tenant_id,
-            submission_id,
-            templates_dir=settings.paths.templates_dir,
-        )
+        with timed_job(BUILD_JOB):
+            await build_package(
+                engine,
+                storage_from_settings(settings),
+                tenant_id,
+                submission_id,
+                templates_dir=settings.paths.templates_dir,
+            )
 
     @pgq.schedule(REMINDERS_DAILY, REMINDERS_CRON, accepts_context=False)
     async def reminders_daily(schedule: Schedule) -> None:

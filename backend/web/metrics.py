@@ -10,6 +10,9 @@ collectors add the process (memory, CPU, open files) and Python's garbage collec
 from __future__ import annotations
 
 import hmac
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from litestar import Controller, Request, get
@@ -35,6 +38,26 @@ PACKAGES = Counter("parboard_package_builds", "Submission packages built, by out
 PACKAGE_SECONDS = Histogram(
     "parboard_package_build_seconds", "Time to build a submission package", buckets=[1, 5, 15, 60, 300, 900, 3600]
 )
+
+JOB_SECONDS = Histogram(
+    "parboard_job_seconds",
+    "Jobs run by this process's worker (make run's, beside the server), by entrypoint and outcome",
+    ["entrypoint", "outcome"],
+    buckets=[0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600],
+)
+
+
+@contextmanager
+def timed_job(entrypoint: str) -> Iterator[None]:
+    started, outcome = time.perf_counter(), "ok"
+    try:
+        yield
+    except BaseException:
+        outcome = "error"
+        raise
+    finally:
+        JOB_SECONDS.labels(entrypoint, outcome).observe(time.perf_counter() - started)
+
 
 # Seconds: a static file or a session lookup (ms) up to a package built inline (s).
 BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]
