@@ -211,6 +211,10 @@ async def test_changing_a_role_is_audited_with_before_and_after(
     rows = re.findall(r"<tr>\s*<td[^>]*>[^<]*</td>\s*<td>([^<]*)</td>\s*<td>Đổi vai trò</td>", audit)
     assert rows == ["Trần Minh Khoa"]
     assert "<strong>Vai trò</strong>: Đầu mối CCHC (Văn phòng) → Người xem" in audit
+    assert '<span class="muted small">Nguyễn Thị Lan</span>' in audit  # whose role, not the membership's id
+    assert (
+        re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", audit.split("<main", 1)[1]) is None
+    )
     assert "\\u" not in audit
     assert "focal_point" not in audit
     assert "user:" not in audit
@@ -230,6 +234,13 @@ async def test_audit_log_names_the_system_and_deleted_people_and_formats_values(
         await connection.execute(text("SELECT set_config('app.tenant_id', :tenant, true)"), {"tenant": str(tenant)})
         rows = [
             ("system:tenants-sync", "sync", "units", None, '{"changes": ["Phòng Đất đai"]}'),
+            (
+                "system",
+                "assessment.duyet",
+                "assessment",
+                '{"status": "ready"}',
+                '{"status": "approved", "unit_id": "00000000-0000-0000-0000-000000000002"}',
+            ),
             (
                 "user:00000000-0000-0000-0000-000000000001",
                 "assessment.row",
@@ -263,8 +274,10 @@ async def test_audit_log_names_the_system_and_deleted_people_and_formats_values(
     assert "<strong>Hạn hoàn thành</strong>: – → 05/12/2026" in audit
     assert "<strong>mới_lạ</strong>: – → 1.500" in audit  # an unknown field: its key, not an error
     assert "<strong>Thay đổi</strong>: – → Phòng Đất đai" in audit
+    assert "<strong>Trạng thái</strong>: Chờ lãnh đạo duyệt → Đã duyệt" in audit
+    assert "<strong>Phòng, đơn vị</strong>: – → Đơn vị đã xoá" in audit
     assert "\\u" not in audit
-    assert "00000000-0000-0000-0000-000000000001" not in audit
+    assert "00000000-0000-0000-0000-00000000000" not in audit
 
 
 @pytest.mark.parametrize(

@@ -11,10 +11,13 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.db.models import AuditEntry, User
+from backend.db.models import AuditEntry, Membership, Unit, User
+from backend.domain.assessments.not_applicable import STATUS_LABELS as NOT_APPLICABLE_LABELS
+from backend.domain.assessments.services import STATUS_LABELS
+from backend.domain.submissions.services import STATUS_LABELS_VN
 from backend.web.formatting import vn_date, vn_number, vn_typed
 from backend.web.templating import LABELS
 
@@ -114,6 +117,20 @@ FIELDS = {
     "document_date": "Ngày văn bản",
 }
 
+# Values of a "status" field, whatever was audited: self-assessments, submissions, requests, claims.
+STATUSES = {
+    **STATUS_LABELS,
+    **STATUS_LABELS_VN,
+    "open": "Đang chờ trả lời",
+    "answered": "Đã giải trình",
+    **NOT_APPLICABLE_LABELS,
+}
+
+# Values that are ids of people or units: shown by name (from the users and the tenant's units).
+PEOPLE_FIELDS = frozenset({"user"})
+UNIT_FIELDS = frozenset({"unit_id", "lead_unit"})
+GONE_UNIT = "Đơn vị đã xoá"
+
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DECIMAL = re.compile(r"-?\d+\.\d+")
 
@@ -131,6 +148,7 @@ class Line:
     actor: str
     action: str
     entity: str
+    entity_id: str
     changes: list[Change]
 
 
@@ -162,23 +180,37 @@ def value(raw: Any) -> str:
     return LABELS.get(text, text)
 
 
-def changes(before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> list[Change]:
+def changes(
+    before: Mapping[str, Any] | None, after: Mapping[str, Any] | None, names: Mapping[str, str] | None = None
+) -> list[Change]:
     """Per field, in the order they were written, what it was and what it became (unchanged fields left out
-    when there is a before)."""
+    when there is a before); ids of people and units by their names in `names`."""
     old, new = dict(before or {}), dict(after or {})
     keys = list(old) + [key for key in new if key not in old]
+
+    def shown(key: str, values: Mapping[str, Any]) -> str:
+        if key not in values:
+            return "–"
+        raw = values[key]
+        if names is not None and isinstance(raw, str) and key in PEOPLE_FIELDS | UNIT_FIELDS:
+            return names.get(raw, GONE if key in PEOPLE_FIELDS else GONE_UNIT)
+        if key == "status" and isinstance(raw, str):
+            return STATUSES.get(raw, raw)
+        return value(raw)
+
     lines = []
     for key in keys:
         if before is not None and after is not None and old.get(key) == new.get(key):
             continue
-        lines.append(
-            Change(
-                FIELDS.get(key, key),
-                value(old.get(key)) if key in old else "–",
-                value(new.get(key)) if key in new else "–",
-            )
-        )
+        lines.append(Change(FIELDS.get(key, key), shown(key, old), shown(key, new)))
     return lines
+
+
+def _uuid(text: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(text))
+    except ValueError:
+        return None
 
 
 def _user_id(actor: str) -> uuid.UUID | None:
@@ -191,29 +223,60 @@ def _user_id(actor: str) -> uuid.UUID | None:
 
 
 async def present(db: AsyncSession, entries: Iterable[AuditEntry]) -> list[Line]:
-    """The entries with their actors' names: a user's name (or e-mail), "Hệ thống" for jobs, and "Người dùng
-    đã xoá" for a user id nobody has any more."""
+    """The entries with names instead of ids: the actor's name (or e-mail), "Hệ thống" for jobs and "Người
+    dùng đã xoá" for a user id nobody has any more; people and units named in the values and the entity ids
+    of members and memberships likewise. Other ids mean nothing to a reader and are left out."""
     entries = list(entries)
-    ids = {user_id for entry in entries if (user_id := _user_id(entry.actor))}
-    names: dict[uuid.UUID, str] = {}
-    if ids:
-        for user_id, full_name, email in await db.execute(
-            select(User.id, User.full_name, User.email).where(User.id.in_(ids))
-        ):
-            names[user_id] = full_name or email or GONE
+    people: set[uuid.UUID] = set()
+    units: set[uuid.UUID] = set()
+    memberships: set[uuid.UUID] = set()
+    for entry in entries:
+        if user_id := _user_id(entry.actor):
+            people.add(user_id)
+        if entry.entity == "member" and (member := _uuid(entry.entity_id)):
+            people.add(member)
+        if entry.entity == "membership" and (membership := _uuid(entry.entity_id)):
+            memberships.add(membership)
+        for values in (entry.before or {}, entry.after or {}):
+            for key, raw in values.items():
+                if key in PEOPLE_FIELDS and (person := _uuid(raw)):
+                    people.add(person)
+                if key in UNIT_FIELDS and (unit := _uuid(raw)):
+                    units.add(unit)
+    person_name = func.coalesce(func.nullif(User.full_name, ""), User.email)
+    names: dict[str, str] = {}
+    if people:
+        names.update((str(i), n) for i, n in await db.execute(select(User.id, person_name).where(User.id.in_(people))))
+    if memberships:
+        names.update(
+            (str(i), n)
+            for i, n in await db.execute(
+                select(Membership.id, person_name)
+                .join(User, User.id == Membership.user_id)
+                .where(Membership.id.in_(memberships))
+            )
+        )
+    if units:
+        names.update((str(i), n) for i, n in await db.execute(select(Unit.id, Unit.name).where(Unit.id.in_(units))))
     lines = []
     for entry in entries:
         user_id = _user_id(entry.actor)
-        actor = SYSTEM if user_id is None and not entry.actor.startswith("user:") else GONE
         if user_id is not None:
-            actor = names.get(user_id, GONE)
+            actor = names.get(str(user_id), GONE)
+        else:
+            actor = GONE if entry.actor.startswith("user:") else SYSTEM
+        if entry.entity in {"member", "membership"}:
+            entity_id = names.get(entry.entity_id, GONE)
+        else:
+            entity_id = "" if _uuid(entry.entity_id) else entry.entity_id
         lines.append(
             Line(
                 entry=entry,
                 actor=actor,
                 action=ACTIONS.get(entry.action, entry.action),
                 entity=ENTITIES.get(entry.entity, entry.entity),
-                changes=changes(entry.before, entry.after),
+                entity_id=entity_id,
+                changes=changes(entry.before, entry.after, names),
             )
         )
     return lines
