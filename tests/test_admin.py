@@ -207,8 +207,77 @@ async def test_changing_a_role_is_audited_with_before_and_after(
     assert changed.status_code == 303
     audit = (await client.get(f"{BASE}/quan-tri/nhat-ky")).text
     assert "Đổi vai trò" in audit
-    assert "focal_point" in audit
-    assert "viewer" in audit
+    # People's names, Vietnamese labels and values, one "trước → sau" line per field; no ids, no raw JSON.
+    rows = re.findall(r"<tr>\s*<td[^>]*>[^<]*</td>\s*<td>([^<]*)</td>\s*<td>Đổi vai trò</td>", audit)
+    assert rows == ["Trần Minh Khoa"]
+    assert "<strong>Vai trò</strong>: Đầu mối CCHC (Văn phòng) → Người xem" in audit
+    assert '<span class="muted small">Nguyễn Thị Lan</span>' in audit  # whose role, not the membership's id
+    assert (
+        re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", audit.split("<main", 1)[1]) is None
+    )
+    assert "\\u" not in audit
+    assert "focal_point" not in audit
+    assert "user:" not in audit
+
+
+async def test_audit_log_names_the_system_and_deleted_people_and_formats_values(
+    app: Litestar, client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    await _as(client, app, ADMIN)
+    async with owner_engine.begin() as connection:
+        tenant = await connection.scalar(
+            text(
+                "SELECT t.id FROM tenants t JOIN provinces p ON p.id = t.province_id "
+                "WHERE p.code = 'ba-ria-vung-tau' AND t.code = 'so-tai-nguyen-moi-truong'"
+            )
+        )
+        await connection.execute(text("SELECT set_config('app.tenant_id', :tenant, true)"), {"tenant": str(tenant)})
+        rows = [
+            ("system:tenants-sync", "sync", "units", None, '{"changes": ["Phòng Đất đai"]}'),
+            (
+                "system",
+                "assessment.duyet",
+                "assessment",
+                '{"status": "ready"}',
+                '{"status": "approved", "unit_id": "00000000-0000-0000-0000-000000000002"}',
+            ),
+            (
+                "user:00000000-0000-0000-0000-000000000001",
+                "assessment.row",
+                "assessment",
+                '{"points": "10.5", "explanation": "Đã ban hành"}',
+                '{"points": "12.25", "explanation": "Đã ban hành kế hoạch", "due": "2026-12-05", "mới_lạ": 1500}',
+            ),
+        ]
+        for actor, action, entity, before, after in rows:
+            await connection.execute(
+                text(
+                    "INSERT INTO audit_log (tenant_id, actor, action, entity, entity_id, before, after) "
+                    "VALUES (:tenant, :actor, :action, :entity, '', CAST(:before AS jsonb), CAST(:after AS jsonb))"
+                ),
+                {
+                    "tenant": tenant,
+                    "actor": actor,
+                    "action": action,
+                    "entity": entity,
+                    "before": before,
+                    "after": after,
+                },
+            )
+    response = await client.get(f"{BASE}/quan-tri/nhat-ky")
+    assert response.status_code == 200
+    audit = response.text
+    assert "<td>Hệ thống</td>" in audit
+    assert "<td>Người dùng đã xoá</td>" in audit
+    assert "<strong>Điểm</strong>: 10,5 → 12,25" in audit
+    assert "<strong>Giải trình</strong>: Đã ban hành → Đã ban hành kế hoạch" in audit
+    assert "<strong>Hạn hoàn thành</strong>: – → 05/12/2026" in audit
+    assert "<strong>mới_lạ</strong>: – → 1.500" in audit  # an unknown field: its key, not an error
+    assert "<strong>Thay đổi</strong>: – → Phòng Đất đai" in audit
+    assert "<strong>Trạng thái</strong>: Chờ lãnh đạo duyệt → Đã duyệt" in audit
+    assert "<strong>Phòng, đơn vị</strong>: – → Đơn vị đã xoá" in audit
+    assert "\\u" not in audit
+    assert "00000000-0000-0000-0000-00000000000" not in audit
 
 
 @pytest.mark.parametrize(

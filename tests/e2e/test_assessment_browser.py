@@ -5,11 +5,12 @@ next to its field, with what was typed kept and the totals untouched; the saved 
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable
 
 import pytest
-from playwright.async_api import Locator, Page, Route, expect
+from playwright.async_api import Dialog, Locator, Page, Route, expect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.domain.criteria.importer import import_criteria, load_all
@@ -213,3 +214,52 @@ async def test_a_save_that_fails_without_an_answer_says_so_next_to_the_row(
     # htmx logs each failure it reports (console.error); nothing else went wrong
     assert all(e.startswith(("Response Status Error Code", "htmx:")) for e in problems.console_errors)
     assert problems.page_errors == problems.csp_violations == []
+
+
+@pytest.mark.usefixtures("criteria")
+async def test_typed_but_unsaved_values_ask_before_switching_areas_and_saved_ones_do_not(
+    page: Page, live_stack: LiveStack, problems: BrowserProblems
+) -> None:
+    dialogs: list[str] = []
+
+    async def dismiss(dialog: Dialog) -> None:
+        dialogs.append(f"{dialog.type}: {dialog.message}")
+        await dialog.dismiss()
+
+    page.on("dialog", dismiss)
+    await sign_in_through_provider(page, live_stack, STAFF)
+    await page.goto(BASE)
+    await page.get_by_role("button", name="Bắt đầu tự đánh giá năm 2020", exact=True).click()
+    await expect(page.get_by_role("status").filter(has_text="Đã bắt đầu bản tự đánh giá.")).to_be_visible()
+    await page.goto(AREA_1)
+    area_2 = page.locator(f'a[href="{BASE}/linh-vuc/2"]').first
+
+    # Typed without saving: switching areas asks, and "Huỷ" keeps the page and what was typed.
+    manual = page.locator("article#row-1-7")
+    await manual.locator("#f-1-7-points").fill("0,5")
+    await area_2.click()
+    for _ in range(50):  # the dialog is handled by the listener above, asynchronously
+        if dialogs:
+            break
+        await page.wait_for_timeout(100)
+    assert len(dialogs) == 1
+    assert "chưa lưu" in dialogs[0]
+    assert page.url == f"{live_stack.url}{AREA_1}"
+    await expect(page.locator("#f-1-7-points")).to_have_value("0,5")
+
+    # Saved: switching areas asks nothing.
+    assert await _save(page, manual, f"{live_stack.url}{BASE}/tieu-chi/1.7") == 200
+    await expect(page.locator("output#score-1-7")).to_have_text("0,5/1", timeout=WAIT)
+    await page.locator(f'a[href="{BASE}/linh-vuc/2"]').first.click()
+    await expect(page).to_have_url(f"{live_stack.url}{BASE}/linh-vuc/2", timeout=WAIT)
+    assert len(dialogs) == 1
+
+    # Leaving otherwise (closing the tab, a reload) with something typed: the browser's own question.
+    await page.locator("form[data-warn-unsaved] input:not([type=hidden])").first.fill("1")
+    await page.close(run_before_unload=True)
+    for _ in range(50):
+        if len(dialogs) == 2:
+            break
+        await asyncio.sleep(0.1)
+    assert dialogs[1].startswith("beforeunload")
+    assert not page.is_closed()

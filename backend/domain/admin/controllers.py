@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission
-from backend.domain.admin import province, services
+from backend.domain.admin import audit_view, province, services
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
 from backend.web.flash import notice
 from backend.web.templating import page
@@ -174,13 +174,14 @@ class TenantAdminController(Controller):
     ) -> Template:
         number = max(1, min(page_number, 10_000))
         entries, more = await services.audit_page(db_session, page=number)
+        lines = await audit_view.present(db_session, entries)
         return page(
             request,
             "admin/audit.html",
             block="content",
             ctx=tenant,
             section="audit",
-            entries=entries,
+            entries=lines,
             page_number=number,
             more=more,
         )
