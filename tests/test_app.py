@@ -12,11 +12,14 @@ import httpx
 import pytest
 from litestar import Litestar, get, post
 from litestar.testing import AsyncTestClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.asgi import create_app
 from backend.auth.permissions import PUBLIC
 from backend.db import migrate
 from backend.db.runtime import DatabaseUrls
+from backend.jobs import queue as jobs
 from backend.settings import AuthSettings, StorageSettings
 from tests.support import fresh_database, make_settings, sign_in
 
@@ -79,7 +82,32 @@ async def test_readyz_reports_the_migration_at_head(client: AsyncTestClient[Lite
     body = response.json()
     assert body["status"] == "ok"
     assert body["migration"] == body["expected"] == migrate.head_revision()
-    assert body["checks"] == {"database": "ok", "storage": "ok"}
+    assert {name: body["checks"][name] for name in ("database", "storage")} == {"database": "ok", "storage": "ok"}
+    assert set(body["checks"]) == {"database", "storage", "worker"}  # no worker runs here: reported, not failed
+
+
+@pytest.mark.parametrize(("minutes_ago", "worker"), [(1, "ok"), (10, "no heartbeat for 600 s")])
+async def test_readyz_reports_the_workers_heartbeat_without_failing_on_it(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, minutes_ago: int, worker: str
+) -> None:
+    async with owner_engine.begin() as db:
+        await db.execute(
+            text(
+                "INSERT INTO pgqueuer.pgqueuer_schedules (expression, entrypoint, next_run, last_run)"
+                " VALUES (:cron, :entrypoint, now(), now() - make_interval(mins => :ago))"
+                " ON CONFLICT (expression, entrypoint) DO UPDATE SET last_run = EXCLUDED.last_run"
+            ),
+            {"cron": jobs.HEARTBEAT_CRON, "entrypoint": jobs.HEARTBEAT, "ago": minutes_ago},
+        )
+    try:
+        response = await client.get("/readyz")
+        assert response.status_code == 200  # the web host serves pages while the workers are down
+        assert response.json()["checks"]["worker"].startswith(worker[:16])
+    finally:
+        async with owner_engine.begin() as db:
+            await db.execute(
+                text("DELETE FROM pgqueuer.pgqueuer_schedules WHERE entrypoint = :e"), {"e": jobs.HEARTBEAT}
+            )
 
 
 async def test_readyz_says_which_dependency_failed_when_the_object_store_is_unreachable(database: DatabaseUrls) -> None:

@@ -374,7 +374,8 @@ async def test_two_workers_racing_run_the_daily_reminders_once(
             f"SELECT EXISTS (SELECT 1 FROM pgqueuer.pgqueuer_log WHERE entrypoint = '{jobs.REMINDERS}'"
             " AND status = 'successful')"
             f" AND NOT EXISTS (SELECT 1 FROM pgqueuer.pgqueuer WHERE entrypoint = '{jobs.REMINDERS}')"
-            " AND (SELECT bool_and(next_run > now()) FROM pgqueuer.pgqueuer_schedules)",
+            " AND (SELECT bool_and(next_run > now()) FROM pgqueuer.pgqueuer_schedules"
+            f" WHERE entrypoint = '{jobs.REMINDERS_DAILY}')",
         ):
             assert time.monotonic() < deadline, f"the run was not recorded within {WAIT} s"
             await asyncio.sleep(0.05)
@@ -393,7 +394,9 @@ async def test_two_workers_racing_run_the_daily_reminders_once(
     )
     assert runs == 1
     next_run_later = await _owner_value(
-        owner_engine, "SELECT bool_and(next_run > now() AND last_run IS NOT NULL) FROM pgqueuer.pgqueuer_schedules"
+        owner_engine,
+        "SELECT bool_and(next_run > now() AND last_run IS NOT NULL) FROM pgqueuer.pgqueuer_schedules"
+        f" WHERE entrypoint = '{jobs.REMINDERS_DAILY}'",
     )
     assert next_run_later is True
     # The workers' own upkeep (the log folded into statistics) works with the app role's grants.
@@ -619,3 +622,33 @@ def test_bad_smtp_settings_are_refused(smtp_env: pytest.MonkeyPatch, env: dict[s
         smtp_env.setenv(name, value)
     with pytest.raises(SettingsError, match=message):
         load_settings()
+
+
+async def test_a_running_worker_beats_and_readyz_says_so(
+    database: DatabaseUrls, owner_engine: AsyncEngine, mail_settings: Settings, client: AsyncTestClient[Litestar]
+) -> None:
+    # the minute's beat is due (as when a worker starts): the worker runs it at once
+    async with owner_engine.begin() as db:
+        await db.execute(
+            text(
+                "INSERT INTO pgqueuer.pgqueuer_schedules (expression, entrypoint, next_run) "
+                "VALUES (:expression, :entrypoint, now() - interval '1 minute')"
+            ),
+            {"expression": jobs.HEARTBEAT_CRON, "entrypoint": jobs.HEARTBEAT},
+        )
+    before = (await client.get("/readyz")).json()["checks"]["worker"]
+    assert before == "no worker seen"
+
+    async def beaten() -> None:
+        deadline = time.monotonic() + WAIT
+        while not await _owner_value(
+            owner_engine,
+            f"SELECT last_run IS NOT NULL FROM pgqueuer.pgqueuer_schedules WHERE entrypoint = '{jobs.HEARTBEAT}'",
+        ):
+            assert time.monotonic() < deadline, f"no heartbeat within {WAIT} s"
+            await asyncio.sleep(0.05)
+
+    await _with_workers(1, mail_settings, database, beaten)
+    response = await client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["checks"]["worker"] == "ok"

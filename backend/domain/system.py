@@ -29,7 +29,7 @@ class SystemController(Controller):
     @get(
         "/readyz",
         opt={"access": PUBLIC},
-        summary="Database reachable with migrations at head, object store reachable",
+        summary="Database reachable with migrations at head, object store reachable; the workers' heartbeat",
         tags=["system"],
     )
     async def readyz(self, state: State, db_session: NamedDependency[AsyncSession]) -> Response[dict[str, Any]]:
@@ -47,6 +47,7 @@ class SystemController(Controller):
             checks["database"] = "ok" if current == expected else "migrations pending"
             if current != expected:
                 status = "migrations pending"
+            checks["worker"] = await _worker_check(db_session)
         checks["storage"] = await _storage_check(state.settings)
         if checks["storage"] != "ok":
             status = "unavailable"
@@ -76,3 +77,24 @@ async def _storage_check(settings: Settings) -> str:
     except Exception as exc:
         return type(exc).__name__
     return "ok"
+
+
+async def _worker_check(db: AsyncSession) -> str:
+    """The job workers' heartbeat: the last run of their every-minute schedule. Reported, but readiness does not
+    depend on it: a web host serves pages while the workers are down (reminders and package builds wait)."""
+    from backend.jobs.queue import HEARTBEAT, HEARTBEAT_STALE_S
+
+    try:
+        async with db.begin_nested():  # a failure here leaves the request's transaction usable
+            age = await db.scalar(
+                text(
+                    "SELECT extract(epoch FROM now() - max(last_run)) FROM pgqueuer.pgqueuer_schedules"
+                    " WHERE entrypoint = :entrypoint"
+                ),
+                {"entrypoint": HEARTBEAT},
+            )
+    except Exception as exc:
+        return type(exc).__name__
+    if age is None:
+        return "no worker seen"
+    return "ok" if age <= HEARTBEAT_STALE_S else f"no heartbeat for {int(age)} s"

@@ -46,6 +46,10 @@ QUEUE_SCHEMA = "pgqueuer"
 CHANNEL = Channel("ch_pgqueuer")
 REMINDERS = "reminders"  # the job: e-mail the day's reminders (payload: the day, ISO)
 REMINDERS_DAILY = "reminders.daily"  # the schedule that enqueues it
+# Every minute a running worker marks its schedule run: /readyz reads the last run as the workers' heartbeat.
+HEARTBEAT = "worker.heartbeat"
+HEARTBEAT_CRON = "* * * * *"
+HEARTBEAT_STALE_S = 180  # three missed minutes: no worker is running
 # pgqueuer reads cron expressions in UTC: 23:30 UTC is 06:30 in Vietnam (UTC+7 all year).
 REMINDERS_CRON = "30 23 * * *"
 
@@ -121,6 +125,10 @@ def build(driver: Driver, settings: Settings, engine: AsyncEngine) -> PgQueuer:
     @pgq.schedule(REMINDERS_DAILY, REMINDERS_CRON, accepts_context=False)
     async def reminders_daily(schedule: Schedule) -> None:
         await enqueue_reminders(queue, vietnam_today())
+
+    @pgq.schedule(HEARTBEAT, HEARTBEAT_CRON, accepts_context=False)
+    async def heartbeat(schedule: Schedule) -> None:
+        """Nothing to do: pgqueuer records the run (`last_run`), which is the heartbeat."""
 
     return pgq
 
