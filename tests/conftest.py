@@ -9,6 +9,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.asgi import create_app
@@ -53,8 +54,16 @@ async def _empty_tables(request: pytest.FixtureRequest, owner_engine: AsyncEngin
     if "database" not in request.fixturenames:
         return
     tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
-    async with owner_engine.begin() as connection:
-        await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    # A live server may still be answering a request the test's browser gave up on: its reads and this TRUNCATE
+    # can deadlock, and PostgreSQL then cancels one of them. The TRUNCATE goes again once the request is done.
+    for attempt in range(5):
+        try:
+            async with owner_engine.begin() as connection:
+                await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            return
+        except DBAPIError as exc:
+            if getattr(exc.orig, "sqlstate", None) != "40P01" or attempt == 4:
+                raise
 
 
 @pytest.fixture
