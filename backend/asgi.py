@@ -19,6 +19,7 @@ from backend.db.runtime import DatabaseUrls
 from backend.settings import Settings, get_settings
 from backend.web.compression import compression_config, compression_middleware
 from backend.web.middleware import request_middleware_factory
+from backend.web.tracing import tracing_plugin
 
 
 def create_app(settings: Settings | None = None, database: DatabaseUrls | None = None) -> Litestar:
@@ -39,7 +40,11 @@ def create_app(settings: Settings | None = None, database: DatabaseUrls | None =
     sessions = SessionStore(engine, settings)
     app = Litestar(
         route_handlers=[static],
-        plugins=[ParboardPlugin(settings, engine, sessions), HTMXPlugin()],
+        plugins=[
+            ParboardPlugin(settings, engine, sessions),
+            HTMXPlugin(),
+            *filter(None, [tracing_plugin(settings.app.tracing_endpoint)]),
+        ],
         guards=[access_guard],
         csrf_config=CSRFConfig(
             secret=settings.app.secret_key,

@@ -54,6 +54,8 @@ class AppSettings:
     log_level: str = "INFO"
     # The operator's bearer token for /metrics; empty: /metrics answers 404.
     metrics_token: str = ""
+    # OpenTelemetry: where traces go (OTLP over HTTP); empty: no tracing.
+    tracing_endpoint: str = ""
 
     @property
     def debug(self) -> bool:
@@ -178,6 +180,13 @@ def _metrics_token() -> str:
     return token
 
 
+def _tracing_endpoint() -> str:
+    endpoint = os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip().rstrip("/")
+    if endpoint and not endpoint.startswith(("http://", "https://")):
+        raise SettingsError("OTEL_EXPORTER_OTLP_ENDPOINT must be an http:// or https:// URL (OTLP over HTTP)")
+    return endpoint
+
+
 def _storage_settings() -> StorageSettings:
     backend = _env("PARBOARD_STORAGE", "local")
     if backend not in {"local", "s3"}:
@@ -258,6 +267,7 @@ def load_settings() -> Settings:
             log_json=_env_bool("PARBOARD_LOG_JSON", default=not os.isatty(2)),
             log_level=log_level,
             metrics_token=_metrics_token(),
+            tracing_endpoint=_tracing_endpoint(),
         ),
         db=DatabaseSettings(
             url=db_url,
