@@ -17,6 +17,7 @@ import asyncio
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import warnings
@@ -63,10 +64,24 @@ def embedded_bin() -> Path:
 
 
 def pg_tool(name: str, bin_dir: Path | None = None) -> str:
-    """`pg_dump`/`pg_restore`: from `bin_dir` when given, else the one on PATH, else the embedded wheel's."""
+    """`pg_dump`/`pg_restore`: from `bin_dir` when given, else the newer of the one on PATH and the embedded
+    wheel's (pg_dump refuses a server newer than itself; a newer one reads older servers)."""
     if bin_dir is not None:
         return str(bin_dir / name)
-    return shutil.which(name) or str(embedded_bin() / name)
+    candidates = [path for path in (shutil.which(name), str(embedded_bin() / name)) if path and Path(path).is_file()]
+    if not candidates:
+        raise BackupError(f"lỗi: không tìm thấy {name} (cài gói máy khách PostgreSQL)")
+    return max(candidates, key=_version)
+
+
+def _version(program: str) -> tuple[int, ...]:
+    """`pg_dump (PostgreSQL) 18.6` → (18, 6); () when it cannot say."""
+    try:
+        result = subprocess.run([program, "--version"], capture_output=True, text=True, timeout=30, check=False)  # noqa: S603
+    except OSError:
+        return ()
+    found = re.search(r"(\d+)(?:\.(\d+))?", result.stdout)
+    return tuple(int(part) for part in found.groups() if part) if found else ()
 
 
 def _libpq(url: str) -> tuple[list[str], dict[str, str]]:

@@ -4,10 +4,13 @@ check`, its package verifies; a restore refuses a database that has tenants and 
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import io
 import json
+import os
 import re
+import subprocess
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -33,9 +36,10 @@ from backend.settings import PROJECT_ROOT, Settings
 from tests.support import fresh_database, make_settings, sign_in
 from tests.test_board import BOARD
 from tests.test_board import _create as create_task
+from tests.test_cli import PARBOARD
 from tests.test_evidence import CRITERION, PDF_BYTES
 from tests.test_evidence import _upload as upload
-from tests.test_submissions import ASSESS, FOCAL, PAGE, STAFF, approve_2020, build_all, post, tenant_id
+from tests.test_submissions import ASSESS, FOCAL, PAGE, STAFF, add_evidence, approve_2020, build_all, post, tenant_id
 
 pytestmark = pytest.mark.usefixtures("demo_tenants")
 
@@ -68,8 +72,6 @@ def _superuser(url: str) -> str:
 @pytest.fixture
 def empty_database() -> Iterator[DatabaseUrls]:
     """A second database, created empty: no migrations, the restore brings the schema."""
-    import os
-
     if os.environ.get("TEST_DATABASE_URL"):
         pytest.skip("needs the embedded server (a second database and its superuser)")
     with fresh_database() as urls:
@@ -214,3 +216,48 @@ async def test_a_restore_reproduces_the_instance_and_refuses_a_filled_database_o
             bin_dir=embedded_bin(),
         )
     assert not (tmp_path / "x").exists()
+
+
+def _parboard(*args: str, urls: DatabaseUrls, var_dir: Path) -> subprocess.CompletedProcess[str]:
+    """The installed `parboard` on a database given by DATABASE_URL, pg_dump/pg_restore as its superuser."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PARBOARD_", "DATABASE_"))}
+    env |= {
+        "PARBOARD_ENV": "test",
+        "PARBOARD_SECRET_KEY": "t" * 40,
+        "PARBOARD_LOG_JSON": "0",
+        "PARBOARD_VAR_DIR": str(var_dir),
+        "DATABASE_URL": urls.app_url,
+        "DATABASE_OWNER_URL": urls.owner_url,
+        "PARBOARD_BACKUP_DATABASE_URL": _superuser(urls.owner_url),
+    }
+    return subprocess.run(
+        [str(PARBOARD), *args], capture_output=True, text=True, env=env, cwd=PROJECT_ROOT, timeout=300, check=False
+    )
+
+
+async def test_the_commands_back_up_and_restore_with_vietnamese_messages(
+    owner_engine: AsyncEngine, database: DatabaseUrls, empty_database: DatabaseUrls, tmp_path: Path
+) -> None:
+    source = LocalStorage(tmp_path / "source" / "blobs")
+    await add_evidence(owner_engine, source, await tenant_id(owner_engine), [("1.2", "Kế hoạch.pdf", PDF_BYTES)])
+    target = tmp_path / "backup"
+
+    made = await asyncio.to_thread(_parboard, "backup", str(target), urls=database, var_dir=tmp_path / "source")
+    assert made.returncode == 0, made.stderr
+    assert f"sao lưu xong vào {target}: 1 tệp lưu trữ ({len(PDF_BYTES)} byte)" in made.stdout
+    again = await asyncio.to_thread(_parboard, "backup", str(target), urls=database, var_dir=tmp_path / "source")
+    assert again.returncode == 1
+    assert "không trống; hãy chọn một thư mục mới" in again.stderr
+
+    into = tmp_path / "restored"
+    restored = await asyncio.to_thread(_parboard, "restore", str(target), urls=empty_database, var_dir=into)
+    assert restored.returncode == 0, restored.stderr
+    assert "khôi phục xong" in restored.stdout
+    check = await asyncio.to_thread(_parboard, "evidence", "check", urls=empty_database, var_dir=into)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "đã kiểm tra 1 tệp kiểm chứng, 1 tệp lưu trữ: 0 lệch, 0 mồ côi" in check.stdout
+
+    refused = await asyncio.to_thread(_parboard, "restore", str(target), urls=empty_database, var_dir=into)
+    assert refused.returncode == 1
+    assert "đơn vị; chỉ khôi phục vào một cơ sở dữ liệu trống" in refused.stderr
+    assert "Traceback" not in refused.stderr
