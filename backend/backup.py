@@ -38,6 +38,7 @@ SCHEMA = "parboard.backup/1"
 DUMP = "database.dump"
 MANIFEST = "manifest.json"
 BLOBS = "blobs"
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 class BackupError(Exception):
@@ -208,6 +209,9 @@ def _check_files(directory: Path, manifest: dict[str, Any]) -> list[tuple[str, i
     blobs: list[tuple[str, int]] = []
     for entry in manifest["blobs"]:
         key, size = str(entry["sha256"]), int(entry["size"])
+        if not _HEX64.fullmatch(key):  # a key is a file name below: never a path of the manifest's choosing
+            problems.append(f"khoá tệp lưu trữ không hợp lệ trong {MANIFEST}: {key!r}")
+            continue
         path = _blob_path(directory, key)
         if not path.is_file():
             problems.append(f"thiếu tệp lưu trữ {key}")

@@ -217,6 +217,19 @@ async def test_a_restore_reproduces_the_instance_and_refuses_a_filled_database_o
         )
     assert not (tmp_path / "x").exists()
 
+    # a manifest naming a path instead of a hash is refused, nothing read outside the backup
+    blob.write_bytes(blob.read_bytes()[:-1])
+    manifest["blobs"].append({"sha256": "../../../etc/passwd", "size": 1})
+    (target / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BackupError, match="khoá tệp lưu trữ không hợp lệ"):
+        await restore_from(
+            target,
+            database_url=_superuser(database.owner_url),
+            storage=LocalStorage(tmp_path / "x"),
+            bin_dir=embedded_bin(),
+        )
+    assert not (tmp_path / "x").exists()
+
 
 def _parboard(*args: str, urls: DatabaseUrls, var_dir: Path) -> subprocess.CompletedProcess[str]:
     """The installed `parboard` on a database given by DATABASE_URL, pg_dump/pg_restore as its superuser."""
