@@ -11,13 +11,16 @@ import json
 import os
 import re
 import subprocess
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import boto3
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from moto.server import ThreadedMotoServer
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -30,10 +33,11 @@ from backend.db.engine import create_engine, create_session_maker
 from backend.db.runtime import DatabaseUrls
 from backend.domain.criteria.importer import import_criteria, load_all
 from backend.domain.evidence.check import check_storage
+from backend.domain.evidence.s3 import S3Storage
 from backend.domain.evidence.storage import LocalStorage
 from backend.domain.submissions.verify import check_archive, check_recorded
 from backend.settings import PROJECT_ROOT, Settings
-from tests.support import fresh_database, make_settings, sign_in
+from tests.support import free_port, fresh_database, make_settings, sign_in
 from tests.test_board import BOARD
 from tests.test_board import _create as create_task
 from tests.test_cli import PARBOARD
@@ -274,3 +278,47 @@ async def test_the_commands_back_up_and_restore_with_vietnamese_messages(
     assert refused.returncode == 1
     assert "đơn vị; chỉ khôi phục vào một cơ sở dữ liệu trống" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+@pytest.fixture
+def s3_endpoint() -> Iterator[str]:
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+def _bucket(endpoint: str) -> S3Storage:
+    name = f"parboard-{uuid.uuid4().hex[:12]}"
+    boto3.client(
+        "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
+    ).create_bucket(Bucket=name)
+    return S3Storage(endpoint=endpoint, bucket=name, region="us-east-1", access_key="test", secret_key="test")
+
+
+async def test_blobs_in_an_object_store_are_backed_up_and_restored_into_another_bucket(
+    owner_engine: AsyncEngine, database: DatabaseUrls, empty_database: DatabaseUrls, s3_endpoint: str, tmp_path: Path
+) -> None:
+    source, restored = _bucket(s3_endpoint), _bucket(s3_endpoint)
+    files = [("1.2", "Kế hoạch.pdf", PDF_BYTES), ("1.3", "Báo cáo.txt", "Báo cáo CCHC năm 2020.\n".encode())]
+    await add_evidence(owner_engine, source, await tenant_id(owner_engine), files)  # type: ignore[arg-type]
+    target = tmp_path / "backup"
+    made = await backup_to(target, database_url=_superuser(database.owner_url), storage=source, bin_dir=embedded_bin())
+    assert made.blobs == 2
+    await restore_from(
+        target, database_url=_superuser(empty_database.owner_url), storage=restored, bin_dir=embedded_bin()
+    )
+    keys = sorted([key async for key in source.keys()])  # noqa: SIM118 - an async iterator
+    assert sorted([key async for key in restored.keys()]) == keys  # noqa: SIM118 - an async iterator
+    for key in keys:
+        assert b"".join([c async for c in restored.open(key)]) == b"".join([c async for c in source.open(key)])
+    restored_owner = create_engine(empty_database.owner_url)
+    try:
+        report = await check_storage(restored_owner, restored)
+    finally:
+        await restored_owner.dispose()
+    assert report.clean, report
+    assert (report.rows, report.blobs) == (2, 2)
