@@ -29,6 +29,7 @@ from backend.asgi import create_app
 from backend.backup import BackupError, embedded_bin
 from backend.backup import backup as backup_to
 from backend.backup import restore as restore_from
+from backend.db import migrate
 from backend.db.engine import create_engine, create_session_maker
 from backend.db.runtime import DatabaseUrls
 from backend.domain.criteria.importer import import_criteria, load_all
@@ -322,3 +323,24 @@ async def test_blobs_in_an_object_store_are_backed_up_and_restored_into_another_
         await restored_owner.dispose()
     assert report.clean, report
     assert (report.rows, report.blobs) == (2, 2)
+
+
+async def test_a_migrated_database_without_tenants_is_refused_too(
+    database: DatabaseUrls, empty_database: DatabaseUrls, tmp_path: Path
+) -> None:
+    target = tmp_path / "backup"
+    await backup_to(
+        target,
+        database_url=_superuser(database.owner_url),
+        storage=LocalStorage(tmp_path / "a"),
+        bin_dir=embedded_bin(),
+    )
+    await asyncio.to_thread(migrate.upgrade, empty_database, "head")  # what an operator must not do first
+    with pytest.raises(BackupError, match=r"đã có [0-9]+ bảng; chỉ khôi phục vào một cơ sở dữ liệu trống"):
+        await restore_from(
+            target,
+            database_url=_superuser(empty_database.owner_url),
+            storage=LocalStorage(tmp_path / "b"),
+            bin_dir=embedded_bin(),
+        )
+    assert not (tmp_path / "b").exists()
