@@ -1,5 +1,5 @@
 """The `parboard` command: serve, worker, db upgrade/downgrade, tenants sync, criteria and history import, jobs,
-demo."""
+backup and restore, demo."""
 
 from __future__ import annotations
 
@@ -316,6 +316,44 @@ def evidence_check(remove_stale: bool, stale_hours: float | None) -> None:
 
     if not run_check(_settings(), remove_stale=remove_stale, stale_hours=stale_hours):
         sys.exit(1)
+
+
+@main.command("backup")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+def backup_command(directory: Path) -> None:
+    """Back up the database (pg_dump -Fc) and every evidence and package blob into DIRECTORY (new or empty),
+    with a manifest.json of their SHA-256 and the migration revision."""
+    from backend.backup import BackupError, backup, database_target
+    from backend.domain.evidence.storage import storage_from_settings
+
+    settings = _settings()
+    url, bin_dir = database_target(settings)
+    try:
+        summary = asyncio.run(
+            backup(directory, database_url=url, storage=storage_from_settings(settings), bin_dir=bin_dir)
+        )
+    except BackupError as exc:
+        raise CliError(str(exc)) from exc
+    click.echo(f"sao lưu xong vào {directory}: {summary.text()}")
+
+
+@main.command("restore")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def restore_command(directory: Path) -> None:
+    """Restore a backup made by `parboard backup` into an empty database (no tables yet: do not run
+    `parboard db upgrade` first) and the configured storage; every file is checked against the manifest first."""
+    from backend.backup import BackupError, database_target, restore
+    from backend.domain.evidence.storage import storage_from_settings
+
+    settings = _settings()
+    url, bin_dir = database_target(settings)
+    try:
+        summary = asyncio.run(
+            restore(directory, database_url=url, storage=storage_from_settings(settings), bin_dir=bin_dir)
+        )
+    except BackupError as exc:
+        raise CliError(str(exc)) from exc
+    click.echo(f"khôi phục xong từ {directory}: {summary.text()}")
 
 
 @main.group()
