@@ -8,7 +8,6 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 from litestar.plugins.htmx import HTMXPlugin
 from litestar.router import Router
-from litestar.static_files import create_static_files_router
 
 from backend.auth.csrf import CSRF_COOKIE
 from backend.auth.permissions import PUBLIC, access_guard
@@ -28,18 +27,11 @@ def create_app(settings: Settings | None = None, database: DatabaseUrls | None =
 
     settings = settings or get_settings()
     database = database or runtime.resolve(settings)
-    static = create_static_files_router(
-        path="/static",
-        directories=[settings.paths.static_dir],
-        opt={"access": PUBLIC},
-        include_in_schema=False,
-        cache_control=None,
-    )
     openapi_router = Router(path="/schema", route_handlers=[], opt={"access": PUBLIC})
     engine = create_engine(database.app_url, settings.db)
     sessions = SessionStore(engine, settings)
     app = Litestar(
-        route_handlers=[static],
+        route_handlers=[],
         plugins=[
             ParboardPlugin(settings, engine, sessions),
             HTMXPlugin(),

@@ -34,7 +34,7 @@ from backend.domain.tenants.config import TenantConfigError, load_directory
 from backend.domain.tenants.controllers import TenantController
 from backend.logging import configure_logging, get_logger
 from backend.settings import Settings
-from backend.web.compression import Assets, asset_handler
+from backend.web.compression import Assets, asset_handlers
 from backend.web.errors import EXCEPTION_HANDLERS
 from backend.web.flash import flash_session_config, flashed_messages
 from backend.web.input import check_request_input
@@ -83,7 +83,7 @@ class ParboardPlugin(InitPluginProtocol, ReceiveRoutePlugin):
             ]
         )
         assets = Assets(settings.paths.static_dir)
-        app_config.route_handlers.append(asset_handler(assets, PUBLIC))
+        app_config.route_handlers.extend(asset_handlers(assets, PUBLIC))
         app_config.middleware.append(prometheus_config().middleware)
         app_config.exception_handlers.update(EXCEPTION_HANDLERS)
         app_config.before_request = check_request_input

@@ -32,7 +32,7 @@ def test_every_registered_route_handler_declares_its_access(app: Litestar) -> No
     # The walk covers the framework's own routes too, not only the controllers.
     assert {"/healthz", "/readyz", "/", "/t/{province_code:str}/{tenant_code:str}"} <= paths
     assert {"/dang-nhap", "/auth/{province_code:str}/callback", "/dang-xuat", "/khong-co-quyen"} <= paths
-    assert "/static/{file_path:path}" in paths
+    assert "/static/{path:path}" in paths
     assert "/assets/{digest:str}/{path:path}" in paths
     assert "/schema/openapi.json" in paths
     undeclared = sorted(

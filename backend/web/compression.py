@@ -131,25 +131,37 @@ class Assets:
         return f"{ASSETS_PREFIX}/{asset.digest}/{path}"
 
 
-def asset_handler(assets: Assets, public: object) -> HTTPRouteHandler:
-    """GET /assets/<hash>/<path>: the file, in the best encoding the browser accepts. An old hash (a page
-    rendered before a deployment) still gets today's file, but not cached for good."""
+def _answer(request: Request, asset: Asset, cache: str) -> Response[bytes]:  # type: ignore[type-arg]
+    headers = {"cache-control": cache, "vary": "Accept-Encoding", "etag": f'"{asset.digest}"'}
+    if request.headers.get("if-none-match") == headers["etag"]:
+        return Response(b"", status_code=304, headers=headers)
+    accepted = request.headers.get("accept-encoding", "")
+    body = asset.raw
+    if asset.br is not None and "br" in accepted:
+        body, headers["content-encoding"] = asset.br, "br"
+    elif asset.gz is not None and "gzip" in accepted:
+        body, headers["content-encoding"] = asset.gz, "gzip"
+    return Response(body, media_type=asset.media_type, headers=headers)
+
+
+def asset_handlers(assets: Assets, public: object) -> list[HTTPRouteHandler]:
+    """GET /assets/<hash>/<path>: the file, in the best encoding the browser accepts, cached for good. An old
+    hash (a page rendered before a deployment) still gets today's file, but not cached for good.
+    GET /static/<path>: the same files under their plain names (bookmarks, tools), revalidated each time.
+    Both answer from memory: a path is a key of `assets.files`, never a name given to the file system."""
 
     @get(f"{ASSETS_PREFIX}/{{digest:str}}/{{path:path}}", opt={"access": public}, include_in_schema=False)
     async def serve_asset(request: Request, digest: FromPath[str], path: FromPath[str]) -> Response[bytes]:  # type: ignore[type-arg]
         asset = assets.files.get(path.lstrip("/"))
         if asset is None:
             raise NotFoundException()
-        cache = f"public, max-age={YEAR}, immutable" if digest == asset.digest else "no-cache"
-        headers = {"cache-control": cache, "vary": "Accept-Encoding", "etag": f'"{asset.digest}"'}
-        if request.headers.get("if-none-match") == headers["etag"]:
-            return Response(b"", status_code=304, headers=headers)
-        accepted = request.headers.get("accept-encoding", "")
-        body = asset.raw
-        if asset.br is not None and "br" in accepted:
-            body, headers["content-encoding"] = asset.br, "br"
-        elif asset.gz is not None and "gzip" in accepted:
-            body, headers["content-encoding"] = asset.gz, "gzip"
-        return Response(body, media_type=asset.media_type, headers=headers)
+        return _answer(request, asset, f"public, max-age={YEAR}, immutable" if digest == asset.digest else "no-cache")
 
-    return serve_asset
+    @get("/static/{path:path}", opt={"access": public}, include_in_schema=False)
+    async def serve_static(request: Request, path: FromPath[str]) -> Response[bytes]:  # type: ignore[type-arg]
+        asset = assets.files.get(path.lstrip("/"))
+        if asset is None:
+            raise NotFoundException()
+        return _answer(request, asset, "no-cache")
+
+    return [serve_asset, serve_static]
