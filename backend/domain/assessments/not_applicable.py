@@ -89,29 +89,11 @@ async def decide(
     tenant = next((t for t in await province_tenants(db, ctx) if t.code == tenant_code), None)
     if tenant is None:
         raise DecisionError("tenant", "Chọn một đơn vị của tỉnh.")
-    reason = reason.strip()
-    code = criterion_code.strip()
-    if not code:
-        raise DecisionError("criterion", "Cần nhập mã tiêu chí, lĩnh vực hoặc phần (ví dụ 3, 7.3).")
-    if not reason:
-        raise DecisionError("reason", "Cần ghi lý do không áp dụng.")
-    if len(reason) > MAX_REASON:
-        raise DecisionError("reason", f"Lý do tối đa {MAX_REASON:,} ký tự.".replace(",", "."))
+    code, reason = _checked_input(criterion_code, reason, "Cần ghi lý do không áp dụng.")
     try:
         await bind_tenant(db, tenant.id, ctx.principal.user_id)
-        loaded = await services.load(db, ctx.province, year)
-        if loaded is None:
-            raise DecisionError("criterion", f"Đơn vị chưa có bộ chỉ số năm {year}.")
-        row = next((r for r in loaded.sheet.rows() if r.code == code and not r.remainder), None)
-        if row is None:
-            raise DecisionError("criterion", f"Tiêu chí {code!r} không có trong bộ chỉ số năm {year} của đơn vị.")
-        if loaded.sheet.area_of(code).node.kind not in COUNTED:
-            raise DecisionError("criterion", f"{code} là điểm cộng hoặc điểm trừ: không tính vào điểm tối đa.")
-        existing = await db.scalar(
-            select(NotApplicableDecision).where(
-                NotApplicableDecision.year == year, NotApplicableDecision.criterion_code == code
-            )
-        )
+        await _check_counted(db, ctx, year, code, f"Đơn vị chưa có bộ chỉ số năm {year}.")
+        existing = await _existing(db, year, code)
         before = {"reason": existing.reason, "status": existing.status} if existing is not None else None
         if existing is None:
             db.add(
@@ -187,26 +169,9 @@ async def own_claims(db: AsyncSession, year: int) -> list[NotApplicableDecision]
 
 async def claim(db: AsyncSession, ctx: TenantContext, year: int, criterion_code: str, reason: str) -> None:
     """The department (bound) asks that `criterion_code` not apply to it this year; the province decides."""
-    code, reason = criterion_code.strip(), reason.strip()
-    if not code:
-        raise DecisionError("criterion", "Cần nhập mã tiêu chí, lĩnh vực hoặc phần (ví dụ 3, 7.3).")
-    if not reason:
-        raise DecisionError("reason", "Cần ghi lý do đề nghị không áp dụng.")
-    if len(reason) > MAX_REASON:
-        raise DecisionError("reason", f"Lý do tối đa {MAX_REASON:,} ký tự.".replace(",", "."))
-    loaded = await services.load(db, ctx.province, year)
-    if loaded is None:
-        raise DecisionError("criterion", f"Tỉnh chưa ban hành bộ chỉ số năm {year}.")
-    row = next((r for r in loaded.sheet.rows() if r.code == code and not r.remainder), None)
-    if row is None:
-        raise DecisionError("criterion", f"Tiêu chí {code!r} không có trong bộ chỉ số năm {year} của đơn vị.")
-    if loaded.sheet.area_of(code).node.kind not in COUNTED:
-        raise DecisionError("criterion", f"{code} là điểm cộng hoặc điểm trừ: không tính vào điểm tối đa.")
-    existing = await db.scalar(
-        select(NotApplicableDecision).where(
-            NotApplicableDecision.year == year, NotApplicableDecision.criterion_code == code
-        )
-    )
+    code, reason = _checked_input(criterion_code, reason, "Cần ghi lý do đề nghị không áp dụng.")
+    await _check_counted(db, ctx, year, code, f"Tỉnh chưa ban hành bộ chỉ số năm {year}.")
+    existing = await _existing(db, year, code)
     if existing is not None and existing.status == "decided":
         raise DecisionError("criterion", f"Sở Nội vụ đã quyết định {code} không áp dụng cho đơn vị.")
     if existing is None:
@@ -265,3 +230,35 @@ async def answer(
         return True
     finally:
         await bind_tenant(db, ctx.tenant.id, ctx.principal.user_id)
+
+
+def _checked_input(criterion_code: str, reason: str, missing_reason: str) -> tuple[str, str]:
+    """The criterion's code and the reason, trimmed; refused when either is missing or the reason too long."""
+    code, reason = criterion_code.strip(), reason.strip()
+    if not code:
+        raise DecisionError("criterion", "Cần nhập mã tiêu chí, lĩnh vực hoặc phần (ví dụ 3, 7.3).")
+    if not reason:
+        raise DecisionError("reason", missing_reason)
+    if len(reason) > MAX_REASON:
+        raise DecisionError("reason", f"Lý do tối đa {MAX_REASON:,} ký tự.".replace(",", "."))
+    return code, reason
+
+
+async def _check_counted(db: AsyncSession, ctx: TenantContext, year: int, code: str, no_set: str) -> None:
+    """`code` is a row of the bound tenant's set for `year` that counts toward its maximum (not bonus/penalty)."""
+    loaded = await services.load(db, ctx.province, year)
+    if loaded is None:
+        raise DecisionError("criterion", no_set)
+    row = next((r for r in loaded.sheet.rows() if r.code == code and not r.remainder), None)
+    if row is None:
+        raise DecisionError("criterion", f"Tiêu chí {code!r} không có trong bộ chỉ số năm {year} của đơn vị.")
+    if loaded.sheet.area_of(code).node.kind not in COUNTED:
+        raise DecisionError("criterion", f"{code} là điểm cộng hoặc điểm trừ: không tính vào điểm tối đa.")
+
+
+async def _existing(db: AsyncSession, year: int, code: str) -> NotApplicableDecision | None:
+    return await db.scalar(
+        select(NotApplicableDecision).where(
+            NotApplicableDecision.year == year, NotApplicableDecision.criterion_code == code
+        )
+    )
