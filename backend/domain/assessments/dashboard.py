@@ -37,6 +37,7 @@ class Dashboard:
     years: list[int] = field(default_factory=list)
     components: list[ComponentYears] = field(default_factory=list)
     indices: dict[int, Decimal | None] = field(default_factory=dict)  # published year → its index
+    labels: dict[int, str] = field(default_factory=dict)  # a predecessor's year → its name (tenants/lineage.yaml)
 
 
 def history_of(results: list[AppraisedResult]) -> History:
@@ -77,7 +78,13 @@ def published_index_of(result: AppraisedResult, places: int = DEFAULT_PLACES) ->
     return published_index(result.total, maximum, places)
 
 
-async def dashboard(db: AsyncSession, province: Province) -> Dashboard:
+async def dashboard(
+    db: AsyncSession,
+    province: Province,
+    *,
+    history: tuple[list[AppraisedResult], dict[int, str]] | None = None,
+) -> Dashboard:
+    """`history`: the published years to show (with a predecessor's years labelled), else the tenant's own."""
     board = Dashboard()
     years = await services.criteria_years(db, province)
     if years:
@@ -87,9 +94,9 @@ async def dashboard(db: AsyncSession, province: Province) -> Dashboard:
             board.area_svg = area_chart(board.loaded.sheet, board.year)
             board.loaded.rules = await publication(db, province, board.year)
             board.result = tenant_result(board.loaded.sheet, board.year, board.loaded.rules)
-    board.results = await services.history(db)
+    board.results, board.labels = history if history is not None else (await services.history(db), {})
     if board.results:
-        board.history_svg = history_chart(board.results)
+        board.history_svg = history_chart(board.results, board.labels)
         board.years = [r.year for r in board.results]
         board.components = components_by_year(board.results)
         places = int((province.settings or {}).get("index_places", DEFAULT_PLACES))
