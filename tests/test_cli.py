@@ -83,7 +83,7 @@ async def test_check_on_a_good_directory_says_valid_and_changes_nothing(
     shipped = await parboard_async("tenants", "sync", "--check", database=database)
 
     assert (sample.returncode, sample.stdout, sample.stderr) == (0, "hợp lệ: 1 tỉnh\n", "")
-    assert (shipped.returncode, shipped.stdout) == (0, "hợp lệ: 2 tỉnh\n"), shipped.stderr
+    assert (shipped.returncode, shipped.stdout) == (0, "hợp lệ: 3 tỉnh, 4 quan hệ kế thừa\n"), shipped.stderr
     assert await snapshot(owner_engine) == before
 
 

@@ -30,61 +30,7 @@ BRVT_STNMT = "/t/ba-ria-vung-tau/so-tai-nguyen-moi-truong"
 HT_FOCAL_POINT = "thuong.tth@stnmt.hatinh.example.vn"  # focal point of Hà Tĩnh's Sở TN&MT
 HT_NGOAI_VU = "/t/ha-tinh/so-ngoai-vu"
 BRVT_FOCAL_POINT = "lan.nt@stnmt.brvt.example.vn"  # focal point of Bà Rịa – Vũng Tàu's Sở TN&MT
-HCM_FOCAL_POINT = "an.nv@snnmt.hcm.example.vn"
-
-# A department of Hà Tĩnh to merge with its Sở TN&MT, and the department they become.
-HA_TINH_EXTRA = """
-  - code: so-nong-nghiep-phat-trien-nong-thon
-    name: Sở Nông nghiệp và Phát triển nông thôn
-    short_name: SNNPTNT
-    kind: department
-    ranking_group: so-ban-nganh
-    units:
-      - {code: van-phong, name: "Văn phòng Sở", kind: office}
-    demo_people:
-      - {email: binh.tv@snn.hatinh.example.vn, name: "Trần Văn Bình", role: focal_point, unit: van-phong}
-  - code: so-nong-nghiep-moi-truong
-    name: Sở Nông nghiệp và Môi trường
-    short_name: SNNMT
-    kind: department
-    ranking_group: so-ban-nganh
-    units:
-      - {code: van-phong, name: "Văn phòng Sở", kind: office}
-      - {code: thanh-tra, name: "Thanh tra Sở", kind: inspectorate}
-    demo_people:
-      - {email: cuong.lv@snnmt.hatinh.example.vn, name: "Lê Văn Cường", role: leader}
-"""
-
-HO_CHI_MINH = """
-province:
-  code: ho-chi-minh
-  name: Thành phố Hồ Chí Minh
-  identity_provider:
-    issuer: https://sso.ho-chi-minh.example.gov.vn/realms/parboard
-    client_id: parboard
-  ranking_groups:
-    - {code: so-ban-nganh, name: "Sở, ban, ngành"}
-tenants:
-  - code: so-nong-nghiep-moi-truong
-    name: Sở Nông nghiệp và Môi trường
-    short_name: SNNMT
-    kind: department
-    ranking_group: so-ban-nganh
-    units:
-      - {code: van-phong, name: "Văn phòng Sở", kind: office}
-      - {code: phong-quan-ly-dat-dai, name: "Phòng Quản lý đất đai", kind: phong}
-    demo_people:
-      - {email: an.nv@snnmt.hcm.example.vn, name: "Nguyễn Văn An", role: focal_point, unit: van-phong}
-  - code: so-noi-vu
-    name: Sở Nội vụ
-    short_name: SNV
-    kind: home_affairs
-    ranking_group: so-ban-nganh
-    units:
-      - {code: van-phong, name: "Văn phòng Sở", kind: office}
-    demo_people:
-      - {email: hoa.tt@snv.hcm.example.vn, name: "Trần Thị Hoa", role: province_admin, unit: van-phong}
-"""
+HCM_FOCAL_POINT = "ngoc.ptb@snnmt.hcm.example.vn"  # focal point of its Sở Nông nghiệp và Môi trường
 
 DEPARTMENT_MERGE = """
 events:
@@ -104,15 +50,21 @@ events:
 """
 
 
-def config_dir(tmp_path: Path, lineage: str | None = None, *, hcm: str = HO_CHI_MINH) -> Path:
-    """The demo provinces, plus a Hà Tĩnh department and Thành phố Hồ Chí Minh, and `lineage` as lineage.yaml."""
+def config_dir(tmp_path: Path, lineage: str | None = None, *, without_identity_provider: str = "") -> Path:
+    """The demo provinces (tenants/*/province.yaml) and `lineage` as their lineage.yaml (none: no lineage);
+    `without_identity_provider` names a province whose provider is taken out (`identity_provider: null`)."""
     root = tmp_path / "tenants"
-    for province in ("ba-ria-vung-tau", "ha-tinh"):
-        shutil.copytree(PROJECT_ROOT / "tenants" / province, root / province)
-    ha_tinh = root / "ha-tinh" / "province.yaml"
-    ha_tinh.write_text(ha_tinh.read_text(encoding="utf-8") + HA_TINH_EXTRA, encoding="utf-8")
-    (root / "ho-chi-minh").mkdir()
-    (root / "ho-chi-minh" / "province.yaml").write_text(hcm, encoding="utf-8")
+    for folder in sorted((PROJECT_ROOT / "tenants").iterdir()):
+        if (folder / "province.yaml").is_file():
+            shutil.copytree(folder, root / folder.name)
+    if without_identity_provider:
+        file = root / without_identity_provider / "province.yaml"
+        file.write_text(
+            re.sub(
+                r"  identity_provider:\n(    .*\n)+", "  identity_provider: null\n", file.read_text(encoding="utf-8")
+            ),
+            encoding="utf-8",
+        )
     if lineage is not None:
         (root / "lineage.yaml").write_text(lineage, encoding="utf-8")
     return root
@@ -209,10 +161,9 @@ async def csrf_of(client: AsyncTestClient[Litestar], path: str) -> str:
 async def test_bad_lineage_is_refused_with_file_path_reason_and_nothing_applied(
     tmp_path: Path, owner_engine: AsyncEngine, lineage: str, where: str, reason: str
 ) -> None:
-    hcm = HO_CHI_MINH
-    if "chưa có nhà cung cấp định danh" in reason:  # Hồ Chí Minh declared without its identity provider yet
-        hcm = re.sub(r"  identity_provider:\n(    .*\n)+", "  identity_provider: null\n", HO_CHI_MINH)
-    root = config_dir(tmp_path, lineage, hcm=hcm)
+    # for one case, Hồ Chí Minh declared without its identity provider yet
+    no_provider = "ho-chi-minh" if "chưa có nhà cung cấp định danh" in reason else ""
+    root = config_dir(tmp_path, lineage, without_identity_provider=no_provider)
     provinces = load_directory(root)
     with pytest.raises(TenantConfigError) as refused:
         load_lineage(root, provinces)
@@ -394,3 +345,40 @@ async def test_a_province_merge(tmp_path: Path, owner_engine: AsyncEngine, clien
     await sign_in(client, HT_FOCAL_POINT)
     assert (await client.get(f"{BRVT_STNMT}/")).status_code == 403
     assert (await client.get(f"{HCM}/so-nong-nghiep-moi-truong/")).status_code == 403
+
+
+# --- the shipped demo map (tenants/lineage.yaml) ---------------------------------------------------------------
+
+
+async def test_the_demo_map_of_2025_shows_seed_004_on_ho_chi_minh_s_department(
+    owner_engine: AsyncEngine, client: AsyncTestClient[Litestar]
+) -> None:
+    """`make run`'s map: Bà Rịa – Vũng Tàu merged into Thành phố Hồ Chí Minh, whose Sở Nông nghiệp và Môi trường
+    shows seed 004's 2019–2023, exact; Hà Tĩnh's Sở Nông nghiệp và Môi trường has its two predecessors."""
+    root = PROJECT_ROOT / "tenants"
+    applied = await sync(owner_engine, root)
+    assert applied.changes["quan hệ kế thừa mới"] == 4
+    assert (await sync(owner_engine, root)).summary() == "không có thay đổi"
+    await import_histories(owner_engine, load_histories(root))
+
+    await sign_in(client, "ngoc.ptb@snnmt.hcm.example.vn")
+    home = await client.get(f"{HCM}/so-nong-nghiep-moi-truong/")
+    assert home.status_code == 200
+    assert "Dữ liệu mẫu" in home.text
+    history = home.text.split('id="history-table"', 1)[1].split("</table>", 1)[0]
+    totals = re.findall(r"<td class=\"num\"><strong>([0-9,]+)</strong></td>", history)
+    assert totals == ["81,659", "85,625", "84,955", "85,675", "87,225"]  # DOMAIN.md, seed 004
+    assert history.count("Sở Tài nguyên và Môi trường (Tỉnh Bà Rịa – Vũng Tàu)") == 5
+    communes = await scalar(
+        owner_engine,
+        "SELECT count(*) FROM tenants t JOIN provinces p ON p.id = t.province_id "
+        "WHERE p.code = 'ho-chi-minh' AND t.kind = 'commune'",
+    )
+    assert communes >= 3
+
+    client.cookies.clear()
+    await sign_in(client, "cuong.lv@snnmt.hatinh.example.vn")
+    home = await client.get(f"{HT}/so-nong-nghiep-moi-truong/")
+    predecessors = home.text.split('id="predecessors"', 1)[1].split("</section>", 1)[0]
+    assert "Sở Tài nguyên và Môi trường</a> (Tỉnh Hà Tĩnh) · hợp nhất ngày 01/03/2025" in predecessors
+    assert "Sở Nông nghiệp và Phát triển nông thôn</a> (Tỉnh Hà Tĩnh)" in predecessors

@@ -170,6 +170,7 @@ class ProvinceInfo(_Strict, frozen=True):
     # Required; `null` (said explicitly) while nobody signs in to the province yet: no tenant may succeed into it
     # (tenants/lineage.yaml)
     identity_provider: IdentityProviderConfig | None
+    demo: bool = False  # demo data: every page of the province says so
     report_deadlines: list[ReportDeadline] = []
     ranking_groups: list[RankingGroupConfig] = []
     # A year listed here replaces the built-in national calendar of that year (backend.domain.remedies.deadlines)

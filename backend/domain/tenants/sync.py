@@ -147,6 +147,8 @@ async def _sync_province(
         "holidays": {str(year): msgspec.to_builtins(entry) for year, entry in sorted(info.holidays.items())},
         "index_places": info.index_places,
     }
+    if info.demo:
+        settings["demo"] = True
     if idp is not None:
         settings["identity_provider"] = {
             "issuer": idp.issuer,
