@@ -368,7 +368,11 @@ async def test_the_demo_map_of_2025_shows_seed_004_on_ho_chi_minh_s_department(
     history = home.text.split('id="history-table"', 1)[1].split("</table>", 1)[0]
     totals = re.findall(r"<td class=\"num\"><strong>([0-9,]+)</strong></td>", history)
     assert totals == ["81,659", "85,625", "84,955", "85,675", "87,225"]  # DOMAIN.md, seed 004
-    assert history.count("Sở Tài nguyên và Môi trường (Tỉnh Bà Rịa – Vũng Tàu)") == 5
+    # one label over the five years (a column group), and the chart's caption says the same
+    assert (
+        'colspan="5" class="small predecessor-label">Sở Tài nguyên và Môi trường (Tỉnh Bà Rịa – Vũng Tàu)<' in history
+    )
+    assert "2019–2023: kết quả của Sở Tài nguyên và Môi trường (Tỉnh Bà Rịa – Vũng Tàu)." in home.text
     communes = await scalar(
         owner_engine,
         "SELECT count(*) FROM tenants t JOIN provinces p ON p.id = t.province_id "

@@ -27,13 +27,16 @@ def history_chart(results: Sequence[AppraisedResult], labels: Mapping[int, str] 
         )
         for r in results
     ]
-    caption = "Chỉ số CCHC đã công bố qua các năm (tổng điểm và thứ hạng)"
+    caption = "; ".join(["Chỉ số CCHC đã công bố qua các năm (tổng điểm và thứ hạng)", *predecessor_notes(labels)])
+    return years_line(points, caption=caption)
+
+
+def predecessor_notes(labels: Mapping[int, str] | None) -> list[str]:
+    """ "2019–2023: kết quả của <predecessor>" for each predecessor whose years a history shows."""
     by_name: dict[str, list[int]] = {}
     for year, name in sorted((labels or {}).items()):
         by_name.setdefault(name, []).append(year)
-    if by_name:
-        caption += "; " + "; ".join(f"{_years(years)}: kết quả của {name}" for name, years in by_name.items())
-    return years_line(points, caption=caption)
+    return [f"{_years(years)}: kết quả của {name}" for name, years in by_name.items()]
 
 
 def _years(years: list[int]) -> str:

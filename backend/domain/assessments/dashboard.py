@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.models import AppraisedResult, Province
 from backend.domain.assessments import services
-from backend.domain.assessments.charts import area_chart, history_chart
+from backend.domain.assessments.charts import area_chart, history_chart, predecessor_notes
 from backend.domain.assessments.published import TenantResult, publication, tenant_result
 from backend.domain.assessments.services import Loaded
 from backend.domain.scoring.aggregate import History, Score, YearResult, year_over_year
@@ -38,6 +38,21 @@ class Dashboard:
     components: list[ComponentYears] = field(default_factory=list)
     indices: dict[int, Decimal | None] = field(default_factory=dict)  # published year → its index
     labels: dict[int, str] = field(default_factory=dict)  # a predecessor's year → its name (tenants/lineage.yaml)
+
+    def label_notes(self) -> list[str]:
+        """ "2019–2023: kết quả của <predecessor>", one per predecessor whose years are shown."""
+        return predecessor_notes(self.labels)
+
+    def label_spans(self) -> list[tuple[str, int]]:
+        """The years' labels as runs over the table's year columns: ("", 1) for the tenant's own year."""
+        spans: list[tuple[str, int]] = []
+        for year in self.years:
+            label = self.labels.get(year, "")
+            if spans and spans[-1][0] == label:
+                spans[-1] = (label, spans[-1][1] + 1)
+            else:
+                spans.append((label, 1))
+        return spans
 
 
 def history_of(results: list[AppraisedResult]) -> History:
