@@ -226,16 +226,28 @@ def tenants_sync(directory: Path | None, check: bool, preview: bool) -> None:
     _sync(settings, directory or settings.paths.tenants_dir, check=check, demo_people=False, preview=preview)
 
 
-def _sync(settings: Settings, directory: Path, *, check: bool, demo_people: bool, preview: bool = False) -> None:
+def _sync(
+    settings: Settings,
+    directory: Path,
+    *,
+    check: bool,
+    demo_people: bool,
+    preview: bool = False,
+    demo_fill: bool = False,
+) -> None:
+    """`demo_fill` (the demo only): each demo province filled with generated departments and communes."""
     from backend.db import runtime
     from backend.db.engine import create_engine
     from backend.domain.tenants.config import TenantConfigError, load_directory, with_issuer_base
+    from backend.domain.tenants.demo_fill import with_demo_tenants
     from backend.domain.tenants.lineage import load_lineage
     from backend.domain.tenants.sync import sync_tenants
 
     try:
         provinces = load_directory(directory)
         lineage = load_lineage(directory, provinces)
+        if demo_fill:
+            provinces = with_demo_tenants(provinces, set(lineage.merged_provinces) if lineage else set())
         if settings.auth.dev_idp_url:
             provinces = with_issuer_base(provinces, settings.auth.dev_idp_url)
     except TenantConfigError as exc:
@@ -419,9 +431,10 @@ def demo(and_serve: bool) -> None:
     # set-up, then finds nothing left to do.
     with exclusive(Path(settings.paths.var_dir) / ".demo-setup.lock"):
         migrate.upgrade(runtime.resolve(settings))
-        _sync(settings, settings.paths.tenants_dir, check=False, demo_people=True)
+        _sync(settings, settings.paths.tenants_dir, check=False, demo_people=True, demo_fill=True)
         click.get_current_context().invoke(criteria_import, directory=None, check=False)
         click.get_current_context().invoke(history_import, directory=None, check=False)
+        _demo_history(settings)
     if not and_serve:
         return
     with _background_worker(settings):
@@ -431,6 +444,28 @@ def demo(and_serve: bool) -> None:
         with _dev_identity_provider(settings):
             click.echo(f"đăng nhập: {settings.auth.public_url}/dang-nhap (người dùng mẫu, chế độ phát triển)", err=True)
             _serve(settings, None, None)
+
+
+def _demo_history(settings: Settings) -> None:
+    """The generated tenants' published years (backend.domain.tenants.demo_fill), once."""
+    from backend.db import runtime
+    from backend.db.engine import create_engine
+    from backend.domain.tenants.config import load_directory
+    from backend.domain.tenants.demo_fill import demo_history
+
+    async def apply() -> int:
+        engine = create_engine(runtime.resolve(settings).owner_url)
+        try:
+            return await demo_history(engine, load_directory(settings.paths.tenants_dir))
+        finally:
+            await engine.dispose()
+
+    written = asyncio.run(apply())
+    click.echo(
+        f"dữ liệu mẫu: {written} kết quả đã công bố của các đơn vị sinh tự động"
+        if written
+        else "dữ liệu mẫu: không có thay đổi"
+    )
 
 
 def _background_worker(settings: Settings) -> Any:
