@@ -447,20 +447,23 @@ def demo(and_serve: bool) -> None:
 
 
 def _demo_history(settings: Settings) -> None:
-    """The generated tenants' published years (backend.domain.tenants.demo_fill), once."""
+    """The generated tenants' published years and self-assessments (backend.domain.tenants.demo_fill), once."""
     from backend.db import runtime
     from backend.db.engine import create_engine
     from backend.domain.tenants.config import load_directory
-    from backend.domain.tenants.demo_fill import demo_history
+    from backend.domain.tenants.demo_fill import demo_assessments, demo_history
 
-    async def apply() -> int:
+    async def apply() -> tuple[int, int]:
         engine = create_engine(runtime.resolve(settings).owner_url)
         try:
-            return await demo_history(engine, load_directory(settings.paths.tenants_dir))
+            provinces = load_directory(settings.paths.tenants_dir)
+            return await demo_history(engine, provinces), await demo_assessments(engine, provinces)
         finally:
             await engine.dispose()
 
-    written = asyncio.run(apply())
+    written, assessed = asyncio.run(apply())
+    if assessed:
+        click.echo(f"dữ liệu mẫu: {assessed} bản tự đánh giá đã duyệt của các đơn vị sinh tự động")
     click.echo(
         f"dữ liệu mẫu: {written} kết quả đã công bố của các đơn vị sinh tự động"
         if written

@@ -3,17 +3,22 @@ communes, with published results of past years generated from a seed (the same e
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backend.domain.criteria.importer import import_criteria, load_all
 from backend.domain.tenants.config import load_directory
-from backend.domain.tenants.demo_fill import YEARS, demo_history, with_demo_tenants
+from backend.domain.tenants.demo_fill import YEARS, demo_assessments, demo_history, with_demo_tenants
 from backend.domain.tenants.lineage import load_lineage
 from backend.domain.tenants.sync import sync_tenants
 from backend.settings import PROJECT_ROOT
 from tests.auth_support import scalar
+from tests.support import sign_in
 
 ROOT = PROJECT_ROOT / "tenants"
 
@@ -73,3 +78,31 @@ async def test_the_demo_provinces_look_like_real_ones_and_the_fill_is_the_same_e
     assert await _history(owner_engine, "ho-chi-minh", "so-tai-chinh") == history
     assert with_demo_tenants(provinces, set(lineage.merged_provinces)) == filled
     assert await scalar(owner_engine, "SELECT count(*) FROM tenant_lineage") == 4
+
+
+async def test_the_demo_province_results_rank_its_generated_departments_and_communes(
+    owner_engine: AsyncEngine, client: AsyncTestClient[Litestar]
+) -> None:
+    """Hà Tĩnh 2020, the year of its per-group criteria sets: the generated tenants' approved self-assessments
+    make a results page of a real province's size, ranked per group, with classes and a heatmap."""
+    provinces = load_directory(ROOT)
+    lineage = load_lineage(ROOT, provinces)
+    assert lineage is not None
+    await sync_tenants(
+        owner_engine, with_demo_tenants(provinces, set(lineage.merged_provinces)), demo_people=True, lineage=lineage
+    )
+    await import_criteria(owner_engine, load_all(ROOT))
+    assessed = await demo_assessments(owner_engine, provinces)
+    assert assessed >= 17 + 9  # Hà Tĩnh's generated departments and communes (Hồ Chí Minh has no criteria set)
+    assert await demo_assessments(owner_engine, provinces) == 0  # once
+
+    await sign_in(client, "nghia.tv@snv.hatinh.example.vn")  # Hà Tĩnh's province admin
+    page = await client.get("/t/ha-tinh/so-noi-vu/tinh/ket-qua/2020")
+    assert page.status_code == 200
+    ranking = page.text.split('id="ranking"')[1].split("</table>")[0]
+    ranks = re.findall(r"<td[^>]*>(\d+)/(\d+)</td>", ranking)
+    departments = {of for _, of in ranks if int(of) >= 17}
+    assert departments, ranks[:5]  # ranked among ~17 departments, not "1/1"
+    assert any(int(of) >= 9 for _, of in ranks if int(of) < 17)  # and the communes among themselves
+    assert "Nhóm I" in ranking or "Nhóm II" in ranking  # classes
+    assert "chart chart-heatmap" in page.text  # the heatmap is drawn

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import msgspec
@@ -16,7 +17,17 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.db.engine import create_session_maker
-from backend.db.models import AppraisedResult, Province, Tenant
+from backend.db.models import (
+    AppraisedResult,
+    Assessment,
+    AssessmentItem,
+    AssessmentStatus,
+    CriteriaSet,
+    Criterion,
+    ExternalScore,
+    Province,
+    Tenant,
+)
 from backend.db.rls import bind_tenant
 from backend.domain.tenants.config import LoadedProvince, TenantConfig, UnitConfig
 
@@ -220,5 +231,98 @@ async def demo_history(owner_engine: AsyncEngine, provinces: list[LoadedProvince
                         .on_conflict_do_nothing(index_elements=["tenant_id", "year"])
                     )
                     written += int(getattr(result, "rowcount", 0) or 0)
+        await bind_tenant(session, None)
+    return written
+
+
+async def demo_assessments(owner_engine: AsyncEngine, provinces: list[LoadedProvince], seed: int = SEED) -> int:
+    """An approved self-assessment for each generated tenant of a demo province, for every year the province has
+    a criteria set for the tenant's group (else for every group): each row it scores, at the tenant's seeded
+    level ± a little, to a quarter point; what the Sở Nội vụ enters (surveys, indices) as its external scores.
+    A year the tenant already has is kept. Returns the number of self-assessments written."""
+    written = 0
+    quarter = Decimal("0.25")
+    session_maker = create_session_maker(owner_engine)
+    async with session_maker() as session, session.begin():
+        for loaded in provinces:
+            info = loaded.config.province
+            province = await session.scalar(select(Province).where(Province.code == info.code))
+            if not info.demo or province is None:
+                continue
+            sets = list(
+                await session.scalars(
+                    select(CriteriaSet)
+                    .where(CriteriaSet.province_id == province.id)
+                    .order_by(CriteriaSet.year, CriteriaSet.version)
+                )
+            )
+            latest: dict[tuple[int, uuid.UUID | None], CriteriaSet] = {(s.year, s.ranking_group_id): s for s in sets}
+            nodes: dict[uuid.UUID, list[Criterion]] = {}
+            for criteria_set in latest.values():
+                nodes[criteria_set.id] = list(
+                    await session.scalars(select(Criterion).where(Criterion.criteria_set_id == criteria_set.id))
+                )
+            tenants = [
+                t
+                for t in await session.scalars(
+                    select(Tenant).where(Tenant.province_id == province.id).order_by(Tenant.code)
+                )
+                if t.code in generated_codes(info.code)
+            ]
+            for year in sorted({y for y, _ in latest}):
+                for tenant in tenants:
+                    chosen = latest.get((year, tenant.ranking_group_id)) or latest.get((year, None))
+                    if chosen is None:
+                        continue
+                    await bind_tenant(session, tenant.id)
+                    if await session.scalar(select(Assessment.id).where(Assessment.year == year)) is not None:
+                        continue
+                    rng = random.Random(f"{seed}:{info.code}:{tenant.code}:{year}:assessment")  # noqa: S311 - demo scores
+                    level = rng.randint(780, 970)
+                    assessment = Assessment(
+                        id=uuid.uuid4(),
+                        tenant_id=tenant.id,
+                        criteria_set_id=chosen.id,
+                        year=year,
+                        status=AssessmentStatus.DRAFT.value,  # rows go into a draft; then it is approved
+                    )
+                    session.add(assessment)
+                    await session.flush()
+                    children: dict[uuid.UUID, Decimal] = {}
+                    for node in nodes[chosen.id]:
+                        if node.parent_id is not None:
+                            children[node.parent_id] = children.get(node.parent_id, Decimal(0)) + node.max_points
+                    for node in nodes[chosen.id]:
+                        if node.kind in ("bonus", "penalty"):
+                            continue
+                        method = str((node.method or {}).get("type", "manual"))
+                        own = node.max_points - children.get(node.id, Decimal(0))
+                        if own <= 0:
+                            continue
+                        share = Decimal(max(400, min(1000, level + rng.randint(-150, 50)))) / 1000
+                        points = min(own, ((own * share) / quarter).to_integral_value() * quarter)
+                        if method in ("external", "index"):
+                            if node.id not in children:
+                                session.add(
+                                    ExternalScore(
+                                        id=uuid.uuid4(), tenant_id=tenant.id, criterion_id=node.id, points=points
+                                    )
+                                )
+                            continue
+                        session.add(
+                            AssessmentItem(
+                                id=uuid.uuid4(),
+                                tenant_id=tenant.id,
+                                assessment_id=assessment.id,
+                                criterion_id=node.id,
+                                points=points,
+                                explanation=SOURCE,
+                            )
+                        )
+                    await session.flush()
+                    assessment.status = AssessmentStatus.APPROVED.value
+                    assessment.approved_at = datetime.now(UTC)
+                    await session.flush()
+                    written += 1
         await bind_tenant(session, None)
     return written
