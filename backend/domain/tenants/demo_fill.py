@@ -157,7 +157,7 @@ def with_demo_tenants(
                     code=code,
                     name=name,
                     kind="commune",
-                    short_name="UBND",
+                    short_name=_short(name),
                     ranking_group="xa-phuong" if "xa-phuong" in groups else None,
                     units=list(COMMUNE_UNITS),
                 )
@@ -166,6 +166,15 @@ def with_demo_tenants(
         config = msgspec.structs.replace(loaded.config, tenants=[*declared, *extra])
         result.append(LoadedProvince(loaded.file, config))
     return result
+
+
+def _short(name: str) -> str:
+    """ "UBND phường Trần Phú" → "P. Trần Phú": what a heatmap's row and a document number can tell apart."""
+    place = name.removeprefix("UBND ")
+    for kind, letter in (("phường ", "P. "), ("xã ", "X. "), ("đặc khu ", "ĐK. ")):
+        if place.startswith(kind):
+            return (letter + place.removeprefix(kind))[:31]
+    return place[:31]
 
 
 def generated_codes(province: str) -> set[str]:
