@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 import uuid
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from backend.domain.tenants.carry_over import ACTION
 from backend.domain.tenants.config import TenantConfigError, load_directory
 from backend.domain.tenants.lineage import load_lineage
 from backend.domain.tenants.sync import SyncReport, sync_tenants
+from backend.jobs.reminders import collect
 from backend.settings import PROJECT_ROOT
 from tests.auth_support import in_tenant, scalar
 from tests.support import sign_in
@@ -386,3 +388,16 @@ async def test_the_demo_map_of_2025_shows_seed_004_on_ho_chi_minh_s_department(
     predecessors = home.text.split('id="predecessors"', 1)[1].split("</section>", 1)[0]
     assert "Sở Tài nguyên và Môi trường</a> (Tỉnh Hà Tĩnh) · hợp nhất ngày 01/03/2025" in predecessors
     assert "Sở Nông nghiệp và Phát triển nông thôn</a> (Tỉnh Hà Tĩnh)" in predecessors
+
+
+async def test_the_daily_reminders_leave_archives_alone(
+    tmp_path: Path, app_engine: AsyncEngine, owner_engine: AsyncEngine
+) -> None:
+    """An archive's overdue task is nobody's to do (its successor has the carried-over copy): no reminder, and its
+    recurring deadlines are not moved on (that would write to the archive)."""
+    root = config_dir(tmp_path, DEPARTMENT_MERGE)
+    await sync(owner_engine, root)
+    read, _ = await collect(app_engine, date(2026, 12, 5))
+    live = await scalar(owner_engine, "SELECT count(*) FROM tenants WHERE is_active AND archived_on IS NULL")
+    assert read == live
+    assert await scalar(owner_engine, "SELECT count(*) FROM tenants WHERE archived_on IS NOT NULL") == 2
