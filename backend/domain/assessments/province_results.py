@@ -89,9 +89,9 @@ async def province_results(db: AsyncSession, ctx: TenantContext, year: int) -> P
     try:
         for tenant in tenants:
             await bind_tenant(db, tenant.id, ctx.principal.user_id)
-            published = await db.scalar(select(AppraisedResult).where(AppraisedResult.year == year))
-            if published is not None:
-                result.published.append(PublishedLine(tenant, published.total, published.rank, published.rank_of))
+            announced = await db.scalar(select(AppraisedResult).where(AppraisedResult.year == year))
+            if announced is not None:
+                result.published.append(PublishedLine(tenant, announced.total, announced.rank, announced.rank_of))
             loaded = await services.load(db, ctx.province, year)
             if loaded is None or loaded.assessment is None:
                 result.missing.append(tenant)
