@@ -78,8 +78,10 @@ class Journey:
         wide = await page.evaluate(TOO_WIDE)
         assert not wide, f"wider than the window: {where}: {wide}"
         if self.width >= DESKTOP["width"] and await self.menu().count():
-            lines = await self.menu().locator(":scope > ul > li").evaluate_all(
-                "items => new Set(items.map(i => i.getBoundingClientRect().top)).size"
+            lines = (
+                await self.menu()
+                .locator(":scope > ul > li")
+                .evaluate_all("items => new Set(items.map(i => i.getBoundingClientRect().top)).size")
             )
             assert lines == 1, f"the menu wraps onto {lines} lines: {where}"
 
