@@ -120,7 +120,7 @@ async def test_focal_point_home_starts_with_requests_due_tasks_and_unscored_crit
     assert "chờ duyệt</a>" not in waiting  # the focal point approves no self-assessment
     assert "Hồ sơ chờ thẩm định" not in waiting
     # the total says which parts the Sở Nội vụ enters
-    assert "phần do Sở Nội vụ nhập" in page
+    assert "Phần do Sở Nội vụ nhập, đơn vị không tự chấm" in page
 
 
 async def test_leader_home_starts_with_approvals(client: AsyncTestClient[Litestar], owner_engine: AsyncEngine) -> None:
@@ -187,7 +187,7 @@ async def test_self_assessment_total_names_the_parts_the_province_enters(
     await sign_in(client, FOCAL)
     page = (await client.get(f"{SNGV}/tu-danh-gia/2020")).text
     total = page[page.index("Tổng điểm tự chấm") : page.index("Chỉ số CCHC</h2>")]
-    assert "phần do Sở Nội vụ nhập" in total
+    assert "Phần do Sở Nội vụ nhập, đơn vị không tự chấm" in total
     assert "chưa nhập" in total  # nothing entered by the province yet
 
 
