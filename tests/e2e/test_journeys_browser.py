@@ -177,10 +177,35 @@ async def _open_card(j: Journey) -> None:
     await j.seen("card")
 
 
+async def _board_heads_stay_in_sight(j: Journey) -> None:
+    """The board scrolls inside itself; scrolled down, its column heads are still at its top (sticky). On a phone a
+    hint says the columns scroll sideways, and the next column peeks in."""
+    board = j.page.locator("#board")
+    offset = await board.evaluate(
+        """b => { b.scrollTop = 300;
+                  const head = b.querySelector('.board-head');
+                  return head.getBoundingClientRect().top - b.getBoundingClientRect().top; }"""
+    )
+    assert await board.evaluate("b => b.scrollTop") > 0, "the board does not scroll inside itself"
+    assert abs(offset) <= 1, f"the column heads scrolled away ({offset}px)"
+    await board.evaluate("b => { b.scrollTop = 0; }")
+    hint = j.page.locator("#board-scroll-hint")
+    if j.width < DESKTOP["width"]:
+        await expect(hint).to_be_visible()
+        assert await board.evaluate("b => b.scrollWidth > b.clientWidth")
+    else:
+        await expect(hint).to_be_hidden()
+
+
 async def _focal_point(j: Journey) -> None:
     await j.open_menu("Tự đánh giá", "Tự đánh giá Chỉ số CCHC năm", "self-assessment")
     await j.click(j.page.locator("main a[href$='/linh-vuc/1']").first, re.compile(r"^1\. "), "area-1")
+    # a row's upload form is folded (the page was metres long on a phone), and opens without a script
+    upload = j.page.locator("details.evidence-add").first
+    await expect(upload).to_be_visible()
+    await expect(upload.get_by_role("button", name="Tải lên")).to_be_hidden()
     await j.open_menu("Kế hoạch khắc phục", "Kế hoạch khắc phục", "board")
+    await _board_heads_stay_in_sight(j)
     await _open_card(j)
     await j.open_menu("Nộp hồ sơ", "Nộp hồ sơ", "submission")
 
