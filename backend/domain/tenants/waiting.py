@@ -53,10 +53,6 @@ class DepartmentWaiting:
     ready_years: list[int]  # self-assessments awaiting the leader's approval
     to_confirm: int  # cards in the column before the one that needs confirmation
 
-    @property
-    def anything(self) -> bool:
-        return bool(self.open_requests or self.overdue or self.due_soon)
-
 
 _DEPARTMENT = text(
     """
@@ -115,10 +111,6 @@ class QueueLine:
 @dataclass
 class InspectorQueue:
     lines: list[QueueLine] = field(default_factory=list)
-
-    @property
-    def answered(self) -> int:
-        return sum(line.answered for line in self.lines)
 
 
 _QUEUE = text(
