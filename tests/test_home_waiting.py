@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.clock import vietnam_today
 from backend.db.engine import create_session_maker
-from backend.db.models import Assessment, BoardColumn, EvidenceRequest, Submission, Task
+from backend.db.models import Appraisal, AppraisalItem, Assessment, BoardColumn, EvidenceRequest, Submission, Task
 from backend.db.rls import bind_tenant
 from backend.domain.assessments import services as assessments
 from backend.domain.criteria.importer import import_criteria, load_all
@@ -33,6 +33,8 @@ FOCAL = "thao.ntp@sngv.hatinh.example.vn"
 LEADER = "vinh.tq@sngv.hatinh.example.vn"
 INSPECTOR = "toan.nv@snv.hatinh.example.vn"
 STNMT_STAFF = "duc.hv@stnmt.hatinh.example.vn"
+STP = "/t/ha-tinh/so-tu-phap"
+AGENCY_REVIEWER = "binh.pt@stp.hatinh.example.vn"  # a reviewer of another appraising agency (Sở Tư pháp)
 
 
 @pytest.fixture
@@ -205,3 +207,32 @@ async def test_inspector_menu_keeps_seven_entries_and_groups_the_rest_under_more
     assert "Kết quả toàn tỉnh" in top
     assert '<summary class="current">Thêm: Nộp hồ sơ</summary>' in more
     assert more.count("<li>") == 3  # Việc của tôi, Báo cáo định kỳ, Nộp hồ sơ
+
+
+async def test_another_agencys_reviewer_sees_only_submissions_with_criteria_assigned_to_it(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    await _sngv_waits(owner_engine, vietnam_today())
+    await sign_in(client, AGENCY_REVIEWER)
+    page = (await client.get(f"{STP}/")).text
+    assert "Không có hồ sơ nào chờ thẩm định." in page
+    async with create_session_maker(owner_engine)() as db, db.begin():
+        agency, _ = await tenant_and_province(db, "ha-tinh", "so-tu-phap")
+        tenant, _ = await tenant_and_province(db, "ha-tinh", "so-ngoai-vu")
+        await bind_tenant(db, tenant.id)
+        appraisal = Appraisal(id=uuid.uuid4(), tenant_id=tenant.id, year=2020, status="round_1", round=1)
+        db.add(appraisal)
+        await db.flush()
+        for code, agency_id in (("1.2", agency.id), ("1.7", None)):
+            db.add(
+                AppraisalItem(
+                    id=uuid.uuid4(), tenant_id=tenant.id, appraisal_id=appraisal.id, criterion_code=code, round=1,
+                    agency_tenant_id=agency_id, reason="", accepted=False, signed_off=False,
+                )
+            )  # fmt: skip
+        await bind_tenant(db, None)
+    page = (await client.get(f"{STP}/")).text
+    queue = page[page.index("Hồ sơ chờ thẩm định") : page.index("Phòng, đơn vị</h2>")]
+    assert f'<a href="{STP}/tham-dinh/2020/so-ngoai-vu">Sở Ngoại vụ</a>' in queue
+    assert "vòng 1" in queue
+    assert "1 tiêu chí giao cho đơn vị bạn" in queue
