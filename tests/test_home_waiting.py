@@ -119,6 +119,7 @@ async def test_focal_point_home_starts_with_requests_due_tasks_and_unscored_crit
     assert "KP-3" not in waiting  # due in a month
     assert "KP-5" not in waiting  # done
     assert "tiêu chí chưa chấm" in waiting
+    assert f'<a href="{SNGV}/tu-danh-gia/2020/linh-vuc/1">1. ' in waiting  # where they are, area by area
     assert "chờ duyệt</a>" not in waiting  # the focal point approves no self-assessment
     assert "Hồ sơ chờ thẩm định" not in waiting
     # the total says which parts the Sở Nội vụ enters
