@@ -2,9 +2,9 @@
 
 Signed in once through the development identity provider, each person starts on the landing page and clicks: the
 menu, the "Thêm" disclosure, links in the page; never a typed URL. Every page met must have an h1 and a <title>,
-nothing wider than the window (a table or the board scrolls inside its own container), the menu on one line on the
-desktop, no console error, no failed request, no CSP violation. Each page is kept as a screenshot under
-var/screenshots/<role>/<width>/ (var/ is out of git) for a person to look at.
+nothing wider than the window (a table or the board scrolls inside its own container, a table that does fades out at
+its right edge), the menu on one line on the desktop, no console error, no failed request, no CSP violation. Each
+page is kept as a screenshot under var/screenshots/<role>/<width>/ (var/ is out of git) for a person to look at.
 """
 
 from __future__ import annotations
@@ -77,6 +77,11 @@ class Journey:
         assert (await page.title()).strip(), f"no <title>: {where}"
         wide = await page.evaluate(TOO_WIDE)
         assert not wide, f"wider than the window: {where}: {wide}"
+        unsigned = await page.locator(".table-wrap").evaluate_all(
+            """wraps => wraps.filter(w => w.scrollWidth > w.clientWidth + 1 && w.scrollLeft === 0)
+                             .filter(w => getComputedStyle(w).getPropertyValue('--table-fade') === '0px').length"""
+        )
+        assert not unsigned, f"{unsigned} tables scroll sideways with no sign of it: {where}"
         if self.width >= DESKTOP["width"] and await self.menu().count():
             lines = (
                 await self.menu()
