@@ -16,6 +16,7 @@ from backend.clock import vietnam_today
 from backend.db.models import TenantKind
 from backend.domain.assessments import not_applicable, services
 from backend.domain.assessments.charts import area_chart, history_chart
+from backend.domain.assessments.parts import province_parts, province_points
 from backend.domain.assessments.province_results import province_results
 from backend.domain.assessments.published import publication, tenant_result
 from backend.domain.assessments.services import STATUS_LABELS, Loaded, StaleRow, WorkflowError
@@ -479,6 +480,8 @@ async def _overview_page(
         claim_labels=not_applicable.STATUS_LABELS,
         claim_errors=claim_errors or {},
         claim_form=claim_form or {},
+        province_parts=(parts := province_parts(loaded.sheet)),
+        province_points=province_points(parts),
     )
 
 
