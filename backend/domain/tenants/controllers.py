@@ -16,7 +16,7 @@ from backend.domain.assessments.controllers import history_chart, history_chart_
 from backend.domain.assessments.dashboard import dashboard
 from backend.domain.assessments.services import history
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
-from backend.domain.tenants.services import tenant_home
+from backend.domain.tenants.services import province_calendar, tenant_home
 from backend.web.templating import page
 
 
@@ -33,9 +33,20 @@ class TenantController(Controller):
         tenant: NamedDependency[TenantContext],
     ) -> Template:
         today = vietnam_today()
-        home = await tenant_home(db_session, tenant.province, today)
-        board = await dashboard(db_session, tenant.province)
-        return page(request, "tenants/home.html", block="content", ctx=tenant, home=home, today=today, board=board)
+        cycle = tenant.cycle
+        home = await tenant_home(db_session, tenant.province, cycle.year)
+        board = await dashboard(db_session, tenant.province, cycle.year)
+        return page(
+            request,
+            "tenants/home.html",
+            block="content",
+            ctx=tenant,
+            home=home,
+            today=today,
+            board=board,
+            cycle=cycle,
+            calendar=province_calendar(tenant.province, cycle.year),
+        )
 
     @get("/bieu-do/{name:str}", name="tenant:chart", opt={"access": Permission.TENANT_VIEW})
     async def chart(
