@@ -175,6 +175,7 @@ class ProgressReportController(Controller):
             year=year,
             plan_year=plan_year(year),
             plan_tasks=await plan_task_count(db_session, year),
+            years=await assessments.criteria_years(db_session, tenant.province),
             periods=await periods(db_session, tenant, year),
             today=vietnam_today(),
         )
