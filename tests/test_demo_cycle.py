@@ -61,6 +61,8 @@ async def test_the_demo_has_2025_published_and_2026_under_way(
     assert plan == [("approved", date(2025, 12, 19))]
     tasks = await _rows(owner_engine, "SELECT count(*) FROM tasks WHERE year = 2025")
     assert tasks[0][0] > 0
+    sent = await _rows(owner_engine, "SELECT period, status FROM progress_reports WHERE year = 2026 ORDER BY period")
+    assert sent == [("6-thang", "submitted"), ("quy-1", "submitted")]  # quý III (10/09) left overdue
     draft = await _rows(
         owner_engine,
         "SELECT a.status, count(i.id) FROM assessments a LEFT JOIN assessment_items i ON i.assessment_id = a.id"
@@ -85,5 +87,6 @@ async def test_the_demo_has_2025_published_and_2026_under_way(
     assert "Khắc phục tiêu chí" in board.text
     reports = (await client.get(f"{SNGV}/bao-cao/2026")).text
     assert "Chưa có kế hoạch" not in reports
+    assert reports.count("Quá hạn, chưa nộp") == 1
     assessment = (await client.get(f"{SNGV}/tu-danh-gia/", follow_redirects=True)).text
     assert "Tự đánh giá Chỉ số CCHC năm 2026" in assessment

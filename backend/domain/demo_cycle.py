@@ -3,8 +3,9 @@ assessed under way, for every demo department of every province.
 
 On 05/12/2026 that is: 2025 self-assessed, submitted (a real package), appraised by the province's Sở Nội vụ
 (some criteria lowered, with reasons), published and ranked; a remedy board generated from 2025's published
-appraisal, its plan approved, its tasks spread over the columns (some done, some overdue); 2026's
-self-assessment a draft, about two thirds scored. Scores come from a hash of the tenant's and criterion's
+appraisal, its plan approved, its tasks spread over the columns (some done, some overdue); 2026's periodic
+reports on that plan sent, but for the last one due (left overdue); 2026's self-assessment a draft, about
+two thirds scored. Scores come from a hash of the tenant's and criterion's
 codes, so every run makes the same demo. Years without a criteria set in `tenants/` reuse the province's
 latest set, imported under a file name that says it is demo data ("du-lieu-mau-…").
 
@@ -35,6 +36,7 @@ from backend.db.models import (
     CriteriaSet,
     ExternalScore,
     Membership,
+    ProgressReport,
     Province,
     RankingGroup,
     RemedyPlan,
@@ -49,11 +51,12 @@ from backend.domain.criteria.config import CriteriaSet as CriteriaSetFile
 from backend.domain.criteria.importer import import_set, load_all
 from backend.domain.cycle import current_cycle
 from backend.domain.evidence.storage import Storage
-from backend.domain.remedies import tasks
+from backend.domain.remedies import reports, tasks
 from backend.domain.review import services as review
 from backend.domain.submissions import services as submissions
 from backend.domain.submissions.calendar import year_calendar
 from backend.domain.tenants.deps import TenantContext
+from backend.domain.tenants.services import report_deadlines
 from backend.settings import Settings
 
 DEMO_NOTE = "(dữ liệu mẫu)"
@@ -239,6 +242,7 @@ async def _board(
     options = await tasks.choices(db, loaded.sheet)
     proposals = await tasks.plan_proposals(db, year, loaded.sheet, list(options.units.values()), set())
     columns = options.columns
+    units = sorted(options.units.values(), key=lambda u: (u.position, u.name))
     done = [c for c in columns if c.is_done]
     open_columns = [c for c in columns if not c.is_done] or columns
     for number, proposal in enumerate(proposals):
@@ -261,7 +265,8 @@ async def _board(
             "points_max": proposal.points_max,
             "deadline_text": f"{due:%d/%m/%Y}",
             "due_date": due,
-            "lead_unit_id": proposal.lead_unit_id,
+            "lead_unit_id": proposal.lead_unit_id
+            or (units[share % len(units)].id if units else None),  # the set names no lead unit: one of the units
             "labels": ["thẩm định"],
             "coordinating": [],
             "monitoring_unit_id": None,
@@ -282,6 +287,33 @@ async def _board(
     )
     await db.flush()
     return len(proposals)
+
+
+async def _reports(db: AsyncSession, ctx: TenantContext, year: int, actor: uuid.UUID | None, today: date) -> None:
+    """The year's periodic reports on the plan: those due before the last passed deadline sent on time, with a
+    line per area; the last passed one left overdue, for the demo to show one."""
+    loaded = await assessments.load(db, ctx.province, reports.plan_year(year))
+    areas = {a.code: a.node.title for a in loaded.sheet.areas} if loaded else {}
+    passed = [d for d in report_deadlines(ctx.province, year) if d.due < today]
+    for due in passed[:-1]:
+        sent = due.due - timedelta(days=2)
+        narratives = {code: f"Các phòng, đơn vị triển khai nhiệm vụ theo kế hoạch {DEMO_NOTE}." for code in areas}
+        snapshot = await reports.summary(db, reports.plan_year(year), areas, sent)
+        db.add(
+            ProgressReport(
+                id=uuid.uuid4(),
+                tenant_id=ctx.tenant.id,
+                year=year,
+                period=due.period,
+                status="submitted",
+                narratives=narratives,
+                snapshot={**snapshot, "narratives": narratives},
+                submitted_at=_moment(sent, 15),
+                submitted_by=actor,
+                version=2,
+            )
+        )
+    await db.flush()
 
 
 async def seed_demo_cycle(
@@ -344,7 +376,9 @@ async def seed_demo_cycle(
                 leader = await _person(db, dept, Role.LEADER)
                 await bind_tenant(db, dept.id, focal)
                 ctx = _context(dept, province, focal, Role.FOCAL_POINT)
-                count = await _board(db, ctx, published_year, published_on, leader, today or vietnam_today())
+                day = today or vietnam_today()
+                count = await _board(db, ctx, published_year, published_on, leader, day)
+                await _reports(db, ctx, current, focal, day)
                 if await assessments.latest_set(db, province, current) is not None:
                     await _self_assess(db, dept, province, current, focal, partial=True)
                 report.append(
