@@ -8,7 +8,6 @@ import json
 import tempfile
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import IO, Any
 from urllib.parse import parse_qs
 
@@ -21,6 +20,7 @@ from multipart import MultipartSegment, ParserError, ParserLimitReached, PushMul
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend import clock
 from backend.auth.permissions import Permission
 from backend.db.models import Assessment, Submission, Tenant, TenantKind
 from backend.db.rls import bind_tenant
@@ -48,7 +48,7 @@ ZIP = "application/zip"
 
 
 async def _status_context(db: AsyncSession, tenant: TenantContext, year: int) -> dict[str, Any]:
-    now = datetime.now(UTC)
+    now = clock.utc_now()
     versions = await services.list_versions(db, year)
     assessment = await db.scalar(select(Assessment).where(Assessment.year == year))
     calendar = province_calendar(tenant.province, year)
