@@ -96,12 +96,15 @@ def published_index_of(result: AppraisedResult, places: int = DEFAULT_PLACES) ->
 async def dashboard(
     db: AsyncSession,
     province: Province,
+    cycle_year: int,
     *,
     history: tuple[list[AppraisedResult], dict[int, str]] | None = None,
 ) -> Dashboard:
-    """`history`: the published years to show (with a predecessor's years labelled), else the tenant's own."""
+    """The self-assessment of the year being assessed (`cycle_year`), or, while the province has no set for it
+    yet, of the latest year before it that has one (the page says which); and the published years: `history`
+    (with a predecessor's years labelled, tenants/lineage.yaml), else the tenant's own."""
     board = Dashboard()
-    years = await services.criteria_years(db, province)
+    years = [y for y in await services.criteria_years(db, province) if y <= cycle_year]
     if years:
         board.year = years[-1]
         board.loaded = await services.load(db, province, board.year)

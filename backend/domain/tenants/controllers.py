@@ -14,10 +14,12 @@ from backend.auth.permissions import Permission
 from backend.clock import vietnam_today
 from backend.domain.assessments.controllers import history_chart, history_chart_response
 from backend.domain.assessments.dashboard import dashboard
+from backend.domain.assessments.parts import province_parts, province_points
 from backend.domain.tenants.carry_over import carry_over, open_tasks
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
 from backend.domain.tenants.lineage import history_with_predecessors, predecessors
-from backend.domain.tenants.services import tenant_home
+from backend.domain.tenants.services import province_calendar, tenant_home
+from backend.domain.tenants.waiting import department_waiting, inspector_queue
 from backend.web.flash import notice, problem
 from backend.web.templating import page
 
@@ -35,10 +37,16 @@ class TenantController(Controller):
         tenant: NamedDependency[TenantContext],
     ) -> Template:
         today = vietnam_today()
-        home = await tenant_home(db_session, tenant.province, today)
+        cycle = tenant.cycle
+        home = await tenant_home(db_session, tenant.province, cycle.year)
         results, labels, earlier = await history_with_predecessors(db_session, tenant.id, tenant.principal.user_id)
-        board = await dashboard(db_session, tenant.province, history=(results, labels))
+        board = await dashboard(db_session, tenant.province, cycle.year, history=(results, labels))
         carry = await open_tasks(db_session, tenant, earlier) if earlier and tenant.can("task.edit_any") else []
+        # What waits for the person first: one statement for the department's boxes, the inspector's queue
+        # only for those who appraise.
+        waiting = await department_waiting(db_session, tenant.province, today)
+        queue = await inspector_queue(db_session, tenant) if tenant.can(Permission.REVIEW_APPRAISE) else None
+        parts = province_parts(board.loaded.sheet) if board.loaded else []
         return page(
             request,
             "tenants/home.html",
@@ -47,6 +55,12 @@ class TenantController(Controller):
             home=home,
             today=today,
             board=board,
+            waiting=waiting,
+            queue=queue,
+            province_parts=parts,
+            province_points=province_points(parts),
+            cycle=cycle,
+            calendar=province_calendar(tenant.province, cycle.year),
             predecessors=earlier,
             carry=carry,
         )
