@@ -17,12 +17,15 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.domain.assessments.history import import_histories, load_histories
+from backend.domain.criteria.importer import import_criteria, load_all
+from backend.domain.demo_cycle import seed_demo_cycle
+from backend.domain.evidence.storage import storage_from_settings
 from backend.domain.tenants.carry_over import ACTION
 from backend.domain.tenants.config import TenantConfigError, load_directory
 from backend.domain.tenants.lineage import load_lineage
 from backend.domain.tenants.sync import SyncReport, sync_tenants
 from backend.jobs.reminders import collect
-from backend.settings import PROJECT_ROOT
+from backend.settings import PROJECT_ROOT, Settings
 from tests.auth_support import in_tenant, scalar
 from tests.support import sign_in
 
@@ -401,3 +404,21 @@ async def test_the_daily_reminders_leave_archives_alone(
     live = await scalar(owner_engine, "SELECT count(*) FROM tenants WHERE is_active AND archived_on IS NULL")
     assert read == live
     assert await scalar(owner_engine, "SELECT count(*) FROM tenants WHERE archived_on IS NOT NULL") == 2
+
+
+async def test_the_demo_s_year_under_way_goes_to_live_tenants_not_to_archives(
+    owner_engine: AsyncEngine, settings: Settings
+) -> None:
+    """`make run`'s cycle (2025 published, 2026 under way) on the 2025 map: Hà Tĩnh's Sở Ngoại vụ has it; its Sở
+    TN&MT, an archive since 01/03/2025, and Bà Rịa – Vũng Tàu's, since 01/07/2025, get no new year."""
+    root = PROJECT_ROOT / "tenants"
+    await sync(owner_engine, root)
+    await import_criteria(owner_engine, load_all(root))
+    done = await seed_demo_cycle(
+        owner_engine, storage_from_settings(settings), root, settings.paths.templates_dir, today=date(2026, 12, 5)
+    )
+    assert any(line.startswith("ha-tinh/so-ngoai-vu:") for line in done)
+    assert not any(line.startswith(("ha-tinh/so-tai-nguyen-moi-truong:", "ba-ria-vung-tau/")) for line in done)
+    query = "SELECT year FROM assessments WHERE year >= 2025"
+    assert await tenant_rows(owner_engine, f"{HT}/so-tai-nguyen-moi-truong", query) == []
+    assert len(await tenant_rows(owner_engine, HT_NGOAI_VU, query)) == 2
