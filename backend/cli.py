@@ -6,11 +6,14 @@ from __future__ import annotations
 import asyncio
 import sys
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
 from backend.settings import Settings, SettingsError, get_settings
+
+if TYPE_CHECKING:
+    from backend.domain.tenants.sync import SyncReport
 
 
 class CliError(click.ClickException):
@@ -213,20 +216,38 @@ def tenants() -> None:
 @tenants.command("sync")
 @click.option("--dir", "directory", type=click.Path(path_type=Path), default=None, help="Default: tenants/.")
 @click.option("--check", is_flag=True, help="Validate only; change nothing.")
-def tenants_sync(directory: Path | None, check: bool) -> None:
-    """Validate every province.yaml, then apply them all in one transaction (or nothing)."""
+@click.option("--preview", is_flag=True, help="Show what would change (lineage included), then change nothing.")
+def tenants_sync(directory: Path | None, check: bool, preview: bool) -> None:
+    """Validate every province.yaml, then apply them all in one transaction (or nothing).
+
+    lineage.yaml (renames, merges, splits, moves, province merges) is applied in the same transaction;
+    --preview prints every change, then changes nothing."""
     settings = _settings()
-    _sync(settings, directory or settings.paths.tenants_dir, check=check, demo_people=False)
+    _sync(settings, directory or settings.paths.tenants_dir, check=check, demo_people=False, preview=preview)
 
 
-def _sync(settings: Settings, directory: Path, *, check: bool, demo_people: bool) -> None:
+def _sync(
+    settings: Settings,
+    directory: Path,
+    *,
+    check: bool,
+    demo_people: bool,
+    preview: bool = False,
+    demo_fill: bool = False,
+) -> None:
+    """`demo_fill` (the demo only): each demo province filled with generated departments and communes."""
     from backend.db import runtime
     from backend.db.engine import create_engine
     from backend.domain.tenants.config import TenantConfigError, load_directory, with_issuer_base
+    from backend.domain.tenants.demo_fill import with_demo_tenants
+    from backend.domain.tenants.lineage import load_lineage
     from backend.domain.tenants.sync import sync_tenants
 
     try:
         provinces = load_directory(directory)
+        lineage = load_lineage(directory, provinces)
+        if demo_fill:
+            provinces = with_demo_tenants(provinces, set(lineage.merged_provinces) if lineage else set())
         if settings.auth.dev_idp_url:
             provinces = with_issuer_base(provinces, settings.auth.dev_idp_url)
     except TenantConfigError as exc:
@@ -234,23 +255,28 @@ def _sync(settings: Settings, directory: Path, *, check: bool, demo_people: bool
             click.echo(f"lỗi: {problem}", err=True)
         raise CliError(f"cấu hình bị từ chối ({len(exc.problems)} lỗi); không có gì thay đổi") from exc
     if check:
-        click.echo(f"hợp lệ: {len(provinces)} tỉnh")
+        click.echo(f"hợp lệ: {len(provinces)} tỉnh" + (f", {len(lineage.edges)} quan hệ kế thừa" if lineage else ""))
         return
 
-    async def apply() -> str:
+    async def apply() -> SyncReport:
         engine = create_engine(runtime.resolve(settings).owner_url)
         try:
-            return (await sync_tenants(engine, provinces, demo_people=demo_people)).summary()
+            return await sync_tenants(engine, provinces, demo_people=demo_people, lineage=lineage, preview=preview)
         finally:
             await engine.dispose()
 
     try:
-        summary = asyncio.run(apply())
+        report = asyncio.run(apply())
     except TenantConfigError as exc:
         for problem in exc.problems:
             click.echo(f"lỗi: {problem}", err=True)
         raise CliError("đồng bộ bị huỷ; không có gì thay đổi") from exc
-    click.echo(f"đồng bộ xong: {summary}")
+    for line in report.lines:
+        click.echo(f"  {line}")
+    if preview:
+        click.echo(f"xem trước (chưa áp dụng, không có gì thay đổi): {report.summary()}")
+    else:
+        click.echo(f"đồng bộ xong: {report.summary()}")
 
 
 @main.group()
@@ -406,10 +432,11 @@ def demo(and_serve: bool) -> None:
     # set-up, then finds nothing left to do.
     with exclusive(Path(settings.paths.var_dir) / ".demo-setup.lock"):
         migrate.upgrade(runtime.resolve(settings))
-        _sync(settings, settings.paths.tenants_dir, check=False, demo_people=True)
+        _sync(settings, settings.paths.tenants_dir, check=False, demo_people=True, demo_fill=True)
         click.get_current_context().invoke(criteria_import, directory=None, check=False)
         click.get_current_context().invoke(history_import, directory=None, check=False)
         click.echo("\n".join(seed_demo(settings)) or "năm đánh giá mẫu: đã có, không thêm gì")
+        _demo_history(settings)
     if not and_serve:
         return
     with _background_worker(settings):
@@ -419,6 +446,31 @@ def demo(and_serve: bool) -> None:
         with _dev_identity_provider(settings):
             click.echo(f"đăng nhập: {settings.auth.public_url}/dang-nhap (người dùng mẫu, chế độ phát triển)", err=True)
             _serve(settings, None, None)
+
+
+def _demo_history(settings: Settings) -> None:
+    """The generated tenants' published years and self-assessments (backend.domain.tenants.demo_fill), once."""
+    from backend.db import runtime
+    from backend.db.engine import create_engine
+    from backend.domain.tenants.config import load_directory
+    from backend.domain.tenants.demo_fill import demo_assessments, demo_history
+
+    async def apply() -> tuple[int, int]:
+        engine = create_engine(runtime.resolve(settings).owner_url)
+        try:
+            provinces = load_directory(settings.paths.tenants_dir)
+            return await demo_history(engine, provinces), await demo_assessments(engine, provinces)
+        finally:
+            await engine.dispose()
+
+    written, assessed = asyncio.run(apply())
+    if assessed:
+        click.echo(f"dữ liệu mẫu: {assessed} bản tự đánh giá đã duyệt của các đơn vị sinh tự động")
+    click.echo(
+        f"dữ liệu mẫu: {written} kết quả đã công bố của các đơn vị sinh tự động"
+        if written
+        else "dữ liệu mẫu: không có thay đổi"
+    )
 
 
 def _background_worker(settings: Settings) -> Any:
@@ -449,7 +501,9 @@ def _dev_identity_provider(settings: Settings) -> Any:
             redirect_uris=[f"{public}/auth/{p.config.province.code}/callback" for p in loaded],
             post_logout_redirect_uris=[f"{public}/"],
         )
-        for client_id in sorted({p.config.province.identity_provider.client_id for p in loaded})
+        for client_id in sorted(
+            {p.config.province.identity_provider.client_id for p in loaded if p.config.province.identity_provider}
+        )
     ]
     idp = create_dev_idp(dev_provinces_from_config(loaded), clients, base_url=settings.auth.dev_idp_url)
     port = urlsplit(settings.auth.dev_idp_url).port or 8001

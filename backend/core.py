@@ -152,7 +152,11 @@ def identity_provider_origins(settings: Settings) -> list[str]:
     allows. Read from the tenant configuration that `parboard tenants sync` applies."""
     issuers = [settings.auth.dev_idp_url] if settings.auth.dev_idp_url else []
     try:
-        issuers += [p.config.province.identity_provider.issuer for p in load_directory(settings.paths.tenants_dir)]
+        issuers += [
+            p.config.province.identity_provider.issuer
+            for p in load_directory(settings.paths.tenants_dir)
+            if p.config.province.identity_provider is not None
+        ]
     except TenantConfigError as exc:
         # Sign-in reads the provinces from the database; only the redirect after sign-out needs these.
         get_logger("parboard").warning(

@@ -83,6 +83,9 @@ async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
 
 
 async def load_tenants(owner_engine: AsyncEngine, directory: Path = DEMO_TENANTS, *, demo_people: bool = True) -> None:
+    """The demo provinces as their files declare them, without tenants/lineage.yaml: every tenant is live, so
+    a test works on seed 004's Sở TN&MT of Bà Rịa – Vũng Tàu as it was before the 2025 merger. The lineage
+    (archives, successors) is applied by tests/test_lineage.py, as `make run` applies it."""
     await sync_tenants(owner_engine, load_directory(directory), demo_people=demo_people)
 
 

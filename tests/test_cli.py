@@ -83,7 +83,7 @@ async def test_check_on_a_good_directory_says_valid_and_changes_nothing(
     shipped = await parboard_async("tenants", "sync", "--check", database=database)
 
     assert (sample.returncode, sample.stdout, sample.stderr) == (0, "hợp lệ: 1 tỉnh\n", "")
-    assert (shipped.returncode, shipped.stdout) == (0, "hợp lệ: 2 tỉnh\n"), shipped.stderr
+    assert (shipped.returncode, shipped.stdout) == (0, "hợp lệ: 3 tỉnh, 4 quan hệ kế thừa\n"), shipped.stderr
     assert await snapshot(owner_engine) == before
 
 
@@ -217,3 +217,60 @@ def test_a_killed_process_does_not_keep_the_embedded_server_running(tmp_path: Pa
     assert json.loads((tmp_path / HANDLES).read_text()) == [os.getpid()]
     (tmp_path / HANDLES).write_text("not json")
     assert forget_dead_handles(tmp_path) == []
+
+
+# --- tenants sync --preview and the lineage ---------------------------------------------------------------------------
+
+
+async def test_preview_prints_the_lineage_changes_and_changes_nothing_then_sync_applies_them_once(
+    database: DatabaseUrls, owner_engine: AsyncEngine, tmp_path: Path
+) -> None:
+    from tests.test_lineage import DEPARTMENT_MERGE, config_dir
+
+    root = config_dir(tmp_path, DEPARTMENT_MERGE)
+    await parboard_async("tenants", "sync", "--dir", str(root), database=database)  # fresh: applied at once
+    async with owner_engine.begin() as db:
+        await db.execute(text("DELETE FROM tenant_lineage"))
+        await db.execute(text("UPDATE tenants SET archived_on = NULL"))
+    before = await snapshot(owner_engine)
+
+    preview = await parboard_async("tenants", "sync", "--preview", "--dir", str(root), database=database)
+
+    assert preview.returncode == 0, preview.stderr
+    assert (
+        "  hợp nhất (01/03/2025): ha-tinh/so-tai-nguyen-moi-truong → ha-tinh/so-nong-nghiep-moi-truong\n"
+        in preview.stdout
+    )
+    assert "xem trước (chưa áp dụng, không có gì thay đổi): " in preview.stdout
+    assert await snapshot(owner_engine) == before
+    assert await _count(owner_engine, "SELECT count(*) FROM tenant_lineage") == 0
+
+    applied = await parboard_async("tenants", "sync", "--dir", str(root), database=database)
+    again = await parboard_async("tenants", "sync", "--dir", str(root), database=database)
+
+    assert "đồng bộ xong: " in applied.stdout
+    assert "quan hệ kế thừa mới: 2" in applied.stdout
+    assert await _count(owner_engine, "SELECT count(*) FROM tenant_lineage") == 2
+    assert again.stdout == "đồng bộ xong: không có thay đổi\n"
+
+
+def test_a_bad_lineage_is_refused_by_sync_with_file_path_reason(tmp_path: Path) -> None:
+    from tests.test_lineage import config_dir
+
+    root = config_dir(
+        tmp_path,
+        'events:\n  - {kind: rename, date: "01/03/2025", from: ha-tinh/so-ngoai-vu, to: ha-tinh/so-khong-co}\n',
+    )
+    result = parboard("tenants", "sync", "--dir", str(root))
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"lỗi: {root / 'lineage.yaml'}: $.events[0].to: đơn vị 'so-khong-co' không có trong "
+        f"{root / 'ha-tinh' / 'province.yaml'}",
+        "cấu hình bị từ chối (1 lỗi); không có gì thay đổi",
+    ]
+
+
+async def _count(owner_engine: AsyncEngine, sql: str) -> int:
+    async with owner_engine.connect() as db:
+        return int(await db.scalar(text(sql)) or 0)

@@ -594,7 +594,7 @@ def test_end_session_redirects_only_to_registered_uris(http: httpx.Client) -> No
 def test_dev_provinces_from_config_merges_roles_per_tenant() -> None:
     loaded = load_directory(PROJECT_ROOT / "tenants")
     provinces = {p.code: p for p in dev_provinces_from_config(loaded)}
-    assert set(provinces) == {HA_TINH, BRVT}
+    assert set(provinces) == {HA_TINH, BRVT, "ho-chi-minh"}
     assert provinces[HA_TINH].name == "Tỉnh Hà Tĩnh"
     for item in loaded:
         expected = {(person.email, tenant.code) for tenant in item.config.tenants for person in tenant.demo_people}

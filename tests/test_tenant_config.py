@@ -720,20 +720,30 @@ BRVT_TTHC = [
 ]
 
 
-def test_shipped_demo_configuration_loads_both_provinces() -> None:
+def test_shipped_demo_configuration_loads_the_three_provinces() -> None:
     provinces = load_directory(PROJECT_ROOT / "tenants")
 
+    # Bà Rịa – Vũng Tàu stays declared: merged into Thành phố Hồ Chí Minh (tenants/lineage.yaml), its tenants are
+    # the successor's read-only archives.
     assert [(p.file.parent.name, p.config.province.code) for p in provinces] == [
         ("ba-ria-vung-tau", "ba-ria-vung-tau"),
         ("ha-tinh", "ha-tinh"),
+        ("ho-chi-minh", "ho-chi-minh"),
     ]
-    assert [p.config.province.name for p in provinces] == ["Tỉnh Bà Rịa – Vũng Tàu", "Tỉnh Hà Tĩnh"]
+    assert [p.config.province.name for p in provinces] == [
+        "Tỉnh Bà Rịa – Vũng Tàu",
+        "Tỉnh Hà Tĩnh",
+        "Thành phố Hồ Chí Minh",
+    ]
+    assert all(p.config.province.demo for p in provinces)  # demo data says so on every page
     for province in provinces:
         home_affairs = [t for t in province.config.tenants if t.kind == "home_affairs"]
         assert [(t.code, t.name) for t in home_affairs] == [("so-noi-vu", "Sở Nội vụ")]
         for tenant in province.config.tenants:
             assert [u.kind for u in tenant.units].count("office") == 1, tenant.code
-        assert province.config.province.identity_provider.issuer.startswith("https://")
+        provider = province.config.province.identity_provider
+        assert provider is not None
+        assert provider.issuer.startswith("https://")
         assert [d.period for d in province.config.province.report_deadlines] == ["quy-1", "6-thang", "quy-3", "nam"]
     brvt = provinces[0].config.province
     assert [(d.period, d.due) for d in brvt.report_deadlines] == [

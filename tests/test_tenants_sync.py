@@ -127,19 +127,21 @@ async def test_sync_applies_the_demo_configuration(owner_engine: AsyncEngine) ->
 
     tenants = [t for p in provinces for t in p.config.tenants]
     units = sum(len(t.units) for t in tenants)
-    assert report.changes["tỉnh mới"] == 2
-    assert report.changes["sở, ngành mới"] == len(tenants) == 7  # Hà Tĩnh's UBND phường Thành Sen among them
-    assert report.changes["phòng, đơn vị mới"] == units == 39
+    # Bà Rịa – Vũng Tàu, Hà Tĩnh and Thành phố Hồ Chí Minh (the 2025 map; the lineage is not applied here)
+    assert report.changes["tỉnh mới"] == 3
+    # Hà Tĩnh's UBND phường Thành Sen and Hồ Chí Minh's four phường, xã, đặc khu among them
+    assert report.changes["sở, ngành mới"] == len(tenants) == 15
+    assert report.changes["phòng, đơn vị mới"] == units == 77
     expected = {
-        "provinces": 2,
-        "ranking_groups": 5,
-        "tenants": 7,
-        "units": 39,
+        "provinces": 3,
+        "ranking_groups": 7,
+        "tenants": 15,
+        "units": 77,
         "unit_groups": sum(len(t.unit_groups) for t in tenants),
         "unit_group_members": sum(len(g.members) for t in tenants for g in t.unit_groups),
         "users": len({p.email for t in tenants for p in t.demo_people}),
         "memberships": sum(len(t.demo_people) for t in tenants),
-        "audit_log": 7,  # one per tenant: its units were created
+        "audit_log": 15,  # one per tenant: its units were created
         "result_classes": 4,  # Hà Tĩnh 2020: Nhóm I–IV
     }
     rows = counts(await snapshot(owner_engine))

@@ -343,6 +343,8 @@ async def seed_demo_cycle(
             if snv_tenant is None:
                 continue
             for dept in await review.departments_of(db, province):
+                if dept.archived_on is not None:
+                    continue  # reorganised (tenants/lineage.yaml): a read-only archive has no year under way
                 await bind_tenant(db, dept.id)
                 if await db.scalar(select(Assessment.id).where(Assessment.year == published_year)) is not None:
                     continue  # seeded before, or real work: left as it is

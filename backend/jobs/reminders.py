@@ -83,7 +83,7 @@ async def collect(engine: AsyncEngine, day: date) -> tuple[int, list[Reminder]]:
         rows = await db.execute(
             select(Tenant.id, Tenant.code, Tenant.name, Province.code)
             .join(Province, Province.id == Tenant.province_id)
-            .where(Tenant.is_active)
+            .where(Tenant.is_active, Tenant.archived_on.is_(None))  # an archive (tenants/lineage.yaml) is read-only
             .order_by(Province.code, Tenant.code)
         )
         tenants = [TenantRef(*row) for row in rows]

@@ -22,6 +22,7 @@ MESSAGES: dict[int, tuple[str, str]] = {
     ),
     404: ("Không tìm thấy trang", "Trang bạn tìm không tồn tại hoặc đã được chuyển đi."),
     405: ("Phương thức không được hỗ trợ", "Thao tác này không được hỗ trợ tại địa chỉ này."),
+    423: ("Đơn vị đã lưu trữ", "Đơn vị này đã được sắp xếp lại: hồ sơ chỉ còn để xem, không sửa được nữa."),
     413: ("Dữ liệu quá lớn", "Dữ liệu gửi lên vượt quá giới hạn cho phép."),
     429: ("Quá nhiều yêu cầu", "Bạn đã gửi quá nhiều yêu cầu. Vui lòng thử lại sau ít phút."),
     500: (
@@ -40,8 +41,16 @@ def _wants_json(request: Request[Any, Any, Any]) -> bool:
     return "application/json" in accept and "text/html" not in accept
 
 
-def _respond(request: Request[Any, Any, Any], status: int, detail: str | None = None) -> Response[Any]:
+class ClearRefusal(HTTPException):
+    """A refusal whose `detail` (Vietnamese, for people) is the page's message, not the status's usual one."""
+
+
+def _respond(
+    request: Request[Any, Any, Any], status: int, detail: str | None = None, *, page_detail: bool = False
+) -> Response[Any]:
     title, message = MESSAGES.get(status, MESSAGES[500] if status >= 500 else MESSAGES[400])
+    if page_detail and detail:
+        message = detail
     request_id = str(request.scope.get("parboard_request_id", ""))
     if _wants_json(request):
         return Response(
@@ -61,6 +70,8 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
     detail = None
     if isinstance(exc, ValidationException):
         detail = "Dữ liệu không hợp lệ"
+    if isinstance(exc, ClearRefusal):
+        return _respond(request, exc.status_code, exc.detail, page_detail=True)
     return _respond(request, exc.status_code, detail)
 
 

@@ -16,6 +16,11 @@ from litestar.template.config import TemplateConfig
 from backend.web.formatting import vn_date, vn_datetime, vn_number, vn_percent, vn_size, vn_typed
 
 LABELS = {
+    "lineage.rename": "đổi tên",
+    "lineage.merge": "hợp nhất",
+    "lineage.split": "chia tách",
+    "lineage.move": "chuyển tỉnh",
+    "lineage.province_merge": "sáp nhập tỉnh",
     "department": "Sở, ban, ngành",
     "home_affairs": "Sở Nội vụ",
     "commune": "Xã, phường",

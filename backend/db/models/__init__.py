@@ -30,11 +30,13 @@ from backend.db.models.remedies import (
 from backend.db.models.reports import ProgressReport
 from backend.db.models.review import Appraisal, AppraisalItem, AppraisalStatus, EvidenceRequest
 from backend.db.models.tenancy import (
+    LineageKind,
     Province,
     RankingGroup,
     ResultClass,
     Tenant,
     TenantKind,
+    TenantLineage,
     Unit,
     UnitGroup,
     UnitGroupMember,
@@ -61,6 +63,7 @@ __all__ = [
     "EvidenceRequest",
     "ExternalScore",
     "Invitation",
+    "LineageKind",
     "LoginFlow",
     "Membership",
     "NotApplicableDecision",
@@ -79,6 +82,7 @@ __all__ = [
     "TaskUnit",
     "Tenant",
     "TenantKind",
+    "TenantLineage",
     "Unit",
     "UnitGroup",
     "UnitGroupMember",

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import enum
 import uuid
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Date,
     ForeignKey,
     ForeignKeyConstraint,
     Integer,
@@ -51,6 +53,10 @@ class Province(UUIDPrimaryKey, Timestamps, Base):
     name: Mapped[str] = mapped_column(String(255))
     # identity provider (issuer, client id, claim), report deadlines: validated by `tenants sync`.
     settings: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    # A province merged into another (tenants/lineage.yaml, `province_merge`): its tenants are archives.
+    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("provinces.id", ondelete="SET NULL"), nullable=True
+    )
 
     tenants: Mapped[list[Tenant]] = relationship(back_populates="province", order_by="Tenant.name")
 
@@ -105,8 +111,37 @@ class Tenant(UUIDPrimaryKey, Timestamps, Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
     # What a criteria set's "không áp dụng" rules look for ("khong-tthc": no administrative procedures).
     attributes: Mapped[list[str]] = mapped_column(JSONB, default=list, server_default="[]")
+    # Set when the tenant was renamed, merged, split or moved (tenants/lineage.yaml): from then on a read-only
+    # archive of what it did; its successors are in `tenant_lineage`.
+    archived_on: Mapped[date | None] = mapped_column(Date, nullable=True)
 
     province: Mapped[Province] = relationship(back_populates="tenants")
+
+
+class LineageKind(enum.StrEnum):
+    RENAME = "rename"  # đổi tên
+    MERGE = "merge"  # hợp nhất, sáp nhập
+    SPLIT = "split"  # chia tách
+    MOVE = "move"  # chuyển sang tỉnh khác
+    PROVINCE_MERGE = "province_merge"  # cả tỉnh sáp nhập vào tỉnh khác
+
+
+class TenantLineage(UUIDPrimaryKey, Base):
+    """One edge of the tenants' lineage: `predecessor` became (part of) `successor` on `effective_on`.
+    Configuration written by `tenants sync` as the owner; read-only to the app (no tenant_id: it links two)."""
+
+    __tablename__ = "tenant_lineage"
+    __table_args__ = (
+        UniqueConstraint("predecessor_id", "successor_id"),
+        CheckConstraint(_enum_check("kind", LineageKind), name="kind"),
+        CheckConstraint("predecessor_id <> successor_id", name="not_itself"),
+    )
+
+    predecessor_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    successor_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(31))
+    effective_on: Mapped[date] = mapped_column(Date)
+    position: Mapped[int] = mapped_column(Integer, default=0)  # the predecessor's place in its event's `from`
 
 
 class Unit(UUIDPrimaryKey, TenantScoped, Timestamps, Base):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from backend.db.models import AppraisedResult
@@ -15,7 +15,8 @@ def area_chart(sheet: Sheet, year: int) -> str:
     return area_bars(bars, caption=f"Điểm tự đánh giá theo lĩnh vực năm {year} (đạt / tối đa)")
 
 
-def history_chart(results: Sequence[AppraisedResult]) -> str:
+def history_chart(results: Sequence[AppraisedResult], labels: Mapping[int, str] | None = None) -> str:
+    """The published years; `labels` names the predecessor whose year it was (tenants/lineage.yaml)."""
     points = [
         YearPoint(
             r.year,
@@ -26,4 +27,20 @@ def history_chart(results: Sequence[AppraisedResult]) -> str:
         )
         for r in results
     ]
-    return years_line(points, caption="Chỉ số CCHC đã công bố qua các năm (tổng điểm và thứ hạng)")
+    caption = "; ".join(["Chỉ số CCHC đã công bố qua các năm (tổng điểm và thứ hạng)", *predecessor_notes(labels)])
+    return years_line(points, caption=caption)
+
+
+def predecessor_notes(labels: Mapping[int, str] | None) -> list[str]:
+    """ "2019–2023: kết quả của <predecessor>" for each predecessor whose years a history shows."""
+    by_name: dict[str, list[int]] = {}
+    for year, name in sorted((labels or {}).items()):
+        by_name.setdefault(name, []).append(year)
+    return [f"{_years(years)}: kết quả của {name}" for name, years in by_name.items()]
+
+
+def _years(years: list[int]) -> str:
+    """2019, 2020, 2021 → "2019–2021"; 2019, 2021 → "2019, 2021"."""
+    if len(years) > 1 and years == list(range(years[0], years[-1] + 1)):
+        return f"{years[0]}–{years[-1]}"
+    return ", ".join(str(y) for y in years)

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.models import AppraisedResult, Province
 from backend.domain.assessments import services
-from backend.domain.assessments.charts import area_chart, history_chart
+from backend.domain.assessments.charts import area_chart, history_chart, predecessor_notes
 from backend.domain.assessments.published import TenantResult, publication, tenant_result
 from backend.domain.assessments.services import Loaded
 from backend.domain.scoring.aggregate import History, Score, YearResult, year_over_year
@@ -37,6 +37,22 @@ class Dashboard:
     years: list[int] = field(default_factory=list)
     components: list[ComponentYears] = field(default_factory=list)
     indices: dict[int, Decimal | None] = field(default_factory=dict)  # published year → its index
+    labels: dict[int, str] = field(default_factory=dict)  # a predecessor's year → its name (tenants/lineage.yaml)
+
+    def label_notes(self) -> list[str]:
+        """ "2019–2023: kết quả của <predecessor>", one per predecessor whose years are shown."""
+        return predecessor_notes(self.labels)
+
+    def label_spans(self) -> list[tuple[str, int]]:
+        """The years' labels as runs over the table's year columns: ("", 1) for the tenant's own year."""
+        spans: list[tuple[str, int]] = []
+        for year in self.years:
+            label = self.labels.get(year, "")
+            if spans and spans[-1][0] == label:
+                spans[-1] = (label, spans[-1][1] + 1)
+            else:
+                spans.append((label, 1))
+        return spans
 
 
 def history_of(results: list[AppraisedResult]) -> History:
@@ -77,9 +93,16 @@ def published_index_of(result: AppraisedResult, places: int = DEFAULT_PLACES) ->
     return published_index(result.total, maximum, places)
 
 
-async def dashboard(db: AsyncSession, province: Province, cycle_year: int) -> Dashboard:
+async def dashboard(
+    db: AsyncSession,
+    province: Province,
+    cycle_year: int,
+    *,
+    history: tuple[list[AppraisedResult], dict[int, str]] | None = None,
+) -> Dashboard:
     """The self-assessment of the year being assessed (`cycle_year`), or, while the province has no set for it
-    yet, of the latest year before it that has one (the page says which); and the published years."""
+    yet, of the latest year before it that has one (the page says which); and the published years: `history`
+    (with a predecessor's years labelled, tenants/lineage.yaml), else the tenant's own."""
     board = Dashboard()
     years = [y for y in await services.criteria_years(db, province) if y <= cycle_year]
     if years:
@@ -89,9 +112,9 @@ async def dashboard(db: AsyncSession, province: Province, cycle_year: int) -> Da
             board.area_svg = area_chart(board.loaded.sheet, board.year)
             board.loaded.rules = await publication(db, province, board.year)
             board.result = tenant_result(board.loaded.sheet, board.year, board.loaded.rules)
-    board.results = await services.history(db)
+    board.results, board.labels = history if history is not None else (await services.history(db), {})
     if board.results:
-        board.history_svg = history_chart(board.results)
+        board.history_svg = history_chart(board.results, board.labels)
         board.years = [r.year for r in board.results]
         board.components = components_by_year(board.results)
         places = int((province.settings or {}).get("index_places", DEFAULT_PLACES))

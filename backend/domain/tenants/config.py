@@ -167,7 +167,10 @@ class TenantConfig(_Strict, frozen=True):
 class ProvinceInfo(_Strict, frozen=True):
     code: str
     name: str
-    identity_provider: IdentityProviderConfig
+    # Required; `null` (said explicitly) while nobody signs in to the province yet: no tenant may succeed into it
+    # (tenants/lineage.yaml)
+    identity_provider: IdentityProviderConfig | None
+    demo: bool = False  # demo data: every page of the province says so
     report_deadlines: list[ReportDeadline] = []
     ranking_groups: list[RankingGroupConfig] = []
     # A year listed here replaces the built-in national calendar of that year (backend.domain.remedies.deadlines)
@@ -419,8 +422,8 @@ def validate_province(config: ProvinceConfig, file: Path) -> list[ConfigProblem]
             "$.province.code",
             f"tỉnh không xác định: mã tỉnh {province.code!r} phải trùng tên thư mục {file.parent.name!r}",
         )
-    idp = province.identity_provider
-    if (issuer_problem := _issuer_problem(idp.issuer)) is not None:
+    idp = province.identity_provider or IdentityProviderConfig(issuer="https://none.invalid", client_id="-")
+    if province.identity_provider is not None and (issuer_problem := _issuer_problem(idp.issuer)) is not None:
         bad("$.province.identity_provider.issuer", issuer_problem)
     if not idp.client_id.strip():
         bad("$.province.identity_provider.client_id", "client_id không được để trống")
@@ -668,6 +671,9 @@ def with_issuer_base(provinces: list[LoadedProvince], base_url: str) -> list[Loa
     result = []
     for loaded in provinces:
         info = loaded.config.province
+        if info.identity_provider is None:
+            result.append(loaded)
+            continue
         idp = msgspec.structs.replace(info.identity_provider, issuer=f"{base_url}/{info.code}")
         config = msgspec.structs.replace(loaded.config, province=msgspec.structs.replace(info, identity_provider=idp))
         result.append(LoadedProvince(loaded.file, config))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath
-from litestar.response import Template
+from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission
@@ -15,10 +15,12 @@ from backend.clock import vietnam_today
 from backend.domain.assessments.controllers import history_chart, history_chart_response
 from backend.domain.assessments.dashboard import dashboard
 from backend.domain.assessments.parts import province_parts, province_points
-from backend.domain.assessments.services import history
+from backend.domain.tenants.carry_over import carry_over, open_tasks
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
+from backend.domain.tenants.lineage import history_with_predecessors, predecessors
 from backend.domain.tenants.services import province_calendar, tenant_home
 from backend.domain.tenants.waiting import department_waiting, inspector_queue
+from backend.web.flash import notice, problem
 from backend.web.templating import page
 
 
@@ -37,7 +39,9 @@ class TenantController(Controller):
         today = vietnam_today()
         cycle = tenant.cycle
         home = await tenant_home(db_session, tenant.province, cycle.year)
-        board = await dashboard(db_session, tenant.province, cycle.year)
+        results, labels, earlier = await history_with_predecessors(db_session, tenant.id, tenant.principal.user_id)
+        board = await dashboard(db_session, tenant.province, cycle.year, history=(results, labels))
+        carry = await open_tasks(db_session, tenant, earlier) if earlier and tenant.can("task.edit_any") else []
         # What waits for the person first: one statement for the department's boxes, the inspector's queue
         # only for those who appraise.
         waiting = await department_waiting(db_session, tenant.province, today)
@@ -57,11 +61,38 @@ class TenantController(Controller):
             province_points=province_points(parts),
             cycle=cycle,
             calendar=province_calendar(tenant.province, cycle.year),
+            predecessors=earlier,
+            carry=carry,
         )
+
+    @post(
+        "/don-vi-tien-than/chuyen-nhiem-vu",
+        name="tenant:carry_over",
+        opt={"access": Permission.TASK_EDIT_ANY},
+        status_code=303,
+    )
+    async def carry_over_tasks(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+    ) -> Redirect:
+        """One action: every open task of the predecessors not carried over yet onto this tenant's board."""
+        earlier = await predecessors(db_session, tenant.id)
+        if not earlier:
+            problem(request, "Đơn vị không có đơn vị tiền thân: không có nhiệm vụ nào để chuyển.")
+            return Redirect(f"{tenant.base_path}/")
+        copied = await carry_over(db_session, tenant, earlier)
+        if not copied:
+            notice(request, "Các nhiệm vụ của đơn vị tiền thân đã được chuyển trước đó; không có gì thay đổi.")
+        else:
+            done = "; ".join(f"{n} nhiệm vụ của {name}" for name, n in copied.items())
+            notice(request, f"Đã chuyển sang Kế hoạch khắc phục: {done}.")
+        return Redirect(f"{tenant.base_path}/#predecessors")
 
     @get("/bieu-do/{name:str}", name="tenant:chart", opt={"access": Permission.TENANT_VIEW})
     async def chart(
         self, db_session: NamedDependency[AsyncSession], tenant: NamedDependency[TenantContext], name: FromPath[str]
     ) -> Response[bytes]:
-        results = await history(db_session)
-        return history_chart_response(name, history_chart(results), tenant.tenant.code)
+        results, labels, _ = await history_with_predecessors(db_session, tenant.id, tenant.principal.user_id)
+        return history_chart_response(name, history_chart(results, labels), tenant.tenant.code)

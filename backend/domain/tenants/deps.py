@@ -11,7 +11,7 @@ from litestar import Request
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.params import FromPath
-from sqlalchemy import String, bindparam, cast, func, select
+from sqlalchemy import String, bindparam, cast, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend.auth.permissions import Permission, declared_access
@@ -20,6 +20,17 @@ from backend.db.engine import driver_connection
 from backend.db.models import Province, Tenant
 from backend.db.rls import TENANT_SETTING, USER_SETTING, remember_context
 from backend.domain.cycle import Cycle, current_cycle
+from backend.web.errors import ClearRefusal
+
+
+@dataclass(frozen=True)
+class Successor:
+    """A tenant an archived one became (part of), for the archive's banner and its refusal page."""
+
+    id: uuid.UUID
+    name: str
+    path: str  # its home page
+    province_name: str
 
 
 @dataclass(frozen=True)
@@ -27,6 +38,11 @@ class TenantContext:
     tenant: Tenant
     province: Province
     principal: Principal
+    successors: tuple[Successor, ...] = ()  # set only for an archive (tenants/lineage.yaml)
+
+    @property
+    def archived(self) -> bool:
+        return self.tenant.archived_on is not None
 
     @property
     def id(self) -> uuid.UUID:
@@ -74,9 +90,14 @@ async def provide_tenant_context(
     if row is None:
         raise NotFoundException("Không tìm thấy đơn vị")
     tenant, province, _, _ = row
-    _check_access(request, principal, tenant.id)
+    successors: tuple[Successor, ...] = ()
+    if tenant.archived_on is None:
+        _check_access(request, principal, tenant.id)
+    else:
+        successors = await _successors(db_session, tenant.id)
+        _check_archive_access(request, principal, tenant, successors)
     remember_context(db_session, tenant.id, principal.user_id)  # for the request's later transactions
-    return TenantContext(tenant=tenant, province=province, principal=principal)
+    return TenantContext(tenant=tenant, province=province, principal=principal, successors=successors)
 
 
 # The same row for a handler whose statements bind their own tenant and person (a card move): one statement
@@ -108,6 +129,8 @@ async def provide_unbound_tenant_context(
     if row is None:
         raise NotFoundException("Không tìm thấy đơn vị")
     tenant = Tenant(**{name: row[name] for name in _TENANT_COLUMNS})
+    if tenant.archived_on is not None:  # these handlers write (a card move): an archive refuses them
+        raise ArchivedTenantRefusal(tenant, ())
     _check_access(request, principal, tenant.id)
     values = {name: row[f"province_{name}"] for name in _PROVINCE_COLUMNS}
     if isinstance(values["settings"], str):  # asyncpg hands JSONB over as text
@@ -121,6 +144,63 @@ def _signed_in(request: Request[Any, Any, Any]) -> Principal:
     if principal is None:
         raise NotAuthorizedException("Cần đăng nhập")
     return principal
+
+
+# Every tenant an archive became, following the lineage to the end (a → b → c gives b and c).
+_SUCCESSORS = text(
+    """
+    WITH RECURSIVE later(id, depth) AS (
+        SELECT successor_id, 1 FROM tenant_lineage WHERE predecessor_id = :tenant
+        UNION
+        SELECT l.successor_id, later.depth + 1 FROM tenant_lineage l JOIN later ON l.predecessor_id = later.id
+         WHERE later.depth < 32
+    )
+    SELECT DISTINCT ON (t.id) t.id, t.name, t.code, p.code AS province_code, p.name AS province_name, later.depth
+      FROM later JOIN tenants t ON t.id = later.id JOIN provinces p ON p.id = t.province_id
+     ORDER BY t.id, later.depth
+    """
+)
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+
+
+async def _successors(db: AsyncSession, tenant_id: uuid.UUID) -> tuple[Successor, ...]:
+    rows = sorted((await db.execute(_SUCCESSORS, {"tenant": tenant_id})).all(), key=lambda r: (r.depth, r.name))
+    return tuple(Successor(r.id, r.name, f"/t/{r.province_code}/{r.code}", r.province_name) for r in rows)
+
+
+class ArchivedTenantRefusal(ClearRefusal):
+    """A write to an archived tenant: a read-only archive since its reorganisation."""
+
+    def __init__(self, tenant: Tenant, successors: tuple[Successor, ...]) -> None:
+        later = ", ".join(f"{s.name} ({s.province_name})" for s in successors)
+        super().__init__(
+            status_code=423,
+            detail=(
+                f"{tenant.name} đã được sắp xếp lại từ ngày {tenant.archived_on:%d/%m/%Y}"
+                + (f" và nay là {later}" if later else "")
+                + ": hồ sơ của đơn vị chỉ còn để xem (lưu trữ), không thêm, sửa hay xoá được nữa. "
+                "Hãy làm việc ở đơn vị kế tiếp."
+            ),
+        )
+
+
+def _check_archive_access(
+    request: Request[Any, Any, Any], principal: Principal, tenant: Tenant, successors: tuple[Successor, ...]
+) -> None:
+    """An archive is read by its own people (their memberships stay) and by its successors' people, with the
+    read rights they have there; nobody writes to it."""
+    if request.method not in SAFE_METHODS:
+        if not principal.can(Permission.TENANT_VIEW, tenant.id) and not any(
+            principal.can(Permission.TENANT_VIEW, s.id) for s in successors
+        ):
+            raise PermissionDeniedException("Không có quyền trong đơn vị này")
+        raise ArchivedTenantRefusal(tenant, successors)
+    access = declared_access(request.route_handler)
+    if not isinstance(access, Permission):
+        raise PermissionDeniedException("Không có quyền trong đơn vị này")
+    if principal.can(access, tenant.id) or any(principal.can(access, s.id) for s in successors):
+        return
+    raise PermissionDeniedException("Không có quyền trong đơn vị này")
 
 
 def _check_access(request: Request[Any, Any, Any], principal: Principal, tenant_id: uuid.UUID) -> None:

@@ -43,6 +43,7 @@ from backend.domain.tenants.config import (
     TenantConfigError,
     parse_percentage,
 )
+from backend.domain.tenants.lineage import LoadedLineage, apply_lineage
 
 ACTOR = "system:tenants-sync"
 
@@ -50,6 +51,7 @@ ACTOR = "system:tenants-sync"
 @dataclass
 class SyncReport:
     changes: Counter[str] = field(default_factory=Counter)
+    lines: list[str] = field(default_factory=list)  # the lineage's changes, one line each (the preview)
 
     def count(self, what: str, n: int = 1) -> None:
         self.changes[what] += n
@@ -60,10 +62,20 @@ class SyncReport:
         return ", ".join(f"{what}: {n}" for what, n in sorted(self.changes.items()))
 
 
+class _Preview(Exception):
+    pass
+
+
 async def sync_tenants(
-    owner_engine: AsyncEngine, provinces: list[LoadedProvince], *, demo_people: bool = False
+    owner_engine: AsyncEngine,
+    provinces: list[LoadedProvince],
+    *,
+    demo_people: bool = False,
+    lineage: LoadedLineage | None = None,
+    preview: bool = False,
 ) -> SyncReport:
-    """Apply every province in one transaction; any failure leaves the database as it was."""
+    """Apply every province, then the lineage, in one transaction; any failure leaves the database as it was.
+    With `preview`, everything is worked out and reported, then rolled back."""
     report = SyncReport()
     session_maker = create_session_maker(owner_engine)
     async with session_maker() as session:
@@ -71,6 +83,14 @@ async def sync_tenants(
             async with session.begin():
                 for loaded in provinces:
                     await _sync_province(session, loaded, report, demo_people=demo_people)
+                applied = await apply_lineage(session, lineage)
+                report.lines.extend(applied.lines)
+                for what, n in applied.counts.items():
+                    report.count(what, n)
+                if preview:
+                    raise _Preview
+        except _Preview:
+            pass
         except (IntegrityError, DataError) as exc:
             raise TenantConfigError(
                 [ConfigProblem("tenants/", "$", f"cơ sở dữ liệu từ chối thay đổi: {exc.orig}")]
@@ -120,7 +140,17 @@ async def _sync_province(
     info = loaded.config.province
     idp = info.identity_provider
     settings: dict[str, Any] = {
-        "identity_provider": {
+        "report_deadlines": [{"period": d.period, "due": d.due} for d in info.report_deadlines],
+        "calendar": {
+            str(year): to_settings(msgspec.to_builtins(entry)) for year, entry in sorted(info.calendar.items())
+        },
+        "holidays": {str(year): msgspec.to_builtins(entry) for year, entry in sorted(info.holidays.items())},
+        "index_places": info.index_places,
+    }
+    if info.demo:
+        settings["demo"] = True
+    if idp is not None:
+        settings["identity_provider"] = {
             "issuer": idp.issuer,
             "client_id": idp.client_id,
             "scopes": list(idp.scopes),
@@ -132,14 +162,7 @@ async def _sync_province(
                 {"claim": m.claim or idp.agency_claim, "value": m.value, "tenant": m.tenant, "role": m.role}
                 for m in idp.claim_mappings
             ],
-        },
-        "report_deadlines": [{"period": d.period, "due": d.due} for d in info.report_deadlines],
-        "calendar": {
-            str(year): to_settings(msgspec.to_builtins(entry)) for year, entry in sorted(info.calendar.items())
-        },
-        "holidays": {str(year): msgspec.to_builtins(entry) for year, entry in sorted(info.holidays.items())},
-        "index_places": info.index_places,
-    }
+        }
     if info.survey_answers is not None:
         settings["survey_answers"] = {
             "shares": {k: str(parse_percentage(v)) for k, v in info.survey_answers.shares.items()},
@@ -202,7 +225,7 @@ async def _sync_province(
         await session.flush()
         await bind_tenant(session, tenant.id)
         changed, removed = await _sync_units(session, tenant, tenant_config, report)
-        if demo_people:
+        if demo_people and info.identity_provider is not None:
             await _sync_demo_people(session, tenant, tenant_config, info.identity_provider.issuer, report)
         # Units go last, once demo people have moved to the units they now belong to.
         await _delete_units(

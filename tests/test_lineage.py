@@ -1,0 +1,424 @@
+"""Tenant lineage (tenants/lineage.yaml): a merge of two departments and a province merge, each checked for the
+history shown, the archive read-only, tasks carried over, memberships and isolation; bad lineage refused."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import uuid
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from backend.domain.assessments.history import import_histories, load_histories
+from backend.domain.criteria.importer import import_criteria, load_all
+from backend.domain.demo_cycle import seed_demo_cycle
+from backend.domain.evidence.storage import storage_from_settings
+from backend.domain.tenants.carry_over import ACTION
+from backend.domain.tenants.config import TenantConfigError, load_directory
+from backend.domain.tenants.lineage import load_lineage
+from backend.domain.tenants.sync import SyncReport, sync_tenants
+from backend.jobs.reminders import collect
+from backend.settings import PROJECT_ROOT, Settings
+from tests.auth_support import in_tenant, scalar
+from tests.support import sign_in
+
+HT = "/t/ha-tinh"
+HCM = "/t/ho-chi-minh"
+BRVT_STNMT = "/t/ba-ria-vung-tau/so-tai-nguyen-moi-truong"
+HT_FOCAL_POINT = "thuong.tth@stnmt.hatinh.example.vn"  # focal point of Hà Tĩnh's Sở TN&MT
+HT_NGOAI_VU = "/t/ha-tinh/so-ngoai-vu"
+BRVT_FOCAL_POINT = "lan.nt@stnmt.brvt.example.vn"  # focal point of Bà Rịa – Vũng Tàu's Sở TN&MT
+HCM_FOCAL_POINT = "ngoc.ptb@snnmt.hcm.example.vn"  # focal point of its Sở Nông nghiệp và Môi trường
+
+DEPARTMENT_MERGE = """
+events:
+  - kind: merge
+    date: "01/03/2025"
+    from: [ha-tinh/so-tai-nguyen-moi-truong, ha-tinh/so-nong-nghiep-phat-trien-nong-thon]
+    to: ha-tinh/so-nong-nghiep-moi-truong
+"""
+
+PROVINCE_MERGE = """
+events:
+  - kind: province_merge
+    date: "01/07/2025"
+    from: ba-ria-vung-tau
+    to: ho-chi-minh
+    tenants: {so-tai-nguyen-moi-truong: so-nong-nghiep-moi-truong}
+"""
+
+
+def config_dir(tmp_path: Path, lineage: str | None = None, *, without_identity_provider: str = "") -> Path:
+    """The demo provinces (tenants/*/province.yaml) and `lineage` as their lineage.yaml (none: no lineage);
+    `without_identity_provider` names a province whose provider is taken out (`identity_provider: null`)."""
+    root = tmp_path / "tenants"
+    for folder in sorted((PROJECT_ROOT / "tenants").iterdir()):
+        if (folder / "province.yaml").is_file():
+            shutil.copytree(folder, root / folder.name)
+    if without_identity_provider:
+        file = root / without_identity_provider / "province.yaml"
+        file.write_text(
+            re.sub(
+                r"  identity_provider:\n(    .*\n)+", "  identity_provider: null\n", file.read_text(encoding="utf-8")
+            ),
+            encoding="utf-8",
+        )
+    if lineage is not None:
+        (root / "lineage.yaml").write_text(lineage, encoding="utf-8")
+    return root
+
+
+async def sync(owner_engine: AsyncEngine, root: Path, *, preview: bool = False) -> SyncReport:
+    provinces = load_directory(root)
+    return await sync_tenants(
+        owner_engine, provinces, demo_people=True, lineage=load_lineage(root, provinces), preview=preview
+    )
+
+
+async def tenant_id(owner_engine: AsyncEngine, path: str) -> str:
+    _, _, province, tenant = path.split("/")
+    return str(
+        await scalar(
+            owner_engine,
+            "SELECT t.id FROM tenants t JOIN provinces p ON p.id = t.province_id WHERE p.code = :p AND t.code = :t",
+            p=province,
+            t=tenant,
+        )
+    )
+
+
+async def tenant_rows(owner_engine: AsyncEngine, path: str, sql: str, **params: object) -> list[Any]:
+    """Rows of a tenant-owned table of the tenant at `path`, read with its context set (row-level security)."""
+    return await in_tenant(owner_engine, uuid.UUID(await tenant_id(owner_engine, path)), sql, **params)
+
+
+async def add_open_task(owner_engine: AsyncEngine, path: str, number: int, title: str, *, done: bool = False) -> None:
+    """A remedy task on the tenant's board (in its first column, or its done column), as the owner."""
+    tenant = await tenant_id(owner_engine, path)
+    async with owner_engine.begin() as db:
+        await db.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": tenant})
+        column = await db.scalar(
+            text("SELECT id FROM board_columns WHERE is_done = :done ORDER BY position LIMIT 1"), {"done": done}
+        )
+        await db.execute(
+            text(
+                "INSERT INTO tasks (id, tenant_id, number, year, kind, area_code, title, deadline_text, deficiency, "
+                "expected_output, notes, labels, column_id, position, version, search_text, due_series, created_at, "
+                "updated_at) VALUES (gen_random_uuid(), :t, :n, 2025, 'fix', 'I', :title, '', 'thiếu', '', '', '{}', "
+                ":c, :n, 1, '', '{}', now(), now())"
+            ),
+            {"t": tenant, "n": number, "title": title, "c": column},
+        )
+
+
+async def csrf_of(client: AsyncTestClient[Litestar], path: str) -> str:
+    page = await client.get(path)
+    match = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
+    assert match is not None, page.text[:500]
+    return match.group(1)
+
+
+# --- bad lineage ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lineage", "where", "reason"),
+    [
+        (
+            'events:\n  - {kind: rename, date: "01/03/2025", from: ha-tinh/so-ngoai-vu, to: ha-tinh/so-noi-vu}\n'
+            '  - {kind: rename, date: "02/03/2025", from: ha-tinh/so-noi-vu, to: ha-tinh/so-ngoai-vu}\n',
+            "$.events[1].from",
+            "vòng lặp kế thừa: ha-tinh/so-ngoai-vu → ha-tinh/so-noi-vu → ha-tinh/so-ngoai-vu",
+        ),
+        (
+            DEPARTMENT_MERGE
+            + '  - {kind: rename, date: "01/04/2025", from: ha-tinh/so-tai-nguyen-moi-truong,'
+            + " to: ha-tinh/so-ngoai-vu}\n",
+            "$.events[1].from",
+            "đơn vị ha-tinh/so-tai-nguyen-moi-truong đã được sắp xếp ở $.events[0]",
+        ),
+        (
+            'events:\n  - {kind: move, date: "01/07/2025", from: ha-tinh/so-ngoai-vu, to: ho-chi-minh/so-noi-vu}\n',
+            "$.events[0].from",
+            "đơn vị kế tiếp ho-chi-minh/so-noi-vu thuộc tỉnh chưa có nhà cung cấp định danh",
+        ),
+        (
+            'events:\n  - {kind: merge, date: "31/02/2025", from: [ha-tinh/so-ngoai-vu], to: ha-tinh/so-noi-vu}\n',
+            "$.events[0].date",
+            "ngày '31/02/2025' phải có dạng dd/mm/yyyy",
+        ),
+        (
+            'events:\n  - kind: province_merge\n    date: "01/07/2025"\n'
+            "    from: ba-ria-vung-tau\n    to: ho-chi-minh\n",
+            "$.events[0].tenants",
+            "đơn vị 'so-tai-nguyen-moi-truong' của 'ba-ria-vung-tau' chưa có đơn vị kế tiếp ở 'ho-chi-minh'",
+        ),
+    ],
+    ids=["cycle", "merged-twice", "successor-without-identity-provider", "bad-date", "unmapped-province-merge"],
+)
+async def test_bad_lineage_is_refused_with_file_path_reason_and_nothing_applied(
+    tmp_path: Path, owner_engine: AsyncEngine, lineage: str, where: str, reason: str
+) -> None:
+    # for one case, Hồ Chí Minh declared without its identity provider yet
+    no_provider = "ho-chi-minh" if "chưa có nhà cung cấp định danh" in reason else ""
+    root = config_dir(tmp_path, lineage, without_identity_provider=no_provider)
+    provinces = load_directory(root)
+    with pytest.raises(TenantConfigError) as refused:
+        load_lineage(root, provinces)
+    text_ = "\n".join(str(p) for p in refused.value.problems)
+    assert f"{root / 'lineage.yaml'}: {where}: {reason}" in text_
+    # The sync stops at the files: nothing of the lineage reaches the database.
+    assert await scalar(owner_engine, "SELECT count(*) FROM tenant_lineage") == 0
+    assert await scalar(owner_engine, "SELECT count(*) FROM tenants WHERE archived_on IS NOT NULL") == 0
+
+
+# --- a merge of two departments --------------------------------------------------------------------------------
+
+
+async def test_a_merge_of_two_departments(
+    tmp_path: Path, owner_engine: AsyncEngine, client: AsyncTestClient[Litestar]
+) -> None:
+    await sync(owner_engine, config_dir(tmp_path))  # before the merge
+    stnmt = await tenant_id(owner_engine, f"{HT}/so-tai-nguyen-moi-truong")
+    async with owner_engine.begin() as db:
+        await db.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": stnmt})
+        await db.execute(
+            text(
+                "INSERT INTO appraised_results (id, tenant_id, year, areas, bonus, penalty, total, rank, rank_of, "
+                "source) VALUES (gen_random_uuid(), :t, 2024, :areas, 1, 0, 80.5, 7, 20, 'test')"
+            ),
+            {
+                "t": stnmt,
+                "areas": '{"a": {"name": "Công tác chỉ đạo điều hành CCHC", "achieved": "79.5", "max": "100"}}',
+            },
+        )
+    await add_open_task(owner_engine, f"{HT}/so-tai-nguyen-moi-truong", 1, "Ban hành kế hoạch rà soát TTHC")
+    await add_open_task(owner_engine, f"{HT}/so-tai-nguyen-moi-truong", 2, "Việc đã xong", done=True)
+    await add_open_task(owner_engine, f"{HT}/so-nong-nghiep-phat-trien-nong-thon", 1, "Cập nhật quy chế một cửa")
+
+    root = config_dir(tmp_path / "after", DEPARTMENT_MERGE)
+    preview = await sync(owner_engine, root, preview=True)
+    assert any(
+        "hợp nhất (01/03/2025): ha-tinh/so-tai-nguyen-moi-truong → ha-tinh/so-nong-nghiep-moi-truong" in line
+        for line in preview.lines
+    )
+    assert await scalar(owner_engine, "SELECT count(*) FROM tenant_lineage") == 0  # a preview changes nothing
+    applied = await sync(owner_engine, root)
+    assert applied.changes["quan hệ kế thừa mới"] == 2
+    assert applied.changes["đơn vị lưu trữ"] == 2
+    assert (await sync(owner_engine, root)).summary() == "không có thay đổi"  # re-running changes nothing
+
+    # Memberships moved (same province, same identity provider): the focal point works in the successor now,
+    # and keeps the archive's membership to read it.
+    successor = f"{HT}/so-nong-nghiep-moi-truong"
+    query = "SELECT m.role FROM memberships m JOIN users u ON u.id = m.user_id WHERE u.email = :e"
+    assert [r.role for r in await tenant_rows(owner_engine, successor, query, e=HT_FOCAL_POINT)] == ["focal_point"]
+    archived = f"{HT}/so-tai-nguyen-moi-truong"
+    assert [r.role for r in await tenant_rows(owner_engine, archived, query, e=HT_FOCAL_POINT)] == ["focal_point"]
+
+    # History: the successor shows its predecessor's year, labelled with its name.
+    await sign_in(client, HT_FOCAL_POINT)
+    home = await client.get(f"{successor}/")
+    assert home.status_code == 200
+    assert "Đơn vị tiền thân" in home.text
+    assert 'predecessor-label">Sở Tài nguyên và Môi trường (Tỉnh Hà Tĩnh)' in home.text
+    assert "80,5" in home.text
+    assert "2024: kết quả của Sở Tài nguyên và Môi trường (Tỉnh Hà Tĩnh)" in home.text  # the chart's caption
+
+    # The archive: read, with its banner; every write refused with a clear page.
+    archive = await client.get(f"{HT}/so-tai-nguyen-moi-truong/")
+    assert archive.status_code == 200
+    assert "Hồ sơ lưu trữ." in archive.text
+    assert "Sở Nông nghiệp và Môi trường" in archive.text
+    csrf = await csrf_of(client, f"{HT}/so-tai-nguyen-moi-truong/")
+    refused = await client.post(
+        f"{HT}/so-tai-nguyen-moi-truong/ke-hoach/2025/them", data={"_csrf_token": csrf, "title": "x"}
+    )
+    assert refused.status_code == 423
+    assert "đã được sắp xếp lại từ ngày 01/03/2025 và nay là Sở Nông nghiệp và Môi trường" in refused.text
+    assert "chỉ còn để xem" in refused.text
+
+    # Tasks carried over: one action, the open ones only, audited, once.
+    csrf = await csrf_of(client, f"{successor}/")
+    home = await client.get(f"{successor}/")
+    assert "Chuyển 2 nhiệm vụ chưa hoàn thành sang Kế hoạch khắc phục" in home.text
+    done = await client.post(f"{successor}/don-vi-tien-than/chuyen-nhiem-vu", data={"_csrf_token": csrf})
+    assert done.status_code == 200
+    assert "Đã chuyển sang Kế hoạch khắc phục" in done.text
+    titles = await tenant_rows(owner_engine, successor, "SELECT title, notes FROM tasks ORDER BY number")
+    assert [r.title for r in titles] == ["Ban hành kế hoạch rà soát TTHC", "Cập nhật quy chế một cửa"]
+    assert titles[0].notes == "Chuyển từ KP-1 của Sở Tài nguyên và Môi trường (Tỉnh Hà Tĩnh)."
+    carried = await tenant_rows(owner_engine, successor, "SELECT after FROM audit_log WHERE action = :a", a=ACTION)
+    assert len(carried) == 2
+    assert {t["from"] for c in carried for t in c.after["tasks"]} == {"KP-1"}
+    again = await client.post(f"{successor}/don-vi-tien-than/chuyen-nhiem-vu", data={"_csrf_token": csrf})
+    assert "không có gì thay đổi" in again.text
+    assert len(await tenant_rows(owner_engine, successor, "SELECT id FROM tasks")) == 2
+    # The archive's own tasks stay as they were.
+    assert len(await tenant_rows(owner_engine, archived, "SELECT id FROM tasks")) == 2
+
+    # Isolation: a person of the successor only reads the predecessors; nobody else gains access.
+    client.cookies.clear()
+    await sign_in(client, "cuong.lv@snnmt.hatinh.example.vn")  # the successor's leader, never in the archive
+    assert (await client.get(f"{HT}/so-tai-nguyen-moi-truong/")).status_code == 200
+    assert (await client.get(f"{HT}/so-tai-nguyen-moi-truong/quan-tri/nhat-ky")).status_code == 200
+    client.cookies.clear()
+    await sign_in(client, "thao.ntp@sngv.hatinh.example.vn")  # Sở Ngoại vụ's focal point
+    assert (await client.get(f"{HT}/so-tai-nguyen-moi-truong/")).status_code == 403
+    assert (await client.get(f"{successor}/")).status_code == 403
+
+
+# --- a province merge ----------------------------------------------------------------------------------------
+
+
+async def test_a_province_merge(tmp_path: Path, owner_engine: AsyncEngine, client: AsyncTestClient[Litestar]) -> None:
+    root = config_dir(tmp_path)
+    await sync(owner_engine, root)
+    await import_histories(owner_engine, load_histories(PROJECT_ROOT / "tenants"))  # seed 004, 2019–2023
+    await add_open_task(owner_engine, BRVT_STNMT, 1, "Rà soát quy trình nội bộ giải quyết TTHC đất đai")
+
+    (root / "lineage.yaml").write_text(PROVINCE_MERGE, encoding="utf-8")
+    applied = await sync(owner_engine, root)
+    assert applied.changes["quan hệ kế thừa mới"] == 2  # Sở TN&MT → Sở NN&MT, Sở Nội vụ → Sở Nội vụ
+    assert applied.changes["tỉnh sáp nhập"] == 1
+    assert (await sync(owner_engine, root)).summary() == "không có thay đổi"
+    assert (
+        await scalar(
+            owner_engine,
+            "SELECT m.code FROM provinces p JOIN provinces m ON m.id = p.merged_into_id "
+            "WHERE p.code = 'ba-ria-vung-tau'",
+        )
+        == "ho-chi-minh"
+    )
+
+    # Memberships: another province signs in through another identity provider, so its people are re-invited.
+    query = "SELECT email, role FROM invitations WHERE accepted_at IS NULL"
+    snnmt = [tuple(r) for r in await tenant_rows(owner_engine, f"{HCM}/so-nong-nghiep-moi-truong", query)]
+    assert (BRVT_FOCAL_POINT, "focal_point") in snnmt
+    snv = [tuple(r) for r in await tenant_rows(owner_engine, f"{HCM}/so-noi-vu", query)]
+    assert ("loc.dv@snv.brvt.example.vn", "province_admin") in snv
+
+    # History: seed 004's years, exact, on the successor, labelled with the predecessor's name.
+    await sign_in(client, HCM_FOCAL_POINT)
+    home = await client.get(f"{HCM}/so-nong-nghiep-moi-truong/")
+    assert home.status_code == 200
+    for total in ("81,659", "85,625", "84,955", "85,675", "87,225"):
+        assert total in home.text
+    assert "2019–2023: kết quả của Sở Tài nguyên và Môi trường (Tỉnh Bà Rịa – Vũng Tàu)" in home.text
+    assert "10/21" in home.text
+    svg = await client.get(f"{HCM}/so-nong-nghiep-moi-truong/bieu-do/diem-qua-cac-nam.svg")
+    assert svg.status_code == 200
+    assert "2023" in svg.text
+
+    # The successor's people read the archive (its audit log too); nobody writes to it.
+    archive = await client.get(f"{BRVT_STNMT}/")
+    assert archive.status_code == 200
+    assert "Hồ sơ lưu trữ." in archive.text
+    assert "Thành phố Hồ Chí Minh" in archive.text
+    assert (await client.get(f"{BRVT_STNMT}/quan-tri/nhat-ky")).status_code == 200
+
+    # Tasks carried over from the other province.
+    csrf = await csrf_of(client, f"{HCM}/so-nong-nghiep-moi-truong/")
+    done = await client.post(
+        f"{HCM}/so-nong-nghiep-moi-truong/don-vi-tien-than/chuyen-nhiem-vu", data={"_csrf_token": csrf}
+    )
+    assert "1 nhiệm vụ của Sở Tài nguyên và Môi trường (Tỉnh Bà Rịa – Vũng Tàu)" in done.text
+
+    # A person of the archived tenant still reads its archive (through the old province's provider) and
+    # cannot write to it.
+    client.cookies.clear()
+    await sign_in(client, BRVT_FOCAL_POINT)
+    archive = await client.get(f"{BRVT_STNMT}/")
+    assert archive.status_code == 200
+    assert "81,659" in archive.text
+    csrf = await csrf_of(client, f"{BRVT_STNMT}/")
+    refused = await client.post(f"{BRVT_STNMT}/don-vi-tien-than/chuyen-nhiem-vu", data={"_csrf_token": csrf})
+    assert refused.status_code == 423
+    assert "nay là Sở Nông nghiệp và Môi trường (Thành phố Hồ Chí Minh)" in refused.text
+    # ... and gains nothing in the successor before accepting the invitation there.
+    assert (await client.get(f"{HCM}/so-nong-nghiep-moi-truong/")).status_code == 403
+
+    # Nobody else gains access: a Hà Tĩnh person reads neither the archive nor the successor.
+    client.cookies.clear()
+    await sign_in(client, HT_FOCAL_POINT)
+    assert (await client.get(f"{BRVT_STNMT}/")).status_code == 403
+    assert (await client.get(f"{HCM}/so-nong-nghiep-moi-truong/")).status_code == 403
+
+
+# --- the shipped demo map (tenants/lineage.yaml) ---------------------------------------------------------------
+
+
+async def test_the_demo_map_of_2025_shows_seed_004_on_ho_chi_minh_s_department(
+    owner_engine: AsyncEngine, client: AsyncTestClient[Litestar]
+) -> None:
+    """`make run`'s map: Bà Rịa – Vũng Tàu merged into Thành phố Hồ Chí Minh, whose Sở Nông nghiệp và Môi trường
+    shows seed 004's 2019–2023, exact; Hà Tĩnh's Sở Nông nghiệp và Môi trường has its two predecessors."""
+    root = PROJECT_ROOT / "tenants"
+    applied = await sync(owner_engine, root)
+    assert applied.changes["quan hệ kế thừa mới"] == 4
+    assert (await sync(owner_engine, root)).summary() == "không có thay đổi"
+    await import_histories(owner_engine, load_histories(root))
+
+    await sign_in(client, "ngoc.ptb@snnmt.hcm.example.vn")
+    home = await client.get(f"{HCM}/so-nong-nghiep-moi-truong/")
+    assert home.status_code == 200
+    assert "Dữ liệu mẫu" in home.text
+    history = home.text.split('id="history-table"', 1)[1].split("</table>", 1)[0]
+    totals = re.findall(r"<td class=\"num\"><strong>([0-9,]+)</strong></td>", history)
+    assert totals == ["81,659", "85,625", "84,955", "85,675", "87,225"]  # DOMAIN.md, seed 004
+    # one label over the five years (a column group), and the chart's caption says the same
+    assert (
+        'colspan="5" class="small predecessor-label">Sở Tài nguyên và Môi trường (Tỉnh Bà Rịa – Vũng Tàu)<' in history
+    )
+    assert "2019–2023: kết quả của Sở Tài nguyên và Môi trường (Tỉnh Bà Rịa – Vũng Tàu)." in home.text
+    communes = await scalar(
+        owner_engine,
+        "SELECT count(*) FROM tenants t JOIN provinces p ON p.id = t.province_id "
+        "WHERE p.code = 'ho-chi-minh' AND t.kind = 'commune'",
+    )
+    assert communes >= 3
+
+    client.cookies.clear()
+    await sign_in(client, "cuong.lv@snnmt.hatinh.example.vn")
+    home = await client.get(f"{HT}/so-nong-nghiep-moi-truong/")
+    predecessors = home.text.split('id="predecessors"', 1)[1].split("</section>", 1)[0]
+    assert "Sở Tài nguyên và Môi trường</a> (Tỉnh Hà Tĩnh) · hợp nhất ngày 01/03/2025" in predecessors
+    assert "Sở Nông nghiệp và Phát triển nông thôn</a> (Tỉnh Hà Tĩnh)" in predecessors
+
+
+async def test_the_daily_reminders_leave_archives_alone(
+    tmp_path: Path, app_engine: AsyncEngine, owner_engine: AsyncEngine
+) -> None:
+    """An archive's overdue task is nobody's to do (its successor has the carried-over copy): no reminder, and its
+    recurring deadlines are not moved on (that would write to the archive)."""
+    root = config_dir(tmp_path, DEPARTMENT_MERGE)
+    await sync(owner_engine, root)
+    read, _ = await collect(app_engine, date(2026, 12, 5))
+    live = await scalar(owner_engine, "SELECT count(*) FROM tenants WHERE is_active AND archived_on IS NULL")
+    assert read == live
+    assert await scalar(owner_engine, "SELECT count(*) FROM tenants WHERE archived_on IS NOT NULL") == 2
+
+
+async def test_the_demo_s_year_under_way_goes_to_live_tenants_not_to_archives(
+    owner_engine: AsyncEngine, settings: Settings
+) -> None:
+    """`make run`'s cycle (2025 published, 2026 under way) on the 2025 map: Hà Tĩnh's Sở Ngoại vụ has it; its Sở
+    TN&MT, an archive since 01/03/2025, and Bà Rịa – Vũng Tàu's, since 01/07/2025, get no new year."""
+    root = PROJECT_ROOT / "tenants"
+    await sync(owner_engine, root)
+    await import_criteria(owner_engine, load_all(root))
+    done = await seed_demo_cycle(
+        owner_engine, storage_from_settings(settings), root, settings.paths.templates_dir, today=date(2026, 12, 5)
+    )
+    assert any(line.startswith("ha-tinh/so-ngoai-vu:") for line in done)
+    assert not any(line.startswith(("ha-tinh/so-tai-nguyen-moi-truong:", "ba-ria-vung-tau/")) for line in done)
+    query = "SELECT year FROM assessments WHERE year >= 2025"
+    assert await tenant_rows(owner_engine, f"{HT}/so-tai-nguyen-moi-truong", query) == []
+    assert len(await tenant_rows(owner_engine, HT_NGOAI_VU, query)) == 2
