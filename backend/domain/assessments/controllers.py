@@ -20,7 +20,12 @@ from backend.domain.assessments.province_results import province_results
 from backend.domain.assessments.published import publication, tenant_result
 from backend.domain.assessments.services import STATUS_LABELS, Loaded, StaleRow, WorkflowError
 from backend.domain.assessments.sheet import METHOD_LABELS, Row, RowInput
-from backend.domain.assessments.xlsx import SelfAssessmentSheet, export_self_assessment, sheet_rows
+from backend.domain.assessments.xlsx import (
+    SelfAssessmentSheet,
+    adjustment_lines,
+    export_self_assessment,
+    sheet_rows,
+)
 from backend.domain.submissions.calendar import calendar_lock
 from backend.domain.tenants.deps import TenantContext, latest_criteria_year, provide_tenant_context
 from backend.web.charts import svg_to_png
@@ -303,6 +308,7 @@ class AssessmentController(Controller):
                 total_score=sheet.total,
                 index=result.index,
                 result_class=result.result_class,
+                adjustments=adjustment_lines(sheet),
             )
         )
         return Response(

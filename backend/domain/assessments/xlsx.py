@@ -79,6 +79,22 @@ class SelfAssessmentSheet:
     total_score: Decimal
     index: Decimal | None = None  # the Chỉ số CCHC (percent, rounded as published); None: not shown
     result_class: str = ""
+    adjustments: Sequence[tuple[str, Decimal]] = ()  # the bonus and penalty counted, above the total
+
+
+def adjustment_lines(sheet: Sheet) -> list[tuple[str, Decimal]]:
+    """The bonus and penalty the total counts, each within its cap, as labelled lines (none for a set without
+    bonus or penalty areas): the areas' rows show what was scored, these lines what the total adds and takes."""
+    if not sheet.adjusted:
+        return []
+
+    def label(what: str, cap: Decimal | None) -> str:
+        return f"{what} được tính" + (f" (tối đa {vn_points(cap)} điểm)" if cap is not None else "")
+
+    return [
+        (label("Điểm cộng", sheet.bonus_cap), sheet.bonus),
+        (label("Điểm trừ", sheet.penalty_cap), sheet.penalty),
+    ]
 
 
 @dataclass(frozen=True)
@@ -185,7 +201,10 @@ def export_self_assessment(sheet: SelfAssessmentSheet) -> bytes:
                 cell.font = BOLD
         cells[1].alignment = Alignment(vertical="top", wrap_text=True, indent=min(max(item.depth, 0), 15))
 
-    total_row = row + 1
+    for offset, (label, points) in enumerate(sheet.adjustments, start=1):
+        put_text(ws, row + offset, 2, label).border = BOX
+        _put_points(ws, row + offset, 4, points).border = BOX
+    total_row = row + len(sheet.adjustments) + 1
     put_text(ws, total_row, 2, "Tổng điểm")
     _put_points(ws, total_row, 3, sheet.total_max)
     _put_points(ws, total_row, 4, sheet.total_score)

@@ -91,6 +91,7 @@ class PackageInfo:
     submitted_at: datetime
     criteria: Sequence[CriterionEntry]
     evidence: Sequence[EvidenceEntry] = field(default_factory=list)
+    adjustments: Sequence[tuple[str, Decimal]] = ()  # the bonus and penalty the total counts, within their caps
 
     @property
     def xlsx_name(self) -> str:
@@ -154,6 +155,7 @@ def manifest(info: PackageInfo, others: dict[str, tuple[str, int]]) -> dict[str,
             "status": info.assessment_status,
             "total_max": _points(info.total_max),
             "total_self_score": _points(info.total_score),
+            "adjustments": [{"label": label, "points": _points(points)} for label, points in info.adjustments],
         },
         "criteria": [
             {
