@@ -28,6 +28,7 @@ from backend.domain.assessments.history import import_histories, load_histories
 from backend.domain.evidence.storage import LocalStorage
 from backend.settings import PROJECT_ROOT
 from tests.support import TEST_VAR, sign_in, tenant_and_province
+from tests.test_evidence import PDF_BYTES, multipart
 from tests.test_submissions import (
     _empty_queue,  # noqa: F401 - fixture
     build_all,
@@ -74,6 +75,7 @@ EXTERNAL = {"7": ("93.76", "9.376"), "9.1": (None, "13.245"), "9.2": (None, "17.
 TOTAL = Decimal("87.225") + Decimal(2) - Decimal("1.5")  # 87,725: a subtracted bonus gives 83,725, no cap 88,225
 TOTAL_VN = "87,725"
 INDEX_VN = "87,73"  # of 100 applicable points, rounded once, half-up
+SECTION = "Điều 1, khoản 2, trang 3"  # where in its document the evidence of 10.4 is
 
 
 @pytest.fixture
@@ -136,6 +138,17 @@ async def _self_assess_approve_submit(client: AsyncTestClient[Litestar]) -> None
     for code, form in ROWS:
         saved = await _post(client, f"{ASSESS}/tieu-chi/{code}", {**form, "version": "0"}, token_from=ASSESS)
         assert saved.status_code in (302, 303), (code, re.findall(r"(?:alert|error)[^>]*>([^<]+)", saved.text))
+    # the bonus 10.4's evidence, naming where in the decision it is
+    evidence = f"{STNMT}/tai-lieu/{YEAR}/tieu-chi/10.4"
+    body, content_type = multipart(
+        [("Quyết định tự chủ.pdf", PDF_BYTES)], {"document": "Số 12/QĐ-STNMT ngày 05/03/2024", "section": SECTION}
+    )
+    token = await _csrf(client, evidence)
+    uploaded = await client.post(
+        evidence, content=body, headers={"content-type": content_type, "x-csrftoken": token, **HTMX}
+    )
+    assert uploaded.status_code == 201, uploaded.text[:500]
+    assert "Đã lưu 1 tệp." in uploaded.text
     sent = await _post(client, f"{ASSESS}/trang-thai", {"action": "gui-duyet"}, token_from=ASSESS)
     assert sent.status_code in (302, 303)
     await sign_in(client, LEADER)
@@ -193,7 +206,11 @@ async def test_a_capped_bonus_and_a_penalty_give_one_total_on_every_surface(
     archive = zipfile.ZipFile(BytesIO(download.content))
     manifest = json.loads(archive.read("manifest.json"))
     assert Decimal(manifest["assessment"]["total_self_score"]) == TOTAL
-    assert f"{TOTAL_VN}/100" in archive.read("index.html").decode()
+    index_page = archive.read("index.html").decode()
+    assert f"{TOTAL_VN}/100" in index_page
+    assert f"Số 12/QĐ-STNMT ngày 05/03/2024 – {SECTION}</li>" in index_page
+    [evidence] = manifest["files"]
+    assert (evidence["criterion"], evidence["document_section"]) == ("10.4", SECTION)
     inner = next(n for n in archive.namelist() if n.startswith("tu-danh-gia-") and n.endswith(".xlsx"))
     assert _total_row(archive.read(inner))[1] == TOTAL
 
@@ -201,6 +218,10 @@ async def test_a_capped_bonus_and_a_penalty_give_one_total_on_every_surface(
     await sign_in(client, REVIEWER)
     review = await client.get(REVIEW)
     assert f"Tự chấm {TOTAL_VN}/100" in review.text
+    assert (
+        f'Quyết định tự chủ.pdf</a> · Số 12/QĐ-STNMT ngày 05/03/2024 · <span class="evidence-section">{SECTION}</span>'
+        in (review.text)
+    )
     token = await _csrf(client, REVIEW)
     for code, _ in ROWS:
         decided = await client.post(

@@ -70,6 +70,7 @@ class EvidenceEntry:
     description: str = ""
     document_number: str = ""
     document_date: date | None = None
+    document_section: str = ""  # "Điều 3, trang 5"
     path: str = ""  # in the archive; set by `place_evidence`
 
 
@@ -179,6 +180,7 @@ def manifest(info: PackageInfo, others: dict[str, tuple[str, int]]) -> dict[str,
                 "description": f.description,
                 "document_number": f.document_number,
                 "document_date": f.document_date.isoformat() if f.document_date else None,
+                "document_section": f.document_section,
             }
             for f in info.evidence
         ],

@@ -333,6 +333,7 @@ async def _load_for_build(db: AsyncSession, submission: Submission) -> _Loaded:
                 description=f.description,
                 document_number=f.document_number,
                 document_date=f.document_date,
+                document_section=f.document_section,
             )
             for f in files
         ]
