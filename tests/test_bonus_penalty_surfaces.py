@@ -206,13 +206,19 @@ async def test_a_capped_bonus_and_a_penalty_give_one_total_on_every_surface(
     archive = zipfile.ZipFile(BytesIO(download.content))
     manifest = json.loads(archive.read("manifest.json"))
     assert Decimal(manifest["assessment"]["total_self_score"]) == TOTAL
+    assert manifest["assessment"]["adjustments"] == [
+        {"label": "Điểm cộng được tính (tối đa 2 điểm)", "points": "2.000"},
+        {"label": "Điểm trừ được tính (tối đa 3 điểm)", "points": "1.500"},
+    ]
     index_page = archive.read("index.html").decode()
     assert f"{TOTAL_VN}/100" in index_page
+    assert "<dt>Điểm cộng được tính (tối đa 2 điểm)</dt><dd>2</dd>" in index_page
+    assert "<dt>Điểm trừ được tính (tối đa 3 điểm)</dt><dd>1,5</dd>" in index_page
     assert f"Số 12/QĐ-STNMT ngày 05/03/2024 – {SECTION}</li>" in index_page
     [evidence] = manifest["files"]
     assert (evidence["criterion"], evidence["document_section"]) == ("10.4", SECTION)
     inner = next(n for n in archive.namelist() if n.startswith("tu-danh-gia-") and n.endswith(".xlsx"))
-    assert _total_row(archive.read(inner))[1] == TOTAL
+    assert _total_row(archive.read(inner)) == (Decimal(100), TOTAL, f"{INDEX_VN} %")
 
     # the inspectors' review: the self-score, then the appraised total as every row is accepted
     await sign_in(client, REVIEWER)
