@@ -399,6 +399,7 @@ def demo(and_serve: bool) -> None:
     server (and the development identity provider when PARBOARD_DEV_IDP_URL is set, as `make run` does)."""
     from backend.db import migrate, runtime
     from backend.db.embedded import exclusive
+    from backend.domain.demo_cycle import seed_demo
 
     settings = _settings()
     # A second `make run` of the same clone (another port) starting at the same time waits for the first's
@@ -408,6 +409,7 @@ def demo(and_serve: bool) -> None:
         _sync(settings, settings.paths.tenants_dir, check=False, demo_people=True)
         click.get_current_context().invoke(criteria_import, directory=None, check=False)
         click.get_current_context().invoke(history_import, directory=None, check=False)
+        click.echo("\n".join(seed_demo(settings)) or "năm đánh giá mẫu: đã có, không thêm gì")
     if not and_serve:
         return
     with _background_worker(settings):

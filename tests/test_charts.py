@@ -262,3 +262,20 @@ def test_svg_to_png_renders_vietnamese_text_at_the_given_scale() -> None:
     assert width == round(float(root.get("width") or 0) * 1.5)
     assert height == round(float(root.get("height") or 0) * 1.5)
     assert svg_to_png(years_line([], caption="Chưa có dữ liệu")).startswith(b"\x89PNG")
+
+
+def test_a_long_caption_wraps_and_is_never_cut_off() -> None:
+    """Issue 17 item 13: the province heatmap's caption ended in "…" on a few columns."""
+    caption = "Điểm bị trừ theo tiêu chí và đơn vị, năm 2022 (tự đánh giá) của các sở, ban, ngành"
+    root = parse(heatmap(["Sở A"], ["1.1", "1.2"], [HeatCell("Sở A", "1.1", D("1"), D("2"))], caption=caption))
+    heading = by_class(root, "chart-caption")[0]
+    lines = [text_of(t) for t in heading]
+    assert len(lines) > 1
+    assert " ".join(lines) == caption
+    assert "…" not in text_of(heading)
+    width = float(root.get("width") or 0)
+    assert all(16 + len(line) * 15 * 0.58 <= width - 16 for line in lines)
+    # the chart moved down under the extra lines, and grew by as much
+    moved = child(root, "g")
+    assert moved.get("transform") == f"translate(0,{20 * (len(lines) - 1)})"
+    assert by_class(moved, "heat-cell")

@@ -5,13 +5,18 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+from decimal import Decimal
 
 import openpyxl
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.support import sign_in
+from backend.db.engine import create_session_maker
+from backend.db.models import AppraisedResult
+from backend.db.rls import bind_tenant
+from tests.support import sign_in, tenant_and_province
 from tests.test_assessments import HTMX, SEED_001, criteria  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
@@ -125,7 +130,7 @@ async def test_the_results_export_carries_each_groups_rank_index_class_and_appli
 
     assert values("so-ngoai-vu") == (1, 2, 75.25, 100, 75.25, "Nhóm III")
     assert values("so-tai-nguyen-moi-truong") == (2, 2, 74.525, 100, 74.53, "Nhóm III")
-    assert values("phuong-thanh-sen") == (1, 1, 69, 100, 69, "Nhóm III")  # its own group ranks on its own
+    assert values("phuong-thanh-sen") == (None, 1, 69, 100, 69, "Nhóm III")  # alone in its own group: no rank
     assert lines["so-ngoai-vu"][0].value == lines["so-tai-nguyen-moi-truong"][0].value
     assert lines["phuong-thanh-sen"][0].value != lines["so-ngoai-vu"][0].value
     assert lines["so-tai-nguyen-moi-truong"][7].number_format == "0.00"  # two places, as the province publishes
@@ -154,3 +159,36 @@ async def _assess_commune(client: AsyncTestClient[Litestar], rows: list[tuple[st
             f"{base}/tieu-chi/{code}", data={"version": "0", **form, "_csrf_token": token.group(1)}, headers=HTMX
         )
         assert response.status_code == 200, (code, response.text)
+
+
+async def test_a_department_alone_in_its_group_is_not_ranked_one_of_one(client: AsyncTestClient[Litestar]) -> None:
+    """Issue 17 item 13: one self-assessment in a group is no ranking ("1/1" on self-scores alone)."""
+    await _assess(client, "so-ngoai-vu", "thao.ntp@sngv.hatinh.example.vn", SEED_001)
+    await sign_in(client, REVIEWER)
+    ranking = (await client.get(RESULTS)).text.split('id="ranking"')[1].split("</table>")[0]
+    assert "1/1" not in ranking
+    assert re.search(r"<tr><td class=\"num\">–</td><td>Sở Ngoại vụ</td><td class=\"num\">75,25<", ranking)
+
+
+async def test_a_year_with_a_published_result_shows_it_and_does_not_say_nobody_assessed(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    """Issue 17 item 13: a department's published 2020 (85,675, 3rd of 20) with no self-assessment on parboard."""
+    async with create_session_maker(owner_engine)() as db, db.begin():
+        tenant, _ = await tenant_and_province(db, "ha-tinh", "so-tai-nguyen-moi-truong")
+        await bind_tenant(db, tenant.id)
+        db.add(
+            AppraisedResult(
+                tenant_id=tenant.id, year=2020, areas={}, total=Decimal("85.675"), rank=3, rank_of=20, source="test"
+            )
+        )
+        await db.flush()
+        await bind_tenant(db, None)
+    await sign_in(client, REVIEWER)
+    page = (await client.get(RESULTS)).text
+    published = page.split('id="published"')[1].split("</table>")[0]
+    assert re.search(
+        r"<td>Sở Tài nguyên và Môi trường</td><td class=\"num\">85,675</td><td class=\"num\">3/20</td>", published
+    )
+    assert "Chưa có đơn vị nào tự đánh giá năm 2020." not in page
+    assert "kết quả đã công bố ở bảng trên" in page

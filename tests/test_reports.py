@@ -16,7 +16,8 @@ from tests.test_board import FOCAL, LEADER, STAFF, _create, _rows
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
 
-REPORTS = "/t/ha-tinh/so-ngoai-vu/bao-cao/2020"
+# A year's reports are on the plan carried out during it: the board of the previous year's results (2020's).
+REPORTS = "/t/ha-tinh/so-ngoai-vu/bao-cao/2021"
 
 
 async def _token(client: AsyncTestClient[Litestar], path: str) -> str:
@@ -30,12 +31,46 @@ async def _token(client: AsyncTestClient[Litestar], path: str) -> str:
 
 async def test_periods_come_from_the_province_with_their_deadlines(client: AsyncTestClient[Litestar]) -> None:
     await sign_in(client, FOCAL)
+    await _create(client, title="Việc của kế hoạch", deadline_text="10/03/2021")
     page = await client.get(REPORTS)
     assert page.status_code == 200
     for text in ("Báo cáo quý I", "Báo cáo 6 tháng", "Báo cáo quý III", "Báo cáo năm"):
         assert text in page.text
-    assert "Quá hạn, chưa nộp" in page.text  # 2020 is long past
+    assert "Kế hoạch khắc phục sau kết quả Chỉ số CCHC năm 2020" in page.text
+    assert "Quá hạn, chưa nộp" in page.text  # 2021 is long past
     assert (await client.get(f"{REPORTS}/quy-9")).status_code == 404
+
+
+async def test_a_year_whose_plan_has_no_task_has_nothing_overdue(client: AsyncTestClient[Litestar]) -> None:
+    await sign_in(client, FOCAL)
+    page = await client.get("/t/ha-tinh/so-ngoai-vu/bao-cao/2020")  # on the plan after 2019's results: none
+    assert page.status_code == 200
+    assert "Quá hạn, chưa nộp" not in page.text
+    assert page.text.count("Chưa có kế hoạch") == 4
+    assert "Kế hoạch khắc phục sau kết quả năm 2019 chưa có nhiệm vụ nào" in page.text
+
+
+async def test_the_year_report_is_named_once_and_an_empty_report_is_refused(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    await sign_in(client, LEADER)
+    report = f"{REPORTS}/nam"
+    page = await client.get(report)
+    assert "<h1>Báo cáo năm 2021</h1>" in page.text
+    assert "năm năm" not in page.text
+    assert "Không nộp được báo cáo trống" in page.text
+    refused = await client.post(f"{report}/nop", data={"_csrf_token": await _token(client, report)})
+    assert "Báo cáo trống: Kế hoạch khắc phục sau kết quả năm 2020 chưa có nhiệm vụ nào" in refused.text
+    assert await _rows(owner_engine, "SELECT status FROM progress_reports") == []  # not even a draft left
+    # a narrative alone is something to report
+    await sign_in(client, FOCAL)
+    saved = await client.post(
+        report, data={"area-1": "Không có tồn tại phải khắc phục.", "_csrf_token": await _token(client, report)}
+    )
+    assert "Đã lưu nội dung báo cáo" in saved.text
+    await sign_in(client, LEADER)
+    sent = await client.post(f"{report}/nop", data={"_csrf_token": await _token(client, report)})
+    assert "Đã nộp báo cáo" in sent.text
 
 
 async def test_a_report_summarises_the_board_and_freezes_on_submission(

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
 
 SNGV = "/t/ha-tinh/so-ngoai-vu"
 BOARD = f"{SNGV}/ke-hoach/2020"
-REPORT = f"{SNGV}/bao-cao/2020/nam"
+REPORT = f"{SNGV}/bao-cao/2021/nam"  # 2021's reports are on the plan after 2020's results
 FOCAL = "thao.ntp@sngv.hatinh.example.vn"  # Văn phòng – Thanh tra Sở
 LEADER = "vinh.tq@sngv.hatinh.example.vn"
 STAFF = "tuan.pa@sngv.hatinh.example.vn"  # Phòng Hợp tác quốc tế

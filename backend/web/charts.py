@@ -25,6 +25,7 @@ NO_DATA = "Chưa có dữ liệu"
 # ColorBrewer "Reds", five classes: the share of the maximum lost, by fifths. The two darkest take white text.
 HEAT_STEPS = ("#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15")
 HEAT_LABELS = ("đến 20 %", "20–40 %", "40–60 %", "60–80 %", "80–100 %")
+CAPTION_LINE = 20  # px between the lines of a wrapped caption
 CHAR_EM = 0.58  # average glyph width of Noto Sans in em, to size labels without measuring fonts
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")  # would make the document ill-formed
 
@@ -84,13 +85,21 @@ def _text(x: float, y: float, content: str, *, size: float = 12, anchor: str = "
 def _document(kind: str, width: float, height: float, caption: str, desc: str, body: str) -> str:
     # Ids derive from the content, so two different charts inlined in one page never share one.
     uid = f"{kind}-{hashlib.blake2s((caption + desc + body).encode(), digest_size=5).hexdigest()}"
-    w, h = _px(width), _px(height)
+    # A caption wider than the chart wraps onto more lines (never cut off) and the chart moves down under it.
+    lines = textwrap.wrap(caption, max(8, int((width - 32) / (15 * CHAR_EM)))) or [""]
+    extra = CAPTION_LINE * (len(lines) - 1)
+    w, h = _px(width), _px(height + extra)
+    heading = "".join(
+        f'<tspan x="16" dy="{0 if i == 0 else CAPTION_LINE}">{_esc(line)}</tspan>' for i, line in enumerate(lines)
+    )
+    shifted = f'<g transform="translate(0,{_px(extra)})">{body}</g>' if extra else body
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" role="img" '
         f'aria-labelledby="{uid}-title {uid}-desc" font-family="{FONT}" class="chart chart-{kind}">'
         f'<title id="{uid}-title">{_esc(caption)}</title><desc id="{uid}-desc">{_esc(desc)}</desc>'
         f'<rect width="100%" height="100%" fill="#ffffff"/>'
-        f"{_text(16, 26, _fit(caption, width - 32, 15), size=15, font_weight='bold', cls='chart-caption')}{body}</svg>"
+        f'<text x="16" y="26" font-size="15" font-weight="bold" fill="{INK}" class="chart-caption">{heading}</text>'
+        f"{shifted}</svg>"
     )
 
 

@@ -133,6 +133,7 @@ async def test_evidence_uploaded_submitted_in_the_package_appraised_requested_an
         {"name": PDF_NAME, "mimeType": "application/pdf", "buffer": PDF},
         {"name": PNG_NAME, "mimeType": "image/png", "buffer": PNG},
     ]
+    await panel.locator("summary", has_text="Đính kèm minh chứng").click()  # folded on a self-assessment row
     await panel.locator("input#ev-2020-1-2-files").set_input_files(files)
     async with page.expect_response(_is_post(live_stack, f"{SNGV}/tai-lieu/2020/tieu-chi/1.2")) as info:
         await panel.get_by_role("button", name="Tải lên", exact=True).click()

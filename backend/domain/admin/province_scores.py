@@ -176,7 +176,9 @@ class ProvinceScoresController(Controller):
         years = await services.criteria_years(db_session, tenant.province)
         if not years:
             return await self._grid_page(request, db_session, tenant, 0, None, status_code=404)
-        return Redirect(f"{tenant.base_path}/quan-tri/tinh/diem-ngoai/{years[-1]}")
+        # the year being assessed, else (its set not imported yet) the latest year before it that has one
+        year = max((y for y in years if y <= tenant.cycle.year), default=years[-1])
+        return Redirect(f"{tenant.base_path}/quan-tri/tinh/diem-ngoai/{year}")
 
     @get("/diem-ngoai/{year:int}", name="admin:external-scores", opt=EXTERNAL)
     async def external_scores(

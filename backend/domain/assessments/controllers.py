@@ -16,6 +16,7 @@ from backend.clock import vietnam_today
 from backend.db.models import TenantKind
 from backend.domain.assessments import not_applicable, services
 from backend.domain.assessments.charts import area_chart, history_chart
+from backend.domain.assessments.parts import province_parts, province_points
 from backend.domain.assessments.province_results import province_results
 from backend.domain.assessments.published import publication, tenant_result
 from backend.domain.assessments.services import STATUS_LABELS, Loaded, StaleRow, WorkflowError
@@ -29,7 +30,8 @@ from backend.domain.assessments.xlsx import (
     sheet_rows,
 )
 from backend.domain.submissions.calendar import calendar_lock
-from backend.domain.tenants.deps import TenantContext, latest_criteria_year, provide_tenant_context
+from backend.domain.tenants.deps import TenantContext, provide_tenant_context
+from backend.domain.tenants.years import no_criteria_page
 from backend.web.charts import svg_to_png
 from backend.web.flash import notice, problem
 from backend.web.templating import page
@@ -94,10 +96,8 @@ class AssessmentController(Controller):
     include_in_schema = False
 
     @get("/", name="assessment:index", opt=VIEW)
-    async def index(
-        self, db_session: NamedDependency[AsyncSession], tenant: NamedDependency[TenantContext]
-    ) -> Redirect:
-        return Redirect(f"{tenant.base_path}/tu-danh-gia/{await latest_criteria_year(db_session, tenant)}")
+    async def index(self, tenant: NamedDependency[TenantContext]) -> Redirect:
+        return Redirect(f"{tenant.base_path}/tu-danh-gia/{tenant.cycle.year}")
 
     @get("/{year:int}", name="assessment:overview", opt=VIEW)
     async def overview(
@@ -370,11 +370,9 @@ class ProvinceResultsController(Controller):
     include_in_schema = False
 
     @get("/", name="province:results_index", opt=RESULTS)
-    async def index(
-        self, db_session: NamedDependency[AsyncSession], tenant: NamedDependency[TenantContext]
-    ) -> Redirect:
+    async def index(self, tenant: NamedDependency[TenantContext]) -> Redirect:
         _home_affairs_only(tenant)
-        return Redirect(f"{tenant.base_path}/tinh/ket-qua/{await latest_criteria_year(db_session, tenant)}")
+        return Redirect(f"{tenant.base_path}/tinh/ket-qua/{tenant.cycle.year}")
 
     @get("/{year:int}", name="province:results", opt=RESULTS)
     async def results(
@@ -387,7 +385,15 @@ class ProvinceResultsController(Controller):
         _home_affairs_only(tenant)
         years = await services.criteria_years(db_session, tenant.province)
         if year not in years:
-            raise NotFoundException(f"Tỉnh chưa ban hành bộ chỉ số năm {year}.")
+            return await no_criteria_page(
+                request,
+                db_session,
+                tenant,
+                year=year,
+                section="results",
+                title=f"Kết quả toàn tỉnh năm {year}",
+                href=f"{tenant.base_path}/tinh/ket-qua",
+            )
         return await _province_page(request, db_session, tenant, year, years)
 
     @get("/{year:int}/ket-qua.xlsx", name="province:results_export", opt=RESULTS)
@@ -402,7 +408,7 @@ class ProvinceResultsController(Controller):
         lines = [
             ResultLine(
                 group=r.group,
-                rank=r.rank,
+                rank=r.rank if r.of > 1 else None,  # one self-assessment in a group is no ranking (as the page)
                 of=r.of,
                 tenant_code=r.tenant.code,
                 tenant_name=r.tenant.name,
@@ -513,7 +519,18 @@ async def _overview_page(
     claim_errors: dict[str, str] | None = None,
     claim_form: dict[str, str] | None = None,
 ) -> Template:
-    loaded = await _loaded(db, tenant, year)
+    loaded = await services.load(db, tenant.province, year)
+    if loaded is None:
+        return await no_criteria_page(
+            request,
+            db,
+            tenant,
+            year=year,
+            section="assessment",
+            title=f"Tự đánh giá Chỉ số CCHC năm {year}",
+            href=f"{tenant.base_path}/tu-danh-gia",
+        )
+    loaded.rules = await publication(db, tenant.province, year)
     return page(
         request,
         "assessments/overview.html",
@@ -526,6 +543,8 @@ async def _overview_page(
         claim_labels=not_applicable.STATUS_LABELS,
         claim_errors=claim_errors or {},
         claim_form=claim_form or {},
+        province_parts=(parts := province_parts(loaded.sheet)),
+        province_points=province_points(parts),
     )
 
 

@@ -77,9 +77,11 @@ def published_index_of(result: AppraisedResult, places: int = DEFAULT_PLACES) ->
     return published_index(result.total, maximum, places)
 
 
-async def dashboard(db: AsyncSession, province: Province) -> Dashboard:
+async def dashboard(db: AsyncSession, province: Province, cycle_year: int) -> Dashboard:
+    """The self-assessment of the year being assessed (`cycle_year`), or, while the province has no set for it
+    yet, of the latest year before it that has one (the page says which); and the published years."""
     board = Dashboard()
-    years = await services.criteria_years(db, province)
+    years = [y for y in await services.criteria_years(db, province) if y <= cycle_year]
     if years:
         board.year = years[-1]
         board.loaded = await services.load(db, province, board.year)

@@ -15,7 +15,7 @@ import polars as pl
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.db.models import RankingGroup, Tenant, TenantKind
+from backend.db.models import AppraisedResult, RankingGroup, Tenant, TenantKind
 from backend.db.rls import bind_tenant
 from backend.domain.assessments import services
 from backend.domain.assessments.published import Publication, publication, score_frame, score_rows
@@ -40,10 +40,21 @@ class Ranked:
     result_class: str = ""
 
 
+@dataclass(frozen=True)
+class PublishedLine:
+    """A department's published (appraised) result of the year, as the province announced it."""
+
+    tenant: Tenant
+    total: Decimal
+    rank: int | None
+    rank_of: int | None
+
+
 @dataclass
 class ProvinceResults:
     year: int
     ranked: list[Ranked] = field(default_factory=list)
+    published: list[PublishedLine] = field(default_factory=list)  # the year's official results, where published
     missing: list[Tenant] = field(default_factory=list)  # no self-assessment for the year yet
     most_lost: list[dict[str, object]] = field(default_factory=list)
     titles: dict[str, str] = field(default_factory=dict)  # criterion code → title
@@ -78,6 +89,9 @@ async def province_results(db: AsyncSession, ctx: TenantContext, year: int) -> P
     try:
         for tenant in tenants:
             await bind_tenant(db, tenant.id, ctx.principal.user_id)
+            announced = await db.scalar(select(AppraisedResult).where(AppraisedResult.year == year))
+            if announced is not None:
+                result.published.append(PublishedLine(tenant, announced.total, announced.rank, announced.rank_of))
             loaded = await services.load(db, ctx.province, year)
             if loaded is None or loaded.assessment is None:
                 result.missing.append(tenant)

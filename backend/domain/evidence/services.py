@@ -50,6 +50,7 @@ from multipart import MultipartSegment, ParserError, ParserLimitReached, PushMul
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend import clock
 from backend.db.models import Province, Role, Tenant
 from backend.db.models.audit import AuditEntry
 from backend.db.models.evidence import EvidenceFile, Submission
@@ -188,7 +189,7 @@ async def _explanation_deadline_passed(db: AsyncSession, asked: EvidenceRequest)
         select(Province).join(Tenant, Tenant.province_id == Province.id).where(Tenant.id == asked.tenant_id)
     )
     calendar = province_calendar(province, asked.year) if province is not None else None
-    if calendar is None or calendar.explanation_open(datetime.now(UTC)):
+    if calendar is None or calendar.explanation_open(clock.utc_now()):
         return None
     return calendar.explanation_deadline
 

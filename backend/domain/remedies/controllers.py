@@ -38,10 +38,10 @@ from backend.domain.remedies.deadlines import working_days
 from backend.domain.review.services import finalised_criteria
 from backend.domain.tenants.deps import (
     TenantContext,
-    latest_criteria_year,
     provide_tenant_context,
     provide_unbound_tenant_context,
 )
+from backend.domain.tenants.years import no_criteria_page
 from backend.web.flash import notice, problem
 from backend.web.templating import SPLICE, SplicedTemplate, page
 
@@ -71,10 +71,15 @@ _AREAS = (
 )
 
 
-async def _areas(db: AsyncSession, ctx: TenantContext, year: int) -> list[Lane]:
-    """The year's reform areas, one light query (the board needs no scores; the statement is built once)."""
+async def _year_areas(db: AsyncSession, ctx: TenantContext, year: int) -> list[Lane]:
+    """The year's reform areas, one light query (the board needs no scores; the statement is built once); none
+    when the province has no criteria set for the year."""
     rows = await db.execute(_AREAS, {"province": ctx.province.id, "year": year, "group": ctx.tenant.ranking_group_id})
-    return [Lane(code, title) for code, title in rows] or _no_criteria(year)
+    return [Lane(code, title) for code, title in rows]
+
+
+async def _areas(db: AsyncSession, ctx: TenantContext, year: int) -> list[Lane]:
+    return await _year_areas(db, ctx, year) or _no_criteria(year)
 
 
 def _no_criteria(year: int) -> NoReturn:
@@ -131,6 +136,7 @@ async def _board_context(
         "has_assessment": cells is None
         and bool(await db.scalar(select(func.count()).select_from(Assessment).where(Assessment.year == year))),
         "base": board_path(ctx, year),
+        "years": await assessments.criteria_years(db, ctx.province) if cells is None else [],
         "today": vietnam_today(),
         "cards_html": cards_html,
         "board_html": Markup(SPLICE) if request is not None and read.html is not None else None,  # noqa: S704
@@ -239,10 +245,9 @@ class RemedyBoardController(Controller):
     include_in_schema = False
 
     @get("/", name="board:index", opt=VIEW)
-    async def index(
-        self, db_session: NamedDependency[AsyncSession], tenant: NamedDependency[TenantContext]
-    ) -> Redirect:
-        return Redirect(board_path(tenant, await latest_criteria_year(db_session, tenant)))
+    async def index(self, tenant: NamedDependency[TenantContext]) -> Redirect:
+        """The board carried out during the year being assessed: the plan after the previous year's results."""
+        return Redirect(board_path(tenant, tenant.cycle.remedies))
 
     @get("/{year:int}", name="board:show", opt=VIEW)
     async def show(
@@ -253,7 +258,19 @@ class RemedyBoardController(Controller):
         year: FromPath[int],
     ) -> Template:
         filters = Filters.from_query(dict(request.query_params))
-        context = await _board_context(db_session, tenant, year, filters, request=request)
+        lanes = await _year_areas(db_session, tenant, year)
+        if not lanes:
+            return await no_criteria_page(
+                request,
+                db_session,
+                tenant,
+                year=year,
+                section="board",
+                title=f"Kế hoạch khắc phục sau kết quả Chỉ số CCHC năm {year}",
+                href=f"{tenant.base_path}/ke-hoach",
+                cycle_year=tenant.cycle.remedies,
+            )
+        context = await _board_context(db_session, tenant, year, filters, lanes=lanes, request=request)
         return page(request, "remedies/board.html", block="board_region", **context, message=None)
 
     @post(

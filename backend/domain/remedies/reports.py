@@ -1,5 +1,9 @@
 """Periodic progress reports (quý I, 6 tháng, quý III, năm) on the remedy plan, with each province's deadlines.
 
+The reports of a year (its periods fall due in that year) are on the plan carried out during it: the board of
+the previous year's results (`plan_year`). A year whose plan has no task yet has nothing overdue and nothing to
+submit.
+
 While a report is a draft its summary is computed live from the board; submitting freezes the summary and
 the narratives into a snapshot that never changes again (the report Sở Nội vụ received).
 """
@@ -17,7 +21,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission
@@ -35,11 +39,27 @@ from backend.web.templating import page
 MAX_NARRATIVE = 8000
 
 
+EMPTY_REPORT = (
+    "Báo cáo trống: Kế hoạch khắc phục sau kết quả năm {plan} chưa có nhiệm vụ nào và chưa có nội dung báo cáo. "
+    "Hãy lập kế hoạch (thêm nhiệm vụ) hoặc ghi kết quả thực hiện trước khi nộp."
+)
+
+
+def plan_year(year: int) -> int:
+    """The board a year's reports are on: the plan after the previous year's results, carried out this year."""
+    return year - 1
+
+
 @dataclass(frozen=True)
 class Period:
     code: str
     due: date
     report: ProgressReport | None
+
+
+async def plan_task_count(db: AsyncSession, year: int) -> int:
+    """How many tasks the plan the year's reports are on has (0: no plan yet)."""
+    return int(await db.scalar(select(func.count()).select_from(Task).where(Task.year == plan_year(year))) or 0)
 
 
 async def periods(db: AsyncSession, ctx: TenantContext, year: int) -> list[Period]:
@@ -120,6 +140,12 @@ async def _report(db: AsyncSession, ctx: TenantContext, year: int, period: str) 
     return report
 
 
+async def _areas(db: AsyncSession, ctx: TenantContext, year: int) -> dict[str, str]:
+    """The reform areas of the plan the year's reports are on (its year's criteria set), code → title."""
+    loaded = await assessments.load(db, ctx.province, plan_year(year))
+    return {a.code: a.node.title for a in loaded.sheet.areas} if loaded else {}
+
+
 def _base(ctx: TenantContext, year: int) -> str:
     return f"{ctx.base_path}/bao-cao/{year}"
 
@@ -131,7 +157,7 @@ class ProgressReportController(Controller):
 
     @get("/", name="reports:index", opt={"access": Permission.TENANT_VIEW})
     async def this_year(self, tenant: NamedDependency[TenantContext]) -> Redirect:
-        return Redirect(_base(tenant, vietnam_today().year))
+        return Redirect(_base(tenant, tenant.cycle.year))
 
     @get("/{year:int}", name="reports:list", opt={"access": Permission.TENANT_VIEW})
     async def year_list(
@@ -147,6 +173,9 @@ class ProgressReportController(Controller):
             ctx=tenant,
             section="reports",
             year=year,
+            plan_year=plan_year(year),
+            plan_tasks=await plan_task_count(db_session, year),
+            years=await assessments.criteria_years(db_session, tenant.province),
             periods=await periods(db_session, tenant, year),
             today=vietnam_today(),
         )
@@ -164,26 +193,26 @@ class ProgressReportController(Controller):
         report = await db_session.scalar(
             select(ProgressReport).where(ProgressReport.year == year, ProgressReport.period == period)
         )
-        loaded = await assessments.load(db_session, tenant.province, year)
-        areas = {a.code: a.node.title for a in loaded.sheet.areas} if loaded else {}
+        areas = await _areas(db_session, tenant, year)
         today = vietnam_today()
         # What the board hides from a unit's staff the report does not show either: they get the figures of the
         # tasks they see, live (the frozen snapshot holds every unit's), with the report's narratives.
         visible = visibility.visible_condition(tenant)
         if visible is not None:
-            data = await summary(db_session, year, areas, today, visible)
+            data = await summary(db_session, plan_year(year), areas, today, visible)
             if report and report.snapshot:
                 data["narratives"] = report.snapshot.get("narratives", {})
         elif report and report.snapshot:
             data = report.snapshot
         else:
-            data = await summary(db_session, year, areas, today)
+            data = await summary(db_session, plan_year(year), areas, today)
         return page(
             request,
             "remedies/report.html",
             ctx=tenant,
             section="reports",
             year=year,
+            plan_year=plan_year(year),
             due=due,
             report=report,
             data=data,
@@ -235,15 +264,21 @@ class ProgressReportController(Controller):
         period: FromPath[str],
     ) -> Redirect:
         _due(tenant, year, period)
-        report = await _report(db_session, tenant, year, period)
         target = f"{_base(tenant, year)}/{period}"
+        areas = await _areas(db_session, tenant, year)
+        data = await summary(db_session, plan_year(year), areas, vietnam_today())
+        existing = await db_session.scalar(
+            select(ProgressReport).where(ProgressReport.year == year, ProgressReport.period == period)
+        )
+        if not data["total"] and not (existing and any(existing.narratives.values())):
+            # refused before anything is written: not even an empty draft is left behind
+            problem(request, EMPTY_REPORT.format(plan=plan_year(year)))
+            return Redirect(target)
+        report = existing or await _report(db_session, tenant, year, period)
         if report.status == "submitted":
             problem(request, "Báo cáo đã nộp.")
             return Redirect(target)
-        loaded = await assessments.load(db_session, tenant.province, year)
-        areas = {a.code: a.node.title for a in loaded.sheet.areas} if loaded else {}
-        today = vietnam_today()
-        report.snapshot = {**await summary(db_session, year, areas, today), "narratives": dict(report.narratives)}
+        report.snapshot = {**data, "narratives": dict(report.narratives)}
         report.status = "submitted"
         report.submitted_at = datetime.now(UTC)
         report.submitted_by = tenant.principal.user_id

@@ -20,7 +20,8 @@ from backend.domain.evidence import services as evidence
 from backend.domain.evidence.storage import storage_from_settings
 from backend.domain.review import services
 from backend.domain.review.services import Review, ReviewError, ReviewRow
-from backend.domain.tenants.deps import TenantContext, latest_criteria_year, provide_tenant_context
+from backend.domain.tenants.deps import TenantContext, provide_tenant_context
+from backend.domain.tenants.years import no_criteria_page
 from backend.web.flash import notice, problem
 from backend.web.templating import page
 
@@ -88,10 +89,8 @@ class ReviewController(Controller):
     include_in_schema = False
 
     @get("/", name="review:index", opt=REVIEW)
-    async def index(
-        self, db_session: NamedDependency[AsyncSession], tenant: NamedDependency[TenantContext]
-    ) -> Redirect:
-        return Redirect(_base(tenant, await latest_criteria_year(db_session, tenant)))
+    async def index(self, tenant: NamedDependency[TenantContext]) -> Redirect:
+        return Redirect(_base(tenant, tenant.cycle.year))
 
     @get("/{year:int}", name="review:list", opt=REVIEW)
     async def departments(
@@ -103,7 +102,15 @@ class ReviewController(Controller):
     ) -> Template:
         years = await assessments.criteria_years(db_session, tenant.province)
         if year not in years:
-            raise NotFoundException(f"Tỉnh chưa ban hành bộ chỉ số năm {year}.")
+            return await no_criteria_page(
+                request,
+                db_session,
+                tenant,
+                year=year,
+                section="review",
+                title=f"Thẩm định Chỉ số CCHC năm {year}",
+                href=f"{tenant.base_path}/tham-dinh",
+            )
         return page(
             request,
             "review/list.html",

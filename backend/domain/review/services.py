@@ -26,6 +26,7 @@ import polars as pl
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend import clock
 from backend.db.models import (
     Appraisal,
     AppraisalItem,
@@ -884,7 +885,7 @@ class DepartmentRequests:
 
     @property
     def locked(self) -> bool:
-        return not self.calendar.explanation_open(datetime.now(UTC))
+        return not self.calendar.explanation_open(clock.utc_now())
 
     def for_code(self, code: str) -> list[EvidenceRequest]:
         return [r for r in self.requests if r.criterion_code == code]

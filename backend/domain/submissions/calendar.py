@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime
 from itertools import pairwise
 from typing import Any
 
+from backend import clock
 from backend.clock import vietnam_today
 
 DMY = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
@@ -189,6 +190,6 @@ def year_calendar(settings: Mapping[str, Any], year: int) -> YearCalendar | None
 def calendar_lock(province: Any, year: int, now: datetime | None = None) -> str | None:
     """Why the province's calendar no longer lets the year's self-assessment be edited, or None."""
     calendar = year_calendar(province.settings, year)
-    if calendar is None or calendar.self_assessment_open(now or datetime.now(UTC)):
+    if calendar is None or calendar.self_assessment_open(now or clock.utc_now()):
         return None
     return f"Đã hết hạn tự đánh giá ({calendar.self_assessment.end:%d/%m/%Y}): bản tự đánh giá chỉ còn xem."

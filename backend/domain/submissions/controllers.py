@@ -8,7 +8,6 @@ import json
 import tempfile
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import IO, Any
 from urllib.parse import parse_qs
 
@@ -21,6 +20,7 @@ from multipart import MultipartSegment, ParserError, ParserLimitReached, PushMul
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend import clock
 from backend.auth.permissions import Permission
 from backend.db.models import Assessment, Submission, Tenant, TenantKind
 from backend.db.rls import bind_tenant
@@ -31,7 +31,7 @@ from backend.domain.remedies import visibility
 from backend.domain.submissions import services
 from backend.domain.submissions.services import STATUS_LABELS_VN, SubmissionError
 from backend.domain.submissions.verify import Report, check_archive, match_submission
-from backend.domain.tenants.deps import TenantContext, latest_criteria_year, provide_tenant_context
+from backend.domain.tenants.deps import TenantContext, provide_tenant_context
 from backend.domain.tenants.services import province_calendar
 from backend.web.flash import notice
 from backend.web.templating import page
@@ -48,7 +48,7 @@ ZIP = "application/zip"
 
 
 async def _status_context(db: AsyncSession, tenant: TenantContext, year: int) -> dict[str, Any]:
-    now = datetime.now(UTC)
+    now = clock.utc_now()
     versions = await services.list_versions(db, year)
     assessment = await db.scalar(select(Assessment).where(Assessment.year == year))
     calendar = province_calendar(tenant.province, year)
@@ -106,10 +106,8 @@ class SubmissionController(Controller):
     include_in_schema = False
 
     @get("/", name="submission:index", opt=VIEW)
-    async def index(
-        self, db_session: NamedDependency[AsyncSession], tenant: NamedDependency[TenantContext]
-    ) -> Redirect:
-        return Redirect(f"{tenant.base_path}/nop-ho-so/{await latest_criteria_year(db_session, tenant)}")
+    async def index(self, tenant: NamedDependency[TenantContext]) -> Redirect:
+        return Redirect(f"{tenant.base_path}/nop-ho-so/{tenant.cycle.year}")
 
     @get("/{year:int}", name="submission:status", opt=VIEW)
     async def status(

@@ -26,6 +26,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from backend import clock
 from backend.clock import vietnam_today
 from backend.db.engine import create_session_maker
 from backend.db.models import (
@@ -154,7 +155,7 @@ async def submit(
     now: datetime | None = None,
 ) -> Submission:
     """Create version n+1 (building) and enqueue its build, in the caller's transaction."""
-    now = now or datetime.now(UTC)
+    now = now or clock.utc_now()
     assessment = await db.scalar(select(Assessment).where(Assessment.year == year))
     if assessment is None:
         raise SubmissionError(f"Chưa có bản tự đánh giá năm {year}.")
@@ -206,7 +207,7 @@ async def retry(
     db: AsyncSession, submission: Submission, actor: uuid.UUID | None, *, now: datetime | None = None
 ) -> None:
     """Build a failed (or stalled) version again, from scratch."""
-    now = now or datetime.now(UTC)
+    now = now or clock.utc_now()
     if not can_retry(submission, now):
         raise SubmissionError("Chỉ thử lại được lần nộp bị lỗi hoặc bị treo.", 409)
     before = submission.status
@@ -243,7 +244,7 @@ async def withdraw(
     now: datetime | None = None,
 ) -> None:
     """Take a submitted package back before the deadline; the package is kept and stays downloadable."""
-    now = now or datetime.now(UTC)
+    now = now or clock.utc_now()
     if submission.status != S.SUBMITTED:
         raise SubmissionError("Chỉ rút được hồ sơ đã nộp.", 409)
     _check_deadline(year_calendar(province.settings, submission.year), now, "rút hồ sơ")

@@ -14,9 +14,11 @@ from backend.auth.permissions import Permission
 from backend.clock import vietnam_today
 from backend.domain.assessments.controllers import history_chart, history_chart_response
 from backend.domain.assessments.dashboard import dashboard
+from backend.domain.assessments.parts import province_parts, province_points
 from backend.domain.assessments.services import history
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
-from backend.domain.tenants.services import tenant_home
+from backend.domain.tenants.services import province_calendar, tenant_home
+from backend.domain.tenants.waiting import department_waiting, inspector_queue
 from backend.web.templating import page
 
 
@@ -33,9 +35,29 @@ class TenantController(Controller):
         tenant: NamedDependency[TenantContext],
     ) -> Template:
         today = vietnam_today()
-        home = await tenant_home(db_session, tenant.province, today)
-        board = await dashboard(db_session, tenant.province)
-        return page(request, "tenants/home.html", block="content", ctx=tenant, home=home, today=today, board=board)
+        cycle = tenant.cycle
+        home = await tenant_home(db_session, tenant.province, cycle.year)
+        board = await dashboard(db_session, tenant.province, cycle.year)
+        # What waits for the person first: one statement for the department's boxes, the inspector's queue
+        # only for those who appraise.
+        waiting = await department_waiting(db_session, tenant.province, today)
+        queue = await inspector_queue(db_session, tenant) if tenant.can(Permission.REVIEW_APPRAISE) else None
+        parts = province_parts(board.loaded.sheet) if board.loaded else []
+        return page(
+            request,
+            "tenants/home.html",
+            block="content",
+            ctx=tenant,
+            home=home,
+            today=today,
+            board=board,
+            waiting=waiting,
+            queue=queue,
+            province_parts=parts,
+            province_points=province_points(parts),
+            cycle=cycle,
+            calendar=province_calendar(tenant.province, cycle.year),
+        )
 
     @get("/bieu-do/{name:str}", name="tenant:chart", opt={"access": Permission.TENANT_VIEW})
     async def chart(

@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from backend.auth.permissions import Permission, declared_access
 from backend.auth.principal import Principal, current_principal
 from backend.db.engine import driver_connection
-from backend.db.models import CriteriaSet, Province, Tenant
+from backend.db.models import Province, Tenant
 from backend.db.rls import TENANT_SETTING, USER_SETTING, remember_context
+from backend.domain.cycle import Cycle, current_cycle
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,11 @@ class TenantContext:
     @property
     def base_path(self) -> str:
         return f"/t/{self.province.code}/{self.tenant.code}"
+
+    @property
+    def cycle(self) -> Cycle:
+        """The year being assessed in the tenant's province today: where every page opens by default."""
+        return current_cycle(self.province.settings)
 
     def can(self, permission: str) -> bool:
         """For templates: whether to show a link or action (routes check again on their own)."""
@@ -121,11 +127,3 @@ def _check_access(request: Request[Any, Any, Any], principal: Principal, tenant_
     access = declared_access(request.route_handler)
     if not isinstance(access, Permission) or not principal.can(access, tenant_id):
         raise PermissionDeniedException("Không có quyền trong đơn vị này")
-
-
-async def latest_criteria_year(db: AsyncSession, ctx: TenantContext) -> int:
-    """The latest year the province has a criteria set for: where a section opened without a year goes."""
-    year = await db.scalar(select(func.max(CriteriaSet.year)).where(CriteriaSet.province_id == ctx.province.id))
-    if year is None:
-        raise NotFoundException("Tỉnh chưa ban hành bộ chỉ số CCHC nào.")
-    return int(year)

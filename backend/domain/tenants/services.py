@@ -80,12 +80,13 @@ _HOME = text(
 )
 
 
-async def tenant_home(session: AsyncSession, province: Province, today: date) -> TenantHome:
-    """Units, unit groups and members of the tenant bound to `session` (row-level security scopes it)."""
+async def tenant_home(session: AsyncSession, province: Province, year: int) -> TenantHome:
+    """Units, unit groups and members of the tenant bound to `session` (row-level security scopes it), and the
+    report deadlines of `year` (the year being assessed)."""
     row = (await session.execute(_HOME)).one()
     return TenantHome(
         units=[UnitView(code=u["code"], name=u["name"], kind=u["kind"]) for u in row.units],
         groups=[UnitGroupView(code=g["code"], name=g["name"], unit_names=list(g["units"])) for g in row.groups],
         member_count=int(row.members),
-        reports=report_deadlines(province, today.year),
+        reports=report_deadlines(province, year),
     )

@@ -1,0 +1,406 @@
+"""The demo's cycle of today (`make run`): the year before the year being assessed published, the year being
+assessed under way, for every demo department of every province.
+
+On 05/12/2026 that is: 2025 self-assessed, submitted (a real package), appraised by the province's Sở Nội vụ
+(some criteria lowered, with reasons), published and ranked; a remedy board generated from 2025's published
+appraisal, its plan approved, its tasks spread over the columns (some done, some overdue); 2026's periodic
+reports on that plan sent, but for the last one due (left overdue); 2026's self-assessment a draft, about
+two thirds scored. Scores come from a hash of the tenant's and criterion's
+codes, so every run makes the same demo. Years without a criteria set in `tenants/` reuse the province's
+latest set, imported under a file name that says it is demo data ("du-lieu-mau-…").
+
+Runs once per department (a department with the published year's assessment is left as it is), through the
+services the pages use: the importer, submission and package build, the review's decisions, finalising and
+ranking, the board's task generator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import uuid
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from backend.auth.principal import Principal
+from backend.clock import VIETNAM, vietnam_today
+from backend.db.engine import create_session_maker
+from backend.db.models import (
+    Assessment,
+    AssessmentItem,
+    CriteriaSet,
+    ExternalScore,
+    Membership,
+    ProgressReport,
+    Province,
+    RankingGroup,
+    RemedyPlan,
+    Role,
+    Submission,
+    Tenant,
+    TenantKind,
+)
+from backend.db.rls import bind_tenant
+from backend.domain.assessments import services as assessments
+from backend.domain.criteria.config import CriteriaSet as CriteriaSetFile
+from backend.domain.criteria.importer import import_set, load_all
+from backend.domain.cycle import current_cycle
+from backend.domain.evidence.storage import Storage
+from backend.domain.remedies import reports, tasks
+from backend.domain.review import services as review
+from backend.domain.submissions import services as submissions
+from backend.domain.submissions.calendar import year_calendar
+from backend.domain.tenants.deps import TenantContext
+from backend.domain.tenants.services import report_deadlines
+from backend.settings import Settings
+
+DEMO_NOTE = "(dữ liệu mẫu)"
+ZERO = Decimal(0)
+CENT = Decimal("0.01")
+
+
+def _share(*parts: str) -> int:
+    """A stable number 0–99 from the codes: the same demo on every run and machine."""
+    return int(hashlib.sha256(":".join(parts).encode()).hexdigest()[:8], 16) % 100
+
+
+def _moment(day: date, hour: int = 9) -> datetime:
+    return datetime.combine(day, time(hour), tzinfo=VIETNAM).astimezone(UTC)
+
+
+def _self_score(tenant: str, year: int, code: str, max_points: Decimal, kind: str) -> Decimal:
+    share = _share(tenant, str(year), code)
+    if kind == "penalty":
+        return ZERO
+    if kind == "bonus":
+        return min(max_points, Decimal(1)) if share < 40 else ZERO
+    if share < 70:
+        return max_points
+    if share < 85:
+        return (max_points * Decimal("0.75")).quantize(CENT)
+    if share < 95:
+        return (max_points / 2).quantize(CENT)
+    return ZERO
+
+
+async def _import_missing_sets(db: AsyncSession, tenants_dir: Path, years: tuple[int, ...]) -> list[str]:
+    """For each province and ranking group without a set for one of `years`, its latest set under that year."""
+    latest: dict[tuple[str, str | None], CriteriaSetFile] = {}
+    for criteria in sorted(load_all(tenants_dir), key=lambda s: s.year):
+        latest[(criteria.province, criteria.group)] = criteria
+    provinces = {p.code: p for p in await db.scalars(select(Province))}
+    report = []
+    for (code, group), criteria in latest.items():
+        province = provinces.get(code)
+        if province is None:
+            continue
+        group_id = None
+        if group is not None:
+            group_id = await db.scalar(
+                select(RankingGroup.id).where(RankingGroup.province_id == province.id, RankingGroup.code == group)
+            )
+        for year in years:
+            exists = await db.scalar(
+                select(CriteriaSet.id)
+                .where(
+                    CriteriaSet.province_id == province.id,
+                    CriteriaSet.year == year,
+                    CriteriaSet.ranking_group_id.is_not_distinct_from(group_id),
+                )
+                .limit(1)
+            )
+            if exists is not None:
+                continue
+            suffix = f"-{group}" if group else ""
+            name = f"du-lieu-mau-{year}-theo-bo-chi-so-{criteria.year}{suffix}.yaml"
+            await import_set(db, province, replace(criteria, year=year, file=Path(name), maps_from_previous={}))
+            report.append(f"{code} {year}{' ' + group if group else ''}: bộ chỉ số mẫu theo năm {criteria.year}")
+    return report
+
+
+async def _person(db: AsyncSession, tenant: Tenant, *roles: Role) -> uuid.UUID | None:
+    """A demo person of the tenant with one of `roles` (the first by e-mail order), if the demo people are loaded."""
+    await bind_tenant(db, tenant.id)
+    for role in roles:
+        found = await db.scalar(
+            select(Membership.user_id)
+            .where(Membership.tenant_id == tenant.id, Membership.role == role.value, Membership.is_active)
+            .order_by(Membership.user_id)
+            .limit(1)
+        )
+        if found is not None:
+            return found
+    return None
+
+
+def _context(tenant: Tenant, province: Province, user_id: uuid.UUID | None, role: Role) -> TenantContext:
+    principal = Principal(user_id=user_id, display_name="Dữ liệu mẫu", roles={tenant.id: frozenset({role})})
+    return TenantContext(tenant=tenant, province=province, principal=principal)
+
+
+async def _self_assess(
+    db: AsyncSession, dept: Tenant, province: Province, year: int, actor: uuid.UUID | None, *, partial: bool
+) -> Assessment:
+    """The year's self-assessment with every criterion scored (approved), or about two thirds (a draft)."""
+    assessment = await assessments.start(db, dept, province, year, actor)
+    loaded = await assessments.load(db, province, year)
+    assert loaded is not None  # started above on the year's set
+    for row in loaded.sheet.rows():
+        if not row.editable:
+            continue
+        key = f"{row.code}{'*' if row.remainder else ''}"
+        if partial and _share(dept.code, "nhap", key) >= 65:
+            continue
+        points = _self_score(dept.code, year, key, row.max_points, row.node.kind)
+        db.add(
+            AssessmentItem(
+                id=uuid.uuid4(),
+                tenant_id=dept.id,
+                assessment_id=assessment.id,
+                criterion_id=row.node.id,
+                points=points,
+                inputs={},
+                explanation=f"Tự chấm {DEMO_NOTE}." if points < row.max_points else "",
+                evidence_refs="",
+                version=1,
+                updated_by=actor,
+            )
+        )
+    await db.flush()  # the rows before the approval: an approved assessment takes no more rows
+    if not partial:
+        assessment.status = "approved"
+        assessment.approved_at = _moment(date(year, 11, 12))
+        assessment.approved_by = actor
+        criteria_set = await db.get(CriteriaSet, assessment.criteria_set_id)
+        if criteria_set is not None and criteria_set.frozen_at is None:
+            criteria_set.frozen_at = assessment.approved_at
+    await db.flush()
+    return assessment
+
+
+async def _survey_scores(
+    db: AsyncSession, dept: Tenant, province: Province, year: int, actor: uuid.UUID | None
+) -> None:
+    """The parts Sở Nội vụ enters (survey, external indices), 80–95 % of their maximum."""
+    loaded = await assessments.load(db, province, year)
+    assert loaded is not None
+    for row in loaded.sheet.rows():
+        if not row.by_province or row.children or row.not_applicable is not None or row.external is not None:
+            continue
+        ratio = Decimal(80 + _share(dept.code, "khao-sat", row.code) % 16) / 100
+        db.add(
+            ExternalScore(
+                id=uuid.uuid4(),
+                tenant_id=dept.id,
+                criterion_id=row.node.id,
+                value=None,
+                points=(row.node.max_points * ratio).quantize(CENT),
+                source="form",
+                entered_by=actor,
+            )
+        )
+    await db.flush()
+
+
+async def _appraise(db: AsyncSession, snv: TenantContext, dept: Tenant, year: int, published: date) -> None:
+    """Sở Nội vụ's decisions (most self-scores kept, some lowered with a reason), then the published result."""
+    async with review.bound_to(db, snv, dept):
+        loaded = await review.load_review(db, snv.province, dept, year)
+        assert loaded is not None
+        for row in loaded.rows:
+            score = row.self_score
+            if score is not None and score > 0 and _share(dept.code, "tham-dinh", row.key) < 20:
+                lowered = (score / 2).quantize(CENT)
+                form = {
+                    "decision": "score",
+                    "points": f"{lowered}".replace(".", ","),
+                    "reason": f"Tài liệu kiểm chứng chưa chứng minh đủ kết quả tự chấm {DEMO_NOTE}.",
+                }
+            elif score is None:
+                form = {"decision": "score", "points": "0", "reason": f"Đơn vị không tự chấm {DEMO_NOTE}."}
+            else:
+                form = {"decision": "accept"}
+            errors = await review.decide(db, snv, loaded, row, form)
+            assert not errors, errors
+        await review.finalise(db, snv, loaded)
+        assert loaded.appraisal is not None
+        loaded.appraisal.finalised_at = _moment(published, 16)  # published on the province's day, not today
+        await db.flush()
+
+
+async def _board(
+    db: AsyncSession, ctx: TenantContext, year: int, published: date, leader: uuid.UUID | None, today: date
+) -> int:
+    """The plan after `year`'s published appraisal, carried out the next year: generated, approved, under way."""
+    loaded = await assessments.load(db, ctx.province, year)
+    assert loaded is not None
+    options = await tasks.choices(db, loaded.sheet)
+    proposals = await tasks.plan_proposals(db, year, loaded.sheet, list(options.units.values()), set())
+    columns = options.columns
+    units = sorted(options.units.values(), key=lambda u: (u.position, u.name))
+    done = [c for c in columns if c.is_done]
+    open_columns = [c for c in columns if not c.is_done] or columns
+    for number, proposal in enumerate(proposals):
+        share = _share(ctx.tenant.code, "ke-hoach", proposal.criterion_code)
+        quarter = 1 + share % 4
+        due = {1: date(year + 1, 3, 31), 2: date(year + 1, 6, 30), 3: date(year + 1, 9, 30), 4: date(year + 1, 12, 15)}[
+            quarter
+        ]
+        finished = due < today and share < 75  # most of what fell due is done; the rest is overdue
+        column = (done[0] if done else columns[-1]) if finished else open_columns[number % len(open_columns)]
+        values = {
+            "kind": "fix",
+            "area_code": proposal.area_code,
+            "criterion_code": proposal.criterion_code,
+            "title": proposal.title,
+            "deficiency": proposal.deficiency,
+            "expected_output": proposal.expected_output,
+            "notes": DEMO_NOTE,
+            "points_lost": proposal.points_lost,
+            "points_max": proposal.points_max,
+            "deadline_text": f"{due:%d/%m/%Y}",
+            "due_date": due,
+            "lead_unit_id": proposal.lead_unit_id
+            or (units[share % len(units)].id if units else None),  # the set names no lead unit: one of the units
+            "labels": ["thẩm định"],
+            "coordinating": [],
+            "monitoring_unit_id": None,
+            "assignees": [],
+        }
+        await tasks.create_task(db, ctx, year, values, options, column)
+    db.add(
+        RemedyPlan(
+            id=uuid.uuid4(),
+            tenant_id=ctx.tenant.id,
+            year=year,
+            result_date=published,
+            status="approved",
+            approved_at=_moment(published + timedelta(days=10)),
+            approved_by=leader,
+            version=1,
+        )
+    )
+    await db.flush()
+    return len(proposals)
+
+
+async def _reports(db: AsyncSession, ctx: TenantContext, year: int, actor: uuid.UUID | None, today: date) -> None:
+    """The year's periodic reports on the plan: those due before the last passed deadline sent on time, with a
+    line per area; the last passed one left overdue, for the demo to show one."""
+    loaded = await assessments.load(db, ctx.province, reports.plan_year(year))
+    areas = {a.code: a.node.title for a in loaded.sheet.areas} if loaded else {}
+    passed = [d for d in report_deadlines(ctx.province, year) if d.due < today]
+    for due in passed[:-1]:
+        sent = due.due - timedelta(days=2)
+        narratives = {code: f"Các phòng, đơn vị triển khai nhiệm vụ theo kế hoạch {DEMO_NOTE}." for code in areas}
+        snapshot = await reports.summary(db, reports.plan_year(year), areas, sent)
+        db.add(
+            ProgressReport(
+                id=uuid.uuid4(),
+                tenant_id=ctx.tenant.id,
+                year=year,
+                period=due.period,
+                status="submitted",
+                narratives=narratives,
+                snapshot={**snapshot, "narratives": narratives},
+                submitted_at=_moment(sent, 15),
+                submitted_by=actor,
+                version=2,
+            )
+        )
+    await db.flush()
+
+
+async def seed_demo_cycle(
+    owner_engine: AsyncEngine, storage: Storage, tenants_dir: Path, templates_dir: Path, today: date | None = None
+) -> list[str]:
+    """Add the demo's published year and the year being assessed (see the module's docstring); returns what it did."""
+    sessions = create_session_maker(owner_engine)
+    async with sessions() as db, db.begin():
+        provinces = list(await db.scalars(select(Province).order_by(Province.code)))
+        years = sorted({current_cycle(p.settings, today).year for p in provinces})
+        wanted = tuple(sorted({y for year in years for y in (year - 1, year)}))
+        report = await _import_missing_sets(db, tenants_dir, wanted)
+
+    for province in provinces:
+        cycle = current_cycle(province.settings, today)
+        published_year, current = cycle.remedies, cycle.year
+        calendar = year_calendar(province.settings, published_year)
+        submitted_on = calendar.submission_deadline - timedelta(days=2) if calendar else date(published_year, 11, 18)
+        published_on = calendar.round_2.end if calendar else date(published_year, 12, 19)
+        new: list[tuple[Tenant, uuid.UUID]] = []
+        async with sessions() as db, db.begin():
+            snv_tenant = await db.scalar(
+                select(Tenant).where(
+                    Tenant.province_id == province.id, Tenant.kind == TenantKind.HOME_AFFAIRS.value, Tenant.is_active
+                )
+            )
+            if snv_tenant is None:
+                continue
+            for dept in await review.departments_of(db, province):
+                await bind_tenant(db, dept.id)
+                if await db.scalar(select(Assessment.id).where(Assessment.year == published_year)) is not None:
+                    continue  # seeded before, or real work: left as it is
+                if await assessments.latest_set(db, province, published_year) is None:
+                    continue
+                focal = await _person(db, dept, Role.FOCAL_POINT, Role.TENANT_ADMIN)
+                await _self_assess(db, dept, province, published_year, focal, partial=False)
+                await _survey_scores(db, dept, province, published_year, None)
+                submission = await submissions.submit(
+                    db, dept, province, published_year, focal, now=_moment(submitted_on)
+                )
+                new.append((dept, submission.id))
+        for dept, submission_id in new:  # the package, as the job worker would build it
+            await submissions.build_package(owner_engine, storage, dept.id, submission_id, templates_dir=templates_dir)
+        if not new:
+            continue
+        async with sessions() as db, db.begin():
+            assert snv_tenant is not None
+            reviewer = await _person(db, snv_tenant, Role.PROVINCE_REVIEWER, Role.PROVINCE_ADMIN)
+            snv = _context(snv_tenant, province, reviewer, Role.PROVINCE_REVIEWER)
+            await bind_tenant(db, snv_tenant.id, reviewer)
+            for dept, submission_id in new:
+                await bind_tenant(db, dept.id)
+                status = await db.scalar(select(Submission.status).where(Submission.id == submission_id))
+                if status == "submitted":
+                    await _appraise(db, snv, dept, published_year, published_on)
+            await bind_tenant(db, snv_tenant.id, reviewer)
+            await review.rank_province(db, snv, published_year)
+            for dept, _ in new:
+                focal = await _person(db, dept, Role.FOCAL_POINT, Role.TENANT_ADMIN)
+                leader = await _person(db, dept, Role.LEADER)
+                await bind_tenant(db, dept.id, focal)
+                ctx = _context(dept, province, focal, Role.FOCAL_POINT)
+                day = today or vietnam_today()
+                count = await _board(db, ctx, published_year, published_on, leader, day)
+                await _reports(db, ctx, current, focal, day)
+                if await assessments.latest_set(db, province, current) is not None:
+                    await _self_assess(db, dept, province, current, focal, partial=True)
+                report.append(
+                    f"{province.code}/{dept.code}: {published_year} đã công bố, {count} nhiệm vụ khắc phục, "
+                    f"{current} đang tự đánh giá {DEMO_NOTE}"
+                )
+    return report
+
+
+def seed_demo(settings: Settings) -> list[str]:
+    """`seed_demo_cycle` for `parboard demo`, on the configured database and storage."""
+    from backend.db import runtime
+    from backend.db.engine import create_engine
+    from backend.domain.evidence.storage import storage_from_settings
+
+    async def run() -> list[str]:
+        engine = create_engine(runtime.resolve(settings).owner_url)
+        try:
+            return await seed_demo_cycle(
+                engine, storage_from_settings(settings), settings.paths.tenants_dir, settings.paths.templates_dir
+            )
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
