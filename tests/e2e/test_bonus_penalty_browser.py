@@ -109,6 +109,7 @@ async def test_bonus_within_its_cap_section_of_evidence_and_the_reviewers_total(
     # evidence of 10.4 naming where in the decision it is
     await page.goto(f"{ASSESS}/linh-vuc/10")
     panel = page.locator("#ev-2024-10-4")
+    await panel.get_by_text("Đính kèm minh chứng").click()  # the upload form is folded under the list
     await expect(panel.get_by_label("Vị trí trong văn bản (điều, mục, trang; nếu có)")).to_be_visible()
     await panel.locator('input[type="file"]').set_input_files(
         files=[{"name": "Quyết định tự chủ.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 quyet dinh"}]
