@@ -130,9 +130,9 @@ def test_ba_ria_vung_tau_structure_2019_to_2023_sums_to_100_and_2023_dti_gives_9
     from backend.domain.criteria.config import rule_for
 
     sets = {s.year: s for s in load_all(PROJECT_ROOT / "tenants") if s.province == "ba-ria-vung-tau"}
-    assert sorted(sets) == [2019, 2020, 2021, 2022, 2023]
+    assert sorted(sets) == [2019, 2020, 2021, 2022, 2023, 2024]  # 2024: the demo set with bonus and penalty
     for criteria in sets.values():
-        areas = [n for n in criteria.nodes if n.depth == 0]
+        areas = [n for n in criteria.nodes if n.depth == 0 and n.kind in {"criterion", "survey"}]
         assert sum((n.max_points for n in areas), Decimal(0)) == Decimal(100)
     assert sets[2023].maps_from_previous == {"8": "3"}
     dti = rule_for(sets[2023].node("7"))
@@ -142,5 +142,5 @@ def test_ba_ria_vung_tau_structure_2019_to_2023_sums_to_100_and_2023_dti_gives_9
 
 async def test_every_shipped_criteria_set_imports(owner_engine: AsyncEngine) -> None:
     report = await import_criteria(owner_engine, load_all(PROJECT_ROOT / "tenants"))
-    assert len(report) == 8  # Bà Rịa – Vũng Tàu 2019–2023, Hà Tĩnh 2020 for each of its three groups
+    assert len(report) == 9  # Bà Rịa – Vũng Tàu 2019–2024, Hà Tĩnh 2020 for each of its three groups
     assert all("phiên bản 1" in line for line in report)

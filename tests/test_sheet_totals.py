@@ -1,12 +1,14 @@
 """The self-assessment sheet's total with bonus and penalty areas (điểm cộng, điểm trừ), built without the
-database from a criteria set made here: no shipped set has such areas, so only this test sees one."""
+database: from a criteria set made here, and from the shipped demo set that has such areas (Bà Rịa – Vũng Tàu 2024)."""
 
 from __future__ import annotations
 
 import uuid
 from decimal import Decimal
 
-from backend.domain.assessments.sheet import Entry, Node, build_sheet
+from backend.domain.assessments.sheet import Entry, External, Node, Sheet, build_sheet
+from backend.domain.criteria.config import load_criteria_file
+from backend.settings import PROJECT_ROOT
 
 D = Decimal
 
@@ -63,3 +65,63 @@ def test_a_bonus_alone_raises_the_total_and_a_penalty_alone_lowers_it() -> None:
     with_penalty = build_sheet([area, bonus, penalty], {area.id: Entry(D("8")), penalty.id: Entry(D("3"))}, {}, D("10"))
     assert with_bonus.total == D("10.000")
     assert with_penalty.total == D("5.000")
+
+
+# ---- the shipped demo set with bonus and penalty areas (Bà Rịa – Vũng Tàu 2024, seed 004 Phụ lục 2 part III) ----
+
+DEMO_2024 = PROJECT_ROOT / "tenants" / "ba-ria-vung-tau" / "criteria" / "2024.yaml"
+# Seed 004's 2023 components (sum 87,225) entered against the 2024 set; 7 is the DTI (93,76 × 0,1), 9.x the survey.
+COMPONENTS_2023 = {"1": "9.5", "2": "6.5", "3": "9.729", "4": "6.5", "5": "7", "6": "8"}
+EXTERNALS_2023 = {"7": "9.376", "9.1": "13.245", "9.2": "17.375"}
+
+
+def _demo_sheet(bonus: dict[str, str], penalty: dict[str, str]) -> Sheet:
+    loaded = load_criteria_file(DEMO_2024)
+    ids = {row.code: uuid.uuid4() for row in loaded.nodes}
+    nodes = [
+        Node(
+            id=ids[row.code],
+            code=row.code,
+            parent_id=ids[row.parent_code] if row.parent_code else None,
+            depth=row.depth,
+            position=row.position,
+            title=row.title,
+            max_points=row.max_points,
+            kind=row.kind,
+            method=row.method,
+            evidence=row.evidence,
+            lead_unit=row.lead_unit,
+            appraising_agency=row.appraising_agency,
+        )
+        for row in loaded.nodes
+    ]
+    entries = {ids[code]: Entry(D(points)) for code, points in {**COMPONENTS_2023, **bonus, **penalty}.items()}
+    externals = {ids[code]: External(D(points)) for code, points in EXTERNALS_2023.items()}
+    return build_sheet(
+        nodes, entries, externals, loaded.total_max, bonus_cap=loaded.bonus_cap, penalty_cap=loaded.penalty_cap
+    )
+
+
+def test_the_demo_set_has_capped_bonus_and_penalty_areas_outside_its_100_points() -> None:
+    loaded = load_criteria_file(DEMO_2024)
+    kinds = {row.code: row.kind for row in loaded.nodes if row.depth == 0}
+    assert (kinds["10"], kinds["11"]) == ("bonus", "penalty")
+    assert (loaded.total_max, loaded.bonus_cap, loaded.penalty_cap) == (D(100), D(2), D(3))
+    assert loaded.node("10").max_points > loaded.bonus_cap  # the cap bites before the area's own maximum
+    assert loaded.node("11").max_points > loaded.penalty_cap
+    sheet = _demo_sheet({}, {})
+    assert sheet.applicable_max == D(100)  # bonus and penalty leave the maximum alone
+    assert sheet.total == D("87.225")  # seed 004's 2023 components, nothing added or taken
+
+
+def test_the_demo_sets_bonus_adds_and_its_penalty_subtracts_each_within_its_cap() -> None:
+    under = _demo_sheet({"10.1": "0.5", "10.4": "1"}, {"11.2": "1"})
+    assert (under.bonus, under.penalty, under.total) == (D("1.5"), D(1), D("87.725"))  # 87,225 + 1,5 − 1
+    assert under.index() == D("87.73")  # 87,725 half-up, once
+    over = _demo_sheet(
+        {"10.1": "0.5", "10.2": "0.5", "10.3": "0.5", "10.4": "1"}, {"11.1": "1", "11.2": "1", "11.3": "1", "11.5": "1"}
+    )
+    assert (over.row("10").score, over.row("11").score) == (D("2.5"), D(4))  # the areas as scored …
+    assert (over.bonus, over.penalty) == (D(2), D(3))  # … counted within the caps
+    assert over.total == D("86.225")  # 87,225 + 2 − 3
+    assert over.index() == D("86.23")

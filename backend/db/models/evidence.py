@@ -62,6 +62,7 @@ class EvidenceFile(UUIDPrimaryKey, TenantScoped, Base):
     description: Mapped[str] = mapped_column(Text, default="")
     document_number: Mapped[str] = mapped_column(String(127), default="")  # "640/KH-STNMT"
     document_date: Mapped[date | None] = mapped_column(Date, nullable=True)  # 24/02/2023
+    document_section: Mapped[str] = mapped_column(String(200), default="")  # "Điều 3, trang 5": where in it
     uploaded_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id", ondelete="SET NULL"))
     uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

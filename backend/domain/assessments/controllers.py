@@ -21,7 +21,14 @@ from backend.domain.assessments.province_results import province_results
 from backend.domain.assessments.published import publication, tenant_result
 from backend.domain.assessments.services import STATUS_LABELS, Loaded, StaleRow, WorkflowError
 from backend.domain.assessments.sheet import METHOD_LABELS, Row, RowInput
-from backend.domain.assessments.xlsx import SelfAssessmentSheet, export_self_assessment, sheet_rows
+from backend.domain.assessments.xlsx import (
+    ResultLine,
+    SelfAssessmentSheet,
+    adjustment_lines,
+    export_province_results,
+    export_self_assessment,
+    sheet_rows,
+)
 from backend.domain.submissions.calendar import calendar_lock
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
 from backend.domain.tenants.years import no_criteria_page
@@ -303,6 +310,7 @@ class AssessmentController(Controller):
                 total_score=sheet.total,
                 index=result.index,
                 result_class=result.result_class,
+                adjustments=adjustment_lines(sheet),
             )
         )
         return Response(
@@ -387,6 +395,45 @@ class ProvinceResultsController(Controller):
                 href=f"{tenant.base_path}/tinh/ket-qua",
             )
         return await _province_page(request, db_session, tenant, year, years)
+
+    @get("/{year:int}/ket-qua.xlsx", name="province:results_export", opt=RESULTS)
+    async def results_export(
+        self, db_session: NamedDependency[AsyncSession], tenant: NamedDependency[TenantContext], year: FromPath[int]
+    ) -> Response[bytes]:
+        """The results page's ranking as a spreadsheet: per group rank, points, applicable maximum, index, class."""
+        _home_affairs_only(tenant)
+        if year not in await services.criteria_years(db_session, tenant.province):
+            raise NotFoundException(f"Tỉnh chưa ban hành bộ chỉ số năm {year}.")
+        results = await province_results(db_session, tenant, year)
+        lines = [
+            ResultLine(
+                group=r.group,
+                rank=r.rank if r.of > 1 else None,  # one self-assessment in a group is no ranking (as the page)
+                of=r.of,
+                tenant_code=r.tenant.code,
+                tenant_name=r.tenant.name,
+                total=r.total,
+                applicable_max=r.max_points,
+                index=r.index,
+                result_class=r.result_class,
+                status=r.status,
+            )
+            for _, rows in results.groups
+            for r in rows
+        ]
+        data = export_province_results(
+            tenant.province.name,
+            year,
+            results.rules.places,
+            lines,
+            [t.name for t in results.missing],
+            vietnam_today(),
+        )
+        return Response(
+            data,
+            media_type=XLSX,
+            headers={"Content-Disposition": f'attachment; filename="ket-qua-{tenant.province.code}-{year}.xlsx"'},
+        )
 
     @post("/{year:int}/khong-ap-dung", name="province:not_applicable", opt=MANAGE)
     async def decide_not_applicable(

@@ -189,15 +189,30 @@ class Sheet:
         return sum((a.applicable_max for a in self.areas if a.node.kind in {"criterion", "survey"}), ZERO)
 
     @property
+    def adjusted(self) -> bool:
+        """The set has bonus or penalty areas (điểm cộng, điểm trừ)."""
+        return any(a.node.kind in {"bonus", "penalty"} for a in self.areas)
+
+    @property
+    def bonus_scored(self) -> Decimal:
+        """The bonus areas as scored, before the set's cap."""
+        return sum((a.score or ZERO for a in self.areas if a.node.kind == "bonus"), ZERO)
+
+    @property
+    def penalty_scored(self) -> Decimal:
+        """The penalty areas as scored, before the set's cap."""
+        return sum((a.score or ZERO for a in self.areas if a.node.kind == "penalty"), ZERO)
+
+    @property
     def bonus(self) -> Decimal:
         """The bonus counted: what was scored, within the set's cap."""
-        scored = sum((a.score or ZERO for a in self.areas if a.node.kind == "bonus"), ZERO)
+        scored = self.bonus_scored
         return min(scored, self.bonus_cap) if self.bonus_cap is not None else scored
 
     @property
     def penalty(self) -> Decimal:
         """The penalty counted: what was scored, within the set's cap."""
-        scored = sum((a.score or ZERO for a in self.areas if a.node.kind == "penalty"), ZERO)
+        scored = self.penalty_scored
         return min(scored, self.penalty_cap) if self.penalty_cap is not None else scored
 
     @property

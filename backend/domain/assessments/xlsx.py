@@ -79,6 +79,22 @@ class SelfAssessmentSheet:
     total_score: Decimal
     index: Decimal | None = None  # the Chỉ số CCHC (percent, rounded as published); None: not shown
     result_class: str = ""
+    adjustments: Sequence[tuple[str, Decimal]] = ()  # the bonus and penalty counted, above the total
+
+
+def adjustment_lines(sheet: Sheet) -> list[tuple[str, Decimal]]:
+    """The bonus and penalty the total counts, each within its cap, as labelled lines (none for a set without
+    bonus or penalty areas): the areas' rows show what was scored, these lines what the total adds and takes."""
+    if not sheet.adjusted:
+        return []
+
+    def label(what: str, cap: Decimal | None) -> str:
+        return f"{what} được tính" + (f" (tối đa {vn_points(cap)} điểm)" if cap is not None else "")
+
+    return [
+        (label("Điểm cộng", sheet.bonus_cap), sheet.bonus),
+        (label("Điểm trừ", sheet.penalty_cap), sheet.penalty),
+    ]
 
 
 @dataclass(frozen=True)
@@ -185,7 +201,10 @@ def export_self_assessment(sheet: SelfAssessmentSheet) -> bytes:
                 cell.font = BOLD
         cells[1].alignment = Alignment(vertical="top", wrap_text=True, indent=min(max(item.depth, 0), 15))
 
-    total_row = row + 1
+    for offset, (label, points) in enumerate(sheet.adjustments, start=1):
+        put_text(ws, row + offset, 2, label).border = BOX
+        _put_points(ws, row + offset, 4, points).border = BOX
+    total_row = row + len(sheet.adjustments) + 1
     put_text(ws, total_row, 2, "Tổng điểm")
     _put_points(ws, total_row, 3, sheet.total_max)
     _put_points(ws, total_row, 4, sheet.total_score)
@@ -204,6 +223,92 @@ def export_self_assessment(sheet: SelfAssessmentSheet) -> bytes:
         ws.column_dimensions[get_column_letter(column)].width = width
     ws.freeze_panes = f"A{header_row + 1}"
     ws.print_title_rows = f"{header_row}:{header_row}"
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    return save_workbook(workbook)
+
+
+# --- Export of the province's results -------------------------------------------------------------------------
+
+RESULTS_TITLE = "KẾT QUẢ TỰ ĐÁNH GIÁ CHỈ SỐ CẢI CÁCH HÀNH CHÍNH NĂM {year} THEO NHÓM XẾP HẠNG"
+RESULTS_HEADERS = (
+    "Nhóm xếp hạng",
+    "Hạng",
+    "Số đơn vị trong nhóm",
+    "Mã đơn vị",
+    "Tên đơn vị",
+    "Tổng điểm",
+    "Điểm tối đa áp dụng",
+    "Chỉ số CCHC (%)",
+    "Xếp loại",
+    "Trạng thái",
+)
+
+
+@dataclass(frozen=True)
+class ResultLine:
+    """One unit of the province's results: its group, rank and class, its points out of its applicable maximum."""
+
+    group: str
+    rank: int | None  # None: nothing applies to the unit, so it has no index
+    of: int
+    tenant_code: str
+    tenant_name: str
+    total: Decimal
+    applicable_max: Decimal
+    index: Decimal | None  # already rounded once, as published
+    result_class: str
+    status: str
+
+
+def export_province_results(
+    province: str, year: int, places: int, lines: Sequence[ResultLine], missing: Sequence[str], exported_on: date
+) -> bytes:
+    """The province's results of the year, group by group, as an .xlsx: each index a number shown with the
+    province's declared places (the value is the published, once-rounded index, never rounded again)."""
+    workbook = Workbook()
+    ws = first_sheet(workbook, f"Ket qua {year}")
+    last_column = get_column_letter(len(RESULTS_HEADERS))
+    ws.merge_cells(f"A1:{last_column}1")
+    title = put_text(ws, 1, 1, RESULTS_TITLE.format(year=year))
+    title.font, title.alignment = Font(bold=True, size=13), CENTER
+    ws.row_dimensions[1].height = 36
+    for row, (label, value) in enumerate((("Tỉnh", province), ("Ngày xuất", exported_on.strftime("%d/%m/%Y"))), 2):
+        put_text(ws, row, 1, f"{label}:").font = BOLD
+        put_text(ws, row, 2, value)
+    note = "Số liệu tự chấm của đơn vị; chỉ số = tổng điểm ÷ điểm tối đa áp dụng × 100, làm tròn một lần, nửa lên."
+    put_text(ws, 4, 1, note)
+    header_row = 6
+    for column, text in enumerate(RESULTS_HEADERS, start=1):
+        cell = put_text(ws, header_row, column, text)
+        cell.font, cell.fill, cell.alignment, cell.border = BOLD, HEADER_FILL, CENTER, BOX
+    index_format = "0" if places == 0 else "0." + "0" * places
+    row = header_row
+    for row, line in enumerate(lines, start=header_row + 1):
+        cells = [
+            put_text(ws, row, 1, line.group),
+            _put_points(ws, row, 2, Decimal(line.rank) if line.rank is not None else None),
+            _put_points(ws, row, 3, Decimal(line.of)),
+            put_text(ws, row, 4, line.tenant_code),
+            put_text(ws, row, 5, line.tenant_name),
+            _put_points(ws, row, 6, line.total),
+            _put_points(ws, row, 7, line.applicable_max),
+            _put_points(ws, row, 8, line.index),
+            put_text(ws, row, 9, line.result_class),
+            put_text(ws, row, 10, line.status),
+        ]
+        cells[7].number_format = index_format
+        for cell in cells:
+            cell.border, cell.alignment = BOX, TOP
+    if missing:
+        put_text(ws, row + 2, 1, "Chưa bắt đầu tự đánh giá:").font = BOLD
+        put_text(ws, row + 2, 2, "; ".join(missing))
+    for column, width in enumerate((28, 8, 10, 26, 44, 12, 12, 14, 14, 20), start=1):
+        ws.column_dimensions[get_column_letter(column)].width = width
+    ws.freeze_panes = f"A{header_row + 1}"
+    ws.auto_filter.ref = f"A{header_row}:{last_column}{max(row, header_row)}"
     ws.page_setup.orientation = "landscape"
     ws.page_setup.fitToWidth = 1
     ws.page_setup.fitToHeight = 0

@@ -12,7 +12,8 @@ The API other parts use (every function runs on a session already bound to the t
   token (the `x-csrftoken` header, or the `_csrf_token` field BEFORE any file part). All or nothing:
   `Received.errors` (field → Vietnamese message; field "files" for the files) means no row and no new
   blob; otherwise `Received.files` are the new `EvidenceFile` rows (flushed, audited). Form fields:
-  `files` (several), `description`, `document` ("Số 640/KH-STNMT ngày 24/02/2023" → number and date).
+  `files` (several), `description`, `document` ("Số 640/KH-STNMT ngày 24/02/2023" → number and date),
+  `section` (where in the document: "Điều 3, trang 5").
   Raise nothing for bad input except `PermissionDeniedException` (CSRF) and `ClientGone`. It COMMITS the
   session first (nothing may be pending) so that a slow upload holds no pooled connection, then binds
   the tenant again explicitly for the rows (the app's session class has no after_begin re-binding).
@@ -68,6 +69,7 @@ from backend.web.metrics import UPLOAD_BYTES
 MAX_FILES = 20
 MAX_FIELDS = 10
 MAX_FIELD_BYTES = 8 * 1024
+MAX_SECTION = 200  # characters of `document_section` ("Điều 3, trang 5")
 MAX_HEADER_BYTES = 4096
 WRITE_CHUNK = 1024 * 1024
 CRITERION_CODE = re.compile(r"^\d{1,2}(\.\d{1,2}){0,4}$")
@@ -148,6 +150,17 @@ def parse_document(text: str) -> tuple[str, date | None]:
     if not number and day is None:
         raise EvidenceError("Ghi theo mẫu: Số 640/KH-STNMT ngày 24/02/2023.")
     return number, day
+
+
+def parse_section(text: str) -> str:
+    """Where in its document the evidence is ("Điều 3, trang 5"), on one line; "" for none. EvidenceError (for the
+    person) when it is too long or names nothing; a NUL or other control character never reaches the database."""
+    text = " ".join(clean_text(text).split())
+    if len(text) > MAX_SECTION:
+        raise EvidenceError(f"Vị trí trong văn bản quá dài (tối đa {MAX_SECTION} ký tự, đang có {len(text)}).")
+    if text and not any(c.isalnum() for c in text):
+        raise EvidenceError("Ghi điều, mục hoặc trang của văn bản, ví dụ: Điều 3, trang 5.")
+    return text
 
 
 async def check_target(db: AsyncSession, target: Target) -> None:
@@ -326,6 +339,7 @@ def _snapshot(file: EvidenceFile) -> dict[str, Any]:
         "description": file.description,
         "document_number": file.document_number,
         "document_date": file.document_date.isoformat() if file.document_date else None,
+        "document_section": file.document_section,
     }
 
 
@@ -460,7 +474,7 @@ async def _receive(
                 value = await _field(stream)
                 if event.name == "_csrf_token" and not csrf_checked:
                     csrf_checked = csrf_ok(request, value)
-                elif event.name in ("description", "document"):
+                elif event.name in ("description", "document", "section"):
                     received.form[event.name] = value
                 continue
             if not csrf_checked:
@@ -519,6 +533,10 @@ async def _receive(
         number, day = parse_document(received.form.get("document", ""))
     except EvidenceError as exc:
         raise _Refused("document", str(exc)) from None
+    try:
+        section = parse_section(received.form.get("section", ""))
+    except EvidenceError as exc:
+        raise _Refused("section", str(exc)) from None
     # A new transaction (the first one was ended before streaming): the session re-applies its bound
     # tenant when it begins (backend.db.rls).
     try:
@@ -539,6 +557,7 @@ async def _receive(
             description=description,
             document_number=number,
             document_date=day,
+            document_section=section,
             uploaded_by=actor,
         )
         db.add(row)

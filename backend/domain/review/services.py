@@ -288,6 +288,11 @@ class Review:
                 return row
         raise KeyError(key)
 
+    @property
+    def appraised(self) -> Sheet:
+        """The sheet as appraised so far in this round (what finalising would publish once every row is decided)."""
+        return appraised_sheet(self)
+
     def visible_to(self, ctx: TenantContext) -> list[ReviewRow]:
         """Every row for the Sở Nội vụ; only the rows assigned to it for another appraising agency."""
         if is_home_affairs(ctx):

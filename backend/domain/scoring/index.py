@@ -93,28 +93,34 @@ def _sum(name: str, alias: str | None = None) -> pl.Expr:
     return pl.col(name).sum().cast(POINTS).alias(alias or name)
 
 
-def _to_decimal(units: pl.Series, places: int) -> pl.Series:
-    """Integer units of 10^-places as exact Decimals (polars keeps a product's scale, so no multiplication)."""
-    return pl.Series(
-        units.name,
-        [None if u is None else Decimal(u).scaleb(-places) for u in units.to_list()],
-        dtype=pl.Decimal(12, places),
+def _index(units: str, places: int) -> pl.Expr:
+    """Integer units of 10^-places as exact Decimals: a product's scale is its factors' (0 + places), so multiplying
+    by 10^-places moves the point without rounding, inside the query (no value goes through Python)."""
+    step = pl.lit(Decimal(1).scaleb(-places), dtype=pl.Decimal(places + 1, places))
+    return (pl.col(units).cast(pl.Decimal(20, 0)) * step).cast(pl.Decimal(12, places))
+
+
+def _area_units(prepared: pl.LazyFrame, places: int) -> pl.LazyFrame:
+    """Per tenant and area: achieved, applicable max and the area's index in units of 10^-places (null: nothing
+    of the area applies)."""
+    return (
+        prepared.group_by("tenant", "area")
+        .agg(_sum("achieved"), _sum("max"))
+        .with_columns(pl.col("achieved").fill_null(ZERO))
+        .with_columns(_units_expr("achieved", "max", places).alias("units"))
     )
 
 
 def area_indices(scores: pl.DataFrame, year: int, places: int = DEFAULT_PLACES) -> pl.DataFrame:
     """Per tenant and area of the year: achieved, applicable max and the area's published index (null when nothing
     of the area applies). Columns tenant, area, achieved, max, index; sorted by tenant, area."""
-    frame = (
-        _prepared_scores(scores, year)
-        .group_by("tenant", "area")
-        .agg(_sum("achieved"), _sum("max"))
-        .with_columns(pl.col("achieved").fill_null(ZERO))
-        .with_columns(_units_expr("achieved", "max", places).alias("units"))
+    return (
+        _area_units(_prepared_scores(scores, year), places)
+        .with_columns(_index("units", places).alias("index"))
+        .drop("units")
         .sort("tenant", "area")
         .collect()
     )
-    return frame.with_columns(_to_decimal(frame["units"], places).alias("index")).drop("units")
 
 
 def published_results(
@@ -139,14 +145,14 @@ def published_results(
         totals = totals.join(_capped(adjustments, year), on="tenant", how="left").with_columns(
             pl.col("bonus").fill_null(ZERO), pl.col("penalty").fill_null(ZERO)
         )
+    # the lowest area index per tenant, from the same prepared rows in the same query (one pass, one collect)
     floors = (
-        area_indices(scores, year, places)
-        .lazy()
-        .filter(pl.col("index").is_not_null())
+        _area_units(lazy, places)
+        .filter(pl.col("units").is_not_null())
         .group_by("tenant")
-        .agg(pl.col("index").min().alias("min_area_index"))
+        .agg(pl.col("units").min().alias("min_area_units"))
     )
-    frame = (
+    return (
         totals.with_columns(pl.col("components").fill_null(ZERO))
         .with_columns((pl.col("components") + pl.col("bonus") - pl.col("penalty")).cast(POINTS).alias("total"))
         .with_columns(_units_expr("total", "max", places).alias("units"))
@@ -157,21 +163,21 @@ def published_results(
             _class_expr(classes, places).alias("result_class"),
         )
         .sort("group", "rank", "tenant", nulls_last=True)
+        .select(
+            "tenant",
+            "group",
+            "components",
+            "max",
+            "bonus",
+            "penalty",
+            "total",
+            _index("units", places).alias("index"),
+            "rank",
+            "of",
+            "result_class",
+            _index("min_area_units", places).alias("min_area_index"),
+        )
         .collect()
-    )
-    return frame.with_columns(_to_decimal(frame["units"], places).alias("index")).select(
-        "tenant",
-        "group",
-        "components",
-        "max",
-        "bonus",
-        "penalty",
-        "total",
-        "index",
-        "rank",
-        "of",
-        "result_class",
-        "min_area_index",
     )
 
 
@@ -215,7 +221,7 @@ def _class_expr(classes: Sequence[ResultClass], places: int) -> pl.Expr:
     for entry in reversed(classes):
         reached = pl.col("units") >= _threshold_units(entry.min_index, places)
         if entry.area_floor is not None:
-            floor = Decimal(_threshold_units(entry.area_floor, places)).scaleb(-places)
-            reached = reached & (pl.col("min_area_index").is_null() | (pl.col("min_area_index") >= floor))
+            floor = _threshold_units(entry.area_floor, places)
+            reached = reached & (pl.col("min_area_units").is_null() | (pl.col("min_area_units") >= floor))
         expr = pl.when(pl.col("units").is_not_null() & reached).then(pl.lit(entry.code)).otherwise(expr)
     return expr

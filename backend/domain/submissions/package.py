@@ -70,6 +70,7 @@ class EvidenceEntry:
     description: str = ""
     document_number: str = ""
     document_date: date | None = None
+    document_section: str = ""  # "Điều 3, trang 5"
     path: str = ""  # in the archive; set by `place_evidence`
 
 
@@ -91,6 +92,7 @@ class PackageInfo:
     submitted_at: datetime
     criteria: Sequence[CriterionEntry]
     evidence: Sequence[EvidenceEntry] = field(default_factory=list)
+    adjustments: Sequence[tuple[str, Decimal]] = ()  # the bonus and penalty the total counts, within their caps
 
     @property
     def xlsx_name(self) -> str:
@@ -154,6 +156,7 @@ def manifest(info: PackageInfo, others: dict[str, tuple[str, int]]) -> dict[str,
             "status": info.assessment_status,
             "total_max": _points(info.total_max),
             "total_self_score": _points(info.total_score),
+            "adjustments": [{"label": label, "points": _points(points)} for label, points in info.adjustments],
         },
         "criteria": [
             {
@@ -177,6 +180,7 @@ def manifest(info: PackageInfo, others: dict[str, tuple[str, int]]) -> dict[str,
                 "description": f.description,
                 "document_number": f.document_number,
                 "document_date": f.document_date.isoformat() if f.document_date else None,
+                "document_section": f.document_section,
             }
             for f in info.evidence
         ],

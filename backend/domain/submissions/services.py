@@ -43,8 +43,14 @@ from backend.db.models import (
 )
 from backend.db.rls import bind_tenant
 from backend.domain.assessments import services as assessments
+from backend.domain.assessments.published import publication, tenant_result
 from backend.domain.assessments.services import STATUS_LABELS
-from backend.domain.assessments.xlsx import SelfAssessmentSheet, export_self_assessment, sheet_rows
+from backend.domain.assessments.xlsx import (
+    SelfAssessmentSheet,
+    adjustment_lines,
+    export_self_assessment,
+    sheet_rows,
+)
 from backend.domain.evidence.storage import LocalStorage, Storage
 from backend.domain.submissions.calendar import YearCalendar, year_calendar
 from backend.domain.submissions.package import (
@@ -328,11 +334,13 @@ async def _load_for_build(db: AsyncSession, submission: Submission) -> _Loaded:
                 description=f.description,
                 document_number=f.document_number,
                 document_date=f.document_date,
+                document_section=f.document_section,
             )
             for f in files
         ]
     )
     sheet = loaded.sheet
+    result = tenant_result(sheet, submission.year, await publication(db, province, submission.year))
     info = PackageInfo(
         tenant_code=tenant.code,
         tenant_name=tenant.name,
@@ -343,6 +351,7 @@ async def _load_for_build(db: AsyncSession, submission: Submission) -> _Loaded:
         criteria_set_version=criteria_set.version,
         total_max=sheet.total_max,
         total_score=sheet.total,
+        adjustments=adjustment_lines(sheet),
         assessment_status=assessment.status,
         submission_id=str(submission.id),
         version=submission.version,
@@ -371,6 +380,9 @@ async def _load_for_build(db: AsyncSession, submission: Submission) -> _Loaded:
             rows=sheet_rows(sheet),
             total_max=sheet.applicable_max,  # what applies to the tenant
             total_score=sheet.total,
+            index=result.index,
+            result_class=result.result_class,
+            adjustments=adjustment_lines(sheet),
         )
     )
     return _Loaded(info, xlsx)
