@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time
 
 import pytest
 from playwright.async_api import Browser, Locator, Page, ViewportSize, expect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backend import clock
 from backend.domain.criteria.importer import import_criteria, load_all
 from backend.settings import PROJECT_ROOT
 from tests.e2e.conftest import CSP_LISTENER, BrowserProblems, LiveStack, sign_in_through_provider
@@ -28,7 +30,8 @@ DESKTOP: ViewportSize = {"width": 1366, "height": 900}
 PHONE: ViewportSize = {"width": 390, "height": 844}
 PROVINCE = "Tỉnh Hà Tĩnh"
 SNGV_BOARD = "/t/ha-tinh/so-ngoai-vu/ke-hoach/2020"
-TASK = "Ban hành kế hoạch CCHC năm 2020"
+TASK = "Ban hành kế hoạch CCHC năm 2021"
+TODAY = date(2021, 11, 15)
 STAFF_UNIT = "Phòng Hợp tác quốc tế"  # Phạm Anh Tuấn's
 
 # Anything reaching past the right edge of the window, unless a scrolling container holds it (its own scrollbar
@@ -152,9 +155,21 @@ async def _walk_at_both_widths(
 
 
 @pytest.fixture
-async def year_under_way(owner_engine: AsyncEngine, live_tenants: None, live_stack: LiveStack) -> None:
-    """The criteria sets, and Sở Ngoại vụ's board with one task (posted as its focal point's browser would)."""
-    await import_criteria(owner_engine, load_all(PROJECT_ROOT / "tenants"))
+async def year_under_way(
+    owner_engine: AsyncEngine, live_tenants: None, live_stack: LiveStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A day of the 2021 cycle (the live server runs in this process and reads the same clock): Hà Tĩnh's
+    departments self-assess 2021 (its 2020 sets, taken again for 2021) and carry out the plan made after 2020's
+    results, whose board gets one task (posted as its focal point's browser would)."""
+    moment = datetime.combine(TODAY, time(2), tzinfo=UTC)  # 09:00 in Vietnam
+    monkeypatch.setattr(clock, "utc_now", lambda: moment)
+    sets = load_all(PROJECT_ROOT / "tenants")
+    again = [
+        replace(s, year=2021, file=s.file.with_name(f"2021-{s.file.name}"), maps_from_previous={})
+        for s in sets
+        if s.province == "ha-tinh" and s.year == 2020
+    ]
+    await import_criteria(owner_engine, [*sets, *again])
 
 
 async def _a_task_on_the_board(browser: Browser, stack: LiveStack) -> None:
@@ -168,7 +183,7 @@ async def _a_task_on_the_board(browser: Browser, stack: LiveStack) -> None:
     await page.goto(f"{SNGV_BOARD}/them")
     unit = await page.locator("select[name=lead_unit_id] option", has_text=STAFF_UNIT).get_attribute("value")
     assert unit
-    form = {"kind": "fix", "area_code": "1", "title": TASK, "deadline_text": "Quý II/2020", "_csrf_token": token}
+    form = {"kind": "fix", "area_code": "1", "title": TASK, "deadline_text": "Quý II/2021", "_csrf_token": token}
     form["lead_unit_id"] = unit
     response = await page.request.post(f"{stack.url}{SNGV_BOARD}/them", form=form, max_redirects=0)
     assert response.status in (302, 303), await response.text()
