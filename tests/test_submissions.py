@@ -378,7 +378,7 @@ async def test_a_build_killed_midway_stays_building_and_is_offered_a_retry(
 
     with pytest.raises(asyncio.CancelledError):
         await build_package(app_engine, storage, sngv, row.id, templates_dir=TEMPLATES, on_progress=killed)
-    assert list(storage.tmp.glob("*.part")) == []  # the half-written package is removed on the way out
+    assert list(storage.tmp.glob("*")) == []  # the half-written package (and its parts) removed on the way out
     [row] = await submission_rows(owner_engine, sngv)
     assert row.status == "building"
     assert row.package_sha256 is None
