@@ -435,8 +435,15 @@ def _dev_identity_provider(settings: Settings) -> Any:
     from urllib.parse import urlsplit
 
     from backend.auth.services import DEV_CLIENT_SECRET
-    from backend.devidp import DevClient, DevIdPServer, create_dev_idp, dev_provinces_from_config
     from backend.domain.tenants.config import load_directory
+
+    try:  # not in the production image (.dockerignore)
+        from backend.devidp import DevClient, DevIdPServer, create_dev_idp, dev_provinces_from_config
+    except ImportError as exc:
+        raise click.ClickException(
+            "nhà cung cấp định danh phát triển (backend/devidp) không có trong bản cài đặt này; "
+            "chạy `make run` từ mã nguồn"
+        ) from exc
 
     loaded = load_directory(settings.paths.tenants_dir)
     public = settings.auth.public_url
