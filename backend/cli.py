@@ -81,7 +81,8 @@ def worker() -> None:
     import signal
 
     from backend.db import runtime
-    from backend.jobs.queue import QueueNotInstalled, Worker
+    from backend.jobs.queue import QueueNotInstalled
+    from backend.jobs.worker import Worker
     from backend.logging import configure_logging
 
     settings = _settings()
@@ -422,7 +423,7 @@ def demo(and_serve: bool) -> None:
 def _background_worker(settings: Settings) -> Any:
     """The job worker in a thread beside the server; stopped (jobs in hand finished) when the server stops."""
     from backend.db import runtime
-    from backend.jobs.queue import BackgroundWorker
+    from backend.jobs.worker import BackgroundWorker
     from backend.logging import configure_logging
 
     configure_logging(json=settings.app.log_json, level=settings.app.log_level)

@@ -27,7 +27,7 @@ from backend.domain.criteria.importer import import_criteria, load_all
 from backend.domain.evidence.storage import LocalStorage
 from backend.domain.submissions import services
 from backend.domain.submissions.services import SubmissionError, build_package
-from backend.jobs.queue import Worker
+from backend.jobs.worker import Worker
 from backend.settings import PROJECT_ROOT, Settings
 from backend.web.metrics import PACKAGES
 from tests.support import TEST_VAR, sign_in

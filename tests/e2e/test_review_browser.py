@@ -27,7 +27,7 @@ from backend.db.rls import bind_tenant
 from backend.db.runtime import DatabaseUrls
 from backend.domain.assessments import services as assessments
 from backend.domain.criteria.importer import import_criteria, load_all
-from backend.jobs.queue import Worker
+from backend.jobs.worker import Worker
 from backend.settings import PROJECT_ROOT
 from tests.e2e.conftest import BrowserProblems, LiveStack, sign_in_through_provider
 from tests.support import make_settings, tenant_and_province
