@@ -32,7 +32,6 @@ from backend.backup import restore as restore_from
 from backend.db import migrate
 from backend.db.engine import create_engine, create_session_maker
 from backend.db.runtime import DatabaseUrls
-from backend.domain.criteria.importer import import_criteria, load_all
 from backend.domain.evidence.check import check_storage
 from backend.domain.evidence.storage import LocalStorage, Storage, s3_store
 from backend.domain.submissions.verify import check_archive, check_recorded
@@ -48,11 +47,6 @@ from tests.test_submissions import ASSESS, FOCAL, PAGE, STAFF, add_evidence, app
 pytestmark = pytest.mark.usefixtures("demo_tenants")
 
 PAGES = [BOARD, CRITERION, ASSESS, PAGE]
-
-
-@pytest.fixture
-async def criteria(demo_tenants: None, owner_engine: AsyncEngine) -> None:
-    await import_criteria(owner_engine, load_all(PROJECT_ROOT / "tenants"))
 
 
 @pytest.fixture(autouse=True)

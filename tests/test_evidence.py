@@ -28,11 +28,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from backend.auth.sessions import COOKIE
 from backend.db.engine import create_session_maker
 from backend.db.rls import bind_tenant
-from backend.domain.criteria.importer import import_criteria, load_all
 from backend.domain.evidence.services import MAX_FILES, evidence_counts, parse_document
 from backend.domain.evidence.sniff import DOCX, ODS, ODT, PDF, XLSX, ZIP, NotAccepted, Sniffer, safe_filename
 from backend.domain.evidence.storage import LocalStorage, Stored
-from backend.settings import PROJECT_ROOT, Settings, StorageSettings
+from backend.settings import Settings, StorageSettings
 from tests.support import LiveServer, make_settings, session_cookie_for, sign_in
 
 pytestmark = pytest.mark.usefixtures("demo_tenants")
@@ -645,11 +644,6 @@ def _urls(owner_engine: AsyncEngine):  # type: ignore[no-untyped-def]
 
     url = owner_engine.url.render_as_string(hide_password=False)
     return DatabaseUrls(app_url=url, owner_url=url)
-
-
-@pytest.fixture
-async def criteria(owner_engine: AsyncEngine, demo_tenants: None) -> None:
-    await import_criteria(owner_engine, load_all(PROJECT_ROOT / "tenants"))
 
 
 BIND_SNGV = (

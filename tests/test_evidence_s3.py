@@ -8,7 +8,7 @@ import asyncio
 import hashlib
 import re
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -197,17 +197,15 @@ def settings(endpoint: str, bucket: str) -> Settings:
 
 @pytest.mark.usefixtures("demo_tenants")
 async def test_the_app_uploads_to_and_downloads_from_s3(
-    client: AsyncTestClient[Litestar], settings: Settings, endpoint: str, bucket: str
+    client: AsyncTestClient[Litestar], csrf: Callable[..., Awaitable[str]], endpoint: str, bucket: str
 ) -> None:
     await sign_in(client, "tuan.pa@sngv.hatinh.example.vn")
     path = "/t/ha-tinh/so-ngoai-vu/tai-lieu/2020/tieu-chi/1.2"
-    page = await client.get(path)
-    token = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
-    assert token
+    token = await csrf(path)
     data = b"%PDF-1.7\n" + "Kế hoạch".encode() * 1000
     body, content_type = multipart([("Kế hoạch.pdf", data)])
     response = await client.post(
-        path, content=body, headers={"content-type": content_type, "x-csrftoken": token.group(1), "HX-Request": "true"}
+        path, content=body, headers={"content-type": content_type, "x-csrftoken": token, "HX-Request": "true"}
     )
     assert response.status_code == 201, response.text
     file_id = re.search(r"/tai-lieu/tep/([0-9a-f-]{36})", response.text)

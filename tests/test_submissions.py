@@ -23,7 +23,6 @@ from backend.db.engine import create_session_maker
 from backend.db.models import EvidenceFile, Province, Submission, Tenant
 from backend.db.rls import bind_tenant
 from backend.db.runtime import DatabaseUrls
-from backend.domain.criteria.importer import import_criteria, load_all
 from backend.domain.evidence.storage import LocalStorage
 from backend.domain.submissions import services
 from backend.domain.submissions.services import SubmissionError, build_package
@@ -47,11 +46,6 @@ VIEWER = "lien.ct@sngv.hatinh.example.vn"
 OTHER_FOCAL = "thuong.tth@stnmt.hatinh.example.vn"
 REVIEWER = "toan.nv@snv.hatinh.example.vn"
 TEMPLATES = PROJECT_ROOT / "templates"
-
-
-@pytest.fixture
-async def criteria(owner_engine: AsyncEngine) -> None:
-    await import_criteria(owner_engine, load_all(PROJECT_ROOT / "tenants"))
 
 
 @pytest.fixture(autouse=True)
