@@ -4,6 +4,8 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 
+# Production pins only (requirements-dev.lock is for development); .dockerignore leaves out backend/devidp,
+# the development identity provider.
 COPY requirements.lock pyproject.toml ./
 RUN pip install -r requirements.lock
 

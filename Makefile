@@ -24,9 +24,9 @@ test: $(STAMP) lint typecheck pytest
 
 install: $(STAMP)
 
-$(STAMP): requirements.lock pyproject.toml
+$(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet -r requirements.lock -r requirements-dev.lock
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
@@ -66,11 +66,20 @@ bench-upload: $(STAMP)
 bench-package: $(STAMP)
 	$(BIN)/python -m tests.benchmarks.package
 
+# Production pins (what the image installs) and the development tools' pins beside them, from one resolution:
+# the packages `pip install .` needs go to requirements.lock, the ones `.[dev]` adds to requirements-dev.lock.
 lock:
 	rm -rf var/lockvenv && $(PYTHON) -m venv var/lockvenv
+	var/lockvenv/bin/pip install --quiet -e .
+	var/lockvenv/bin/pip freeze --exclude-editable | cut -d= -f1 > var/lockvenv/production-names.txt
 	var/lockvenv/bin/pip install --quiet -e ".[dev]"
-	{ echo "# Pinned dependencies of parboard and its dev tools (pip freeze of 'pip install -e .[dev]')."; \
-	  echo "# Refresh: make lock"; var/lockvenv/bin/pip freeze --exclude-editable; } > requirements.lock
+	var/lockvenv/bin/pip freeze --exclude-editable > var/lockvenv/all.txt
+	{ echo "# Pinned dependencies of parboard in production (pip freeze of 'pip install .'): the image installs these only."; \
+	  echo "# Development tools are pinned in requirements-dev.lock. Refresh both: make lock"; \
+	  grep -E "^($$(paste -sd'|' var/lockvenv/production-names.txt))==" var/lockvenv/all.txt; } > requirements.lock
+	{ echo "# Pinned development tools of parboard (tests, lint, types, mutation testing, the browser driver): what"; \
+	  echo "# 'pip install -e .[dev]' adds to requirements.lock. \`make install\` installs both. Refresh both: make lock"; \
+	  grep -vE "^($$(paste -sd'|' var/lockvenv/production-names.txt))==" var/lockvenv/all.txt; } > requirements-dev.lock
 	rm -rf var/lockvenv
 
 clean-var:

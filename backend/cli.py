@@ -84,7 +84,8 @@ def worker() -> None:
     import signal
 
     from backend.db import runtime
-    from backend.jobs.queue import QueueNotInstalled, Worker
+    from backend.jobs.queue import QueueNotInstalled
+    from backend.jobs.worker import Worker
     from backend.logging import configure_logging
 
     settings = _settings()
@@ -476,7 +477,7 @@ def _demo_history(settings: Settings) -> None:
 def _background_worker(settings: Settings) -> Any:
     """The job worker in a thread beside the server; stopped (jobs in hand finished) when the server stops."""
     from backend.db import runtime
-    from backend.jobs.queue import BackgroundWorker
+    from backend.jobs.worker import BackgroundWorker
     from backend.logging import configure_logging
 
     configure_logging(json=settings.app.log_json, level=settings.app.log_level)
@@ -489,8 +490,15 @@ def _dev_identity_provider(settings: Settings) -> Any:
     from urllib.parse import urlsplit
 
     from backend.auth.services import DEV_CLIENT_SECRET
-    from backend.devidp import DevClient, DevIdPServer, create_dev_idp, dev_provinces_from_config
     from backend.domain.tenants.config import load_directory
+
+    try:  # not in the production image (.dockerignore)
+        from backend.devidp import DevClient, DevIdPServer, create_dev_idp, dev_provinces_from_config
+    except ImportError as exc:
+        raise click.ClickException(
+            "nhà cung cấp định danh phát triển (backend/devidp) không có trong bản cài đặt này; "
+            "chạy `make run` từ mã nguồn"
+        ) from exc
 
     loaded = load_directory(settings.paths.tenants_dir)
     public = settings.auth.public_url

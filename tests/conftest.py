@@ -20,6 +20,8 @@ from backend.db.runtime import DatabaseUrls
 from backend.domain.tenants.config import load_directory
 from backend.domain.tenants.sync import sync_tenants
 from backend.settings import PROJECT_ROOT, Settings
+from tests.fixtures.criteria import criteria  # noqa: F401 - shared fixtures
+from tests.fixtures.csrf import csrf  # noqa: F401
 from tests.support import fresh_database, make_settings
 
 DEMO_TENANTS = PROJECT_ROOT / "tenants"

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from backend.auth.permissions import Permission, allows, declared_access
 from backend.auth.sessions import COOKIE
 from backend.db.models import Role
+from tests.fixtures.csrf import csrf_in
 from tests.support import session_cookie_for
 
 pytestmark = pytest.mark.usefixtures("demo_tenants")
@@ -113,8 +114,7 @@ async def test_role_can_do_exactly_what_the_matrix_allows_and_sees_nothing_elsew
     email = await _person_with_role(owner_engine, role)
     client.cookies.set(COOKIE, await session_cookie_for(app, email))
     home = await client.get("/")
-    csrf = re.search(r'name="csrf-token" content="([^"]+)"', home.text)
-    assert csrf is not None
+    csrf = csrf_in(home.text)
     failures = []
     for route in tenant_routes(app):
         for target, (province, tenant) in TARGETS.items():
@@ -122,7 +122,7 @@ async def test_role_can_do_exactly_what_the_matrix_allows_and_sees_nothing_elsew
             if route.method == "GET":
                 response = await client.get(path)
             else:
-                response = await client.post(path, data={"_csrf_token": csrf.group(1)})
+                response = await client.post(path, data={"_csrf_token": csrf})
             allowed = target == "own tenant" and allows({role}, route.permission)
             if allowed:
                 ok = response.status_code not in (401, 403, 500)

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.auth.sessions import COOKIE
+from tests.fixtures.csrf import CSRF_META, csrf_in
 from tests.support import session_cookie_for
 
 pytestmark = pytest.mark.usefixtures("demo_tenants")
@@ -24,11 +25,9 @@ OTHER_TENANT_ADMIN = "tung.ht@snv.brvt.example.vn"
 async def _as(client: AsyncTestClient[Litestar], app: Litestar, email: str) -> str:
     client.cookies.set(COOKIE, await session_cookie_for(app, email))
     page = await client.get(f"{BASE}/quan-tri/thanh-vien")
-    match = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
-    if match is None:  # not allowed here: take the token from a page everyone may open
-        match = re.search(r'name="csrf-token" content="([^"]+)"', (await client.get("/")).text)
-    assert match is not None
-    return match.group(1)
+    if CSRF_META.search(page.text) is None:  # not allowed here: take the token from a page everyone may open
+        page = await client.get("/")
+    return csrf_in(page.text)
 
 
 def _field_errors(html: str) -> list[str]:
@@ -335,16 +334,15 @@ async def test_province_admin_invites_a_tenant_admin_audited_on_both_sides(
 ) -> None:
     client.cookies.set(COOKIE, await session_cookie_for(app, PROVINCE_ADMIN))
     page = await client.get(f"{SNV}/quan-tri/tinh/")
-    csrf = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
-    assert csrf is not None
+    csrf = csrf_in(page.text)
     bad = await client.post(
-        f"{SNV}/quan-tri/tinh/moi", data={"_csrf_token": csrf.group(1), "tenant_code": "so-ngoai-vu", "email": "a@b.vn"}
+        f"{SNV}/quan-tri/tinh/moi", data={"_csrf_token": csrf, "tenant_code": "so-ngoai-vu", "email": "a@b.vn"}
     )
     assert bad.status_code == 422
     assert "Chọn một sở, ban, ngành của tỉnh." in _field_errors(bad.text)
     good = await client.post(
         f"{SNV}/quan-tri/tinh/moi",
-        data={"_csrf_token": csrf.group(1), "tenant_code": "so-tai-nguyen-moi-truong", "email": "giamdoc@stnmt.vn"},
+        data={"_csrf_token": csrf, "tenant_code": "so-tai-nguyen-moi-truong", "email": "giamdoc@stnmt.vn"},
         follow_redirects=False,
     )
     assert good.status_code == 303

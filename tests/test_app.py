@@ -21,6 +21,7 @@ from backend.db import migrate
 from backend.db.runtime import DatabaseUrls
 from backend.jobs import queue as jobs
 from backend.settings import AuthSettings, StorageSettings
+from tests.fixtures.csrf import csrf_token
 from tests.support import fresh_database, make_settings, sign_in
 
 HOME = "/t/ba-ria-vung-tau/so-tai-nguyen-moi-truong/"
@@ -350,11 +351,9 @@ async def form_client(app_with_form: Litestar) -> AsyncIterator[AsyncTestClient[
 
 async def _page_token(client: AsyncTestClient[Litestar]) -> str:
     """The token as a browser finds it: in the page's <meta>, with the csrftoken cookie set alongside."""
-    page = await client.get("/")
-    meta = re.search(r'<meta name="csrf-token" content="([^"]+)">', page.text)
-    assert meta is not None
+    token = await csrf_token(client)
     assert client.cookies.get("csrftoken")
-    return meta.group(1)
+    return token
 
 
 @pytest.mark.usefixtures("demo_tenants")
@@ -405,10 +404,7 @@ async def test_an_htmx_request_with_the_csrf_header_is_accepted(form_client: Asy
 
 
 async def _meta_token(client: AsyncTestClient[Litestar]) -> str:
-    page = await client.get(HOME)
-    meta = re.search(r'<meta name="csrf-token" content="([^"]+)">', page.text)
-    assert meta is not None, page.text
-    return meta.group(1)
+    return await csrf_token(client, HOME)
 
 
 @pytest.mark.usefixtures("demo_tenants")

@@ -16,8 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from backend.domain.criteria.importer import import_criteria, load_all
-from backend.settings import PROJECT_ROOT
+from tests.fixtures.criteria import criteria  # noqa: F401 - still imported from here by test_board and test_province_results
 from tests.support import sign_in
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
@@ -55,11 +54,6 @@ SEED_001 = [
         ("7.2", {"points": "5"}),
     )
 ]
-
-
-@pytest.fixture
-async def criteria(owner_engine: AsyncEngine) -> None:
-    await import_criteria(owner_engine, load_all(PROJECT_ROOT / "tenants"))
 
 
 async def _csrf(client: AsyncTestClient[Litestar], path: str) -> str:

@@ -32,12 +32,10 @@ from backend.backup import restore as restore_from
 from backend.db import migrate
 from backend.db.engine import create_engine, create_session_maker
 from backend.db.runtime import DatabaseUrls
-from backend.domain.criteria.importer import import_criteria, load_all
 from backend.domain.evidence.check import check_storage
-from backend.domain.evidence.s3 import S3Storage
-from backend.domain.evidence.storage import LocalStorage
+from backend.domain.evidence.storage import LocalStorage, Storage, s3_store
 from backend.domain.submissions.verify import check_archive, check_recorded
-from backend.settings import PROJECT_ROOT, Settings
+from backend.settings import PROJECT_ROOT, Settings, StorageSettings
 from tests.support import free_port, fresh_database, make_settings, sign_in
 from tests.test_board import BOARD
 from tests.test_board import _create as create_task
@@ -49,11 +47,6 @@ from tests.test_submissions import ASSESS, FOCAL, PAGE, STAFF, add_evidence, app
 pytestmark = pytest.mark.usefixtures("demo_tenants")
 
 PAGES = [BOARD, CRITERION, ASSESS, PAGE]
-
-
-@pytest.fixture
-async def criteria(demo_tenants: None, owner_engine: AsyncEngine) -> None:
-    await import_criteria(owner_engine, load_all(PROJECT_ROOT / "tenants"))
 
 
 @pytest.fixture(autouse=True)
@@ -292,12 +285,13 @@ def s3_endpoint() -> Iterator[str]:
         server.stop()
 
 
-def _bucket(endpoint: str) -> S3Storage:
+def _bucket(endpoint: str) -> Storage:
     name = f"parboard-{uuid.uuid4().hex[:12]}"
     boto3.client(
         "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
     ).create_bucket(Bucket=name)
-    return S3Storage(endpoint=endpoint, bucket=name, region="us-east-1", access_key="test", secret_key="test")
+    config = StorageSettings(backend="s3", s3_endpoint=endpoint, s3_bucket=name, s3_access_key="t", s3_secret_key="t")
+    return Storage(s3_store(config))
 
 
 async def test_blobs_in_an_object_store_are_backed_up_and_restored_into_another_bucket(

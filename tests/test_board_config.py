@@ -22,7 +22,6 @@ from backend.domain.remedies.board import roll_recurring
 from backend.domain.remedies.deadlines import default_calendar, parse_deadline, working_days
 from backend.domain.tenants.config import TenantConfigError, load_directory
 from tests.support import sign_in
-from tests.test_assessments import criteria  # noqa: F401 - the fixture
 from tests.test_board import BIND, BOARD, FOCAL, _create, _rows, _tasks
 from tests.test_tenant_config import rejection, sample_province, write_province
 from tests.test_tenants_sync import sync_dir

@@ -30,7 +30,7 @@ from backend.devidp import (
     dev_idp_of,
     dev_provinces_from_config,
 )
-from backend.devidp import app as devidp
+from backend.devidp import stores as devidp
 from backend.domain.tenants.config import load_directory
 from backend.settings import PROJECT_ROOT
 from tests.support import LiveServer
@@ -613,7 +613,7 @@ def test_dev_provinces_from_config_merges_roles_per_tenant() -> None:
 
 
 def test_stores_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    store: devidp._ExpiringStore[int] = devidp._ExpiringStore(3)
+    store: devidp.ExpiringStore[int] = devidp.ExpiringStore(3)
     for i in range(5):
         store.add(str(i), i, devidp.now() + 60)
     assert len(store) == 3

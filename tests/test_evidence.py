@@ -28,11 +28,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from backend.auth.sessions import COOKIE
 from backend.db.engine import create_session_maker
 from backend.db.rls import bind_tenant
-from backend.domain.criteria.importer import import_criteria, load_all
 from backend.domain.evidence.services import MAX_FILES, evidence_counts, parse_document
 from backend.domain.evidence.sniff import DOCX, ODS, ODT, PDF, XLSX, ZIP, NotAccepted, Sniffer, safe_filename
 from backend.domain.evidence.storage import LocalStorage, Stored
-from backend.settings import PROJECT_ROOT, Settings, StorageSettings
+from backend.settings import Settings, StorageSettings
 from tests.support import LiveServer, make_settings, session_cookie_for, sign_in
 
 pytestmark = pytest.mark.usefixtures("demo_tenants")
@@ -549,9 +548,11 @@ def _fetch_token(host: str, port: int, cookie: str) -> tuple[str, str]:
 
 
 async def test_a_failing_disk_write_stores_nothing_and_says_so(tmp_path: Path) -> None:
-    """The storage writes in a thread of its own: a write the disk refuses (here the process's file size
+    """obstore writes the parts off the event loop: a write the disk refuses (here the process's file size
     limit, a real EFBIG) surfaces in `put`, which leaves no temporary file and no blob behind."""
     import resource
+
+    from obstore.exceptions import BaseError
 
     storage = LocalStorage(tmp_path / "blobs")
     chunk = bytes(range(256)) * 4096  # 1 MiB
@@ -563,7 +564,7 @@ async def test_a_failing_disk_write_stores_nothing_and_says_so(tmp_path: Path) -
     soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
     resource.setrlimit(resource.RLIMIT_FSIZE, (3 * len(chunk), hard))
     try:
-        with pytest.raises(OSError, match="File too large"):
+        with pytest.raises(BaseError, match="File too large"):
             await storage.put(chunks())
     finally:
         resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
@@ -643,11 +644,6 @@ def _urls(owner_engine: AsyncEngine):  # type: ignore[no-untyped-def]
 
     url = owner_engine.url.render_as_string(hide_password=False)
     return DatabaseUrls(app_url=url, owner_url=url)
-
-
-@pytest.fixture
-async def criteria(owner_engine: AsyncEngine, demo_tenants: None) -> None:
-    await import_criteria(owner_engine, load_all(PROJECT_ROOT / "tenants"))
 
 
 BIND_SNGV = (

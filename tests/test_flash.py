@@ -8,11 +8,9 @@ import re
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from backend.domain.criteria.importer import import_criteria, load_all
-from backend.settings import PROJECT_ROOT
 from backend.web.flash import COOKIE
+from tests.fixtures.csrf import csrf_token
 from tests.support import sign_in
 
 pytestmark = pytest.mark.usefixtures("demo_tenants")
@@ -24,18 +22,6 @@ SNGV_ADMIN = "truong.dx@sngv.hatinh.example.vn"
 PROVINCE_ADMIN = "nghia.tv@snv.hatinh.example.vn"
 FORGED = "Hệ thống bảo trì: gửi mật khẩu tới abc@example.com"
 BANNER = re.compile(r'class="alert[^"]*"[^>]*>([^<]*)<')
-
-
-@pytest.fixture
-async def criteria(owner_engine: AsyncEngine, demo_tenants: None) -> None:
-    await import_criteria(owner_engine, load_all(PROJECT_ROOT / "tenants"))
-
-
-async def _token(client: AsyncTestClient[Litestar], path: str) -> str:
-    page = await client.get(path)
-    match = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
-    assert match, page.text
-    return match.group(1)
 
 
 @pytest.mark.usefixtures("criteria")
@@ -80,7 +66,7 @@ async def test_text_in_a_link_is_never_shown_as_a_message(
 async def test_a_message_after_a_redirect_is_shown_once(client: AsyncTestClient[Litestar]) -> None:
     await sign_in(client, FOCAL)
     board = f"{SNGV}/ke-hoach/2020"
-    token = await _token(client, board)
+    token = await csrf_token(client, board)
     form = {"kind": "fix", "area_code": "1", "title": "Việc", "deadline_text": "Trong năm", "_csrf_token": token}
     created = await client.post(f"{board}/them", data=form, follow_redirects=False)
     assert created.status_code in (302, 303)

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.domain.criteria.importer import import_criteria, load_all
 from backend.settings import PROJECT_ROOT
+from tests.fixtures.csrf import csrf_token
 from tests.support import sign_in
 
 pytestmark = pytest.mark.usefixtures("demo_tenants")
@@ -39,19 +40,12 @@ def _shape(url: str) -> str:
     return "/".join(segments) + ("?" + ",".join(sorted(k.split("=")[0] for k in query.split("&"))) if query else "")
 
 
-async def _token(client: AsyncTestClient[Litestar], path: str) -> str:
-    page = await client.get(path)
-    match = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
-    assert match, page.text
-    return match.group(1)
-
-
 async def _department_year(client: AsyncTestClient[Litestar], owner_engine: AsyncEngine) -> None:
     """Sở Ngoại vụ's 2020 so far: a self-assessment with a scored row, a task with evidence, a criterion's
     evidence, a comment: enough that every kind of page and fragment has something to show."""
     await import_criteria(owner_engine, load_all(PROJECT_ROOT / "tenants"))
     await sign_in(client, FOCAL)
-    token = await _token(client, f"{SNGV}/tu-danh-gia/2020")
+    token = await csrf_token(client, f"{SNGV}/tu-danh-gia/2020")
     headers = {"x-csrftoken": token}
     started = await client.post(f"{SNGV}/tu-danh-gia/2020/bat-dau", headers=headers, follow_redirects=False)
     assert started.status_code in (302, 303), started.text

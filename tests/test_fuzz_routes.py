@@ -25,6 +25,7 @@ from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
 
 from backend.settings import PROJECT_ROOT
+from tests.fixtures.csrf import csrf_token
 from tests.support import sign_in
 
 pytestmark = pytest.mark.usefixtures("demo_tenants")
@@ -174,10 +175,7 @@ def _idp_unreachable(route: Route, status: int) -> bool:
 
 
 async def _csrf_of(client: AsyncTestClient[Litestar]) -> str:
-    page = await client.get("/")
-    token = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
-    assert token is not None
-    return token.group(1)
+    return await csrf_token(client)
 
 
 def test_the_walk_covers_pages_forms_and_the_api(app: Litestar) -> None:

@@ -19,20 +19,17 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from backend.domain.assessments.xlsx import MAX_FILE_BYTES, NOT_XLSX
-from backend.domain.remedies.documents import (
+from backend.domain.remedies.plan_docx import plan_docx
+from backend.domain.remedies.plan_model import (
     KIND_TITLES,
-    MAX_IMPORT_ROWS,
-    ImportedTask,
-    ImportRowProblem,
     PlanDocument,
     PlanTask,
     deadline_text,
     place_and_date,
-    plan_docx,
-    plan_xlsx,
     points_text,
-    read_plan_xlsx,
 )
+from backend.domain.remedies.plan_reader import MAX_IMPORT_ROWS, ImportedTask, ImportRowProblem, read_plan_xlsx
+from backend.domain.remedies.plan_xlsx import plan_xlsx
 
 D = Decimal
 AREA_1 = "Công tác chỉ đạo, điều hành cải cách hành chính"

@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from backend.domain.assessments.xlsx import NOT_XLSX
 from backend.domain.remedies.plan_io import sign_upload
 from tests.support import make_settings, sign_in
-from tests.test_assessments import criteria  # noqa: F401 - the fixture
 from tests.test_board import BOARD, FOCAL, LEADER, STAFF, VIEWER, _create, _rows, _token, _units
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")

@@ -27,6 +27,7 @@ from aiosmtpd.smtp import SMTP as SMTPServer
 from aiosmtpd.smtp import Envelope, Session
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from pgqueuer import AsyncpgDriver
 from pgqueuer.queries import EntrypointExecutionParameter
 from prometheus_client import REGISTRY
 from sqlalchemy import select, text
@@ -38,6 +39,7 @@ from backend.db.models import BoardColumn, Membership, Province, Task, TaskAssig
 from backend.db.rls import bind_tenant
 from backend.db.runtime import DatabaseUrls
 from backend.jobs import queue as jobs
+from backend.jobs import worker as jobs_worker
 from backend.jobs.reminders import send_reminders
 from backend.settings import PROJECT_ROOT, Settings, SettingsError, SmtpSettings, load_settings
 from backend.web.formatting import vn_date
@@ -336,7 +338,7 @@ async def _with_workers(
     count: int, settings: Settings, database: DatabaseUrls, until: Callable[[], Awaitable[None]]
 ) -> None:
     """Run `count` workers against the test database until `until` returns, then stop them (bounded)."""
-    workers = [jobs.Worker(settings, database, dequeue_timeout=timedelta(seconds=1)) for _ in range(count)]
+    workers = [jobs_worker.Worker(settings, database, dequeue_timeout=timedelta(seconds=1)) for _ in range(count)]
     running = [asyncio.create_task(worker.run()) for worker in workers]
     try:
         await until()
@@ -361,7 +363,7 @@ async def test_two_workers_racing_run_the_daily_reminders_once(
                 "INSERT INTO pgqueuer.pgqueuer_schedules (expression, entrypoint, next_run) "
                 "VALUES (:expression, :entrypoint, now() - interval '1 minute')"
             ),
-            {"expression": jobs.REMINDERS_CRON, "entrypoint": jobs.REMINDERS_DAILY},
+            {"expression": jobs_worker.REMINDERS_CRON, "entrypoint": jobs_worker.REMINDERS_DAILY},
         )
 
     async def four_mails_then_the_run_recorded() -> None:
@@ -371,17 +373,17 @@ async def test_two_workers_racing_run_the_daily_reminders_once(
         deadline = time.monotonic() + WAIT
         while not await _owner_value(
             owner_engine,
-            f"SELECT EXISTS (SELECT 1 FROM pgqueuer.pgqueuer_log WHERE entrypoint = '{jobs.REMINDERS}'"
+            f"SELECT EXISTS (SELECT 1 FROM pgqueuer.pgqueuer_log WHERE entrypoint = '{jobs_worker.REMINDERS}'"
             " AND status = 'successful')"
-            f" AND NOT EXISTS (SELECT 1 FROM pgqueuer.pgqueuer WHERE entrypoint = '{jobs.REMINDERS}')"
+            f" AND NOT EXISTS (SELECT 1 FROM pgqueuer.pgqueuer WHERE entrypoint = '{jobs_worker.REMINDERS}')"
             " AND (SELECT bool_and(next_run > now()) FROM pgqueuer.pgqueuer_schedules"
-            f" WHERE entrypoint = '{jobs.REMINDERS_DAILY}')",
+            f" WHERE entrypoint = '{jobs_worker.REMINDERS_DAILY}')",
         ):
             assert time.monotonic() < deadline, f"the run was not recorded within {WAIT} s"
             await asyncio.sleep(0.05)
 
     def timed_runs() -> float:
-        labels = {"entrypoint": jobs.REMINDERS, "outcome": "ok"}
+        labels = {"entrypoint": jobs_worker.REMINDERS, "outcome": "ok"}
         return REGISTRY.get_sample_value("parboard_job_seconds_count", labels) or 0.0
 
     timed_before = timed_runs()
@@ -390,19 +392,20 @@ async def test_two_workers_racing_run_the_daily_reminders_once(
     assert sorted(rcpt for rcpts, _ in inbox.messages() for rcpt in rcpts) == sorted(RECIPIENTS)
     runs = await _owner_value(
         owner_engine,
-        f"SELECT count(*) FROM pgqueuer.pgqueuer_log WHERE entrypoint = '{jobs.REMINDERS}' AND status = 'successful'",
+        f"SELECT count(*) FROM pgqueuer.pgqueuer_log WHERE entrypoint = '{jobs_worker.REMINDERS}'"
+        " AND status = 'successful'",
     )
     assert runs == 1
     next_run_later = await _owner_value(
         owner_engine,
         "SELECT bool_and(next_run > now() AND last_run IS NOT NULL) FROM pgqueuer.pgqueuer_schedules"
-        f" WHERE entrypoint = '{jobs.REMINDERS_DAILY}'",
+        f" WHERE entrypoint = '{jobs_worker.REMINDERS_DAILY}'",
     )
     assert next_run_later is True
     # The workers' own upkeep (the log folded into statistics) works with the app role's grants.
     connection = await jobs.connect(database.app_url)
     try:
-        await jobs.queries(jobs.AsyncpgDriver(connection)).aggregate_logs()
+        await jobs.queries(AsyncpgDriver(connection)).aggregate_logs()
     finally:
         await connection.close()
     assert await _owner_value(owner_engine, "SELECT sum(count) FROM pgqueuer.pgqueuer_statistics") >= 1
@@ -413,17 +416,17 @@ async def test_the_days_job_is_enqueued_once_and_two_dequeues_get_it_once(
 ) -> None:
     first, second = await jobs.connect(database.app_url), await jobs.connect(database.app_url)
     try:
-        queue_a, queue_b = jobs.queries(jobs.AsyncpgDriver(first)), jobs.queries(jobs.AsyncpgDriver(second))
+        queue_a, queue_b = jobs.queries(AsyncpgDriver(first)), jobs.queries(AsyncpgDriver(second))
         day = vietnam_today()
-        assert await jobs.enqueue_reminders(queue_a, day) is not None
-        assert await jobs.enqueue_reminders(queue_b, day) is None  # the same day, waiting: not again
-        assert await jobs.enqueue_reminders(queue_b, day + timedelta(1)) is not None
+        assert await jobs_worker.enqueue_reminders(queue_a, day) is not None
+        assert await jobs_worker.enqueue_reminders(queue_b, day) is None  # the same day, waiting: not again
+        assert await jobs_worker.enqueue_reminders(queue_b, day + timedelta(1)) is not None
 
         async def take(queue: Any) -> list[Any]:
             return list(
                 await queue.dequeue(
                     batch_size=10,
-                    entrypoints={jobs.REMINDERS: EntrypointExecutionParameter(concurrency_limit=0)},
+                    entrypoints={jobs_worker.REMINDERS: EntrypointExecutionParameter(concurrency_limit=0)},
                     queue_manager_id=uuid.uuid4(),
                     global_concurrency_limit=None,
                     heartbeat_timeout=timedelta(seconds=30),
@@ -444,7 +447,7 @@ async def test_a_job_whose_worker_died_is_run_by_the_next_worker(
 ) -> None:
     connection = await jobs.connect(database.app_url)
     try:
-        assert await jobs.enqueue_reminders(jobs.queries(jobs.AsyncpgDriver(connection)), plan.today)
+        assert await jobs_worker.enqueue_reminders(jobs.queries(AsyncpgDriver(connection)), plan.today)
     finally:
         await connection.close()
     # Taken by a worker that then died: picked, its heartbeat long stopped.

@@ -21,6 +21,7 @@ from backend.auth.sessions import COOKIE
 from backend.db.runtime import DatabaseUrls
 from backend.domain.criteria.importer import import_criteria, load_all
 from backend.settings import PROJECT_ROOT
+from tests.fixtures.csrf import csrf_in
 from tests.support import free_port, session_cookie_for
 from tests.test_evidence import PDF_BYTES, multipart
 
@@ -83,12 +84,6 @@ def hosts(database: DatabaseUrls, tmp_path: Path) -> Iterator[list[str]]:
                 process.kill()
 
 
-def _csrf(page: str) -> str:
-    match = re.search(r'name="csrf-token" content="([^"]+)"', page)
-    assert match, page[:500]
-    return match.group(1)
-
-
 async def test_two_hosts_share_sessions_boards_and_files(
     app: Litestar, owner_engine: AsyncEngine, hosts: list[str]
 ) -> None:
@@ -101,7 +96,7 @@ async def test_two_hosts_share_sessions_boards_and_files(
         for host in hosts:
             page = await browser.get(f"{host}{BOARD}")
             assert page.status_code == 200, page.text[:500]
-        token = _csrf((await browser.get(f"{one}{BOARD}")).text)
+        token = csrf_in((await browser.get(f"{one}{BOARD}")).text)
 
         # a task created through one host is on the other's board at once
         form = {"kind": "fix", "area_code": "1", "title": "Việc qua máy một", "deadline_text": "Trong năm"}
@@ -110,7 +105,7 @@ async def test_two_hosts_share_sessions_boards_and_files(
         assert "Việc qua máy một" in (await browser.get(f"{other}{BOARD}")).text
 
         # a file uploaded to one host downloads from the other, byte for byte
-        token = _csrf((await browser.get(f"{one}{CRITERION}")).text)
+        token = csrf_in((await browser.get(f"{one}{CRITERION}")).text)
         body, content_type = multipart([("bao-cao.pdf", PDF_BYTES)])
         uploaded = await browser.post(
             f"{one}{CRITERION}",

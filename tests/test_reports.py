@@ -11,7 +11,6 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.support import sign_in
-from tests.test_assessments import criteria  # noqa: F401 - the fixture
 from tests.test_board import FOCAL, LEADER, STAFF, _create, _rows
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")

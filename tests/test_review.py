@@ -30,10 +30,9 @@ from backend.db.models import (
 )
 from backend.db.rls import bind_tenant
 from backend.domain.assessments import services as assessments
-from backend.domain.criteria.importer import import_criteria, load_all
 from backend.domain.evidence.storage import storage_from_settings
 from backend.domain.remedies import tasks
-from backend.settings import PROJECT_ROOT, Settings
+from backend.settings import Settings
 from tests.support import sign_in, tenant_and_province
 from tests.test_assessments import SEED_001 as ASSESSMENT_001
 
@@ -53,11 +52,6 @@ HTMX = {"HX-Request": "true"}
 # full marks for 1.7, which the inspectors will appraise at 0,5
 SEED_001 = [(code, {"points": "1", "version": "0"} if code == "1.7" else form) for code, form in ASSESSMENT_001]
 KEYS = [code + ("*" if form.get("phan") else "") for code, form in SEED_001]
-
-
-@pytest.fixture
-async def criteria(owner_engine: AsyncEngine) -> None:
-    await import_criteria(owner_engine, load_all(PROJECT_ROOT / "tenants"))
 
 
 async def _self_assess_and_submit(owner_engine: AsyncEngine, *, submit: bool = True) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.support import sign_in
-from tests.test_assessments import HTMX, SEED_001, criteria  # noqa: F401 - the fixture
+from tests.test_assessments import HTMX, SEED_001
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
 

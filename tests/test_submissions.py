@@ -23,11 +23,10 @@ from backend.db.engine import create_session_maker
 from backend.db.models import EvidenceFile, Province, Submission, Tenant
 from backend.db.rls import bind_tenant
 from backend.db.runtime import DatabaseUrls
-from backend.domain.criteria.importer import import_criteria, load_all
 from backend.domain.evidence.storage import LocalStorage
 from backend.domain.submissions import services
 from backend.domain.submissions.services import SubmissionError, build_package
-from backend.jobs.queue import Worker
+from backend.jobs.worker import Worker
 from backend.settings import PROJECT_ROOT, Settings
 from backend.web.metrics import PACKAGES
 from tests.support import TEST_VAR, sign_in
@@ -47,11 +46,6 @@ VIEWER = "lien.ct@sngv.hatinh.example.vn"
 OTHER_FOCAL = "thuong.tth@stnmt.hatinh.example.vn"
 REVIEWER = "toan.nv@snv.hatinh.example.vn"
 TEMPLATES = PROJECT_ROOT / "templates"
-
-
-@pytest.fixture
-async def criteria(owner_engine: AsyncEngine) -> None:
-    await import_criteria(owner_engine, load_all(PROJECT_ROOT / "tenants"))
 
 
 @pytest.fixture(autouse=True)
@@ -378,7 +372,7 @@ async def test_a_build_killed_midway_stays_building_and_is_offered_a_retry(
 
     with pytest.raises(asyncio.CancelledError):
         await build_package(app_engine, storage, sngv, row.id, templates_dir=TEMPLATES, on_progress=killed)
-    assert list(storage.tmp.glob("*.part")) == []  # the half-written package is removed on the way out
+    assert list(storage.tmp.glob("*")) == []  # the half-written package (and its parts) removed on the way out
     [row] = await submission_rows(owner_engine, sngv)
     assert row.status == "building"
     assert row.package_sha256 is None

@@ -4,7 +4,6 @@ titles appear on the periodic report page (draft or submitted)."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import replace
 from pathlib import Path
@@ -16,8 +15,8 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from backend.domain.criteria.importer import import_criteria, load_all
-from backend.settings import PROJECT_ROOT, Settings, StorageSettings
+from backend.settings import Settings, StorageSettings
+from tests.fixtures.csrf import csrf_token
 from tests.support import make_settings, sign_in
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
@@ -43,24 +42,11 @@ def settings(tmp_path: Path) -> Settings:
     return replace(base, paths=replace(base.paths, var_dir=tmp_path), storage=StorageSettings())
 
 
-@pytest.fixture
-async def criteria(owner_engine: AsyncEngine, demo_tenants: None) -> None:
-    await import_criteria(owner_engine, load_all(PROJECT_ROOT / "tenants"))
-
-
 async def _sql(engine: AsyncEngine, sql: str, **params: object) -> list[Any]:
     async with engine.begin() as db:
         await db.execute(text(BIND_SNGV))
         found = await db.execute(text(sql), params)
         return list(found.all()) if found.returns_rows else []
-
-
-async def _token(client: AsyncTestClient[Litestar]) -> str:
-    page = await client.get(BOARD)
-    assert page.status_code == 200, page.text
-    match = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
-    assert match
-    return match.group(1)
 
 
 def _pdf_upload(token: str) -> tuple[bytes, dict[str, str]]:
@@ -77,7 +63,7 @@ def _pdf_upload(token: str) -> tuple[bytes, dict[str, str]]:
 
 
 async def _create(client: AsyncTestClient[Litestar], title: str, unit: str) -> None:
-    token = await _token(client)
+    token = await csrf_token(client, BOARD)
     data = {"kind": "fix", "area_code": "1", "title": title, "deadline_text": "Quý II/2020", "lead_unit_id": unit}
     created = await client.post(f"{BOARD}/them", data={**data, "_csrf_token": token}, follow_redirects=False)
     assert created.status_code in (302, 303), created.text
@@ -92,7 +78,7 @@ async def tasks(client: AsyncTestClient[Litestar], owner_engine: AsyncEngine) ->
     await _create(client, OTHER_TITLE, units["van-phong-thanh-tra"])
     await _create(client, OWN_TITLE, units["phong-hop-tac-quoc-te"])
     (other, own) = await _sql(owner_engine, "SELECT id, number FROM tasks ORDER BY number")
-    body, headers = _pdf_upload(await _token(client))
+    body, headers = _pdf_upload(await csrf_token(client, BOARD))
     uploaded = await client.post(
         f"{SNGV}/tai-lieu/nhiem-vu/{other.id}", content=body, headers=headers, follow_redirects=False
     )
@@ -116,13 +102,13 @@ async def test_unit_staff_cannot_open_another_unit_s_card_or_its_evidence_panel(
 async def test_unit_staff_cannot_add_files_to_another_unit_s_task(
     client: AsyncTestClient[Litestar], tasks: dict[str, Any], owner_engine: AsyncEngine
 ) -> None:
-    body, headers = _pdf_upload(await _token(client))
+    body, headers = _pdf_upload(await csrf_token(client, BOARD))
     refused = await client.post(
         f"{SNGV}/tai-lieu/nhiem-vu/{tasks['other'].id}", content=body, headers=headers, follow_redirects=False
     )
     assert refused.status_code == 404
     assert await _sql(owner_engine, "SELECT count(*) FROM evidence_files") == [(1,)]
-    body, headers = _pdf_upload(await _token(client))
+    body, headers = _pdf_upload(await csrf_token(client, BOARD))
     allowed = await client.post(
         f"{SNGV}/tai-lieu/nhiem-vu/{tasks['own'].id}", content=body, headers=headers, follow_redirects=False
     )
@@ -135,7 +121,7 @@ async def test_unit_staff_cannot_download_preview_or_delete_another_unit_s_task_
     file = f"{SNGV}/tai-lieu/tep/{tasks['file']}"
     assert (await client.get(file)).status_code == 404
     assert (await client.get(f"{file}/xem")).status_code == 404
-    deleted = await client.post(f"{file}/xoa", headers={"x-csrftoken": await _token(client)})
+    deleted = await client.post(f"{file}/xoa", headers={"x-csrftoken": await csrf_token(client, BOARD)})
     assert deleted.status_code == 404
     assert await _sql(owner_engine, "SELECT count(*) FROM evidence_files WHERE deleted_at IS NULL") == [(1,)]
     await sign_in(client, FOCAL)
@@ -158,7 +144,9 @@ async def test_a_submitted_report_shows_unit_staff_only_their_unit_s_tasks(
     client: AsyncTestClient[Litestar], tasks: dict[str, Any]
 ) -> None:
     await sign_in(client, LEADER)
-    submitted = await client.post(f"{REPORT}/nop", data={"_csrf_token": await _token(client)}, follow_redirects=False)
+    submitted = await client.post(
+        f"{REPORT}/nop", data={"_csrf_token": await csrf_token(client, BOARD)}, follow_redirects=False
+    )
     assert submitted.status_code in (302, 303), submitted.text
     assert OTHER_TITLE in (await client.get(REPORT)).text  # the frozen snapshot, as sent
     await sign_in(client, STAFF)

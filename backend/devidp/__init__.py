@@ -6,16 +6,10 @@ enforces PKCE. One issuer per province, each with its own signing key generated 
 its state (codes, access tokens) in memory: restarting it forgets everything.
 """
 
-from backend.devidp.app import (
-    DevClient,
-    DevIdentityProvider,
-    DevPerson,
-    DevProvince,
-    create_dev_idp,
-    dev_idp_of,
-    dev_provinces_from_config,
-)
+from backend.devidp.app import create_dev_idp, dev_provinces_from_config
+from backend.devidp.keys import DevIdentityProvider, dev_idp_of
 from backend.devidp.server import DevIdPServer
+from backend.devidp.stores import DevClient, DevPerson, DevProvince
 
 __all__ = [
     "DevClient",

@@ -11,7 +11,7 @@ from html import escape
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from backend.devidp.app import DevPerson, DevProvince
+    from backend.devidp.stores import DevPerson, DevProvince
 
 STYLESHEET_PATH = "/_static/devidp.css"  # a province code cannot start with "_": no clash with an issuer
 STYLESHEET = """\

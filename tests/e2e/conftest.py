@@ -38,6 +38,7 @@ from backend.asgi import create_app
 from backend.auth.services import DEV_CLIENT_SECRET
 from backend.db.runtime import DatabaseUrls
 from backend.devidp import DevClient, create_dev_idp, dev_idp_of, dev_provinces_from_config
+from backend.domain.criteria.importer import import_criteria, load_all
 from backend.domain.tenants.config import load_directory, with_issuer_base
 from backend.domain.tenants.sync import sync_tenants
 from backend.settings import PROJECT_ROOT, AuthSettings
@@ -215,6 +216,12 @@ def live_stack(database: DatabaseUrls, dev_idp: LiveServer) -> Iterator[LiveStac
 async def live_tenants(owner_engine: AsyncEngine, dev_idp: LiveServer) -> None:
     """The demo tenants and people, every province's issuer pointed at the provider (as `make run` does)."""
     await sync_tenants(owner_engine, with_issuer_base(load_directory(DEMO_TENANTS), dev_idp.url), demo_people=True)
+
+
+@pytest.fixture
+async def criteria(owner_engine: AsyncEngine, live_tenants: None) -> None:
+    """The provinces' criteria sets, after the live tenants (a set belongs to its province)."""
+    await import_criteria(owner_engine, load_all(PROJECT_ROOT / "tenants"))
 
 
 @pytest.fixture

@@ -11,10 +11,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 from playwright.async_api import Dialog, Locator, Page, Route, expect
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from backend.domain.criteria.importer import import_criteria, load_all
-from backend.settings import PROJECT_ROOT
 from tests.e2e.conftest import BrowserProblems, LiveStack, sign_in_through_provider
 
 pytestmark = pytest.mark.browser
@@ -24,12 +21,6 @@ SNGV = "/t/ha-tinh/so-ngoai-vu"
 BASE = f"{SNGV}/tu-danh-gia/2020"
 AREA_1 = f"{BASE}/linh-vuc/1"
 WAIT = 5_000  # ms, for every expectation about what a save changes
-
-
-@pytest.fixture
-async def criteria(owner_engine: AsyncEngine, live_tenants: None) -> None:
-    """The provinces' criteria sets (after the tenants: a set belongs to its province)."""
-    await import_criteria(owner_engine, load_all(PROJECT_ROOT / "tenants"))
 
 
 async def _save(page: Page, row: Locator, url: str) -> int:

@@ -9,10 +9,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 from playwright.async_api import Locator, Page, expect
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from backend.domain.criteria.importer import import_criteria, load_all
-from backend.settings import PROJECT_ROOT
 from tests.e2e.conftest import BrowserProblems, LiveStack, sign_in_through_provider
 
 pytestmark = pytest.mark.browser
@@ -23,12 +20,6 @@ STAFF = "Phạm Anh Tuấn"  # tuan.pa@sngv.hatinh.example.vn, Phòng Hợp tác
 BOARD = "/t/ha-tinh/so-ngoai-vu/ke-hoach/2020"
 WAIT = 5_000  # ms, for every expectation about what a move changes
 CONFLICT = "vừa được người khác thay đổi"
-
-
-@pytest.fixture
-async def criteria(owner_engine: AsyncEngine, live_tenants: None) -> None:
-    """The provinces' criteria sets: the board's lanes are the 2020 set's areas."""
-    await import_criteria(owner_engine, load_all(PROJECT_ROOT / "tenants"))
 
 
 async def _open_board(page: Page) -> None:

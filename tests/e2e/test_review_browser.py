@@ -26,9 +26,7 @@ from backend.db.models import User
 from backend.db.rls import bind_tenant
 from backend.db.runtime import DatabaseUrls
 from backend.domain.assessments import services as assessments
-from backend.domain.criteria.importer import import_criteria, load_all
-from backend.jobs.queue import Worker
-from backend.settings import PROJECT_ROOT
+from backend.jobs.worker import Worker
 from tests.e2e.conftest import BrowserProblems, LiveStack, sign_in_through_provider
 from tests.support import make_settings, tenant_and_province
 from tests.test_assessments import SEED_001
@@ -59,12 +57,6 @@ PNG = base64.b64decode(  # 1×1 pixel
 REASON = "Kế hoạch CCHC năm 2020 ban hành muộn so với quy định."
 REQUEST = "Bổ sung báo cáo kết quả thực hiện kế hoạch tuyên truyền CCHC năm 2020."
 ANSWER = "Đã bổ sung Báo cáo số 51/SNgV-VP ngày 15/01/2021."
-
-
-@pytest.fixture
-async def criteria(owner_engine: AsyncEngine, live_tenants: None) -> None:
-    """The provinces' criteria sets (after the tenants: a set belongs to its province)."""
-    await import_criteria(owner_engine, load_all(PROJECT_ROOT / "tenants"))
 
 
 @pytest.fixture

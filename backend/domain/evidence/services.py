@@ -173,7 +173,7 @@ async def check_target(db: AsyncSession, target: Target) -> None:
             raise NotFoundException("Không tìm thấy yêu cầu giải trình.")
         if asked.status != "open":
             raise EvidenceError("Yêu cầu này đã được giải trình: không thêm tệp được nữa.")
-        # The same deadline as the text answer (review.services.answer): a file is part of the answer.
+        # The same deadline as the text answer (review.decisions.answer): a file is part of the answer.
         if (deadline := await _explanation_deadline_passed(db, asked)) is not None:
             raise EvidenceError(f"Đã quá hạn giải trình ({deadline:%d/%m/%Y}): không gửi giải trình được nữa.")
         return  # answering the inspectors comes after the submission, by design

@@ -1,31 +1,43 @@
-"""Content-addressed blob storage for evidence files and submission packages: one small interface, the
-local filesystem under `var/` by default (an S3-compatible object store for deployments).
+"""Content-addressed blob storage for evidence files and submission packages, on obstore: one class over any
+object store obstore speaks (the local filesystem under `var/` by default, an S3-compatible store for
+deployments, memory for tests).
 
-A blob's key is the SHA-256 of its bytes, hex. `put` streams the bytes into a temporary object while
-hashing and counting them, refuses them as soon as they pass `max_bytes` (before the file is whole), and
-only then moves them under their key: an interrupted or refused upload leaves nothing behind, and the
-same bytes uploaded twice are stored once.
+A blob's key is the SHA-256 of its bytes, hex. `put` streams the bytes into a temporary object (a multipart
+upload under `tmp/`) while hashing and counting them, refuses them as soon as they pass `max_bytes` (before
+the blob is whole), and only then renames them to their key: an interrupted or refused upload aborts its
+multipart upload and leaves nothing behind, and the same bytes uploaded twice are stored once. A blob of one
+part (under PART_SIZE) is held in memory and written straight to its key.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import queue
+import re
 import threading
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Protocol
+from typing import TYPE_CHECKING
+
+import obstore
+from obstore.store import LocalStore, S3Store
 
 if TYPE_CHECKING:
-    from backend.settings import Settings
+    from obstore.store import ObjectStore
+
+    from backend.settings import Settings, StorageSettings
 
 CHUNK = 1024 * 1024
-WRITEBACK = 32 * 1024 * 1024
+PART_SIZE = 8 * 1024 * 1024  # S3 needs ≥ 5 MiB for every part but the last; one part is held in memory
+PARTS_IN_FLIGHT = 2  # parts written at once: an upload holds a few parts in memory at most
+_KEY = re.compile(r"[0-9a-f]{64}")
+_TEMPORARY = re.compile(r"tmp/[0-9a-f]{32}")
 
 
 class TooLarge(ValueError):
@@ -38,6 +50,10 @@ class TooLarge(ValueError):
 
 class EmptyBlob(ValueError):
     """The stream had no bytes; nothing was stored."""
+
+
+class _Abandoned(Exception):
+    """Raised into a multipart upload's stream to make obstore abort it (our caller failed or was cancelled)."""
 
 
 @dataclass(frozen=True)
@@ -56,119 +72,174 @@ class Stored:
     created: bool  # False: the same bytes were already stored
 
 
-class Storage(Protocol):
-    async def put(self, chunks: AsyncIterable[bytes], *, max_bytes: int | None = None, head: bytes = b"") -> Stored: ...
-
-    def open(self, sha256: str) -> AsyncIterator[bytes]:
-        """The blob's bytes in chunks (FileNotFoundError if absent)."""
-        ...
-
-    async def exists(self, sha256: str) -> bool: ...
-
-    async def size(self, sha256: str) -> int | None: ...
-
-    async def delete(self, sha256: str) -> None: ...
-
-    def keys(self) -> AsyncIterator[str]:
-        """Every stored key (for `parboard evidence check`)."""
-        ...
-
-    def temporaries(self) -> AsyncIterator[Temporary]:
-        """Every temporary object (for `parboard evidence check`: old ones were left by a killed process)."""
-        ...
-
-    async def remove_temporary(self, name: str) -> None: ...
-
-
 def _valid_key(sha256: str) -> str:
-    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+    if not _KEY.fullmatch(sha256):
         raise ValueError(f"not a SHA-256 key: {sha256!r}")
     return sha256
 
 
-class LocalStorage:
-    """Blobs under `root/ab/cd/<sha256>`, written through `root/tmp/` and renamed into place (atomic)."""
+class Storage:
+    """Blobs in an obstore store: under `<sha256>`, or `ab/cd/<sha256>` with `fan_out` (the local layout, a
+    few hundred entries per folder); temporary objects under `tmp/`."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.tmp = root / "tmp"
+    def __init__(self, store: ObjectStore | None, *, fan_out: bool = False) -> None:
+        self._store = store
+        self.fan_out = fan_out
 
-    def path(self, sha256: str) -> Path:
+    @property
+    def store(self) -> ObjectStore:
+        assert self._store is not None
+        return self._store
+
+    def key_path(self, sha256: str) -> str:
         key = _valid_key(sha256)
-        return self.root / key[:2] / key[2:4] / key
+        return f"{key[:2]}/{key[2:4]}/{key}" if self.fan_out else key
+
+    def _temporary_path(self) -> str:
+        return f"tmp/{uuid.uuid4().hex}"
 
     async def put(self, chunks: AsyncIterable[bytes], *, max_bytes: int | None = None, head: bytes = b"") -> Stored:
-        self.tmp.mkdir(parents=True, exist_ok=True)
-        temporary = self.tmp / f"{uuid.uuid4().hex}.part"
         digest = hashlib.sha256()
-        size = 0
-        handle = await asyncio.to_thread(open, temporary, "wb")
-        # Hashing and writing each in a thread of its own, a few chunks behind the stream: hashlib and file
-        # writes release the GIL, so a large stream goes at the speed of its hash (one stream, one core)
-        # while the writes, and the disk's writeback, run beside it instead of in turn.
+        # Hashing in a thread of its own, a few chunks behind the stream (hashlib releases the GIL), while
+        # obstore writes the parts beside it: a large stream goes at the speed of its hash.
         hasher = _Worker(digest.update)
-        writer = _Worker(_Writer(handle))
+        size = 0
+        held: list[bytes] = []  # the first part, until the stream proves longer than one
+        held_size = 0
+        upload: _Upload | None = None
         try:
-            if head:
-                size += len(head)
-                await hasher.feed(head)
-                await writer.feed(head)
-            async for chunk in chunks:
+            async for chunk in _prefixed(head, chunks):
                 if not chunk:
                     continue
                 size += len(chunk)
                 if max_bytes is not None and size > max_bytes:
                     raise TooLarge(max_bytes)
                 await hasher.feed(chunk)
-                await writer.feed(chunk)
+                if upload is not None:
+                    await upload.send(chunk)
+                    continue
+                held.append(chunk)
+                held_size += len(chunk)
+                if held_size >= PART_SIZE:
+                    upload = _Upload(self.store, self._temporary_path())
+                    for part in held:
+                        await upload.send(part)
+                    held, held_size = [], 0
             if size == 0:
                 raise EmptyBlob("empty")
-            await writer.finish()
             await hasher.finish()
-            await asyncio.to_thread(_flush_and_sync, handle)
+            key = digest.hexdigest()
+            if upload is None:  # one part: straight to its key
+                if await self._size(key) is not None:
+                    return Stored(key, size, created=False)
+                await obstore.put_async(self.store, self.key_path(key), b"".join(held), use_multipart=False)
+                await self._written(key)
+                return Stored(key, size, created=True)
+            await upload.finish()
         except BaseException:
             hasher.abandon()
-            writer.abandon()
-            handle.close()
-            temporary.unlink(missing_ok=True)
+            if upload is not None:
+                await upload.abort()
             raise
-        handle.close()
-        key = digest.hexdigest()
-        target = self.path(key)
-        if target.exists():
-            temporary.unlink(missing_ok=True)
-            return Stored(key, size, created=False)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(temporary, target)
-        return Stored(key, size, created=True)
+        renamed = False
+        try:
+            if await self._size(key) is not None:
+                return Stored(key, size, created=False)
+            await obstore.rename_async(self.store, upload.path, self.key_path(key))
+            renamed = True
+            await self._written(key)
+            return Stored(key, size, created=True)
+        finally:
+            if not renamed:
+                with contextlib.suppress(FileNotFoundError):
+                    await obstore.delete_async(self.store, upload.path)
+
+    async def _written(self, sha256: str) -> None:
+        """A new blob is in place (the local storage makes it durable)."""
 
     async def open(self, sha256: str) -> AsyncIterator[bytes]:
-        handle = await asyncio.to_thread(open, self.path(sha256), "rb")
-        try:
-            while chunk := await asyncio.to_thread(handle.read, CHUNK):
-                yield chunk
-        finally:
-            handle.close()
+        """The blob's bytes in chunks (FileNotFoundError if absent)."""
+        result = await obstore.get_async(self.store, self.key_path(sha256))
+        async for chunk in result.stream(min_chunk_size=CHUNK):
+            yield chunk
 
-    async def exists(self, sha256: str) -> bool:
-        return self.path(sha256).is_file()
-
-    async def size(self, sha256: str) -> int | None:
+    async def _size(self, sha256: str) -> int | None:
         try:
-            return self.path(sha256).stat().st_size
+            meta = await obstore.head_async(self.store, self.key_path(sha256))
         except FileNotFoundError:
             return None
+        return meta["size"]
+
+    async def exists(self, sha256: str) -> bool:
+        return await self._size(sha256) is not None
+
+    async def size(self, sha256: str) -> int | None:
+        return await self._size(sha256)
 
     async def delete(self, sha256: str) -> None:
-        self.path(sha256).unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            await obstore.delete_async(self.store, self.key_path(sha256))
 
     async def keys(self) -> AsyncIterator[str]:
-        for path in sorted(self.root.glob("??/??/*")):
-            if len(path.name) == 64:
-                yield path.name
+        """Every stored key (for `parboard evidence check`)."""
+        async for batch in obstore.list(self.store, chunk_size=1000):
+            for meta in batch:
+                path = meta["path"]
+                key = path.rsplit("/", 1)[-1]
+                if _KEY.fullmatch(key) and path == self.key_path(key):
+                    yield key
 
     async def temporaries(self) -> AsyncIterator[Temporary]:
-        for path in sorted(self.tmp.glob("*.part")):
+        """Every temporary object (for `parboard evidence check`: old ones were left by a killed process). On
+        S3, a multipart upload a killed process never completed nor aborted is not an object: the bucket's
+        rule aborting incomplete multipart uploads removes it (docs/operations.md)."""
+        async for batch in obstore.list(self.store, prefix="tmp", chunk_size=1000):
+            for meta in batch:
+                yield Temporary(meta["path"], meta["size"], meta["last_modified"])
+
+    async def remove_temporary(self, name: str) -> None:
+        if not _TEMPORARY.fullmatch(name):
+            raise ValueError(f"not a temporary object of this storage: {name}")
+        with contextlib.suppress(FileNotFoundError):
+            await obstore.delete_async(self.store, name)
+
+
+class LocalStorage(Storage):
+    """Blobs under `root/ab/cd/<sha256>`, written through `root/tmp/` and renamed into place (atomic), then
+    synced to disk."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(None, fan_out=True)
+        self.root = root
+        self.tmp = root / "tmp"
+
+    @property
+    def store(self) -> ObjectStore:
+        """Made on first use, with its folder (obstore needs the folder; a refused restore leaves none)."""
+        if self._store is None:
+            self.root.mkdir(parents=True, exist_ok=True)
+            self._store = LocalStore(self.root)
+        return self._store
+
+    def path(self, sha256: str) -> Path:
+        return self.root / self.key_path(sha256)
+
+    def _temporary_path(self) -> str:
+        return f"tmp/{uuid.uuid4().hex}.part"
+
+    async def _written(self, sha256: str) -> None:
+        await asyncio.to_thread(_sync, self.path(sha256))
+
+    async def open(self, sha256: str) -> AsyncIterator[bytes]:
+        """Read by ranges of CHUNK: obstore's stream of a local file comes in small pieces, four times slower."""
+        reader = await obstore.open_reader_async(self.store, self.key_path(sha256), buffer_size=CHUNK)
+        while chunk := await reader.read(CHUNK):
+            yield chunk.to_bytes()
+
+    async def temporaries(self) -> AsyncIterator[Temporary]:
+        """The files in `root/tmp/`, read from the disk: obstore writes a part under way beside its object
+        (`<name>#<part>`) and does not list it."""
+        for path in sorted(self.tmp.glob("*.part*")):
             try:
                 status = path.stat()
             except FileNotFoundError:  # finished meanwhile
@@ -177,14 +248,89 @@ class LocalStorage:
 
     async def remove_temporary(self, name: str) -> None:
         path = Path(name)
-        if path.parent != self.tmp or path.suffix != ".part":
+        if path.parent != self.tmp or not re.fullmatch(r"[0-9a-f]{32}\.part(#\d+)?", path.name):
             raise ValueError(f"not a temporary file of this storage: {name}")
         await asyncio.to_thread(path.unlink, missing_ok=True)
 
 
-def _flush_and_sync(handle: BinaryIO) -> None:
-    handle.flush()
-    os.fsync(handle.fileno())
+def _sync(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+async def _prefixed(head: bytes, chunks: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
+    if head:
+        yield head
+    async for chunk in chunks:
+        yield chunk
+
+
+class _Upload:
+    """A multipart upload of `path` by obstore, fed chunk by chunk from the caller's task through a short queue.
+    The caller keeps reading its own stream (and so sees its own errors and cancellation); `abort` makes the
+    stream obstore reads raise, on which obstore aborts the multipart upload."""
+
+    def __init__(self, store: ObjectStore, path: str) -> None:
+        self.path = path
+        # Whole parts cross to obstore (each crossing is a hop between its threads and the event loop).
+        self._queue: asyncio.Queue[bytes | BaseException | None] = asyncio.Queue(maxsize=1)
+        self._part: list[bytes] = []
+        self._part_size = 0
+        self._task = asyncio.ensure_future(self._run(store))
+
+    async def _run(self, store: ObjectStore) -> None:
+        await obstore.put_async(store, self.path, self._stream(), chunk_size=PART_SIZE, max_concurrency=PARTS_IN_FLIGHT)
+
+    async def _stream(self) -> AsyncIterator[bytes]:
+        while (item := await self._queue.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    async def send(self, chunk: bytes) -> None:
+        self._part.append(chunk)
+        self._part_size += len(chunk)
+        if self._part_size >= PART_SIZE:
+            await self._hand_over(b"".join(self._part))
+            self._part, self._part_size = [], 0
+
+    async def _hand_over(self, item: bytes | None) -> None:
+        if self._task.done():  # obstore stopped reading: its error
+            self._task.result()
+            raise RuntimeError(f"the upload of {self.path} ended early")
+        if not self._queue.full():
+            self._queue.put_nowait(item)
+            return
+        queued = asyncio.ensure_future(self._queue.put(item))
+        try:
+            await asyncio.wait({queued, self._task}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not queued.done():
+                queued.cancel()
+        if not queued.done() or queued.cancelled():
+            self._task.result()
+            raise RuntimeError(f"the upload of {self.path} ended early")
+
+    async def finish(self) -> None:
+        if self._part:
+            await self._hand_over(b"".join(self._part))
+            self._part, self._part_size = [], 0
+        await self._hand_over(None)
+        await self._task
+
+    async def abort(self) -> None:
+        """Abandon the upload and wait until obstore has aborted it (even when our task is being cancelled)."""
+        self._part, self._part_size = [], 0
+        if not self._task.done():
+            while not self._queue.empty():
+                self._queue.get_nowait()
+            self._queue.put_nowait(_Abandoned())
+            await asyncio.wait({self._task})
+        if not self._task.cancelled():
+            self._task.exception()  # retrieved: the caller raises its own error
 
 
 class _Worker:
@@ -224,7 +370,7 @@ class _Worker:
 
     def abandon(self) -> None:
         """Stop without applying the chunks still queued; returns once the thread is done (at most one
-        chunk's work), so the file can be closed under it."""
+        chunk's work)."""
         if not self._thread.is_alive():
             return
         self._stopped = True
@@ -232,38 +378,32 @@ class _Worker:
         self._thread.join()
 
 
-class _Writer:
-    """Writes chunks to a file, and every WRITEBACK bytes advises the kernel that the bytes behind are not
-    needed again (`POSIX_FADV_DONTNEED`): Linux starts writing them back at once and drops them from the
-    page cache once clean. A 2 GB package then goes to disk while it is being built, the final fsync
-    waits for the last stretch only, and the build does not push the evidence out of the cache."""
+def s3_store(config: StorageSettings) -> S3Store:
+    return S3Store(
+        config.s3_bucket,
+        endpoint=config.s3_endpoint.rstrip("/"),
+        region=config.s3_region,
+        access_key_id=config.s3_access_key,
+        secret_access_key=config.s3_secret_key,
+        virtual_hosted_style_request=False,
+        client_options={
+            "allow_http": config.s3_endpoint.startswith("http://"),
+            "connect_timeout": timedelta(seconds=10),
+            "read_timeout": timedelta(seconds=120),  # per read: a long download is not cut
+            "timeout": timedelta(hours=2),
+        },
+    )
 
-    def __init__(self, handle: BinaryIO) -> None:
-        self._handle = handle
-        self._written = 0
-        self._advised = 0
 
-    def __call__(self, chunk: bytes) -> None:
-        self._handle.write(chunk)
-        self._written += len(chunk)
-        if self._written - self._advised >= WRITEBACK and hasattr(os, "posix_fadvise"):
-            self._handle.flush()
-            start = max(0, self._advised - WRITEBACK)  # the stretch before too: its pages are clean by now
-            os.posix_fadvise(self._handle.fileno(), start, self._written - start, os.POSIX_FADV_DONTNEED)
-            self._advised = self._written
+_S3_STORES: dict[StorageSettings, Storage] = {}
 
 
 def storage_from_settings(settings: Settings) -> Storage:
-    """The configured storage (local under `var/blobs` unless PARBOARD_STORAGE=s3)."""
+    """The configured storage (local under `var/blobs` unless PARBOARD_STORAGE=s3). One S3 storage per
+    configuration in a process: it keeps its connections between requests."""
     if settings.storage.backend == "local":
         return LocalStorage(settings.paths.var_dir / "blobs")
-    from backend.domain.evidence.s3 import S3Storage
-
-    config = settings.storage
-    return S3Storage(
-        endpoint=config.s3_endpoint,
-        bucket=config.s3_bucket,
-        region=config.s3_region,
-        access_key=config.s3_access_key,
-        secret_key=config.s3_secret_key,
-    )
+    storage = _S3_STORES.get(settings.storage)
+    if storage is None:
+        storage = _S3_STORES[settings.storage] = Storage(s3_store(settings.storage))
+    return storage

@@ -184,6 +184,15 @@ def _default_days_off(year: int) -> set[date]:
     return off | {day for day in _SWAPPED_OFF if day.year == year}
 
 
+def holiday_problems(raw: Mapping[int | str, Any], path: str) -> list[tuple[str, str]]:
+    """A province's `holidays` section (tenant configuration) checked as it will be read: (path, reason)."""
+    try:
+        WorkCalendar.from_config(raw, base=default_calendar())
+    except CalendarError as exc:
+        return [(path, str(exc))]
+    return []
+
+
 @cache
 def default_calendar() -> WorkCalendar:
     """Vietnamese public holidays 2019–2027 as days off for public agencies: a best-effort default.

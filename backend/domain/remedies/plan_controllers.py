@@ -26,7 +26,7 @@ from backend.domain.remedies import board as boards
 from backend.domain.remedies import tasks
 from backend.domain.remedies.controllers import board_path, lanes_and_sheet
 from backend.domain.remedies.deadlines import working_days
-from backend.domain.remedies.documents import plan_docx, plan_xlsx, read_plan_xlsx
+from backend.domain.remedies.plan_docx import plan_docx
 from backend.domain.remedies.plan_io import (
     DOCX,
     MAX_TOKEN_AGE,
@@ -38,6 +38,8 @@ from backend.domain.remedies.plan_io import (
     sign_upload,
     verify_upload,
 )
+from backend.domain.remedies.plan_reader import read_plan_xlsx
+from backend.domain.remedies.plan_xlsx import plan_xlsx
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
 from backend.settings import Settings
 from backend.web.flash import notice

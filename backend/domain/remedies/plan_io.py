@@ -1,7 +1,7 @@
 """The remedy plan in and out of the app: the year's tasks as the Word plan and the Excel table (what the person
 sees on the board, nothing more), and an existing plan's table imported through a preview.
 
-The preview maps every row read by `documents.read_plan_xlsx` onto the task form of `tasks.parse_task_form`, so an
+The preview maps every row read by `plan_reader.read_plan_xlsx` onto the task form of `tasks.parse_task_form`, so an
 imported task passes exactly the checks of a task typed in by hand: the area resolved from the group row against the
 year's criteria set, the criterion checked against the set, the deadline resolved to a due date (or refused), the
 units matched to the department's units and unit groups by name (case, diacritics and punctuation ignored). Names
@@ -33,14 +33,8 @@ from backend.domain.assessments.sheet import Sheet
 from backend.domain.remedies import board as boards
 from backend.domain.remedies.board import Filters, Lane, fold
 from backend.domain.remedies.deadlines import WorkCalendar
-from backend.domain.remedies.documents import (
-    KIND_FIX,
-    KIND_KEEP,
-    ImportedTask,
-    ImportRowProblem,
-    PlanDocument,
-    PlanTask,
-)
+from backend.domain.remedies.plan_model import KIND_FIX, KIND_KEEP, PlanDocument, PlanTask
+from backend.domain.remedies.plan_reader import ImportedTask, ImportRowProblem
 from backend.domain.remedies.tasks import Choices, parse_task_form
 from backend.domain.scoring.methods import ScoringError, parse_decimal
 from backend.domain.tenants.deps import TenantContext

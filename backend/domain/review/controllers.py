@@ -18,7 +18,7 @@ from backend.db.models import Tenant
 from backend.domain.assessments import services as assessments
 from backend.domain.evidence import services as evidence
 from backend.domain.evidence.storage import storage_from_settings
-from backend.domain.review import services
+from backend.domain.review import decisions, publishing, services
 from backend.domain.review.services import Review, ReviewError, ReviewRow
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
 from backend.domain.tenants.years import no_criteria_page
@@ -210,11 +210,11 @@ class ReviewController(Controller):
             row = _row(review, tenant, key)
             try:
                 if action == "decide":
-                    errors = await services.decide(db, tenant, review, row, form)
+                    errors = await decisions.decide(db, tenant, review, row, form)
                 elif action == "request":
-                    errors = await services.request_evidence(db, tenant, review, row, form)
+                    errors = await decisions.request_evidence(db, tenant, review, row, form)
                 elif action == "sign-off":
-                    await services.sign_off(db, tenant, review, row)
+                    await decisions.sign_off(db, tenant, review, row)
                 else:
                     agency = None
                     if form.get("agency"):
@@ -222,7 +222,7 @@ class ReviewController(Controller):
                         if agency is None or agency.id == dept.id:
                             errors = {"agency": "Chọn một cơ quan của tỉnh (không phải chính đơn vị được thẩm định)."}
                     if not errors:
-                        await services.assign(db, tenant, review, row, agency)
+                        await decisions.assign(db, tenant, review, row, agency)
             except PermissionError as exc:
                 raise PermissionDeniedException(str(exc)) from None
             except ReviewError as exc:
@@ -307,11 +307,11 @@ class ReviewController(Controller):
             async with services.bound_to(db, tenant, dept):
                 review = await _review(db, tenant, dept, year)
                 if step == "vong-2":
-                    await services.to_round_2(db, tenant, review)
+                    await decisions.to_round_2(db, tenant, review)
                 elif step == "tra-lai":
-                    await services.return_submission(db, tenant, review, form)
+                    await decisions.return_submission(db, tenant, review, form)
                 else:
-                    await services.finalise(db, tenant, review)
+                    await publishing.finalise(db, tenant, review)
         except ReviewError as exc:
             if step == "tra-lai":
                 return await self._page(
@@ -329,7 +329,7 @@ class ReviewController(Controller):
         after: dict[str, Any] = {"step": step}
         if step == "cong-bo":
             after["ranks"] = {
-                code: f"{r}/{of}" for code, (r, of) in (await services.rank_province(db, tenant, year)).items()
+                code: f"{r}/{of}" for code, (r, of) in (await publishing.rank_province(db, tenant, year)).items()
             }
         services.audit_home(db, tenant, dept, STEP_ACTIONS[step], str(year), after=after)
         await db.flush()
@@ -421,7 +421,7 @@ class ExplanationController(Controller):
         form = await _form(request)
         requests = await services.department_requests(db_session, tenant, year)
         try:
-            errors = await services.answer(db_session, tenant, requests, request_id, form)
+            errors = await decisions.answer(db_session, tenant, requests, request_id, form)
         except LookupError as exc:
             raise NotFoundException(str(exc)) from None
         key = str(request_id)

@@ -134,6 +134,11 @@ def _flat(entry: Mapping[str, Any]) -> dict[str, str]:
     return flat
 
 
+def calendar_section_problems(section: Mapping[int, Any], path: str) -> list[tuple[str, str]]:
+    """A province's `calendar` section (tenant configuration), year by year: (path, Vietnamese reason)."""
+    return [problem for year, entry in section.items() for problem in calendar_problems(year, entry, f"{path}.{year}")]
+
+
 def calendar_problems(year: int, entry: Mapping[str, Any], path: str) -> list[tuple[str, str]]:
     """Every problem of one year's entry (already of the right shape) as (path, Vietnamese reason)."""
     problems: list[tuple[str, str]] = []

@@ -71,6 +71,7 @@ from backend.domain.submissions.package import (
     sums_line,
     zip_stream,
 )
+from backend.jobs.queue import queries
 from backend.logging import get_logger
 from backend.web.metrics import PACKAGE_SECONDS, PACKAGES
 
@@ -277,8 +278,6 @@ def _live_message(live: Submission) -> str:
 
 async def enqueue_build(db: AsyncSession, submission: Submission) -> None:
     """Put the build job on pgqueuer through the session's own connection: it commits with the submission."""
-    from backend.jobs.queue import queries  # the queue imports the jobs, which import this module
-
     connection = await db.connection()
     raw = await connection.get_raw_connection()
     queue = queries(AsyncpgDriver(raw.driver_connection))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -20,8 +20,6 @@ import msgspec
 import yaml
 
 from backend.db.models import Role, TenantKind, UnitKind
-from backend.domain.remedies.deadlines import CalendarError, WorkCalendar, default_calendar
-from backend.domain.submissions.calendar import calendar_problems
 
 CODE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")  # used with fullmatch
 DAY_MONTH = re.compile(r"([0-9]{2})/([0-9]{2})")
@@ -397,6 +395,13 @@ def _issuer_problem(issuer: str) -> str | None:
     return None
 
 
+# The province's sections another feature owns (`holidays`: the work calendar of remedies; `calendar`: the
+# submission calendar) are checked by that feature, registered in backend/domain/__init__.py: this module
+# imports none of them. A check takes the section as plain data and its path, and returns (path, reason).
+SectionCheck = Callable[[Any, str], Iterable[tuple[str, str]]]
+SECTION_CHECKS: dict[str, SectionCheck] = {}
+
+
 def validate_province(config: ProvinceConfig, file: Path) -> list[ConfigProblem]:
     name = str(file)
     problems: list[ConfigProblem] = []
@@ -448,17 +453,11 @@ def validate_province(config: ProvinceConfig, file: Path) -> list[ConfigProblem]
         if not match or not (1 <= int(match[2]) <= 12 and 1 <= int(match[1]) <= DAYS_IN_MONTH[int(match[2]) - 1]):
             bad(f"{path}.due", f'hạn {deadline.due!r} phải có dạng dd/mm (ví dụ "10/03") và là một ngày có thật')
 
-    try:
-        WorkCalendar.from_config(
-            {year: msgspec.to_builtins(entry) for year, entry in province.holidays.items()}, base=default_calendar()
-        )
-    except CalendarError as exc:
-        bad("$.province.holidays", str(exc))
+    for section, check in SECTION_CHECKS.items():
+        for path, reason in check(msgspec.to_builtins(getattr(province, section)), f"$.province.{section}"):
+            bad(path, reason)
     if province.board_columns is not None:
         _check_board_columns(province.board_columns, "$.province.board_columns", check_code, bad)
-    for year, entry in province.calendar.items():
-        for path, reason in calendar_problems(year, msgspec.to_builtins(entry), f"$.province.calendar.{year}"):
-            bad(path, reason)
 
     group_codes = _unique_codes([g.code for g in province.ranking_groups], "$.province.ranking_groups", check_code, bad)
     for g_index, ranking_group in enumerate(province.ranking_groups):

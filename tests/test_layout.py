@@ -1,0 +1,235 @@
+"""The project's shape: no import cycle, infrastructure that does not import the features, production and
+development pins apart, an image without development code, the same checks before a commit as in `make test`."""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+import tomllib
+from importlib.metadata import PackageNotFoundError, distribution
+from pathlib import Path
+
+from packaging.requirements import Requirement
+
+from backend.settings import PROJECT_ROOT
+
+DEV_TOOLS = {"pytest", "playwright", "moto", "boto3", "mypy", "ruff", "mutmut", "hypothesis", "oidc-provider-mock"}
+
+
+def _name(text: str) -> str:
+    return re.sub(r"[-_.]+", "-", text).lower()
+
+
+def _pins(lock: str) -> dict[str, str]:
+    lines = (PROJECT_ROOT / lock).read_text().splitlines()
+    return {_name(line.split("==")[0]): line for line in lines if line and not line.startswith("#")}
+
+
+def _needed(requirements: list[str]) -> set[str]:
+    """Every distribution these requirements install (as installed in this environment), extras followed."""
+    seen: dict[str, set[str]] = {}
+    pending = [Requirement(text) for text in requirements]
+    while pending:
+        requirement = pending.pop()
+        if requirement.marker and not requirement.marker.evaluate({"extra": ""}):
+            continue
+        name = _name(requirement.name)
+        extras = set(requirement.extras)
+        if name in seen and extras <= seen[name]:
+            continue
+        seen[name] = seen.get(name, set()) | extras
+        try:
+            requires = distribution(requirement.name).requires or []
+        except PackageNotFoundError:
+            continue
+        for text in requires:
+            dependency = Requirement(text)
+            if dependency.marker:
+                if not any(dependency.marker.evaluate({"extra": extra}) for extra in seen[name] | {""}):
+                    continue
+                dependency.marker = None
+            pending.append(dependency)
+    return set(seen)
+
+
+def test_production_and_development_pins_are_apart_and_complete() -> None:
+    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]
+    production, development = _pins("requirements.lock"), _pins("requirements-dev.lock")
+    assert not set(production) & set(development)
+    assert not DEV_TOOLS & set(production)
+    assert set(production) >= _needed(project["dependencies"])  # the image lacks nothing it needs
+    assert set(production) | set(development) >= _needed(project["optional-dependencies"]["dev"])
+    assert set(development) <= _needed(project["optional-dependencies"]["dev"])  # nothing stray
+    makefile = (PROJECT_ROOT / "Makefile").read_text()
+    assert "pip install --quiet -r requirements.lock -r requirements-dev.lock" in makefile
+
+
+def test_the_image_installs_production_pins_and_no_development_identity_provider() -> None:
+    dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
+    assert "RUN pip install -r requirements.lock\n" in dockerfile
+    assert "pip install -r requirements-dev" not in dockerfile
+    ignored = (PROJECT_ROOT / ".dockerignore").read_text().splitlines()
+    assert "backend/devidp" in ignored
+
+
+def test_production_code_runs_without_the_development_identity_provider() -> None:
+    """Every module but backend.devidp imports with backend.devidp missing (as in the image), and the app
+    and the command line start; `parboard demo` with a development provider says it is not installed."""
+    script = """
+import importlib, pkgutil, sys
+from importlib.abc import MetaPathFinder
+
+class NoDevIdP(MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "backend.devidp" or name.startswith("backend.devidp."):
+            raise ModuleNotFoundError(name)
+        return None
+
+sys.meta_path.insert(0, NoDevIdP())
+import backend
+for module in pkgutil.walk_packages(backend.__path__, "backend."):
+    if not module.name.startswith("backend.devidp"):
+        importlib.import_module(module.name)
+from click.testing import CliRunner
+from backend.cli import _dev_identity_provider, main
+assert CliRunner().invoke(main, ["--help"]).exit_code == 0
+from backend.asgi import create_app
+from tests.support import make_settings
+create_app(make_settings())
+import click
+try:
+    _dev_identity_provider(make_settings())
+except click.ClickException as exc:
+    print(exc.message)
+"""
+    done = subprocess.run([sys.executable, "-c", script], cwd=PROJECT_ROOT, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "không có trong bản cài đặt này" in done.stdout
+
+
+def test_pre_commit_runs_the_same_checks_as_make_test() -> None:
+    config = (PROJECT_ROOT / ".pre-commit-config.yaml").read_text()
+    makefile = (PROJECT_ROOT / "Makefile").read_text()
+    for command in ("ruff check backend tests migrations", "ruff format --check backend tests migrations", "mypy"):
+        assert f"$(BIN)/{command}" in makefile
+        assert f"entry: .venv/bin/{command}" in config
+
+
+# --- imports ------------------------------------------------------------------------------------------------
+
+
+def import_graph(root: Path) -> dict[str, set[str]]:
+    """Each module of the package at `root` → the modules of that package it imports, wherever the import
+    stands (top of the file or inside a function: a lazy import is still a dependency), except under
+    `if TYPE_CHECKING:`."""
+    prefix = root.parent
+    modules: dict[str, Path] = {}
+    for path in sorted(root.rglob("*.py")):
+        parts = list(path.relative_to(prefix).with_suffix("").parts)
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+
+    def type_checking(node: ast.AST) -> bool:
+        test = node.test if isinstance(node, ast.If) else None
+        return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+            isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+        )
+
+    def imported(name: str, path: Path) -> set[str]:
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        found: set[str] = set()
+        pending: list[ast.AST] = [ast.parse(path.read_text())]
+        while pending:
+            node = pending.pop()
+            if type_checking(node):
+                pending.extend(node.orelse)  # type: ignore[attr-defined]
+                continue
+            if isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join(parts + ([node.module] if node.module else []))
+                found.update(f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base for a in node.names)
+            pending.extend(ast.iter_child_nodes(node))
+        targets = set()
+        for target in found:
+            while target and target not in modules:
+                target = target.rpartition(".")[0]
+            if target and target != name:
+                targets.add(target)
+        return targets
+
+    return {name: imported(name, path) for name, path in modules.items()}
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan's algorithm, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    for start in sorted(graph):
+        if start in index:
+            continue
+        work = [(start, iter(sorted(graph[start])))]
+        index[start] = low[start] = len(index)
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, edges = work[-1]
+            for target in edges:
+                if target not in index:
+                    index[target] = low[target] = len(index)
+                    stack.append(target)
+                    on_stack.add(target)
+                    work.append((target, iter(sorted(graph[target]))))
+                    break
+                if target in on_stack:
+                    low[node] = min(low[node], index[target])
+            else:
+                work.pop()
+                if work:
+                    low[work[-1][0]] = min(low[work[-1][0]], low[node])
+                if low[node] == index[node]:
+                    component = []
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.append(member)
+                        if member == node:
+                            break
+                    if len(component) > 1:
+                        found.append(sorted(component))
+    return found
+
+
+def test_the_cycle_check_sees_lazy_imports_and_ignores_type_checking(tmp_path: Path) -> None:
+    package = tmp_path / "pkg"
+    (package / "sub").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "sub" / "__init__.py").write_text("")
+    (package / "a.py").write_text("from pkg.sub import b\n")
+    (package / "sub" / "b.py").write_text("def later():\n    from ..a import x\n")  # lazy, relative: a cycle
+    (package / "c.py").write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg import d\n")
+    (package / "d.py").write_text("import pkg.c\n")  # c imports d for types only: no cycle
+    assert cycles(import_graph(package)) == [["pkg.a", "pkg.sub.b"]]
+
+
+def test_no_import_cycle_outside_type_checking() -> None:
+    assert cycles(import_graph(PROJECT_ROOT / "backend")) == []
+
+
+def test_the_queue_and_the_tenant_configuration_import_no_feature() -> None:
+    """The queue is infrastructure (the worker knows the jobs); the tenant configuration sits under the features
+    whose sections it checks through SECTION_CHECKS."""
+    graph = import_graph(PROJECT_ROOT / "backend")
+    assert not {m for m in graph["backend.jobs.queue"] if m.startswith("backend.domain")}
+    features = ("backend.domain.remedies", "backend.domain.submissions")
+    assert not {m for m in graph["backend.domain.tenants.config"] if m.startswith(features)}
+    from backend.domain.tenants.config import SECTION_CHECKS
+
+    assert set(SECTION_CHECKS) == {"holidays", "calendar"}
