@@ -14,8 +14,22 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from litestar import Litestar, get, route
+from litestar.enums import HttpMethod
+from litestar.handlers import HTTPRouteHandler
+from litestar.testing import AsyncTestClient
+from litestar.types import ASGIApp, Receive, Scope, Send
 
-from backend.auth.permissions import MATRIX, Permission, allows
+from backend.auth.permissions import (
+    MATRIX,
+    PUBLIC,
+    SIGNED_IN,
+    Permission,
+    access_guard,
+    allows,
+    declare_automatic_options_public,
+    declared_access,
+)
 from backend.db.models import Role
 from backend.domain.evidence.services import parse_document
 from backend.domain.evidence.sniff import (
@@ -649,3 +663,91 @@ async def test_a_missing_local_blob_stops_the_package(tmp_path: Path) -> None:
     with pytest.raises(PackageError, match=r"^tệp evidence/x\.pdf: không còn trong kho lưu trữ$"):
         async for _ in zip_stream([member]):
             pass
+
+
+# -- the guard, on an app of its own --------------------------------------------------------------------------
+
+
+def _guarded(*handlers: HTTPRouteHandler, signed_in: bool = False) -> Litestar:
+    def person(app: ASGIApp) -> ASGIApp:
+        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+            if signed_in:
+                scope["parboard_principal"] = "a person"  # type: ignore[typeddict-unknown-key]
+            await app(scope, receive, send)
+
+        return middleware
+
+    app = Litestar(route_handlers=list(handlers), guards=[access_guard], middleware=[person])
+    for registered in app.routes:
+        declare_automatic_options_public(registered)
+    return app
+
+
+@get("/khong-khai-bao", sync_to_thread=False)
+def _undeclared() -> str:
+    return "served"
+
+
+@get("/chuoi", opt={"access": "public"}, sync_to_thread=False)
+def _as_a_string() -> str:
+    return "served"
+
+
+@get("/cong-khai", opt={"access": PUBLIC}, sync_to_thread=False)
+def _public() -> str:
+    return "served"
+
+
+@get("/da-dang-nhap", opt={"access": SIGNED_IN}, sync_to_thread=False)
+def _signed_in() -> str:
+    return "served"
+
+
+@get("/nhat-ky", opt={"access": Permission.AUDIT_READ}, sync_to_thread=False)
+def _permission() -> str:
+    return "served"
+
+
+@route("/tu-khai", http_method=[HttpMethod.OPTIONS], sync_to_thread=False)
+def _own_options() -> str:
+    return "served"
+
+
+@pytest.mark.parametrize(
+    ("path", "anonymous", "signed_in"),
+    [
+        ("/khong-khai-bao", 403, 403),
+        ("/chuoi", 403, 403),
+        ("/cong-khai", 200, 200),
+        ("/da-dang-nhap", 401, 200),
+        ("/nhat-ky", 401, 200),  # the tenant's roles are checked where the tenant is resolved
+    ],
+)
+async def test_the_guard_serves_only_what_a_route_declares(path: str, anonymous: int, signed_in: int) -> None:
+    handlers = (_undeclared, _as_a_string, _public, _signed_in, _permission)
+    for person, status in ((False, anonymous), (True, signed_in)):
+        async with AsyncTestClient(app=_guarded(*handlers, signed_in=person)) as client:
+            response = await client.get(path)
+        assert response.status_code == status, (path, person)
+        assert (response.text == "served") is (status == 200)
+        if status == 401:
+            assert response.json()["detail"] == "Cần đăng nhập"
+
+
+def test_a_declared_access_is_a_permission_or_a_public_level_only() -> None:
+    assert declared_access(_public) is PUBLIC
+    assert declared_access(_signed_in) is SIGNED_IN
+    assert declared_access(_permission) is Permission.AUDIT_READ
+    assert declared_access(_as_a_string) is None
+    assert declared_access(_undeclared) is None
+
+
+async def test_only_the_generated_options_answer_becomes_public() -> None:
+    app = _guarded(_permission, _own_options)
+    async with AsyncTestClient(app=app) as client:
+        generated = await client.options("/nhat-ky")
+        own = await client.options("/tu-khai")
+    assert generated.status_code == 204
+    assert generated.headers["allow"] == "GET, OPTIONS"
+    assert own.status_code == 403  # a handler written for OPTIONS declares its access like any other
+    assert "access" not in _own_options.opt
