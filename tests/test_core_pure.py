@@ -57,7 +57,9 @@ from backend.domain.submissions.package import (
     PackageError,
     PackageInfo,
     Progress,
+    digest_of,
     manifest,
+    manifest_bytes,
     parse_sums,
     place_evidence,
     render_index,
@@ -454,6 +456,7 @@ def test_the_ascii_name_for_old_clients() -> None:
     assert ascii_fallback("  Ổ  ") == "O"
     assert ascii_fallback("ảnh.png") == "anh.png"
     assert ascii_fallback("中文") == "tep"
+    assert ascii_fallback("Xã X.pdf") == "Xa X.pdf"
 
 
 def _info(evidence: list[EvidenceEntry]) -> PackageInfo:
@@ -751,3 +754,10 @@ async def test_only_the_generated_options_answer_becomes_public() -> None:
     assert generated.headers["allow"] == "GET, OPTIONS"
     assert own.status_code == 403  # a handler written for OPTIONS declares its access like any other
     assert "access" not in _own_options.opt
+
+
+def test_the_manifest_is_written_as_readable_utf8_json_and_hashed_as_written() -> None:
+    assert manifest_bytes({"tên": "Sở Ngoại vụ", "số": [1]}) == (
+        '{\n  "tên": "Sở Ngoại vụ",\n  "số": [\n    1\n  ]\n}\n'.encode()
+    )
+    assert digest_of(b"abc") == ("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", 3)
