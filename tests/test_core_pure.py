@@ -441,6 +441,8 @@ def test_a_name_gets_the_extension_of_its_content() -> None:
     assert name_for("Báo cáo.pdf", PDF) == "Báo cáo.pdf"
     assert name_for("Báo cáo.PDF", PDF) == "Báo cáo.PDF"
     assert name_for("scan", PDF) == "scan.pdf"
+    assert name_for("pdf", PDF) == "pdf.pdf"  # a name without a dot has no extension, whatever it reads
+    assert name_for("Báo cáo v1.2.pdf", PDF) == "Báo cáo v1.2.pdf"  # the extension is after the last dot
     assert name_for("bảng.v2", XLSX) == "bảng.v2.xlsx"
     assert name_for("ảnh.jpeg", JPEG) == "ảnh.jpeg"
     assert name_for(FALLBACK_NAME, PNG) == "tep-kiem-chung.png"

@@ -380,3 +380,5 @@ def test_a_province_without_its_own_days_uses_the_built_in_calendar_and_one_with
     assert configured.is_working_day(date(2024, 9, 3))  # 2024's built-in days are replaced, not added to
     assert not configured.is_working_day(date(2025, 9, 1))  # other years keep the built-in calendar
     assert working_days({"holidays": {2024: {"holidays": ["02/09", "16/09"]}}}) is configured  # read once
+    both = {"2024": {"holidays": ["02/09"]}, "2025": {"holidays": ["02/09"]}}
+    assert working_days({"holidays": both}) is working_days({"holidays": dict(reversed(both.items()))})
