@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from backend.db.models import RemedyPlan
 from backend.domain.remedies.deadlines import (
+    _MAX_DAYS_OFF,
     CalendarError,
     Deadline,
     DeadlineError,
@@ -382,3 +383,38 @@ def test_a_province_without_its_own_days_uses_the_built_in_calendar_and_one_with
     assert working_days({"holidays": {2024: {"holidays": ["02/09", "16/09"]}}}) is configured  # read once
     both = {"2024": {"holidays": ["02/09"]}, "2025": {"holidays": ["02/09"]}}
     assert working_days({"holidays": both}) is working_days({"holidays": dict(reversed(both.items()))})
+
+
+def _off(first: date, last: date) -> WorkCalendar:
+    """Every day from `first` to `last` off, weekdays and weekends alike."""
+    return WorkCalendar(frozenset(first + timedelta(days=i) for i in range((last - first).days + 1)))
+
+
+def test_a_working_day_is_found_after_up_to_a_year_off_and_not_after_longer() -> None:
+    start = date(2024, 11, 15)  # a Friday
+    longest = _off(start + timedelta(days=1), start + timedelta(days=_MAX_DAYS_OFF))
+    after = start + timedelta(days=_MAX_DAYS_OFF + 1)
+    calendar = WorkCalendar(longest.holidays, frozenset({after}) if after.weekday() >= 5 else frozenset())
+    assert calendar.add_working_days(start, 1) == after
+    # a working day (Friday), then the same run of days off: the count starts again after each working day
+    assert calendar.add_working_days(start - timedelta(days=1), 2) == after
+    endless = WorkCalendar(longest.holidays | {after})
+    with pytest.raises(CalendarError) as refused:
+        endless.add_working_days(start, 1)
+    assert str(refused.value) == "Không có ngày làm việc nào trong một năm sau ngày 15/11/2024."
+    with pytest.raises(ValueError, match=r"^Số ngày làm việc không được âm\.$"):
+        calendar.add_working_days(start, -1)
+
+
+def test_a_province_year_keeps_the_base_calendar_s_other_years_make_up_saturdays() -> None:
+    calendar = WorkCalendar.from_config({2024: {"holidays": ["02/09"]}}, base=default_calendar())
+    assert calendar.is_working_day(date(2025, 2, 8))  # 2025's make-up Saturday, from the built-in calendar
+
+
+def test_days_written_as_dates_count_in_their_own_year_only() -> None:
+    calendar = WorkCalendar.from_config({2024: {"holidays": [date(2024, 9, 2), date(2024, 9, 3)]}})
+    assert calendar.holidays == {date(2024, 9, 2), date(2024, 9, 3)}
+    with pytest.raises(CalendarError, match=r"^Năm 2024: «2023-09-02» không phải ngày dạng dd/mm"):
+        WorkCalendar.from_config({2024: {"holidays": [date(2023, 9, 2)]}})
+    with pytest.raises(CalendarError, match=r"^Năm 2024: «5» không phải ngày dạng dd/mm"):
+        WorkCalendar.from_config({2024: {"holidays": [5]}})
