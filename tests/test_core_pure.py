@@ -420,6 +420,8 @@ def test_the_directory_is_found_in_the_last_two_mebibytes_of_a_large_archive() -
         ("a//b.pdf", "b.pdf"),
         ("D:/b.pdf", "b.pdf"),
         ("   ", "tep-kiem-chung"),
+        ("Xin phép X.pdf", "Xin phép X.pdf"),
+        ("Phụ lục X", "Phụ lục X"),
     ],
 )
 def test_each_rule_of_a_safe_name(raw: str, kept: str) -> None:
@@ -580,6 +582,15 @@ def test_the_index_lists_each_file_under_its_criterion_with_links_that_survive_o
     assert ">Chung.pdf</a></li>" in others
     assert ">Lạc.pdf</a> (tiêu chí 9.9)</li>" in others
     assert "Báo cáo #1" not in others
+    assert "<tbody>\n<tr>" in page  # block tags leave no blank lines
+
+
+def test_the_index_escapes_what_people_typed() -> None:
+    [file] = place_evidence([_file("1.2", "<script>alert(1)</script>.pdf", document_number="<b>1</b>")])
+    page = render_index(_info([file]), PROJECT_ROOT / "templates")
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;.pdf" in page
+    assert "Số &lt;b&gt;1&lt;/b&gt;" in page
 
 
 @pytest.mark.parametrize(
@@ -629,6 +640,7 @@ async def test_the_writer_stores_or_deflates_each_kind_of_member_and_counts_the_
         Member("manifest.json", b'{"a": 1}' * 100, compress=True),
         Member("evidence/1.2/a.pdf", lambda: _chunks(b"%PDF ", b"streamed"), size=13),
         Member("evidence/1.2/b.pdf", b"bytes"),
+        Member("evidence/1.2/d.pdf", lambda: _chunks(b"%PDF d"), size=6),
         Member("evidence/1.3/c.pdf", _not_streamed, size=11_000, local_file=local),
     ]
     progress = Progress()
@@ -643,10 +655,11 @@ async def test_the_writer_stores_or_deflates_each_kind_of_member_and_counts_the_
         "manifest.json": zipfile.ZIP_DEFLATED,
         "evidence/1.2/a.pdf": zipfile.ZIP_STORED,
         "evidence/1.2/b.pdf": zipfile.ZIP_STORED,
+        "evidence/1.2/d.pdf": zipfile.ZIP_STORED,
         "evidence/1.3/c.pdf": zipfile.ZIP_STORED,
     }
     assert archive.testzip() is None
-    assert (progress.read, progress.done) == (2, 2)  # the streamed and the local file; bytes are not evidence
+    assert (progress.read, progress.done) == (3, 3)  # the streamed and the local files; bytes are not evidence
 
 
 @pytest.mark.parametrize("local", [False, True], ids=["streamed", "local"])

@@ -418,3 +418,11 @@ def test_days_written_as_dates_count_in_their_own_year_only() -> None:
         WorkCalendar.from_config({2024: {"holidays": [date(2023, 9, 2)]}})
     with pytest.raises(CalendarError, match=r"^Năm 2024: «5» không phải ngày dạng dd/mm"):
         WorkCalendar.from_config({2024: {"holidays": [5]}})
+
+
+def test_a_year_from_1900_to_2100_may_be_configured() -> None:
+    for year in (1900, 2100):
+        assert WorkCalendar.from_config({year: {"holidays": ["02/09"]}}).holidays == {date(year, 9, 2)}
+    for year in (1899, 2101):
+        with pytest.raises(CalendarError, match=rf"^Năm «{year}» trong lịch ngày nghỉ không hợp lệ\.$"):
+            WorkCalendar.from_config({year: {"holidays": []}})
