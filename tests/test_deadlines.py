@@ -2,37 +2,44 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from backend.db.models import RemedyPlan
 from backend.domain.remedies.deadlines import (
+    _MAX_DAYS_OFF,
     CalendarError,
     Deadline,
     DeadlineError,
     WorkCalendar,
     default_calendar,
     parse_deadline,
+    working_days,
 )
 from backend.domain.remedies.tasks import plan_clock
 
-CAL = default_calendar()
+
+@pytest.fixture(autouse=True)
+def _fresh_calendar() -> None:
+    """The built-in calendar is computed by each test, not once per process: a test sees the rules as they are
+    now (`make mutate` changes them between tests)."""
+    default_calendar.cache_clear()
 
 
 def parse(text: str, year: int = 2024, event: date | None = None) -> Deadline:
-    return parse_deadline(text, year=year, calendar=CAL, event=event)
+    return parse_deadline(text, year=year, calendar=default_calendar(), event=event)
 
 
 # --- the calendar -------------------------------------------------------------------------------------------
 
 
 def test_weekends_and_holidays_are_days_off() -> None:
-    assert CAL.is_working_day(date(2024, 11, 15))  # Friday
-    assert not CAL.is_working_day(date(2024, 11, 16))  # Saturday
-    assert not CAL.is_working_day(date(2024, 11, 17))  # Sunday
+    assert default_calendar().is_working_day(date(2024, 11, 15))  # Friday
+    assert not default_calendar().is_working_day(date(2024, 11, 16))  # Saturday
+    assert not default_calendar().is_working_day(date(2024, 11, 17))  # Sunday
     for day in (date(2024, 1, 1), date(2024, 4, 18), date(2024, 4, 30), date(2024, 5, 1), date(2024, 9, 2)):
-        assert not CAL.is_working_day(day)
+        assert not default_calendar().is_working_day(day)
 
 
 @pytest.mark.parametrize(
@@ -44,42 +51,42 @@ def test_weekends_and_holidays_are_days_off() -> None:
     ],
 )
 def test_tet_is_the_announced_range(year: int, first: date, last: date) -> None:
-    assert not CAL.is_working_day(first)
-    assert not CAL.is_working_day(last)
-    assert CAL.is_working_day(CAL.previous_working_day(first))
-    assert CAL.previous_working_day(last) < first
+    assert not default_calendar().is_working_day(first)
+    assert not default_calendar().is_working_day(last)
+    assert default_calendar().is_working_day(default_calendar().previous_working_day(first))
+    assert default_calendar().previous_working_day(last) < first
 
 
 def test_national_day_has_a_second_day_from_2021() -> None:
-    assert not CAL.is_working_day(date(2024, 9, 3))  # Monday 2/9 + Tuesday 3/9
-    assert not CAL.is_working_day(date(2025, 9, 1))  # Monday 1/9 + Tuesday 2/9
-    assert CAL.is_working_day(date(2020, 9, 3))  # one day only before the 2019 Labour Code
+    assert not default_calendar().is_working_day(date(2024, 9, 3))  # Monday 2/9 + Tuesday 3/9
+    assert not default_calendar().is_working_day(date(2025, 9, 1))  # Monday 1/9 + Tuesday 2/9
+    assert default_calendar().is_working_day(date(2020, 9, 3))  # one day only before the 2019 Labour Code
 
 
 def test_holiday_on_a_weekend_gives_a_compensatory_weekday() -> None:
-    assert not CAL.is_working_day(date(2022, 1, 3))  # 1/1/2022 was a Saturday
-    assert not CAL.is_working_day(date(2023, 1, 2))  # 1/1/2023 was a Sunday
+    assert not default_calendar().is_working_day(date(2022, 1, 3))  # 1/1/2022 was a Saturday
+    assert not default_calendar().is_working_day(date(2023, 1, 2))  # 1/1/2023 was a Sunday
     # 2023: Giỗ Tổ on Saturday 29/4, 30/4 on Sunday, 1/5 on Monday → Tuesday 2/5 and Wednesday 3/5 off
-    assert not CAL.is_working_day(date(2023, 5, 2))
-    assert not CAL.is_working_day(date(2023, 5, 3))
-    assert CAL.is_working_day(date(2023, 5, 4))
-    assert not CAL.is_working_day(date(2027, 2, 11))  # computed Tết 2027 (lunar new year on a Saturday)
+    assert not default_calendar().is_working_day(date(2023, 5, 2))
+    assert not default_calendar().is_working_day(date(2023, 5, 3))
+    assert default_calendar().is_working_day(date(2023, 5, 4))
+    assert not default_calendar().is_working_day(date(2027, 2, 11))  # computed Tết 2027 (lunar new year on a Saturday)
 
 
 def test_swapped_days_and_make_up_saturdays() -> None:
-    assert not CAL.is_working_day(date(2024, 4, 29))  # Monday between the weekend and 30/4
-    assert CAL.is_working_day(date(2024, 5, 4))  # the Saturday worked in exchange
-    assert CAL.is_working_day(date(2025, 2, 8))
+    assert not default_calendar().is_working_day(date(2024, 4, 29))  # Monday between the weekend and 30/4
+    assert default_calendar().is_working_day(date(2024, 5, 4))  # the Saturday worked in exchange
+    assert default_calendar().is_working_day(date(2025, 2, 8))
 
 
 def test_previous_working_day_and_add_working_days() -> None:
-    assert CAL.previous_working_day(date(2024, 11, 15)) == date(2024, 11, 15)
-    assert CAL.previous_working_day(date(2024, 11, 17)) == date(2024, 11, 15)
-    assert CAL.add_working_days(date(2024, 11, 15), 0) == date(2024, 11, 15)
-    assert CAL.add_working_days(date(2024, 11, 15), 1) == date(2024, 11, 18)
-    assert CAL.add_working_days(date(2024, 2, 7), 1) == date(2024, 2, 15)  # over Tết
+    assert default_calendar().previous_working_day(date(2024, 11, 15)) == date(2024, 11, 15)
+    assert default_calendar().previous_working_day(date(2024, 11, 17)) == date(2024, 11, 15)
+    assert default_calendar().add_working_days(date(2024, 11, 15), 0) == date(2024, 11, 15)
+    assert default_calendar().add_working_days(date(2024, 11, 15), 1) == date(2024, 11, 18)
+    assert default_calendar().add_working_days(date(2024, 2, 7), 1) == date(2024, 2, 15)  # over Tết
     with pytest.raises(ValueError, match="không được âm"):
-        CAL.add_working_days(date(2024, 11, 15), -1)
+        default_calendar().add_working_days(date(2024, 11, 15), -1)
 
 
 def test_from_config_reads_days_ranges_and_make_up_saturdays() -> None:
@@ -94,7 +101,7 @@ def test_from_config_reads_days_ranges_and_make_up_saturdays() -> None:
 
 
 def test_from_config_overrides_a_year_of_a_base_calendar() -> None:
-    calendar = WorkCalendar.from_config({2024: {"holidays": ["02/09"]}}, base=CAL)
+    calendar = WorkCalendar.from_config({2024: {"holidays": ["02/09"]}}, base=default_calendar())
     assert calendar.is_working_day(date(2024, 9, 3))  # the province's 2024 list replaces the default's
     assert not calendar.is_working_day(date(2024, 9, 2))
     assert not calendar.is_working_day(date(2025, 9, 1))  # other years are kept
@@ -364,3 +371,58 @@ def test_a_plan_approved_after_midnight_in_vietnam_is_late_whatever_the_day_in_u
     assert plan_clock(plan, date(2024, 3, 20)).on_time is False
     plan.approved_at = datetime(2024, 3, 16, 16, 0, tzinfo=UTC)  # 23:00 on the 16th in Vietnam
     assert plan_clock(plan, date(2024, 3, 20)).on_time is True
+
+
+def test_a_province_without_its_own_days_uses_the_built_in_calendar_and_one_with_them_replaces_those_years() -> None:
+    assert working_days({}) is default_calendar()
+    assert working_days({"holidays": {}}) is default_calendar()
+    configured = working_days({"holidays": {2024: {"holidays": ["02/09", "16/09"]}}})
+    assert not configured.is_working_day(date(2024, 9, 16))  # a day the province declared
+    assert configured.is_working_day(date(2024, 9, 3))  # 2024's built-in days are replaced, not added to
+    assert not configured.is_working_day(date(2025, 9, 1))  # other years keep the built-in calendar
+    assert working_days({"holidays": {2024: {"holidays": ["02/09", "16/09"]}}}) is configured  # read once
+    both = {"2024": {"holidays": ["02/09"]}, "2025": {"holidays": ["02/09"]}}
+    assert working_days({"holidays": both}) is working_days({"holidays": dict(reversed(both.items()))})
+
+
+def _off(first: date, last: date) -> WorkCalendar:
+    """Every day from `first` to `last` off, weekdays and weekends alike."""
+    return WorkCalendar(frozenset(first + timedelta(days=i) for i in range((last - first).days + 1)))
+
+
+def test_a_working_day_is_found_after_up_to_a_year_off_and_not_after_longer() -> None:
+    start = date(2024, 11, 15)  # a Friday
+    longest = _off(start + timedelta(days=1), start + timedelta(days=_MAX_DAYS_OFF))
+    after = start + timedelta(days=_MAX_DAYS_OFF + 1)
+    calendar = WorkCalendar(longest.holidays, frozenset({after}) if after.weekday() >= 5 else frozenset())
+    assert calendar.add_working_days(start, 1) == after
+    # a working day (Friday), then the same run of days off: the count starts again after each working day
+    assert calendar.add_working_days(start - timedelta(days=1), 2) == after
+    endless = WorkCalendar(longest.holidays | {after})
+    with pytest.raises(CalendarError) as refused:
+        endless.add_working_days(start, 1)
+    assert str(refused.value) == "Không có ngày làm việc nào trong một năm sau ngày 15/11/2024."
+    with pytest.raises(ValueError, match=r"^Số ngày làm việc không được âm\.$"):
+        calendar.add_working_days(start, -1)
+
+
+def test_a_province_year_keeps_the_base_calendar_s_other_years_make_up_saturdays() -> None:
+    calendar = WorkCalendar.from_config({2024: {"holidays": ["02/09"]}}, base=default_calendar())
+    assert calendar.is_working_day(date(2025, 2, 8))  # 2025's make-up Saturday, from the built-in calendar
+
+
+def test_days_written_as_dates_count_in_their_own_year_only() -> None:
+    calendar = WorkCalendar.from_config({2024: {"holidays": [date(2024, 9, 2), date(2024, 9, 3)]}})
+    assert calendar.holidays == {date(2024, 9, 2), date(2024, 9, 3)}
+    with pytest.raises(CalendarError, match=r"^Năm 2024: «2023-09-02» không phải ngày dạng dd/mm"):
+        WorkCalendar.from_config({2024: {"holidays": [date(2023, 9, 2)]}})
+    with pytest.raises(CalendarError, match=r"^Năm 2024: «5» không phải ngày dạng dd/mm"):
+        WorkCalendar.from_config({2024: {"holidays": [5]}})
+
+
+def test_a_year_from_1900_to_2100_may_be_configured() -> None:
+    for year in (1900, 2100):
+        assert WorkCalendar.from_config({year: {"holidays": ["02/09"]}}).holidays == {date(year, 9, 2)}
+    for year in (1899, 2101):
+        with pytest.raises(CalendarError, match=rf"^Năm «{year}» trong lịch ngày nghỉ không hợp lệ\.$"):
+            WorkCalendar.from_config({year: {"holidays": []}})

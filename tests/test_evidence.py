@@ -4,14 +4,12 @@ in Vietnamese and neutralised, downloads behind the tenant wall, the storage che
 from __future__ import annotations
 
 import asyncio
-import io
 import os
 import re
 import socket
 import time
 import unicodedata
 import uuid
-import zipfile
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import replace
 from pathlib import Path
@@ -28,10 +26,22 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from backend.auth.sessions import COOKIE
 from backend.db.engine import create_session_maker
 from backend.db.rls import bind_tenant
-from backend.domain.evidence.services import MAX_FILES, evidence_counts, parse_document
-from backend.domain.evidence.sniff import DOCX, ODS, ODT, PDF, XLSX, ZIP, NotAccepted, Sniffer, safe_filename
+from backend.domain.evidence.services import MAX_FILES, evidence_counts
+from backend.domain.evidence.sniff import DOCX, ODS, ODT, PDF, XLSX, ZIP
 from backend.domain.evidence.storage import LocalStorage, Stored
 from backend.settings import Settings, StorageSettings
+from tests.samples import (
+    DOCX_BYTES,
+    HTML_BYTES,
+    ODS_BYTES,
+    ODT_BYTES,
+    PDF_BYTES,
+    PNG_BYTES,
+    SVG_BYTES,
+    TEXT_BYTES,
+    XLSX_BYTES,
+    ZIP_BYTES,
+)
 from tests.support import LiveServer, make_settings, session_cookie_for, sign_in
 
 pytestmark = pytest.mark.usefixtures("demo_tenants")
@@ -45,12 +55,6 @@ VIEWER = "lien.ct@sngv.hatinh.example.vn"
 OTHER = "duc.hv@stnmt.hatinh.example.vn"
 HTMX = {"HX-Request": "true"}
 LIMIT = 64 * 1024
-PDF_BYTES = b"%PDF-1.7\n" + b"x" * 2000 + b"\n%%EOF\n"
-PNG_BYTES = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
-# content that a browser would run or show as a page, named as an accepted kind
-HTML_BYTES = b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>\n"
-SVG_BYTES = b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><rect/></svg>\n'
-TEXT_BYTES = "Báo cáo kết quả thực hiện nhiệm vụ CCHC năm 2020.\n".encode()
 
 
 @pytest.fixture
@@ -70,23 +74,6 @@ def _blobs(settings: Settings) -> LocalStorage:
 def _stored_files(settings: Settings) -> list[Path]:
     root = settings.paths.var_dir / "blobs"
     return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
-
-
-def _zip(members: dict[str, bytes], *, first: tuple[str, bytes] | None = None) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        if first:
-            archive.writestr(zipfile.ZipInfo(first[0]), first[1], compress_type=zipfile.ZIP_STORED)
-        for name, data in members.items():
-            archive.writestr(name, data, compress_type=zipfile.ZIP_DEFLATED)
-    return buffer.getvalue()
-
-
-DOCX_BYTES = _zip({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<w:document/>"})
-XLSX_BYTES = _zip({"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"<workbook/>"})
-ODT_BYTES = _zip({"content.xml": b"<office/>"}, first=("mimetype", ODT.encode()))
-ODS_BYTES = _zip({"content.xml": b"<office/>"}, first=("mimetype", ODS.encode()))
-ZIP_BYTES = _zip({"bien-ban.txt": "Biên bản".encode()})
 
 
 def multipart(
@@ -149,74 +136,6 @@ async def _audit(owner_engine: AsyncEngine, action: str) -> int:
         tenant = await connection.scalar(text("SELECT id FROM tenants WHERE code = 'so-ngoai-vu'"))
         await connection.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant)})
         return int(await connection.scalar(text("SELECT count(*) FROM audit_log WHERE action = :a"), {"a": action}))
-
-
-# -- content and names, without the app --------------------------------------------------------------
-
-
-def _sniff(data: bytes, chunk: int = 1000) -> str:
-    sniffer = Sniffer()
-    for start in range(0, len(data), chunk):
-        sniffer.feed(data[start : start + chunk])
-    return sniffer.content_type()
-
-
-def test_content_is_recognised_from_bytes_not_names() -> None:
-    assert _sniff(PDF_BYTES) == PDF
-    assert _sniff(DOCX_BYTES) == DOCX
-    assert _sniff(XLSX_BYTES) == XLSX
-    assert _sniff(ODT_BYTES) == ODT
-    assert _sniff(ODS_BYTES) == ODS
-    assert _sniff(ZIP_BYTES) == ZIP
-    with pytest.raises(NotAccepted):
-        _sniff(b"MZ\x90\x00" + b"\x00" * 100)  # a Windows program
-    with pytest.raises(NotAccepted):
-        _sniff(_zip({"[Content_Types].xml": b"<Types/>", "ppt/presentation.xml": b"<p/>"}))
-
-
-@pytest.mark.parametrize(
-    "data", [HTML_BYTES, SVG_BYTES, TEXT_BYTES, b"%PDF", b"%PD"], ids=["html", "svg", "text", "short-pdf", "3-bytes"]
-)
-def test_pages_images_as_markup_and_plain_text_are_not_accepted_whatever_their_name(data: bytes) -> None:
-    for chunk in (1, 7, 1000):
-        with pytest.raises(NotAccepted, match="không phải định dạng được nhận"):
-            _sniff(data, chunk)
-
-
-def test_dangerous_names_are_neutralised() -> None:
-    assert safe_filename("../../etc/passwd") == "passwd"
-    assert safe_filename("..\\..\\Windows\\system32\\x.pdf") == "x.pdf"
-    assert safe_filename(".htaccess") == "htaccess"
-    assert safe_filename("CON.pdf") == "_CON.pdf"
-    assert safe_filename("a\x00b\x1f\u202ec.pdf") == "abc.pdf"
-    assert safe_filename("..") == "tep-kiem-chung"
-    nfd = unicodedata.normalize("NFD", "Kế hoạch số 640.pdf")
-    assert safe_filename(nfd) == "Kế hoạch số 640.pdf"
-    long = safe_filename("Báo cáo " * 60 + ".pdf")
-    assert len(long.encode()) <= 255
-    assert long.endswith(".pdf")
-    long.encode().decode()  # still whole characters
-
-
-def test_a_slash_inside_a_name_stays_visible_and_long_names_keep_their_extension() -> None:
-    assert safe_filename("Quyết định số 640/QĐ-UBND.pdf") == "Quyết định số 640∕QĐ-UBND.pdf"
-    assert safe_filename("Kế hoạch 12\\KH-UBND.docx") == "Kế hoạch 12∕KH-UBND.docx"
-    assert safe_filename("C:\\Tài liệu\\Báo cáo.pdf") == "Báo cáo.pdf"  # a path: its last part
-    assert safe_filename("/home/an/x.pdf") == "x.pdf"
-    long = safe_filename("Quyết định phê duyệt " * 15 + "kèm theo.pdf")  # 300+ characters
-    assert len(long.encode()) <= 255
-    assert long.startswith("Quyết định phê duyệt")
-    assert long.endswith("kèm theo.pdf")
-    assert "…" in long
-
-
-def test_document_number_and_date_are_read() -> None:
-    assert parse_document("Số 640/KH-STNMT ngày 24/02/2023") == (
-        "640/KH-STNMT",
-        __import__("datetime").date(2023, 2, 24),
-    )
-    assert parse_document("12/2023/QĐ-UBND")[0] == "12/2023/QĐ-UBND"
-    assert parse_document("") == ("", None)
 
 
 # -- through the app ------------------------------------------------------------------------------------

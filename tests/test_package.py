@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import tracemalloc
 import zipfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from io import BytesIO
 from pathlib import Path
@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from backend.db.runtime import DatabaseUrls
 from backend.domain.evidence.storage import LocalStorage
 from backend.domain.submissions.controllers import SubmissionController
-from backend.domain.submissions.package import MAX_NAME_BYTES, EvidenceEntry, parse_sums, place_evidence, sums_line
+from backend.domain.submissions.package import parse_sums, sums_line
 from backend.domain.submissions.verify import MAX_SUMS, Report, check_archive
 from tests.support import TEST_VAR, sign_in
 from tests.test_cli import parboard_async
@@ -151,48 +151,6 @@ def test_sha256sum_checks_the_extracted_package(package: bytes, tmp_path: Path) 
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
-def test_clashing_and_dangerous_names_are_placed_safely() -> None:
-    def entry(code: str | None, name: str) -> EvidenceEntry:
-        return EvidenceEntry(id="x", sha256="0" * 64, size=1, content_type="", filename=name, criterion_code=code)
-
-    placed = place_evidence(
-        [
-            entry("1.2", "a.pdf"),
-            entry("1.2", "A.pdf"),
-            entry("1.2", "a.pdf"),
-            entry("../..", "..\\x"),
-            entry("1.2", ".."),
-        ]
-    )
-    assert [p.path for p in placed] == [
-        "evidence/1.2/a.pdf",
-        "evidence/1.2/A (2).pdf",
-        "evidence/1.2/a (3).pdf",
-        "evidence/_/_x",
-        "evidence/1.2/tep",
-    ]
-    assert parse_sums(sums_line("a" * 64, "x\\y") + sums_line("b" * 64, "plain")) == {
-        "x\\y": "a" * 64,
-        "plain": "b" * 64,
-    }
-
-
-def test_names_keep_their_slash_as_a_lookalike_and_are_shortened_in_the_middle() -> None:
-    def entry(name: str) -> EvidenceEntry:
-        return EvidenceEntry(id="x", sha256="0" * 64, size=1, content_type="", filename=name, criterion_code="1.5")
-
-    long = "Báo cáo kết quả thực hiện " * 12 + "năm 2020.pdf"  # 300+ characters, 400+ bytes
-    placed = [p.path for p in place_evidence([entry("Quyết định số 640/QĐ-UBND.pdf"), entry(long), entry(long)])]
-    assert placed[0] == "evidence/1.5/Quyết định số 640∕QĐ-UBND.pdf"
-    for path in placed[1:]:
-        name = path.removeprefix("evidence/1.5/")
-        assert len(name.encode()) <= MAX_NAME_BYTES
-        assert name.startswith("Báo cáo kết quả thực hiện")
-        assert "…" in name
-    assert placed[1].endswith(" năm 2020.pdf")
-    assert placed[2].endswith(" năm 2020 (2).pdf")
-
-
 async def test_verify_cli_accepts_the_package_and_refuses_a_tampered_one(
     package: bytes, tmp_path: Path, database: DatabaseUrls
 ) -> None:
@@ -271,29 +229,6 @@ async def test_verify_page_names_the_submission_for_the_department_and_home_affa
     )
     assert junk.status_code == 422
     assert "không phải là tệp ZIP" in junk.text
-
-
-async def _not_streamed() -> AsyncIterator[bytes]:  # a local blob is read from its file
-    raise AssertionError("read from local_file")
-    yield b""
-
-
-async def test_progress_counts_files_the_writer_has_taken_not_those_read_ahead(tmp_path: Path) -> None:
-    from backend.domain.submissions.package import OUT_CHUNK, Member, Progress, zip_stream
-
-    size = OUT_CHUNK + OUT_CHUNK // 2  # each file spans two chunks of the archive
-    members = []
-    for n in range(6):
-        path = tmp_path / f"{n}.bin"
-        path.write_bytes(bytes([n]) * size)
-        members.append(Member(f"evidence/{n}.bin", _not_streamed, size=size, local_file=path))
-    progress = Progress()
-    received = 0
-    async for chunk in zip_stream(members, progress):
-        received += len(chunk)
-        # the files whose last byte the writer has taken so far (headers only make this smaller)
-        assert progress.done <= received // size, (progress.done, received)
-    assert progress.done == progress.read == len(members)
 
 
 def _archive_with_sums(path: Path, sums: Iterator[bytes]) -> None:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
 from litestar import Litestar, get
 from litestar.handlers.base import BaseRouteHandler
 from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
 
-from backend.auth.permissions import MATRIX, PUBLIC, SIGNED_IN, Permission, allows, declared_access
-from backend.db.models import Role
+from backend.auth.permissions import PUBLIC, SIGNED_IN, Permission, declared_access
 
 
 def _handlers_of(app: Litestar) -> list[tuple[str, str, BaseRouteHandler]]:
@@ -139,51 +137,3 @@ async def test_the_automatic_options_answer_is_public_and_only_lists_the_methods
     assert response.status_code == 204
     assert response.headers["allow"] == "GET, OPTIONS"
     assert response.content == b""
-
-
-# --- the matrix -----------------------------------------------------------------------------------
-
-
-def test_every_role_has_an_entry_in_the_matrix() -> None:
-    assert set(MATRIX) == set(Role)
-
-
-def test_platform_admin_has_every_permission() -> None:
-    assert MATRIX[Role.PLATFORM_ADMIN] == frozenset(Permission)
-
-
-def test_viewer_may_only_view_the_tenant() -> None:
-    assert MATRIX[Role.VIEWER] == {Permission.TENANT_VIEW}
-
-
-@pytest.mark.parametrize("role", list(Role))
-def test_every_role_may_view_its_tenant(role: Role) -> None:
-    assert allows({role}, Permission.TENANT_VIEW)
-
-
-def test_staff_cannot_confirm_tasks_but_focal_point_and_leader_can() -> None:
-    assert not allows({Role.STAFF}, Permission.TASK_CONFIRM)
-    assert not allows({Role.UNIT_HEAD}, Permission.TASK_CONFIRM)
-    assert allows({Role.FOCAL_POINT}, Permission.TASK_CONFIRM)
-    assert allows({Role.LEADER}, Permission.TASK_CONFIRM)
-
-
-def test_province_reviewer_appraises_but_does_not_manage_tenants() -> None:
-    assert allows({Role.PROVINCE_REVIEWER}, Permission.REVIEW_APPRAISE)
-    assert not allows({Role.PROVINCE_REVIEWER}, Permission.TENANT_MANAGE)
-
-
-def test_only_the_province_reviewer_and_platform_admin_appraise() -> None:
-    appraisers = {role for role in Role if allows({role}, Permission.REVIEW_APPRAISE)}
-    assert appraisers == {Role.PROVINCE_REVIEWER, Role.PLATFORM_ADMIN}
-
-
-def test_only_the_province_admins_reviewers_and_platform_admin_enter_external_scores() -> None:
-    # Survey parts and external indices come from the province's Sở Nội vụ, never from a department.
-    enterers = {role for role in Role if allows({role}, Permission.EXTERNAL_SCORES_ENTER)}
-    assert enterers == {Role.PROVINCE_ADMIN, Role.PROVINCE_REVIEWER, Role.PLATFORM_ADMIN}
-
-
-def test_a_person_with_several_roles_gets_the_union() -> None:
-    assert allows({Role.VIEWER, Role.LEADER}, Permission.ASSESSMENT_APPROVE)
-    assert not allows(set(), Permission.TENANT_VIEW)

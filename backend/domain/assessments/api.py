@@ -5,12 +5,13 @@ rights as the pages (the permission matrix guards each route). Points and indice
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Annotated
 
 import msgspec
 from litestar import Controller, get
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, Parameter
+from litestar.params import FromPath, QueryParameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -149,7 +150,9 @@ class ResultsApiController(Controller):
         db_session: NamedDependency[AsyncSession],
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
-        group: str | None = Parameter(query="nhom", default=None, description="mã nhóm xếp hạng, ví dụ xa-phuong"),
+        group: Annotated[
+            str | None, QueryParameter(name="nhom", description="mã nhóm xếp hạng, ví dụ xa-phuong")
+        ] = None,
     ) -> ProvinceResultsOut:
         if tenant.tenant.kind != TenantKind.HOME_AFFAIRS:
             raise NotFoundException("Kết quả toàn tỉnh chỉ có ở Sở Nội vụ.")

@@ -166,6 +166,7 @@ def safe_filename(raw: str) -> str:
     if len(parts) > 1:
         path_like = any(part.strip() in ("", ".", "..") or _DRIVE.match(part) for part in parts[:-1])
         name = parts[-1] if path_like else LOOKALIKE_SLASH.join(parts)
+    name = re.sub(r"[\t\n\r\v\f]", " ", name)  # a tab or line break between words stays a space between them
     name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
     name = _FORBIDDEN.sub("_", name)
     name = re.sub(r"\.{2,}", ".", name)

@@ -33,7 +33,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from zipstream import ZIP_DEFLATED, ZIP_STORED, ZipStream  # type: ignore[import-untyped]
 
 from backend.domain.evidence.sniff import LOOKALIKE_SLASH, shorten_middle
-from backend.web.formatting import vn_date, vn_datetime, vn_number, vn_size, vn_typed
+from backend.web.formatting import vn_date, vn_datetime, vn_number
 
 SCHEMA = "parboard.submission/1"
 MANIFEST = "manifest.json"
@@ -216,9 +216,7 @@ def render_index(info: PackageInfo, templates_dir: Path) -> str:
     environment = Environment(
         loader=FileSystemLoader(templates_dir), autoescape=select_autoescape(["html"]), trim_blocks=True
     )
-    environment.filters.update(
-        vn_number=vn_number, vn_date=vn_date, vn_datetime=vn_datetime, vn_size=vn_size, vn_typed=vn_typed
-    )
+    environment.filters.update(vn_number=vn_number, vn_date=vn_date, vn_datetime=vn_datetime)
     by_code: dict[str | None, list[EvidenceEntry]] = {}
     for file in info.evidence:
         by_code.setdefault(file.criterion_code, []).append(file)
