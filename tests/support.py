@@ -129,7 +129,6 @@ async def session_cookie_for(app: Litestar, email: str) -> str:
                 db,
                 user_id=user.id,
                 province_id=province.id,
-                id_token=None,
                 user_agent="pytest",
                 ip_address="127.0.0.1",
             )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from litestar import Request
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend.auth.permissions import Permission, declared_access
 from backend.auth.principal import Principal, current_principal
+from backend.auth.sessions import COOKIE
 from backend.db.engine import driver_connection
 from backend.db.models import CriteriaSet, Province, Tenant
 from backend.db.rls import TENANT_SETTING, USER_SETTING, remember_context
@@ -26,6 +27,8 @@ class TenantContext:
     tenant: Tenant
     province: Province
     principal: Principal
+    # the raw session cookie: the database functions that act for a person in a tenant check it (migration 0020)
+    session_token: str = field(default="", repr=False)
 
     @property
     def id(self) -> uuid.UUID:
@@ -70,7 +73,7 @@ async def provide_tenant_context(
     tenant, province, _, _ = row
     _check_access(request, principal, tenant.id)
     remember_context(db_session, tenant.id, principal.user_id)  # for the request's later transactions
-    return TenantContext(tenant=tenant, province=province, principal=principal)
+    return TenantContext(tenant=tenant, province=province, principal=principal, session_token=_token(request))
 
 
 # The same row for a handler whose statements bind their own tenant and person (a card move): one statement
@@ -107,7 +110,11 @@ async def provide_unbound_tenant_context(
     if isinstance(values["settings"], str):  # asyncpg hands JSONB over as text
         values["settings"] = json.loads(values["settings"])
     remember_context(db_session, tenant.id, principal.user_id)
-    return TenantContext(tenant=tenant, province=Province(**values), principal=principal)
+    return TenantContext(tenant=tenant, province=Province(**values), principal=principal, session_token=_token(request))
+
+
+def _token(request: Request[Any, Any, Any]) -> str:
+    return request.cookies.get(COOKIE) or ""
 
 
 def _signed_in(request: Request[Any, Any, Any]) -> Principal:
