@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.auth.sessions import COOKIE, SessionStore
 from backend.db.engine import create_session_maker, driver_connection
-from backend.db.rls import bind_tenant
+from backend.db.rls import bind_tenant, remember_session
 from backend.domain.remedies import board as boards
 from backend.domain.tenants.deps import TenantContext
 from backend.settings import Settings
@@ -663,6 +663,7 @@ async def test_a_moves_answer_read_in_one_statement_is_what_the_board_shows(
         {(uuid.UUID(columns["hoan-thanh"]), "1")},  # an empty cell: the counts still come
     ):
         async with create_session_maker(app_engine)() as db:
+            remember_session(db, ctx.session_token)  # the person's own session: the policies check it
             await bind_tenant(db, tenant.id, principal.user_id)
             async with db.begin():
                 board_columns = await boards.read_columns(db)
@@ -705,6 +706,7 @@ async def test_a_moves_reads_in_one_statement_are_the_boards(
     async with create_session_maker(owner_engine)() as db:
         other, _ = await tenant_and_province(db, "ha-tinh", "so-tai-nguyen-moi-truong")
     async with create_session_maker(app_engine)() as db:
+        remember_session(db, ctx.session_token)  # the person's own session: the policies check it
         await bind_tenant(db, tenant.id, principal.user_id)
         async with db.begin():
             lanes, columns = await _areas(db, ctx, 2020), await boards.read_columns(db)

@@ -13,12 +13,14 @@ from typing import Any
 import asyncpg
 import pytest
 from litestar import Litestar
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.db.engine import driver_connection
+from backend.db.models import Base
 from tests.support import session_cookie_for
+from tests.test_isolation import TENANT_TABLES, Rows, _may, _where_key
 
 pytestmark = pytest.mark.usefixtures("demo_tenants")
 
@@ -158,6 +160,10 @@ async def test_a_province_reviewer_reaches_the_provinces_departments_and_no_othe
     assert await _session_person(app_engine, token, elsewhere) is None
     other = await session_cookie_for(app, OTHER_PROVINCES_REVIEWER)
     assert await _session_person(app_engine, other, await _tenant(app_engine, "ha-tinh", "so-ngoai-vu")) is None
+    # a reviewer of another appraising agency of the province (Sở Tư pháp): a criterion may be assigned to it
+    agency = await session_cookie_for(app, "binh.pt@stp.hatinh.example.vn")
+    sngv = await _tenant(app_engine, "ha-tinh", "so-ngoai-vu")
+    assert await _session_person(app_engine, agency, sngv) == await _person(app_engine, "binh.pt@stp.hatinh.example.vn")
 
 
 MOVE = "SELECT outcome FROM board_move_as($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
@@ -208,3 +214,112 @@ async def test_the_cross_tenant_functions_refuse_another_tenants_id_without_a_me
                 "SELECT bool_or(has_function_privilege(p.oid, 'EXECUTE')) FROM pg_proc p WHERE p.proname = $1",
                 unchecked,
             )
+
+
+# -- every tenant-owned table, as the app's role, with another tenant's id ------------------------------------
+
+
+@pytest.mark.parametrize("name", TENANT_TABLES)
+async def test_another_tenants_id_without_a_members_session_reads_nothing_and_writes_nothing(
+    app: Litestar, app_engine: AsyncEngine, owner_engine: AsyncEngine, name: str
+) -> None:
+    """A row of tenant B made as the owner; the app's role sets B's id with no session, with a live session of a
+    member of A only, with a revoked and with an expired session of a member of B: it sees none of B's rows and
+    every insert, update and delete of B's is refused."""
+    b = await _tenant(app_engine, "ha-tinh", "so-tai-nguyen-moi-truong")
+    table = Base.metadata.tables[name]
+    async with owner_engine.begin() as owner:
+        rows = Rows(owner)
+        row_b = await rows.row(table, b)
+        new_b = await rows.values(table, b)
+    where_b, key_b = _where_key(table, row_b)
+    member_of_a = await session_cookie_for(app, "lan.nt@stnmt.brvt.example.vn")
+    revoked, expired = [await session_cookie_for(app, "thuong.tth@stnmt.hatinh.example.vn") for _ in range(2)]
+    digest = "encode(sha256(convert_to(:t, 'UTF8')), 'hex')"
+    async with owner_engine.begin() as connection:
+        await connection.execute(
+            text(f"UPDATE user_sessions SET revoked_at = now() WHERE token_hash = {digest}"), {"t": revoked}
+        )
+        await connection.execute(
+            text(f"UPDATE user_sessions SET expires_at = now() - interval '1 second' WHERE token_hash = {digest}"),
+            {"t": expired},
+        )
+    may = {p: await _may(app_engine, name, p) for p in ("SELECT", "INSERT", "UPDATE", "DELETE")}
+
+    async def bound(connection: Any, token: str) -> None:
+        await connection.execute(
+            text("SELECT set_config('app.tenant_id', :t, true), set_config('app.session', :s, true)"),
+            {"t": str(b), "s": token},
+        )
+
+    for token in ("", member_of_a, revoked, expired, "forged"):
+        if may["SELECT"]:
+            async with app_engine.connect() as connection:
+                await bound(connection, token)
+                assert await connection.scalar(text(f"SELECT count(*) FROM {name}")) == 0
+        for privileges, statement in (
+            (("UPDATE", "SELECT"), f"UPDATE {name} SET tenant_id = tenant_id WHERE {where_b}"),
+            (("DELETE", "SELECT"), f"DELETE FROM {name} WHERE {where_b}"),
+        ):
+            async with app_engine.connect() as connection:
+                await bound(connection, token)
+                if all(may[p] for p in privileges):
+                    # no row of B's is touched; a board table's statement trigger (its tenant's board revision,
+                    # under the same policy) refuses the whole statement instead
+                    try:
+                        touched = (await connection.execute(text(statement), key_b)).rowcount
+                    except DBAPIError as exc:
+                        touched = 0 if "row-level security" in str(exc) else -1
+                    assert touched == 0, statement
+                else:
+                    with pytest.raises(DBAPIError, match="permission denied"):
+                        await connection.execute(text(statement), key_b)
+        async with app_engine.connect() as connection:
+            await bound(connection, token)
+            with pytest.raises(DBAPIError, match="row-level security" if may["INSERT"] else "permission denied"):
+                await connection.execute(insert(table).values(**new_b))
+
+    async with owner_engine.connect() as connection:  # B's row is untouched
+        await connection.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(b)})
+        kept = (await connection.execute(text(f"SELECT * FROM {name} WHERE {where_b}"), key_b)).one()
+    assert dict(kept._mapping) == row_b
+
+
+async def test_a_members_session_sees_its_tenants_rows_through_the_policies(
+    app: Litestar, app_engine: AsyncEngine
+) -> None:
+    b = await _tenant(app_engine, "ha-tinh", "so-tai-nguyen-moi-truong")
+    token = await session_cookie_for(app, "thuong.tth@stnmt.hatinh.example.vn")
+    async with app_engine.connect() as connection:
+        await connection.execute(
+            text("SELECT set_config('app.tenant_id', :t, true), set_config('app.session', :s, true)"),
+            {"t": str(b), "s": token},
+        )
+        assert (await connection.scalar(text("SELECT count(*) FROM units")) or 0) > 0
+        assert {row[0] for row in await connection.execute(text("SELECT DISTINCT tenant_id FROM memberships"))} == {b}
+
+
+async def test_the_jobs_role_is_trusted_with_the_tenant_alone_and_the_app_role_cannot_become_it(
+    app_engine: AsyncEngine, jobs_engine: AsyncEngine
+) -> None:
+    b = await _tenant(app_engine, "ha-tinh", "so-tai-nguyen-moi-truong")
+    async with jobs_engine.connect() as connection:
+        assert await connection.scalar(text("SELECT current_user")) == "parboard_jobs"
+        await connection.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(b)})
+        assert (await connection.scalar(text("SELECT count(*) FROM units")) or 0) > 0
+        with pytest.raises(DBAPIError, match="permission denied"):
+            await connection.execute(text("SELECT count(*) FROM user_sessions"))
+    async with app_engine.connect() as connection:
+        with pytest.raises(DBAPIError, match="permission denied"):
+            await connection.execute(text("SET ROLE parboard_jobs"))
+
+
+async def test_a_platform_admin_made_by_the_owner_reaches_every_tenant(
+    app: Litestar, app_engine: AsyncEngine, owner_engine: AsyncEngine
+) -> None:
+    token = await session_cookie_for(app, FOCAL)
+    elsewhere = await _tenant(app_engine, "ba-ria-vung-tau", "so-tai-nguyen-moi-truong")
+    assert await _session_person(app_engine, token, elsewhere) is None
+    async with owner_engine.begin() as connection:
+        await connection.execute(text("UPDATE users SET is_platform_admin = true WHERE email = :e"), {"e": FOCAL})
+    assert await _session_person(app_engine, token, elsewhere) == await _person(app_engine, FOCAL)

@@ -19,7 +19,7 @@ from backend.auth.principal import Principal, current_principal
 from backend.auth.sessions import COOKIE
 from backend.db.engine import driver_connection
 from backend.db.models import CriteriaSet, Province, Tenant
-from backend.db.rls import TENANT_SETTING, USER_SETTING, remember_context
+from backend.db.rls import SESSION_SETTING, TENANT_SETTING, USER_SETTING, remember_context, remember_session
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,7 @@ _TENANT = (
         Province,
         func.set_config(TENANT_SETTING, cast(Tenant.id, String), True),
         func.set_config(USER_SETTING, bindparam("user", type_=String), True),
+        func.set_config(SESSION_SETTING, bindparam("session", type_=String), True),
     )
     .join(Province, Province.id == Tenant.province_id)
     .where(Province.code == bindparam("province"), Tenant.code == bindparam("tenant"), Tenant.is_active)
@@ -66,14 +67,16 @@ async def provide_tenant_context(
 ) -> TenantContext:
     """The application-level wall; row-level security (bound here) is the second one."""
     principal = _signed_in(request)
-    parameters = {"province": province_code, "tenant": tenant_code, "user": str(principal.user_id)}
+    token = _token(request)
+    parameters = {"province": province_code, "tenant": tenant_code, "user": str(principal.user_id), "session": token}
     row = (await db_session.execute(_TENANT, parameters)).one_or_none()
     if row is None:
         raise NotFoundException("Không tìm thấy đơn vị")
-    tenant, province, _, _ = row
+    tenant, province, _, _, _ = row
     _check_access(request, principal, tenant.id)
+    remember_session(db_session, token)
     remember_context(db_session, tenant.id, principal.user_id)  # for the request's later transactions
-    return TenantContext(tenant=tenant, province=province, principal=principal, session_token=_token(request))
+    return TenantContext(tenant=tenant, province=province, principal=principal, session_token=token)
 
 
 # The same row for a handler whose statements bind their own tenant and person (a card move): one statement
@@ -109,6 +112,7 @@ async def provide_unbound_tenant_context(
     values = {name: row[f"province_{name}"] for name in _PROVINCE_COLUMNS}
     if isinstance(values["settings"], str):  # asyncpg hands JSONB over as text
         values["settings"] = json.loads(values["settings"])
+    remember_session(db_session, _token(request))
     remember_context(db_session, tenant.id, principal.user_id)
     return TenantContext(tenant=tenant, province=Province(**values), principal=principal, session_token=_token(request))
 
