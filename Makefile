@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2  # pytest-xdist processes (each with its own database in the embedded PostgreSQL)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test install lint typecheck pytest mutate bench bench-national bench-published bench-board bench-upload bench-package lock clean-var
+.PHONY: run test install lint typecheck pytest mutate bench bench-national bench-published bench-board bench-upload bench-package bench-rls lock clean-var
 
 # A second copy beside the first: `make run PARBOARD_PORT=8100` (its provider on 8101, its URL on 8100, its
 # data under var/copy-8100: each copy's demo provinces sign in through its own provider).
@@ -65,6 +65,9 @@ bench-upload: $(STAMP)
 
 bench-package: $(STAMP)
 	$(BIN)/python -m tests.benchmarks.package
+
+bench-rls: $(STAMP)
+	$(BIN)/python -m tests.benchmarks.rls_session
 
 # Production pins (what the image installs) and the development tools' pins beside them, from one resolution:
 # the packages `pip install .` needs go to requirements.lock, the ones `.[dev]` adds to requirements-dev.lock.

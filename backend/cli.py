@@ -130,7 +130,7 @@ def jobs_run_reminders(day: str | None) -> None:
         raise CliError(f"lỗi: ngày không hợp lệ: {day!r} (dạng dd/mm/yyyy)") from exc
 
     async def run() -> str:
-        engine = create_engine(runtime.resolve(settings).app_url)
+        engine = create_engine(runtime.resolve(settings).jobs)
         try:
             return (await send_reminders(engine, settings, when)).summary()
         finally:
@@ -170,7 +170,7 @@ def _verify_recorded(report: Any, wanted: Any) -> str:
     from backend.domain.submissions.verify import check_recorded
 
     async def run() -> None:
-        engine = create_engine(runtime.resolve(_settings()).app_url)
+        engine = create_engine(runtime.resolve(_settings()).jobs)
         try:
             async with create_session_maker(engine)() as db, db.begin():
                 await check_recorded(db, report, wanted)

@@ -82,6 +82,7 @@ class DatabaseSettings:
     # Empty URLs mean: start the embedded PostgreSQL under var/ and create both roles there.
     url: str = ""
     owner_url: str = ""
+    jobs_url: str = ""  # DATABASE_JOBS_URL: the background jobs' role; empty: they connect as the owner
     # As many connections kept as the requests a worker serves at once under load (32 in the benchmarks): a
     # burst beyond the pool opens connections and closes them again on return, and each new one forks a
     # PostgreSQL backend and prepares its statements and functions afresh.
@@ -272,6 +273,7 @@ def load_settings() -> Settings:
         db=DatabaseSettings(
             url=db_url,
             owner_url=owner_url,
+            jobs_url=_env("DATABASE_JOBS_URL"),
             pool_size=_env_int("PARBOARD_DB_POOL_SIZE", DatabaseSettings.pool_size, minimum=1, maximum=200),
             max_overflow=_env_int("PARBOARD_DB_MAX_OVERFLOW", DatabaseSettings.max_overflow, maximum=200),
             echo=_env_bool("PARBOARD_DB_ECHO"),

@@ -21,6 +21,7 @@ if "owner_url" not in config.attributes:
     urls = resolve(get_settings())
     config.attributes["owner_url"] = urls.owner_url
     config.attributes["app_role"] = urls.app_role
+    config.attributes["jobs_role"] = urls.jobs_role
 
 
 # Two processes migrating one database at once (two `make run`, two replicas starting) take turns: the

@@ -49,6 +49,15 @@ async def app_engine(database: DatabaseUrls) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
+@pytest.fixture(scope="session")
+async def jobs_engine(database: DatabaseUrls) -> AsyncIterator[AsyncEngine]:
+    """The background jobs' role: the tenant policies trust it with `app.tenant_id` alone. For a test that sets
+    up or inspects a tenant's rows with `bind_tenant` and no person's session (the app's role sees nothing so)."""
+    engine = create_engine(database.jobs)
+    yield engine
+    await engine.dispose()
+
+
 @pytest.fixture(autouse=True)
 async def _empty_tables(request: pytest.FixtureRequest, owner_engine: AsyncEngine) -> AsyncIterator[None]:
     """Every test that touched the database leaves it empty for the next one."""

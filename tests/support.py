@@ -62,13 +62,13 @@ def fresh_database() -> Iterator[DatabaseUrls]:
     """
     app_url, owner_url = os.environ.get("TEST_DATABASE_URL"), os.environ.get("TEST_DATABASE_OWNER_URL")
     if app_url and owner_url:
-        yield DatabaseUrls(app_url=app_url, owner_url=owner_url)
+        yield DatabaseUrls(app_url=app_url, owner_url=owner_url, jobs_url=os.environ.get("TEST_DATABASE_JOBS_URL", ""))
         return
     server = embedded.start(TEST_VAR / "pg")
     name = f"parboard_test_{uuid.uuid4().hex[:12]}"
     db = embedded.ensure_database(server, name, fresh=True)
     try:
-        yield DatabaseUrls(app_url=db.app_url, owner_url=db.owner_url)
+        yield DatabaseUrls(app_url=db.app_url, owner_url=db.owner_url, jobs_url=db.jobs_url)
     finally:
         embedded.drop_database(server, name)
 
@@ -129,7 +129,6 @@ async def session_cookie_for(app: Litestar, email: str) -> str:
                 db,
                 user_id=user.id,
                 province_id=province.id,
-                id_token=None,
                 user_agent="pytest",
                 ip_address="127.0.0.1",
             )

@@ -96,7 +96,7 @@ async def _pages(client: AsyncTestClient[Litestar]) -> dict[str, str]:
 @pytest.mark.usefixtures("criteria")
 async def test_a_restore_reproduces_the_instance_and_refuses_a_filled_database_or_a_tampered_backup(
     client: AsyncTestClient[Litestar],
-    app_engine: AsyncEngine,
+    jobs_engine: AsyncEngine,
     owner_engine: AsyncEngine,
     database: DatabaseUrls,
     empty_database: DatabaseUrls,
@@ -112,7 +112,7 @@ async def test_a_restore_reproduces_the_instance_and_refuses_a_filled_database_o
     assert (await create_task(client, criterion_code="1.2", title="Ban hành kế hoạch CCHC")).status_code in (302, 303)
     assert (await post(client, PAGE)).status_code in (302, 303)
     sngv = await tenant_id(owner_engine)
-    assert await build_all(app_engine, source, sngv) == ["submitted"]
+    assert await build_all(jobs_engine, source, sngv) == ["submitted"]
     await _pages(client)  # the flash message of the last action is shown once, here
     before = await _pages(client)
     assert "Ban hành kế hoạch CCHC" in before[BOARD]
@@ -186,7 +186,7 @@ async def test_a_restore_reproduces_the_instance_and_refuses_a_filled_database_o
         assert package in keys
         data = b"".join([chunk async for chunk in restored.open(package)])
         verified = check_archive(io.BytesIO(data))
-        restored_app = create_engine(empty_database.app_url)
+        restored_app = create_engine(empty_database.jobs)  # as `parboard verify` connects
         try:
             async with create_session_maker(restored_app)() as session, session.begin():
                 await check_recorded(session, verified)

@@ -10,6 +10,7 @@ import uuid
 from datetime import date, timedelta, timezone
 from typing import Any
 
+import asyncpg
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.auth.sessions import COOKIE, SessionStore
 from backend.db.engine import create_session_maker, driver_connection
-from backend.db.rls import bind_tenant
+from backend.db.rls import bind_tenant, remember_session
 from backend.domain.remedies import board as boards
 from backend.domain.tenants.deps import TenantContext
 from backend.settings import Settings
@@ -187,13 +188,14 @@ async def test_the_database_refuses_a_second_move_from_the_same_version_under_th
     [person] = await _rows(owner_engine, "SELECT id FROM users WHERE email = :email", email=FOCAL)
     async with create_session_maker(owner_engine)() as db:
         tenant, _ = await tenant_and_province(db, "ha-tinh", "so-ngoai-vu")
-    apply = "SELECT outcome, placed FROM board_move_as($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+    apply = "SELECT outcome, placed FROM board_move_as($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
     actor = f"user:{person.id}"
+    session_token = client.cookies.get(COOKIE)
 
     async def move(column: str) -> tuple[str, int | None]:
         async with driver_connection(app_engine) as driver:
             row = await driver.fetchrow(
-                apply, tenant.id, person.id, f"board:{tenant.id}", task.id, task.version,
+                apply, session_token, tenant.id, person.id, f"board:{tenant.id}", task.id, task.version,
                 uuid.UUID(columns[column]), "1", "end", None, None, actor,
             )  # fmt: skip
         return row["outcome"], row["placed"]
@@ -627,7 +629,7 @@ async def _signed_in_context(
     assert principal is not None
     async with create_session_maker(owner_engine)() as db:
         tenant, province = await tenant_and_province(db, "ha-tinh", "so-ngoai-vu")
-    return TenantContext(tenant=tenant, province=province, principal=principal)
+    return TenantContext(tenant=tenant, province=province, principal=principal, session_token=token)
 
 
 async def test_a_moves_answer_read_in_one_statement_is_what_the_board_shows(
@@ -661,6 +663,7 @@ async def test_a_moves_answer_read_in_one_statement_is_what_the_board_shows(
         {(uuid.UUID(columns["hoan-thanh"]), "1")},  # an empty cell: the counts still come
     ):
         async with create_session_maker(app_engine)() as db:
+            remember_session(db, ctx.session_token)  # the person's own session: the policies check it
             await bind_tenant(db, tenant.id, principal.user_id)
             async with db.begin():
                 board_columns = await boards.read_columns(db)
@@ -703,10 +706,12 @@ async def test_a_moves_reads_in_one_statement_are_the_boards(
     async with create_session_maker(owner_engine)() as db:
         other, _ = await tenant_and_province(db, "ha-tinh", "so-tai-nguyen-moi-truong")
     async with create_session_maker(app_engine)() as db:
+        remember_session(db, ctx.session_token)  # the person's own session: the policies check it
         await bind_tenant(db, tenant.id, principal.user_id)
         async with db.begin():
             lanes, columns = await _areas(db, ctx, 2020), await boards.read_columns(db)
-    foreign = TenantContext(tenant=other, province=ctx.province, principal=principal)  # row-level security hides it
+    # not a member there: the function refuses the session for that tenant (migration 0020)
+    foreign = TenantContext(tenant=other, province=ctx.province, principal=principal, session_token=ctx.session_token)
     async with driver_connection(app_engine) as driver:
         reads = await boards.read_move(driver, ctx, 2020, task.id)
         assert (reads.lanes, reads.columns) == (lanes, columns)
@@ -719,7 +724,8 @@ async def test_a_moves_reads_in_one_statement_are_the_boards(
         )
         assert reads.task.lead_unit_id == uuid.UUID(units["van-phong-thanh-tra"])
         assert (await boards.read_move(driver, ctx, 2020, uuid.uuid4())).task is None
-        assert (await boards.read_move(driver, foreign, 2020, task.id)).task is None
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await boards.read_move(driver, foreign, 2020, task.id)
         assert (await boards.read_move(driver, ctx, 2019, task.id)).lanes == []  # no criteria set that year
 
     # the card moves to another year: the 2020 board no longer has it

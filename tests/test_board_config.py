@@ -180,7 +180,7 @@ async def test_holidays_reach_the_province_settings(owner_engine: AsyncEngine, t
 
 @pytest.mark.usefixtures("demo_tenants", "criteria")
 async def test_a_recurring_task_keeps_its_series_and_moves_on_as_dates_pass(
-    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, app_engine: AsyncEngine
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, jobs_engine: AsyncEngine
 ) -> None:
     await sign_in(client, FOCAL)
     response = await _create(client, deadline_text="Hằng quý")
@@ -199,7 +199,7 @@ async def test_a_recurring_task_keeps_its_series_and_moves_on_as_dates_pass(
     assert "cả năm:" in page.text
     assert second.strftime("%d/%m/%Y") in page.text
 
-    async with create_session_maker(app_engine)() as session, session.begin():
+    async with create_session_maker(jobs_engine)() as session, session.begin():  # the reminders job rolls them
         await bind_tenant(session, tenant_id)
         assert await roll_recurring(session, first) == 0  # not passed yet
         assert await roll_recurring(session, first + timedelta(days=1)) == 1

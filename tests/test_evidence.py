@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.auth.sessions import COOKIE
 from backend.db.engine import create_session_maker
-from backend.db.rls import bind_tenant
+from backend.db.rls import bind_tenant, remember_session
 from backend.domain.evidence.services import MAX_FILES, evidence_counts
 from backend.domain.evidence.sniff import DOCX, ODS, ODT, PDF, XLSX, ZIP
 from backend.domain.evidence.storage import LocalStorage, Stored
@@ -603,6 +603,7 @@ async def test_task_card_files_and_board_counts(
     assert {r["year"] for r in rows} == {2020}
 
     async with create_session_maker(app_engine)() as db:
+        remember_session(db, client.cookies.get(COOKIE))  # the signed-in person's session, as a request's
         await bind_tenant(db, await _tenant_id(owner_engine))
         assert await evidence_counts(db, [task_id, uuid.uuid4()]) == {task_id: 2}
         assert await evidence_counts(db, []) == {}

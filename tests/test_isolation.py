@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from backend.asgi import create_app
 from backend.auth.sessions import COOKIE
 from backend.db.models import Base
-from backend.db.rls import bind_tenant
+from backend.db.rls import bind_tenant, remember_session
 from backend.db.runtime import DatabaseUrls
 from backend.settings import DatabaseSettings
 from tests.support import make_settings, session_cookie_for
@@ -42,16 +42,32 @@ async def _tenant_id(engine: AsyncEngine, province: str, tenant: str) -> uuid.UU
     return uuid.UUID(str(value))
 
 
+# A live session of a member of each tenant of `two_tenants`: since migration 0020 the tenant policies accept
+# `app.tenant_id` from the app's role only together with such a session (`app.session`, the raw cookie).
+MEMBERS = {
+    ("ba-ria-vung-tau", "so-tai-nguyen-moi-truong"): "lan.nt@stnmt.brvt.example.vn",
+    ("ha-tinh", "so-tai-nguyen-moi-truong"): "thuong.tth@stnmt.hatinh.example.vn",
+}
+_SESSIONS: dict[uuid.UUID, str] = {}
+
+
 async def _as_tenant(connection: AsyncConnection, tenant_id: uuid.UUID | None) -> None:
+    """Bind the transaction to `tenant_id` as the app's requests do: the tenant and a member's session."""
     await connection.execute(
-        text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id) if tenant_id else ""}
+        text("SELECT set_config('app.tenant_id', :t, true), set_config('app.session', :s, true)"),
+        {"t": str(tenant_id) if tenant_id else "", "s": _SESSIONS.get(tenant_id, "") if tenant_id else ""},
     )
 
 
 @pytest.fixture
-async def two_tenants(app_engine: AsyncEngine) -> tuple[uuid.UUID, uuid.UUID]:
-    a = await _tenant_id(app_engine, "ba-ria-vung-tau", "so-tai-nguyen-moi-truong")
-    b = await _tenant_id(app_engine, "ha-tinh", "so-tai-nguyen-moi-truong")
+async def two_tenants(app_engine: AsyncEngine, app: Litestar) -> tuple[uuid.UUID, uuid.UUID]:
+    _SESSIONS.clear()
+    found = []
+    for (province, tenant), email in MEMBERS.items():
+        tenant_id = await _tenant_id(app_engine, province, tenant)
+        _SESSIONS[tenant_id] = await session_cookie_for(app, email)
+        found.append(tenant_id)
+    a, b = found
     return a, b
 
 
@@ -76,9 +92,7 @@ async def test_every_table_with_tenant_id_has_enabled_and_forced_policy(owner_en
 
 # Each policy exactly as PostgreSQL reads it back: an added `OR true`, a dropped WITH CHECK, a RESTRICTIVE or
 # FOR SELECT policy instead of ALL, or one more permissive policy fails the comparison.
-TENANT_OF_STATEMENT_AS_STORED = (
-    "(tenant_id = ( SELECT (NULLIF(current_setting('app.tenant_id'::text, true), ''::text))::uuid AS \"nullif\"))"
-)
+TENANT_OF_STATEMENT_AS_STORED = "(tenant_id = ( SELECT app_tenant() AS app_tenant))"  # rls.CHECKED_TENANT
 TENANT_ISOLATION = ("tenant_isolation", "PERMISSIVE", "{public}", "ALL", TENANT_OF_STATEMENT_AS_STORED)
 OWN_EMAIL = "(lower((email)::text) = lower(NULLIF(current_setting('app.user_email'::text, true), ''::text)))"
 OTHER_POLICIES = {  # a person's own rows across tenants, read (and accepted) without a tenant context
@@ -448,7 +462,9 @@ async def test_the_apps_sessions_keep_their_tenant_after_a_commit(app: Litestar,
     [config] = plugin.config
     async with owner_engine.connect() as connection:
         tenant_id = (await connection.execute(text("SELECT id FROM tenants WHERE code = 'so-ngoai-vu'"))).scalar_one()
+    token = await session_cookie_for(app, "thao.ntp@sngv.hatinh.example.vn")  # a member of Sở Ngoại vụ
     async with config.get_session() as session:
+        remember_session(session, token)
         await bind_tenant(session, tenant_id)
         before = (await session.execute(text("SELECT count(*) FROM units"))).scalar_one()
         await session.commit()

@@ -65,14 +65,14 @@ FILES = [
 
 @pytest.fixture
 async def package(
-    client: AsyncTestClient[Litestar], app_engine: AsyncEngine, owner_engine: AsyncEngine, storage: LocalStorage
+    client: AsyncTestClient[Litestar], jobs_engine: AsyncEngine, owner_engine: AsyncEngine, storage: LocalStorage
 ) -> bytes:
     await approve_2020(client)
     sngv = await tenant_id(owner_engine)
     await add_evidence(owner_engine, storage, sngv, FILES)
     await sign_in(client, FOCAL)
     await post(client, PAGE)
-    assert await build_all(app_engine, storage, sngv) == ["submitted"]
+    assert await build_all(jobs_engine, storage, sngv) == ["submitted"]
     download = await client.get(f"{PAGE}/lan/1/tai-ve")
     assert download.status_code == 200
     return download.content

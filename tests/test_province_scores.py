@@ -361,9 +361,10 @@ async def test_a_department_can_neither_enter_external_scores_nor_self_score_the
 # ---- the external scores grid ---------------------------------------------------------------------------------
 
 
-async def _department_sheet(app_engine: AsyncEngine) -> dict[str, Decimal | None]:
-    """Area scores of the department's 2023 sheet, read by the app's own service with the tenant bound."""
-    async with create_session_maker(app_engine)() as db:
+async def _department_sheet(jobs_engine: AsyncEngine) -> dict[str, Decimal | None]:
+    """Area scores of the department's 2023 sheet, read by the app's own service with the tenant bound (as the
+    jobs' role: no person's session is needed)."""
+    async with create_session_maker(jobs_engine)() as db:
         province = (await db.scalars(select(Province).where(Province.code == "ba-ria-vung-tau"))).one()
         tenant = (
             await db.scalars(select(Tenant).where(Tenant.province_id == province.id, Tenant.code == DEPARTMENT))
@@ -397,7 +398,7 @@ async def test_the_grid_has_a_row_per_department_and_a_labelled_input_per_extern
 
 
 async def test_the_golden_2023_scores_saved_in_the_grid_score_the_department_sheet_exactly(
-    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, app_engine: AsyncEngine
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, jobs_engine: AsyncEngine
 ) -> None:
     await sign_in(client, PROVINCE_ADMIN)
     saved = await _save(client, GOLDEN)
@@ -409,7 +410,7 @@ async def test_the_golden_2023_scores_saved_in_the_grid_score_the_department_she
         assert f'value="{value}"' in page.text
     assert "= 9,376 điểm" in page.text
 
-    areas = await _department_sheet(app_engine)
+    areas = await _department_sheet(jobs_engine)
     assert areas["9"] == Decimal("30.620")  # 13,245 + 17,375
     assert areas["7"] == Decimal("9.376")  # DTI 93,76 × 10/100
     stored = await _scalar(
@@ -455,7 +456,7 @@ async def test_the_golden_2023_scores_saved_in_the_grid_score_the_department_she
     cleared = await _save(client, {f"{DEPARTMENT}:9.2": ""})
     assert "Đã lưu bảng điểm: 1 đơn vị có thay đổi." in (await client.get(cleared.headers["location"])).text
     assert await _scalar(owner_engine, "SELECT count(*) FROM external_scores", DEPARTMENT) == 2
-    assert (await _department_sheet(app_engine))["9"] == Decimal("13.245")
+    assert (await _department_sheet(jobs_engine))["9"] == Decimal("13.245")
     assert await _scalar(owner_engine, count, DEPARTMENT) == 2
 
 
@@ -550,7 +551,7 @@ async def _import_bytes(client: AsyncTestClient[Litestar], data: bytes):  # type
 
 
 async def test_the_template_filled_in_imports_every_department_and_empty_cells_keep_what_is_stored(
-    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, app_engine: AsyncEngine
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, jobs_engine: AsyncEngine
 ) -> None:
     await sign_in(client, PROVINCE_REVIEWER)
     workbook = await _template(client)
@@ -562,7 +563,7 @@ async def test_the_template_filled_in_imports_every_department_and_empty_cells_k
     response = await _import(client, workbook)
     assert response.status_code == 303, response.text
     assert "Đã nhập bảng tính: 1 đơn vị có thay đổi." in (await client.get(response.headers["location"])).text
-    areas = await _department_sheet(app_engine)
+    areas = await _department_sheet(jobs_engine)
     assert (areas["7"], areas["9"]) == (Decimal("9.376"), Decimal("30.620"))
     assert (
         await _scalar(owner_engine, "SELECT string_agg(DISTINCT source, ',') FROM external_scores", DEPARTMENT)
@@ -572,7 +573,7 @@ async def test_the_template_filled_in_imports_every_department_and_empty_cells_k
     again = await _template(client)
     again.worksheets[0]["D2"] = 10
     assert (await _import(client, again)).status_code == 303
-    areas = await _department_sheet(app_engine)
+    areas = await _department_sheet(jobs_engine)
     assert (areas["7"], areas["9"]) == (Decimal("9.376"), Decimal("27.375"))
     audits = "SELECT count(*) FROM audit_log WHERE action = 'external.enter'"
     assert await _scalar(owner_engine, audits, DEPARTMENT) == 2

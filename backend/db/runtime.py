@@ -15,6 +15,17 @@ from backend.settings import Settings
 class DatabaseUrls:
     app_url: str
     owner_url: str
+    # The background jobs' role (trusted by the tenant policies with the tenant alone); without one of its own
+    # (DATABASE_URL given without DATABASE_JOBS_URL) the jobs connect as the owner, trusted the same way.
+    jobs_url: str = ""
+
+    @property
+    def jobs(self) -> str:
+        return self.jobs_url or self.owner_url
+
+    @property
+    def jobs_role(self) -> str:
+        return make_url(self.jobs).username or ""
 
     @property
     def app_role(self) -> str:
@@ -30,10 +41,14 @@ def resolve(settings: Settings, *, database: str = embedded.DEFAULT_DATABASE) ->
     The embedded server stops when this process exits (and no other process still uses it).
     """
     if settings.db.url:
-        return DatabaseUrls(app_url=_asyncpg(settings.db.url), owner_url=_asyncpg(settings.db.owner_url))
+        return DatabaseUrls(
+            app_url=_asyncpg(settings.db.url),
+            owner_url=_asyncpg(settings.db.owner_url),
+            jobs_url=_asyncpg(settings.db.jobs_url) if settings.db.jobs_url else "",
+        )
     server = embedded.start(Path(settings.paths.pgdata))
     db = embedded.ensure_database(server, database)
-    return DatabaseUrls(app_url=db.app_url, owner_url=db.owner_url)
+    return DatabaseUrls(app_url=db.app_url, owner_url=db.owner_url, jobs_url=db.jobs_url)
 
 
 def _asyncpg(url: str) -> str:

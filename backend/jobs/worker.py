@@ -95,8 +95,8 @@ class Worker:
             self.pgq.shutdown.set()
 
     async def run(self) -> None:
-        connection = await connect(self.urls.app_url)
-        engine = create_engine(self.urls.app_url, replace(self.settings.db, pool_size=2, max_overflow=2))
+        connection = await connect(self.urls.jobs)
+        engine = create_engine(self.urls.jobs, replace(self.settings.db, pool_size=2, max_overflow=2))
         try:
             installed = await connection.fetchval("SELECT to_regclass($1) IS NOT NULL", f"{QUEUE_SCHEMA}.pgqueuer")
             if not installed:

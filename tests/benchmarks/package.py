@@ -254,7 +254,7 @@ def main(argv: list[str] | None = None) -> None:
     WORK.mkdir(parents=True)
     pg = embedded.start(BENCH_VAR / "pg")
     db = embedded.ensure_database(pg, DATABASE, fresh=True)
-    urls = DatabaseUrls(app_url=db.app_url, owner_url=db.owner_url)
+    urls = DatabaseUrls(app_url=db.app_url, owner_url=db.owner_url, jobs_url=db.jobs_url)
     try:
         migrate.upgrade(urls)
         print(f"Tạo {args.files} tệp, tổng {args.megabytes} MB dưới {WORK} …", flush=True)
@@ -264,7 +264,7 @@ def main(argv: list[str] | None = None) -> None:
         floor_before = floor_copy(blobs)
         os.sync()
         hash_rate = sha256_rate()
-        command = [sys.executable, "-m", "tests.benchmarks.package", "build", "--app-url", urls.app_url]
+        command = [sys.executable, "-m", "tests.benchmarks.package", "build", "--app-url", urls.jobs]  # as the worker
         command += ["--tenant", str(tenant), "--submission", str(submission)]
         done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=PROJECT_ROOT)
         if done.returncode != 0:
@@ -312,7 +312,7 @@ def _check_package(urls: DatabaseUrls, tenant: uuid.UUID, submission: uuid.UUID)
     from backend.domain.evidence.storage import LocalStorage
 
     async def recorded() -> Submission:
-        engine = create_engine(urls.app_url)
+        engine = create_engine(urls.jobs)
         try:
             async with create_session_maker(engine)() as db:
                 await bind_tenant(db, tenant)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, ForeignKeyConstraint, String, Text, Uuid, func
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, ForeignKeyConstraint, String, Uuid, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db.base import Base, TenantScoped, UUIDPrimaryKey
@@ -42,7 +42,6 @@ class UserSession(UUIDPrimaryKey, Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     revoked_by: Mapped[str | None] = mapped_column(String(320), nullable=True)
-    id_token: Mapped[str | None] = mapped_column(Text, nullable=True)  # id_token_hint for end-session
     user_agent: Mapped[str] = mapped_column(String(512), default="")
     ip_address: Mapped[str] = mapped_column(String(64), default="")
 

@@ -338,7 +338,7 @@ def assemble(
 
 # a move's answer in one statement of its own transaction (migration 0015): the cells' cards with their unit,
 # people and evidence, and the column counts on every row
-_CELLS_AS = "SELECT * FROM board_cells_as($1, $2, $3, $4, $5, $6, $7)"
+_CELLS_AS = "SELECT * FROM board_cells_as($1, $2, $3, $4, $5, $6, $7, $8)"
 
 
 def reads_cells_whole(ctx: TenantContext, filters: Filters) -> bool:
@@ -360,7 +360,7 @@ async def read_cells(
     `driver` (an asyncpg connection of `driver_connection`, outside any transaction), where `load_board` needs a
     transaction of four round trips."""
     (c0, a0), (c1, a1) = sorted(cells)[0], sorted(cells)[-1]  # one cell or two
-    rows = await driver.fetch(_CELLS_AS, ctx.tenant.id, ctx.principal.user_id, year, c0, a0, c1, a1)
+    rows = await driver.fetch(_CELLS_AS, ctx.session_token, ctx.tenant.id, ctx.principal.user_id, year, c0, a0, c1, a1)
     tasks: list[CardTask] = []
     units: dict[uuid.UUID, str] = {}
     names: dict[uuid.UUID, list[str]] = {}
@@ -434,11 +434,11 @@ async def lock_board(db: AsyncSession, ctx: TenantContext) -> None:
 
 # the areas, the columns and the moving card in one statement outside any transaction (migration 0016; the
 # statement binds its own tenant and person for row-level security)
-_MOVE_READS = "SELECT * FROM board_move_reads_as($1, $2, $3, $4, $5)"
+_MOVE_READS = "SELECT * FROM board_move_reads_as($1, $2, $3, $4, $5, $6)"
 # the lock, the card's version, the WIP limit, the place, the shuffle and the audit row in one statement, sent
 # outside any transaction so that it commits by itself: the board's lock is held inside one round trip
 # (migrations 0012 and 0014; the statement binds its own tenant and person for row-level security)
-_APPLY = "SELECT outcome, placed FROM board_move_as($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+_APPLY = "SELECT outcome, placed FROM board_move_as($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
 
 
 def _gone() -> MoveError:
@@ -499,7 +499,9 @@ async def read_move(driver: Any, ctx: TenantContext, year: int, task_id: uuid.UU
     """A move's reads in one statement (`board_move_reads_as`) on `driver` (an asyncpg connection of
     `driver_connection`, outside any transaction), where they took a transaction of five round trips. Lanes as
     `_areas` reads them, columns as `read_columns`."""
-    row = await driver.fetchrow(_MOVE_READS, ctx.tenant.id, ctx.principal.user_id, ctx.province.id, year, task_id)
+    row = await driver.fetchrow(
+        _MOVE_READS, ctx.session_token, ctx.tenant.id, ctx.principal.user_id, ctx.province.id, year, task_id
+    )
     lanes = [Lane(code, title) for code, title in zip(row["lane_codes"] or (), row["lane_titles"] or (), strict=True)]
     fields = ("ids", "codes", "names", "positions", "wip_limits", "done", "confirmation")
     columns = [ColumnView(*values) for values in zip(*(row[f"column_{name}"] or () for name in fields), strict=True)]
@@ -550,6 +552,7 @@ async def apply_move(driver: Any, ctx: TenantContext, checked: CheckedMove) -> M
     task, column = checked.task, checked.column
     outcome, position = await driver.fetchrow(
         _APPLY,
+        ctx.session_token,
         ctx.tenant.id,
         ctx.principal.user_id,
         board_lock_key(ctx),

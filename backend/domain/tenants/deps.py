@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from litestar import Request
@@ -16,9 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend.auth.permissions import Permission, declared_access
 from backend.auth.principal import Principal, current_principal
+from backend.auth.sessions import COOKIE
 from backend.db.engine import driver_connection
 from backend.db.models import Province, Tenant
-from backend.db.rls import TENANT_SETTING, USER_SETTING, remember_context
+from backend.db.rls import SESSION_SETTING, TENANT_SETTING, USER_SETTING, remember_context, remember_session
 from backend.domain.cycle import Cycle, current_cycle
 from backend.web.errors import ClearRefusal
 
@@ -43,6 +44,8 @@ class TenantContext:
     @property
     def archived(self) -> bool:
         return self.tenant.archived_on is not None
+    # the raw session cookie: the database functions that act for a person in a tenant check it (migration 0020)
+    session_token: str = field(default="", repr=False)
 
     @property
     def id(self) -> uuid.UUID:
@@ -71,6 +74,7 @@ _TENANT = (
         Province,
         func.set_config(TENANT_SETTING, cast(Tenant.id, String), True),
         func.set_config(USER_SETTING, bindparam("user", type_=String), True),
+        func.set_config(SESSION_SETTING, bindparam("session", type_=String), True),
     )
     .join(Province, Province.id == Tenant.province_id)
     .where(Province.code == bindparam("province"), Tenant.code == bindparam("tenant"), Tenant.is_active)
@@ -85,19 +89,23 @@ async def provide_tenant_context(
 ) -> TenantContext:
     """The application-level wall; row-level security (bound here) is the second one."""
     principal = _signed_in(request)
-    parameters = {"province": province_code, "tenant": tenant_code, "user": str(principal.user_id)}
+    token = _token(request)
+    parameters = {"province": province_code, "tenant": tenant_code, "user": str(principal.user_id), "session": token}
     row = (await db_session.execute(_TENANT, parameters)).one_or_none()
     if row is None:
         raise NotFoundException("Không tìm thấy đơn vị")
-    tenant, province, _, _ = row
+    tenant, province, _, _, _ = row
     successors: tuple[Successor, ...] = ()
     if tenant.archived_on is None:
         _check_access(request, principal, tenant.id)
     else:
         successors = await _successors(db_session, tenant.id)
         _check_archive_access(request, principal, tenant, successors)
+    remember_session(db_session, token)
     remember_context(db_session, tenant.id, principal.user_id)  # for the request's later transactions
-    return TenantContext(tenant=tenant, province=province, principal=principal, successors=successors)
+    return TenantContext(
+        tenant=tenant, province=province, principal=principal, successors=successors, session_token=token
+    )
 
 
 # The same row for a handler whose statements bind their own tenant and person (a card move): one statement
@@ -135,8 +143,13 @@ async def provide_unbound_tenant_context(
     values = {name: row[f"province_{name}"] for name in _PROVINCE_COLUMNS}
     if isinstance(values["settings"], str):  # asyncpg hands JSONB over as text
         values["settings"] = json.loads(values["settings"])
+    remember_session(db_session, _token(request))
     remember_context(db_session, tenant.id, principal.user_id)
-    return TenantContext(tenant=tenant, province=Province(**values), principal=principal)
+    return TenantContext(tenant=tenant, province=Province(**values), principal=principal, session_token=_token(request))
+
+
+def _token(request: Request[Any, Any, Any]) -> str:
+    return request.cookies.get(COOKIE) or ""
 
 
 def _signed_in(request: Request[Any, Any, Any]) -> Principal:
