@@ -52,6 +52,7 @@ from backend.domain.criteria.importer import import_set, load_all
 from backend.domain.cycle import current_cycle
 from backend.domain.evidence.storage import Storage
 from backend.domain.remedies import reports, tasks
+from backend.domain.review import decisions, publishing
 from backend.domain.review import services as review
 from backend.domain.submissions import services as submissions
 from backend.domain.submissions.calendar import year_calendar
@@ -225,9 +226,9 @@ async def _appraise(db: AsyncSession, snv: TenantContext, dept: Tenant, year: in
                 form = {"decision": "score", "points": "0", "reason": f"Đơn vị không tự chấm {DEMO_NOTE}."}
             else:
                 form = {"decision": "accept"}
-            errors = await review.decide(db, snv, loaded, row, form)
+            errors = await decisions.decide(db, snv, loaded, row, form)
             assert not errors, errors
-        await review.finalise(db, snv, loaded)
+        await publishing.finalise(db, snv, loaded)
         assert loaded.appraisal is not None
         loaded.appraisal.finalised_at = _moment(published, 16)  # published on the province's day, not today
         await db.flush()
@@ -372,7 +373,7 @@ async def seed_demo_cycle(
                 if status == "submitted":
                     await _appraise(db, snv, dept, published_year, published_on)
             await bind_tenant(db, snv_tenant.id, reviewer)
-            await review.rank_province(db, snv, published_year)
+            await publishing.rank_province(db, snv, published_year)
             for dept, _ in new:
                 focal = await _person(db, dept, Role.FOCAL_POINT, Role.TENANT_ADMIN)
                 leader = await _person(db, dept, Role.LEADER)

@@ -44,6 +44,7 @@ class TenantContext:
     @property
     def archived(self) -> bool:
         return self.tenant.archived_on is not None
+
     # the raw session cookie: the database functions that act for a person in a tenant check it (migration 0020)
     session_token: str = field(default="", repr=False)
 
