@@ -32,7 +32,6 @@ from tests.test_evidence import PDF_BYTES, multipart
 from tests.test_submissions import (
     _empty_queue,  # noqa: F401 - fixture
     build_all,
-    criteria,  # noqa: F401 - fixture
     submission_rows,
 )
 

@@ -20,7 +20,6 @@ from tests.test_submissions import (  # noqa: F401 - fixtures
     _empty_queue,
     add_evidence,
     build_all,
-    criteria,
     submission_rows,
 )
 from tests.test_submissions import storage as _storage

@@ -12,14 +12,9 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.domain.evidence.services import EvidenceError, parse_section
+from tests.samples import PDF_BYTES
 from tests.support import sign_in
-from tests.test_evidence import (
-    PDF_BYTES,
-    STAFF,
-    _rows,
-    _upload,
-    criteria,  # noqa: F401 - fixture
-)
+from tests.test_evidence import STAFF, _rows, _upload
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
 

@@ -39,7 +39,6 @@ from tests.test_submissions import (
     add_evidence,
     approve_2020,
     build_all,
-    criteria,  # noqa: F401 - fixture
     csrf,
     post,
     submission_rows,
