@@ -225,7 +225,10 @@ async def test_forms_lead_only_to_parboard_and_the_provinces_identity_providers(
 ) -> None:
     """Signing out is a form whose redirect ends at the province's end_session endpoint; browsers apply
     form-action to that redirect, so those origins (and no others) are allowed."""
-    providers = "https://sso.ba-ria-vung-tau.example.gov.vn https://sso.ha-tinh.example.gov.vn"
+    providers = (
+        "https://sso.ba-ria-vung-tau.example.gov.vn https://sso.ha-tinh.example.gov.vn"
+        " https://sso.ho-chi-minh.example.gov.vn"
+    )
     assert _csp_directives(await client.get("/healthz"))["form-action"] == f"'self' {providers}"
     development = create_app(
         make_settings(env="development", auth=AuthSettings(dev_idp_url="http://127.0.0.1:8001")), database

@@ -249,8 +249,8 @@ async def test_the_cached_board_changes_with_what_it_shows(
         await db.execute(
             text(
                 "INSERT INTO evidence_files (id, tenant_id, year, task_id, sha256, size, content_type, filename,"
-                " description, document_number) SELECT gen_random_uuid(), tenant_id, 2020, id, repeat('a', 64), 1,"
-                " 'application/pdf', 'a.pdf', '', '' FROM tasks WHERE id = :id"
+                " description, document_number, document_section) SELECT gen_random_uuid(), tenant_id, 2020, id,"
+                " repeat('a', 64), 1, 'application/pdf', 'a.pdf', '', '', '' FROM tasks WHERE id = :id"
             ),
             {"id": task.id},
         )
