@@ -72,7 +72,7 @@ async def test_a_ward_has_its_own_units_group_and_criteria_set(client: AsyncTest
 
 
 async def test_a_ward_self_assesses_makes_its_board_and_submits_its_package(
-    client: AsyncTestClient[Litestar], app_engine: AsyncEngine, owner_engine: AsyncEngine, storage: LocalStorage
+    client: AsyncTestClient[Litestar], jobs_engine: AsyncEngine, owner_engine: AsyncEngine, storage: LocalStorage
 ) -> None:
     # Self-assessment: the staff of the Trung tâm Phục vụ hành chính công enter it, the chairman approves it.
     await sign_in(client, STAFF)
@@ -107,7 +107,7 @@ async def test_a_ward_self_assesses_makes_its_board_and_submits_its_package(
     assert page.status_code == 200
     submitted = await post(client, f"{BASE}/nop-ho-so/2020")
     assert submitted.status_code in (302, 303)  # type: ignore[attr-defined]
-    assert await build_all(app_engine, storage, ward) == ["submitted"]
+    assert await build_all(jobs_engine, storage, ward) == ["submitted"]  # as the worker builds it
     [row] = await submission_rows(owner_engine, ward)
     assert (row.version, row.status) == (1, "submitted")
     assert row.manifest is not None

@@ -394,13 +394,13 @@ async def test_the_demo_map_of_2025_shows_seed_004_on_ho_chi_minh_s_department(
 
 
 async def test_the_daily_reminders_leave_archives_alone(
-    tmp_path: Path, app_engine: AsyncEngine, owner_engine: AsyncEngine
+    tmp_path: Path, jobs_engine: AsyncEngine, owner_engine: AsyncEngine
 ) -> None:
     """An archive's overdue task is nobody's to do (its successor has the carried-over copy): no reminder, and its
     recurring deadlines are not moved on (that would write to the archive)."""
     root = config_dir(tmp_path, DEPARTMENT_MERGE)
     await sync(owner_engine, root)
-    read, _ = await collect(app_engine, date(2026, 12, 5))
+    read, _ = await collect(jobs_engine, date(2026, 12, 5))  # as the worker runs it
     live = await scalar(owner_engine, "SELECT count(*) FROM tenants WHERE is_active AND archived_on IS NULL")
     assert read == live
     assert await scalar(owner_engine, "SELECT count(*) FROM tenants WHERE archived_on IS NOT NULL") == 2
