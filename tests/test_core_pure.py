@@ -4,6 +4,7 @@ docs/mutation.md), so each takes milliseconds."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import io
 import os
@@ -503,10 +504,12 @@ def test_the_manifest_records_every_field_with_points_to_three_places() -> None:
                 description="Mô tả",
                 document_number="640/KH",
                 document_date=datetime.date(2020, 2, 24),
+                document_section="Điều 3, trang 5",
             )
         ]
     )
-    assert manifest(_info([placed]), {"index.html": ("b" * 64, 7)}) == {
+    info = dataclasses.replace(_info([placed]), adjustments=(("Điểm cộng", Decimal("2")), ("Điểm trừ", Decimal("1.5"))))
+    assert manifest(info, {"index.html": ("b" * 64, 7)}) == {
         "schema": "parboard.submission/1",
         "submission": {
             "id": "sub-1",
@@ -518,7 +521,12 @@ def test_the_manifest_records_every_field_with_points_to_three_places() -> None:
         "province": {"code": "ha-tinh", "name": "Hà Tĩnh"},
         "year": 2020,
         "criteria_set": {"id": "set-1", "version": 3},
-        "assessment": {"status": "approved", "total_max": "100.000", "total_self_score": "85.675"},
+        "assessment": {
+            "status": "approved",
+            "total_max": "100.000",
+            "total_self_score": "85.675",
+            "adjustments": [{"label": "Điểm cộng", "points": "2.000"}, {"label": "Điểm trừ", "points": "1.500"}],
+        },
         "criteria": [
             {
                 "code": "1.2",
@@ -556,6 +564,7 @@ def test_the_manifest_records_every_field_with_points_to_three_places() -> None:
                 "description": "Mô tả",
                 "document_number": "640/KH",
                 "document_date": "2020-02-24",
+                "document_section": "Điều 3, trang 5",
             }
         ],
         "generated": [{"path": "index.html", "sha256": "b" * 64, "size": 7}],

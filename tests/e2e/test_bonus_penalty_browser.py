@@ -144,9 +144,7 @@ async def test_bonus_within_its_cap_section_of_evidence_and_the_reviewers_total(
         "· Thẩm định (tạm tính, còn 15 tiêu chí) 40,996/100, gồm điểm cộng 1 (tối đa 2), điểm trừ 0 (tối đa 3)"
     )  # the DTI and survey (39,996) and the one bonus decided
     await expect(page.locator(".evidence-section")).to_have_text("Điều 1, khoản 2, trang 3")
-    # a review row's score line does not wrap (static/css/app.css .row-score): on a phone it is wider than the
-    # window, as it was before this page showed any bonus (issue 17's ground)
-    await _fits(page, but=".row-score")
+    await _fits(page)  # a review row's score line wraps between its parts on a phone
     await page.screenshot(path=str(SHOTS / f"bonus-review-{width}.png"), full_page=True)
     await page.goto(RESULTS)
     row = page.locator("#ranking").get_by_role("row").filter(has_text="Sở Tài nguyên và Môi trường")
