@@ -179,6 +179,17 @@ def test_clashing_and_dangerous_names_are_placed_safely() -> None:
     }
 
 
+def test_a_clash_is_numbered_before_the_last_extension_and_odd_criteria_go_to_the_common_folder() -> None:
+    placed = place_evidence([_file("1.2", n) for n in ("a.b.pdf", "a.b.pdf", "scan", "scan")] + [_file("..", "x.pdf")])
+    assert [p.path for p in placed] == [
+        "evidence/1.2/a.b.pdf",
+        "evidence/1.2/a.b (2).pdf",
+        "evidence/1.2/scan",
+        "evidence/1.2/scan (2)",
+        "evidence/chung/x.pdf",
+    ]
+
+
 def test_names_keep_their_slash_as_a_lookalike_and_are_shortened_in_the_middle() -> None:
     def entry(name: str) -> EvidenceEntry:
         return EvidenceEntry(id="x", sha256="0" * 64, size=1, content_type="", filename=name, criterion_code="1.5")
@@ -612,6 +623,7 @@ def test_the_index_escapes_what_people_typed() -> None:
         ("  .ẩn.  ", "tep", "ẩn"),
         ("640/QĐ", "tep", "640∕QĐ"),
         ("/", "tep", "_"),
+        ("Xã X", "tep", "Xã X"),
     ],
 )
 def test_a_path_segment_is_one_safe_segment(text: str, fallback: str, segment: str) -> None:
@@ -651,13 +663,14 @@ async def test_the_writer_stores_or_deflates_each_kind_of_member_and_counts_the_
         Member("evidence/1.2/b.pdf", b"bytes"),
         Member("evidence/1.2/d.pdf", lambda: _chunks(b"%PDF d"), size=6),
         Member("evidence/1.3/c.pdf", _not_streamed, size=11_000, local_file=local),
+        Member("evidence/1.3/e.txt", _not_streamed, size=11_000, compress=True, local_file=local),
     ]
     progress = Progress()
     data = b"".join([chunk async for chunk in zip_stream(members, progress)])
     archive = zipfile.ZipFile(io.BytesIO(data))
     assert archive.namelist() == [m.path for m in members]
     assert archive.read("evidence/1.2/a.pdf") == b"%PDF streamed"
-    assert archive.read("evidence/1.3/c.pdf") == local.read_bytes()
+    assert archive.read("evidence/1.3/c.pdf") == archive.read("evidence/1.3/e.txt") == local.read_bytes()
     assert archive.read("evidence/1.2/b.pdf") == b"bytes"
     kinds = {info.filename: info.compress_type for info in archive.infolist()}
     assert kinds == {
@@ -666,9 +679,10 @@ async def test_the_writer_stores_or_deflates_each_kind_of_member_and_counts_the_
         "evidence/1.2/b.pdf": zipfile.ZIP_STORED,
         "evidence/1.2/d.pdf": zipfile.ZIP_STORED,
         "evidence/1.3/c.pdf": zipfile.ZIP_STORED,
+        "evidence/1.3/e.txt": zipfile.ZIP_DEFLATED,
     }
     assert archive.testzip() is None
-    assert (progress.read, progress.done) == (3, 3)  # the streamed and the local files; bytes are not evidence
+    assert (progress.read, progress.done) == (4, 4)  # the streamed and the local files; bytes are not evidence
 
 
 @pytest.mark.parametrize("local", [False, True], ids=["streamed", "local"])
