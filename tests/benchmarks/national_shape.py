@@ -111,7 +111,7 @@ def write_files(root: Path, args: argparse.Namespace) -> int:
     for group in ("so-ban-nganh", "xa-phuong"):
         text = (CRITERIA_SOURCE / f"{group}.yaml").read_text(encoding="utf-8")
         (target / f"{group}.yaml").write_text(text.replace("province: ha-tinh", f"province: {LARGE}"), "utf-8")
-    return tenants + args.large_extra
+    return tenants + int(args.large_extra)
 
 
 PEOPLE_STATEMENTS = [
