@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2  # pytest-xdist processes (each with its own database in the embedded PostgreSQL)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test install lint typecheck pytest mutate bench bench-national bench-published bench-board bench-upload bench-package bench-rls lock clean-var
+.PHONY: run test install lint typecheck pytest mutate bench bench-national bench-national-shape bench-published bench-board bench-upload bench-package bench-rls lock clean-var
 
 # A second copy beside the first: `make run PARBOARD_PORT=8100` (its provider on 8101, its URL on 8100, its
 # data under var/copy-8100: each copy's demo provinces sign in through its own provider).
@@ -53,6 +53,9 @@ bench: $(STAMP)
 
 bench-national: $(STAMP)
 	$(BIN)/python -m tests.benchmarks.national
+
+bench-national-shape: $(STAMP)
+	$(BIN)/python -m tests.benchmarks.national_shape
 
 bench-published: $(STAMP)
 	$(BIN)/python -m tests.benchmarks.published

@@ -12,8 +12,9 @@ Method
 3. Timed, one after the other: loading and validating the files (`load_directory` + `load_lineage`), the first
    sync (everything created, the lineage applied), and a second sync that changes nothing.
 
-Not measured here (the rest of item 5): the ~100,000 people, the tenant home's p95 against the static floor and
-one province's results page at ~130 tenants. Other processes on the machine add noise.
+The rest of item 5 (the ~100,000 people, the tenant home's p95 against the static floor, one province's results page
+and tenant list at ~130 tenants) is `tests.benchmarks.national_shape`, on this configuration. Other processes on the
+machine add noise.
 """
 
 from __future__ import annotations
