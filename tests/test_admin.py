@@ -329,6 +329,23 @@ async def test_province_admin_sees_every_tenant_of_the_province_only(
     assert 'href="/t/ba-ria-vung-tau/so-noi-vu/quan-tri/tinh/"' in (await client.get(f"{SNV}/")).text
 
 
+async def test_the_province_list_counts_each_tenant_s_units_members_and_admins(
+    app: Litestar, client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    client.cookies.set(COOKIE, await session_cookie_for(app, PROVINCE_ADMIN))
+    page = (await client.get(f"{SNV}/quan-tri/tinh/")).text
+    async with owner_engine.begin() as db:
+        tenant = await db.scalar(text("SELECT id FROM tenants WHERE code = 'so-tai-nguyen-moi-truong'"))
+        await db.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant)})
+        units = await db.scalar(text("SELECT count(*) FROM units"))
+        members = await db.scalar(text("SELECT count(DISTINCT user_id) FROM memberships WHERE is_active"))
+        admins = await db.scalar(text("SELECT count(*) FROM memberships WHERE role = 'tenant_admin' AND is_active"))
+    assert min(units, members, admins) > 0  # a row of real numbers, not three zeros
+    row = re.search(r"<td>Sở Tài nguyên và Môi trường</td>.*?</tr>", page, re.S)
+    assert row, page
+    assert re.findall(r'<td class="num">(\d+)</td>', row.group(0)) == [str(units), str(members), str(admins)]
+
+
 async def test_province_admin_invites_a_tenant_admin_audited_on_both_sides(
     app: Litestar, client: AsyncTestClient[Litestar]
 ) -> None:

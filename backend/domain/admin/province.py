@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import BindParameter, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.models import AuditEntry, Membership, Role, Tenant, TenantKind, Unit
@@ -32,6 +32,21 @@ def is_home_affairs(ctx: TenantContext) -> bool:
     return ctx.tenant.kind == TenantKind.HOME_AFFAIRS
 
 
+# A tenant's unit, member and admin counts, read under its row-level security (one tenant per statement). The
+# tenant is named as well: the memberships policy also shows the reader their own rows in other tenants.
+_TENANT_ID: BindParameter[uuid.UUID] = bindparam("tenant")
+_COUNTS = select(
+    select(func.count()).select_from(Unit).where(Unit.tenant_id == _TENANT_ID).scalar_subquery(),
+    select(func.count(func.distinct(Membership.user_id)))
+    .where(Membership.tenant_id == _TENANT_ID, Membership.is_active)
+    .scalar_subquery(),
+    select(func.count())
+    .select_from(Membership)
+    .where(Membership.tenant_id == _TENANT_ID, Membership.role == Role.TENANT_ADMIN, Membership.is_active)
+    .scalar_subquery(),
+)
+
+
 async def overview(db: AsyncSession, ctx: TenantContext) -> list[TenantSummary]:
     """Every tenant of the province with its unit, member and admin counts."""
     tenants = list(
@@ -41,11 +56,7 @@ async def overview(db: AsyncSession, ctx: TenantContext) -> list[TenantSummary]:
     try:
         for tenant in tenants:
             await bind_tenant(db, tenant.id, ctx.principal.user_id)
-            units = await db.scalar(select(func.count()).select_from(Unit))
-            members = await db.scalar(select(func.count(func.distinct(Membership.user_id))).where(Membership.is_active))
-            admins = await db.scalar(
-                select(func.count()).where(Membership.role == Role.TENANT_ADMIN, Membership.is_active)
-            )
+            units, members, admins = (await db.execute(_COUNTS, {"tenant": tenant.id})).one()  # one round trip
             summaries.append(TenantSummary(tenant, units or 0, members or 0, admins or 0))
     finally:
         await bind_tenant(db, ctx.tenant.id, ctx.principal.user_id)
