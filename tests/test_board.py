@@ -695,7 +695,7 @@ async def test_a_moves_reads_in_one_statement_are_the_boards(
 ) -> None:
     """`read_move` (one statement, `board_move_reads_as`) reads the lanes and columns the board page reads and the
     moving card as it is; a card of another year, or of another tenant, is not found, and its move is refused."""
-    from backend.domain.remedies.controllers import _areas
+    from backend.domain.remedies.board_reading import areas as _areas
 
     await sign_in(client, FOCAL)
     units = await _units(owner_engine)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
@@ -12,7 +11,7 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from markupsafe import Markup
-from sqlalchemy import Uuid, bindparam, func, or_, select, text
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend.auth.permissions import Permission
@@ -22,15 +21,13 @@ from backend.db.models import (
     Assessment,
     AuditEntry,
     BoardColumn,
-    CriteriaSet,
-    Criterion,
     Task,
     TaskAssignee,
     TaskUnit,
-    Unit,
 )
 from backend.domain.assessments import services as assessments
 from backend.domain.remedies import board as boards
+from backend.domain.remedies import board_reading as reading
 from backend.domain.remedies import tasks, visibility
 from backend.domain.remedies.board import VIEW_COLUMNS, Board, ColumnView, Filters, Lane, Move, MoveError
 from backend.domain.remedies.cards import cards_html
@@ -50,54 +47,6 @@ EDIT = {"access": Permission.TASK_EDIT_OWN_UNIT}
 PLAN = {"access": Permission.TASK_EDIT_ANY}
 
 
-_AREAS = (
-    select(Criterion.code, Criterion.title)
-    .where(
-        Criterion.criteria_set_id
-        == select(CriteriaSet.id)
-        .where(
-            CriteriaSet.province_id == bindparam("province"),
-            CriteriaSet.year == bindparam("year"),
-            # the set of the tenant's ranking group, else the one for every group
-            or_(CriteriaSet.ranking_group_id.is_(None), CriteriaSet.ranking_group_id == bindparam("group", type_=Uuid)),
-        )
-        .order_by(CriteriaSet.ranking_group_id.is_(None), CriteriaSet.version.desc())
-        .limit(1)
-        .scalar_subquery(),
-        Criterion.depth == 0,
-        Criterion.kind.not_in(["bonus", "penalty"]),
-    )
-    .order_by(Criterion.position)
-)
-
-
-async def _year_areas(db: AsyncSession, ctx: TenantContext, year: int) -> list[Lane]:
-    """The year's reform areas, one light query (the board needs no scores; the statement is built once); none
-    when the province has no criteria set for the year."""
-    rows = await db.execute(_AREAS, {"province": ctx.province.id, "year": year, "group": ctx.tenant.ranking_group_id})
-    return [Lane(code, title) for code, title in rows]
-
-
-async def _areas(db: AsyncSession, ctx: TenantContext, year: int) -> list[Lane]:
-    return await _year_areas(db, ctx, year) or _no_criteria(year)
-
-
-def _no_criteria(year: int) -> NoReturn:
-    raise NotFoundException(f"Tỉnh chưa ban hành bộ chỉ số năm {year}.")
-
-
-async def lanes_and_sheet(db: AsyncSession, ctx: TenantContext, year: int) -> tuple[list[Lane], Any]:
-    loaded = await assessments.load(db, ctx.province, year)
-    if loaded is None:
-        raise NotFoundException(f"Tỉnh chưa ban hành bộ chỉ số năm {year}.")
-    lanes = [Lane(a.code, a.node.title) for a in loaded.sheet.areas if a.node.kind not in {"bonus", "penalty"}]
-    return lanes, loaded
-
-
-def board_path(ctx: TenantContext, year: int) -> str:
-    return f"{ctx.base_path}/ke-hoach/{year}"
-
-
 async def _board_context(
     db: AsyncSession,
     ctx: TenantContext,
@@ -111,16 +60,16 @@ async def _board_context(
 ) -> dict[str, Any]:
     """What the board templates need; with `request`, also the whole board's HTML (`board_html`), rendered
     once per cached read. `columns`, when the caller has read them in this transaction, save a query; with
-    `cells_read`, a move's `cells` as `boards.read_cells` read them (see `_read_board`)."""
+    `cells_read`, a move's `cells` as `boards.read_cells` read them (see `reading.read_board`)."""
     if lanes is None:
-        lanes = await _areas(db, ctx, year)
-    read = await _read_board(db, ctx, year, filters, lanes, cells, columns, cells_read)
+        lanes = await reading.areas(db, ctx, year)
+    read = await reading.read_board(db, ctx, year, filters, lanes, cells, columns, cells_read)
     board, editable, units = read.board, read.editable, read.units
     if request is not None and cells is None and read.html is None:
         templates = request.app.template_engine
         assert templates is not None  # configured in backend.core
         body = templates.engine.get_template("remedies/_board.html").make_module({"cards_html": cards_html})
-        read.html = str(body.board_body(board, editable, board_path(ctx, year), board.lanes)).encode()
+        read.html = str(body.board_body(board, editable, reading.board_path(ctx, year), board.lanes)).encode()
     plan = await tasks.plan_of(db, year) if cells is None else None  # a move's answer shows only cells
     return {
         "plan": plan,
@@ -135,108 +84,13 @@ async def _board_context(
         "all_lanes": lanes,
         "has_assessment": cells is None
         and bool(await db.scalar(select(func.count()).select_from(Assessment).where(Assessment.year == year))),
-        "base": board_path(ctx, year),
+        "base": reading.board_path(ctx, year),
         "years": await assessments.criteria_years(db, ctx.province) if cells is None else [],
         "today": vietnam_today(),
         "cards_html": cards_html,
         "board_html": Markup(SPLICE) if request is not None and read.html is not None else None,  # noqa: S704
         "splice": read.html if request is not None else None,  # the board's markup, joined in by `page`
     }
-
-
-@dataclass
-class _BoardRead:
-    board: Board
-    editable: frozenset[uuid.UUID]
-    units: dict[uuid.UUID, str]
-    html: bytes | None = None  # the whole board's markup, once rendered (escaped by the templates), UTF-8
-
-
-_boards: dict[tuple[Any, ...], _BoardRead] = {}
-BOARD_CACHE_SIZE = 64  # a 600-card board is about half a megabyte of tuples
-_REVISIONS = text(
-    "SELECT coalesce((SELECT revision FROM board_revisions), 0), coalesce((SELECT revision FROM directory_revision), 0)"
-)
-
-
-async def _read_board(
-    db: AsyncSession,
-    ctx: TenantContext,
-    year: int,
-    filters: Filters,
-    lanes: list[Lane],
-    cells: set[tuple[uuid.UUID, str]] | None,
-    columns: list[ColumnView] | None = None,
-    cells_read: Board | None = None,
-) -> _BoardRead:
-    """The board, which cards this person may move, and the units' names.
-
-    A move's few `cells`, for someone who sees and may move every card with no filter, come read already
-    (`cells_read`, by `boards.read_cells` in one statement on the move's connection) instead of a transaction of
-    four.
-
-    A whole board (not a move's few cells) is kept per process under the tenant's board revision, which
-    PostgreSQL bumps on any change to what the board shows (migration 0009), the people directory's revision,
-    the day (overdue badges), the filters, the lanes and what this person may see and move. A change
-    committed anywhere makes the next read miss, in every process; between changes a read costs one query.
-    """
-    key: tuple[Any, ...] | None = None
-    if cells is None:
-        revision, directory = (await db.execute(_REVISIONS)).one()
-        everything = visibility.sees_all(ctx)
-        mine = visibility.own_units(ctx)
-        edit_own = ctx.can(Permission.TASK_EDIT_OWN_UNIT.value)
-        key = (
-            ctx.tenant.id,
-            year,
-            revision,
-            directory,
-            vietnam_today(),
-            filters,
-            tuple(lanes),
-            # what this person sees: everything (shared by all who do), or their units' and their own cards
-            None if everything else (ctx.principal.user_id, mine),
-            # what they may move: all cards, their units' cards, or none (not their units when it is all)
-            "all" if ctx.can(Permission.TASK_EDIT_ANY.value) else mine if edit_own else "none",
-        )
-        cached = _boards.get(key)
-        if cached is not None:
-            return cached
-    units: dict[uuid.UUID, str] = {}
-    if cells is None:  # a move's few cells read their cards' unit names by join
-        units = {u.id: u.name for u in await db.scalars(select(Unit).order_by(Unit.position, Unit.name))}
-    day = vietnam_today()
-    if cells is not None and cells_read is not None:
-        board = cells_read
-    else:
-        board = await boards.load_board(db, ctx, year, lanes, filters, day, cells=cells, units=units, columns=columns)
-    read = _BoardRead(board, frozenset(await _editable(db, ctx, board)), units)
-    if key is not None:
-        # a newer revision of this board makes the older ones dead weight (and work for the garbage collector)
-        for old in [k for k in _boards if k[:2] == key[:2] and k[2:5] != key[2:5]]:
-            del _boards[old]
-        if len(_boards) >= BOARD_CACHE_SIZE:
-            _boards.clear()
-        _boards[key] = read
-    return read
-
-
-async def _editable(db: AsyncSession, ctx: TenantContext, board: Board) -> set[uuid.UUID]:
-    """Ids of the cards this person may move or edit (one query for the coordinating units)."""
-    cards = [card.task for cell in board.cells.values() for card in cell]
-    if ctx.can(Permission.TASK_EDIT_ANY.value):
-        return {t.id for t in cards}
-    if not ctx.can(Permission.TASK_EDIT_OWN_UNIT.value) or not cards:
-        return set()
-    units = visibility.own_units(ctx)
-    coordinated = set(
-        await db.scalars(
-            select(TaskUnit.task_id)
-            .join(Task, Task.id == TaskUnit.task_id)
-            .where(Task.year == board.year, TaskUnit.unit_id.in_(units))
-        )
-    )
-    return {t.id for t in cards if t.lead_unit_id in units or t.id in coordinated}
 
 
 class RemedyBoardController(Controller):
@@ -247,7 +101,7 @@ class RemedyBoardController(Controller):
     @get("/", name="board:index", opt=VIEW)
     async def index(self, tenant: NamedDependency[TenantContext]) -> Redirect:
         """The board carried out during the year being assessed: the plan after the previous year's results."""
-        return Redirect(board_path(tenant, tenant.cycle.remedies))
+        return Redirect(reading.board_path(tenant, tenant.cycle.remedies))
 
     @get("/{year:int}", name="board:show", opt=VIEW)
     async def show(
@@ -258,7 +112,7 @@ class RemedyBoardController(Controller):
         year: FromPath[int],
     ) -> Template:
         filters = Filters.from_query(dict(request.query_params))
-        lanes = await _year_areas(db_session, tenant, year)
+        lanes = await reading.year_areas(db_session, tenant, year)
         if not lanes:
             return await no_criteria_page(
                 request,
@@ -302,7 +156,7 @@ class RemedyBoardController(Controller):
             try:
                 move = _parse_move(form)
                 reads = await boards.read_move(driver, tenant, year, move.task_id)
-                lanes = reads.lanes or _no_criteria(year)
+                lanes = reads.lanes or reading.no_criteria(year)
                 checked = boards.check_move(tenant, move, reads)
                 moved = await boards.apply_move(driver, tenant, checked)
             except (MoveError, PermissionError) as exc:  # raised before anything is written
@@ -330,7 +184,7 @@ class RemedyBoardController(Controller):
             )
         if not htmx:
             query = filters.as_query()
-            return Redirect(board_path(tenant, year), query_params=query or None)
+            return Redirect(reading.board_path(tenant, year), query_params=query or None)
         context = await _board_context(
             db_session, tenant, year, filters, cells=changed, lanes=lanes, columns=reads.columns, cells_read=cells
         )
@@ -348,7 +202,7 @@ class RemedyBoardController(Controller):
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
     ) -> Template:
-        _, loaded = await lanes_and_sheet(db_session, tenant, year)
+        _, loaded = await reading.lanes_and_sheet(db_session, tenant, year)
         options = await tasks.choices(db_session, loaded.sheet)
         defaults = {k: v for k, v in request.query_params.items() if k in {"area_code", "criterion_code"}}
         return _form_page(request, tenant, year, options, form=defaults, errors={}, task=None)
@@ -374,10 +228,10 @@ class RemedyBoardController(Controller):
             ctx=tenant,
             section="board",
             year=year,
-            base=board_path(tenant, year),
+            base=reading.board_path(tenant, year),
             task=task,
             board=Board(year, columns, []),
-            lanes=await _areas(db_session, tenant, year),
+            lanes=await reading.areas(db_session, tenant, year),
             anchors=await _anchors(db_session, tenant, task, columns),
         )
 
@@ -389,7 +243,7 @@ class RemedyBoardController(Controller):
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
     ) -> Response[Any]:
-        _, loaded = await lanes_and_sheet(db_session, tenant, year)
+        _, loaded = await reading.lanes_and_sheet(db_session, tenant, year)
         options = await tasks.choices(db_session, loaded.sheet)
         raw = await request.form()
         parsed = tasks.parse_task_form(raw, options, year, vietnam_today(), working_days(tenant.province.settings))
@@ -403,7 +257,7 @@ class RemedyBoardController(Controller):
             )
         task = await tasks.create_task(db_session, tenant, year, parsed.values, options, options.columns[0])
         notice(request, f"Đã thêm KP-{task.number}.")
-        return Redirect(board_path(tenant, year))
+        return Redirect(reading.board_path(tenant, year))
 
     @get("/{year:int}/the/{number:int}", name="board:card", opt=VIEW)
     async def card(
@@ -415,7 +269,7 @@ class RemedyBoardController(Controller):
         number: FromPath[int],
     ) -> Template:
         task = await _task(db_session, tenant, year, number)
-        _, loaded = await lanes_and_sheet(db_session, tenant, year)
+        _, loaded = await reading.lanes_and_sheet(db_session, tenant, year)
         options = await tasks.choices(db_session, loaded.sheet)
         activity = list(
             await db_session.scalars(
@@ -448,7 +302,7 @@ class RemedyBoardController(Controller):
         number: FromPath[int],
     ) -> Response[Any]:
         task = await _editable_task(db_session, tenant, year, number)
-        _, loaded = await lanes_and_sheet(db_session, tenant, year)
+        _, loaded = await reading.lanes_and_sheet(db_session, tenant, year)
         options = await tasks.choices(db_session, loaded.sheet)
         raw = await request.form()
         parsed = tasks.parse_task_form(raw, options, year, vietnam_today(), working_days(tenant.province.settings))
@@ -468,7 +322,7 @@ class RemedyBoardController(Controller):
                 request, tenant, year, options, form=fresh, errors={"version": str(exc)}, task=task, status=409
             )
         notice(request, "Đã lưu.")
-        return Redirect(f"{board_path(tenant, year)}/the/{task.number}")
+        return Redirect(f"{reading.board_path(tenant, year)}/the/{task.number}")
 
     @post("/{year:int}/tao-tu-tu-danh-gia", name="board:generate", opt=PLAN)
     async def generate(
@@ -478,10 +332,10 @@ class RemedyBoardController(Controller):
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
     ) -> Redirect:
-        _, loaded = await lanes_and_sheet(db_session, tenant, year)
+        _, loaded = await reading.lanes_and_sheet(db_session, tenant, year)
         if loaded.assessment is None:
             problem(request, "Chưa có bản tự đánh giá năm này.")
-            return Redirect(board_path(tenant, year))
+            return Redirect(reading.board_path(tenant, year))
         options = await tasks.choices(db_session, loaded.sheet)
         existing = set(
             await db_session.scalars(
@@ -515,7 +369,7 @@ class RemedyBoardController(Controller):
             await tasks.create_task(db_session, tenant, year, values, options, options.columns[0])
             created += 1
         notice(request, f"Đã tạo {created} nhiệm vụ từ các tiêu chí bị trừ điểm.")
-        return Redirect(board_path(tenant, year))
+        return Redirect(reading.board_path(tenant, year))
 
 
 PLAN_NOTICES = {
@@ -540,7 +394,7 @@ class RemedyCardController(Controller):
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
     ) -> Redirect:
-        await _areas(db_session, tenant, year)
+        await reading.areas(db_session, tenant, year)
         raw = await request.form()
         action = str(raw.get("action", ""))
         error = await tasks.update_plan(db_session, tenant, year, action, {k: raw.get(k) for k in raw})
@@ -548,7 +402,7 @@ class RemedyCardController(Controller):
             problem(request, error)
         else:
             notice(request, PLAN_NOTICES.get(action, "Đã lưu."))
-        return Redirect(board_path(tenant, year))
+        return Redirect(reading.board_path(tenant, year))
 
     @post("/{year:int}/the/{number:int}/viec-can-lam", name="board:checklist_add", opt=EDIT)
     async def checklist_add(
@@ -605,7 +459,7 @@ def _back(request: Request[Any, Any, Any], ctx: TenantContext, year: int, number
         problem(request, error)
     else:
         notice(request, "Đã lưu.")
-    return Redirect(f"{board_path(ctx, year)}/the/{number}")
+    return Redirect(f"{reading.board_path(ctx, year)}/the/{number}")
 
 
 async def _anchors(
@@ -714,7 +568,7 @@ def _form_page(
         ctx=ctx,
         section="board",
         year=year,
-        base=board_path(ctx, year),
+        base=reading.board_path(ctx, year),
         options=options,
         form=form,
         errors=errors,

@@ -24,7 +24,7 @@ from backend.domain.assessments.sheet import Sheet
 from backend.domain.assessments.xlsx import MAX_FILE_BYTES, NOT_XLSX
 from backend.domain.remedies import board as boards
 from backend.domain.remedies import tasks
-from backend.domain.remedies.controllers import board_path, lanes_and_sheet
+from backend.domain.remedies.board_reading import board_path, lanes_and_sheet
 from backend.domain.remedies.deadlines import working_days
 from backend.domain.remedies.plan_docx import plan_docx
 from backend.domain.remedies.plan_io import (
