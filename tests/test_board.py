@@ -7,7 +7,7 @@ import asyncio
 import random
 import re
 import uuid
-from datetime import date, timedelta, timezone
+from datetime import timedelta, timezone
 from typing import Any
 
 import asyncpg
@@ -19,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.auth.sessions import COOKIE, SessionStore
 from backend.db.engine import create_session_maker, driver_connection
-from backend.db.rls import bind_tenant, remember_session
 from backend.domain.remedies import board as boards
 from backend.domain.tenants.deps import TenantContext
 from backend.settings import Settings
@@ -188,7 +187,13 @@ async def test_the_database_refuses_a_second_move_from_the_same_version_under_th
     [person] = await _rows(owner_engine, "SELECT id FROM users WHERE email = :email", email=FOCAL)
     async with create_session_maker(owner_engine)() as db:
         tenant, _ = await tenant_and_province(db, "ha-tinh", "so-ngoai-vu")
-    apply = "SELECT outcome, placed FROM board_move_as($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+    apply = """
+        SELECT outcome, placed FROM board_move_as(
+          session_token => $1, tenant => $2, person => $3, board_year => 2020, lock_key => $4, moving => $5,
+          expected => $6, to_column => $7, to_area => '1', place => 'end', anchor => NULL, edits_any => true,
+          edits_units => '{}', confirms => true, actor => $8
+        )
+    """
     actor = f"user:{person.id}"
     session_token = client.cookies.get(COOKIE)
 
@@ -196,7 +201,7 @@ async def test_the_database_refuses_a_second_move_from_the_same_version_under_th
         async with driver_connection(app_engine) as driver:
             row = await driver.fetchrow(
                 apply, session_token, tenant.id, person.id, f"board:{tenant.id}", task.id, task.version,
-                uuid.UUID(columns[column]), "1", "end", None, None, actor,
+                uuid.UUID(columns[column]), actor,
             )  # fmt: skip
         return row["outcome"], row["placed"]
 
@@ -632,113 +637,43 @@ async def _signed_in_context(
     return TenantContext(tenant=tenant, province=province, principal=principal, session_token=token)
 
 
-async def test_a_moves_answer_read_in_one_statement_is_what_the_board_shows(
+async def test_the_database_refuses_a_move_of_no_card_of_this_board_or_for_another_tenant(
     client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, app_engine: AsyncEngine, settings: Settings
 ) -> None:
-    """A focal point's move answer comes from `read_cells` (one statement, `board_cells_as`); everyone else's from
-    `load_board` with the cells. For the same cards both read the same cells, badges, people and counts."""
+    """`board_move_as` decides on the card as it is under the board's lock: a card it does not find, or one of
+    another year, is not on this board; a year without criteria has no board; a session that is not a member's
+    in the tenant is refused by the database, before anything is read."""
     await sign_in(client, FOCAL)
-    units = await _units(owner_engine)
-    [focal] = await _rows(owner_engine, "SELECT id FROM users WHERE email = :email", email=FOCAL)
-    for n in range(6):
-        fields: dict[str, Any] = {"title": f"Việc {n}", "area_code": str(1 + n % 2)}
-        if n % 2 == 0:  # the cards of area 1
-            fields |= {"lead_unit_id": units["van-phong-thanh-tra"], "assignees": str(focal.id)}
-        if n == 1:
-            fields["deadline_text"] = "31/12/2020"
-        assert (await _create(client, **fields)).status_code in (302, 303)
-    columns = await _columns(owner_engine)
-    moved = (await _tasks(owner_engine))[0]
-    assert (await _move(client, moved, columns["dang-thuc-hien"], moved.area_code)).status_code == 200
-
-    ctx = await _signed_in_context(client, owner_engine, app_engine, settings)
-    tenant, principal = ctx.tenant, ctx.principal
-    assert boards.reads_cells_whole(ctx, boards.Filters())
-    assert not boards.reads_cells_whole(ctx, boards.Filters(overdue=True))
-    lanes = [boards.Lane("1", "Lĩnh vực 1"), boards.Lane("2", "Lĩnh vực 2")]
-    today = date(2020, 12, 20)  # "31/12/2020" is due soon, the quarter deadlines are overdue
-    for cells in (
-        {(uuid.UUID(columns["dang-thuc-hien"]), "1"), (uuid.UUID(columns["chua-thuc-hien"]), "2")},
-        {(uuid.UUID(columns["chua-thuc-hien"]), "1")},
-        {(uuid.UUID(columns["hoan-thanh"]), "1")},  # an empty cell: the counts still come
-    ):
-        async with create_session_maker(app_engine)() as db:
-            remember_session(db, ctx.session_token)  # the person's own session: the policies check it
-            await bind_tenant(db, tenant.id, principal.user_id)
-            async with db.begin():
-                board_columns = await boards.read_columns(db)
-                slow = await boards.load_board(
-                    db, ctx, 2020, lanes, boards.Filters(), today, cells=cells, columns=board_columns
-                )
-        async with driver_connection(app_engine) as driver:
-            fast = await boards.read_cells(driver, ctx, 2020, lanes, cells, board_columns, today)
-        assert fast.cells == slow.cells
-        assert (
-            fast.counts
-            == slow.counts
-            == {
-                uuid.UUID(columns["chua-thuc-hien"]): 5,
-                uuid.UUID(columns["dang-thuc-hien"]): 1,
-            }
-        )
-        assert fast.lanes == slow.lanes
-    assert not fast.cells  # the last cell was empty
-    todo = (uuid.UUID(columns["chua-thuc-hien"]), "1")
-    async with driver_connection(app_engine) as driver:
-        cards = (await boards.read_cells(driver, ctx, 2020, lanes, {todo}, board_columns, today)).cells[todo]
-    assert any(card.lead_unit and card.assignees for card in cards)  # the subqueries were exercised
-    assert any(card.due_soon for card in cards) or any(card.overdue for card in cards)
-
-
-async def test_a_moves_reads_in_one_statement_are_the_boards(
-    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, app_engine: AsyncEngine, settings: Settings
-) -> None:
-    """`read_move` (one statement, `board_move_reads_as`) reads the lanes and columns the board page reads and the
-    moving card as it is; a card of another year, or of another tenant, is not found, and its move is refused."""
-    from backend.domain.remedies.board_reading import areas as _areas
-
-    await sign_in(client, FOCAL)
-    units = await _units(owner_engine)
-    assert (await _create(client, lead_unit_id=units["van-phong-thanh-tra"])).status_code in (302, 303)
+    assert (await _create(client)).status_code in (302, 303)
     [task] = await _tasks(owner_engine)
     ctx = await _signed_in_context(client, owner_engine, app_engine, settings)
-    tenant, principal = ctx.tenant, ctx.principal
     async with create_session_maker(owner_engine)() as db:
         other, _ = await tenant_and_province(db, "ha-tinh", "so-tai-nguyen-moi-truong")
-    async with create_session_maker(app_engine)() as db:
-        remember_session(db, ctx.session_token)  # the person's own session: the policies check it
-        await bind_tenant(db, tenant.id, principal.user_id)
-        async with db.begin():
-            lanes, columns = await _areas(db, ctx, 2020), await boards.read_columns(db)
-    # not a member there: the function refuses the session for that tenant (migration 0020)
-    foreign = TenantContext(tenant=other, province=ctx.province, principal=principal, session_token=ctx.session_token)
+    foreign = TenantContext(
+        tenant=other, province=ctx.province, principal=ctx.principal, session_token=ctx.session_token
+    )
+    columns = await _columns(owner_engine)
+    move = boards.Move(task.id, task.version, uuid.UUID(columns["dang-thuc-hien"]), task.area_code)
     async with driver_connection(app_engine) as driver:
-        reads = await boards.read_move(driver, ctx, 2020, task.id)
-        assert (reads.lanes, reads.columns) == (lanes, columns)
-        assert reads.task is not None
-        assert (reads.task.id, reads.task.number, reads.task.version, reads.task.year) == (
-            task.id,
-            1,
-            task.version,
-            2020,
-        )
-        assert reads.task.lead_unit_id == uuid.UUID(units["van-phong-thanh-tra"])
-        assert (await boards.read_move(driver, ctx, 2020, uuid.uuid4())).task is None
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
-            await boards.read_move(driver, foreign, 2020, task.id)
-        assert (await boards.read_move(driver, ctx, 2019, task.id)).lanes == []  # no criteria set that year
+            await boards.move_card(driver, foreign, 2020, move)
+        with pytest.raises(boards.NoCriteria):
+            await boards.move_card(driver, ctx, 2019, move)  # no criteria set that year
+        with pytest.raises(boards.MoveError) as gone:
+            await boards.move_card(driver, ctx, 2020, boards.Move(uuid.uuid4(), 1, move.column_id, "1"))
+        assert gone.value.conflict
+    data = {"task": str(task.id), "version": str(task.version), "column": columns["dang-thuc-hien"], "area": "1"}
+    no_board = BOARD.removesuffix("2020") + "2019/di-chuyen"
+    response = await client.post(no_board, data={**data, "_csrf_token": await _token(client)}, headers=HTMX)
+    assert response.status_code == 404
 
     # the card moves to another year: the 2020 board no longer has it
     assert await _rows(owner_engine, "UPDATE tasks SET year = 2019 WHERE id = :id RETURNING id", id=task.id)
-    response = await _move(client, task, _columns_sync(columns)["dang-thuc-hien"], task.area_code)
+    response = await _move(client, task, columns["dang-thuc-hien"], task.area_code)
     assert response.status_code == 409
     [after] = await _tasks(owner_engine)
     assert (after.version, after.col) == (task.version, task.col)
     assert not await _rows(owner_engine, "SELECT 1 FROM audit_log WHERE action = 'task.move'")
-
-
-def _columns_sync(columns: list[boards.ColumnView]) -> dict[str, str]:
-    return {column.code: str(column.id) for column in columns}
 
 
 async def test_a_cards_code_opens_its_form_in_the_side_panel(

@@ -24,9 +24,12 @@ async def _tables(engine: AsyncEngine) -> set[str]:
 
 
 async def _diff(engine: AsyncEngine) -> list[object]:
+    """What autogenerate would write: the tables against the models and, once migrations/env.py has registered
+    them, the SQL functions against their sources (alembic-utils; `include_schemas` as env.py leaves it)."""
+    opts = {"compare_type": True, "include_schemas": False}
     async with engine.connect() as connection:
         return await connection.run_sync(
-            lambda sync: compare_metadata(MigrationContext.configure(sync, opts={"compare_type": True}), Base.metadata)
+            lambda sync: compare_metadata(MigrationContext.configure(sync, opts=opts), Base.metadata)
         )
 
 

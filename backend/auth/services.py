@@ -146,11 +146,14 @@ async def _grant(
     db: AsyncSession, tenant: Tenant, user: User, role: str, unit_id: uuid.UUID | None, *, actor: str, source: str
 ) -> None:
     """Grant `role` in `tenant` (and audit it) unless the person has it already. Before any session of theirs
-    exists no tenant policy lets the app's role write there: `grant_at_sign_in` (migration 0020) does, for a
+    exists no tenant policy lets the app's role write there: `grant_at_sign_in` (backend/db/sql) does, for a
     role the province maps a claim to or an invitation the person has just accepted, and nothing else."""
     await db.flush()
     await db.execute(
-        text("SELECT grant_at_sign_in(:tenant, :user, :role, :unit, :actor, :source)"),
+        text(
+            "SELECT grant_at_sign_in(tenant => :tenant, person => :user, wanted_role => :role, unit => :unit, "
+            "actor => :actor, source => :source)"
+        ),
         {"tenant": tenant.id, "user": user.id, "role": role, "unit": unit_id, "actor": actor, "source": source},
     )
 

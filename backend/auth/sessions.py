@@ -29,10 +29,10 @@ COOKIE = "parboard_session"
 TOUCH_EVERY = timedelta(seconds=60)
 
 # The lookup runs on every request, so it talks to asyncpg directly (SQLAlchemy's statement layer cost more
-# than the queries), in one statement outside any transaction: `session_principal` (migration 0013) reads the
+# than the queries), in one statement outside any transaction: `session_principal` (backend/db/sql) reads the
 # session and the person, binds the statement to that person and returns their memberships in the session's
 # province, a row each (its tenant NULL for a person with none).
-_PRINCIPAL = "SELECT * FROM session_principal($1)"
+_PRINCIPAL = "SELECT * FROM session_principal(token => $1)"
 # The same clock as the idle check below (`now()`, not the database's), so "once a minute" holds.
 _TOUCH = "UPDATE user_sessions SET last_seen_at = $1 WHERE id = $2"
 

@@ -38,6 +38,6 @@ def create_session_maker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession
 async def driver_connection(engine: AsyncEngine) -> AsyncIterator[Any]:
     """A pooled connection's asyncpg connection, used directly and outside any transaction: each statement is a
     transaction of its own. For the few hot statements whose database function binds its own tenant and person
-    (`session_principal`, `board_move_as`, `board_cells_as`): one round trip each, no BEGIN nor COMMIT."""
+    (`session_principal`, `board_move_as`): one round trip each, no BEGIN nor COMMIT."""
     async with engine.connect() as connection:
         yield (await connection.get_raw_connection()).driver_connection

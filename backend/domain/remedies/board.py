@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth.permissions import Permission
 from backend.db.models import BoardColumn, EvidenceFile, Task, TaskAssignee, TaskUnit, Unit, User
 from backend.domain.evidence.services import evidence_counts
-from backend.domain.remedies.visibility import own_units, sees_all, visible_condition
+from backend.domain.remedies.visibility import own_units, visible_condition
 from backend.domain.tenants.deps import TenantContext
 
 DUE_SOON_DAYS = 7
@@ -150,12 +150,10 @@ class Board:
         return self.cells.get((column.id, lane.code), [])
 
 
-def may_edit(ctx: TenantContext, task: Task | MovingTask, coordinating: set[uuid.UUID] | None = None) -> bool:
-    if ctx.can(Permission.TASK_EDIT_ANY.value):
+def may_edit(ctx: TenantContext, task: Task, coordinating: set[uuid.UUID] | None = None) -> bool:
+    edits_any, units = edit_rights(ctx)
+    if edits_any:
         return True
-    if not ctx.can(Permission.TASK_EDIT_OWN_UNIT.value):
-        return False
-    units = own_units(ctx)
     return task.lead_unit_id in units or bool(units & (coordinating or set()))
 
 
@@ -336,50 +334,6 @@ def assemble(
     return board
 
 
-# a move's answer in one statement of its own transaction (migration 0015): the cells' cards with their unit,
-# people and evidence, and the column counts on every row
-_CELLS_AS = "SELECT * FROM board_cells_as($1, $2, $3, $4, $5, $6, $7, $8)"
-
-
-def reads_cells_whole(ctx: TenantContext, filters: Filters) -> bool:
-    """Whether `read_cells` serves this person's answer: they see and may move every card, with no filter."""
-    return sees_all(ctx) and ctx.can(Permission.TASK_EDIT_ANY.value) and not filters.active
-
-
-async def read_cells(
-    driver: Any,
-    ctx: TenantContext,
-    year: int,
-    lanes: list[Lane],
-    cells: set[tuple[uuid.UUID, str]],
-    columns: Sequence[ColumnView],
-    today: date,
-) -> Board:
-    """One or two cells of the whole board and its column counts, as `load_board` reads them with `cells` for
-    someone who sees every card with no filter (`reads_cells_whole`): one statement (`board_cells_as`) on
-    `driver` (an asyncpg connection of `driver_connection`, outside any transaction), where `load_board` needs a
-    transaction of four round trips."""
-    (c0, a0), (c1, a1) = sorted(cells)[0], sorted(cells)[-1]  # one cell or two
-    rows = await driver.fetch(_CELLS_AS, ctx.session_token, ctx.tenant.id, ctx.principal.user_id, year, c0, a0, c1, a1)
-    tasks: list[CardTask] = []
-    units: dict[uuid.UUID, str] = {}
-    names: dict[uuid.UUID, list[str]] = {}
-    evidence: dict[uuid.UUID, int] = {}
-    for row in rows:
-        if row["id"] is None:  # empty cells: the counts only
-            continue
-        task = CardTask(*(row[name] for name in CardTask._fields))
-        tasks.append(task)
-        if row["lead_unit"] is not None and task.lead_unit_id is not None:
-            units[task.lead_unit_id] = row["lead_unit"]
-        names[task.id] = list(row["assignees"] or ())
-        evidence[task.id] = row["evidence"]
-    board = assemble(year, columns, lanes, tasks, units, names, evidence, today, visible_all=True)
-    first = rows[0]
-    board.counts = dict(zip(first["counted_columns"] or (), first["counts"] or (), strict=True))
-    return board
-
-
 class MoveError(ValueError):
     """A move that cannot be made; `conflict` when the card changed since the person saw it."""
 
@@ -401,26 +355,16 @@ class Move:
     anchor: uuid.UUID | None = None
 
 
-class MovingTask(NamedTuple):
-    """What a move reads of its card before it takes the board's lock (`board_move` checks the version under it)."""
-
-    id: uuid.UUID
-    number: int
-    version: int
-    year: int
-    column_id: uuid.UUID
-    area_code: str
-    position: int
-    criterion_code: str | None
-    lead_unit_id: uuid.UUID | None
-    coordinating: list[uuid.UUID]
-
-
 @dataclass(frozen=True)
 class Moved:
-    task: MovingTask  # as it is now (column, area, position and version written by the move)
+    number: int
+    version: int  # the one the move wrote
     source: tuple[uuid.UUID, str]
     target: tuple[uuid.UUID, str]
+
+
+class NoCriteria(LookupError):
+    """The province has no criteria set for the board's year: the board has no lanes to move a card in."""
 
 
 def board_lock_key(ctx: TenantContext) -> str:
@@ -428,147 +372,100 @@ def board_lock_key(ctx: TenantContext) -> str:
 
 
 async def lock_board(db: AsyncSession, ctx: TenantContext) -> None:
-    """One board's moves and new cards, one at a time (released at commit); `board_move` takes the same lock."""
+    """One board's moves and new cards, one at a time (released at commit); `board_move_as` takes the same lock."""
     await db.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": board_lock_key(ctx)})
 
 
-# the areas, the columns and the moving card in one statement outside any transaction (migration 0016; the
-# statement binds its own tenant and person for row-level security)
-_MOVE_READS = "SELECT * FROM board_move_reads_as($1, $2, $3, $4, $5, $6)"
-# the lock, the card's version, the WIP limit, the place, the shuffle and the audit row in one statement, sent
-# outside any transaction so that it commits by itself: the board's lock is held inside one round trip
-# (migrations 0012 and 0014; the statement binds its own tenant and person for row-level security)
-_APPLY = "SELECT outcome, placed FROM board_move_as($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+# Sent outside any transaction, so that it commits by itself: the board's lock is held inside one round trip.
+# `board_move_as` (backend/db/sql/board_move_as.sql) decides the move on the card as it is under the lock and
+# answers 'moved' or the code of the rule the move breaks, which `_refusal` words.
+_MOVE = """
+SELECT * FROM board_move_as(
+  session_token => $1, tenant => $2, person => $3, board_year => $4, lock_key => $5, moving => $6, expected => $7,
+  to_column => $8, to_area => $9, place => $10, anchor => $11, edits_any => $12, edits_units => $13,
+  confirms => $14, actor => $15
+)
+"""
 
 
-def _gone() -> MoveError:
-    return MoveError("Không tìm thấy nhiệm vụ (có thể đã bị xoá).", conflict=True)
-
-
-def _changed(number: int) -> MoveError:
-    return MoveError(
-        f"KP-{number} vừa được người khác thay đổi: bảng đã được tải lại, hãy kiểm tra rồi thực hiện lại.",
-        conflict=True,
-    )
-
-
-def _refusal(outcome: str, task: MovingTask, column: ColumnView) -> MoveError:
-    """What the person is told when `board_move` refuses a move."""
+def _refusal(row: Mapping[str, Any]) -> MoveError | PermissionError | NoCriteria:
+    """What the person is told when `board_move_as` refuses a move (`row` is its answer)."""
+    outcome, number = row["outcome"], row["card_number"]
+    if outcome == "no-criteria":
+        return NoCriteria()
     if outcome == "gone":
-        return _gone()
+        return MoveError("Không tìm thấy nhiệm vụ (có thể đã bị xoá).", conflict=True)
+    if outcome == "not-yours":
+        return PermissionError("Bạn chỉ di chuyển được nhiệm vụ của phòng, đơn vị mình.")
     if outcome == "changed":
-        return _changed(task.number)
+        return MoveError(
+            f"KP-{number} vừa được người khác thay đổi: bảng đã được tải lại, hãy kiểm tra rồi thực hiện lại.",
+            conflict=True,
+        )
+    if outcome == "no-column":
+        return MoveError("Cột không hợp lệ.")
+    if outcome == "no-area":
+        return MoveError("Lĩnh vực không hợp lệ.")
+    if outcome == "criterion-area":
+        return MoveError(
+            f"KP-{number} gắn với tiêu chí {row['card_criterion']} của lĩnh vực {row['card_area']}: "
+            "sửa tiêu chí của nhiệm vụ trước khi chuyển sang lĩnh vực khác."
+        )
+    if outcome == "needs-confirmation":
+        return PermissionError(f"Chỉ đầu mối CCHC hoặc lãnh đạo mới chuyển nhiệm vụ sang “{row['column_name']}”.")
+    if outcome == "beside-itself":
+        return MoveError("Không thể đặt thẻ cạnh chính nó.")
+    if outcome == "up-down-elsewhere":
+        return MoveError("“Lên/xuống” chỉ dùng trong cùng một cột.")
     if outcome == "full":
-        return MoveError(f"Cột “{column.name}” đã đủ {column.wip_limit} nhiệm vụ (giới hạn đang làm).")
+        return MoveError(f"Cột “{row['column_name']}” đã đủ {row['column_limit']} nhiệm vụ (giới hạn đang làm).")
     if outcome == "at-top":
         return MoveError("Thẻ đã ở đầu cột.")
     if outcome == "at-edge":
         return MoveError("Thẻ đã ở đầu hoặc cuối cột.")
     if outcome == "anchor-moved":
         return MoveError("Thẻ làm mốc đã đổi chỗ: bảng đã được tải lại, hãy thực hiện lại.", conflict=True)
-    raise AssertionError(f"board_move: {outcome}")
+    raise AssertionError(f"board_move_as: {outcome}")
 
 
-@dataclass(frozen=True)
-class CheckedMove:
-    """A move checked against its card as read (who may move it, which column, which area); `apply_move` applies
-    it, or refuses it if the card's version is no longer the one checked."""
-
-    task: MovingTask
-    column: ColumnView
-    area: str
-    place: str
-    anchor: uuid.UUID | None
-
-    @property
-    def changes_column(self) -> bool:
-        return self.task.column_id != self.column.id
+def edit_rights(ctx: TenantContext) -> tuple[bool, frozenset[uuid.UUID]]:
+    """Whose cards this person may move or edit: every card, else those led by or shared with these units."""
+    if ctx.can(Permission.TASK_EDIT_ANY.value):
+        return True, frozenset()
+    return False, own_units(ctx) if ctx.can(Permission.TASK_EDIT_OWN_UNIT.value) else frozenset()
 
 
-@dataclass(frozen=True)
-class MoveReads:
-    """What a move is checked against: the year's lanes, the board's columns, the card (None: no such card)."""
-
-    year: int
-    lanes: list[Lane]
-    columns: list[ColumnView]
-    task: MovingTask | None
-
-
-async def read_move(driver: Any, ctx: TenantContext, year: int, task_id: uuid.UUID) -> MoveReads:
-    """A move's reads in one statement (`board_move_reads_as`) on `driver` (an asyncpg connection of
-    `driver_connection`, outside any transaction), where they took a transaction of five round trips. Lanes as
-    `_areas` reads them, columns as `read_columns`."""
+async def move_card(driver: Any, ctx: TenantContext, year: int, request: Move) -> Moved:
+    """Decide and apply one move in one statement of its own transaction (`board_move_as`), on `driver` (an
+    asyncpg connection of `driver_connection`, outside any transaction). Raises MoveError (409 when `conflict`),
+    PermissionError or NoCriteria when the move is refused; then nothing was written."""
+    edits_any, edits_units = edit_rights(ctx)
     row = await driver.fetchrow(
-        _MOVE_READS, ctx.session_token, ctx.tenant.id, ctx.principal.user_id, ctx.province.id, year, task_id
-    )
-    lanes = [Lane(code, title) for code, title in zip(row["lane_codes"] or (), row["lane_titles"] or (), strict=True)]
-    fields = ("ids", "codes", "names", "positions", "wip_limits", "done", "confirmation")
-    columns = [ColumnView(*values) for values in zip(*(row[f"column_{name}"] or () for name in fields), strict=True)]
-    task = None if row["id"] is None else MovingTask(*(row[name] for name in MovingTask._fields))
-    return MoveReads(year, lanes, columns, task)
-
-
-def check_move(ctx: TenantContext, request: Move, reads: MoveReads) -> CheckedMove:
-    """Check one move against what `read_move` read. Raises MoveError (409 when `conflict`) or PermissionError;
-    writes nothing."""
-    task, columns, lanes = reads.task, reads.columns, {lane.code for lane in reads.lanes}
-    if task is None or task.year != reads.year:  # a card of another year is not on this board
-        raise _gone()
-    if not may_edit(ctx, task, set(task.coordinating)):
-        raise PermissionError("Bạn chỉ di chuyển được nhiệm vụ của phòng, đơn vị mình.")
-    if task.version != request.version:
-        raise _changed(task.number)
-    target_column = next((c for c in columns if c.id == request.column_id), None)
-    if target_column is None:
-        raise MoveError("Cột không hợp lệ.")
-    area = request.area
-    if not area and request.place in {"top", "up", "down"}:
-        area = task.area_code
-    if area not in lanes and area != task.area_code:
-        raise MoveError("Lĩnh vực không hợp lệ.")
-    if area == OTHER_AREA:
-        area = task.area_code
-    if area != task.area_code and task.criterion_code:
-        raise MoveError(
-            f"KP-{task.number} gắn với tiêu chí {task.criterion_code} của lĩnh vực {task.area_code}: "
-            "sửa tiêu chí của nhiệm vụ trước khi chuyển sang lĩnh vực khác."
-        )
-    checked = CheckedMove(task, target_column, area, request.place, request.anchor)
-    if target_column.needs_confirmation and checked.changes_column and not ctx.can(Permission.TASK_CONFIRM.value):
-        raise PermissionError(f"Chỉ đầu mối CCHC hoặc lãnh đạo mới chuyển nhiệm vụ sang “{target_column.name}”.")
-    if request.anchor == task.id:
-        raise MoveError("Không thể đặt thẻ cạnh chính nó.")
-    if request.place in {"up", "down"} and (task.column_id, task.area_code) != (target_column.id, area):
-        raise MoveError("“Lên/xuống” chỉ dùng trong cùng một cột.")
-    return checked
-
-
-async def apply_move(driver: Any, ctx: TenantContext, checked: CheckedMove) -> Moved:
-    """Apply a checked move in one statement of its own transaction (`board_move_as`): the board's lock, the
-    card's version against the one checked, the WIP limit, the place, the shuffle and the audit row, on `driver`
-    (an asyncpg connection of `driver_connection`, outside any transaction). Raises MoveError when the statement
-    refuses the move; then nothing was written."""
-    task, column = checked.task, checked.column
-    outcome, position = await driver.fetchrow(
-        _APPLY,
+        _MOVE,
         ctx.session_token,
         ctx.tenant.id,
         ctx.principal.user_id,
+        year,
         board_lock_key(ctx),
-        task.id,
-        task.version,
-        column.id,
-        checked.area,
-        checked.place,
-        checked.anchor,
-        column.wip_limit if checked.changes_column else None,
+        request.task_id,
+        request.version,
+        request.column_id,
+        request.area,
+        request.place,
+        request.anchor,
+        edits_any,
+        list(edits_units),
+        ctx.can(Permission.TASK_CONFIRM.value),
         f"user:{ctx.principal.user_id}",
     )
-    if outcome != "moved":
-        raise _refusal(outcome, task, column)
-    moved = task._replace(column_id=column.id, area_code=checked.area, position=position, version=task.version + 1)
-    return Moved(moved, (task.column_id, task.area_code), (column.id, checked.area))
+    if row["outcome"] != "moved":
+        raise _refusal(row)
+    return Moved(
+        row["card_number"],
+        request.version + 1,
+        (row["card_column"], row["card_area"]),
+        (request.column_id, row["into_area"]),
+    )
 
 
 async def next_number(db: AsyncSession) -> int:

@@ -56,14 +56,12 @@ async def _board_context(
     lanes: list[Lane] | None = None,
     request: Request[Any, Any, Any] | None = None,
     columns: list[ColumnView] | None = None,
-    cells_read: Board | None = None,
 ) -> dict[str, Any]:
     """What the board templates need; with `request`, also the whole board's HTML (`board_html`), rendered
-    once per cached read. `columns`, when the caller has read them in this transaction, save a query; with
-    `cells_read`, a move's `cells` as `boards.read_cells` read them (see `reading.read_board`)."""
+    once per cached read. `columns`, when the caller has read them in this transaction, save a query."""
     if lanes is None:
         lanes = await reading.areas(db, ctx, year)
-    read = await reading.read_board(db, ctx, year, filters, lanes, cells, columns, cells_read)
+    read = await reading.read_board(db, ctx, year, filters, lanes, cells, columns)
     board, editable, units = read.board, read.editable, read.units
     if request is not None and cells is None and read.html is None:
         templates = request.app.template_engine
@@ -145,32 +143,19 @@ class RemedyBoardController(Controller):
         form = {key: raw.get(key) for key in raw}
         filters = Filters.from_query({k.removeprefix("f-"): str(v) for k, v in form.items() if k.startswith("f-")})
         htmx = request.headers.get("hx-request") == "true"
-        # The tenant was looked up outside any transaction (`provide_unbound_tenant_context`), and the move's
-        # statements share one pooled connection, outside any transaction too: the reads are one statement; the
-        # move another, which holds the board's lock inside one round trip; the answer's cells a third. The
-        # request's ORM session opens a transaction only to answer a refusal or someone's filtered board.
-        lanes: list[Lane] | None = None
+        # The tenant was looked up outside any transaction (`provide_unbound_tenant_context`), and the move is one
+        # statement outside any transaction too, which holds the board's lock inside one round trip. The
+        # request's ORM session opens a transaction afterwards, to answer with the changed cells or a refusal.
         refusal: MoveError | PermissionError | None = None
-        cells: Board | None = None
         async with driver_connection(db_engine) as driver:
             try:
-                move = _parse_move(form)
-                reads = await boards.read_move(driver, tenant, year, move.task_id)
-                lanes = reads.lanes or reading.no_criteria(year)
-                checked = boards.check_move(tenant, move, reads)
-                moved = await boards.apply_move(driver, tenant, checked)
+                moved = await boards.move_card(driver, tenant, year, _parse_move(form))
             except (MoveError, PermissionError) as exc:  # raised before anything is written
                 refusal = exc
-            else:
-                changed = {moved.source, moved.target}
-                if htmx and boards.reads_cells_whole(tenant, filters):
-                    # saved and committed: the cells may already show a later move (X-Task-Version says which
-                    # version this one wrote)
-                    cells = await boards.read_cells(
-                        driver, tenant, year, lanes, changed, reads.columns, vietnam_today()
-                    )
+            except boards.NoCriteria:
+                reading.no_criteria(year)
         if refusal is not None:  # the whole board, read afresh: the browser puts a dragged card back
-            context = await _board_context(db_session, tenant, year, filters, lanes=lanes, request=request)
+            context = await _board_context(db_session, tenant, year, filters, request=request)
             status = 403 if isinstance(refusal, PermissionError) else 409 if refusal.conflict else 422
             if not htmx:
                 response = page(request, "remedies/board.html", **context, message=str(refusal))
@@ -185,13 +170,14 @@ class RemedyBoardController(Controller):
         if not htmx:
             query = filters.as_query()
             return Redirect(reading.board_path(tenant, year), query_params=query or None)
-        context = await _board_context(
-            db_session, tenant, year, filters, cells=changed, lanes=lanes, columns=reads.columns, cells_read=cells
-        )
+        # saved and committed: the cells may already show a later move (X-Task-Version says which version this
+        # one wrote)
+        changed = {moved.source, moved.target}
+        context = await _board_context(db_session, tenant, year, filters, cells=changed)
         return Template(
             template_name="remedies/move_response.html",
-            context={**context, "changed": changed, "moved": moved.task},
-            headers={"HX-Trigger": "board-changed", "X-Task-Version": str(moved.task.version)},
+            context={**context, "changed": changed, "moved": moved},
+            headers={"HX-Trigger": "board-changed", "X-Task-Version": str(moved.version)},
         )
 
     @get("/{year:int}/them", name="board:new", opt=EDIT)

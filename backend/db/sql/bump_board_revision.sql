@@ -1,0 +1,16 @@
+-- Trigger `board_revision` (AFTER INSERT OR UPDATE OR DELETE, FOR EACH STATEMENT) on the tables a board shows:
+-- one bump per statement, for the tenant the statement ran as (row-level security makes every row it touched
+-- that tenant's); nothing without a tenant (TRUNCATE in tests, the owner unbound).
+CREATE OR REPLACE FUNCTION public.bump_board_revision()
+RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+DECLARE
+  current_tenant uuid := NULLIF(current_setting('app.tenant_id', true), '')::uuid;
+BEGIN
+  IF current_tenant IS NOT NULL THEN
+    INSERT INTO board_revisions AS r (tenant_id, revision) VALUES (current_tenant, 1)
+    ON CONFLICT (tenant_id) DO UPDATE SET revision = r.revision + 1;
+  END IF;
+  RETURN NULL;
+END $$;

@@ -1,0 +1,9 @@
+-- Trigger `directory_revision` on users (AFTER UPDATE OF full_name, email): the names every board shows changed.
+CREATE OR REPLACE FUNCTION public.bump_directory_revision()
+RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  UPDATE directory_revision SET revision = revision + 1 WHERE id = 1;
+  RETURN NULL;
+END $$;

@@ -1,0 +1,52 @@
+-- Who a session token acts for in a tenant: its person when the session is live (not revoked, not expired, the
+-- person active) and the person is a member of the tenant, has a province-level right over it (a province
+-- reviewer, or a province admin of the Sở Nội vụ), is a member of a tenant that succeeded it, or is a platform
+-- admin; else NULL. Every tenant policy asks it through `app_tenant()`.
+CREATE OR REPLACE FUNCTION public.session_person(session_token text, tenant uuid)
+RETURNS uuid
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, public
+AS $$
+DECLARE
+  person uuid;
+  home uuid;
+  platform boolean;
+  caller text := current_setting('app.user_id', true);
+  allowed boolean;
+BEGIN
+  IF session_token IS NULL OR session_token = '' OR tenant IS NULL THEN
+    RETURN NULL;
+  END IF;
+  SELECT s.user_id, s.province_id, u.is_platform_admin INTO person, home, platform
+    FROM user_sessions s JOIN users u ON u.id = s.user_id
+   WHERE s.token_hash = encode(sha256(convert_to(session_token, 'UTF8')), 'hex')
+     AND s.revoked_at IS NULL AND s.expires_at > now() AND u.is_active;
+  IF NOT FOUND THEN
+    RETURN NULL;
+  END IF;
+  IF platform THEN  -- granted by the owner only (the trigger below): every tenant, as the application allows
+    RETURN CASE WHEN EXISTS (SELECT 1 FROM tenants t WHERE t.id = tenant) THEN person END;
+  END IF;
+  -- the person's own memberships, under `own_memberships` (`app_tenant()` answers NULL meanwhile, so that the
+  -- memberships' tenant policy does not ask again); the caller's settings are given back below
+  PERFORM set_config('app.user_id', person::text, true), set_config('app.checking_session', 'on', true);
+  allowed := EXISTS (
+    SELECT 1
+      FROM memberships m JOIN tenants t ON t.id = m.tenant_id
+     WHERE m.user_id = person AND m.is_active AND t.is_active AND t.province_id = home
+       AND (m.tenant_id = tenant
+            OR ((m.role = 'province_reviewer' OR (m.role = 'province_admin' AND t.kind = 'home_affairs'))
+                AND EXISTS (SELECT 1 FROM tenants d WHERE d.id = tenant AND d.province_id = home))
+            -- a member of a tenant that succeeded `tenant` (tenants/lineage.yaml, however many steps later)
+            -- reads its archive, as the successor's history does
+            OR m.tenant_id IN (
+              WITH RECURSIVE later(id) AS (
+                SELECT l.successor_id FROM tenant_lineage l WHERE l.predecessor_id = tenant
+                UNION
+                SELECT l.successor_id FROM tenant_lineage l JOIN later ON l.predecessor_id = later.id
+              )
+              SELECT id FROM later))
+  );
+  PERFORM set_config('app.user_id', coalesce(caller, ''), true), set_config('app.checking_session', '', true);
+  RETURN CASE WHEN allowed THEN person END;
+END $$;

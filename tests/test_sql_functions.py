@@ -1,0 +1,84 @@
+"""Every SQL function has one source, `backend/db/sql/<name>.sql`, and the database at head is exactly those sources.
+
+alembic-utils decides as `alembic revision --autogenerate` does: it creates the source's function in a savepoint,
+reads back PostgreSQL's definition, and compares it with the one the migrations left (whitespace aside).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alembic_utils.pg_function import PGFunction
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import Session
+
+from backend.db import functions
+from backend.db.runtime import DatabaseUrls
+
+# the public schema's functions the owner made (those of extensions excepted), with their arguments
+_OWNED = text(
+    """
+    SELECT p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')'
+      FROM pg_proc p
+     WHERE p.pronamespace = 'public'::regnamespace
+       AND p.proowner = (SELECT oid FROM pg_roles WHERE rolname = current_user)
+       AND NOT EXISTS (SELECT 1 FROM pg_depend d
+                        WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
+     ORDER BY 1
+    """
+)
+_IDENTITY = text("SELECT :name || '(' || pg_get_function_identity_arguments(CAST(:signature AS regprocedure)) || ')'")
+
+
+def _sources(connection: Connection, urls: DatabaseUrls) -> list[PGFunction]:
+    owner = connection.execute(text("SELECT current_user")).scalar_one()
+    return functions.functions(owner, urls.jobs_role)
+
+
+def _differences(connection: Connection, urls: DatabaseUrls) -> dict[str, Any]:
+    """The migration operation autogenerate would write for each source (None: the database has it as written)."""
+    differences = {}
+    for entity in _sources(connection, urls):
+        session = Session(bind=connection)
+        try:
+            operation = entity.get_required_migration_op(session, dependencies=[])
+        finally:
+            session.rollback()
+        differences[entity.signature.split("(")[0]] = type(operation).__name__ if operation else None
+    return differences
+
+
+async def test_the_database_at_head_has_every_function_as_its_source_writes_it(
+    database: DatabaseUrls, owner_engine: AsyncEngine
+) -> None:
+    async with owner_engine.connect() as connection:
+        differences = await connection.run_sync(_differences, database)
+    assert differences == dict.fromkeys(functions.names())
+
+
+async def test_every_function_of_the_owner_has_a_source(database: DatabaseUrls, owner_engine: AsyncEngine) -> None:
+    async with owner_engine.connect() as connection:
+        owned = list((await connection.execute(_OWNED)).scalars())
+        sources = await connection.run_sync(_sources, database)
+        written = []
+        for entity in sources:
+            # the source's argument types as PostgreSQL names them (varchar → character varying, ...)
+            name, _, arguments = entity.signature.partition("(")
+            types = ", ".join(argument.split()[-1] for argument in arguments.rstrip(")").split(",") if argument.strip())
+            signature = f"{name}({types})"
+            written.append(await connection.scalar(_IDENTITY, {"name": name, "signature": signature}))
+    assert owned == sorted(written)
+
+
+def test_a_source_is_one_create_or_replace_function_named_as_its_file() -> None:
+    for name in functions.names():
+        statement = functions.statement(name, "parboard_owner", "parboard_jobs")
+        assert statement.startswith(f"CREATE OR REPLACE FUNCTION public.{name}("), name
+        assert statement.count("CREATE OR REPLACE FUNCTION") == 1, name
+        assert functions.TRUSTED_ROLES not in statement
+    assert "current_user IN ('parboard_owner', 'parboard_jobs')" in functions.statement(
+        "app_tenant", "parboard_owner", "parboard_jobs"
+    )
+    assert "current_user IN ('parboard_owner')" in functions.statement("app_tenant", "parboard_owner", "parboard_owner")
