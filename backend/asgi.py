@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None, database: DatabaseUrls | None =
     async def resolve_principal(connection: ASGIConnection) -> Principal | None:  # type: ignore[type-arg]
         """An API token's principal when the request presents one (`Authorization: Bearer pbt_…`), else the
         session's."""
-        if bearer(connection) is not None:
+        if bearer(connection.scope) is not None:
             return await token_principal(engine, connection)
         return await sessions.principal_for(connection)
 

@@ -22,9 +22,12 @@ from backend.auth.sessions import SessionStore
 from backend.db.migrate import head_revision
 from backend.db.rls import TenantSession
 from backend.domain.admin.controllers import ProvinceAdminController, TenantAdminController
+from backend.domain.admin.external_api import ExternalScoresApiController
 from backend.domain.admin.province_scores import ProvinceScoresController
+from backend.domain.admin.tokens import ProvinceTokensController, TenantTokensController
 from backend.domain.assessments.api import ResultsApiController
 from backend.domain.assessments.controllers import AssessmentController, ProvinceResultsController
+from backend.domain.evidence.api import EvidenceApiController
 from backend.domain.evidence.controllers import EvidenceController
 from backend.domain.remedies.controllers import RemedyBoardController, RemedyCardController
 from backend.domain.remedies.my_tasks import MyTasksController
@@ -76,6 +79,10 @@ class ParboardPlugin(InitPluginProtocol, ReceiveRoutePlugin):
                 TenantAdminController,
                 ProvinceAdminController,
                 ProvinceScoresController,
+                TenantTokensController,
+                ExternalScoresApiController,
+                EvidenceApiController,
+                ProvinceTokensController,
                 ReviewController,
                 ExplanationController,
                 EvidenceController,

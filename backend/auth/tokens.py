@@ -20,6 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from litestar.connection import ASGIConnection
+from litestar.types import Scope
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -55,9 +56,11 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def bearer(connection: ASGIConnection) -> str | None:  # type: ignore[type-arg]
-    """The API token of `Authorization: Bearer pbt_…`, else None."""
-    scheme, _, value = connection.headers.get("authorization", "").partition(" ")
+def bearer(scope: Scope) -> str | None:
+    """The API token of `Authorization: Bearer pbt_…`, else None. Read from the raw headers: a connection object
+    would cache the headers and cookies in the scope before the request middleware rewrites them."""
+    header = next((value for name, value in scope["headers"] if name == b"authorization"), b"")
+    scheme, _, value = header.decode("latin-1").partition(" ")
     value = value.strip()
     if scheme.lower() == "bearer" and value.startswith(PREFIX) and len(value) <= MAX_LENGTH:
         return value
@@ -66,7 +69,7 @@ def bearer(connection: ASGIConnection) -> str | None:  # type: ignore[type-arg]
 
 async def token_principal(engine: AsyncEngine, connection: ASGIConnection) -> Principal | None:  # type: ignore[type-arg]
     """The principal of a live API token (and its use recorded), or None: unknown, revoked or expired."""
-    token = bearer(connection)
+    token = bearer(connection.scope)
     if token is None:
         return None
     async with driver_connection(engine) as driver:
@@ -114,7 +117,7 @@ def parse_form(form: Any, kind: TokenKind, today: date) -> TokenForm:
     if not scopes or len(scopes) != len(set(wanted)):
         errors["quyen"] = "Chọn ít nhất một quyền trong danh sách."
     expires_on = _date(str(form.get("het-han") or "").strip())
-    latest = today + timedelta(days=MAX_DAYS - 1)
+    latest = latest_expiry(today)
     if expires_on is None:
         errors["het-han"] = "Nhập ngày hết hạn theo dạng ngày/tháng/năm, ví dụ 31/12/2027."
     elif expires_on <= today:
@@ -122,6 +125,11 @@ def parse_form(form: Any, kind: TokenKind, today: date) -> TokenForm:
     elif expires_on > latest:
         errors["het-han"] = f"Mã dùng được tối đa một năm: chọn ngày đến {latest:%d/%m/%Y}."
     return TokenForm(name, scopes, expires_on, errors)
+
+
+def latest_expiry(today: date) -> date:
+    """The last expiry date a token created today may have: a year on."""
+    return today + timedelta(days=MAX_DAYS - 1)
 
 
 def _date(text: str) -> date | None:
@@ -135,7 +143,7 @@ def _date(text: str) -> date | None:
 
 def expiry_moment(day: date) -> datetime:
     """A token dated to expire on a day works through that day (Vietnam time)."""
-    return datetime.combine(day + timedelta(days=1), time(), tzinfo=VIETNAM).astimezone(UTC)
+    return datetime.combine(day, time.max, tzinfo=VIETNAM).astimezone(UTC)
 
 
 async def create(

@@ -81,7 +81,7 @@ def request_middleware_factory(
             request_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
             scope["parboard_request_id"] = request_id  # type: ignore[typeddict-unknown-key]
             rebound = None
-            if bearer(ASGIConnection(scope)) is not None:  # an API token: judged by the token alone
+            if bearer(scope) is not None:  # an API token: judged by the token alone
                 bearer_only(scope, settings.app.secret_key)
             else:
                 rebound = bind_csrf_to_session(scope, settings.app.secret_key)  # before anything reads the cookies
