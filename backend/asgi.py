@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import Litestar
 from litestar.config.csrf import CSRFConfig
+from litestar.connection import ASGIConnection
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 from litestar.plugins.htmx import HTMXPlugin
@@ -11,7 +12,9 @@ from litestar.router import Router
 
 from backend.auth.csrf import CSRF_COOKIE
 from backend.auth.permissions import PUBLIC, access_guard
+from backend.auth.principal import Principal
 from backend.auth.sessions import SessionStore
+from backend.auth.tokens import bearer, token_principal
 from backend.core import ParboardPlugin, identity_provider_origins
 from backend.db.engine import create_engine
 from backend.db.runtime import DatabaseUrls
@@ -61,7 +64,15 @@ def create_app(settings: Settings | None = None, database: DatabaseUrls | None =
     # Outermost, around Litestar's own exception handling: the 404 and 405 that the router answers
     # before any route middleware runs get the security headers and a request id too.
     # Inside it, compression: the bytes it sends are what the request log and the browser see.
+
+    async def resolve_principal(connection: ASGIConnection) -> Principal | None:  # type: ignore[type-arg]
+        """An API token's principal when the request presents one (`Authorization: Bearer pbt_…`), else the
+        session's."""
+        if bearer(connection.scope) is not None:
+            return await token_principal(engine, connection)
+        return await sessions.principal_for(connection)
+
     app.asgi_handler = request_middleware_factory(
-        settings, sessions.principal_for, form_action=identity_provider_origins(settings)
+        settings, resolve_principal, form_action=identity_provider_origins(settings)
     )(compression_middleware(compression_config())(app.asgi_handler))
     return app

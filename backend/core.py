@@ -7,7 +7,9 @@ from urllib.parse import urlsplit
 
 from advanced_alchemy.config import AsyncSessionConfig
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyPlugin
+from litestar import Request
 from litestar.config.app import AppConfig
+from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.plugins import InitPluginProtocol, ReceiveRoutePlugin
 from litestar.routes import BaseRoute
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -15,13 +17,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from backend.auth.controllers import AuthController
 from backend.auth.oidc import OIDCRegistry
 from backend.auth.permissions import PUBLIC, declare_automatic_options_public
+from backend.auth.principal import current_principal
 from backend.auth.sessions import SessionStore
 from backend.db.migrate import head_revision
 from backend.db.rls import TenantSession
 from backend.domain.admin.controllers import ProvinceAdminController, TenantAdminController
+from backend.domain.admin.external_api import ExternalScoresApiController
 from backend.domain.admin.province_scores import ProvinceScoresController
+from backend.domain.admin.tokens import ProvinceTokensController, TenantTokensController
 from backend.domain.assessments.api import ResultsApiController
 from backend.domain.assessments.controllers import AssessmentController, ProvinceResultsController
+from backend.domain.evidence.api import EvidenceApiController
 from backend.domain.evidence.controllers import EvidenceController
 from backend.domain.remedies.controllers import RemedyBoardController, RemedyCardController
 from backend.domain.remedies.my_tasks import MyTasksController
@@ -73,6 +79,10 @@ class ParboardPlugin(InitPluginProtocol, ReceiveRoutePlugin):
                 TenantAdminController,
                 ProvinceAdminController,
                 ProvinceScoresController,
+                TenantTokensController,
+                ExternalScoresApiController,
+                EvidenceApiController,
+                ProvinceTokensController,
                 ReviewController,
                 ExplanationController,
                 EvidenceController,
@@ -85,6 +95,7 @@ class ParboardPlugin(InitPluginProtocol, ReceiveRoutePlugin):
         assets = Assets(settings.paths.static_dir)
         app_config.route_handlers.extend(asset_handlers(assets, PUBLIC))
         app_config.middleware.append(prometheus_config().middleware)
+        app_config.middleware.append(token_rate_limit(settings).middleware)
         app_config.exception_handlers.update(EXCEPTION_HANDLERS)
         app_config.before_request = check_request_input
         app_config.template_config = template_config(
@@ -116,6 +127,26 @@ class ParboardPlugin(InitPluginProtocol, ReceiveRoutePlugin):
 
     def receive_route(self, route: BaseRoute) -> None:
         declare_automatic_options_public(route)
+
+
+def _token_of(request: Request) -> str:  # type: ignore[type-arg]
+    principal = current_principal(request)
+    return f"api-token:{principal.token_id}" if principal is not None else ""
+
+
+def _is_token_request(request: Request) -> bool:  # type: ignore[type-arg]
+    principal = current_principal(request)
+    return principal is not None and principal.token_id is not None
+
+
+def token_rate_limit(settings: Settings) -> RateLimitConfig:
+    """Each API token's requests per minute (Litestar's limiter, in this process's memory store); sessions and
+    anonymous requests are not counted. Over the limit: 429 with the JSON error."""
+    return RateLimitConfig(
+        rate_limit=("minute", settings.auth.api_token_rate_per_minute),
+        identifier_for_request=_token_of,
+        check_throttle_handler=_is_token_request,
+    )
 
 
 def freeze_heap() -> None:

@@ -69,6 +69,8 @@ class AuthSettings:
     session_idle_minutes: int = 60
     session_absolute_hours: int = 12
     oidc_timeout_seconds: float = 5.0
+    # requests per minute one API token may make (per server process: the limiter's store is in memory)
+    api_token_rate_per_minute: int = 120
     # Development only: every province's issuer becomes f"{dev_idp_url}/{province code}".
     dev_idp_url: str = ""
 
@@ -289,6 +291,7 @@ def load_settings() -> Settings:
             session_idle_minutes=_env_int("PARBOARD_SESSION_IDLE_MINUTES", 60, minimum=5, maximum=24 * 60),
             session_absolute_hours=_env_int("PARBOARD_SESSION_ABSOLUTE_HOURS", 12, minimum=1, maximum=24 * 14),
             oidc_timeout_seconds=float(_env_int("PARBOARD_OIDC_TIMEOUT_SECONDS", 5, minimum=1, maximum=60)),
+            api_token_rate_per_minute=_env_int("PARBOARD_API_TOKEN_RATE_PER_MINUTE", 120, minimum=1, maximum=100_000),
             dev_idp_url=dev_idp_url,
         ),
         smtp=_smtp_settings(),

@@ -79,6 +79,42 @@ MATRIX: Final[dict[Role, frozenset[Permission]]] = {
 Access = Permission | Public
 
 
+class TokenScope(enum.StrEnum):
+    """What an API token may be used for. A route that a token may call declares its scope beside its access
+    (`opt={"access": Permission.X, "token_scope": TokenScope.Y}`); a route without one refuses every token."""
+
+    RESULTS_READ = "results:read"
+    EVIDENCE_READ = "evidence:read"
+    EVIDENCE_UPLOAD = "evidence:upload"
+    TASKS_READ = "tasks:read"
+    PROVINCE_RESULTS_READ = "province-results:read"
+    EXTERNAL_SCORES_WRITE = "external-scores:write"
+
+
+S = TokenScope
+# The permission each scope grants: a token's permissions are these, for its scopes only (intersected with what
+# the route declares: a token passes a route when its scopes name the route's scope AND grant the route's access).
+TOKEN_SCOPE_PERMISSION: Final[dict[TokenScope, Permission]] = {
+    S.RESULTS_READ: P.TENANT_VIEW,
+    S.EVIDENCE_READ: P.TENANT_VIEW,
+    S.EVIDENCE_UPLOAD: P.EVIDENCE_UPLOAD,
+    S.TASKS_READ: P.TENANT_VIEW,
+    S.PROVINCE_RESULTS_READ: P.PROVINCE_RESULTS,
+    S.EXTERNAL_SCORES_WRITE: P.EXTERNAL_SCORES_ENTER,
+}
+# A tenant admin's tokens serve their tenant; a province admin's (in the Sở Nội vụ) the province.
+TENANT_TOKEN_SCOPES: Final = (S.RESULTS_READ, S.EVIDENCE_READ, S.EVIDENCE_UPLOAD, S.TASKS_READ)
+PROVINCE_TOKEN_SCOPES: Final = (S.PROVINCE_RESULTS_READ, S.EXTERNAL_SCORES_WRITE)
+# Who creates and revokes each kind of token.
+TENANT_TOKENS_MANAGE: Final = P.TENANT_MANAGE
+PROVINCE_TOKENS_MANAGE: Final = P.PROVINCE_MANAGE
+
+
+def declared_token_scope(handler: BaseRouteHandler) -> TokenScope | None:
+    scope = handler.opt.get("token_scope")
+    return scope if isinstance(scope, TokenScope) else None
+
+
 def allows(roles: set[Role] | frozenset[Role], permission: Permission) -> bool:
     """Whether any of `roles` grants `permission`."""
     return any(permission in MATRIX[role] for role in roles)
@@ -118,5 +154,11 @@ async def access_guard(connection: ASGIConnection, handler: BaseRouteHandler) ->
         raise PermissionDeniedException("Route declares no access")
     if access is PUBLIC:
         return
-    if connection.scope.get("parboard_principal") is None:
+    principal = connection.scope.get("parboard_principal")
+    if principal is None:
         raise NotAuthorizedException("Cần đăng nhập")
+    token_scopes = getattr(principal, "token_scopes", None)
+    if token_scopes is not None:  # an API token: only the routes of its scopes
+        scope = declared_token_scope(handler)
+        if scope is None or scope not in token_scopes:
+            raise PermissionDeniedException("Mã truy cập API không được cấp quyền cho thao tác này")

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from litestar.connection import ASGIConnection
 
-from backend.auth.permissions import Permission, allows
+from backend.auth.permissions import TOKEN_SCOPE_PERMISSION, Permission, TokenScope, allows
 from backend.db.models import Role
 
 SCOPE_KEY = "parboard_principal"
@@ -24,6 +24,12 @@ class Principal:
     is_platform_admin: bool = False
     session_id: uuid.UUID | None = None
     province_id: uuid.UUID | None = None
+    # An API token instead of a session (`backend.auth.tokens`): its id, its one tenant (a province token's is the
+    # province's Sở Nội vụ), its scopes, and the raw token the database checks like a session cookie.
+    token_id: uuid.UUID | None = None
+    token_tenant_id: uuid.UUID | None = None
+    token_scopes: frozenset[TokenScope] | None = None
+    credential: str = field(default="", repr=False)
 
     def roles_in(self, tenant_id: uuid.UUID) -> frozenset[Role]:
         if self.is_platform_admin:
@@ -35,6 +41,10 @@ class Principal:
         return frozenset(self.roles)
 
     def can(self, permission: Permission, tenant_id: uuid.UUID) -> bool:
+        if self.token_scopes is not None:  # a token has no roles: what its scopes grant, in its tenant
+            return tenant_id == self.token_tenant_id and any(
+                TOKEN_SCOPE_PERMISSION[scope] == permission for scope in self.token_scopes
+            )
         return allows(self.roles_in(tenant_id), permission)
 
 

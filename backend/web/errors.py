@@ -35,7 +35,7 @@ MESSAGES: dict[int, tuple[str, str]] = {
 
 
 def _wants_json(request: Request[Any, Any, Any]) -> bool:
-    if request.url.path.startswith("/api/"):
+    if request.url.path.startswith("/api/") or request.headers.get("authorization", "").lower().startswith("bearer "):
         return True
     accept = request.headers.get("accept", "")
     return "application/json" in accept and "text/html" not in accept

@@ -12,8 +12,9 @@ from litestar.connection import ASGIConnection
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from backend.auth.csrf import bind_csrf_to_session, csrf_set_cookie
+from backend.auth.csrf import bearer_only, bind_csrf_to_session, csrf_set_cookie
 from backend.auth.principal import SCOPE_KEY, Principal
+from backend.auth.tokens import bearer
 from backend.logging import get_logger
 from backend.settings import Settings
 
@@ -79,7 +80,11 @@ def request_middleware_factory(
             incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
             request_id = incoming if REQUEST_ID.match(incoming) else uuid.uuid4().hex
             scope["parboard_request_id"] = request_id  # type: ignore[typeddict-unknown-key]
-            rebound = bind_csrf_to_session(scope, settings.app.secret_key)  # before anything reads the cookies
+            rebound = None
+            if bearer(scope) is not None:  # an API token: judged by the token alone
+                bearer_only(scope, settings.app.secret_key)
+            else:
+                rebound = bind_csrf_to_session(scope, settings.app.secret_key)  # before anything reads the cookies
             principal = None
             if not scope["path"].startswith(STATIC_PREFIXES):
                 try:

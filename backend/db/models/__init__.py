@@ -42,8 +42,10 @@ from backend.db.models.tenancy import (
     UnitGroupMember,
     UnitKind,
 )
+from backend.db.models.tokens import ApiToken, TokenKind
 
 __all__ = [
+    "ApiToken",
     "Appraisal",
     "AppraisalItem",
     "AppraisalStatus",
@@ -83,6 +85,7 @@ __all__ = [
     "Tenant",
     "TenantKind",
     "TenantLineage",
+    "TokenKind",
     "Unit",
     "UnitGroup",
     "UnitGroupMember",

@@ -1,6 +1,7 @@
 """The read API of published scores (JSON, in the OpenAPI schema): a tenant's results of a year, and the
 province's results of a year per ranking group for its Sở Nội vụ. Signed-in sessions use it with the same
-rights as the pages (the permission matrix guards each route). Points and indices are decimal strings, exact."""
+rights as the pages (the permission matrix guards each route), and API tokens with the scope each route declares
+(a tenant's `results:read`, a province's `province-results:read`). Points and indices are decimal strings, exact."""
 
 from __future__ import annotations
 
@@ -15,15 +16,15 @@ from litestar.params import FromPath, QueryParameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.auth.permissions import Permission
+from backend.auth.permissions import Permission, TokenScope
 from backend.db.models import AppraisedResult, RankingGroup, TenantKind
 from backend.domain.assessments import services
 from backend.domain.assessments.province_results import province_results
 from backend.domain.assessments.published import publication, tenant_result
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
 
-VIEW = {"access": Permission.TENANT_VIEW}
-RESULTS = {"access": Permission.PROVINCE_RESULTS}
+VIEW = {"access": Permission.TENANT_VIEW, "token_scope": TokenScope.RESULTS_READ}
+RESULTS = {"access": Permission.PROVINCE_RESULTS, "token_scope": TokenScope.PROVINCE_RESULTS_READ}
 
 
 class ResultClassOut(msgspec.Struct):

@@ -150,6 +150,10 @@ async def provide_unbound_tenant_context(
 
 
 def _token(request: Request[Any, Any, Any]) -> str:
+    """What the database checks who is asking with: the session cookie, or an API token (migration 0025)."""
+    principal = current_principal(request)
+    if principal is not None and principal.credential:
+        return principal.credential
     return request.cookies.get(COOKIE) or ""
 
 

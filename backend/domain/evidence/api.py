@@ -1,0 +1,161 @@
+"""The evidence API for a department's systems (its document management system, hệ thống quản lý văn bản): upload
+files to a criterion of a year's self-assessment with the pages' streaming limits, sniffing and all-or-nothing
+rule (`services.receive_uploads`), list a year's files, download one. A tenant API token with `evidence:upload` or
+`evidence:read`, or a signed-in session with the pages' rights."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, QueryParameter
+from litestar.response import Stream
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.auth.permissions import Permission, TokenScope
+from backend.db.models import EvidenceFile
+from backend.domain.evidence import services
+from backend.domain.evidence.services import ClientGone, Target
+from backend.domain.evidence.storage import storage_from_settings
+from backend.domain.tenants.deps import TenantContext, provide_tenant_context
+from backend.settings import Settings
+from backend.web.errors import ClearRefusal
+
+READ = {"access": Permission.TENANT_VIEW, "token_scope": TokenScope.EVIDENCE_READ}
+# The upload streams its own body (as the page's does): Litestar's CSRF middleware would buffer it, so
+# `receive_uploads` checks the session's CSRF token itself; a token's request carries a matching pair
+# (backend.auth.csrf).
+UPLOAD = {
+    "access": Permission.EVIDENCE_UPLOAD,
+    "token_scope": TokenScope.EVIDENCE_UPLOAD,
+    "exclude_from_csrf": True,
+    "reads_own_body": True,
+}
+
+
+class EvidenceFileOut(msgspec.Struct):
+    id: uuid.UUID
+    year: int
+    criterion: str | None
+    task_id: uuid.UUID | None
+    filename: str
+    content_type: str  # sniffed from the content, never taken from the name
+    size: int
+    sha256: str
+    description: str
+    document_number: str
+    document_date: date | None
+    document_section: str
+    uploaded_at: datetime
+    download: str  # the API path of its content
+
+
+class EvidenceListOut(msgspec.Struct):
+    year: int
+    files: list[EvidenceFileOut]
+
+
+def _out(base: str, file: EvidenceFile) -> EvidenceFileOut:
+    return EvidenceFileOut(
+        file.id,
+        file.year,
+        file.criterion_code,
+        file.task_id,
+        file.filename,
+        file.content_type,
+        file.size,
+        file.sha256,
+        file.description,
+        file.document_number,
+        file.document_date,
+        file.document_section,
+        file.uploaded_at,
+        f"{base}/api/tai-lieu/tep/{file.id}",
+    )
+
+
+def _settings(request: Request[Any, Any, Any]) -> Settings:
+    settings: Settings = request.app.state["settings"]
+    return settings
+
+
+class EvidenceApiController(Controller):
+    path = "/t/{province_code:str}/{tenant_code:str}/api/tai-lieu"
+    dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
+    tags = ["Tài liệu kiểm chứng"]  # noqa: RUF012 - Litestar reads it
+
+    @get("/{year:int}", name="evidence:api_list", opt=READ, summary="Tài liệu kiểm chứng của đơn vị trong năm")
+    async def listing(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        criterion: Annotated[
+            str | None, QueryParameter(name="tieu-chi", description="mã tiêu chí, ví dụ 1.2", max_length=31)
+        ] = None,
+    ) -> EvidenceListOut:
+        """The live files of the year's criteria (a remedy task's files are on its task)."""
+        if criterion is not None and not services.CRITERION_CODE.match(criterion):
+            raise NotFoundException("Không có tiêu chí này.")
+        query = select(EvidenceFile).where(
+            EvidenceFile.deleted_at.is_(None), EvidenceFile.year == year, EvidenceFile.task_id.is_(None)
+        )
+        if criterion is not None:
+            query = query.where(EvidenceFile.criterion_code == criterion)
+        files = await db_session.scalars(query.order_by(EvidenceFile.uploaded_at, EvidenceFile.id))
+        return EvidenceListOut(year, [_out(tenant.base_path, f) for f in files])
+
+    @post(
+        "/{year:int}/tieu-chi/{code:str}",
+        name="evidence:api_upload",
+        opt=UPLOAD,
+        status_code=201,
+        request_max_body_size=None,
+        summary="Tải tài liệu kiểm chứng lên một tiêu chí (multipart/form-data: files, description, document, section)",
+    )
+    async def upload(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        code: FromPath[str],
+    ) -> EvidenceListOut:
+        """Up to the page's number of files, each within the size limit and of an accepted type (sniffed): all are
+        saved or none. `document` is the document's number and date ("640/KH-STNMT ngày 24/02/2023")."""
+        if not services.CRITERION_CODE.match(code):
+            raise NotFoundException("Không có tiêu chí này.")
+        settings = _settings(request)
+        target = Target(year=year, criterion_code=code)
+        try:
+            received = await services.receive_uploads(
+                request,
+                db_session,
+                tenant.id,
+                tenant.principal.user_id,
+                settings,
+                storage_from_settings(settings),
+                target,
+            )
+        except ClientGone:
+            raise ClearRefusal(status_code=400, detail="Kết nối bị ngắt trước khi gửi xong tệp.") from None
+        if received.errors:
+            raise ClearRefusal(status_code=received.status_code, detail=" ".join(received.errors.values()))
+        return EvidenceListOut(year, [_out(tenant.base_path, f) for f in received.files])
+
+    @get("/tep/{file_id:uuid}", name="evidence:api_download", opt=READ, summary="Nội dung một tài liệu kiểm chứng")
+    async def download(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        file_id: FromPath[uuid.UUID],
+    ) -> Stream:
+        await services.visible_file(db_session, tenant, file_id)
+        return await services.stream_file(db_session, storage_from_settings(_settings(request)), file_id, inline=False)

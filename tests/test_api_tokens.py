@@ -1,0 +1,409 @@
+"""API tokens (issue 21): created by a tenant admin for their tenant or by a province admin for the province, shown
+once, stored hashed, scoped, expiring, revocable, rate-limited, audited by name; the permission guard and the
+database's row-level security both check them, as they check a browser's session."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from io import BytesIO
+from typing import Any
+
+import openpyxl
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from backend.asgi import create_app
+from backend.auth.sessions import COOKIE
+from backend.db.runtime import DatabaseUrls
+from backend.settings import AuthSettings
+from tests.samples import PDF_BYTES
+from tests.support import make_settings, sign_in
+
+pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
+
+SNGV = "/t/ha-tinh/so-ngoai-vu"
+SNV = "/t/ha-tinh/so-noi-vu"
+TENANT_ADMIN = "truong.dx@sngv.hatinh.example.vn"  # Sở Ngoại vụ's tenant admin
+FOCAL_POINT = "thao.ntp@sngv.hatinh.example.vn"
+PROVINCE_ADMIN = "nghia.tv@snv.hatinh.example.vn"
+TOKENS = f"{SNGV}/quan-tri/ma-api"
+PROVINCE_TOKENS = f"{SNV}/quan-tri/tinh/ma-api"
+CREATED = re.compile(r'id="created-token" class="token-value" readonly value="(pbt_[^"]+)"')
+NEXT_MONTH = "31/01/2027"  # the test clock is the real one: a date within a year of December 2026
+
+Csrf = Callable[..., Awaitable[str]]
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def _create(
+    client: AsyncTestClient[Litestar], csrf: Csrf, path: str, name: str, scopes: list[str], expires: str = NEXT_MONTH
+) -> str:
+    token = await csrf(f"{path}/")
+    response = await client.post(
+        f"{path}/", data={"_csrf_token": token, "ten": name, "quyen": scopes, "het-han": expires}
+    )
+    assert response.status_code == 201, response.text[:2000]
+    match = CREATED.search(response.text)
+    assert match, response.text[:2000]
+    assert response.headers["cache-control"] == "no-store"
+    return match.group(1)
+
+
+async def _owner_rows(owner_engine: AsyncEngine, sql: str, tenant_path: str, **params: Any) -> list[Any]:
+    """Rows read as the owner inside the tenant of `tenant_path` (row-level security binds the owner too)."""
+    province, tenant = tenant_path.split("/")[2:4]
+    async with owner_engine.begin() as db:
+        await db.execute(
+            text(
+                "SELECT set_config('app.tenant_id', (SELECT t.id::text FROM tenants t JOIN provinces p "
+                "ON p.id = t.province_id WHERE p.code = :p AND t.code = :t), true)"
+            ),
+            {"p": province, "t": tenant},
+        )
+        return list(await db.execute(text(sql), params))
+
+
+# ---- the pages: create, show once, list, revoke -----------------------------------------------------------------
+
+
+async def test_a_tenant_admin_creates_a_token_shown_once_and_stored_only_as_its_hash(
+    client: AsyncTestClient[Litestar], csrf: Csrf, owner_engine: AsyncEngine
+) -> None:
+    await sign_in(client, TENANT_ADMIN)
+    home = await client.get(f"{SNGV}/")
+    assert f'href="{TOKENS}/"' in home.text  # reachable from the admin's menu
+    token = await _create(client, csrf, TOKENS, "Hệ thống quản lý văn bản", ["evidence:upload", "evidence:read"])
+    assert token.startswith("pbt_")
+    assert len(token) >= 40
+
+    (row,) = await _owner_rows(owner_engine, "SELECT * FROM api_tokens", SNGV)
+    assert row.token_hash == hashlib.sha256(token.encode()).hexdigest()
+    assert token not in str(tuple(row))
+    assert row.prefix == token[:10]
+    assert row.kind == "tenant"
+    assert sorted(row.scopes) == ["evidence:read", "evidence:upload"]
+
+    listing = await client.get(f"{TOKENS}/")
+    assert listing.status_code == 200
+    assert token not in listing.text  # shown once, never again
+    assert f"{token[:10]}…" in listing.text
+    assert "Hệ thống quản lý văn bản" in listing.text
+    assert "31/01/2027" in listing.text
+    assert "Chưa dùng" in listing.text
+    (audit,) = await _owner_rows(
+        owner_engine, "SELECT actor, after FROM audit_log WHERE action = 'api_token.create'", SNGV
+    )
+    assert audit.after["name"] == "Hệ thống quản lý văn bản"
+    assert token not in str(audit.after)
+
+
+async def test_the_creation_form_says_what_is_wrong_next_to_each_field_and_saves_nothing(
+    client: AsyncTestClient[Litestar], csrf: Csrf, owner_engine: AsyncEngine
+) -> None:
+    await sign_in(client, TENANT_ADMIN)
+    token = await csrf(f"{TOKENS}/")
+    for form, field, message in [
+        ({"ten": " ", "quyen": ["results:read"], "het-han": NEXT_MONTH}, "token-name", "Nhập tên gợi nhớ"),
+        ({"ten": "x" * 121, "quyen": ["results:read"], "het-han": NEXT_MONTH}, "token-name", "tối đa 120 ký tự"),
+        ({"ten": "Cổng", "het-han": NEXT_MONTH}, "token-scopes", "Chọn ít nhất một quyền"),
+        ({"ten": "Cổng", "quyen": ["external-scores:write"], "het-han": NEXT_MONTH}, "token-scopes", "Chọn ít nhất"),
+        ({"ten": "Cổng", "quyen": ["results:read"], "het-han": "31/13/2027"}, "token-expiry", "ngày/tháng/năm"),
+        ({"ten": "Cổng", "quyen": ["results:read"], "het-han": "01/01/2020"}, "token-expiry", "phải sau hôm nay"),
+        ({"ten": "Cổng", "quyen": ["results:read"], "het-han": "01/01/2030"}, "token-expiry", "tối đa một năm"),
+    ]:
+        response = await client.post(f"{TOKENS}/", data={"_csrf_token": token, **form})
+        assert response.status_code == 422, form
+        error = re.search(rf'id="{field}-error">([^<]+)<', response.text)
+        assert error, (form, response.text[:3000])
+        assert message in html.unescape(error.group(1)), form
+    assert await _owner_rows(owner_engine, "SELECT 1 FROM api_tokens", SNGV) == []
+
+
+async def test_only_admins_reach_the_token_pages(client: AsyncTestClient[Litestar], csrf: Csrf) -> None:
+    await sign_in(client, FOCAL_POINT)
+    assert (await client.get(f"{TOKENS}/")).status_code == 403
+    await sign_in(client, TENANT_ADMIN)
+    assert (await client.get(f"{SNGV}/quan-tri/tinh/ma-api/")).status_code == 403  # no province right
+    await sign_in(client, PROVINCE_ADMIN)
+    page = await client.get(f"{PROVINCE_TOKENS}/")
+    assert page.status_code == 200
+    assert "Gửi điểm khảo sát và chỉ số bên ngoài" in page.text
+    assert "Tải lên tài liệu" not in page.text
+    assert f'href="{PROVINCE_TOKENS}/"' in page.text
+
+
+# ---- the token at the API: the guard, the database, revocation, expiry ---------------------------------------------
+
+
+async def test_a_tenant_token_reads_its_results_with_its_scope_and_nothing_else(
+    client: AsyncTestClient[Litestar], csrf: Csrf
+) -> None:
+    await sign_in(client, TENANT_ADMIN)
+    results = await _create(client, csrf, TOKENS, "Cổng kết quả", ["results:read"])
+    files = await _create(client, csrf, TOKENS, "Văn bản", ["evidence:read"])
+    client.cookies.clear()
+
+    ok = await client.get(f"{SNGV}/api/ket-qua/2020", headers=_bearer(results))
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["tenant"] == "so-ngoai-vu"
+    refused = await client.get(f"{SNGV}/api/ket-qua/2020", headers=_bearer(files))
+    assert refused.status_code == 403
+    assert refused.headers["content-type"].startswith("application/json")
+    assert (await client.get(f"{SNGV}/api/tai-lieu/2020", headers=_bearer(files))).status_code == 200
+    assert (await client.get(f"{SNGV}/api/tai-lieu/2020", headers=_bearer(results))).status_code == 403
+    # another tenant of the same province, the province's results, and any page: refused
+    assert (await client.get("/t/ha-tinh/so-tu-phap/api/ket-qua/2020", headers=_bearer(results))).status_code == 403
+    assert (await client.get(f"{SNV}/api/ket-qua/tinh/2020", headers=_bearer(results))).status_code == 403
+    assert (await client.get(f"{SNGV}/", headers=_bearer(results))).status_code == 403
+    assert (await client.get(f"{SNGV}/tu-danh-gia/2020", headers=_bearer(results))).status_code == 403
+
+
+async def test_a_token_request_never_acts_with_a_session_cookie_beside_it(client: AsyncTestClient[Litestar]) -> None:
+    """A bearer request is judged by its token alone: a browser session sent with an unknown token is no help."""
+    await sign_in(client, FOCAL_POINT)
+    assert (await client.get(f"{SNGV}/api/ket-qua/2020")).status_code == 200  # the session alone reads it
+    forged = await client.get(f"{SNGV}/api/ket-qua/2020", headers=_bearer("pbt_" + "x" * 43))
+    assert forged.status_code == 401
+    assert forged.json()["status_code"] == 401
+
+
+async def test_a_revoked_or_expired_token_gets_401(
+    client: AsyncTestClient[Litestar], csrf: Csrf, owner_engine: AsyncEngine
+) -> None:
+    await sign_in(client, TENANT_ADMIN)
+    revoked = await _create(client, csrf, TOKENS, "Thu hồi", ["results:read"])
+    expired = await _create(client, csrf, TOKENS, "Hết hạn", ["results:read"])
+    url = f"{SNGV}/api/ket-qua/2020"
+    assert (await client.get(url, headers=_bearer(revoked))).status_code == 200
+
+    (row,) = await _owner_rows(owner_engine, "SELECT id FROM api_tokens WHERE name = 'Thu hồi'", SNGV)
+    token = await csrf(f"{TOKENS}/")
+    done = await client.post(f"{TOKENS}/{row.id}/thu-hoi", data={"_csrf_token": token}, follow_redirects=False)
+    assert done.status_code == 303
+    assert "Đã thu hồi mã «Thu hồi»" in (await client.get(f"{TOKENS}/")).text
+    again = await client.post(f"{TOKENS}/{row.id}/thu-hoi", data={"_csrf_token": token}, follow_redirects=False)
+    assert again.status_code == 404  # a revoked token stays revoked
+    assert (await client.get(url, headers=_bearer(revoked))).status_code == 401
+
+    async with owner_engine.begin() as db:  # the owner moves the expiry into the past (the app's role may not)
+        await db.execute(text("SELECT set_config('app.checking_session', 'on', true)"))
+        await db.execute(text("UPDATE api_tokens SET expires_at = now() - interval '1 second' WHERE name = 'Hết hạn'"))
+    assert (await client.get(url, headers=_bearer(expired))).status_code == 401
+
+
+async def test_a_province_token_reads_its_province_and_no_other(client: AsyncTestClient[Litestar], csrf: Csrf) -> None:
+    await sign_in(client, PROVINCE_ADMIN)
+    token = await _create(client, csrf, PROVINCE_TOKENS, "Cổng của tỉnh", ["province-results:read"])
+    client.cookies.clear()
+    ours = await client.get(f"{SNV}/api/ket-qua/tinh/2020", headers=_bearer(token))
+    assert ours.status_code == 200, ours.text
+    assert ours.json()["province"] == "ha-tinh"
+    theirs = await client.get("/t/ba-ria-vung-tau/so-noi-vu/api/ket-qua/tinh/2023", headers=_bearer(token))
+    assert theirs.status_code == 403
+    assert (await client.get(f"{SNGV}/api/ket-qua/2020", headers=_bearer(token))).status_code == 403
+
+
+async def test_the_database_accepts_a_token_where_the_token_reaches_and_nowhere_else(
+    client: AsyncTestClient[Litestar], csrf: Csrf, app_engine: AsyncEngine
+) -> None:
+    """The second wall: `app_tenant()` (every tenant policy) asks `session_person` about the token itself."""
+    await sign_in(client, PROVINCE_ADMIN)
+    province = await _create(client, csrf, PROVINCE_TOKENS, "Tỉnh", ["province-results:read"])
+    await sign_in(client, TENANT_ADMIN)
+    tenant = await _create(client, csrf, TOKENS, "Sở", ["results:read"])
+
+    async def tenants_seen(token: str, province_code: str, tenant_code: str) -> int:
+        async with app_engine.begin() as db:
+            await db.execute(
+                text(
+                    "SELECT set_config('app.session', :s, true), set_config('app.tenant_id', (SELECT t.id::text "
+                    "FROM tenants t JOIN provinces p ON p.id = t.province_id WHERE p.code = :p AND t.code = :t), true)"
+                ),
+                {"s": token, "p": province_code, "t": tenant_code},
+            )
+            return int(await db.scalar(text("SELECT count(*) FROM units")) or 0)
+
+    assert await tenants_seen(province, "ha-tinh", "so-ngoai-vu") > 0  # a province token: the province's tenants
+    assert await tenants_seen(province, "ba-ria-vung-tau", "so-noi-vu") == 0  # not another province's
+    assert await tenants_seen(tenant, "ha-tinh", "so-ngoai-vu") > 0
+    assert await tenants_seen(tenant, "ha-tinh", "so-tu-phap") == 0  # a tenant token: its tenant only
+    assert await tenants_seen(tenant[:-1] + ("A" if tenant[-1] != "A" else "B"), "ha-tinh", "so-ngoai-vu") == 0
+    async with app_engine.begin() as db:  # the application's role cannot read the hashes of other tenants either
+        assert await db.scalar(text("SELECT count(*) FROM api_tokens")) == 0
+
+
+# ---- audit and rate limit ------------------------------------------------------------------------------------------
+
+
+async def test_every_write_and_the_first_read_of_the_day_are_audited_with_the_tokens_name(
+    client: AsyncTestClient[Litestar], csrf: Csrf, owner_engine: AsyncEngine
+) -> None:
+    await sign_in(client, TENANT_ADMIN)
+    token = await _create(client, csrf, TOKENS, "QLVB", ["evidence:upload", "evidence:read"])
+    client.cookies.clear()
+    for _ in range(3):
+        assert (await client.get(f"{SNGV}/api/tai-lieu/2020", headers=_bearer(token))).status_code == 200
+    for name in ("a.pdf", "b.pdf"):
+        uploaded = await client.post(
+            f"{SNGV}/api/tai-lieu/2020/tieu-chi/1.2",
+            headers=_bearer(token),
+            files={"files": (name, PDF_BYTES, "application/pdf")},
+        )
+        assert uploaded.status_code == 201, uploaded.text
+    rows = await _owner_rows(
+        owner_engine,
+        "SELECT actor, action, after FROM audit_log WHERE entity = 'api-token' AND action LIKE 'api.%'",
+        SNGV,
+    )
+    assert sorted(r.action for r in rows) == ["api.read", "api.write", "api.write"]
+    assert {r.actor for r in rows} == {"token:QLVB"}
+    assert {r.after["path"] for r in rows if r.action == "api.write"} == {f"{SNGV}/api/tai-lieu/2020/tieu-chi/1.2"}
+    (used,) = await _owner_rows(owner_engine, "SELECT last_used_at FROM api_tokens", SNGV)
+    assert used.last_used_at is not None
+
+
+async def test_a_token_over_its_rate_gets_429_as_json(
+    csrf: Csrf, database: DatabaseUrls, client: AsyncTestClient[Litestar]
+) -> None:
+    await sign_in(client, TENANT_ADMIN)
+    token = await _create(client, csrf, TOKENS, "Vội", ["results:read"])
+    settings = make_settings(auth=replace(AuthSettings(), api_token_rate_per_minute=2))
+    async with AsyncTestClient(app=create_app(settings, database)) as limited:
+        assert (await limited.get(f"{SNGV}/api/ket-qua/2020", headers=_bearer(token))).status_code == 200
+        assert (await limited.get(f"{SNGV}/api/ket-qua/2020", headers=_bearer(token))).status_code == 200
+        over = await limited.get(f"{SNGV}/api/ket-qua/2020", headers=_bearer(token))
+        assert over.status_code == 429
+        assert over.json()["title"] == "Quá nhiều yêu cầu"
+        # sessions are not counted
+        limited.cookies.set(COOKIE, client.cookies[COOKIE])
+        assert (await limited.get(f"{SNGV}/api/ket-qua/2020")).status_code == 200
+
+
+# ---- the integrations: evidence from a document system, a survey from the province's system -------------------------
+
+
+async def test_a_document_system_uploads_lists_and_downloads_evidence_with_the_pages_checks(
+    client: AsyncTestClient[Litestar], csrf: Csrf, owner_engine: AsyncEngine
+) -> None:
+    await sign_in(client, TENANT_ADMIN)
+    token = await _create(client, csrf, TOKENS, "QLVB", ["evidence:upload", "evidence:read"])
+    reader = await _create(client, csrf, TOKENS, "Chỉ đọc", ["evidence:read"])
+    client.cookies.clear()
+    url = f"{SNGV}/api/tai-lieu/2020/tieu-chi/1.2"
+    uploaded = await client.post(
+        url,
+        headers=_bearer(token),
+        data={"document": "640/KH-UBND ngày 24/02/2020", "description": "Kế hoạch CCHC"},
+        files={"files": ("Kế hoạch.pdf", PDF_BYTES, "application/octet-stream")},
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    (stored,) = uploaded.json()["files"]
+    assert stored["content_type"] == "application/pdf"
+    assert stored["criterion"] == "1.2"
+    assert stored["document_number"] == "640/KH-UBND"
+    assert stored["document_date"] == "2020-02-24"
+
+    listing = await client.get(f"{SNGV}/api/tai-lieu/2020", headers=_bearer(reader), params={"tieu-chi": "1.2"})
+    assert [f["id"] for f in listing.json()["files"]] == [stored["id"]]
+    content = await client.get(stored["download"], headers=_bearer(reader))
+    assert content.status_code == 200
+    assert content.content == PDF_BYTES
+
+    # what the pages refuse, the API refuses, and nothing is saved
+    fake = await client.post(
+        url, headers=_bearer(token), files={"files": ("x.pdf", b"<html>no</html>", "application/pdf")}
+    )
+    assert fake.status_code == 422
+    assert "Không tệp nào được lưu" in fake.json()["detail"]
+    assert (await client.post(url, headers=_bearer(reader), files={"files": ("a.pdf", PDF_BYTES)})).status_code == 403
+    count = "SELECT count(*) FROM evidence_files"
+    assert (await _owner_rows(owner_engine, count, SNGV))[0][0] == 1
+
+
+def _answers_csv(rows: list[tuple[str, str, str, str]]) -> bytes:
+    lines = ["Phiếu,Đơn vị,Tiêu chí,Trả lời", *(",".join(row) for row in rows)]
+    return "\n".join(lines).encode("utf-8")
+
+
+async def test_the_provinces_survey_system_pushes_answers_all_or_nothing(
+    client: AsyncTestClient[Litestar], csrf: Csrf, owner_engine: AsyncEngine
+) -> None:
+    await sign_in(client, PROVINCE_ADMIN)
+    token = await _create(client, csrf, PROVINCE_TOKENS, "Khảo sát", ["external-scores:write"])
+    reader = await _create(client, csrf, PROVINCE_TOKENS, "Cổng", ["province-results:read"])
+    client.cookies.clear()
+    url = f"{SNV}/api/diem-ngoai/2020/phieu-khao-sat"
+    bad = _answers_csv([("01", "xa-khong-co", "8", "A"), ("01", "phuong-thanh-sen", "8", "F")])
+    refused = await client.post(
+        url, headers=_bearer(token), params={"nhom": "xa-phuong"}, files={"tep": ("p.csv", bad, "text/csv")}
+    )
+    assert refused.status_code == 422
+    assert "Dòng 2: đơn vị 'xa-khong-co' không có" in refused.json()["detail"]
+    scores = "SELECT count(*) FROM external_scores"
+    assert (await _owner_rows(owner_engine, scores, "/t/ha-tinh/phuong-thanh-sen"))[0][0] == 0
+
+    good = _answers_csv([(f"{i:02}", "phuong-thanh-sen", "8", a) for i, a in enumerate("AAAAABBBBBE", start=1)])
+    files = {"tep": ("p.csv", good, "text/csv")}
+    denied = await client.post(url, headers=_bearer(reader), params={"nhom": "xa-phuong"}, files=files)
+    assert denied.status_code == 403
+    saved = await client.post(url, headers=_bearer(token), params={"nhom": "xa-phuong"}, files=files)
+    assert saved.status_code == 200, saved.text
+    assert saved.json() == {
+        "year": 2020,
+        "group": "xa-phuong",
+        "tenants": ["phuong-thanh-sen"],
+        "changed": 1,
+        "not_applicable": [],
+    }
+    (row,) = await _owner_rows(
+        owner_engine, "SELECT points, source FROM external_scores", "/t/ha-tinh/phuong-thanh-sen"
+    )
+    assert (str(row.points), row.source) == ("24.000", "api-survey")
+
+
+async def test_the_provinces_index_system_pushes_the_filled_in_workbook(
+    client: AsyncTestClient[Litestar], csrf: Csrf, owner_engine: AsyncEngine
+) -> None:
+    """DTI, SIPAS: the external-scores template of the page, filled in by the province's system."""
+    brvt = "/t/ba-ria-vung-tau/so-noi-vu"
+    await sign_in(client, "loc.dv@snv.brvt.example.vn")
+    token = await _create(client, csrf, f"{brvt}/quan-tri/tinh/ma-api", "Chỉ số", ["external-scores:write"])
+    template = await client.get(f"{brvt}/quan-tri/tinh/diem-ngoai/2023/mau.xlsx")
+    client.cookies.clear()
+    workbook = openpyxl.load_workbook(BytesIO(template.content))
+    sheet = workbook.worksheets[0]
+    sheet["C2"], sheet["D2"], sheet["E2"] = 93.76, "mười ba", 19
+    url = f"{brvt}/api/diem-ngoai/2023/bang-tinh"
+    refused = await client.post(url, headers=_bearer(token), files={"tep": ("d.xlsx", _saved(workbook))})
+    assert refused.status_code == 422
+    assert "Ô D2: " in refused.json()["detail"]
+    assert "Ô E2: " in refused.json()["detail"]
+    sheet["D2"], sheet["E2"] = 13.245, "17,375"
+    saved = await client.post(url, headers=_bearer(token), files={"tep": ("d.xlsx", _saved(workbook))})
+    assert saved.status_code == 200, saved.text
+    assert (saved.json()["tenants"], saved.json()["changed"]) == (["so-tai-nguyen-moi-truong"], 1)
+    department = "/t/ba-ria-vung-tau/so-tai-nguyen-moi-truong"
+    rows = await _owner_rows(owner_engine, "SELECT points, source FROM external_scores ORDER BY points", department)
+    assert [(str(r.points), r.source) for r in rows] == [
+        ("9.376", "api-xlsx"),
+        ("13.245", "api-xlsx"),
+        ("17.375", "api-xlsx"),
+    ]
+    unknown = await client.post(url, headers=_bearer("pbt_" + "y" * 43), files={"tep": ("d.xlsx", b"x")})
+    assert unknown.status_code == 401
+
+
+def _saved(workbook: openpyxl.Workbook) -> bytes:
+    buffer = BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
