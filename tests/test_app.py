@@ -161,10 +161,15 @@ async def test_the_openapi_schema_lists_the_health_checks(client: AsyncTestClien
     assert response.status_code == 200
     paths = response.json()["paths"]
     assert {"/healthz", "/readyz"} <= set(paths)
-    # the one tenant API in the public schema is the read API of results (issue 19); pages and other APIs stay out
-    assert [path for path in paths if path.startswith(("/t/", "/static"))] == [
+    # the tenant APIs in the public schema: results (issue 19), and what API tokens serve (issue 21); pages stay out
+    assert sorted(path for path in paths if path.startswith(("/t/", "/static"))) == [
+        "/t/{province_code}/{tenant_code}/api/diem-ngoai/{year}/bang-tinh",
+        "/t/{province_code}/{tenant_code}/api/diem-ngoai/{year}/phieu-khao-sat",
         "/t/{province_code}/{tenant_code}/api/ket-qua/tinh/{year}",
         "/t/{province_code}/{tenant_code}/api/ket-qua/{year}",
+        "/t/{province_code}/{tenant_code}/api/tai-lieu/tep/{file_id}",
+        "/t/{province_code}/{tenant_code}/api/tai-lieu/{year}",
+        "/t/{province_code}/{tenant_code}/api/tai-lieu/{year}/tieu-chi/{code}",
     ]
 
 
