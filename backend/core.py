@@ -81,8 +81,6 @@ class ParboardPlugin(InitPluginProtocol, ReceiveRoutePlugin):
                 ProvinceAdminController,
                 ProvinceScoresController,
                 TenantTokensController,
-                ExternalScoresApiController,
-                EvidenceApiController,
                 ProvinceTokensController,
                 ReviewController,
                 ExplanationController,
@@ -135,7 +133,7 @@ def api_router() -> Router:
     """The JSON API, `/api/v1`: its errors in the API's shape (backend.web.api), the pages' untouched."""
     return Router(
         path=API_PREFIX,
-        route_handlers=[ResultsApiController],
+        route_handlers=[ResultsApiController, ExternalScoresApiController, EvidenceApiController],
         exception_handlers=API_EXCEPTION_HANDLERS,
     )
 
