@@ -153,17 +153,18 @@ async def test_a_tenant_token_reads_its_results_with_its_scope_and_nothing_else(
     files = await _create(client, csrf, TOKENS, "Văn bản", ["evidence:read"])
     client.cookies.clear()
 
-    ok = await client.get(f"{SNGV}/api/ket-qua/2020", headers=_bearer(results))
+    ok = await client.get(f"/api/v1{SNGV}/ket-qua/2020", headers=_bearer(results))
     assert ok.status_code == 200, ok.text
     assert ok.json()["tenant"] == "so-ngoai-vu"
-    refused = await client.get(f"{SNGV}/api/ket-qua/2020", headers=_bearer(files))
+    refused = await client.get(f"/api/v1{SNGV}/ket-qua/2020", headers=_bearer(files))
     assert refused.status_code == 403
-    assert refused.headers["content-type"].startswith("application/json")
-    assert (await client.get(f"{SNGV}/api/tai-lieu/2020", headers=_bearer(files))).status_code == 200
-    assert (await client.get(f"{SNGV}/api/tai-lieu/2020", headers=_bearer(results))).status_code == 403
+    assert refused.json()["code"] == "forbidden"
+    assert refused.json()["message"] == "Mã truy cập API không được cấp quyền cho thao tác này"
+    assert (await client.get(f"/api/v1{SNGV}/tai-lieu/2020", headers=_bearer(files))).status_code == 200
+    assert (await client.get(f"/api/v1{SNGV}/tai-lieu/2020", headers=_bearer(results))).status_code == 403
     # another tenant of the same province, the province's results, and any page: refused
-    assert (await client.get("/t/ha-tinh/so-tu-phap/api/ket-qua/2020", headers=_bearer(results))).status_code == 403
-    assert (await client.get(f"{SNV}/api/ket-qua/tinh/2020", headers=_bearer(results))).status_code == 403
+    assert (await client.get("/api/v1/t/ha-tinh/so-tu-phap/ket-qua/2020", headers=_bearer(results))).status_code == 403
+    assert (await client.get(f"/api/v1{SNV}/ket-qua/tinh/2020", headers=_bearer(results))).status_code == 403
     assert (await client.get(f"{SNGV}/", headers=_bearer(results))).status_code == 403
     assert (await client.get(f"{SNGV}/tu-danh-gia/2020", headers=_bearer(results))).status_code == 403
 
@@ -171,10 +172,10 @@ async def test_a_tenant_token_reads_its_results_with_its_scope_and_nothing_else(
 async def test_a_token_request_never_acts_with_a_session_cookie_beside_it(client: AsyncTestClient[Litestar]) -> None:
     """A bearer request is judged by its token alone: a browser session sent with an unknown token is no help."""
     await sign_in(client, FOCAL_POINT)
-    assert (await client.get(f"{SNGV}/api/ket-qua/2020")).status_code == 200  # the session alone reads it
-    forged = await client.get(f"{SNGV}/api/ket-qua/2020", headers=_bearer("pbt_" + "x" * 43))
+    assert (await client.get(f"/api/v1{SNGV}/ket-qua/2020")).status_code == 200  # the session alone reads it
+    forged = await client.get(f"/api/v1{SNGV}/ket-qua/2020", headers=_bearer("pbt_" + "x" * 43))
     assert forged.status_code == 401
-    assert forged.json()["status_code"] == 401
+    assert forged.json()["code"] == "unauthenticated"
 
 
 async def test_a_revoked_or_expired_token_gets_401(
@@ -183,7 +184,7 @@ async def test_a_revoked_or_expired_token_gets_401(
     await sign_in(client, TENANT_ADMIN)
     revoked = await _create(client, csrf, TOKENS, "Thu hồi", ["results:read"])
     expired = await _create(client, csrf, TOKENS, "Hết hạn", ["results:read"])
-    url = f"{SNGV}/api/ket-qua/2020"
+    url = f"/api/v1{SNGV}/ket-qua/2020"
     assert (await client.get(url, headers=_bearer(revoked))).status_code == 200
 
     (row,) = await _owner_rows(owner_engine, "SELECT id FROM api_tokens WHERE name = 'Thu hồi'", SNGV)
@@ -205,12 +206,12 @@ async def test_a_province_token_reads_its_province_and_no_other(client: AsyncTes
     await sign_in(client, PROVINCE_ADMIN)
     token = await _create(client, csrf, PROVINCE_TOKENS, "Cổng của tỉnh", ["province-results:read"])
     client.cookies.clear()
-    ours = await client.get(f"{SNV}/api/ket-qua/tinh/2020", headers=_bearer(token))
+    ours = await client.get(f"/api/v1{SNV}/ket-qua/tinh/2020", headers=_bearer(token))
     assert ours.status_code == 200, ours.text
     assert ours.json()["province"] == "ha-tinh"
-    theirs = await client.get("/t/ba-ria-vung-tau/so-noi-vu/api/ket-qua/tinh/2023", headers=_bearer(token))
+    theirs = await client.get("/api/v1/t/ba-ria-vung-tau/so-noi-vu/ket-qua/tinh/2023", headers=_bearer(token))
     assert theirs.status_code == 403
-    assert (await client.get(f"{SNGV}/api/ket-qua/2020", headers=_bearer(token))).status_code == 403
+    assert (await client.get(f"/api/v1{SNGV}/ket-qua/2020", headers=_bearer(token))).status_code == 403
 
 
 async def test_the_database_accepts_a_token_where_the_token_reaches_and_nowhere_else(
@@ -252,10 +253,10 @@ async def test_every_write_and_the_first_read_of_the_day_are_audited_with_the_to
     token = await _create(client, csrf, TOKENS, "QLVB", ["evidence:upload", "evidence:read"])
     client.cookies.clear()
     for _ in range(3):
-        assert (await client.get(f"{SNGV}/api/tai-lieu/2020", headers=_bearer(token))).status_code == 200
+        assert (await client.get(f"/api/v1{SNGV}/tai-lieu/2020", headers=_bearer(token))).status_code == 200
     for name in ("a.pdf", "b.pdf"):
         uploaded = await client.post(
-            f"{SNGV}/api/tai-lieu/2020/tieu-chi/1.2",
+            f"/api/v1{SNGV}/tai-lieu/2020/tieu-chi/1.2",
             headers=_bearer(token),
             files={"files": (name, PDF_BYTES, "application/pdf")},
         )
@@ -267,7 +268,7 @@ async def test_every_write_and_the_first_read_of_the_day_are_audited_with_the_to
     )
     assert sorted(r.action for r in rows) == ["api.read", "api.write", "api.write"]
     assert {r.actor for r in rows} == {"token:QLVB"}
-    assert {r.after["path"] for r in rows if r.action == "api.write"} == {f"{SNGV}/api/tai-lieu/2020/tieu-chi/1.2"}
+    assert {r.after["path"] for r in rows if r.action == "api.write"} == {f"/api/v1{SNGV}/tai-lieu/2020/tieu-chi/1.2"}
     (used,) = await _owner_rows(owner_engine, "SELECT last_used_at FROM api_tokens", SNGV)
     assert used.last_used_at is not None
 
@@ -279,14 +280,14 @@ async def test_a_token_over_its_rate_gets_429_as_json(
     token = await _create(client, csrf, TOKENS, "Vội", ["results:read"])
     settings = make_settings(auth=replace(AuthSettings(), api_token_rate_per_minute=2))
     async with AsyncTestClient(app=create_app(settings, database)) as limited:
-        assert (await limited.get(f"{SNGV}/api/ket-qua/2020", headers=_bearer(token))).status_code == 200
-        assert (await limited.get(f"{SNGV}/api/ket-qua/2020", headers=_bearer(token))).status_code == 200
-        over = await limited.get(f"{SNGV}/api/ket-qua/2020", headers=_bearer(token))
+        assert (await limited.get(f"/api/v1{SNGV}/ket-qua/2020", headers=_bearer(token))).status_code == 200
+        assert (await limited.get(f"/api/v1{SNGV}/ket-qua/2020", headers=_bearer(token))).status_code == 200
+        over = await limited.get(f"/api/v1{SNGV}/ket-qua/2020", headers=_bearer(token))
         assert over.status_code == 429
-        assert over.json()["title"] == "Quá nhiều yêu cầu"
+        assert over.json()["code"] == "rate_limited"
         # sessions are not counted
         limited.cookies.set(COOKIE, client.cookies[COOKIE])
-        assert (await limited.get(f"{SNGV}/api/ket-qua/2020")).status_code == 200
+        assert (await limited.get(f"/api/v1{SNGV}/ket-qua/2020")).status_code == 200
 
 
 # ---- the integrations: evidence from a document system, a survey from the province's system -------------------------
@@ -299,7 +300,7 @@ async def test_a_document_system_uploads_lists_and_downloads_evidence_with_the_p
     token = await _create(client, csrf, TOKENS, "QLVB", ["evidence:upload", "evidence:read"])
     reader = await _create(client, csrf, TOKENS, "Chỉ đọc", ["evidence:read"])
     client.cookies.clear()
-    url = f"{SNGV}/api/tai-lieu/2020/tieu-chi/1.2"
+    url = f"/api/v1{SNGV}/tai-lieu/2020/tieu-chi/1.2"
     uploaded = await client.post(
         url,
         headers=_bearer(token),
@@ -313,7 +314,7 @@ async def test_a_document_system_uploads_lists_and_downloads_evidence_with_the_p
     assert stored["document_number"] == "640/KH-UBND"
     assert stored["document_date"] == "2020-02-24"
 
-    listing = await client.get(f"{SNGV}/api/tai-lieu/2020", headers=_bearer(reader), params={"tieu-chi": "1.2"})
+    listing = await client.get(f"/api/v1{SNGV}/tai-lieu/2020", headers=_bearer(reader), params={"tieu-chi": "1.2"})
     assert [f["id"] for f in listing.json()["files"]] == [stored["id"]]
     content = await client.get(stored["download"], headers=_bearer(reader))
     assert content.status_code == 200
@@ -324,7 +325,8 @@ async def test_a_document_system_uploads_lists_and_downloads_evidence_with_the_p
         url, headers=_bearer(token), files={"files": ("x.pdf", b"<html>no</html>", "application/pdf")}
     )
     assert fake.status_code == 422
-    assert "Không tệp nào được lưu" in fake.json()["detail"]
+    assert "Không tệp nào được lưu" in fake.json()["message"]
+    assert fake.json()["field"] == "files"
     assert (await client.post(url, headers=_bearer(reader), files={"files": ("a.pdf", PDF_BYTES)})).status_code == 403
     count = "SELECT count(*) FROM evidence_files"
     assert (await _owner_rows(owner_engine, count, SNGV))[0][0] == 1
@@ -342,13 +344,14 @@ async def test_the_provinces_survey_system_pushes_answers_all_or_nothing(
     token = await _create(client, csrf, PROVINCE_TOKENS, "Khảo sát", ["external-scores:write"])
     reader = await _create(client, csrf, PROVINCE_TOKENS, "Cổng", ["province-results:read"])
     client.cookies.clear()
-    url = f"{SNV}/api/diem-ngoai/2020/phieu-khao-sat"
+    url = f"/api/v1{SNV}/diem-ngoai/2020/phieu-khao-sat"
     bad = _answers_csv([("01", "xa-khong-co", "8", "A"), ("01", "phuong-thanh-sen", "8", "F")])
     refused = await client.post(
         url, headers=_bearer(token), params={"nhom": "xa-phuong"}, files={"tep": ("p.csv", bad, "text/csv")}
     )
     assert refused.status_code == 422
-    assert "Dòng 2: đơn vị 'xa-khong-co' không có" in refused.json()["detail"]
+    assert "Dòng 2: đơn vị 'xa-khong-co' không có" in refused.json()["message"]
+    assert refused.json()["field"] == "tep"
     scores = "SELECT count(*) FROM external_scores"
     assert (await _owner_rows(owner_engine, scores, "/t/ha-tinh/phuong-thanh-sen"))[0][0] == 0
 
@@ -383,11 +386,11 @@ async def test_the_provinces_index_system_pushes_the_filled_in_workbook(
     workbook = openpyxl.load_workbook(BytesIO(template.content))
     sheet = workbook.worksheets[0]
     sheet["C2"], sheet["D2"], sheet["E2"] = 93.76, "mười ba", 19
-    url = f"{brvt}/api/diem-ngoai/2023/bang-tinh"
+    url = f"/api/v1{brvt}/diem-ngoai/2023/bang-tinh"
     refused = await client.post(url, headers=_bearer(token), files={"tep": ("d.xlsx", _saved(workbook))})
     assert refused.status_code == 422
-    assert "Ô D2: " in refused.json()["detail"]
-    assert "Ô E2: " in refused.json()["detail"]
+    assert "Ô D2: " in refused.json()["message"]
+    assert "Ô E2: " in refused.json()["message"]
     sheet["D2"], sheet["E2"] = 13.245, "17,375"
     saved = await client.post(url, headers=_bearer(token), files={"tep": ("d.xlsx", _saved(workbook))})
     assert saved.status_code == 200, saved.text

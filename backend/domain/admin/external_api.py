@@ -25,7 +25,7 @@ from backend.domain.admin.province import is_home_affairs
 from backend.domain.assessments import not_applicable
 from backend.domain.assessments.xlsx import MAX_FILE_BYTES, ImportProblem
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
-from backend.web.errors import ClearRefusal
+from backend.web.api import ApiProblem, error_responses
 
 WRITE = {"access": Permission.EXTERNAL_SCORES_ENTER, "token_scope": TokenScope.EXTERNAL_SCORES_WRITE}
 GROUP = QueryParameter(name="nhom", description="mã nhóm xếp hạng khi năm có bộ chỉ số riêng cho từng nhóm")
@@ -54,8 +54,8 @@ class ExternalImportOut(msgspec.Struct):
     not_applicable: list[str]
 
 
-class ImportRefused(ClearRefusal):
-    """A file with problems: nothing is saved. `detail` lists the first ones."""
+class ImportRefused(ApiProblem):
+    """A file with problems: nothing is saved. The message lists the first ones; the field is the file's."""
 
     def __init__(self, problems: list[ImportProblem], count: int | None = None, *, rows: bool = False) -> None:
         # as the page words them: a workbook's cell "Ô D2: …", a survey file's row "Dòng 2: …"
@@ -63,8 +63,8 @@ class ImportRefused(ClearRefusal):
         shown = "; ".join(f"{w}: {p.reason}" if w else p.reason for w, p in zip(where, problems, strict=False))
         more = (count or len(problems)) - min(len(problems), 20)
         super().__init__(
-            status_code=422,
-            detail=f"Tệp có lỗi, không điểm nào được lưu. {shown}" + (f" (và {more} lỗi khác)" if more > 0 else ""),
+            f"Tệp có lỗi, không điểm nào được lưu. {shown}" + (f" (và {more} lỗi khác)" if more > 0 else ""),
+            field="tep",
         )
 
 
@@ -78,7 +78,7 @@ async def _grid(db: AsyncSession, tenant: TenantContext, year: int, group: str |
 
 
 class ExternalScoresApiController(Controller):
-    path = "/t/{province_code:str}/{tenant_code:str}/api/diem-ngoai"
+    path = "/t/{province_code:str}/{tenant_code:str}/diem-ngoai"
     dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
     tags = ["Điểm khảo sát và chỉ số bên ngoài"]  # noqa: RUF012 - Litestar reads it
 
@@ -89,6 +89,7 @@ class ExternalScoresApiController(Controller):
         status_code=200,
         request_max_body_size=MAX_FILE_BYTES + 64 * 1024,
         summary="Gửi bảng tính điểm ngoài đã điền (mẫu .xlsx của trang Điểm khảo sát, chỉ số)",
+        responses=error_responses(),
     )
     async def workbook(
         self,
@@ -112,6 +113,7 @@ class ExternalScoresApiController(Controller):
         status_code=200,
         request_max_body_size=survey_import.MAX_BYTES + 64 * 1024,
         summary="Gửi tệp câu trả lời phiếu khảo sát (.xlsx hoặc .csv: Phiếu, Đơn vị, Tiêu chí, Trả lời)",
+        responses=error_responses(),
     )
     async def survey(
         self,

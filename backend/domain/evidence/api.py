@@ -25,7 +25,7 @@ from backend.domain.evidence.services import ClientGone, Target
 from backend.domain.evidence.storage import storage_from_settings
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
 from backend.settings import Settings
-from backend.web.errors import ClearRefusal
+from backend.web.api import API_PREFIX, ApiProblem, error_responses
 
 READ = {"access": Permission.TENANT_VIEW, "token_scope": TokenScope.EVIDENCE_READ}
 # The upload streams its own body (as the page's does): Litestar's CSRF middleware would buffer it, so
@@ -76,7 +76,7 @@ def _out(base: str, file: EvidenceFile) -> EvidenceFileOut:
         file.document_date,
         file.document_section,
         file.uploaded_at,
-        f"{base}/api/tai-lieu/tep/{file.id}",
+        f"{API_PREFIX}{base}/tai-lieu/tep/{file.id}",
     )
 
 
@@ -86,11 +86,17 @@ def _settings(request: Request[Any, Any, Any]) -> Settings:
 
 
 class EvidenceApiController(Controller):
-    path = "/t/{province_code:str}/{tenant_code:str}/api/tai-lieu"
+    path = "/t/{province_code:str}/{tenant_code:str}/tai-lieu"
     dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
     tags = ["Tài liệu kiểm chứng"]  # noqa: RUF012 - Litestar reads it
 
-    @get("/{year:int}", name="evidence:api_list", opt=READ, summary="Tài liệu kiểm chứng của đơn vị trong năm")
+    @get(
+        "/{year:int}",
+        name="evidence:api_list",
+        opt=READ,
+        summary="Tài liệu kiểm chứng của đơn vị trong năm",
+        responses=error_responses(),
+    )
     async def listing(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -102,7 +108,7 @@ class EvidenceApiController(Controller):
     ) -> EvidenceListOut:
         """The live files of the year's criteria (a remedy task's files are on its task)."""
         if criterion is not None and not services.CRITERION_CODE.match(criterion):
-            raise NotFoundException("Không có tiêu chí này.")
+            raise ApiProblem("Không có tiêu chí này.", field="tieu-chi", status=404)
         query = select(EvidenceFile).where(
             EvidenceFile.deleted_at.is_(None), EvidenceFile.year == year, EvidenceFile.task_id.is_(None)
         )
@@ -118,6 +124,7 @@ class EvidenceApiController(Controller):
         status_code=201,
         request_max_body_size=None,
         summary="Tải tài liệu kiểm chứng lên một tiêu chí (multipart/form-data: files, description, document, section)",
+        responses=error_responses(),
     )
     async def upload(
         self,
@@ -144,12 +151,19 @@ class EvidenceApiController(Controller):
                 target,
             )
         except ClientGone:
-            raise ClearRefusal(status_code=400, detail="Kết nối bị ngắt trước khi gửi xong tệp.") from None
+            raise ApiProblem("Kết nối bị ngắt trước khi gửi xong tệp.", field="files", status=400) from None
         if received.errors:
-            raise ClearRefusal(status_code=received.status_code, detail=" ".join(received.errors.values()))
+            field, message = next(iter(received.errors.items()))
+            raise ApiProblem(message, field=field, status=received.status_code)
         return EvidenceListOut(year, [_out(tenant.base_path, f) for f in received.files])
 
-    @get("/tep/{file_id:uuid}", name="evidence:api_download", opt=READ, summary="Nội dung một tài liệu kiểm chứng")
+    @get(
+        "/tep/{file_id:uuid}",
+        name="evidence:api_download",
+        opt=READ,
+        summary="Nội dung một tài liệu kiểm chứng",
+        responses=error_responses(),
+    )
     async def download(
         self,
         request: Request[Any, Any, Any],
