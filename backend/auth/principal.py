@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from litestar.connection import ASGIConnection
 
-from backend.auth.permissions import Permission, allows
+from backend.auth.permissions import ARCHIVE_PERMISSIONS, Permission, allows
 from backend.db.models import Role
 
 SCOPE_KEY = "parboard_principal"
@@ -24,6 +24,8 @@ class Principal:
     is_platform_admin: bool = False
     session_id: uuid.UUID | None = None
     province_id: uuid.UUID | None = None
+    # Archived tenants of the request: only ARCHIVE_PERMISSIONS there, whatever the roles (set by the tenant context).
+    read_only: frozenset[uuid.UUID] = frozenset()
 
     def roles_in(self, tenant_id: uuid.UUID) -> frozenset[Role]:
         if self.is_platform_admin:
@@ -35,6 +37,8 @@ class Principal:
         return frozenset(self.roles)
 
     def can(self, permission: Permission, tenant_id: uuid.UUID) -> bool:
+        if tenant_id in self.read_only and permission not in ARCHIVE_PERMISSIONS:
+            return False
         return allows(self.roles_in(tenant_id), permission)
 
 
