@@ -454,6 +454,30 @@ async def _merged(tmp_path: Path, owner_engine: AsyncEngine) -> int:
     return int((await tenant_rows(owner_engine, HT_ARCHIVE, WRITTEN))[0].n)
 
 
+async def test_a_claim_mapping_into_an_archive_is_refused_by_sync_with_file_path_reason(
+    tmp_path: Path, owner_engine: AsyncEngine
+) -> None:
+    root = config_dir(tmp_path, DEPARTMENT_MERGE)
+    file = root / "ha-tinh" / "province.yaml"
+    file.write_text(
+        file.read_text(encoding="utf-8").replace(
+            "    agency_claim: agency\n",
+            "    agency_claim: agency\n    claim_mappings:\n"
+            "      - {value: stnmt, tenant: so-tai-nguyen-moi-truong, role: viewer}\n",
+            1,
+        ),
+        encoding="utf-8",
+    )
+    provinces = load_directory(root)
+    with pytest.raises(TenantConfigError) as refused:
+        load_lineage(root, provinces)
+    assert (
+        f"{file}: $.province.identity_provider.claim_mappings[0].tenant: đơn vị 'so-tai-nguyen-moi-truong' đã được "
+        "sắp xếp lại từ ngày 01/03/2025"
+    ) in "\n".join(str(p) for p in refused.value.problems)
+    assert await scalar(owner_engine, "SELECT count(*) FROM tenant_lineage") == 0
+
+
 async def test_the_so_noi_vu_s_review_of_an_archive_is_refused_and_writes_nothing(
     tmp_path: Path, owner_engine: AsyncEngine, client: AsyncTestClient[Litestar]
 ) -> None:
