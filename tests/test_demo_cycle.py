@@ -3,6 +3,7 @@ self-assessment under way; the same on every run, and a second run adds nothing.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -12,8 +13,12 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backend.domain.assessments.history import import_histories, load_histories
 from backend.domain.demo_cycle import seed_demo_cycle
 from backend.domain.evidence.storage import storage_from_settings
+from backend.domain.tenants.config import load_directory
+from backend.domain.tenants.lineage import load_lineage
+from backend.domain.tenants.sync import sync_tenants
 from backend.settings import PROJECT_ROOT, Settings
 from tests.support import sign_in
 from tests.test_assessments import criteria  # noqa: F401 - the fixture
@@ -24,6 +29,10 @@ pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
 TODAY = date(2026, 12, 5)
 SNGV = "/t/ha-tinh/so-ngoai-vu"
 FOCAL = "thao.ntp@sngv.hatinh.example.vn"
+HCM_SNV = "/t/ho-chi-minh/so-noi-vu"
+HCM_SNNMT = "/t/ho-chi-minh/so-nong-nghiep-moi-truong"
+HCM_PROVINCE_ADMIN = "hieu.tm@snv.hcm.example.vn"
+HCM_FOCAL = "ngoc.ptb@snnmt.hcm.example.vn"
 
 
 async def _seed(owner_engine: AsyncEngine, settings: Settings) -> list[str]:
@@ -90,3 +99,50 @@ async def test_the_demo_has_2025_published_and_2026_under_way(
     assert reports.count("Quá hạn, chưa nộp") == 1
     assessment = (await client.get(f"{SNGV}/tu-danh-gia/", follow_redirects=True)).text
     assert "Tự đánh giá Chỉ số CCHC năm 2026" in assessment
+
+
+async def test_ho_chi_minh_has_its_own_criteria_a_published_2025_and_2026_under_way_after_seed_004_s_years(
+    owner_engine: AsyncEngine, settings: Settings, client: AsyncTestClient[Litestar], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make run`'s Thành phố Hồ Chí Minh, on the 2025 map (tenants/lineage.yaml): its 2025 sets (departments,
+    communes and wards) give its departments and wards a published 2025, ranked in their groups and classed, and a
+    2026 under way; its Sở Nông nghiệp và Môi trường shows Bà Rịa – Vũng Tàu's Sở TN&MT 2019–2023 (seed 004,
+    exact) before its own 2025."""
+    root = PROJECT_ROOT / "tenants"
+    provinces = load_directory(root)
+    await sync_tenants(owner_engine, provinces, demo_people=True, lineage=load_lineage(root, provinces))
+    await import_histories(owner_engine, load_histories(root))
+    report = await _seed(owner_engine, settings)
+    assert any(line.startswith("ho-chi-minh/so-nong-nghiep-moi-truong: 2025 đã công bố") for line in report)
+    assert any("ho-chi-minh 2026 so-ban-nganh: bộ chỉ số mẫu theo năm 2025" in line for line in report)
+    assert any("ho-chi-minh 2026 xa-phuong: bộ chỉ số mẫu theo năm 2025" in line for line in report)
+    assert not any(line.startswith("ba-ria-vung-tau/") for line in report)  # the archive gets no new year
+
+    freeze(monkeypatch, TODAY)
+    await sign_in(client, HCM_PROVINCE_ADMIN)
+    results = (await client.get(f"{HCM_SNV}/tinh/ket-qua/2025")).text
+    assert "Dữ liệu mẫu" in results
+    published = results.split('id="published"', 1)[1].split("</table>", 1)[0]
+    assert "Sở Nông nghiệp và Môi trường" in published
+    assert re.search(r"UBND (phường|xã) [^<]+</td>", published)
+    ranking = results.split('id="ranking"', 1)[1].split("</table>", 1)[0]
+    assert "Sở, ban, ngành" in ranking
+    assert "Xã, phường, đặc khu" in ranking
+    assert re.search(r">1/\d+<", ranking)  # ranked within a group of several
+    assert re.search(r"<td>(Xuất sắc|Tốt|Khá|Trung bình|Yếu)</td>", ranking)  # classed by the city's thresholds
+    assert 'id="heat-heading"' in results
+
+    client.cookies.clear()
+    await sign_in(client, HCM_FOCAL)
+    home = (await client.get(f"{HCM_SNNMT}/")).text
+    assert "Năm đánh giá 2026" in home
+    assert "score-other-year" not in home  # 2026 has its (demo) set
+    history = home.split('id="history-table"', 1)[1].split("</table>", 1)[0]
+    totals = re.findall(r"<td class=\"num\"><strong>([0-9,]+)</strong></td>", history)
+    assert totals[:5] == ["81,659", "85,625", "84,955", "85,675", "87,225"]  # seed 004, exact
+    assert len(totals) == 6  # and its own 2025
+    assert "Sở Tài nguyên và Môi trường (Tỉnh Bà Rịa – Vũng Tàu)" in history
+    assert history.count(">Cải cách thể chế<") == 1  # 2025's areas on the rows of seed 004's years
+    board = await client.get(f"{HCM_SNNMT}/ke-hoach/", follow_redirects=True)
+    assert board.url.path == f"{HCM_SNNMT}/ke-hoach/2025"
+    assert "Khắc phục tiêu chí" in board.text

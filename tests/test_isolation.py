@@ -106,6 +106,9 @@ OTHER_POLICIES = {  # a person's own rows across tenants, read (and accepted) wi
         ("own_invitations_accept", "PERMISSIVE", "{public}", "UPDATE", OWN_EMAIL): OWN_EMAIL,
     },
 }
+# `tenants sync` reads these across tenants, as the owner only, with app.sync_reads on (migration 0027)
+SYNC_READS_TABLES = ("units", "unit_groups", "unit_group_members", "board_columns")
+SYNC_READS = "(current_setting('app.sync_reads'::text, true) = 'on'::text)"
 
 
 CHECKING = "(current_setting('app.checking_session'::text, true) = 'on'::text)"
@@ -130,6 +133,8 @@ async def test_every_tenant_table_has_exactly_its_policies_with_their_exact_expr
                 )
             )
         ).all()
+        owner = await connection.scalar(text("SELECT current_user"))
+    sync_reads = {("sync_reads", "PERMISSIVE", f"{{{owner}}}", "SELECT", None): SYNC_READS}
     found: dict[str, dict[tuple[str, str, str, str, str | None], str]] = {}
     for row in rows:
         key = (row.policyname, row.permissive, row.roles, row.cmd, row.with_check)
@@ -138,6 +143,7 @@ async def test_every_tenant_table_has_exactly_its_policies_with_their_exact_expr
         table: {TENANT_ISOLATION: TENANT_OF_STATEMENT_AS_STORED}
         | OTHER_POLICIES.get(table, {})
         | _owner_policies(str(owner)).get(table, {})
+        | (sync_reads if table in SYNC_READS_TABLES else {})
         for table in TENANT_TABLES
     }
     assert found == expected

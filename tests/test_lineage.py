@@ -13,15 +13,21 @@ from typing import Any
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backend.auth import services as auth
+from backend.db.engine import create_session_maker
+from backend.db.models import Province, Tenant
+from backend.db.rls import bind_tenant
+from backend.domain.admin import services as admin
 from backend.domain.assessments.history import import_histories, load_histories
 from backend.domain.criteria.importer import import_criteria, load_all
 from backend.domain.demo_cycle import seed_demo_cycle
 from backend.domain.evidence.storage import storage_from_settings
 from backend.domain.tenants.carry_over import ACTION
 from backend.domain.tenants.config import TenantConfigError, load_directory
+from backend.domain.tenants.deps import ArchivedTenantRefusal
 from backend.domain.tenants.lineage import load_lineage
 from backend.domain.tenants.sync import SyncReport, sync_tenants
 from backend.jobs.reminders import collect
@@ -235,7 +241,7 @@ async def test_a_merge_of_two_departments(
     # The archive: read, with its banner; every write refused with a clear page.
     archive = await client.get(f"{HT}/so-tai-nguyen-moi-truong/")
     assert archive.status_code == 200
-    assert "Hồ sơ lưu trữ." in archive.text
+    assert "Lưu trữ – chỉ đọc." in archive.text
     assert "Sở Nông nghiệp và Môi trường" in archive.text
     csrf = await csrf_of(client, f"{HT}/so-tai-nguyen-moi-truong/")
     refused = await client.post(
@@ -320,7 +326,7 @@ async def test_a_province_merge(tmp_path: Path, owner_engine: AsyncEngine, clien
     # The successor's people read the archive (its audit log too); nobody writes to it.
     archive = await client.get(f"{BRVT_STNMT}/")
     assert archive.status_code == 200
-    assert "Hồ sơ lưu trữ." in archive.text
+    assert "Lưu trữ – chỉ đọc." in archive.text
     assert "Thành phố Hồ Chí Minh" in archive.text
     assert (await client.get(f"{BRVT_STNMT}/quan-tri/nhat-ky")).status_code == 200
 
@@ -422,3 +428,196 @@ async def test_the_demo_s_year_under_way_goes_to_live_tenants_not_to_archives(
     query = "SELECT year FROM assessments WHERE year >= 2025"
     assert await tenant_rows(owner_engine, f"{HT}/so-tai-nguyen-moi-truong", query) == []
     assert len(await tenant_rows(owner_engine, HT_NGOAI_VU, query)) == 2
+
+
+# --- an archive takes no write, by whatever path -----------------------------------------------------------------
+
+HT_ARCHIVE = f"{HT}/so-tai-nguyen-moi-truong"
+HT_SNV = f"{HT}/so-noi-vu"
+HT_REVIEWER = "toan.nv@snv.hatinh.example.vn"
+HT_PROVINCE_ADMIN = "nghia.tv@snv.hatinh.example.vn"
+HT_ARCHIVE_ADMIN = "quang.nd@stnmt.hatinh.example.vn"  # tenant admin of Hà Tĩnh's Sở TN&MT
+REFUSAL = "đã được sắp xếp lại từ ngày 01/03/2025 và nay là Sở Nông nghiệp và Môi trường (Tỉnh Hà Tĩnh)"
+# What the review, the province's decisions and the invitations would write into the archive.
+WRITTEN = (
+    "SELECT (SELECT count(*) FROM appraisals) + (SELECT count(*) FROM appraisal_items)"
+    " + (SELECT count(*) FROM evidence_requests) + (SELECT count(*) FROM invitations)"
+    " + (SELECT count(*) FROM external_scores) + (SELECT count(*) FROM not_applicable_decisions)"
+    " + (SELECT count(*) FROM memberships) + (SELECT count(*) FROM audit_log) AS n"
+)
+
+
+async def _merged(tmp_path: Path, owner_engine: AsyncEngine) -> int:
+    """Hà Tĩnh after its department merge, with its criteria; returns what the archive holds (WRITTEN)."""
+    await sync(owner_engine, config_dir(tmp_path, DEPARTMENT_MERGE))
+    await import_criteria(owner_engine, load_all(PROJECT_ROOT / "tenants"))
+    return int((await tenant_rows(owner_engine, HT_ARCHIVE, WRITTEN))[0].n)
+
+
+async def test_a_claim_mapping_into_an_archive_is_refused_by_sync_with_file_path_reason(
+    tmp_path: Path, owner_engine: AsyncEngine
+) -> None:
+    root = config_dir(tmp_path, DEPARTMENT_MERGE)
+    file = root / "ha-tinh" / "province.yaml"
+    file.write_text(
+        file.read_text(encoding="utf-8").replace(
+            "    agency_claim: agency\n",
+            "    agency_claim: agency\n    claim_mappings:\n"
+            "      - {value: stnmt, tenant: so-tai-nguyen-moi-truong, role: viewer}\n",
+            1,
+        ),
+        encoding="utf-8",
+    )
+    provinces = load_directory(root)
+    with pytest.raises(TenantConfigError) as refused:
+        load_lineage(root, provinces)
+    assert (
+        f"{file}: $.province.identity_provider.claim_mappings[0].tenant: đơn vị 'so-tai-nguyen-moi-truong' đã được "
+        "sắp xếp lại từ ngày 01/03/2025"
+    ) in "\n".join(str(p) for p in refused.value.problems)
+    assert await scalar(owner_engine, "SELECT count(*) FROM tenant_lineage") == 0
+
+
+async def test_the_so_noi_vu_s_review_of_an_archive_is_refused_and_writes_nothing(
+    tmp_path: Path, owner_engine: AsyncEngine, client: AsyncTestClient[Litestar]
+) -> None:
+    held = await _merged(tmp_path, owner_engine)
+    await sign_in(client, HT_REVIEWER)
+    review = f"{HT_SNV}/tham-dinh/2020/so-tai-nguyen-moi-truong"
+    page = await client.get(review)
+    assert page.status_code == 200
+    assert 'id="review-archived"' in page.text
+    assert "Lưu trữ – chỉ đọc." in page.text
+    assert "/quyet-dinh" not in page.text  # read-only: no decision form, no step
+    assert "/cong-bo" not in page.text
+    csrf = await csrf_of(client, review)
+    steps = {
+        "tieu-chi/1.2/quyet-dinh": {"decision": "score", "points": "1", "reason": "Thiếu tài liệu"},
+        "tieu-chi/1.2/yeu-cau": {"message": "Bổ sung báo cáo"},
+        "tieu-chi/1.2/ky-duyet": {},
+        "tieu-chi/1.2/giao": {"agency": ""},
+        "vong-2": {},
+        "tra-lai": {"reason": "Hồ sơ thiếu"},
+        "cong-bo": {},
+    }
+    for step, form in steps.items():
+        refused = await client.post(f"{review}/{step}", data={"_csrf_token": csrf, **form})
+        assert refused.status_code == 423, (step, refused.status_code)
+        assert REFUSAL in refused.text, step
+        assert "Hãy làm việc ở đơn vị kế tiếp" in refused.text
+    # The Sở Nội vụ's other writes into a department: a criterion that does not apply, an answer to a claim.
+    csrf = await csrf_of(client, f"{HT_SNV}/")
+    client.cookies.clear()
+    await sign_in(client, HT_PROVINCE_ADMIN)
+    csrf = await csrf_of(client, f"{HT_SNV}/")
+    for path, form in (
+        ("khong-ap-dung", {"tenant": "so-tai-nguyen-moi-truong", "criterion": "3", "reason": "Không có TTHC"}),
+        ("khong-ap-dung/bo", {"tenant": "so-tai-nguyen-moi-truong", "criterion": "3"}),
+        ("khong-ap-dung/tra-loi", {"tenant": "so-tai-nguyen-moi-truong", "criterion": "3", "action": "chap-nhan"}),
+    ):
+        refused = await client.post(f"{HT_SNV}/tinh/ket-qua/2020/{path}", data={"_csrf_token": csrf, **form})
+        assert refused.status_code == 423, (path, refused.status_code)
+        assert REFUSAL in refused.text
+    # An invitation into the archive, from the province's administration.
+    refused = await client.post(
+        f"{HT_SNV}/quan-tri/tinh/moi",
+        data={"_csrf_token": csrf, "tenant_code": "so-tai-nguyen-moi-truong", "email": "moi@stnmt.hatinh.example.vn"},
+    )
+    assert refused.status_code == 423
+    assert REFUSAL in refused.text
+    # Nothing reached the archive.
+    assert int((await tenant_rows(owner_engine, HT_ARCHIVE, WRITTEN))[0].n) == held
+
+
+async def test_invitations_and_claim_mappings_add_nobody_to_an_archive(
+    tmp_path: Path, owner_engine: AsyncEngine
+) -> None:
+    """At the service, whoever calls it (a page, a future API): an invitation into an archive is refused; a
+    sign-in whose claim maps to an archive, or who holds an invitation made before the merge, gets nothing there."""
+    held = await _merged(tmp_path, owner_engine)
+    archive_id = uuid.UUID(await tenant_id(owner_engine, HT_ARCHIVE))
+    async with owner_engine.begin() as db:  # an invitation from before the merge, still pending
+        await db.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(archive_id)})
+        await db.execute(
+            text(
+                "INSERT INTO invitations (id, tenant_id, email, role, expires_at, created_at) VALUES "
+                "(gen_random_uuid(), :t, 'cu@stnmt.hatinh.example.vn', 'viewer', now() + interval '10 days', now())"
+            ),
+            {"t": str(archive_id)},
+        )
+    held += 1
+    sessions = create_session_maker(owner_engine)
+    async with sessions() as db, db.begin():
+        archive = await db.get(Tenant, archive_id)
+        assert archive is not None
+        await bind_tenant(db, archive.id)
+        with pytest.raises(ArchivedTenantRefusal) as refused:
+            await admin.invite(db, archive, None, {"email": "moi@stnmt.hatinh.example.vn", "role": "viewer"})
+        assert refused.value.status_code == 423
+        assert REFUSAL in str(refused.value.detail)
+
+        stored = await db.scalar(select(Province).where(Province.code == "ha-tinh"))
+        assert stored is not None
+        idp = {
+            **stored.settings["identity_provider"],
+            "claim_mappings": [
+                {"claim": "agency", "value": "stnmt", "tenant": "so-tai-nguyen-moi-truong", "role": "viewer"}
+            ],
+            "trust_email_without_verified": True,
+        }
+        province = Province(
+            id=stored.id, code=stored.code, name=stored.name, settings={**stored.settings, "identity_provider": idp}
+        )
+        person = await auth.sign_in(
+            db, province, {"sub": "cu-stnmt", "email": "cu@stnmt.hatinh.example.vn", "name": "Cũ", "agency": "stnmt"}
+        )
+        assert archive.id not in person.tenant_ids
+    assert int((await tenant_rows(owner_engine, HT_ARCHIVE, WRITTEN))[0].n) == held  # the invitation left pending
+
+
+async def test_an_archive_s_pages_offer_no_form_only_the_banner_naming_its_successor(
+    tmp_path: Path, owner_engine: AsyncEngine, client: AsyncTestClient[Litestar]
+) -> None:
+    """Its own people keep their roles there, yet every page of the archive shows no form or button that writes:
+    the banner "Lưu trữ – chỉ đọc" with a link to the successor instead."""
+    await _merged(tmp_path, owner_engine)
+    await add_open_task(owner_engine, HT_ARCHIVE, 1, "Ban hành kế hoạch rà soát TTHC")
+    await tenant_rows(owner_engine, HT_ARCHIVE, "UPDATE tasks SET year = 2020")  # the year of its criteria set
+    await tenant_rows(  # a self-assessment under way when the merge came
+        owner_engine,
+        HT_ARCHIVE,
+        "INSERT INTO assessments (id, tenant_id, criteria_set_id, year, status, revision, created_at, updated_at)"
+        " SELECT gen_random_uuid(), :t, s.id, 2020, 'draft', 1, now(), now() FROM criteria_sets s"
+        " JOIN ranking_groups g ON g.id = s.ranking_group_id"
+        " WHERE s.year = 2020 AND g.code = 'so-ban-nganh' AND s.province_id = (SELECT province_id FROM tenants"
+        " WHERE id = :t)",
+        t=await tenant_id(owner_engine, HT_ARCHIVE),
+    )
+    for person, pages in (
+        (
+            HT_FOCAL_POINT,
+            [
+                "/",
+                "/tu-danh-gia/2020",
+                "/tu-danh-gia/2020/linh-vuc/1",
+                "/ke-hoach/2020",
+                "/ke-hoach/2020/the/1",
+                "/nop-ho-so/2020",
+                "/bao-cao/2026",
+            ],
+        ),
+        (HT_ARCHIVE_ADMIN, ["/quan-tri/thanh-vien"]),
+    ):
+        client.cookies.clear()
+        await sign_in(client, person)
+        for page in pages:
+            answer = await client.get(f"{HT_ARCHIVE}{page}")
+            assert answer.status_code == 200, (page, answer.status_code)
+            body = answer.text
+            assert 'id="archive-banner"' in body, page
+            assert "Lưu trữ – chỉ đọc." in body
+            assert '<a href="/t/ha-tinh/so-nong-nghiep-moi-truong/">Sở Nông nghiệp và Môi trường</a>' in body
+            forms = re.findall(r'<form[^>]*method="post"[^>]*action="([^"]*)"', body)  # a GET form only filters
+            assert not [f for f in forms if f.startswith(HT_ARCHIVE)], (page, forms)
+            for label in ("Thêm nhiệm vụ", "Bắt đầu tự đánh giá", "Nộp hồ sơ cho Sở Nội vụ", "Gửi lời mời", "Khoá"):
+                assert f">{label}<" not in body, (page, label)

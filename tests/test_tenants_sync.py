@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -143,7 +143,7 @@ async def test_sync_applies_the_demo_configuration(owner_engine: AsyncEngine) ->
         "users": len({p.email for t in tenants for p in t.demo_people}),
         "memberships": sum(len(t.demo_people) for t in tenants),
         "audit_log": 15,  # one per tenant: its units were created
-        "result_classes": 4,  # Hà Tĩnh 2020: Nhóm I–IV
+        "result_classes": 34,  # Hà Tĩnh 2020: Nhóm I–IV; Hồ Chí Minh 2021–2026: five classes a year
     }
     rows = counts(await snapshot(owner_engine))
     assert {table: rows[table] for table in expected} == expected
@@ -192,6 +192,41 @@ async def test_second_sync_reports_no_change_and_changes_nothing(owner_engine: A
 
     assert second.summary() == "không có thay đổi"
     assert await snapshot(owner_engine) == before  # ids, timestamps and audit log included
+
+
+async def test_a_re_sync_that_changes_nothing_reads_each_province_in_a_few_statements(
+    owner_engine: AsyncEngine,
+) -> None:
+    """Not one statement per tenant: a province's units, unit groups and board columns are read at once
+    (migration 0027), and a tenant as its file says is neither bound nor read again."""
+    provinces = load_directory(DEMO_DIR)
+    await sync_tenants(owner_engine, provinces)
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(owner_engine.sync_engine, "before_cursor_execute", count)
+    try:
+        report = await sync_tenants(owner_engine, provinces)
+    finally:
+        event.remove(owner_engine.sync_engine, "before_cursor_execute", count)
+    assert report.summary() == "không có thay đổi"
+    tenants = sum(len(p.config.tenants) for p in provinces)
+    assert len(statements) <= 12 * len(provinces) + 8, statements  # (tenants one by one: > 5 each)
+    assert tenants > 12
+    binds = sum("set_config('app.tenant_id'" in s for s in statements)
+    assert binds <= len(provinces) + 2  # unbinding after each province, not a bind per tenant
+
+
+async def test_the_sync_reads_policy_shows_the_app_role_nothing(
+    app_engine: AsyncEngine, owner_engine: AsyncEngine
+) -> None:
+    await sync_tenants(owner_engine, load_directory(DEMO_DIR))
+    async with app_engine.begin() as db:
+        await db.execute(text("SELECT set_config('app.sync_reads', 'on', true)"))
+        for table in ("units", "unit_groups", "unit_group_members", "board_columns"):
+            assert await db.scalar(text(f"SELECT count(*) FROM {table}")) == 0, table
 
 
 # --- changes between two syncs -------------------------------------------------------------------------------------

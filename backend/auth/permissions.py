@@ -78,6 +78,10 @@ MATRIX: Final[dict[Role, frozenset[Permission]]] = {
 
 Access = Permission | Public
 
+# What anyone may still do in an archived tenant (tenants/lineage.yaml): read. Every other permission is withheld
+# there, so the pages show no form or button that would write (the writes themselves are refused with a 423).
+ARCHIVE_PERMISSIONS: Final = frozenset({P.TENANT_VIEW, P.AUDIT_READ, P.PROVINCE_RESULTS})
+
 
 class TokenScope(enum.StrEnum):
     """What an API token may be used for. A route that a token may call declares its scope beside its access

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from litestar.connection import ASGIConnection
 
-from backend.auth.permissions import TOKEN_SCOPE_PERMISSION, Permission, TokenScope, allows
+from backend.auth.permissions import ARCHIVE_PERMISSIONS, TOKEN_SCOPE_PERMISSION, Permission, TokenScope, allows
 from backend.db.models import Role
 
 SCOPE_KEY = "parboard_principal"
@@ -30,6 +30,8 @@ class Principal:
     token_tenant_id: uuid.UUID | None = None
     token_scopes: frozenset[TokenScope] | None = None
     credential: str = field(default="", repr=False)
+    # Archived tenants of the request: only ARCHIVE_PERMISSIONS there, whatever the roles (set by the tenant context).
+    read_only: frozenset[uuid.UUID] = frozenset()
 
     def roles_in(self, tenant_id: uuid.UUID) -> frozenset[Role]:
         if self.is_platform_admin:
@@ -41,6 +43,8 @@ class Principal:
         return frozenset(self.roles)
 
     def can(self, permission: Permission, tenant_id: uuid.UUID) -> bool:
+        if tenant_id in self.read_only and permission not in ARCHIVE_PERMISSIONS:
+            return False
         if self.token_scopes is not None:  # a token has no roles: what its scopes grant, in its tenant
             return tenant_id == self.token_tenant_id and any(
                 TOKEN_SCOPE_PERMISSION[scope] == permission for scope in self.token_scopes

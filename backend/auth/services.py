@@ -108,7 +108,9 @@ async def sign_in(db: AsyncSession, province: Province, claims: dict[str, Any]) 
         value = claims.get(str(mapping.get("claim") or idp.get("agency_claim") or "agency"))
         values = value if isinstance(value, list) else [value]
         tenant = tenants.get(str(mapping["tenant"]))
-        if tenant is not None and tenant.is_active and str(mapping["value"]) in [str(v) for v in values]:
+        if tenant is None or not tenant.is_active or tenant.archived_on is not None:
+            continue  # an archive (tenants/lineage.yaml) takes no new member: its people are kept, no one is added
+        if str(mapping["value"]) in [str(v) for v in values]:
             await _grant(db, tenant, user, str(mapping["role"]), None, actor=actor, source="claim")
     if email and email_verified(claims, trust_missing=idp.get("trust_email_without_verified") is True):
         await _accept_invitations(db, tenants, user, email, actor=actor)
@@ -162,7 +164,7 @@ async def _accept_invitations(
     db: AsyncSession, tenants: dict[str, Tenant], user: User, email: str, *, actor: str
 ) -> None:
     await db.execute(text("SELECT set_config('app.user_email', :email, true)"), {"email": email})
-    by_id = {t.id: t for t in tenants.values() if t.is_active}
+    by_id = {t.id: t for t in tenants.values() if t.is_active and t.archived_on is None}  # an archive: left pending
     pending = list(
         await db.scalars(
             select(Invitation).where(

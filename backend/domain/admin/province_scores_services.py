@@ -44,7 +44,7 @@ from backend.domain.criteria.config import CriteriaSet as CriteriaSetFile
 from backend.domain.criteria.importer import Imported, import_set
 from backend.domain.scoring.methods import POINTS_PLACES, IndexFormula, ScoringError, parse_decimal, quantize
 from backend.domain.tenants.config import ConfigProblem
-from backend.domain.tenants.deps import TenantContext
+from backend.domain.tenants.deps import TenantContext, ensure_writable
 
 MAX_UPLOAD_BYTES = 1024 * 1024
 MAX_CRITERIA = 1000  # nodes in one set; real ones have around a hundred
@@ -382,6 +382,9 @@ async def save_entries(db: AsyncSession, ctx: TenantContext, grid: ExternalGrid,
     actor = ctx.principal.user_id
     by_code = {c.code: c for c in grid.criteria}
     changed: dict[str, list[str]] = {}
+    for tenant in grid.tenants:  # an archive among them refuses the whole save, before anything is written
+        if entries.get(tenant.code):
+            await ensure_writable(db, tenant)
     try:
         for tenant in grid.tenants:
             wanted = entries.get(tenant.code)

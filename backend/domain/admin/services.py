@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth.sessions import SessionStore, now
 from backend.db.models import AuditEntry, Invitation, Membership, Role, Tenant, TenantKind, Unit, User, UserSession
 from backend.domain.tenants.config import EMAIL
+from backend.domain.tenants.deps import ensure_writable
 
 INVITATION_LIFETIME = timedelta(days=30)
 UNIT_ROLES = {Role.UNIT_HEAD, Role.STAFF}
@@ -131,7 +132,9 @@ def _audit(
 async def invite(
     db: AsyncSession, tenant: Tenant, actor: uuid.UUID | None, form: dict[str, Any]
 ) -> tuple[Invitation | None, FormErrors]:
-    """Invite an e-mail to a role; refuses duplicates and people who already hold that role."""
+    """Invite an e-mail to a role; refuses duplicates and people who already hold that role, and (423) any
+    invitation into an archive."""
+    await ensure_writable(db, tenant)
     errors = FormErrors()
     email = str(form.get("email", "")).strip().lower()
     if not email:

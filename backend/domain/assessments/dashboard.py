@@ -56,16 +56,23 @@ class Dashboard:
 
 
 def history_of(results: list[AppraisedResult]) -> History:
+    """The years as one history. An area is known by the first key its name had: a predecessor's years (keys of
+    its history file) and the successor's own (keys of its criteria set) line up on the same rows."""
     names: dict[str, str] = {}
+    by_name: dict[str, str] = {}
     years = []
     for result in results:
         scores = {}
         merged = {}
+        canonical = {
+            key: by_name.setdefault(" ".join(str(area.get("name", key)).casefold().split()), key)
+            for key, area in result.areas.items()
+        }
         for key, area in result.areas.items():
-            names.setdefault(key, str(area.get("name", key)))
-            scores[key] = Score(Decimal(area["achieved"]), Decimal(area["max"]))
+            names.setdefault(canonical[key], str(area.get("name", key)))
+            scores[canonical[key]] = Score(Decimal(area["achieved"]), Decimal(area["max"]))
             if area.get("merged_into"):
-                merged[key] = str(area["merged_into"])
+                merged[canonical[key]] = canonical.get(str(area["merged_into"]), str(area["merged_into"]))
         years.append(YearResult(result.year, scores, result.bonus, result.penalty, result.total, merged_into=merged))
     return History(tenant="", components=names, years=years)
 

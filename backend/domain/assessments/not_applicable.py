@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.db.models import AuditEntry, NotApplicableDecision, Tenant, TenantKind
 from backend.db.rls import bind_tenant
 from backend.domain.assessments import services
-from backend.domain.tenants.deps import TenantContext
+from backend.domain.tenants.deps import TenantContext, ensure_writable
 
 MAX_REASON = 2000
 COUNTED = {"criterion", "survey"}
@@ -89,6 +89,7 @@ async def decide(
     tenant = next((t for t in await province_tenants(db, ctx) if t.code == tenant_code), None)
     if tenant is None:
         raise DecisionError("tenant", "Chọn một đơn vị của tỉnh.")
+    await ensure_writable(db, tenant)
     code, reason = _checked_input(criterion_code, reason, "Cần ghi lý do không áp dụng.")
     try:
         await bind_tenant(db, tenant.id, ctx.principal.user_id)
@@ -130,6 +131,7 @@ async def revoke(db: AsyncSession, ctx: TenantContext, year: int, tenant_code: s
     tenant = next((t for t in await province_tenants(db, ctx) if t.code == tenant_code), None)
     if tenant is None:
         return False
+    await ensure_writable(db, tenant)
     try:
         await bind_tenant(db, tenant.id, ctx.principal.user_id)
         removed = await db.scalar(
@@ -201,6 +203,7 @@ async def answer(
     tenant = next((t for t in await province_tenants(db, ctx) if t.code == tenant_code), None)
     if tenant is None:
         return False
+    await ensure_writable(db, tenant)
     note = note.strip()[:MAX_REASON]
     try:
         await bind_tenant(db, tenant.id, ctx.principal.user_id)

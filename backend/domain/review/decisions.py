@@ -33,7 +33,7 @@ from backend.domain.review.services import (
     is_home_affairs,
 )
 from backend.domain.scoring.methods import POINTS_PLACES, ScoringError, parse_decimal, quantize
-from backend.domain.tenants.deps import TenantContext
+from backend.domain.tenants.deps import TenantContext, ensure_writable
 
 # ---- checking what the reviewer typed ---------------------------------------------------------------------
 
@@ -143,6 +143,7 @@ async def decide(
 ) -> dict[str, str]:
     """Accept the self-score, or set the appraised score with its mandatory reason, in the current round.
     Returns the errors per field (nothing written), or {} when saved."""
+    await ensure_writable(db, review.department)
     _can_decide(ctx, review, row)
     errors: dict[str, str] = {}
     choice = str(form.get("decision") or "")
@@ -185,6 +186,7 @@ async def decide(
 
 async def sign_off(db: AsyncSession, ctx: TenantContext, review: Review, row: ReviewRow) -> None:
     """The reviewer signs off (or withdraws the sign-off of) the current round's decision on a criterion."""
+    await ensure_writable(db, review.department)
     _can_decide(ctx, review, row)
     item = row.item(review.round)
     if item is None or not row.decided(review.round):
@@ -207,6 +209,7 @@ async def request_evidence(
     db: AsyncSession, ctx: TenantContext, review: Review, row: ReviewRow, form: Mapping[str, Any]
 ) -> dict[str, str]:
     """Ask the department for more evidence on a criterion (a new request row each time)."""
+    await ensure_writable(db, review.department)
     _can_decide(ctx, review, row)
     message = _text(form, "message")
     if not message:
@@ -245,6 +248,7 @@ async def assign(db: AsyncSession, ctx: TenantContext, review: Review, row: Revi
     """Assign a criterion to another appraising agency's reviewers (None: back to the Sở Nội vụ)."""
     if not is_home_affairs(ctx):
         raise PermissionError("Chỉ Sở Nội vụ giao tiêu chí cho cơ quan khác thẩm định.")
+    await ensure_writable(db, review.department)
     _can_decide(ctx, review, row)
     appraisal = await _appraisal(db, review)
     before = _item_state(row.item(appraisal.round))
@@ -273,6 +277,7 @@ def home_affairs_step(ctx: TenantContext, review: Review) -> Appraisal:
 async def to_round_2(db: AsyncSession, ctx: TenantContext, review: Review) -> None:
     """Move to round 2: decisions on criteria without a request carry over; the others are decided again
     next to the department's answers."""
+    await ensure_writable(db, review.department)
     appraisal = home_affairs_step(ctx, review)
     if appraisal.round != 1:
         raise ReviewError("Đã ở vòng 2.")
@@ -311,6 +316,7 @@ async def return_submission(db: AsyncSession, ctx: TenantContext, review: Review
     """Send the submitted package back to the department for a corrected one (the old package is kept)."""
     if not is_home_affairs(ctx):
         raise PermissionError("Chỉ Sở Nội vụ trả lại hồ sơ.")
+    await ensure_writable(db, review.department)
     if review.finalised:
         raise ReviewError("Kết quả thẩm định đã công bố.")
     submission = review.submission
@@ -341,6 +347,7 @@ async def answer(
 ) -> dict[str, str]:
     """The department's answer (giải trình) to one open request, before the explanation deadline. An answered
     request is never edited: a further exchange is a new request."""
+    await ensure_writable(db, ctx.tenant)
     request = next((r for r in requests.requests if r.id == request_id), None)
     if request is None:
         raise LookupError("Không tìm thấy yêu cầu này.")

@@ -33,7 +33,7 @@ from backend.domain.review.services import (
 from backend.domain.scoring.index import published_results
 from backend.domain.scoring.methods import quantize
 from backend.domain.scoring.province import ADJUSTMENT_SCHEMA, SCORE_SCHEMA
-from backend.domain.tenants.deps import TenantContext
+from backend.domain.tenants.deps import TenantContext, ensure_writable
 
 
 def _area_key(title: str, code: str, known: Mapping[str, str]) -> str:
@@ -44,6 +44,7 @@ def _area_key(title: str, code: str, known: Mapping[str, str]) -> str:
 async def finalise(db: AsyncSession, ctx: TenantContext, review: Review) -> AppraisedResult:
     """Publish the appraised scores as the year's result (replacing an imported one), then rank the
     province's published departments of the year within their groups. Call while bound to the department."""
+    await ensure_writable(db, review.department)
     appraisal = home_affairs_step(ctx, review)
     if review.undecided:
         codes = ", ".join(r.key for r in review.undecided[:10])
@@ -142,12 +143,11 @@ async def rank_province(db: AsyncSession, ctx: TenantContext, year: int) -> dict
     ranked = published_results(
         pl.DataFrame(scores, schema=SCORE_SCHEMA), year, pl.DataFrame(adjustments, schema=ADJUSTMENT_SCHEMA)
     ).filter(pl.col("rank").is_not_null())
-    ranks: dict[str, tuple[int, int]] = {}
-    for line in ranked.iter_rows(named=True):
-        dept, result = found[line["tenant"]]
-        ranks[dept.code] = (int(line["rank"]), int(line["of"]))
-        if (result.rank, result.rank_of) == ranks[dept.code]:
-            continue
+    ranks = {line["tenant"]: (int(line["rank"]), int(line["of"])) for line in ranked.iter_rows(named=True)}
+    changed = [found[code] for code, rank in ranks.items() if (found[code][1].rank, found[code][1].rank_of) != rank]
+    for dept, _ in changed:  # an archive's published rank stays as it was: a ranking that moves it is refused
+        await ensure_writable(db, dept)
+    for dept, result in changed:
         async with bound_to(db, ctx, dept):
             result.rank, result.rank_of = ranks[dept.code]
             await db.flush()

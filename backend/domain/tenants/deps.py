@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from litestar import Request
@@ -15,7 +15,7 @@ from sqlalchemy import String, bindparam, cast, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend.auth.permissions import Permission, declared_access
-from backend.auth.principal import Principal, current_principal
+from backend.auth.principal import SCOPE_KEY, Principal, current_principal
 from backend.auth.sessions import COOKIE
 from backend.db.engine import driver_connection
 from backend.db.models import Province, Tenant
@@ -102,6 +102,9 @@ async def provide_tenant_context(
     else:
         successors = await _successors(db_session, tenant.id)
         _check_archive_access(request, principal, tenant, successors)
+        # From here on the archive is read-only to everyone: the pages offer no write (`can` says no)
+        principal = replace(principal, read_only=principal.read_only | {tenant.id})
+        request.scope[SCOPE_KEY] = principal  # type: ignore[literal-required]
     remember_session(db_session, token)
     remember_context(db_session, tenant.id, principal.user_id)  # for the request's later transactions
     return TenantContext(
@@ -200,6 +203,14 @@ class ArchivedTenantRefusal(ClearRefusal):
                 "Hãy làm việc ở đơn vị kế tiếp."
             ),
         )
+
+
+async def ensure_writable(db: AsyncSession, tenant: Tenant) -> None:
+    """Refuse a write into an archived tenant (423, naming its successors) before anything is written: the
+    services that write into a tenant other than the one in the URL call it (the Sở Nội vụ's review, invitations),
+    so every path to them, a page or an API, is refused alike."""
+    if tenant.archived_on is not None:
+        raise ArchivedTenantRefusal(tenant, await _successors(db, tenant.id))
 
 
 def _check_archive_access(

@@ -113,9 +113,33 @@ def load_lineage(directory: Path, provinces: list[LoadedProvince]) -> LoadedLine
         path = f"{found.path}.{found.field}" if found.field else found.path
         raise TenantConfigError([ConfigProblem(name, path, found.reason)]) from exc
     edges, merged, problems = _edges(config, name, provinces)
+    problems += _claims_into_archives(edges, provinces)
     if problems:
         raise TenantConfigError(problems)
     return LoadedLineage(file, edges, merged)
+
+
+def _claims_into_archives(edges: list[Edge], provinces: list[LoadedProvince]) -> list[ConfigProblem]:
+    """A claim mapping that grants a role in a tenant the lineage archives: an archive takes no new member."""
+    archived = {edge.predecessor: edge for edge in edges}
+    problems = []
+    for loaded in provinces:
+        info = loaded.config.province
+        if info.identity_provider is None:
+            continue
+        for index, mapping in enumerate(info.identity_provider.claim_mappings):
+            edge = archived.get((info.code, mapping.tenant))
+            if edge is not None:
+                problems.append(
+                    ConfigProblem(
+                        str(loaded.file),
+                        f"$.province.identity_provider.claim_mappings[{index}].tenant",
+                        f"đơn vị {mapping.tenant!r} đã được sắp xếp lại từ ngày {edge.effective_on:%d/%m/%Y} "
+                        f"(lineage.yaml {edge.path}): hồ sơ lưu trữ không nhận thêm người; "
+                        f"ánh xạ claim sang đơn vị kế tiếp {'/'.join(edge.successor)}",
+                    )
+                )
+    return problems
 
 
 def _parse_date(text: str) -> date | None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -196,6 +196,7 @@ async def _sync_province(
     await _sync_result_classes(session, province, info, report)
 
     tenants = {t.code: t for t in await session.scalars(select(Tenant).where(Tenant.province_id == province.id))}
+    state = await _read_state(session, province.id)
     wanted = {t.code for t in loaded.config.tenants}
     for code, tenant in tenants.items():
         if code not in wanted and tenant.is_active:
@@ -212,6 +213,14 @@ async def _sync_province(
             "is_active": True,
         }
         existing = tenants.get(tenant_config.code)
+        columns = tenant_config.board_columns if tenant_config.board_columns is not None else info.board_columns
+        if (
+            existing is not None
+            and all(getattr(existing, k) == v for k, v in values.items())
+            and not (demo_people and tenant_config.demo_people)
+            and state.matches(existing.id, tenant_config, columns)
+        ):
+            continue  # as the files say: nothing read or written one tenant at a time
         if existing is None:
             tenant = Tenant(id=uuid.uuid4(), province_id=province.id, code=tenant_config.code, **values)
             session.add(tenant)
@@ -231,7 +240,6 @@ async def _sync_province(
         await _delete_units(
             session, removed, changed, report, file=str(loaded.file), path=f"$.tenants[{t_index}].units"
         )
-        columns = tenant_config.board_columns if tenant_config.board_columns is not None else info.board_columns
         await _sync_board_columns(
             session, tenant, columns, report, file=str(loaded.file), path=f"$.tenants[{t_index}].board_columns"
         )
@@ -248,6 +256,82 @@ async def _sync_province(
             )
             await session.flush()
     await bind_tenant(session, None)
+
+
+@dataclass
+class _State:
+    """What a province's tenants have of what the files configure (units, unit groups, board columns), read for
+    all of them at once; a tenant that matches its file is left alone."""
+
+    units: dict[uuid.UUID, dict[uuid.UUID, tuple[str, str, str, int]]] = field(default_factory=dict)
+    groups: dict[uuid.UUID, dict[uuid.UUID, tuple[str, str]]] = field(default_factory=dict)
+    members: dict[uuid.UUID, set[uuid.UUID]] = field(default_factory=dict)
+    columns: dict[uuid.UUID, dict[str, tuple[str, int, int | None, bool, bool]]] = field(default_factory=dict)
+
+    def matches(self, tenant_id: uuid.UUID, config: TenantConfig, columns: list[BoardColumnConfig] | None) -> bool:
+        units = self.units.get(tenant_id, {})
+        have_units = {code: (name, kind, position) for code, name, kind, position in units.values()}
+        want_units = {u.code: (u.name, u.kind, position) for position, u in enumerate(config.units)}
+        if have_units != want_units:
+            return False
+        code_of = {unit_id: unit[0] for unit_id, unit in units.items()}
+        have_groups = {
+            code: (name, frozenset(code_of.get(u, "") for u in self.members.get(group_id, set())))
+            for group_id, (code, name) in self.groups.get(tenant_id, {}).items()
+        }
+        want_groups = {g.code: (g.name, frozenset(g.members)) for g in config.unit_groups}
+        if have_groups != want_groups:
+            return False
+        have_columns = self.columns.get(tenant_id, {})
+        if columns is None:
+            return bool(have_columns)  # an unconfigured board keeps what it has; a new one gets the defaults
+        want_columns = {
+            c.code: (c.name, position, c.wip_limit, c.done, c.needs_confirmation) for position, c in enumerate(columns)
+        }
+        return have_columns == want_columns
+
+
+_STATE_TENANTS = "SELECT id FROM tenants WHERE province_id = :province"
+
+
+async def _read_state(session: AsyncSession, province_id: uuid.UUID) -> _State:
+    """The province's units, unit groups, their members and board columns, in four statements across its tenants
+    (the owner's `sync_reads` policy, migration 0027, on for these reads only)."""
+    state = _State()
+    params = {"province": province_id}
+    await session.execute(text("SELECT set_config('app.sync_reads', 'on', true)"))
+    try:
+        for row in await session.execute(
+            text(f"SELECT tenant_id, id, code, name, kind, position FROM units WHERE tenant_id IN ({_STATE_TENANTS})"),
+            params,
+        ):
+            state.units.setdefault(row.tenant_id, {})[row.id] = (row.code, row.name, row.kind, row.position)
+        for row in await session.execute(
+            text(f"SELECT tenant_id, id, code, name FROM unit_groups WHERE tenant_id IN ({_STATE_TENANTS})"), params
+        ):
+            state.groups.setdefault(row.tenant_id, {})[row.id] = (row.code, row.name)
+        for row in await session.execute(
+            text(f"SELECT unit_group_id, unit_id FROM unit_group_members WHERE tenant_id IN ({_STATE_TENANTS})"),
+            params,
+        ):
+            state.members.setdefault(row.unit_group_id, set()).add(row.unit_id)
+        for row in await session.execute(
+            text(
+                "SELECT tenant_id, code, name, position, wip_limit, is_done, needs_confirmation FROM board_columns "
+                f"WHERE tenant_id IN ({_STATE_TENANTS})"
+            ),
+            params,
+        ):
+            state.columns.setdefault(row.tenant_id, {})[row.code] = (
+                row.name,
+                row.position,
+                row.wip_limit,
+                row.is_done,
+                row.needs_confirmation,
+            )
+    finally:
+        await session.execute(text("SELECT set_config('app.sync_reads', '', true)"))
+    return state
 
 
 DEFAULT_BOARD_COLUMNS = (
