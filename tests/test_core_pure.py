@@ -290,6 +290,7 @@ TASK_EDIT_OWN_UNIT        x        .        .        .      x     x     x     x 
 TASK_EDIT_ANY             x        .        .        .      x     .     .     x      .
 TASK_CONFIRM              x        .        .        .      x     .     .     x      .
 EVIDENCE_UPLOAD           x        .        .        .      x     x     x     .      .
+EVIDENCE_DELETE_ANY       x        .        .        .      x     .     .     .      .
 SUBMISSION_SUBMIT         x        .        .        .      x     .     .     x      .
 SUBMISSION_VERIFY         x        .        x        .      x     .     .     x      .
 REVIEW_APPRAISE           x        .        x        .      .     .     .     .      .

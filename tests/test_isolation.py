@@ -94,6 +94,9 @@ async def test_every_table_with_tenant_id_has_enabled_and_forced_policy(owner_en
 # FOR SELECT policy instead of ALL, or one more permissive policy fails the comparison.
 TENANT_OF_STATEMENT_AS_STORED = "(tenant_id = ( SELECT app_tenant() AS app_tenant))"  # rls.CHECKED_TENANT
 TENANT_ISOLATION = ("tenant_isolation", "PERMISSIVE", "{public}", "ALL", TENANT_OF_STATEMENT_AS_STORED)
+# Reading only (SELECT), the province's tenants once the database checked the session's right (migration 0028).
+PROVINCE_OF_STATEMENT_AS_STORED = "(tenant_id = ANY (( SELECT app_province_tenants() AS app_province_tenants)::uuid[]))"
+PROVINCE_READING = ("province_reading", "PERMISSIVE", "{public}", "SELECT", None)
 OWN_EMAIL = "(lower((email)::text) = lower(NULLIF(current_setting('app.user_email'::text, true), ''::text)))"
 OTHER_POLICIES = {  # a person's own rows across tenants, read (and accepted) without a tenant context
     "memberships": {
@@ -140,7 +143,7 @@ async def test_every_tenant_table_has_exactly_its_policies_with_their_exact_expr
         key = (row.policyname, row.permissive, row.roles, row.cmd, row.with_check)
         found.setdefault(row.tablename, {})[key] = row.qual
     expected = {
-        table: {TENANT_ISOLATION: TENANT_OF_STATEMENT_AS_STORED}
+        table: {TENANT_ISOLATION: TENANT_OF_STATEMENT_AS_STORED, PROVINCE_READING: PROVINCE_OF_STATEMENT_AS_STORED}
         | OTHER_POLICIES.get(table, {})
         | _owner_policies(str(owner)).get(table, {})
         | (sync_reads if table in SYNC_READS_TABLES else {})
@@ -362,6 +365,58 @@ async def test_no_tenant_context_sees_zero_rows_and_tenant_a_cannot_reach_tenant
         assert dict(kept._mapping) == row_b
         assert await owner.scalar(text(f"SELECT count(*) FROM {name} WHERE tenant_id = :b"), {"b": b}) >= 1
         assert await owner.scalar(text(f"SELECT count(*) FROM {name} WHERE {where_a}"), key_a) == 0
+
+
+PROVINCE_ADMIN = "nghia.tv@snv.hatinh.example.vn"  # Hà Tĩnh's Sở Nội vụ
+
+
+async def _province_id(engine: AsyncEngine, code: str) -> str:
+    async with engine.connect() as connection:
+        return str(await connection.scalar(text("SELECT id FROM provinces WHERE code = :c"), {"c": code}))
+
+
+@pytest.mark.parametrize("name", TENANT_TABLES)
+async def test_a_province_read_shows_its_province_to_its_admin_only_and_writes_nothing(
+    app: Litestar,
+    app_engine: AsyncEngine,
+    owner_engine: AsyncEngine,
+    two_tenants: tuple[uuid.UUID, uuid.UUID],
+    name: str,
+) -> None:
+    """`reading_province`'s setting: the Hà Tĩnh admin's session sees a Hà Tĩnh tenant's row, never another
+    province's, nor anything when it names another province; a department's member sees nothing through it; and it
+    deletes nothing, its own province's rows included."""
+    other, home = two_tenants  # Bà Rịa – Vũng Tàu's, Hà Tĩnh's
+    if not await _may(app_engine, name, "SELECT"):
+        pytest.skip("the application's role cannot read the table")
+    table = Base.metadata.tables[name]
+    async with owner_engine.begin() as owner:
+        rows = Rows(owner)
+        where_home, key_home = _where_key(table, await rows.row(table, home))
+        where_other, key_other = _where_key(table, await rows.row(table, other))
+    admin = await session_cookie_for(app, PROVINCE_ADMIN)
+    ha_tinh, ba_ria = await _province_id(app_engine, "ha-tinh"), await _province_id(app_engine, "ba-ria-vung-tau")
+
+    async def seen(session: str, province: str, where: str, key: dict[str, Any]) -> int:
+        async with app_engine.connect() as connection:
+            await connection.execute(
+                text("SELECT set_config('app.province_id', :p, true), set_config('app.session', :s, true)"),
+                {"p": province, "s": session},
+            )
+            return int(await connection.scalar(text(f"SELECT count(*) FROM {name} WHERE {where}"), key) or 0)
+
+    assert await seen(admin, ha_tinh, where_home, key_home) == 1
+    assert await seen(admin, ha_tinh, where_other, key_other) == 0
+    assert await seen(admin, ba_ria, where_other, key_other) == 0
+    assert await seen(_SESSIONS[home], ha_tinh, where_home, key_home) == 0
+    assert await seen("", ha_tinh, where_home, key_home) == 0
+    if await _may(app_engine, name, "DELETE", "SELECT"):
+        async with app_engine.connect() as connection:
+            await connection.execute(
+                text("SELECT set_config('app.province_id', :p, true), set_config('app.session', :s, true)"),
+                {"p": ha_tinh, "s": admin},
+            )
+            assert (await connection.execute(text(f"DELETE FROM {name} WHERE {where_home}"), key_home)).rowcount == 0
 
 
 async def test_tenant_a_cannot_read_update_or_delete_tenant_b_rows(

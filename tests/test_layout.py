@@ -233,3 +233,84 @@ def test_the_queue_and_the_tenant_configuration_import_no_feature() -> None:
     from backend.domain.tenants.config import SECTION_CHECKS
 
     assert set(SECTION_CHECKS) == {"holidays", "calendar"}
+
+
+# Who may set the tenant context besides the doors of `backend.db.rls` (`acting_in`, `reading_province`,
+# `reading_archive`): the tenant dependency, for the request's own tenant, and code that runs as the owner or the
+# jobs' role (trusted with the setting alone by `app_tenant()`), or binds no tenant at all. A request handler that
+# crosses into another tenant goes through a door, which checks the province (or the lineage) and the right.
+TRUSTED_BINDERS = {
+    ("backend.auth.services", "sign_in"): "binds no tenant: the person only, to read their own memberships",
+    ("backend.domain.tenants.deps", "provide_tenant_context"): "the request's own tenant, after the access check",
+    ("backend.domain.tenants.deps", "provide_unbound_tenant_context"): "the same, for a board move",
+    ("backend.domain.assessments.history", "import_histories"): "`parboard history import`, as the owner",
+    ("backend.domain.demo_cycle", "_person"): "the demo's seed, as the owner",
+    ("backend.domain.demo_cycle", "seed_demo_cycle"): "the demo's seed, as the owner",
+    ("backend.domain.submissions.services", "build_package"): "the package job, as the jobs' role",
+    ("backend.domain.submissions.services", "_reporting"): "the package job, as the jobs' role",
+    ("backend.domain.submissions.services", "_mark_failed"): "the package job, as the jobs' role",
+    ("backend.domain.submissions.verify", "check_recorded"): "`parboard verify`, as the owner",
+    ("backend.domain.tenants.demo_fill", "demo_history"): "the demo's fill, as the owner",
+    ("backend.domain.tenants.demo_fill", "demo_assessments"): "the demo's fill, as the owner",
+    ("backend.domain.tenants.lineage", "apply_lineage"): "`parboard tenants sync`, as the owner",
+    ("backend.domain.tenants.lineage", "_hand_over"): "`parboard tenants sync`, as the owner",
+    ("backend.domain.tenants.sync", "_sync_province"): "`parboard tenants sync`, as the owner",
+    ("backend.domain.evidence.check", "<module>"): "`check_storage`'s statement, run as the owner",
+    ("backend.domain.tenants.deps", "<module>"): "the tenant dependency's statement (the tenant and the check)",
+    ("backend.jobs.reminders", "collect"): "the reminders job, as the jobs' role",
+}
+BINDING_CALLS = {"bind_tenant", "remember_context"}
+
+
+def tenant_binders(root: Path) -> set[tuple[str, str]]:
+    """(module, function) of every call that sets the tenant context outside `backend.db.rls`: a call of
+    `bind_tenant` or `remember_context`, or a use of `app.tenant_id` / `TENANT_SETTING` (a `set_config` of its own)."""
+    found: set[tuple[str, str]] = set()
+    for path in sorted(root.rglob("*.py")):
+        module = ".".join(path.relative_to(root.parent).with_suffix("").parts)
+        if module == "backend.db.rls":
+            continue
+
+        def visit(node: ast.AST, function: str, module: str = module) -> None:
+            for child in ast.iter_child_nodes(node):
+                inner = child.name if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef) else function
+                if isinstance(child, ast.Call):
+                    callee = child.func
+                    name = callee.attr if isinstance(callee, ast.Attribute) else getattr(callee, "id", "")
+                    if name in BINDING_CALLS:
+                        found.add((module, inner))
+                elif isinstance(child, ast.Constant) and isinstance(child.value, str):
+                    if "set_config('app.tenant_id'" in child.value:
+                        found.add((module, inner))
+                elif isinstance(child, ast.Name) and child.id == "TENANT_SETTING" and isinstance(child.ctx, ast.Load):
+                    found.add((module, inner))
+                visit(child, inner)
+
+        visit(ast.parse(path.read_text()), "<module>")
+    return found
+
+
+def test_the_tenant_check_sees_calls_settings_and_names(tmp_path: Path) -> None:
+    package = tmp_path / "backend"
+    package.mkdir()
+    (package / "a.py").write_text(
+        "async def crosses(db, t):\n    await bind_tenant(db, t)\n"
+        "def own(db):\n    rls.remember_context(db, None)\n"
+        "Q = \"SELECT set_config('app.tenant_id', :t, true)\"\n"
+        "def setting():\n    return func.set_config(TENANT_SETTING, 't', True)\n"
+        "def reads():\n    return \"current_setting('app.tenant_id', true)\"\n"
+    )
+    assert tenant_binders(package) == {
+        ("backend.a", "crosses"),
+        ("backend.a", "own"),
+        ("backend.a", "<module>"),
+        ("backend.a", "setting"),
+    }
+
+
+def test_nothing_outside_the_doors_binds_another_tenant() -> None:
+    """Every crossing of a request goes through `acting_in`, `reading_province` or `reading_archive`."""
+    found = tenant_binders(PROJECT_ROOT / "backend")
+    untrusted = found - set(TRUSTED_BINDERS)
+    assert not untrusted, f"the tenant context set outside the doors of backend.db.rls: {sorted(untrusted)}"
+    assert set(TRUSTED_BINDERS) <= found, "a trusted place that no longer binds a tenant leaves TRUSTED_BINDERS"

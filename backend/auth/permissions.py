@@ -40,6 +40,7 @@ class Permission(enum.StrEnum):
     TASK_EDIT_ANY = "task.edit_any"
     TASK_CONFIRM = "task.confirm"  # chờ xác nhận → hoàn thành
     EVIDENCE_UPLOAD = "evidence.upload"
+    EVIDENCE_DELETE_ANY = "evidence.delete_any"  # anyone's file of the tenant (one's own upload needs no right)
     SUBMISSION_SUBMIT = "submission.submit"
     SUBMISSION_VERIFY = "submission.verify"  # check a package file: who submits it and who appraises it
     REVIEW_APPRAISE = "review.appraise"
@@ -58,7 +59,7 @@ MATRIX: Final[dict[Role, frozenset[Permission]]] = {
     Role.FOCAL_POINT: frozenset(
         _READ
         | {P.ASSESSMENT_EDIT, P.TASK_EDIT_ANY, P.TASK_EDIT_OWN_UNIT, P.TASK_CONFIRM, P.EVIDENCE_UPLOAD}
-        | {P.SUBMISSION_SUBMIT, P.SUBMISSION_VERIFY, P.AUDIT_READ}
+        | {P.SUBMISSION_SUBMIT, P.SUBMISSION_VERIFY, P.AUDIT_READ, P.EVIDENCE_DELETE_ANY}
     ),
     Role.LEADER: frozenset(
         _READ
@@ -117,6 +118,13 @@ PROVINCE_TOKENS_MANAGE: Final = P.PROVINCE_MANAGE
 def declared_token_scope(handler: BaseRouteHandler) -> TokenScope | None:
     scope = handler.opt.get("token_scope")
     return scope if isinstance(scope, TokenScope) else None
+
+
+# Role sets the domain asks about, defined here only.
+# Held within one unit of a department: they see and act on their unit's tasks, and their membership names the unit.
+UNIT_ROLES: Final = frozenset({Role.UNIT_HEAD, Role.STAFF})
+# What a department's admin grants, most trusted first (a Sở Nội vụ's admin also grants province reviewers).
+TENANT_ROLES: Final = (Role.TENANT_ADMIN, Role.FOCAL_POINT, Role.LEADER, Role.UNIT_HEAD, Role.STAFF, Role.VIEWER)
 
 
 def allows(roles: set[Role] | frozenset[Role], permission: Permission) -> bool:

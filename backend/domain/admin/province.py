@@ -1,8 +1,8 @@
-"""The province admin's view across the province's tenants: the one explicit cross-tenant path.
+"""The province admin's view across the province's tenants.
 
-Row-level security stays on: the path binds each tenant's context in turn, after checking that the
-person is a province admin in the province's Sở Nội vụ, and every action is audited both in the
-target tenant and in the Sở Nội vụ.
+Row-level security stays on: the list reads the province in one statement (`reading_province`), an invitation
+enters its tenant through `acting_in`, both checking the person's right in the Sở Nội vụ; every action is audited
+both in the target tenant and in the Sở Nội vụ.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from typing import Any
 from sqlalchemy import BindParameter, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.auth.permissions import Permission
 from backend.db.models import AuditEntry, Membership, Role, Tenant, TenantKind, Unit
-from backend.db.rls import bind_tenant
+from backend.db.rls import acting_in, reading_province
 from backend.domain.admin import services
 from backend.domain.tenants.deps import TenantContext
 
@@ -32,35 +33,35 @@ def is_home_affairs(ctx: TenantContext) -> bool:
     return ctx.tenant.kind == TenantKind.HOME_AFFAIRS
 
 
-# A tenant's unit, member and admin counts, read under its row-level security (one tenant per statement). The
-# tenant is named as well: the memberships policy also shows the reader their own rows in other tenants.
-_TENANT_ID: BindParameter[uuid.UUID] = bindparam("tenant")
-_COUNTS = select(
-    select(func.count()).select_from(Unit).where(Unit.tenant_id == _TENANT_ID).scalar_subquery(),
-    select(func.count(func.distinct(Membership.user_id)))
-    .where(Membership.tenant_id == _TENANT_ID, Membership.is_active)
-    .scalar_subquery(),
-    select(func.count())
-    .select_from(Membership)
-    .where(Membership.tenant_id == _TENANT_ID, Membership.role == Role.TENANT_ADMIN, Membership.is_active)
-    .scalar_subquery(),
+# Every tenant of the province with its unit, member and admin counts, in one statement (`reading_province`): the
+# counts group by tenant, so a person's own memberships elsewhere (the memberships policy shows them too) count only
+# where they are.
+_UNITS = select(Unit.tenant_id, func.count().label("n")).group_by(Unit.tenant_id).subquery()
+_MEMBERS = (
+    select(
+        Membership.tenant_id,
+        func.count(func.distinct(Membership.user_id)).label("members"),
+        func.count().filter(Membership.role == Role.TENANT_ADMIN).label("admins"),
+    )
+    .where(Membership.is_active)
+    .group_by(Membership.tenant_id)
+    .subquery()
+)
+_PROVINCE_ID: BindParameter[uuid.UUID] = bindparam("province")
+_OVERVIEW = (
+    select(Tenant, _UNITS.c.n, _MEMBERS.c.members, _MEMBERS.c.admins)
+    .outerjoin(_UNITS, _UNITS.c.tenant_id == Tenant.id)
+    .outerjoin(_MEMBERS, _MEMBERS.c.tenant_id == Tenant.id)
+    .where(Tenant.province_id == _PROVINCE_ID)
+    .order_by(Tenant.kind, Tenant.name)
 )
 
 
 async def overview(db: AsyncSession, ctx: TenantContext) -> list[TenantSummary]:
-    """Every tenant of the province with its unit, member and admin counts."""
-    tenants = list(
-        await db.scalars(select(Tenant).where(Tenant.province_id == ctx.province.id).order_by(Tenant.kind, Tenant.name))
-    )
-    summaries = []
-    try:
-        for tenant in tenants:
-            await bind_tenant(db, tenant.id, ctx.principal.user_id)
-            units, members, admins = (await db.execute(_COUNTS, {"tenant": tenant.id})).one()  # one round trip
-            summaries.append(TenantSummary(tenant, units or 0, members or 0, admins or 0))
-    finally:
-        await bind_tenant(db, ctx.tenant.id, ctx.principal.user_id)
-    return summaries
+    """Every tenant of the province with its unit, member and admin counts (one statement, however many tenants)."""
+    async with reading_province(db, ctx.tenant, ctx.principal, Permission.PROVINCE_MANAGE):
+        rows = (await db.execute(_OVERVIEW, {"province": ctx.province.id})).all()
+    return [TenantSummary(tenant, units or 0, members or 0, admins or 0) for tenant, units, members, admins in rows]
 
 
 async def invite_tenant_admin(
@@ -76,11 +77,8 @@ async def invite_tenant_admin(
         errors.add("tenant_code", "Chọn một sở, ban, ngành của tỉnh.")
         return None, errors
     actor: uuid.UUID | None = ctx.principal.user_id
-    try:
-        await bind_tenant(db, target.id, actor)
+    async with acting_in(db, ctx.tenant, target, ctx.principal, Permission.PROVINCE_MANAGE):
         invitation, errors = await services.invite(db, target, actor, {**form, "role": Role.TENANT_ADMIN.value})
-    finally:
-        await bind_tenant(db, ctx.tenant.id, actor)
     if invitation is None:
         return None, errors
     db.add(

@@ -21,6 +21,7 @@ import anyio.to_thread
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.auth.permissions import Permission
 from backend.db.models import (
     AuditEntry,
     CriteriaSet,
@@ -31,7 +32,7 @@ from backend.db.models import (
     Tenant,
     TenantKind,
 )
-from backend.db.rls import bind_tenant
+from backend.db.rls import acting_in, reading_province
 from backend.domain.assessments.xlsx import (
     ExternalColumn,
     ImportProblem,
@@ -278,16 +279,16 @@ async def load_grid(db: AsyncSession, ctx: TenantContext, year: int, group: str 
     by_id = {c.id: c for c in grid.criteria}
     if not by_id:
         return grid
-    actor = ctx.principal.user_id
-    try:
-        for tenant in tenants:
-            await bind_tenant(db, tenant.id, actor)
-            for score in await db.scalars(select(ExternalScore).where(ExternalScore.criterion_id.in_(list(by_id)))):
-                grid.stored[(tenant.id, by_id[score.criterion_id].code)] = StoredScore(
-                    score.value, score.points, score.source
-                )
-    finally:
-        await bind_tenant(db, ctx.tenant.id, actor)
+    async with reading_province(db, ctx.tenant, ctx.principal, Permission.EXTERNAL_SCORES_ENTER):
+        scores = await db.scalars(
+            select(ExternalScore).where(
+                ExternalScore.tenant_id.in_([t.id for t in tenants]), ExternalScore.criterion_id.in_(list(by_id))
+            )
+        )
+        for score in scores:
+            grid.stored[(score.tenant_id, by_id[score.criterion_id].code)] = StoredScore(
+                score.value, score.points, score.source
+            )
     return grid
 
 
@@ -385,12 +386,11 @@ async def save_entries(db: AsyncSession, ctx: TenantContext, grid: ExternalGrid,
     for tenant in grid.tenants:  # an archive among them refuses the whole save, before anything is written
         if entries.get(tenant.code):
             await ensure_writable(db, tenant)
-    try:
-        for tenant in grid.tenants:
-            wanted = entries.get(tenant.code)
-            if not wanted:
-                continue
-            await bind_tenant(db, tenant.id, actor)
+    for tenant in grid.tenants:
+        wanted = entries.get(tenant.code)
+        if not wanted:
+            continue
+        async with acting_in(db, ctx.tenant, tenant, ctx.principal, Permission.EXTERNAL_SCORES_ENTER):
             ids = [by_code[code].id for code in wanted]
             rows = {
                 r.criterion_id: r
@@ -433,8 +433,6 @@ async def save_entries(db: AsyncSession, ctx: TenantContext, grid: ExternalGrid,
                 changed[tenant.code] = sorted(after)
             # Flushed while still bound to this tenant: row-level security checks each row in its own tenant.
             await db.flush()
-    finally:
-        await bind_tenant(db, ctx.tenant.id, actor)
     if changed:
         db.add(
             AuditEntry(

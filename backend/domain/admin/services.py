@@ -10,14 +10,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.auth.permissions import TENANT_ROLES, UNIT_ROLES
 from backend.auth.sessions import SessionStore, now
 from backend.db.models import AuditEntry, Invitation, Membership, Role, Tenant, TenantKind, Unit, User, UserSession
 from backend.domain.tenants.config import EMAIL
 from backend.domain.tenants.deps import ensure_writable
 
 INVITATION_LIFETIME = timedelta(days=30)
-UNIT_ROLES = {Role.UNIT_HEAD, Role.STAFF}
-TENANT_ROLES = (Role.TENANT_ADMIN, Role.FOCAL_POINT, Role.LEADER, Role.UNIT_HEAD, Role.STAFF, Role.VIEWER)
 
 
 def assignable_roles(tenant: Tenant) -> tuple[Role, ...]:

@@ -1,6 +1,6 @@
 """ "Không áp dụng" decided by the Sở Nội vụ: one criterion (or area, or survey part) of one tenant's year does not
 apply to it, with a reason. The decision is written in the tenant's own rows (row-level security: the Sở Nội vụ's
-session binds that tenant of its own province, as the province's results do) and in the tenant's audit log.
+session enters that tenant of its own province through `acting_in`) and in the tenant's audit log.
 """
 
 from __future__ import annotations
@@ -11,13 +11,18 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.auth.permissions import Permission
 from backend.db.models import AuditEntry, NotApplicableDecision, Tenant, TenantKind
-from backend.db.rls import bind_tenant
+from backend.db.rls import acting_in, reading_province
 from backend.domain.assessments import services
 from backend.domain.tenants.deps import TenantContext, ensure_writable
 
 MAX_REASON = 2000
 COUNTED = {"criterion", "survey"}
+# The Sở Nội vụ decides beside the external scores it enters (the right both its roles hold that reach a decision);
+# the decisions are listed on the province's results.
+RIGHT = Permission.EXTERNAL_SCORES_ENTER
+READ = Permission.PROVINCE_RESULTS
 
 
 class DecisionError(ValueError):
@@ -57,28 +62,29 @@ async def province_tenants(db: AsyncSession, ctx: TenantContext) -> list[Tenant]
 
 
 async def decisions(db: AsyncSession, ctx: TenantContext, year: int) -> list[Decision]:
-    """Every decision of the year across the province's tenants."""
+    """Every decision of the year across the province's tenants (read in one statement), with its criterion's title
+    from the tenant's own criteria set."""
+    tenants = {t.id: t for t in await province_tenants(db, ctx)}
+    async with reading_province(db, ctx.tenant, ctx.principal, READ):
+        rows = list(
+            await db.scalars(
+                select(NotApplicableDecision)
+                .where(NotApplicableDecision.tenant_id.in_(list(tenants)), NotApplicableDecision.year == year)
+                .order_by(NotApplicableDecision.criterion_code)
+            )
+        )
     found: list[Decision] = []
-    try:
-        for tenant in await province_tenants(db, ctx):
-            await bind_tenant(db, tenant.id, ctx.principal.user_id)
-            rows = list(
-                await db.scalars(
-                    select(NotApplicableDecision)
-                    .where(NotApplicableDecision.year == year)
-                    .order_by(NotApplicableDecision.criterion_code)
-                )
-            )
-            if not rows:
-                continue
+    for tenant in tenants.values():
+        own = [r for r in rows if r.tenant_id == tenant.id]
+        if not own:
+            continue
+        async with acting_in(db, ctx.tenant, tenant, ctx.principal, READ):
             loaded = await services.load(db, ctx.province, year)
-            titles = {r.code: r.node.title for r in loaded.sheet.rows()} if loaded is not None else {}
-            found.extend(
-                Decision(tenant, r.criterion_code, titles.get(r.criterion_code, ""), r.reason, r.status, r.answer)
-                for r in rows
-            )
-    finally:
-        await bind_tenant(db, ctx.tenant.id, ctx.principal.user_id)
+        titles = {r.code: r.node.title for r in loaded.sheet.rows()} if loaded is not None else {}
+        found.extend(
+            Decision(tenant, r.criterion_code, titles.get(r.criterion_code, ""), r.reason, r.status, r.answer)
+            for r in own
+        )
     return found
 
 
@@ -91,8 +97,7 @@ async def decide(
         raise DecisionError("tenant", "Chọn một đơn vị của tỉnh.")
     await ensure_writable(db, tenant)
     code, reason = _checked_input(criterion_code, reason, "Cần ghi lý do không áp dụng.")
-    try:
-        await bind_tenant(db, tenant.id, ctx.principal.user_id)
+    async with acting_in(db, ctx.tenant, tenant, ctx.principal, RIGHT):
         await _check_counted(db, ctx, year, code, f"Đơn vị chưa có bộ chỉ số năm {year}.")
         existing = await _existing(db, year, code)
         before = {"reason": existing.reason, "status": existing.status} if existing is not None else None
@@ -122,8 +127,6 @@ async def decide(
             )
         )
         await db.flush()
-    finally:
-        await bind_tenant(db, ctx.tenant.id, ctx.principal.user_id)
 
 
 async def revoke(db: AsyncSession, ctx: TenantContext, year: int, tenant_code: str, criterion_code: str) -> bool:
@@ -132,8 +135,7 @@ async def revoke(db: AsyncSession, ctx: TenantContext, year: int, tenant_code: s
     if tenant is None:
         return False
     await ensure_writable(db, tenant)
-    try:
-        await bind_tenant(db, tenant.id, ctx.principal.user_id)
+    async with acting_in(db, ctx.tenant, tenant, ctx.principal, RIGHT):
         removed = await db.scalar(
             delete(NotApplicableDecision)
             .where(NotApplicableDecision.year == year, NotApplicableDecision.criterion_code == criterion_code)
@@ -154,8 +156,6 @@ async def revoke(db: AsyncSession, ctx: TenantContext, year: int, tenant_code: s
         )
         await db.flush()
         return True
-    finally:
-        await bind_tenant(db, ctx.tenant.id, ctx.principal.user_id)
 
 
 async def own_claims(db: AsyncSession, year: int) -> list[NotApplicableDecision]:
@@ -205,8 +205,7 @@ async def answer(
         return False
     await ensure_writable(db, tenant)
     note = note.strip()[:MAX_REASON]
-    try:
-        await bind_tenant(db, tenant.id, ctx.principal.user_id)
+    async with acting_in(db, ctx.tenant, tenant, ctx.principal, RIGHT):
         claimed = await db.scalar(
             select(NotApplicableDecision).where(
                 NotApplicableDecision.year == year,
@@ -231,8 +230,6 @@ async def answer(
         )
         await db.flush()
         return True
-    finally:
-        await bind_tenant(db, ctx.tenant.id, ctx.principal.user_id)
 
 
 def _checked_input(criterion_code: str, reason: str, missing_reason: str) -> tuple[str, str]:

@@ -2,8 +2,8 @@
 its rank (by index, ties share) and its class; the points-lost heatmap and the criteria most departments lose
 points on — from every department's self-assessment of the year.
 
-Reading across tenants is the one explicit path: the Sở Nội vụ's session binds each tenant of its own
-province in turn (row-level security stays on), then binds back to the Sở Nội vụ.
+Reading across tenants goes through the one door for a province, `reading_province`: row-level security stays on
+and shows the province's tenants to the Sở Nội vụ's session, a constant number of statements however many tenants.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ import polars as pl
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.auth.permissions import Permission
 from backend.db.models import AppraisedResult, RankingGroup, Tenant, TenantKind
-from backend.db.rls import bind_tenant
+from backend.db.rls import reading_province
 from backend.domain.assessments import services
 from backend.domain.assessments.published import Publication, publication, score_frame, score_rows
 from backend.domain.assessments.services import STATUS_LABELS
@@ -86,31 +87,36 @@ async def province_results(db: AsyncSession, ctx: TenantContext, year: int) -> P
     adjustments: list[dict[str, object]] = []
     status: dict[str, str] = {}
     by_code = {t.code: t for t in tenants}
-    try:
-        for tenant in tenants:
-            await bind_tenant(db, tenant.id, ctx.principal.user_id)
-            announced = await db.scalar(select(AppraisedResult).where(AppraisedResult.year == year))
-            if announced is not None:
-                result.published.append(PublishedLine(tenant, announced.total, announced.rank, announced.rank_of))
-            loaded = await services.load(db, ctx.province, year)
-            if loaded is None or loaded.assessment is None:
-                result.missing.append(tenant)
-                continue
-            status[tenant.code] = STATUS_LABELS[loaded.assessment.status]
-            group = groups.get(tenant.ranking_group_id, "") if tenant.ranking_group_id else ""
-            rows = score_rows(loaded.sheet, tenant.code, group or "Chưa phân nhóm", year)
-            for row in rows:
-                code = str(row["criterion"])
-                node = code.rstrip("*")
-                result.titles.setdefault(
-                    code, f"Các nội dung khác của {node}" if code.endswith("*") else loaded.sheet.row(node).node.title
+    async with reading_province(db, ctx.tenant, ctx.principal, Permission.PROVINCE_RESULTS):
+        announced = {
+            r.tenant_id: r
+            for r in await db.scalars(
+                select(AppraisedResult).where(
+                    AppraisedResult.tenant_id.in_([t.id for t in tenants]), AppraisedResult.year == year
                 )
-            scores.extend(rows)
-            adjustments.append(
-                {"tenant": tenant.code, "year": year, "bonus": loaded.sheet.bonus, "penalty": loaded.sheet.penalty}
             )
-    finally:
-        await bind_tenant(db, ctx.tenant.id, ctx.principal.user_id)
+        }
+        sheets = await services.load_many(db, tenants, year)
+    for tenant in tenants:
+        if (line := announced.get(tenant.id)) is not None:
+            result.published.append(PublishedLine(tenant, line.total, line.rank, line.rank_of))
+        loaded = sheets.get(tenant.id)
+        if loaded is None or loaded.assessment is None:
+            result.missing.append(tenant)
+            continue
+        status[tenant.code] = STATUS_LABELS[loaded.assessment.status]
+        group = groups.get(tenant.ranking_group_id, "") if tenant.ranking_group_id else ""
+        rows = score_rows(loaded.sheet, tenant.code, group or "Chưa phân nhóm", year)
+        for row in rows:
+            code = str(row["criterion"])
+            node = code.rstrip("*")
+            result.titles.setdefault(
+                code, f"Các nội dung khác của {node}" if code.endswith("*") else loaded.sheet.row(node).node.title
+            )
+        scores.extend(rows)
+        adjustments.append(
+            {"tenant": tenant.code, "year": year, "bonus": loaded.sheet.bonus, "penalty": loaded.sheet.penalty}
+        )
     if not scores:
         return result
     frame = score_frame(scores)

@@ -7,12 +7,14 @@ refuses it too), runs inside the request's transaction with the tenant bound, an
 from __future__ import annotations
 
 import uuid
+from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Uuid, func, or_, select, update
+from sqlalchemy import Uuid, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -110,23 +112,47 @@ async def latest_set(db: AsyncSession, province: Province, year: int) -> Criteri
 async def not_applicable_for(db: AsyncSession, criteria_set: CriteriaSet, year: int) -> dict[str, str]:
     """What does not apply to the bound tenant in `year`, code → reason: the set's rules for the tenant's
     attributes, then the Sở Nội vụ's decisions for the tenant and year."""
-    found: dict[str, str] = {}
     attributes = await db.scalar(select(Tenant.attributes).where(Tenant.id == BOUND_TENANT))
-    for rule in criteria_set.not_applicable or []:
-        if rule.get("attribute") in (attributes or []):
-            for code in rule.get("criteria", []):
-                found.setdefault(str(code), str(rule.get("reason", "")))
     decisions = await db.scalars(
         select(NotApplicableDecision).where(
             NotApplicableDecision.year == year, NotApplicableDecision.status == "decided"
         )
     )
-    for decision in decisions:
-        found[decision.criterion_code] = decision.reason
+    return _not_applicable(criteria_set, attributes, {d.criterion_code: d.reason for d in decisions})
+
+
+def _not_applicable(criteria_set: CriteriaSet, attributes: list[str] | None, decided: dict[str, str]) -> dict[str, str]:
+    """The set's rules for the tenant's attributes, then the Sở Nội vụ's decisions (code → reason)."""
+    found: dict[str, str] = {}
+    for rule in criteria_set.not_applicable or []:
+        if rule.get("attribute") in (attributes or []):
+            for code in rule.get("criteria", []):
+                found.setdefault(str(code), str(rule.get("reason", "")))
+    found.update(decided)
     return found
 
 
+# A criteria set's version is never edited once imported (`criteria/importer.py`: a change is a new version, a new
+# id), so its nodes are read once per process, not on every page that scores a sheet (the tenant home among them).
+# Sets are global rows (no tenant's data): one cache serves every tenant.
+_NODES: OrderedDict[uuid.UUID, tuple[Node, ...]] = OrderedDict()
+NODES_CACHED = 64  # sets: a province has a few a year
+
+
 async def nodes_of(db: AsyncSession, criteria_set_id: uuid.UUID) -> list[Node]:
+    """The set's nodes by depth and position."""
+    if (cached := _NODES.get(criteria_set_id)) is not None:
+        _NODES.move_to_end(criteria_set_id)
+        return list(cached)
+    nodes = await _read_nodes(db, criteria_set_id)
+    if nodes:  # an unknown id is not remembered
+        _NODES[criteria_set_id] = tuple(nodes)
+        while len(_NODES) > NODES_CACHED:
+            _NODES.popitem(last=False)
+    return nodes
+
+
+async def _read_nodes(db: AsyncSession, criteria_set_id: uuid.UUID) -> list[Node]:
     rows = await db.scalars(
         select(Criterion)
         .where(Criterion.criteria_set_id == criteria_set_id)
@@ -189,6 +215,72 @@ async def load(db: AsyncSession, province: Province, year: int) -> Loaded | None
         penalty_cap=criteria_set.penalty_cap,
     )
     return Loaded(assessment, criteria_set, sheet, versions)
+
+
+async def load_many(db: AsyncSession, tenants: Sequence[Tenant], year: int) -> dict[uuid.UUID, Loaded]:
+    """Each of `tenants`' assessments for `year` as a scored sheet, as `load` builds one (a tenant without one is
+    left out), in a constant number of statements however many tenants: one per table, one per criteria set for
+    its nodes. The caller makes the tenants readable at once (`backend.db.rls.reading_province`)."""
+    by_id = {t.id: t for t in tenants}
+    wanted = select(Assessment).where(Assessment.tenant_id.in_(list(by_id)), Assessment.year == year)
+    assessments = {a.tenant_id: a for a in await db.scalars(wanted)}
+    if not assessments:
+        return {}
+    sets = {
+        s.id: s
+        for s in await db.scalars(
+            select(CriteriaSet).where(CriteriaSet.id.in_({a.criteria_set_id for a in assessments.values()}))
+        )
+    }
+    nodes = {set_id: await nodes_of(db, set_id) for set_id in sets}
+    items: dict[uuid.UUID, list[AssessmentItem]] = {}
+    for item in await db.scalars(
+        select(AssessmentItem).where(AssessmentItem.assessment_id.in_([a.id for a in assessments.values()]))
+    ):
+        items.setdefault(item.assessment_id, []).append(item)
+    # as `load`: matched by code across the year's versions of the set's province and year, the newest winning
+    entered: dict[tuple[uuid.UUID, uuid.UUID, int], dict[str, External]] = {}
+    for score, code, province_id, set_year in await db.execute(
+        select(ExternalScore, Criterion.code, CriteriaSet.province_id, CriteriaSet.year)
+        .join(Criterion, Criterion.id == ExternalScore.criterion_id)
+        .join(CriteriaSet, CriteriaSet.id == Criterion.criteria_set_id)
+        .where(
+            ExternalScore.tenant_id.in_(list(assessments)),
+            tuple_(CriteriaSet.province_id, CriteriaSet.year).in_({(s.province_id, s.year) for s in sets.values()}),
+        )
+        .order_by(CriteriaSet.version)
+    ):
+        entered.setdefault((score.tenant_id, province_id, set_year), {})[code] = External(score.points, score.value)
+    decided: dict[uuid.UUID, dict[str, str]] = {}
+    for decision in await db.scalars(
+        select(NotApplicableDecision).where(
+            NotApplicableDecision.tenant_id.in_(list(assessments)),
+            NotApplicableDecision.year == year,
+            NotApplicableDecision.status == "decided",
+        )
+    ):
+        decided.setdefault(decision.tenant_id, {})[decision.criterion_code] = decision.reason
+    loaded: dict[uuid.UUID, Loaded] = {}
+    for tenant_id, assessment in assessments.items():
+        criteria_set = sets[assessment.criteria_set_id]
+        entries = {
+            i.criterion_id: Entry(i.points, dict(i.inputs), i.explanation, i.evidence_refs)
+            for i in items.get(assessment.id, [])
+        }
+        by_code = entered.get((tenant_id, criteria_set.province_id, criteria_set.year), {})
+        set_nodes = nodes[criteria_set.id]
+        sheet = build_sheet(
+            set_nodes,
+            entries,
+            {n.id: by_code[n.code] for n in set_nodes if n.code in by_code},
+            criteria_set.total_max,
+            not_applicable=_not_applicable(criteria_set, by_id[tenant_id].attributes, decided.get(tenant_id, {})),
+            bonus_cap=criteria_set.bonus_cap,
+            penalty_cap=criteria_set.penalty_cap,
+        )
+        versions = {i.criterion_id: i.version for i in items.get(assessment.id, [])}
+        loaded[tenant_id] = Loaded(assessment, criteria_set, sheet, versions)
+    return loaded
 
 
 async def start(db: AsyncSession, tenant: Tenant, province: Province, year: int, actor: uuid.UUID | None) -> Assessment:

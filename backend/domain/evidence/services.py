@@ -51,7 +51,8 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import clock
-from backend.db.models import Province, Role, Tenant
+from backend.auth.permissions import Permission
+from backend.db.models import Province, Tenant
 from backend.db.models.audit import AuditEntry
 from backend.db.models.evidence import EvidenceFile, Submission
 from backend.db.models.remedies import Task
@@ -268,8 +269,8 @@ async def evidence_counts(db: AsyncSession, task_ids: Iterable[uuid.UUID] | Sele
 
 
 def may_delete(tenant: TenantContext, file: EvidenceFile) -> bool:
-    roles = tenant.principal.roles_in(tenant.id)
-    return file.uploaded_by == tenant.principal.user_id or Role.FOCAL_POINT in roles or Role.PLATFORM_ADMIN in roles
+    person = tenant.principal
+    return file.uploaded_by == person.user_id or person.can(Permission.EVIDENCE_DELETE_ANY, tenant.id)
 
 
 async def delete_file(db: AsyncSession, tenant: TenantContext, file_id: uuid.UUID) -> EvidenceFile:

@@ -14,10 +14,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.db.models import Role, Task, TaskAssignee, TaskUnit
+from backend.auth.permissions import UNIT_ROLES
+from backend.db.models import Task, TaskAssignee, TaskUnit
 from backend.domain.tenants.deps import TenantContext
-
-UNIT_ROLES = frozenset({Role.STAFF, Role.UNIT_HEAD})
 
 
 def sees_all(ctx: TenantContext) -> bool:

@@ -30,6 +30,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import clock
+from backend.auth.permissions import Permission
 from backend.db.models import (
     Appraisal,
     AppraisalItem,
@@ -44,7 +45,7 @@ from backend.db.models import (
     Tenant,
     TenantKind,
 )
-from backend.db.rls import bind_tenant
+from backend.db.rls import acting_in
 from backend.domain.assessments import services as assessments
 from backend.domain.assessments.services import Loaded
 from backend.domain.assessments.sheet import Entry, External, Row, Sheet, build_sheet
@@ -107,12 +108,10 @@ def is_home_affairs(ctx: TenantContext) -> bool:
 
 @asynccontextmanager
 async def bound_to(db: AsyncSession, ctx: TenantContext, department: Tenant) -> AsyncIterator[None]:
-    """The session bound to `department` for the block, then back to the reviewer's tenant (always)."""
-    await bind_tenant(db, department.id, ctx.principal.user_id)
-    try:
+    """The session bound to `department` for the block, then back to the reviewer's tenant (always): the review's
+    crossing through `acting_in`, for a person who may appraise."""
+    async with acting_in(db, ctx.tenant, department, ctx.principal, Permission.REVIEW_APPRAISE):
         yield
-    finally:
-        await bind_tenant(db, ctx.tenant.id, ctx.principal.user_id)
 
 
 async def lock_review(db: AsyncSession, scope: str) -> None:

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend import clock
 from backend.auth.permissions import Permission
 from backend.db.models import Assessment, Submission, Tenant, TenantKind
-from backend.db.rls import bind_tenant
+from backend.db.rls import acting_in
 from backend.domain.assessments.services import STATUS_LABELS, criteria_years
 from backend.domain.evidence.services import csrf_ok
 from backend.domain.evidence.storage import storage_from_settings
@@ -341,12 +341,9 @@ async def _match_in_province(db: AsyncSession, ctx: TenantContext, report: Repor
     except ValueError:
         report.problems.append("Manifest không có mã lần nộp hợp lệ.")
         return
-    try:
-        await bind_tenant(db, target.id, ctx.principal.user_id)
+    async with acting_in(db, ctx.tenant, target, ctx.principal, Permission.SUBMISSION_VERIFY):
         submission = await db.scalar(select(Submission).where(Submission.id == submission_id))
         await match_submission(report, submission)
-    finally:
-        await bind_tenant(db, ctx.tenant.id, ctx.principal.user_id)
 
 
 class SubmissionApiController(Controller):

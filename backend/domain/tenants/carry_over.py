@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.auth.permissions import Permission
 from backend.db.models import AuditEntry, BoardColumn, Task, Unit
-from backend.db.rls import bind_tenant
+from backend.db.rls import reading_archive
 from backend.domain.remedies.board import end_of_cell, lock_board, next_number
 from backend.domain.tenants.deps import TenantContext
 from backend.domain.tenants.lineage import Predecessor
@@ -52,20 +53,16 @@ async def _carried(db: AsyncSession, predecessor: Predecessor) -> bool:
 async def open_tasks(db: AsyncSession, ctx: TenantContext, earlier: list[Predecessor]) -> list[OpenTasks]:
     """Each predecessor's open tasks, and whether they were carried over already (the successor's audit log)."""
     result = []
-    try:
-        for predecessor in earlier:
-            await bind_tenant(db, ctx.tenant.id, ctx.principal.user_id)
-            carried = await _carried(db, predecessor)
-            await bind_tenant(db, predecessor.id, ctx.principal.user_id)
+    for predecessor in earlier:
+        carried = await _carried(db, predecessor)
+        async with reading_archive(db, ctx.tenant, predecessor.id, ctx.principal, Permission.TENANT_VIEW):
             count = await db.scalar(
                 select(func.count())
                 .select_from(Task)
                 .join(BoardColumn, BoardColumn.id == Task.column_id)
                 .where(~BoardColumn.is_done)
             )
-            result.append(OpenTasks(predecessor, int(count or 0), carried))
-    finally:
-        await bind_tenant(db, ctx.tenant.id, ctx.principal.user_id)
+        result.append(OpenTasks(predecessor, int(count or 0), carried))
     return result
 
 
@@ -76,25 +73,24 @@ async def carry_over(db: AsyncSession, ctx: TenantContext, earlier: list[Predece
     copied: dict[str, int] = {}
     await lock_board(db, ctx)
     for predecessor in earlier:
-        await bind_tenant(db, ctx.tenant.id, ctx.principal.user_id)
         if await _carried(db, predecessor):
             continue
-        await bind_tenant(db, predecessor.id, ctx.principal.user_id)
-        rows = list(
-            await db.execute(
-                select(Task, BoardColumn.code, Unit.code)
-                .join(BoardColumn, BoardColumn.id == Task.column_id)
-                .outerjoin(Unit, Unit.id == Task.lead_unit_id)
-                .where(~BoardColumn.is_done)
-                .order_by(Task.year, Task.number)
+        async with reading_archive(db, ctx.tenant, predecessor.id, ctx.principal, Permission.TENANT_VIEW):
+            rows = list(
+                await db.execute(
+                    select(Task, BoardColumn.code, Unit.code)
+                    .join(BoardColumn, BoardColumn.id == Task.column_id)
+                    .outerjoin(Unit, Unit.id == Task.lead_unit_id)
+                    .where(~BoardColumn.is_done)
+                    .order_by(Task.year, Task.number)
+                )
             )
-        )
-        sources = [
-            ({name: getattr(task, name) for name in COPIED}, task.number, column, unit) for task, column, unit in rows
-        ]
-        for task, _, _ in rows:
-            db.expunge(task)
-        await bind_tenant(db, ctx.tenant.id, ctx.principal.user_id)
+            sources = [
+                ({name: getattr(task, name) for name in COPIED}, task.number, column, unit)
+                for task, column, unit in rows
+            ]
+            for task, _, _ in rows:
+                db.expunge(task)
         columns = list(await db.scalars(select(BoardColumn).order_by(BoardColumn.position)))
         by_code = {c.code: c for c in columns if not c.is_done}
         units = {u.code: u.id for u in await db.scalars(select(Unit))}
@@ -130,5 +126,4 @@ async def carry_over(db: AsyncSession, ctx: TenantContext, earlier: list[Predece
         )
         await db.flush()
         copied[predecessor.label] = len(moved)
-    await bind_tenant(db, ctx.tenant.id, ctx.principal.user_id)
     return copied

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import msgspec
 import yaml
 
+from backend.auth.permissions import UNIT_ROLES
 from backend.db.models import Role, TenantKind, UnitKind
 
 CODE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")  # used with fullmatch
@@ -39,7 +40,6 @@ MAX_SHORT_NAME = 31
 MAX_EMAIL = 255  # users.subject
 MAX_ISSUER = 255  # users.issuer
 DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-UNIT_REQUIRED_ROLES = {Role.UNIT_HEAD, Role.STAFF}
 
 
 class _Strict(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
@@ -556,7 +556,7 @@ def validate_province(config: ProvinceConfig, file: Path) -> list[ConfigProblem]
                 bad(f"{ppath}.role", f"vai trò {person.role!r} không hợp lệ; chọn một trong {roles}")
             if person.unit is not None and person.unit not in unit_codes:
                 bad(f"{ppath}.unit", f"phòng, đơn vị {person.unit!r} không có trong units của {tenant.code!r}")
-            if person.unit is None and person.role in UNIT_REQUIRED_ROLES:
+            if person.unit is None and person.role in UNIT_ROLES:
                 bad(f"{ppath}.unit", f"vai trò {person.role!r} cần một phòng, đơn vị (khóa unit)")
             known = people.setdefault(person.email.lower(), person.name)
             if known != person.name:

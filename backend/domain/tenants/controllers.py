@@ -39,7 +39,7 @@ class TenantController(Controller):
         today = vietnam_today()
         cycle = tenant.cycle
         home = await tenant_home(db_session, tenant.province, cycle.year)
-        results, labels, earlier = await history_with_predecessors(db_session, tenant.id, tenant.principal.user_id)
+        results, labels, earlier = await history_with_predecessors(db_session, tenant.tenant, tenant.principal)
         board = await dashboard(db_session, tenant.province, cycle.year, history=(results, labels))
         carry = await open_tasks(db_session, tenant, earlier) if earlier and tenant.can("task.edit_any") else []
         # What waits for the person first: one statement for the department's boxes, the inspector's queue
@@ -94,5 +94,5 @@ class TenantController(Controller):
     async def chart(
         self, db_session: NamedDependency[AsyncSession], tenant: NamedDependency[TenantContext], name: FromPath[str]
     ) -> Response[bytes]:
-        results, labels, _ = await history_with_predecessors(db_session, tenant.id, tenant.principal.user_id)
+        results, labels, _ = await history_with_predecessors(db_session, tenant.tenant, tenant.principal)
         return history_chart_response(name, history_chart(results, labels), tenant.tenant.code)

@@ -19,6 +19,7 @@ import yaml
 from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.auth.permissions import Permission
 from backend.db.models import (
     AppraisedResult,
     AuditEntry,
@@ -31,7 +32,7 @@ from backend.db.models import (
     Unit,
     User,
 )
-from backend.db.rls import bind_tenant
+from backend.db.rls import Person, bind_tenant, reading_archive
 from backend.domain.tenants.config import (
     ConfigProblem,
     LoadedProvince,
@@ -551,26 +552,23 @@ async def predecessors(db: AsyncSession, tenant_id: uuid.UUID) -> list[Predecess
 
 
 async def history_with_predecessors(
-    db: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID | None
+    db: AsyncSession, home: Tenant, person: Person
 ) -> tuple[list[AppraisedResult], dict[int, str], list[Predecessor]]:
     """The tenant's published years, then, for the years it has none, its predecessors' (the nearest first;
     of a merger, the first named in `from`), each labelled with the predecessor's name. The successor's people
     may read their predecessors (the archive's access rule); the session is bound back to the tenant after."""
     own = list(await db.scalars(select(AppraisedResult).order_by(AppraisedResult.year)))
-    earlier = await predecessors(db, tenant_id)
+    earlier = await predecessors(db, home.id)
     if not earlier:
         return own, {}, []
     years = {r.year for r in own}
     labels: dict[int, str] = {}
     results = list(own)
-    try:
-        for predecessor in earlier:
-            await bind_tenant(db, predecessor.id, user_id)
+    for predecessor in earlier:
+        async with reading_archive(db, home, predecessor.id, person, Permission.TENANT_VIEW):
             for result in await db.scalars(select(AppraisedResult).order_by(AppraisedResult.year)):
                 if result.year not in years:
                     years.add(result.year)
                     labels[result.year] = predecessor.label
                     results.append(result)
-    finally:
-        await bind_tenant(db, tenant_id, user_id)
     return sorted(results, key=lambda r: r.year), labels, earlier

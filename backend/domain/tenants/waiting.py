@@ -2,8 +2,8 @@
 
 One statement per box: the department's open evidence requests, tasks due or overdue, self-assessments awaiting
 the leader's approval and cards awaiting confirmation come in one round trip (row-level security scopes it to
-the tenant). The inspector's queue crosses into each department of the province (one statement each, through
-the review's one explicit path, `bound_to`), since row-level security shows one tenant at a time.
+the tenant). The inspector's queue reads every department of the province in one statement too
+(`reading_province`, the one door for reading a province).
 """
 
 from __future__ import annotations
@@ -11,12 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import ARRAY, Uuid, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.auth.permissions import Permission
 from backend.db.models import Province, Tenant
+from backend.db.rls import reading_province
 from backend.domain.remedies.deadlines import working_days
-from backend.domain.review.services import bound_to, departments_of, is_home_affairs
+from backend.domain.review.services import departments_of, is_home_affairs
 from backend.domain.tenants.deps import TenantContext
 
 # "Sắp đến hạn": within this many working days of the province's calendar (holidays and make-up days counted).
@@ -113,32 +115,34 @@ class InspectorQueue:
     lines: list[QueueLine] = field(default_factory=list)
 
 
+# Across the province's departments at once (`reading_province`): every join names its tenant.
 _QUEUE = text(
     """
-    SELECT s.year, s.version, s.submitted_at, a.status AS appraisal,
-      (SELECT count(*) FROM evidence_requests r WHERE r.year = s.year AND r.status = 'answered') AS answered,
+    SELECT s.tenant_id, s.year, s.version, s.submitted_at, a.status AS appraisal,
+      (SELECT count(*) FROM evidence_requests r
+        WHERE r.tenant_id = s.tenant_id AND r.year = s.year AND r.status = 'answered') AS answered,
       (SELECT count(*) FROM appraisal_items i
-        WHERE i.appraisal_id = a.id AND i.round = a.round AND i.agency_tenant_id = :agency AND NOT i.signed_off)
+        WHERE i.tenant_id = s.tenant_id AND i.appraisal_id = a.id AND i.round = a.round
+          AND i.agency_tenant_id = :agency AND NOT i.signed_off)
         AS assigned
-      FROM submissions s LEFT JOIN appraisals a ON a.year = s.year
-     WHERE s.status = 'submitted' AND a.status IS DISTINCT FROM 'finalised'
+      FROM submissions s LEFT JOIN appraisals a ON a.tenant_id = s.tenant_id AND a.year = s.year
+     WHERE s.tenant_id = ANY(:departments) AND s.status = 'submitted' AND a.status IS DISTINCT FROM 'finalised'
      ORDER BY s.year
     """
-)
+).bindparams(bindparam("departments", type_=ARRAY(Uuid)))
 
 
 async def inspector_queue(db: AsyncSession, ctx: TenantContext) -> InspectorQueue:
     """Submissions waiting for appraisal across the province (the Sở Nội vụ's inspectors), or, for another
-    appraising agency, those with criteria assigned to it; with the answers to read."""
+    appraising agency, those with criteria assigned to it; with the answers to read. One statement."""
     queue = InspectorQueue()
     home_affairs = is_home_affairs(ctx)
-    for dept in await departments_of(db, ctx.province):
-        if dept.id == ctx.tenant.id:
-            continue
-        async with bound_to(db, ctx, dept):
-            rows = (await db.execute(_QUEUE, {"agency": ctx.tenant.id})).all()
+    departments = {d.id: d for d in await departments_of(db, ctx.province) if d.id != ctx.tenant.id}
+    async with reading_province(db, ctx.tenant, ctx.principal, Permission.REVIEW_APPRAISE):
+        rows = (await db.execute(_QUEUE, {"agency": ctx.tenant.id, "departments": list(departments)})).all()
+    for dept in departments.values():  # by name, then year, as the page lists them
         for row in rows:
-            if not home_affairs and not row.assigned:
+            if row.tenant_id != dept.id or (not home_affairs and not row.assigned):
                 continue
             queue.lines.append(
                 QueueLine(
