@@ -8,6 +8,7 @@ import dataclasses
 import datetime
 import io
 import os
+import struct
 import unicodedata
 import zipfile
 from collections.abc import AsyncIterator
@@ -52,6 +53,7 @@ from backend.domain.evidence.sniff import (
 )
 from backend.domain.submissions.package import (
     MAX_NAME_BYTES,
+    OUT_CHUNK,
     CriterionEntry,
     EvidenceEntry,
     Member,
@@ -697,6 +699,36 @@ async def test_a_member_whose_bytes_differ_from_the_record_stops_the_package(tmp
     with pytest.raises(PackageError, match=r"^tệp evidence/x\.pdf: kho lưu trữ có 5 byte, hồ sơ ghi 1\.234 byte$"):
         async for _ in zip_stream([member]):
             pass
+
+
+def _local_header(chunk: bytes) -> tuple[int, int, int]:
+    """A ZIP's first local file header: the version needed to extract it and its two size fields."""
+    assert chunk[:4] == b"PK\x03\x04"
+    version, compressed, size = struct.unpack("<H", chunk[4:6])[0], *struct.unpack("<II", chunk[18:26])
+    return version, compressed, size
+
+
+@pytest.mark.parametrize("local", [False, True], ids=["streamed", "local"])
+async def test_a_member_recorded_over_4_gib_is_written_as_zip64_from_its_header(tmp_path: Path, local: bool) -> None:
+    """The size on record decides ZIP64 before the first byte is read (the header precedes the data): without it a
+    file over 4 GiB would fail half-way through the archive. Two MiB stand in for five GiB; the difference is
+    then found at the member's end, as for any blob that differs from its record."""
+    huge, data = 5 * 1024**3, b"\0" * OUT_CHUNK
+    blob = tmp_path / "blob"
+    blob.write_bytes(data * 2)
+    member = (
+        Member("evidence/x.mp4", _not_streamed, size=huge, local_file=blob)
+        if local
+        else Member("evidence/x.mp4", lambda: _chunks(data, data), size=huge)
+    )
+    small = Member("evidence/y.pdf", _not_streamed, size=2 * OUT_CHUNK, local_file=blob)
+    stream = zip_stream([member])
+    assert _local_header(await anext(stream)) == (45, 0xFFFFFFFF, 0xFFFFFFFF)  # ZIP64: the sizes in its extra field
+    with pytest.raises(PackageError, match=r"kho lưu trữ có 2\.097\.152 byte, hồ sơ ghi 5\.368\.709\.120 byte$"):
+        async for _ in stream:
+            pass
+    chunks = [chunk async for chunk in zip_stream([small])]
+    assert _local_header(chunks[0]) == (20, 0, 0)  # sizes in the data descriptor after the data
 
 
 async def test_a_missing_local_blob_stops_the_package(tmp_path: Path) -> None:
