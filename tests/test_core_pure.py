@@ -451,6 +451,10 @@ def test_shortening_keeps_whole_characters_the_start_the_end_and_a_short_extensi
     assert shorten_middle(".pdf" + "x" * 20, 10).startswith(".pd")  # no stem: the whole name is shortened
     assert shorten_middle("ab  cd  ef.pdf", 12) == "ab…ef.pdf"  # spaces at the cut are trimmed
     assert shorten_middle("a b cdefg.pdf", 12) == "a…efg.pdf"
+    assert shorten_middle("a.b.cdefghij.pdf", 12) == "a.…hij.pdf"  # the extension is after the last dot
+    assert shorten_middle("." + "b" * 8, 7) == ".b…bb"  # no stem, even with a short extension: the whole name
+    assert shorten_middle("abcdefghij.0123456789", 16) == "a…j.0123456789"  # ten characters: still an extension
+    assert shorten_middle("abcdefghij.0123456789a", 16) == "abcdef…456789a"  # eleven: part of the name
 
 
 def test_a_name_gets_the_extension_of_its_content() -> None:
@@ -666,6 +670,7 @@ async def test_the_writer_stores_or_deflates_each_kind_of_member_and_counts_the_
         Member("evidence/1.2/d.pdf", lambda: _chunks(b"%PDF d"), size=6),
         Member("evidence/1.3/c.pdf", _not_streamed, size=11_000, local_file=local),
         Member("evidence/1.3/e.txt", _not_streamed, size=11_000, compress=True, local_file=local),
+        Member("evidence/1.3/f.txt", lambda: _chunks(b"streamed " * 100), size=900, compress=True),
     ]
     progress = Progress()
     data = b"".join([chunk async for chunk in zip_stream(members, progress)])
@@ -682,9 +687,11 @@ async def test_the_writer_stores_or_deflates_each_kind_of_member_and_counts_the_
         "evidence/1.2/d.pdf": zipfile.ZIP_STORED,
         "evidence/1.3/c.pdf": zipfile.ZIP_STORED,
         "evidence/1.3/e.txt": zipfile.ZIP_DEFLATED,
+        "evidence/1.3/f.txt": zipfile.ZIP_DEFLATED,
     }
+    assert archive.read("evidence/1.3/f.txt") == b"streamed " * 100
     assert archive.testzip() is None
-    assert (progress.read, progress.done) == (4, 4)  # the streamed and the local files; bytes are not evidence
+    assert (progress.read, progress.done) == (5, 5)  # the streamed and the local files; bytes are not evidence
 
 
 @pytest.mark.parametrize("local", [False, True], ids=["streamed", "local"])
@@ -699,6 +706,29 @@ async def test_a_member_whose_bytes_differ_from_the_record_stops_the_package(tmp
     with pytest.raises(PackageError, match=r"^tệp evidence/x\.pdf: kho lưu trữ có 5 byte, hồ sơ ghi 1\.234 byte$"):
         async for _ in zip_stream([member]):
             pass
+
+
+async def test_the_archive_comes_in_chunks_of_about_out_chunk_however_small_the_parts() -> None:
+    """Few hops between the threads: small parts are gathered until a chunk reaches OUT_CHUNK, then it is cut."""
+    part, count = b"x" * 4096, 600  # 2,4 MiB in 4 KiB parts
+    member = Member("evidence/x.bin", lambda: _chunks(*[part] * count), size=len(part) * count)
+    chunks = [chunk async for chunk in zip_stream([member])]
+    assert len(chunks) == 3
+    for chunk in chunks[:-1]:
+        assert OUT_CHUNK <= len(chunk) < OUT_CHUNK + len(part) + 200  # the last part, and the member's header
+    assert zipfile.ZipFile(io.BytesIO(b"".join(chunks))).read("evidence/x.bin") == part * count
+
+
+async def test_a_download_stopped_after_its_first_chunk_closes_the_writer_quietly(tmp_path: Path) -> None:
+    """The person closed the tab: the writer, still reading ahead, is cancelled without an error of its own."""
+    blob = tmp_path / "blob"
+    blob.write_bytes(b"\0" * OUT_CHUNK * 8)
+    members = [Member(f"evidence/{n}.bin", _not_streamed, size=OUT_CHUNK * 8, local_file=blob) for n in range(2)]
+    progress = Progress()
+    stream = zip_stream(members, progress)
+    assert len(await anext(stream)) >= OUT_CHUNK
+    await stream.aclose()  # raises nothing
+    assert progress.done == 0
 
 
 def _local_header(chunk: bytes) -> tuple[int, int, int]:
