@@ -8,6 +8,7 @@ import dataclasses
 import datetime
 import io
 import os
+import struct
 import unicodedata
 import zipfile
 from collections.abc import AsyncIterator
@@ -52,6 +53,7 @@ from backend.domain.evidence.sniff import (
 )
 from backend.domain.submissions.package import (
     MAX_NAME_BYTES,
+    OUT_CHUNK,
     CriterionEntry,
     EvidenceEntry,
     Member,
@@ -450,6 +452,10 @@ def test_shortening_keeps_whole_characters_the_start_the_end_and_a_short_extensi
     assert shorten_middle(".pdf" + "x" * 20, 10).startswith(".pd")  # no stem: the whole name is shortened
     assert shorten_middle("ab  cd  ef.pdf", 12) == "ab…ef.pdf"  # spaces at the cut are trimmed
     assert shorten_middle("a b cdefg.pdf", 12) == "a…efg.pdf"
+    assert shorten_middle("a.b.cdefghij.pdf", 12) == "a.…hij.pdf"  # the extension is after the last dot
+    assert shorten_middle("." + "b" * 8, 7) == ".b…bb"  # no stem, even with a short extension: the whole name
+    assert shorten_middle("abcdefghij.0123456789", 16) == "a…j.0123456789"  # ten characters: still an extension
+    assert shorten_middle("abcdefghij.0123456789a", 16) == "abcdef…456789a"  # eleven: part of the name
 
 
 def test_a_name_gets_the_extension_of_its_content() -> None:
@@ -665,6 +671,7 @@ async def test_the_writer_stores_or_deflates_each_kind_of_member_and_counts_the_
         Member("evidence/1.2/d.pdf", lambda: _chunks(b"%PDF d"), size=6),
         Member("evidence/1.3/c.pdf", _not_streamed, size=11_000, local_file=local),
         Member("evidence/1.3/e.txt", _not_streamed, size=11_000, compress=True, local_file=local),
+        Member("evidence/1.3/f.txt", lambda: _chunks(b"streamed " * 100), size=900, compress=True),
     ]
     progress = Progress()
     data = b"".join([chunk async for chunk in zip_stream(members, progress)])
@@ -681,9 +688,11 @@ async def test_the_writer_stores_or_deflates_each_kind_of_member_and_counts_the_
         "evidence/1.2/d.pdf": zipfile.ZIP_STORED,
         "evidence/1.3/c.pdf": zipfile.ZIP_STORED,
         "evidence/1.3/e.txt": zipfile.ZIP_DEFLATED,
+        "evidence/1.3/f.txt": zipfile.ZIP_DEFLATED,
     }
+    assert archive.read("evidence/1.3/f.txt") == b"streamed " * 100
     assert archive.testzip() is None
-    assert (progress.read, progress.done) == (4, 4)  # the streamed and the local files; bytes are not evidence
+    assert (progress.read, progress.done) == (5, 5)  # the streamed and the local files; bytes are not evidence
 
 
 @pytest.mark.parametrize("local", [False, True], ids=["streamed", "local"])
@@ -698,6 +707,59 @@ async def test_a_member_whose_bytes_differ_from_the_record_stops_the_package(tmp
     with pytest.raises(PackageError, match=r"^tệp evidence/x\.pdf: kho lưu trữ có 5 byte, hồ sơ ghi 1\.234 byte$"):
         async for _ in zip_stream([member]):
             pass
+
+
+async def test_the_archive_comes_in_chunks_of_about_out_chunk_however_small_the_parts() -> None:
+    """Few hops between the threads: small parts are gathered until a chunk reaches OUT_CHUNK, then it is cut."""
+    part, count = b"x" * 4096, 600  # 2,4 MiB in 4 KiB parts
+    member = Member("evidence/x.bin", lambda: _chunks(*[part] * count), size=len(part) * count)
+    chunks = [chunk async for chunk in zip_stream([member])]
+    assert len(chunks) == 3
+    for chunk in chunks[:-1]:
+        assert OUT_CHUNK <= len(chunk) < OUT_CHUNK + len(part) + 200  # the last part, and the member's header
+    assert zipfile.ZipFile(io.BytesIO(b"".join(chunks))).read("evidence/x.bin") == part * count
+
+
+async def test_a_download_stopped_after_its_first_chunk_closes_the_writer_quietly(tmp_path: Path) -> None:
+    """The person closed the tab: the writer, still reading ahead, is cancelled without an error of its own."""
+    blob = tmp_path / "blob"
+    blob.write_bytes(b"\0" * OUT_CHUNK * 8)
+    members = [Member(f"evidence/{n}.bin", _not_streamed, size=OUT_CHUNK * 8, local_file=blob) for n in range(2)]
+    progress = Progress()
+    stream = zip_stream(members, progress)
+    assert len(await anext(stream)) >= OUT_CHUNK
+    await stream.aclose()  # raises nothing
+    assert progress.done == 0
+
+
+def _local_header(chunk: bytes) -> tuple[int, int, int]:
+    """A ZIP's first local file header: the version needed to extract it and its two size fields."""
+    assert chunk[:4] == b"PK\x03\x04"
+    version, compressed, size = struct.unpack("<H", chunk[4:6])[0], *struct.unpack("<II", chunk[18:26])
+    return version, compressed, size
+
+
+@pytest.mark.parametrize("local", [False, True], ids=["streamed", "local"])
+async def test_a_member_recorded_over_4_gib_is_written_as_zip64_from_its_header(tmp_path: Path, local: bool) -> None:
+    """The size on record decides ZIP64 before the first byte is read (the header precedes the data): without it a
+    file over 4 GiB would fail half-way through the archive. Two MiB stand in for five GiB; the difference is
+    then found at the member's end, as for any blob that differs from its record."""
+    huge, data = 5 * 1024**3, b"\0" * OUT_CHUNK
+    blob = tmp_path / "blob"
+    blob.write_bytes(data * 2)
+    member = (
+        Member("evidence/x.mp4", _not_streamed, size=huge, local_file=blob)
+        if local
+        else Member("evidence/x.mp4", lambda: _chunks(data, data), size=huge)
+    )
+    small = Member("evidence/y.pdf", _not_streamed, size=2 * OUT_CHUNK, local_file=blob)
+    stream = zip_stream([member])
+    assert _local_header(await anext(stream)) == (45, 0xFFFFFFFF, 0xFFFFFFFF)  # ZIP64: the sizes in its extra field
+    with pytest.raises(PackageError, match=r"kho lưu trữ có 2\.097\.152 byte, hồ sơ ghi 5\.368\.709\.120 byte$"):
+        async for _ in stream:
+            pass
+    chunks = [chunk async for chunk in zip_stream([small])]
+    assert _local_header(chunks[0]) == (20, 0, 0)  # sizes in the data descriptor after the data
 
 
 async def test_a_missing_local_blob_stops_the_package(tmp_path: Path) -> None:

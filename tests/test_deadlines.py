@@ -194,6 +194,63 @@ def test_a_date_that_does_not_exist_raises(text: str, shown: str) -> None:
         parse(text)
 
 
+@pytest.mark.parametrize(
+    ("text", "kind", "label"),
+    [
+        ("Quý II/24", "quarter", "Quý II/2024 (hạn 28/06/2024)"),
+        ("Tháng 6/24", "date", "Tháng 6/2024 (hạn 28/06/2024)"),
+        ("15/11/24", "date", "Ngày 15/11/2024"),
+    ],
+)
+def test_a_year_written_with_two_digits_is_of_this_century(text: str, kind: str, label: str) -> None:
+    deadline = parse(text, year=2020)  # a plan of 2020 writing 2024's deadlines
+    assert (deadline.kind, deadline.label) == (kind, label)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("31/02/2024", "«31/02/2024» không phải là một ngày có thật. Hãy viết dạng dd/mm/yyyy, ví dụ 15/11/2024."),
+        (
+            "Trước ngày 30/02",
+            "«30/02» không phải là một ngày có thật (thời hạn «Trước ngày 30/02»). Hãy viết dạng dd/mm/yyyy, ví dụ "
+            "15/11/2024.",
+        ),
+    ],
+    ids=["the-whole-text", "part-of-the-text"],
+)
+def test_a_date_that_does_not_exist_is_refused_with_its_exact_message(text: str, message: str) -> None:
+    """The whole deadline is quoted only when the date is a part of it."""
+    with pytest.raises(DeadlineError) as refused:
+        parse(text)
+    assert str(refused.value) == message
+
+
+@pytest.mark.parametrize(
+    ("text", "due"),
+    [
+        ("Hoàn thành 1/7", date(2024, 7, 1)),
+        ("Hoàn thành 31/12", date(2024, 12, 31)),
+        ("Hoàn thành 15/1", date(2024, 1, 15)),
+        ("Hoàn thành 5/12", date(2024, 12, 5)),
+        ("Tháng 1/25, chậm nhất ngày 20/01/2025", date(2025, 1, 20)),  # "1/25" after "tháng" is no day
+    ],
+)
+def test_a_day_and_month_with_a_slash_alone_is_a_date_within_the_calendar_s_bounds(text: str, due: date) -> None:
+    """Without a cue ("ngày", "trước", …) nor a year, only "d/m" with a real day (1–31) and month (1–12) is a date."""
+    deadline = parse(text)
+    assert (deadline.kind, deadline.due, deadline.series) == ("date", due, ())
+
+
+@pytest.mark.parametrize(
+    "text", ["Hoàn thành 32/12", "Hoàn thành 15/13", "Hoàn thành 20/25 hồ sơ", "Hoàn thành mục 2.3"]
+)
+def test_numbers_that_are_no_day_and_month_are_not_a_date(text: str) -> None:
+    """Out of bounds, or with a dot and no cue: not a date (nor a date that does not exist)."""
+    deadline = parse(text)
+    assert (deadline.kind, deadline.due) == ("unknown", None)
+
+
 # --- quarters, half-years, months, the year -----------------------------------------------------------------
 
 
