@@ -9,6 +9,7 @@ from advanced_alchemy.config import AsyncSessionConfig
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyPlugin
 from litestar.config.app import AppConfig
 from litestar.plugins import InitPluginProtocol, ReceiveRoutePlugin
+from litestar.router import Router
 from litestar.routes import BaseRoute
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -34,6 +35,7 @@ from backend.domain.tenants.config import TenantConfigError, load_directory
 from backend.domain.tenants.controllers import TenantController
 from backend.logging import configure_logging, get_logger
 from backend.settings import Settings
+from backend.web.api import API_EXCEPTION_HANDLERS, API_PREFIX, with_api_errors
 from backend.web.compression import Assets, asset_handlers
 from backend.web.errors import EXCEPTION_HANDLERS
 from backend.web.flash import flash_session_config, flashed_messages
@@ -64,7 +66,6 @@ class ParboardPlugin(InitPluginProtocol, ReceiveRoutePlugin):
                 TenantController,
                 AssessmentController,
                 ProvinceResultsController,
-                ResultsApiController,
                 RemedyBoardController,
                 RemedyCardController,
                 ProgressReportController,
@@ -80,12 +81,13 @@ class ParboardPlugin(InitPluginProtocol, ReceiveRoutePlugin):
                 SubmissionApiController,
                 AuthController,
                 MetricsController,
+                api_router(),
             ]
         )
         assets = Assets(settings.paths.static_dir)
         app_config.route_handlers.extend(asset_handlers(assets, PUBLIC))
         app_config.middleware.append(prometheus_config().middleware)
-        app_config.exception_handlers.update(EXCEPTION_HANDLERS)
+        app_config.exception_handlers.update(with_api_errors(EXCEPTION_HANDLERS))
         app_config.before_request = check_request_input
         app_config.template_config = template_config(
             settings.paths.templates_dir,
@@ -116,6 +118,15 @@ class ParboardPlugin(InitPluginProtocol, ReceiveRoutePlugin):
 
     def receive_route(self, route: BaseRoute) -> None:
         declare_automatic_options_public(route)
+
+
+def api_router() -> Router:
+    """The JSON API, `/api/v1`: its errors in the API's shape (backend.web.api), the pages' untouched."""
+    return Router(
+        path=API_PREFIX,
+        route_handlers=[ResultsApiController],
+        exception_handlers=API_EXCEPTION_HANDLERS,
+    )
 
 
 def freeze_heap() -> None:

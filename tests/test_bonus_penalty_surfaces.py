@@ -253,7 +253,7 @@ async def test_a_capped_bonus_and_a_penalty_give_one_total_on_every_surface(
 
     # the department's own API and its history, beside seed 004's published years (still exact)
     await sign_in(client, FOCAL)
-    api = (await client.get(f"{STNMT}/api/ket-qua/{YEAR}")).json()
+    api = (await client.get(f"/api/v1{STNMT}/ket-qua/{YEAR}")).json()
     assert (Decimal(str(api["points"])), Decimal(str(api["index"]))) == (TOTAL, Decimal(INDEX_VN.replace(",", ".")))
     dashboard = await client.get(f"{STNMT}/")
     history = dashboard.text[dashboard.text.index('id="history-table"') :]

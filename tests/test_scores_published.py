@@ -210,7 +210,7 @@ async def test_each_group_ranks_on_its_own(client: AsyncTestClient[Litestar]) ->
 async def test_the_read_api_gives_a_tenant_s_and_the_province_s_results(client: AsyncTestClient[Litestar]) -> None:
     await _assess(client, SNGV, SEED_001)
     await _assess(client, COMMUNE, COMMUNE_ROWS)
-    own = await client.get("/t/ha-tinh/phuong-thanh-sen/api/ket-qua/2020")
+    own = await client.get("/api/v1/t/ha-tinh/phuong-thanh-sen/ket-qua/2020")
     assert own.status_code == 200, own.text
     body = own.json()
     assert (body["ranking_group"], body["points"], body["applicable_max"], body["total_max"]) == (
@@ -231,24 +231,24 @@ async def test_the_read_api_gives_a_tenant_s_and_the_province_s_results(client: 
         "applicable_max": "10.000",
         "index": "95.00",
     }
-    assert (await client.get("/t/ha-tinh/phuong-thanh-sen/api/ket-qua/tinh/2020")).status_code in (403, 404)
-    assert (await client.get("/t/ha-tinh/so-ngoai-vu/api/ket-qua/2020")).status_code == 403  # another tenant
+    assert (await client.get("/api/v1/t/ha-tinh/phuong-thanh-sen/ket-qua/tinh/2020")).status_code in (403, 404)
+    assert (await client.get("/api/v1/t/ha-tinh/so-ngoai-vu/ket-qua/2020")).status_code == 403  # another tenant
 
     await sign_in(client, REVIEWER)
-    province = await client.get("/t/ha-tinh/so-noi-vu/api/ket-qua/tinh/2020", params={"nhom": "xa-phuong"})
+    province = await client.get("/api/v1/t/ha-tinh/so-noi-vu/ket-qua/tinh/2020", params={"nhom": "xa-phuong"})
     assert province.status_code == 200, province.text
     (group,) = province.json()["groups"]
     assert (group["code"], group["name"]) == ("xa-phuong", "Xã, phường")
     (commune,) = group["results"]
     assert (commune["tenant"], commune["index"], commune["rank"], commune["of"]) == ("phuong-thanh-sen", "69.50", 1, 1)
-    every = (await client.get("/t/ha-tinh/so-noi-vu/api/ket-qua/tinh/2020")).json()
+    every = (await client.get("/api/v1/t/ha-tinh/so-noi-vu/ket-qua/tinh/2020")).json()
     assert [g["code"] for g in every["groups"]] == ["so-ban-nganh", "xa-phuong"]
     assert (
-        await client.get("/t/ha-tinh/so-noi-vu/api/ket-qua/tinh/2020", params={"nhom": "khong-co"})
+        await client.get("/api/v1/t/ha-tinh/so-noi-vu/ket-qua/tinh/2020", params={"nhom": "khong-co"})
     ).status_code == 404
     schema = (await client.get("/schema/openapi.json")).json()
-    assert "/t/{province_code}/{tenant_code}/api/ket-qua/{year}" in schema["paths"]
-    assert "/t/{province_code}/{tenant_code}/api/ket-qua/tinh/{year}" in schema["paths"]
+    assert "/api/v1/t/{province_code}/{tenant_code}/ket-qua/{year}" in schema["paths"]
+    assert "/api/v1/t/{province_code}/{tenant_code}/ket-qua/tinh/{year}" in schema["paths"]
 
 
 async def test_survey_points_are_entered_per_group_against_the_group_s_weights(

@@ -1,4 +1,4 @@
-"""The read API of published scores (JSON, in the OpenAPI schema): a tenant's results of a year, and the
+"""The read API of published scores (JSON under /api/v1, in the OpenAPI schema): a tenant's results of a year, and the
 province's results of a year per ranking group for its Sở Nội vụ. Signed-in sessions use it with the same
 rights as the pages (the permission matrix guards each route). Points and indices are decimal strings, exact."""
 
@@ -21,6 +21,7 @@ from backend.domain.assessments import services
 from backend.domain.assessments.province_results import province_results
 from backend.domain.assessments.published import publication, tenant_result
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
+from backend.web.api import ApiProblem, error_responses
 
 VIEW = {"access": Permission.TENANT_VIEW}
 RESULTS = {"access": Permission.PROVINCE_RESULTS}
@@ -98,11 +99,17 @@ class ProvinceResultsOut(msgspec.Struct):
 
 
 class ResultsApiController(Controller):
-    path = "/t/{province_code:str}/{tenant_code:str}/api/ket-qua"
+    path = "/t/{province_code:str}/{tenant_code:str}/ket-qua"
     dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
     tags = ["Kết quả Chỉ số CCHC"]  # noqa: RUF012 - Litestar reads it
 
-    @get("/{year:int}", name="results:api_tenant", opt=VIEW, summary="Kết quả tự đánh giá của đơn vị trong năm")
+    @get(
+        "/{year:int}",
+        name="results:api_tenant",
+        opt=VIEW,
+        summary="Kết quả tự đánh giá của đơn vị trong năm",
+        responses=error_responses(),
+    )
     async def tenant_results(
         self,
         db_session: NamedDependency[AsyncSession],
@@ -144,6 +151,7 @@ class ResultsApiController(Controller):
         name="results:api_province",
         opt=RESULTS,
         summary="Kết quả các đơn vị của tỉnh trong năm, theo nhóm xếp hạng (Sở Nội vụ)",
+        responses=error_responses(),
     )
     async def province(
         self,
@@ -165,7 +173,7 @@ class ResultsApiController(Controller):
             )
         }
         if group is not None and group not in codes.values():
-            raise NotFoundException(f"Tỉnh không có nhóm xếp hạng {group!r}.")
+            raise ApiProblem(f"Tỉnh không có nhóm xếp hạng {group!r}.", field="nhom", status=404)
         results = await province_results(db_session, tenant, year)
         groups = [
             GroupOut(
