@@ -21,7 +21,7 @@ from backend.db.migrate import head_revision
 from backend.db.rls import TenantSession
 from backend.domain.admin.controllers import ProvinceAdminController, TenantAdminController
 from backend.domain.admin.province_scores import ProvinceScoresController
-from backend.domain.assessments.api import ResultsApiController
+from backend.domain.assessments.api import AssessmentApiController, ResultsApiController
 from backend.domain.assessments.controllers import AssessmentController, ProvinceResultsController
 from backend.domain.evidence.controllers import EvidenceController
 from backend.domain.remedies.controllers import RemedyBoardController, RemedyCardController
@@ -124,7 +124,7 @@ def api_router() -> Router:
     """The JSON API, `/api/v1`: its errors in the API's shape (backend.web.api), the pages' untouched."""
     return Router(
         path=API_PREFIX,
-        route_handlers=[ResultsApiController],
+        route_handlers=[ResultsApiController, AssessmentApiController],
         exception_handlers=API_EXCEPTION_HANDLERS,
     )
 
