@@ -24,6 +24,7 @@ from backend.domain.admin.province_scores import ProvinceScoresController
 from backend.domain.assessments.api import AssessmentApiController, ResultsApiController
 from backend.domain.assessments.controllers import AssessmentController, ProvinceResultsController
 from backend.domain.evidence.controllers import EvidenceController
+from backend.domain.remedies.api import RemedyTaskApiController
 from backend.domain.remedies.controllers import RemedyBoardController, RemedyCardController
 from backend.domain.remedies.my_tasks import MyTasksController
 from backend.domain.remedies.plan_controllers import RemedyPlanController
@@ -124,7 +125,7 @@ def api_router() -> Router:
     """The JSON API, `/api/v1`: its errors in the API's shape (backend.web.api), the pages' untouched."""
     return Router(
         path=API_PREFIX,
-        route_handlers=[ResultsApiController, AssessmentApiController],
+        route_handlers=[ResultsApiController, AssessmentApiController, RemedyTaskApiController],
         exception_handlers=API_EXCEPTION_HANDLERS,
     )
 
