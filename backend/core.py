@@ -30,7 +30,8 @@ from backend.domain.remedies.my_tasks import MyTasksController
 from backend.domain.remedies.plan_controllers import RemedyPlanController
 from backend.domain.remedies.reports import ProgressReportController
 from backend.domain.review.controllers import ExplanationController, ReviewController
-from backend.domain.submissions.controllers import SubmissionApiController, SubmissionController
+from backend.domain.submissions.api import SubmissionApiController
+from backend.domain.submissions.controllers import SubmissionController
 from backend.domain.system import SystemController
 from backend.domain.tenants.config import TenantConfigError, load_directory
 from backend.domain.tenants.controllers import TenantController
@@ -79,7 +80,6 @@ class ParboardPlugin(InitPluginProtocol, ReceiveRoutePlugin):
                 ExplanationController,
                 EvidenceController,
                 SubmissionController,
-                SubmissionApiController,
                 AuthController,
                 MetricsController,
                 api_router(),
@@ -125,7 +125,12 @@ def api_router() -> Router:
     """The JSON API, `/api/v1`: its errors in the API's shape (backend.web.api), the pages' untouched."""
     return Router(
         path=API_PREFIX,
-        route_handlers=[ResultsApiController, AssessmentApiController, RemedyTaskApiController],
+        route_handlers=[
+            ResultsApiController,
+            AssessmentApiController,
+            RemedyTaskApiController,
+            SubmissionApiController,
+        ],
         exception_handlers=API_EXCEPTION_HANDLERS,
     )
 

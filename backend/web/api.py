@@ -136,6 +136,8 @@ def api_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Re
     if isinstance(exc, ValidationException):
         message, field = _validation_error(request, exc)
         return error_response(400, ApiError(code=CODES[400], message=message, field=field))
+    if isinstance(exc, HTTPException) and exc.status_code == 400 and exc.detail.startswith("JSON is malformed"):
+        return error_response(400, ApiError(code=CODES[400], message="Nội dung gửi lên không phải JSON hợp lệ."))
     if isinstance(exc, HTTPException):
         status = exc.status_code
         message = exc.detail if isinstance(exc, ClearRefusal) else _message(status, exc.detail)
