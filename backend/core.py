@@ -33,6 +33,7 @@ from backend.domain.review.controllers import ExplanationController, ReviewContr
 from backend.domain.submissions.api import SubmissionApiController
 from backend.domain.submissions.controllers import SubmissionController
 from backend.domain.system import SystemController
+from backend.domain.tenants.api import TenantApiController
 from backend.domain.tenants.config import TenantConfigError, load_directory
 from backend.domain.tenants.controllers import TenantController
 from backend.logging import configure_logging, get_logger
@@ -126,6 +127,7 @@ def api_router() -> Router:
     return Router(
         path=API_PREFIX,
         route_handlers=[
+            TenantApiController,
             ResultsApiController,
             AssessmentApiController,
             RemedyTaskApiController,
