@@ -29,6 +29,7 @@ from backend.domain.remedies.controllers import RemedyBoardController, RemedyCar
 from backend.domain.remedies.my_tasks import MyTasksController
 from backend.domain.remedies.plan_controllers import RemedyPlanController
 from backend.domain.remedies.reports import ProgressReportController
+from backend.domain.review.api import ReviewApiController
 from backend.domain.review.controllers import ExplanationController, ReviewController
 from backend.domain.submissions.api import SubmissionApiController
 from backend.domain.submissions.controllers import SubmissionController
@@ -132,6 +133,7 @@ def api_router() -> Router:
             AssessmentApiController,
             RemedyTaskApiController,
             SubmissionApiController,
+            ReviewApiController,
         ],
         exception_handlers=API_EXCEPTION_HANDLERS,
     )
