@@ -23,6 +23,7 @@ from backend.domain.admin.controllers import ProvinceAdminController, TenantAdmi
 from backend.domain.admin.province_scores import ProvinceScoresController
 from backend.domain.assessments.api import AssessmentApiController, ResultsApiController
 from backend.domain.assessments.controllers import AssessmentController, ProvinceResultsController
+from backend.domain.criteria.api import CriteriaApiController
 from backend.domain.evidence.controllers import EvidenceController
 from backend.domain.remedies.api import RemedyTaskApiController
 from backend.domain.remedies.controllers import RemedyBoardController, RemedyCardController
@@ -134,6 +135,7 @@ def api_router() -> Router:
             RemedyTaskApiController,
             SubmissionApiController,
             ReviewApiController,
+            CriteriaApiController,
         ],
         exception_handlers=API_EXCEPTION_HANDLERS,
     )
