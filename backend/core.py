@@ -30,6 +30,7 @@ from backend.domain.remedies.controllers import RemedyBoardController, RemedyCar
 from backend.domain.remedies.my_tasks import MyTasksController
 from backend.domain.remedies.plan_controllers import RemedyPlanController
 from backend.domain.remedies.reports import ProgressReportController
+from backend.domain.remedies.reports_api import ReportApiController
 from backend.domain.review.api import ReviewApiController
 from backend.domain.review.controllers import ExplanationController, ReviewController
 from backend.domain.submissions.api import SubmissionApiController
@@ -136,6 +137,7 @@ def api_router() -> Router:
             SubmissionApiController,
             ReviewApiController,
             CriteriaApiController,
+            ReportApiController,
         ],
         exception_handlers=API_EXCEPTION_HANDLERS,
     )
