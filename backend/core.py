@@ -26,17 +26,23 @@ from backend.domain.admin.controllers import ProvinceAdminController, TenantAdmi
 from backend.domain.admin.external_api import ExternalScoresApiController
 from backend.domain.admin.province_scores import ProvinceScoresController
 from backend.domain.admin.tokens import ProvinceTokensController, TenantTokensController
-from backend.domain.assessments.api import ResultsApiController
+from backend.domain.assessments.api import AssessmentApiController, ResultsApiController
 from backend.domain.assessments.controllers import AssessmentController, ProvinceResultsController
+from backend.domain.criteria.api import CriteriaApiController
 from backend.domain.evidence.api import EvidenceApiController
 from backend.domain.evidence.controllers import EvidenceController
+from backend.domain.remedies.api import RemedyTaskApiController
 from backend.domain.remedies.controllers import RemedyBoardController, RemedyCardController
 from backend.domain.remedies.my_tasks import MyTasksController
 from backend.domain.remedies.plan_controllers import RemedyPlanController
 from backend.domain.remedies.reports import ProgressReportController
+from backend.domain.remedies.reports_api import ReportApiController
+from backend.domain.review.api import ReviewApiController
 from backend.domain.review.controllers import ExplanationController, ReviewController
-from backend.domain.submissions.controllers import SubmissionApiController, SubmissionController
+from backend.domain.submissions.api import SubmissionApiController
+from backend.domain.submissions.controllers import SubmissionController
 from backend.domain.system import SystemController
+from backend.domain.tenants.api import TenantApiController
 from backend.domain.tenants.config import TenantConfigError, load_directory
 from backend.domain.tenants.controllers import TenantController
 from backend.logging import configure_logging, get_logger
@@ -86,7 +92,6 @@ class ParboardPlugin(InitPluginProtocol, ReceiveRoutePlugin):
                 ExplanationController,
                 EvidenceController,
                 SubmissionController,
-                SubmissionApiController,
                 AuthController,
                 MetricsController,
                 api_router(),
@@ -133,7 +138,18 @@ def api_router() -> Router:
     """The JSON API, `/api/v1`: its errors in the API's shape (backend.web.api), the pages' untouched."""
     return Router(
         path=API_PREFIX,
-        route_handlers=[ResultsApiController, ExternalScoresApiController, EvidenceApiController],
+        route_handlers=[
+            TenantApiController,
+            ResultsApiController,
+            AssessmentApiController,
+            RemedyTaskApiController,
+            SubmissionApiController,
+            ReviewApiController,
+            CriteriaApiController,
+            ReportApiController,
+            ExternalScoresApiController,
+            EvidenceApiController,
+        ],
         exception_handlers=API_EXCEPTION_HANDLERS,
     )
 

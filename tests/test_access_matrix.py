@@ -35,6 +35,8 @@ SECRETS = {
     "other province": ["Chi cục Bảo vệ môi trường", "Trung tâm Phát triển quỹ đất và Kỹ thuật địa chính"],
 }
 PATH_VALUES = {"action": "khoa"}
+# the pages and the JSON API (/api/v1), under the same tenant path
+TENANT_PREFIXES = ("/t/{province_code:str}/{tenant_code:str}", "/api/v1/t/{province_code:str}/{tenant_code:str}")
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,7 @@ class TenantRoute:
 def tenant_routes(app: Litestar) -> list[TenantRoute]:
     found = []
     for route in app.routes:
-        if not route.path.startswith("/t/{province_code:str}/{tenant_code:str}"):
+        if not route.path.startswith(TENANT_PREFIXES):
             continue
         for handler in route.route_handlers:
             access = declared_access(handler)
@@ -105,6 +107,7 @@ async def test_the_matrix_covers_every_tenant_route(app: Litestar) -> None:
     routes = tenant_routes(app)
     assert {r.name for r in routes} >= {"tenant:home", "admin:members", "admin:invite", "admin:audit"}
     assert {r.name for r in routes} >= {"admin:criteria-sets", "admin:criteria-upload", "admin:external-save"}
+    assert {r.name for r in routes} >= {"api:assessment_save_row", "api:tasks", "api:task_move", "results:api_tenant"}
 
 
 @pytest.mark.parametrize("role", list(Role), ids=lambda r: r.value)
@@ -121,6 +124,8 @@ async def test_role_can_do_exactly_what_the_matrix_allows_and_sees_nothing_elsew
             path = concrete(route.path, province, tenant)
             if route.method == "GET":
                 response = await client.get(path)
+            elif path.startswith("/api/"):  # JSON, the session's token in the header
+                response = await client.request(route.method, path, json={}, headers={"x-csrftoken": csrf})
             else:
                 response = await client.post(path, data={"_csrf_token": csrf})
             allowed = target == "own tenant" and allows({role}, route.permission)

@@ -197,3 +197,29 @@ async def test_the_error_model_is_in_the_schema(client: AsyncTestClient[Litestar
     operation = schema["paths"]["/api/v1/t/{province_code}/{tenant_code}/ket-qua/{year}"]["get"]
     assert operation["responses"]["403"]["content"]["application/json"]["schema"]["$ref"].endswith("ApiError")
     assert set(schema["components"]["schemas"]["ApiError"]["properties"]) == {"code", "message", "field"}
+
+
+async def test_every_api_operation_documents_its_errors_and_its_models(client: AsyncTestClient[Litestar]) -> None:
+    schema = (await client.get("/schema/openapi.json")).json()
+    operations = [
+        (path, method, operation)
+        for path, item in schema["paths"].items()
+        if path.startswith("/api/v1/")
+        for method, operation in item.items()
+        if method in {"get", "post", "put", "patch", "delete"}
+    ]
+    assert len(operations) >= 15
+    missing = []
+    for path, method, operation in operations:
+        responses = operation["responses"]
+        for status in ("401", "403", "404"):
+            content = responses.get(status, {}).get("content", {}).get("application/json", {})
+            if not content.get("schema", {}).get("$ref", "").endswith("ApiError"):
+                missing.append(f"{method} {path} {status}")
+        if not operation.get("summary"):
+            missing.append(f"{method} {path}: no summary")
+        if method in {"put", "patch"} and "409" not in responses:
+            missing.append(f"{method} {path}: no 409 with the fresh object")
+    assert missing == []
+    conflict = schema["components"]["schemas"]["RowConflict"]
+    assert {"code", "message", "field", "current"} <= set(conflict["properties"])

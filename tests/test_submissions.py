@@ -39,7 +39,7 @@ SNGV = "/t/ha-tinh/so-ngoai-vu"
 STNMT = "/t/ha-tinh/so-tai-nguyen-moi-truong"
 ASSESS = f"{SNGV}/tu-danh-gia/2020"
 PAGE = f"{SNGV}/nop-ho-so/2020"
-API = f"{SNGV}/api/nop-ho-so/2020"
+API = f"/api/v1{SNGV}/nop-ho-so/2020"
 STAFF = "tuan.pa@sngv.hatinh.example.vn"
 FOCAL = "thao.ntp@sngv.hatinh.example.vn"
 LEADER = "vinh.tq@sngv.hatinh.example.vn"
@@ -506,9 +506,15 @@ async def test_api_submits_with_202_and_a_status_url(
     status = await client.get(body["status_url"])
     assert status.status_code == 200
     assert status.json()["status"] == "submitted"
-    conflict = await _api(client, None)
+    listed = (await client.get(API)).json()
+    assert [(s["version"], s["status"]) for s in listed["items"]] == [(1, "submitted")]
+    package = await client.get(status.json()["download_url"])
+    assert package.status_code == 200
+    assert package.headers["x-content-sha256"] == status.json()["package_sha256"]
+    conflict = await _api(client, b"{}")
     assert conflict.status_code == 409
-    assert "đã nộp" in conflict.json()["detail"]
+    assert conflict.json()["code"] == "conflict"
+    assert "đã nộp" in conflict.json()["message"]
 
 
 async def test_api_refuses_bad_input_with_vietnamese_messages(
@@ -516,24 +522,26 @@ async def test_api_refuses_bad_input_with_vietnamese_messages(
 ) -> None:
     await sign_in(client, FOCAL)
     cases = [
-        (b"{not json", 400, "JSON"),
-        (b"[1, 2]", 422, "đối tượng JSON"),
-        (b'{"year": 2020}', 422, "Trường không hợp lệ: year"),
-        (b'{"confirm": "yes"}', 422, "confirm phải là true"),
-        (b"{}", 422, "Chưa có bản tự đánh giá"),
+        (b"{not json", 400, None, "JSON"),
+        (b"[1, 2]", 400, None, "không hợp lệ"),
+        (b'{"year": 2020}', 400, None, "không hợp lệ"),
+        (b'{"confirm": "yes"}', 400, "confirm", "«confirm» không hợp lệ"),
+        (b'{"confirm": false}', 422, "confirm", "confirm phải là true"),
+        (b"{}", 422, None, "Chưa có bản tự đánh giá"),
     ]
-    for body, status, message in cases:
+    for body, status, field, message in cases:
         response = await _api(client, body)
         assert response.status_code == status, (body, response.text)
-        assert message in response.json()["detail"]
+        assert message in response.json()["message"], (body, response.text)
+        assert response.json()["field"] == field
     too_big = await _api(client, b'{"confirm": true, "x": "' + b"a" * 20000 + b'"}')
     assert too_big.status_code == 413
     token = await csrf(client)
     assert (
-        await client.post(f"{SNGV}/api/nop-ho-so/1999", content=b"{}", headers={"x-csrftoken": token})
+        await client.post(f"/api/v1{SNGV}/nop-ho-so/1999", content=b"{}", headers={"x-csrftoken": token})
     ).status_code == 422
     assert (
-        await client.post(f"{SNGV}/api/nop-ho-so/abc", content=b"{}", headers={"x-csrftoken": token})
+        await client.post(f"/api/v1{SNGV}/nop-ho-so/abc", content=b"{}", headers={"x-csrftoken": token})
     ).status_code in (400, 404)
     missing = await client.get(f"{API}/{uuid.uuid4()}")
     assert missing.status_code == 404

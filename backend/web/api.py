@@ -88,12 +88,19 @@ class ApiConflict(HTTPException):
 _MISSING = re.compile(r"missing required field `([^`]+)`")
 
 
-def _validation_error(exc: ValidationException) -> tuple[str, str | None]:
+def _public_name(request: Request[Any, Any, Any], key: str) -> str:
+    """A parameter's name as the client sends it (`QueryParameter(name="don-vi")`), not the handler's argument."""
+    parameter = request.route_handler.parsed_fn_signature.parameters.get(key)
+    alias = getattr(getattr(parameter, "kwarg_definition", None), "name", None)
+    return alias if isinstance(alias, str) and alias else key
+
+
+def _validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> tuple[str, str | None]:
     """A Vietnamese message and the field from Litestar's validation failure (its messages are msgspec's English)."""
     extra = exc.extra if isinstance(exc.extra, list) else []
     first = extra[0] if extra and isinstance(extra[0], dict) else {}
     raw = str(first.get("message", ""))
-    key = str(first.get("key", "")) or None
+    key = _public_name(request, str(first.get("key", ""))) or None
     if key == "data":  # the body as a whole
         key = None
     if missing := _MISSING.search(raw):
@@ -127,8 +134,10 @@ def api_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Re
     if isinstance(exc, ApiProblem):
         return error_response(exc.status_code, ApiError(code=exc.code, message=exc.detail, field=exc.field))
     if isinstance(exc, ValidationException):
-        message, field = _validation_error(exc)
+        message, field = _validation_error(request, exc)
         return error_response(400, ApiError(code=CODES[400], message=message, field=field))
+    if isinstance(exc, HTTPException) and exc.status_code == 400 and exc.detail.startswith("JSON is malformed"):
+        return error_response(400, ApiError(code=CODES[400], message="Nội dung gửi lên không phải JSON hợp lệ."))
     if isinstance(exc, HTTPException):
         status = exc.status_code
         message = exc.detail if isinstance(exc, ClearRefusal) else _message(status, exc.detail)

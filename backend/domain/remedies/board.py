@@ -198,6 +198,38 @@ _CELL_CARDS = _CARDS.add_columns(*CELL_EXTRAS).where(
 )
 
 
+def filtered(statement: Any, filters: Filters, today: date) -> Any:
+    """`statement` (a select of tasks) narrowed by the board's filters: unit (leading or coordinating), assignee,
+    area, column, overdue, label and the folded words of the search. The board and the API list both use it."""
+    if filters.unit:
+        statement = statement.where(
+            or_(
+                Task.lead_unit_id == filters.unit,
+                Task.id.in_(select(TaskUnit.task_id).where(TaskUnit.unit_id == filters.unit)),
+            )
+        )
+    if filters.assignee:
+        statement = statement.where(
+            Task.id.in_(select(TaskAssignee.task_id).where(TaskAssignee.user_id == filters.assignee))
+        )
+    if filters.area:
+        statement = statement.where(Task.area_code == filters.area)
+    if filters.column:
+        statement = statement.where(
+            Task.column_id.in_(select(BoardColumn.id).where(BoardColumn.code == filters.column))
+        )
+    if filters.overdue:
+        done = select(BoardColumn.id).where(BoardColumn.is_done)
+        statement = statement.where(Task.due_date < today, Task.column_id.not_in(done))
+    if filters.label:
+        statement = statement.where(Task.labels.contains([filters.label]))
+    if filters.query:
+        for word in fold(filters.query).split():
+            escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            statement = statement.where(Task.search_text.like(f"%{escaped}%", escape="\\"))
+    return statement
+
+
 async def load_board(
     db: AsyncSession,
     ctx: TenantContext,
@@ -228,32 +260,7 @@ async def load_board(
     visible = visible_condition(ctx)
     if visible is not None:
         statement = statement.where(visible)
-    if filters.unit:
-        statement = statement.where(
-            or_(
-                Task.lead_unit_id == filters.unit,
-                Task.id.in_(select(TaskUnit.task_id).where(TaskUnit.unit_id == filters.unit)),
-            )
-        )
-    if filters.assignee:
-        statement = statement.where(
-            Task.id.in_(select(TaskAssignee.task_id).where(TaskAssignee.user_id == filters.assignee))
-        )
-    if filters.area:
-        statement = statement.where(Task.area_code == filters.area)
-    if filters.column:
-        statement = statement.where(
-            Task.column_id.in_(select(BoardColumn.id).where(BoardColumn.code == filters.column))
-        )
-    if filters.overdue:
-        done = select(BoardColumn.id).where(BoardColumn.is_done)
-        statement = statement.where(Task.due_date < today, Task.column_id.not_in(done))
-    if filters.label:
-        statement = statement.where(Task.labels.contains([filters.label]))
-    if filters.query:
-        for word in fold(filters.query).split():
-            escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            statement = statement.where(Task.search_text.like(f"%{escaped}%", escape="\\"))
+    statement = filtered(statement, filters, today)
     names: dict[uuid.UUID, list[str]] = {}
     evidence: dict[uuid.UUID, int] = {}
     tasks: list[Any]

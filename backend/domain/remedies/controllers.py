@@ -7,7 +7,6 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from markupsafe import Markup
@@ -203,7 +202,7 @@ class RemedyBoardController(Controller):
         number: FromPath[int],
     ) -> Template:
         """A card's move form, fetched when its "Di chuyển" opens (and a page of its own without JavaScript)."""
-        task = await _editable_task(db_session, tenant, year, number)
+        task = await tasks.find_editable_task(db_session, tenant, year, number)
         columns = [
             ColumnView(*row) for row in await db_session.execute(select(*VIEW_COLUMNS).order_by(BoardColumn.position))
         ]
@@ -233,10 +232,7 @@ class RemedyBoardController(Controller):
         options = await tasks.choices(db_session, loaded.sheet)
         raw = await request.form()
         parsed = tasks.parse_task_form(raw, options, year, vietnam_today(), working_days(tenant.province.settings))
-        if not tenant.can(Permission.TASK_EDIT_ANY.value) and parsed.values.get(
-            "lead_unit_id"
-        ) not in visibility.own_units(tenant):
-            parsed.errors.setdefault("lead_unit_id", "Bạn chỉ tạo được nhiệm vụ do phòng, đơn vị mình chủ trì.")
+        tasks.check_lead_unit(tenant, parsed)
         if parsed.errors:
             return _form_page(
                 request, tenant, year, options, form=_echo(raw), errors=parsed.errors, task=None, status=422
@@ -254,7 +250,7 @@ class RemedyBoardController(Controller):
         year: FromPath[int],
         number: FromPath[int],
     ) -> Template:
-        task = await _task(db_session, tenant, year, number)
+        task = await tasks.find_task(db_session, tenant, year, number)
         _, loaded = await reading.lanes_and_sheet(db_session, tenant, year)
         options = await tasks.choices(db_session, loaded.sheet)
         activity = list(
@@ -287,7 +283,7 @@ class RemedyBoardController(Controller):
         year: FromPath[int],
         number: FromPath[int],
     ) -> Response[Any]:
-        task = await _editable_task(db_session, tenant, year, number)
+        task = await tasks.find_editable_task(db_session, tenant, year, number)
         _, loaded = await reading.lanes_and_sheet(db_session, tenant, year)
         options = await tasks.choices(db_session, loaded.sheet)
         raw = await request.form()
@@ -399,7 +395,7 @@ class RemedyCardController(Controller):
         year: FromPath[int],
         number: FromPath[int],
     ) -> Redirect:
-        task = await _editable_task(db_session, tenant, year, number)
+        task = await tasks.find_editable_task(db_session, tenant, year, number)
         raw = await request.form()
         error = await tasks.add_checklist_item(db_session, tenant, task, str(raw.get("text", "")))
         return _back(request, tenant, year, number, error)
@@ -414,7 +410,7 @@ class RemedyCardController(Controller):
         number: FromPath[int],
         item: FromPath[uuid.UUID],
     ) -> Redirect:
-        task = await _editable_task(db_session, tenant, year, number)
+        task = await tasks.find_editable_task(db_session, tenant, year, number)
         error = await tasks.toggle_checklist_item(db_session, tenant, task, item)
         return _back(request, tenant, year, number, error)
 
@@ -427,17 +423,10 @@ class RemedyCardController(Controller):
         year: FromPath[int],
         number: FromPath[int],
     ) -> Redirect:
-        task = await _task(db_session, tenant, year, number)  # anyone who sees the card may comment on it
+        task = await tasks.find_task(db_session, tenant, year, number)  # anyone who sees the card may comment on it
         raw = await request.form()
         error = await tasks.add_comment(db_session, tenant, task, str(raw.get("body", "")))
         return _back(request, tenant, year, number, error)
-
-
-async def _editable_task(db: AsyncSession, ctx: TenantContext, year: int, number: int) -> Task:
-    task = await _task(db, ctx, year, number)
-    if not boards.may_edit(ctx, task, await boards.coordinating_units(db, task.id)):
-        raise PermissionDeniedException("Bạn chỉ sửa được nhiệm vụ của phòng, đơn vị mình.")
-    return task
 
 
 def _back(request: Request[Any, Any, Any], ctx: TenantContext, year: int, number: int, error: str | None) -> Redirect:
@@ -488,13 +477,6 @@ def _parse_move(form: dict[str, Any]) -> Move:
     if place not in boards.PLACES:
         raise MoveError("Vị trí không hợp lệ.")
     return Move(task_id, version, column_id, area, place)
-
-
-async def _task(db: AsyncSession, ctx: TenantContext, year: int, number: int) -> Task:
-    task = await visibility.visible_task(db, ctx, Task.year == year, Task.number == number)
-    if task is None:
-        raise NotFoundException("Không tìm thấy nhiệm vụ.")
-    return task
 
 
 async def _task_form(db: AsyncSession, task: Task) -> dict[str, Any]:

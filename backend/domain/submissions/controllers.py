@@ -1,10 +1,9 @@
-"""Submission pages and API: submit, status with a live progress bar, versions, download, retry, withdraw,
+"""Submission pages: submit, status with a live progress bar, versions, download, retry, withdraw,
 and the verify page."""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import tempfile
 import uuid
 from collections.abc import Awaitable, Callable
@@ -78,6 +77,29 @@ async def _version(db: AsyncSession, year: int, version: int) -> Submission:
     if found is None:
         raise NotFoundException("Không có lần nộp này.")
     return found
+
+
+async def package_stream(
+    request: Request[Any, Any, Any], db: AsyncSession, tenant: TenantContext, year: int, version: int
+) -> Stream:
+    """One version's package as a download (the page's and the API's): only for those who see every task, since
+    it holds the evidence of every task, those the board hides from a unit's staff included."""
+    if not visibility.sees_all(tenant):
+        raise PermissionDeniedException("Gói hồ sơ có tài liệu kiểm chứng của mọi phòng, đơn vị.")
+    submission = await _version(db, year, version)
+    storage = storage_from_settings(request.app.state["settings"])
+    if not submission.package_key or not await storage.exists(submission.package_key):
+        raise NotFoundException("Lần nộp này chưa có gói hồ sơ.")
+    name = f"ho-so-cchc-{tenant.tenant.code}-{year}-lan-{version}.zip"
+    return Stream(
+        storage.open(submission.package_key),
+        media_type=ZIP,
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Content-Length": str(submission.package_size),
+            "X-Content-SHA256": submission.package_sha256 or "",
+        },
+    )
 
 
 async def _retry(db: AsyncSession, tenant: TenantContext, submission: Submission) -> None:
@@ -173,23 +195,7 @@ class SubmissionController(Controller):
         year: FromPath[int],
         version: FromPath[int],
     ) -> Stream:
-        if not visibility.sees_all(tenant):
-            # The package holds the evidence of every task, those the board hides from this person included.
-            raise PermissionDeniedException("Gói hồ sơ có tài liệu kiểm chứng của mọi phòng, đơn vị.")
-        submission = await _version(db_session, year, version)
-        storage = storage_from_settings(request.app.state["settings"])
-        if not submission.package_key or not await storage.exists(submission.package_key):
-            raise NotFoundException("Lần nộp này chưa có gói hồ sơ.")
-        name = f"ho-so-cchc-{tenant.tenant.code}-{year}-lan-{version}.zip"
-        return Stream(
-            storage.open(submission.package_key),
-            media_type=ZIP,
-            headers={
-                "Content-Disposition": f'attachment; filename="{name}"',
-                "Content-Length": str(submission.package_size),
-                "X-Content-SHA256": submission.package_sha256 or "",
-            },
-        )
+        return await package_stream(request, db_session, tenant, year, version)
 
     @get("/kiem-tra", name="submission:verify_form", opt=VERIFY)
     async def verify_form(self, request: Request[Any, Any, Any], tenant: NamedDependency[TenantContext]) -> Template:
@@ -344,82 +350,3 @@ async def _match_in_province(db: AsyncSession, ctx: TenantContext, report: Repor
     async with acting_in(db, ctx.tenant, target, ctx.principal, Permission.SUBMISSION_VERIFY):
         submission = await db.scalar(select(Submission).where(Submission.id == submission_id))
         await match_submission(report, submission)
-
-
-class SubmissionApiController(Controller):
-    """JSON: POST submits (202 with the id and a status URL), GET answers the status."""
-
-    path = "/t/{province_code:str}/{tenant_code:str}/api/nop-ho-so"
-    dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
-    include_in_schema = False  # tenant routes stay out of the public schema, as every other one
-
-    @post("/{year:int}", name="submission:api_submit", opt=SUBMIT, status_code=202, request_max_body_size=16 * 1024)
-    async def submit(
-        self,
-        request: Request[Any, Any, Any],
-        db_session: NamedDependency[AsyncSession],
-        tenant: NamedDependency[TenantContext],
-        year: FromPath[int],
-    ) -> Response[Any]:
-        raw = await request.body()
-        if raw.strip():
-            try:
-                body = json.loads(raw)
-            except (ValueError, UnicodeDecodeError):
-                return _json_error(400, "Nội dung không phải JSON hợp lệ.")
-            if not isinstance(body, dict):
-                return _json_error(422, "Nội dung phải là một đối tượng JSON, ví dụ {}.")
-            if unknown := sorted(set(body) - {"confirm"}):
-                return _json_error(422, f"Trường không hợp lệ: {', '.join(map(str, unknown))}.", field=str(unknown[0]))
-            if "confirm" in body and body["confirm"] is not True:
-                return _json_error(422, "confirm phải là true.", field="confirm")
-        if not 2000 <= year <= 2100:
-            return _json_error(422, f"Năm {year} không hợp lệ.", field="year")
-        try:
-            submission = await services.submit(
-                db_session, tenant.tenant, tenant.province, year, tenant.principal.user_id
-            )
-        except SubmissionError as exc:
-            return _json_error(exc.status, str(exc))
-        return Response(_as_json(tenant, submission), status_code=202)
-
-    @get("/{year:int}/{submission_id:uuid}", name="submission:api_status", opt=VIEW)
-    async def status(
-        self,
-        db_session: NamedDependency[AsyncSession],
-        tenant: NamedDependency[TenantContext],
-        year: FromPath[int],
-        submission_id: FromPath[uuid.UUID],
-    ) -> dict[str, Any]:
-        submission = await services.get(db_session, submission_id)
-        if submission is None or submission.year != year:
-            raise NotFoundException("Không có lần nộp này.")
-        return _as_json(tenant, submission)
-
-
-def _json_error(status: int, detail: str, *, field: str | None = None) -> Response[Any]:
-    body: dict[str, Any] = {"status_code": status, "detail": detail}
-    if field is not None:
-        body["field"] = field
-    return Response(body, status_code=status)
-
-
-def _as_json(tenant: TenantContext, submission: Submission) -> dict[str, Any]:
-    base = f"{tenant.base_path}"
-    return {
-        "id": str(submission.id),
-        "year": submission.year,
-        "version": submission.version,
-        "status": submission.status,
-        "status_label": STATUS_LABELS_VN.get(submission.status, submission.status),
-        "progress_done": submission.progress_done,
-        "progress_total": submission.progress_total,
-        "package_sha256": submission.package_sha256,
-        "package_size": submission.package_size,
-        "error": submission.error or None,
-        "status_url": f"{base}/api/nop-ho-so/{submission.year}/{submission.id}",
-        "page_url": f"{base}/nop-ho-so/{submission.year}",
-        "download_url": f"{base}/nop-ho-so/{submission.year}/lan/{submission.version}/tai-ve"
-        if submission.package_key
-        else None,
-    }

@@ -1,0 +1,349 @@
+"""Remedy tasks over the JSON API (`/api/v1/t/<province>/<tenant>/ke-hoach/<year>/nhiem-vu`): the list with the
+board's filters, paged by cursor; create; edit and move, each with the version read (409 with the fresh task when
+someone else changed it). The same services and rules as the board's pages."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, get, patch, post
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.params import FromPath, JSONBody, QueryParameter
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from backend.auth.permissions import Permission
+from backend.clock import vietnam_today
+from backend.db.engine import driver_connection
+from backend.db.models import Task, TaskAssignee, TaskUnit
+from backend.domain.remedies import board as boards
+from backend.domain.remedies import board_reading as reading
+from backend.domain.remedies import tasks, visibility
+from backend.domain.remedies.board import ColumnView, Filters, Move, MoveError
+from backend.domain.remedies.deadlines import working_days
+from backend.domain.tenants.deps import TenantContext, provide_tenant_context
+from backend.web.api import ApiConflict, ApiError, ApiProblem, Cursor, Limit, decode_cursor, error_responses, page_of
+
+VIEW = {"access": Permission.TENANT_VIEW}
+EDIT = {"access": Permission.TASK_EDIT_OWN_UNIT}
+
+
+class TaskOut(msgspec.Struct):
+    """A remedy task (KP-`number`) as its card's form shows it; `version` goes back with an edit or a move."""
+
+    id: uuid.UUID
+    number: int
+    year: int
+    version: int
+    kind: str
+    area_code: str
+    criterion_code: str | None
+    title: str
+    deficiency: str
+    expected_output: str
+    notes: str
+    points_lost: Decimal | None
+    points_max: Decimal | None
+    deadline_text: str
+    due_date: date | None
+    column: str
+    position: int
+    lead_unit_id: uuid.UUID | None
+    coordinating_unit_ids: list[uuid.UUID]
+    coordinating_group_ids: list[uuid.UUID]
+    monitoring_unit_id: uuid.UUID | None
+    assignee_ids: list[uuid.UUID]
+    labels: list[str]
+
+
+class TaskConflict(ApiError, kw_only=True):
+    """An edit or move on a stale version: nothing was changed; `current` is the task as it is now."""
+
+    current: TaskOut
+
+
+class TasksPage(msgspec.Struct):
+    items: list[TaskOut]
+    next_cursor: str | None
+
+
+class TaskIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A task's fields as the card's form takes them. Points are decimal strings ("1.5" or "1,5"); the deadline as
+    people write it (15/11/2024, Quý II/2024, Thường xuyên)."""
+
+    area_code: str
+    title: str
+    deadline_text: str
+    kind: str = "fix"
+    criterion_code: str | None = None
+    deficiency: str = ""
+    expected_output: str = ""
+    notes: str = ""
+    points_lost: str | None = None
+    points_max: str | None = None
+    lead_unit_id: uuid.UUID | None = None
+    coordinating_unit_ids: list[uuid.UUID] = msgspec.field(default_factory=list)
+    coordinating_group_ids: list[uuid.UUID] = msgspec.field(default_factory=list)
+    monitoring_unit_id: uuid.UUID | None = None
+    assignee_ids: list[uuid.UUID] = msgspec.field(default_factory=list)
+    labels: list[str] = msgspec.field(default_factory=list)
+
+
+class TaskEdit(TaskIn, kw_only=True, forbid_unknown_fields=True):
+    version: int
+
+
+class MoveIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A move: to `column` (its code), in `area` (the lane; empty: the card's own), at `place` (end, top, up,
+    down, or before/after the task `anchor`, by its number)."""
+
+    version: int
+    column: str
+    area: str = ""
+    place: str = "end"
+    anchor: int | None = None
+
+
+def _form(data: TaskIn) -> dict[str, Any]:
+    """The JSON body as the card's form (`tasks.parse_task_form` reads both)."""
+    return {
+        "kind": data.kind,
+        "area_code": data.area_code,
+        "criterion_code": data.criterion_code or "",
+        "title": data.title,
+        "deficiency": data.deficiency,
+        "expected_output": data.expected_output,
+        "notes": data.notes,
+        "points_lost": data.points_lost or "",
+        "points_max": data.points_max or "",
+        "deadline_text": data.deadline_text,
+        "lead_unit_id": str(data.lead_unit_id) if data.lead_unit_id else "",
+        "coordinating": [f"unit:{u}" for u in data.coordinating_unit_ids]
+        + [f"group:{g}" for g in data.coordinating_group_ids],
+        "monitoring_unit_id": str(data.monitoring_unit_id) if data.monitoring_unit_id else "",
+        "assignees": [str(a) for a in data.assignee_ids],
+        "labels": ", ".join(data.labels),
+    }
+
+
+async def tasks_out(db: AsyncSession, found: Sequence[Task]) -> list[TaskOut]:
+    """The API models of `found`, with their units and people in two statements whatever their number."""
+    ids = [task.id for task in found]
+    columns = {column.id: column.code for column in await boards.read_columns(db)}
+    parts: dict[uuid.UUID, list[TaskUnit]] = {}
+    people: dict[uuid.UUID, list[uuid.UUID]] = {}
+    if ids:
+        for part in await db.scalars(select(TaskUnit).where(TaskUnit.task_id.in_(ids))):
+            parts.setdefault(part.task_id, []).append(part)
+        for task_id, user_id in await db.execute(
+            select(TaskAssignee.task_id, TaskAssignee.user_id).where(TaskAssignee.task_id.in_(ids))
+        ):
+            people.setdefault(task_id, []).append(user_id)
+    out = []
+    for task in found:
+        own = parts.get(task.id, [])
+        coordinating = [p for p in own if p.role == "coordinating"]
+        out.append(
+            TaskOut(
+                id=task.id,
+                number=task.number,
+                year=task.year,
+                version=task.version,
+                kind=task.kind,
+                area_code=task.area_code,
+                criterion_code=task.criterion_code,
+                title=task.title,
+                deficiency=task.deficiency,
+                expected_output=task.expected_output,
+                notes=task.notes,
+                points_lost=task.points_lost,
+                points_max=task.points_max,
+                deadline_text=task.deadline_text,
+                due_date=task.due_date,
+                column=columns.get(task.column_id, ""),
+                position=task.position,
+                lead_unit_id=task.lead_unit_id,
+                coordinating_unit_ids=sorted(p.unit_id for p in coordinating if p.unit_id),
+                coordinating_group_ids=sorted(p.unit_group_id for p in coordinating if p.unit_group_id),
+                monitoring_unit_id=next((p.unit_id for p in own if p.role == "monitoring"), None),
+                assignee_ids=sorted(people.get(task.id, [])),
+                labels=list(task.labels or []),
+            )
+        )
+    return out
+
+
+async def _fresh(db: AsyncSession, ctx: TenantContext, year: int, number: int) -> TaskOut:
+    task = await tasks.find_task(db, ctx, year, number)
+    await db.refresh(task)
+    return (await tasks_out(db, [task]))[0]
+
+
+def _problem(errors: dict[str, str]) -> ApiProblem:
+    field, message = next(iter(errors.items()))
+    return ApiProblem(message, field=_API_FIELDS.get(field, field))
+
+
+# the form's names that the API spells otherwise
+_API_FIELDS = {"coordinating": "coordinating_unit_ids", "assignees": "assignee_ids"}
+
+
+class RemedyTaskApiController(Controller):
+    path = "/t/{province_code:str}/{tenant_code:str}/ke-hoach/{year:int}/nhiem-vu"
+    dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
+    tags = ["Kế hoạch khắc phục"]  # noqa: RUF012 - Litestar reads it
+
+    @get(
+        "/",
+        name="api:tasks",
+        opt=VIEW,
+        summary="Các nhiệm vụ khắc phục của năm, theo bộ lọc của bảng, phân trang bằng con trỏ",
+        responses=error_responses(),
+    )
+    async def list_tasks(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        unit: Annotated[uuid.UUID | None, QueryParameter(name="don-vi", description="phòng, đơn vị")] = None,
+        assignee: Annotated[uuid.UUID | None, QueryParameter(name="nguoi", description="người thực hiện")] = None,
+        area: Annotated[str | None, QueryParameter(name="linh-vuc", max_length=31)] = None,
+        column: Annotated[str | None, QueryParameter(name="trang-thai", max_length=63)] = None,
+        overdue: Annotated[bool, QueryParameter(name="qua-han", description="chỉ nhiệm vụ quá hạn")] = False,
+        label: Annotated[str | None, QueryParameter(name="nhan", max_length=63)] = None,
+        words: Annotated[str, QueryParameter(name="q", max_length=200, description="tìm theo chữ")] = "",
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> TasksPage:
+        filters = Filters(unit, assignee, area, column, overdue, label, words.strip())
+        statement = boards.filtered(select(Task).where(Task.year == year), filters, vietnam_today())
+        visible = visibility.visible_condition(tenant)
+        if visible is not None:
+            statement = statement.where(visible)
+        if cursor:
+            (after,) = decode_cursor(cursor, tuple[int])
+            statement = statement.where(Task.number > after)
+        found = list(await db_session.scalars(statement.order_by(Task.number).limit(limit + 1)))
+        page, next_cursor = page_of(found, limit, lambda task: (task.number,))
+        return TasksPage(await tasks_out(db_session, page), next_cursor)
+
+    @get("/{number:int}", name="api:task", opt=VIEW, summary="Một nhiệm vụ (KP-số)", responses=error_responses())
+    async def task(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        number: FromPath[int],
+    ) -> TaskOut:
+        return (await tasks_out(db_session, [await tasks.find_task(db_session, tenant, year, number)]))[0]
+
+    @post("/", name="api:task_create", opt=EDIT, summary="Thêm nhiệm vụ", responses=error_responses())
+    async def create(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        data: JSONBody[TaskIn],
+    ) -> TaskOut:
+        _, loaded = await reading.lanes_and_sheet(db_session, tenant, year)
+        options = await tasks.choices(db_session, loaded.sheet)
+        parsed = tasks.parse_task_form(
+            _form(data), options, year, vietnam_today(), working_days(tenant.province.settings)
+        )
+        tasks.check_lead_unit(tenant, parsed)
+        if parsed.errors:
+            raise _problem(parsed.errors)
+        task = await tasks.create_task(db_session, tenant, year, parsed.values, options, options.columns[0])
+        return (await tasks_out(db_session, [task]))[0]
+
+    @patch(
+        "/{number:int}",
+        name="api:task_edit",
+        opt=EDIT,
+        summary="Sửa nhiệm vụ (kèm version đã đọc; 409 kèm bản mới nhất nếu đã có người sửa)",
+        responses=error_responses((409, TaskConflict)),
+    )
+    async def edit(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        number: FromPath[int],
+        data: JSONBody[TaskEdit],
+    ) -> TaskOut:
+        task = await tasks.find_editable_task(db_session, tenant, year, number)
+        _, loaded = await reading.lanes_and_sheet(db_session, tenant, year)
+        options = await tasks.choices(db_session, loaded.sheet)
+        parsed = tasks.parse_task_form(
+            _form(data), options, year, vietnam_today(), working_days(tenant.province.settings)
+        )
+        if parsed.errors:
+            raise _problem(parsed.errors)
+        try:
+            await tasks.update_task(db_session, tenant, task, data.version, parsed.values, options)
+        except tasks.StaleEdit as exc:
+            raise ApiConflict((await tasks_out(db_session, [task]))[0], str(exc)) from None
+        return (await tasks_out(db_session, [task]))[0]
+
+    @post(
+        "/{number:int}/di-chuyen",
+        name="api:task_move",
+        opt=EDIT,
+        status_code=200,
+        summary="Di chuyển nhiệm vụ sang cột, lĩnh vực, vị trí khác (kèm version đã đọc)",
+        responses=error_responses((409, TaskConflict)),
+    )
+    async def move(
+        self,
+        db_engine: NamedDependency[AsyncEngine],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        number: FromPath[int],
+        data: JSONBody[MoveIn],
+    ) -> TaskOut:
+        task = await tasks.find_task(db_session, tenant, year, number)
+        columns: list[ColumnView] = await boards.read_columns(db_session)
+        target = next((c for c in columns if c.code == data.column), None)
+        if target is None:
+            raise ApiProblem("Cột không hợp lệ.", field="column")
+        if data.place not in boards.PLACES:
+            raise ApiProblem("Vị trí không hợp lệ.", field="place")
+        anchor = None
+        if data.anchor is not None:
+            anchor_task = await visibility.visible_task(
+                db_session, tenant, Task.year == year, Task.number == data.anchor
+            )
+            if anchor_task is None:
+                raise ApiProblem("Không tìm thấy nhiệm vụ làm mốc.", field="anchor")
+            anchor = anchor_task.id
+        elif data.place in {"before", "after"}:
+            raise ApiProblem("Cần nhiệm vụ làm mốc.", field="anchor")
+        request = Move(task.id, data.version, target.id, data.area.strip() or task.area_code, data.place, anchor)
+        # The page's move: one statement reads, one applies under the board's lock, each binding its own tenant
+        # and person, outside the request's transaction.
+        refusal: MoveError | None = None
+        async with driver_connection(db_engine) as driver:
+            try:
+                reads = await boards.read_move(driver, tenant, year, task.id)
+                checked = boards.check_move(tenant, request, reads)
+                await boards.apply_move(driver, tenant, checked)
+            except PermissionError as exc:
+                raise PermissionDeniedException(str(exc)) from None
+            except MoveError as exc:
+                if not exc.conflict:
+                    raise ApiProblem(str(exc)) from None
+                refusal = exc
+        if refusal is not None:
+            try:
+                current = await _fresh(db_session, tenant, year, number)
+            except NotFoundException:
+                raise NotFoundException("Không tìm thấy nhiệm vụ (có thể đã bị xoá).") from None
+            raise ApiConflict(current, str(refusal))
+        return await _fresh(db_session, tenant, year, number)

@@ -1,0 +1,153 @@
+"""Submissions over the JSON API (`/api/v1/t/<province>/<tenant>/nop-ho-so`): submit the approved
+self-assessment (202 with the submission and its status URL), the year's submissions, one submission's status,
+and a version's package. The same services and rules as the submission page."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency, Provide
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, JSONBody
+from litestar.response import Stream
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from backend.auth.permissions import Permission
+from backend.db.models import Submission
+from backend.domain.submissions import services
+from backend.domain.submissions.controllers import package_stream
+from backend.domain.submissions.services import STATUS_LABELS_VN, SubmissionError
+from backend.domain.tenants.deps import TenantContext, provide_tenant_context
+from backend.web.api import API_PREFIX, ApiProblem, error_responses
+
+VIEW = {"access": Permission.TENANT_VIEW}
+SUBMIT = {"access": Permission.SUBMISSION_SUBMIT}
+
+
+class SubmitIn(msgspec.Struct, forbid_unknown_fields=True):
+    """The submit's confirmation (`{}` confirms too)."""
+
+    confirm: bool = True
+
+
+class SubmissionOut(msgspec.Struct):
+    """One submission (lần nộp) of a year: its state, its progress while the package is built, the package's
+    SHA-256 and size once built, and where to follow it."""
+
+    id: uuid.UUID
+    year: int
+    version: int
+    status: str
+    status_label: str
+    progress_done: int
+    progress_total: int
+    package_sha256: str | None
+    package_size: int | None
+    error: str | None
+    status_url: str
+    page_url: str
+    download_url: str | None
+
+
+class SubmissionsOut(msgspec.Struct):
+    year: int
+    items: list[SubmissionOut]
+
+
+def submission_out(tenant: TenantContext, submission: Submission) -> SubmissionOut:
+    api = f"{API_PREFIX}{tenant.base_path}/nop-ho-so/{submission.year}"
+    return SubmissionOut(
+        id=submission.id,
+        year=submission.year,
+        version=submission.version,
+        status=submission.status,
+        status_label=STATUS_LABELS_VN.get(submission.status, submission.status),
+        progress_done=submission.progress_done,
+        progress_total=submission.progress_total,
+        package_sha256=submission.package_sha256,
+        package_size=submission.package_size,
+        error=submission.error or None,
+        status_url=f"{api}/{submission.id}",
+        page_url=f"{tenant.base_path}/nop-ho-so/{submission.year}",
+        download_url=f"{api}/lan/{submission.version}/tai-ve" if submission.package_key else None,
+    )
+
+
+class SubmissionApiController(Controller):
+    path = "/t/{province_code:str}/{tenant_code:str}/nop-ho-so/{year:int}"
+    dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
+    tags = ["Nộp hồ sơ"]  # noqa: RUF012 - Litestar reads it
+
+    @post(
+        "/",
+        name="submission:api_submit",
+        opt=SUBMIT,
+        status_code=202,
+        request_max_body_size=16 * 1024,
+        summary="Nộp bản tự đánh giá đã duyệt (gói hồ sơ được lập sau; theo dõi ở status_url)",
+        responses=error_responses(),
+    )
+    async def submit(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        data: JSONBody[SubmitIn],
+    ) -> SubmissionOut:
+        if not data.confirm:
+            raise ApiProblem("confirm phải là true.", field="confirm")
+        if not 2000 <= year <= 2100:
+            raise ApiProblem(f"Năm {year} không hợp lệ.", field="year")
+        try:
+            submission = await services.submit(
+                db_session, tenant.tenant, tenant.province, year, tenant.principal.user_id
+            )
+        except SubmissionError as exc:
+            raise ApiProblem(str(exc), status=exc.status) from None
+        return submission_out(tenant, submission)
+
+    @get("/", name="submission:api_list", opt=VIEW, summary="Các lần nộp của năm", responses=error_responses())
+    async def submissions(
+        self, db_session: NamedDependency[AsyncSession], tenant: NamedDependency[TenantContext], year: FromPath[int]
+    ) -> SubmissionsOut:
+        return SubmissionsOut(year, [submission_out(tenant, s) for s in await services.list_versions(db_session, year)])
+
+    @get(
+        "/{submission_id:uuid}",
+        name="submission:api_status",
+        opt=VIEW,
+        summary="Trạng thái một lần nộp",
+        responses=error_responses(),
+    )
+    async def status(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        submission_id: FromPath[uuid.UUID],
+    ) -> SubmissionOut:
+        submission = await services.get(db_session, submission_id)
+        if submission is None or submission.year != year:
+            raise NotFoundException("Không có lần nộp này.")
+        return submission_out(tenant, submission)
+
+    @get(
+        "/lan/{version:int}/tai-ve",
+        name="submission:api_download",
+        opt=VIEW,
+        summary="Tải gói hồ sơ của một lần nộp (.zip; SHA-256 ở X-Content-SHA256)",
+        media_type="application/zip",
+        responses=error_responses(),
+    )
+    async def download(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        version: FromPath[int],
+    ) -> Stream:
+        return await package_stream(request, db_session, tenant, year, version)
