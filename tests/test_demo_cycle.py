@@ -116,6 +116,7 @@ async def test_ho_chi_minh_has_its_own_criteria_a_published_2025_and_2026_under_
     assert any(line.startswith("ho-chi-minh/so-nong-nghiep-moi-truong: 2025 đã công bố") for line in report)
     assert any("ho-chi-minh 2026 so-ban-nganh: bộ chỉ số mẫu theo năm 2025" in line for line in report)
     assert any("ho-chi-minh 2026 xa-phuong: bộ chỉ số mẫu theo năm 2025" in line for line in report)
+    assert any("ho-chi-minh 2024 so-ban-nganh: bộ chỉ số mẫu theo năm 2025" in line for line in report)  # history
     assert not any(line.startswith("ba-ria-vung-tau/") for line in report)  # the archive gets no new year
 
     freeze(monkeypatch, TODAY)

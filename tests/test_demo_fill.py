@@ -93,7 +93,7 @@ async def test_the_demo_province_results_rank_its_generated_departments_and_comm
     )
     await import_criteria(owner_engine, load_all(ROOT))
     assessed = await demo_assessments(owner_engine, provinces)
-    assert assessed >= 17 + 9  # Hà Tĩnh's generated departments and communes (Hồ Chí Minh has no criteria set)
+    assert assessed >= 2 * (17 + 9)  # Hà Tĩnh's generated departments and communes (2020), Hồ Chí Minh's (2025)
     assert await demo_assessments(owner_engine, provinces) == 0  # once
 
     await sign_in(client, "nghia.tv@snv.hatinh.example.vn")  # Hà Tĩnh's province admin

@@ -6,8 +6,8 @@ On 05/12/2026 that is: 2025 self-assessed, submitted (a real package), appraised
 appraisal, its plan approved, its tasks spread over the columns (some done, some overdue); 2026's periodic
 reports on that plan sent, but for the last one due (left overdue); 2026's self-assessment a draft, about
 two thirds scored. Scores come from a hash of the tenant's and criterion's
-codes, so every run makes the same demo. Years without a criteria set in `tenants/` reuse the province's
-latest set, imported under a file name that says it is demo data ("du-lieu-mau-…").
+codes, so every run makes the same demo. Years without a criteria set in `tenants/` (these two and the generated
+history's) reuse the province's latest set, imported under a file name that says it is demo data ("du-lieu-mau-…").
 
 Runs once per department (a department with the published year's assessment is left as it is), through the
 services the pages use: the importer, submission and package build, the review's decisions, finalising and
@@ -56,6 +56,7 @@ from backend.domain.review import decisions, publishing
 from backend.domain.review import services as review
 from backend.domain.submissions import services as submissions
 from backend.domain.submissions.calendar import year_calendar
+from backend.domain.tenants.demo_fill import YEARS as HISTORY_YEARS
 from backend.domain.tenants.deps import TenantContext
 from backend.domain.tenants.services import report_deadlines
 from backend.settings import Settings
@@ -325,7 +326,8 @@ async def seed_demo_cycle(
     async with sessions() as db, db.begin():
         provinces = list(await db.scalars(select(Province).order_by(Province.code)))
         years = sorted({current_cycle(p.settings, today).year for p in provinces})
-        wanted = tuple(sorted({y for year in years for y in (year - 1, year)}))
+        # and the generated history's years (demo_fill.YEARS), so their results pages have a set as well
+        wanted = tuple(sorted({y for year in years for y in (year - 1, year)} | set(HISTORY_YEARS)))
         report = await _import_missing_sets(db, tenants_dir, wanted)
 
     for province in provinces:
