@@ -7,7 +7,7 @@ import asyncio
 import random
 import re
 import uuid
-from datetime import timedelta, timezone
+from datetime import date, timedelta, timezone
 from typing import Any
 
 import asyncpg
@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.auth.sessions import COOKIE, SessionStore
 from backend.db.engine import create_session_maker, driver_connection
+from backend.db.rls import bind_tenant, remember_session
 from backend.domain.remedies import board as boards
 from backend.domain.tenants.deps import TenantContext
 from backend.settings import Settings
@@ -635,6 +636,69 @@ async def _signed_in_context(
     async with create_session_maker(owner_engine)() as db:
         tenant, province = await tenant_and_province(db, "ha-tinh", "so-ngoai-vu")
     return TenantContext(tenant=tenant, province=province, principal=principal, session_token=token)
+
+
+async def test_a_moves_answer_read_in_one_statement_is_what_the_board_shows(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, app_engine: AsyncEngine, settings: Settings
+) -> None:
+    """A focal point's move answer comes from `read_cells` (one statement, `board_cells_as`); everyone else's from
+    `load_board` with the cells. For the same cards both read the same lanes, columns, cells, badges, people and
+    counts."""
+    await sign_in(client, FOCAL)
+    units = await _units(owner_engine)
+    [focal] = await _rows(owner_engine, "SELECT id FROM users WHERE email = :email", email=FOCAL)
+    for n in range(6):
+        fields: dict[str, Any] = {"title": f"Việc {n}", "area_code": str(1 + n % 2)}
+        if n % 2 == 0:  # the cards of area 1
+            fields |= {"lead_unit_id": units["van-phong-thanh-tra"], "assignees": str(focal.id)}
+        if n == 1:
+            fields["deadline_text"] = "31/12/2020"
+        assert (await _create(client, **fields)).status_code in (302, 303)
+    columns = await _columns(owner_engine)
+    moved = (await _tasks(owner_engine))[0]
+    assert (await _move(client, moved, columns["dang-thuc-hien"], moved.area_code)).status_code == 200
+
+    from backend.domain.remedies.board_reading import areas as _areas
+
+    ctx = await _signed_in_context(client, owner_engine, app_engine, settings)
+    tenant, principal = ctx.tenant, ctx.principal
+    assert boards.reads_cells_whole(ctx, boards.Filters())
+    assert not boards.reads_cells_whole(ctx, boards.Filters(overdue=True))
+    today = date(2020, 12, 20)  # "31/12/2020" is due soon, the quarter deadlines are overdue
+    for cells in (
+        {(uuid.UUID(columns["dang-thuc-hien"]), "1"), (uuid.UUID(columns["chua-thuc-hien"]), "2")},
+        {(uuid.UUID(columns["chua-thuc-hien"]), "1")},
+        {(uuid.UUID(columns["hoan-thanh"]), "1")},  # an empty cell: the counts still come
+    ):
+        async with create_session_maker(app_engine)() as db:
+            remember_session(db, ctx.session_token)  # the person's own session: the policies check it
+            await bind_tenant(db, tenant.id, principal.user_id)
+            async with db.begin():
+                board_columns = await boards.read_columns(db)
+                lanes = await _areas(db, ctx, 2020)
+                slow = await boards.load_board(
+                    db, ctx, 2020, lanes, boards.Filters(), today, cells=cells, columns=board_columns
+                )
+        async with driver_connection(app_engine) as driver:
+            answer = await boards.read_cells(driver, ctx, 2020, cells, today)
+        fast = answer.board
+        assert (answer.lanes, answer.columns) == (lanes, board_columns)
+        assert fast.cells == slow.cells
+        assert (
+            fast.counts
+            == slow.counts
+            == {
+                uuid.UUID(columns["chua-thuc-hien"]): 5,
+                uuid.UUID(columns["dang-thuc-hien"]): 1,
+            }
+        )
+        assert fast.lanes == slow.lanes
+    assert not fast.cells  # the last cell was empty
+    todo = (uuid.UUID(columns["chua-thuc-hien"]), "1")
+    async with driver_connection(app_engine) as driver:
+        cards = (await boards.read_cells(driver, ctx, 2020, {todo}, today)).board.cells[todo]
+    assert any(card.lead_unit and card.assignees for card in cards)  # the subqueries were exercised
+    assert any(card.due_soon for card in cards) or any(card.overdue for card in cards)
 
 
 async def test_the_database_refuses_a_move_of_no_card_of_this_board_or_for_another_tenant(

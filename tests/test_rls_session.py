@@ -1,8 +1,8 @@
 """The database checks who is asking (migration 0020), connected as the application's own role.
 
 Column rights: the role cannot make anyone a platform admin nor bring a revoked session back. The cross-tenant
-function (`board_move_as`) acts in a tenant only for a live session of a person with a membership there (or a
-province-level right over it): a tenant id and a person id are not enough.
+functions (`board_move_as`, `board_cells_as`) act in a tenant only for a live session of a person with a
+membership there (or a province-level right over it): a tenant id and a person id are not enough.
 """
 
 from __future__ import annotations
@@ -173,6 +173,11 @@ SELECT outcome FROM board_move_as(
   confirms => true, actor => 'x'
 )
 """
+CELLS = """
+SELECT * FROM board_cells_as(
+  session_token => $1, tenant => $2, person => $3, board_year => 2020, c0 => $4, a0 => '1', c1 => $4, a1 => '2'
+)
+"""
 
 
 async def test_the_cross_tenant_functions_refuse_another_tenants_id_without_a_members_session(
@@ -193,7 +198,10 @@ async def test_the_cross_tenant_functions_refuse_another_tenants_id_without_a_me
     nothing = uuid.uuid4()
 
     def calls(session_token: str, tenant: uuid.UUID, who: uuid.UUID) -> list[tuple[str, tuple[Any, ...]]]:
-        return [(MOVE, (session_token, tenant, who, f"board:{tenant}", nothing))]
+        return [
+            (MOVE, (session_token, tenant, who, f"board:{tenant}", nothing)),
+            (CELLS, (session_token, tenant, who, nothing)),
+        ]
 
     async with driver_connection(app_engine) as driver:
         refused = [
@@ -206,9 +214,12 @@ async def test_the_cross_tenant_functions_refuse_another_tenants_id_without_a_me
         for statement, arguments in refused:
             with pytest.raises(asyncpg.InsufficientPrivilegeError):
                 await driver.fetch(statement, *arguments)
-        for statement, arguments in calls(token, own, person):  # the member's own session in its own tenant
-            # answered, not refused (this database has no criteria set: no board to move a card on)
-            assert await driver.fetchval(statement, *arguments) == "no-criteria"
+        # the member's own session in its own tenant: answered, not refused (this database has no criteria set:
+        # there is no board to move a card on, and no card in the cells)
+        move, cells = calls(token, own, person)
+        assert await driver.fetchval(move[0], *move[1]) == "no-criteria"
+        [row] = await driver.fetch(cells[0], *cells[1])
+        assert (row["id"], row["lane_codes"]) == (None, None)
 
 
 # -- every tenant-owned table, as the app's role, with another tenant's id ------------------------------------

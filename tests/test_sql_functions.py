@@ -64,9 +64,11 @@ async def test_every_function_of_the_owner_has_a_source(database: DatabaseUrls, 
         sources = await connection.run_sync(_sources, database)
         written = []
         for entity in sources:
-            # the source's argument types as PostgreSQL names them (varchar → character varying, ...)
+            # the source's argument types (every argument is named), as PostgreSQL names them
             name, _, arguments = entity.signature.partition("(")
-            types = ", ".join(argument.split()[-1] for argument in arguments.rstrip(")").split(",") if argument.strip())
+            types = ", ".join(
+                argument.split(maxsplit=1)[1] for argument in arguments.rstrip(")").split(",") if argument.strip()
+            )
             signature = f"{name}({types})"
             written.append(await connection.scalar(_IDENTITY, {"name": name, "signature": signature}))
     assert owned == sorted(written)

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth.permissions import Permission
 from backend.db.models import BoardColumn, EvidenceFile, Task, TaskAssignee, TaskUnit, Unit, User
 from backend.domain.evidence.services import evidence_counts
-from backend.domain.remedies.visibility import own_units, visible_condition
+from backend.domain.remedies.visibility import own_units, sees_all, visible_condition
 from backend.domain.tenants.deps import TenantContext
 
 DUE_SOON_DAYS = 7
@@ -339,6 +339,60 @@ def assemble(
         board.cells.setdefault((task.column_id, lane), []).append(card)
         board.counts[task.column_id] = board.counts.get(task.column_id, 0) + 1
     return board
+
+
+# A move's answer in one statement outside any transaction (backend/db/sql/board_cells_as.sql): the lanes, the
+# columns, the cells' cards with their unit, people and evidence, and the column counts on every row.
+_CELLS = """
+SELECT * FROM board_cells_as(
+  session_token => $1, tenant => $2, person => $3, board_year => $4, c0 => $5, a0 => $6, c1 => $7, a1 => $8
+)
+"""
+
+
+def reads_cells_whole(ctx: TenantContext, filters: Filters) -> bool:
+    """Whether `read_cells` serves this person's answer: they see and may move every card, with no filter."""
+    return sees_all(ctx) and ctx.can(Permission.TASK_EDIT_ANY.value) and not filters.active
+
+
+@dataclass(frozen=True)
+class CellsRead:
+    lanes: list[Lane]
+    columns: list[ColumnView]
+    board: Board  # the cells' cards and the whole board's column counts
+
+
+async def read_cells(
+    driver: Any, ctx: TenantContext, year: int, cells: set[tuple[uuid.UUID, str]], today: date
+) -> CellsRead:
+    """One or two cells of the whole board, its lanes, columns and column counts, as `load_board` reads them with
+    `cells` for someone who sees every card with no filter (`reads_cells_whole`): one statement (`board_cells_as`)
+    on `driver` (an asyncpg connection of `driver_connection`, outside any transaction), where the request's
+    transaction takes six round trips."""
+    (c0, a0), (c1, a1) = sorted(cells)[0], sorted(cells)[-1]  # one cell or two
+    rows = await driver.fetch(_CELLS, ctx.session_token, ctx.tenant.id, ctx.principal.user_id, year, c0, a0, c1, a1)
+    first = rows[0]
+    lanes = [
+        Lane(code, title) for code, title in zip(first["lane_codes"] or (), first["lane_titles"] or (), strict=True)
+    ]
+    fields = ("ids", "codes", "names", "positions", "wip_limits", "done", "confirmation")
+    columns = [ColumnView(*values) for values in zip(*(first[f"column_{name}"] or () for name in fields), strict=True)]
+    tasks: list[CardTask] = []
+    units: dict[uuid.UUID, str] = {}
+    names: dict[uuid.UUID, list[str]] = {}
+    evidence: dict[uuid.UUID, int] = {}
+    for row in rows:
+        if row["id"] is None:  # empty cells: the counts only
+            continue
+        task = CardTask(*(row[name] for name in CardTask._fields))
+        tasks.append(task)
+        if row["lead_unit"] is not None and task.lead_unit_id is not None:
+            units[task.lead_unit_id] = row["lead_unit"]
+        names[task.id] = list(row["assignees"] or ())
+        evidence[task.id] = row["evidence"]
+    board = assemble(year, columns, lanes, tasks, units, names, evidence, today, visible_all=True)
+    board.counts = dict(zip(first["counted_columns"] or (), first["counts"] or (), strict=True))
+    return CellsRead(lanes, columns, board)
 
 
 class MoveError(ValueError):

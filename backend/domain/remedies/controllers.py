@@ -55,12 +55,14 @@ async def _board_context(
     lanes: list[Lane] | None = None,
     request: Request[Any, Any, Any] | None = None,
     columns: list[ColumnView] | None = None,
+    cells_read: Board | None = None,
 ) -> dict[str, Any]:
     """What the board templates need; with `request`, also the whole board's HTML (`board_html`), rendered
-    once per cached read. `columns`, when the caller has read them in this transaction, save a query."""
+    once per cached read. `columns`, when the caller has read them in this transaction, save a query; with
+    `cells_read`, a move's `cells` as `boards.read_cells` read them (see `reading.read_board`)."""
     if lanes is None:
         lanes = await reading.areas(db, ctx, year)
-    read = await reading.read_board(db, ctx, year, filters, lanes, cells, columns)
+    read = await reading.read_board(db, ctx, year, filters, lanes, cells, columns, cells_read)
     board, editable, units = read.board, read.editable, read.units
     if request is not None and cells is None and read.html is None:
         templates = request.app.template_engine
@@ -142,10 +144,12 @@ class RemedyBoardController(Controller):
         form = {key: raw.get(key) for key in raw}
         filters = Filters.from_query({k.removeprefix("f-"): str(v) for k, v in form.items() if k.startswith("f-")})
         htmx = request.headers.get("hx-request") == "true"
-        # The tenant was looked up outside any transaction (`provide_unbound_tenant_context`), and the move is one
-        # statement outside any transaction too, which holds the board's lock inside one round trip. The
-        # request's ORM session opens a transaction afterwards, to answer with the changed cells or a refusal.
+        # The tenant was looked up outside any transaction (`provide_unbound_tenant_context`), and the move's
+        # statements share one pooled connection, outside any transaction too: the move, which holds the board's
+        # lock inside one round trip, and the answer's cells. The request's ORM session opens a transaction only
+        # to answer a refusal or someone who does not see the whole board with no filter.
         refusal: MoveError | PermissionError | None = None
+        answer: boards.CellsRead | None = None
         async with driver_connection(db_engine) as driver:
             try:
                 moved = await boards.move_card(driver, tenant, year, _parse_move(form))
@@ -153,6 +157,13 @@ class RemedyBoardController(Controller):
                 refusal = exc
             except boards.NoCriteria:
                 reading.no_criteria(year)
+            else:
+                if htmx and boards.reads_cells_whole(tenant, filters):
+                    # saved and committed: the cells may already show a later move (X-Task-Version says which
+                    # version this one wrote)
+                    answer = await boards.read_cells(
+                        driver, tenant, year, {moved.source, moved.target}, vietnam_today()
+                    )
         if refusal is not None:  # the whole board, read afresh: the browser puts a dragged card back
             context = await _board_context(db_session, tenant, year, filters, request=request)
             status = 403 if isinstance(refusal, PermissionError) else 409 if refusal.conflict else 422
@@ -169,10 +180,20 @@ class RemedyBoardController(Controller):
         if not htmx:
             query = filters.as_query()
             return Redirect(reading.board_path(tenant, year), query_params=query or None)
-        # saved and committed: the cells may already show a later move (X-Task-Version says which version this
-        # one wrote)
         changed = {moved.source, moved.target}
-        context = await _board_context(db_session, tenant, year, filters, cells=changed)
+        if answer is None:
+            context = await _board_context(db_session, tenant, year, filters, cells=changed)
+        else:
+            context = await _board_context(
+                db_session,
+                tenant,
+                year,
+                filters,
+                changed,
+                answer.lanes,
+                columns=answer.columns,
+                cells_read=answer.board,
+            )
         return Template(
             template_name="remedies/move_response.html",
             context={**context, "changed": changed, "moved": moved},
