@@ -91,6 +91,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-seconds", type=float, default=60.0)
     parser.add_argument("--no-pin", action="store_true")
     parser.add_argument("--seed", type=int, default=20)
+    parser.add_argument("--profile", type=Path, help="write the server's cProfile stats of the whole run here")
     return parser.parse_args(argv)
 
 
@@ -274,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
             departments = sorted(cookies)
             snv = f"/t/{LARGE}/so-noi-vu"
             results_path, list_path = f"{snv}/tinh/ket-qua/{CRITERIA_YEAR}", f"{snv}/quan-tri/tinh/"
-            with ServerProcess(urls, BENCH_VAR / "national_shape_server.log", None) as server:
+            with ServerProcess(urls, BENCH_VAR / "national_shape_server.log", args.profile) as server:
                 pinning = pin_processes(server.pid, pg.get_pid(), enabled=not args.no_pin)
                 print(f"Server  {server.base_url} (pid {server.pid}); pinning: {pinning}")
                 sizes = {
@@ -332,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"load average (1 min) during the run: {', '.join(f'{x:.2f}' for x in loads)}")
     report = {
         "machine": machine,
-        "parameters": vars(args),
+        "parameters": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         "tenants_configured": tenants,
         "rows": counts,
         "timings_s": {k: round(v, 2) for k, v in timings.items()},

@@ -7,8 +7,10 @@ province's ranking.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 import polars as pl
 from sqlalchemy import select
@@ -94,24 +96,46 @@ def score_frame(rows: list[dict[str, object]]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=FRAME_SCHEMA)
 
 
+# The polars part of `tenant_result`, by what it reads: a sheet changes far less often than it is shown (every
+# tenant home shows it), and polars' fixed cost per query (3-7 ms for two small frames) was the home's largest.
+_NumbersKey = tuple[object, ...]
+_NUMBERS: OrderedDict[_NumbersKey, tuple[list[dict[str, Any]], list[dict[str, Any]]]] = OrderedDict()
+NUMBERS_CACHED = 512  # sheets
+
+
+def _published_numbers(
+    rows: list[dict[str, object]], year: int, bonus: Decimal, penalty: Decimal, rules: Publication
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The tenant's published result row (none or one) and its areas' indices, as polars computes them."""
+    key: _NumbersKey = (year, bonus, penalty, rules, tuple(tuple(row.values()) for row in rows))
+    if (cached := _NUMBERS.get(key)) is not None:
+        _NUMBERS.move_to_end(key)
+        return cached
+    frame = score_frame(rows)
+    adjust = pl.DataFrame([("-", year, bonus, penalty)], schema=ADJUSTMENT_SCHEMA, orient="row")
+    results = published_results(frame, year, adjust, classes=rules.classes, places=rules.places)
+    numbers = (list(results.iter_rows(named=True)), list(area_indices(frame, year, rules.places).iter_rows(named=True)))
+    _NUMBERS[key] = numbers
+    while len(_NUMBERS) > NUMBERS_CACHED:
+        _NUMBERS.popitem(last=False)
+    return numbers
+
+
 def tenant_result(sheet: Sheet, year: int, rules: Publication) -> TenantResult:
     """The tenant's published numbers for the year, from its sheet."""
-    frame = score_frame(score_rows(sheet, "-", "-", year))
-    adjust = pl.DataFrame([("-", year, sheet.bonus, sheet.penalty)], schema=ADJUSTMENT_SCHEMA, orient="row")
-    results = published_results(frame, year, adjust, classes=rules.classes, places=rules.places)
+    results, indices = _published_numbers(score_rows(sheet, "-", "-", year), year, sheet.bonus, sheet.penalty, rules)
     titles = {a.code: a.node.title for a in sheet.areas}
     areas = [
-        AreaIndex(r["area"], titles.get(r["area"], r["area"]), r["achieved"], r["max"], r["index"])
-        for r in area_indices(frame, year, rules.places).iter_rows(named=True)
+        AreaIndex(r["area"], titles.get(r["area"], r["area"]), r["achieved"], r["max"], r["index"]) for r in indices
     ]
     skipped = {
         row.code: row.not_applicable
         for row in sheet.rows()
         if row.not_applicable is not None and not row.remainder and _topmost(sheet, row.code)
     }
-    if results.is_empty():
+    if not results:
         return TenantResult(Decimal(0), sheet.total, None, "", areas, skipped)
-    (result,) = results.iter_rows(named=True)
+    (result,) = results
     return TenantResult(
         result["max"], result["total"], result["index"], rules.label(result["result_class"]), areas, skipped
     )
