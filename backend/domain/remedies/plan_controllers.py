@@ -282,7 +282,7 @@ def _page(
     signed: dict[str, str] | None = None,
     status: int = 200,
 ) -> Template:
-    response = page(
+    return page(
         request,
         "remedies/import.html",
         ctx=ctx,
@@ -296,9 +296,8 @@ def _page(
         max_mb=MAX_MB,
         max_age_hours=MAX_TOKEN_AGE // 3600,
         kinds=tasks.KIND_LABELS,
+        status_code=status,
     )
-    response.status_code = status
-    return response
 
 
 __all__ = ["RemedyPlanController"]
