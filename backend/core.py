@@ -32,6 +32,7 @@ from backend.domain.submissions.controllers import SubmissionApiController, Subm
 from backend.domain.system import SystemController
 from backend.domain.tenants.config import TenantConfigError, load_directory
 from backend.domain.tenants.controllers import TenantController
+from backend.domain.tenants.deps import tenant_router
 from backend.logging import configure_logging, get_logger
 from backend.settings import Settings
 from backend.web.compression import Assets, asset_handlers
@@ -61,23 +62,25 @@ class ParboardPlugin(InitPluginProtocol, ReceiveRoutePlugin):
         app_config.route_handlers.extend(
             [
                 SystemController,
-                TenantController,
-                AssessmentController,
-                ProvinceResultsController,
-                ResultsApiController,
-                RemedyBoardController,
-                RemedyCardController,
-                ProgressReportController,
-                RemedyPlanController,
-                MyTasksController,
-                TenantAdminController,
-                ProvinceAdminController,
-                ProvinceScoresController,
-                ReviewController,
-                ExplanationController,
-                EvidenceController,
-                SubmissionController,
-                SubmissionApiController,
+                tenant_router(
+                    TenantController,
+                    AssessmentController,
+                    ProvinceResultsController,
+                    ResultsApiController,
+                    RemedyBoardController,
+                    RemedyCardController,
+                    ProgressReportController,
+                    RemedyPlanController,
+                    MyTasksController,
+                    TenantAdminController,
+                    ProvinceAdminController,
+                    ProvinceScoresController,
+                    ReviewController,
+                    ExplanationController,
+                    EvidenceController,
+                    SubmissionController,
+                    SubmissionApiController,
+                ),
                 AuthController,
                 MetricsController,
             ]

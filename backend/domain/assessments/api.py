@@ -9,7 +9,7 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, get
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, QueryParameter
 from sqlalchemy import select
@@ -20,7 +20,7 @@ from backend.db.models import AppraisedResult, RankingGroup, TenantKind
 from backend.domain.assessments import services
 from backend.domain.assessments.province_results import province_results
 from backend.domain.assessments.published import publication, tenant_result
-from backend.domain.tenants.deps import TenantContext, provide_tenant_context
+from backend.domain.tenants.deps import TenantContext
 
 VIEW = {"access": Permission.TENANT_VIEW}
 RESULTS = {"access": Permission.PROVINCE_RESULTS}
@@ -98,8 +98,7 @@ class ProvinceResultsOut(msgspec.Struct):
 
 
 class ResultsApiController(Controller):
-    path = "/t/{province_code:str}/{tenant_code:str}/api/ket-qua"
-    dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
+    path = "/api/ket-qua"
     tags = ["Kết quả Chỉ số CCHC"]  # noqa: RUF012 - Litestar reads it
 
     @get("/{year:int}", name="results:api_tenant", opt=VIEW, summary="Kết quả tự đánh giá của đơn vị trong năm")

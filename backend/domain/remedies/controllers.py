@@ -20,7 +20,6 @@ from backend.domain.remedies.board import Board, ColumnView, Filters, Lane
 from backend.domain.remedies.cards import cards_html
 from backend.domain.tenants.deps import (
     TenantContext,
-    provide_tenant_context,
     provide_unbound_tenant_context,
 )
 from backend.domain.tenants.years import no_criteria_page
@@ -68,8 +67,7 @@ def _board_renderer(request: Request[Any, Any, Any]) -> reading.RenderBoard:
 
 
 class RemedyBoardController(Controller):
-    path = "/t/{province_code:str}/{tenant_code:str}/ke-hoach"
-    dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
+    path = "/ke-hoach"
     include_in_schema = False
 
     @get("/", name="board:index", opt=VIEW)
@@ -292,8 +290,7 @@ PLAN_NOTICES = {
 class RemedyCardController(Controller):
     """A card's checklist and comments, and the plan's result date and approval."""
 
-    path = "/t/{province_code:str}/{tenant_code:str}/ke-hoach"
-    dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
+    path = "/ke-hoach"
     include_in_schema = False
 
     @post("/{year:int}/ke-hoach", name="board:plan", opt=PLAN)
