@@ -45,6 +45,7 @@ from backend.domain.system import SystemController
 from backend.domain.tenants.api import TenantApiController
 from backend.domain.tenants.config import TenantConfigError, load_directory
 from backend.domain.tenants.controllers import TenantController
+from backend.domain.tenants.deps import tenant_router
 from backend.logging import configure_logging, get_logger
 from backend.settings import Settings
 from backend.web.api import API_EXCEPTION_HANDLERS, API_PREFIX, with_api_errors
@@ -75,23 +76,25 @@ class ParboardPlugin(InitPluginProtocol, ReceiveRoutePlugin):
         app_config.route_handlers.extend(
             [
                 SystemController,
-                TenantController,
-                AssessmentController,
-                ProvinceResultsController,
-                RemedyBoardController,
-                RemedyCardController,
-                ProgressReportController,
-                RemedyPlanController,
-                MyTasksController,
-                TenantAdminController,
-                ProvinceAdminController,
-                ProvinceScoresController,
+                tenant_router(
+                    TenantController,
+                    AssessmentController,
+                    ProvinceResultsController,
+                    RemedyBoardController,
+                    RemedyCardController,
+                    ProgressReportController,
+                    RemedyPlanController,
+                    MyTasksController,
+                    TenantAdminController,
+                    ProvinceAdminController,
+                    ProvinceScoresController,
+                    ReviewController,
+                    ExplanationController,
+                    EvidenceController,
+                    SubmissionController,
+                ),
                 TenantTokensController,
                 ProvinceTokensController,
-                ReviewController,
-                ExplanationController,
-                EvidenceController,
-                SubmissionController,
                 AuthController,
                 MetricsController,
                 api_router(),

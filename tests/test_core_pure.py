@@ -46,7 +46,6 @@ from backend.domain.evidence.sniff import (
     ZIP,
     NotAccepted,
     Sniffer,
-    ascii_fallback,
     name_for,
     safe_filename,
     shorten_middle,
@@ -71,6 +70,7 @@ from backend.domain.submissions.package import (
     zip_stream,
 )
 from backend.settings import PROJECT_ROOT
+from backend.web.downloads import ascii_fallback
 from tests.samples import (
     DOCX_BYTES,
     HTML_BYTES,

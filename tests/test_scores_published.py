@@ -138,7 +138,9 @@ async def test_the_sở_nội_vụ_decides_the_survey_does_not_apply_and_the_ind
         follow_redirects=False,
     )
     assert revoked.status_code in (302, 303)
-    assert "94,06 %" not in _ranking((await client.get(RESULTS)).text)
+    results = (await client.get(RESULTS)).text
+    assert "94,06 %" not in _ranking(results)
+    assert "Đã bỏ quyết định không áp dụng." in results
     assert await _count(owner_engine, "SELECT count(*) FROM not_applicable_decisions") == 0
     assert await _count(owner_engine, "SELECT count(*) FROM audit_log WHERE action = 'not_applicable.revoke'") == 1
 
@@ -367,6 +369,7 @@ async def test_a_department_claims_not_applicable_and_the_province_accepts_or_re
         assert claimed.status_code in (302, 303)
     overview = (await client.get(base)).text
     assert "Đơn vị đề nghị, chờ quyết định" in overview.split('id="claims"')[1]
+    assert "Đã gửi đề nghị không áp dụng tiêu chí; Sở Nội vụ sẽ xem xét." in overview  # flashed after the redirect
     assert 'id="sheet-index">75,25 %<' in overview  # a claim alone changes nothing
 
     await sign_in(client, ADMIN)
@@ -380,7 +383,10 @@ async def test_a_department_claims_not_applicable_and_the_province_accepts_or_re
             follow_redirects=False,
         )
         assert answered.status_code in (302, 303)
-    assert "94,06 %" in _ranking((await client.get(RESULTS)).text)  # the survey's 20 points left the maximum
+    results = (await client.get(RESULTS)).text
+    assert "94,06 %" in _ranking(results)  # the survey's 20 points left the maximum
+    assert "Đã chấp nhận đề nghị không áp dụng." in results
+    assert "Đã từ chối đề nghị không áp dụng." in results
 
     await sign_in(client, SNGV[1])
     claims = (await client.get(base)).text.split('id="claims"')[1].split("</table>")[0]

@@ -147,17 +147,30 @@ def page(
     *,
     block: str | None = None,
     splice: bytes | None = None,
+    status_code: int = 200,
     **context: Any,
 ) -> Template:
     """The whole page, or only `block` of it when htmx asks; `Vary: HX-Request` either way. With `splice`,
-    those bytes replace the `SPLICE` marker the template renders (see `SplicedTemplate`)."""
+    those bytes replace the `SPLICE` marker the template renders (see `SplicedTemplate`).
+
+    A refused form answers with its page again, the errors beside their fields and what was typed kept:
+    `page(..., errors=..., status_code=422)` (409 for a stale edit), never a redirect that would lose them."""
     headers = {"Vary": "HX-Request"}
     if block is not None and request.headers.get("hx-request") == "true":
         if splice is not None:
             return SplicedBlockTemplate(
-                part=splice, template_name=template, block_name=block, context=context, headers=headers
+                part=splice,
+                template_name=template,
+                block_name=block,
+                context=context,
+                headers=headers,
+                status_code=status_code,
             )
-        return HTMXBlockTemplate(template_name=template, block_name=block, context=context, headers=headers)
+        return HTMXBlockTemplate(
+            template_name=template, block_name=block, context=context, headers=headers, status_code=status_code
+        )
     if splice is not None:
-        return SplicedTemplate(part=splice, template_name=template, context=context, headers=headers)
-    return Template(template_name=template, context=context, headers=headers)
+        return SplicedTemplate(
+            part=splice, template_name=template, context=context, headers=headers, status_code=status_code
+        )
+    return Template(template_name=template, context=context, headers=headers, status_code=status_code)

@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from litestar import Controller, Request, get, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission
 from backend.domain.admin import audit_view, province, services
-from backend.domain.tenants.deps import TenantContext, provide_tenant_context
+from backend.domain.tenants.deps import TenantContext
 from backend.web.flash import notice
 from backend.web.templating import page
 
@@ -42,7 +42,7 @@ def _form_page(
     **context: Any,
 ) -> Template:
     """An admin page with a form: on a refusal, the same page with the errors next to their fields (422)."""
-    response = page(
+    return page(
         request,
         template,
         block="content",
@@ -50,14 +50,12 @@ def _form_page(
         errors=(errors.fields if errors else {}),
         form=form or {},
         **context,
+        status_code=status_code,
     )
-    response.status_code = status_code
-    return response
 
 
 class TenantAdminController(Controller):
-    path = "/t/{province_code:str}/{tenant_code:str}/quan-tri"
-    dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
+    path = "/quan-tri"
     include_in_schema = False
 
     async def _members_page(
@@ -193,8 +191,7 @@ PROVINCE = {"access": Permission.PROVINCE_MANAGE}
 class ProvinceAdminController(Controller):
     """Province administration, reached through the province's Sở Nội vụ."""
 
-    path = "/t/{province_code:str}/{tenant_code:str}/quan-tri/tinh"
-    dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
+    path = "/quan-tri/tinh"
     include_in_schema = False
 
     async def _page(

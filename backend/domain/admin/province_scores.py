@@ -9,7 +9,7 @@ from typing import Any
 import anyio
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
@@ -23,13 +23,13 @@ from backend.domain.admin.province_scores_services import ExternalGrid
 from backend.domain.admin.survey_import import AnswerPreview
 from backend.domain.assessments import not_applicable
 from backend.domain.assessments.xlsx import MAX_FILE_BYTES, ImportProblem
-from backend.domain.tenants.deps import TenantContext, provide_tenant_context
+from backend.domain.tenants.deps import TenantContext
+from backend.web.downloads import XLSX, download
 from backend.web.flash import notice
 from backend.web.templating import page
 
 UPLOAD = {"access": Permission.PROVINCE_MANAGE}
 EXTERNAL = {"access": Permission.EXTERNAL_SCORES_ENTER}
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FILE_FIELD = "tep"
 
 
@@ -51,8 +51,7 @@ async def _upload(request: Request[Any, Any, Any]) -> UploadFile | None:
 class ProvinceScoresController(Controller):
     """Criteria sets and external scores of the province, reached through its Sở Nội vụ."""
 
-    path = "/t/{province_code:str}/{tenant_code:str}/quan-tri/tinh"
-    dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
+    path = "/quan-tri/tinh"
     include_in_schema = False
 
     # ---- criteria sets ----
@@ -67,7 +66,7 @@ class ProvinceScoresController(Controller):
         file_name: str = "",
         status_code: int = 200,
     ) -> Template:
-        response = page(
+        return page(
             request,
             "admin/criteria_sets.html",
             block="content",
@@ -77,9 +76,8 @@ class ProvinceScoresController(Controller):
             problems=problems or [],
             file_name=file_name,
             max_mb=services.MAX_UPLOAD_BYTES // (1024 * 1024),
+            status_code=status_code,
         )
-        response.status_code = status_code
-        return response
 
     @get("/bo-chi-so", name="admin:criteria-sets", opt=UPLOAD)
     async def criteria_sets(
@@ -146,7 +144,7 @@ class ProvinceScoresController(Controller):
         preview: AnswerPreview | None = None,
         status_code: int = 200,
     ) -> Template:
-        response = page(
+        return page(
             request,
             "admin/external_scores.html",
             block="content",
@@ -161,9 +159,8 @@ class ProvinceScoresController(Controller):
             preview=preview,
             can_upload=tenant.can(Permission.PROVINCE_MANAGE.value),
             base=f"{tenant.base_path}/quan-tri/tinh/diem-ngoai/{year}",
+            status_code=status_code,
         )
-        response.status_code = status_code
-        return response
 
     @get("/diem-ngoai", name="admin:external-years", opt=EXTERNAL)
     async def external_years(
@@ -231,10 +228,11 @@ class ProvinceScoresController(Controller):
         year: FromPath[int],
     ) -> Response[bytes]:
         grid = await self._grid(db_session, tenant, year, request)
-        return Response(
+        return download(
             services.template_workbook(grid),
-            media_type=XLSX,
-            headers={"Content-Disposition": f'attachment; filename="diem-ngoai-{tenant.province.code}-{year}.xlsx"'},
+            f"Điểm khảo sát, chỉ số {year} - {tenant.province.name}.xlsx",
+            XLSX,
+            ascii_name=f"diem-ngoai-{tenant.province.code}-{year}.xlsx",
         )
 
     @post("/diem-ngoai/{year:int}/nhap-phieu", name="admin:survey-answers", opt=EXTERNAL, status_code=200)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
@@ -30,9 +30,10 @@ from backend.domain.assessments.xlsx import (
     sheet_rows,
 )
 from backend.domain.submissions.calendar import calendar_lock
-from backend.domain.tenants.deps import TenantContext, provide_tenant_context
+from backend.domain.tenants.deps import TenantContext
 from backend.domain.tenants.years import no_criteria_page
 from backend.web.charts import svg_to_png
+from backend.web.downloads import PNG, SVG, XLSX, download
 from backend.web.flash import notice, problem
 from backend.web.templating import page
 
@@ -40,7 +41,6 @@ VIEW = {"access": Permission.TENANT_VIEW}
 EDIT = {"access": Permission.ASSESSMENT_EDIT}
 RESULTS = {"access": Permission.PROVINCE_RESULTS}
 MANAGE = {"access": Permission.PROVINCE_MANAGE}
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 WORKFLOW_NOTICES = {
     "bat-dau": "Đã bắt đầu bản tự đánh giá.",
     "gui-duyet": "Đã gửi lãnh đạo duyệt.",
@@ -91,8 +91,7 @@ def _context(tenant: TenantContext, loaded: Loaded, year: int) -> dict[str, Any]
 
 
 class AssessmentController(Controller):
-    path = "/t/{province_code:str}/{tenant_code:str}/tu-danh-gia"
-    dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
+    path = "/tu-danh-gia"
     include_in_schema = False
 
     @get("/", name="assessment:index", opt=VIEW)
@@ -123,11 +122,10 @@ class AssessmentController(Controller):
         try:
             await not_applicable.claim(db_session, tenant, year, form["criterion"], form["reason"])
         except not_applicable.DecisionError as exc:
-            response = await _overview_page(
-                request, db_session, tenant, year, claim_errors={exc.field: str(exc)}, claim_form=form
+            return await _overview_page(
+                request, db_session, tenant, year, claim_errors={exc.field: str(exc)}, claim_form=form, status_code=422
             )
-            response.status_code = 422
-            return response
+        notice(request, "Đã gửi đề nghị không áp dụng tiêu chí; Sở Nội vụ sẽ xem xét.")
         return Redirect(f"{tenant.base_path}/tu-danh-gia/{year}#khong-ap-dung")
 
     @post("/{year:int}/bat-dau", name="assessment:start", opt=EDIT)
@@ -216,16 +214,7 @@ class AssessmentController(Controller):
             "chart": area_chart(loaded.sheet, year),
         }
         status = 422 if result.errors else 200
-        if htmx:
-            return Template(
-                template_name="assessments/row_response.html",
-                context=context,
-                status_code=status,
-                headers={"Vary": "HX-Request"},
-            )
-        response = page(request, "assessments/area.html", **context)
-        response.status_code = status
-        return response
+        return _row_answer(request, htmx, context, status)
 
     async def _stale_row(
         self,
@@ -250,16 +239,7 @@ class AssessmentController(Controller):
             "saved": False,
             "chart": area_chart(loaded.sheet, year),
         }
-        if htmx:
-            return Template(
-                template_name="assessments/row_response.html",
-                context=context,
-                status_code=409,
-                headers={"Vary": "HX-Request"},
-            )
-        response = page(request, "assessments/area.html", **context)
-        response.status_code = 409
-        return response
+        return _row_answer(request, htmx, context, 409)
 
     @post("/{year:int}/trang-thai", name="assessment:transition", opt=VIEW)
     async def change_status(
@@ -313,10 +293,11 @@ class AssessmentController(Controller):
                 adjustments=adjustment_lines(sheet),
             )
         )
-        return Response(
+        return download(
             data,
-            media_type=XLSX,
-            headers={"Content-Disposition": f'attachment; filename="tu-danh-gia-{tenant.tenant.code}-{year}.xlsx"'},
+            f"Tự đánh giá {year} - {tenant.tenant.name}.xlsx",
+            XLSX,
+            ascii_name=f"tu-danh-gia-{tenant.tenant.code}-{year}.xlsx",
         )
 
     @get("/{year:int}/bieu-do/{name:str}", name="assessment:chart", opt=VIEW)
@@ -335,22 +316,26 @@ class AssessmentController(Controller):
 
 def _chart_response(name: str, stem: str, svg: str, suffix: str) -> Response[bytes]:
     if name == f"{stem}.svg":
-        return Response(
-            svg.encode(),
-            media_type="image/svg+xml",
-            headers={"Content-Disposition": f'attachment; filename="{stem}-{suffix}.svg"'},
-        )
+        return download(svg.encode(), f"{stem}-{suffix}.svg", SVG)
     if name == f"{stem}.png":
-        return Response(
-            svg_to_png(svg),
-            media_type="image/png",
-            headers={"Content-Disposition": f'attachment; filename="{stem}-{suffix}.png"'},
-        )
+        return download(svg_to_png(svg), f"{stem}-{suffix}.png", PNG)
     raise NotFoundException("Không có biểu đồ này.")
 
 
 def history_chart_response(name: str, svg: str, suffix: str) -> Response[bytes]:
     return _chart_response(name, "diem-qua-cac-nam", svg, suffix)
+
+
+def _row_answer(request: Request[Any, Any, Any], htmx: bool, context: dict[str, Any], status_code: int) -> Template:
+    """A row's save answered: to htmx the row and its area's totals, to a browser the area page."""
+    if htmx:
+        return Template(
+            template_name="assessments/row_response.html",
+            context=context,
+            status_code=status_code,
+            headers={"Vary": "HX-Request"},
+        )
+    return page(request, "assessments/area.html", status_code=status_code, **context)
 
 
 def row_id(row: Row) -> str:
@@ -365,8 +350,7 @@ def _echo(result: RowInput) -> dict[str, str]:
 class ProvinceResultsController(Controller):
     """Ranks, heatmap and most-lost criteria across the province's departments, in its Sở Nội vụ."""
 
-    path = "/t/{province_code:str}/{tenant_code:str}/tinh/ket-qua"
-    dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
+    path = "/tinh/ket-qua"
     include_in_schema = False
 
     @get("/", name="province:results_index", opt=RESULTS)
@@ -429,10 +413,11 @@ class ProvinceResultsController(Controller):
             [t.name for t in results.missing],
             vietnam_today(),
         )
-        return Response(
+        return download(
             data,
-            media_type=XLSX,
-            headers={"Content-Disposition": f'attachment; filename="ket-qua-{tenant.province.code}-{year}.xlsx"'},
+            f"Kết quả Chỉ số CCHC {year} - {tenant.province.name}.xlsx",
+            XLSX,
+            ascii_name=f"ket-qua-{tenant.province.code}-{year}.xlsx",
         )
 
     @post("/{year:int}/khong-ap-dung", name="province:not_applicable", opt=MANAGE)
@@ -453,11 +438,10 @@ class ProvinceResultsController(Controller):
         try:
             await not_applicable.decide(db_session, tenant, year, form["tenant"], form["criterion"], form["reason"])
         except not_applicable.DecisionError as exc:
-            response = await _province_page(
-                request, db_session, tenant, year, years, errors={exc.field: str(exc)}, form=form
+            return await _province_page(
+                request, db_session, tenant, year, years, errors={exc.field: str(exc)}, form=form, status_code=422
             )
-            response.status_code = 422
-            return response
+        notice(request, "Đã quyết định tiêu chí không áp dụng cho đơn vị.")
         return Redirect(f"{tenant.base_path}/tinh/ket-qua/{year}#khong-ap-dung")
 
     @post("/{year:int}/khong-ap-dung/tra-loi", name="province:not_applicable_answer", opt=MANAGE)
@@ -471,15 +455,20 @@ class ProvinceResultsController(Controller):
         """Accept (the criterion does not apply) or refuse a department's claim."""
         _home_affairs_only(tenant)
         raw = await request.form()
-        await not_applicable.answer(
+        accepted = raw.get("action") == "chap-nhan"
+        answered = await not_applicable.answer(
             db_session,
             tenant,
             year,
             str(raw.get("tenant") or ""),
             str(raw.get("criterion") or ""),
-            raw.get("action") == "chap-nhan",
+            accepted,
             str(raw.get("note") or ""),
         )
+        if not answered:
+            problem(request, "Không có đề nghị này đang chờ trả lời.")
+        else:
+            notice(request, "Đã chấp nhận đề nghị không áp dụng." if accepted else "Đã từ chối đề nghị không áp dụng.")
         return Redirect(f"{tenant.base_path}/tinh/ket-qua/{year}#khong-ap-dung")
 
     @post("/{year:int}/khong-ap-dung/bo", name="province:not_applicable_revoke", opt=MANAGE)
@@ -492,9 +481,13 @@ class ProvinceResultsController(Controller):
     ) -> Redirect:
         _home_affairs_only(tenant)
         raw = await request.form()
-        await not_applicable.revoke(
+        revoked = await not_applicable.revoke(
             db_session, tenant, year, str(raw.get("tenant") or ""), str(raw.get("criterion") or "")
         )
+        if revoked:
+            notice(request, "Đã bỏ quyết định không áp dụng.")
+        else:
+            problem(request, "Không có quyết định không áp dụng này để bỏ.")
         return Redirect(f"{tenant.base_path}/tinh/ket-qua/{year}#khong-ap-dung")
 
     @get("/{year:int}/bieu-do/{name:str}", name="province:results_chart", opt=RESULTS)
@@ -518,6 +511,7 @@ async def _overview_page(
     *,
     claim_errors: dict[str, str] | None = None,
     claim_form: dict[str, str] | None = None,
+    status_code: int = 200,
 ) -> Template:
     loaded = await services.load(db, tenant.province, year)
     if loaded is None:
@@ -545,6 +539,7 @@ async def _overview_page(
         claim_form=claim_form or {},
         province_parts=(parts := province_parts(loaded.sheet)),
         province_points=province_points(parts),
+        status_code=status_code,
     )
 
 
@@ -557,6 +552,7 @@ async def _province_page(
     *,
     errors: dict[str, str] | None = None,
     form: dict[str, str] | None = None,
+    status_code: int = 200,
 ) -> Template:
     results = await province_results(db, tenant, year)
     return page(
@@ -571,6 +567,7 @@ async def _province_page(
         tenants=await not_applicable.province_tenants(db, tenant),
         errors=errors or {},
         form=form or {},
+        status_code=status_code,
     )
 
 

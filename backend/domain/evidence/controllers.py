@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Stream, Template
@@ -22,8 +22,9 @@ from backend.domain.evidence import services
 from backend.domain.evidence.services import ClientGone, EvidenceError, Received, Target
 from backend.domain.evidence.sniff import ACCEPTED_TEXT, INLINE
 from backend.domain.evidence.storage import storage_from_settings
-from backend.domain.tenants.deps import TenantContext, provide_tenant_context
+from backend.domain.tenants.deps import TenantContext
 from backend.settings import Settings
+from backend.web.flash import notice
 from backend.web.templating import page
 
 VIEW = {"access": Permission.TENANT_VIEW}
@@ -79,8 +80,7 @@ async def _panel_context(
 
 
 class EvidenceController(Controller):
-    path = "/t/{province_code:str}/{tenant_code:str}/tai-lieu"
-    dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
+    path = "/tai-lieu"
     include_in_schema = False
 
     async def _panel(
@@ -93,9 +93,7 @@ class EvidenceController(Controller):
         status_code: int = 200,
     ) -> Template:
         context = await _panel_context(db, tenant, _settings(request), target, received)
-        response = page(request, "evidence/panel.html", block="panel", **context)
-        response.status_code = status_code
-        return response
+        return page(request, "evidence/panel.html", block="panel", **context, status_code=status_code)
 
     async def _upload(
         self, request: Request[Any, Any, Any], db: AsyncSession, tenant: TenantContext, target: Target
@@ -119,6 +117,7 @@ class EvidenceController(Controller):
             return await self._panel(request, db, tenant, target, received, status)
         if request.headers.get("hx-request") == "true":
             return await self._panel(request, db, tenant, target, received, 201)
+        notice(request, "Đã tải lên tài liệu kiểm chứng.")
         return Redirect(services.panel_url(tenant.base_path, target), status_code=HTTP_303_SEE_OTHER)
 
     @get("/{year:int}/tieu-chi/{code:str}", name="evidence:criterion", opt=VIEW)
@@ -230,6 +229,7 @@ class EvidenceController(Controller):
             return await self._panel(request, db_session, tenant, target, received, status)
         if request.headers.get("hx-request") == "true":
             return await self._panel(request, db_session, tenant, target)
+        notice(request, "Đã xoá tài liệu kiểm chứng.")
         return Redirect(services.panel_url(tenant.base_path, target), status_code=HTTP_303_SEE_OTHER)
 
 

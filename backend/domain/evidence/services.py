@@ -40,7 +40,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from secrets import compare_digest
 from typing import Any
-from urllib.parse import quote
 
 from litestar import Request
 from litestar.exceptions import InternalServerException, NotFoundException, PermissionDeniedException
@@ -57,12 +56,13 @@ from backend.db.models.audit import AuditEntry
 from backend.db.models.evidence import EvidenceFile, Submission
 from backend.db.models.remedies import Task
 from backend.db.models.review import EvidenceRequest
-from backend.domain.evidence.sniff import INLINE, NotAccepted, Sniffer, ascii_fallback, name_for, safe_filename
+from backend.domain.evidence.sniff import INLINE, NotAccepted, Sniffer, name_for, safe_filename
 from backend.domain.evidence.storage import EmptyBlob, Storage, TooLarge
 from backend.domain.remedies.visibility import task_visible, visible_task
 from backend.domain.tenants.deps import TenantContext
 from backend.domain.tenants.services import province_calendar
 from backend.settings import Settings
+from backend.web.downloads import stream_download
 from backend.web.formatting import vn_size
 from backend.web.input import clean_text
 from backend.web.metrics import UPLOAD_BYTES
@@ -309,22 +309,21 @@ async def stream_file(db: AsyncSession, storage: Storage, file_id: uuid.UUID, *,
     if await storage.size(file.sha256) != file.size:
         raise NotFoundException("Tệp kiểm chứng không còn trong kho lưu trữ; hãy báo quản trị hệ thống.")
     shown = inline and file.content_type in INLINE
-    disposition = "inline" if shown else "attachment"
-    headers = {
-        "Content-Disposition": (
-            f'{disposition}; filename="{ascii_fallback(file.filename)}"; '
-            f"filename*=UTF-8''{quote(file.filename, safe='')}"
-        ),
-        "Content-Length": str(file.size),
-        "Cache-Control": "private, no-store",
-    }
+    headers: dict[str, str] = {}
     if shown and file.content_type == "application/pdf":
         # the browser's PDF viewer is a plugin: `sandbox` or `object-src 'none'` would show a blank page;
         # nothing else may load, and no other site may frame it
         headers["Content-Security-Policy"] = "default-src 'none'; object-src 'self'; frame-ancestors 'self'"
     elif shown:
         headers["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'"
-    return Stream(storage.open(file.sha256), media_type=file.content_type, headers=headers)
+    return stream_download(
+        storage.open(file.sha256),
+        file.filename,
+        file.content_type,
+        size=file.size,
+        disposition="inline" if shown else "attachment",
+        headers=headers,
+    )
 
 
 def _snapshot(file: EvidenceFile) -> dict[str, Any]:

@@ -222,10 +222,3 @@ def name_for(filename: str, content_type: str) -> str:
         if filename != FALLBACK_NAME
         else (FALLBACK_NAME + CANONICAL_EXTENSION[content_type])
     )
-
-
-def ascii_fallback(filename: str) -> str:
-    """A plain-ASCII version of the name for old clients ("Kế hoạch.pdf" → "Ke hoach.pdf")."""
-    decomposed = unicodedata.normalize("NFKD", filename.replace("đ", "d").replace("Đ", "D"))
-    text = "".join(ch for ch in decomposed if ord(ch) < 128 and ch not in '"\\;' and ch.isprintable())
-    return text.strip() or "tep"

@@ -4,19 +4,20 @@ tenant's board revision), and which cards this person may move or edit. The cont
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from litestar.exceptions import NotFoundException
-from sqlalchemy import Uuid, bindparam, or_, select, text
+from sqlalchemy import Uuid, bindparam, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission
 from backend.clock import vietnam_today
-from backend.db.models import CriteriaSet, Criterion, Task, TaskUnit, Unit
+from backend.db.models import Assessment, CriteriaSet, Criterion, Task, TaskUnit, Unit
 from backend.domain.assessments import services as assessments
 from backend.domain.remedies import board as boards
-from backend.domain.remedies import visibility
+from backend.domain.remedies import tasks, visibility
 from backend.domain.remedies.board import Board, ColumnView, Filters, Lane
 from backend.domain.tenants.deps import TenantContext
 
@@ -161,3 +162,50 @@ async def editable_ids(db: AsyncSession, ctx: TenantContext, board: Board) -> se
         )
     )
     return {t.id for t in cards if t.lead_unit_id in units or t.id in coordinated}
+
+
+RenderBoard = Callable[[Board, frozenset[uuid.UUID], str], str]
+"""The whole board's markup from the board, the cards this person may move and the board's path."""
+
+
+async def board_page(
+    db: AsyncSession,
+    ctx: TenantContext,
+    year: int,
+    filters: Filters,
+    *,
+    cells: set[tuple[uuid.UUID, str]] | None = None,
+    lanes: list[Lane] | None = None,
+    columns: list[ColumnView] | None = None,
+    cells_read: Board | None = None,
+    render: RenderBoard | None = None,
+) -> dict[str, Any]:
+    """What the board page shows, or with `cells` what a move's answer shows of them. With `render`, the whole
+    board's markup (`splice`, UTF-8), rendered once per cached read. `columns`, when the caller has read them in
+    this transaction, save a query; with `cells_read`, a move's `cells` as `boards.read_cells` read them (see
+    `read_board`)."""
+    if lanes is None:
+        lanes = await areas(db, ctx, year)
+    read = await read_board(db, ctx, year, filters, lanes, cells, columns, cells_read)
+    board, editable, units = read.board, read.editable, read.units
+    if render is not None and cells is None and read.html is None:
+        read.html = render(board, editable, board_path(ctx, year)).encode()
+    plan = await tasks.plan_of(db, year) if cells is None else None  # a move's answer shows only cells
+    return {
+        "plan": plan,
+        "clock": tasks.plan_clock(plan, vietnam_today()),
+        "ctx": ctx,
+        "section": "board",
+        "year": year,
+        "board": board,
+        "filters": filters,
+        "editable": editable,
+        "units": units,
+        "all_lanes": lanes,
+        "has_assessment": cells is None
+        and bool(await db.scalar(select(func.count()).select_from(Assessment).where(Assessment.year == year))),
+        "base": board_path(ctx, year),
+        "years": await assessments.criteria_years(db, ctx.province) if cells is None else [],
+        "today": vietnam_today(),
+        "splice": read.html if render is not None else None,  # the board's markup, joined in by `page`
+    }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,13 +13,12 @@ from backend.auth.permissions import Permission
 from backend.clock import vietnam_today
 from backend.domain.remedies.agenda import agendas
 from backend.domain.remedies.board import DUE_SOON_DAYS
-from backend.domain.tenants.deps import TenantContext, provide_tenant_context
+from backend.domain.tenants.deps import TenantContext
 from backend.web.templating import page
 
 
 class MyTasksController(Controller):
-    path = "/t/{province_code:str}/{tenant_code:str}/viec-cua-toi"
-    dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
+    path = "/viec-cua-toi"
     include_in_schema = False
 
     @get("/", name="tasks:mine", opt={"access": Permission.TENANT_VIEW})

@@ -11,7 +11,7 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy import select
@@ -28,11 +28,8 @@ from backend.domain.remedies.board_reading import board_path, lanes_and_sheet
 from backend.domain.remedies.deadlines import working_days
 from backend.domain.remedies.plan_docx import plan_docx
 from backend.domain.remedies.plan_io import (
-    DOCX,
     MAX_TOKEN_AGE,
-    XLSX,
     Preview,
-    attachment,
     build_preview,
     plan_document,
     sign_upload,
@@ -40,8 +37,9 @@ from backend.domain.remedies.plan_io import (
 )
 from backend.domain.remedies.plan_reader import read_plan_xlsx
 from backend.domain.remedies.plan_xlsx import plan_xlsx
-from backend.domain.tenants.deps import TenantContext, provide_tenant_context
+from backend.domain.tenants.deps import TenantContext
 from backend.settings import Settings
+from backend.web.downloads import DOCX, XLSX, download
 from backend.web.flash import notice
 from backend.web.templating import page
 
@@ -76,8 +74,7 @@ def _upload_name(filename: str | None) -> str:
 class RemedyPlanController(Controller):
     """/t/<tỉnh>/<sở>/ke-hoach/<năm>/xuat/… and /nhap: the year's plan out of and into the board."""
 
-    path = "/t/{province_code:str}/{tenant_code:str}/ke-hoach/{year:int}"
-    dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
+    path = "/ke-hoach/{year:int}"
     include_in_schema = False
 
     # ---- export ----
@@ -92,16 +89,11 @@ class RemedyPlanController(Controller):
         lanes, loaded = await lanes_and_sheet(db_session, tenant, year)
         document = await plan_document(db_session, tenant, year, loaded.sheet, lanes, vietnam_today())
         data = await asyncio.to_thread(plan_docx, document)
-        return Response(
+        return download(
             data,
-            media_type=DOCX,
-            headers={
-                "Content-Disposition": attachment(
-                    f"ke-hoach-khac-phuc-{tenant.tenant.code}-{year}.docx",
-                    f"Kế hoạch khắc phục {year} - {tenant.tenant.name}.docx",
-                ),
-                "Cache-Control": "no-store",
-            },
+            f"Kế hoạch khắc phục {year} - {tenant.tenant.name}.docx",
+            DOCX,
+            ascii_name=f"ke-hoach-khac-phuc-{tenant.tenant.code}-{year}.docx",
         )
 
     @get("/xuat/ke-hoach.xlsx", name="plan:xlsx", opt=VIEW)
@@ -114,16 +106,11 @@ class RemedyPlanController(Controller):
         lanes, loaded = await lanes_and_sheet(db_session, tenant, year)
         document = await plan_document(db_session, tenant, year, loaded.sheet, lanes, vietnam_today())
         data = await asyncio.to_thread(plan_xlsx, document)
-        return Response(
+        return download(
             data,
-            media_type=XLSX,
-            headers={
-                "Content-Disposition": attachment(
-                    f"ke-hoach-khac-phuc-{tenant.tenant.code}-{year}.xlsx",
-                    f"Kế hoạch khắc phục {year} - {tenant.tenant.name}.xlsx",
-                ),
-                "Cache-Control": "no-store",
-            },
+            f"Kế hoạch khắc phục {year} - {tenant.tenant.name}.xlsx",
+            XLSX,
+            ascii_name=f"ke-hoach-khac-phuc-{tenant.tenant.code}-{year}.xlsx",
         )
 
     # ---- import ----
@@ -282,7 +269,7 @@ def _page(
     signed: dict[str, str] | None = None,
     status: int = 200,
 ) -> Template:
-    response = page(
+    return page(
         request,
         "remedies/import.html",
         ctx=ctx,
@@ -296,9 +283,8 @@ def _page(
         max_mb=MAX_MB,
         max_age_hours=MAX_TOKEN_AGE // 3600,
         kinds=tasks.KIND_LABELS,
+        status_code=status,
     )
-    response.status_code = status
-    return response
 
 
 __all__ = ["RemedyPlanController"]

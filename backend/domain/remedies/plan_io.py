@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from typing import Any
-from urllib.parse import quote
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,15 +43,11 @@ __all__ = [
     "MAX_TOKEN_AGE",
     "Preview",
     "PreviewRow",
-    "attachment",
     "build_preview",
     "plan_document",
     "sign_upload",
     "verify_upload",
 ]
-
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 OTHER_AREA_LABEL = "Khác"
 OTHER_AREA_TITLE = "Nhiệm vụ chung, lĩnh vực khác"
@@ -186,12 +181,6 @@ async def plan_document(
         signer_name="",
         tasks=plan_tasks,
     )
-
-
-def attachment(ascii_name: str, name: str) -> str:
-    """A Content-Disposition any browser reads: an ASCII `filename` and the Vietnamese one as `filename*` (RFC 6266)."""
-    fallback = re.sub(r"[^A-Za-z0-9._-]+", "-", fold(ascii_name)).strip("-") or "ke-hoach"
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 # --- Import: the preview --------------------------------------------------------------------------------------

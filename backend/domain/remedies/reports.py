@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from litestar import Controller, Request, get, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
@@ -30,7 +30,7 @@ from backend.db.models import AuditEntry, BoardColumn, Task, Unit
 from backend.db.models.reports import ProgressReport
 from backend.domain.assessments import services as assessments
 from backend.domain.remedies import visibility
-from backend.domain.tenants.deps import TenantContext, provide_tenant_context
+from backend.domain.tenants.deps import TenantContext
 from backend.domain.tenants.services import ReportDue, report_deadlines
 from backend.web.flash import notice, problem
 from backend.web.formatting import vn_number
@@ -151,8 +151,7 @@ def _base(ctx: TenantContext, year: int) -> str:
 
 
 class ProgressReportController(Controller):
-    path = "/t/{province_code:str}/{tenant_code:str}/bao-cao"
-    dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
+    path = "/bao-cao"
     include_in_schema = False
 
     @get("/", name="reports:index", opt={"access": Permission.TENANT_VIEW})

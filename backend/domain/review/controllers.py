@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath
 from litestar.response import Redirect, Stream, Template
@@ -20,7 +20,7 @@ from backend.domain.evidence import services as evidence
 from backend.domain.evidence.storage import storage_from_settings
 from backend.domain.review import decisions, publishing, services
 from backend.domain.review.services import Review, ReviewError, ReviewRow
-from backend.domain.tenants.deps import TenantContext, provide_tenant_context
+from backend.domain.tenants.deps import TenantContext
 from backend.domain.tenants.years import no_criteria_page
 from backend.web.flash import notice, problem
 from backend.web.templating import page
@@ -84,8 +84,7 @@ def _row(review: Review, tenant: TenantContext, key: str) -> ReviewRow:
 class ReviewController(Controller):
     """The reviewer's list of the province's departments and the review of one department."""
 
-    path = "/t/{province_code:str}/{tenant_code:str}/tham-dinh"
-    dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
+    path = "/tham-dinh"
     include_in_schema = False
 
     @get("/", name="review:index", opt=REVIEW)
@@ -140,7 +139,7 @@ class ReviewController(Controller):
         async with services.bound_to(db, tenant, dept):
             review = await _review(db, tenant, dept, year)
         agencies = [a for a in await services.departments_of(db, tenant.province) if a.id != dept.id]
-        response = page(
+        return page(
             request,
             "review/department.html",
             block="content",
@@ -155,9 +154,8 @@ class ReviewController(Controller):
             errors=errors or {},
             typed=typed or {},
             base=f"{_base(tenant, year)}/{dept.code}",
+            status_code=status_code,
         )
-        response.status_code = status_code
-        return response
 
     @get("/{year:int}/{department_code:str}", name="review:department", opt=REVIEW)
     async def department(
@@ -369,8 +367,7 @@ def _fragment(template_name: str, tenant: TenantContext, year: int, status_code:
 class ExplanationController(Controller):
     """The department's side: the inspectors' evidence requests and its answers (giải trình)."""
 
-    path = "/t/{province_code:str}/{tenant_code:str}/giai-trinh"
-    dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
+    path = "/giai-trinh"
     include_in_schema = False
 
     async def _page(
@@ -384,7 +381,7 @@ class ExplanationController(Controller):
         typed: dict[str, str] | None = None,
         status_code: int = 200,
     ) -> Template:
-        response = page(
+        return page(
             request,
             "review/requests.html",
             block="content",
@@ -395,9 +392,8 @@ class ExplanationController(Controller):
             errors=errors or {},
             typed=typed or {},
             base=_explanation_base(tenant, year),
+            status_code=status_code,
         )
-        response.status_code = status_code
-        return response
 
     @get("/{year:int}", name="explanation:list", opt=VIEW)
     async def requests(

@@ -11,7 +11,7 @@ from typing import IO, Any
 from urllib.parse import parse_qs
 
 from litestar import Controller, Request, Response, get, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath
 from litestar.response import Redirect, Stream, Template
@@ -30,8 +30,9 @@ from backend.domain.remedies import visibility
 from backend.domain.submissions import services
 from backend.domain.submissions.services import STATUS_LABELS_VN, SubmissionError
 from backend.domain.submissions.verify import Report, check_archive, match_submission
-from backend.domain.tenants.deps import TenantContext, provide_tenant_context
+from backend.domain.tenants.deps import TenantContext
 from backend.domain.tenants.services import province_calendar
+from backend.web.downloads import ZIP, stream_download
 from backend.web.flash import notice
 from backend.web.templating import page
 
@@ -43,7 +44,6 @@ VERIFY = {"access": Permission.SUBMISSION_VERIFY}
 MAX_VERIFY_BYTES = 1024 * 1024 * 1024
 MAX_FIELD_BYTES = 8 * 1024
 WRITE_CHUNK = 1024 * 1024
-ZIP = "application/zip"
 
 
 async def _status_context(db: AsyncSession, tenant: TenantContext, year: int) -> dict[str, Any]:
@@ -91,14 +91,12 @@ async def package_stream(
     if not submission.package_key or not await storage.exists(submission.package_key):
         raise NotFoundException("Lần nộp này chưa có gói hồ sơ.")
     name = f"ho-so-cchc-{tenant.tenant.code}-{year}-lan-{version}.zip"
-    return Stream(
+    return stream_download(
         storage.open(submission.package_key),
-        media_type=ZIP,
-        headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
-            "Content-Length": str(submission.package_size),
-            "X-Content-SHA256": submission.package_sha256 or "",
-        },
+        name,
+        ZIP,
+        size=submission.package_size,
+        headers={"X-Content-SHA256": submission.package_sha256 or ""},
     )
 
 
@@ -123,8 +121,7 @@ STEP_NOTICES = {
 
 
 class SubmissionController(Controller):
-    path = "/t/{province_code:str}/{tenant_code:str}/nop-ho-so"
-    dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
+    path = "/nop-ho-so"
     include_in_schema = False
 
     @get("/", name="submission:index", opt=VIEW)
@@ -242,23 +239,28 @@ class SubmissionController(Controller):
         exc: SubmissionError,
     ) -> Template:
         context = await _status_context(db_session, tenant, year)
-        response = page(
+        return page(
             request,
             "submissions/status.html",
             **context,
             years=await criteria_years(db_session, tenant.province),
             error=str(exc),
+            status_code=exc.status,
         )
-        response.status_code = exc.status
-        return response
 
 
 def _verify_page(
     request: Request[Any, Any, Any], tenant: TenantContext, report: Report | None, error: str | None, status: int
 ) -> Template:
-    response = page(request, "submissions/verify.html", ctx=tenant, section="submission", report=report, error=error)
-    response.status_code = status
-    return response
+    return page(
+        request,
+        "submissions/verify.html",
+        ctx=tenant,
+        section="submission",
+        report=report,
+        error=error,
+        status_code=status,
+    )
 
 
 class _Unreadable(Exception):

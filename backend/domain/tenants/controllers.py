@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,7 +16,7 @@ from backend.domain.assessments.controllers import history_chart, history_chart_
 from backend.domain.assessments.dashboard import dashboard
 from backend.domain.assessments.parts import province_parts, province_points
 from backend.domain.tenants.carry_over import carry_over, open_tasks
-from backend.domain.tenants.deps import TenantContext, provide_tenant_context
+from backend.domain.tenants.deps import TenantContext
 from backend.domain.tenants.lineage import history_with_predecessors, predecessors
 from backend.domain.tenants.services import province_calendar, tenant_home
 from backend.domain.tenants.waiting import department_waiting, inspector_queue
@@ -25,8 +25,7 @@ from backend.web.templating import page
 
 
 class TenantController(Controller):
-    path = "/t/{province_code:str}/{tenant_code:str}"
-    dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
+    path = "/"
     include_in_schema = False
 
     @get("/", name="tenant:home", opt={"access": Permission.TENANT_VIEW})

@@ -7,8 +7,8 @@ import uuid
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from litestar import Request
-from litestar.di import NamedDependency
+from litestar import Controller, Request, Router
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.params import FromPath
 from sqlalchemy import String, bindparam, cast, func, select, text
@@ -236,3 +236,17 @@ def _check_access(request: Request[Any, Any, Any], principal: Principal, tenant_
     access = declared_access(request.route_handler)
     if not isinstance(access, Permission) or not principal.can(access, tenant_id):
         raise PermissionDeniedException("Không có quyền trong đơn vị này")
+
+
+TENANT_PATH = "/t/{province_code:str}/{tenant_code:str}"
+
+
+def tenant_router(*controllers: type[Controller]) -> Router:
+    """The tenant's pages, under /t/<province>/<tenant>/, each given the tenant's context as `tenant`
+    (`provide_tenant_context`: the person's membership checked and row-level security bound to the tenant). A
+    handler may override the dependency (the board's move takes `provide_unbound_tenant_context`)."""
+    return Router(
+        path=TENANT_PATH,
+        route_handlers=list(controllers),
+        dependencies={"tenant": Provide(provide_tenant_context)},
+    )

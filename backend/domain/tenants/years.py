@@ -30,7 +30,7 @@ async def no_criteria_page(
     year switcher. The section's default year answers 200 (the page it opens on exists, only empty); any
     other year 404."""
     default = ctx.cycle.year if cycle_year is None else cycle_year
-    response = page(
+    return page(
         request,
         "tenants/no_criteria.html",
         block="content",
@@ -42,6 +42,5 @@ async def no_criteria_page(
         href=href,
         cycle_year=default,
         criteria_year=year if criteria_year is None else criteria_year,
+        status_code=200 if year == default else 404,
     )
-    response.status_code = 200 if year == default else 404
-    return response

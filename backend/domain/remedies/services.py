@@ -1,0 +1,276 @@
+"""The board's rules for what people change: who may edit which card, a card's form and its version, a move from
+its form to its answer, the plan drawn from a self-assessment. Controllers parse a request, call these and render.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from backend.auth.permissions import Permission
+from backend.clock import vietnam_today
+from backend.db.engine import driver_connection
+from backend.db.models import AuditEntry, BoardColumn, Task, TaskAssignee, TaskUnit
+from backend.domain.remedies import board as boards
+from backend.domain.remedies import board_reading as reading
+from backend.domain.remedies import tasks, visibility
+from backend.domain.remedies.board import VIEW_COLUMNS, Board, ColumnView, Filters, Lane, Move, Moved, MoveError
+from backend.domain.remedies.deadlines import working_days
+from backend.domain.review.services import finalised_criteria
+from backend.domain.tenants.deps import TenantContext
+
+NOT_YOUR_UNIT = "Bạn chỉ sửa được nhiệm vụ của phòng, đơn vị mình."
+NOT_YOUR_LEAD = "Bạn chỉ tạo được nhiệm vụ do phòng, đơn vị mình chủ trì."
+
+
+async def visible_task(db: AsyncSession, ctx: TenantContext, year: int, number: int) -> Task:
+    """The card KP-`number` of `year` if this person sees it (404 otherwise: a hidden card does not exist)."""
+    task = await visibility.visible_task(db, ctx, Task.year == year, Task.number == number)
+    if task is None:
+        raise NotFoundException("Không tìm thấy nhiệm vụ.")
+    return task
+
+
+async def editable_task(db: AsyncSession, ctx: TenantContext, year: int, number: int) -> Task:
+    """The card KP-`number` of `year` if this person may edit it (its lead, coordinating or monitoring unit is
+    theirs, or they edit every card); 403 for a card they only see."""
+    task = await visible_task(db, ctx, year, number)
+    if not boards.may_edit(ctx, task, await boards.coordinating_units(db, task.id)):
+        raise PermissionDeniedException(NOT_YOUR_UNIT)
+    return task
+
+
+def may_edit_form(ctx: TenantContext, task: Task | None) -> bool:
+    """Whether the card's page shows its form editable (a new card's always is)."""
+    return task is None or boards.may_edit(ctx, task)
+
+
+async def form_choices(db: AsyncSession, ctx: TenantContext, year: int) -> tasks.Choices:
+    """What a card's form offers: the year's areas and criteria, the units, groups, people and columns."""
+    _, loaded = await reading.lanes_and_sheet(db, ctx, year)
+    return await tasks.choices(db, loaded.sheet)
+
+
+def parse_new_task(ctx: TenantContext, year: int, raw: Any, options: tasks.Choices) -> tasks.TaskForm:
+    """A new card's form checked, with the rule that only someone who edits every card may give another unit
+    the lead."""
+    parsed = tasks.parse_task_form(raw, options, year, vietnam_today(), working_days(ctx.province.settings))
+    lead = parsed.values.get("lead_unit_id")
+    if not ctx.can(Permission.TASK_EDIT_ANY.value) and lead not in visibility.own_units(ctx):
+        parsed.errors.setdefault("lead_unit_id", NOT_YOUR_LEAD)
+    return parsed
+
+
+def parse_task_edit(ctx: TenantContext, year: int, raw: Any, options: tasks.Choices) -> tuple[tasks.TaskForm, int]:
+    """An edited card's form checked, and the version it was opened at (-1 when missing: refused as stale)."""
+    parsed = tasks.parse_task_form(raw, options, year, vietnam_today(), working_days(ctx.province.settings))
+    try:
+        version = int(str(raw.get("version", "")))
+    except ValueError:
+        version = -1
+    return parsed, version
+
+
+async def task_form(db: AsyncSession, task: Task) -> dict[str, Any]:
+    """A stored card as its form's fields (decimal comma, ids as text, the version it is at)."""
+    parts = list(await db.scalars(select(TaskUnit).where(TaskUnit.task_id == task.id)))
+    assignees = list(await db.scalars(select(TaskAssignee.user_id).where(TaskAssignee.task_id == task.id)))
+    return {
+        "kind": task.kind,
+        "area_code": task.area_code,
+        "criterion_code": task.criterion_code or "",
+        "title": task.title,
+        "deficiency": task.deficiency,
+        "expected_output": task.expected_output,
+        "notes": task.notes,
+        "points_lost": _vn(task.points_lost),
+        "points_max": _vn(task.points_max),
+        "deadline_text": task.deadline_text,
+        "lead_unit_id": str(task.lead_unit_id) if task.lead_unit_id else "",
+        "coordinating": [
+            f"unit:{p.unit_id}" if p.unit_id else f"group:{p.unit_group_id}" for p in parts if p.role == "coordinating"
+        ],
+        "monitoring_unit_id": next((str(p.unit_id) for p in parts if p.role == "monitoring"), ""),
+        "assignees": [str(a) for a in assignees],
+        "labels": ", ".join(task.labels or []),
+        "version": str(task.version),
+    }
+
+
+def _vn(value: Any) -> str:
+    return "" if value is None else f"{value.normalize():f}".replace(".", ",")
+
+
+def echo(raw: Any) -> dict[str, Any]:
+    """What the person typed, shown back beside the errors (the lists as lists)."""
+    typed: dict[str, Any] = {key: raw.get(key) for key in raw}
+    for many in ("coordinating", "assignees"):
+        typed[many] = list(raw.getall(many, [])) if hasattr(raw, "getall") else []
+    return typed
+
+
+async def activity(db: AsyncSession, task: Task) -> list[AuditEntry]:
+    """The card's last 50 audit entries, newest first."""
+    return list(
+        await db.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.entity == "task", AuditEntry.entity_id == f"KP-{task.number}")
+            .order_by(AuditEntry.id.desc())
+            .limit(50)
+        )
+    )
+
+
+async def generate_from_assessment(db: AsyncSession, ctx: TenantContext, year: int) -> int | None:
+    """One card per criterion that lost points in the year's self-assessment (or appraisal) and has no card yet;
+    how many were made, or None when the year has no self-assessment."""
+    _, loaded = await reading.lanes_and_sheet(db, ctx, year)
+    if loaded.assessment is None:
+        return None
+    options = await tasks.choices(db, loaded.sheet)
+    existing = set(
+        await db.scalars(select(Task.criterion_code).where(Task.year == year, Task.criterion_code.is_not(None)))
+    )
+    appraised = bool(await finalised_criteria(db, year))
+    proposals = await tasks.plan_proposals(
+        db, year, loaded.sheet, list(options.units.values()), {c for c in existing if c}
+    )
+    for proposal in proposals:
+        values = {
+            "kind": "fix",
+            "area_code": proposal.area_code,
+            "criterion_code": proposal.criterion_code,
+            "title": proposal.title,
+            "deficiency": proposal.deficiency,
+            "expected_output": proposal.expected_output,
+            "notes": "",
+            "points_lost": proposal.points_lost,
+            "points_max": proposal.points_max,
+            "deadline_text": "",
+            "due_date": None,
+            "lead_unit_id": proposal.lead_unit_id,
+            "labels": ["thẩm định" if appraised else "tự đánh giá"],
+            "coordinating": [],
+            "monitoring_unit_id": None,
+            "assignees": [],
+        }
+        await tasks.create_task(db, ctx, year, values, options, options.columns[0])
+    return len(proposals)
+
+
+async def board_columns(db: AsyncSession) -> list[ColumnView]:
+    return [ColumnView(*row) for row in await db.execute(select(*VIEW_COLUMNS).order_by(BoardColumn.position))]
+
+
+async def move_anchors(
+    db: AsyncSession, ctx: TenantContext, task: Task, columns: list[ColumnView]
+) -> list[tuple[ColumnView, list[tuple[uuid.UUID, int, str]]]]:
+    """The cards a card's move form may place it before or after: those of its lane this person sees, column by
+    column in board order (a card goes next to one of another lane by moving to that lane first). Each option
+    names the anchor's column too, so the form's column select does not have to agree with it."""
+    where = [Task.year == task.year, Task.area_code == task.area_code, Task.id != task.id]
+    visible = visibility.visible_condition(ctx)
+    if visible is not None:
+        where.append(visible)
+    rows = (
+        await db.execute(select(Task.column_id, Task.id, Task.number, Task.title).where(*where).order_by(Task.position))
+    ).all()
+    by_column: dict[uuid.UUID, list[tuple[uuid.UUID, int, str]]] = {}
+    for column_id, task_id, number, title in rows:
+        by_column.setdefault(column_id, []).append((task_id, number, title))
+    return [(column, by_column[column.id]) for column in columns if column.id in by_column]
+
+
+def parse_move(form: dict[str, Any]) -> Move:
+    """A move's form (drag and drop, keys or the move form) as a Move; MoveError (422) when malformed."""
+    try:
+        task_id = uuid.UUID(str(form.get("task", "")))
+        version = int(str(form.get("version", "")))
+        column_id = uuid.UUID(str(form.get("column", "")))
+    except ValueError:
+        raise MoveError("Yêu cầu di chuyển không hợp lệ.") from None
+    area = str(form.get("area", "")).strip()
+    place = str(form.get("place", "")).strip() or "end"
+    kind, _, ident = place.partition(":")
+    if kind in {"before", "after"}:
+        anchor, _, in_column = ident.partition("@")  # the move form names the anchor's column with it
+        try:
+            return Move(
+                task_id, version, uuid.UUID(in_column) if in_column else column_id, area, kind, uuid.UUID(anchor)
+            )
+        except ValueError:
+            raise MoveError("Vị trí không hợp lệ.") from None
+    if place not in boards.PLACES:
+        raise MoveError("Vị trí không hợp lệ.")
+    return Move(task_id, version, column_id, area, place)
+
+
+@dataclass(frozen=True)
+class MoveOutcome:
+    """A move done or refused. Done: `moved`, and with `cells` the changed cells as read just after it (when the
+    answer may show them unfiltered). Refused: `refusal`, nothing written."""
+
+    lanes: list[Lane] | None
+    columns: list[ColumnView]
+    refusal: MoveError | PermissionError | None = None
+    moved: Moved | None = None
+    cells: Board | None = None
+
+    @property
+    def status_code(self) -> int:
+        """The refusal's answer: 403 not theirs to move, 409 the card changed meanwhile, 422 a move not possible."""
+        if isinstance(self.refusal, PermissionError):
+            return 403
+        return 409 if isinstance(self.refusal, MoveError) and self.refusal.conflict else 422
+
+    @property
+    def changed(self) -> set[tuple[uuid.UUID, str]]:
+        return set() if self.moved is None else {self.moved.source, self.moved.target}
+
+
+async def move_card(
+    engine: AsyncEngine, ctx: TenantContext, year: int, form: dict[str, Any], filters: Filters, *, cells: bool
+) -> MoveOutcome:
+    """Check and apply a move of `form` on the board of `year`, and with `cells` read the changed cells for the
+    answer when this person's filtered board shows them whole.
+
+    `ctx` was looked up outside any transaction (`provide_unbound_tenant_context`), and the move's statements
+    share one pooled connection, outside any transaction too: the move, decided and applied under the board's
+    lock in one statement (`board_move_as`), then the answer's cells in another (`board_cells_as`)."""
+    async with driver_connection(engine) as driver:
+        try:
+            moved = await boards.move_card(driver, ctx, year, parse_move(form))
+        except (MoveError, PermissionError) as exc:  # raised before anything is written
+            return MoveOutcome(None, [], refusal=exc)
+        except boards.NoCriteria:
+            reading.no_criteria(year)
+        if not (cells and boards.reads_cells_whole(ctx, filters)):
+            return MoveOutcome(None, [], moved=moved)
+        # saved and committed: the cells may already show a later move (X-Task-Version says which version this
+        # one wrote)
+        read = await boards.read_cells(driver, ctx, year, {moved.source, moved.target}, vietnam_today())
+    return MoveOutcome(read.lanes, read.columns, moved=moved, cells=read.board)
+
+
+__all__ = [
+    "MoveOutcome",
+    "activity",
+    "board_columns",
+    "echo",
+    "editable_task",
+    "form_choices",
+    "generate_from_assessment",
+    "may_edit_form",
+    "move_anchors",
+    "move_card",
+    "parse_move",
+    "parse_new_task",
+    "parse_task_edit",
+    "task_form",
+    "visible_task",
+]
