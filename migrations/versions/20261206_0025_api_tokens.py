@@ -20,7 +20,7 @@
 A frozen snapshot: every statement is written here literally (session_person's whole body too).
 
 Revision ID: 0025
-Revises: 0024
+Revises: 0026
 Create Date: 2026-12-06 05:50:00.000000
 """
 
@@ -31,7 +31,7 @@ from alembic import context, op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0025"
-down_revision: str | None = "0024"
+down_revision: str | None = "0026"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

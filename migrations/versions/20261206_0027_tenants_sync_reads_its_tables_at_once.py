@@ -11,7 +11,7 @@ tenant's own context. The app's and the jobs' roles are not named, so nothing ch
 A frozen snapshot: statements written literally.
 
 Revision ID: 0027
-Revises: 0024
+Revises: 0025
 Create Date: 2026-12-06 06:05:00.000000
 """
 
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0027"
-down_revision: str | None = "0024"
+down_revision: str | None = "0025"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

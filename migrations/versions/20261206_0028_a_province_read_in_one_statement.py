@@ -7,7 +7,8 @@ bound each tenant in turn, one statement or more per tenant, each asking `sessio
 - `province_scope(session_token, province)`: SECURITY DEFINER, owned by the owner, `search_path` pinned. The ids of
   the province's tenants when the session is live and its person holds the province-level right `session_person`
   already grants tenant by tenant (a province reviewer of one of the province's tenants, a province admin of its
-  Sở Nội vụ, in the session's own province; or a platform admin); else NULL. Nobody gains access they lacked.
+  Sở Nội vụ, in the session's own province; or a platform admin), or for a live province API token of that
+  province (migration 0025: its scopes are the application's to check); else NULL. Nobody gains access they lacked.
 - `app_province_tenants()`: with the caller's rights; NULL unless `app.province_id` is set (only
   `backend.db.rls.reading_province` sets it), else `province_scope(app.session, app.province_id)`.
 - `province_reading`, a permissive policy FOR SELECT on every table that has `tenant_isolation`:
@@ -18,7 +19,7 @@ bound each tenant in turn, one statement or more per tenant, each asking `sessio
 A frozen snapshot: every statement is written here literally. The role names come from the configuration.
 
 Revision ID: 0028
-Revises: 0024
+Revises: 0027
 Create Date: 2026-12-06 06:00:00.000000
 """
 
@@ -28,7 +29,7 @@ import sqlalchemy as sa
 from alembic import context, op
 
 revision: str = "0028"
-down_revision: str | None = "0024"
+down_revision: str | None = "0027"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -52,7 +53,23 @@ BEGIN
    WHERE s.token_hash = encode(sha256(convert_to(session_token, 'UTF8')), 'hex')
      AND s.revoked_at IS NULL AND s.expires_at > now() AND u.is_active;
   IF NOT FOUND THEN
-    RETURN NULL;
+    IF left(session_token, 4) <> 'pbt_' THEN
+      RETURN NULL;
+    END IF;
+    -- a province's API token (migration 0025), live, made in this province: found under `token_lookup`
+    PERFORM set_config('app.checking_session', 'on', true);
+    allowed := EXISTS (
+      SELECT 1
+        FROM api_tokens k JOIN tenants t ON t.id = k.tenant_id JOIN users u ON u.id = k.created_by
+       WHERE k.token_hash = encode(sha256(convert_to(session_token, 'UTF8')), 'hex')
+         AND k.kind = 'province' AND k.revoked_at IS NULL AND k.expires_at > now()
+         AND t.is_active AND u.is_active AND t.province_id = province
+    );
+    PERFORM set_config('app.checking_session', '', true);
+    IF NOT allowed THEN
+      RETURN NULL;
+    END IF;
+    RETURN ARRAY(SELECT t.id FROM tenants t WHERE t.province_id = province);
   END IF;
   IF NOT platform THEN
     IF home IS DISTINCT FROM province THEN

@@ -326,14 +326,14 @@ class RemedyTaskApiController(Controller):
         elif data.place in {"before", "after"}:
             raise ApiProblem("Cần nhiệm vụ làm mốc.", field="anchor")
         request = Move(task.id, data.version, target.id, data.area.strip() or task.area_code, data.place, anchor)
-        # The page's move: one statement reads, one applies under the board's lock, each binding its own tenant
-        # and person, outside the request's transaction.
+        # The page's move: one statement decides and applies it under the board's lock (`board_move_as`), checking
+        # its tenant and person, outside the request's transaction.
         refusal: MoveError | None = None
         async with driver_connection(db_engine) as driver:
             try:
-                reads = await boards.read_move(driver, tenant, year, task.id)
-                checked = boards.check_move(tenant, request, reads)
-                await boards.apply_move(driver, tenant, checked)
+                await boards.move_card(driver, tenant, year, request)
+            except boards.NoCriteria:
+                raise ApiProblem(f"Năm {year} chưa có bộ chỉ số: bảng không có lĩnh vực để chuyển thẻ.") from None
             except PermissionError as exc:
                 raise PermissionDeniedException(str(exc)) from None
             except MoveError as exc:
