@@ -15,15 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from backend.domain.demo_cycle import seed_demo_cycle
 from backend.domain.evidence.storage import storage_from_settings
 from backend.settings import PROJECT_ROOT, Settings
-from tests.support import sign_in
-from tests.test_assessments import criteria  # noqa: F401 - the fixture
-from tests.test_cycle import freeze
+from tests.factories import FOCAL, SNGV
+from tests.support import freeze, sign_in
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
 
 TODAY = date(2026, 12, 5)
-SNGV = "/t/ha-tinh/so-ngoai-vu"
-FOCAL = "thao.ntp@sngv.hatinh.example.vn"
 
 
 async def _seed(owner_engine: AsyncEngine, settings: Settings) -> list[str]:
