@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pytest
 import uvicorn
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend import clock
 from backend.db import embedded
 from backend.db.models import Province, Tenant
 from backend.db.runtime import DatabaseUrls
@@ -30,6 +36,7 @@ from backend.settings import (
     ServerSettings,
     Settings,
 )
+from tests.fixtures.criteria import criteria  # noqa: F401 - still imported from here by test_board and test_province_results
 
 TEST_VAR = Path(os.environ.get("PARBOARD_TEST_VAR_DIR", PROJECT_ROOT / "var" / "test"))
 
@@ -124,7 +131,9 @@ async def session_cookie_for(app: Litestar, email: str) -> str:
         async with create_session_maker(engine)() as db, db.begin():
             user = (await db.scalars(select(User).where(User.email == email.lower()))).one()
             provinces = list(await db.scalars(select(Province)))
-            province = next(p for p in provinces if p.settings["identity_provider"]["issuer"] == user.issuer)
+            province = next(
+                p for p in provinces if (p.settings.get("identity_provider") or {}).get("issuer") == user.issuer
+            )
             created = await store.create(
                 db,
                 user_id=user.id,
@@ -154,3 +163,69 @@ async def tenant_and_province(db: AsyncSession, province: str, tenant: str) -> t
         )
     ).one()
     return row[0], row[1]
+
+
+HTMX = {"HX-Request": "true"}
+
+
+# Seed 001: Sở Ngoại vụ, Hà Tĩnh 2020, 75,25/80 — every deduction with its inputs, the rest full marks; each
+# row as its form posts it the first time (version 0: the row has never been saved).
+SEED_001 = [
+    (code, {**form, "version": "0"})
+    for code, form in (
+        ("1.2", {"achieved": "94,76", "target": "100"}),
+        ("1.5", {"event": "31/12/2020", "done": "15/03/2021"}),
+        ("1.7", {"points": "0,5"}),
+        ("1", {"phan": "con-lai", "points": "6,5"}),
+        ("2.5", {"value": "90"}),
+        ("2.6.1", {"points": "0"}),
+        ("2", {"phan": "con-lai", "points": "7.5"}),
+        ("3", {"points": "14,5"}),
+        ("4.1.5", {"points": "2"}),
+        ("4", {"phan": "con-lai", "points": "10"}),
+        ("5.10", {"points": "0,5"}),
+        ("5", {"phan": "con-lai", "points": "12,5"}),
+        ("6.2.1", {"points": "1"}),
+        ("6", {"phan": "con-lai", "points": "5"}),
+        ("7.1.5", {"achieved": "88,7", "target": "100"}),
+        ("7.1.8", {"points": "0"}),
+        ("7.1", {"phan": "con-lai", "points": "6,5"}),
+        ("7.2", {"points": "5"}),
+    )
+]
+
+
+PARBOARD = Path(sys.executable).with_name("parboard")
+
+
+def parboard(*args: str, database: DatabaseUrls | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the installed `parboard` script with a test environment (and the test database, when given)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PARBOARD_", "DATABASE_"))}
+    env |= {"PARBOARD_ENV": "test", "PARBOARD_SECRET_KEY": "t" * 40, "PARBOARD_LOG_JSON": "0"}
+    if database is not None:
+        env |= {"DATABASE_URL": database.app_url, "DATABASE_OWNER_URL": database.owner_url}
+    return subprocess.run(
+        [str(PARBOARD), *args], capture_output=True, text=True, env=env, cwd=PROJECT_ROOT, timeout=120, check=False
+    )
+
+
+async def parboard_async(*args: str, database: DatabaseUrls | None = None) -> subprocess.CompletedProcess[str]:
+    return await asyncio.to_thread(parboard, *args, database=database)
+
+
+def freeze(monkeypatch: pytest.MonkeyPatch, day: date) -> None:
+    """Vietnam's calendar day `day`, at 09:00 there (02:00 UTC)."""
+    moment = datetime(day.year, day.month, day.day, 2, 0, tzinfo=UTC)
+    monkeypatch.setattr(clock, "utc_now", lambda: moment)
+
+
+# UBND phường Thành Sen on the commune set: 69,5 of its 70 criteria points (the 30 survey points not entered yet)
+COMMUNE_ROWS = [
+    ("1", {"points": "9,5"}),
+    ("2", {"points": "8"}),
+    ("3", {"points": "14"}),
+    ("4", {"points": "8"}),
+    ("5", {"points": "12"}),
+    ("6", {"points": "6"}),
+    ("7", {"points": "12"}),
+]

@@ -12,12 +12,12 @@ import pytest
 from litestar import Litestar
 from litestar.handlers import HTTPRouteHandler
 from litestar.testing import AsyncTestClient
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.auth.permissions import Permission, allows, declared_access
 from backend.auth.sessions import COOKIE
 from backend.db.models import Role
+from tests.factories import add_person
 from tests.fixtures.csrf import csrf_in
 from tests.support import session_cookie_for
 
@@ -76,30 +76,7 @@ def concrete(path: str, province: str, tenant: str) -> str:
 async def _person_with_role(owner_engine: AsyncEngine, role: Role) -> str:
     """A person of the own tenant holding exactly `role` (and no other), created as sign-in would."""
     email = f"{role.value}.{uuid.uuid4().hex[:8]}@matrix.example.vn"
-    async with owner_engine.begin() as db:
-        tenant_id, issuer, unit_id = (
-            await db.execute(
-                text(
-                    "SELECT t.id, p.settings->'identity_provider'->>'issuer', "
-                    "(SELECT u.id FROM units u WHERE u.tenant_id = t.id ORDER BY u.position LIMIT 1) "
-                    "FROM tenants t JOIN provinces p ON p.id = t.province_id WHERE p.code = :p AND t.code = :t"
-                ),
-                {"p": OWN[0], "t": OWN[1]},
-            )
-        ).one()
-        user_id = uuid.uuid4()
-        await db.execute(
-            text("INSERT INTO users (id, issuer, subject, email, full_name) VALUES (:id, :iss, :sub, :email, :name)"),
-            {"id": user_id, "iss": issuer, "sub": email, "email": email, "name": f"Người thử {role.value}"},
-        )
-        await db.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)})
-        await db.execute(
-            text(
-                "INSERT INTO memberships (id, tenant_id, user_id, role, unit_id) "
-                "VALUES (gen_random_uuid(), :t, :u, :r, :unit)"
-            ),
-            {"t": tenant_id, "u": user_id, "r": role.value, "unit": unit_id},
-        )
+    await add_person(owner_engine, *OWN, email, role.value, full_name=f"Người thử {role.value}")
     return email
 
 

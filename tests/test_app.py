@@ -123,9 +123,9 @@ async def test_readyz_says_which_dependency_failed_when_the_object_store_is_unre
     assert body["checks"]["storage"] not in ("", "ok")
 
 
-async def test_readyz_is_unavailable_when_the_database_is_behind_the_code(app: Litestar) -> None:
-    app.state.migration_head = "9999_not_yet_applied"
-    async with AsyncTestClient(app=app) as client:
+async def test_readyz_is_unavailable_when_the_database_is_behind_the_code(own_app: Litestar) -> None:
+    own_app.state.migration_head = "9999_not_yet_applied"
+    async with AsyncTestClient(app=own_app) as client:
         response = await client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["status"] == "migrations pending"
@@ -311,13 +311,13 @@ async def test_a_browser_accepting_html_and_json_gets_the_page(client: AsyncTest
     assert response.headers["content-type"].startswith("text/html")
 
 
-async def test_an_unexpected_error_shows_the_vietnamese_500_page_without_a_traceback(app: Litestar) -> None:
+async def test_an_unexpected_error_shows_the_vietnamese_500_page_without_a_traceback(own_app: Litestar) -> None:
     @get("/hong", opt={"access": PUBLIC}, sync_to_thread=False)
     def broken() -> str:
         raise RuntimeError("bí mật nội bộ: mật khẩu=hunter2")
 
-    app.register(broken)
-    async with AsyncTestClient(app=app) as client:
+    own_app.register(broken)
+    async with AsyncTestClient(app=own_app) as client:
         response = await client.get("/hong", headers={"X-Request-ID": "req-500"})
         as_json = await client.get("/hong", headers={"Accept": "application/json"})
     assert response.status_code == 500
@@ -335,13 +335,13 @@ async def test_an_unexpected_error_shows_the_vietnamese_500_page_without_a_trace
 
 
 @pytest.fixture
-def app_with_form(app: Litestar) -> Litestar:
+def app_with_form(own_app: Litestar) -> Litestar:
     @post("/thu-gui", opt={"access": PUBLIC}, status_code=200, sync_to_thread=False)
     def submit() -> str:
         return "đã nhận"
 
-    app.register(submit)
-    return app
+    own_app.register(submit)
+    return own_app
 
 
 @pytest.fixture

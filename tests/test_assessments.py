@@ -16,44 +16,13 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.factories import FOCAL, LEADER, SNGV, STAFF, VIEWER
 from tests.fixtures.criteria import criteria  # noqa: F401 - still imported from here by test_board and test_province_results
-from tests.support import sign_in
+from tests.support import HTMX, SEED_001, sign_in
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
 
-SNGV = "/t/ha-tinh/so-ngoai-vu"
 BASE = f"{SNGV}/tu-danh-gia/2020"
-STAFF = "tuan.pa@sngv.hatinh.example.vn"
-FOCAL = "thao.ntp@sngv.hatinh.example.vn"
-LEADER = "vinh.tq@sngv.hatinh.example.vn"
-VIEWER = "lien.ct@sngv.hatinh.example.vn"
-HTMX = {"HX-Request": "true"}
-
-# Seed 001: Sở Ngoại vụ, Hà Tĩnh 2020, 75,25/80 — every deduction with its inputs, the rest full marks; each
-# row as its form posts it the first time (version 0: the row has never been saved).
-SEED_001 = [
-    (code, {**form, "version": "0"})
-    for code, form in (
-        ("1.2", {"achieved": "94,76", "target": "100"}),
-        ("1.5", {"event": "31/12/2020", "done": "15/03/2021"}),
-        ("1.7", {"points": "0,5"}),
-        ("1", {"phan": "con-lai", "points": "6,5"}),
-        ("2.5", {"value": "90"}),
-        ("2.6.1", {"points": "0"}),
-        ("2", {"phan": "con-lai", "points": "7.5"}),
-        ("3", {"points": "14,5"}),
-        ("4.1.5", {"points": "2"}),
-        ("4", {"phan": "con-lai", "points": "10"}),
-        ("5.10", {"points": "0,5"}),
-        ("5", {"phan": "con-lai", "points": "12,5"}),
-        ("6.2.1", {"points": "1"}),
-        ("6", {"phan": "con-lai", "points": "5"}),
-        ("7.1.5", {"achieved": "88,7", "target": "100"}),
-        ("7.1.8", {"points": "0"}),
-        ("7.1", {"phan": "con-lai", "points": "6,5"}),
-        ("7.2", {"points": "5"}),
-    )
-]
 
 
 async def _csrf(client: AsyncTestClient[Litestar], path: str) -> str:

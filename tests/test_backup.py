@@ -36,13 +36,23 @@ from backend.domain.evidence.check import check_storage
 from backend.domain.evidence.storage import LocalStorage, Storage, s3_store
 from backend.domain.submissions.verify import check_archive, check_recorded
 from backend.settings import PROJECT_ROOT, Settings, StorageSettings
-from tests.support import free_port, fresh_database, make_settings, sign_in
-from tests.test_board import BOARD
-from tests.test_board import _create as create_task
-from tests.test_cli import PARBOARD
-from tests.test_evidence import CRITERION, PDF_BYTES
-from tests.test_evidence import _upload as upload
-from tests.test_submissions import ASSESS, FOCAL, PAGE, STAFF, add_evidence, approve_2020, build_all, post, tenant_id
+from tests.factories import (
+    ASSESS,
+    BOARD,
+    CRITERION,
+    FOCAL,
+    PAGE,
+    STAFF,
+    add_evidence,
+    approve_2020,
+    build_all,
+    create_task,
+    post,
+    tenant_id,
+)
+from tests.factories import upload_evidence as upload
+from tests.samples import PDF_BYTES
+from tests.support import PARBOARD, free_port, fresh_database, make_settings, sign_in
 
 pytestmark = pytest.mark.usefixtures("demo_tenants")
 

@@ -23,61 +23,31 @@ from backend.db.rls import bind_tenant, remember_session
 from backend.domain.remedies import board as boards
 from backend.domain.tenants.deps import TenantContext
 from backend.settings import Settings
-from tests.support import sign_in, tenant_and_province
-from tests.test_assessments import HTMX, SEED_001, criteria  # noqa: F401 - the fixture
+from tests.factories import (
+    BIND_SNGV,
+    BOARD,
+    FOCAL,
+    LEADER,
+    SNGV,
+    STAFF,
+    VIEWER,
+    board_tasks,
+    board_token,
+    create_task,
+    sngv_rows,
+    sngv_units,
+)
+from tests.support import HTMX, SEED_001, sign_in, tenant_and_province
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
 
-SNGV = "/t/ha-tinh/so-ngoai-vu"
-BOARD = f"{SNGV}/ke-hoach/2020"
-FOCAL = "thao.ntp@sngv.hatinh.example.vn"
-LEADER = "vinh.tq@sngv.hatinh.example.vn"
-STAFF = "tuan.pa@sngv.hatinh.example.vn"  # Phòng Hợp tác quốc tế
-VIEWER = "lien.ct@sngv.hatinh.example.vn"
-BIND = (
-    "SELECT set_config('app.tenant_id', (SELECT t.id::text FROM tenants t JOIN provinces p ON p.id = t.province_id"
-    " WHERE p.code = 'ha-tinh' AND t.code = 'so-ngoai-vu'), true)"
-)
-
-
-async def _rows(engine: AsyncEngine, sql: str, **params: Any) -> list[Any]:
-    async with engine.begin() as db:
-        await db.execute(text(BIND))
-        return list((await db.execute(text(sql), params)).all())
-
-
-async def _token(client: AsyncTestClient[Litestar]) -> str:
-    page = await client.get(BOARD)
-    assert page.status_code == 200, page.text
-    match = re.search(r'name="_csrf_token" value="([^"]+)"', page.text)
-    assert match
-    return match.group(1)
-
-
-async def _units(engine: AsyncEngine) -> dict[str, str]:
-    return {row.code: str(row.id) for row in await _rows(engine, "SELECT code, id FROM units")}
-
 
 async def _columns(engine: AsyncEngine) -> dict[str, str]:
-    return {row.code: str(row.id) for row in await _rows(engine, "SELECT code, id FROM board_columns")}
-
-
-async def _create(client: AsyncTestClient[Litestar], **fields: Any) -> Any:
-    token = await _token(client)
-    data = {"kind": "fix", "area_code": "1", "title": "Ban hành kế hoạch", "deadline_text": "Quý II/2020"} | fields
-    return await client.post(f"{BOARD}/them", data={**data, "_csrf_token": token}, follow_redirects=False)
-
-
-async def _tasks(engine: AsyncEngine) -> list[Any]:
-    return await _rows(
-        engine,
-        "SELECT t.id, t.number, t.version, t.position, t.area_code, c.code AS col, t.due_date FROM tasks t"
-        " JOIN board_columns c ON c.id = t.column_id ORDER BY t.number",
-    )
+    return {row.code: str(row.id) for row in await sngv_rows(engine, "SELECT code, id FROM board_columns")}
 
 
 async def _move(client: AsyncTestClient[Litestar], task: Any, column: str, area: str, place: str = "end") -> Any:
-    token = await _token(client)
+    token = await board_token(client)
     data = {"task": str(task.id), "version": str(task.version), "column": column, "area": area, "place": place}
     return await client.post(f"{BOARD}/di-chuyen", data={**data, "_csrf_token": token}, headers=HTMX)
 
@@ -86,8 +56,8 @@ async def test_a_task_is_created_with_its_deadline_resolved_and_shown_on_the_boa
     client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
 ) -> None:
     await sign_in(client, FOCAL)
-    units = await _units(owner_engine)
-    response = await _create(
+    units = await sngv_units(owner_engine)
+    response = await create_task(
         client,
         criterion_code="1.2",
         deficiency="Tỷ lệ hoàn thành kế hoạch đạt 94,76 %",
@@ -98,7 +68,7 @@ async def test_a_task_is_created_with_its_deadline_resolved_and_shown_on_the_boa
         labels="kế hoạch, quý",
     )
     assert response.status_code in (302, 303), response.text
-    [task] = await _tasks(owner_engine)
+    [task] = await board_tasks(owner_engine)
     assert str(task.due_date) == "2020-06-30"  # Quý II/2020: 30/06/2020 is a Tuesday
     board = await client.get(BOARD)
     assert "KP-1" in board.text
@@ -132,12 +102,12 @@ async def test_bad_task_input_is_refused_next_to_the_field_and_nothing_is_saved(
     client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, fields: dict[str, str], field: str, message: str
 ) -> None:
     await sign_in(client, FOCAL)
-    response = await _create(client, **fields)
+    response = await create_task(client, **fields)
     assert response.status_code == 422, response.text
     error = re.search(rf'<p class="field-error" id="t-{field}-error">([^<]*)</p>', response.text)
     assert error, response.text
     assert message in error.group(1)
-    assert await _tasks(owner_engine) == []
+    assert await board_tasks(owner_engine) == []
 
 
 async def test_moves_keep_positions_dense_and_a_stale_move_gets_a_conflict(
@@ -145,19 +115,19 @@ async def test_moves_keep_positions_dense_and_a_stale_move_gets_a_conflict(
 ) -> None:
     await sign_in(client, FOCAL)
     for n in range(3):
-        assert (await _create(client, title=f"Nhiệm vụ {n}")).status_code in (302, 303)
+        assert (await create_task(client, title=f"Nhiệm vụ {n}")).status_code in (302, 303)
     columns = await _columns(owner_engine)
-    first, second, third = await _tasks(owner_engine)
+    first, second, third = await board_tasks(owner_engine)
     assert [t.position for t in (first, second, third)] == [0, 1, 2]
     moved = await _move(client, third, columns["chua-thuc-hien"], "1", f"before:{first.id}")
     assert moved.status_code == 200, moved.text
     assert 'hx-swap-oob="true"' in moved.text
     assert moved.headers["hx-trigger"] == "board-changed"
     assert moved.headers["x-task-version"] == str(third.version + 1)  # what the move wrote
-    assert [(t.number, t.position) for t in await _tasks(owner_engine)] == [(1, 1), (2, 2), (3, 0)]
+    assert [(t.number, t.position) for t in await board_tasks(owner_engine)] == [(1, 1), (2, 2), (3, 0)]
     across = await _move(client, first, columns["dang-thuc-hien"], "2")
     assert across.status_code == 200
-    assert [(t.number, t.col, t.area_code, t.position) for t in await _tasks(owner_engine)] == [
+    assert [(t.number, t.col, t.area_code, t.position) for t in await board_tasks(owner_engine)] == [
         (1, "dang-thuc-hien", "2", 0),
         (2, "chua-thuc-hien", "1", 1),
         (3, "chua-thuc-hien", "1", 0),
@@ -167,12 +137,12 @@ async def test_moves_keep_positions_dense_and_a_stale_move_gets_a_conflict(
     assert stale.status_code == 409
     assert "vừa được người khác thay đổi" in stale.text
     assert 'id="board"' in stale.text
-    assert (await _tasks(owner_engine))[0].col == "dang-thuc-hien"
+    assert (await board_tasks(owner_engine))[0].col == "dang-thuc-hien"
     # keyboard moves: up/down within the cell
-    fresh = {t.number: t for t in await _tasks(owner_engine)}
+    fresh = {t.number: t for t in await board_tasks(owner_engine)}
     assert (await _move(client, fresh[2], columns["chua-thuc-hien"], "1", "up")).status_code == 200
-    assert [(t.number, t.position) for t in (await _tasks(owner_engine))[1:]] == [(2, 0), (3, 1)]
-    moves = await _rows(owner_engine, "SELECT count(*) AS n FROM audit_log WHERE action = 'task.move'")
+    assert [(t.number, t.position) for t in (await board_tasks(owner_engine))[1:]] == [(2, 0), (3, 1)]
+    moves = await sngv_rows(owner_engine, "SELECT count(*) AS n FROM audit_log WHERE action = 'task.move'")
     assert moves[0].n == 3
 
 
@@ -182,10 +152,10 @@ async def test_the_database_refuses_a_second_move_from_the_same_version_under_th
     """Two moves checked against the same version (both passed the application's check before either took the
     board's lock): `board_move_as` applies the first and refuses the second, which would silently undo it."""
     await sign_in(client, FOCAL)
-    assert (await _create(client)).status_code in (302, 303)
-    [task] = await _tasks(owner_engine)
+    assert (await create_task(client)).status_code in (302, 303)
+    [task] = await board_tasks(owner_engine)
     columns = await _columns(owner_engine)
-    [person] = await _rows(owner_engine, "SELECT id FROM users WHERE email = :email", email=FOCAL)
+    [person] = await sngv_rows(owner_engine, "SELECT id FROM users WHERE email = :email", email=FOCAL)
     async with create_session_maker(owner_engine)() as db:
         tenant, _ = await tenant_and_province(db, "ha-tinh", "so-ngoai-vu")
     apply = """
@@ -208,9 +178,9 @@ async def test_the_database_refuses_a_second_move_from_the_same_version_under_th
 
     assert await move("dang-thuc-hien") == ("moved", 0)
     assert await move("hoan-thanh") == ("changed", None)
-    [after] = await _tasks(owner_engine)
+    [after] = await board_tasks(owner_engine)
     assert (after.col, after.version, after.position) == ("dang-thuc-hien", task.version + 1, 0)
-    moves = await _rows(owner_engine, "SELECT count(*) AS n FROM audit_log WHERE action = 'task.move'")
+    moves = await sngv_rows(owner_engine, "SELECT count(*) AS n FROM audit_log WHERE action = 'task.move'")
     assert moves[0].n == 1
 
 
@@ -220,8 +190,8 @@ async def test_another_departments_board_shows_none_of_this_ones_cards(
     stnmt = "/t/ha-tinh/so-tai-nguyen-moi-truong"
     await sign_in(client, FOCAL)
     secret = "Rà soát hồ sơ mật của Sở Ngoại vụ"
-    assert (await _create(client, title=secret, labels="riêng-sngv")).status_code in (302, 303)
-    [task] = await _tasks(owner_engine)
+    assert (await create_task(client, title=secret, labels="riêng-sngv")).status_code in (302, 303)
+    [task] = await board_tasks(owner_engine)
     assert secret in (await client.get(BOARD)).text
 
     await sign_in(client, "thuong.tth@stnmt.hatinh.example.vn")  # the focal point of Sở Tài nguyên và Môi trường
@@ -241,10 +211,10 @@ async def test_a_cards_move_form_places_it_before_or_after_another_card_of_any_c
 ) -> None:
     await sign_in(client, FOCAL)
     for n in range(3):
-        assert (await _create(client, title=f"Nhiệm vụ {n}")).status_code in (302, 303)
-    assert (await _create(client, title="Lĩnh vực khác", area_code="2")).status_code in (302, 303)
+        assert (await create_task(client, title=f"Nhiệm vụ {n}")).status_code in (302, 303)
+    assert (await create_task(client, title="Lĩnh vực khác", area_code="2")).status_code in (302, 303)
     columns = await _columns(owner_engine)
-    first, second, third, other_lane = await _tasks(owner_engine)
+    first, second, third, other_lane = await board_tasks(owner_engine)
     assert (await _move(client, second, columns["dang-thuc-hien"], "1")).status_code == 200
     form = await client.get(f"{BOARD}/the/{third.number}/di-chuyen")
     assert form.status_code == 200
@@ -256,7 +226,7 @@ async def test_a_cards_move_form_places_it_before_or_after_another_card_of_any_c
     # the form's column select still names the card's own column: the anchor's column wins
     moved = await _move(client, third, columns["chua-thuc-hien"], "1", f"after:{second.id}@{doing}")
     assert moved.status_code == 200, moved.text
-    assert [(t.number, t.col, t.position) for t in await _tasks(owner_engine)][:3] == [
+    assert [(t.number, t.col, t.position) for t in await board_tasks(owner_engine)][:3] == [
         (1, "chua-thuc-hien", 0),
         (2, "dang-thuc-hien", 0),
         (3, "dang-thuc-hien", 1),
@@ -272,25 +242,27 @@ async def test_every_place_and_every_refusal_of_a_move(
     """The places a move can name, and what it refuses (nothing written then: no version, no audit row)."""
     await sign_in(client, FOCAL)
     for n in range(4):
-        await _create(client, title=f"Việc {n}")
-    await _create(client, title="Việc lĩnh vực 2", area_code="2")
+        await create_task(client, title=f"Việc {n}")
+    await create_task(client, title="Việc lĩnh vực 2", area_code="2")
     columns = await _columns(owner_engine)
     todo, doing = columns["chua-thuc-hien"], columns["dang-thuc-hien"]
 
     async def cell() -> list[int]:
-        return [t.number for t in sorted(await _tasks(owner_engine), key=lambda t: t.position) if t.area_code == "1"]
+        return [
+            t.number for t in sorted(await board_tasks(owner_engine), key=lambda t: t.position) if t.area_code == "1"
+        ]
 
     async def card(number: int) -> Any:
-        return next(t for t in await _tasks(owner_engine) if t.number == number)
+        return next(t for t in await board_tasks(owner_engine) if t.number == number)
 
     async def refused(number: int, column: str, area: str, place: str, status: int, message: str) -> None:
-        before = [(t.number, t.version, t.position) for t in await _tasks(owner_engine)]
-        audit = await _rows(owner_engine, "SELECT count(*) AS n FROM audit_log WHERE action = 'task.move'")
+        before = [(t.number, t.version, t.position) for t in await board_tasks(owner_engine)]
+        audit = await sngv_rows(owner_engine, "SELECT count(*) AS n FROM audit_log WHERE action = 'task.move'")
         response = await _move(client, await card(number), column, area, place)
         assert response.status_code == status, response.text
         assert message in response.text
-        assert [(t.number, t.version, t.position) for t in await _tasks(owner_engine)] == before
-        assert await _rows(owner_engine, "SELECT count(*) AS n FROM audit_log WHERE action = 'task.move'") == audit
+        assert [(t.number, t.version, t.position) for t in await board_tasks(owner_engine)] == before
+        assert await sngv_rows(owner_engine, "SELECT count(*) AS n FROM audit_log WHERE action = 'task.move'") == audit
 
     assert await cell() == [1, 2, 3, 4]
     await refused(1, todo, "1", "top", 422, "Thẻ đã ở đầu cột.")
@@ -310,7 +282,7 @@ async def test_every_place_and_every_refusal_of_a_move(
     assert await cell() == [1, 4, 3, 2]
     assert (await _move(client, await card(5), todo, "1", f"after:{(await card(4)).id}")).status_code == 200
     assert await cell() == [1, 4, 5, 3, 2]  # from another lane, placed after its anchor
-    moved = await _rows(
+    moved = await sngv_rows(
         owner_engine,
         "SELECT before, after, actor FROM audit_log WHERE action = 'task.move' AND entity_id = 'KP-5'",
     )
@@ -318,7 +290,7 @@ async def test_every_place_and_every_refusal_of_a_move(
         ({"column": todo, "area": "2"}, {"column": todo, "area": "1", "position": "2"})
     ]
     assert moved[0].actor.startswith("user:")
-    assert [t.version for t in await _tasks(owner_engine)] == [3, 2, 1, 2, 2]  # one per successful move
+    assert [t.version for t in await board_tasks(owner_engine)] == [3, 2, 1, 2, 2]  # one per successful move
 
 
 async def test_editing_a_tasks_area_keeps_both_lanes_dense(
@@ -326,15 +298,15 @@ async def test_editing_a_tasks_area_keeps_both_lanes_dense(
 ) -> None:
     await sign_in(client, FOCAL)
     for n in range(3):
-        await _create(client, title=f"Việc {n}")
-    first = (await _tasks(owner_engine))[0]
-    token = await _token(client)
+        await create_task(client, title=f"Việc {n}")
+    first = (await board_tasks(owner_engine))[0]
+    token = await board_token(client)
     data = {"kind": "fix", "area_code": "2", "title": "Việc 0", "deadline_text": "Quý II/2020", "version": "1"}
     edited = await client.post(
         f"{BOARD}/the/{first.number}", data={**data, "_csrf_token": token}, follow_redirects=False
     )
     assert edited.status_code in (302, 303), edited.text
-    assert [(t.number, t.area_code, t.position) for t in await _tasks(owner_engine)] == [
+    assert [(t.number, t.area_code, t.position) for t in await board_tasks(owner_engine)] == [
         (1, "2", 0),
         (2, "1", 0),
         (3, "1", 1),
@@ -346,9 +318,9 @@ async def test_a_stale_edit_of_a_card_gets_a_conflict_with_the_fresh_values_and_
 ) -> None:
     """Two people opened the same card's form at version 1; the first saves, the second's save is refused."""
     await sign_in(client, FOCAL)
-    await _create(client, title="Việc ban đầu")
-    task = (await _tasks(owner_engine))[0]
-    token = await _token(client)
+    await create_task(client, title="Việc ban đầu")
+    task = (await board_tasks(owner_engine))[0]
+    token = await board_token(client)
     base = {"kind": "fix", "area_code": "1", "deadline_text": "Quý II/2020", "version": str(task.version)}
     first = await client.post(
         f"{BOARD}/the/{task.number}",
@@ -364,7 +336,7 @@ async def test_a_stale_edit_of_a_card_gets_a_conflict_with_the_fresh_values_and_
     assert second.status_code == 409
     assert "vừa được người khác sửa" in second.text
     assert "Sửa của người thứ nhất" in second.text  # the fresh state, to edit again
-    rows = await _rows(owner_engine, "SELECT title, notes, version FROM tasks")
+    rows = await sngv_rows(owner_engine, "SELECT title, notes, version FROM tasks")
     assert [(r.title, r.notes, r.version) for r in rows] == [("Sửa của người thứ nhất", "", task.version + 1)]
 
 
@@ -383,26 +355,26 @@ async def test_bad_moves_are_refused_with_a_message(
     client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, data: dict[str, str]
 ) -> None:
     await sign_in(client, FOCAL)
-    await _create(client)
-    [task] = await _tasks(owner_engine)
+    await create_task(client)
+    [task] = await board_tasks(owner_engine)
     columns = await _columns(owner_engine)
-    token = await _token(client)
+    token = await board_token(client)
     base = {"task": str(task.id), "version": str(task.version), "column": columns["dang-thuc-hien"], "area": "1"}
     response = await client.post(f"{BOARD}/di-chuyen", data={**base, **data, "_csrf_token": token}, headers=HTMX)
     assert response.status_code in (409, 422), response.text
     assert 'role="alert"' in response.text
     assert f'data-task="{task.id}"' in response.text  # the board, read afresh with the tenant bound
-    assert (await _tasks(owner_engine))[0].version == 1
+    assert (await board_tasks(owner_engine))[0].version == 1
 
 
 async def test_unit_staff_see_and_move_only_their_units_tasks_and_cannot_confirm(
     client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
 ) -> None:
-    units = await _units(owner_engine)
+    units = await sngv_units(owner_engine)
     await sign_in(client, FOCAL)
-    await _create(client, title="Việc của phòng Hợp tác quốc tế", lead_unit_id=units["phong-hop-tac-quoc-te"])
-    await _create(client, title="Việc của Văn phòng", lead_unit_id=units["van-phong-thanh-tra"])
-    own, other = await _tasks(owner_engine)
+    await create_task(client, title="Việc của phòng Hợp tác quốc tế", lead_unit_id=units["phong-hop-tac-quoc-te"])
+    await create_task(client, title="Việc của Văn phòng", lead_unit_id=units["van-phong-thanh-tra"])
+    own, other = await board_tasks(owner_engine)
     columns = await _columns(owner_engine)
     await sign_in(client, STAFF)
     board = await client.get(BOARD)
@@ -411,7 +383,7 @@ async def test_unit_staff_see_and_move_only_their_units_tasks_and_cannot_confirm
     assert (await client.get(f"{BOARD}/the/{other.number}")).status_code == 404
     assert (await _move(client, other, columns["dang-thuc-hien"], "1")).status_code == 403
     assert (await _move(client, own, columns["dang-thuc-hien"], "1")).status_code == 200
-    own = (await _tasks(owner_engine))[0]
+    own = (await board_tasks(owner_engine))[0]
     assert (await _move(client, own, columns["hoan-thanh"], "1")).status_code == 403
     await sign_in(client, LEADER)
     assert (await _move(client, own, columns["hoan-thanh"], "1")).status_code == 200
@@ -422,13 +394,13 @@ async def test_unit_staff_see_and_move_only_their_units_tasks_and_cannot_confirm
 
 async def test_a_full_column_refuses_more_cards(client: AsyncTestClient[Litestar], owner_engine: AsyncEngine) -> None:
     await sign_in(client, FOCAL)
-    await _create(client, title="A")
-    await _create(client, title="B")
+    await create_task(client, title="A")
+    await create_task(client, title="B")
     async with owner_engine.begin() as db:
-        await db.execute(text(BIND))
+        await db.execute(text(BIND_SNGV))
         await db.execute(text("UPDATE board_columns SET wip_limit = 1 WHERE code = 'dang-thuc-hien'"))
     columns = await _columns(owner_engine)
-    first, second = await _tasks(owner_engine)
+    first, second = await board_tasks(owner_engine)
     assert (await _move(client, first, columns["dang-thuc-hien"], "1")).status_code == 200
     refused = await _move(client, second, columns["dang-thuc-hien"], "1")
     assert refused.status_code == 422
@@ -439,8 +411,8 @@ async def test_filters_find_tasks_with_or_without_diacritics_and_live_in_the_url
     client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
 ) -> None:
     await sign_in(client, FOCAL)
-    await _create(client, title="Rà soát thủ tục đất đai", area_code="3", deadline_text="10/03/2020")
-    await _create(client, title="Cập nhật Cổng thông tin", area_code="7", deadline_text="31/12/2099")
+    await create_task(client, title="Rà soát thủ tục đất đai", area_code="3", deadline_text="10/03/2020")
+    await create_task(client, title="Cập nhật Cổng thông tin", area_code="7", deadline_text="31/12/2099")
     for query in ("đất đai", "dat dai", "DAT DAI"):
         page = (await client.get(BOARD, params={"q": query})).text
         assert "Rà soát thủ tục đất đai" in page
@@ -460,13 +432,17 @@ async def test_filters_by_unit_assignee_status_and_label(
     client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
 ) -> None:
     await sign_in(client, FOCAL)
-    units = await _units(owner_engine)
-    [focal] = await _rows(owner_engine, "SELECT id FROM users WHERE email = :email", email=FOCAL)
-    await _create(client, title="Việc Văn phòng có nhãn", lead_unit_id=units["van-phong-thanh-tra"], labels="số hóa")
-    await _create(client, title="Việc giao người", lead_unit_id=units["phong-hop-tac-quoc-te"], assignees=str(focal.id))
-    await _create(client, title="Việc sẽ đang làm")
+    units = await sngv_units(owner_engine)
+    [focal] = await sngv_rows(owner_engine, "SELECT id FROM users WHERE email = :email", email=FOCAL)
+    await create_task(
+        client, title="Việc Văn phòng có nhãn", lead_unit_id=units["van-phong-thanh-tra"], labels="số hóa"
+    )
+    await create_task(
+        client, title="Việc giao người", lead_unit_id=units["phong-hop-tac-quoc-te"], assignees=str(focal.id)
+    )
+    await create_task(client, title="Việc sẽ đang làm")
     columns = await _columns(owner_engine)
-    doing = (await _tasks(owner_engine))[2]
+    doing = (await board_tasks(owner_engine))[2]
     assert (await _move(client, doing, columns["dang-thuc-hien"], "1")).status_code == 200
     titles = ("Việc Văn phòng có nhãn", "Việc giao người", "Việc sẽ đang làm")
 
@@ -503,10 +479,10 @@ async def test_the_board_loads_in_a_fixed_number_of_queries(
             event.remove(target, "before_cursor_execute", count)
         return len(statements)
 
-    await _create(client, title="Một")
+    await create_task(client, title="Một")
     few = await measure()
     for n in range(12):
-        await _create(client, title=f"Thêm {n}", area_code=str(1 + n % 7))
+        await create_task(client, title=f"Thêm {n}", area_code=str(1 + n % 7))
     many = await measure()
     assert few == many, (few, many)
 
@@ -516,12 +492,12 @@ async def test_concurrent_random_moves_keep_every_card_once_and_positions_dense(
 ) -> None:
     await sign_in(client, FOCAL)
     for n in range(8):
-        await _create(client, title=f"Việc {n}", area_code=str(1 + n % 2))
+        await create_task(client, title=f"Việc {n}", area_code=str(1 + n % 2))
     columns = list((await _columns(owner_engine)).values())
     rng = random.Random(7)  # noqa: S311 - a reproducible test, not a secret
 
     async def one() -> int:
-        task = rng.choice(await _tasks(owner_engine))
+        task = rng.choice(await board_tasks(owner_engine))
         response = await _move(
             client, task, rng.choice(columns[:3]), rng.choice(["1", "2"]), rng.choice(["end", "top"])
         )
@@ -529,7 +505,7 @@ async def test_concurrent_random_moves_keep_every_card_once_and_positions_dense(
 
     results = await asyncio.gather(*(one() for _ in range(40)))
     assert set(results) <= {200, 409, 422}  # 422: "top" for a card already on top
-    rows = await _tasks(owner_engine)
+    rows = await board_tasks(owner_engine)
     assert sorted(t.number for t in rows) == list(range(1, 9))
     cells: dict[tuple[str, str], list[int]] = {}
     for t in rows:
@@ -543,13 +519,13 @@ async def test_the_plan_is_generated_from_the_criteria_that_lost_points(
 ) -> None:
     await sign_in(client, FOCAL)
     base = f"{SNGV}/tu-danh-gia/2020"
-    token = await _token(client)
+    token = await board_token(client)
     await client.post(f"{base}/bat-dau", data={"_csrf_token": token})
     for code, form in SEED_001:
         await client.post(f"{base}/tieu-chi/{code}", data={**form, "_csrf_token": token}, headers=HTMX)
     response = await client.post(f"{BOARD}/tao-tu-tu-danh-gia", data={"_csrf_token": token}, follow_redirects=False)
     assert "Đã tạo 10 nhiệm vụ từ các tiêu chí bị trừ điểm." in (await client.get(response.headers["location"])).text
-    rows = await _rows(owner_engine, "SELECT criterion_code, points_lost, points_max FROM tasks ORDER BY number")
+    rows = await sngv_rows(owner_engine, "SELECT criterion_code, points_lost, points_max FROM tasks ORDER BY number")
     assert [r.criterion_code for r in rows] == [
         "1.2",
         "1.5",
@@ -567,7 +543,7 @@ async def test_the_plan_is_generated_from_the_criteria_that_lost_points(
     assert "Đã tạo 0 nhiệm vụ" in (await client.get(again.headers["location"])).text
     await sign_in(client, STAFF)
     assert (
-        await client.post(f"{BOARD}/tao-tu-tu-danh-gia", data={"_csrf_token": await _token(client)})
+        await client.post(f"{BOARD}/tao-tu-tu-danh-gia", data={"_csrf_token": await board_token(client)})
     ).status_code == 403
 
 
@@ -575,7 +551,7 @@ async def test_the_plan_clock_counts_fifteen_days_from_the_appraisal_result(
     client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
 ) -> None:
     await sign_in(client, FOCAL)
-    token = await _token(client)
+    token = await board_token(client)
     bad = await client.post(
         f"{BOARD}/ke-hoach", data={"action": "ngay-ket-qua", "result_date": "31/02/2020", "_csrf_token": token}
     )
@@ -587,29 +563,31 @@ async def test_the_plan_clock_counts_fifteen_days_from_the_appraisal_result(
     )
     assert "phải ban hành trước 15/01/2021" in page.text
     assert "Quá hạn" in page.text  # long past today
-    await _create(client)
+    await create_task(client)
     approved = await client.post(f"{BOARD}/ke-hoach", data={"action": "duyet", "_csrf_token": token})
     assert "Đã duyệt kế hoạch" in approved.text
     assert "Ban hành quá hạn" in approved.text
-    rows = await _rows(owner_engine, "SELECT status, result_date FROM remedy_plans")
+    rows = await sngv_rows(owner_engine, "SELECT status, result_date FROM remedy_plans")
     assert rows[0].status == "approved"
     await sign_in(client, STAFF)
-    refused = await client.post(f"{BOARD}/ke-hoach", data={"action": "mo-lai", "_csrf_token": await _token(client)})
+    refused = await client.post(
+        f"{BOARD}/ke-hoach", data={"action": "mo-lai", "_csrf_token": await board_token(client)}
+    )
     assert refused.status_code == 403
 
 
 async def test_checklist_and_comments_on_a_card(client: AsyncTestClient[Litestar], owner_engine: AsyncEngine) -> None:
-    units = await _units(owner_engine)
+    units = await sngv_units(owner_engine)
     await sign_in(client, FOCAL)
-    await _create(client, lead_unit_id=units["van-phong-thanh-tra"])
+    await create_task(client, lead_unit_id=units["van-phong-thanh-tra"])
     card = f"{BOARD}/the/1"
-    token = await _token(client)
+    token = await board_token(client)
     assert "Nhập nội dung" in (await client.post(f"{card}/viec-can-lam", data={"text": " ", "_csrf_token": token})).text
     page = await client.post(f"{card}/viec-can-lam", data={"text": "Dự thảo kế hoạch", "_csrf_token": token})
     assert "Việc cần làm (" in page.text
     assert "Dự thảo kế hoạch" in page.text
     assert "(0/1)" in page.text
-    [item] = await _rows(owner_engine, "SELECT id FROM task_checklist_items")
+    [item] = await sngv_rows(owner_engine, "SELECT id FROM task_checklist_items")
     toggled = await client.post(f"{card}/viec-can-lam/{item.id}", data={"_csrf_token": token})
     assert "(1/1)" in toggled.text
     commented = await client.post(f"{card}/trao-doi", data={"body": "Đề nghị <b>gấp</b>", "_csrf_token": token})
@@ -617,7 +595,7 @@ async def test_checklist_and_comments_on_a_card(client: AsyncTestClient[Litestar
     assert "x" * 10 not in (await client.post(f"{card}/trao-doi", data={"body": "x" * 4001, "_csrf_token": token})).text
     # a staff member of another unit cannot see the card, so can neither tick nor comment
     await sign_in(client, STAFF)
-    token = await _token(client)
+    token = await board_token(client)
     assert (await client.post(f"{card}/trao-doi", data={"body": "x", "_csrf_token": token})).status_code == 404
     assert (await client.post(f"{card}/viec-can-lam/{item.id}", data={"_csrf_token": token})).status_code == 404
     assert (
@@ -645,17 +623,17 @@ async def test_a_moves_answer_read_in_one_statement_is_what_the_board_shows(
     `load_board` with the cells. For the same cards both read the same lanes, columns, cells, badges, people and
     counts."""
     await sign_in(client, FOCAL)
-    units = await _units(owner_engine)
-    [focal] = await _rows(owner_engine, "SELECT id FROM users WHERE email = :email", email=FOCAL)
+    units = await sngv_units(owner_engine)
+    [focal] = await sngv_rows(owner_engine, "SELECT id FROM users WHERE email = :email", email=FOCAL)
     for n in range(6):
         fields: dict[str, Any] = {"title": f"Việc {n}", "area_code": str(1 + n % 2)}
         if n % 2 == 0:  # the cards of area 1
             fields |= {"lead_unit_id": units["van-phong-thanh-tra"], "assignees": str(focal.id)}
         if n == 1:
             fields["deadline_text"] = "31/12/2020"
-        assert (await _create(client, **fields)).status_code in (302, 303)
+        assert (await create_task(client, **fields)).status_code in (302, 303)
     columns = await _columns(owner_engine)
-    moved = (await _tasks(owner_engine))[0]
+    moved = (await board_tasks(owner_engine))[0]
     assert (await _move(client, moved, columns["dang-thuc-hien"], moved.area_code)).status_code == 200
 
     from backend.domain.remedies.board_reading import areas as _areas
@@ -708,8 +686,8 @@ async def test_the_database_refuses_a_move_of_no_card_of_this_board_or_for_anoth
     another year, is not on this board; a year without criteria has no board; a session that is not a member's
     in the tenant is refused by the database, before anything is read."""
     await sign_in(client, FOCAL)
-    assert (await _create(client)).status_code in (302, 303)
-    [task] = await _tasks(owner_engine)
+    assert (await create_task(client)).status_code in (302, 303)
+    [task] = await board_tasks(owner_engine)
     ctx = await _signed_in_context(client, owner_engine, app_engine, settings)
     async with create_session_maker(owner_engine)() as db:
         other, _ = await tenant_and_province(db, "ha-tinh", "so-tai-nguyen-moi-truong")
@@ -728,16 +706,16 @@ async def test_the_database_refuses_a_move_of_no_card_of_this_board_or_for_anoth
         assert gone.value.conflict
     data = {"task": str(task.id), "version": str(task.version), "column": columns["dang-thuc-hien"], "area": "1"}
     no_board = BOARD.removesuffix("2020") + "2019/di-chuyen"
-    response = await client.post(no_board, data={**data, "_csrf_token": await _token(client)}, headers=HTMX)
+    response = await client.post(no_board, data={**data, "_csrf_token": await board_token(client)}, headers=HTMX)
     assert response.status_code == 404
 
     # the card moves to another year: the 2020 board no longer has it
-    assert await _rows(owner_engine, "UPDATE tasks SET year = 2019 WHERE id = :id RETURNING id", id=task.id)
+    assert await sngv_rows(owner_engine, "UPDATE tasks SET year = 2019 WHERE id = :id RETURNING id", id=task.id)
     response = await _move(client, task, columns["dang-thuc-hien"], task.area_code)
     assert response.status_code == 409
-    [after] = await _tasks(owner_engine)
+    [after] = await board_tasks(owner_engine)
     assert (after.version, after.col) == (task.version, task.col)
-    assert not await _rows(owner_engine, "SELECT 1 FROM audit_log WHERE action = 'task.move'")
+    assert not await sngv_rows(owner_engine, "SELECT 1 FROM audit_log WHERE action = 'task.move'")
 
 
 async def test_a_cards_code_opens_its_form_in_the_side_panel(
@@ -745,8 +723,8 @@ async def test_a_cards_code_opens_its_form_in_the_side_panel(
 ) -> None:
     """Clicking KP-n on the board asks for the card as htmx: the panel alone, with its form, not a 500."""
     await sign_in(client, FOCAL)
-    await _create(client, title="Việc mở trong khung bên")
-    [task] = await _tasks(owner_engine)
+    await create_task(client, title="Việc mở trong khung bên")
+    [task] = await board_tasks(owner_engine)
     panel = await client.get(f"{BOARD}/the/{task.number}", headers=HTMX)
     assert panel.status_code == 200, panel.text
     assert "Việc mở trong khung bên" in panel.text
@@ -759,10 +737,10 @@ async def test_a_move_refused_for_want_of_a_right_answers_with_the_message_and_t
 ) -> None:
     """A unit's staff may not confirm a task: their drag to "Hoàn thành" is refused (403) with the reason in an
     alert and the board as it is, so the browser puts the card back and the counts stay true."""
-    units = await _units(owner_engine)
+    units = await sngv_units(owner_engine)
     await sign_in(client, FOCAL)
-    await _create(client, title="Việc của phòng Hợp tác quốc tế", lead_unit_id=units["phong-hop-tac-quoc-te"])
-    [task] = await _tasks(owner_engine)
+    await create_task(client, title="Việc của phòng Hợp tác quốc tế", lead_unit_id=units["phong-hop-tac-quoc-te"])
+    [task] = await board_tasks(owner_engine)
     columns = await _columns(owner_engine)
     await sign_in(client, STAFF)
     refused = await _move(client, task, columns["hoan-thanh"], "1")
@@ -773,9 +751,9 @@ async def test_a_move_refused_for_want_of_a_right_answers_with_the_message_and_t
     assert todo
     assert f'data-task="{task.id}"' in todo.group(1)  # back where it was
     assert f'<span class="column-count" id="count-{columns["hoan-thanh"]}">0</span>' in refused.text
-    assert (await _tasks(owner_engine))[0].version == task.version
+    assert (await board_tasks(owner_engine))[0].version == task.version
 
-    token = await _token(client)
+    token = await board_token(client)
     data = {"task": str(task.id), "version": str(task.version), "column": columns["hoan-thanh"], "area": "1"}
     plain = await client.post(f"{BOARD}/di-chuyen", data={**data, "_csrf_token": token})
     assert plain.status_code == 403
@@ -787,10 +765,10 @@ async def test_a_comments_time_is_shown_in_vietnam_time(
     client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
 ) -> None:
     await sign_in(client, FOCAL)
-    await _create(client, title="Việc có trao đổi")
-    token = await _token(client)
+    await create_task(client, title="Việc có trao đổi")
+    token = await board_token(client)
     await client.post(f"{BOARD}/the/1/trao-doi", data={"body": "Đã giao.", "_csrf_token": token})
-    [row] = await _rows(owner_engine, "SELECT created_at FROM task_comments")
+    [row] = await sngv_rows(owner_engine, "SELECT created_at FROM task_comments")
     vietnam = row.created_at.astimezone(timezone(timedelta(hours=7)))
     card = await client.get(f"{BOARD}/the/1")
     assert f"{vietnam:%H:%M %d/%m/%Y}" in card.text
@@ -826,8 +804,8 @@ async def test_the_board_says_how_to_move_a_card_with_the_keyboard(
     """Alt+arrows are written on the board, and a card that may be moved points to them (a screen reader reads
     them with the card); a card that may not be moved does not."""
     await sign_in(client, FOCAL)
-    await _create(client, title="Việc có thể chuyển")
-    [task] = await _tasks(owner_engine)
+    await create_task(client, title="Việc có thể chuyển")
+    [task] = await board_tasks(owner_engine)
     board = (await client.get(BOARD)).text
     keys = re.search(r'<p class="small" id="board-keys">(.*?)</p>', board, re.S)
     assert keys

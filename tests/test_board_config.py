@@ -21,10 +21,9 @@ from backend.db.rls import bind_tenant
 from backend.domain.remedies.board import roll_recurring
 from backend.domain.remedies.deadlines import default_calendar, parse_deadline, working_days
 from backend.domain.tenants.config import TenantConfigError, load_directory
+from tests.factories import BIND_SNGV, BOARD, FOCAL, board_tasks, create_task, sngv_rows, sync_dir
+from tests.province_files import rejection, sample_province, write_province
 from tests.support import sign_in
-from tests.test_board import BIND, BOARD, FOCAL, _create, _rows, _tasks
-from tests.test_tenant_config import rejection, sample_province, write_province
-from tests.test_tenants_sync import sync_dir
 
 COLUMNS = [
     {"code": "moi", "name": "Mới giao"},
@@ -183,9 +182,9 @@ async def test_a_recurring_task_keeps_its_series_and_moves_on_as_dates_pass(
     client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, jobs_engine: AsyncEngine
 ) -> None:
     await sign_in(client, FOCAL)
-    response = await _create(client, deadline_text="Hằng quý")
+    response = await create_task(client, deadline_text="Hằng quý")
     assert response.status_code in (302, 303), response.text
-    [task] = await _tasks(owner_engine)
+    [task] = await board_tasks(owner_engine)
     async with create_session_maker(owner_engine)() as session, session.begin():
         tenant_id = (await session.scalars(select(Tenant.id).where(Tenant.code == "so-ngoai-vu"))).one()
         await bind_tenant(session, tenant_id)
@@ -216,13 +215,13 @@ async def test_the_cached_board_changes_with_what_it_shows(
     """Every change the board shows reaches the next page, whichever process or role made it: a unit renamed,
     a person renamed, a card edited directly in the database, a file attached."""
     await sign_in(client, FOCAL)
-    units = {row.code: row.id for row in await _rows(owner_engine, "SELECT code, id FROM units")}
-    members = {row.email: row.id for row in await _rows(owner_engine, "SELECT email, id FROM users")}
-    response = await _create(
+    units = {row.code: row.id for row in await sngv_rows(owner_engine, "SELECT code, id FROM units")}
+    members = {row.email: row.id for row in await sngv_rows(owner_engine, "SELECT email, id FROM users")}
+    response = await create_task(
         client, lead_unit_id=str(units["van-phong-thanh-tra"]), assignees=str(members[FOCAL]), title="Rà soát"
     )
     assert response.status_code in (302, 303), response.text
-    [task] = await _tasks(owner_engine)
+    [task] = await board_tasks(owner_engine)
     assert "Đã thêm KP-1." in (await client.get(BOARD)).text  # the creation's flash message, shown once
     first = (await client.get(BOARD)).text
     assert "Rà soát" in first
@@ -230,7 +229,7 @@ async def test_the_cached_board_changes_with_what_it_shows(
     assert (await client.get(BOARD)).text == first  # nothing changed: the same page
 
     async with owner_engine.begin() as db:
-        await db.execute(text(BIND))
+        await db.execute(text(BIND_SNGV))
         await db.execute(text("UPDATE units SET name = 'Văn phòng Sở (mới)' WHERE code = 'van-phong-thanh-tra'"))
         await db.execute(text("UPDATE tasks SET title = 'Rà soát lại' WHERE id = :id"), {"id": task.id})
     page = (await client.get(BOARD)).text
@@ -245,7 +244,7 @@ async def test_the_cached_board_changes_with_what_it_shows(
 
     assert "0 tài liệu" in page
     async with owner_engine.begin() as db:
-        await db.execute(text(BIND))
+        await db.execute(text(BIND_SNGV))
         await db.execute(
             text(
                 "INSERT INTO evidence_files (id, tenant_id, year, task_id, sha256, size, content_type, filename,"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 import zipfile
 from decimal import Decimal
 from io import BytesIO
@@ -18,59 +17,38 @@ import openpyxl
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.db.engine import create_session_maker
-from backend.db.models import CriteriaSet, Criterion, ExternalScore
-from backend.db.rls import bind_tenant
 from backend.domain.assessments.history import import_histories, load_histories
 from backend.domain.evidence.storage import LocalStorage
 from backend.settings import PROJECT_ROOT
-from tests.support import TEST_VAR, sign_in, tenant_and_province
-from tests.test_evidence import PDF_BYTES, multipart
-from tests.test_submissions import (
-    _empty_queue,  # noqa: F401 - fixture
+from tests.factories import (
+    BONUS_PENALTY_ROWS,
+    BONUS_PENALTY_YEAR,
+    add_external_scores,
     build_all,
+    drop_the_2024_calendar,
+    multipart,
     submission_rows,
 )
+from tests.fixtures.submissions import _empty_queue  # noqa: F401 - the fixture
+from tests.samples import PDF_BYTES
+from tests.support import HTMX, TEST_VAR, sign_in, tenant_and_province
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
 
-YEAR = 2024
 STNMT = "/t/ba-ria-vung-tau/so-tai-nguyen-moi-truong"
 SNV = "/t/ba-ria-vung-tau/so-noi-vu"
-ASSESS = f"{STNMT}/tu-danh-gia/{YEAR}"
-PAGE = f"{STNMT}/nop-ho-so/{YEAR}"
-REVIEW = f"{SNV}/tham-dinh/{YEAR}/so-tai-nguyen-moi-truong"
+ASSESS = f"{STNMT}/tu-danh-gia/{BONUS_PENALTY_YEAR}"
+PAGE = f"{STNMT}/nop-ho-so/{BONUS_PENALTY_YEAR}"
+REVIEW = f"{SNV}/tham-dinh/{BONUS_PENALTY_YEAR}/so-tai-nguyen-moi-truong"
 STAFF = "bao.vq@stnmt.brvt.example.vn"
 LEADER = "hung.pv@stnmt.brvt.example.vn"
 FOCAL = "lan.nt@stnmt.brvt.example.vn"
 REVIEWER = "tam.mtt@snv.brvt.example.vn"
-HTMX = {"HX-Request": "true"}
 
-# Seed 004's 2023 components of Sở TN&MT (87,225 with the survey and DTI below), entered against the 2024 set …
-ROWS: list[tuple[str, dict[str, str]]] = [
-    ("1", {"points": "9,5"}),
-    ("2", {"points": "6,5"}),
-    ("3", {"points": "9,729"}),
-    ("4", {"points": "6,5"}),
-    ("5", {"points": "7"}),
-    ("6", {"points": "8"}),
-    # … with Phụ lục 2 part III: bonus 0,5 + 0,5 + 0,5 + 1 + 0 = 2,5, counted at the cap of 2 …
-    ("10.1", {"points": "0,5"}),
-    ("10.2", {"value": "1,6"}),  # income up 1,6 times ≥ 1,5 → 0,5
-    ("10.3", {"value": "12"}),  # 12 % fewer public service units ≥ 10 % → 0,5
-    ("10.4", {"points": "1"}),
-    ("10.5", {"value": "45"}),  # 45 % online < 60 % → 0
-    # … and a penalty of 1 + 0,5 = 1,5, under its cap of 3
-    ("11.1", {"points": "0"}),
-    ("11.2", {"points": "1"}),
-    ("11.3", {"points": "0"}),
-    ("11.4", {"points": "0,5"}),
-    ("11.5", {"points": "0"}),
-]
-EXTERNAL = {"7": ("93.76", "9.376"), "9.1": (None, "13.245"), "9.2": (None, "17.375")}  # DTI 93,76 × 0,1; survey
 TOTAL = Decimal("87.225") + Decimal(2) - Decimal("1.5")  # 87,725: a subtracted bonus gives 83,725, no cap 88,225
 TOTAL_VN = "87,725"
 INDEX_VN = "87,73"  # of 100 applicable points, rounded once, half-up
@@ -97,48 +75,14 @@ async def _post(client: AsyncTestClient[Litestar], path: str, data: dict[str, st
     return await client.post(path, data={**data, "_csrf_token": token}, follow_redirects=False)
 
 
-async def _without_the_2024_calendar(owner_engine: AsyncEngine) -> None:
-    """The demo's 2024 calendar closed self-assessment on 15/11/2024: without it the year is open, as a province
-    that has not set one yet (the calendar's locks are tested in test_submissions)."""
-    async with owner_engine.begin() as db:
-        await db.execute(
-            text("UPDATE provinces SET settings = settings #- '{calendar,2024}' WHERE code = 'ba-ria-vung-tau'")
-        )
-
-
-async def _external_scores(owner_engine: AsyncEngine) -> None:
-    """The Sở Nội vụ's DTI and survey points for the department, as its grid stores them."""
-    async with create_session_maker(owner_engine)() as db, db.begin():
-        tenant, province = await tenant_and_province(db, "ba-ria-vung-tau", "so-tai-nguyen-moi-truong")
-        found = await db.execute(
-            select(Criterion.code, Criterion.id)
-            .join(CriteriaSet, CriteriaSet.id == Criterion.criteria_set_id)
-            .where(CriteriaSet.province_id == province.id, CriteriaSet.year == YEAR)
-        )
-        ids = {code: criterion_id for code, criterion_id in found.all()}
-        await bind_tenant(db, tenant.id)
-        for code, (value, points) in EXTERNAL.items():
-            db.add(
-                ExternalScore(
-                    id=uuid.uuid4(),
-                    tenant_id=tenant.id,
-                    criterion_id=ids[code],
-                    value=Decimal(value) if value else None,
-                    points=Decimal(points),
-                )
-            )
-        await db.flush()
-        await bind_tenant(db, None)
-
-
 async def _self_assess_approve_submit(client: AsyncTestClient[Litestar]) -> None:
     await sign_in(client, STAFF)
     assert (await _post(client, f"{ASSESS}/bat-dau", {}, token_from=ASSESS)).status_code in (302, 303)
-    for code, form in ROWS:
+    for code, form in BONUS_PENALTY_ROWS:
         saved = await _post(client, f"{ASSESS}/tieu-chi/{code}", {**form, "version": "0"}, token_from=ASSESS)
         assert saved.status_code in (302, 303), (code, re.findall(r"(?:alert|error)[^>]*>([^<]+)", saved.text))
     # the bonus 10.4's evidence, naming where in the decision it is
-    evidence = f"{STNMT}/tai-lieu/{YEAR}/tieu-chi/10.4"
+    evidence = f"{STNMT}/tai-lieu/{BONUS_PENALTY_YEAR}/tieu-chi/10.4"
     body, content_type = multipart(
         [("Quyết định tự chủ.pdf", PDF_BYTES)], {"document": "Số 12/QĐ-STNMT ngày 05/03/2024", "section": SECTION}
     )
@@ -173,8 +117,8 @@ async def test_a_capped_bonus_and_a_penalty_give_one_total_on_every_surface(
     client: AsyncTestClient[Litestar], jobs_engine: AsyncEngine, owner_engine: AsyncEngine, storage: LocalStorage
 ) -> None:
     await import_histories(owner_engine, load_histories(PROJECT_ROOT / "tenants"))  # seed 004, 2019–2023
-    await _without_the_2024_calendar(owner_engine)
-    await _external_scores(owner_engine)
+    await drop_the_2024_calendar(owner_engine)
+    await add_external_scores(owner_engine)
     await _self_assess_approve_submit(client)
 
     # the self-assessment page: the total, the bonus counted at its cap, the penalty, the index
@@ -228,7 +172,7 @@ async def test_a_capped_bonus_and_a_penalty_give_one_total_on_every_surface(
         in (review.text)
     )
     token = await _csrf(client, REVIEW)
-    for code, _ in ROWS:
+    for code, _ in BONUS_PENALTY_ROWS:
         decided = await client.post(
             f"{REVIEW}/tieu-chi/{code}/quyet-dinh", data={"decision": "accept", "_csrf_token": token}, headers=HTMX
         )
@@ -240,12 +184,14 @@ async def test_a_capped_bonus_and_a_penalty_give_one_total_on_every_surface(
     async with owner_engine.begin() as db:
         await db.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(stnmt)})
         result = (
-            await db.execute(text("SELECT bonus, penalty, total FROM appraised_results WHERE year = :y"), {"y": YEAR})
+            await db.execute(
+                text("SELECT bonus, penalty, total FROM appraised_results WHERE year = :y"), {"y": BONUS_PENALTY_YEAR}
+            )
         ).one()
     assert tuple(result) == (Decimal(2), Decimal("1.5"), TOTAL)
 
     # the province results (page and API)
-    results = await client.get(f"{SNV}/tinh/ket-qua/{YEAR}")
+    results = await client.get(f"{SNV}/tinh/ket-qua/{BONUS_PENALTY_YEAR}")
     line = re.search(r"<tr><td[^>]*>[^<]*</td><td>Sở Tài nguyên và Môi trường</td>(.*?)</tr>", results.text, re.S)
     assert line, results.text[:2000]
     assert f'<td class="num">{TOTAL_VN}</td>' in line.group(1)
@@ -253,7 +199,7 @@ async def test_a_capped_bonus_and_a_penalty_give_one_total_on_every_surface(
 
     # the department's own API and its history, beside seed 004's published years (still exact)
     await sign_in(client, FOCAL)
-    api = (await client.get(f"/api/v1{STNMT}/ket-qua/{YEAR}")).json()
+    api = (await client.get(f"/api/v1{STNMT}/ket-qua/{BONUS_PENALTY_YEAR}")).json()
     assert (Decimal(str(api["points"])), Decimal(str(api["index"]))) == (TOTAL, Decimal(INDEX_VN.replace(",", ".")))
     dashboard = await client.get(f"{STNMT}/")
     history = dashboard.text[dashboard.text.index('id="history-table"') :]

@@ -16,8 +16,8 @@ from backend.db.models import Province
 from backend.domain.tenants.config import load_directory
 from backend.domain.tenants.services import province_calendar
 from backend.settings import PROJECT_ROOT
-from tests.test_tenant_config import rejection, sample_province, write_province
-from tests.test_tenants_sync import sync_dir
+from tests.factories import sync_dir
+from tests.province_files import rejection, sample_province, write_province
 
 YEAR_2024: dict[str, Any] = {
     "self_assessment": {"from": "01/10/2024", "to": "15/11/2024"},

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -18,26 +17,9 @@ from backend.db import migrate
 from backend.db.models import Tenant
 from backend.db.runtime import DatabaseUrls
 from backend.domain.tenants.config import TenantConfigError, load_directory
-from backend.settings import PROJECT_ROOT
-from tests.test_tenant_config import SAMPLE_DIR, sample_province, write_province
-from tests.test_tenants_sync import snapshot, sync_dir
-
-PARBOARD = Path(sys.executable).with_name("parboard")
-
-
-def parboard(*args: str, database: DatabaseUrls | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the installed `parboard` script with a test environment (and the test database, when given)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PARBOARD_", "DATABASE_"))}
-    env |= {"PARBOARD_ENV": "test", "PARBOARD_SECRET_KEY": "t" * 40, "PARBOARD_LOG_JSON": "0"}
-    if database is not None:
-        env |= {"DATABASE_URL": database.app_url, "DATABASE_OWNER_URL": database.owner_url}
-    return subprocess.run(
-        [str(PARBOARD), *args], capture_output=True, text=True, env=env, cwd=PROJECT_ROOT, timeout=120, check=False
-    )
-
-
-async def parboard_async(*args: str, database: DatabaseUrls | None = None) -> subprocess.CompletedProcess[str]:
-    return await asyncio.to_thread(parboard, *args, database=database)
+from tests.factories import snapshot, sync_dir
+from tests.province_files import SAMPLE_DIR, sample_province, write_province
+from tests.support import PARBOARD, parboard, parboard_async
 
 
 def _bad_directory(root: Path) -> tuple[Path, Path]:
@@ -225,7 +207,7 @@ def test_a_killed_process_does_not_keep_the_embedded_server_running(tmp_path: Pa
 async def test_preview_prints_the_lineage_changes_and_changes_nothing_then_sync_applies_them_once(
     database: DatabaseUrls, owner_engine: AsyncEngine, tmp_path: Path
 ) -> None:
-    from tests.test_lineage import DEPARTMENT_MERGE, config_dir
+    from tests.factories import DEPARTMENT_MERGE, config_dir
 
     root = config_dir(tmp_path, DEPARTMENT_MERGE)
     await parboard_async("tenants", "sync", "--dir", str(root), database=database)  # fresh: applied at once
@@ -255,7 +237,7 @@ async def test_preview_prints_the_lineage_changes_and_changes_nothing_then_sync_
 
 
 def test_a_bad_lineage_is_refused_by_sync_with_file_path_reason(tmp_path: Path) -> None:
-    from tests.test_lineage import config_dir
+    from tests.factories import config_dir
 
     root = config_dir(
         tmp_path,

@@ -14,25 +14,17 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.domain.evidence.storage import LocalStorage
-from tests.support import sign_in
-from tests.test_scores_published import COMMUNE_ROWS
-from tests.test_submissions import (  # noqa: F401 - fixtures
-    _empty_queue,
-    add_evidence,
-    build_all,
-    submission_rows,
-)
-from tests.test_submissions import storage as _storage
+from tests.factories import REVIEWER, add_evidence, build_all, submission_rows
+from tests.fixtures.submissions import _empty_queue  # noqa: F401 - the fixture
+from tests.support import COMMUNE_ROWS, sign_in
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
-storage = _storage
 
 BASE = "/t/ha-tinh/phuong-thanh-sen"
 ASSESS = f"{BASE}/tu-danh-gia/2020"
 STAFF = "vy.tt@thanhsen.hatinh.example.vn"  # Trung tâm Phục vụ hành chính công
 FOCAL = "kien.tv@thanhsen.hatinh.example.vn"  # Văn phòng HĐND và UBND phường
 LEADER = "phuc.lh@thanhsen.hatinh.example.vn"  # Chủ tịch UBND phường
-REVIEWER = "toan.nv@snv.hatinh.example.vn"  # the province's Sở Nội vụ
 
 
 async def post(client: AsyncTestClient[Litestar], path: str, data: dict[str, str] | None = None) -> object:

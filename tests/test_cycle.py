@@ -6,7 +6,7 @@ The clock is frozen by replacing `backend.clock.utc_now`, the one reading of the
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 from litestar import Litestar
@@ -14,15 +14,11 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from backend import clock
 from backend.domain.cycle import Cycle, cycle_year
-from tests.support import sign_in
-from tests.test_assessments import criteria  # noqa: F401 - the fixture
+from tests.factories import FOCAL, REVIEWER, SNGV
+from tests.support import freeze, sign_in
 
-SNGV = "/t/ha-tinh/so-ngoai-vu"
 SNV = "/t/ha-tinh/so-noi-vu"
-FOCAL = "thao.ntp@sngv.hatinh.example.vn"
-REVIEWER = "toan.nv@snv.hatinh.example.vn"
 
 # Hà Tĩnh's calendar as the tests set it: 2025 appraised in December, 2026's round 2 running into January 2027
 # (results published in the first quarter, as several provinces do).
@@ -42,12 +38,6 @@ CALENDAR = {
         "round_2": {"from": "2027-01-04", "to": "2027-01-15"},
     },
 }
-
-
-def freeze(monkeypatch: pytest.MonkeyPatch, day: date) -> None:
-    """Vietnam's calendar day `day`, at 09:00 there (02:00 UTC)."""
-    moment = datetime(day.year, day.month, day.day, 2, 0, tzinfo=UTC)
-    monkeypatch.setattr(clock, "utc_now", lambda: moment)
 
 
 @pytest.mark.parametrize(

@@ -20,15 +20,12 @@ from backend.domain.tenants.config import load_directory
 from backend.domain.tenants.lineage import load_lineage
 from backend.domain.tenants.sync import sync_tenants
 from backend.settings import PROJECT_ROOT, Settings
-from tests.support import sign_in
-from tests.test_assessments import criteria  # noqa: F401 - the fixture
-from tests.test_cycle import freeze
+from tests.factories import FOCAL, SNGV
+from tests.support import freeze, sign_in
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
 
 TODAY = date(2026, 12, 5)
-SNGV = "/t/ha-tinh/so-ngoai-vu"
-FOCAL = "thao.ntp@sngv.hatinh.example.vn"
 HCM_SNV = "/t/ho-chi-minh/so-noi-vu"
 HCM_SNNMT = "/t/ho-chi-minh/so-nong-nghiep-moi-truong"
 HCM_PROVINCE_ADMIN = "hieu.tm@snv.hcm.example.vn"

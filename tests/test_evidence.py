@@ -30,6 +30,17 @@ from backend.domain.evidence.services import MAX_FILES, evidence_counts
 from backend.domain.evidence.sniff import DOCX, ODS, ODT, PDF, XLSX, ZIP
 from backend.domain.evidence.storage import LocalStorage, Stored
 from backend.settings import Settings, StorageSettings
+from tests.factories import (
+    CRITERION,
+    FOCAL,
+    SNGV,
+    STAFF,
+    VIEWER,
+    evidence_rows,
+    evidence_token,
+    multipart,
+    upload_evidence,
+)
 from tests.samples import (
     DOCX_BYTES,
     HTML_BYTES,
@@ -42,18 +53,12 @@ from tests.samples import (
     XLSX_BYTES,
     ZIP_BYTES,
 )
-from tests.support import LiveServer, make_settings, session_cookie_for, sign_in
+from tests.support import HTMX, LiveServer, make_settings, session_cookie_for, sign_in
 
 pytestmark = pytest.mark.usefixtures("demo_tenants")
 
-SNGV = "/t/ha-tinh/so-ngoai-vu"
 STNMT = "/t/ha-tinh/so-tai-nguyen-moi-truong"
-CRITERION = f"{SNGV}/tai-lieu/2020/tieu-chi/1.2"
-STAFF = "tuan.pa@sngv.hatinh.example.vn"
-FOCAL = "thao.ntp@sngv.hatinh.example.vn"
-VIEWER = "lien.ct@sngv.hatinh.example.vn"
 OTHER = "duc.hv@stnmt.hatinh.example.vn"
-HTMX = {"HX-Request": "true"}
 LIMIT = 64 * 1024
 
 
@@ -76,61 +81,6 @@ def _stored_files(settings: Settings) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
 
 
-def multipart(
-    files: list[tuple[str, bytes]], fields: dict[str, str] | None = None, *, csrf: str | None = None
-) -> tuple[bytes, str]:
-    """A multipart body exactly as a browser sends it (file names as raw UTF-8, as typed)."""
-    boundary = f"----parboard{uuid.uuid4().hex}"
-    parts: list[bytes] = []
-    if csrf is not None:
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="_csrf_token"\r\n\r\n{csrf}\r\n'.encode())
-    for name, value in (fields or {}).items():
-        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
-    for filename, data in files:
-        head = (
-            f'--{boundary}\r\nContent-Disposition: form-data; name="files"; filename="{filename}"\r\n'
-            "Content-Type: application/octet-stream\r\n\r\n"
-        )
-        parts.append(head.encode() + data + b"\r\n")
-    parts.append(f"--{boundary}--\r\n".encode())
-    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
-
-
-async def _token(client: AsyncTestClient[Litestar], path: str = CRITERION) -> str:
-    response = await client.get(path)
-    assert response.status_code == 200, response.text
-    match = re.search(r'name="csrf-token" content="([^"]+)"', response.text)
-    assert match
-    return match.group(1)
-
-
-async def _upload(  # type: ignore[no-untyped-def]
-    client: AsyncTestClient[Litestar],
-    files: list[tuple[str, bytes]],
-    fields: dict[str, str] | None = None,
-    *,
-    path: str = CRITERION,
-    htmx: bool = True,
-):
-    token = await _token(client, path)
-    body, content_type = multipart(files, fields)
-    headers = {"content-type": content_type, "x-csrftoken": token, **(HTMX if htmx else {})}
-    return await client.post(path, content=body, headers=headers)
-
-
-async def _rows(owner_engine: AsyncEngine) -> list[dict[str, object]]:
-    async with owner_engine.connect() as connection:
-        async with connection.begin():
-            tenants = (await connection.execute(text("SELECT id FROM tenants"))).scalars().all()
-        rows: list[dict[str, object]] = []
-        for tenant_id in tenants:
-            async with connection.begin():
-                await connection.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)})
-                found = await connection.execute(text("SELECT * FROM evidence_files ORDER BY filename"))
-                rows.extend(dict(row._mapping) for row in found)
-        return rows
-
-
 async def _audit(owner_engine: AsyncEngine, action: str) -> int:
     async with owner_engine.connect() as connection, connection.begin():
         tenant = await connection.scalar(text("SELECT id FROM tenants WHERE code = 'so-ngoai-vu'"))
@@ -146,7 +96,7 @@ async def test_upload_two_files_keeps_the_vietnamese_name(
 ) -> None:
     await sign_in(client, STAFF)
     nfd = unicodedata.normalize("NFD", "Kế hoạch số 640.pdf")
-    response = await _upload(
+    response = await upload_evidence(
         client,
         [(nfd, PDF_BYTES), ("Biên bản.docx", DOCX_BYTES)],
         {"description": "Kế hoạch CCHC năm 2020", "document": "Số 640/KH-STNMT ngày 24/02/2023"},
@@ -157,7 +107,7 @@ async def test_upload_two_files_keeps_the_vietnamese_name(
     # the form starts empty again: the next files are other documents
     assert re.search(r'name="document" maxlength="200" placeholder="[^"]*" value=""', response.text)
     assert re.search(r'name="description" maxlength="2000" value=""', response.text)
-    rows = await _rows(owner_engine)
+    rows = await evidence_rows(owner_engine)
     assert sorted(r["filename"] for r in rows) == ["Biên bản.docx", "Kế hoạch số 640.pdf"]
     pdf = next(r for r in rows if r["content_type"] == PDF)
     assert pdf["document_number"] == "640/KH-STNMT"
@@ -197,9 +147,11 @@ async def test_same_bytes_twice_are_stored_once(
     client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, settings: Settings
 ) -> None:
     await sign_in(client, STAFF)
-    assert (await _upload(client, [("a.pdf", PDF_BYTES)])).status_code == 201
-    assert (await _upload(client, [("b.pdf", PDF_BYTES)], path=f"{SNGV}/tai-lieu/2020/tieu-chi/1.3")).status_code == 201
-    assert len(await _rows(owner_engine)) == 2
+    assert (await upload_evidence(client, [("a.pdf", PDF_BYTES)])).status_code == 201
+    assert (
+        await upload_evidence(client, [("b.pdf", PDF_BYTES)], path=f"{SNGV}/tai-lieu/2020/tieu-chi/1.3")
+    ).status_code == 201
+    assert len(await evidence_rows(owner_engine)) == 2
     assert len(_stored_files(settings)) == 1
 
 
@@ -225,11 +177,11 @@ async def test_bad_files_are_refused_and_nothing_is_kept(
     message: str,
 ) -> None:
     await sign_in(client, STAFF)
-    response = await _upload(client, files)
+    response = await upload_evidence(client, files)
     assert response.status_code == 422, response.text
     assert message in response.text
     assert 'class="field-error"' in response.text
-    assert await _rows(owner_engine) == []
+    assert await evidence_rows(owner_engine) == []
     assert _stored_files(settings) == []
 
 
@@ -238,13 +190,13 @@ async def test_over_size_is_refused_while_streaming(
 ) -> None:
     await sign_in(client, STAFF)
     too_big = [("nho.png", PNG_BYTES), ("lon.pdf", b"%PDF-1.7\n" + b"x" * (LIMIT + 1))]
-    response = await _upload(client, too_big)
+    response = await upload_evidence(client, too_big)
     assert response.status_code == 422  # what htmx swaps into the row
     assert "“lon.pdf” lớn hơn 64 KB" in response.text
-    plain = await _upload(client, too_big, htmx=False)
+    plain = await upload_evidence(client, too_big, htmx=False)
     assert plain.status_code == 413
     assert "“lon.pdf” lớn hơn" in plain.text
-    assert await _rows(owner_engine) == []
+    assert await evidence_rows(owner_engine) == []
     assert _stored_files(settings) == []
 
 
@@ -252,10 +204,10 @@ async def test_bad_document_date_is_answered_next_to_the_field(
     client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, settings: Settings
 ) -> None:
     await sign_in(client, STAFF)
-    response = await _upload(client, [("a.pdf", PDF_BYTES)], {"document": "Số 1/KH ngày 31/02/2023"})
+    response = await upload_evidence(client, [("a.pdf", PDF_BYTES)], {"document": "Số 1/KH ngày 31/02/2023"})
     assert response.status_code == 422
     assert "không có thật" in response.text
-    assert await _rows(owner_engine) == []
+    assert await evidence_rows(owner_engine) == []
     assert _stored_files(settings) == []
 
 
@@ -263,9 +215,9 @@ async def test_path_traversal_names_are_stored_harmlessly(
     client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, settings: Settings
 ) -> None:
     await sign_in(client, STAFF)
-    response = await _upload(client, [("../../../etc/passwd.pdf", PDF_BYTES), ("..\\..\\CON.png", PNG_BYTES)])
+    response = await upload_evidence(client, [("../../../etc/passwd.pdf", PDF_BYTES), ("..\\..\\CON.png", PNG_BYTES)])
     assert response.status_code == 201, response.text
-    assert sorted(r["filename"] for r in await _rows(owner_engine)) == ["_CON.png", "passwd.pdf"]
+    assert sorted(r["filename"] for r in await evidence_rows(owner_engine)) == ["_CON.png", "passwd.pdf"]
     assert all(p.is_relative_to(settings.paths.var_dir / "blobs") for p in _stored_files(settings))
 
 
@@ -273,9 +225,9 @@ async def test_a_document_number_in_the_name_is_kept(
     client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
 ) -> None:
     await sign_in(client, STAFF)
-    response = await _upload(client, [("Quyết định số 640/QĐ-UBND.pdf", PDF_BYTES)])
+    response = await upload_evidence(client, [("Quyết định số 640/QĐ-UBND.pdf", PDF_BYTES)])
     assert response.status_code == 201, response.text
-    assert [r["filename"] for r in await _rows(owner_engine)] == ["Quyết định số 640∕QĐ-UBND.pdf"]
+    assert [r["filename"] for r in await evidence_rows(owner_engine)] == ["Quyết định số 640∕QĐ-UBND.pdf"]
     assert "Quyết định số 640∕QĐ-UBND.pdf" in response.text
 
 
@@ -292,11 +244,11 @@ async def test_ten_thousand_parts_are_refused_at_the_twenty_first(
     monkeypatch.setattr(LocalStorage, "put", counted)
     await sign_in(client, STAFF)
     files = [(f"{i}.pdf", b"%PDF-1.7\n%" + str(i).encode()) for i in range(10_000)]
-    response = await _upload(client, files, htmx=False)
+    response = await upload_evidence(client, files, htmx=False)
     assert response.status_code == 413
     assert f"tối đa {MAX_FILES} tệp" in response.text
     assert len(stored) == MAX_FILES  # the rest was never read into storage
-    assert await _rows(owner_engine) == []
+    assert await evidence_rows(owner_engine) == []
     assert _stored_files(settings) == []
 
 
@@ -306,15 +258,15 @@ async def test_twenty_files_are_accepted_and_twenty_one_are_refused_whole(
     await sign_in(client, STAFF)
     files = [(f"{i}.pdf", b"%PDF-1.7\n%" + str(i).encode()) for i in range(MAX_FILES + 1)]
     assert MAX_FILES == 20
-    too_many = await _upload(client, files, htmx=False)
+    too_many = await upload_evidence(client, files, htmx=False)
     assert too_many.status_code == 413, too_many.text
     assert "Mỗi lần tải lên tối đa 20 tệp." in too_many.text
-    assert await _rows(owner_engine) == []
+    assert await evidence_rows(owner_engine) == []
     assert _stored_files(settings) == []
 
-    enough = await _upload(client, files[:MAX_FILES])
+    enough = await upload_evidence(client, files[:MAX_FILES])
     assert enough.status_code == 201, enough.text
-    assert len(await _rows(owner_engine)) == MAX_FILES
+    assert len(await evidence_rows(owner_engine)) == MAX_FILES
     assert len(_stored_files(settings)) == MAX_FILES
 
 
@@ -322,13 +274,13 @@ async def test_upload_without_csrf_token_is_refused(
     client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, settings: Settings
 ) -> None:
     await sign_in(client, STAFF)
-    await _token(client)
+    await evidence_token(client)
     body, content_type = multipart([("a.pdf", PDF_BYTES)])
     response = await client.post(CRITERION, content=body, headers={"content-type": content_type})
     assert response.status_code == 403
     forged = await client.post(CRITERION, content=body, headers={"content-type": content_type, "x-csrftoken": "x" * 80})
     assert forged.status_code == 403
-    assert await _rows(owner_engine) == []
+    assert await evidence_rows(owner_engine) == []
     assert _stored_files(settings) == []
 
 
@@ -336,7 +288,7 @@ async def test_an_upload_with_the_csrf_token_of_another_session_is_refused(
     client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
 ) -> None:
     await sign_in(client, FOCAL)
-    theirs = await _token(client)
+    theirs = await evidence_token(client)
     await sign_in(client, STAFF)
     client.cookies.set("csrftoken", theirs)
     body, content_type = multipart([("a.pdf", PDF_BYTES)], csrf=theirs)
@@ -344,64 +296,64 @@ async def test_an_upload_with_the_csrf_token_of_another_session_is_refused(
     body, content_type = multipart([("a.pdf", PDF_BYTES)])
     headers = {"content-type": content_type, "x-csrftoken": theirs}
     assert (await client.post(CRITERION, content=body, headers=headers)).status_code == 403
-    assert await _rows(owner_engine) == []
-    assert (await _upload(client, [("a.pdf", PDF_BYTES)])).status_code == 201  # with the session's own token
+    assert await evidence_rows(owner_engine) == []
+    assert (await upload_evidence(client, [("a.pdf", PDF_BYTES)])).status_code == 201  # with the session's own token
 
 
 async def test_plain_form_post_works_without_javascript(
     client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
 ) -> None:
     await sign_in(client, STAFF)
-    token = await _token(client)
+    token = await evidence_token(client)
     body, content_type = multipart([("a.pdf", PDF_BYTES)], {"description": "x"}, csrf=token)
     response = await client.post(
         CRITERION, content=body, headers={"content-type": content_type}, follow_redirects=False
     )
     assert response.status_code == 303
     assert response.headers["location"] == CRITERION
-    assert len(await _rows(owner_engine)) == 1
+    assert len(await evidence_rows(owner_engine)) == 1
 
 
 async def test_viewer_cannot_upload_and_other_tenant_cannot_download(
     client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
 ) -> None:
     await sign_in(client, STAFF)
-    assert (await _upload(client, [("a.pdf", PDF_BYTES)])).status_code == 201
-    file_id = (await _rows(owner_engine))[0]["id"]
+    assert (await upload_evidence(client, [("a.pdf", PDF_BYTES)])).status_code == 201
+    file_id = (await evidence_rows(owner_engine))[0]["id"]
     await sign_in(client, VIEWER)
     assert (await client.get(f"{SNGV}/tai-lieu/tep/{file_id}")).status_code == 200
-    assert (await _upload(client, [("b.pdf", PDF_BYTES + b"1")])).status_code == 403
+    assert (await upload_evidence(client, [("b.pdf", PDF_BYTES + b"1")])).status_code == 403
     await sign_in(client, OTHER)
     assert (await client.get(f"{SNGV}/tai-lieu/tep/{file_id}")).status_code == 403
     # in its own tenant's URL the row is invisible under row-level security
     assert (await client.get(f"{STNMT}/tai-lieu/tep/{file_id}")).status_code == 404
     assert (await client.get(f"{STNMT}/tai-lieu/tep/{file_id}/xem")).status_code == 404
-    assert len(await _rows(owner_engine)) == 1
+    assert len(await evidence_rows(owner_engine)) == 1
 
 
 async def test_soft_delete_by_the_uploader_or_focal_point(
     client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
 ) -> None:
     await sign_in(client, STAFF)
-    assert (await _upload(client, [("a.pdf", PDF_BYTES), ("b.png", PNG_BYTES)])).status_code == 201
-    first = next(r["id"] for r in await _rows(owner_engine) if r["filename"] == "a.pdf")
-    second = next(r["id"] for r in await _rows(owner_engine) if r["filename"] == "b.png")
+    assert (await upload_evidence(client, [("a.pdf", PDF_BYTES), ("b.png", PNG_BYTES)])).status_code == 201
+    first = next(r["id"] for r in await evidence_rows(owner_engine) if r["filename"] == "a.pdf")
+    second = next(r["id"] for r in await evidence_rows(owner_engine) if r["filename"] == "b.png")
     await sign_in(client, VIEWER)
-    token = await _token(client)
+    token = await evidence_token(client)
     response = await client.post(f"{SNGV}/tai-lieu/tep/{first}/xoa", data={"_csrf_token": token})
     assert response.status_code == 403
     await sign_in(client, STAFF)
-    token = await _token(client)
+    token = await evidence_token(client)
     response = await client.post(f"{SNGV}/tai-lieu/tep/{first}/xoa", data={"_csrf_token": token}, headers=HTMX)
     assert response.status_code == 200
     assert "a.pdf" not in response.text
     assert "b.png" in response.text
     assert (await client.get(f"{SNGV}/tai-lieu/tep/{first}")).status_code == 404
     await sign_in(client, FOCAL)
-    token = await _token(client)
+    token = await evidence_token(client)
     response = await client.post(f"{SNGV}/tai-lieu/tep/{second}/xoa", data={"_csrf_token": token}, headers=HTMX)
     assert response.status_code == 200
-    rows = await _rows(owner_engine)
+    rows = await evidence_rows(owner_engine)
     assert all(r["deleted_at"] is not None for r in rows)
     assert await _audit(owner_engine, "evidence.delete") == 2
 
@@ -438,7 +390,7 @@ async def test_interrupted_upload_leaves_nothing(app: Litestar, owner_engine: As
         # the server notices the client went away asynchronously: until it has finished with the request
         await asyncio.to_thread(_wait_for, lambda: not server.server.server_state.tasks)
     assert _stored_files(settings) == kept  # no blob, no temporary file
-    assert [r["filename"] for r in await _rows(owner_engine)] == ["truoc.png"]
+    assert [r["filename"] for r in await evidence_rows(owner_engine)] == ["truoc.png"]
 
 
 def _wait_for(condition: Callable[[], bool], seconds: float = 20) -> None:
@@ -501,7 +453,7 @@ async def test_check_command_reports_drift_and_orphans(
     from backend import cli
 
     await sign_in(client, STAFF)
-    assert (await _upload(client, [("a.pdf", PDF_BYTES), ("b.png", PNG_BYTES)])).status_code == 201
+    assert (await upload_evidence(client, [("a.pdf", PDF_BYTES), ("b.png", PNG_BYTES)])).status_code == 201
     monkeypatch.setattr(cli, "get_settings", lambda: settings)
     monkeypatch.setattr("backend.db.runtime.resolve", lambda _settings, **_: _urls(owner_engine))
 
@@ -510,7 +462,7 @@ async def test_check_command_reports_drift_and_orphans(
     assert "2 tệp kiểm chứng, 2 tệp lưu trữ: 0 lệch, 0 mồ côi" in clean.output
 
     storage = _blobs(settings)
-    rows = await _rows(owner_engine)
+    rows = await evidence_rows(owner_engine)
     png = next(r for r in rows if r["filename"] == "b.png")
     storage.path(str(png["sha256"])).unlink()
 
@@ -583,7 +535,7 @@ async def test_task_card_files_and_board_counts(
     client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, app_engine: AsyncEngine
 ) -> None:
     await sign_in(client, FOCAL)
-    token = await _token(client)
+    token = await evidence_token(client)
     created = await client.post(
         f"{SNGV}/ke-hoach/2020/them",
         data={"kind": "fix", "area_code": "1", "title": "Ban hành kế hoạch", "deadline_text": "Quý II/2020"}
@@ -595,10 +547,10 @@ async def test_task_card_files_and_board_counts(
     card = await client.get(f"{SNGV}/ke-hoach/2020/the/{number}")
     assert f"/tai-lieu/nhiem-vu/{task_id}" in card.text
     path = f"{SNGV}/tai-lieu/nhiem-vu/{task_id}"
-    response = await _upload(client, [("Báo cáo.pdf", PDF_BYTES), ("Ảnh.png", PNG_BYTES)], path=path)
+    response = await upload_evidence(client, [("Báo cáo.pdf", PDF_BYTES), ("Ảnh.png", PNG_BYTES)], path=path)
     assert response.status_code == 201, response.text
     assert "Báo cáo.pdf" in (await client.get(path, headers=HTMX)).text
-    rows = await _rows(owner_engine)
+    rows = await evidence_rows(owner_engine)
     assert {r["task_id"] for r in rows} == {task_id}
     assert {r["year"] for r in rows} == {2020}
 
@@ -613,8 +565,8 @@ async def test_task_card_files_and_board_counts(
 @pytest.mark.usefixtures("criteria")
 async def test_submitted_year_is_locked(client: AsyncTestClient[Litestar], owner_engine: AsyncEngine) -> None:
     await sign_in(client, FOCAL)
-    assert (await _upload(client, [("a.pdf", PDF_BYTES)])).status_code == 201
-    token = await _token(client)
+    assert (await upload_evidence(client, [("a.pdf", PDF_BYTES)])).status_code == 201
+    token = await evidence_token(client)
     started = await client.post(f"{SNGV}/tu-danh-gia/2020/bat-dau", data={"_csrf_token": token}, follow_redirects=False)
     assert started.status_code in (302, 303), started.text
     await _sql(
@@ -622,15 +574,15 @@ async def test_submitted_year_is_locked(client: AsyncTestClient[Litestar], owner
         "INSERT INTO submissions (id, tenant_id, assessment_id, year, version, status, progress_done, progress_total,"
         " error) SELECT gen_random_uuid(), tenant_id, id, year, 1, 'submitted', 0, 0, '' FROM assessments",
     )
-    refused = await _upload(client, [("b.pdf", PDF_BYTES + b"b")])
+    refused = await upload_evidence(client, [("b.pdf", PDF_BYTES + b"b")])
     assert refused.status_code == 422
     assert "đã nộp" in refused.text
-    (file_id,) = (r["id"] for r in await _rows(owner_engine))
-    token = await _token(client)
+    (file_id,) = (r["id"] for r in await evidence_rows(owner_engine))
+    token = await evidence_token(client)
     kept = await client.post(f"{SNGV}/tai-lieu/tep/{file_id}/xoa", data={"_csrf_token": token}, headers=HTMX)
     assert kept.status_code == 422
     assert "đã nộp" in kept.text
-    rows = await _rows(owner_engine)
+    rows = await evidence_rows(owner_engine)
     assert len(rows) == 1
     assert rows[0]["deleted_at"] is None
 
@@ -656,18 +608,18 @@ async def test_answer_to_an_evidence_request_takes_files_until_answered(
     )
     await sign_in(client, STAFF)
     path = f"{SNGV}/tai-lieu/yeu-cau/{request_id}"
-    response = await _upload(client, [("Giải trình.pdf", PDF_BYTES)], path=path)
+    response = await upload_evidence(client, [("Giải trình.pdf", PDF_BYTES)], path=path)
     assert response.status_code == 201, response.text
     # the answer form's hint sends the department to "Tệp kèm giải trình": this panel
     assert '<h4 class="evidence-title">Tệp kèm giải trình (1)</h4>' in response.text
-    (row,) = await _rows(owner_engine)
+    (row,) = await evidence_rows(owner_engine)
     assert row["request_id"] == request_id
     assert row["criterion_code"] == "1.2"
     await _sql(owner_engine, "UPDATE evidence_requests SET status = 'answered'")
-    late = await _upload(client, [("Muộn.pdf", PDF_BYTES + b"late")], path=path)
+    late = await upload_evidence(client, [("Muộn.pdf", PDF_BYTES + b"late")], path=path)
     assert late.status_code == 422
     assert "đã được giải trình" in late.text
-    assert len(await _rows(owner_engine)) == 1
+    assert len(await evidence_rows(owner_engine)) == 1
     await sign_in(client, OTHER)
     assert (await client.get(f"{STNMT}/tai-lieu/yeu-cau/{request_id}")).status_code == 404
 
@@ -697,9 +649,9 @@ async def test_every_accepted_kind_is_kept_with_its_sniffed_type(
         ("Ảnh chụp.JPG", b"\xff\xd8\xff\xe0" + b"\x00" * 50),
         ("scan", PDF_BYTES),  # no extension: the right one is added
     ]
-    response = await _upload(client, files)
+    response = await upload_evidence(client, files)
     assert response.status_code == 201, response.text
-    kinds = {r["filename"]: r["content_type"] for r in await _rows(owner_engine)}
+    kinds = {r["filename"]: r["content_type"] for r in await evidence_rows(owner_engine)}
     assert kinds == {
         "Bảng điểm.xlsx": XLSX,
         "Văn bản.odt": ODT,
@@ -714,7 +666,7 @@ async def test_malformed_requests_get_a_clear_answer(
     client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, settings: Settings
 ) -> None:
     await sign_in(client, STAFF)
-    token = await _token(client)
+    token = await evidence_token(client)
     plain = await client.post(CRITERION, data={"_csrf_token": token, "files": "x"})
     assert plain.status_code == 415
     assert "multipart/form-data" in plain.text
@@ -726,13 +678,13 @@ async def test_malformed_requests_get_a_clear_answer(
     )
     assert broken.status_code == 400
     assert "không đúng định dạng" in broken.text
-    long_name = await _upload(client, [("a" * 10_000 + ".pdf", PDF_BYTES)], htmx=False)
+    long_name = await upload_evidence(client, [("a" * 10_000 + ".pdf", PDF_BYTES)], htmx=False)
     assert long_name.status_code == 413
     assert "không quá dài" in long_name.text
-    nothing = await _upload(client, [])
+    nothing = await upload_evidence(client, [])
     assert nothing.status_code == 422
     assert "Hãy chọn ít nhất một tệp" in nothing.text
-    assert await _rows(owner_engine) == []
+    assert await evidence_rows(owner_engine) == []
     assert _stored_files(settings) == []
 
 
@@ -740,12 +692,12 @@ async def test_control_characters_in_the_upload_fields_are_dropped(
     client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
 ) -> None:
     await sign_in(client, STAFF)
-    response = await _upload(
+    response = await upload_evidence(
         client,
         [("Kế hoạch.pdf", PDF_BYTES)],
         {"description": "Kế hoạch\x00 CCHC\x1b năm 2020", "document": "Số 640/KH-STNMT\x00 ngày 24/02/2023"},
     )
     assert response.status_code == 201, response.text
-    (row,) = await _rows(owner_engine)
+    (row,) = await evidence_rows(owner_engine)
     assert row["description"] == "Kế hoạch CCHC năm 2020"
     assert row["document_number"] == "640/KH-STNMT"

@@ -22,8 +22,8 @@ from obstore.store import MemoryStore
 from backend.domain.evidence import storage as storage_module
 from backend.domain.evidence.storage import EmptyBlob, LocalStorage, Storage, TooLarge, s3_store
 from backend.settings import Settings, StorageSettings
+from tests.factories import multipart
 from tests.support import free_port, make_settings, sign_in
-from tests.test_evidence import multipart
 
 
 @pytest.fixture

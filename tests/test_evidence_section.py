@@ -12,9 +12,9 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.domain.evidence.services import EvidenceError, parse_section
+from tests.factories import STAFF, evidence_rows, upload_evidence
 from tests.samples import PDF_BYTES
 from tests.support import sign_in
-from tests.test_evidence import STAFF, _rows, _upload
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
 
@@ -34,13 +34,13 @@ async def test_an_uploaded_file_keeps_its_section_and_shows_it(
     client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
 ) -> None:
     await sign_in(client, STAFF)
-    response = await _upload(
+    response = await upload_evidence(
         client,
         [("Kế hoạch.pdf", PDF_BYTES)],
         {"document": "Số 640/KH-STNMT ngày 24/02/2023", "section": "Điều 3,\x00 trang 5"},
     )
     assert response.status_code == 201, response.text
-    (row,) = await _rows(owner_engine)
+    (row,) = await evidence_rows(owner_engine)
     assert row["document_section"] == "Điều 3, trang 5"
     assert '<span class="evidence-section">Điều 3, trang 5</span>' in response.text
     # the form starts empty again for the next documents
@@ -58,10 +58,10 @@ async def test_a_bad_section_is_answered_next_to_the_field_and_nothing_is_kept(
     client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, section: str, message: str
 ) -> None:
     await sign_in(client, STAFF)
-    response = await _upload(client, [("a.pdf", PDF_BYTES)], {"section": section})
+    response = await upload_evidence(client, [("a.pdf", PDF_BYTES)], {"section": section})
     assert response.status_code == 422
     error = re.search(r'<p class="field-error" id="([^"]+)-section-error">([^<]+)</p>', response.text)
     assert error
     assert error.group(2) == message
     assert f'aria-describedby="{error.group(1)}-section-error"' in response.text
-    assert await _rows(owner_engine) == []  # (the blobs go with the rows: test_evidence's document date)
+    assert await evidence_rows(owner_engine) == []  # (the blobs go with the rows: test_evidence's document date)

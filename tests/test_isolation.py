@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import replace
-from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -14,8 +11,7 @@ import pytest
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import JSON, CheckConstraint, Column, Table, insert, select, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import insert, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -25,6 +21,12 @@ from backend.db.models import Base
 from backend.db.rls import bind_tenant, remember_session
 from backend.db.runtime import DatabaseUrls
 from backend.settings import DatabaseSettings
+from tests.isolation_support import (
+    TENANT_TABLES,
+    Rows,
+    role_may,
+    where_key,
+)
 from tests.support import make_settings, session_cookie_for
 
 pytestmark = pytest.mark.usefixtures("demo_tenants")
@@ -201,113 +203,6 @@ async def test_app_role_cannot_write_tenants_or_rewrite_the_audit_log(
 # NULL column filled from its type, a CHECK's `IN (...)` list or the row it references (made first, for the same
 # tenant); then the app's role, without a tenant and as tenant A, must neither see nor change tenant B's row.
 
-TENANT_TABLES = sorted(t.name for t in Base.metadata.sorted_tables if "tenant_id" in t.columns)
-FILLED_ALTHOUGH_NULLABLE = {("task_units", "unit_id")}  # a CHECK wants a unit or a unit group
-_CHOICES = re.compile(r"^\s*(\w+) IN \((.+)\)\s*$")
-
-
-def _choices(table: Table) -> dict[str, object]:
-    """The first value each `column IN (...)` CHECK of the table allows."""
-    chosen: dict[str, object] = {}
-    for constraint in table.constraints:
-        if isinstance(constraint, CheckConstraint) and (match := _CHOICES.match(str(constraint.sqltext))):
-            first = match.group(2).split(",")[0].strip()
-            chosen[match.group(1)] = first.strip("'") if first.startswith("'") else int(first)
-    return chosen
-
-
-def _value(column: Column[Any]) -> object:
-    if isinstance(column.type, JSON):  # JSONB
-        return {}
-    kind = column.type.python_type
-    if kind is uuid.UUID:
-        return uuid.uuid4()
-    if kind is str:
-        length = getattr(column.type, "length", None) or 64
-        return (uuid.uuid4().hex * 4)[:length]  # hex: also a valid sha256
-    if kind is bool:
-        return False
-    if kind is int:
-        return 1
-    if kind is Decimal:
-        return Decimal(1)
-    if kind is datetime:
-        return datetime.now(UTC)
-    if kind is date:
-        return datetime.now(UTC).date()
-    if kind in (dict, list):
-        return kind()
-    raise AssertionError(f"no test value for {column}")
-
-
-class Rows:
-    """One row per (table, tenant) made as the owner, parents first; global parents once."""
-
-    def __init__(self, owner: AsyncConnection) -> None:
-        self.owner = owner
-        self.made: dict[tuple[str, uuid.UUID | None], dict[str, Any]] = {}
-
-    async def values(self, table: Table, tenant: uuid.UUID | None) -> dict[str, Any]:
-        """A new row's values for `table` in `tenant`, its parents made as needed (not inserted)."""
-        values: dict[str, Any] = {}
-        for fk in table.foreign_key_constraints:
-            local = [c.name for c in fk.columns if c.name != "tenant_id"]
-            needed = any(not table.c[n].nullable or (table.name, n) in FILLED_ALTHOUGH_NULLABLE for n in local)
-            if not local or not needed:
-                continue
-            parent_table = fk.referred_table
-            owned = "tenant_id" in parent_table.c
-            parent = await self.row(parent_table, tenant if owned else None)
-            for column, element in zip(fk.columns, fk.elements, strict=True):
-                values[column.name] = parent[element.column.name]
-        choices = _choices(table)
-        for column in table.columns:
-            if column.name in values:
-                continue
-            if column.name == "tenant_id":
-                values["tenant_id"] = tenant
-            elif column.name in choices and not column.nullable:
-                values[column.name] = choices[column.name]
-            elif (
-                not column.nullable
-                and column.server_default is None
-                and column.default is None
-                and not (column.primary_key and column.autoincrement is True)
-            ):
-                values[column.name] = _value(column)
-        return values
-
-    async def row(self, table: Table, tenant: uuid.UUID | None) -> dict[str, Any]:
-        key = (table.name, tenant)
-        if key not in self.made:
-            values = await self.values(table, tenant)
-            await self.owner.execute(
-                text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant) if tenant else ""}
-            )
-            if [c.name for c in table.primary_key.columns] == ["tenant_id"]:  # one row per tenant, maybe made
-                statement = pg_insert(table).values(**values).on_conflict_do_nothing()
-                await self.owner.execute(statement)
-                found = await self.owner.execute(select(table).where(table.c.tenant_id == tenant))
-            else:
-                found = await self.owner.execute(insert(table).values(**values).returning(*table.c))
-            self.made[key] = dict(found.one()._mapping)
-        return self.made[key]
-
-
-def _where_key(table: Table, row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    columns = [c.name for c in table.primary_key.columns]
-    return " AND ".join(f"{c} = :k_{c}" for c in columns), {f"k_{c}": row[c] for c in columns}
-
-
-async def _may(engine: AsyncEngine, table: str, *privileges: str) -> bool:
-    async with engine.connect() as connection:
-        return all(
-            [
-                await connection.scalar(text("SELECT has_table_privilege(:t, :p)"), {"t": table, "p": p})
-                for p in privileges
-            ]
-        )
-
 
 @pytest.mark.parametrize("name", TENANT_TABLES)
 async def test_no_tenant_context_sees_zero_rows_and_tenant_a_cannot_reach_tenant_bs(
@@ -319,10 +214,10 @@ async def test_no_tenant_context_sees_zero_rows_and_tenant_a_cannot_reach_tenant
         rows = Rows(owner)
         row_a, row_b = await rows.row(table, a), await rows.row(table, b)
         refused_row = await rows.values(table, b)  # a new row of B's, for A to try to insert
-    where_b, key_b = _where_key(table, row_b)
-    where_a, key_a = _where_key(table, row_a)
+    where_b, key_b = where_key(table, row_b)
+    where_a, key_a = where_key(table, row_a)
 
-    if await _may(app_engine, name, "SELECT"):
+    if await role_may(app_engine, name, "SELECT"):
         async with app_engine.connect() as connection:
             assert await connection.scalar(text(f"SELECT count(*) FROM {name}")) == 0
             await _as_tenant(connection, None)
@@ -340,14 +235,14 @@ async def test_no_tenant_context_sees_zero_rows_and_tenant_a_cannot_reach_tenant
     for privileges, statement, params in statements:
         async with app_engine.connect() as connection:
             await _as_tenant(connection, a)
-            if await _may(app_engine, name, *privileges):
+            if await role_may(app_engine, name, *privileges):
                 assert (await connection.execute(text(statement), params)).rowcount == 0, statement
                 await connection.commit()
             else:
                 with pytest.raises(DBAPIError, match="permission denied"):
                     await connection.execute(text(statement), params)
 
-    if await _may(app_engine, name, "UPDATE", "SELECT"):  # A's own row cannot be handed to B
+    if await role_may(app_engine, name, "UPDATE", "SELECT"):  # A's own row cannot be handed to B
         async with app_engine.connect() as connection:
             await _as_tenant(connection, a)
             with pytest.raises(DBAPIError, match="row-level security"):
@@ -355,7 +250,7 @@ async def test_no_tenant_context_sees_zero_rows_and_tenant_a_cannot_reach_tenant
 
     async with app_engine.connect() as connection:
         await _as_tenant(connection, a)
-        refusal = "row-level security" if await _may(app_engine, name, "INSERT") else "permission denied"
+        refusal = "row-level security" if await role_may(app_engine, name, "INSERT") else "permission denied"
         with pytest.raises(DBAPIError, match=refusal):
             await connection.execute(insert(table).values(**refused_row))
 
@@ -387,13 +282,13 @@ async def test_a_province_read_shows_its_province_to_its_admin_only_and_writes_n
     province's, nor anything when it names another province; a department's member sees nothing through it; and it
     deletes nothing, its own province's rows included."""
     other, home = two_tenants  # Bà Rịa – Vũng Tàu's, Hà Tĩnh's
-    if not await _may(app_engine, name, "SELECT"):
+    if not await role_may(app_engine, name, "SELECT"):
         pytest.skip("the application's role cannot read the table")
     table = Base.metadata.tables[name]
     async with owner_engine.begin() as owner:
         rows = Rows(owner)
-        where_home, key_home = _where_key(table, await rows.row(table, home))
-        where_other, key_other = _where_key(table, await rows.row(table, other))
+        where_home, key_home = where_key(table, await rows.row(table, home))
+        where_other, key_other = where_key(table, await rows.row(table, other))
     admin = await session_cookie_for(app, PROVINCE_ADMIN)
     ha_tinh, ba_ria = await _province_id(app_engine, "ha-tinh"), await _province_id(app_engine, "ba-ria-vung-tau")
 
@@ -410,7 +305,7 @@ async def test_a_province_read_shows_its_province_to_its_admin_only_and_writes_n
     assert await seen(admin, ba_ria, where_other, key_other) == 0
     assert await seen(_SESSIONS[home], ha_tinh, where_home, key_home) == 0
     assert await seen("", ha_tinh, where_home, key_home) == 0
-    if await _may(app_engine, name, "DELETE", "SELECT"):
+    if await role_may(app_engine, name, "DELETE", "SELECT"):
         async with app_engine.connect() as connection:
             await connection.execute(
                 text("SELECT set_config('app.province_id', :p, true), set_config('app.session', :s, true)"),

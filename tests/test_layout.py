@@ -314,3 +314,27 @@ def test_nothing_outside_the_doors_binds_another_tenant() -> None:
     untrusted = found - set(TRUSTED_BINDERS)
     assert not untrusted, f"the tenant context set outside the doors of backend.db.rls: {sorted(untrusted)}"
     assert set(TRUSTED_BINDERS) <= found, "a trusted place that no longer binds a tenant leaves TRUSTED_BINDERS"
+
+
+def test_no_test_module_imports_another_test_module() -> None:
+    """What tests share lives in tests/support.py, tests/factories.py, tests/fixtures/ and the *_support modules:
+    importing a test module runs its module-level fixtures and marks into the importer, and couples two files
+    that change for different reasons."""
+    graph = import_graph(PROJECT_ROOT / "tests")
+    found = {
+        (module, target)
+        for module, targets in graph.items()
+        for target in targets
+        if target.rpartition(".")[2].startswith("test_")
+    }
+    assert found == set()
+
+
+def test_the_test_import_check_sees_a_lazy_import_of_a_test_module(tmp_path: Path) -> None:
+    package = tmp_path / "tests"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "test_a.py").write_text("def helper():\n    from tests.test_b import b\n")
+    (package / "test_b.py").write_text("b = 1\n")
+    (package / "support.py").write_text("")
+    assert import_graph(package)["tests.test_a"] == {"tests.test_b"}

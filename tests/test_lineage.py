@@ -4,7 +4,6 @@ history shown, the archive read-only, tasks carried over, memberships and isolat
 from __future__ import annotations
 
 import re
-import shutil
 import uuid
 from datetime import date
 from pathlib import Path
@@ -33,6 +32,7 @@ from backend.domain.tenants.sync import SyncReport, sync_tenants
 from backend.jobs.reminders import collect
 from backend.settings import PROJECT_ROOT, Settings
 from tests.auth_support import in_tenant, scalar
+from tests.factories import DEPARTMENT_MERGE, config_dir
 from tests.support import sign_in
 
 HT = "/t/ha-tinh"
@@ -43,13 +43,6 @@ HT_NGOAI_VU = "/t/ha-tinh/so-ngoai-vu"
 BRVT_FOCAL_POINT = "lan.nt@stnmt.brvt.example.vn"  # focal point of Bà Rịa – Vũng Tàu's Sở TN&MT
 HCM_FOCAL_POINT = "ngoc.ptb@snnmt.hcm.example.vn"  # focal point of its Sở Nông nghiệp và Môi trường
 
-DEPARTMENT_MERGE = """
-events:
-  - kind: merge
-    date: "01/03/2025"
-    from: [ha-tinh/so-tai-nguyen-moi-truong, ha-tinh/so-nong-nghiep-phat-trien-nong-thon]
-    to: ha-tinh/so-nong-nghiep-moi-truong
-"""
 
 PROVINCE_MERGE = """
 events:
@@ -59,26 +52,6 @@ events:
     to: ho-chi-minh
     tenants: {so-tai-nguyen-moi-truong: so-nong-nghiep-moi-truong}
 """
-
-
-def config_dir(tmp_path: Path, lineage: str | None = None, *, without_identity_provider: str = "") -> Path:
-    """The demo provinces (tenants/*/province.yaml) and `lineage` as their lineage.yaml (none: no lineage);
-    `without_identity_provider` names a province whose provider is taken out (`identity_provider: null`)."""
-    root = tmp_path / "tenants"
-    for folder in sorted((PROJECT_ROOT / "tenants").iterdir()):
-        if (folder / "province.yaml").is_file():
-            shutil.copytree(folder, root / folder.name)
-    if without_identity_provider:
-        file = root / without_identity_provider / "province.yaml"
-        file.write_text(
-            re.sub(
-                r"  identity_provider:\n(    .*\n)+", "  identity_provider: null\n", file.read_text(encoding="utf-8")
-            ),
-            encoding="utf-8",
-        )
-    if lineage is not None:
-        (root / "lineage.yaml").write_text(lineage, encoding="utf-8")
-    return root
 
 
 async def sync(owner_engine: AsyncEngine, root: Path, *, preview: bool = False) -> SyncReport:

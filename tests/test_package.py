@@ -27,23 +27,22 @@ from backend.domain.evidence.storage import LocalStorage
 from backend.domain.submissions.controllers import SubmissionController
 from backend.domain.submissions.package import parse_sums, sums_line
 from backend.domain.submissions.verify import MAX_SUMS, Report, check_archive
-from tests.support import TEST_VAR, sign_in
-from tests.test_cli import parboard_async
-from tests.test_submissions import (
+from tests.factories import (
     FOCAL,
     OTHER_FOCAL,
     PAGE,
     REVIEWER,
     VIEWER,
-    _empty_queue,  # noqa: F401 - fixture
     add_evidence,
     approve_2020,
     build_all,
-    csrf,
     post,
+    submission_csrf,
     submission_rows,
     tenant_id,
 )
+from tests.fixtures.submissions import _empty_queue  # noqa: F401 - the fixture
+from tests.support import TEST_VAR, parboard_async, sign_in
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
 
@@ -197,7 +196,7 @@ async def test_verify_page_names_the_submission_for_the_department_and_home_affa
 ) -> None:
     for person, base in ((FOCAL, "/t/ha-tinh/so-ngoai-vu"), (REVIEWER, "/t/ha-tinh/so-noi-vu")):
         await sign_in(client, person)
-        token = await csrf(client, f"{base}/nop-ho-so/kiem-tra")
+        token = await submission_csrf(client, f"{base}/nop-ho-so/kiem-tra")
         response = await client.post(
             f"{base}/nop-ho-so/kiem-tra",
             files={"tep": ("ho-so.zip", package, "application/zip")},
@@ -209,7 +208,7 @@ async def test_verify_page_names_the_submission_for_the_department_and_home_affa
 
     await sign_in(client, OTHER_FOCAL)  # another department of the province: not theirs to match
     base = "/t/ha-tinh/so-tai-nguyen-moi-truong"
-    token = await csrf(client, f"{base}/nop-ho-so/kiem-tra")
+    token = await submission_csrf(client, f"{base}/nop-ho-so/kiem-tra")
     other = await client.post(
         f"{base}/nop-ho-so/kiem-tra",
         files={"tep": ("ho-so.zip", package, "application/zip")},
@@ -293,7 +292,7 @@ async def test_the_verify_page_refuses_a_bomb_and_is_for_those_who_submit_or_app
     await sign_in(client, VIEWER)
     assert (await client.get(f"{base}/nop-ho-so/kiem-tra")).status_code == 403
     assert "Kiểm tra một tệp hồ sơ" not in (await client.get(PAGE)).text
-    token = await csrf(client)
+    token = await submission_csrf(client)
     refused = await client.post(
         f"{base}/nop-ho-so/kiem-tra",
         files={"tep": ("bom.zip", bomb.read_bytes(), "application/zip")},
@@ -302,7 +301,7 @@ async def test_the_verify_page_refuses_a_bomb_and_is_for_those_who_submit_or_app
     assert refused.status_code == 403
     await sign_in(client, FOCAL)
     assert "Kiểm tra một tệp hồ sơ" in (await client.get(PAGE)).text
-    token = await csrf(client, f"{base}/nop-ho-so/kiem-tra")
+    token = await submission_csrf(client, f"{base}/nop-ho-so/kiem-tra")
     response = await client.post(
         f"{base}/nop-ho-so/kiem-tra",
         files={"tep": ("bom.zip", bomb.read_bytes(), "application/zip")},
@@ -318,7 +317,7 @@ async def test_the_verify_page_streams_its_upload_and_refuses_an_oversized_text_
 ) -> None:
     base = "/t/ha-tinh/so-ngoai-vu"
     await sign_in(client, FOCAL)
-    token = await csrf(client, f"{base}/nop-ho-so/kiem-tra")
+    token = await submission_csrf(client, f"{base}/nop-ho-so/kiem-tra")
     # request.form() kept a text field of any length in memory, up to the route's bound of 1 GiB
     huge = await client.post(
         f"{base}/nop-ho-so/kiem-tra",

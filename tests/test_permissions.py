@@ -94,38 +94,38 @@ def test_every_tenant_route_needs_a_permission_and_the_home_needs_tenant_view(ap
     assert home == {Permission.TENANT_VIEW}
 
 
-async def test_a_route_that_declares_no_access_is_refused_with_the_vietnamese_page(app: Litestar) -> None:
+async def test_a_route_that_declares_no_access_is_refused_with_the_vietnamese_page(own_app: Litestar) -> None:
     @get("/forgot-to-declare", sync_to_thread=False)
     def forgot() -> str:
         return "should never be served"
 
-    app.register(forgot)
-    async with AsyncTestClient(app=app) as client:
+    own_app.register(forgot)
+    async with AsyncTestClient(app=own_app) as client:
         response = await client.get("/forgot-to-declare")
     assert response.status_code == 403
     assert "Không có quyền truy cập" in response.text
     assert "should never be served" not in response.text
 
 
-async def test_an_access_written_as_a_plain_string_is_refused_too(app: Litestar) -> None:
+async def test_an_access_written_as_a_plain_string_is_refused_too(own_app: Litestar) -> None:
     @get("/string-access", opt={"access": "public"}, sync_to_thread=False)
     def stringly() -> str:
         return "should never be served"
 
-    app.register(stringly)
-    async with AsyncTestClient(app=app) as client:
+    own_app.register(stringly)
+    async with AsyncTestClient(app=own_app) as client:
         response = await client.get("/string-access", headers={"Accept": "application/json"})
     assert response.status_code == 403
     assert response.json()["title"] == "Không có quyền truy cập"
 
 
-async def test_a_permission_route_asks_an_anonymous_visitor_to_sign_in(app: Litestar) -> None:
+async def test_a_permission_route_asks_an_anonymous_visitor_to_sign_in(own_app: Litestar) -> None:
     @get("/needs-audit", opt={"access": Permission.AUDIT_READ}, sync_to_thread=False)
     def audit() -> str:
         return "audit log"
 
-    app.register(audit)
-    async with AsyncTestClient(app=app) as client:
+    own_app.register(audit)
+    async with AsyncTestClient(app=own_app) as client:
         response = await client.get("/needs-audit")
     assert response.status_code == 401
     assert "Cần đăng nhập" in response.text

@@ -21,8 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.domain.assessments.xlsx import NOT_XLSX
 from backend.domain.remedies.plan_io import sign_upload
+from tests.factories import BOARD, FOCAL, LEADER, STAFF, VIEWER, board_token, create_task, sngv_rows, sngv_units
 from tests.support import make_settings, sign_in
-from tests.test_board import BOARD, FOCAL, LEADER, STAFF, VIEWER, _create, _rows, _token, _units
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
 
@@ -38,14 +38,14 @@ ALL_UNITS = "Các phòng, đơn vị thuộc Sở"
 
 
 async def _group(engine: AsyncEngine) -> str:
-    [row] = await _rows(engine, "SELECT id FROM unit_groups WHERE code = 'phong-don-vi-thuoc-so'")
+    [row] = await sngv_rows(engine, "SELECT id FROM unit_groups WHERE code = 'phong-don-vi-thuoc-so'")
     return str(row.id)
 
 
 async def _three_tasks(client: AsyncTestClient[Litestar], engine: AsyncEngine) -> None:
-    units = await _units(engine)
+    units = await sngv_units(engine)
     created = [
-        await _create(
+        await create_task(
             client,
             criterion_code="1.2",
             title="Ban hành và thực hiện đúng tiến độ Kế hoạch CCHC năm 2021",
@@ -58,7 +58,7 @@ async def _three_tasks(client: AsyncTestClient[Litestar], engine: AsyncEngine) -
             monitoring_unit_id=units["van-phong-thanh-tra"],
             expected_output="Kế hoạch",
         ),
-        await _create(
+        await create_task(
             client,
             area_code="2",
             title="Theo dõi thi hành pháp luật trong lĩnh vực đối ngoại",
@@ -66,7 +66,7 @@ async def _three_tasks(client: AsyncTestClient[Litestar], engine: AsyncEngine) -
             lead_unit_id=units["phong-hop-tac-quoc-te"],
             expected_output="Báo cáo",
         ),
-        await _create(
+        await create_task(
             client,
             kind="keep",
             area_code="7",
@@ -244,7 +244,7 @@ def _plan_workbook(bad_deadline: str = "31/02/2020") -> bytes:
 
 
 async def _upload(client: AsyncTestClient[Litestar], content: bytes, name: str = "ke-hoach-2020.xlsx") -> Any:
-    token = await _token(client)
+    token = await board_token(client)
     return await client.post(
         IMPORT, data={"_csrf_token": token}, files={"tep": (name, content, XLSX_TYPE)}, follow_redirects=False
     )
@@ -259,12 +259,12 @@ def _signed_fields(html: str) -> dict[str, str]:
 
 
 async def _confirm(client: AsyncTestClient[Litestar], fields: dict[str, str]) -> Any:
-    data = {**fields, "_csrf_token": await _token(client)}
+    data = {**fields, "_csrf_token": await board_token(client)}
     return await client.post(CONFIRM, files={key: (None, value) for key, value in data.items()}, follow_redirects=False)
 
 
 async def _imported(engine: AsyncEngine) -> list[Any]:
-    return await _rows(
+    return await sngv_rows(
         engine,
         "SELECT t.number, t.area_code, t.criterion_code, t.title, t.deadline_text, t.due_date, t.notes, t.labels,"
         " t.points_lost, t.points_max, u.name AS lead, c.code AS col,"
@@ -336,7 +336,7 @@ async def test_an_imported_plan_is_previewed_row_by_row_and_created_only_when_ev
     assert "Phòng Tuyên truyền đối ngoại" in tasks[1].notes
     assert tasks[2].notes == "Định kỳ 6 tháng/năm"
     assert all(t.labels == ["nhập từ tệp"] for t in tasks)
-    audit = await _rows(
+    audit = await sngv_rows(
         owner_engine, "SELECT action, after FROM audit_log WHERE entity IN ('task', 'plan') ORDER BY id"
     )
     assert [a.action for a in audit] == ["task.create"] * 3 + ["plan.import"]
@@ -378,7 +378,7 @@ async def test_a_signed_file_with_a_wrong_row_is_refused_whole_on_confirmation(
 ) -> None:
     """All or nothing, even for a confirmation the page never offered (a file with an error, signed)."""
     await sign_in(client, FOCAL)
-    [ids] = await _rows(
+    [ids] = await sngv_rows(
         owner_engine,
         "SELECT current_setting('app.tenant_id') AS tenant, (SELECT id FROM users WHERE email = :email) AS user_id",
         email=FOCAL,

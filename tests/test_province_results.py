@@ -16,13 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from backend.db.engine import create_session_maker
 from backend.db.models import AppraisedResult
 from backend.db.rls import bind_tenant
-from tests.support import sign_in, tenant_and_province
-from tests.test_assessments import HTMX, SEED_001, criteria  # noqa: F401 - the fixture
+from tests.factories import REVIEWER
+from tests.support import HTMX, SEED_001, sign_in, tenant_and_province
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
 
 RESULTS = "/t/ha-tinh/so-noi-vu/tinh/ket-qua/2020"
-REVIEWER = "toan.nv@snv.hatinh.example.vn"
 
 
 async def _assess(

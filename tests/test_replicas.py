@@ -21,18 +21,15 @@ from backend.auth.sessions import COOKIE
 from backend.db.runtime import DatabaseUrls
 from backend.domain.criteria.importer import import_criteria, load_all
 from backend.settings import PROJECT_ROOT
+from tests.factories import BOARD, CRITERION, FOCAL, SNGV, multipart
 from tests.fixtures.csrf import csrf_in
+from tests.samples import PDF_BYTES
 from tests.support import free_port, session_cookie_for
-from tests.test_evidence import PDF_BYTES, multipart
 
 pytestmark = pytest.mark.usefixtures("demo_tenants")
 
 PARBOARD = Path(sys.executable).with_name("parboard")
 SECRET = "t" * 40  # the test app's (make_settings): sessions and CSRF tokens are the same on every host
-FOCAL = "thao.ntp@sngv.hatinh.example.vn"
-SNGV = "/t/ha-tinh/so-ngoai-vu"
-BOARD = f"{SNGV}/ke-hoach/2020"
-CRITERION = f"{SNGV}/tai-lieu/2020/tieu-chi/1.2"
 
 
 @pytest.fixture

@@ -10,8 +10,8 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.factories import FOCAL, LEADER, STAFF, create_task, sngv_rows
 from tests.support import sign_in
-from tests.test_board import FOCAL, LEADER, STAFF, _create, _rows
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
 
@@ -30,7 +30,7 @@ async def _token(client: AsyncTestClient[Litestar], path: str) -> str:
 
 async def test_periods_come_from_the_province_with_their_deadlines(client: AsyncTestClient[Litestar]) -> None:
     await sign_in(client, FOCAL)
-    await _create(client, title="Việc của kế hoạch", deadline_text="10/03/2021")
+    await create_task(client, title="Việc của kế hoạch", deadline_text="10/03/2021")
     page = await client.get(REPORTS)
     assert page.status_code == 200
     for text in ("Báo cáo quý I", "Báo cáo 6 tháng", "Báo cáo quý III", "Báo cáo năm"):
@@ -60,7 +60,7 @@ async def test_the_year_report_is_named_once_and_an_empty_report_is_refused(
     assert "Không nộp được báo cáo trống" in page.text
     refused = await client.post(f"{report}/nop", data={"_csrf_token": await _token(client, report)})
     assert "Báo cáo trống: Kế hoạch khắc phục sau kết quả năm 2020 chưa có nhiệm vụ nào" in refused.text
-    assert await _rows(owner_engine, "SELECT status FROM progress_reports") == []  # not even a draft left
+    assert await sngv_rows(owner_engine, "SELECT status FROM progress_reports") == []  # not even a draft left
     # a narrative alone is something to report
     await sign_in(client, FOCAL)
     saved = await client.post(
@@ -76,8 +76,8 @@ async def test_a_report_summarises_the_board_and_freezes_on_submission(
     client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
 ) -> None:
     await sign_in(client, FOCAL)
-    await _create(client, title="Việc quá hạn", deadline_text="10/03/2020")
-    await _create(client, title="Việc còn hạn", deadline_text="31/12/2099", area_code="2")
+    await create_task(client, title="Việc quá hạn", deadline_text="10/03/2020")
+    await create_task(client, title="Việc còn hạn", deadline_text="31/12/2099", area_code="2")
     report = f"{REPORTS}/6-thang"
     page = await client.get(report)
     assert "Việc quá hạn" in page.text
@@ -95,13 +95,13 @@ async def test_a_report_summarises_the_board_and_freezes_on_submission(
     assert "Đã nộp báo cáo" in submitted.text
     # the board changes; the submitted report does not
     await sign_in(client, FOCAL)
-    await _create(client, title="Việc mới sau khi nộp", deadline_text="10/03/2020")
+    await create_task(client, title="Việc mới sau khi nộp", deadline_text="10/03/2020")
     frozen = await client.get(report)
     assert "Việc mới sau khi nộp" not in frozen.text
     assert "Việc quá hạn" in frozen.text
     again = await client.post(report, data={"area-1": "sửa", "_csrf_token": await _token(client, report)})
     assert "không sửa được nữa" in again.text
-    rows = await _rows(owner_engine, "SELECT status, snapshot FROM progress_reports")
+    rows = await sngv_rows(owner_engine, "SELECT status, snapshot FROM progress_reports")
     assert rows[0].status == "submitted"
     assert rows[0].snapshot["total"] == 2
     assert rows[0].snapshot["narratives"] == {"1": "Đã ban hành kế hoạch."}

@@ -23,30 +23,24 @@ from backend.db.models import (
     AppraisedResult,
     Assessment,
     EvidenceFile,
-    Membership,
     NotApplicableDecision,
     Submission,
-    User,
 )
 from backend.db.rls import bind_tenant
 from backend.domain.assessments import services as assessments
 from backend.domain.evidence.storage import storage_from_settings
 from backend.domain.remedies import tasks
 from backend.settings import Settings
-from tests.support import sign_in, tenant_and_province
-from tests.test_assessments import SEED_001 as ASSESSMENT_001
+from tests.factories import FOCAL, REVIEWER, SNGV, VIEWER, add_person
+from tests.support import HTMX, sign_in, tenant_and_province
+from tests.support import SEED_001 as ASSESSMENT_001
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
 
 HOME = "/t/ha-tinh/so-noi-vu"
 LIST = f"{HOME}/tham-dinh/2020"
 SNGV_REVIEW = f"{LIST}/so-ngoai-vu"
-SNGV = "/t/ha-tinh/so-ngoai-vu"
-REVIEWER = "toan.nv@snv.hatinh.example.vn"
 OTHER_PROVINCE_REVIEWER = "tam.mtt@snv.brvt.example.vn"
-FOCAL = "thao.ntp@sngv.hatinh.example.vn"
-VIEWER = "lien.ct@sngv.hatinh.example.vn"
-HTMX = {"HX-Request": "true"}
 
 # Seed 001 (Sở Ngoại vụ, Hà Tĩnh 2020) as the department self-scores it: as in the plan, except that it claims
 # full marks for 1.7, which the inspectors will appraise at 0,5
@@ -522,21 +516,15 @@ AGENCY = "/t/ha-tinh/so-tai-nguyen-moi-truong"
 
 async def _agency_reviewer(owner_engine: AsyncEngine) -> None:
     """A reviewer of another appraising agency of the province (here Sở Tài nguyên và Môi trường)."""
-    async with create_session_maker(owner_engine)() as db, db.begin():
-        tenant, province = await tenant_and_province(db, "ha-tinh", "so-tai-nguyen-moi-truong")
-        user = User(
-            id=uuid.uuid4(),
-            issuer=province.settings["identity_provider"]["issuer"],
-            subject="agency-reviewer",
-            email=AGENCY_REVIEWER,
-            full_name="Thẩm định viên cơ quan khác",
-        )
-        db.add(user)
-        await db.flush()
-        await bind_tenant(db, tenant.id)
-        db.add(Membership(id=uuid.uuid4(), tenant_id=tenant.id, user_id=user.id, role="province_reviewer"))
-        await db.flush()
-        await bind_tenant(db, None)
+    await add_person(
+        owner_engine,
+        "ha-tinh",
+        "so-tai-nguyen-moi-truong",
+        AGENCY_REVIEWER,
+        "province_reviewer",
+        full_name="Thẩm định viên cơ quan khác",
+        subject="agency-reviewer",
+    )
 
 
 async def test_a_criterion_assigned_to_another_agency_is_decided_by_its_reviewers_only(
@@ -658,7 +646,7 @@ async def test_the_reviewer_opens_the_evidence_inline_and_completeness_counts_it
 
 
 async def _upload_answer_file(client: AsyncTestClient[Litestar], request_id: str, name: str, data: bytes):  # type: ignore[no-untyped-def]
-    from tests.test_evidence import multipart
+    from tests.factories import multipart
 
     path = f"{SNGV}/tai-lieu/yeu-cau/{request_id}"
     token = await _token(client, path)

@@ -19,13 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.db.engine import driver_connection
 from backend.db.models import Base
+from tests.factories import FOCAL, REVIEWER
+from tests.isolation_support import TENANT_TABLES, Rows, role_may, where_key
 from tests.support import session_cookie_for
-from tests.test_isolation import TENANT_TABLES, Rows, _may, _where_key
 
 pytestmark = pytest.mark.usefixtures("demo_tenants")
 
-FOCAL = "thao.ntp@sngv.hatinh.example.vn"  # focal point of Sở Ngoại vụ, Hà Tĩnh
-REVIEWER = "toan.nv@snv.hatinh.example.vn"  # province reviewer in Hà Tĩnh's Sở Nội vụ
 OTHER_PROVINCES_REVIEWER = "tri.hm@snv.brvt.example.vn"
 
 
@@ -238,7 +237,7 @@ async def test_another_tenants_id_without_a_members_session_reads_nothing_and_wr
         rows = Rows(owner)
         row_b = await rows.row(table, b)
         new_b = await rows.values(table, b)
-    where_b, key_b = _where_key(table, row_b)
+    where_b, key_b = where_key(table, row_b)
     member_of_a = await session_cookie_for(app, "lan.nt@stnmt.brvt.example.vn")
     revoked, expired = [await session_cookie_for(app, "thuong.tth@stnmt.hatinh.example.vn") for _ in range(2)]
     digest = "encode(sha256(convert_to(:t, 'UTF8')), 'hex')"
@@ -250,7 +249,7 @@ async def test_another_tenants_id_without_a_members_session_reads_nothing_and_wr
             text(f"UPDATE user_sessions SET expires_at = now() - interval '1 second' WHERE token_hash = {digest}"),
             {"t": expired},
         )
-    may = {p: await _may(app_engine, name, p) for p in ("SELECT", "INSERT", "UPDATE", "DELETE")}
+    may = {p: await role_may(app_engine, name, p) for p in ("SELECT", "INSERT", "UPDATE", "DELETE")}
 
     async def bound(connection: Any, token: str) -> None:
         await connection.execute(

@@ -15,26 +15,15 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.support import sign_in
-from tests.test_assessments import HTMX, SEED_001
+from tests.factories import REVIEWER
+from tests.support import COMMUNE_ROWS, HTMX, SEED_001, sign_in
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
 
 RESULTS = "/t/ha-tinh/so-noi-vu/tinh/ket-qua/2020"
 ADMIN = "nghia.tv@snv.hatinh.example.vn"  # province_admin
-REVIEWER = "toan.nv@snv.hatinh.example.vn"
 SNGV = ("so-ngoai-vu", "thao.ntp@sngv.hatinh.example.vn")
 COMMUNE = ("phuong-thanh-sen", "kien.tv@thanhsen.hatinh.example.vn")
-# UBND phường Thành Sen on the commune set: 69,5 of its 70 criteria points (the 30 survey points not entered yet)
-COMMUNE_ROWS = [
-    ("1", {"points": "9,5"}),
-    ("2", {"points": "8"}),
-    ("3", {"points": "14"}),
-    ("4", {"points": "8"}),
-    ("5", {"points": "12"}),
-    ("6", {"points": "6"}),
-    ("7", {"points": "12"}),
-]
 
 
 def _token(html: str) -> str:

@@ -9,135 +9,52 @@ import json
 import re
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import select, text, update
+from sqlalchemy import text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.auth.sessions import COOKIE
 from backend.db.engine import create_session_maker
-from backend.db.models import EvidenceFile, Province, Submission, Tenant
+from backend.db.models import Province, Submission, Tenant
 from backend.db.rls import bind_tenant, remember_session
 from backend.db.runtime import DatabaseUrls
 from backend.domain.evidence.storage import LocalStorage
 from backend.domain.submissions import services
 from backend.domain.submissions.services import SubmissionError, build_package
 from backend.jobs.worker import Worker
-from backend.settings import PROJECT_ROOT, Settings
+from backend.settings import Settings
 from backend.web.metrics import PACKAGES
-from tests.support import TEST_VAR, sign_in
-from tests.test_assessments import SEED_001
+from tests.factories import (
+    ASSESS,
+    FOCAL,
+    LEADER,
+    OTHER_FOCAL,
+    PAGE,
+    SNGV,
+    STAFF,
+    TEMPLATES,
+    VIEWER,
+    add_evidence,
+    approve_2020,
+    build_all,
+    post,
+    submission_csrf,
+    submission_rows,
+    tenant_id,
+)
+from tests.fixtures.submissions import _empty_queue  # noqa: F401 - the fixture
+from tests.support import sign_in
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
 
-SNGV = "/t/ha-tinh/so-ngoai-vu"
 STNMT = "/t/ha-tinh/so-tai-nguyen-moi-truong"
-ASSESS = f"{SNGV}/tu-danh-gia/2020"
-PAGE = f"{SNGV}/nop-ho-so/2020"
 API = f"/api/v1{SNGV}/nop-ho-so/2020"
-STAFF = "tuan.pa@sngv.hatinh.example.vn"
-FOCAL = "thao.ntp@sngv.hatinh.example.vn"
-LEADER = "vinh.tq@sngv.hatinh.example.vn"
-VIEWER = "lien.ct@sngv.hatinh.example.vn"
-OTHER_FOCAL = "thuong.tth@stnmt.hatinh.example.vn"
-REVIEWER = "toan.nv@snv.hatinh.example.vn"
-TEMPLATES = PROJECT_ROOT / "templates"
-
-
-@pytest.fixture(autouse=True)
-async def _empty_queue(owner_engine: AsyncEngine) -> AsyncIterator[None]:
-    yield
-    async with owner_engine.begin() as db:
-        await db.execute(text("TRUNCATE pgqueuer.pgqueuer, pgqueuer.pgqueuer_log RESTART IDENTITY"))
-
-
-@pytest.fixture
-def storage() -> LocalStorage:
-    return LocalStorage(TEST_VAR / "blobs")
-
-
-async def csrf(client: AsyncTestClient[Litestar], path: str = ASSESS) -> str:
-    response = await client.get(path)  # any page of a signed-in person carries the token (sign-out form)
-    match = re.search(r'name="_csrf_token" value="([^"]+)"', response.text) or re.search(
-        r'name="csrf-token" content="([^"]+)"', response.text
-    )
-    assert match
-    return match.group(1)
-
-
-async def post(client: AsyncTestClient[Litestar], path: str, data: dict[str, str] | None = None) -> Any:
-    token = await csrf(client)
-    return await client.post(path, data={**(data or {}), "_csrf_token": token}, follow_redirects=False)
-
-
-async def approve_2020(client: AsyncTestClient[Litestar]) -> None:
-    """Seed 001's self-assessment entered by staff, sent for approval and approved by the leader."""
-    await sign_in(client, STAFF)
-    assert (await post(client, f"{ASSESS}/bat-dau")).status_code in (302, 303)
-    for code, form in SEED_001:
-        response = await post(client, f"{ASSESS}/tieu-chi/{code}", form)
-        assert response.status_code in (302, 303), (code, response.text[:500])
-    assert (await post(client, f"{ASSESS}/trang-thai", {"action": "gui-duyet"})).status_code in (302, 303)
-    await sign_in(client, LEADER)
-    approved = await post(client, f"{ASSESS}/trang-thai", {"action": "duyet"})
-    assert "Đã duyệt bản tự đánh giá." in (await client.get(approved.headers["location"])).text
-
-
-async def tenant_id(engine: AsyncEngine, code: str = "so-ngoai-vu") -> uuid.UUID:
-    async with engine.connect() as db:
-        return (await db.execute(text("SELECT id FROM tenants WHERE code = :c"), {"c": code})).scalar_one()
-
-
-async def add_evidence(
-    engine: AsyncEngine, storage: LocalStorage, tenant: uuid.UUID, files: list[tuple[str | None, str, bytes]]
-) -> list[EvidenceFile]:
-    """Evidence rows of 2020 (criterion, file name, bytes) with their blobs, as the upload would leave them."""
-
-    async def chunks(data: bytes) -> AsyncIterator[bytes]:
-        yield data
-
-    rows = []
-    async with create_session_maker(engine)() as db:
-        await bind_tenant(db, tenant)
-        async with db.begin():
-            for criterion, name, data in files:
-                stored = await storage.put(chunks(data))
-                row = EvidenceFile(
-                    id=uuid.uuid4(),
-                    tenant_id=tenant,
-                    year=2020,
-                    criterion_code=criterion,
-                    sha256=stored.sha256,
-                    size=stored.size,
-                    content_type="application/pdf",
-                    filename=name,
-                    description="",
-                    document_number="640/KH-STNMT",
-                    document_date=date(2023, 2, 24),
-                )
-                db.add(row)
-                rows.append(row)
-    return rows
-
-
-async def submission_rows(engine: AsyncEngine, tenant: uuid.UUID) -> list[Submission]:
-    async with create_session_maker(engine)() as db:
-        await bind_tenant(db, tenant)
-        async with db.begin():
-            return list(await db.scalars(select(Submission).order_by(Submission.version)))
-
-
-async def build_all(engine: AsyncEngine, storage: LocalStorage, tenant: uuid.UUID) -> list[str]:
-    return [
-        await build_package(engine, storage, tenant, s.id, templates_dir=TEMPLATES)
-        for s in await submission_rows(engine, tenant)
-        if s.status == "building"
-    ]
 
 
 async def set_calendar(engine: AsyncEngine, year: int, calendar: dict[str, Any] | None) -> None:
@@ -485,7 +402,7 @@ async def test_past_the_self_assessment_window_rows_are_read_only(
 
 
 async def _api(client: AsyncTestClient[Litestar], body: bytes | None) -> Any:
-    token = await csrf(client)
+    token = await submission_csrf(client)
     return await client.post(
         API, content=body or b"", headers={"x-csrftoken": token, "content-type": "application/json"}
     )
@@ -536,7 +453,7 @@ async def test_api_refuses_bad_input_with_vietnamese_messages(
         assert response.json()["field"] == field
     too_big = await _api(client, b'{"confirm": true, "x": "' + b"a" * 20000 + b'"}')
     assert too_big.status_code == 413
-    token = await csrf(client)
+    token = await submission_csrf(client)
     assert (
         await client.post(f"/api/v1{SNGV}/nop-ho-so/1999", content=b"{}", headers={"x-csrftoken": token})
     ).status_code == 422
@@ -550,7 +467,7 @@ async def test_api_refuses_bad_input_with_vietnamese_messages(
 
 async def test_api_of_another_department_is_refused(client: AsyncTestClient[Litestar]) -> None:
     await sign_in(client, OTHER_FOCAL)
-    token = await csrf(client, f"{STNMT}/")
+    token = await submission_csrf(client, f"{STNMT}/")
     response = await client.post(API, content=b"{}", headers={"x-csrftoken": token})
     assert response.status_code == 403
 

@@ -14,12 +14,11 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select, text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.db.engine import create_session_maker
 from backend.db.models import (
     AuditEntry,
-    Base,
     Membership,
     Province,
     Tenant,
@@ -30,41 +29,14 @@ from backend.db.models import (
 )
 from backend.db.rls import bind_tenant
 from backend.domain.tenants.config import LoadedProvince, TenantConfigError, load_directory
-from backend.domain.tenants.sync import ACTOR, SyncReport, sync_tenants
+from backend.domain.tenants.sync import ACTOR, sync_tenants
 from backend.settings import PROJECT_ROOT
-from tests.test_tenant_config import BAD_INPUTS, Mutation, sample_province, write_province
+from tests.factories import Snapshot, snapshot, sync_dir
+from tests.province_files import BAD_INPUTS, Mutation, sample_province, write_province
 
 DEMO_DIR = PROJECT_ROOT / "tenants"
-Snapshot = dict[str, list[dict[str, Any]]]
 
 pytestmark = pytest.mark.usefixtures("database")
-
-
-async def sync_dir(owner_engine: AsyncEngine, directory: Path, *, demo_people: bool = True) -> SyncReport:
-    """What `parboard tenants sync --dir` does (and `parboard demo` with demo people)."""
-    return await sync_tenants(owner_engine, load_directory(directory), demo_people=demo_people)
-
-
-async def _as_tenant(connection: AsyncConnection, tenant_id: uuid.UUID) -> None:
-    await connection.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant_id)})
-
-
-async def snapshot(owner_engine: AsyncEngine) -> Snapshot:
-    """Every row of every table, in a stable order; tenant-owned tables read tenant by tenant."""
-    rows: Snapshot = {}
-    async with owner_engine.connect() as connection:
-        tenant_ids = list(await connection.scalars(select(Tenant.id).order_by(Tenant.id)))
-        for table in Base.metadata.sorted_tables:
-            query = select(table).order_by(*(table.primary_key.columns or table.columns))
-            if "tenant_id" not in table.columns:
-                rows[table.name] = [dict(row._mapping) for row in await connection.execute(query)]
-                continue
-            rows[table.name] = []
-            for tenant_id in tenant_ids:
-                await _as_tenant(connection, tenant_id)
-                rows[table.name] += [dict(row._mapping) for row in await connection.execute(query)]
-        await connection.rollback()
-    return rows
 
 
 def counts(rows: Snapshot) -> dict[str, int]:

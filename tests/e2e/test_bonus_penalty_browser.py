@@ -18,16 +18,16 @@ from backend.domain.assessments import services as assessments
 from backend.domain.criteria.importer import import_criteria, load_all
 from backend.settings import PROJECT_ROOT
 from tests.e2e.conftest import BrowserProblems, LiveStack, sign_in_through_provider
+from tests.factories import BONUS_PENALTY_ROWS, BONUS_PENALTY_YEAR, add_external_scores, drop_the_2024_calendar
 from tests.support import tenant_and_province
-from tests.test_bonus_penalty_surfaces import ROWS, YEAR, _external_scores, _without_the_2024_calendar
 
 pytestmark = pytest.mark.browser
 
 FOCAL = "Nguyễn Thị Lan"  # focal point of Bà Rịa – Vũng Tàu's Sở Tài nguyên và Môi trường
 REVIEWER = "Mai Thị Thanh Tâm"  # province reviewer of its Sở Nội vụ
-ASSESS = f"/t/ba-ria-vung-tau/so-tai-nguyen-moi-truong/tu-danh-gia/{YEAR}"
-REVIEW = f"/t/ba-ria-vung-tau/so-noi-vu/tham-dinh/{YEAR}/so-tai-nguyen-moi-truong"
-RESULTS = f"/t/ba-ria-vung-tau/so-noi-vu/tinh/ket-qua/{YEAR}"
+ASSESS = f"/t/ba-ria-vung-tau/so-tai-nguyen-moi-truong/tu-danh-gia/{BONUS_PENALTY_YEAR}"
+REVIEW = f"/t/ba-ria-vung-tau/so-noi-vu/tham-dinh/{BONUS_PENALTY_YEAR}/so-tai-nguyen-moi-truong"
+RESULTS = f"/t/ba-ria-vung-tau/so-noi-vu/tinh/ket-qua/{BONUS_PENALTY_YEAR}"
 WIDTHS = {"desktop": (1366, 900), "phone": (390, 844)}
 SHOTS = PROJECT_ROOT / "var"
 
@@ -36,14 +36,14 @@ SHOTS = PROJECT_ROOT / "var"
 async def assessed(owner_engine: AsyncEngine, live_tenants: None) -> None:
     """The demo sets, the 2024 calendar lifted, and Sở TN&MT's 2024 sheet with its bonus (2,5, capped at 2)."""
     await import_criteria(owner_engine, load_all(PROJECT_ROOT / "tenants"))
-    await _without_the_2024_calendar(owner_engine)
-    await _external_scores(owner_engine)
+    await drop_the_2024_calendar(owner_engine)
+    await add_external_scores(owner_engine)
     async with create_session_maker(owner_engine)() as db, db.begin():
         tenant, province = await tenant_and_province(db, "ba-ria-vung-tau", "so-tai-nguyen-moi-truong")
         await bind_tenant(db, tenant.id)
-        await assessments.start(db, tenant, province, YEAR, None)
-        for code, form in ROWS:
-            loaded = await assessments.load(db, province, YEAR)
+        await assessments.start(db, tenant, province, BONUS_PENALTY_YEAR, None)
+        for code, form in BONUS_PENALTY_ROWS:
+            loaded = await assessments.load(db, province, BONUS_PENALTY_YEAR)
             assert loaded is not None
             saved = await assessments.save_row(
                 db, tenant, loaded, loaded.sheet.row(code), {**form, "version": "0"}, None
@@ -57,14 +57,14 @@ async def _submitted(owner_engine: AsyncEngine) -> None:
     async with create_session_maker(owner_engine)() as db, db.begin():
         tenant, _ = await tenant_and_province(db, "ba-ria-vung-tau", "so-tai-nguyen-moi-truong")
         await bind_tenant(db, tenant.id)
-        assessment = await db.scalar(select(Assessment).where(Assessment.year == YEAR))
+        assessment = await db.scalar(select(Assessment).where(Assessment.year == BONUS_PENALTY_YEAR))
         assert assessment is not None
         db.add(
             Submission(
                 id=uuid.uuid4(),
                 tenant_id=tenant.id,
                 assessment_id=assessment.id,
-                year=YEAR,
+                year=BONUS_PENALTY_YEAR,
                 version=1,
                 status="submitted",
                 progress_done=0,
@@ -115,7 +115,7 @@ async def test_bonus_within_its_cap_section_of_evidence_and_the_reviewers_total(
         files=[{"name": "Quyết định tự chủ.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 quyet dinh"}]
     )
     problems.expect_status(
-        f"{live_stack.url}/t/ba-ria-vung-tau/so-tai-nguyen-moi-truong/tai-lieu/{YEAR}/tieu-chi/10.4", 422
+        f"{live_stack.url}/t/ba-ria-vung-tau/so-tai-nguyen-moi-truong/tai-lieu/{BONUS_PENALTY_YEAR}/tieu-chi/10.4", 422
     )
     await panel.get_by_label("Vị trí trong văn bản (điều, mục, trang; nếu có)").fill("—")
     await panel.get_by_role("button", name="Tải lên").click()
@@ -151,7 +151,7 @@ async def test_bonus_within_its_cap_section_of_evidence_and_the_reviewers_total(
     await expect(row.locator("td.index")).to_have_text("87,73 %")
     async with page.expect_download() as download:
         await page.get_by_role("link", name="Tải kết quả (XLSX)").click()
-    assert (await download.value).suggested_filename == f"ket-qua-ba-ria-vung-tau-{YEAR}.xlsx"
+    assert (await download.value).suggested_filename == f"ket-qua-ba-ria-vung-tau-{BONUS_PENALTY_YEAR}.xlsx"
     await _fits(page)
     await page.screenshot(path=str(SHOTS / f"bonus-results-{width}.png"), full_page=True)
     problems.assert_clean()

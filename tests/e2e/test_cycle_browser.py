@@ -16,13 +16,12 @@ from backend.domain.demo_cycle import seed_demo_cycle
 from backend.domain.evidence.storage import storage_from_settings
 from backend.settings import PROJECT_ROOT
 from tests.e2e.conftest import BrowserProblems, LiveStack, sign_in_through_provider
-from tests.support import make_settings
-from tests.test_cycle import freeze
+from tests.factories import SNGV
+from tests.support import freeze, make_settings
 
 pytestmark = pytest.mark.browser
 
 TODAY = date(2026, 12, 5)
-SNGV = "/t/ha-tinh/so-ngoai-vu"
 FOCAL = "Nguyễn Thị Phương Thảo"
 WIDTHS = {"desktop": (1366, 900), "phone": (390, 844)}
 

@@ -28,16 +28,13 @@ from backend.db.runtime import DatabaseUrls
 from backend.domain.assessments import services as assessments
 from backend.jobs.worker import Worker
 from tests.e2e.conftest import BrowserProblems, LiveStack, sign_in_through_provider
-from tests.support import make_settings, tenant_and_province
-from tests.test_assessments import SEED_001
+from tests.factories import LEADER, SNGV, STAFF
+from tests.support import SEED_001, make_settings, tenant_and_province
 
 pytestmark = pytest.mark.browser
 
 FOCAL = "Nguyễn Thị Phương Thảo"  # thao.ntp@sngv.hatinh.example.vn, focal point: uploads, submits, answers
-STAFF = "tuan.pa@sngv.hatinh.example.vn"  # entered the rows (set up through the services)
-LEADER = "vinh.tq@sngv.hatinh.example.vn"  # approved them (likewise)
 INSPECTOR = "Nguyễn Văn Toàn"  # toan.nv@snv.hatinh.example.vn, province_reviewer of the Sở Nội vụ
-SNGV = "/t/ha-tinh/so-ngoai-vu"
 AREA_1 = f"{SNGV}/tu-danh-gia/2020/linh-vuc/1"
 SUBMIT = f"{SNGV}/nop-ho-so/2020"
 REVIEW = "/t/ha-tinh/so-noi-vu/tham-dinh/2020/so-ngoai-vu"

@@ -14,8 +14,7 @@ from backend.domain.assessments import services as assessments
 from backend.domain.criteria.importer import import_criteria, load_all
 from backend.settings import PROJECT_ROOT
 from tests.e2e.conftest import BrowserProblems, LiveStack, sign_in_through_provider
-from tests.support import tenant_and_province
-from tests.test_assessments import SEED_001
+from tests.support import SEED_001, tenant_and_province
 
 pytestmark = pytest.mark.browser
 
