@@ -142,5 +142,6 @@ def test_ba_ria_vung_tau_structure_2019_to_2023_sums_to_100_and_2023_dti_gives_9
 
 async def test_every_shipped_criteria_set_imports(owner_engine: AsyncEngine) -> None:
     report = await import_criteria(owner_engine, load_all(PROJECT_ROOT / "tenants"))
-    assert len(report) == 9  # Bà Rịa – Vũng Tàu 2019–2024, Hà Tĩnh 2020 for each of its three groups
+    # Bà Rịa – Vũng Tàu 2019–2024, Hà Tĩnh 2020 for each of its three groups, Hồ Chí Minh 2025 for its two
+    assert len(report) == 11
     assert all("phiên bản 1" in line for line in report)

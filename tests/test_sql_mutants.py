@@ -1,6 +1,5 @@
 """Mutation testing of the checks that live in PostgreSQL, which mutmut cannot mutate: the tenant policy, the tenant
-context (`app_tenant()`, `session_person()`), the move's version check (`board_move`) and its session check
-(`board_move_as`).
+context (`app_tenant()`, `session_person()`), the move's version check and its session check (`board_move_as`).
 
 Each mutant is a small hand-made change of the database's own text, read back with `pg_get_functiondef` and
 `pg_policies` (not from a migration: the same test holds wherever the functions' source lives), applied with
@@ -30,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from backend.db.engine import driver_connection
 from tests.support import session_cookie_for
 
-pytestmark = pytest.mark.usefixtures("demo_tenants")
+pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")  # the move needs the year's criteria set
 
 FOCAL = "thao.ntp@sngv.hatinh.example.vn"  # Sở Ngoại vụ of Hà Tĩnh: tenant A
 LEADER = "vinh.tq@sngv.hatinh.example.vn"  # another member of tenant A
@@ -131,9 +130,15 @@ async def _no_row_is_written_into_another_tenant(db: Any, world: World) -> None:
 async def _move(db: Any, world: World, email: str, expected: int, column: int) -> tuple[str, int | None]:
     await _context(db, world.a, world.sessions[email])
     row = await db.fetchrow(
-        "SELECT outcome, placed FROM board_move_as($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        world.sessions[email], world.a, world.focal, f"board:{world.a}", world.task, expected,
-        world.columns[column], AREA, "end", None, None, f"user:{world.focal}",
+        """
+        SELECT outcome, placed FROM board_move_as(
+          session_token => $1, tenant => $2, person => $3, board_year => $4, lock_key => $5, moving => $6,
+          expected => $7, to_column => $8, to_area => $9, place => 'end', anchor => NULL, edits_any => true,
+          edits_units => '{}', confirms => true, actor => $10
+        )
+        """,
+        world.sessions[email], world.a, world.focal, YEAR, f"board:{world.a}", world.task, expected,
+        world.columns[column], AREA, f"user:{world.focal}",
     )  # fmt: skip
     return row["outcome"], row["placed"]
 
@@ -260,8 +265,8 @@ MUTANTS = [
     Mutant(
         "session_person: an inactive person's session lives",
         "session_person",
-        " AND u.is_active",
-        "",
+        "s.expires_at > now() AND u.is_active",
+        "s.expires_at > now()",
         "an_inactive_persons_session_sees_nothing",
     ),
     Mutant(
@@ -272,36 +277,36 @@ MUTANTS = [
         "a_member_asking_for_another_tenant_sees_nothing",
     ),
     Mutant(
-        "board_move: <> becomes =",
-        "board_move",
+        "board_move_as: <> becomes =",
+        "board_move_as",
         "card.version <> expected",
         "card.version = expected",
         "a_move_from_the_cards_version_applies",
     ),
     Mutant(
-        "board_move: the version check dropped",
-        "board_move",
+        "board_move_as: the version check dropped",
+        "board_move_as",
         "card.version <> expected",
         "false",
         "a_second_move_from_the_same_version_is_refused",
     ),
     Mutant(
-        "board_move: <> becomes <",
-        "board_move",
+        "board_move_as: <> becomes <",
+        "board_move_as",
         "card.version <> expected",
         "card.version < expected",
         "a_second_move_from_the_same_version_is_refused",
     ),
     Mutant(
-        "board_move: <> becomes >",
-        "board_move",
+        "board_move_as: <> becomes >",
+        "board_move_as",
         "card.version <> expected",
         "card.version > expected",
         "a_move_from_a_version_not_reached_yet_is_refused",
     ),
     Mutant(
-        "board_move: the version does not grow",
-        "board_move",
+        "board_move_as: the version does not grow",
+        "board_move_as",
         "tasks.version + CASE WHEN shuffled.moved THEN 1 ELSE 0 END",
         "tasks.version",
         "a_second_move_from_the_same_version_is_refused",

@@ -151,7 +151,9 @@ async def test_bonus_within_its_cap_section_of_evidence_and_the_reviewers_total(
     await expect(row.locator("td.index")).to_have_text("87,73 %")
     async with page.expect_download() as download:
         await page.get_by_role("link", name="Tải kết quả (XLSX)").click()
-    assert (await download.value).suggested_filename == f"ket-qua-ba-ria-vung-tau-{BONUS_PENALTY_YEAR}.xlsx"
+    # its Vietnamese name (Content-Disposition filename*), an ASCII one beside it for old clients
+    saved = f"Kết quả Chỉ số CCHC {BONUS_PENALTY_YEAR} - Tỉnh Bà Rịa – Vũng Tàu.xlsx"
+    assert (await download.value).suggested_filename == saved
     await _fits(page)
     await page.screenshot(path=str(SHOTS / f"bonus-results-{width}.png"), full_page=True)
     problems.assert_clean()
