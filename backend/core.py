@@ -37,7 +37,7 @@ from backend.domain.remedies.my_tasks import MyTasksController
 from backend.domain.remedies.plan_controllers import RemedyPlanController
 from backend.domain.remedies.reports import ProgressReportController
 from backend.domain.remedies.reports_api import ReportApiController
-from backend.domain.review.api import ReviewApiController
+from backend.domain.review.api import ExplanationApiController, ReviewApiController, ReviewDecisionApiController
 from backend.domain.review.controllers import ExplanationController, ReviewController
 from backend.domain.submissions.api import SubmissionApiController
 from backend.domain.submissions.controllers import SubmissionController
@@ -148,6 +148,8 @@ def api_router() -> Router:
             RemedyTaskApiController,
             SubmissionApiController,
             ReviewApiController,
+            ReviewDecisionApiController,
+            ExplanationApiController,
             CriteriaApiController,
             ReportApiController,
             ExternalScoresApiController,
