@@ -37,7 +37,12 @@ from backend.domain.remedies.my_tasks import MyTasksController
 from backend.domain.remedies.plan_controllers import RemedyPlanController
 from backend.domain.remedies.reports import ProgressReportController
 from backend.domain.remedies.reports_api import ReportApiController
-from backend.domain.review.api import ExplanationApiController, ReviewApiController, ReviewDecisionApiController
+from backend.domain.review.api import (
+    ExplanationApiController,
+    ReviewApiController,
+    ReviewDecisionApiController,
+    ReviewStepApiController,
+)
 from backend.domain.review.controllers import ExplanationController, ReviewController
 from backend.domain.submissions.api import SubmissionApiController, SubmissionVerifyApiController
 from backend.domain.submissions.controllers import SubmissionController
@@ -150,6 +155,7 @@ def api_router() -> Router:
             SubmissionVerifyApiController,
             ReviewApiController,
             ReviewDecisionApiController,
+            ReviewStepApiController,
             ExplanationApiController,
             CriteriaApiController,
             ReportApiController,

@@ -160,3 +160,45 @@ async def test_an_evidence_request_is_answered_once_by_the_department(
     again = await client.post(f"{ANSWERS}/{request['id']}", json={"answer": "Sửa lại"}, headers=headers)
     assert (again.status_code, again.json()["field"]) == (422, "answer")
     assert await _scalar(owner_engine, "so-ngoai-vu", "SELECT answer FROM evidence_requests") == "Đã bổ sung quyết định"
+
+
+async def test_the_sign_off_and_the_steps_on_the_whole_package_are_the_pages(
+    client: AsyncTestClient[Litestar], csrf: Callable[..., Awaitable[str]], owner_engine: AsyncEngine
+) -> None:
+    await _self_assess_and_submit(owner_engine)
+    steps = "/api/v1/t/ha-tinh/so-noi-vu/tham-dinh/2020/so-ngoai-vu/buoc"
+    await sign_in(client, INSPECTOR)
+    headers = {"x-csrftoken": await csrf()}
+    unsigned = await client.post(f"{CRITERION}/ky-duyet", headers=headers)
+    assert (unsigned.status_code, unsigned.json()["message"]) == (
+        422,
+        "Chưa có quyết định điểm ở vòng này để ký duyệt.",
+    )
+    assert (await client.post(f"{CRITERION}/quyet-dinh", json={"decision": "accept"}, headers=headers)).is_success
+    signed = await client.post(f"{CRITERION}/ky-duyet", headers=headers)
+    assert (signed.status_code, signed.json()["signed_off"]) == (200, True)
+
+    unknown = await client.post(steps, json={"step": "xoa"}, headers=headers)
+    assert (unknown.status_code, unknown.json()["field"]) == (422, "step")
+    no_reason = await client.post(steps, json={"step": "tra-lai", "reason": " "}, headers=headers)
+    assert (no_reason.status_code, no_reason.json()["field"]) == (422, "reason")
+    assert no_reason.json()["message"] == "Cần ghi lý do trả lại hồ sơ."
+    assert await _scalar(owner_engine, "so-ngoai-vu", "SELECT status FROM submissions") == "submitted"
+
+    round_2 = await client.post(steps, json={"step": "vong-2"}, headers=headers)
+    assert round_2.status_code == 200, round_2.text
+    assert (round_2.json()["round"], round_2.json()["appraisal"]) == (2, "round_2")
+    again = await client.post(steps, json={"step": "vong-2"}, headers=headers)
+    assert (again.status_code, again.json()["message"]) == (422, "Đã ở vòng 2.")
+
+    await sign_in(client, FOCAL)  # the department cannot step its own review
+    focal = await client.post(steps, json={"step": "tra-lai", "reason": "x"}, headers={"x-csrftoken": await csrf()})
+    assert focal.status_code == 403
+
+    await sign_in(client, INSPECTOR)
+    returned = await client.post(
+        steps, json={"step": "tra-lai", "reason": "Thiếu tài liệu kiểm chứng"}, headers={"x-csrftoken": await csrf()}
+    )
+    assert returned.status_code == 200, returned.text
+    assert (returned.json()["submission"], returned.json()["submission_version"]) == ("returned", 1)
+    assert await _scalar(owner_engine, "so-ngoai-vu", "SELECT error FROM submissions") == "Thiếu tài liệu kiểm chứng"

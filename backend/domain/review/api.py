@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, get, post
@@ -23,8 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth.permissions import Permission
 from backend.db.models import EvidenceRequest
 from backend.domain.assessments import services as assessments
-from backend.domain.review import decisions, services
-from backend.domain.review.controllers import _department, _review, _row
+from backend.domain.review import decisions, publishing, services
+from backend.domain.review.controllers import STEP_ACTIONS, _department, _review, _row
 from backend.domain.review.services import Review, ReviewError, ReviewRow
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
 from backend.web.api import ApiProblem, error_responses
@@ -180,7 +180,7 @@ def _refusal(errors: dict[str, str]) -> ApiProblem:
     return ApiProblem(message, field=field)
 
 
-CriterionAction = Literal["decide", "request"]
+CriterionAction = Literal["decide", "request", "sign-off"]
 
 
 class ReviewDecisionApiController(Controller):
@@ -206,10 +206,13 @@ class ReviewDecisionApiController(Controller):
             review = await _review(db, tenant, dept, year)
             row = _row(review, tenant, key)
             try:
+                errors: dict[str, str] = {}
                 if action == "decide":
                     errors = await decisions.decide(db, tenant, review, row, form)
-                else:
+                elif action == "request":
                     errors = await decisions.request_evidence(db, tenant, review, row, form)
+                else:
+                    await decisions.sign_off(db, tenant, review, row)
             except PermissionError as exc:
                 raise PermissionDeniedException(str(exc)) from None
             except ReviewError as exc:
@@ -280,6 +283,110 @@ class ReviewDecisionApiController(Controller):
         data: JSONBody[EvidenceRequestIn],
     ) -> CriterionReviewOut:
         return await self._act(db_session, tenant, year, department_code, key, "request", {"message": data.message})
+
+    @post(
+        "/ky-duyet",
+        name="api:review_sign_off",
+        opt=REVIEW,
+        status_code=200,
+        summary="Ký duyệt (hoặc bỏ ký duyệt) quyết định điểm của vòng hiện tại",
+        responses=error_responses(),
+    )
+    async def sign_off(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        department_code: FromPath[str],
+        key: FromPath[str],
+    ) -> CriterionReviewOut:
+        return await self._act(db_session, tenant, year, department_code, key, "sign-off", {})
+
+
+class ReviewStepIn(msgspec.Struct, forbid_unknown_fields=True):
+    """`vong-2` (to round 2), `tra-lai` (return the package; `reason` required) or `cong-bo` (publish)."""
+
+    step: Annotated[str, msgspec.Meta(max_length=16)]
+    reason: Annotated[str, msgspec.Meta(max_length=TEXT_MAX)] = ""
+
+
+class DepartmentReviewOut(msgspec.Struct):
+    """Where the department's review stands after a step."""
+
+    tenant: str
+    year: int
+    round: int
+    appraisal: str | None
+    finalised: bool
+    submission: str | None
+    submission_version: int | None
+
+
+def department_review_out(review: Review) -> DepartmentReviewOut:
+    return DepartmentReviewOut(
+        tenant=review.department.code,
+        year=review.year,
+        round=review.round,
+        appraisal=review.appraisal.status if review.appraisal is not None else None,
+        finalised=review.finalised,
+        submission=review.submission.status if review.submission is not None else None,
+        submission_version=review.submission.version if review.submission is not None else None,
+    )
+
+
+class ReviewStepApiController(Controller):
+    """A step on a department's whole submission, by the Sở Nội vụ (the review page's /vong-2, /tra-lai, /cong-bo)."""
+
+    path = "/t/{province_code:str}/{tenant_code:str}/tham-dinh/{year:int}/{department_code:str}/buoc"
+    dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
+    tags = ["Thẩm định"]  # noqa: RUF012 - Litestar reads it
+
+    @post(
+        "/",
+        name="api:review_step",
+        opt=REVIEW,
+        status_code=200,
+        summary="Một bước trên cả hồ sơ của đơn vị: vong-2 (sang vòng 2), tra-lai (trả lại, kèm lý do), cong-bo",
+        responses=error_responses(),
+    )
+    async def step(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        department_code: FromPath[str],
+        data: JSONBody[ReviewStepIn],
+    ) -> DepartmentReviewOut:
+        if data.step not in STEP_ACTIONS:
+            raise ApiProblem("Chọn một bước: vong-2, tra-lai hoặc cong-bo.", field="step")
+        dept = await _department(db_session, tenant, department_code)
+        if not services.is_home_affairs(tenant):
+            raise PermissionDeniedException("Chỉ Sở Nội vụ thực hiện bước này.")
+        if data.step == "cong-bo":  # the ranking spans the province's departments
+            await services.lock_review(db_session, f"{tenant.province.id}:{year}")
+        await services.lock_review(db_session, f"{dept.id}:{year}")
+        try:
+            async with services.bound_to(db_session, tenant, dept):
+                review = await _review(db_session, tenant, dept, year)
+                if data.step == "vong-2":
+                    await decisions.to_round_2(db_session, tenant, review)
+                elif data.step == "tra-lai":
+                    await decisions.return_submission(db_session, tenant, review, {"reason": data.reason})
+                else:
+                    await publishing.finalise(db_session, tenant, review)
+        except PermissionError as exc:
+            raise PermissionDeniedException(str(exc)) from None
+        except ReviewError as exc:
+            about_reason = data.step == "tra-lai" and ("lý do" in str(exc) or str(exc).startswith("Tối đa"))
+            raise ApiProblem(str(exc), field="reason" if about_reason else None) from None
+        after: dict[str, Any] = {"step": data.step}
+        if data.step == "cong-bo":
+            ranks = await publishing.rank_province(db_session, tenant, year)
+            after["ranks"] = {code: f"{r}/{of}" for code, (r, of) in ranks.items()}
+        services.audit_home(db_session, tenant, dept, STEP_ACTIONS[data.step], str(year), after=after)
+        await db_session.flush()
+        async with services.bound_to(db_session, tenant, dept):
+            return department_review_out(await _review(db_session, tenant, dept, year))
 
 
 class ExplanationApiController(Controller):
