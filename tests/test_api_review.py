@@ -14,9 +14,12 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from backend.db.engine import create_session_maker
+from backend.db.models import NotApplicableDecision
+from backend.db.rls import bind_tenant
 from tests.factories import VIEWER
-from tests.support import sign_in
-from tests.test_review import _scalar, _self_assess_and_submit
+from tests.support import sign_in, tenant_and_province
+from tests.test_review import KEYS, _scalar, _self_assess_and_submit
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
 
@@ -202,3 +205,40 @@ async def test_the_sign_off_and_the_steps_on_the_whole_package_are_the_pages(
     assert returned.status_code == 200, returned.text
     assert (returned.json()["submission"], returned.json()["submission_version"]) == ("returned", 1)
     assert await _scalar(owner_engine, "so-ngoai-vu", "SELECT error FROM submissions") == "Thiếu tài liệu kiểm chứng"
+
+
+async def test_publishing_over_the_api_needs_every_criterion_decided_then_publishes_the_appraisal(
+    client: AsyncTestClient[Litestar], csrf: Callable[..., Awaitable[str]], owner_engine: AsyncEngine
+) -> None:
+    await _self_assess_and_submit(owner_engine)
+    async with create_session_maker(owner_engine)() as db, db.begin():  # the survey part does not apply here
+        tenant, _ = await tenant_and_province(db, "ha-tinh", "so-ngoai-vu")
+        await bind_tenant(db, tenant.id)
+        db.add(
+            NotApplicableDecision(
+                id=uuid.uuid4(), tenant_id=tenant.id, year=2020, criterion_code="8", reason="Không đủ phiếu khảo sát"
+            )
+        )
+        await bind_tenant(db, None)
+    steps = "/api/v1/t/ha-tinh/so-noi-vu/tham-dinh/2020/so-ngoai-vu/buoc"
+    base = "/api/v1/t/ha-tinh/so-noi-vu/tham-dinh/2020/so-ngoai-vu/tieu-chi"
+    await sign_in(client, INSPECTOR)
+    headers = {"x-csrftoken": await csrf()}
+    for key in KEYS[1:]:
+        decided = await client.post(f"{base}/{key}/quyet-dinh", json={"decision": "accept"}, headers=headers)
+        assert decided.status_code == 200, (key, decided.text)
+    early = await client.post(steps, json={"step": "cong-bo"}, headers=headers)
+    assert (early.status_code, early.json()["message"]) == (
+        422,
+        f"Còn 1 tiêu chí chưa có quyết định ở vòng 1: {KEYS[0]}",
+    )
+    assert await _count(owner_engine, "appraised_results") == 0
+    first = await client.post(f"{base}/{KEYS[0]}/quyet-dinh", json={"decision": "accept"}, headers=headers)
+    assert first.status_code == 200, first.text
+    published = await client.post(steps, json={"step": "cong-bo"}, headers=headers)
+    assert published.status_code == 200, published.text
+    assert (published.json()["finalised"], published.json()["appraisal"]) == (True, "finalised")
+    # every self-score kept: the appraisal publishes the self-assessed 75,75 (of 80, the survey not applying)
+    assert await _scalar(owner_engine, "so-ngoai-vu", "SELECT total::text FROM appraised_results") == "75.750"
+    late = await client.post(f"{base}/1.7/quyet-dinh", json={"decision": "accept"}, headers=headers)
+    assert (late.status_code, late.json()["message"]) == (422, "Kết quả thẩm định đã công bố: không sửa được nữa.")
