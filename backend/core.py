@@ -37,9 +37,14 @@ from backend.domain.remedies.my_tasks import MyTasksController
 from backend.domain.remedies.plan_controllers import RemedyPlanController
 from backend.domain.remedies.reports import ProgressReportController
 from backend.domain.remedies.reports_api import ReportApiController
-from backend.domain.review.api import ReviewApiController
+from backend.domain.review.api import (
+    ExplanationApiController,
+    ReviewApiController,
+    ReviewDecisionApiController,
+    ReviewStepApiController,
+)
 from backend.domain.review.controllers import ExplanationController, ReviewController
-from backend.domain.submissions.api import SubmissionApiController
+from backend.domain.submissions.api import SubmissionApiController, SubmissionVerifyApiController
 from backend.domain.submissions.controllers import SubmissionController
 from backend.domain.system import SystemController
 from backend.domain.tenants.api import TenantApiController
@@ -147,7 +152,11 @@ def api_router() -> Router:
             AssessmentApiController,
             RemedyTaskApiController,
             SubmissionApiController,
+            SubmissionVerifyApiController,
             ReviewApiController,
+            ReviewDecisionApiController,
+            ReviewStepApiController,
+            ExplanationApiController,
             CriteriaApiController,
             ReportApiController,
             ExternalScoresApiController,

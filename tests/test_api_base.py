@@ -192,6 +192,31 @@ async def test_another_tenant_and_an_unknown_tenant_in_the_api_shape(client: Asy
     assert unknown.json() == {"code": "not_found", "message": "Không tìm thấy đơn vị", "field": None}
 
 
+@pytest.mark.usefixtures("demo_tenants", "criteria")
+async def test_a_multipart_text_field_that_is_not_utf8_is_a_400_in_the_api_shape(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    """The page side answers its HTML 400 (tests/test_input.py); under /api/v1 the same input is the JSON error."""
+    await sign_in(client, "nghia.tv@snv.hatinh.example.vn")  # the province admin, who may push survey answers
+    page = await client.get("/")
+    token = page.text.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
+    boundary = "b0undary"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="ghi-chu"\r\n\r\n'.encode()
+        + b"\xc7\xfa\r\n"
+        + f"--{boundary}--\r\n".encode()
+    )
+    for headers in ({"X-CSRFToken": token}, {}):  # the token in a header, or looked for in the form
+        response = await client.post(
+            "/api/v1/t/ha-tinh/so-noi-vu/diem-ngoai/2020/phieu-khao-sat",
+            content=body,
+            headers={"Content-Type": f"multipart/form-data; boundary={boundary}", **headers},
+        )
+        assert response.status_code == 400, (headers, response.text)
+        assert response.json()["code"] == "invalid_request"
+        assert response.json()["message"] == "Dữ liệu gửi lên không phải văn bản UTF-8 hợp lệ."
+
+
 async def test_the_error_model_is_in_the_schema(client: AsyncTestClient[Litestar]) -> None:
     schema = (await client.get("/schema/openapi.json")).json()
     operation = schema["paths"]["/api/v1/t/{province_code}/{tenant_code}/ket-qua/{year}"]["get"]

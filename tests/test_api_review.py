@@ -1,15 +1,25 @@
-"""The inspector's queue over the JSON API: the Sở Nội vụ's inspector reads the province's departments as the
-review list shows them; a department's own people are refused."""
+"""The review over the JSON API: the Sở Nội vụ's inspector reads the province's departments as the review list
+shows them, decides a criterion and asks for evidence through the same services as the review page; the
+department answers. A department's own people are refused the inspector's operations, bad input is a 4xx with a
+Vietnamese message and its field, and nothing of a refused write is saved."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
+from decimal import Decimal
 
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.support import sign_in
+from backend.db.engine import create_session_maker
+from backend.db.models import NotApplicableDecision
+from backend.db.rls import bind_tenant
+from tests.factories import VIEWER
+from tests.support import sign_in, tenant_and_province
+from tests.test_review import KEYS, _scalar, _self_assess_and_submit
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
 
@@ -40,3 +50,195 @@ async def test_the_inspector_reads_the_queue_with_a_started_department(
 
 async def test_without_a_session_the_queue_answers_401(client: AsyncTestClient[Litestar]) -> None:
     assert (await client.get(QUEUE)).status_code == 401
+
+
+CRITERION = "/api/v1/t/ha-tinh/so-noi-vu/tham-dinh/2020/so-ngoai-vu/tieu-chi/1.7"
+ANSWERS = "/api/v1/t/ha-tinh/so-ngoai-vu/giai-trinh/2020"
+
+
+async def _count(engine: AsyncEngine, table: str) -> object:
+    return await _scalar(engine, "so-ngoai-vu", f"SELECT count(*) FROM {table}")
+
+
+async def test_the_inspector_decides_a_criterion_and_bad_decisions_save_nothing(
+    client: AsyncTestClient[Litestar], csrf: Callable[..., Awaitable[str]], owner_engine: AsyncEngine
+) -> None:
+    await sign_in(client, INSPECTOR)
+    headers = {"x-csrftoken": await csrf()}
+    early = await client.post(f"{CRITERION}/quyet-dinh", json={"decision": "accept"}, headers=headers)
+    assert early.status_code == 422, early.text
+    assert early.json()["message"].startswith("Đơn vị chưa nộp hồ sơ")
+    await _self_assess_and_submit(owner_engine)
+    before = await client.get(CRITERION)
+    assert before.status_code == 200, before.text
+    assert (before.json()["decided"], Decimal(before.json()["self_score"])) == (False, Decimal(1))
+    refused = [
+        ({"decision": "score", "points": "7", "reason": "Vượt"}, "points", "Điểm 7 vượt quá điểm tối đa 1."),
+        ({"decision": "score", "points": "0,5"}, "reason", "Cần ghi lý do cho điểm thẩm định."),
+        ({"decision": "score", "points": "abc", "reason": "x"}, "points", None),
+        ({"decision": "maybe"}, "decision", "Chọn giữ điểm tự chấm hoặc nhập điểm thẩm định."),
+    ]
+    for body, field, message in refused:
+        response = await client.post(f"{CRITERION}/quyet-dinh", json=body, headers=headers)
+        assert (response.status_code, response.json()["field"]) == (422, field), (body, response.text)
+        assert not response.json()["message"].isascii()
+        if message is not None:
+            assert response.json()["message"] == message
+    unknown = await client.post(f"{CRITERION}/quyet-dinh", json={"decision": "accept", "x": 1}, headers=headers)
+    assert unknown.status_code == 400, unknown.text
+    assert await _count(owner_engine, "appraisal_items") == 0
+
+    scored = await client.post(
+        f"{CRITERION}/quyet-dinh",
+        json={"decision": "score", "points": "0,5", "reason": "Sáng kiến chưa được công nhận cấp tỉnh"},
+        headers=headers,
+    )
+    assert scored.status_code == 200, scored.text
+    body = scored.json()
+    assert (body["decided"], body["accepted"], Decimal(body["points"])) == (True, False, Decimal("0.5"))
+    assert body["points"] == "0.500"
+    assert body["reason"] == "Sáng kiến chưa được công nhận cấp tỉnh"
+    accepted = await client.post(f"{CRITERION}/quyet-dinh", json={"decision": "accept"}, headers=headers)
+    assert (accepted.json()["accepted"], Decimal(accepted.json()["points"])) == (True, Decimal(1))
+    assert await _count(owner_engine, "appraisal_items") == 1
+    missing = await client.post(
+        "/api/v1/t/ha-tinh/so-noi-vu/tham-dinh/2020/so-ngoai-vu/tieu-chi/9.99/quyet-dinh",
+        json={"decision": "accept"},
+        headers=headers,
+    )
+    assert missing.status_code == 404
+
+    await sign_in(client, FOCAL)  # the department cannot appraise itself
+    focal = await client.post(
+        f"{CRITERION}/quyet-dinh", json={"decision": "accept"}, headers={"x-csrftoken": await csrf()}
+    )
+    assert focal.status_code == 403
+    assert (await client.get(CRITERION)).status_code == 403
+
+
+async def test_an_evidence_request_is_answered_once_by_the_department(
+    client: AsyncTestClient[Litestar], csrf: Callable[..., Awaitable[str]], owner_engine: AsyncEngine
+) -> None:
+    await _self_assess_and_submit(owner_engine)
+    await sign_in(client, INSPECTOR)
+    headers = {"x-csrftoken": await csrf()}
+    blank = await client.post(f"{CRITERION}/yeu-cau", json={"message": "  "}, headers=headers)
+    assert (blank.status_code, blank.json()["field"]) == (422, "message")
+    assert blank.json()["message"] == "Nhập nội dung yêu cầu bổ sung tài liệu."
+    assert await _count(owner_engine, "evidence_requests") == 0
+    asked = await client.post(
+        f"{CRITERION}/yeu-cau", json={"message": "Bổ sung quyết định công nhận sáng kiến"}, headers=headers
+    )
+    assert asked.status_code == 201, asked.text
+    [request] = asked.json()["requests"]
+    assert (request["status"], request["round"]) == ("open", 1)
+    assert (await client.post(f"{ANSWERS}/{request['id']}", json={"answer": "x"}, headers=headers)).status_code == 403
+
+    await sign_in(client, VIEWER)  # reads the requests, cannot answer
+    headers = {"x-csrftoken": await csrf()}
+    listing = await client.get(ANSWERS)
+    assert listing.status_code == 200, listing.text
+    assert (listing.json()["open"], listing.json()["items"][0]["message"]) == (
+        1,
+        "Bổ sung quyết định công nhận sáng kiến",
+    )
+    assert (await client.post(f"{ANSWERS}/{request['id']}", json={"answer": "x"}, headers=headers)).status_code == 403
+
+    await sign_in(client, FOCAL)
+    headers = {"x-csrftoken": await csrf()}
+    empty = await client.post(f"{ANSWERS}/{request['id']}", json={"answer": ""}, headers=headers)
+    assert (empty.status_code, empty.json()["field"], empty.json()["message"]) == (
+        422,
+        "answer",
+        "Nhập nội dung giải trình.",
+    )
+    assert await _scalar(owner_engine, "so-ngoai-vu", "SELECT status FROM evidence_requests") == "open"
+    unknown = await client.post(f"{ANSWERS}/{uuid.uuid4()}", json={"answer": "x"}, headers=headers)
+    assert unknown.status_code == 404
+    answered = await client.post(
+        f"{ANSWERS}/{request['id']}", json={"answer": "Đã bổ sung quyết định"}, headers=headers
+    )
+    assert answered.status_code == 200, answered.text
+    assert (answered.json()["status"], answered.json()["answer"]) == ("answered", "Đã bổ sung quyết định")
+    again = await client.post(f"{ANSWERS}/{request['id']}", json={"answer": "Sửa lại"}, headers=headers)
+    assert (again.status_code, again.json()["field"]) == (422, "answer")
+    assert await _scalar(owner_engine, "so-ngoai-vu", "SELECT answer FROM evidence_requests") == "Đã bổ sung quyết định"
+
+
+async def test_the_sign_off_and_the_steps_on_the_whole_package_are_the_pages(
+    client: AsyncTestClient[Litestar], csrf: Callable[..., Awaitable[str]], owner_engine: AsyncEngine
+) -> None:
+    await _self_assess_and_submit(owner_engine)
+    steps = "/api/v1/t/ha-tinh/so-noi-vu/tham-dinh/2020/so-ngoai-vu/buoc"
+    await sign_in(client, INSPECTOR)
+    headers = {"x-csrftoken": await csrf()}
+    unsigned = await client.post(f"{CRITERION}/ky-duyet", headers=headers)
+    assert (unsigned.status_code, unsigned.json()["message"]) == (
+        422,
+        "Chưa có quyết định điểm ở vòng này để ký duyệt.",
+    )
+    assert (await client.post(f"{CRITERION}/quyet-dinh", json={"decision": "accept"}, headers=headers)).is_success
+    signed = await client.post(f"{CRITERION}/ky-duyet", headers=headers)
+    assert (signed.status_code, signed.json()["signed_off"]) == (200, True)
+
+    unknown = await client.post(steps, json={"step": "xoa"}, headers=headers)
+    assert (unknown.status_code, unknown.json()["field"]) == (422, "step")
+    no_reason = await client.post(steps, json={"step": "tra-lai", "reason": " "}, headers=headers)
+    assert (no_reason.status_code, no_reason.json()["field"]) == (422, "reason")
+    assert no_reason.json()["message"] == "Cần ghi lý do trả lại hồ sơ."
+    assert await _scalar(owner_engine, "so-ngoai-vu", "SELECT status FROM submissions") == "submitted"
+
+    round_2 = await client.post(steps, json={"step": "vong-2"}, headers=headers)
+    assert round_2.status_code == 200, round_2.text
+    assert (round_2.json()["round"], round_2.json()["appraisal"]) == (2, "round_2")
+    again = await client.post(steps, json={"step": "vong-2"}, headers=headers)
+    assert (again.status_code, again.json()["message"]) == (422, "Đã ở vòng 2.")
+
+    await sign_in(client, FOCAL)  # the department cannot step its own review
+    focal = await client.post(steps, json={"step": "tra-lai", "reason": "x"}, headers={"x-csrftoken": await csrf()})
+    assert focal.status_code == 403
+
+    await sign_in(client, INSPECTOR)
+    returned = await client.post(
+        steps, json={"step": "tra-lai", "reason": "Thiếu tài liệu kiểm chứng"}, headers={"x-csrftoken": await csrf()}
+    )
+    assert returned.status_code == 200, returned.text
+    assert (returned.json()["submission"], returned.json()["submission_version"]) == ("returned", 1)
+    assert await _scalar(owner_engine, "so-ngoai-vu", "SELECT error FROM submissions") == "Thiếu tài liệu kiểm chứng"
+
+
+async def test_publishing_over_the_api_needs_every_criterion_decided_then_publishes_the_appraisal(
+    client: AsyncTestClient[Litestar], csrf: Callable[..., Awaitable[str]], owner_engine: AsyncEngine
+) -> None:
+    await _self_assess_and_submit(owner_engine)
+    async with create_session_maker(owner_engine)() as db, db.begin():  # the survey part does not apply here
+        tenant, _ = await tenant_and_province(db, "ha-tinh", "so-ngoai-vu")
+        await bind_tenant(db, tenant.id)
+        db.add(
+            NotApplicableDecision(
+                id=uuid.uuid4(), tenant_id=tenant.id, year=2020, criterion_code="8", reason="Không đủ phiếu khảo sát"
+            )
+        )
+        await bind_tenant(db, None)
+    steps = "/api/v1/t/ha-tinh/so-noi-vu/tham-dinh/2020/so-ngoai-vu/buoc"
+    base = "/api/v1/t/ha-tinh/so-noi-vu/tham-dinh/2020/so-ngoai-vu/tieu-chi"
+    await sign_in(client, INSPECTOR)
+    headers = {"x-csrftoken": await csrf()}
+    for key in KEYS[1:]:
+        decided = await client.post(f"{base}/{key}/quyet-dinh", json={"decision": "accept"}, headers=headers)
+        assert decided.status_code == 200, (key, decided.text)
+    early = await client.post(steps, json={"step": "cong-bo"}, headers=headers)
+    assert (early.status_code, early.json()["message"]) == (
+        422,
+        f"Còn 1 tiêu chí chưa có quyết định ở vòng 1: {KEYS[0]}",
+    )
+    assert await _count(owner_engine, "appraised_results") == 0
+    first = await client.post(f"{base}/{KEYS[0]}/quyet-dinh", json={"decision": "accept"}, headers=headers)
+    assert first.status_code == 200, first.text
+    published = await client.post(steps, json={"step": "cong-bo"}, headers=headers)
+    assert published.status_code == 200, published.text
+    assert (published.json()["finalised"], published.json()["appraisal"]) == (True, "finalised")
+    # every self-score kept: the appraisal publishes the self-assessed 75,75 (of 80, the survey not applying)
+    assert await _scalar(owner_engine, "so-ngoai-vu", "SELECT total::text FROM appraised_results") == "75.750"
+    late = await client.post(f"{base}/1.7/quyet-dinh", json={"decision": "accept"}, headers=headers)
+    assert (late.status_code, late.json()["message"]) == (422, "Kết quả thẩm định đã công bố: không sửa được nữa.")

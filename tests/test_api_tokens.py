@@ -169,6 +169,34 @@ async def test_a_tenant_token_reads_its_results_with_its_scope_and_nothing_else(
     assert (await client.get(f"{SNGV}/tu-danh-gia/2020", headers=_bearer(results))).status_code == 403
 
 
+async def test_a_tenant_token_with_tasks_read_lists_the_whole_board_and_one_without_is_refused(
+    client: AsyncTestClient[Litestar], csrf: Csrf
+) -> None:
+    tasks = f"/api/v1{SNGV}/ke-hoach/2020/nhiem-vu"
+    await sign_in(client, FOCAL_POINT)
+    body = {"area_code": "1", "title": "Ban hành kế hoạch", "deadline_text": "Quý II/2020"}
+    created = await client.post(f"{tasks}/", json=body, headers={"x-csrftoken": await csrf()})
+    assert created.status_code == 201, created.text
+    number = created.json()["number"]
+    await sign_in(client, TENANT_ADMIN)
+    reader = await _create(client, csrf, TOKENS, "Hệ thống theo dõi", ["tasks:read"])
+    results = await _create(client, csrf, TOKENS, "Cổng kết quả", ["results:read"])
+    client.cookies.clear()
+
+    listed = await client.get(f"{tasks}/", headers=_bearer(reader))
+    assert listed.status_code == 200, listed.text
+    assert [task["title"] for task in listed.json()["items"]] == ["Ban hành kế hoạch"]
+    one = await client.get(f"{tasks}/{number}", headers=_bearer(reader))
+    assert (one.status_code, one.json()["number"]) == (200, number)
+    for path in (f"{tasks}/", f"{tasks}/{number}"):
+        refused = await client.get(path, headers=_bearer(results))
+        assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
+    # reading is all it does: no write, and no other tenant's board
+    assert (await client.post(f"{tasks}/", json=body, headers=_bearer(reader))).status_code == 403
+    other = "/api/v1/t/ha-tinh/so-tu-phap/ke-hoach/2020/nhiem-vu/"
+    assert (await client.get(other, headers=_bearer(reader))).status_code == 403
+
+
 async def test_a_token_request_never_acts_with_a_session_cookie_beside_it(client: AsyncTestClient[Litestar]) -> None:
     """A bearer request is judged by its token alone: a browser session sent with an unknown token is no help."""
     await sign_in(client, FOCAL_POINT)

@@ -79,7 +79,7 @@ def test_the_schema_and_static_files_are_public_for_reading_only(app: Litestar) 
 
 
 def test_only_the_no_membership_page_needs_just_a_signed_in_person(app: Litestar) -> None:
-    # and the API's list of the tenants a person has a role in (empty for someone without any)
+    """And its API twin: the list of the tenants the person has a role in (each row filtered by the database)."""
     assert _routes_with(app, SIGNED_IN) == {("GET", "/khong-co-quyen"), ("GET", "/api/v1/t")}
 
 

@@ -147,6 +147,10 @@ def api_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Re
         if headers:
             response.headers.update(headers)
         return response
+    if isinstance(exc, UnicodeDecodeError):  # a multipart text field not in UTF-8 (see backend.web.errors)
+        log.warning("undecodable form field", path=request.url.path, reason=exc.reason)
+        message = "Dữ liệu gửi lên không phải văn bản UTF-8 hợp lệ."
+        return error_response(400, ApiError(code=CODES[400], message=message))
     if isinstance(exc, DBAPIError) and str(getattr(exc.orig, "sqlstate", "") or "").startswith("22"):
         log.warning("rejected input", path=request.url.path, sqlstate=exc.orig.sqlstate)  # type: ignore[union-attr]
         return error_response(400, ApiError(code=CODES[400], message=MESSAGES[400][1]))

@@ -18,7 +18,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from backend.auth.permissions import Permission
+from backend.auth.permissions import Permission, TokenScope
 from backend.clock import vietnam_today
 from backend.db.engine import driver_connection
 from backend.db.models import Task, TaskAssignee, TaskUnit
@@ -30,7 +30,7 @@ from backend.domain.remedies.deadlines import working_days
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
 from backend.web.api import ApiConflict, ApiError, ApiProblem, Cursor, Limit, decode_cursor, error_responses, page_of
 
-VIEW = {"access": Permission.TENANT_VIEW}
+VIEW = {"access": Permission.TENANT_VIEW, "token_scope": TokenScope.TASKS_READ}
 EDIT = {"access": Permission.TASK_EDIT_OWN_UNIT}
 
 

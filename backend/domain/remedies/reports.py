@@ -67,7 +67,7 @@ async def periods(db: AsyncSession, ctx: TenantContext, year: int) -> list[Perio
     return [Period(d.period, d.due, reports.get(d.period)) for d in report_deadlines(ctx.province, year)]
 
 
-def _due(ctx: TenantContext, year: int, period: str) -> ReportDue:
+def due_of(ctx: TenantContext, year: int, period: str) -> ReportDue:
     for due in report_deadlines(ctx.province, year):
         if due.period == period:
             return due
@@ -140,7 +140,7 @@ async def _report(db: AsyncSession, ctx: TenantContext, year: int, period: str) 
     return report
 
 
-async def _areas(db: AsyncSession, ctx: TenantContext, year: int) -> dict[str, str]:
+async def areas_of(db: AsyncSession, ctx: TenantContext, year: int) -> dict[str, str]:
     """The reform areas of the plan the year's reports are on (its year's criteria set), code → title."""
     loaded = await assessments.load(db, ctx.province, plan_year(year))
     return {a.code: a.node.title for a in loaded.sheet.areas} if loaded else {}
@@ -148,6 +148,81 @@ async def _areas(db: AsyncSession, ctx: TenantContext, year: int) -> dict[str, s
 
 def _base(ctx: TenantContext, year: int) -> str:
     return f"{ctx.base_path}/bao-cao/{year}"
+
+
+async def report_data(db: AsyncSession, ctx: TenantContext, year: int, report: ProgressReport | None) -> dict[str, Any]:
+    """The figures a person reads on a report: the frozen snapshot once submitted, else the board live. What the
+    board hides from a unit's staff the report does not show either: they get the figures of the tasks they see,
+    live (the frozen snapshot holds every unit's), with the report's narratives."""
+    areas = await areas_of(db, ctx, year)
+    today = vietnam_today()
+    visible = visibility.visible_condition(ctx)
+    if visible is not None:
+        data = await summary(db, plan_year(year), areas, today, visible)
+        if report and report.snapshot:
+            data["narratives"] = report.snapshot.get("narratives", {})
+        return data
+    if report and report.snapshot:
+        return dict(report.snapshot)
+    return await summary(db, plan_year(year), areas, today)
+
+
+class ReportError(Exception):
+    """A report that cannot be saved or submitted as asked (Vietnamese), and the input at fault (or None)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+async def find_report(db: AsyncSession, year: int, period: str) -> ProgressReport | None:
+    return await db.scalar(select(ProgressReport).where(ProgressReport.year == year, ProgressReport.period == period))
+
+
+async def save_report(
+    db: AsyncSession, ctx: TenantContext, year: int, period: str, fields: Mapping[str, Any]
+) -> ProgressReport:
+    """Save the draft's narratives (area code → text; blank ones dropped), the report page's form and the API's
+    alike. ReportError, with nothing written, once submitted or for a text over MAX_NARRATIVE."""
+    due_of(ctx, year, period)
+    existing = await find_report(db, year, period)
+    if existing is not None and existing.status == "submitted":
+        raise ReportError("Báo cáo đã nộp: không sửa được nữa.")
+    narratives = {}
+    for key, value in fields.items():
+        text = str(value or "").replace("\r\n", "\n").strip()
+        if len(text) > MAX_NARRATIVE:
+            raise ReportError(f"Mỗi phần tối đa {vn_number(MAX_NARRATIVE)} ký tự.", field=key)
+        if text:
+            narratives[key[:31]] = text
+    report = existing or await _report(db, ctx, year, period)
+    report.narratives = narratives
+    report.version += 1
+    db.add(_audit(ctx, "report.save", report, after={"areas": sorted(narratives)}))
+    await db.flush()
+    return report
+
+
+async def submit_report(db: AsyncSession, ctx: TenantContext, year: int, period: str) -> ProgressReport:
+    """Submit the period's report: its summary of the board and its narratives frozen into the snapshot. ReportError,
+    with nothing written (not even an empty draft), for an empty report or one already submitted."""
+    due_of(ctx, year, period)
+    areas = await areas_of(db, ctx, year)
+    data = await summary(db, plan_year(year), areas, vietnam_today())
+    existing = await find_report(db, year, period)
+    if not data["total"] and not (existing and any(existing.narratives.values())):
+        raise ReportError(EMPTY_REPORT.format(plan=plan_year(year)))
+    report = existing or await _report(db, ctx, year, period)
+    if report.status == "submitted":
+        raise ReportError("Báo cáo đã nộp.")
+    report.snapshot = {**data, "narratives": dict(report.narratives)}
+    report.status = "submitted"
+    report.submitted_at = datetime.now(UTC)
+    report.submitted_by = ctx.principal.user_id
+    report.version += 1
+    db.add(_audit(ctx, "report.submit", report, after={"total": report.snapshot["total"]}))
+    await db.flush()
+    return report
 
 
 class ProgressReportController(Controller):
@@ -188,23 +263,12 @@ class ProgressReportController(Controller):
         year: FromPath[int],
         period: FromPath[str],
     ) -> Template:
-        due = _due(tenant, year, period)
+        due = due_of(tenant, year, period)
         report = await db_session.scalar(
             select(ProgressReport).where(ProgressReport.year == year, ProgressReport.period == period)
         )
-        areas = await _areas(db_session, tenant, year)
-        today = vietnam_today()
-        # What the board hides from a unit's staff the report does not show either: they get the figures of the
-        # tasks they see, live (the frozen snapshot holds every unit's), with the report's narratives.
+        data = await report_data(db_session, tenant, year, report)
         visible = visibility.visible_condition(tenant)
-        if visible is not None:
-            data = await summary(db_session, plan_year(year), areas, today, visible)
-            if report and report.snapshot:
-                data["narratives"] = report.snapshot.get("narratives", {})
-        elif report and report.snapshot:
-            data = report.snapshot
-        else:
-            data = await summary(db_session, plan_year(year), areas, today)
         return page(
             request,
             "remedies/report.html",
@@ -230,26 +294,14 @@ class ProgressReportController(Controller):
         year: FromPath[int],
         period: FromPath[str],
     ) -> Redirect:
-        _due(tenant, year, period)
-        report = await _report(db_session, tenant, year, period)
         target = f"{_base(tenant, year)}/{period}"
-        if report.status == "submitted":
-            problem(request, "Báo cáo đã nộp: không sửa được nữa.")
-            return Redirect(target)
         raw = await request.form()
-        narratives = {}
-        for key in raw:
-            if key.startswith("area-"):
-                text = str(raw.get(key, "")).replace("\r\n", "\n").strip()
-                if len(text) > MAX_NARRATIVE:
-                    problem(request, f"Mỗi phần tối đa {vn_number(MAX_NARRATIVE)} ký tự.")
-                    return Redirect(target)
-                if text:
-                    narratives[key.removeprefix("area-")[:31]] = text
-        report.narratives = narratives
-        report.version += 1
-        db_session.add(_audit(tenant, "report.save", report, after={"areas": sorted(narratives)}))
-        await db_session.flush()
+        fields = {key.removeprefix("area-"): raw.get(key, "") for key in raw if key.startswith("area-")}
+        try:
+            await save_report(db_session, tenant, year, period, fields)
+        except ReportError as exc:
+            problem(request, str(exc))
+            return Redirect(target)
         notice(request, "Đã lưu nội dung báo cáo.")
         return Redirect(target)
 
@@ -262,27 +314,11 @@ class ProgressReportController(Controller):
         year: FromPath[int],
         period: FromPath[str],
     ) -> Redirect:
-        _due(tenant, year, period)
         target = f"{_base(tenant, year)}/{period}"
-        areas = await _areas(db_session, tenant, year)
-        data = await summary(db_session, plan_year(year), areas, vietnam_today())
-        existing = await db_session.scalar(
-            select(ProgressReport).where(ProgressReport.year == year, ProgressReport.period == period)
-        )
-        if not data["total"] and not (existing and any(existing.narratives.values())):
-            # refused before anything is written: not even an empty draft is left behind
-            problem(request, EMPTY_REPORT.format(plan=plan_year(year)))
+        try:
+            await submit_report(db_session, tenant, year, period)
+        except ReportError as exc:
+            problem(request, str(exc))
             return Redirect(target)
-        report = existing or await _report(db_session, tenant, year, period)
-        if report.status == "submitted":
-            problem(request, "Báo cáo đã nộp.")
-            return Redirect(target)
-        report.snapshot = {**data, "narratives": dict(report.narratives)}
-        report.status = "submitted"
-        report.submitted_at = datetime.now(UTC)
-        report.submitted_by = tenant.principal.user_id
-        report.version += 1
-        db_session.add(_audit(tenant, "report.submit", report, after={"total": report.snapshot["total"]}))
-        await db_session.flush()
         notice(request, "Đã nộp báo cáo; số liệu đã được chốt.")
         return Redirect(target)

@@ -20,7 +20,11 @@ from backend.domain.tenants.deps import TenantContext
 
 
 def sees_all(ctx: TenantContext) -> bool:
-    """Unit staff and unit heads see their unit's tasks; everyone else with access sees the whole board."""
+    """Unit staff and unit heads see their unit's tasks; everyone else with access sees the whole board, and so
+    does an API token of the tenant (its tenant admin made it for the tenant, not for a unit; its scope decides
+    whether it reads tasks at all)."""
+    if ctx.principal.token_scopes is not None:
+        return ctx.principal.token_tenant_id == ctx.tenant.id
     roles = ctx.principal.roles_in(ctx.tenant.id)
     return bool(roles - UNIT_ROLES) or ctx.principal.is_platform_admin
 

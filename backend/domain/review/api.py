@@ -1,23 +1,39 @@
-"""The inspector's queue over the JSON API (`/api/v1/t/<province>/<tenant>/tham-dinh/<year>`): the province's
-departments with their submission, completeness, open requests and appraisal, as the review list page shows them
-(the same service, so another appraising agency sees only the departments with criteria assigned to it)."""
+"""The review over the JSON API. The inspector's queue (`/api/v1/t/<province>/<tenant>/tham-dinh/<year>`): the
+province's departments with their submission, completeness, open requests and appraisal, as the review list page
+shows them (the same service, so another appraising agency sees only the departments with criteria assigned to it);
+the inspector's decision on a criterion and evidence requests (`…/<department>/tieu-chi/<key>/quyet-dinh`,
+`…/yeu-cau`), and the department's answers (`/api/v1/t/<province>/<tenant>/giai-trinh/<year>`). Every write goes
+through the services the review pages call (backend.domain.review.decisions), under the same lock and audit.
+"""
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
 import msgspec
-from litestar import Controller, get
+from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotFoundException
-from litestar.params import FromPath
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.params import FromPath, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission
+from backend.db.models import EvidenceRequest
 from backend.domain.assessments import services as assessments
-from backend.domain.review import services
+from backend.domain.review import decisions, publishing, services
+from backend.domain.review.controllers import STEP_ACTIONS, _department, _review, _row
+from backend.domain.review.services import Review, ReviewError, ReviewRow
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
-from backend.web.api import error_responses
+from backend.web.api import ApiProblem, error_responses
 
 REVIEW = {"access": Permission.REVIEW_APPRAISE}
+VIEW = {"access": Permission.TENANT_VIEW}
+ANSWER = {"access": Permission.EVIDENCE_UPLOAD}
+# the longest text a field takes here; the services refuse longer ones with their own Vietnamese message
+TEXT_MAX = 20_000
 
 
 class DepartmentLineOut(msgspec.Struct):
@@ -74,3 +90,348 @@ class ReviewApiController(Controller):
                 for line in lines
             ],
         )
+
+
+class EvidenceRequestOut(msgspec.Struct):
+    """An inspector's request for more evidence on a criterion, and the department's answer (once answered)."""
+
+    id: uuid.UUID
+    criterion: str
+    round: int
+    message: str
+    status: str
+    requested_at: datetime
+    answer: str
+    answered_at: datetime | None
+
+
+class CriterionReviewOut(msgspec.Struct):
+    """A criterion of the department's review in the current round: the self-score, the decision (if any), and
+    the evidence requests on it (oldest first)."""
+
+    key: str
+    title: str
+    max_points: Decimal
+    self_score: Decimal | None
+    round: int
+    decided: bool
+    accepted: bool
+    points: Decimal | None
+    reason: str
+    signed_off: bool
+    requests: list[EvidenceRequestOut]
+
+
+class DecisionIn(msgspec.Struct, forbid_unknown_fields=True):
+    """`accept` keeps the self-score; `score` sets `points` ("1,25" or "1.25", at most 3 decimals) with a reason."""
+
+    decision: Annotated[str, msgspec.Meta(max_length=16)]
+    points: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+    reason: Annotated[str, msgspec.Meta(max_length=TEXT_MAX)] = ""
+
+
+class EvidenceRequestIn(msgspec.Struct, forbid_unknown_fields=True):
+    message: Annotated[str, msgspec.Meta(max_length=TEXT_MAX)]
+
+
+class AnswerIn(msgspec.Struct, forbid_unknown_fields=True):
+    answer: Annotated[str, msgspec.Meta(max_length=TEXT_MAX)]
+
+
+class DepartmentRequestsOut(msgspec.Struct):
+    year: int
+    open: int
+    locked: bool
+    items: list[EvidenceRequestOut]
+
+
+def request_out(request: EvidenceRequest) -> EvidenceRequestOut:
+    return EvidenceRequestOut(
+        id=request.id,
+        criterion=request.criterion_code,
+        round=request.round,
+        message=request.message,
+        status=request.status,
+        requested_at=request.requested_at,
+        answer=request.answer,
+        answered_at=request.answered_at,
+    )
+
+
+def criterion_out(review: Review, row: ReviewRow) -> CriterionReviewOut:
+    item = row.item(review.round)
+    return CriterionReviewOut(
+        key=row.key,
+        title=row.title,
+        max_points=row.max_points,
+        self_score=row.self_score,
+        round=review.round,
+        decided=row.decided(review.round),
+        accepted=bool(item.accepted) if item is not None else False,
+        points=item.points if item is not None else None,
+        reason=item.reason if item is not None else "",
+        signed_off=bool(item.signed_off) if item is not None else False,
+        requests=[request_out(r) for r in row.requests],
+    )
+
+
+def _refusal(errors: dict[str, str]) -> ApiProblem:
+    field, message = next(iter(errors.items()))
+    return ApiProblem(message, field=field)
+
+
+CriterionAction = Literal["decide", "request", "sign-off"]
+
+
+class ReviewDecisionApiController(Controller):
+    """The inspector's writes on one criterion of a department (the review page's /quyet-dinh and /yeu-cau)."""
+
+    path = "/t/{province_code:str}/{tenant_code:str}/tham-dinh/{year:int}/{department_code:str}/tieu-chi/{key:str}"
+    dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
+    tags = ["Thẩm định"]  # noqa: RUF012 - Litestar reads it
+
+    async def _act(
+        self,
+        db: AsyncSession,
+        tenant: TenantContext,
+        year: int,
+        department_code: str,
+        key: str,
+        action: CriterionAction,
+        form: dict[str, str],
+    ) -> CriterionReviewOut:
+        dept = await _department(db, tenant, department_code)
+        await services.lock_review(db, f"{dept.id}:{year}")
+        async with services.bound_to(db, tenant, dept):
+            review = await _review(db, tenant, dept, year)
+            row = _row(review, tenant, key)
+            try:
+                errors: dict[str, str] = {}
+                if action == "decide":
+                    errors = await decisions.decide(db, tenant, review, row, form)
+                elif action == "request":
+                    errors = await decisions.request_evidence(db, tenant, review, row, form)
+                else:
+                    await decisions.sign_off(db, tenant, review, row)
+            except PermissionError as exc:
+                raise PermissionDeniedException(str(exc)) from None
+            except ReviewError as exc:
+                raise ApiProblem(str(exc)) from None
+            if errors:
+                raise _refusal(errors)
+        services.audit_home(db, tenant, dept, f"review.{action}", f"{year}:{key}", after={"criterion": key})
+        await db.flush()
+        async with services.bound_to(db, tenant, dept):
+            review = await _review(db, tenant, dept, year)
+            return criterion_out(review, review.row(key))
+
+    @get(
+        "/",
+        name="api:review_criterion",
+        opt=REVIEW,
+        summary="Một tiêu chí của đơn vị trong vòng thẩm định hiện tại: điểm tự chấm, quyết định, yêu cầu bổ sung",
+        responses=error_responses(),
+    )
+    async def criterion(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        department_code: FromPath[str],
+        key: FromPath[str],
+    ) -> CriterionReviewOut:
+        dept = await _department(db_session, tenant, department_code)
+        async with services.bound_to(db_session, tenant, dept):
+            review = await _review(db_session, tenant, dept, year)
+            return criterion_out(review, _row(review, tenant, key))
+
+    @post(
+        "/quyet-dinh",
+        name="api:review_decide",
+        opt=REVIEW,
+        status_code=200,
+        summary="Quyết định điểm thẩm định một tiêu chí: giữ điểm tự chấm (accept) hoặc chấm điểm kèm lý do (score)",
+        responses=error_responses(),
+    )
+    async def decide(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        department_code: FromPath[str],
+        key: FromPath[str],
+        data: JSONBody[DecisionIn],
+    ) -> CriterionReviewOut:
+        form = {"decision": data.decision, "points": data.points or "", "reason": data.reason}
+        return await self._act(db_session, tenant, year, department_code, key, "decide", form)
+
+    @post(
+        "/yeu-cau",
+        name="api:review_request",
+        opt=REVIEW,
+        status_code=201,
+        summary="Yêu cầu đơn vị bổ sung tài liệu kiểm chứng cho một tiêu chí",
+        responses=error_responses(),
+    )
+    async def request_evidence(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        department_code: FromPath[str],
+        key: FromPath[str],
+        data: JSONBody[EvidenceRequestIn],
+    ) -> CriterionReviewOut:
+        return await self._act(db_session, tenant, year, department_code, key, "request", {"message": data.message})
+
+    @post(
+        "/ky-duyet",
+        name="api:review_sign_off",
+        opt=REVIEW,
+        status_code=200,
+        summary="Ký duyệt (hoặc bỏ ký duyệt) quyết định điểm của vòng hiện tại",
+        responses=error_responses(),
+    )
+    async def sign_off(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        department_code: FromPath[str],
+        key: FromPath[str],
+    ) -> CriterionReviewOut:
+        return await self._act(db_session, tenant, year, department_code, key, "sign-off", {})
+
+
+class ReviewStepIn(msgspec.Struct, forbid_unknown_fields=True):
+    """`vong-2` (to round 2), `tra-lai` (return the package; `reason` required) or `cong-bo` (publish)."""
+
+    step: Annotated[str, msgspec.Meta(max_length=16)]
+    reason: Annotated[str, msgspec.Meta(max_length=TEXT_MAX)] = ""
+
+
+class DepartmentReviewOut(msgspec.Struct):
+    """Where the department's review stands after a step."""
+
+    tenant: str
+    year: int
+    round: int
+    appraisal: str | None
+    finalised: bool
+    submission: str | None
+    submission_version: int | None
+
+
+def department_review_out(review: Review) -> DepartmentReviewOut:
+    return DepartmentReviewOut(
+        tenant=review.department.code,
+        year=review.year,
+        round=review.round,
+        appraisal=review.appraisal.status if review.appraisal is not None else None,
+        finalised=review.finalised,
+        submission=review.submission.status if review.submission is not None else None,
+        submission_version=review.submission.version if review.submission is not None else None,
+    )
+
+
+class ReviewStepApiController(Controller):
+    """A step on a department's whole submission, by the Sở Nội vụ (the review page's /vong-2, /tra-lai, /cong-bo)."""
+
+    path = "/t/{province_code:str}/{tenant_code:str}/tham-dinh/{year:int}/{department_code:str}/buoc"
+    dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
+    tags = ["Thẩm định"]  # noqa: RUF012 - Litestar reads it
+
+    @post(
+        "/",
+        name="api:review_step",
+        opt=REVIEW,
+        status_code=200,
+        summary="Một bước trên cả hồ sơ của đơn vị: vong-2 (sang vòng 2), tra-lai (trả lại, kèm lý do), cong-bo",
+        responses=error_responses(),
+    )
+    async def step(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        department_code: FromPath[str],
+        data: JSONBody[ReviewStepIn],
+    ) -> DepartmentReviewOut:
+        if data.step not in STEP_ACTIONS:
+            raise ApiProblem("Chọn một bước: vong-2, tra-lai hoặc cong-bo.", field="step")
+        dept = await _department(db_session, tenant, department_code)
+        if not services.is_home_affairs(tenant):
+            raise PermissionDeniedException("Chỉ Sở Nội vụ thực hiện bước này.")
+        if data.step == "cong-bo":  # the ranking spans the province's departments
+            await services.lock_review(db_session, f"{tenant.province.id}:{year}")
+        await services.lock_review(db_session, f"{dept.id}:{year}")
+        try:
+            async with services.bound_to(db_session, tenant, dept):
+                review = await _review(db_session, tenant, dept, year)
+                if data.step == "vong-2":
+                    await decisions.to_round_2(db_session, tenant, review)
+                elif data.step == "tra-lai":
+                    await decisions.return_submission(db_session, tenant, review, {"reason": data.reason})
+                else:
+                    await publishing.finalise(db_session, tenant, review)
+        except PermissionError as exc:
+            raise PermissionDeniedException(str(exc)) from None
+        except ReviewError as exc:
+            about_reason = data.step == "tra-lai" and ("lý do" in str(exc) or str(exc).startswith("Tối đa"))
+            raise ApiProblem(str(exc), field="reason" if about_reason else None) from None
+        after: dict[str, Any] = {"step": data.step}
+        if data.step == "cong-bo":
+            ranks = await publishing.rank_province(db_session, tenant, year)
+            after["ranks"] = {code: f"{r}/{of}" for code, (r, of) in ranks.items()}
+        services.audit_home(db_session, tenant, dept, STEP_ACTIONS[data.step], str(year), after=after)
+        await db_session.flush()
+        async with services.bound_to(db_session, tenant, dept):
+            return department_review_out(await _review(db_session, tenant, dept, year))
+
+
+class ExplanationApiController(Controller):
+    """The department's side: the inspectors' evidence requests and its answers (giải trình)."""
+
+    path = "/t/{province_code:str}/{tenant_code:str}/giai-trinh/{year:int}"
+    dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
+    tags = ["Thẩm định"]  # noqa: RUF012 - Litestar reads it
+
+    @get(
+        "/",
+        name="api:explanation_requests",
+        opt=VIEW,
+        summary="Các yêu cầu bổ sung tài liệu của năm gửi đơn vị, và giải trình đã gửi",
+        responses=error_responses(),
+    )
+    async def requests(
+        self, db_session: NamedDependency[AsyncSession], tenant: NamedDependency[TenantContext], year: FromPath[int]
+    ) -> DepartmentRequestsOut:
+        found = await services.department_requests(db_session, tenant, year)
+        return DepartmentRequestsOut(
+            year=year, open=len(found.open), locked=found.locked, items=[request_out(r) for r in found.requests]
+        )
+
+    @post(
+        "/{request_id:uuid}",
+        name="api:explanation_answer",
+        opt=ANSWER,
+        status_code=200,
+        summary="Gửi giải trình cho một yêu cầu còn mở (trước hạn giải trình; đã gửi thì không sửa)",
+        responses=error_responses(),
+    )
+    async def answer(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        request_id: FromPath[uuid.UUID],
+        data: JSONBody[AnswerIn],
+    ) -> EvidenceRequestOut:
+        found = await services.department_requests(db_session, tenant, year)
+        try:
+            errors = await decisions.answer(db_session, tenant, found, request_id, {"answer": data.answer})
+        except LookupError as exc:
+            raise NotFoundException(str(exc)) from None
+        if errors:
+            raise _refusal(errors)
+        return request_out(next(r for r in found.requests if r.id == request_id))

@@ -1,9 +1,13 @@
 """Submissions over the JSON API (`/api/v1/t/<province>/<tenant>/nop-ho-so`): submit the approved
 self-assessment (202 with the submission and its status URL), the year's submissions, one submission's status,
-and a version's package. The same services and rules as the submission page."""
+a version's package, and the check of a package file (`/kiem-tra`: the file streamed in as the page's form sends
+it, checked by the same code, and matched with the submission it claims to be). The same services and rules as
+the submission page."""
 
 from __future__ import annotations
 
+import asyncio
+import tempfile
 import uuid
 from typing import Any
 
@@ -18,10 +22,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth.permissions import Permission
 from backend.db.models import Submission
 from backend.domain.submissions import services
-from backend.domain.submissions.controllers import package_stream
+from backend.domain.submissions.controllers import (
+    MAX_VERIFY_BYTES,
+    VERIFY,
+    Unreadable,
+    match_in_province,
+    package_stream,
+    receive_package,
+)
 from backend.domain.submissions.services import STATUS_LABELS_VN, SubmissionError
+from backend.domain.submissions.verify import Report, check_archive
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
-from backend.web.api import API_PREFIX, ApiProblem, error_responses
+from backend.web.api import API_PREFIX, ApiError, ApiProblem, error_responses
 
 VIEW = {"access": Permission.TENANT_VIEW}
 SUBMIT = {"access": Permission.SUBMISSION_SUBMIT}
@@ -151,3 +163,78 @@ class SubmissionApiController(Controller):
         version: FromPath[int],
     ) -> Stream:
         return await package_stream(request, db_session, tenant, year, version)
+
+
+class VerifyReportOut(msgspec.Struct):
+    """What the check of a package file found: `ok` when the archive is whole and is the package recorded for its
+    submission; else each problem in Vietnamese. The manifest's tenant, year, version and submission id when the
+    file has a readable manifest (else null)."""
+
+    ok: bool
+    sha256: str
+    size: int
+    entries: int
+    tenant: str | None
+    year: int | None
+    version: int | None
+    submission_id: str | None
+    recorded: str
+    problems: list[str]
+    lines: list[str]
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def report_out(report: Report) -> VerifyReportOut:
+    has_manifest = report.manifest is not None
+    return VerifyReportOut(
+        ok=report.ok,
+        sha256=report.sha256,
+        size=report.size,
+        entries=report.entries,
+        tenant=report.tenant if has_manifest else None,
+        year=_int_or_none(report.year) if has_manifest else None,
+        version=_int_or_none(report.version) if has_manifest else None,
+        submission_id=report.submission_id or None if has_manifest else None,
+        recorded=report.recorded,
+        problems=list(report.problems),
+        lines=report.lines(),
+    )
+
+
+class SubmissionVerifyApiController(Controller):
+    path = "/t/{province_code:str}/{tenant_code:str}/nop-ho-so/kiem-tra"
+    dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
+    tags = ["Nộp hồ sơ"]  # noqa: RUF012 - Litestar reads it
+
+    @post(
+        "/",
+        name="submission:api_verify",
+        opt={**VERIFY, "exclude_from_csrf": True, "reads_own_body": True},
+        status_code=200,
+        request_max_body_size=MAX_VERIFY_BYTES,
+        summary="Kiểm tra một tệp hồ sơ (.zip) đã tải về: còn nguyên vẹn và đúng là lần nộp đã ghi nhận "
+        "(multipart/form-data: tep)",
+        responses=error_responses((413, ApiError), (415, ApiError)),
+    )
+    async def verify(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+    ) -> VerifyReportOut:
+        """The page's check (`/kiem-tra`), streamed the same way; the answer is 200 with `ok` false and the problems
+        when the file is not the recorded package, and a 4xx on `tep` when no file could be read."""
+        with tempfile.TemporaryFile() as spooled:
+            try:
+                received = await receive_package(request, spooled)
+            except Unreadable as exc:
+                raise ApiProblem(str(exc), field="tep", status=exc.status) from None
+            if not received:
+                raise ApiProblem("Chọn tệp hồ sơ (.zip) cần kiểm tra.", field="tep")
+            report = await asyncio.to_thread(check_archive, spooled)
+        if report.manifest is not None:
+            await match_in_province(db_session, tenant, report)
+        return report_out(report)

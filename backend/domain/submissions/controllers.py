@@ -220,14 +220,14 @@ class SubmissionController(Controller):
     ) -> Template:
         with tempfile.TemporaryFile() as spooled:
             try:
-                received = await _receive_package(request, spooled)
-            except _Unreadable as exc:
+                received = await receive_package(request, spooled)
+            except Unreadable as exc:
                 return _verify_page(request, tenant, None, str(exc), exc.status)
             if not received:
                 return _verify_page(request, tenant, None, "Chọn tệp hồ sơ (.zip) cần kiểm tra.", 422)
             report = await asyncio.to_thread(check_archive, spooled)
         if report.manifest is not None:
-            await _match_in_province(db_session, tenant, report)
+            await match_in_province(db_session, tenant, report)
         return _verify_page(request, tenant, report, None, 200 if report.ok else 422)
 
     async def _refused(
@@ -263,17 +263,17 @@ def _verify_page(
     )
 
 
-class _Unreadable(Exception):
+class Unreadable(Exception):
     def __init__(self, message: str, status: int) -> None:
         super().__init__(message)
         self.status = status
 
 
-async def _receive_package(request: Request[Any, Any, Any], target: IO[bytes]) -> bool:
+async def receive_package(request: Request[Any, Any, Any], target: IO[bytes]) -> bool:
     """Stream the verify form's file ("tep") into `target` as it arrives, whatever its size (up to the route's
     bound): not `request.form()`, which keeps a text field of any length in memory. The CSRF token comes in
     the header or the `_csrf_token` field before the file, as for evidence uploads (the middleware, which
-    would read the form, is skipped here). Whether a file was received; `_Unreadable` for a body that is not
+    would read the form, is skipped here). Whether a file was received; `Unreadable` for a body that is not
     the form, PermissionDeniedException without a valid token."""
     kind, options = parse_options_header(request.headers.get("content-type", ""))
     csrf = csrf_ok(request, request.headers.get("x-csrftoken"))
@@ -282,14 +282,14 @@ async def _receive_package(request: Request[Any, Any, Any], target: IO[bytes]) -
         async for chunk in request.stream():
             body += chunk
             if len(body) > MAX_FIELD_BYTES:
-                raise _Unreadable("Biểu mẫu quá lớn.", 413)
+                raise Unreadable("Biểu mẫu quá lớn.", 413)
         token = parse_qs(body.decode("utf-8", "replace")).get("_csrf_token", [None])[0]
         if not csrf and not csrf_ok(request, token):
             raise PermissionDeniedException("CSRF token verification failed")
         return False
     boundary = options.get("boundary", "")
     if kind != "multipart/form-data" or not boundary or len(boundary) > 200:
-        raise _Unreadable("Hãy gửi tệp bằng biểu mẫu kiểm tra (multipart/form-data).", 415)
+        raise Unreadable("Hãy gửi tệp bằng biểu mẫu kiểm tra (multipart/form-data).", 415)
     parser = PushMultipartParser(boundary, max_header_size=4096, max_header_count=8, max_segment_count=8, strict=True)
     segment: MultipartSegment | None = None
     field = bytearray()
@@ -307,7 +307,7 @@ async def _receive_package(request: Request[Any, Any, Any], target: IO[bytes]) -
                     if segment.filename is None:
                         field += event
                         if len(field) > MAX_FIELD_BYTES:
-                            raise _Unreadable("Một trường của biểu mẫu quá dài.", 413)
+                            raise Unreadable("Một trường của biểu mẫu quá dài.", 413)
                     elif segment.name == "tep":
                         pending += event
                         received = True
@@ -319,9 +319,9 @@ async def _receive_package(request: Request[Any, Any, Any], target: IO[bytes]) -
                         csrf = csrf_ok(request, field.decode("utf-8", "replace"))
                     segment = None
     except ParserLimitReached as exc:
-        raise _Unreadable("Biểu mẫu vượt giới hạn: chỉ một tệp hồ sơ.", 413) from exc
+        raise Unreadable("Biểu mẫu vượt giới hạn: chỉ một tệp hồ sơ.", 413) from exc
     except ParserError as exc:
-        raise _Unreadable("Dữ liệu gửi lên không đúng định dạng biểu mẫu.", 400) from exc
+        raise Unreadable("Dữ liệu gửi lên không đúng định dạng biểu mẫu.", 400) from exc
     if not csrf:
         raise PermissionDeniedException("CSRF token verification failed")
     await asyncio.to_thread(target.write, bytes(pending))
@@ -329,7 +329,7 @@ async def _receive_package(request: Request[Any, Any, Any], target: IO[bytes]) -
     return received
 
 
-async def _match_in_province(db: AsyncSession, ctx: TenantContext, report: Report) -> None:
+async def match_in_province(db: AsyncSession, ctx: TenantContext, report: Report) -> None:
     """Which submission the file is: in the person's own department, or (for Sở Nội vụ) in any department
     of its province, binding each department in turn and always binding back."""
     manifest = report.manifest or {}
