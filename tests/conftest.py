@@ -27,7 +27,7 @@ from backend.settings import PROJECT_ROOT, Settings
 from tests.fixtures.criteria import criteria  # noqa: F401 - shared fixtures
 from tests.fixtures.csrf import csrf  # noqa: F401
 from tests.fixtures.database import EMPTY, DatabaseState, superuser_dsn
-from tests.fixtures.submissions import storage  # noqa: F401
+from tests.fixtures.submissions import package, storage  # noqa: F401
 from tests.support import fresh_database, make_settings
 
 DEMO_TENANTS = PROJECT_ROOT / "tenants"

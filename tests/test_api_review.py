@@ -18,8 +18,10 @@ from backend.db.engine import create_session_maker
 from backend.db.models import NotApplicableDecision
 from backend.db.rls import bind_tenant
 from tests.factories import VIEWER
+from tests.review_support import KEYS
+from tests.review_support import scalar as _scalar
+from tests.review_support import self_assess_and_submit as _self_assess_and_submit
 from tests.support import sign_in, tenant_and_province
-from tests.test_review import KEYS, _scalar, _self_assess_and_submit
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
 

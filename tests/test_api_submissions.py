@@ -14,7 +14,6 @@ from litestar.testing import AsyncTestClient
 from tests.factories import FOCAL, OTHER_FOCAL, REVIEWER, VIEWER, submission_csrf
 from tests.fixtures.submissions import _empty_queue, storage  # noqa: F401 - the fixtures
 from tests.support import sign_in
-from tests.test_package import package  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
 
@@ -25,7 +24,7 @@ def _verify(base: str) -> str:
 
 async def test_the_api_verifies_a_package_for_the_department_and_home_affairs(
     client: AsyncTestClient[Litestar],
-    package: bytes,  # noqa: F811 - the fixture
+    package: bytes,
 ) -> None:
     for person, base in ((FOCAL, "/t/ha-tinh/so-ngoai-vu"), (REVIEWER, "/t/ha-tinh/so-noi-vu")):
         await sign_in(client, person)

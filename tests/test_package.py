@@ -33,15 +33,11 @@ from tests.factories import (
     PAGE,
     REVIEWER,
     VIEWER,
-    add_evidence,
-    approve_2020,
-    build_all,
-    post,
     submission_csrf,
     submission_rows,
     tenant_id,
 )
-from tests.fixtures.submissions import _empty_queue  # noqa: F401 - the fixture
+from tests.fixtures.submissions import FILES, _empty_queue  # noqa: F401 - the fixture
 from tests.support import TEST_VAR, parboard_async, sign_in
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
@@ -50,30 +46,6 @@ pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
 @pytest.fixture
 def storage() -> LocalStorage:
     return LocalStorage(TEST_VAR / "blobs")
-
-
-FILES = [
-    ("1.2", "Kế hoạch CCHC năm 2020.pdf", b"%PDF-1.4 ke hoach " * 100),
-    ("1.2", "kế hoạch cchc năm 2020.PDF", b"%PDF-1.4 khac " * 100),  # clashes on Windows (case)
-    ("1.5", "Quyết định 3626/QĐ-UBND.pdf", b"%PDF-1.4 quyet dinh"),  # a slash in the name
-    ("7.1.5", "Ảnh hội nghị #1.jpg", b"\xff\xd8\xff" + bytes(range(256)) * 40),
-    (None, "Báo cáo chung.docx", b"PK\x03\x04 docx"),
-]
-
-
-@pytest.fixture
-async def package(
-    client: AsyncTestClient[Litestar], jobs_engine: AsyncEngine, owner_engine: AsyncEngine, storage: LocalStorage
-) -> bytes:
-    await approve_2020(client)
-    sngv = await tenant_id(owner_engine)
-    await add_evidence(owner_engine, storage, sngv, FILES)
-    await sign_in(client, FOCAL)
-    await post(client, PAGE)
-    assert await build_all(jobs_engine, storage, sngv) == ["submitted"]
-    download = await client.get(f"{PAGE}/lan/1/tai-ve")
-    assert download.status_code == 200
-    return download.content
 
 
 async def test_package_holds_manifest_sums_index_xlsx_and_evidence(package: bytes, owner_engine: AsyncEngine) -> None:

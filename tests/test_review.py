@@ -32,8 +32,10 @@ from backend.domain.evidence.storage import storage_from_settings
 from backend.domain.remedies import tasks
 from backend.settings import Settings
 from tests.factories import FOCAL, REVIEWER, SNGV, VIEWER, add_person
+from tests.review_support import KEYS
+from tests.review_support import scalar as _scalar
+from tests.review_support import self_assess_and_submit as _self_assess_and_submit
 from tests.support import HTMX, sign_in, tenant_and_province
-from tests.support import SEED_001 as ASSESSMENT_001
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
 
@@ -41,52 +43,6 @@ HOME = "/t/ha-tinh/so-noi-vu"
 LIST = f"{HOME}/tham-dinh/2020"
 SNGV_REVIEW = f"{LIST}/so-ngoai-vu"
 OTHER_PROVINCE_REVIEWER = "tam.mtt@snv.brvt.example.vn"
-
-# Seed 001 (Sở Ngoại vụ, Hà Tĩnh 2020) as the department self-scores it: as in the plan, except that it claims
-# full marks for 1.7, which the inspectors will appraise at 0,5
-SEED_001 = [(code, {"points": "1", "version": "0"} if code == "1.7" else form) for code, form in ASSESSMENT_001]
-KEYS = [code + ("*" if form.get("phan") else "") for code, form in SEED_001]
-
-
-async def _self_assess_and_submit(owner_engine: AsyncEngine, *, submit: bool = True) -> None:
-    """Sở Ngoại vụ's 2020 self-assessment through the assessment services, and its submitted package."""
-    async with create_session_maker(owner_engine)() as db, db.begin():
-        tenant, province = await tenant_and_province(db, "ha-tinh", "so-ngoai-vu")
-        await bind_tenant(db, tenant.id)
-        assessment = await assessments.start(db, tenant, province, 2020, None)
-        for code, form in SEED_001:
-            loaded = await assessments.load(db, province, 2020)
-            assert loaded is not None
-            row = loaded.sheet.row(code, remainder=form.get("phan") == "con-lai")
-            assert not (await assessments.save_row(db, tenant, loaded, row, form, None)).errors
-        if submit:
-            db.add(
-                Submission(
-                    id=uuid.uuid4(),
-                    tenant_id=tenant.id,
-                    assessment_id=assessment.id,
-                    year=2020,
-                    version=1,
-                    status="submitted",
-                    progress_done=0,
-                    progress_total=0,
-                    error="",
-                )
-            )
-        await bind_tenant(db, None)
-
-
-async def _scalar(engine: AsyncEngine, tenant_code: str, sql: str) -> object:
-    """One value read as the owner inside a Hà Tĩnh tenant's context (row-level security binds the owner too)."""
-    async with engine.begin() as db:
-        await db.execute(
-            text(
-                "SELECT set_config('app.tenant_id', (SELECT t.id::text FROM tenants t JOIN provinces p"
-                " ON p.id = t.province_id WHERE p.code = 'ha-tinh' AND t.code = :code), true)"
-            ),
-            {"code": tenant_code},
-        )
-        return await db.scalar(text(sql))
 
 
 async def _token(client: AsyncTestClient[Litestar], path: str) -> str:
