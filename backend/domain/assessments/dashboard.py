@@ -106,12 +106,16 @@ async def dashboard(
     cycle_year: int,
     *,
     history: tuple[list[AppraisedResult], dict[int, str]] | None = None,
+    criteria_years: list[int] | None = None,
 ) -> Dashboard:
     """The self-assessment of the year being assessed (`cycle_year`), or, while the province has no set for it
     yet, of the latest year before it that has one (the page says which); and the published years: `history`
-    (with a predecessor's years labelled, tenants/lineage.yaml), else the tenant's own."""
+    (with a predecessor's years labelled, tenants/lineage.yaml), else the tenant's own. `criteria_years`: the
+    province's years with a criteria set, when the caller read them already."""
     board = Dashboard()
-    years = [y for y in await services.criteria_years(db, province) if y <= cycle_year]
+    if criteria_years is None:
+        criteria_years = await services.criteria_years(db, province)
+    years = [y for y in criteria_years if y <= cycle_year]
     if years:
         board.year = years[-1]
         board.loaded = await services.load(db, province, board.year)

@@ -1,0 +1,57 @@
+"""The tenant home reads in a few statements (issue 20 item 5): each round trip to PostgreSQL costs the page a few
+milliseconds and a tenant check, so the count is pinned and cannot silently grow back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from backend.domain.assessments.history import import_histories, load_histories
+from backend.domain.criteria.importer import import_criteria, load_all
+from backend.settings import PROJECT_ROOT
+from tests.support import sign_in
+
+pytestmark = pytest.mark.usefixtures("demo_tenants", "published")
+
+SNGV = "/t/ha-tinh/so-ngoai-vu"
+FOCAL = "thao.ntp@sngv.hatinh.example.vn"
+HOME_STATEMENTS = 7
+
+
+@pytest.fixture
+async def published(owner_engine: AsyncEngine) -> None:
+    """The criteria sets and the published years, so every part of the home has something to read."""
+    await import_criteria(owner_engine, load_all(PROJECT_ROOT / "tenants"))
+    await import_histories(owner_engine, load_histories(PROJECT_ROOT / "tenants"))
+
+
+async def _statements(client: AsyncTestClient[Litestar], app: Litestar, path: str) -> list[str]:
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    target = app.state["sessions"].engine.sync_engine
+    event.listen(target, "before_cursor_execute", count)
+    try:
+        assert (await client.get(path)).status_code == 200
+    finally:
+        event.remove(target, "before_cursor_execute", count)
+    return statements
+
+
+async def test_the_signed_in_tenant_home_reads_in_a_few_statements(
+    client: AsyncTestClient[Litestar], app: Litestar
+) -> None:
+    await sign_in(client, FOCAL)
+    await client.get(f"{SNGV}/")  # warm the caches of the criteria set and the published numbers
+    statements = await _statements(client, app, f"{SNGV}/")
+    # The tenant and its province (binding the transaction); the units, what waits, the criteria years and the
+    # predecessors; the published years; the year's criteria set with its assessment; the scores the Sở Nội vụ
+    # entered; what does not apply; the result classes. Twelve before issue 20 item 5.
+    assert len(statements) <= HOME_STATEMENTS, "\n\n".join(statements)
