@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.db.models import AppraisedResult, Province
 from backend.domain.assessments import services
 from backend.domain.assessments.charts import area_chart, history_chart, predecessor_notes
-from backend.domain.assessments.published import TenantResult, publication, tenant_result
+from backend.domain.assessments.published import Publication, TenantResult, publication, tenant_result
 from backend.domain.assessments.services import Loaded
 from backend.domain.scoring.aggregate import History, Score, YearResult, year_over_year
 from backend.domain.scoring.index import DEFAULT_PLACES, published_index
@@ -106,18 +106,24 @@ async def dashboard(
     cycle_year: int,
     *,
     history: tuple[list[AppraisedResult], dict[int, str]] | None = None,
+    criteria_years: list[int] | None = None,
+    rules: Publication | None = None,
 ) -> Dashboard:
     """The self-assessment of the year being assessed (`cycle_year`), or, while the province has no set for it
     yet, of the latest year before it that has one (the page says which); and the published years: `history`
-    (with a predecessor's years labelled, tenants/lineage.yaml), else the tenant's own."""
+    (with a predecessor's years labelled, tenants/lineage.yaml), else the tenant's own. `criteria_years`: the
+    province's years with a criteria set, and `rules`: the result classes of the latest of them up to `cycle_year`,
+    when the caller read them already."""
     board = Dashboard()
-    years = [y for y in await services.criteria_years(db, province) if y <= cycle_year]
+    if criteria_years is None:
+        criteria_years = await services.criteria_years(db, province)
+    years = [y for y in criteria_years if y <= cycle_year]
     if years:
         board.year = years[-1]
         board.loaded = await services.load(db, province, board.year)
         if board.loaded is not None:
             board.area_svg = area_chart(board.loaded.sheet, board.year)
-            board.loaded.rules = await publication(db, province, board.year)
+            board.loaded.rules = rules if rules is not None else await publication(db, province, board.year)
             board.result = tenant_result(board.loaded.sheet, board.year, board.loaded.rules)
     board.results, board.labels = history if history is not None else (await services.history(db), {})
     if board.results:

@@ -66,6 +66,21 @@ async def publication(db: AsyncSession, province: Province, year: int) -> Public
     return Publication(classes, int((province.settings or {}).get("index_places", DEFAULT_PLACES)))
 
 
+def publication_of(rows: list[dict[str, Any]], province: Province) -> Publication:
+    """`publication` from the classes a page read in a statement of its own, as JSON in position order: code,
+    label, and min_index and area_floor as text (exact decimals, never floats)."""
+    classes = tuple(
+        ResultClass(
+            r["code"],
+            r["label"],
+            Decimal(r["min_index"]),
+            Decimal(r["area_floor"]) if r["area_floor"] is not None else None,
+        )
+        for r in rows
+    )
+    return Publication(classes, int((province.settings or {}).get("index_places", DEFAULT_PLACES)))
+
+
 def score_rows(sheet: Sheet, tenant: str, group: str, year: int) -> list[dict[str, object]]:
     """The sheet's leaf rows of the criteria and survey areas as score-frame rows (a remainder as "<code>*").
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Uuid, func, or_, select, tuple_, update
+from sqlalchemy import Select, Uuid, and_, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -96,8 +96,12 @@ BOUND_TENANT = func.nullif(func.current_setting("app.tenant_id", True), "").cast
 
 async def latest_set(db: AsyncSession, province: Province, year: int) -> CriteriaSet | None:
     """The newest version of the year's set for the bound tenant's ranking group, else of the set for every group."""
+    return await db.scalar(_latest_set(province, year))
+
+
+def _latest_set(province: Province, year: int) -> Select[CriteriaSet]:
     group = select(Tenant.ranking_group_id).where(Tenant.id == BOUND_TENANT).scalar_subquery()
-    return await db.scalar(
+    return (
         select(CriteriaSet)
         .where(
             CriteriaSet.province_id == province.id,
@@ -112,13 +116,24 @@ async def latest_set(db: AsyncSession, province: Province, year: int) -> Criteri
 async def not_applicable_for(db: AsyncSession, criteria_set: CriteriaSet, year: int) -> dict[str, str]:
     """What does not apply to the bound tenant in `year`, code → reason: the set's rules for the tenant's
     attributes, then the Sở Nội vụ's decisions for the tenant and year."""
-    attributes = await db.scalar(select(Tenant.attributes).where(Tenant.id == BOUND_TENANT))
-    decisions = await db.scalars(
-        select(NotApplicableDecision).where(
-            NotApplicableDecision.year == year, NotApplicableDecision.status == "decided"
+    # One statement: the tenant's row, with its decisions of the year joined when there are any.
+    rows = (
+        await db.execute(
+            select(Tenant.attributes, NotApplicableDecision.criterion_code, NotApplicableDecision.reason)
+            .outerjoin(
+                NotApplicableDecision,
+                and_(
+                    NotApplicableDecision.tenant_id == Tenant.id,
+                    NotApplicableDecision.year == year,
+                    NotApplicableDecision.status == "decided",
+                ),
+            )
+            .where(Tenant.id == BOUND_TENANT)
         )
-    )
-    return _not_applicable(criteria_set, attributes, {d.criterion_code: d.reason for d in decisions})
+    ).all()
+    attributes = rows[0].attributes if rows else None
+    decided = {row.criterion_code: row.reason for row in rows if row.criterion_code is not None}
+    return _not_applicable(criteria_set, attributes, decided)
 
 
 def _not_applicable(criteria_set: CriteriaSet, attributes: list[str] | None, decided: dict[str, str]) -> dict[str, str]:
@@ -179,14 +194,22 @@ async def _read_nodes(db: AsyncSession, criteria_set_id: uuid.UUID) -> list[Node
 
 async def load(db: AsyncSession, province: Province, year: int) -> Loaded | None:
     """The tenant's assessment for `year` (bound by row-level security) as a scored sheet; None: no criteria set."""
-    assessment = await db.scalar(select(Assessment).where(Assessment.year == year))
-    criteria_set = (
-        await db.get(CriteriaSet, assessment.criteria_set_id)
-        if assessment is not None
-        else await latest_set(db, province, year)
+    # One statement: the set of the year's assessment, else the newest set for the tenant's group, with the
+    # assessment when there is one.
+    chosen = func.coalesce(
+        select(Assessment.criteria_set_id).where(Assessment.year == year).scalar_subquery(),
+        _latest_set(province, year).with_only_columns(CriteriaSet.id).scalar_subquery(),
     )
-    if criteria_set is None:
+    found = (
+        await db.execute(
+            select(CriteriaSet, Assessment)
+            .outerjoin(Assessment, and_(Assessment.criteria_set_id == CriteriaSet.id, Assessment.year == year))
+            .where(CriteriaSet.id == chosen)
+        )
+    ).one_or_none()
+    if found is None:
         return None
+    criteria_set, assessment = found
     nodes = await nodes_of(db, criteria_set.id)
     entries: dict[uuid.UUID, Entry] = {}
     versions: dict[uuid.UUID, int] = {}

@@ -8,6 +8,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
+from sqlalchemy import Integer, Uuid, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission
@@ -15,13 +16,50 @@ from backend.clock import vietnam_today
 from backend.domain.assessments.controllers import history_chart, history_chart_response
 from backend.domain.assessments.dashboard import dashboard
 from backend.domain.assessments.parts import province_parts, province_points
+from backend.domain.assessments.published import publication_of
 from backend.domain.tenants.carry_over import carry_over, open_tasks
 from backend.domain.tenants.deps import TenantContext
-from backend.domain.tenants.lineage import history_with_predecessors, predecessors
-from backend.domain.tenants.services import province_calendar, tenant_home
-from backend.domain.tenants.waiting import department_waiting, inspector_queue
+from backend.domain.tenants.lineage import (
+    PREDECESSORS_COLUMN,
+    history_with_predecessors,
+    predecessors,
+    predecessors_of,
+)
+from backend.domain.tenants.services import HOME_COLUMNS, province_calendar, tenant_home_of
+from backend.domain.tenants.waiting import (
+    DEPARTMENT_COLUMNS,
+    SHOWN_TASKS,
+    department_waiting_of,
+    due_horizon,
+    inspector_queue,
+)
 from backend.web.flash import notice, problem
 from backend.web.templating import page
+
+# The home page's reads of the tenant (row-level security scopes them) in one round trip: every statement costs
+# the page a wait on PostgreSQL and a tenant check (issue 20 item 5; tests/test_home_statements.py pins the count).
+_HOME_READS = text(
+    "SELECT"
+    + HOME_COLUMNS
+    + ","
+    + DEPARTMENT_COLUMNS
+    + """,
+      (SELECT coalesce(array_agg(DISTINCT year ORDER BY year), '{}') FROM criteria_sets
+        WHERE province_id = :province) AS criteria_years,
+      (SELECT coalesce(json_agg(json_build_object('code', r.code, 'label', r.label, 'min_index', r.min_index::text,
+                                                  'area_floor', r.area_floor::text) ORDER BY r.position), '[]')
+         FROM result_classes r
+        WHERE r.province_id = :province AND r.year = (SELECT max(year) FROM criteria_sets
+                                                       WHERE province_id = :province AND year <= :cycle_year))
+        AS result_classes,
+    """
+    + PREDECESSORS_COLUMN
+).bindparams(
+    bindparam("shown", SHOWN_TASKS),
+    bindparam("province", type_=Uuid),
+    bindparam("tenant", type_=Uuid),
+    bindparam("cycle_year", type_=Integer),
+)
 
 
 class TenantController(Controller):
@@ -37,13 +75,36 @@ class TenantController(Controller):
     ) -> Template:
         today = vietnam_today()
         cycle = tenant.cycle
-        home = await tenant_home(db_session, tenant.province, cycle.year)
-        results, labels, earlier = await history_with_predecessors(db_session, tenant.tenant, tenant.principal)
-        board = await dashboard(db_session, tenant.province, cycle.year, history=(results, labels))
+        # One statement for the units, the department's boxes of what waits, the province's criteria years with
+        # the result classes of the year shown, and the tenant's predecessors.
+        horizon = due_horizon(tenant.province, today)
+        row = (
+            await db_session.execute(
+                _HOME_READS,
+                {
+                    "today": today,
+                    "horizon": horizon,
+                    "province": tenant.province.id,
+                    "tenant": tenant.id,
+                    "cycle_year": cycle.year,
+                },
+            )
+        ).one()
+        home = tenant_home_of(row, tenant.province, cycle.year)
+        waiting = department_waiting_of(row, horizon)
+        results, labels, earlier = await history_with_predecessors(
+            db_session, tenant.tenant, tenant.principal, predecessors_of(row.predecessors)
+        )
+        board = await dashboard(
+            db_session,
+            tenant.province,
+            cycle.year,
+            history=(results, labels),
+            criteria_years=list(row.criteria_years),
+            rules=publication_of(row.result_classes, tenant.province),
+        )
         carry = await open_tasks(db_session, tenant, earlier) if earlier and tenant.can("task.edit_any") else []
-        # What waits for the person first: one statement for the department's boxes, the inspector's queue
-        # only for those who appraise.
-        waiting = await department_waiting(db_session, tenant.province, today)
+        # The inspector's queue only for those who appraise.
         queue = await inspector_queue(db_session, tenant) if tenant.can(Permission.REVIEW_APPRAISE) else None
         parts = province_parts(board.loaded.sheet) if board.loaded else []
         return page(

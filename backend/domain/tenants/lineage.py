@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import yaml
@@ -520,8 +521,7 @@ class Predecessor:
 
 
 # Every tenant that became (part of) this one, following the lineage back (c ← b ← a gives b and a), nearest first.
-_PREDECESSORS = text(
-    """
+_PREDECESSOR_ROWS = """
     WITH RECURSIVE earlier(id, depth, position, kind, effective_on) AS (
         SELECT predecessor_id, 1, position, kind, effective_on FROM tenant_lineage WHERE successor_id = :tenant
         UNION
@@ -532,9 +532,41 @@ _PREDECESSORS = text(
     SELECT t.id, t.name, t.code, p.code AS province_code, p.name AS province_name, e.kind, e.effective_on,
            e.depth, e.position
       FROM earlier e JOIN tenants t ON t.id = e.id JOIN provinces p ON p.id = t.province_id
-     ORDER BY e.depth, e.position, t.name
-    """
+"""
+_PREDECESSORS = text(_PREDECESSOR_ROWS + " ORDER BY e.depth, e.position, t.name")
+
+# The same rows as one JSON column, for a page that reads them in a statement of its own (the tenant home);
+# `predecessors_of` turns it into the list `predecessors` gives.
+PREDECESSORS_COLUMN = (
+    """(SELECT coalesce(json_agg(json_build_object('id', q.id, 'name', q.name, 'code', q.code,
+                      'province_code', q.province_code, 'province_name', q.province_name, 'kind', q.kind,
+                      'effective_on', q.effective_on) ORDER BY q.depth, q.position, q.name), '[]')
+      FROM ("""
+    + _PREDECESSOR_ROWS
+    + """) q) AS predecessors"""
 )
+
+
+def predecessors_of(rows: list[dict[str, Any]]) -> list[Predecessor]:
+    """`predecessors` from the JSON of `PREDECESSORS_COLUMN`."""
+    seen: set[uuid.UUID] = set()
+    found = []
+    for row in rows:
+        tenant_id = uuid.UUID(row["id"])
+        if tenant_id not in seen:
+            seen.add(tenant_id)
+            found.append(
+                Predecessor(
+                    tenant_id,
+                    row["name"],
+                    row["code"],
+                    row["province_code"],
+                    row["province_name"],
+                    row["kind"],
+                    date.fromisoformat(row["effective_on"]),
+                )
+            )
+    return found
 
 
 async def predecessors(db: AsyncSession, tenant_id: uuid.UUID) -> list[Predecessor]:
@@ -552,13 +584,15 @@ async def predecessors(db: AsyncSession, tenant_id: uuid.UUID) -> list[Predecess
 
 
 async def history_with_predecessors(
-    db: AsyncSession, home: Tenant, person: Person
+    db: AsyncSession, home: Tenant, person: Person, earlier: list[Predecessor] | None = None
 ) -> tuple[list[AppraisedResult], dict[int, str], list[Predecessor]]:
     """The tenant's published years, then, for the years it has none, its predecessors' (the nearest first;
     of a merger, the first named in `from`), each labelled with the predecessor's name. The successor's people
-    may read their predecessors (the archive's access rule); the session is bound back to the tenant after."""
+    may read their predecessors (the archive's access rule); the session is bound back to the tenant after.
+    `earlier`: the predecessors, when the caller read them already."""
     own = list(await db.scalars(select(AppraisedResult).order_by(AppraisedResult.year)))
-    earlier = await predecessors(db, home.id)
+    if earlier is None:
+        earlier = await predecessors(db, home.id)
     if not earlier:
         return own, {}, []
     years = {r.year for r in own}

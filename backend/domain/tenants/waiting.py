@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import ARRAY, Uuid, bindparam, text
+from sqlalchemy import ARRAY, Row, Uuid, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission
@@ -56,9 +57,8 @@ class DepartmentWaiting:
     to_confirm: int  # cards in the column before the one that needs confirmation
 
 
-_DEPARTMENT = text(
-    """
-    SELECT
+# The select list alone, so the home page can read it in the same statement as the tenant's units.
+DEPARTMENT_COLUMNS = """
       (SELECT count(*) FROM evidence_requests WHERE status = 'open') AS open_requests,
       (SELECT max(year) FROM evidence_requests WHERE status = 'open') AS request_year,
       (SELECT count(*) FROM tasks t JOIN board_columns c ON c.id = t.column_id
@@ -76,15 +76,24 @@ _DEPARTMENT = text(
           SELECT max(b.position) FROM board_columns b
            WHERE NOT b.is_done AND b.position < (SELECT min(position) FROM board_columns WHERE needs_confirmation)
         )) AS to_confirm
-    """
-).bindparams(bindparam("shown", SHOWN_TASKS))
+"""
+_DEPARTMENT = text("SELECT" + DEPARTMENT_COLUMNS).bindparams(bindparam("shown", SHOWN_TASKS))
 
 
 async def department_waiting(db: AsyncSession, province: Province, today: date) -> DepartmentWaiting:
     """What waits in the department bound to `db`: today is Vietnam's day, `horizon` is counted in the
     province's working days."""
-    horizon = working_days(province.settings or {}).add_working_days(today, DUE_SOON_WORKING_DAYS)
-    row = (await db.execute(_DEPARTMENT, {"today": today, "horizon": horizon})).one()
+    horizon = due_horizon(province, today)
+    return department_waiting_of((await db.execute(_DEPARTMENT, {"today": today, "horizon": horizon})).one(), horizon)
+
+
+def due_horizon(province: Province, today: date) -> date:
+    """The last day of "Sắp đến hạn": DUE_SOON_WORKING_DAYS working days of the province's calendar from today."""
+    return working_days(province.settings or {}).add_working_days(today, DUE_SOON_WORKING_DAYS)
+
+
+def department_waiting_of(row: Row[Any], horizon: date) -> DepartmentWaiting:
+    """`department_waiting` from a row that has `DEPARTMENT_COLUMNS` (bound with today, `horizon` and shown)."""
     return DepartmentWaiting(
         open_requests=int(row.open_requests),
         request_year=row.request_year,
