@@ -9,6 +9,7 @@ through the services the review pages call (backend.domain.review.decisions), un
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -120,6 +121,8 @@ class CriterionReviewOut(msgspec.Struct):
     reason: str
     signed_off: bool
     requests: list[EvidenceRequestOut]
+    # the other appraising agency the criterion is assigned to this round (its tenant code); null: the Sở Nội vụ
+    agency: str | None = None
 
 
 class DecisionIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -128,6 +131,12 @@ class DecisionIn(msgspec.Struct, forbid_unknown_fields=True):
     decision: Annotated[str, msgspec.Meta(max_length=16)]
     points: Annotated[str, msgspec.Meta(max_length=32)] | None = None
     reason: Annotated[str, msgspec.Meta(max_length=TEXT_MAX)] = ""
+
+
+class AssignIn(msgspec.Struct, forbid_unknown_fields=True):
+    """The tenant code of another appraising agency of the province; null or "" gives it back to the Sở Nội vụ."""
+
+    agency: Annotated[str, msgspec.Meta(max_length=64)] | None = None
 
 
 class EvidenceRequestIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -158,8 +167,11 @@ def request_out(request: EvidenceRequest) -> EvidenceRequestOut:
     )
 
 
-def criterion_out(review: Review, row: ReviewRow) -> CriterionReviewOut:
+def criterion_out(
+    review: Review, row: ReviewRow, agencies: Mapping[uuid.UUID, str] | None = None
+) -> CriterionReviewOut:
     item = row.item(review.round)
+    agency_id = row.agency_id(review.round)
     return CriterionReviewOut(
         key=row.key,
         title=row.title,
@@ -172,6 +184,7 @@ def criterion_out(review: Review, row: ReviewRow) -> CriterionReviewOut:
         reason=item.reason if item is not None else "",
         signed_off=bool(item.signed_off) if item is not None else False,
         requests=[request_out(r) for r in row.requests],
+        agency=(agencies or {}).get(agency_id) if agency_id is not None else None,
     )
 
 
@@ -180,7 +193,11 @@ def _refusal(errors: dict[str, str]) -> ApiProblem:
     return ApiProblem(message, field=field)
 
 
-CriterionAction = Literal["decide", "request", "sign-off"]
+CriterionAction = Literal["decide", "request", "sign-off", "assign"]
+
+
+async def _agency_codes(db: AsyncSession, tenant: TenantContext) -> dict[uuid.UUID, str]:
+    return {a.id: a.code for a in await services.departments_of(db, tenant.province)}
 
 
 class ReviewDecisionApiController(Controller):
@@ -211,6 +228,8 @@ class ReviewDecisionApiController(Controller):
                     errors = await decisions.decide(db, tenant, review, row, form)
                 elif action == "request":
                     errors = await decisions.request_evidence(db, tenant, review, row, form)
+                elif action == "assign":
+                    errors = await decisions.assign_to(db, tenant, review, row, form["agency"])
                 else:
                     await decisions.sign_off(db, tenant, review, row)
             except PermissionError as exc:
@@ -221,9 +240,10 @@ class ReviewDecisionApiController(Controller):
                 raise _refusal(errors)
         services.audit_home(db, tenant, dept, f"review.{action}", f"{year}:{key}", after={"criterion": key})
         await db.flush()
+        agencies = await _agency_codes(db, tenant)
         async with services.bound_to(db, tenant, dept):
             review = await _review(db, tenant, dept, year)
-            return criterion_out(review, review.row(key))
+            return criterion_out(review, review.row(key), agencies)
 
     @get(
         "/",
@@ -241,9 +261,10 @@ class ReviewDecisionApiController(Controller):
         key: FromPath[str],
     ) -> CriterionReviewOut:
         dept = await _department(db_session, tenant, department_code)
+        agencies = await _agency_codes(db_session, tenant)
         async with services.bound_to(db_session, tenant, dept):
             review = await _review(db_session, tenant, dept, year)
-            return criterion_out(review, _row(review, tenant, key))
+            return criterion_out(review, _row(review, tenant, key), agencies)
 
     @post(
         "/quyet-dinh",
@@ -301,6 +322,26 @@ class ReviewDecisionApiController(Controller):
         key: FromPath[str],
     ) -> CriterionReviewOut:
         return await self._act(db_session, tenant, year, department_code, key, "sign-off", {})
+
+    @post(
+        "/giao",
+        name="api:review_assign",
+        opt=REVIEW,
+        status_code=200,
+        summary="Giao tiêu chí cho cơ quan khác của tỉnh thẩm định (Sở Nội vụ); agency rỗng: Sở Nội vụ tự thẩm định",
+        responses=error_responses(),
+    )
+    async def assign(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        department_code: FromPath[str],
+        key: FromPath[str],
+        data: JSONBody[AssignIn],
+    ) -> CriterionReviewOut:
+        form = {"agency": (data.agency or "").strip()}
+        return await self._act(db_session, tenant, year, department_code, key, "assign", form)
 
 
 class ReviewStepIn(msgspec.Struct, forbid_unknown_fields=True):

@@ -214,13 +214,7 @@ class ReviewController(Controller):
                 elif action == "sign-off":
                     await decisions.sign_off(db, tenant, review, row)
                 else:
-                    agency = None
-                    if form.get("agency"):
-                        agency = await services.department(db, tenant, str(form.get("agency")))
-                        if agency is None or agency.id == dept.id:
-                            errors = {"agency": "Chọn một cơ quan của tỉnh (không phải chính đơn vị được thẩm định)."}
-                    if not errors:
-                        await decisions.assign(db, tenant, review, row, agency)
+                    errors = await decisions.assign_to(db, tenant, review, row, str(form.get("agency") or ""))
             except PermissionError as exc:
                 raise PermissionDeniedException(str(exc)) from None
             except ReviewError as exc:

@@ -30,6 +30,7 @@ from backend.domain.review.services import (
     ReviewRow,
     actor_of,
     audit_department,
+    department,
     is_home_affairs,
 )
 from backend.domain.scoring.methods import POINTS_PLACES, ScoringError, parse_decimal, quantize
@@ -260,6 +261,23 @@ async def assign(db: AsyncSession, ctx: TenantContext, review: Review, row: Revi
         db, ctx, review.department, "review.assign", "appraisal-item", entity_id, before=before, after=after
     )
     await db.flush()
+
+
+AGENCY_REFUSED = "Chọn một cơ quan của tỉnh (không phải chính đơn vị được thẩm định)."
+
+
+async def assign_to(
+    db: AsyncSession, ctx: TenantContext, review: Review, row: ReviewRow, agency_code: str
+) -> dict[str, str]:
+    """Assign a criterion to the agency of the province with this code ("": back to the Sở Nội vụ); the errors by
+    field (nothing written) when the code is no agency of the province or the reviewed department itself."""
+    agency = None
+    if agency_code:
+        agency = await department(db, ctx, agency_code)
+        if agency is None or agency.id == review.department.id:
+            return {"agency": AGENCY_REFUSED}
+    await assign(db, ctx, review, row, agency)
+    return {}
 
 
 def home_affairs_step(ctx: TenantContext, review: Review) -> Appraisal:
