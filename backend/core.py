@@ -28,6 +28,10 @@ from backend.domain.admin.province_scores import ProvinceScoresController
 from backend.domain.admin.tokens import ProvinceTokensController, TenantTokensController
 from backend.domain.assessments.api import AssessmentApiController, ResultsApiController
 from backend.domain.assessments.controllers import AssessmentController, ProvinceResultsController
+from backend.domain.assessments.not_applicable_api import (
+    NotApplicableClaimApiController,
+    NotApplicableDecisionApiController,
+)
 from backend.domain.criteria.api import CriteriaApiController
 from backend.domain.evidence.api import EvidenceApiController
 from backend.domain.evidence.controllers import EvidenceController
@@ -161,6 +165,8 @@ def api_router() -> Router:
             ReportApiController,
             ExternalScoresApiController,
             EvidenceApiController,
+            NotApplicableClaimApiController,
+            NotApplicableDecisionApiController,
         ],
         exception_handlers=API_EXCEPTION_HANDLERS,
     )

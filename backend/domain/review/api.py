@@ -29,6 +29,7 @@ from backend.domain.review.controllers import STEP_ACTIONS, _department, _review
 from backend.domain.review.services import Review, ReviewError, ReviewRow
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
 from backend.web.api import ApiProblem, error_responses
+from backend.web.input import clean_text
 
 REVIEW = {"access": Permission.REVIEW_APPRAISE}
 VIEW = {"access": Permission.TENANT_VIEW}
@@ -340,7 +341,7 @@ class ReviewDecisionApiController(Controller):
         key: FromPath[str],
         data: JSONBody[AssignIn],
     ) -> CriterionReviewOut:
-        form = {"agency": (data.agency or "").strip()}
+        form = {"agency": clean_text(data.agency or "").strip()}  # as the pages' forms are cleaned
         return await self._act(db_session, tenant, year, department_code, key, "assign", form)
 
 
