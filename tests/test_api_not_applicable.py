@@ -222,3 +222,22 @@ async def test_an_archived_tenant_refuses_the_decision_with_423(
     assert archived.status_code == 423, archived.text
     assert archived.json()["code"] == "archived"
     assert await _count(owner_engine, "SELECT count(*) FROM not_applicable_decisions") == 0
+
+
+async def test_the_review_s_texts_from_json_are_cleaned_of_control_characters_as_the_pages_forms(
+    client: AsyncTestClient[Litestar], csrf: Csrf, owner_engine: AsyncEngine
+) -> None:
+    """A NUL in a JSON string reached PostgreSQL and answered 500; the API now drops it as the pages' forms do."""
+    await _self_assess_and_submit(owner_engine)
+    await sign_in(client, INSPECTOR)
+    headers = {"x-csrftoken": await csrf()}
+    asked = await client.post(f"{CRITERION}/yeu-cau", json={"message": "Bổ sung\x00 quyết định"}, headers=headers)
+    assert asked.status_code == 201, asked.text
+    assert asked.json()["requests"][0]["message"] == "Bổ sung quyết định"
+    decision = {"decision": "score", "points": "0,5\x00", "reason": "Thiếu\x00 kiểm chứng"}
+    decided = await client.post(f"{CRITERION}/quyet-dinh", json=decision, headers=headers)
+    assert decided.status_code == 200, decided.text
+    assert decided.json()["reason"] == "Thiếu kiểm chứng"
+    step = "/api/v1/t/ha-tinh/so-noi-vu/tham-dinh/2020/so-ngoai-vu/buoc"
+    returned = await client.post(step, json={"step": "tra-lai", "reason": "Thiếu\x00 hồ sơ"}, headers=headers)
+    assert returned.status_code == 200, returned.text

@@ -284,7 +284,7 @@ class ReviewDecisionApiController(Controller):
         key: FromPath[str],
         data: JSONBody[DecisionIn],
     ) -> CriterionReviewOut:
-        form = {"decision": data.decision, "points": data.points or "", "reason": data.reason}
+        form = {"decision": data.decision, "points": clean_text(data.points or ""), "reason": clean_text(data.reason)}
         return await self._act(db_session, tenant, year, department_code, key, "decide", form)
 
     @post(
@@ -304,7 +304,9 @@ class ReviewDecisionApiController(Controller):
         key: FromPath[str],
         data: JSONBody[EvidenceRequestIn],
     ) -> CriterionReviewOut:
-        return await self._act(db_session, tenant, year, department_code, key, "request", {"message": data.message})
+        return await self._act(
+            db_session, tenant, year, department_code, key, "request", {"message": clean_text(data.message)}
+        )
 
     @post(
         "/ky-duyet",
@@ -413,7 +415,7 @@ class ReviewStepApiController(Controller):
                 if data.step == "vong-2":
                     await decisions.to_round_2(db_session, tenant, review)
                 elif data.step == "tra-lai":
-                    await decisions.return_submission(db_session, tenant, review, {"reason": data.reason})
+                    await decisions.return_submission(db_session, tenant, review, {"reason": clean_text(data.reason)})
                 else:
                     await publishing.finalise(db_session, tenant, review)
         except PermissionError as exc:
@@ -471,7 +473,7 @@ class ExplanationApiController(Controller):
     ) -> EvidenceRequestOut:
         found = await services.department_requests(db_session, tenant, year)
         try:
-            errors = await decisions.answer(db_session, tenant, found, request_id, {"answer": data.answer})
+            errors = await decisions.answer(db_session, tenant, found, request_id, {"answer": clean_text(data.answer)})
         except LookupError as exc:
             raise NotFoundException(str(exc)) from None
         if errors:
