@@ -1,17 +1,18 @@
 """Remedy tasks over the JSON API (`/api/v1/t/<province>/<tenant>/ke-hoach/<year>/nhiem-vu`): the list with the
 board's filters, paged by cursor; create; edit and move, each with the version read (409 with the fresh task when
-someone else changed it). The same services and rules as the board's pages."""
+someone else changed it); a task's checklist (add, tick, untick) and comments. The same services and rules as the
+board's pages."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, get, patch, post
+from litestar import Controller, get, patch, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, JSONBody, QueryParameter
@@ -24,7 +25,7 @@ from backend.db.engine import driver_connection
 from backend.db.models import Task, TaskAssignee, TaskUnit
 from backend.domain.remedies import board as boards
 from backend.domain.remedies import board_reading as reading
-from backend.domain.remedies import tasks, visibility
+from backend.domain.remedies import services, tasks, visibility
 from backend.domain.remedies.board import ColumnView, Filters, Move, MoveError
 from backend.domain.remedies.deadlines import working_days
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
@@ -32,6 +33,7 @@ from backend.web.api import ApiConflict, ApiError, ApiProblem, Cursor, Limit, de
 
 VIEW = {"access": Permission.TENANT_VIEW, "token_scope": TokenScope.TASKS_READ}
 EDIT = {"access": Permission.TASK_EDIT_OWN_UNIT}
+COMMENT = {"access": Permission.TENANT_VIEW}  # anyone who sees the task; not a read-only token
 
 
 class TaskOut(msgspec.Struct):
@@ -108,6 +110,47 @@ class MoveIn(msgspec.Struct, forbid_unknown_fields=True):
     area: str = ""
     place: str = "end"
     anchor: int | None = None
+
+
+class ChecklistItemOut(msgspec.Struct):
+    """One item of a task's checklist ("việc cần làm"), in the card's order."""
+
+    id: uuid.UUID
+    position: int
+    text: str
+    done: bool
+
+
+class ChecklistItemIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A new checklist item: its text (at most 500 characters)."""
+
+    text: str
+
+
+class ChecklistTick(msgspec.Struct, forbid_unknown_fields=True):
+    """Ticks (`done` true) or unticks an item."""
+
+    done: bool
+
+
+class CommentOut(msgspec.Struct):
+    """A comment ("trao đổi") on a task, oldest first; `author_name` as the card shows it."""
+
+    id: uuid.UUID
+    author_id: uuid.UUID | None
+    author_name: str
+    body: str
+    created_at: datetime
+
+
+class CommentIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A new comment: its text."""
+
+    body: str
+
+
+async def _checklist_out(db: AsyncSession, task: Task) -> list[ChecklistItemOut]:
+    return [ChecklistItemOut(i.id, i.position, i.text, i.done) for i in await tasks.checklist(db, task)]
 
 
 def _form(data: TaskIn) -> dict[str, Any]:
@@ -347,3 +390,103 @@ class RemedyTaskApiController(Controller):
                 raise NotFoundException("Không tìm thấy nhiệm vụ (có thể đã bị xoá).") from None
             raise ApiConflict(current, str(refusal))
         return await _fresh(db_session, tenant, year, number)
+
+    @get(
+        "/{number:int}/viec-can-lam",
+        name="api:task_checklist",
+        opt=VIEW,
+        summary="Danh sách việc cần làm của nhiệm vụ",
+        responses=error_responses(),
+    )
+    async def checklist(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        number: FromPath[int],
+    ) -> list[ChecklistItemOut]:
+        task = await services.visible_task(db_session, tenant, year, number)
+        return await _checklist_out(db_session, task)
+
+    @post(
+        "/{number:int}/viec-can-lam",
+        name="api:task_checklist_add",
+        opt=EDIT,
+        summary="Thêm việc cần làm (trả về danh sách mới)",
+        responses=error_responses(),
+    )
+    async def checklist_add(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        number: FromPath[int],
+        data: JSONBody[ChecklistItemIn],
+    ) -> list[ChecklistItemOut]:
+        task = await services.editable_task(db_session, tenant, year, number)
+        error = await tasks.add_checklist_item(db_session, tenant, task, data.text)
+        if error:
+            raise ApiProblem(error, field="text")
+        return await _checklist_out(db_session, task)
+
+    @put(
+        "/{number:int}/viec-can-lam/{item:uuid}",
+        name="api:task_checklist_tick",
+        opt=EDIT,
+        summary="Đánh dấu đã xong hoặc bỏ đánh dấu một việc cần làm",
+        responses=error_responses(),
+    )
+    async def checklist_tick(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        number: FromPath[int],
+        item: FromPath[uuid.UUID],
+        data: JSONBody[ChecklistTick],
+    ) -> list[ChecklistItemOut]:
+        task = await services.editable_task(db_session, tenant, year, number)
+        error = await tasks.toggle_checklist_item(db_session, tenant, task, item, data.done)
+        if error:
+            raise NotFoundException(error)
+        return await _checklist_out(db_session, task)
+
+    @get(
+        "/{number:int}/trao-doi",
+        name="api:task_comments",
+        opt=VIEW,
+        summary="Các trao đổi về nhiệm vụ, cũ trước",
+        responses=error_responses(),
+    )
+    async def comments(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        number: FromPath[int],
+    ) -> list[CommentOut]:
+        task = await services.visible_task(db_session, tenant, year, number)
+        found = await tasks.comments(db_session, task)
+        return [CommentOut(c.id, c.author_id, name, c.body, c.created_at) for c, name in found]
+
+    @post(
+        "/{number:int}/trao-doi",
+        name="api:task_comment",
+        opt=COMMENT,
+        summary="Gửi trao đổi về nhiệm vụ (ai thấy nhiệm vụ đều gửi được)",
+        responses=error_responses(),
+    )
+    async def comment(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        number: FromPath[int],
+        data: JSONBody[CommentIn],
+    ) -> CommentOut:
+        task = await services.visible_task(db_session, tenant, year, number)
+        error = await tasks.add_comment(db_session, tenant, task, data.body)
+        if error:
+            raise ApiProblem(error, field="body")
+        comment, name = (await tasks.comments(db_session, task))[-1]
+        return CommentOut(comment.id, comment.author_id, name, comment.body, comment.created_at)

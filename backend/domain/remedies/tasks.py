@@ -523,6 +523,8 @@ async def update_plan(
 
 # ---- a card's checklist and comments ----
 
+CHECKLIST_ITEM_MISSING = "Không tìm thấy việc cần làm."
+
 
 async def checklist(db: AsyncSession, task: Task) -> list[ChecklistItem]:
     return list(
@@ -555,11 +557,14 @@ async def add_checklist_item(db: AsyncSession, ctx: TenantContext, task: Task, t
     return None
 
 
-async def toggle_checklist_item(db: AsyncSession, ctx: TenantContext, task: Task, item_id: uuid.UUID) -> str | None:
+async def toggle_checklist_item(
+    db: AsyncSession, ctx: TenantContext, task: Task, item_id: uuid.UUID, done: bool | None = None
+) -> str | None:
+    """Ticks or unticks the item: to `done` when given (the API's), otherwise the other way (the page's button)."""
     item = await db.scalar(select(ChecklistItem).where(ChecklistItem.id == item_id, ChecklistItem.task_id == task.id))
     if item is None:
-        return "Không tìm thấy việc cần làm."
-    item.done = not item.done
+        return CHECKLIST_ITEM_MISSING
+    item.done = (not item.done) if done is None else done
     db.add(_audit(ctx, "task.checklist", task, after={"text": item.text, "done": item.done}))
     await db.flush()
     return None
