@@ -31,7 +31,7 @@ from backend.domain.assessments.controllers import AssessmentController, Provinc
 from backend.domain.criteria.api import CriteriaApiController
 from backend.domain.evidence.api import EvidenceApiController
 from backend.domain.evidence.controllers import EvidenceController
-from backend.domain.remedies.api import RemedyTaskApiController
+from backend.domain.remedies.api import RemedyPlanApiController, RemedyTaskApiController
 from backend.domain.remedies.controllers import RemedyBoardController, RemedyCardController
 from backend.domain.remedies.my_tasks import MyTasksController
 from backend.domain.remedies.plan_controllers import RemedyPlanController
@@ -151,6 +151,7 @@ def api_router() -> Router:
             ResultsApiController,
             AssessmentApiController,
             RemedyTaskApiController,
+            RemedyPlanApiController,
             SubmissionApiController,
             SubmissionVerifyApiController,
             ReviewApiController,

@@ -1,7 +1,8 @@
 """Remedy tasks over the JSON API (`/api/v1/t/<province>/<tenant>/ke-hoach/<year>/nhiem-vu`): the list with the
 board's filters, paged by cursor; create; edit and move, each with the version read (409 with the fresh task when
-someone else changed it); a task's checklist (add, tick, untick) and comments. The same services and rules as the
-board's pages."""
+someone else changed it); a task's checklist (add, tick, untick) and comments. The year's plan as a whole
+(`.../ke-hoach/<year>`): its clock and status, generating its tasks from the self-assessment, the appraisal result's
+date, approving and reopening it. The same services and rules as the board's pages."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ from backend.web.api import ApiConflict, ApiError, ApiProblem, Cursor, Limit, de
 VIEW = {"access": Permission.TENANT_VIEW, "token_scope": TokenScope.TASKS_READ}
 EDIT = {"access": Permission.TASK_EDIT_OWN_UNIT}
 COMMENT = {"access": Permission.TENANT_VIEW}  # anyone who sees the task; not a read-only token
+PLAN = {"access": Permission.TASK_EDIT_ANY}
 
 
 class TaskOut(msgspec.Struct):
@@ -490,3 +492,131 @@ class RemedyTaskApiController(Controller):
             raise ApiProblem(error, field="body")
         comment, name = (await tasks.comments(db_session, task))[-1]
         return CommentOut(comment.id, comment.author_id, name, comment.body, comment.created_at)
+
+
+class PlanOut(msgspec.Struct):
+    """The year's plan as the board's header shows it: `status` draft or approved; the plan is due `due` (15 days
+    after the appraisal result's date), `days_left` from today; `on_time` once approved."""
+
+    year: int
+    status: str
+    version: int
+    result_date: date | None
+    due: date | None
+    days_left: int | None
+    approved_at: datetime | None
+    on_time: bool | None
+
+
+class PlanGenerated(msgspec.Struct):
+    """How many tasks were made from the criteria that lost points (none for those that already have one)."""
+
+    created: int
+    plan: PlanOut
+
+
+class ResultDateIn(msgspec.Struct, forbid_unknown_fields=True):
+    """The date the appraisal result came (its 15 days start there)."""
+
+    result_date: date
+
+
+async def _plan_out(db: AsyncSession, year: int) -> PlanOut:
+    plan = await tasks.plan_of(db, year)
+    clock = tasks.plan_clock(plan, vietnam_today())
+    return PlanOut(
+        year=year,
+        status=plan.status if plan else "draft",
+        version=plan.version if plan else 0,
+        result_date=clock.result_date,
+        due=clock.due,
+        days_left=clock.days_left,
+        approved_at=plan.approved_at if plan else None,
+        on_time=clock.on_time,
+    )
+
+
+async def _plan_action(db: AsyncSession, ctx: TenantContext, year: int, action: str, **form: str) -> PlanOut:
+    await reading.areas(db, ctx, year)
+    error = await tasks.update_plan(db, ctx, year, action, form)
+    if error:
+        raise ApiProblem(error, field="result_date" if action == "ngay-ket-qua" else None)
+    return await _plan_out(db, year)
+
+
+class RemedyPlanApiController(Controller):
+    path = "/t/{province_code:str}/{tenant_code:str}/ke-hoach/{year:int}"
+    dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
+    tags = ["Kế hoạch khắc phục"]  # noqa: RUF012 - Litestar reads it
+
+    @get(
+        "/",
+        name="api:plan",
+        opt=VIEW,
+        summary="Kế hoạch khắc phục của năm: thời hạn, trạng thái",
+        responses=error_responses(),
+    )
+    async def plan(
+        self, db_session: NamedDependency[AsyncSession], tenant: NamedDependency[TenantContext], year: FromPath[int]
+    ) -> PlanOut:
+        await reading.areas(db_session, tenant, year)
+        return await _plan_out(db_session, year)
+
+    @post(
+        "/tao-tu-tu-danh-gia",
+        name="api:plan_generate",
+        opt=PLAN,
+        status_code=200,
+        summary="Tạo nhiệm vụ từ các tiêu chí bị trừ điểm trong bản tự đánh giá (bỏ qua tiêu chí đã có nhiệm vụ)",
+        responses=error_responses(),
+    )
+    async def generate(
+        self, db_session: NamedDependency[AsyncSession], tenant: NamedDependency[TenantContext], year: FromPath[int]
+    ) -> PlanGenerated:
+        created = await services.generate_from_assessment(db_session, tenant, year)
+        if created is None:
+            raise ApiProblem("Chưa có bản tự đánh giá năm này.")
+        return PlanGenerated(created, await _plan_out(db_session, year))
+
+    @put(
+        "/ngay-ket-qua",
+        name="api:plan_result_date",
+        opt=PLAN,
+        summary="Ghi ngày có kết quả thẩm định (kế hoạch phải ban hành trong 15 ngày)",
+        responses=error_responses(),
+    )
+    async def result_date(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        data: JSONBody[ResultDateIn],
+    ) -> PlanOut:
+        typed = data.result_date.strftime("%d/%m/%Y")
+        return await _plan_action(db_session, tenant, year, "ngay-ket-qua", result_date=typed)
+
+    @post(
+        "/duyet",
+        name="api:plan_approve",
+        opt=PLAN,
+        status_code=200,
+        summary="Duyệt kế hoạch (cần có ít nhất một nhiệm vụ)",
+        responses=error_responses(),
+    )
+    async def approve(
+        self, db_session: NamedDependency[AsyncSession], tenant: NamedDependency[TenantContext], year: FromPath[int]
+    ) -> PlanOut:
+        return await _plan_action(db_session, tenant, year, "duyet")
+
+    @post(
+        "/mo-lai",
+        name="api:plan_reopen",
+        opt=PLAN,
+        status_code=200,
+        summary="Mở lại kế hoạch đã duyệt để sửa",
+        responses=error_responses(),
+    )
+    async def reopen(
+        self, db_session: NamedDependency[AsyncSession], tenant: NamedDependency[TenantContext], year: FromPath[int]
+    ) -> PlanOut:
+        return await _plan_action(db_session, tenant, year, "mo-lai")
