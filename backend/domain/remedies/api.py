@@ -487,11 +487,11 @@ class RemedyTaskApiController(Controller):
         data: JSONBody[CommentIn],
     ) -> CommentOut:
         task = await services.visible_task(db_session, tenant, year, number)
-        error = await tasks.add_comment(db_session, tenant, task, data.body)
-        if error:
-            raise ApiProblem(error, field="body")
-        comment, name = (await tasks.comments(db_session, task))[-1]
-        return CommentOut(comment.id, comment.author_id, name, comment.body, comment.created_at)
+        posted = await tasks.post_comment(db_session, tenant, task, data.body)
+        if isinstance(posted, str):
+            raise ApiProblem(posted, field="body")
+        name = next(name for comment, name in await tasks.comments(db_session, task) if comment.id == posted.id)
+        return CommentOut(posted.id, posted.author_id, name, posted.body, posted.created_at)
 
 
 class PlanOut(msgspec.Struct):

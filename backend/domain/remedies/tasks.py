@@ -571,16 +571,22 @@ async def toggle_checklist_item(
 
 
 async def add_comment(db: AsyncSession, ctx: TenantContext, task: Task, body: str) -> str | None:
+    posted = await post_comment(db, ctx, task, body)
+    return posted if isinstance(posted, str) else None
+
+
+async def post_comment(db: AsyncSession, ctx: TenantContext, task: Task, body: str) -> TaskComment | str:
+    """The comment posted, or why it was refused."""
     body = body.replace("\r\n", "\n").strip()
     if not body:
         return "Nhập nội dung trao đổi."
     if len(body) > MAX_TEXT:
         return f"Tối đa {MAX_TEXT:,} ký tự.".replace(",", ".")
-    db.add(
-        TaskComment(
-            id=uuid.uuid4(), tenant_id=ctx.tenant.id, task_id=task.id, author_id=ctx.principal.user_id, body=body
-        )
+    comment = TaskComment(
+        id=uuid.uuid4(), tenant_id=ctx.tenant.id, task_id=task.id, author_id=ctx.principal.user_id, body=body
     )
+    db.add(comment)
     db.add(_audit(ctx, "task.comment", task, after={"length": len(body)}))
     await db.flush()
-    return None
+    await db.refresh(comment)
+    return comment
