@@ -22,6 +22,7 @@ from backend.auth.principal import current_principal
 from backend.auth.sessions import SessionStore
 from backend.db.migrate import head_revision
 from backend.db.rls import TenantSession
+from backend.domain.admin.api import TenantMembersApiController
 from backend.domain.admin.controllers import ProvinceAdminController, TenantAdminController
 from backend.domain.admin.external_api import ExternalScoresApiController
 from backend.domain.admin.province_scores import ProvinceScoresController
@@ -35,7 +36,7 @@ from backend.domain.assessments.not_applicable_api import (
 from backend.domain.criteria.api import CriteriaApiController
 from backend.domain.evidence.api import EvidenceApiController
 from backend.domain.evidence.controllers import EvidenceController
-from backend.domain.remedies.api import RemedyTaskApiController
+from backend.domain.remedies.api import RemedyPlanApiController, RemedyTaskApiController
 from backend.domain.remedies.controllers import RemedyBoardController, RemedyCardController
 from backend.domain.remedies.my_tasks import MyTasksController
 from backend.domain.remedies.plan_controllers import RemedyPlanController
@@ -155,6 +156,8 @@ def api_router() -> Router:
             ResultsApiController,
             AssessmentApiController,
             RemedyTaskApiController,
+            RemedyPlanApiController,
+            TenantMembersApiController,
             SubmissionApiController,
             SubmissionVerifyApiController,
             ReviewApiController,

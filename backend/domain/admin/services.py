@@ -232,6 +232,11 @@ async def change_role(
     return errors
 
 
+async def membership_user(db: AsyncSession, membership_id: uuid.UUID) -> uuid.UUID:
+    """Whose role `membership_id` is."""
+    return (await db.get_one(Membership, membership_id)).user_id
+
+
 async def set_member_active(
     db: AsyncSession, tenant: Tenant, actor: uuid.UUID | None, user_id: uuid.UUID, *, active: bool
 ) -> str | None:

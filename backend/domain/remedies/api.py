@@ -1,17 +1,19 @@
 """Remedy tasks over the JSON API (`/api/v1/t/<province>/<tenant>/ke-hoach/<year>/nhiem-vu`): the list with the
 board's filters, paged by cursor; create; edit and move, each with the version read (409 with the fresh task when
-someone else changed it). The same services and rules as the board's pages."""
+someone else changed it); a task's checklist (add, tick, untick) and comments. The year's plan as a whole
+(`.../ke-hoach/<year>`): its clock and status, generating its tasks from the self-assessment, the appraisal result's
+date, approving and reopening it. The same services and rules as the board's pages."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, get, patch, post
+from litestar import Controller, get, patch, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, JSONBody, QueryParameter
@@ -24,7 +26,7 @@ from backend.db.engine import driver_connection
 from backend.db.models import Task, TaskAssignee, TaskUnit
 from backend.domain.remedies import board as boards
 from backend.domain.remedies import board_reading as reading
-from backend.domain.remedies import tasks, visibility
+from backend.domain.remedies import services, tasks, visibility
 from backend.domain.remedies.board import ColumnView, Filters, Move, MoveError
 from backend.domain.remedies.deadlines import working_days
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
@@ -32,6 +34,8 @@ from backend.web.api import ApiConflict, ApiError, ApiProblem, Cursor, Limit, de
 
 VIEW = {"access": Permission.TENANT_VIEW, "token_scope": TokenScope.TASKS_READ}
 EDIT = {"access": Permission.TASK_EDIT_OWN_UNIT}
+COMMENT = {"access": Permission.TENANT_VIEW}  # anyone who sees the task; not a read-only token
+PLAN = {"access": Permission.TASK_EDIT_ANY}
 
 
 class TaskOut(msgspec.Struct):
@@ -108,6 +112,47 @@ class MoveIn(msgspec.Struct, forbid_unknown_fields=True):
     area: str = ""
     place: str = "end"
     anchor: int | None = None
+
+
+class ChecklistItemOut(msgspec.Struct):
+    """One item of a task's checklist ("việc cần làm"), in the card's order."""
+
+    id: uuid.UUID
+    position: int
+    text: str
+    done: bool
+
+
+class ChecklistItemIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A new checklist item: its text (at most 500 characters)."""
+
+    text: str
+
+
+class ChecklistTick(msgspec.Struct, forbid_unknown_fields=True):
+    """Ticks (`done` true) or unticks an item."""
+
+    done: bool
+
+
+class CommentOut(msgspec.Struct):
+    """A comment ("trao đổi") on a task, oldest first; `author_name` as the card shows it."""
+
+    id: uuid.UUID
+    author_id: uuid.UUID | None
+    author_name: str
+    body: str
+    created_at: datetime
+
+
+class CommentIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A new comment: its text."""
+
+    body: str
+
+
+async def _checklist_out(db: AsyncSession, task: Task) -> list[ChecklistItemOut]:
+    return [ChecklistItemOut(i.id, i.position, i.text, i.done) for i in await tasks.checklist(db, task)]
 
 
 def _form(data: TaskIn) -> dict[str, Any]:
@@ -347,3 +392,231 @@ class RemedyTaskApiController(Controller):
                 raise NotFoundException("Không tìm thấy nhiệm vụ (có thể đã bị xoá).") from None
             raise ApiConflict(current, str(refusal))
         return await _fresh(db_session, tenant, year, number)
+
+    @get(
+        "/{number:int}/viec-can-lam",
+        name="api:task_checklist",
+        opt=VIEW,
+        summary="Danh sách việc cần làm của nhiệm vụ",
+        responses=error_responses(),
+    )
+    async def checklist(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        number: FromPath[int],
+    ) -> list[ChecklistItemOut]:
+        task = await services.visible_task(db_session, tenant, year, number)
+        return await _checklist_out(db_session, task)
+
+    @post(
+        "/{number:int}/viec-can-lam",
+        name="api:task_checklist_add",
+        opt=EDIT,
+        summary="Thêm việc cần làm (trả về danh sách mới)",
+        responses=error_responses(),
+    )
+    async def checklist_add(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        number: FromPath[int],
+        data: JSONBody[ChecklistItemIn],
+    ) -> list[ChecklistItemOut]:
+        task = await services.editable_task(db_session, tenant, year, number)
+        error = await tasks.add_checklist_item(db_session, tenant, task, data.text)
+        if error:
+            raise ApiProblem(error, field="text")
+        return await _checklist_out(db_session, task)
+
+    @put(
+        "/{number:int}/viec-can-lam/{item:uuid}",
+        name="api:task_checklist_tick",
+        opt=EDIT,
+        summary="Đánh dấu đã xong hoặc bỏ đánh dấu một việc cần làm",
+        responses=error_responses(),
+    )
+    async def checklist_tick(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        number: FromPath[int],
+        item: FromPath[uuid.UUID],
+        data: JSONBody[ChecklistTick],
+    ) -> list[ChecklistItemOut]:
+        task = await services.editable_task(db_session, tenant, year, number)
+        error = await tasks.toggle_checklist_item(db_session, tenant, task, item, data.done)
+        if error:
+            raise NotFoundException(error)
+        return await _checklist_out(db_session, task)
+
+    @get(
+        "/{number:int}/trao-doi",
+        name="api:task_comments",
+        opt=VIEW,
+        summary="Các trao đổi về nhiệm vụ, cũ trước",
+        responses=error_responses(),
+    )
+    async def comments(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        number: FromPath[int],
+    ) -> list[CommentOut]:
+        task = await services.visible_task(db_session, tenant, year, number)
+        found = await tasks.comments(db_session, task)
+        return [CommentOut(c.id, c.author_id, name, c.body, c.created_at) for c, name in found]
+
+    @post(
+        "/{number:int}/trao-doi",
+        name="api:task_comment",
+        opt=COMMENT,
+        summary="Gửi trao đổi về nhiệm vụ (ai thấy nhiệm vụ đều gửi được)",
+        responses=error_responses(),
+    )
+    async def comment(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        number: FromPath[int],
+        data: JSONBody[CommentIn],
+    ) -> CommentOut:
+        task = await services.visible_task(db_session, tenant, year, number)
+        posted = await tasks.post_comment(db_session, tenant, task, data.body)
+        if isinstance(posted, str):
+            raise ApiProblem(posted, field="body")
+        name = next(name for comment, name in await tasks.comments(db_session, task) if comment.id == posted.id)
+        return CommentOut(posted.id, posted.author_id, name, posted.body, posted.created_at)
+
+
+class PlanOut(msgspec.Struct):
+    """The year's plan as the board's header shows it: `status` draft or approved; the plan is due `due` (15 days
+    after the appraisal result's date), `days_left` from today; `on_time` once approved."""
+
+    year: int
+    status: str
+    version: int
+    result_date: date | None
+    due: date | None
+    days_left: int | None
+    approved_at: datetime | None
+    on_time: bool | None
+
+
+class PlanGenerated(msgspec.Struct):
+    """How many tasks were made from the criteria that lost points (none for those that already have one)."""
+
+    created: int
+    plan: PlanOut
+
+
+class ResultDateIn(msgspec.Struct, forbid_unknown_fields=True):
+    """The date the appraisal result came (its 15 days start there)."""
+
+    result_date: date
+
+
+async def _plan_out(db: AsyncSession, year: int) -> PlanOut:
+    plan = await tasks.plan_of(db, year)
+    clock = tasks.plan_clock(plan, vietnam_today())
+    return PlanOut(
+        year=year,
+        status=plan.status if plan else "draft",
+        version=plan.version if plan else 0,
+        result_date=clock.result_date,
+        due=clock.due,
+        days_left=clock.days_left,
+        approved_at=plan.approved_at if plan else None,
+        on_time=clock.on_time,
+    )
+
+
+async def _plan_action(db: AsyncSession, ctx: TenantContext, year: int, action: str, **form: str) -> PlanOut:
+    await reading.areas(db, ctx, year)
+    error = await tasks.update_plan(db, ctx, year, action, form)
+    if error:
+        raise ApiProblem(error, field="result_date" if action == "ngay-ket-qua" else None)
+    return await _plan_out(db, year)
+
+
+class RemedyPlanApiController(Controller):
+    path = "/t/{province_code:str}/{tenant_code:str}/ke-hoach/{year:int}"
+    dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
+    tags = ["Kế hoạch khắc phục"]  # noqa: RUF012 - Litestar reads it
+
+    @get(
+        "/",
+        name="api:plan",
+        opt=VIEW,
+        summary="Kế hoạch khắc phục của năm: thời hạn, trạng thái",
+        responses=error_responses(),
+    )
+    async def plan(
+        self, db_session: NamedDependency[AsyncSession], tenant: NamedDependency[TenantContext], year: FromPath[int]
+    ) -> PlanOut:
+        await reading.areas(db_session, tenant, year)
+        return await _plan_out(db_session, year)
+
+    @post(
+        "/tao-tu-tu-danh-gia",
+        name="api:plan_generate",
+        opt=PLAN,
+        status_code=200,
+        summary="Tạo nhiệm vụ từ các tiêu chí bị trừ điểm trong bản tự đánh giá (bỏ qua tiêu chí đã có nhiệm vụ)",
+        responses=error_responses(),
+    )
+    async def generate(
+        self, db_session: NamedDependency[AsyncSession], tenant: NamedDependency[TenantContext], year: FromPath[int]
+    ) -> PlanGenerated:
+        created = await services.generate_from_assessment(db_session, tenant, year)
+        if created is None:
+            raise ApiProblem("Chưa có bản tự đánh giá năm này.")
+        return PlanGenerated(created, await _plan_out(db_session, year))
+
+    @put(
+        "/ngay-ket-qua",
+        name="api:plan_result_date",
+        opt=PLAN,
+        summary="Ghi ngày có kết quả thẩm định (kế hoạch phải ban hành trong 15 ngày)",
+        responses=error_responses(),
+    )
+    async def result_date(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        data: JSONBody[ResultDateIn],
+    ) -> PlanOut:
+        typed = data.result_date.strftime("%d/%m/%Y")
+        return await _plan_action(db_session, tenant, year, "ngay-ket-qua", result_date=typed)
+
+    @post(
+        "/duyet",
+        name="api:plan_approve",
+        opt=PLAN,
+        status_code=200,
+        summary="Duyệt kế hoạch (cần có ít nhất một nhiệm vụ)",
+        responses=error_responses(),
+    )
+    async def approve(
+        self, db_session: NamedDependency[AsyncSession], tenant: NamedDependency[TenantContext], year: FromPath[int]
+    ) -> PlanOut:
+        return await _plan_action(db_session, tenant, year, "duyet")
+
+    @post(
+        "/mo-lai",
+        name="api:plan_reopen",
+        opt=PLAN,
+        status_code=200,
+        summary="Mở lại kế hoạch đã duyệt để sửa",
+        responses=error_responses(),
+    )
+    async def reopen(
+        self, db_session: NamedDependency[AsyncSession], tenant: NamedDependency[TenantContext], year: FromPath[int]
+    ) -> PlanOut:
+        return await _plan_action(db_session, tenant, year, "mo-lai")

@@ -523,6 +523,8 @@ async def update_plan(
 
 # ---- a card's checklist and comments ----
 
+CHECKLIST_ITEM_MISSING = "Không tìm thấy việc cần làm."
+
 
 async def checklist(db: AsyncSession, task: Task) -> list[ChecklistItem]:
     return list(
@@ -555,27 +557,36 @@ async def add_checklist_item(db: AsyncSession, ctx: TenantContext, task: Task, t
     return None
 
 
-async def toggle_checklist_item(db: AsyncSession, ctx: TenantContext, task: Task, item_id: uuid.UUID) -> str | None:
+async def toggle_checklist_item(
+    db: AsyncSession, ctx: TenantContext, task: Task, item_id: uuid.UUID, done: bool | None = None
+) -> str | None:
+    """Ticks or unticks the item: to `done` when given (the API's), otherwise the other way (the page's button)."""
     item = await db.scalar(select(ChecklistItem).where(ChecklistItem.id == item_id, ChecklistItem.task_id == task.id))
     if item is None:
-        return "Không tìm thấy việc cần làm."
-    item.done = not item.done
+        return CHECKLIST_ITEM_MISSING
+    item.done = (not item.done) if done is None else done
     db.add(_audit(ctx, "task.checklist", task, after={"text": item.text, "done": item.done}))
     await db.flush()
     return None
 
 
 async def add_comment(db: AsyncSession, ctx: TenantContext, task: Task, body: str) -> str | None:
+    posted = await post_comment(db, ctx, task, body)
+    return posted if isinstance(posted, str) else None
+
+
+async def post_comment(db: AsyncSession, ctx: TenantContext, task: Task, body: str) -> TaskComment | str:
+    """The comment posted, or why it was refused."""
     body = body.replace("\r\n", "\n").strip()
     if not body:
         return "Nhập nội dung trao đổi."
     if len(body) > MAX_TEXT:
         return f"Tối đa {MAX_TEXT:,} ký tự.".replace(",", ".")
-    db.add(
-        TaskComment(
-            id=uuid.uuid4(), tenant_id=ctx.tenant.id, task_id=task.id, author_id=ctx.principal.user_id, body=body
-        )
+    comment = TaskComment(
+        id=uuid.uuid4(), tenant_id=ctx.tenant.id, task_id=task.id, author_id=ctx.principal.user_id, body=body
     )
+    db.add(comment)
     db.add(_audit(ctx, "task.comment", task, after={"length": len(body)}))
     await db.flush()
-    return None
+    await db.refresh(comment)
+    return comment
