@@ -14,6 +14,7 @@ import zipfile
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from litestar import Litestar, get, route
@@ -27,10 +28,12 @@ from backend.auth.permissions import (
     PUBLIC,
     SIGNED_IN,
     Permission,
+    TokenScope,
     access_guard,
     allows,
     declare_automatic_options_public,
     declared_access,
+    declared_token_scope,
 )
 from backend.db.models import Role
 from backend.domain.evidence.services import parse_document
@@ -777,10 +780,14 @@ async def test_a_missing_local_blob_stops_the_package(tmp_path: Path) -> None:
 # -- the guard, on an app of its own --------------------------------------------------------------------------
 
 
-def _guarded(*handlers: HTTPRouteHandler, signed_in: bool = False) -> Litestar:
+def _guarded(
+    *handlers: HTTPRouteHandler, signed_in: bool = False, token: frozenset[TokenScope] | None = None
+) -> Litestar:
     def person(app: ASGIApp) -> ASGIApp:
         async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-            if signed_in:
+            if token is not None:  # an API token's principal: its scopes, no roles
+                scope["parboard_principal"] = SimpleNamespace(token_scopes=token)  # type: ignore[typeddict-unknown-key]
+            elif signed_in:
                 scope["parboard_principal"] = "a person"  # type: ignore[typeddict-unknown-key]
             await app(scope, receive, send)
 
@@ -841,6 +848,41 @@ async def test_the_guard_serves_only_what_a_route_declares(path: str, anonymous:
         assert (response.text == "served") is (status == 200)
         if status == 401:
             assert response.json()["detail"] == "Cần đăng nhập"
+
+
+@get("/ket-qua", opt={"access": Permission.TENANT_VIEW, "token_scope": TokenScope.RESULTS_READ}, sync_to_thread=False)
+def _results() -> str:
+    return "served"
+
+
+async def test_a_token_passes_only_routes_declaring_one_of_its_scopes_and_is_told_why_not() -> None:
+    handlers = (_results, _permission, _public, _undeclared)
+    async with AsyncTestClient(app=_guarded(*handlers, token=frozenset({TokenScope.RESULTS_READ}))) as client:
+        assert (await client.get("/ket-qua")).text == "served"
+        assert (await client.get("/cong-khai")).text == "served"
+        refused = await client.get("/nhat-ky")  # no token scope declared: no token passes
+        undeclared = await client.get("/khong-khai-bao")
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == "Mã truy cập API không được cấp quyền cho thao tác này"
+    assert undeclared.status_code == 403
+    assert undeclared.json()["detail"] == "Route declares no access"
+    for scopes in (frozenset({TokenScope.EVIDENCE_READ}), frozenset()):  # another scope, or none
+        async with AsyncTestClient(app=_guarded(*handlers, token=scopes)) as client:
+            other = await client.get("/ket-qua")
+        assert other.status_code == 403
+        assert other.json()["detail"] == "Mã truy cập API không được cấp quyền cho thao tác này"
+
+
+@get("/chuoi-pham-vi", opt={"access": Permission.TENANT_VIEW, "token_scope": "results:read"}, sync_to_thread=False)
+def _scope_as_a_string() -> str:
+    return "served"
+
+
+def test_a_declared_token_scope_is_a_scope_only() -> None:
+    assert declared_token_scope(_results) is TokenScope.RESULTS_READ
+    assert declared_token_scope(_scope_as_a_string) is None  # the scope's text is not the scope
+    assert declared_token_scope(_permission) is None
+    assert declared_token_scope(_as_a_string) is None
 
 
 def test_a_declared_access_is_a_permission_or_a_public_level_only() -> None:
