@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Controller, Request, get, post
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
@@ -18,7 +18,7 @@ from backend.auth import tokens
 from backend.auth.permissions import PROVINCE_TOKENS_MANAGE, TENANT_TOKENS_MANAGE
 from backend.db.models import TokenKind
 from backend.domain.admin.province import is_home_affairs
-from backend.domain.tenants.deps import TenantContext, provide_tenant_context
+from backend.domain.tenants.deps import TenantContext
 from backend.web.flash import notice
 from backend.web.templating import page
 
@@ -97,8 +97,7 @@ async def _revoke(
 class TenantTokensController(Controller):
     """A tenant admin's API tokens, for the tenant's own systems (evidence from the document system, results)."""
 
-    path = "/t/{province_code:str}/{tenant_code:str}/quan-tri/ma-api"
-    dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
+    path = "/quan-tri/ma-api"  # under the tenant router (`tenant_router`), which brings the tenant
     include_in_schema = False
 
     @get("/", name="admin:tokens", opt=TENANT)
@@ -133,8 +132,7 @@ class TenantTokensController(Controller):
 class ProvinceTokensController(Controller):
     """A province admin's API tokens, for the province's systems (its results portal, survey and index imports)."""
 
-    path = "/t/{province_code:str}/{tenant_code:str}/quan-tri/tinh/ma-api"
-    dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
+    path = "/quan-tri/tinh/ma-api"  # under the tenant router (`tenant_router`), which brings the tenant
     include_in_schema = False
 
     @get("/", name="admin:province-tokens", opt=PROVINCE)
