@@ -6,12 +6,13 @@ import asyncio
 
 from alembic import context
 from alembic_utils.pg_function import PGFunction
+from alembic_utils.pg_trigger import PGTrigger
 from alembic_utils.replaceable_entity import register_entities
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from backend.db.functions import functions
+from backend.db.functions import entities
 from backend.db.models import Base
 from backend.db.runtime import resolve
 from backend.settings import get_settings
@@ -26,11 +27,11 @@ if "owner_url" not in config.attributes:
     config.attributes["app_role"] = urls.app_role
     config.attributes["jobs_role"] = urls.jobs_role
 
-# The SQL functions' sources (backend/db/sql), for `alembic revision --autogenerate` to compare with the database;
-# the migrations it writes carry their bodies literally.
+# The SQL functions' and triggers' sources (backend/db/sql), for `alembic revision --autogenerate` to compare with
+# the database; the migrations it writes carry their bodies literally.
 register_entities(
-    functions(str(make_url(config.attributes["owner_url"]).username), config.attributes.get("jobs_role")),
-    entity_types=[PGFunction],
+    entities(str(make_url(config.attributes["owner_url"]).username), config.attributes.get("jobs_role")),
+    entity_types=[PGFunction, PGTrigger],
 )
 
 # Two processes migrating one database at once (two `make run`, two replicas starting) take turns: the

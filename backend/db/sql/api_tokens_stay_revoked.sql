@@ -6,4 +6,7 @@ BEGIN
     RAISE EXCEPTION 'a revoked token stays revoked' USING ERRCODE = '42501';
   END IF;
   RETURN NEW;
-END $$
+END $$;
+
+CREATE TRIGGER stay_revoked BEFORE UPDATE ON public.api_tokens FOR EACH ROW
+  EXECUTE FUNCTION api_tokens_stay_revoked();

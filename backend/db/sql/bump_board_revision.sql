@@ -14,3 +14,16 @@ BEGIN
   END IF;
   RETURN NULL;
 END $$;
+
+CREATE TRIGGER board_revision AFTER INSERT OR DELETE OR UPDATE ON public.units FOR EACH STATEMENT
+  EXECUTE FUNCTION bump_board_revision();
+CREATE TRIGGER board_revision AFTER INSERT OR DELETE OR UPDATE ON public.board_columns FOR EACH STATEMENT
+  EXECUTE FUNCTION bump_board_revision();
+CREATE TRIGGER board_revision AFTER INSERT OR DELETE OR UPDATE ON public.tasks FOR EACH STATEMENT
+  EXECUTE FUNCTION bump_board_revision();
+CREATE TRIGGER board_revision AFTER INSERT OR DELETE OR UPDATE ON public.task_assignees FOR EACH STATEMENT
+  EXECUTE FUNCTION bump_board_revision();
+CREATE TRIGGER board_revision AFTER INSERT OR DELETE OR UPDATE ON public.task_units FOR EACH STATEMENT
+  EXECUTE FUNCTION bump_board_revision();
+CREATE TRIGGER board_revision AFTER INSERT OR DELETE OR UPDATE ON public.evidence_files FOR EACH STATEMENT
+  EXECUTE FUNCTION bump_board_revision();

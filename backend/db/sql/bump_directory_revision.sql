@@ -7,3 +7,7 @@ BEGIN
   UPDATE directory_revision SET revision = revision + 1 WHERE id = 1;
   RETURN NULL;
 END $$;
+
+CREATE TRIGGER directory_revision AFTER UPDATE OF full_name, email ON public.users FOR EACH ROW
+  WHEN (((old.full_name)::text IS DISTINCT FROM (new.full_name)::text) OR ((old.email)::text IS DISTINCT FROM (new.email)::text))
+  EXECUTE FUNCTION bump_directory_revision();

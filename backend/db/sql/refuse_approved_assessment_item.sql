@@ -10,3 +10,6 @@ BEGIN
   END IF;
   RETURN NEW;
 END $$;
+
+CREATE TRIGGER assessment_item_locked BEFORE INSERT OR UPDATE ON public.assessment_items FOR EACH ROW
+  EXECUTE FUNCTION refuse_approved_assessment_item();

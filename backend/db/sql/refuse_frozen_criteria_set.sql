@@ -9,3 +9,6 @@ BEGIN
   END IF;
   RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
 END $$;
+
+CREATE TRIGGER criteria_set_frozen BEFORE DELETE OR UPDATE ON public.criteria_sets FOR EACH ROW
+  EXECUTE FUNCTION refuse_frozen_criteria_set();

@@ -9,3 +9,6 @@ BEGIN
   END IF;
   RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
 END $$;
+
+CREATE TRIGGER criterion_frozen BEFORE DELETE OR UPDATE ON public.criteria FOR EACH ROW
+  EXECUTE FUNCTION refuse_frozen_criterion();

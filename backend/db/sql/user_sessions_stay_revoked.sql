@@ -11,3 +11,6 @@ BEGIN
   END IF;
   RETURN NEW;
 END $$;
+
+CREATE TRIGGER stay_revoked BEFORE UPDATE ON public.user_sessions FOR EACH ROW
+  EXECUTE FUNCTION user_sessions_stay_revoked();

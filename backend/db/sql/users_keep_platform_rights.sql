@@ -14,3 +14,6 @@ BEGIN
   END IF;
   RETURN NEW;
 END $$;
+
+CREATE TRIGGER keep_platform_rights BEFORE INSERT OR UPDATE ON public.users FOR EACH ROW
+  EXECUTE FUNCTION users_keep_platform_rights();
