@@ -13,6 +13,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.auth import services as auth
@@ -31,7 +32,7 @@ from backend.domain.tenants.lineage import load_lineage
 from backend.domain.tenants.sync import SyncReport, sync_tenants
 from backend.jobs.reminders import collect
 from backend.settings import PROJECT_ROOT, Settings
-from tests.auth_support import in_tenant, scalar
+from tests.auth_support import execute, in_tenant, scalar
 from tests.factories import DEPARTMENT_MERGE, config_dir
 from tests.support import sign_in
 
@@ -546,6 +547,51 @@ async def test_invitations_and_claim_mappings_add_nobody_to_an_archive(
         )
         assert archive.id not in person.tenant_ids
     assert int((await tenant_rows(owner_engine, HT_ARCHIVE, WRITTEN))[0].n) == held  # the invitation left pending
+
+
+@pytest.mark.parametrize("source", ["claim", "invitation"])
+async def test_the_database_grants_no_membership_in_an_archive_at_sign_in(
+    source: str, tmp_path: Path, owner_engine: AsyncEngine, app_engine: AsyncEngine
+) -> None:
+    """`grant_at_sign_in` itself refuses an archive, called as the application calls it, though the province maps
+    the claim to it and the person has accepted an invitation there: no membership, no audit row."""
+    await _merged(tmp_path, owner_engine)
+    archive = await tenant_id(owner_engine, HT_ARCHIVE)
+    await execute(
+        owner_engine,
+        "UPDATE provinces SET settings = jsonb_set(settings, '{identity_provider,claim_mappings}',"
+        ' \'[{"claim": "agency", "value": "stnmt", "tenant": "so-tai-nguyen-moi-truong",'
+        ' "role": "viewer"}]\') WHERE code = \'ha-tinh\'',
+    )
+    async with owner_engine.begin() as db:
+        person = await db.scalar(
+            text(
+                "INSERT INTO users (id, issuer, subject, email, full_name, created_at, updated_at) VALUES"
+                " (gen_random_uuid(), 'https://idp.hatinh.example.vn', 'cu-stnmt', 'cu@stnmt.hatinh.example.vn', 'Cũ',"
+                " now(), now()) RETURNING id"
+            )
+        )
+    await tenant_rows(  # accepted a moment ago, as the sign-in does before it asks for the membership
+        owner_engine,
+        HT_ARCHIVE,
+        "INSERT INTO invitations (id, tenant_id, email, role, expires_at, created_at, accepted_at, accepted_by)"
+        " VALUES (gen_random_uuid(), :t, 'cu@stnmt.hatinh.example.vn', 'viewer', now() + interval '10 days', now(),"
+        " now(), :u)",
+        t=archive,
+        u=person,
+    )
+    async with app_engine.connect() as db:
+        with pytest.raises(DBAPIError, match="the tenant is an archive"):
+            await db.execute(
+                text(
+                    "SELECT grant_at_sign_in(tenant => :t, person => :u, wanted_role => 'viewer', unit => NULL,"
+                    " actor => 'user:cu', source => :source)"
+                ),
+                {"t": archive, "u": person, "source": source},
+            )
+    granted = "SELECT (SELECT count(*) FROM memberships WHERE user_id = :u) + (SELECT count(*) FROM audit_log"
+    granted += " WHERE action = 'grant' AND after ->> 'user' = CAST(:u AS text))"
+    assert (await tenant_rows(owner_engine, HT_ARCHIVE, granted, u=person))[0][0] == 0
 
 
 async def test_an_archive_s_pages_offer_no_form_only_the_banner_naming_its_successor(

@@ -1,6 +1,7 @@
 -- The memberships a first sign-in grants before any session of the person exists: decided by the application
 -- (it holds the ID token), bounded here by the province's declared claim mappings and by the invitation the
--- person has just accepted.
+-- person has just accepted. An archive (tenants/lineage.yaml: `archived_on` set) takes no new member: refused, so
+-- that nothing of the sign-in (an invitation marked accepted) is kept either.
 CREATE OR REPLACE FUNCTION public.grant_at_sign_in(tenant uuid, person uuid, wanted_role text, unit uuid, actor text, source text)
 RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -11,11 +12,14 @@ DECLARE
   created uuid;
   previous text := current_setting('app.tenant_id', true);
 BEGIN
-  SELECT t.code, p.settings INTO target
+  SELECT t.code, t.archived_on, p.settings INTO target
     FROM tenants t JOIN provinces p ON p.id = t.province_id
    WHERE t.id = tenant AND t.is_active;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'no such tenant' USING ERRCODE = '42501';
+  END IF;
+  IF target.archived_on IS NOT NULL THEN
+    RAISE EXCEPTION 'the tenant is an archive' USING ERRCODE = '42501';
   END IF;
   PERFORM set_config('app.tenant_id', tenant::text, true);
   IF source = 'claim' THEN
