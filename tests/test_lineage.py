@@ -640,3 +640,32 @@ async def test_an_archive_s_pages_offer_no_form_only_the_banner_naming_its_succe
             assert not [f for f in forms if f.startswith(HT_ARCHIVE)], (page, forms)
             for label in ("Thêm nhiệm vụ", "Bắt đầu tự đánh giá", "Nộp hồ sơ cho Sở Nội vụ", "Gửi lời mời", "Khoá"):
                 assert f">{label}<" not in body, (page, label)
+
+
+async def test_an_archive_s_home_says_what_it_is_and_its_pages_open_on_its_own_years(
+    tmp_path: Path, owner_engine: AsyncEngine, client: AsyncTestClient[Litestar]
+) -> None:
+    """Not today's cycle, which its successor works on: the archive's last published year with its score, links to
+    its records and its successor, nothing waiting and no year to self-assess; its yearly pages open on its year."""
+    await _merged(tmp_path, owner_engine)
+    await import_histories(owner_engine, load_histories(PROJECT_ROOT / "tenants"))  # its 2022–2024, demo data
+    await sign_in(client, HT_ARCHIVE_ADMIN)
+    home = await client.get(f"{HT_ARCHIVE}/")
+    assert home.status_code == 200
+    body = home.text
+    assert 'id="archive-summary"' in body
+    assert "Năm 2024: tổng điểm <strong>89,25</strong>, Chỉ số CCHC <strong>89,25 %</strong>, xếp hạng 4/19" in body
+    assert 'id="history-table"' in body
+    for link in ("/ke-hoach/2024", "/tu-danh-gia/2024", "/nop-ho-so/2024", "/quan-tri/nhat-ky"):
+        assert f'href="{HT_ARCHIVE}{link}"' in body, link
+    assert '<a href="/t/ha-tinh/so-nong-nghiep-moi-truong/">Sở Nông nghiệp và Môi trường</a>' in body
+    for live in ("Việc đang chờ bạn", "Năm đánh giá 2026", "Tự đánh giá năm 2026", "Hạn báo cáo định kỳ"):
+        assert live not in body, live
+    for section in ("tu-danh-gia", "ke-hoach", "nop-ho-so", "bao-cao"):
+        opened = await client.get(f"{HT_ARCHIVE}/{section}/", follow_redirects=False)
+        assert opened.headers["location"] == f"{HT_ARCHIVE}/{section}/2024", section
+    sheet = (await client.get(f"{HT_ARCHIVE}/tu-danh-gia/2024")).text
+    assert "Lưu trữ đến năm 2024" in sheet
+    assert "(hiện tại)" not in sheet
+    # the test's province has no criteria set of 2024 (the demo has): either way the page says what the archive has
+    assert 'id="archive-no-assessment"' in sheet or "hồ sơ lưu trữ không có trang này cho năm 2024" in sheet

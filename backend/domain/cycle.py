@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from backend.clock import vietnam_today
@@ -35,11 +35,12 @@ class Cycle:
     """The year being assessed and the years that hang on it."""
 
     year: int  # năm đánh giá: self-assessment, submission, review, reports' periods
+    board: int | None = None  # an archive's last board, when it is not the year before (`archive_cycle`)
 
     @property
     def remedies(self) -> int:
         """The appraisal year whose remedy plan is carried out during the cycle (the board's year)."""
-        return self.year - 1
+        return self.year - 1 if self.board is None else self.board
 
     @property
     def label(self) -> str:
@@ -49,3 +50,21 @@ class Cycle:
 def current_cycle(settings: Mapping[str, Any], today: date | None = None) -> Cycle:
     """The cycle of a province (its settings) today, in Vietnam."""
     return Cycle(cycle_year(settings or {}, today or vietnam_today()))
+
+
+def archive_cycle(
+    settings: Mapping[str, Any],
+    archived_on: date,
+    *,
+    assessed: int | None,
+    published: int | None,
+    submitted: int | None,
+    board: int | None,
+) -> Cycle:
+    """Where an archive's pages open (tenants/lineage.yaml): not today's cycle, which its successor works on, but
+    its own last year, the latest it has a self-assessment, a package or a published result of (else the year
+    being assessed the day before it was archived), and its last board (else the board of its last published
+    year, else the year before)."""
+    years = [y for y in (assessed, submitted, published) if y is not None]
+    year = max(years) if years else cycle_year(settings or {}, archived_on - timedelta(days=1))
+    return Cycle(year, board if board is not None else published)

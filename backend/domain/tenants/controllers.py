@@ -104,8 +104,9 @@ class TenantController(Controller):
             rules=publication_of(row.result_classes, tenant.province),
         )
         carry = await open_tasks(db_session, tenant, earlier) if earlier and tenant.can("task.edit_any") else []
-        # The inspector's queue only for those who appraise.
-        queue = await inspector_queue(db_session, tenant) if tenant.can(Permission.REVIEW_APPRAISE) else None
+        # The inspector's queue only for those who appraise (never in an archive: nothing waits there).
+        appraises = tenant.can(Permission.REVIEW_APPRAISE) and not tenant.archived
+        queue = await inspector_queue(db_session, tenant) if appraises else None
         parts = province_parts(board.loaded.sheet) if board.loaded else []
         return page(
             request,

@@ -11,7 +11,7 @@ from litestar import Controller, Request, Router
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.params import FromPath
-from sqlalchemy import String, bindparam, cast, func, select, text
+from sqlalchemy import String, Uuid, bindparam, cast, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend.auth.permissions import Permission, declared_access
@@ -20,7 +20,7 @@ from backend.auth.sessions import COOKIE
 from backend.db.engine import driver_connection
 from backend.db.models import Province, Tenant
 from backend.db.rls import SESSION_SETTING, TENANT_SETTING, USER_SETTING, remember_context, remember_session
-from backend.domain.cycle import Cycle, current_cycle
+from backend.domain.cycle import Cycle, archive_cycle, current_cycle
 from backend.web.errors import ClearRefusal
 
 
@@ -35,11 +35,22 @@ class Successor:
 
 
 @dataclass(frozen=True)
+class ArchiveYears:
+    """An archive's last years on parboard (None: it has none): where its pages open, what its home shows."""
+
+    assessed: int | None = None  # its last self-assessment
+    published: int | None = None  # its last published (appraised) result
+    submitted: int | None = None  # its last package sent to the Sở Nội vụ
+    board: int | None = None  # its last remedy plan's year
+
+
+@dataclass(frozen=True)
 class TenantContext:
     tenant: Tenant
     province: Province
     principal: Principal
     successors: tuple[Successor, ...] = ()  # set only for an archive (tenants/lineage.yaml)
+    archive: ArchiveYears | None = None  # likewise
 
     @property
     def archived(self) -> bool:
@@ -58,7 +69,18 @@ class TenantContext:
 
     @property
     def cycle(self) -> Cycle:
-        """The year being assessed in the tenant's province today: where every page opens by default."""
+        """The year being assessed in the tenant's province today: where every page opens by default. An archive's
+        pages open on its own last year instead (`archive_cycle`)."""
+        if self.archive is not None and self.tenant.archived_on is not None:
+            archive = self.archive
+            return archive_cycle(
+                self.province.settings,
+                self.tenant.archived_on,
+                assessed=archive.assessed,
+                published=archive.published,
+                submitted=archive.submitted,
+                board=archive.board,
+            )
         return current_cycle(self.province.settings)
 
     def can(self, permission: str) -> bool:
@@ -97,18 +119,25 @@ async def provide_tenant_context(
         raise NotFoundException("Không tìm thấy đơn vị")
     tenant, province, _, _, _ = row
     successors: tuple[Successor, ...] = ()
+    archive = None
     if tenant.archived_on is None:
         _check_access(request, principal, tenant.id)
     else:
         successors = await _successors(db_session, tenant.id)
         _check_archive_access(request, principal, tenant, successors)
+        archive = ArchiveYears(**(await db_session.execute(_ARCHIVE_YEARS, {"tenant": tenant.id})).one()._asdict())
         # From here on the archive is read-only to everyone: the pages offer no write (`can` says no)
         principal = replace(principal, read_only=principal.read_only | {tenant.id})
         request.scope[SCOPE_KEY] = principal  # type: ignore[literal-required]
     remember_session(db_session, token)
     remember_context(db_session, tenant.id, principal.user_id)  # for the request's later transactions
     return TenantContext(
-        tenant=tenant, province=province, principal=principal, successors=successors, session_token=token
+        tenant=tenant,
+        province=province,
+        principal=principal,
+        successors=successors,
+        archive=archive,
+        session_token=token,
     )
 
 
@@ -181,6 +210,15 @@ _SUCCESSORS = text(
      ORDER BY t.id, later.depth
     """
 )
+# An archive's last years (row-level security: the tenant is bound by `_TENANT` already).
+_ARCHIVE_YEARS = text(
+    """
+    SELECT (SELECT max(year) FROM assessments WHERE tenant_id = :tenant) AS assessed,
+           (SELECT max(year) FROM appraised_results WHERE tenant_id = :tenant) AS published,
+           (SELECT max(year) FROM submissions WHERE tenant_id = :tenant) AS submitted,
+           (SELECT max(year) FROM tasks WHERE tenant_id = :tenant) AS board
+    """
+).bindparams(bindparam("tenant", type_=Uuid))
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 
