@@ -1,0 +1,86 @@
+"""An archive (tenants/lineage.yaml) as its old member sees it in a real browser, at desktop and phone widths:
+the banner "Lưu trữ – chỉ đọc", its published history, its own last year, a link to the successor, and no form
+or button that writes anywhere. Nguyễn Đình Quang was the tenant admin of Hà Tĩnh's Sở Tài nguyên và Môi trường,
+merged into its Sở Nông nghiệp và Môi trường on 01/03/2025."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.async_api import Page, ViewportSize, expect
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from backend.domain.assessments.history import import_histories, load_histories
+from backend.domain.tenants.config import load_directory, with_issuer_base
+from backend.domain.tenants.lineage import load_lineage
+from backend.domain.tenants.sync import sync_tenants
+from tests.e2e.conftest import DEMO_TENANTS, BrowserProblems, LiveStack, sign_in_through_provider
+from tests.support import LiveServer
+
+pytestmark = pytest.mark.browser
+
+ARCHIVE = "/t/ha-tinh/so-tai-nguyen-moi-truong"
+SUCCESSOR = "/t/ha-tinh/so-nong-nghiep-moi-truong/"
+OLD_MEMBER = "Nguyễn Đình Quang"
+# The archive's yearly pages, each opened from its section's default address.
+SECTIONS = ("/tu-danh-gia/", "/ke-hoach/", "/nop-ho-so/", "/bao-cao/")
+
+
+@pytest.fixture
+async def archive(owner_engine: AsyncEngine, dev_idp: LiveServer, criteria: None) -> None:
+    """The demo map of 2025 as `make run` applies it (the lineage), with the published years of the archive."""
+    provinces = with_issuer_base(load_directory(DEMO_TENANTS), dev_idp.url)
+    await sync_tenants(owner_engine, provinces, demo_people=True, lineage=load_lineage(DEMO_TENANTS, provinces))
+    await import_histories(owner_engine, load_histories(DEMO_TENANTS))
+
+
+async def _writes_nothing(page: Page) -> None:
+    """In the page's content (the header keeps its sign-out), no form that posts and no button outside a GET form
+    (a filter; downloads are links)."""
+    main = page.locator("main")
+    await expect(main.locator("form[method='post' i]")).to_have_count(0)
+    await expect(main.locator("button:not(form[method='get' i] button)")).to_have_count(0)
+
+
+@pytest.mark.parametrize(
+    "viewport", [{"width": 1366, "height": 900}, {"width": 390, "height": 844}], ids=["desktop", "phone"]
+)
+async def test_the_archive_as_its_old_member_sees_it(
+    page: Page, live_stack: LiveStack, problems: BrowserProblems, archive: None, viewport: ViewportSize
+) -> None:
+    await page.set_viewport_size(viewport)
+    await sign_in_through_provider(page, live_stack, OLD_MEMBER)
+    await page.goto(f"{ARCHIVE}/")
+
+    banner = page.locator("#archive-banner")
+    await expect(banner).to_be_visible()
+    await expect(banner).to_contain_text("Lưu trữ – chỉ đọc.")
+    await expect(banner).to_contain_text("01/03/2025")
+    summary = page.get_by_role("region", name="Hồ sơ lưu trữ của Sở Tài nguyên và Môi trường")
+    await expect(summary).to_be_visible()
+    await expect(summary.locator("#archive-published")).to_contain_text(
+        "Năm 2024: tổng điểm 89,25, Chỉ số CCHC 89,25 %, xếp hạng 4/19"
+    )
+    history = page.locator("#history-table")
+    await expect(history).to_be_visible()
+    for year in ("2022", "2023", "2024"):
+        await expect(history.get_by_role("columnheader", name=year, exact=True)).to_be_visible()
+    await expect(page.get_by_text("Việc đang chờ bạn")).to_have_count(0)
+    await expect(page.get_by_text("Năm đánh giá 2026")).to_have_count(0)
+    await _writes_nothing(page)
+    # The page fits the width: nothing scrolls sideways (the wide history table scrolls inside its own box).
+    assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+    for section in SECTIONS:
+        await page.goto(f"{ARCHIVE}{section}")
+        await expect(page).to_have_url(re.compile(re.escape(f"{ARCHIVE}{section}2024") + "$"))
+        await expect(page.locator("#archive-banner")).to_be_visible()
+        await expect(page.locator("#year-cycle")).to_have_text("Lưu trữ đến năm 2024")
+        await _writes_nothing(page)
+
+    # The successor, one click from the banner: the work goes on there.
+    await page.goto(f"{ARCHIVE}/")
+    await banner.get_by_role("link", name="Sở Nông nghiệp và Môi trường").click()
+    await expect(page).to_have_url(re.compile(re.escape(SUCCESSOR) + "$"))
+    problems.assert_clean()
