@@ -5,9 +5,9 @@ The API other parts use (every function runs on a session already bound to the t
 - `Target(year, criterion_code=None, task_id=None, request_id=None)`: what the files are attached to
   (a criterion of the year's self-assessment, a remedy task, or the answer to an inspector's evidence
   request; `request_id` may go with `criterion_code`).
-- `await receive_uploads(request, db, tenant_id, actor, settings, storage, target) -> Received`: parses
+- `await receive_uploads(request, db, tenant, settings, target) -> Received`: parses
   the multipart body AS IT STREAMS (`request.stream()`, never `request.form()`), writes each file part
-  into `storage.put` chunk by chunk, checks the content (sniff.py), the size limit
+  into the configured storage's `put` chunk by chunk, checks the content (sniff.py), the size limit
   (settings.storage.max_upload_bytes per file, refused while streaming), ≤ MAX_FILES files, and the CSRF
   token (the `x-csrftoken` header, or the `_csrf_token` field BEFORE any file part). All or nothing:
   `Received.errors` (field → Vietnamese message; field "files" for the files) means no row and no new
@@ -22,6 +22,8 @@ The API other parts use (every function runs on a session already bound to the t
 - `await delete_file(db, tenant, file_id) -> EvidenceFile`: soft delete by the uploader or a focal point
   while the year is not submitted, never once the answer it belongs to was sent (`EvidenceError` with a
   Vietnamese message otherwise).
+- `await open_file(db, tenant, settings, file_id, *, inline) -> Stream`: a file this person sees (`visible_file`),
+  streamed as below (the pages' and the API's download and preview).
 - `await stream_file(db, storage, file_id, *, inline) -> Stream`: the download (attachment) or the
   preview (inline for PDF and images only), after reading the row under the bound tenant: bind the
   department's tenant first (the review's inspectors), a file of another tenant is a 404.
@@ -51,13 +53,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import clock
 from backend.auth.permissions import Permission
-from backend.db.models import Province, Tenant
+from backend.db.models import Province, Tenant, User
 from backend.db.models.audit import AuditEntry
 from backend.db.models.evidence import EvidenceFile, Submission
 from backend.db.models.remedies import Task
 from backend.db.models.review import EvidenceRequest
 from backend.domain.evidence.sniff import INLINE, NotAccepted, Sniffer, name_for, safe_filename
-from backend.domain.evidence.storage import EmptyBlob, Storage, TooLarge
+from backend.domain.evidence.storage import EmptyBlob, Storage, TooLarge, storage_from_settings
 from backend.domain.remedies.visibility import task_visible, visible_task
 from backend.domain.tenants.deps import TenantContext
 from backend.domain.tenants.services import province_calendar
@@ -217,6 +219,13 @@ async def year_submitted(db: AsyncSession, year: int) -> bool:
     return bool(found)
 
 
+def criterion_target(year: int, code: str) -> Target:
+    """A criterion of the year's self-assessment named in a URL (404 for a code no criterion can have)."""
+    if not CRITERION_CODE.match(code):
+        raise NotFoundException("Không có tiêu chí này.")
+    return Target(year=year, criterion_code=code)
+
+
 async def target_for_task(db: AsyncSession, tenant: TenantContext, task_id: uuid.UUID) -> Target:
     """A task's evidence, for a person who sees the task on the board (404 otherwise, as its card)."""
     task = await visible_task(db, tenant, Task.id == task_id)
@@ -252,6 +261,24 @@ async def files_for(db: AsyncSession, target: Target) -> list[EvidenceFile]:
     else:
         query = query.where(EvidenceFile.criterion_code == target.criterion_code, EvidenceFile.task_id.is_(None))
     return list(await db.scalars(query.order_by(EvidenceFile.uploaded_at, EvidenceFile.filename)))
+
+
+async def uploader_names(db: AsyncSession, files: Iterable[EvidenceFile]) -> dict[uuid.UUID, str]:
+    """The full names of the people who uploaded `files`, by user id."""
+    ids = {f.uploaded_by for f in files if f.uploaded_by}
+    if not ids:
+        return {}
+    return dict((await db.execute(select(User.id, User.full_name).where(User.id.in_(ids)))).all())
+
+
+async def criterion_files(db: AsyncSession, year: int, criterion: str | None = None) -> list[EvidenceFile]:
+    """The live files of the year's criteria (or of one), oldest first; a remedy task's files are on its task."""
+    query = select(EvidenceFile).where(
+        EvidenceFile.deleted_at.is_(None), EvidenceFile.year == year, EvidenceFile.task_id.is_(None)
+    )
+    if criterion is not None:
+        query = query.where(EvidenceFile.criterion_code == criterion)
+    return list(await db.scalars(query.order_by(EvidenceFile.uploaded_at, EvidenceFile.id)))
 
 
 async def evidence_counts(db: AsyncSession, task_ids: Iterable[uuid.UUID] | Select[Any]) -> dict[uuid.UUID, int]:
@@ -326,6 +353,14 @@ async def stream_file(db: AsyncSession, storage: Storage, file_id: uuid.UUID, *,
     )
 
 
+async def open_file(
+    db: AsyncSession, tenant: TenantContext, settings: Settings, file_id: uuid.UUID, *, inline: bool
+) -> Stream:
+    """A file this person sees (`visible_file`, 404 otherwise), downloaded or previewed (`stream_file`)."""
+    await visible_file(db, tenant, file_id)
+    return await stream_file(db, storage_from_settings(settings), file_id, inline=inline)
+
+
 def _snapshot(file: EvidenceFile) -> dict[str, Any]:
     return {
         "filename": file.filename,
@@ -394,15 +429,11 @@ class _Events:
 
 
 async def receive_uploads(
-    request: Request[Any, Any, Any],
-    db: AsyncSession,
-    tenant_id: uuid.UUID,
-    actor: uuid.UUID | None,
-    settings: Settings,
-    storage: Storage,
-    target: Target,
+    request: Request[Any, Any, Any], db: AsyncSession, tenant: TenantContext, settings: Settings, target: Target
 ) -> Received:
-    """Stream the request's files into storage and record them, all or nothing (see the module docstring)."""
+    """Stream the request's files into storage and record them as this person's, all or nothing (see the module
+    docstring)."""
+    tenant_id, actor, storage = tenant.id, tenant.principal.user_id, storage_from_settings(settings)
     received = Received()
     created: list[str] = []
     # Nothing is pending yet (the tenant was only looked up): end the transaction so that a slow upload
