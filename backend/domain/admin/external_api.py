@@ -22,7 +22,6 @@ from backend.auth.permissions import Permission, TokenScope
 from backend.domain.admin import province_scores_services as services
 from backend.domain.admin import survey_import
 from backend.domain.admin.province import is_home_affairs
-from backend.domain.assessments import not_applicable
 from backend.domain.assessments.xlsx import MAX_FILE_BYTES, ImportProblem
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
 from backend.web.api import ApiProblem, error_responses
@@ -135,14 +134,8 @@ class ExternalScoresApiController(Controller):
             problems = [ImportProblem("", f"{field}: {message}") for field, message in parsed.errors.items()]
             raise ImportRefused(problems)
         changed = await services.save_entries(db_session, tenant, grid, parsed.entries, source="api-survey")
-        skipped = []
-        for score in preview.scores:
-            if score.points is None:  # too few answers: the item does not apply to the unit, as the page saves it
-                reason = f"Không đủ phiếu khảo sát ({score.answers} phiếu, tối thiểu {preview.rules.min_answers})"
-                try:
-                    await not_applicable.decide(db_session, tenant, year, score.tenant, score.item, reason)
-                except not_applicable.DecisionError:
-                    continue
-                skipped.append(f"{score.tenant}:{score.item}")
+        # too few answers: the item does not apply to the unit, as the page saves it
+        decided = await services.decide_not_applicable(db_session, tenant, year, preview.not_applicable)
+        skipped = [f"{tenant_code}:{code}" for tenant_code, code in decided]
         group_code = grid.group.code if grid.group else None
         return ExternalImportOut(year, group_code, sorted(parsed.entries), changed, skipped)

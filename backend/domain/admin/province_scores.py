@@ -21,7 +21,6 @@ from backend.domain.admin import survey_import
 from backend.domain.admin.province import is_home_affairs
 from backend.domain.admin.province_scores_services import ExternalGrid
 from backend.domain.admin.survey_import import AnswerPreview
-from backend.domain.assessments import not_applicable
 from backend.domain.assessments.xlsx import MAX_FILE_BYTES, ImportProblem
 from backend.domain.tenants.deps import TenantContext
 from backend.web.downloads import XLSX, download
@@ -205,13 +204,12 @@ class ProvinceScoresController(Controller):
             )
         changed = await services.save_entries(db_session, tenant, grid, parsed.entries, source="form")
         # a survey answers' preview confirmed: what had too few answers does not apply to its unit
+        decisions = []
         for value in (await request.form()).getall("khong-ap-dung", []):
             tenant_code, _, rest = str(value).partition(":")
             code, _, reason = rest.partition(":")
-            try:
-                await not_applicable.decide(db_session, tenant, year, tenant_code, code, reason)
-            except not_applicable.DecisionError:
-                continue  # a unit or item no longer in the set: nothing to decide
+            decisions.append((tenant_code, code, reason))
+        await services.decide_not_applicable(db_session, tenant, year, decisions)
         notice(request, f"Đã lưu bảng điểm: {_changed(changed)}")
         return Redirect(
             f"{tenant.base_path}/quan-tri/tinh/diem-ngoai/{year}",
