@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth.permissions import Permission, TokenScope
 from backend.domain.admin import province_scores_services as services
 from backend.domain.admin import survey_import
-from backend.domain.admin.province import is_home_affairs
+from backend.domain.admin.province import home_affairs_only
 from backend.domain.assessments.xlsx import MAX_FILE_BYTES, ImportProblem
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
 from backend.web.api import ApiProblem, error_responses
@@ -68,8 +68,7 @@ class ImportRefused(ApiProblem):
 
 
 async def _grid(db: AsyncSession, tenant: TenantContext, year: int, group: str | None) -> services.ExternalGrid:
-    if not is_home_affairs(tenant):
-        raise NotFoundException("Điểm khảo sát và chỉ số bên ngoài do Sở Nội vụ của tỉnh gửi.")
+    home_affairs_only(tenant, "Điểm khảo sát và chỉ số bên ngoài do Sở Nội vụ của tỉnh gửi.")
     grid = await services.load_grid(db, tenant, year, group)
     if grid is None:
         raise NotFoundException(f"Tỉnh chưa có bộ chỉ số năm {year} (hoặc không có nhóm xếp hạng này).")

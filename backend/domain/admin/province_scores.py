@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth.permissions import Permission
 from backend.domain.admin import province_scores_services as services
 from backend.domain.admin import survey_import
-from backend.domain.admin.province import is_home_affairs
+from backend.domain.admin.province import home_affairs_only
 from backend.domain.admin.province_scores_services import ExternalGrid
 from backend.domain.admin.survey_import import AnswerPreview
 from backend.domain.assessments.xlsx import MAX_FILE_BYTES, ImportProblem
@@ -30,11 +30,6 @@ from backend.web.templating import page
 UPLOAD = {"access": Permission.PROVINCE_MANAGE}
 EXTERNAL = {"access": Permission.EXTERNAL_SCORES_ENTER}
 FILE_FIELD = "tep"
-
-
-def _home_affairs_only(tenant: TenantContext) -> None:
-    if not is_home_affairs(tenant):
-        raise NotFoundException("Trang quản trị tỉnh chỉ có ở Sở Nội vụ")
 
 
 def _changed(count: int) -> str:
@@ -85,7 +80,7 @@ class ProvinceScoresController(Controller):
         db_session: NamedDependency[AsyncSession],
         tenant: NamedDependency[TenantContext],
     ) -> Template:
-        _home_affairs_only(tenant)
+        home_affairs_only(tenant)
         return await self._sets_page(request, db_session, tenant)
 
     @post("/bo-chi-so", name="admin:criteria-upload", opt=UPLOAD, status_code=303)
@@ -95,7 +90,7 @@ class ProvinceScoresController(Controller):
         db_session: NamedDependency[AsyncSession],
         tenant: NamedDependency[TenantContext],
     ) -> Template | Redirect:
-        _home_affairs_only(tenant)
+        home_affairs_only(tenant)
         upload = await _upload(request)
         if upload is None:
             problems = ["Chọn tệp bộ chỉ số (.yaml) để tải lên."]
@@ -123,7 +118,7 @@ class ProvinceScoresController(Controller):
     async def _grid(
         self, db: AsyncSession, tenant: TenantContext, year: int, request: Request[Any, Any, Any]
     ) -> ExternalGrid:
-        _home_affairs_only(tenant)
+        home_affairs_only(tenant)
         grid = await services.load_grid(db, tenant, year, request.query_params.get("nhom"))
         if grid is None:
             raise NotFoundException(f"Tỉnh chưa có bộ chỉ số năm {year}.")
@@ -168,7 +163,7 @@ class ProvinceScoresController(Controller):
         db_session: NamedDependency[AsyncSession],
         tenant: NamedDependency[TenantContext],
     ) -> Template | Redirect:
-        _home_affairs_only(tenant)
+        home_affairs_only(tenant)
         years = await services.criteria_years(db_session, tenant.province)
         if not years:
             return await self._grid_page(request, db_session, tenant, 0, None, status_code=404)
@@ -184,7 +179,7 @@ class ProvinceScoresController(Controller):
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
     ) -> Template:
-        _home_affairs_only(tenant)
+        home_affairs_only(tenant)
         grid = await services.load_grid(db_session, tenant, year, request.query_params.get("nhom"))
         return await self._grid_page(request, db_session, tenant, year, grid, status_code=200 if grid else 404)
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth import tokens
 from backend.auth.permissions import PROVINCE_TOKENS_MANAGE, TENANT_TOKENS_MANAGE, Permission
 from backend.db.models import TokenKind
-from backend.domain.admin.province import is_home_affairs
+from backend.domain.admin.province import home_affairs_only
 from backend.domain.tenants.deps import TenantContext
 from backend.web.flash import notice
 from backend.web.templating import page
@@ -96,9 +96,7 @@ def _controller(kind: TokenKind, access: Permission, names: str, doc: str) -> ty
     opt = {"access": access}
 
     def in_scope(tenant: TenantContext) -> TenantContext:
-        if kind is TokenKind.PROVINCE and not is_home_affairs(tenant):
-            raise NotFoundException("Trang quản trị tỉnh chỉ có ở Sở Nội vụ")
-        return tenant
+        return home_affairs_only(tenant) if kind is TokenKind.PROVINCE else tenant
 
     class TokensController(Controller):
         __doc__ = doc
