@@ -77,6 +77,7 @@ MAX_HEADER_BYTES = 4096
 WRITE_CHUNK = 1024 * 1024
 CRITERION_CODE = re.compile(r"^\d{1,2}(\.\d{1,2}){0,4}$")
 LIVE_SUBMISSION = ("building", "submitted")
+NO_FILE = "Không tìm thấy tệp kiểm chứng."
 
 
 class EvidenceError(ValueError):
@@ -171,9 +172,7 @@ async def check_target(db: AsyncSession, target: Target) -> None:
     if target.criterion_code is not None and not CRITERION_CODE.match(target.criterion_code):
         raise EvidenceError("Mã tiêu chí không hợp lệ.")
     if target.request_id is not None:
-        asked = await db.get(EvidenceRequest, target.request_id)
-        if asked is None:
-            raise NotFoundException("Không tìm thấy yêu cầu giải trình.")
+        asked = await _evidence_request(db, target.request_id)
         if asked.status != "open":
             raise EvidenceError("Yêu cầu này đã được giải trình: không thêm tệp được nữa.")
         # The same deadline as the text answer (review.decisions.answer): a file is part of the answer.
@@ -236,19 +235,31 @@ async def target_for_task(db: AsyncSession, tenant: TenantContext, task_id: uuid
 
 async def visible_file(db: AsyncSession, tenant: TenantContext, file_id: uuid.UUID) -> EvidenceFile:
     """A live file of the bound tenant that this person may see: a task's file only if they see the task."""
-    file = await db.get(EvidenceFile, file_id)
-    if file is None or file.deleted_at is not None:
-        raise NotFoundException("Không tìm thấy tệp kiểm chứng.")
+    file = await _live_file(db, file_id)
     if file.task_id is not None and not await task_visible(db, tenant, file.task_id):
-        raise NotFoundException("Không tìm thấy tệp kiểm chứng.")
+        raise NotFoundException(NO_FILE)
+    return file
+
+
+async def _live_file(db: AsyncSession, file_id: uuid.UUID, *, for_update: bool = False) -> EvidenceFile:
+    """A file of the bound tenant not deleted (404 otherwise)."""
+    file = await db.get(EvidenceFile, file_id, with_for_update=for_update)
+    if file is None or file.deleted_at is not None:
+        raise NotFoundException(NO_FILE)
     return file
 
 
 async def target_for_request(db: AsyncSession, request_id: uuid.UUID) -> Target:
+    asked = await _evidence_request(db, request_id)
+    return Target(year=asked.year, criterion_code=asked.criterion_code, request_id=asked.id)
+
+
+async def _evidence_request(db: AsyncSession, request_id: uuid.UUID) -> EvidenceRequest:
+    """An inspectors' evidence request to the bound tenant (404 otherwise)."""
     asked = await db.get(EvidenceRequest, request_id)
     if asked is None:
         raise NotFoundException("Không tìm thấy yêu cầu giải trình.")
-    return Target(year=asked.year, criterion_code=asked.criterion_code, request_id=asked.id)
+    return asked
 
 
 async def files_for(db: AsyncSession, target: Target) -> list[EvidenceFile]:
@@ -302,9 +313,7 @@ def may_delete(tenant: TenantContext, file: EvidenceFile) -> bool:
 
 async def delete_file(db: AsyncSession, tenant: TenantContext, file_id: uuid.UUID) -> EvidenceFile:
     """Soft-delete a file (the blob stays: other rows may share it, and the audit keeps its hash)."""
-    file = await db.get(EvidenceFile, file_id, with_for_update=True)
-    if file is None or file.deleted_at is not None:
-        raise NotFoundException("Không tìm thấy tệp kiểm chứng.")
+    file = await _live_file(db, file_id, for_update=True)
     if not may_delete(tenant, file):
         raise EvidenceError("Chỉ người tải lên hoặc đầu mối CCHC được xoá tệp này.")
     if file.request_id is None and await year_submitted(db, file.year):
@@ -330,9 +339,7 @@ async def delete_file(db: AsyncSession, tenant: TenantContext, file_id: uuid.UUI
 async def stream_file(db: AsyncSession, storage: Storage, file_id: uuid.UUID, *, inline: bool) -> Stream:
     """The file's bytes from storage, read after its row under the bound tenant (404 otherwise). Every
     response also gets `X-Content-Type-Options: nosniff` from the app's security headers."""
-    file = await db.get(EvidenceFile, file_id)
-    if file is None or file.deleted_at is not None:
-        raise NotFoundException("Không tìm thấy tệp kiểm chứng.")
+    file = await _live_file(db, file_id)
     if await storage.size(file.sha256) != file.size:
         raise NotFoundException("Tệp kiểm chứng không còn trong kho lưu trữ; hãy báo quản trị hệ thống.")
     shown = inline and file.content_type in INLINE
