@@ -98,10 +98,10 @@ class ExternalScoresApiController(Controller):
         group: Annotated[str | None, GROUP] = None,
     ) -> ExternalImportOut:
         grid = await _grid(db_session, tenant, year, group)
-        entries, problems = await services.read_workbook(grid, await data.tep.read(MAX_FILE_BYTES + 1))
+        content = await data.tep.read(MAX_FILE_BYTES + 1)
+        entries, problems, changed = await services.import_workbook(db_session, tenant, grid, content, "api-xlsx")
         if problems:
             raise ImportRefused(problems)
-        changed = await services.save_entries(db_session, tenant, grid, entries, source="api-xlsx")
         return ExternalImportOut(year, grid.group.code if grid.group else None, sorted(entries), changed, [])
 
     @post(

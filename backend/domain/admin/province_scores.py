@@ -270,10 +270,10 @@ class ProvinceScoresController(Controller):
         if upload is None:
             problems = [ImportProblem("", "Chọn tệp bảng tính (.xlsx) để nhập.")]
             return await self._grid_page(request, db_session, tenant, year, grid, problems=problems, status_code=422)
-        entries, problems = await services.read_workbook(grid, await upload.read(MAX_FILE_BYTES + 1))
+        data = await upload.read(MAX_FILE_BYTES + 1)
+        _, problems, changed = await services.import_workbook(db_session, tenant, grid, data, "xlsx")
         if problems:
             return await self._grid_page(request, db_session, tenant, year, grid, problems=problems, status_code=422)
-        changed = await services.save_entries(db_session, tenant, grid, entries, source="xlsx")
         notice(request, f"Đã nhập bảng tính: {_changed(changed)}")
         return Redirect(
             f"{tenant.base_path}/quan-tri/tinh/diem-ngoai/{year}",

@@ -371,6 +371,17 @@ async def read_workbook(grid: ExternalGrid, data: bytes) -> tuple[Entries, list[
     return entries, problems
 
 
+async def import_workbook(
+    db: AsyncSession, ctx: TenantContext, grid: ExternalGrid, data: bytes, source: str
+) -> tuple[Entries, list[ImportProblem], int]:
+    """A filled-in template saved all or nothing (the page's import and the API's): the entries read, the problems
+    (nothing saved when there is one) and how many tenants changed."""
+    entries, problems = await read_workbook(grid, data)
+    if problems:
+        return entries, problems, 0
+    return entries, problems, await save_entries(db, ctx, grid, entries, source=source)
+
+
 def template_workbook(grid: ExternalGrid) -> bytes:
     return external_template([(t.code, t.name) for t in grid.tenants], [c.column() for c in grid.criteria], grid.year)
 
