@@ -6,7 +6,8 @@ from decimal import Decimal
 
 import polars as pl
 
-from backend.domain.scoring.survey import ANSWER_SCHEMA, SurveyRules, aggregate_answers
+from backend.domain.admin.survey_import import AnswerPreview
+from backend.domain.scoring.survey import ANSWER_SCHEMA, ItemScore, SurveyRules, aggregate_answers
 
 D = Decimal
 
@@ -44,3 +45,13 @@ def test_a_province_declares_its_own_shares() -> None:
     rules = SurveyRules(shares={"A": D(100), "B": D(75), "C": D(50), "D": D(25)}, min_answers=1)
     (score,) = aggregate_answers(answers([("so-a", "8", "B"), ("so-a", "8", "D")]), {"8": D(16)}, rules, ["so-a"])
     assert score.points == D("8.000")  # (75 + 25) ÷ 2 = 50 % of 16
+
+
+def test_items_with_too_few_answers_are_proposed_not_applicable_with_their_reason() -> None:
+    scores = [ItemScore("so-a", "8", 3, D("20.000")), ItemScore("so-b", "8", 1, None), ItemScore("so-c", "9", 0, None)]
+    preview = AnswerPreview(scores=scores, rules=SurveyRules(min_answers=3))
+    assert preview.not_applicable == [
+        ("so-b", "8", "Không đủ phiếu khảo sát (1 phiếu, tối thiểu 3)"),
+        ("so-c", "9", "Không đủ phiếu khảo sát (0 phiếu, tối thiểu 3)"),
+    ]
+    assert preview.entries == {"so-a:8": "20.000"}

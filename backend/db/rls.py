@@ -54,21 +54,20 @@ _SET_CONTEXT = text(
 def enable_tenant_rls_sql(table: str) -> list[str]:
     """The statements migrations 0001-0019 ran for a new tenant-owned table (frozen; 0020 rewrote the policies).
     A table of a later migration takes `checked_tenant_rls_sql`."""
-    return [
-        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
-        f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
-        f"CREATE POLICY tenant_isolation ON {table} USING (tenant_id = {TENANT_OF_STATEMENT}) "
-        f"WITH CHECK (tenant_id = {TENANT_OF_STATEMENT})",
-    ]
+    return _tenant_rls_sql(table, TENANT_OF_STATEMENT)
 
 
 def checked_tenant_rls_sql(table: str) -> list[str]:
     """The statements a migration after 0020 runs for a new tenant-owned table."""
+    return _tenant_rls_sql(table, CHECKED_TENANT)
+
+
+def _tenant_rls_sql(table: str, tenant: str) -> list[str]:
+    """Row-level security forced on `table`, its rows those whose tenant_id is `tenant` (an SQL expression)."""
     return [
         f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
         f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
-        f"CREATE POLICY tenant_isolation ON {table} USING (tenant_id = {CHECKED_TENANT}) "
-        f"WITH CHECK (tenant_id = {CHECKED_TENANT})",
+        f"CREATE POLICY tenant_isolation ON {table} USING (tenant_id = {tenant}) WITH CHECK (tenant_id = {tenant})",
     ]
 
 

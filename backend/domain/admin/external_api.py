@@ -21,8 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth.permissions import Permission, TokenScope
 from backend.domain.admin import province_scores_services as services
 from backend.domain.admin import survey_import
-from backend.domain.admin.province import is_home_affairs
-from backend.domain.assessments import not_applicable
+from backend.domain.admin.province import home_affairs_only
 from backend.domain.assessments.xlsx import MAX_FILE_BYTES, ImportProblem
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
 from backend.web.api import ApiProblem, error_responses
@@ -69,8 +68,7 @@ class ImportRefused(ApiProblem):
 
 
 async def _grid(db: AsyncSession, tenant: TenantContext, year: int, group: str | None) -> services.ExternalGrid:
-    if not is_home_affairs(tenant):
-        raise NotFoundException("Điểm khảo sát và chỉ số bên ngoài do Sở Nội vụ của tỉnh gửi.")
+    home_affairs_only(tenant, "Điểm khảo sát và chỉ số bên ngoài do Sở Nội vụ của tỉnh gửi.")
     grid = await services.load_grid(db, tenant, year, group)
     if grid is None:
         raise NotFoundException(f"Tỉnh chưa có bộ chỉ số năm {year} (hoặc không có nhóm xếp hạng này).")
@@ -100,10 +98,10 @@ class ExternalScoresApiController(Controller):
         group: Annotated[str | None, GROUP] = None,
     ) -> ExternalImportOut:
         grid = await _grid(db_session, tenant, year, group)
-        entries, problems = await services.read_workbook(grid, await data.tep.read(MAX_FILE_BYTES + 1))
+        content = await data.tep.read(MAX_FILE_BYTES + 1)
+        entries, problems, changed = await services.import_workbook(db_session, tenant, grid, content, "api-xlsx")
         if problems:
             raise ImportRefused(problems)
-        changed = await services.save_entries(db_session, tenant, grid, entries, source="api-xlsx")
         return ExternalImportOut(year, grid.group.code if grid.group else None, sorted(entries), changed, [])
 
     @post(
@@ -135,14 +133,8 @@ class ExternalScoresApiController(Controller):
             problems = [ImportProblem("", f"{field}: {message}") for field, message in parsed.errors.items()]
             raise ImportRefused(problems)
         changed = await services.save_entries(db_session, tenant, grid, parsed.entries, source="api-survey")
-        skipped = []
-        for score in preview.scores:
-            if score.points is None:  # too few answers: the item does not apply to the unit, as the page saves it
-                reason = f"Không đủ phiếu khảo sát ({score.answers} phiếu, tối thiểu {preview.rules.min_answers})"
-                try:
-                    await not_applicable.decide(db_session, tenant, year, score.tenant, score.item, reason)
-                except not_applicable.DecisionError:
-                    continue
-                skipped.append(f"{score.tenant}:{score.item}")
+        # too few answers: the item does not apply to the unit, as the page saves it
+        decided = await services.decide_not_applicable(db_session, tenant, year, preview.not_applicable)
+        skipped = [f"{tenant_code}:{code}" for tenant_code, code in decided]
         group_code = grid.group.code if grid.group else None
         return ExternalImportOut(year, group_code, sorted(parsed.entries), changed, skipped)

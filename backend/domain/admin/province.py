@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from litestar.exceptions import NotFoundException
 from sqlalchemy import BindParameter, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,6 +32,14 @@ class TenantSummary:
 
 def is_home_affairs(ctx: TenantContext) -> bool:
     return ctx.tenant.kind == TenantKind.HOME_AFFAIRS
+
+
+def home_affairs_only(ctx: TenantContext, message: str = "Trang quản trị tỉnh chỉ có ở Sở Nội vụ") -> TenantContext:
+    """`ctx` when it is the province's Sở Nội vụ; a 404 with `message` anywhere else (the province's pages and
+    operations exist only there)."""
+    if not is_home_affairs(ctx):
+        raise NotFoundException(message)
+    return ctx
 
 
 # Every tenant of the province with its unit, member and admin counts, in one statement (`reading_province`): the

@@ -18,10 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth.permissions import Permission
 from backend.domain.admin import province_scores_services as services
 from backend.domain.admin import survey_import
-from backend.domain.admin.province import is_home_affairs
+from backend.domain.admin.province import home_affairs_only
 from backend.domain.admin.province_scores_services import ExternalGrid
 from backend.domain.admin.survey_import import AnswerPreview
-from backend.domain.assessments import not_applicable
 from backend.domain.assessments.xlsx import MAX_FILE_BYTES, ImportProblem
 from backend.domain.tenants.deps import TenantContext
 from backend.web.downloads import XLSX, download
@@ -31,11 +30,6 @@ from backend.web.templating import page
 UPLOAD = {"access": Permission.PROVINCE_MANAGE}
 EXTERNAL = {"access": Permission.EXTERNAL_SCORES_ENTER}
 FILE_FIELD = "tep"
-
-
-def _home_affairs_only(tenant: TenantContext) -> None:
-    if not is_home_affairs(tenant):
-        raise NotFoundException("Trang quản trị tỉnh chỉ có ở Sở Nội vụ")
 
 
 def _changed(count: int) -> str:
@@ -86,7 +80,7 @@ class ProvinceScoresController(Controller):
         db_session: NamedDependency[AsyncSession],
         tenant: NamedDependency[TenantContext],
     ) -> Template:
-        _home_affairs_only(tenant)
+        home_affairs_only(tenant)
         return await self._sets_page(request, db_session, tenant)
 
     @post("/bo-chi-so", name="admin:criteria-upload", opt=UPLOAD, status_code=303)
@@ -96,7 +90,7 @@ class ProvinceScoresController(Controller):
         db_session: NamedDependency[AsyncSession],
         tenant: NamedDependency[TenantContext],
     ) -> Template | Redirect:
-        _home_affairs_only(tenant)
+        home_affairs_only(tenant)
         upload = await _upload(request)
         if upload is None:
             problems = ["Chọn tệp bộ chỉ số (.yaml) để tải lên."]
@@ -124,7 +118,7 @@ class ProvinceScoresController(Controller):
     async def _grid(
         self, db: AsyncSession, tenant: TenantContext, year: int, request: Request[Any, Any, Any]
     ) -> ExternalGrid:
-        _home_affairs_only(tenant)
+        home_affairs_only(tenant)
         grid = await services.load_grid(db, tenant, year, request.query_params.get("nhom"))
         if grid is None:
             raise NotFoundException(f"Tỉnh chưa có bộ chỉ số năm {year}.")
@@ -169,7 +163,7 @@ class ProvinceScoresController(Controller):
         db_session: NamedDependency[AsyncSession],
         tenant: NamedDependency[TenantContext],
     ) -> Template | Redirect:
-        _home_affairs_only(tenant)
+        home_affairs_only(tenant)
         years = await services.criteria_years(db_session, tenant.province)
         if not years:
             return await self._grid_page(request, db_session, tenant, 0, None, status_code=404)
@@ -185,7 +179,7 @@ class ProvinceScoresController(Controller):
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
     ) -> Template:
-        _home_affairs_only(tenant)
+        home_affairs_only(tenant)
         grid = await services.load_grid(db_session, tenant, year, request.query_params.get("nhom"))
         return await self._grid_page(request, db_session, tenant, year, grid, status_code=200 if grid else 404)
 
@@ -205,13 +199,12 @@ class ProvinceScoresController(Controller):
             )
         changed = await services.save_entries(db_session, tenant, grid, parsed.entries, source="form")
         # a survey answers' preview confirmed: what had too few answers does not apply to its unit
+        decisions = []
         for value in (await request.form()).getall("khong-ap-dung", []):
             tenant_code, _, rest = str(value).partition(":")
             code, _, reason = rest.partition(":")
-            try:
-                await not_applicable.decide(db_session, tenant, year, tenant_code, code, reason)
-            except not_applicable.DecisionError:
-                continue  # a unit or item no longer in the set: nothing to decide
+            decisions.append((tenant_code, code, reason))
+        await services.decide_not_applicable(db_session, tenant, year, decisions)
         notice(request, f"Đã lưu bảng điểm: {_changed(changed)}")
         return Redirect(
             f"{tenant.base_path}/quan-tri/tinh/diem-ngoai/{year}",
@@ -277,10 +270,10 @@ class ProvinceScoresController(Controller):
         if upload is None:
             problems = [ImportProblem("", "Chọn tệp bảng tính (.xlsx) để nhập.")]
             return await self._grid_page(request, db_session, tenant, year, grid, problems=problems, status_code=422)
-        entries, problems = await services.read_workbook(grid, await upload.read(MAX_FILE_BYTES + 1))
+        data = await upload.read(MAX_FILE_BYTES + 1)
+        _, problems, changed = await services.import_workbook(db_session, tenant, grid, data, "xlsx")
         if problems:
             return await self._grid_page(request, db_session, tenant, year, grid, problems=problems, status_code=422)
-        changed = await services.save_entries(db_session, tenant, grid, entries, source="xlsx")
         notice(request, f"Đã nhập bảng tính: {_changed(changed)}")
         return Redirect(
             f"{tenant.base_path}/quan-tri/tinh/diem-ngoai/{year}",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import unicodedata
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -33,6 +33,7 @@ from backend.db.models import (
     TenantKind,
 )
 from backend.db.rls import acting_in, reading_province
+from backend.domain.assessments import not_applicable
 from backend.domain.assessments.xlsx import (
     ExternalColumn,
     ImportProblem,
@@ -370,6 +371,17 @@ async def read_workbook(grid: ExternalGrid, data: bytes) -> tuple[Entries, list[
     return entries, problems
 
 
+async def import_workbook(
+    db: AsyncSession, ctx: TenantContext, grid: ExternalGrid, data: bytes, source: str
+) -> tuple[Entries, list[ImportProblem], int]:
+    """A filled-in template saved all or nothing (the page's import and the API's): the entries read, the problems
+    (nothing saved when there is one) and how many tenants changed."""
+    entries, problems = await read_workbook(grid, data)
+    if problems:
+        return entries, problems, 0
+    return entries, problems, await save_entries(db, ctx, grid, entries, source=source)
+
+
 def template_workbook(grid: ExternalGrid) -> bytes:
     return external_template([(t.code, t.name) for t in grid.tenants], [c.column() for c in grid.criteria], grid.year)
 
@@ -446,6 +458,22 @@ async def save_entries(db: AsyncSession, ctx: TenantContext, grid: ExternalGrid,
         )
         await db.flush()
     return len(changed)
+
+
+async def decide_not_applicable(
+    db: AsyncSession, ctx: TenantContext, year: int, decisions: Iterable[tuple[str, str, str]]
+) -> list[tuple[str, str]]:
+    """After survey answers are saved: each (tenant code, item code, reason) that had too few answers does not apply
+    to its unit (`not_applicable.decide`). A unit or item no longer in the set has nothing to decide and is passed
+    over; the (tenant code, item code) decided, in order."""
+    decided = []
+    for tenant_code, code, reason in decisions:
+        try:
+            await not_applicable.decide(db, ctx, year, tenant_code, code, reason)
+        except not_applicable.DecisionError:
+            continue
+        decided.append((tenant_code, code))
+    return decided
 
 
 def _state(row: ExternalScore | None) -> dict[str, str | None] | None:

@@ -49,6 +49,16 @@ class AnswerPreview:
         """The grid's fields ("tenant:code") with the points to save, for the confirmation form."""
         return {f"{s.tenant}:{s.item}": f"{s.points:f}" for s in self.scores if s.points is not None}
 
+    @property
+    def not_applicable(self) -> list[tuple[str, str, str]]:
+        """(tenant code, item code, reason) of the items with too few answers: they do not apply to their unit."""
+        least = self.rules.min_answers
+        return [
+            (s.tenant, s.item, f"Không đủ phiếu khảo sát ({s.answers} phiếu, tối thiểu {least})")
+            for s in self.scores
+            if s.points is None
+        ]
+
 
 def survey_rules(province: Province) -> SurveyRules:
     """The province's declared answer shares and minimum (`survey_answers` in province.yaml), else the defaults."""

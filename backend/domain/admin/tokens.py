@@ -15,15 +15,13 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth import tokens
-from backend.auth.permissions import PROVINCE_TOKENS_MANAGE, TENANT_TOKENS_MANAGE
+from backend.auth.permissions import PROVINCE_TOKENS_MANAGE, TENANT_TOKENS_MANAGE, Permission
 from backend.db.models import TokenKind
-from backend.domain.admin.province import is_home_affairs
+from backend.domain.admin.province import home_affairs_only
 from backend.domain.tenants.deps import TenantContext
 from backend.web.flash import notice
 from backend.web.templating import page
 
-TENANT = {"access": TENANT_TOKENS_MANAGE}
-PROVINCE = {"access": PROVINCE_TOKENS_MANAGE}
 PATHS = {TokenKind.TENANT: "/quan-tri/ma-api", TokenKind.PROVINCE: "/quan-tri/tinh/ma-api"}
 
 
@@ -42,8 +40,6 @@ async def _page(
     created: str | None = None,
     status_code: int = 200,
 ) -> Template:
-    if kind is TokenKind.PROVINCE and not is_home_affairs(tenant):
-        raise NotFoundException("Trang quản trị tỉnh chỉ có ở Sở Nội vụ")
     response = page(
         request,
         "admin/tokens.html",
@@ -94,73 +90,60 @@ async def _revoke(
     return Redirect(f"{tenant.base_path}{PATHS[kind]}", status_code=303)
 
 
-class TenantTokensController(Controller):
-    """A tenant admin's API tokens, for the tenant's own systems (evidence from the document system, results)."""
+def _controller(kind: TokenKind, access: Permission, names: str, doc: str) -> type[Controller]:
+    """The token pages of one kind: the tenant's and the province's differ only by path, route names and access.
+    `names` prefixes the route names ("admin:" + names + "tokens", ...)."""
+    opt = {"access": access}
 
-    path = "/quan-tri/ma-api"  # under the tenant router (`tenant_router`), which brings the tenant
-    include_in_schema = False
+    def in_scope(tenant: TenantContext) -> TenantContext:
+        return home_affairs_only(tenant) if kind is TokenKind.PROVINCE else tenant
 
-    @get("/", name="admin:tokens", opt=TENANT)
-    async def listing(
-        self,
-        request: Request[Any, Any, Any],
-        db_session: NamedDependency[AsyncSession],
-        tenant: NamedDependency[TenantContext],
-    ) -> Template:
-        return await _page(request, db_session, tenant, TokenKind.TENANT)
+    class TokensController(Controller):
+        __doc__ = doc
+        path = PATHS[kind]  # under the tenant router (`tenant_router`), which brings the tenant
+        include_in_schema = False
 
-    @post("/", name="admin:token-create", opt=TENANT, status_code=201)
-    async def create(
-        self,
-        request: Request[Any, Any, Any],
-        db_session: NamedDependency[AsyncSession],
-        tenant: NamedDependency[TenantContext],
-    ) -> Template:
-        return await _create(request, db_session, tenant, TokenKind.TENANT)
+        @get("/", name=f"admin:{names}tokens", opt=opt)
+        async def listing(
+            self,
+            request: Request[Any, Any, Any],
+            db_session: NamedDependency[AsyncSession],
+            tenant: NamedDependency[TenantContext],
+        ) -> Template:
+            return await _page(request, db_session, in_scope(tenant), kind)
 
-    @post("/{token_id:uuid}/thu-hoi", name="admin:token-revoke", opt=TENANT, status_code=303)
-    async def revoke(
-        self,
-        request: Request[Any, Any, Any],
-        db_session: NamedDependency[AsyncSession],
-        tenant: NamedDependency[TenantContext],
-        token_id: FromPath[uuid.UUID],
-    ) -> Redirect:
-        return await _revoke(request, db_session, tenant, TokenKind.TENANT, token_id)
+        @post("/", name=f"admin:{names}token-create", opt=opt, status_code=201)
+        async def create(
+            self,
+            request: Request[Any, Any, Any],
+            db_session: NamedDependency[AsyncSession],
+            tenant: NamedDependency[TenantContext],
+        ) -> Template:
+            return await _create(request, db_session, in_scope(tenant), kind)
+
+        @post("/{token_id:uuid}/thu-hoi", name=f"admin:{names}token-revoke", opt=opt, status_code=303)
+        async def revoke(
+            self,
+            request: Request[Any, Any, Any],
+            db_session: NamedDependency[AsyncSession],
+            tenant: NamedDependency[TenantContext],
+            token_id: FromPath[uuid.UUID],
+        ) -> Redirect:
+            return await _revoke(request, db_session, in_scope(tenant), kind, token_id)
+
+    TokensController.__name__ = TokensController.__qualname__ = f"{kind.name.title()}TokensController"
+    return TokensController
 
 
-class ProvinceTokensController(Controller):
-    """A province admin's API tokens, for the province's systems (its results portal, survey and index imports)."""
-
-    path = "/quan-tri/tinh/ma-api"  # under the tenant router (`tenant_router`), which brings the tenant
-    include_in_schema = False
-
-    @get("/", name="admin:province-tokens", opt=PROVINCE)
-    async def listing(
-        self,
-        request: Request[Any, Any, Any],
-        db_session: NamedDependency[AsyncSession],
-        tenant: NamedDependency[TenantContext],
-    ) -> Template:
-        return await _page(request, db_session, tenant, TokenKind.PROVINCE)
-
-    @post("/", name="admin:province-token-create", opt=PROVINCE, status_code=201)
-    async def create(
-        self,
-        request: Request[Any, Any, Any],
-        db_session: NamedDependency[AsyncSession],
-        tenant: NamedDependency[TenantContext],
-    ) -> Template:
-        return await _create(request, db_session, tenant, TokenKind.PROVINCE)
-
-    @post("/{token_id:uuid}/thu-hoi", name="admin:province-token-revoke", opt=PROVINCE, status_code=303)
-    async def revoke(
-        self,
-        request: Request[Any, Any, Any],
-        db_session: NamedDependency[AsyncSession],
-        tenant: NamedDependency[TenantContext],
-        token_id: FromPath[uuid.UUID],
-    ) -> Redirect:
-        if not is_home_affairs(tenant):
-            raise NotFoundException("Trang quản trị tỉnh chỉ có ở Sở Nội vụ")
-        return await _revoke(request, db_session, tenant, TokenKind.PROVINCE, token_id)
+TenantTokensController = _controller(
+    TokenKind.TENANT,
+    TENANT_TOKENS_MANAGE,
+    "",
+    "A tenant admin's API tokens, for the tenant's own systems (evidence from the document system, results).",
+)
+ProvinceTokensController = _controller(
+    TokenKind.PROVINCE,
+    PROVINCE_TOKENS_MANAGE,
+    "province-",
+    "A province admin's API tokens, for the province's systems (its results portal, survey and index imports).",
+)

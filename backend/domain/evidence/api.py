@@ -12,19 +12,15 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Stream
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission, TokenScope
 from backend.db.models import EvidenceFile
 from backend.domain.evidence import services
-from backend.domain.evidence.services import ClientGone, Target
-from backend.domain.evidence.storage import storage_from_settings
+from backend.domain.evidence.services import ClientGone
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
-from backend.settings import Settings
 from backend.web.api import API_PREFIX, ApiProblem, error_responses
 
 READ = {"access": Permission.TENANT_VIEW, "token_scope": TokenScope.EVIDENCE_READ}
@@ -80,11 +76,6 @@ def _out(base: str, file: EvidenceFile) -> EvidenceFileOut:
     )
 
 
-def _settings(request: Request[Any, Any, Any]) -> Settings:
-    settings: Settings = request.app.state["settings"]
-    return settings
-
-
 class EvidenceApiController(Controller):
     path = "/t/{province_code:str}/{tenant_code:str}/tai-lieu"
     dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
@@ -109,12 +100,7 @@ class EvidenceApiController(Controller):
         """The live files of the year's criteria (a remedy task's files are on its task)."""
         if criterion is not None and not services.CRITERION_CODE.match(criterion):
             raise ApiProblem("Không có tiêu chí này.", field="tieu-chi", status=404)
-        query = select(EvidenceFile).where(
-            EvidenceFile.deleted_at.is_(None), EvidenceFile.year == year, EvidenceFile.task_id.is_(None)
-        )
-        if criterion is not None:
-            query = query.where(EvidenceFile.criterion_code == criterion)
-        files = await db_session.scalars(query.order_by(EvidenceFile.uploaded_at, EvidenceFile.id))
+        files = await services.criterion_files(db_session, year, criterion)
         return EvidenceListOut(year, [_out(tenant.base_path, f) for f in files])
 
     @post(
@@ -136,20 +122,10 @@ class EvidenceApiController(Controller):
     ) -> EvidenceListOut:
         """Up to the page's number of files, each within the size limit and of an accepted type (sniffed): all are
         saved or none. `document` is the document's number and date ("640/KH-STNMT ngày 24/02/2023")."""
-        if not services.CRITERION_CODE.match(code):
-            raise NotFoundException("Không có tiêu chí này.")
-        settings = _settings(request)
-        target = Target(year=year, criterion_code=code)
+        target = services.criterion_target(year, code)
+        settings = request.app.state["settings"]
         try:
-            received = await services.receive_uploads(
-                request,
-                db_session,
-                tenant.id,
-                tenant.principal.user_id,
-                settings,
-                storage_from_settings(settings),
-                target,
-            )
+            received = await services.receive_uploads(request, db_session, tenant, settings, target)
         except ClientGone:
             raise ApiProblem("Kết nối bị ngắt trước khi gửi xong tệp.", field="files", status=400) from None
         if received.errors:
@@ -171,5 +147,4 @@ class EvidenceApiController(Controller):
         tenant: NamedDependency[TenantContext],
         file_id: FromPath[uuid.UUID],
     ) -> Stream:
-        await services.visible_file(db_session, tenant, file_id)
-        return await services.stream_file(db_session, storage_from_settings(_settings(request)), file_id, inline=False)
+        return await services.open_file(db_session, tenant, request.app.state["settings"], file_id, inline=False)

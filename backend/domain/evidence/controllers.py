@@ -9,19 +9,15 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Stream, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission
-from backend.db.models import User
 from backend.domain.evidence import services
 from backend.domain.evidence.services import ClientGone, EvidenceError, Received, Target
 from backend.domain.evidence.sniff import ACCEPTED_TEXT, INLINE
-from backend.domain.evidence.storage import storage_from_settings
 from backend.domain.tenants.deps import TenantContext
 from backend.settings import Settings
 from backend.web.flash import notice
@@ -35,19 +31,11 @@ UPLOAD = {"access": Permission.EVIDENCE_UPLOAD, "exclude_from_csrf": True, "read
 DELETE = {"access": Permission.EVIDENCE_UPLOAD}
 
 
-def _settings(request: Request[Any, Any, Any]) -> Settings:
-    settings: Settings = request.app.state["settings"]
-    return settings
-
-
 async def _panel_context(
     db: AsyncSession, tenant: TenantContext, settings: Settings, target: Target, received: Received | None = None
 ) -> dict[str, Any]:
     files = await services.files_for(db, target)
-    names = {}
-    uploader_ids = {f.uploaded_by for f in files if f.uploaded_by}
-    if uploader_ids:
-        names = dict((await db.execute(select(User.id, User.full_name).where(User.id.in_(uploader_ids)))).all())
+    names = await services.uploader_names(db, files)
     try:
         await services.check_target(db, target)
         locked = ""
@@ -92,32 +80,47 @@ class EvidenceController(Controller):
         received: Received | None = None,
         status_code: int = 200,
     ) -> Template:
-        context = await _panel_context(db, tenant, _settings(request), target, received)
+        context = await _panel_context(db, tenant, request.app.state["settings"], target, received)
         return page(request, "evidence/panel.html", block="panel", **context, status_code=status_code)
 
     async def _upload(
         self, request: Request[Any, Any, Any], db: AsyncSession, tenant: TenantContext, target: Target
     ) -> Response[Any]:
-        settings = _settings(request)
         try:
-            received = await services.receive_uploads(
-                request,
-                db,
-                tenant.id,
-                tenant.principal.user_id,
-                settings,
-                storage_from_settings(settings),
-                target,
-            )
+            received = await services.receive_uploads(request, db, tenant, request.app.state["settings"], target)
         except ClientGone:
             return Response(content="", status_code=400)
         if received.errors:
-            # htmx swaps only 2xx and 422 answers here (base.html): the message must reach the row
-            status = 422 if request.headers.get("hx-request") == "true" else received.status_code
-            return await self._panel(request, db, tenant, target, received, status)
+            return await self._refused(request, db, tenant, target, received, received.status_code)
+        return await self._done(request, db, tenant, target, "Đã tải lên tài liệu kiểm chứng.", received, 201)
+
+    async def _refused(
+        self,
+        request: Request[Any, Any, Any],
+        db: AsyncSession,
+        tenant: TenantContext,
+        target: Target,
+        received: Received,
+        status_code: int,
+    ) -> Template:
+        # htmx swaps only 2xx and 422 answers here (base.html): the message must reach the row
+        status = 422 if request.headers.get("hx-request") == "true" else status_code
+        return await self._panel(request, db, tenant, target, received, status)
+
+    async def _done(
+        self,
+        request: Request[Any, Any, Any],
+        db: AsyncSession,
+        tenant: TenantContext,
+        target: Target,
+        message: str,
+        received: Received | None = None,
+        status_code: int = 200,
+    ) -> Response[Any]:
+        """The panel again for htmx; without JavaScript, the panel's page with `message` after a redirect."""
         if request.headers.get("hx-request") == "true":
-            return await self._panel(request, db, tenant, target, received, 201)
-        notice(request, "Đã tải lên tài liệu kiểm chứng.")
+            return await self._panel(request, db, tenant, target, received, status_code)
+        notice(request, message)
         return Redirect(services.panel_url(tenant.base_path, target), status_code=HTTP_303_SEE_OTHER)
 
     @get("/{year:int}/tieu-chi/{code:str}", name="evidence:criterion", opt=VIEW)
@@ -129,8 +132,7 @@ class EvidenceController(Controller):
         year: FromPath[int],
         code: FromPath[str],
     ) -> Template:
-        target = _criterion_target(year, code)
-        return await self._panel(request, db_session, tenant, target)
+        return await self._panel(request, db_session, tenant, services.criterion_target(year, code))
 
     @post("/{year:int}/tieu-chi/{code:str}", name="evidence:upload_criterion", opt=UPLOAD, request_max_body_size=None)
     async def upload_criterion(
@@ -141,7 +143,7 @@ class EvidenceController(Controller):
         year: FromPath[int],
         code: FromPath[str],
     ) -> Response[Any]:
-        return await self._upload(request, db_session, tenant, _criterion_target(year, code))
+        return await self._upload(request, db_session, tenant, services.criterion_target(year, code))
 
     @get("/nhiem-vu/{task_id:uuid}", name="evidence:task", opt=VIEW)
     async def task(
@@ -195,9 +197,8 @@ class EvidenceController(Controller):
         tenant: NamedDependency[TenantContext],
         file_id: FromPath[uuid.UUID],
     ) -> Stream:
-        await services.visible_file(db_session, tenant, file_id)
-        storage = storage_from_settings(_settings(request))
-        return await services.stream_file(db_session, storage, file_id, inline=False)
+        settings = request.app.state["settings"]
+        return await services.open_file(db_session, tenant, settings, file_id, inline=False)
 
     @get("/tep/{file_id:uuid}/xem", name="evidence:preview", opt=VIEW)
     async def preview(
@@ -207,9 +208,8 @@ class EvidenceController(Controller):
         tenant: NamedDependency[TenantContext],
         file_id: FromPath[uuid.UUID],
     ) -> Stream:
-        await services.visible_file(db_session, tenant, file_id)
-        storage = storage_from_settings(_settings(request))
-        return await services.stream_file(db_session, storage, file_id, inline=True)
+        settings = request.app.state["settings"]
+        return await services.open_file(db_session, tenant, settings, file_id, inline=True)
 
     @post("/tep/{file_id:uuid}/xoa", name="evidence:delete", opt=DELETE)
     async def delete(
@@ -224,16 +224,5 @@ class EvidenceController(Controller):
         try:
             await services.delete_file(db_session, tenant, file_id)
         except EvidenceError as exc:
-            received = Received(errors={"files": str(exc)})
-            status = 422 if request.headers.get("hx-request") == "true" else 409
-            return await self._panel(request, db_session, tenant, target, received, status)
-        if request.headers.get("hx-request") == "true":
-            return await self._panel(request, db_session, tenant, target)
-        notice(request, "Đã xoá tài liệu kiểm chứng.")
-        return Redirect(services.panel_url(tenant.base_path, target), status_code=HTTP_303_SEE_OTHER)
-
-
-def _criterion_target(year: int, code: str) -> Target:
-    if not services.CRITERION_CODE.match(code):
-        raise NotFoundException("Không có tiêu chí này.")
-    return Target(year=year, criterion_code=code)
+            return await self._refused(request, db_session, tenant, target, Received(errors={"files": str(exc)}), 409)
+        return await self._done(request, db_session, tenant, target, "Đã xoá tài liệu kiểm chứng.")

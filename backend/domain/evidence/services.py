@@ -5,9 +5,9 @@ The API other parts use (every function runs on a session already bound to the t
 - `Target(year, criterion_code=None, task_id=None, request_id=None)`: what the files are attached to
   (a criterion of the year's self-assessment, a remedy task, or the answer to an inspector's evidence
   request; `request_id` may go with `criterion_code`).
-- `await receive_uploads(request, db, tenant_id, actor, settings, storage, target) -> Received`: parses
+- `await receive_uploads(request, db, tenant, settings, target) -> Received`: parses
   the multipart body AS IT STREAMS (`request.stream()`, never `request.form()`), writes each file part
-  into `storage.put` chunk by chunk, checks the content (sniff.py), the size limit
+  into the configured storage's `put` chunk by chunk, checks the content (sniff.py), the size limit
   (settings.storage.max_upload_bytes per file, refused while streaming), ≤ MAX_FILES files, and the CSRF
   token (the `x-csrftoken` header, or the `_csrf_token` field BEFORE any file part). All or nothing:
   `Received.errors` (field → Vietnamese message; field "files" for the files) means no row and no new
@@ -22,6 +22,8 @@ The API other parts use (every function runs on a session already bound to the t
 - `await delete_file(db, tenant, file_id) -> EvidenceFile`: soft delete by the uploader or a focal point
   while the year is not submitted, never once the answer it belongs to was sent (`EvidenceError` with a
   Vietnamese message otherwise).
+- `await open_file(db, tenant, settings, file_id, *, inline) -> Stream`: a file this person sees (`visible_file`),
+  streamed as below (the pages' and the API's download and preview).
 - `await stream_file(db, storage, file_id, *, inline) -> Stream`: the download (attachment) or the
   preview (inline for PDF and images only), after reading the row under the bound tenant: bind the
   department's tenant first (the review's inspectors), a file of another tenant is a 404.
@@ -51,13 +53,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import clock
 from backend.auth.permissions import Permission
-from backend.db.models import Province, Tenant
+from backend.db.models import Province, Tenant, User
 from backend.db.models.audit import AuditEntry
 from backend.db.models.evidence import EvidenceFile, Submission
 from backend.db.models.remedies import Task
 from backend.db.models.review import EvidenceRequest
 from backend.domain.evidence.sniff import INLINE, NotAccepted, Sniffer, name_for, safe_filename
-from backend.domain.evidence.storage import EmptyBlob, Storage, TooLarge
+from backend.domain.evidence.storage import EmptyBlob, Storage, TooLarge, storage_from_settings
 from backend.domain.remedies.visibility import task_visible, visible_task
 from backend.domain.tenants.deps import TenantContext
 from backend.domain.tenants.services import province_calendar
@@ -75,6 +77,7 @@ MAX_HEADER_BYTES = 4096
 WRITE_CHUNK = 1024 * 1024
 CRITERION_CODE = re.compile(r"^\d{1,2}(\.\d{1,2}){0,4}$")
 LIVE_SUBMISSION = ("building", "submitted")
+NO_FILE = "Không tìm thấy tệp kiểm chứng."
 
 
 class EvidenceError(ValueError):
@@ -169,9 +172,7 @@ async def check_target(db: AsyncSession, target: Target) -> None:
     if target.criterion_code is not None and not CRITERION_CODE.match(target.criterion_code):
         raise EvidenceError("Mã tiêu chí không hợp lệ.")
     if target.request_id is not None:
-        asked = await db.get(EvidenceRequest, target.request_id)
-        if asked is None:
-            raise NotFoundException("Không tìm thấy yêu cầu giải trình.")
+        asked = await _evidence_request(db, target.request_id)
         if asked.status != "open":
             raise EvidenceError("Yêu cầu này đã được giải trình: không thêm tệp được nữa.")
         # The same deadline as the text answer (review.decisions.answer): a file is part of the answer.
@@ -217,6 +218,13 @@ async def year_submitted(db: AsyncSession, year: int) -> bool:
     return bool(found)
 
 
+def criterion_target(year: int, code: str) -> Target:
+    """A criterion of the year's self-assessment named in a URL (404 for a code no criterion can have)."""
+    if not CRITERION_CODE.match(code):
+        raise NotFoundException("Không có tiêu chí này.")
+    return Target(year=year, criterion_code=code)
+
+
 async def target_for_task(db: AsyncSession, tenant: TenantContext, task_id: uuid.UUID) -> Target:
     """A task's evidence, for a person who sees the task on the board (404 otherwise, as its card)."""
     task = await visible_task(db, tenant, Task.id == task_id)
@@ -227,19 +235,31 @@ async def target_for_task(db: AsyncSession, tenant: TenantContext, task_id: uuid
 
 async def visible_file(db: AsyncSession, tenant: TenantContext, file_id: uuid.UUID) -> EvidenceFile:
     """A live file of the bound tenant that this person may see: a task's file only if they see the task."""
-    file = await db.get(EvidenceFile, file_id)
-    if file is None or file.deleted_at is not None:
-        raise NotFoundException("Không tìm thấy tệp kiểm chứng.")
+    file = await _live_file(db, file_id)
     if file.task_id is not None and not await task_visible(db, tenant, file.task_id):
-        raise NotFoundException("Không tìm thấy tệp kiểm chứng.")
+        raise NotFoundException(NO_FILE)
+    return file
+
+
+async def _live_file(db: AsyncSession, file_id: uuid.UUID, *, for_update: bool = False) -> EvidenceFile:
+    """A file of the bound tenant not deleted (404 otherwise)."""
+    file = await db.get(EvidenceFile, file_id, with_for_update=for_update)
+    if file is None or file.deleted_at is not None:
+        raise NotFoundException(NO_FILE)
     return file
 
 
 async def target_for_request(db: AsyncSession, request_id: uuid.UUID) -> Target:
+    asked = await _evidence_request(db, request_id)
+    return Target(year=asked.year, criterion_code=asked.criterion_code, request_id=asked.id)
+
+
+async def _evidence_request(db: AsyncSession, request_id: uuid.UUID) -> EvidenceRequest:
+    """An inspectors' evidence request to the bound tenant (404 otherwise)."""
     asked = await db.get(EvidenceRequest, request_id)
     if asked is None:
         raise NotFoundException("Không tìm thấy yêu cầu giải trình.")
-    return Target(year=asked.year, criterion_code=asked.criterion_code, request_id=asked.id)
+    return asked
 
 
 async def files_for(db: AsyncSession, target: Target) -> list[EvidenceFile]:
@@ -252,6 +272,24 @@ async def files_for(db: AsyncSession, target: Target) -> list[EvidenceFile]:
     else:
         query = query.where(EvidenceFile.criterion_code == target.criterion_code, EvidenceFile.task_id.is_(None))
     return list(await db.scalars(query.order_by(EvidenceFile.uploaded_at, EvidenceFile.filename)))
+
+
+async def uploader_names(db: AsyncSession, files: Iterable[EvidenceFile]) -> dict[uuid.UUID, str]:
+    """The full names of the people who uploaded `files`, by user id."""
+    ids = {f.uploaded_by for f in files if f.uploaded_by}
+    if not ids:
+        return {}
+    return dict((await db.execute(select(User.id, User.full_name).where(User.id.in_(ids)))).all())
+
+
+async def criterion_files(db: AsyncSession, year: int, criterion: str | None = None) -> list[EvidenceFile]:
+    """The live files of the year's criteria (or of one), oldest first; a remedy task's files are on its task."""
+    query = select(EvidenceFile).where(
+        EvidenceFile.deleted_at.is_(None), EvidenceFile.year == year, EvidenceFile.task_id.is_(None)
+    )
+    if criterion is not None:
+        query = query.where(EvidenceFile.criterion_code == criterion)
+    return list(await db.scalars(query.order_by(EvidenceFile.uploaded_at, EvidenceFile.id)))
 
 
 async def evidence_counts(db: AsyncSession, task_ids: Iterable[uuid.UUID] | Select[Any]) -> dict[uuid.UUID, int]:
@@ -275,9 +313,7 @@ def may_delete(tenant: TenantContext, file: EvidenceFile) -> bool:
 
 async def delete_file(db: AsyncSession, tenant: TenantContext, file_id: uuid.UUID) -> EvidenceFile:
     """Soft-delete a file (the blob stays: other rows may share it, and the audit keeps its hash)."""
-    file = await db.get(EvidenceFile, file_id, with_for_update=True)
-    if file is None or file.deleted_at is not None:
-        raise NotFoundException("Không tìm thấy tệp kiểm chứng.")
+    file = await _live_file(db, file_id, for_update=True)
     if not may_delete(tenant, file):
         raise EvidenceError("Chỉ người tải lên hoặc đầu mối CCHC được xoá tệp này.")
     if file.request_id is None and await year_submitted(db, file.year):
@@ -303,9 +339,7 @@ async def delete_file(db: AsyncSession, tenant: TenantContext, file_id: uuid.UUI
 async def stream_file(db: AsyncSession, storage: Storage, file_id: uuid.UUID, *, inline: bool) -> Stream:
     """The file's bytes from storage, read after its row under the bound tenant (404 otherwise). Every
     response also gets `X-Content-Type-Options: nosniff` from the app's security headers."""
-    file = await db.get(EvidenceFile, file_id)
-    if file is None or file.deleted_at is not None:
-        raise NotFoundException("Không tìm thấy tệp kiểm chứng.")
+    file = await _live_file(db, file_id)
     if await storage.size(file.sha256) != file.size:
         raise NotFoundException("Tệp kiểm chứng không còn trong kho lưu trữ; hãy báo quản trị hệ thống.")
     shown = inline and file.content_type in INLINE
@@ -324,6 +358,14 @@ async def stream_file(db: AsyncSession, storage: Storage, file_id: uuid.UUID, *,
         disposition="inline" if shown else "attachment",
         headers=headers,
     )
+
+
+async def open_file(
+    db: AsyncSession, tenant: TenantContext, settings: Settings, file_id: uuid.UUID, *, inline: bool
+) -> Stream:
+    """A file this person sees (`visible_file`, 404 otherwise), downloaded or previewed (`stream_file`)."""
+    await visible_file(db, tenant, file_id)
+    return await stream_file(db, storage_from_settings(settings), file_id, inline=inline)
 
 
 def _snapshot(file: EvidenceFile) -> dict[str, Any]:
@@ -394,15 +436,11 @@ class _Events:
 
 
 async def receive_uploads(
-    request: Request[Any, Any, Any],
-    db: AsyncSession,
-    tenant_id: uuid.UUID,
-    actor: uuid.UUID | None,
-    settings: Settings,
-    storage: Storage,
-    target: Target,
+    request: Request[Any, Any, Any], db: AsyncSession, tenant: TenantContext, settings: Settings, target: Target
 ) -> Received:
-    """Stream the request's files into storage and record them, all or nothing (see the module docstring)."""
+    """Stream the request's files into storage and record them as this person's, all or nothing (see the module
+    docstring)."""
+    tenant_id, actor, storage = tenant.id, tenant.principal.user_id, storage_from_settings(settings)
     received = Received()
     created: list[str] = []
     # Nothing is pending yet (the tenant was only looked up): end the transaction so that a slow upload

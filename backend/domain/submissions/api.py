@@ -6,8 +6,6 @@ the submission page."""
 
 from __future__ import annotations
 
-import asyncio
-import tempfile
 import uuid
 from typing import Any
 
@@ -26,12 +24,11 @@ from backend.domain.submissions.controllers import (
     MAX_VERIFY_BYTES,
     VERIFY,
     Unreadable,
-    match_in_province,
+    check_package,
     package_stream,
-    receive_package,
 )
 from backend.domain.submissions.services import STATUS_LABELS_VN, SubmissionError
-from backend.domain.submissions.verify import Report, check_archive
+from backend.domain.submissions.verify import Report
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
 from backend.web.api import API_PREFIX, ApiError, ApiProblem, error_responses
 
@@ -227,14 +224,8 @@ class SubmissionVerifyApiController(Controller):
     ) -> VerifyReportOut:
         """The page's check (`/kiem-tra`), streamed the same way; the answer is 200 with `ok` false and the problems
         when the file is not the recorded package, and a 4xx on `tep` when no file could be read."""
-        with tempfile.TemporaryFile() as spooled:
-            try:
-                received = await receive_package(request, spooled)
-            except Unreadable as exc:
-                raise ApiProblem(str(exc), field="tep", status=exc.status) from None
-            if not received:
-                raise ApiProblem("Chọn tệp hồ sơ (.zip) cần kiểm tra.", field="tep")
-            report = await asyncio.to_thread(check_archive, spooled)
-        if report.manifest is not None:
-            await match_in_province(db_session, tenant, report)
+        try:
+            report = await check_package(request, db_session, tenant)
+        except Unreadable as exc:
+            raise ApiProblem(str(exc), field="tep", status=exc.status) from None
         return report_out(report)

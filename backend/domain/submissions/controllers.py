@@ -72,6 +72,24 @@ async def _status_context(db: AsyncSession, tenant: TenantContext, year: int) ->
     }
 
 
+async def _status_page(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    tenant: TenantContext,
+    year: int,
+    *,
+    block: str | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Template:
+    """The year's submission page (or its `block` for htmx), with a refused step's `error`."""
+    context = await _status_context(db, tenant, year)
+    years = await criteria_years(db, tenant.province)
+    return page(
+        request, "submissions/status.html", block=block, **context, years=years, error=error, status_code=status_code
+    )
+
+
 async def _version(db: AsyncSession, year: int, version: int) -> Submission:
     found = await db.scalar(select(Submission).where(Submission.year == year, Submission.version == version))
     if found is None:
@@ -136,15 +154,8 @@ class SubmissionController(Controller):
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
     ) -> Template:
-        context = await _status_context(db_session, tenant, year)
-        return page(
-            request,
-            "submissions/status.html",
-            block="status" if request.headers.get("hx-target") == "submission-status" else "content",
-            **context,
-            years=await criteria_years(db_session, tenant.province),
-            error=None,
-        )
+        block = "status" if request.headers.get("hx-target") == "submission-status" else "content"
+        return await _status_page(request, db_session, tenant, year, block=block)
 
     @post("/{year:int}", name="submission:submit", opt=SUBMIT)
     async def submit(
@@ -218,16 +229,10 @@ class SubmissionController(Controller):
         db_session: NamedDependency[AsyncSession],
         tenant: NamedDependency[TenantContext],
     ) -> Template:
-        with tempfile.TemporaryFile() as spooled:
-            try:
-                received = await receive_package(request, spooled)
-            except Unreadable as exc:
-                return _verify_page(request, tenant, None, str(exc), exc.status)
-            if not received:
-                return _verify_page(request, tenant, None, "Chọn tệp hồ sơ (.zip) cần kiểm tra.", 422)
-            report = await asyncio.to_thread(check_archive, spooled)
-        if report.manifest is not None:
-            await match_in_province(db_session, tenant, report)
+        try:
+            report = await check_package(request, db_session, tenant)
+        except Unreadable as exc:
+            return _verify_page(request, tenant, None, str(exc), exc.status)
         return _verify_page(request, tenant, report, None, 200 if report.ok else 422)
 
     async def _refused(
@@ -238,15 +243,7 @@ class SubmissionController(Controller):
         year: int,
         exc: SubmissionError,
     ) -> Template:
-        context = await _status_context(db_session, tenant, year)
-        return page(
-            request,
-            "submissions/status.html",
-            **context,
-            years=await criteria_years(db_session, tenant.province),
-            error=str(exc),
-            status_code=exc.status,
-        )
+        return await _status_page(request, db_session, tenant, year, error=str(exc), status_code=exc.status)
 
 
 def _verify_page(
@@ -264,6 +261,8 @@ def _verify_page(
 
 
 class Unreadable(Exception):
+    """A verify form from which no package file could be read, with its answer's status."""
+
     def __init__(self, message: str, status: int) -> None:
         super().__init__(message)
         self.status = status
@@ -327,6 +326,19 @@ async def receive_package(request: Request[Any, Any, Any], target: IO[bytes]) ->
     await asyncio.to_thread(target.write, bytes(pending))
     target.seek(0)
     return received
+
+
+async def check_package(request: Request[Any, Any, Any], db: AsyncSession, tenant: TenantContext) -> Report:
+    """The verify form's package file (the page's and the API's), streamed to a temporary file, checked whole
+    (`check_archive`) and matched with the submission it claims to be (`match_in_province`); `Unreadable` when no
+    file could be read."""
+    with tempfile.TemporaryFile() as spooled:
+        if not await receive_package(request, spooled):
+            raise Unreadable("Chọn tệp hồ sơ (.zip) cần kiểm tra.", 422)
+        report = await asyncio.to_thread(check_archive, spooled)
+    if report.manifest is not None:
+        await match_in_province(db, tenant, report)
+    return report
 
 
 async def match_in_province(db: AsyncSession, ctx: TenantContext, report: Report) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -126,46 +127,36 @@ def with_demo_tenants(
             result.append(loaded)
             continue
         declared = loaded.config.tenants
-        codes = {t.code for t in declared}
         groups = {g.code for g in info.ranking_groups}
-        departments = sum(t.kind == "department" for t in declared)
-        communes = sum(t.kind == "commune" for t in declared)
-        extra: list[TenantConfig] = []
-        for code, name, short in DEPARTMENTS:
-            if departments >= MIN_DEPARTMENTS:
-                break
-            if code in codes:
-                continue
-            extra.append(
-                TenantConfig(
-                    code=code,
-                    name=name,
-                    kind="department",
-                    short_name=short,
-                    ranking_group="so-ban-nganh" if "so-ban-nganh" in groups else None,
-                    units=list(DEPARTMENT_UNITS),
-                )
-            )
-            departments += 1
-        for code, name in COMMUNES.get(info.code, ()):
-            if communes >= MIN_COMMUNES:
-                break
-            if code in codes:
-                continue
-            extra.append(
-                TenantConfig(
-                    code=code,
-                    name=name,
-                    kind="commune",
-                    short_name=_short(name),
-                    ranking_group="xa-phuong" if "xa-phuong" in groups else None,
-                    units=list(COMMUNE_UNITS),
-                )
-            )
-            communes += 1
+        communes = [(code, name, _short(name)) for code, name in COMMUNES.get(info.code, ())]
+        extra = [
+            *_generated(declared, MIN_DEPARTMENTS, DEPARTMENTS, "department", "so-ban-nganh", groups, DEPARTMENT_UNITS),
+            *_generated(declared, MIN_COMMUNES, communes, "commune", "xa-phuong", groups, COMMUNE_UNITS),
+        ]
         config = msgspec.structs.replace(loaded.config, tenants=[*declared, *extra])
         result.append(LoadedProvince(loaded.file, config))
     return result
+
+
+def _generated(
+    declared: list[TenantConfig],
+    minimum: int,
+    candidates: Iterable[tuple[str, str, str]],
+    kind: str,
+    group: str,
+    groups: set[str],
+    units: list[UnitConfig],
+) -> list[TenantConfig]:
+    """Generated tenants of `kind` from `candidates` (code, name, short name) whose codes are not declared, as many as
+    the province lacks of `minimum`; in `group` when the province declares that ranking group."""
+    codes = {t.code for t in declared}
+    lacking = max(0, minimum - sum(t.kind == kind for t in declared))
+    fresh = [c for c in candidates if c[0] not in codes][:lacking]
+    ranking_group = group if group in groups else None
+    return [
+        TenantConfig(code=code, name=name, kind=kind, short_name=short, ranking_group=ranking_group, units=list(units))
+        for code, name, short in fresh
+    ]
 
 
 def _short(name: str) -> str:
