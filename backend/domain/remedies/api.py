@@ -28,7 +28,6 @@ from backend.domain.remedies import board as boards
 from backend.domain.remedies import board_reading as reading
 from backend.domain.remedies import services, tasks, visibility
 from backend.domain.remedies.board import ColumnView, Filters, Move, MoveError
-from backend.domain.remedies.deadlines import working_days
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
 from backend.web.api import ApiConflict, ApiError, ApiProblem, Cursor, Limit, decode_cursor, error_responses, page_of
 
@@ -225,7 +224,7 @@ async def tasks_out(db: AsyncSession, found: Sequence[Task]) -> list[TaskOut]:
 
 
 async def _fresh(db: AsyncSession, ctx: TenantContext, year: int, number: int) -> TaskOut:
-    task = await tasks.find_task(db, ctx, year, number)
+    task = await services.visible_task(db, ctx, year, number)
     await db.refresh(task)
     return (await tasks_out(db, [task]))[0]
 
@@ -286,7 +285,7 @@ class RemedyTaskApiController(Controller):
         year: FromPath[int],
         number: FromPath[int],
     ) -> TaskOut:
-        return (await tasks_out(db_session, [await tasks.find_task(db_session, tenant, year, number)]))[0]
+        return (await tasks_out(db_session, [await services.visible_task(db_session, tenant, year, number)]))[0]
 
     @post("/", name="api:task_create", opt=EDIT, summary="Thêm nhiệm vụ", responses=error_responses())
     async def create(
@@ -296,12 +295,8 @@ class RemedyTaskApiController(Controller):
         year: FromPath[int],
         data: JSONBody[TaskIn],
     ) -> TaskOut:
-        _, loaded = await reading.lanes_and_sheet(db_session, tenant, year)
-        options = await tasks.choices(db_session, loaded.sheet)
-        parsed = tasks.parse_task_form(
-            _form(data), options, year, vietnam_today(), working_days(tenant.province.settings)
-        )
-        tasks.check_lead_unit(tenant, parsed)
+        options = await services.form_choices(db_session, tenant, year)
+        parsed = services.parse_new_task(tenant, year, _form(data), options)
         if parsed.errors:
             raise _problem(parsed.errors)
         task = await tasks.create_task(db_session, tenant, year, parsed.values, options, options.columns[0])
@@ -322,12 +317,9 @@ class RemedyTaskApiController(Controller):
         number: FromPath[int],
         data: JSONBody[TaskEdit],
     ) -> TaskOut:
-        task = await tasks.find_editable_task(db_session, tenant, year, number)
-        _, loaded = await reading.lanes_and_sheet(db_session, tenant, year)
-        options = await tasks.choices(db_session, loaded.sheet)
-        parsed = tasks.parse_task_form(
-            _form(data), options, year, vietnam_today(), working_days(tenant.province.settings)
-        )
+        task = await services.editable_task(db_session, tenant, year, number)
+        options = await services.form_choices(db_session, tenant, year)
+        parsed = services.parse_task(tenant, year, _form(data), options)
         if parsed.errors:
             raise _problem(parsed.errors)
         try:
@@ -353,7 +345,7 @@ class RemedyTaskApiController(Controller):
         number: FromPath[int],
         data: JSONBody[MoveIn],
     ) -> TaskOut:
-        task = await tasks.find_task(db_session, tenant, year, number)
+        task = await services.visible_task(db_session, tenant, year, number)
         columns: list[ColumnView] = await boards.read_columns(db_session)
         target = next((c for c in columns if c.code == data.column), None)
         if target is None:

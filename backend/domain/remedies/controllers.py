@@ -179,7 +179,7 @@ class RemedyBoardController(Controller):
     ) -> Template:
         """A card's move form, fetched when its "Di chuyển" opens (and a page of its own without JavaScript)."""
         task = await services.editable_task(db_session, tenant, year, number)
-        columns = await services.board_columns(db_session)
+        columns, anchors = await services.move_anchors(db_session, tenant, task)
         return page(
             request,
             "remedies/move.html",
@@ -191,7 +191,7 @@ class RemedyBoardController(Controller):
             task=task,
             board=Board(year, columns, []),
             lanes=await reading.areas(db_session, tenant, year),
-            anchors=await services.move_anchors(db_session, tenant, task, columns),
+            anchors=anchors,
         )
 
     @post("/{year:int}/them", name="board:create", opt=EDIT)

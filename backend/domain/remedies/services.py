@@ -15,11 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from backend.auth.permissions import Permission
 from backend.clock import vietnam_today
 from backend.db.engine import driver_connection
-from backend.db.models import AuditEntry, BoardColumn, Task, TaskAssignee, TaskUnit
+from backend.db.models import AuditEntry, Task, TaskAssignee, TaskUnit
 from backend.domain.remedies import board as boards
 from backend.domain.remedies import board_reading as reading
 from backend.domain.remedies import tasks, visibility
-from backend.domain.remedies.board import VIEW_COLUMNS, Board, ColumnView, Filters, Lane, Move, Moved, MoveError
+from backend.domain.remedies.board import Board, ColumnView, Filters, Lane, Move, Moved, MoveError
 from backend.domain.remedies.deadlines import working_days
 from backend.domain.review.services import finalised_criteria
 from backend.domain.tenants.deps import TenantContext
@@ -56,10 +56,15 @@ async def form_choices(db: AsyncSession, ctx: TenantContext, year: int) -> tasks
     return await tasks.choices(db, loaded.sheet)
 
 
+def parse_task(ctx: TenantContext, year: int, raw: Any, options: tasks.Choices) -> tasks.TaskForm:
+    """A card's form (or the API's task) checked against the year's choices and the province's working days."""
+    return tasks.parse_task_form(raw, options, year, vietnam_today(), working_days(ctx.province.settings))
+
+
 def parse_new_task(ctx: TenantContext, year: int, raw: Any, options: tasks.Choices) -> tasks.TaskForm:
     """A new card's form checked, with the rule that only someone who edits every card may give another unit
     the lead."""
-    parsed = tasks.parse_task_form(raw, options, year, vietnam_today(), working_days(ctx.province.settings))
+    parsed = parse_task(ctx, year, raw, options)
     lead = parsed.values.get("lead_unit_id")
     if not ctx.can(Permission.TASK_EDIT_ANY.value) and lead not in visibility.own_units(ctx):
         parsed.errors.setdefault("lead_unit_id", NOT_YOUR_LEAD)
@@ -68,7 +73,7 @@ def parse_new_task(ctx: TenantContext, year: int, raw: Any, options: tasks.Choic
 
 def parse_task_edit(ctx: TenantContext, year: int, raw: Any, options: tasks.Choices) -> tuple[tasks.TaskForm, int]:
     """An edited card's form checked, and the version it was opened at (-1 when missing: refused as stale)."""
-    parsed = tasks.parse_task_form(raw, options, year, vietnam_today(), working_days(ctx.province.settings))
+    parsed = parse_task(ctx, year, raw, options)
     try:
         version = int(str(raw.get("version", "")))
     except ValueError:
@@ -163,16 +168,14 @@ async def generate_from_assessment(db: AsyncSession, ctx: TenantContext, year: i
     return len(proposals)
 
 
-async def board_columns(db: AsyncSession) -> list[ColumnView]:
-    return [ColumnView(*row) for row in await db.execute(select(*VIEW_COLUMNS).order_by(BoardColumn.position))]
-
-
 async def move_anchors(
-    db: AsyncSession, ctx: TenantContext, task: Task, columns: list[ColumnView]
-) -> list[tuple[ColumnView, list[tuple[uuid.UUID, int, str]]]]:
-    """The cards a card's move form may place it before or after: those of its lane this person sees, column by
-    column in board order (a card goes next to one of another lane by moving to that lane first). Each option
-    names the anchor's column too, so the form's column select does not have to agree with it."""
+    db: AsyncSession, ctx: TenantContext, task: Task
+) -> tuple[list[ColumnView], list[tuple[ColumnView, list[tuple[uuid.UUID, int, str]]]]]:
+    """The board's columns, and the cards a card's move form may place it before or after: those of its lane this
+    person sees, column by column in board order (a card goes next to one of another lane by moving to that lane
+    first). Each option names the anchor's column too, so the form's column select does not have to agree with
+    it."""
+    columns = await boards.read_columns(db)
     where = [Task.year == task.year, Task.area_code == task.area_code, Task.id != task.id]
     visible = visibility.visible_condition(ctx)
     if visible is not None:
@@ -183,7 +186,7 @@ async def move_anchors(
     by_column: dict[uuid.UUID, list[tuple[uuid.UUID, int, str]]] = {}
     for column_id, task_id, number, title in rows:
         by_column.setdefault(column_id, []).append((task_id, number, title))
-    return [(column, by_column[column.id]) for column in columns if column.id in by_column]
+    return columns, [(column, by_column[column.id]) for column in columns if column.id in by_column]
 
 
 def parse_move(form: dict[str, Any]) -> Move:
@@ -260,7 +263,6 @@ async def move_card(
 __all__ = [
     "MoveOutcome",
     "activity",
-    "board_columns",
     "echo",
     "editable_task",
     "form_choices",
@@ -270,6 +272,7 @@ __all__ = [
     "move_card",
     "parse_move",
     "parse_new_task",
+    "parse_task",
     "parse_task_edit",
     "task_form",
     "visible_task",
