@@ -349,9 +349,9 @@ class RemedyTaskApiController(Controller):
         columns: list[ColumnView] = await boards.read_columns(db_session)
         target = next((c for c in columns if c.code == data.column), None)
         if target is None:
-            raise ApiProblem("Cột không hợp lệ.", field="column")
+            raise ApiProblem(boards.REFUSALS["no-column"], field="column")
         if data.place not in boards.PLACES:
-            raise ApiProblem("Vị trí không hợp lệ.", field="place")
+            raise ApiProblem(boards.REFUSALS["no-place"], field="place")
         anchor = None
         if data.anchor is not None:
             anchor_task = await visibility.visible_task(

@@ -235,6 +235,7 @@ class RemedyBoardController(Controller):
             activity=await services.activity(db_session, task),
             checklist=await tasks.checklist(db_session, task),
             comments=await tasks.comments(db_session, task),
+            may_edit=await services.may_edit_form(db_session, tenant, task),
         )
 
     @post("/{year:int}/the/{number:int}", name="board:update", opt=EDIT)
@@ -377,7 +378,9 @@ def _form_page(
     activity: list[AuditEntry] | None = None,
     checklist: list[Any] | None = None,
     comments: list[Any] | None = None,
+    may_edit: bool = True,
 ) -> Template:
+    """A card's page (a new card's when `task` is None); `may_edit` False shows a card this person only sees."""
     return page(
         request,
         "remedies/task.html",
@@ -394,7 +397,7 @@ def _form_page(
         activity=activity or [],
         checklist=checklist or [],
         comments=comments or [],
-        may_edit=services.may_edit_form(ctx, task),
+        may_edit=may_edit,
         status_code=status,
     )
 

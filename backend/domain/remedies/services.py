@@ -19,13 +19,10 @@ from backend.db.models import AuditEntry, Task, TaskAssignee, TaskUnit
 from backend.domain.remedies import board as boards
 from backend.domain.remedies import board_reading as reading
 from backend.domain.remedies import tasks, visibility
-from backend.domain.remedies.board import Board, ColumnView, Filters, Lane, Move, Moved, MoveError
+from backend.domain.remedies.board import REFUSALS, Board, ColumnView, Filters, Lane, Move, Moved, MoveError
 from backend.domain.remedies.deadlines import working_days
 from backend.domain.review.services import finalised_criteria
 from backend.domain.tenants.deps import TenantContext
-
-NOT_YOUR_UNIT = "Bạn chỉ sửa được nhiệm vụ của phòng, đơn vị mình."
-NOT_YOUR_LEAD = "Bạn chỉ tạo được nhiệm vụ do phòng, đơn vị mình chủ trì."
 
 
 async def visible_task(db: AsyncSession, ctx: TenantContext, year: int, number: int) -> Task:
@@ -40,14 +37,14 @@ async def editable_task(db: AsyncSession, ctx: TenantContext, year: int, number:
     """The card KP-`number` of `year` if this person may edit it (its lead, coordinating or monitoring unit is
     theirs, or they edit every card); 403 for a card they only see."""
     task = await visible_task(db, ctx, year, number)
-    if not boards.may_edit(ctx, task, await boards.coordinating_units(db, task.id)):
-        raise PermissionDeniedException(NOT_YOUR_UNIT)
+    if not await boards.task_editable(db, ctx, task.id):
+        raise PermissionDeniedException(REFUSALS["not-yours-to-edit"])
     return task
 
 
-def may_edit_form(ctx: TenantContext, task: Task | None) -> bool:
-    """Whether the card's page shows its form editable (a new card's always is)."""
-    return task is None or boards.may_edit(ctx, task)
+async def may_edit_form(db: AsyncSession, ctx: TenantContext, task: Task) -> bool:
+    """Whether the card's page shows its form editable (`editable_task`'s rule)."""
+    return await boards.task_editable(db, ctx, task.id)
 
 
 async def form_choices(db: AsyncSession, ctx: TenantContext, year: int) -> tasks.Choices:
@@ -67,7 +64,7 @@ def parse_new_task(ctx: TenantContext, year: int, raw: Any, options: tasks.Choic
     parsed = parse_task(ctx, year, raw, options)
     lead = parsed.values.get("lead_unit_id")
     if not ctx.can(Permission.TASK_EDIT_ANY.value) and lead not in visibility.own_units(ctx):
-        parsed.errors.setdefault("lead_unit_id", NOT_YOUR_LEAD)
+        parsed.errors.setdefault("lead_unit_id", REFUSALS["not-your-lead"])
     return parsed
 
 
@@ -196,7 +193,7 @@ def parse_move(form: dict[str, Any]) -> Move:
         version = int(str(form.get("version", "")))
         column_id = uuid.UUID(str(form.get("column", "")))
     except ValueError:
-        raise MoveError("Yêu cầu di chuyển không hợp lệ.") from None
+        raise boards.refusal("malformed") from None
     area = str(form.get("area", "")).strip()
     place = str(form.get("place", "")).strip() or "end"
     kind, _, ident = place.partition(":")
@@ -207,9 +204,9 @@ def parse_move(form: dict[str, Any]) -> Move:
                 task_id, version, uuid.UUID(in_column) if in_column else column_id, area, kind, uuid.UUID(anchor)
             )
         except ValueError:
-            raise MoveError("Vị trí không hợp lệ.") from None
+            raise boards.refusal("no-place") from None
     if place not in boards.PLACES:
-        raise MoveError("Vị trí không hợp lệ.")
+        raise boards.refusal("no-place")
     return Move(task_id, version, column_id, area, place)
 
 
