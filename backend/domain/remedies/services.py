@@ -143,24 +143,7 @@ async def generate_from_assessment(db: AsyncSession, ctx: TenantContext, year: i
         db, year, loaded.sheet, list(options.units.values()), {c for c in existing if c}
     )
     for proposal in proposals:
-        values = {
-            "kind": "fix",
-            "area_code": proposal.area_code,
-            "criterion_code": proposal.criterion_code,
-            "title": proposal.title,
-            "deficiency": proposal.deficiency,
-            "expected_output": proposal.expected_output,
-            "notes": "",
-            "points_lost": proposal.points_lost,
-            "points_max": proposal.points_max,
-            "deadline_text": "",
-            "due_date": None,
-            "lead_unit_id": proposal.lead_unit_id,
-            "labels": ["thẩm định" if appraised else "tự đánh giá"],
-            "coordinating": [],
-            "monitoring_unit_id": None,
-            "assignees": [],
-        }
+        values = proposal.task_values(label="thẩm định" if appraised else "tự đánh giá")
         await tasks.create_task(db, ctx, year, values, options, options.columns[0])
     return len(proposals)
 

@@ -370,6 +370,36 @@ class Proposal:
     lead_unit_id: uuid.UUID | None
     expected_output: str
 
+    def task_values(
+        self,
+        *,
+        label: str,
+        notes: str = "",
+        deadline_text: str = "",
+        due_date: date | None = None,
+        lead_unit_id: uuid.UUID | None = None,
+    ) -> dict[str, Any]:
+        """The values of the task it proposes, as `create_task` takes them: labelled `label`, led by `lead_unit_id`
+        when the criterion names no lead unit."""
+        return {
+            "kind": TaskKind.FIX.value,
+            "area_code": self.area_code,
+            "criterion_code": self.criterion_code,
+            "title": self.title,
+            "deficiency": self.deficiency,
+            "expected_output": self.expected_output,
+            "notes": notes,
+            "points_lost": self.points_lost,
+            "points_max": self.points_max,
+            "deadline_text": deadline_text,
+            "due_date": due_date,
+            "lead_unit_id": self.lead_unit_id or lead_unit_id,
+            "labels": [label],
+            "coordinating": [],
+            "monitoring_unit_id": None,
+            "assignees": [],
+        }
+
 
 def proposals(
     sheet: Sheet,
