@@ -17,13 +17,12 @@ from litestar import Controller, get, patch, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, JSONBody, QueryParameter
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend.auth.permissions import Permission, TokenScope
 from backend.clock import vietnam_today
 from backend.db.engine import driver_connection
-from backend.db.models import Task, TaskAssignee, TaskUnit
+from backend.db.models import Task
 from backend.domain.remedies import board as boards
 from backend.domain.remedies import board_reading as reading
 from backend.domain.remedies import services, tasks, visibility
@@ -177,18 +176,10 @@ def _form(data: TaskIn) -> dict[str, Any]:
 
 
 async def tasks_out(db: AsyncSession, found: Sequence[Task]) -> list[TaskOut]:
-    """The API models of `found`, with their units and people in two statements whatever their number."""
+    """The API models of `found`, with their units and people (`services.task_links`)."""
     ids = [task.id for task in found]
     columns = {column.id: column.code for column in await boards.read_columns(db)}
-    parts: dict[uuid.UUID, list[TaskUnit]] = {}
-    people: dict[uuid.UUID, list[uuid.UUID]] = {}
-    if ids:
-        for part in await db.scalars(select(TaskUnit).where(TaskUnit.task_id.in_(ids))):
-            parts.setdefault(part.task_id, []).append(part)
-        for task_id, user_id in await db.execute(
-            select(TaskAssignee.task_id, TaskAssignee.user_id).where(TaskAssignee.task_id.in_(ids))
-        ):
-            people.setdefault(task_id, []).append(user_id)
+    parts, people = await services.task_links(db, ids)
     out = []
     for task in found:
         own = parts.get(task.id, [])
@@ -266,14 +257,8 @@ class RemedyTaskApiController(Controller):
         cursor: Cursor = None,
     ) -> TasksPage:
         filters = Filters(unit, assignee, area, column, overdue, label, words.strip())
-        statement = boards.filtered(select(Task).where(Task.year == year), filters, vietnam_today())
-        visible = visibility.visible_condition(tenant)
-        if visible is not None:
-            statement = statement.where(visible)
-        if cursor:
-            (after,) = decode_cursor(cursor, tuple[int])
-            statement = statement.where(Task.number > after)
-        found = list(await db_session.scalars(statement.order_by(Task.number).limit(limit + 1)))
+        after = decode_cursor(cursor, tuple[int])[0] if cursor else None
+        found = await services.find_tasks(db_session, tenant, year, filters, after=after, limit=limit + 1)
         page, next_cursor = page_of(found, limit, lambda task: (task.number,))
         return TasksPage(await tasks_out(db_session, page), next_cursor)
 

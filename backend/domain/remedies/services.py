@@ -78,10 +78,41 @@ def parse_task_edit(ctx: TenantContext, year: int, raw: Any, options: tasks.Choi
     return parsed, version
 
 
+async def task_links(
+    db: AsyncSession, ids: list[uuid.UUID]
+) -> tuple[dict[uuid.UUID, list[TaskUnit]], dict[uuid.UUID, list[uuid.UUID]]]:
+    """The coordinating and monitoring units and the assignees of the tasks `ids`, by task, in two statements
+    whatever their number."""
+    parts: dict[uuid.UUID, list[TaskUnit]] = {}
+    people: dict[uuid.UUID, list[uuid.UUID]] = {}
+    if ids:
+        for part in await db.scalars(select(TaskUnit).where(TaskUnit.task_id.in_(ids))):
+            parts.setdefault(part.task_id, []).append(part)
+        for task_id, user_id in await db.execute(
+            select(TaskAssignee.task_id, TaskAssignee.user_id).where(TaskAssignee.task_id.in_(ids))
+        ):
+            people.setdefault(task_id, []).append(user_id)
+    return parts, people
+
+
+async def find_tasks(
+    db: AsyncSession, ctx: TenantContext, year: int, filters: Filters, *, after: int | None, limit: int
+) -> list[Task]:
+    """The year's tasks this person sees, narrowed by the board's filters, by number after `after`: `limit` of them
+    at the most."""
+    statement = boards.filtered(select(Task).where(Task.year == year), filters, vietnam_today())
+    visible = visibility.visible_condition(ctx)
+    if visible is not None:
+        statement = statement.where(visible)
+    if after is not None:
+        statement = statement.where(Task.number > after)
+    return list(await db.scalars(statement.order_by(Task.number).limit(limit)))
+
+
 async def task_form(db: AsyncSession, task: Task) -> dict[str, Any]:
     """A stored card as its form's fields (decimal comma, ids as text, the version it is at)."""
-    parts = list(await db.scalars(select(TaskUnit).where(TaskUnit.task_id == task.id)))
-    assignees = list(await db.scalars(select(TaskAssignee.user_id).where(TaskAssignee.task_id == task.id)))
+    links, people = await task_links(db, [task.id])
+    parts, assignees = links.get(task.id, []), people.get(task.id, [])
     return {
         "kind": task.kind,
         "area_code": task.area_code,
@@ -245,6 +276,7 @@ __all__ = [
     "activity",
     "echo",
     "editable_task",
+    "find_tasks",
     "form_choices",
     "generate_from_assessment",
     "may_edit_form",
@@ -255,5 +287,6 @@ __all__ = [
     "parse_task",
     "parse_task_edit",
     "task_form",
+    "task_links",
     "visible_task",
 ]
