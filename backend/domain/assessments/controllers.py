@@ -186,15 +186,7 @@ class AssessmentController(Controller):
             raise NotFoundException("Không có tiêu chí này trong bộ chỉ số.") from None
         htmx = request.headers.get("hx-request") == "true"
         try:
-            result = await services.save_row(
-                db_session,
-                tenant.tenant,
-                loaded,
-                row,
-                form,
-                tenant.principal.user_id,
-                locked=calendar_lock(tenant.province, year),
-            )
+            result = await services.save_own_row(db_session, tenant, loaded, row, form, year)
         except StaleRow as exc:
             return await self._stale_row(request, db_session, tenant, year, code, remainder, str(exc), htmx)
         area_code = loaded.sheet.area_of(code).code

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission
-from backend.db.models import AppraisedResult, RankingGroup, Tenant, TenantKind
+from backend.db.models import AppraisedResult, Tenant, TenantKind
 from backend.db.rls import reading_province
 from backend.domain.assessments import services
 from backend.domain.assessments.published import Publication, publication, score_frame, score_rows
@@ -72,9 +72,7 @@ class ProvinceResults:
 
 
 async def province_results(db: AsyncSession, ctx: TenantContext, year: int) -> ProvinceResults:
-    groups = {
-        g.id: g.name for g in await db.scalars(select(RankingGroup).where(RankingGroup.province_id == ctx.province.id))
-    }
+    groups = {g.id: g.name for g in await services.ranking_groups(db, ctx.province)}
     tenants = list(
         await db.scalars(
             select(Tenant)
