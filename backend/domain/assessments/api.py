@@ -16,9 +16,8 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission, TokenScope
-from backend.db.models import TenantKind
 from backend.domain.assessments import services
-from backend.domain.assessments.province_results import province_results
+from backend.domain.assessments.province_results import checked_year, province_results
 from backend.domain.assessments.published import publication, tenant_result
 from backend.domain.assessments.sheet import Row
 from backend.domain.submissions.calendar import calendar_lock
@@ -161,10 +160,7 @@ class ResultsApiController(Controller):
             str | None, QueryParameter(name="nhom", description="mã nhóm xếp hạng, ví dụ xa-phuong")
         ] = None,
     ) -> ProvinceResultsOut:
-        if tenant.tenant.kind != TenantKind.HOME_AFFAIRS:
-            raise NotFoundException("Kết quả toàn tỉnh chỉ có ở Sở Nội vụ.")
-        if year not in await services.criteria_years(db_session, tenant.province):
-            raise NotFoundException(f"Tỉnh chưa ban hành bộ chỉ số năm {year}.")
+        await checked_year(db_session, tenant, year)
         codes = {g.name: g.code for g in await services.ranking_groups(db_session, tenant.province)}
         if group is not None and group not in codes.values():
             raise ApiProblem(f"Tỉnh không có nhóm xếp hạng {group!r}.", field="nhom", status=404)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import polars as pl
+from litestar.exceptions import NotFoundException
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -69,6 +70,19 @@ class ProvinceResults:
         for ranked in self.ranked:
             grouped.setdefault(ranked.group, []).append(ranked)
         return list(grouped.items())
+
+
+def home_affairs_only(ctx: TenantContext) -> None:
+    """The province's results live at its Sở Nội vụ only: another tenant's 404."""
+    if ctx.tenant.kind != TenantKind.HOME_AFFAIRS:
+        raise NotFoundException("Kết quả toàn tỉnh chỉ có ở Sở Nội vụ.")
+
+
+async def checked_year(db: AsyncSession, ctx: TenantContext, year: int) -> None:
+    """`home_affairs_only`, for a year the province has a criteria set of (404 otherwise)."""
+    home_affairs_only(ctx)
+    if year not in await services.criteria_years(db, ctx.province):
+        raise NotFoundException(f"Tỉnh chưa ban hành bộ chỉ số năm {year}.")
 
 
 async def province_results(db: AsyncSession, ctx: TenantContext, year: int) -> ProvinceResults:
