@@ -21,12 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend.auth.permissions import Permission, TokenScope
 from backend.clock import vietnam_today
-from backend.db.engine import driver_connection
 from backend.db.models import Task
 from backend.domain.remedies import board as boards
 from backend.domain.remedies import board_reading as reading
-from backend.domain.remedies import services, tasks, visibility
-from backend.domain.remedies.board import ColumnView, Filters, Move, MoveError
+from backend.domain.remedies import services, tasks
+from backend.domain.remedies.board import Filters, MoveError
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
 from backend.web.api import ApiConflict, ApiError, ApiProblem, Cursor, Limit, decode_cursor, error_responses, page_of
 
@@ -331,37 +330,25 @@ class RemedyTaskApiController(Controller):
         data: JSONBody[MoveIn],
     ) -> TaskOut:
         task = await services.visible_task(db_session, tenant, year, number)
-        columns: list[ColumnView] = await boards.read_columns(db_session)
-        target = next((c for c in columns if c.code == data.column), None)
-        if target is None:
-            raise ApiProblem(boards.REFUSALS["no-column"], field="column")
-        if data.place not in boards.PLACES:
-            raise ApiProblem(boards.REFUSALS["no-place"], field="place")
-        anchor = None
-        if data.anchor is not None:
-            anchor_task = await visibility.visible_task(
-                db_session, tenant, Task.year == year, Task.number == data.anchor
+        try:
+            request = await services.move_by_codes(
+                db_session, tenant, task, data.version, data.column, data.area, data.place, data.anchor
             )
-            if anchor_task is None:
-                raise ApiProblem("Không tìm thấy nhiệm vụ làm mốc.", field="anchor")
-            anchor = anchor_task.id
-        elif data.place in {"before", "after"}:
-            raise ApiProblem("Cần nhiệm vụ làm mốc.", field="anchor")
-        request = Move(task.id, data.version, target.id, data.area.strip() or task.area_code, data.place, anchor)
+        except MoveError as exc:
+            raise ApiProblem(str(exc), field=exc.field) from None
         # The page's move: one statement decides and applies it under the board's lock (`board_move_as`), checking
         # its tenant and person, outside the request's transaction.
         refusal: MoveError | None = None
-        async with driver_connection(db_engine) as driver:
-            try:
-                await boards.move_card(driver, tenant, year, request)
-            except boards.NoCriteria:
-                raise ApiProblem(f"Năm {year} chưa có bộ chỉ số: bảng không có lĩnh vực để chuyển thẻ.") from None
-            except PermissionError as exc:
-                raise PermissionDeniedException(str(exc)) from None
-            except MoveError as exc:
-                if not exc.conflict:
-                    raise ApiProblem(str(exc)) from None
-                refusal = exc
+        try:
+            await services.apply_move(db_engine, tenant, year, request)
+        except boards.NoCriteria:
+            raise ApiProblem(f"Năm {year} chưa có bộ chỉ số: bảng không có lĩnh vực để chuyển thẻ.") from None
+        except PermissionError as exc:
+            raise PermissionDeniedException(str(exc)) from None
+        except MoveError as exc:
+            if not exc.conflict:
+                raise ApiProblem(str(exc)) from None
+            refusal = exc
         if refusal is not None:
             try:
                 current = await _fresh(db_session, tenant, year, number)

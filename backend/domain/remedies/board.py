@@ -383,11 +383,13 @@ async def read_cells(
 
 
 class MoveError(ValueError):
-    """A move that cannot be made; `conflict` when the card changed since the person saw it."""
+    """A move that cannot be made; `conflict` when the card changed since the person saw it; `field`, the request's
+    input at fault when the request names what is not there."""
 
-    def __init__(self, message: str, *, conflict: bool = False) -> None:
+    def __init__(self, message: str, *, conflict: bool = False, field: str | None = None) -> None:
         super().__init__(message)
         self.conflict = conflict
+        self.field = field
 
 
 PLACES = frozenset({"end", "top", "up", "down", "before", "after"})
@@ -470,17 +472,19 @@ REFUSALS = {
     "no-place": "Vị trí không hợp lệ.",
     "not-yours-to-edit": "Bạn chỉ sửa được nhiệm vụ của phòng, đơn vị mình.",
     "not-your-lead": "Bạn chỉ tạo được nhiệm vụ do phòng, đơn vị mình chủ trì.",
+    "no-anchor": "Không tìm thấy nhiệm vụ làm mốc.",
+    "anchor-needed": "Cần nhiệm vụ làm mốc.",
 }
 FORBIDDEN = frozenset({"not-yours", "needs-confirmation", "not-yours-to-edit"})
 CONFLICTS = frozenset({"gone", "changed", "anchor-moved"})
 
 
-def refusal(code: str, **fields: Any) -> MoveError | PermissionError:
-    """The refusal `code` of a card's rule, worded (`fields` fill its braces)."""
+def refusal(code: str, *, field: str | None = None, **fields: Any) -> MoveError | PermissionError:
+    """The refusal `code` of a card's rule, worded (`fields` fill its braces); `field`, the input at fault."""
     message = REFUSALS[code].format_map(fields)
     if code in FORBIDDEN:
         return PermissionError(message)
-    return MoveError(message, conflict=code in CONFLICTS)
+    return MoveError(message, conflict=code in CONFLICTS, field=field)
 
 
 def _refusal(row: Mapping[str, Any]) -> MoveError | PermissionError | NoCriteria:

@@ -224,6 +224,41 @@ def parse_move(form: dict[str, Any]) -> Move:
     return Move(task_id, version, column_id, area, place)
 
 
+async def move_by_codes(
+    db: AsyncSession,
+    ctx: TenantContext,
+    task: Task,
+    version: int,
+    column: str,
+    area: str,
+    place: str,
+    anchor: int | None,
+) -> Move:
+    """The API's move of `task` (its target column by code, its anchor by number, "" for its own area) as a Move;
+    MoveError with the `field` at fault when the request names what is not there."""
+    target = next((c for c in await boards.read_columns(db) if c.code == column), None)
+    if target is None:
+        raise boards.refusal("no-column", field="column")
+    if place not in boards.PLACES:
+        raise boards.refusal("no-place", field="place")
+    anchor_id = None
+    if anchor is not None:
+        found = await visibility.visible_task(db, ctx, Task.year == task.year, Task.number == anchor)
+        if found is None:
+            raise boards.refusal("no-anchor", field="anchor")
+        anchor_id = found.id
+    elif place in {"before", "after"}:
+        raise boards.refusal("anchor-needed", field="anchor")
+    return Move(task.id, version, target.id, area.strip() or task.area_code, place, anchor_id)
+
+
+async def apply_move(engine: AsyncEngine, ctx: TenantContext, year: int, move: Move) -> Moved:
+    """`move` decided and applied in one statement (`board_move_as`) on a pooled connection outside any transaction;
+    raises as `board.move_card` does (nothing written then)."""
+    async with driver_connection(engine) as driver:
+        return await boards.move_card(driver, ctx, year, move)
+
+
 @dataclass(frozen=True)
 class MoveOutcome:
     """A move done or refused. Done: `moved`, and with `cells` the changed cells as read just after it (when the
@@ -274,6 +309,7 @@ async def move_card(
 __all__ = [
     "MoveOutcome",
     "activity",
+    "apply_move",
     "echo",
     "editable_task",
     "find_tasks",
@@ -281,6 +317,7 @@ __all__ = [
     "generate_from_assessment",
     "may_edit_form",
     "move_anchors",
+    "move_by_codes",
     "move_card",
     "parse_move",
     "parse_new_task",
