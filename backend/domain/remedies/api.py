@@ -501,8 +501,7 @@ async def _plan_out(db: AsyncSession, year: int) -> PlanOut:
 
 
 async def _plan_action(db: AsyncSession, ctx: TenantContext, year: int, action: str, **form: str) -> PlanOut:
-    await reading.areas(db, ctx, year)
-    error = await tasks.update_plan(db, ctx, year, action, form)
+    error = await services.update_plan(db, ctx, year, action, form)
     if error:
         raise ApiProblem(error, field="result_date" if action == "ngay-ket-qua" else None)
     return await _plan_out(db, year)

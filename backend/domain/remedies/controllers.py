@@ -302,10 +302,9 @@ class RemedyCardController(Controller):
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
     ) -> Redirect:
-        await reading.areas(db_session, tenant, year)
         raw = await request.form()
         action = str(raw.get("action", ""))
-        error = await tasks.update_plan(db_session, tenant, year, action, {k: raw.get(k) for k in raw})
+        error = await services.update_plan(db_session, tenant, year, action, {k: raw.get(k) for k in raw})
         if error:
             problem(request, error)
         else:

@@ -179,6 +179,13 @@ async def generate_from_assessment(db: AsyncSession, ctx: TenantContext, year: i
     return len(proposals)
 
 
+async def update_plan(db: AsyncSession, ctx: TenantContext, year: int, action: str, form: dict[str, Any]) -> str | None:
+    """The year's plan: its result date, approved or reopened (`tasks.update_plan`), for a year with a criteria set
+    (404 otherwise); the refusal, or None when done."""
+    await reading.areas(db, ctx, year)
+    return await tasks.update_plan(db, ctx, year, action, form)
+
+
 async def move_anchors(
     db: AsyncSession, ctx: TenantContext, task: Task
 ) -> tuple[list[ColumnView], list[tuple[ColumnView, list[tuple[uuid.UUID, int, str]]]]]:
@@ -325,5 +332,6 @@ __all__ = [
     "parse_task_edit",
     "task_form",
     "task_links",
+    "update_plan",
     "visible_task",
 ]
