@@ -392,6 +392,40 @@ async def test_unit_staff_see_and_move_only_their_units_tasks_and_cannot_confirm
     assert (await _move(client, other, columns["dang-thuc-hien"], "1")).status_code == 403
 
 
+async def test_a_coordinating_unit_edits_and_moves_the_card_its_assignee_only_sees(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+) -> None:
+    """One rule (the database's `task_editable`) for a card's form, its checklist and its move."""
+    units = await sngv_units(owner_engine)
+    staff_id = (await sngv_rows(owner_engine, f"SELECT id FROM users WHERE email = '{STAFF}'"))[0].id
+    await sign_in(client, FOCAL)
+    await create_task(
+        client,
+        title="Việc phối hợp",
+        lead_unit_id=units["van-phong-thanh-tra"],
+        coordinating=f"unit:{units['phong-hop-tac-quoc-te']}",
+    )
+    await create_task(client, title="Việc được giao", lead_unit_id=units["van-phong-thanh-tra"], assignees=staff_id)
+    shared, assigned = await board_tasks(owner_engine)
+    columns = await _columns(owner_engine)
+    await sign_in(client, STAFF)
+    token = await board_token(client)
+    assert "Thêm việc cần làm" in (await client.get(f"{BOARD}/the/{shared.number}")).text
+    added = await client.post(f"{BOARD}/the/{shared.number}/viec-can-lam", data={"text": "Góp ý", "_csrf_token": token})
+    assert "Góp ý" in added.text
+    assert (await _move(client, shared, columns["dang-thuc-hien"], "1")).status_code == 200
+    page = await client.get(f"{BOARD}/the/{assigned.number}")
+    assert "Việc được giao" in page.text
+    assert "Thêm việc cần làm" not in page.text
+    refused = await client.post(
+        f"{BOARD}/the/{assigned.number}/viec-can-lam", data={"text": "x", "_csrf_token": token}, follow_redirects=False
+    )
+    assert refused.status_code == 403
+    moved = await _move(client, assigned, columns["dang-thuc-hien"], "1")
+    assert moved.status_code == 403
+    assert boards.REFUSALS["not-yours"] in moved.text
+
+
 async def test_a_full_column_refuses_more_cards(client: AsyncTestClient[Litestar], owner_engine: AsyncEngine) -> None:
     await sign_in(client, FOCAL)
     await create_task(client, title="A")

@@ -255,25 +255,13 @@ async def _board(
         ]
         finished = due < today and share < 75  # most of what fell due is done; the rest is overdue
         column = (done[0] if done else columns[-1]) if finished else open_columns[number % len(open_columns)]
-        values = {
-            "kind": "fix",
-            "area_code": proposal.area_code,
-            "criterion_code": proposal.criterion_code,
-            "title": proposal.title,
-            "deficiency": proposal.deficiency,
-            "expected_output": proposal.expected_output,
-            "notes": DEMO_NOTE,
-            "points_lost": proposal.points_lost,
-            "points_max": proposal.points_max,
-            "deadline_text": f"{due:%d/%m/%Y}",
-            "due_date": due,
-            "lead_unit_id": proposal.lead_unit_id
-            or (units[share % len(units)].id if units else None),  # the set names no lead unit: one of the units
-            "labels": ["thẩm định"],
-            "coordinating": [],
-            "monitoring_unit_id": None,
-            "assignees": [],
-        }
+        values = proposal.task_values(
+            label="thẩm định",
+            notes=DEMO_NOTE,
+            deadline_text=f"{due:%d/%m/%Y}",
+            due_date=due,
+            lead_unit_id=units[share % len(units)].id if units else None,  # the set names no lead unit: one of them
+        )
         await tasks.create_task(db, ctx, year, values, options, column)
     db.add(
         RemedyPlan(

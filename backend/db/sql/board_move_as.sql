@@ -2,10 +2,11 @@
 -- commits by itself and the board's lock (`lock_key`, the key `lock_board` takes for new cards) is held inside
 -- one round trip. It refuses (42501) unless `session_token` is a live session of `person` in `tenant`, then, on
 -- the card as it is under the lock, decides every rule of the move and answers one row: `outcome` is 'moved' or
--- the code of the first rule the move breaks, which the application words (`_refusal` in
+-- the code of the first rule the move breaks, which the application words (`REFUSALS` in
 -- backend/domain/remedies/board.py); nothing is written unless it is 'moved'.
 -- What the person's roles allow comes from the permission matrix: `edits_any` (any card), `edits_units` (the
--- cards led by or shared with these units), `confirms` (into a column that needs confirmation).
+-- cards led by or shared with these units: `task_editable` decides), `confirms` (into a column that needs
+-- confirmation).
 -- It runs as the owner (SECURITY DEFINER), which `app_tenant()` trusts with `app.tenant_id` alone, set here
 -- once the session is checked: every row it reads and writes is the tenant's.
 CREATE OR REPLACE FUNCTION public.board_move_as(session_token text, tenant uuid, person uuid, board_year integer, lock_key text, moving uuid, expected integer, to_column uuid, to_area text, place text, anchor uuid, edits_any boolean, edits_units uuid[], confirms boolean, actor text)
@@ -67,10 +68,7 @@ BEGIN
   changes_column := card.column_id IS DISTINCT FROM to_column;
   same_cell := NOT changes_column AND card.area_code = area;
   outcome := CASE
-    WHEN NOT coalesce(edits_any OR card.lead_unit_id = ANY (edits_units)
-                      OR EXISTS (SELECT 1 FROM task_units u WHERE u.task_id = moving AND u.unit_id = ANY (edits_units)),
-                      false)
-      THEN 'not-yours'
+    WHEN NOT task_editable(card => moving, edits_any => edits_any, edits_units => edits_units) THEN 'not-yours'
     WHEN card.version <> expected THEN 'changed'
     WHEN into_column.id IS NULL THEN 'no-column'
     WHEN NOT area = ANY (lanes) AND area <> card.area_code THEN 'no-area'

@@ -13,13 +13,11 @@ from litestar import Controller, get, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, JSONBody, QueryParameter
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission, TokenScope
-from backend.db.models import AppraisedResult, RankingGroup, TenantKind
 from backend.domain.assessments import services
-from backend.domain.assessments.province_results import province_results
+from backend.domain.assessments.province_results import checked_year, province_results
 from backend.domain.assessments.published import publication, tenant_result
 from backend.domain.assessments.sheet import Row
 from backend.domain.submissions.calendar import calendar_lock
@@ -124,12 +122,9 @@ class ResultsApiController(Controller):
             raise NotFoundException(f"Tỉnh chưa ban hành bộ chỉ số năm {year}.")
         rules = await publication(db_session, tenant.province, year)
         result = tenant_result(loaded.sheet, year, rules)
-        published = await db_session.scalar(select(AppraisedResult).where(AppraisedResult.year == year))
-        group = (
-            await db_session.scalar(select(RankingGroup.code).where(RankingGroup.id == tenant.tenant.ranking_group_id))
-            if tenant.tenant.ranking_group_id
-            else None
-        )
+        published = await services.appraised_result(db_session, year)
+        groups = await services.ranking_groups(db_session, tenant.province)
+        group = next((g.code for g in groups if g.id == tenant.tenant.ranking_group_id), None)
         code = next((c.code for c in rules.classes if c.label == result.result_class), None)
         return TenantResultsOut(
             province=tenant.province.code,
@@ -165,16 +160,8 @@ class ResultsApiController(Controller):
             str | None, QueryParameter(name="nhom", description="mã nhóm xếp hạng, ví dụ xa-phuong")
         ] = None,
     ) -> ProvinceResultsOut:
-        if tenant.tenant.kind != TenantKind.HOME_AFFAIRS:
-            raise NotFoundException("Kết quả toàn tỉnh chỉ có ở Sở Nội vụ.")
-        if year not in await services.criteria_years(db_session, tenant.province):
-            raise NotFoundException(f"Tỉnh chưa ban hành bộ chỉ số năm {year}.")
-        codes = {
-            g.name: g.code
-            for g in await db_session.scalars(
-                select(RankingGroup).where(RankingGroup.province_id == tenant.province.id)
-            )
-        }
+        await checked_year(db_session, tenant, year)
+        codes = {g.name: g.code for g in await services.ranking_groups(db_session, tenant.province)}
         if group is not None and group not in codes.values():
             raise ApiProblem(f"Tỉnh không có nhóm xếp hạng {group!r}.", field="nhom", status=404)
         results = await province_results(db_session, tenant, year)
@@ -428,15 +415,7 @@ class AssessmentApiController(Controller):
         form: dict[str, Any] = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None}
         form["version"] = str(data.version)
         try:
-            result = await services.save_row(
-                db_session,
-                tenant.tenant,
-                loaded,
-                row,
-                form,
-                tenant.principal.user_id,
-                locked=calendar_lock(tenant.province, year),
-            )
+            result = await services.save_own_row(db_session, tenant, loaded, row, form, year)
         except services.StaleRow as exc:
             fresh = await _loaded(db_session, tenant, year)
             raise ApiConflict(row_out(fresh, _row(fresh, code, remainder)), str(exc)) from None

@@ -13,11 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission
 from backend.clock import vietnam_today
-from backend.db.models import TenantKind
 from backend.domain.assessments import not_applicable, services
 from backend.domain.assessments.charts import area_chart, history_chart
 from backend.domain.assessments.parts import province_parts, province_points
-from backend.domain.assessments.province_results import province_results
+from backend.domain.assessments.province_results import checked_year, home_affairs_only, province_results
 from backend.domain.assessments.published import publication, tenant_result
 from backend.domain.assessments.services import STATUS_LABELS, Loaded, StaleRow, WorkflowError
 from backend.domain.assessments.sheet import METHOD_LABELS, Row, RowInput
@@ -186,15 +185,7 @@ class AssessmentController(Controller):
             raise NotFoundException("Không có tiêu chí này trong bộ chỉ số.") from None
         htmx = request.headers.get("hx-request") == "true"
         try:
-            result = await services.save_row(
-                db_session,
-                tenant.tenant,
-                loaded,
-                row,
-                form,
-                tenant.principal.user_id,
-                locked=calendar_lock(tenant.province, year),
-            )
+            result = await services.save_own_row(db_session, tenant, loaded, row, form, year)
         except StaleRow as exc:
             return await self._stale_row(request, db_session, tenant, year, code, remainder, str(exc), htmx)
         area_code = loaded.sheet.area_of(code).code
@@ -355,7 +346,7 @@ class ProvinceResultsController(Controller):
 
     @get("/", name="province:results_index", opt=RESULTS)
     async def index(self, tenant: NamedDependency[TenantContext]) -> Redirect:
-        _home_affairs_only(tenant)
+        home_affairs_only(tenant)
         return Redirect(f"{tenant.base_path}/tinh/ket-qua/{tenant.cycle.year}")
 
     @get("/{year:int}", name="province:results", opt=RESULTS)
@@ -366,7 +357,7 @@ class ProvinceResultsController(Controller):
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
     ) -> Template:
-        _home_affairs_only(tenant)
+        home_affairs_only(tenant)
         years = await services.criteria_years(db_session, tenant.province)
         if year not in years:
             return await no_criteria_page(
@@ -385,9 +376,7 @@ class ProvinceResultsController(Controller):
         self, db_session: NamedDependency[AsyncSession], tenant: NamedDependency[TenantContext], year: FromPath[int]
     ) -> Response[bytes]:
         """The results page's ranking as a spreadsheet: per group rank, points, applicable maximum, index, class."""
-        _home_affairs_only(tenant)
-        if year not in await services.criteria_years(db_session, tenant.province):
-            raise NotFoundException(f"Tỉnh chưa ban hành bộ chỉ số năm {year}.")
+        await checked_year(db_session, tenant, year)
         results = await province_results(db_session, tenant, year)
         lines = [
             ResultLine(
@@ -429,7 +418,7 @@ class ProvinceResultsController(Controller):
         year: FromPath[int],
     ) -> Response[Any]:
         """The Sở Nội vụ decides that a criterion does not apply to one tenant this year, with a reason."""
-        _home_affairs_only(tenant)
+        home_affairs_only(tenant)
         years = await services.criteria_years(db_session, tenant.province)
         if year not in years:
             raise NotFoundException(f"Tỉnh chưa ban hành bộ chỉ số năm {year}.")
@@ -453,7 +442,7 @@ class ProvinceResultsController(Controller):
         year: FromPath[int],
     ) -> Redirect:
         """Accept (the criterion does not apply) or refuse a department's claim."""
-        _home_affairs_only(tenant)
+        home_affairs_only(tenant)
         raw = await request.form()
         accepted = raw.get("action") == "chap-nhan"
         answered = await not_applicable.answer(
@@ -479,7 +468,7 @@ class ProvinceResultsController(Controller):
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
     ) -> Redirect:
-        _home_affairs_only(tenant)
+        home_affairs_only(tenant)
         raw = await request.form()
         revoked = await not_applicable.revoke(
             db_session, tenant, year, str(raw.get("tenant") or ""), str(raw.get("criterion") or "")
@@ -498,7 +487,7 @@ class ProvinceResultsController(Controller):
         year: FromPath[int],
         name: FromPath[str],
     ) -> Response[bytes]:
-        _home_affairs_only(tenant)
+        home_affairs_only(tenant)
         results = await province_results(db_session, tenant, year)
         return _chart_response(name, "ban-do-nhiet", results.heatmap_svg, f"{tenant.province.code}-{year}")
 
@@ -569,11 +558,6 @@ async def _province_page(
         form=form or {},
         status_code=status_code,
     )
-
-
-def _home_affairs_only(tenant: TenantContext) -> None:
-    if tenant.tenant.kind != TenantKind.HOME_AFFAIRS:
-        raise NotFoundException("Kết quả toàn tỉnh chỉ có ở Sở Nội vụ.")
 
 
 __all__ = ["AssessmentController", "ProvinceResultsController", "history_chart", "history_chart_response", "row_id"]

@@ -17,8 +17,9 @@ from litestar.params import FromPath, JSONBody
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission
-from backend.db.models import NotApplicableDecision, TenantKind
-from backend.domain.assessments import not_applicable, services
+from backend.db.models import NotApplicableDecision
+from backend.domain.assessments import not_applicable
+from backend.domain.assessments.province_results import checked_year
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
 from backend.web.api import ApiProblem, error_responses
 from backend.web.input import clean_text
@@ -173,14 +174,6 @@ def decision_out(found: not_applicable.Decision) -> DecisionOut:
     )
 
 
-async def _checked_year(db: AsyncSession, tenant: TenantContext, year: int) -> None:
-    """The province's results live at the Sở Nội vụ only (another tenant: 404, as the page), for a year with a set."""
-    if tenant.tenant.kind != TenantKind.HOME_AFFAIRS:
-        raise NotFoundException("Kết quả toàn tỉnh chỉ có ở Sở Nội vụ.")
-    if year not in await services.criteria_years(db, tenant.province):
-        raise NotFoundException(f"Tỉnh chưa ban hành bộ chỉ số năm {year}.")
-
-
 async def _decision(db: AsyncSession, tenant: TenantContext, year: int, tenant_code: str, code: str) -> DecisionOut:
     found = await not_applicable.decisions(db, tenant, year)
     return decision_out(next(d for d in found if d.tenant.code == tenant_code and d.criterion_code == code))
@@ -203,7 +196,7 @@ class NotApplicableDecisionApiController(Controller):
     async def decisions(
         self, db_session: NamedDependency[AsyncSession], tenant: NamedDependency[TenantContext], year: FromPath[int]
     ) -> DecisionsOut:
-        await _checked_year(db_session, tenant, year)
+        await checked_year(db_session, tenant, year)
         found = await not_applicable.decisions(db_session, tenant, year)
         return DecisionsOut(year, [decision_out(d) for d in found])
 
@@ -222,7 +215,7 @@ class NotApplicableDecisionApiController(Controller):
         year: FromPath[int],
         data: JSONBody[DecideIn],
     ) -> DecisionOut:
-        await _checked_year(db_session, tenant, year)
+        await checked_year(db_session, tenant, year)
         tenant_code, code = clean_text(data.tenant), clean_text(data.criterion)  # as the pages' forms are cleaned
         try:
             await not_applicable.decide(db_session, tenant, year, tenant_code, code, clean_text(data.reason))
@@ -245,7 +238,7 @@ class NotApplicableDecisionApiController(Controller):
         year: FromPath[int],
         data: JSONBody[AnswerIn],
     ) -> DecisionOut:
-        await _checked_year(db_session, tenant, year)
+        await checked_year(db_session, tenant, year)
         tenant_code, code = clean_text(data.tenant), clean_text(data.criterion)
         answered = await not_applicable.answer(
             db_session, tenant, year, tenant_code, code, data.accept, clean_text(data.note)
@@ -269,7 +262,7 @@ class NotApplicableDecisionApiController(Controller):
         year: FromPath[int],
         data: JSONBody[RevokeIn],
     ) -> RevokedOut:
-        await _checked_year(db_session, tenant, year)
+        await checked_year(db_session, tenant, year)
         tenant_code, code = clean_text(data.tenant), clean_text(data.criterion)
         if not await not_applicable.revoke(db_session, tenant, year, tenant_code, code):
             raise NotFoundException("Không có quyết định không áp dụng này để bỏ.")

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import polars as pl
+from litestar.exceptions import NotFoundException
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission
-from backend.db.models import AppraisedResult, RankingGroup, Tenant, TenantKind
+from backend.db.models import AppraisedResult, Tenant, TenantKind
 from backend.db.rls import reading_province
 from backend.domain.assessments import services
 from backend.domain.assessments.published import Publication, publication, score_frame, score_rows
@@ -71,10 +72,21 @@ class ProvinceResults:
         return list(grouped.items())
 
 
+def home_affairs_only(ctx: TenantContext) -> None:
+    """The province's results live at its Sở Nội vụ only: another tenant's 404."""
+    if ctx.tenant.kind != TenantKind.HOME_AFFAIRS:
+        raise NotFoundException("Kết quả toàn tỉnh chỉ có ở Sở Nội vụ.")
+
+
+async def checked_year(db: AsyncSession, ctx: TenantContext, year: int) -> None:
+    """`home_affairs_only`, for a year the province has a criteria set of (404 otherwise)."""
+    home_affairs_only(ctx)
+    if year not in await services.criteria_years(db, ctx.province):
+        raise NotFoundException(f"Tỉnh chưa ban hành bộ chỉ số năm {year}.")
+
+
 async def province_results(db: AsyncSession, ctx: TenantContext, year: int) -> ProvinceResults:
-    groups = {
-        g.id: g.name for g in await db.scalars(select(RankingGroup).where(RankingGroup.province_id == ctx.province.id))
-    }
+    groups = {g.id: g.name for g in await services.ranking_groups(db, ctx.province)}
     tenants = list(
         await db.scalars(
             select(Tenant)

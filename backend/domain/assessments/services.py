@@ -29,11 +29,14 @@ from backend.db.models import (
     ExternalScore,
     NotApplicableDecision,
     Province,
+    RankingGroup,
     Tenant,
 )
 from backend.domain.assessments.published import Publication
 from backend.domain.assessments.sheet import Entry, External, Node, Row, RowInput, Sheet, build_sheet, parse_row
 from backend.domain.evidence.services import year_submitted
+from backend.domain.submissions.calendar import calendar_lock
+from backend.domain.tenants.deps import TenantContext
 
 STATUS_LABELS = {
     AssessmentStatus.DRAFT.value: "Dự thảo",
@@ -323,6 +326,14 @@ async def start(db: AsyncSession, tenant: Tenant, province: Province, year: int,
     return assessment
 
 
+async def save_own_row(
+    db: AsyncSession, ctx: TenantContext, loaded: Loaded, row: Row, form: dict[str, Any], year: int
+) -> RowInput:
+    """`save_row` for the signed-in person in their tenant, as the province's calendar of `year` allows it."""
+    locked = calendar_lock(ctx.province, year)
+    return await save_row(db, ctx.tenant, loaded, row, form, ctx.principal.user_id, locked=locked)
+
+
 async def save_row(
     db: AsyncSession,
     tenant: Tenant,
@@ -468,6 +479,16 @@ def available_actions(assessment: Assessment | None, allowed: set[str]) -> list[
 
 async def history(db: AsyncSession) -> list[AppraisedResult]:
     return list(await db.scalars(select(AppraisedResult).order_by(AppraisedResult.year)))
+
+
+async def appraised_result(db: AsyncSession, year: int) -> AppraisedResult | None:
+    """The bound tenant's appraised result of `year` (published or imported), if there is one."""
+    return await db.scalar(select(AppraisedResult).where(AppraisedResult.year == year))
+
+
+async def ranking_groups(db: AsyncSession, province: Province) -> list[RankingGroup]:
+    """The province's ranking groups (each ranked on its own)."""
+    return list(await db.scalars(select(RankingGroup).where(RankingGroup.province_id == province.id)))
 
 
 def _form_version(form: dict[str, Any]) -> int:

@@ -17,18 +17,15 @@ from litestar import Controller, get, patch, post, put
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, JSONBody, QueryParameter
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend.auth.permissions import Permission, TokenScope
 from backend.clock import vietnam_today
-from backend.db.engine import driver_connection
-from backend.db.models import Task, TaskAssignee, TaskUnit
+from backend.db.models import Task
 from backend.domain.remedies import board as boards
 from backend.domain.remedies import board_reading as reading
-from backend.domain.remedies import services, tasks, visibility
-from backend.domain.remedies.board import ColumnView, Filters, Move, MoveError
-from backend.domain.remedies.deadlines import working_days
+from backend.domain.remedies import services, tasks
+from backend.domain.remedies.board import Filters, MoveError
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
 from backend.web.api import ApiConflict, ApiError, ApiProblem, Cursor, Limit, decode_cursor, error_responses, page_of
 
@@ -178,18 +175,10 @@ def _form(data: TaskIn) -> dict[str, Any]:
 
 
 async def tasks_out(db: AsyncSession, found: Sequence[Task]) -> list[TaskOut]:
-    """The API models of `found`, with their units and people in two statements whatever their number."""
+    """The API models of `found`, with their units and people (`services.task_links`)."""
     ids = [task.id for task in found]
     columns = {column.id: column.code for column in await boards.read_columns(db)}
-    parts: dict[uuid.UUID, list[TaskUnit]] = {}
-    people: dict[uuid.UUID, list[uuid.UUID]] = {}
-    if ids:
-        for part in await db.scalars(select(TaskUnit).where(TaskUnit.task_id.in_(ids))):
-            parts.setdefault(part.task_id, []).append(part)
-        for task_id, user_id in await db.execute(
-            select(TaskAssignee.task_id, TaskAssignee.user_id).where(TaskAssignee.task_id.in_(ids))
-        ):
-            people.setdefault(task_id, []).append(user_id)
+    parts, people = await services.task_links(db, ids)
     out = []
     for task in found:
         own = parts.get(task.id, [])
@@ -225,7 +214,7 @@ async def tasks_out(db: AsyncSession, found: Sequence[Task]) -> list[TaskOut]:
 
 
 async def _fresh(db: AsyncSession, ctx: TenantContext, year: int, number: int) -> TaskOut:
-    task = await tasks.find_task(db, ctx, year, number)
+    task = await services.visible_task(db, ctx, year, number)
     await db.refresh(task)
     return (await tasks_out(db, [task]))[0]
 
@@ -267,14 +256,8 @@ class RemedyTaskApiController(Controller):
         cursor: Cursor = None,
     ) -> TasksPage:
         filters = Filters(unit, assignee, area, column, overdue, label, words.strip())
-        statement = boards.filtered(select(Task).where(Task.year == year), filters, vietnam_today())
-        visible = visibility.visible_condition(tenant)
-        if visible is not None:
-            statement = statement.where(visible)
-        if cursor:
-            (after,) = decode_cursor(cursor, tuple[int])
-            statement = statement.where(Task.number > after)
-        found = list(await db_session.scalars(statement.order_by(Task.number).limit(limit + 1)))
+        after = decode_cursor(cursor, tuple[int])[0] if cursor else None
+        found = await services.find_tasks(db_session, tenant, year, filters, after=after, limit=limit + 1)
         page, next_cursor = page_of(found, limit, lambda task: (task.number,))
         return TasksPage(await tasks_out(db_session, page), next_cursor)
 
@@ -286,7 +269,7 @@ class RemedyTaskApiController(Controller):
         year: FromPath[int],
         number: FromPath[int],
     ) -> TaskOut:
-        return (await tasks_out(db_session, [await tasks.find_task(db_session, tenant, year, number)]))[0]
+        return (await tasks_out(db_session, [await services.visible_task(db_session, tenant, year, number)]))[0]
 
     @post("/", name="api:task_create", opt=EDIT, summary="Thêm nhiệm vụ", responses=error_responses())
     async def create(
@@ -296,12 +279,8 @@ class RemedyTaskApiController(Controller):
         year: FromPath[int],
         data: JSONBody[TaskIn],
     ) -> TaskOut:
-        _, loaded = await reading.lanes_and_sheet(db_session, tenant, year)
-        options = await tasks.choices(db_session, loaded.sheet)
-        parsed = tasks.parse_task_form(
-            _form(data), options, year, vietnam_today(), working_days(tenant.province.settings)
-        )
-        tasks.check_lead_unit(tenant, parsed)
+        options = await services.form_choices(db_session, tenant, year)
+        parsed = services.parse_new_task(tenant, year, _form(data), options)
         if parsed.errors:
             raise _problem(parsed.errors)
         task = await tasks.create_task(db_session, tenant, year, parsed.values, options, options.columns[0])
@@ -322,12 +301,9 @@ class RemedyTaskApiController(Controller):
         number: FromPath[int],
         data: JSONBody[TaskEdit],
     ) -> TaskOut:
-        task = await tasks.find_editable_task(db_session, tenant, year, number)
-        _, loaded = await reading.lanes_and_sheet(db_session, tenant, year)
-        options = await tasks.choices(db_session, loaded.sheet)
-        parsed = tasks.parse_task_form(
-            _form(data), options, year, vietnam_today(), working_days(tenant.province.settings)
-        )
+        task = await services.editable_task(db_session, tenant, year, number)
+        options = await services.form_choices(db_session, tenant, year)
+        parsed = services.parse_task(tenant, year, _form(data), options)
         if parsed.errors:
             raise _problem(parsed.errors)
         try:
@@ -353,38 +329,26 @@ class RemedyTaskApiController(Controller):
         number: FromPath[int],
         data: JSONBody[MoveIn],
     ) -> TaskOut:
-        task = await tasks.find_task(db_session, tenant, year, number)
-        columns: list[ColumnView] = await boards.read_columns(db_session)
-        target = next((c for c in columns if c.code == data.column), None)
-        if target is None:
-            raise ApiProblem("Cột không hợp lệ.", field="column")
-        if data.place not in boards.PLACES:
-            raise ApiProblem("Vị trí không hợp lệ.", field="place")
-        anchor = None
-        if data.anchor is not None:
-            anchor_task = await visibility.visible_task(
-                db_session, tenant, Task.year == year, Task.number == data.anchor
+        task = await services.visible_task(db_session, tenant, year, number)
+        try:
+            request = await services.move_by_codes(
+                db_session, tenant, task, data.version, data.column, data.area, data.place, data.anchor
             )
-            if anchor_task is None:
-                raise ApiProblem("Không tìm thấy nhiệm vụ làm mốc.", field="anchor")
-            anchor = anchor_task.id
-        elif data.place in {"before", "after"}:
-            raise ApiProblem("Cần nhiệm vụ làm mốc.", field="anchor")
-        request = Move(task.id, data.version, target.id, data.area.strip() or task.area_code, data.place, anchor)
+        except MoveError as exc:
+            raise ApiProblem(str(exc), field=exc.field) from None
         # The page's move: one statement decides and applies it under the board's lock (`board_move_as`), checking
         # its tenant and person, outside the request's transaction.
         refusal: MoveError | None = None
-        async with driver_connection(db_engine) as driver:
-            try:
-                await boards.move_card(driver, tenant, year, request)
-            except boards.NoCriteria:
-                raise ApiProblem(f"Năm {year} chưa có bộ chỉ số: bảng không có lĩnh vực để chuyển thẻ.") from None
-            except PermissionError as exc:
-                raise PermissionDeniedException(str(exc)) from None
-            except MoveError as exc:
-                if not exc.conflict:
-                    raise ApiProblem(str(exc)) from None
-                refusal = exc
+        try:
+            await services.apply_move(db_engine, tenant, year, request)
+        except boards.NoCriteria:
+            raise ApiProblem(f"Năm {year} chưa có bộ chỉ số: bảng không có lĩnh vực để chuyển thẻ.") from None
+        except PermissionError as exc:
+            raise PermissionDeniedException(str(exc)) from None
+        except MoveError as exc:
+            if not exc.conflict:
+                raise ApiProblem(str(exc)) from None
+            refusal = exc
         if refusal is not None:
             try:
                 current = await _fresh(db_session, tenant, year, number)
@@ -537,8 +501,7 @@ async def _plan_out(db: AsyncSession, year: int) -> PlanOut:
 
 
 async def _plan_action(db: AsyncSession, ctx: TenantContext, year: int, action: str, **form: str) -> PlanOut:
-    await reading.areas(db, ctx, year)
-    error = await tasks.update_plan(db, ctx, year, action, form)
+    error = await services.update_plan(db, ctx, year, action, form)
     if error:
         raise ApiProblem(error, field="result_date" if action == "ngay-ket-qua" else None)
     return await _plan_out(db, year)

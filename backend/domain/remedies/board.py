@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, bindparam, func, or_, select, text
+from sqlalchemy import ARRAY, Uuid, and_, bindparam, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission
@@ -148,19 +148,6 @@ class Board:
 
     def cell(self, column: ColumnView, lane: Lane) -> list[Card]:
         return self.cells.get((column.id, lane.code), [])
-
-
-def may_edit(ctx: TenantContext, task: Task, coordinating: set[uuid.UUID] | None = None) -> bool:
-    edits_any, units = edit_rights(ctx)
-    if edits_any:
-        return True
-    return task.lead_unit_id in units or bool(units & (coordinating or set()))
-
-
-async def coordinating_units(db: AsyncSession, task_id: uuid.UUID) -> set[uuid.UUID]:
-    """The units (not unit groups) a task is shared with, for the edit check."""
-    rows = await db.scalars(select(TaskUnit.unit_id).where(TaskUnit.task_id == task_id, TaskUnit.unit_id.is_not(None)))
-    return {unit for unit in rows if unit is not None}
 
 
 async def read_columns(db: AsyncSession) -> list[ColumnView]:
@@ -396,11 +383,13 @@ async def read_cells(
 
 
 class MoveError(ValueError):
-    """A move that cannot be made; `conflict` when the card changed since the person saw it."""
+    """A move that cannot be made; `conflict` when the card changed since the person saw it; `field`, the request's
+    input at fault when the request names what is not there."""
 
-    def __init__(self, message: str, *, conflict: bool = False) -> None:
+    def __init__(self, message: str, *, conflict: bool = False, field: str | None = None) -> None:
         super().__init__(message)
         self.conflict = conflict
+        self.field = field
 
 
 PLACES = frozenset({"end", "top", "up", "down", "before", "after"})
@@ -432,6 +421,18 @@ def board_lock_key(ctx: TenantContext) -> str:
     return f"board:{ctx.tenant.id}"
 
 
+_EDITABLE = text(
+    "SELECT task_editable(card => :card, edits_any => :edits_any, edits_units => :edits_units)"
+).bindparams(bindparam("edits_units", type_=ARRAY(Uuid)))
+
+
+async def task_editable(db: AsyncSession, ctx: TenantContext, task_id: uuid.UUID) -> bool:
+    """Whether this person may edit or move the card `task_id`: the database's `task_editable`
+    (backend/db/sql/task_editable.sql), the rule `board_move_as` applies to a move."""
+    edits_any, units = edit_rights(ctx)
+    return bool(await db.scalar(_EDITABLE, {"card": task_id, "edits_any": edits_any, "edits_units": list(units)}))
+
+
 async def lock_board(db: AsyncSession, ctx: TenantContext) -> None:
     """One board's moves and new cards, one at a time (released at commit); `board_move_as` takes the same lock."""
     await db.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"), {"key": board_lock_key(ctx)})
@@ -449,44 +450,50 @@ SELECT * FROM board_move_as(
 """
 
 
+# What the person is told when a card's rule refuses them, by the rule's code: the move's (`board_move_as` answers
+# the code, and its row fills the braces), a malformed move's, an edit's and a new card's. Refusals of `FORBIDDEN`
+# answer 403, of `CONFLICTS` 409 (the card changed meanwhile), the others 422.
+REFUSALS = {
+    "gone": "Không tìm thấy nhiệm vụ (có thể đã bị xoá).",
+    "not-yours": "Bạn chỉ di chuyển được nhiệm vụ của phòng, đơn vị mình.",
+    "changed": "KP-{card_number} vừa được người khác thay đổi: bảng đã được tải lại, hãy kiểm tra rồi thực hiện lại.",
+    "no-column": "Cột không hợp lệ.",
+    "no-area": "Lĩnh vực không hợp lệ.",
+    "criterion-area": "KP-{card_number} gắn với tiêu chí {card_criterion} của lĩnh vực {card_area}: "
+    "sửa tiêu chí của nhiệm vụ trước khi chuyển sang lĩnh vực khác.",
+    "needs-confirmation": "Chỉ đầu mối CCHC hoặc lãnh đạo mới chuyển nhiệm vụ sang “{column_name}”.",
+    "beside-itself": "Không thể đặt thẻ cạnh chính nó.",
+    "up-down-elsewhere": "“Lên/xuống” chỉ dùng trong cùng một cột.",
+    "full": "Cột “{column_name}” đã đủ {column_limit} nhiệm vụ (giới hạn đang làm).",
+    "at-top": "Thẻ đã ở đầu cột.",
+    "at-edge": "Thẻ đã ở đầu hoặc cuối cột.",
+    "anchor-moved": "Thẻ làm mốc đã đổi chỗ: bảng đã được tải lại, hãy thực hiện lại.",
+    "malformed": "Yêu cầu di chuyển không hợp lệ.",
+    "no-place": "Vị trí không hợp lệ.",
+    "not-yours-to-edit": "Bạn chỉ sửa được nhiệm vụ của phòng, đơn vị mình.",
+    "not-your-lead": "Bạn chỉ tạo được nhiệm vụ do phòng, đơn vị mình chủ trì.",
+    "no-anchor": "Không tìm thấy nhiệm vụ làm mốc.",
+    "anchor-needed": "Cần nhiệm vụ làm mốc.",
+}
+FORBIDDEN = frozenset({"not-yours", "needs-confirmation", "not-yours-to-edit"})
+CONFLICTS = frozenset({"gone", "changed", "anchor-moved"})
+
+
+def refusal(code: str, *, field: str | None = None, **fields: Any) -> MoveError | PermissionError:
+    """The refusal `code` of a card's rule, worded (`fields` fill its braces); `field`, the input at fault."""
+    message = REFUSALS[code].format_map(fields)
+    if code in FORBIDDEN:
+        return PermissionError(message)
+    return MoveError(message, conflict=code in CONFLICTS, field=field)
+
+
 def _refusal(row: Mapping[str, Any]) -> MoveError | PermissionError | NoCriteria:
     """What the person is told when `board_move_as` refuses a move (`row` is its answer)."""
-    outcome, number = row["outcome"], row["card_number"]
-    if outcome == "no-criteria":
+    if row["outcome"] == "no-criteria":
         return NoCriteria()
-    if outcome == "gone":
-        return MoveError("Không tìm thấy nhiệm vụ (có thể đã bị xoá).", conflict=True)
-    if outcome == "not-yours":
-        return PermissionError("Bạn chỉ di chuyển được nhiệm vụ của phòng, đơn vị mình.")
-    if outcome == "changed":
-        return MoveError(
-            f"KP-{number} vừa được người khác thay đổi: bảng đã được tải lại, hãy kiểm tra rồi thực hiện lại.",
-            conflict=True,
-        )
-    if outcome == "no-column":
-        return MoveError("Cột không hợp lệ.")
-    if outcome == "no-area":
-        return MoveError("Lĩnh vực không hợp lệ.")
-    if outcome == "criterion-area":
-        return MoveError(
-            f"KP-{number} gắn với tiêu chí {row['card_criterion']} của lĩnh vực {row['card_area']}: "
-            "sửa tiêu chí của nhiệm vụ trước khi chuyển sang lĩnh vực khác."
-        )
-    if outcome == "needs-confirmation":
-        return PermissionError(f"Chỉ đầu mối CCHC hoặc lãnh đạo mới chuyển nhiệm vụ sang “{row['column_name']}”.")
-    if outcome == "beside-itself":
-        return MoveError("Không thể đặt thẻ cạnh chính nó.")
-    if outcome == "up-down-elsewhere":
-        return MoveError("“Lên/xuống” chỉ dùng trong cùng một cột.")
-    if outcome == "full":
-        return MoveError(f"Cột “{row['column_name']}” đã đủ {row['column_limit']} nhiệm vụ (giới hạn đang làm).")
-    if outcome == "at-top":
-        return MoveError("Thẻ đã ở đầu cột.")
-    if outcome == "at-edge":
-        return MoveError("Thẻ đã ở đầu hoặc cuối cột.")
-    if outcome == "anchor-moved":
-        return MoveError("Thẻ làm mốc đã đổi chỗ: bảng đã được tải lại, hãy thực hiện lại.", conflict=True)
-    raise AssertionError(f"board_move_as: {outcome}")
+    if row["outcome"] not in REFUSALS:
+        raise AssertionError(f"board_move_as: {row['outcome']}")
+    return refusal(row["outcome"], **dict(row))
 
 
 def edit_rights(ctx: TenantContext) -> tuple[bool, frozenset[uuid.UUID]]:

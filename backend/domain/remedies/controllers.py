@@ -179,7 +179,7 @@ class RemedyBoardController(Controller):
     ) -> Template:
         """A card's move form, fetched when its "Di chuyển" opens (and a page of its own without JavaScript)."""
         task = await services.editable_task(db_session, tenant, year, number)
-        columns = await services.board_columns(db_session)
+        columns, anchors = await services.move_anchors(db_session, tenant, task)
         return page(
             request,
             "remedies/move.html",
@@ -191,7 +191,7 @@ class RemedyBoardController(Controller):
             task=task,
             board=Board(year, columns, []),
             lanes=await reading.areas(db_session, tenant, year),
-            anchors=await services.move_anchors(db_session, tenant, task, columns),
+            anchors=anchors,
         )
 
     @post("/{year:int}/them", name="board:create", opt=EDIT)
@@ -235,6 +235,7 @@ class RemedyBoardController(Controller):
             activity=await services.activity(db_session, task),
             checklist=await tasks.checklist(db_session, task),
             comments=await tasks.comments(db_session, task),
+            may_edit=await services.may_edit_form(db_session, tenant, task),
         )
 
     @post("/{year:int}/the/{number:int}", name="board:update", opt=EDIT)
@@ -301,10 +302,9 @@ class RemedyCardController(Controller):
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
     ) -> Redirect:
-        await reading.areas(db_session, tenant, year)
         raw = await request.form()
         action = str(raw.get("action", ""))
-        error = await tasks.update_plan(db_session, tenant, year, action, {k: raw.get(k) for k in raw})
+        error = await services.update_plan(db_session, tenant, year, action, {k: raw.get(k) for k in raw})
         if error:
             problem(request, error)
         else:
@@ -377,7 +377,9 @@ def _form_page(
     activity: list[AuditEntry] | None = None,
     checklist: list[Any] | None = None,
     comments: list[Any] | None = None,
+    may_edit: bool = True,
 ) -> Template:
+    """A card's page (a new card's when `task` is None); `may_edit` False shows a card this person only sees."""
     return page(
         request,
         "remedies/task.html",
@@ -394,7 +396,7 @@ def _form_page(
         activity=activity or [],
         checklist=checklist or [],
         comments=comments or [],
-        may_edit=services.may_edit_form(ctx, task),
+        may_edit=may_edit,
         status_code=status,
     )
 

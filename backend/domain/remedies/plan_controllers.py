@@ -7,6 +7,7 @@ import asyncio
 import base64
 import binascii
 import time
+from collections.abc import Callable
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -14,28 +15,24 @@ from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission
 from backend.clock import vietnam_today
-from backend.db.models import AuditEntry, Unit, UnitGroup
-from backend.domain.assessments.sheet import Sheet
 from backend.domain.assessments.xlsx import MAX_FILE_BYTES, NOT_XLSX
-from backend.domain.remedies import board as boards
 from backend.domain.remedies import tasks
 from backend.domain.remedies.board_reading import board_path, lanes_and_sheet
-from backend.domain.remedies.deadlines import working_days
 from backend.domain.remedies.plan_docx import plan_docx
 from backend.domain.remedies.plan_io import (
     MAX_TOKEN_AGE,
     Preview,
-    build_preview,
+    import_plan,
     plan_document,
+    preview_upload,
     sign_upload,
     verify_upload,
 )
-from backend.domain.remedies.plan_reader import read_plan_xlsx
+from backend.domain.remedies.plan_model import PlanDocument
 from backend.domain.remedies.plan_xlsx import plan_xlsx
 from backend.domain.tenants.deps import TenantContext
 from backend.settings import Settings
@@ -86,15 +83,7 @@ class RemedyPlanController(Controller):
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
     ) -> Response[bytes]:
-        lanes, loaded = await lanes_and_sheet(db_session, tenant, year)
-        document = await plan_document(db_session, tenant, year, loaded.sheet, lanes, vietnam_today())
-        data = await asyncio.to_thread(plan_docx, document)
-        return download(
-            data,
-            f"Kế hoạch khắc phục {year} - {tenant.tenant.name}.docx",
-            DOCX,
-            ascii_name=f"ke-hoach-khac-phuc-{tenant.tenant.code}-{year}.docx",
-        )
+        return await _export(db_session, tenant, year, plan_docx, "docx", DOCX)
 
     @get("/xuat/ke-hoach.xlsx", name="plan:xlsx", opt=VIEW)
     async def export_xlsx(
@@ -103,15 +92,7 @@ class RemedyPlanController(Controller):
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
     ) -> Response[bytes]:
-        lanes, loaded = await lanes_and_sheet(db_session, tenant, year)
-        document = await plan_document(db_session, tenant, year, loaded.sheet, lanes, vietnam_today())
-        data = await asyncio.to_thread(plan_xlsx, document)
-        return download(
-            data,
-            f"Kế hoạch khắc phục {year} - {tenant.tenant.name}.xlsx",
-            XLSX,
-            ascii_name=f"ke-hoach-khac-phuc-{tenant.tenant.code}-{year}.xlsx",
-        )
+        return await _export(db_session, tenant, year, plan_xlsx, "xlsx", XLSX)
 
     # ---- import ----
 
@@ -146,7 +127,7 @@ class RemedyPlanController(Controller):
             return _page(request, tenant, year, problems=problems, file_name=name, status=422)
         if not data:
             return _page(request, tenant, year, problems=[NOT_XLSX], file_name=name, status=422)
-        preview = await _preview(db_session, tenant, year, loaded.sheet, data)
+        preview, _ = await preview_upload(db_session, tenant, year, loaded.sheet, data)
         if preview.file_problems:
             return _page(request, tenant, year, problems=preview.file_problems, file_name=name, status=422)
         signed: dict[str, str] | None = None
@@ -200,62 +181,34 @@ class RemedyPlanController(Controller):
         if not 0 <= time.time() - issued_at <= MAX_TOKEN_AGE:
             return _page(request, tenant, year, problems=[EXPIRED], file_name=name, status=400)
 
-        preview = await _preview(db_session, tenant, year, loaded.sheet, data)
+        preview, options = await preview_upload(db_session, tenant, year, loaded.sheet, data)
         if preview.file_problems:
             return _page(request, tenant, year, problems=preview.file_problems, file_name=name, status=422)
         if not preview.importable:
             problems = [f"Không nhập nhiệm vụ nào: {len(preview.failed)} dòng có lỗi. Sửa tệp rồi tải lên lại."]
             return _page(request, tenant, year, problems=problems, preview=preview, file_name=name, status=422)
-
-        await boards.lock_board(db_session, tenant)  # one import (or move) at a time: a double submit waits here
-        done = await db_session.scalar(
-            select(AuditEntry.id).where(
-                AuditEntry.action == "plan.import",
-                AuditEntry.entity_id == str(year),
-                AuditEntry.after.contains({"signature": signature}),
-            )
-        )
-        if done is not None:
-            problems = [f"Tệp “{name}” đã được nhập từ bản xem trước này. Muốn nhập lại lần nữa, hãy tải tệp lên lại."]
-            return _page(request, tenant, year, problems=problems, file_name=name, status=409)
-
-        options = await tasks.choices(db_session, loaded.sheet)
         if not options.columns:
             return _page(request, tenant, year, problems=["Bảng kế hoạch chưa có cột trạng thái nào."], status=422)
-        numbers = []
-        for row in preview.ready:
-            assert row.values is not None
-            task = await tasks.create_task(db_session, tenant, year, row.values, options, options.columns[0])
-            numbers.append(task.number)
-        actor = tenant.principal.user_id
-        db_session.add(
-            AuditEntry(
-                tenant_id=tenant.tenant.id,
-                actor=f"user:{actor}" if actor else "system",
-                action="plan.import",
-                entity="plan",
-                entity_id=str(year),
-                after={
-                    "file": name,
-                    "tasks": len(numbers),
-                    "first": f"KP-{min(numbers)}",
-                    "last": f"KP-{max(numbers)}",
-                    "signature": signature,
-                },
-            )
-        )
-        await db_session.flush()
+        numbers = await import_plan(db_session, tenant, year, preview, options, name, signature)
+        if numbers is None:
+            problems = [f"Tệp “{name}” đã được nhập từ bản xem trước này. Muốn nhập lại lần nữa, hãy tải tệp lên lại."]
+            return _page(request, tenant, year, problems=problems, file_name=name, status=409)
         notice(request, f"Đã nhập {len(numbers)} nhiệm vụ từ tệp.")
         return Redirect(board_path(tenant, year))
 
 
-async def _preview(db: AsyncSession, ctx: TenantContext, year: int, sheet: Sheet, data: bytes) -> Preview:
-    imported, problems = await asyncio.to_thread(read_plan_xlsx, data)
-    options = await tasks.choices(db, sheet)
-    units = list(await db.scalars(select(Unit).order_by(Unit.position, Unit.name)))
-    groups = list(await db.scalars(select(UnitGroup).order_by(UnitGroup.name)))
-    calendar = working_days(ctx.province.settings)
-    return build_preview(imported, problems, options, units, groups, year, vietnam_today(), calendar)
+async def _export(
+    db: AsyncSession, ctx: TenantContext, year: int, write: Callable[[PlanDocument], bytes], suffix: str, media: str
+) -> Response[bytes]:
+    """The year's plan written by `write` (in a thread: a big plan takes a while), as a download."""
+    document = await plan_document(db, ctx, year, vietnam_today())
+    data = await asyncio.to_thread(write, document)
+    return download(
+        data,
+        f"Kế hoạch khắc phục {year} - {ctx.tenant.name}.{suffix}",
+        media,
+        ascii_name=f"ke-hoach-khac-phuc-{ctx.tenant.code}-{year}.{suffix}",
+    )
 
 
 def _page(

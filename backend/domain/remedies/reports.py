@@ -264,9 +264,7 @@ class ProgressReportController(Controller):
         period: FromPath[str],
     ) -> Template:
         due = due_of(tenant, year, period)
-        report = await db_session.scalar(
-            select(ProgressReport).where(ProgressReport.year == year, ProgressReport.period == period)
-        )
+        report = await find_report(db_session, year, period)
         data = await report_data(db_session, tenant, year, report)
         visible = visibility.visible_condition(tenant)
         return page(

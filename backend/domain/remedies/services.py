@@ -15,17 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from backend.auth.permissions import Permission
 from backend.clock import vietnam_today
 from backend.db.engine import driver_connection
-from backend.db.models import AuditEntry, BoardColumn, Task, TaskAssignee, TaskUnit
+from backend.db.models import AuditEntry, Task, TaskAssignee, TaskUnit
 from backend.domain.remedies import board as boards
 from backend.domain.remedies import board_reading as reading
 from backend.domain.remedies import tasks, visibility
-from backend.domain.remedies.board import VIEW_COLUMNS, Board, ColumnView, Filters, Lane, Move, Moved, MoveError
+from backend.domain.remedies.board import REFUSALS, Board, ColumnView, Filters, Lane, Move, Moved, MoveError
 from backend.domain.remedies.deadlines import working_days
 from backend.domain.review.services import finalised_criteria
 from backend.domain.tenants.deps import TenantContext
-
-NOT_YOUR_UNIT = "Bạn chỉ sửa được nhiệm vụ của phòng, đơn vị mình."
-NOT_YOUR_LEAD = "Bạn chỉ tạo được nhiệm vụ do phòng, đơn vị mình chủ trì."
 
 
 async def visible_task(db: AsyncSession, ctx: TenantContext, year: int, number: int) -> Task:
@@ -40,14 +37,14 @@ async def editable_task(db: AsyncSession, ctx: TenantContext, year: int, number:
     """The card KP-`number` of `year` if this person may edit it (its lead, coordinating or monitoring unit is
     theirs, or they edit every card); 403 for a card they only see."""
     task = await visible_task(db, ctx, year, number)
-    if not boards.may_edit(ctx, task, await boards.coordinating_units(db, task.id)):
-        raise PermissionDeniedException(NOT_YOUR_UNIT)
+    if not await boards.task_editable(db, ctx, task.id):
+        raise PermissionDeniedException(REFUSALS["not-yours-to-edit"])
     return task
 
 
-def may_edit_form(ctx: TenantContext, task: Task | None) -> bool:
-    """Whether the card's page shows its form editable (a new card's always is)."""
-    return task is None or boards.may_edit(ctx, task)
+async def may_edit_form(db: AsyncSession, ctx: TenantContext, task: Task) -> bool:
+    """Whether the card's page shows its form editable (`editable_task`'s rule)."""
+    return await boards.task_editable(db, ctx, task.id)
 
 
 async def form_choices(db: AsyncSession, ctx: TenantContext, year: int) -> tasks.Choices:
@@ -56,19 +53,24 @@ async def form_choices(db: AsyncSession, ctx: TenantContext, year: int) -> tasks
     return await tasks.choices(db, loaded.sheet)
 
 
+def parse_task(ctx: TenantContext, year: int, raw: Any, options: tasks.Choices) -> tasks.TaskForm:
+    """A card's form (or the API's task) checked against the year's choices and the province's working days."""
+    return tasks.parse_task_form(raw, options, year, vietnam_today(), working_days(ctx.province.settings))
+
+
 def parse_new_task(ctx: TenantContext, year: int, raw: Any, options: tasks.Choices) -> tasks.TaskForm:
     """A new card's form checked, with the rule that only someone who edits every card may give another unit
     the lead."""
-    parsed = tasks.parse_task_form(raw, options, year, vietnam_today(), working_days(ctx.province.settings))
+    parsed = parse_task(ctx, year, raw, options)
     lead = parsed.values.get("lead_unit_id")
     if not ctx.can(Permission.TASK_EDIT_ANY.value) and lead not in visibility.own_units(ctx):
-        parsed.errors.setdefault("lead_unit_id", NOT_YOUR_LEAD)
+        parsed.errors.setdefault("lead_unit_id", REFUSALS["not-your-lead"])
     return parsed
 
 
 def parse_task_edit(ctx: TenantContext, year: int, raw: Any, options: tasks.Choices) -> tuple[tasks.TaskForm, int]:
     """An edited card's form checked, and the version it was opened at (-1 when missing: refused as stale)."""
-    parsed = tasks.parse_task_form(raw, options, year, vietnam_today(), working_days(ctx.province.settings))
+    parsed = parse_task(ctx, year, raw, options)
     try:
         version = int(str(raw.get("version", "")))
     except ValueError:
@@ -76,10 +78,41 @@ def parse_task_edit(ctx: TenantContext, year: int, raw: Any, options: tasks.Choi
     return parsed, version
 
 
+async def task_links(
+    db: AsyncSession, ids: list[uuid.UUID]
+) -> tuple[dict[uuid.UUID, list[TaskUnit]], dict[uuid.UUID, list[uuid.UUID]]]:
+    """The coordinating and monitoring units and the assignees of the tasks `ids`, by task, in two statements
+    whatever their number."""
+    parts: dict[uuid.UUID, list[TaskUnit]] = {}
+    people: dict[uuid.UUID, list[uuid.UUID]] = {}
+    if ids:
+        for part in await db.scalars(select(TaskUnit).where(TaskUnit.task_id.in_(ids))):
+            parts.setdefault(part.task_id, []).append(part)
+        for task_id, user_id in await db.execute(
+            select(TaskAssignee.task_id, TaskAssignee.user_id).where(TaskAssignee.task_id.in_(ids))
+        ):
+            people.setdefault(task_id, []).append(user_id)
+    return parts, people
+
+
+async def find_tasks(
+    db: AsyncSession, ctx: TenantContext, year: int, filters: Filters, *, after: int | None, limit: int
+) -> list[Task]:
+    """The year's tasks this person sees, narrowed by the board's filters, by number after `after`: `limit` of them
+    at the most."""
+    statement = boards.filtered(select(Task).where(Task.year == year), filters, vietnam_today())
+    visible = visibility.visible_condition(ctx)
+    if visible is not None:
+        statement = statement.where(visible)
+    if after is not None:
+        statement = statement.where(Task.number > after)
+    return list(await db.scalars(statement.order_by(Task.number).limit(limit)))
+
+
 async def task_form(db: AsyncSession, task: Task) -> dict[str, Any]:
     """A stored card as its form's fields (decimal comma, ids as text, the version it is at)."""
-    parts = list(await db.scalars(select(TaskUnit).where(TaskUnit.task_id == task.id)))
-    assignees = list(await db.scalars(select(TaskAssignee.user_id).where(TaskAssignee.task_id == task.id)))
+    links, people = await task_links(db, [task.id])
+    parts, assignees = links.get(task.id, []), people.get(task.id, [])
     return {
         "kind": task.kind,
         "area_code": task.area_code,
@@ -141,38 +174,26 @@ async def generate_from_assessment(db: AsyncSession, ctx: TenantContext, year: i
         db, year, loaded.sheet, list(options.units.values()), {c for c in existing if c}
     )
     for proposal in proposals:
-        values = {
-            "kind": "fix",
-            "area_code": proposal.area_code,
-            "criterion_code": proposal.criterion_code,
-            "title": proposal.title,
-            "deficiency": proposal.deficiency,
-            "expected_output": proposal.expected_output,
-            "notes": "",
-            "points_lost": proposal.points_lost,
-            "points_max": proposal.points_max,
-            "deadline_text": "",
-            "due_date": None,
-            "lead_unit_id": proposal.lead_unit_id,
-            "labels": ["thẩm định" if appraised else "tự đánh giá"],
-            "coordinating": [],
-            "monitoring_unit_id": None,
-            "assignees": [],
-        }
+        values = proposal.task_values(label="thẩm định" if appraised else "tự đánh giá")
         await tasks.create_task(db, ctx, year, values, options, options.columns[0])
     return len(proposals)
 
 
-async def board_columns(db: AsyncSession) -> list[ColumnView]:
-    return [ColumnView(*row) for row in await db.execute(select(*VIEW_COLUMNS).order_by(BoardColumn.position))]
+async def update_plan(db: AsyncSession, ctx: TenantContext, year: int, action: str, form: dict[str, Any]) -> str | None:
+    """The year's plan: its result date, approved or reopened (`tasks.update_plan`), for a year with a criteria set
+    (404 otherwise); the refusal, or None when done."""
+    await reading.areas(db, ctx, year)
+    return await tasks.update_plan(db, ctx, year, action, form)
 
 
 async def move_anchors(
-    db: AsyncSession, ctx: TenantContext, task: Task, columns: list[ColumnView]
-) -> list[tuple[ColumnView, list[tuple[uuid.UUID, int, str]]]]:
-    """The cards a card's move form may place it before or after: those of its lane this person sees, column by
-    column in board order (a card goes next to one of another lane by moving to that lane first). Each option
-    names the anchor's column too, so the form's column select does not have to agree with it."""
+    db: AsyncSession, ctx: TenantContext, task: Task
+) -> tuple[list[ColumnView], list[tuple[ColumnView, list[tuple[uuid.UUID, int, str]]]]]:
+    """The board's columns, and the cards a card's move form may place it before or after: those of its lane this
+    person sees, column by column in board order (a card goes next to one of another lane by moving to that lane
+    first). Each option names the anchor's column too, so the form's column select does not have to agree with
+    it."""
+    columns = await boards.read_columns(db)
     where = [Task.year == task.year, Task.area_code == task.area_code, Task.id != task.id]
     visible = visibility.visible_condition(ctx)
     if visible is not None:
@@ -183,7 +204,7 @@ async def move_anchors(
     by_column: dict[uuid.UUID, list[tuple[uuid.UUID, int, str]]] = {}
     for column_id, task_id, number, title in rows:
         by_column.setdefault(column_id, []).append((task_id, number, title))
-    return [(column, by_column[column.id]) for column in columns if column.id in by_column]
+    return columns, [(column, by_column[column.id]) for column in columns if column.id in by_column]
 
 
 def parse_move(form: dict[str, Any]) -> Move:
@@ -193,7 +214,7 @@ def parse_move(form: dict[str, Any]) -> Move:
         version = int(str(form.get("version", "")))
         column_id = uuid.UUID(str(form.get("column", "")))
     except ValueError:
-        raise MoveError("Yêu cầu di chuyển không hợp lệ.") from None
+        raise boards.refusal("malformed") from None
     area = str(form.get("area", "")).strip()
     place = str(form.get("place", "")).strip() or "end"
     kind, _, ident = place.partition(":")
@@ -204,10 +225,45 @@ def parse_move(form: dict[str, Any]) -> Move:
                 task_id, version, uuid.UUID(in_column) if in_column else column_id, area, kind, uuid.UUID(anchor)
             )
         except ValueError:
-            raise MoveError("Vị trí không hợp lệ.") from None
+            raise boards.refusal("no-place") from None
     if place not in boards.PLACES:
-        raise MoveError("Vị trí không hợp lệ.")
+        raise boards.refusal("no-place")
     return Move(task_id, version, column_id, area, place)
+
+
+async def move_by_codes(
+    db: AsyncSession,
+    ctx: TenantContext,
+    task: Task,
+    version: int,
+    column: str,
+    area: str,
+    place: str,
+    anchor: int | None,
+) -> Move:
+    """The API's move of `task` (its target column by code, its anchor by number, "" for its own area) as a Move;
+    MoveError with the `field` at fault when the request names what is not there."""
+    target = next((c for c in await boards.read_columns(db) if c.code == column), None)
+    if target is None:
+        raise boards.refusal("no-column", field="column")
+    if place not in boards.PLACES:
+        raise boards.refusal("no-place", field="place")
+    anchor_id = None
+    if anchor is not None:
+        found = await visibility.visible_task(db, ctx, Task.year == task.year, Task.number == anchor)
+        if found is None:
+            raise boards.refusal("no-anchor", field="anchor")
+        anchor_id = found.id
+    elif place in {"before", "after"}:
+        raise boards.refusal("anchor-needed", field="anchor")
+    return Move(task.id, version, target.id, area.strip() or task.area_code, place, anchor_id)
+
+
+async def apply_move(engine: AsyncEngine, ctx: TenantContext, year: int, move: Move) -> Moved:
+    """`move` decided and applied in one statement (`board_move_as`) on a pooled connection outside any transaction;
+    raises as `board.move_card` does (nothing written then)."""
+    async with driver_connection(engine) as driver:
+        return await boards.move_card(driver, ctx, year, move)
 
 
 @dataclass(frozen=True)
@@ -260,17 +316,22 @@ async def move_card(
 __all__ = [
     "MoveOutcome",
     "activity",
-    "board_columns",
+    "apply_move",
     "echo",
     "editable_task",
+    "find_tasks",
     "form_choices",
     "generate_from_assessment",
     "may_edit_form",
     "move_anchors",
+    "move_by_codes",
     "move_card",
     "parse_move",
     "parse_new_task",
+    "parse_task",
     "parse_task_edit",
     "task_form",
+    "task_links",
+    "update_plan",
     "visible_task",
 ]

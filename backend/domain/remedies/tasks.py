@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from litestar.exceptions import NotFoundException, PermissionDeniedException
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,8 +31,7 @@ from backend.db.models import (
     User,
 )
 from backend.domain.assessments.sheet import Sheet
-from backend.domain.remedies import visibility
-from backend.domain.remedies.board import coordinating_units, end_of_cell, fold, lock_board, may_edit, next_number
+from backend.domain.remedies.board import end_of_cell, fold, lock_board, next_number
 from backend.domain.remedies.deadlines import DeadlineError, WorkCalendar, default_calendar, parse_deadline
 from backend.domain.review.services import AppraisedCriterion, finalised_criteria
 from backend.domain.scoring.methods import ScoringError, parse_decimal, quantize
@@ -207,30 +205,6 @@ def parse_task_form(
     return TaskForm(values, errors)
 
 
-def check_lead_unit(ctx: TenantContext, parsed: TaskForm) -> None:
-    """Unit staff create only the tasks their own unit leads (those who plan for the whole tenant, any)."""
-    if ctx.can("task.edit_any"):
-        return
-    if parsed.values.get("lead_unit_id") not in visibility.own_units(ctx):
-        parsed.errors.setdefault("lead_unit_id", "Bạn chỉ tạo được nhiệm vụ do phòng, đơn vị mình chủ trì.")
-
-
-async def find_task(db: AsyncSession, ctx: TenantContext, year: int, number: int) -> Task:
-    """The year's task KP-`number` if this person sees it (404 otherwise: a hidden task is not there)."""
-    task = await visibility.visible_task(db, ctx, Task.year == year, Task.number == number)
-    if task is None:
-        raise NotFoundException("Không tìm thấy nhiệm vụ.")
-    return task
-
-
-async def find_editable_task(db: AsyncSession, ctx: TenantContext, year: int, number: int) -> Task:
-    """`find_task`, refused (403) unless this person may edit it (their unit leads or coordinates it)."""
-    task = await find_task(db, ctx, year, number)
-    if not may_edit(ctx, task, await coordinating_units(db, task.id)):
-        raise PermissionDeniedException("Bạn chỉ sửa được nhiệm vụ của phòng, đơn vị mình.")
-    return task
-
-
 def _search_text(values: Mapping[str, Any], options: Choices) -> str:
     lead_id = values.get("lead_unit_id")
     lead = options.units.get(lead_id) if isinstance(lead_id, uuid.UUID) else None
@@ -395,6 +369,36 @@ class Proposal:
     points_max: Decimal
     lead_unit_id: uuid.UUID | None
     expected_output: str
+
+    def task_values(
+        self,
+        *,
+        label: str,
+        notes: str = "",
+        deadline_text: str = "",
+        due_date: date | None = None,
+        lead_unit_id: uuid.UUID | None = None,
+    ) -> dict[str, Any]:
+        """The values of the task it proposes, as `create_task` takes them: labelled `label`, led by `lead_unit_id`
+        when the criterion names no lead unit."""
+        return {
+            "kind": TaskKind.FIX.value,
+            "area_code": self.area_code,
+            "criterion_code": self.criterion_code,
+            "title": self.title,
+            "deficiency": self.deficiency,
+            "expected_output": self.expected_output,
+            "notes": notes,
+            "points_lost": self.points_lost,
+            "points_max": self.points_max,
+            "deadline_text": deadline_text,
+            "due_date": due_date,
+            "lead_unit_id": self.lead_unit_id or lead_unit_id,
+            "labels": [label],
+            "coordinating": [],
+            "monitoring_unit_id": None,
+            "assignees": [],
+        }
 
 
 def proposals(

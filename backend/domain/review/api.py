@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import msgspec
 from litestar import Controller, get, post
@@ -25,7 +25,6 @@ from backend.auth.permissions import Permission
 from backend.db.models import EvidenceRequest
 from backend.domain.assessments import services as assessments
 from backend.domain.review import decisions, publishing, services
-from backend.domain.review.controllers import STEP_ACTIONS, _department, _review, _row
 from backend.domain.review.services import Review, ReviewError, ReviewRow
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
 from backend.web.api import ApiProblem, error_responses
@@ -218,32 +217,18 @@ class ReviewDecisionApiController(Controller):
         action: CriterionAction,
         form: dict[str, str],
     ) -> CriterionReviewOut:
-        dept = await _department(db, tenant, department_code)
-        await services.lock_review(db, f"{dept.id}:{year}")
-        async with services.bound_to(db, tenant, dept):
-            review = await _review(db, tenant, dept, year)
-            row = _row(review, tenant, key)
-            try:
-                errors: dict[str, str] = {}
-                if action == "decide":
-                    errors = await decisions.decide(db, tenant, review, row, form)
-                elif action == "request":
-                    errors = await decisions.request_evidence(db, tenant, review, row, form)
-                elif action == "assign":
-                    errors = await decisions.assign_to(db, tenant, review, row, form["agency"])
-                else:
-                    await decisions.sign_off(db, tenant, review, row)
-            except PermissionError as exc:
-                raise PermissionDeniedException(str(exc)) from None
-            except ReviewError as exc:
-                raise ApiProblem(str(exc)) from None
-            if errors:
-                raise _refusal(errors)
-        services.audit_home(db, tenant, dept, f"review.{action}", f"{year}:{key}", after={"criterion": key})
-        await db.flush()
+        dept = await services.reviewed_department(db, tenant, department_code)
+        try:
+            errors = await decisions.act_on_criterion(db, tenant, dept, year, key, action, form)
+        except PermissionError as exc:
+            raise PermissionDeniedException(str(exc)) from None
+        except ReviewError as exc:
+            raise ApiProblem(str(exc)) from None
+        if errors:
+            raise _refusal(errors)
         agencies = await _agency_codes(db, tenant)
         async with services.bound_to(db, tenant, dept):
-            review = await _review(db, tenant, dept, year)
+            review = await services.visible_review(db, tenant, dept, year)
             return criterion_out(review, review.row(key), agencies)
 
     @get(
@@ -261,11 +246,11 @@ class ReviewDecisionApiController(Controller):
         department_code: FromPath[str],
         key: FromPath[str],
     ) -> CriterionReviewOut:
-        dept = await _department(db_session, tenant, department_code)
+        dept = await services.reviewed_department(db_session, tenant, department_code)
         agencies = await _agency_codes(db_session, tenant)
         async with services.bound_to(db_session, tenant, dept):
-            review = await _review(db_session, tenant, dept, year)
-            return criterion_out(review, _row(review, tenant, key), agencies)
+            review = await services.visible_review(db_session, tenant, dept, year)
+            return criterion_out(review, services.visible_row(review, tenant, key), agencies)
 
     @post(
         "/quyet-dinh",
@@ -401,36 +386,19 @@ class ReviewStepApiController(Controller):
         department_code: FromPath[str],
         data: JSONBody[ReviewStepIn],
     ) -> DepartmentReviewOut:
-        if data.step not in STEP_ACTIONS:
+        if data.step not in publishing.STEP_ACTIONS:
             raise ApiProblem("Chọn một bước: vong-2, tra-lai hoặc cong-bo.", field="step")
-        dept = await _department(db_session, tenant, department_code)
-        if not services.is_home_affairs(tenant):
-            raise PermissionDeniedException("Chỉ Sở Nội vụ thực hiện bước này.")
-        if data.step == "cong-bo":  # the ranking spans the province's departments
-            await services.lock_review(db_session, f"{tenant.province.id}:{year}")
-        await services.lock_review(db_session, f"{dept.id}:{year}")
+        dept = await services.reviewed_department(db_session, tenant, department_code)
+        form = {"reason": clean_text(data.reason)} if data.step == "tra-lai" else {}
         try:
-            async with services.bound_to(db_session, tenant, dept):
-                review = await _review(db_session, tenant, dept, year)
-                if data.step == "vong-2":
-                    await decisions.to_round_2(db_session, tenant, review)
-                elif data.step == "tra-lai":
-                    await decisions.return_submission(db_session, tenant, review, {"reason": clean_text(data.reason)})
-                else:
-                    await publishing.finalise(db_session, tenant, review)
+            await publishing.take_step(db_session, tenant, dept, year, data.step, form)
         except PermissionError as exc:
             raise PermissionDeniedException(str(exc)) from None
         except ReviewError as exc:
             about_reason = data.step == "tra-lai" and ("lý do" in str(exc) or str(exc).startswith("Tối đa"))
             raise ApiProblem(str(exc), field="reason" if about_reason else None) from None
-        after: dict[str, Any] = {"step": data.step}
-        if data.step == "cong-bo":
-            ranks = await publishing.rank_province(db_session, tenant, year)
-            after["ranks"] = {code: f"{r}/{of}" for code, (r, of) in ranks.items()}
-        services.audit_home(db_session, tenant, dept, STEP_ACTIONS[data.step], str(year), after=after)
-        await db_session.flush()
         async with services.bound_to(db_session, tenant, dept):
-            return department_review_out(await _review(db_session, tenant, dept, year))
+            return department_review_out(await services.visible_review(db_session, tenant, dept, year))
 
 
 class ExplanationApiController(Controller):

@@ -19,7 +19,7 @@ from backend.domain.assessments import services as assessments
 from backend.domain.evidence import services as evidence
 from backend.domain.evidence.storage import storage_from_settings
 from backend.domain.review import decisions, publishing, services
-from backend.domain.review.services import Review, ReviewError, ReviewRow
+from backend.domain.review.services import ReviewError
 from backend.domain.tenants.deps import TenantContext
 from backend.domain.tenants.years import no_criteria_page
 from backend.web.flash import notice, problem
@@ -28,7 +28,6 @@ from backend.web.templating import page
 REVIEW = {"access": Permission.REVIEW_APPRAISE}
 VIEW = {"access": Permission.TENANT_VIEW}
 ANSWER = {"access": Permission.EVIDENCE_UPLOAD}
-STEP_ACTIONS = {"vong-2": "review.round-2", "tra-lai": "review.return", "cong-bo": "review.finalise"}
 NOTICES = {
     "vong-2": "Đã chuyển sang thẩm định vòng 2.",
     "tra-lai": "Đã trả lại hồ sơ cho đơn vị.",
@@ -52,33 +51,6 @@ CRITERION_STEPS = {"quyet-dinh": "decide", "yeu-cau": "request", "ky-duyet": "si
 async def _form(request: Request[Any, Any, Any]) -> dict[str, Any]:
     raw = await request.form()
     return {key: raw.get(key) for key in raw}
-
-
-async def _department(db: AsyncSession, tenant: TenantContext, code: str) -> Tenant:
-    dept = await services.department(db, tenant, code)
-    if dept is None or dept.id == tenant.tenant.id:
-        raise NotFoundException("Không có đơn vị này trong tỉnh.")
-    return dept
-
-
-async def _review(db: AsyncSession, tenant: TenantContext, dept: Tenant, year: int) -> Review:
-    """Load while bound to the department (the caller holds `services.bound_to`)."""
-    review = await services.load_review(db, tenant.province, dept, year)
-    if review is None:
-        raise NotFoundException(f"Tỉnh chưa ban hành bộ chỉ số năm {year}.")
-    if not services.is_home_affairs(tenant) and not review.visible_to(tenant):
-        raise NotFoundException("Không có tiêu chí nào của đơn vị này giao cho cơ quan của bạn thẩm định.")
-    return review
-
-
-def _row(review: Review, tenant: TenantContext, key: str) -> ReviewRow:
-    try:
-        row = review.row(key)
-    except KeyError:
-        raise NotFoundException("Không có tiêu chí này trong bộ chỉ số.") from None
-    if row not in review.visible_to(tenant):
-        raise PermissionDeniedException("Tiêu chí này không giao cho cơ quan của bạn thẩm định.")
-    return row
 
 
 class ReviewController(Controller):
@@ -137,7 +109,7 @@ class ReviewController(Controller):
         status_code: int = 200,
     ) -> Template:
         async with services.bound_to(db, tenant, dept):
-            review = await _review(db, tenant, dept, year)
+            review = await services.visible_review(db, tenant, dept, year)
         agencies = [a for a in await services.departments_of(db, tenant.province) if a.id != dept.id]
         return page(
             request,
@@ -166,7 +138,7 @@ class ReviewController(Controller):
         year: FromPath[int],
         department_code: FromPath[str],
     ) -> Template:
-        dept = await _department(db_session, tenant, department_code)
+        dept = await services.reviewed_department(db_session, tenant, department_code)
         return await self._page(request, db_session, tenant, dept, year)
 
     @get("/{year:int}/{department_code:str}/tep/{file_id:uuid}", name="review:evidence", opt=REVIEW)
@@ -180,10 +152,10 @@ class ReviewController(Controller):
         file_id: FromPath[uuid.UUID],
     ) -> Stream:
         """An evidence file of the department, opened in the browser (PDF, images) or downloaded."""
-        dept = await _department(db_session, tenant, department_code)
+        dept = await services.reviewed_department(db_session, tenant, department_code)
         storage = storage_from_settings(request.app.state["settings"])
         async with services.bound_to(db_session, tenant, dept):
-            review = await _review(db_session, tenant, dept, year)
+            review = await services.visible_review(db_session, tenant, dept, year)
             visible = {f.id for r in review.visible_to(tenant) for f in r.all_files()}
             if file_id not in visible:
                 raise NotFoundException("Không tìm thấy tệp kiểm chứng này.")
@@ -199,29 +171,14 @@ class ReviewController(Controller):
         key: str,
         action: str,
     ) -> Response[Any]:
-        dept = await _department(db, tenant, department_code)
+        dept = await services.reviewed_department(db, tenant, department_code)
         form = await _form(request)
-        errors: dict[str, str] = {}
-        await services.lock_review(db, f"{dept.id}:{year}")
-        async with services.bound_to(db, tenant, dept):
-            review = await _review(db, tenant, dept, year)
-            row = _row(review, tenant, key)
-            try:
-                if action == "decide":
-                    errors = await decisions.decide(db, tenant, review, row, form)
-                elif action == "request":
-                    errors = await decisions.request_evidence(db, tenant, review, row, form)
-                elif action == "sign-off":
-                    await decisions.sign_off(db, tenant, review, row)
-                else:
-                    errors = await decisions.assign_to(db, tenant, review, row, str(form.get("agency") or ""))
-            except PermissionError as exc:
-                raise PermissionDeniedException(str(exc)) from None
-            except ReviewError as exc:
-                errors = {"form": str(exc)}
-        if not errors:
-            services.audit_home(db, tenant, dept, f"review.{action}", f"{year}:{key}", after={"criterion": key})
-            await db.flush()
+        try:
+            errors = await decisions.act_on_criterion(db, tenant, dept, year, key, action, form)
+        except PermissionError as exc:
+            raise PermissionDeniedException(str(exc)) from None
+        except ReviewError as exc:
+            errors = {"form": str(exc)}
         typed = {name: str(value or "")[:200] for name, value in form.items() if name != "_csrf_token"}
         status = 422 if errors else 200
         if not _htmx(request):
@@ -234,12 +191,12 @@ class ReviewController(Controller):
                 tenant,
                 dept,
                 year,
-                errors={row.key: errors},
-                typed={row.key: typed},
+                errors={key: errors},
+                typed={key: typed},
                 status_code=status,
             )
         async with services.bound_to(db, tenant, dept):
-            review = await _review(db, tenant, dept, year)
+            review = await services.visible_review(db, tenant, dept, year)
             row = review.row(key)
         agencies = [a for a in await services.departments_of(db, tenant.province) if a.id != dept.id]
         return Template(
@@ -287,23 +244,11 @@ class ReviewController(Controller):
         department_code: str,
         step: str,
     ) -> Response[Any]:
-        dept = await _department(db, tenant, department_code)
-        if not services.is_home_affairs(tenant):
-            raise PermissionDeniedException("Chỉ Sở Nội vụ thực hiện bước này.")
+        dept = await services.reviewed_department(db, tenant, department_code)
         form = await _form(request)
         target = f"{_base(tenant, year)}/{dept.code}"
-        if step == "cong-bo":  # the ranking spans the province's departments
-            await services.lock_review(db, f"{tenant.province.id}:{year}")
-        await services.lock_review(db, f"{dept.id}:{year}")
         try:
-            async with services.bound_to(db, tenant, dept):
-                review = await _review(db, tenant, dept, year)
-                if step == "vong-2":
-                    await decisions.to_round_2(db, tenant, review)
-                elif step == "tra-lai":
-                    await decisions.return_submission(db, tenant, review, form)
-                else:
-                    await publishing.finalise(db, tenant, review)
+            await publishing.take_step(db, tenant, dept, year, step, form)
         except ReviewError as exc:
             if step == "tra-lai":
                 return await self._page(
@@ -318,13 +263,6 @@ class ReviewController(Controller):
                 )
             problem(request, str(exc))
             return Redirect(target, status_code=303)
-        after: dict[str, Any] = {"step": step}
-        if step == "cong-bo":
-            after["ranks"] = {
-                code: f"{r}/{of}" for code, (r, of) in (await publishing.rank_province(db, tenant, year)).items()
-            }
-        services.audit_home(db, tenant, dept, STEP_ACTIONS[step], str(year), after=after)
-        await db.flush()
         notice(request, NOTICES[step])
         return Redirect(target, status_code=303)
 
@@ -339,7 +277,7 @@ class ReviewController(Controller):
         step: FromPath[str],
     ) -> Response[Any]:
         """A step on the whole submission: /vong-2 (to round 2), /tra-lai (return it), /cong-bo (publish)."""
-        if step not in STEP_ACTIONS:
+        if step not in publishing.STEP_ACTIONS:
             raise NotFoundException("Không có thao tác này.")
         return await self._step(request, db_session, tenant, year, department_code, step)
 

@@ -30,8 +30,13 @@ from backend.domain.review.services import (
     ReviewRow,
     actor_of,
     audit_department,
+    audit_home,
+    bound_to,
     department,
     is_home_affairs,
+    lock_review,
+    visible_review,
+    visible_row,
 )
 from backend.domain.scoring.methods import POINTS_PLACES, ScoringError, parse_decimal, quantize
 from backend.domain.tenants.deps import TenantContext, ensure_writable
@@ -397,3 +402,28 @@ async def answer(
     )
     await db.flush()
     return {}
+
+
+async def act_on_criterion(
+    db: AsyncSession, ctx: TenantContext, dept: Tenant, year: int, key: str, action: str, form: Mapping[str, Any]
+) -> dict[str, str]:
+    """One decision on the criterion `key` of `dept`'s review of `year` (`action`: decide, request, assign or
+    sign-off), under the review's lock, and its audit entry in the reviewer's tenant. The form's refusals by field
+    (then nothing is saved); raises PermissionError or ReviewError when the decision cannot be taken."""
+    await lock_review(db, f"{dept.id}:{year}")
+    errors: dict[str, str] = {}
+    async with bound_to(db, ctx, dept):
+        review = await visible_review(db, ctx, dept, year)
+        row = visible_row(review, ctx, key)
+        if action == "decide":
+            errors = await decide(db, ctx, review, row, form)
+        elif action == "request":
+            errors = await request_evidence(db, ctx, review, row, form)
+        elif action == "assign":
+            errors = await assign_to(db, ctx, review, row, str(form.get("agency") or ""))
+        else:
+            await sign_off(db, ctx, review, row)
+    if not errors:
+        audit_home(db, ctx, dept, f"review.{action}", f"{year}:{key}", after={"criterion": key})
+        await db.flush()
+    return errors

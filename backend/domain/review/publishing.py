@@ -7,8 +7,10 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 import polars as pl
+from litestar.exceptions import PermissionDeniedException
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,10 +18,10 @@ from backend.db.models import (
     Appraisal,
     AppraisalStatus,
     AppraisedResult,
-    RankingGroup,
     Tenant,
 )
-from backend.domain.review.decisions import audit_value, home_affairs_step
+from backend.domain.assessments import services as assessments
+from backend.domain.review.decisions import audit_value, home_affairs_step, return_submission, to_round_2
 from backend.domain.review.services import (
     ZERO,
     Review,
@@ -27,8 +29,12 @@ from backend.domain.review.services import (
     actor_of,
     appraised_sheet,
     audit_department,
+    audit_home,
     bound_to,
     departments_of,
+    is_home_affairs,
+    lock_review,
+    visible_review,
 )
 from backend.domain.scoring.index import published_results
 from backend.domain.scoring.methods import quantize
@@ -74,7 +80,7 @@ async def finalise(db: AsyncSession, ctx: TenantContext, review: Review) -> Appr
         for area in sheet.areas
         if area.node.kind in {"criterion", "survey"} and area.applicable_max > 0  # an area that applies
     }
-    result = await db.scalar(select(AppraisedResult).where(AppraisedResult.year == review.year))
+    result = await assessments.appraised_result(db, review.year)
     before = None
     if result is None:
         result = AppraisedResult(id=uuid.uuid4(), tenant_id=review.department.id, year=review.year)
@@ -108,9 +114,7 @@ async def rank_province(db: AsyncSession, ctx: TenantContext, year: int) -> dict
     ranking groups (as the province's ranking does), and store each rank in its department. Results imported
     from published history are left as published (their ranks count departments not in the app).
     Returns tenant code → (rank, of)."""
-    groups = {
-        g.id: g.code for g in await db.scalars(select(RankingGroup).where(RankingGroup.province_id == ctx.province.id))
-    }
+    groups = {g.id: g.code for g in await assessments.ranking_groups(db, ctx.province)}
     found: dict[str, tuple[Tenant, AppraisedResult]] = {}
     scores: list[dict[str, object]] = []
     adjustments: list[dict[str, object]] = []
@@ -119,7 +123,7 @@ async def rank_province(db: AsyncSession, ctx: TenantContext, year: int) -> dict
             finalised = await db.scalar(
                 select(Appraisal.id).where(Appraisal.year == year, Appraisal.status == AppraisalStatus.FINALISED.value)
             )
-            result = await db.scalar(select(AppraisedResult).where(AppraisedResult.year == year))
+            result = await assessments.appraised_result(db, year)
         if finalised is None or result is None:
             continue
         found[dept.code] = (dept, result)
@@ -157,3 +161,33 @@ async def rank_province(db: AsyncSession, ctx: TenantContext, year: int) -> dict
 async def published_total(db: AsyncSession, year: int) -> Decimal | None:
     """The bound department's published total of `year`, if any."""
     return await db.scalar(select(AppraisedResult.total).where(AppraisedResult.year == year))
+
+
+# a department's review steps (the page's and the API's `step`) and their audit actions
+STEP_ACTIONS = {"vong-2": "review.round-2", "tra-lai": "review.return", "cong-bo": "review.finalise"}
+
+
+async def take_step(
+    db: AsyncSession, ctx: TenantContext, dept: Tenant, year: int, step: str, form: Mapping[str, Any]
+) -> None:
+    """A step of `dept`'s review of `year` (one of `STEP_ACTIONS`): the second round, the submission returned (`form`
+    gives the reason), or the appraisal finalised and the province ranked again; under the review's lock (and the
+    province's, to rank), with its audit entry in the Sở Nội vụ. Raises ReviewError (nothing saved)."""
+    if not is_home_affairs(ctx):
+        raise PermissionDeniedException("Chỉ Sở Nội vụ thực hiện bước này.")
+    if step == "cong-bo":  # the ranking spans the province's departments
+        await lock_review(db, f"{ctx.province.id}:{year}")
+    await lock_review(db, f"{dept.id}:{year}")
+    async with bound_to(db, ctx, dept):
+        review = await visible_review(db, ctx, dept, year)
+        if step == "vong-2":
+            await to_round_2(db, ctx, review)
+        elif step == "tra-lai":
+            await return_submission(db, ctx, review, form)
+        else:
+            await finalise(db, ctx, review)
+    after: dict[str, Any] = {"step": step}
+    if step == "cong-bo":
+        after["ranks"] = {code: f"{r}/{of}" for code, (r, of) in (await rank_province(db, ctx, year)).items()}
+    audit_home(db, ctx, dept, STEP_ACTIONS[step], str(year), after=after)
+    await db.flush()

@@ -26,6 +26,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from litestar.exceptions import NotFoundException, PermissionDeniedException
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -141,6 +142,35 @@ async def department(db: AsyncSession, ctx: TenantContext, code: str) -> Tenant 
             Tenant.kind != TenantKind.HOME_AFFAIRS.value,
         )
     )
+
+
+async def reviewed_department(db: AsyncSession, ctx: TenantContext, code: str) -> Tenant:
+    """`department`, 404 when there is none (or it is the reviewer's own tenant)."""
+    dept = await department(db, ctx, code)
+    if dept is None or dept.id == ctx.tenant.id:
+        raise NotFoundException("Không có đơn vị này trong tỉnh.")
+    return dept
+
+
+async def visible_review(db: AsyncSession, ctx: TenantContext, dept: Tenant, year: int) -> Review:
+    """`dept`'s review of `year`, 404 unless this reviewer sees some of it (the caller holds `bound_to` `dept`)."""
+    review = await load_review(db, ctx.province, dept, year)
+    if review is None:
+        raise NotFoundException(f"Tỉnh chưa ban hành bộ chỉ số năm {year}.")
+    if not is_home_affairs(ctx) and not review.visible_to(ctx):
+        raise NotFoundException("Không có tiêu chí nào của đơn vị này giao cho cơ quan của bạn thẩm định.")
+    return review
+
+
+def visible_row(review: Review, ctx: TenantContext, key: str) -> ReviewRow:
+    """The review's criterion `key`: 404 when the set has none, 403 when it is not this reviewer's agency's."""
+    try:
+        row = review.row(key)
+    except KeyError:
+        raise NotFoundException("Không có tiêu chí này trong bộ chỉ số.") from None
+    if row not in review.visible_to(ctx):
+        raise PermissionDeniedException("Tiêu chí này không giao cho cơ quan của bạn thẩm định.")
+    return row
 
 
 def actor_of(ctx: TenantContext) -> uuid.UUID | None:
@@ -396,7 +426,7 @@ async def overview(db: AsyncSession, ctx: TenantContext, year: int) -> list[Depa
                 continue
             result = None
             if review.finalised:
-                result = await db.scalar(select(AppraisedResult).where(AppraisedResult.year == year))
+                result = await assessments.appraised_result(db, year)
             lines.append(
                 DepartmentLine(
                     department=dept,
