@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Integer, Select, Uuid, and_, bindparam, func, or_, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.models import (
@@ -117,9 +117,29 @@ _LATEST_SET: Select[CriteriaSet] = (
     .order_by(CriteriaSet.ranking_group_id.is_(None), CriteriaSet.version.desc())
     .limit(1)
 )
-# The set of the year's assessment, else the newest set for the tenant's group, with the assessment when there is one.
+# The set of the year's assessment, else the newest set for the tenant's group, with the assessment when there is
+# one; and for what does not apply, the bound tenant's attributes and the Sở Nội vụ's decisions of the year for it
+# (code → reason).
 _SET_AND_ASSESSMENT = (
-    select(CriteriaSet, Assessment)
+    select(
+        CriteriaSet,
+        Assessment,
+        select(Tenant.attributes).where(Tenant.id == BOUND_TENANT).scalar_subquery().label("attributes"),
+        select(
+            func.coalesce(
+                func.jsonb_object_agg(NotApplicableDecision.criterion_code, NotApplicableDecision.reason),
+                func.jsonb_build_object(),
+                type_=JSONB,
+            )
+        )
+        .where(
+            NotApplicableDecision.tenant_id == BOUND_TENANT,
+            NotApplicableDecision.year == _YEAR,
+            NotApplicableDecision.status == "decided",
+        )
+        .scalar_subquery()
+        .label("decided"),
+    )
     .outerjoin(Assessment, and_(Assessment.criteria_set_id == CriteriaSet.id, Assessment.year == _YEAR))
     .where(
         CriteriaSet.id
@@ -139,28 +159,6 @@ _ENTERED = (
     .where(CriteriaSet.province_id == _PROVINCE, CriteriaSet.year == _YEAR)
     .order_by(CriteriaSet.version)
 )
-# The bound tenant's row, with its decisions of the year joined when there are any.
-_NOT_APPLICABLE = (
-    select(Tenant.attributes, NotApplicableDecision.criterion_code, NotApplicableDecision.reason)
-    .outerjoin(
-        NotApplicableDecision,
-        and_(
-            NotApplicableDecision.tenant_id == Tenant.id,
-            NotApplicableDecision.year == _YEAR,
-            NotApplicableDecision.status == "decided",
-        ),
-    )
-    .where(Tenant.id == BOUND_TENANT)
-)
-
-
-async def not_applicable_for(db: AsyncSession, criteria_set: CriteriaSet, year: int) -> dict[str, str]:
-    """What does not apply to the bound tenant in `year`, code → reason: the set's rules for the tenant's
-    attributes, then the Sở Nội vụ's decisions for the tenant and year."""
-    rows = (await db.execute(_NOT_APPLICABLE, {"year": year})).all()
-    attributes = rows[0].attributes if rows else None
-    decided = {row.criterion_code: row.reason for row in rows if row.criterion_code is not None}
-    return _not_applicable(criteria_set, attributes, decided)
 
 
 def _not_applicable(criteria_set: CriteriaSet, attributes: list[str] | None, decided: dict[str, str]) -> dict[str, str]:
@@ -224,7 +222,7 @@ async def load(db: AsyncSession, province: Province, year: int) -> Loaded | None
     found = (await db.execute(_SET_AND_ASSESSMENT, {"province": province.id, "year": year})).one_or_none()
     if found is None:
         return None
-    criteria_set, assessment = found
+    criteria_set, assessment, attributes, decided = found
     nodes = await nodes_of(db, criteria_set.id)
     entries: dict[uuid.UUID, Entry] = {}
     versions: dict[uuid.UUID, int] = {}
@@ -240,7 +238,7 @@ async def load(db: AsyncSession, province: Province, year: int) -> Loaded | None
         entries,
         externals,
         criteria_set.total_max,
-        not_applicable=await not_applicable_for(db, criteria_set, year),
+        not_applicable=_not_applicable(criteria_set, attributes, decided),
         bonus_cap=criteria_set.bonus_cap,
         penalty_cap=criteria_set.penalty_cap,
     )
