@@ -120,6 +120,17 @@ def test_area_bars_write_the_2023_points_with_decimal_comma() -> None:
     assert "Điều tra xã hội học" in "".join(texts(root))
 
 
+def test_a_drawn_area_chart_is_reused_only_for_the_same_bars() -> None:
+    """Drawn once per bars and caption (every tenant home draws one): a changed score or caption draws anew."""
+    first = area_bars(AREAS_2023, caption="2023")
+    assert area_bars(list(AREAS_2023), caption="2023") == first
+    changed = [AreaBar("1", "Công tác chỉ đạo điều hành CCHC", D("10"), D("12.5")), *AREAS_2023[1:]]
+    redrawn = area_bars(changed, caption="2023")
+    assert "10/12,5" in redrawn
+    assert "9,5/12,5" not in redrawn
+    assert "2024" in area_bars(AREAS_2023, caption="2024")
+
+
 def test_area_bar_lengths_are_proportional_on_one_common_scale() -> None:
     root = parse(area_bars(AREAS_2023, caption="2023"))
     rows = {row.get("data-code"): row for row in by_class(root, "bar-row")}

@@ -28,6 +28,11 @@ Method
 
 Other processes on the machine add noise; the load average is printed before and after. Results also go to
 `var/bench/national_shape.json`.
+
+Where the server's time goes: `--sample var/bench/home.txt --home-only --concurrency 1` runs the server under
+pyinstrument (a sampling profiler, a development dependency) and writes its call tree there and its session beside
+it (`home.pyisession`); `python -m tests.benchmarks.samples var/bench/home.pyisession <requests>` splits it per
+request into running and waiting on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -92,6 +97,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-pin", action="store_true")
     parser.add_argument("--seed", type=int, default=20)
     parser.add_argument("--profile", type=Path, help="write the server's cProfile stats of the whole run here")
+    parser.add_argument("--sample", type=Path, help="write the server's pyinstrument call tree of the run here")
+    parser.add_argument("--home-only", action="store_true", help="time the floor and the tenant home only")
     return parser.parse_args(argv)
 
 
@@ -275,7 +282,8 @@ def main(argv: list[str] | None = None) -> int:
             departments = sorted(cookies)
             snv = f"/t/{LARGE}/so-noi-vu"
             results_path, list_path = f"{snv}/tinh/ket-qua/{CRITERIA_YEAR}", f"{snv}/quan-tri/tinh/"
-            with ServerProcess(urls, BENCH_VAR / "national_shape_server.log", args.profile) as server:
+            log = BENCH_VAR / "national_shape_server.log"
+            with ServerProcess(urls, log, args.profile, args.sample) as server:
                 pinning = pin_processes(server.pid, pg.get_pid(), enabled=not args.no_pin)
                 print(f"Server  {server.base_url} (pid {server.pid}); pinning: {pinning}")
                 sizes = {
@@ -297,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
                     ("province results", results_path, lambda: Target(results_path, admin_cookie)),
                     ("tenant list", list_path, lambda: Target(list_path, admin_cookie)),
                 ]
+                if args.home_only:
+                    scenarios = scenarios[:2]
                 meter = CpuMeter(server.pid, pg.get_pid())
                 for name, label, next_target in scenarios:
                     runner.run(reset_session_clocks(db))

@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--app-url", required=True)
     parser.add_argument("--owner-url", required=True)
     parser.add_argument("--profile", type=Path, help="write cProfile stats of the whole run here")
+    parser.add_argument("--sample", type=Path, help="write pyinstrument's call tree of the whole run here (text)")
     args = parser.parse_args(argv)
 
     # The tests' settings in production mode (its headers and cookies), with the production defaults
@@ -51,6 +52,9 @@ def main(argv: list[str] | None = None) -> None:
     # uvicorn shuts down gracefully on SIGTERM, then re-raises it to the handler it found: this one, so
     # the process ends with 0 (and after writing its profile) rather than killed by the signal.
     signal.signal(signal.SIGTERM, _exit_cleanly)
+    if args.sample is not None:
+        _sampled(server, listeners, args.sample)
+        return
     if args.profile is None:
         server.run(sockets=listeners)
         return
@@ -61,6 +65,22 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         profiler.disable()
         profiler.dump_stats(args.profile)
+
+
+def _sampled(server: uvicorn.Server, listeners: list[socket.socket], path: Path) -> None:
+    """The run under pyinstrument, a sampling profiler: unlike cProfile it neither slows each call nor counts a
+    coroutine's every resumption, so its times are wall time where the server spent it (waiting on PostgreSQL is
+    the event loop's own time)."""
+    from pyinstrument import Profiler
+
+    profiler = Profiler(interval=0.001, async_mode="disabled")
+    profiler.start()
+    try:
+        server.run(sockets=listeners)
+    finally:
+        profiler.stop()
+        path.write_text(profiler.output_text(unicode=True, show_all=False, short_mode=False), encoding="utf-8")
+        profiler.last_session.save(str(path.with_suffix(".pyisession")))  # `pyinstrument --load` renders it again
 
 
 if __name__ == "__main__":

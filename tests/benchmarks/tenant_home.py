@@ -189,10 +189,13 @@ def machine_info() -> dict[str, Any]:
 class ServerProcess:
     """The app under uvicorn in a child process, on a listening socket opened here and inherited."""
 
-    def __init__(self, urls: DatabaseUrls, log_path: Path, profile_path: Path | None) -> None:
+    def __init__(
+        self, urls: DatabaseUrls, log_path: Path, profile_path: Path | None, sample_path: Path | None = None
+    ) -> None:
         self.urls = urls
         self.log_path = log_path
         self.profile_path = profile_path
+        self.sample_path = sample_path
         self.process: subprocess.Popen[bytes] | None = None
         self.log: IO[bytes] | None = None
         self.port = 0
@@ -223,6 +226,8 @@ class ServerProcess:
         ]
         if self.profile_path is not None:
             command += ["--profile", str(self.profile_path)]
+        if self.sample_path is not None:
+            command += ["--sample", str(self.sample_path)]
         self.log = self.log_path.open("wb")
         try:
             self.process = subprocess.Popen(
@@ -264,7 +269,8 @@ class ServerProcess:
             if self.process.poll() is None:
                 self.process.send_signal(signal.SIGTERM)
                 try:
-                    self.process.wait(timeout=SERVER_STOP_TIMEOUT_S)
+                    # a sampling profiler renders its call tree on the way out
+                    self.process.wait(timeout=SERVER_STOP_TIMEOUT_S * (8 if self.sample_path else 1))
                 except subprocess.TimeoutExpired:
                     self.process.kill()
                     self.process.wait(timeout=SERVER_STOP_TIMEOUT_S)

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, Uuid, and_, func, or_, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Integer, Select, Uuid, and_, bindparam, func, or_, select, tuple_, update
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.db.models import (
@@ -99,44 +99,69 @@ BOUND_TENANT = func.nullif(func.current_setting("app.tenant_id", True), "").cast
 
 async def latest_set(db: AsyncSession, province: Province, year: int) -> CriteriaSet | None:
     """The newest version of the year's set for the bound tenant's ranking group, else of the set for every group."""
-    return await db.scalar(_latest_set(province, year))
+    return await db.scalar(_LATEST_SET, {"province": province.id, "year": year})
 
 
-def _latest_set(province: Province, year: int) -> Select[CriteriaSet]:
-    group = select(Tenant.ranking_group_id).where(Tenant.id == BOUND_TENANT).scalar_subquery()
-    return (
-        select(CriteriaSet)
-        .where(
-            CriteriaSet.province_id == province.id,
-            CriteriaSet.year == year,
-            or_(CriteriaSet.ranking_group_id.is_(None), CriteriaSet.ranking_group_id == group),
-        )
-        .order_by(CriteriaSet.ranking_group_id.is_(None), CriteriaSet.version.desc())
-        .limit(1)
+# The statements of every page that shows an assessment (the tenant home among them) are built once, with
+# parameters: building one and computing its cache key cost more than a millisecond a time under load.
+_PROVINCE = bindparam("province", type_=Uuid)
+_YEAR = bindparam("year", type_=Integer)
+_LATEST_SET: Select[CriteriaSet] = (
+    select(CriteriaSet)
+    .where(
+        CriteriaSet.province_id == _PROVINCE,
+        CriteriaSet.year == _YEAR,
+        or_(
+            CriteriaSet.ranking_group_id.is_(None),
+            CriteriaSet.ranking_group_id
+            == select(Tenant.ranking_group_id).where(Tenant.id == BOUND_TENANT).scalar_subquery(),
+        ),
     )
-
-
-async def not_applicable_for(db: AsyncSession, criteria_set: CriteriaSet, year: int) -> dict[str, str]:
-    """What does not apply to the bound tenant in `year`, code → reason: the set's rules for the tenant's
-    attributes, then the Sở Nội vụ's decisions for the tenant and year."""
-    # One statement: the tenant's row, with its decisions of the year joined when there are any.
-    rows = (
-        await db.execute(
-            select(Tenant.attributes, NotApplicableDecision.criterion_code, NotApplicableDecision.reason)
-            .outerjoin(
-                NotApplicableDecision,
-                and_(
-                    NotApplicableDecision.tenant_id == Tenant.id,
-                    NotApplicableDecision.year == year,
-                    NotApplicableDecision.status == "decided",
-                ),
+    .order_by(CriteriaSet.ranking_group_id.is_(None), CriteriaSet.version.desc())
+    .limit(1)
+)
+# The set of the year's assessment, else the newest set for the tenant's group, with the assessment when there is
+# one; and for what does not apply, the bound tenant's attributes and the Sở Nội vụ's decisions of the year for it
+# (code → reason).
+_SET_AND_ASSESSMENT = (
+    select(
+        CriteriaSet,
+        Assessment,
+        select(Tenant.attributes).where(Tenant.id == BOUND_TENANT).scalar_subquery().label("attributes"),
+        select(
+            func.coalesce(
+                func.jsonb_object_agg(NotApplicableDecision.criterion_code, NotApplicableDecision.reason),
+                func.jsonb_build_object(),
+                type_=JSONB,
             )
-            .where(Tenant.id == BOUND_TENANT)
         )
-    ).all()
-    attributes = rows[0].attributes if rows else None
-    decided = {row.criterion_code: row.reason for row in rows if row.criterion_code is not None}
-    return _not_applicable(criteria_set, attributes, decided)
+        .where(
+            NotApplicableDecision.tenant_id == BOUND_TENANT,
+            NotApplicableDecision.year == _YEAR,
+            NotApplicableDecision.status == "decided",
+        )
+        .scalar_subquery()
+        .label("decided"),
+    )
+    .outerjoin(Assessment, and_(Assessment.criteria_set_id == CriteriaSet.id, Assessment.year == _YEAR))
+    .where(
+        CriteriaSet.id
+        == func.coalesce(
+            select(Assessment.criteria_set_id).where(Assessment.year == _YEAR).scalar_subquery(),
+            _LATEST_SET.with_only_columns(CriteriaSet.id).scalar_subquery(),
+        )
+    )
+)
+_ITEMS = select(AssessmentItem).where(AssessmentItem.assessment_id == bindparam("assessment", type_=Uuid))
+# Matched by code across the year's versions (newest wins): scores the Sở Nội vụ entered against a newer version
+# still reach an assessment made on an older one.
+_ENTERED = (
+    select(ExternalScore, Criterion.code)
+    .join(Criterion, Criterion.id == ExternalScore.criterion_id)
+    .join(CriteriaSet, CriteriaSet.id == Criterion.criteria_set_id)
+    .where(CriteriaSet.province_id == _PROVINCE, CriteriaSet.year == _YEAR)
+    .order_by(CriteriaSet.version)
+)
 
 
 def _not_applicable(criteria_set: CriteriaSet, attributes: list[str] | None, decided: dict[str, str]) -> dict[str, str]:
@@ -197,38 +222,18 @@ async def _read_nodes(db: AsyncSession, criteria_set_id: uuid.UUID) -> list[Node
 
 async def load(db: AsyncSession, province: Province, year: int) -> Loaded | None:
     """The tenant's assessment for `year` (bound by row-level security) as a scored sheet; None: no criteria set."""
-    # One statement: the set of the year's assessment, else the newest set for the tenant's group, with the
-    # assessment when there is one.
-    chosen = func.coalesce(
-        select(Assessment.criteria_set_id).where(Assessment.year == year).scalar_subquery(),
-        _latest_set(province, year).with_only_columns(CriteriaSet.id).scalar_subquery(),
-    )
-    found = (
-        await db.execute(
-            select(CriteriaSet, Assessment)
-            .outerjoin(Assessment, and_(Assessment.criteria_set_id == CriteriaSet.id, Assessment.year == year))
-            .where(CriteriaSet.id == chosen)
-        )
-    ).one_or_none()
+    found = (await db.execute(_SET_AND_ASSESSMENT, {"province": province.id, "year": year})).one_or_none()
     if found is None:
         return None
-    criteria_set, assessment = found
+    criteria_set, assessment, attributes, decided = found
     nodes = await nodes_of(db, criteria_set.id)
     entries: dict[uuid.UUID, Entry] = {}
     versions: dict[uuid.UUID, int] = {}
     if assessment is not None:
-        for item in await db.scalars(select(AssessmentItem).where(AssessmentItem.assessment_id == assessment.id)):
+        for item in await db.scalars(_ITEMS, {"assessment": assessment.id}):
             entries[item.criterion_id] = Entry(item.points, dict(item.inputs), item.explanation, item.evidence_refs)
             versions[item.criterion_id] = item.version
-    # Matched by code across the year's versions (newest wins): scores the Sở Nội vụ entered against a
-    # newer version still reach an assessment made on an older one.
-    entered = await db.execute(
-        select(ExternalScore, Criterion.code)
-        .join(Criterion, Criterion.id == ExternalScore.criterion_id)
-        .join(CriteriaSet, CriteriaSet.id == Criterion.criteria_set_id)
-        .where(CriteriaSet.province_id == criteria_set.province_id, CriteriaSet.year == criteria_set.year)
-        .order_by(CriteriaSet.version)
-    )
+    entered = await db.execute(_ENTERED, {"province": criteria_set.province_id, "year": criteria_set.year})
     by_code = {code: External(score.points, score.value) for score, code in entered}
     externals = {n.id: by_code[n.code] for n in nodes if n.code in by_code}
     sheet = build_sheet(
@@ -236,7 +241,7 @@ async def load(db: AsyncSession, province: Province, year: int) -> Loaded | None
         entries,
         externals,
         criteria_set.total_max,
-        not_applicable=await not_applicable_for(db, criteria_set, year),
+        not_applicable=_not_applicable(criteria_set, attributes, decided),
         bonus_cap=criteria_set.bonus_cap,
         penalty_cap=criteria_set.penalty_cap,
     )
