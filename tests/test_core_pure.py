@@ -634,6 +634,7 @@ def test_the_index_escapes_what_people_typed() -> None:
         ("640/QĐ", "tep", "640∕QĐ"),
         ("/", "tep", "_"),
         ("Xã X", "tep", "Xã X"),
+        ("X/X", "tep", "X∕X"),
     ],
 )
 def test_a_path_segment_is_one_safe_segment(text: str, fallback: str, segment: str) -> None:

@@ -13,7 +13,9 @@ from backend.domain.remedies.deadlines import (
     Deadline,
     DeadlineError,
     WorkCalendar,
+    _fold,
     default_calendar,
+    holiday_problems,
     parse_deadline,
     working_days,
 )
@@ -391,7 +393,7 @@ def test_seed_001_relative_deadline() -> None:
     deadline = parse(text, event=date(2024, 4, 26))  # Friday before 29/4–1/5 off and 4/5 worked
     assert deadline.kind == "relative"
     assert deadline.due == date(2024, 5, 7)  # 2/5, 3/5, 4/5 (make-up Saturday), 6/5, 7/5
-    assert deadline.label.startswith("5 ngày làm việc kể từ ngày Chủ tịch UBND tỉnh ký công bố TTHC")
+    assert deadline.label == "5 ngày làm việc kể từ ngày Chủ tịch UBND tỉnh ký công bố TTHC (hạn 07/05/2024)"
 
 
 # --- by regulation, unknown ---------------------------------------------------------------------------------
@@ -483,3 +485,90 @@ def test_a_year_from_1900_to_2100_may_be_configured() -> None:
     for year in (1899, 2101):
         with pytest.raises(CalendarError, match=rf"^Năm «{year}» trong lịch ngày nghỉ không hợp lệ\.$"):
             WorkCalendar.from_config({year: {"holidays": []}})
+
+
+# --- what mutation testing found unguarded (docs/mutation.md) -----------------------------------------------
+
+
+def test_no_working_day_in_a_year_before_a_date_is_said_so() -> None:
+    calendar = _off(date(2023, 1, 1), date(2024, 12, 31))
+    with pytest.raises(CalendarError, match=r"^Không có ngày làm việc nào trong một năm trước ngày \d\d/\d\d/\d{4}\.$"):
+        calendar.previous_working_day(date(2024, 12, 31))
+
+
+def test_every_unknown_key_of_a_year_is_named() -> None:
+    with pytest.raises(CalendarError, match=r"^Năm 2024: khoá không hợp lệ «holiday, weekends»\.$"):
+        WorkCalendar.from_config({2024: {"holiday": [], "weekends": [], "holidays": []}})
+
+
+def test_a_province_s_holidays_section_is_checked_as_it_will_be_read() -> None:
+    path = "tenants/ha-tinh/province.yaml: holidays"
+    assert holiday_problems({2024: {"holidays": ["02/09", "16/09"]}}, path) == []
+    assert holiday_problems({2024: {"holidays": ["31/02"]}}, path) == [
+        (path, "Năm 2024: «31/02» không phải ngày dạng dd/mm hoặc dd/mm-dd/mm.")
+    ]
+
+
+def test_folding_drops_case_and_diacritics_one_character_for_one() -> None:
+    assert _fold("ĐẾN Hạn đã QUÁ") == "den han da qua"
+    plane = "".join(chr(c) for c in range(0x10000) if not 0xD800 <= c <= 0xDFFF)  # "İ" lowers to two: not here
+    assert len(_fold(plane)) == len(plane)  # positions in the folded text are positions in the text
+
+
+def test_a_day_and_month_written_with_a_dash_or_a_dot_is_a_date_only_after_a_cue() -> None:
+    assert parse("ngày 15-11").due == date(2024, 11, 15)
+    assert parse("trước 15.11").due == date(2024, 11, 15)
+    assert parse("15-11").kind == "unknown"
+    with pytest.raises(DeadlineError, match="«32/01»"):
+        parse("Trước ngày 32/01")  # a cue: a date that does not exist, not prose
+
+
+def test_the_first_date_of_a_series_counts_from_the_first_day_of_the_year() -> None:
+    no_days_off = WorkCalendar(frozenset())
+    deadline = parse_deadline("trước ngày 01/01/2025; trước ngày 10/01/2025", year=2025, calendar=no_days_off)
+    assert deadline.due == date(2025, 1, 1)
+
+
+def test_a_series_whose_dates_have_all_passed_is_due_on_its_last_and_labelled_with_each() -> None:
+    text = "trước ngày 10/3/2024; trước ngày 10/6/2024; trước ngày 10/9/2024"
+    deadline = parse(text, event=date(2024, 12, 1))
+    assert deadline.due == date(2024, 9, 10)
+    assert deadline.label == "Các hạn 08/03/2024; 10/06/2024; 10/09/2024"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Quý II/2024",
+        "6 tháng đầu năm",
+        "Tháng 5/2024",
+        "Năm 2024",
+        "Hằng quý",
+        "20 ngày kể từ khi nhận",
+        "trước ngày 10/3/2024; trước ngày 10/6/2024",
+        "Thường xuyên",
+    ],
+)
+def test_every_kind_keeps_the_text_as_written(text: str) -> None:
+    assert parse(text).text == text
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("20 ngày", "20 ngày"),
+        ("Kể từ ngày nhận, trong 20 ngày", "20 ngày"),  # the event is named after the number of days
+        ("20 ngày kể từ khi nhận văn bản;.", "20 ngày kể từ khi nhận văn bản"),
+        ("(10 ngày kể từ khi nhận báo cáo của UBND TX)", "10 ngày kể từ khi nhận báo cáo của UBND TX"),
+        ("(05 ngày làm việc kể từ ngày ký )", "5 ngày làm việc kể từ ngày ký"),
+        ("05 ngày làm việc kể từ ngày ký (bản chính)", "5 ngày làm việc kể từ ngày ký (bản chính)"),
+    ],
+)
+def test_a_relative_deadline_is_labelled_with_its_event_as_written(text: str, label: str) -> None:
+    assert parse(text).label == label
+
+
+def test_a_relative_deadline_reads_its_event_s_date_in_the_plan_s_year_and_names_a_wrong_one() -> None:
+    assert parse("trong vòng 15 ngày kể từ ngày 01/02", year=2024).due == date(2024, 2, 16)
+    with pytest.raises(DeadlineError, match=r"^«31/02/2024» không phải là một ngày có thật"):
+        parse("15 ngày kể từ ngày 31/02/2024")

@@ -162,10 +162,10 @@ def safe_filename(raw: str) -> str:
     inside a name ("Quyết định số 640/QĐ-UBND.pdf") becomes the lookalike "∕" (U+2215), which no file
     system reads as a separator."""
     name = unicodedata.normalize("NFC", raw)
-    parts = re.split(r"[/\\]", name)
-    if len(parts) > 1:
-        path_like = any(part.strip() in ("", ".", "..") or _DRIVE.match(part) for part in parts[:-1])
-        name = parts[-1] if path_like else LOOKALIKE_SLASH.join(parts)
+    *folders, last = re.split(r"[/\\]", name)
+    if folders:
+        path_like = any(part.strip() in ("", ".", "..") or _DRIVE.match(part) for part in folders)
+        name = last if path_like else LOOKALIKE_SLASH.join([*folders, last])
     name = re.sub(r"[\t\n\r\v\f]", " ", name)  # a tab or line break between words stays a space between them
     name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
     name = _FORBIDDEN.sub("_", name)
@@ -173,7 +173,7 @@ def safe_filename(raw: str) -> str:
     name = re.sub(r"\s+", " ", name).strip().lstrip(".").rstrip(". ")
     if not name:
         name = FALLBACK_NAME
-    stem = name.split(".", 1)[0].strip().upper()
+    stem = name.partition(".")[0].strip().upper()
     if stem in _RESERVED:
         name = f"_{name}"
     return _truncate(name)
@@ -217,8 +217,4 @@ def name_for(filename: str, content_type: str) -> str:
         return filename
     if expected is not None:
         raise NotAccepted(f"có đuôi .{extension.lower()} nhưng nội dung là {LABELS[content_type]}")
-    return (
-        _truncate(filename + CANONICAL_EXTENSION[content_type])
-        if filename != FALLBACK_NAME
-        else (FALLBACK_NAME + CANONICAL_EXTENSION[content_type])
-    )
+    return _truncate(filename + CANONICAL_EXTENSION[content_type])

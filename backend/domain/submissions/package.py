@@ -29,7 +29,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, select_autoescape
+from jinja2 import Environment, FileSystemLoader
 from zipstream import ZIP_DEFLATED, ZIP_STORED, ZipStream  # type: ignore[import-untyped]
 
 from backend.domain.evidence.sniff import LOOKALIKE_SLASH, shorten_middle
@@ -213,23 +213,19 @@ def parse_sums(text: str) -> dict[str, str]:
 
 
 def render_index(info: PackageInfo, templates_dir: Path) -> str:
-    environment = Environment(
-        loader=FileSystemLoader(templates_dir), autoescape=select_autoescape(["html"]), trim_blocks=True
-    )
+    environment = Environment(loader=FileSystemLoader(templates_dir), autoescape=True, trim_blocks=True)
     environment.filters.update(vn_number=vn_number, vn_date=vn_date, vn_datetime=vn_datetime)
     by_code: dict[str | None, list[EvidenceEntry]] = {}
     for file in info.evidence:
         by_code.setdefault(file.criterion_code, []).append(file)
-    return environment.get_template("submissions/package_index.html").render(
-        info=info, by_code=by_code, href=_href, unattached=by_code.get(None, [])
-    )
+    return environment.get_template("submissions/package_index.html").render(info=info, by_code=by_code, href=_href)
 
 
 def _href(path: str) -> str:
     """A relative link to an entry: every segment percent-encoded, so '#', '?' and '%' in names work."""
     from urllib.parse import quote
 
-    return "/".join(quote(segment) for segment in path.split("/"))
+    return quote(path)  # "/" is the one character quote() leaves as it is
 
 
 @dataclass(frozen=True)
@@ -369,4 +365,4 @@ def digest_of(data: bytes) -> tuple[str, int]:
 
 
 def manifest_bytes(data: dict[str, Any]) -> bytes:
-    return (json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False) + "\n").encode()
+    return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode()
