@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import context, op
 
 revision: str = "0031"
-down_revision: str | None = "0028"
+down_revision: str | None = "0029"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
