@@ -22,7 +22,7 @@ from backend.auth.principal import current_principal
 from backend.auth.sessions import SessionStore
 from backend.db.migrate import head_revision
 from backend.db.rls import TenantSession
-from backend.domain.admin.api import TenantMembersApiController
+from backend.domain.admin.api import ProvinceAdminApiController, TenantMembersApiController
 from backend.domain.admin.controllers import ProvinceAdminController, TenantAdminController
 from backend.domain.admin.external_api import ExternalScoresApiController
 from backend.domain.admin.province_scores import ProvinceScoresController
@@ -158,6 +158,7 @@ def api_router() -> Router:
             RemedyTaskApiController,
             RemedyPlanApiController,
             TenantMembersApiController,
+            ProvinceAdminApiController,
             SubmissionApiController,
             SubmissionVerifyApiController,
             ReviewApiController,

@@ -36,9 +36,9 @@ def _form_page(
     template: str,
     tenant: TenantContext,
     *,
-    errors: services.FormErrors | None,
-    form: dict[str, Any] | None,
-    status_code: int,
+    errors: services.FormErrors | None = None,
+    form: dict[str, Any] | None = None,
+    status_code: int = 200,
     **context: Any,
 ) -> Template:
     """An admin page with a form: on a refusal, the same page with the errors next to their fields (422)."""
@@ -54,33 +54,34 @@ def _form_page(
     )
 
 
+async def _members_page(
+    request: Request[Any, Any, Any], db: AsyncSession, tenant: TenantContext, **form_state: Any
+) -> Template:
+    """The members page; `form_state` (errors, form, status_code) as `_form_page` takes them."""
+    return _form_page(
+        request,
+        "admin/members.html",
+        tenant,
+        **form_state,
+        section="members",
+        members=await services.members(db, tenant.tenant),
+        invitations=await services.pending_invitations(db),
+        units=await services.units_of(db),
+        roles=services.assignable_roles(tenant.tenant),
+    )
+
+
+async def _province_page(
+    request: Request[Any, Any, Any], db: AsyncSession, tenant: TenantContext, **form_state: Any
+) -> Template:
+    """The province admin's page (the Sở Nội vụ's only); `form_state` as `_form_page` takes it."""
+    summaries = await province.overview(db, tenant)
+    return _form_page(request, "admin/province.html", tenant, **form_state, section="province", summaries=summaries)
+
+
 class TenantAdminController(Controller):
     path = "/quan-tri"
     include_in_schema = False
-
-    async def _members_page(
-        self,
-        request: Request[Any, Any, Any],
-        db: AsyncSession,
-        tenant: TenantContext,
-        *,
-        errors: services.FormErrors | None = None,
-        form: dict[str, Any] | None = None,
-        status_code: int = 200,
-    ) -> Template:
-        return _form_page(
-            request,
-            "admin/members.html",
-            tenant,
-            errors=errors,
-            form=form,
-            status_code=status_code,
-            section="members",
-            members=await services.members(db, tenant.tenant),
-            invitations=await services.pending_invitations(db),
-            units=await services.units_of(db),
-            roles=services.assignable_roles(tenant.tenant),
-        )
 
     @get("/thanh-vien", name="admin:members", opt=MANAGE)
     async def members(
@@ -89,7 +90,7 @@ class TenantAdminController(Controller):
         db_session: NamedDependency[AsyncSession],
         tenant: NamedDependency[TenantContext],
     ) -> Template:
-        return await self._members_page(request, db_session, tenant)
+        return await _members_page(request, db_session, tenant)
 
     @post("/thanh-vien/moi", name="admin:invite", opt=MANAGE, status_code=303)
     async def invite(
@@ -101,7 +102,7 @@ class TenantAdminController(Controller):
         form = _form(await request.form())
         invitation, errors = await services.invite(db_session, tenant.tenant, tenant.principal.user_id, form)
         if invitation is None:
-            return await self._members_page(request, db_session, tenant, errors=errors, form=form, status_code=422)
+            return await _members_page(request, db_session, tenant, errors=errors, form=form, status_code=422)
         notice(request, "Đã gửi lời mời.")
         return Redirect(f"{tenant.base_path}/quan-tri/thanh-vien", status_code=303)
 
@@ -130,9 +131,9 @@ class TenantAdminController(Controller):
         errors = await services.change_role(db_session, tenant.tenant, tenant.principal.user_id, membership_id, form)
         if errors:
             if "membership" in errors.fields:
-                raise NotFoundException("Không tìm thấy thành viên")
+                raise NotFoundException(services.NO_MEMBER)
             errors.fields = {f"{membership_id}.{k}": v for k, v in errors.fields.items()}
-            return await self._members_page(request, db_session, tenant, errors=errors, status_code=422)
+            return await _members_page(request, db_session, tenant, errors=errors, status_code=422)
         notice(request, "Đã đổi vai trò.")
         return Redirect(f"{tenant.base_path}/quan-tri/thanh-vien", status_code=303)
 
@@ -145,20 +146,10 @@ class TenantAdminController(Controller):
         user_id: FromPath[uuid.UUID],
         action: FromPath[str],
     ) -> Template | Redirect:
-        actor = tenant.principal.user_id
-        if action == "khoa":
-            refused = await services.set_member_active(db_session, tenant.tenant, actor, user_id, active=False)
-        elif action == "mo-khoa":
-            refused = await services.set_member_active(db_session, tenant.tenant, actor, user_id, active=True)
-        elif action == "dang-xuat":
-            refused = await services.revoke_sessions(db_session, tenant.tenant, actor, user_id)
-        else:
-            raise NotFoundException("Không có thao tác này")
-        if refused == "Không tìm thấy thành viên.":
-            raise NotFoundException(refused)
+        refused = await services.member_action(db_session, tenant.tenant, tenant.principal.user_id, user_id, action)
         if refused:
             errors = services.FormErrors({"member": refused})
-            return await self._members_page(request, db_session, tenant, errors=errors, status_code=422)
+            return await _members_page(request, db_session, tenant, errors=errors, status_code=422)
         notice(request, MEMBER_NOTICES[action])
         return Redirect(f"{tenant.base_path}/quan-tri/thanh-vien", status_code=303)
 
@@ -194,29 +185,6 @@ class ProvinceAdminController(Controller):
     path = "/quan-tri/tinh"
     include_in_schema = False
 
-    async def _page(
-        self,
-        request: Request[Any, Any, Any],
-        db: AsyncSession,
-        tenant: TenantContext,
-        *,
-        errors: services.FormErrors | None = None,
-        form: dict[str, Any] | None = None,
-        status_code: int = 200,
-    ) -> Template:
-        if not province.is_home_affairs(tenant):
-            raise NotFoundException("Trang quản trị tỉnh chỉ có ở Sở Nội vụ")
-        return _form_page(
-            request,
-            "admin/province.html",
-            tenant,
-            errors=errors,
-            form=form,
-            status_code=status_code,
-            section="province",
-            summaries=await province.overview(db, tenant),
-        )
-
     @get("/", name="admin:province", opt=PROVINCE)
     async def overview(
         self,
@@ -224,7 +192,7 @@ class ProvinceAdminController(Controller):
         db_session: NamedDependency[AsyncSession],
         tenant: NamedDependency[TenantContext],
     ) -> Template:
-        return await self._page(request, db_session, tenant)
+        return await _province_page(request, db_session, tenant)
 
     @post("/moi", name="admin:province-invite", opt=PROVINCE, status_code=303)
     async def invite_admin(
@@ -233,11 +201,9 @@ class ProvinceAdminController(Controller):
         db_session: NamedDependency[AsyncSession],
         tenant: NamedDependency[TenantContext],
     ) -> Template | Redirect:
-        if not province.is_home_affairs(tenant):
-            raise NotFoundException("Trang quản trị tỉnh chỉ có ở Sở Nội vụ")
         form = _form(await request.form())
-        target, errors = await province.invite_tenant_admin(db_session, tenant, form)
-        if target is None:
-            return await self._page(request, db_session, tenant, errors=errors, form=form, status_code=422)
+        invitation, errors = await province.invite_tenant_admin(db_session, tenant, form)
+        if invitation is None:
+            return await _province_page(request, db_session, tenant, errors=errors, form=form, status_code=422)
         notice(request, "Đã gửi lời mời quản trị viên.")
         return Redirect(f"{tenant.base_path}/quan-tri/tinh/", status_code=303)

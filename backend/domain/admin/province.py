@@ -11,11 +11,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from litestar.exceptions import NotFoundException
 from sqlalchemy import BindParameter, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission
-from backend.db.models import AuditEntry, Membership, Role, Tenant, TenantKind, Unit
+from backend.db.models import AuditEntry, Invitation, Membership, Role, Tenant, TenantKind, Unit
 from backend.db.rls import acting_in, reading_province
 from backend.domain.admin import services
 from backend.domain.tenants.deps import TenantContext
@@ -31,6 +32,12 @@ class TenantSummary:
 
 def is_home_affairs(ctx: TenantContext) -> bool:
     return ctx.tenant.kind == TenantKind.HOME_AFFAIRS
+
+
+def ensure_home_affairs(ctx: TenantContext) -> None:
+    """The province's administration is reached through its Sở Nội vụ only: elsewhere it does not exist (404)."""
+    if not is_home_affairs(ctx):
+        raise NotFoundException("Trang quản trị tỉnh chỉ có ở Sở Nội vụ.")
 
 
 # Every tenant of the province with its unit, member and admin counts, in one statement (`reading_province`): the
@@ -59,6 +66,7 @@ _OVERVIEW = (
 
 async def overview(db: AsyncSession, ctx: TenantContext) -> list[TenantSummary]:
     """Every tenant of the province with its unit, member and admin counts (one statement, however many tenants)."""
+    ensure_home_affairs(ctx)
     async with reading_province(db, ctx.tenant, ctx.principal, Permission.PROVINCE_MANAGE):
         rows = (await db.execute(_OVERVIEW, {"province": ctx.province.id})).all()
     return [TenantSummary(tenant, units or 0, members or 0, admins or 0) for tenant, units, members, admins in rows]
@@ -66,8 +74,10 @@ async def overview(db: AsyncSession, ctx: TenantContext) -> list[TenantSummary]:
 
 async def invite_tenant_admin(
     db: AsyncSession, ctx: TenantContext, form: dict[str, Any]
-) -> tuple[Tenant | None, services.FormErrors]:
-    """Invite a tenant admin into one tenant of the province (how a new department gets its first admin)."""
+) -> tuple[Invitation | None, services.FormErrors]:
+    """Invite a tenant admin into one tenant of the province (how a new department gets its first admin); the
+    invitation is read back whole while still inside its tenant."""
+    ensure_home_affairs(ctx)
     errors = services.FormErrors()
     code = str(form.get("tenant_code", "")).strip()
     target = await db.scalar(
@@ -79,6 +89,8 @@ async def invite_tenant_admin(
     actor: uuid.UUID | None = ctx.principal.user_id
     async with acting_in(db, ctx.tenant, target, ctx.principal, Permission.PROVINCE_MANAGE):
         invitation, errors = await services.invite(db, target, actor, {**form, "role": Role.TENANT_ADMIN.value})
+        if invitation is not None:
+            await db.refresh(invitation)
     if invitation is None:
         return None, errors
     db.add(
@@ -92,4 +104,4 @@ async def invite_tenant_admin(
         )
     )
     await db.flush()
-    return target, errors
+    return invitation, errors
