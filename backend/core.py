@@ -39,6 +39,7 @@ from backend.domain.evidence.controllers import EvidenceController
 from backend.domain.remedies.api import RemedyPlanApiController, RemedyTaskApiController
 from backend.domain.remedies.controllers import RemedyBoardController, RemedyCardController
 from backend.domain.remedies.my_tasks import MyTasksController
+from backend.domain.remedies.plan_api import RemedyPlanFilesApiController
 from backend.domain.remedies.plan_controllers import RemedyPlanController
 from backend.domain.remedies.reports import ProgressReportController
 from backend.domain.remedies.reports_api import ReportApiController
@@ -157,6 +158,7 @@ def api_router() -> Router:
             AssessmentApiController,
             RemedyTaskApiController,
             RemedyPlanApiController,
+            RemedyPlanFilesApiController,
             TenantMembersApiController,
             ProvinceAdminApiController,
             SubmissionApiController,
