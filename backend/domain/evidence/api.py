@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, QueryParameter
@@ -37,6 +37,11 @@ UPLOAD = {
     "exclude_from_csrf": True,
     "reads_own_body": True,
 }
+
+
+# A remedy task's and an evidence request's files, and deleting one: for signed-in people, as on the pages.
+UPLOAD_SIGNED_IN = {"access": Permission.EVIDENCE_UPLOAD, "exclude_from_csrf": True, "reads_own_body": True}
+DELETE = {"access": Permission.EVIDENCE_UPLOAD}
 
 
 class EvidenceFileOut(msgspec.Struct):
@@ -83,6 +88,23 @@ def _out(base: str, file: EvidenceFile) -> EvidenceFileOut:
 def _settings(request: Request[Any, Any, Any]) -> Settings:
     settings: Settings = request.app.state["settings"]
     return settings
+
+
+async def _receive(
+    request: Request[Any, Any, Any], db: AsyncSession, tenant: TenantContext, target: Target
+) -> EvidenceListOut:
+    """The request's files stored to `target` with the pages' limits and sniffing, all or none."""
+    settings = _settings(request)
+    try:
+        received = await services.receive_uploads(
+            request, db, tenant.id, tenant.principal.user_id, settings, storage_from_settings(settings), target
+        )
+    except ClientGone:
+        raise ApiProblem("Kết nối bị ngắt trước khi gửi xong tệp.", field="files", status=400) from None
+    if received.errors:
+        field, message = next(iter(received.errors.items()))
+        raise ApiProblem(message, field=field, status=received.status_code)
+    return EvidenceListOut(target.year, [_out(tenant.base_path, f) for f in received.files])
 
 
 class EvidenceApiController(Controller):
@@ -138,24 +160,64 @@ class EvidenceApiController(Controller):
         saved or none. `document` is the document's number and date ("640/KH-STNMT ngày 24/02/2023")."""
         if not services.CRITERION_CODE.match(code):
             raise NotFoundException("Không có tiêu chí này.")
-        settings = _settings(request)
-        target = Target(year=year, criterion_code=code)
+        return await _receive(request, db_session, tenant, Target(year=year, criterion_code=code))
+
+    @post(
+        "/nhiem-vu/{task_id:uuid}",
+        name="evidence:api_upload_task",
+        opt=UPLOAD_SIGNED_IN,
+        status_code=201,
+        request_max_body_size=None,
+        summary="Tải tài liệu kiểm chứng lên một nhiệm vụ khắc phục (multipart/form-data, như khi tải lên tiêu chí)",
+        responses=error_responses(),
+    )
+    async def upload_task(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        task_id: FromPath[uuid.UUID],
+    ) -> EvidenceListOut:
+        """The same limits and all-or-nothing rule, to a task the person sees on the board (404 otherwise)."""
+        return await _receive(request, db_session, tenant, await services.target_for_task(db_session, tenant, task_id))
+
+    @post(
+        "/yeu-cau/{request_id:uuid}",
+        name="evidence:api_upload_request",
+        opt=UPLOAD_SIGNED_IN,
+        status_code=201,
+        request_max_body_size=None,
+        summary="Tải tài liệu kiểm chứng trả lời một yêu cầu bổ sung của thẩm định (multipart/form-data)",
+        responses=error_responses(),
+    )
+    async def upload_request(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        request_id: FromPath[uuid.UUID],
+    ) -> EvidenceListOut:
+        """Files answering an inspector's evidence request, while it is open, with the same limits."""
+        return await _receive(request, db_session, tenant, await services.target_for_request(db_session, request_id))
+
+    @delete(
+        "/tep/{file_id:uuid}",
+        name="evidence:api_delete",
+        opt=DELETE,
+        summary="Xoá một tài liệu kiểm chứng (người tải lên hoặc đầu mối CCHC, khi năm chưa nộp)",
+        responses=error_responses(),
+    )
+    async def delete_file(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        file_id: FromPath[uuid.UUID],
+    ) -> None:
+        await services.visible_file(db_session, tenant, file_id)
         try:
-            received = await services.receive_uploads(
-                request,
-                db_session,
-                tenant.id,
-                tenant.principal.user_id,
-                settings,
-                storage_from_settings(settings),
-                target,
-            )
-        except ClientGone:
-            raise ApiProblem("Kết nối bị ngắt trước khi gửi xong tệp.", field="files", status=400) from None
-        if received.errors:
-            field, message = next(iter(received.errors.items()))
-            raise ApiProblem(message, field=field, status=received.status_code)
-        return EvidenceListOut(year, [_out(tenant.base_path, f) for f in received.files])
+            await services.delete_file(db_session, tenant, file_id)
+        except services.EvidenceError as exc:
+            raise ApiProblem(str(exc)) from None
 
     @get(
         "/tep/{file_id:uuid}",
