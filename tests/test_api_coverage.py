@@ -1,0 +1,135 @@
+"""Everything a page does has its operation in the API's schema (issue 21): a walk over every page route that
+changes something (POST, PUT, PATCH, DELETE outside /api/v1), each named with its API counterpart or, for what only
+a browser does, in the commented allow-list. A new page that writes, with neither, fails here."""
+
+from __future__ import annotations
+
+import re
+
+from litestar import Litestar
+from litestar.handlers import HTTPRouteHandler
+
+from backend.web.api import API_PREFIX
+
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+# Page route → the API operation doing the same through the same services (both by route name).
+COUNTERPARTS: dict[str, str | tuple[str, ...]] = {
+    # self-assessment
+    "assessment:start": "api:assessment_start",
+    "assessment:save_row": "api:assessment_save_row",
+    "assessment:transition": "api:assessment_transition",
+    "assessment:claim_not_applicable": "api:not_applicable_claim",
+    "province:not_applicable": "api:not_applicable_decide",
+    "province:not_applicable_answer": "api:not_applicable_answer",
+    "province:not_applicable_revoke": "api:not_applicable_revoke",
+    # remedy board and plan
+    "board:create": "api:task_create",
+    "board:update": "api:task_edit",
+    "board:move": "api:task_move",
+    "board:comment": "api:task_comment",
+    "board:checklist_add": "api:task_checklist_add",
+    "board:checklist_toggle": "api:task_checklist_tick",
+    "board:generate": "api:plan_generate",
+    "board:plan": ("api:plan_approve", "api:plan_reopen", "api:plan_result_date"),
+    "plan:preview": "api:plan_import_preview",
+    "plan:import-confirm": "api:plan_import",
+    "reports:save": "api:report_save",
+    "reports:submit": "api:report_submit",
+    # evidence, submission, review
+    "evidence:upload_criterion": "evidence:api_upload",
+    "evidence:upload_task": "evidence:api_upload_task",
+    "evidence:upload_request": "evidence:api_upload_request",
+    "evidence:delete": "evidence:api_delete",
+    "explanation:answer": "api:explanation_answer",
+    "submission:submit": "submission:api_submit",
+    "submission:verify": "submission:api_verify",
+    "review:criterion": ("api:review_decide", "api:review_request", "api:review_sign_off", "api:review_assign"),
+    "review:step": "api:review_step",
+    # tenant and province administration
+    "admin:invite": "api:invite",
+    "admin:revoke-invitation": "api:revoke_invitation",
+    "admin:change-role": "api:change_role",
+    "admin:member-action": "api:member_action",
+    "admin:province-invite": "api:province_invite",
+    "admin:criteria-upload": "api:criteria_import",
+    "admin:survey-answers": "external:api_survey",
+    "admin:external-import": "external:api_workbook",
+}
+
+# What only a person at a browser does: no program should.
+BROWSER_ONLY: dict[str, str] = {
+    # ends the browser's own session cookie; a program holds no session to end (a token is revoked instead)
+    "auth:sign-out": "the session cookie",
+    # an API token is a secret shown once to the person creating it, and revoked by a person: a token (or a script
+    # holding a session) minting and revoking tokens would let one leaked secret outlive its revocation
+    "admin:token-create": "tokens are made by people",
+    "admin:token-revoke": "tokens are revoked by people",
+    "admin:province-token-create": "tokens are made by people",
+    "admin:province-token-revoke": "tokens are revoked by people",
+}
+
+# Not in the API yet (issue 21 stays open for them): this list may only shrink.
+NOT_YET: frozenset[str] = frozenset(
+    {
+        "admin:external-save",  # the province's external scores typed in the page's grid (the API takes the workbook)
+        "submission:step",  # rebuild or withdraw one submitted version
+        "tenant:carry_over",  # a predecessor's open tasks carried over to its successor
+    }
+)
+
+
+def _handlers(app: Litestar) -> list[tuple[str, str, HTTPRouteHandler]]:
+    found = []
+    for route in app.routes:
+        for handler in route.route_handlers:
+            if isinstance(handler, HTTPRouteHandler):
+                found.append((route.path, handler.name or handler.handler_name, handler))
+    return found
+
+
+def _page_writes(app: Litestar) -> dict[str, str]:
+    return {
+        name: path
+        for path, name, handler in _handlers(app)
+        if not path.startswith(API_PREFIX) and handler.http_methods & UNSAFE
+    }
+
+
+def _api_operations(app: Litestar) -> dict[str, str]:
+    """Each API operation's path as the schema writes it (`{year}`, not `{year:int}`), by name."""
+    return {
+        name: re.sub(r"\{(\w+):\w+\}", r"{\1}", path)
+        for path, name, handler in _handlers(app)
+        if path.startswith(API_PREFIX) and handler.include_in_schema
+    }
+
+
+def test_every_page_that_writes_has_its_api_operation_or_is_for_browsers_only(app: Litestar) -> None:
+    listed = set(COUNTERPARTS) | set(BROWSER_ONLY) | NOT_YET
+    unlisted = {name: path for name, path in _page_writes(app).items() if name not in listed}
+    assert unlisted == {}, "a page writes with no API operation: add one, or say here why a browser only"
+
+
+def test_every_named_counterpart_is_an_operation_in_the_schema(app: Litestar) -> None:
+    operations = _api_operations(app)
+    named = {op for ops in COUNTERPARTS.values() for op in ((ops,) if isinstance(ops, str) else ops)}
+    assert named - set(operations) == set()
+    documented = set(app.openapi_schema.to_schema()["paths"])
+    assert {operations[op] for op in named} - documented == set()
+
+
+def test_the_lists_name_only_pages_that_write_and_do_not_overlap(app: Litestar) -> None:
+    writes = _page_writes(app)
+    assert set(COUNTERPARTS) - set(writes) == set()
+    assert set(BROWSER_ONLY) - set(writes) == set()
+    assert NOT_YET - set(writes) == set()
+    assert set(COUNTERPARTS) & set(BROWSER_ONLY) == set()
+    assert (set(COUNTERPARTS) | set(BROWSER_ONLY)) & NOT_YET == set()
+
+
+def test_the_pages_reads_that_integrations_ask_for_have_their_operations(app: Litestar) -> None:
+    operations = _api_operations(app)
+    # the audit log, the province admin's tenant list, the plan's documents
+    reads = {"api:audit", "api:province_tenants", "api:plan_docx", "api:plan_xlsx"}
+    assert {operations[op] for op in reads} - set(app.openapi_schema.to_schema()["paths"]) == set()
