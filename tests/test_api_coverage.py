@@ -44,6 +44,8 @@ COUNTERPARTS: dict[str, str | tuple[str, ...]] = {
     "explanation:answer": "api:explanation_answer",
     "submission:submit": "submission:api_submit",
     "submission:verify": "submission:api_verify",
+    "submission:step": "submission:api_step",
+    "tenant:carry_over": "api:carry_over",
     "review:criterion": ("api:review_decide", "api:review_request", "api:review_sign_off", "api:review_assign"),
     "review:step": "api:review_step",
     # tenant and province administration
@@ -73,8 +75,6 @@ BROWSER_ONLY: dict[str, str] = {
 NOT_YET: frozenset[str] = frozenset(
     {
         "admin:external-save",  # the province's external scores typed in the page's grid (the API takes the workbook)
-        "submission:step",  # rebuild or withdraw one submitted version
-        "tenant:carry_over",  # a predecessor's open tasks carried over to its successor
     }
 )
 
