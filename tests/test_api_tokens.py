@@ -434,6 +434,39 @@ async def test_the_provinces_index_system_pushes_the_filled_in_workbook(
     assert unknown.status_code == 401
 
 
+async def test_the_provinces_index_system_puts_the_grid_s_cells_all_or_none(
+    client: AsyncTestClient[Litestar], csrf: Csrf, owner_engine: AsyncEngine
+) -> None:
+    """The page's grid typed in over the API: one wrong cell and nothing is saved; a cell left out stays as it is."""
+    brvt = "/t/ba-ria-vung-tau/so-noi-vu"
+    await sign_in(client, "loc.dv@snv.brvt.example.vn")
+    token = await _create(client, csrf, f"{brvt}/quan-tri/tinh/ma-api", "Chỉ số", ["external-scores:write"])
+    client.cookies.clear()
+    url = f"/api/v1{brvt}/diem-ngoai/2023"
+    department = "/t/ba-ria-vung-tau/so-tai-nguyen-moi-truong"
+    for cells, field in (
+        ({"so-tai-nguyen-moi-truong": {"7": "93,76", "9.1": "13,2455"}}, "scores.so-tai-nguyen-moi-truong.9.1"),
+        ({"so-tai-nguyen-moi-truong": {"1.1": "1"}}, "scores.so-tai-nguyen-moi-truong.1.1"),  # not entered here
+        ({"so-ngoai-vu": {"7": "90"}}, "scores.so-ngoai-vu"),  # another province's department
+    ):
+        refused = await client.put(url, headers=_bearer(token), json={"scores": cells})
+        assert (refused.status_code, refused.json()["field"]) == (422, field), refused.text
+    stored = "SELECT points, source FROM external_scores ORDER BY points"
+    assert await _owner_rows(owner_engine, stored, department) == []
+    cells = {"so-tai-nguyen-moi-truong": {"7": "93,76", "9.1": "13.245", "9.2": "17,375"}}
+    saved = await client.put(url, headers=_bearer(token), json={"scores": cells})
+    assert saved.status_code == 200, saved.text
+    assert (saved.json()["tenants"], saved.json()["changed"]) == (["so-tai-nguyen-moi-truong"], 1)
+    cleared = await client.put(
+        url, headers=_bearer(token), json={"scores": {"so-tai-nguyen-moi-truong": {"9.2": None}}}
+    )
+    assert cleared.status_code == 200, cleared.text
+    rows = await _owner_rows(owner_engine, stored, department)
+    assert [(str(r.points), r.source) for r in rows] == [("9.376", "api-form"), ("13.245", "api-form")]
+    other = await client.put("/api/v1/t/ha-tinh/so-noi-vu/diem-ngoai/2020", headers=_bearer(token), json={"scores": {}})
+    assert other.status_code == 403  # another province's Sở Nội vụ
+
+
 def _saved(workbook: openpyxl.Workbook) -> bytes:
     buffer = BytesIO()
     workbook.save(buffer)

@@ -10,12 +10,12 @@ from typing import Annotated
 
 import anyio
 import msgspec
-from litestar import Controller, post
+from litestar import Controller, post, put
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath, QueryParameter
+from litestar.params import Body, FromPath, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission, TokenScope
@@ -36,6 +36,14 @@ class FileUpload:
     """The file, in the multipart field `tep`."""
 
     tep: UploadFile
+
+
+class ExternalScoresIn(msgspec.Struct, forbid_unknown_fields=True):
+    """The cells of the page's grid: per department (its code), per criterion (its code), the value as typed there
+    ("75,25" or "75.25", at most 3 decimals, within the criterion's maximum), or "" / null to clear it. A cell left
+    out keeps what is stored."""
+
+    scores: dict[str, dict[str, str | None]]
 
 
 class ProblemOut(msgspec.Struct):
@@ -146,3 +154,40 @@ class ExternalScoresApiController(Controller):
                 skipped.append(f"{score.tenant}:{score.item}")
         group_code = grid.group.code if grid.group else None
         return ExternalImportOut(year, group_code, sorted(parsed.entries), changed, skipped)
+
+    @put(
+        "/{year:int}",
+        name="external:api_save",
+        opt=WRITE,
+        summary="Lưu các ô của bảng điểm ngoài (như khi nhập tay trên trang Điểm khảo sát, chỉ số)",
+        responses=error_responses(),
+    )
+    async def save(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        data: JSONBody[ExternalScoresIn],
+        group: Annotated[str | None, GROUP] = None,
+    ) -> ExternalImportOut:
+        """Every cell checked as the page checks it: one wrong cell (field `scores.<department>.<criterion>`) and
+        nothing is saved."""
+        grid = await _grid(db_session, tenant, year, group)
+        tenants = {t.code for t in grid.tenants}
+        criteria = {c.code for c in grid.criteria}
+        form: dict[str, str] = {}
+        for tenant_code, cells in data.scores.items():
+            if tenant_code not in tenants:
+                raise ApiProblem("Đơn vị không thuộc bảng điểm của năm (hoặc nhóm) này.", field=f"scores.{tenant_code}")
+            for code, typed in cells.items():
+                if code not in criteria:
+                    message = "Tiêu chí này không do Sở Nội vụ nhập điểm."
+                    raise ApiProblem(message, field=f"scores.{tenant_code}.{code}")
+                form[f"{tenant_code}:{code}"] = typed or ""
+        parsed = services.parse_grid(grid, form)
+        if parsed.errors:
+            name, message = next(iter(parsed.errors.items()))
+            raise ApiProblem(message, field="scores." + name.replace(":", ".", 1))
+        changed = await services.save_entries(db_session, tenant, grid, parsed.entries, source="api-form")
+        group_code = grid.group.code if grid.group else None
+        return ExternalImportOut(year, group_code, sorted(parsed.entries), changed, [])
