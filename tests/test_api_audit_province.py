@@ -4,7 +4,6 @@ their counts and a tenant's first admin invited, in the province's Sở Nội v�
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -13,6 +12,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.auth_support import in_tenant, tenant_id
+from tests.fixtures.csrf import api_headers
 from tests.support import sign_in
 
 pytestmark = pytest.mark.usefixtures("demo_tenants")
@@ -24,13 +24,6 @@ FOCAL_POINT = "lan.nt@stnmt.brvt.example.vn"
 PROVINCE_ADMIN = "loc.dv@snv.brvt.example.vn"  # Bà Rịa - Vũng Tàu's province admin, in its Sở Nội vụ
 SNV_TENANT_ADMIN = "tung.ht@snv.brvt.example.vn"
 HA_TINH_PROVINCE_ADMIN = "nghia.tv@snv.hatinh.example.vn"
-
-Csrf = Callable[..., Awaitable[str]]
-
-
-async def _as(client: AsyncTestClient[Litestar], csrf: Csrf, email: str) -> dict[str, str]:
-    await sign_in(client, email)
-    return {"x-csrftoken": await csrf()}
 
 
 async def _walk(client: AsyncTestClient[Litestar], url: str, limit: int) -> list[dict[str, Any]]:
@@ -48,9 +41,9 @@ async def _walk(client: AsyncTestClient[Litestar], url: str, limit: int) -> list
 
 
 async def test_the_audit_log_is_read_newest_first_by_cursor_as_the_page_shows_it(
-    client: AsyncTestClient[Litestar], csrf: Csrf, owner_engine: AsyncEngine
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
 ) -> None:
-    headers = await _as(client, csrf, ADMIN)
+    headers = await api_headers(client, ADMIN)
     for email in ("mot@example.vn", "hai@example.vn", "ba@example.vn"):
         invited = await client.post(
             f"{STNMT_API}/quan-tri/loi-moi", json={"email": email, "role": "viewer"}, headers=headers
@@ -77,9 +70,9 @@ async def test_the_audit_log_is_read_newest_first_by_cursor_as_the_page_shows_it
 
 
 async def test_the_province_admin_reads_the_home_affairs_log_and_a_viewer_reads_none(
-    client: AsyncTestClient[Litestar], csrf: Csrf
+    client: AsyncTestClient[Litestar],
 ) -> None:
-    headers = await _as(client, csrf, PROVINCE_ADMIN)
+    headers = await api_headers(client, PROVINCE_ADMIN)
     invited = await client.post(
         f"{SNV_API}/quan-tri/tinh/moi",
         json={"tenant_code": "so-tai-nguyen-moi-truong", "email": "giamdoc@stnmt.vn"},
@@ -117,9 +110,9 @@ async def test_the_province_admin_lists_the_province_s_tenants_with_their_counts
 
 
 async def test_a_province_admin_invites_a_tenant_admin_with_the_page_s_checks(
-    client: AsyncTestClient[Litestar], csrf: Csrf
+    client: AsyncTestClient[Litestar],
 ) -> None:
-    headers = await _as(client, csrf, PROVINCE_ADMIN)
+    headers = await api_headers(client, PROVINCE_ADMIN)
     url = f"{SNV_API}/quan-tri/tinh/moi"
     for body, field in (
         ({"tenant_code": "so-ngoai-vu", "email": "a@b.vn"}, "tenant_code"),  # another province's tenant
@@ -144,12 +137,12 @@ async def test_a_province_admin_invites_a_tenant_admin_with_the_page_s_checks(
 
 
 async def test_the_province_operations_are_the_home_affairs_province_admin_s_only(
-    client: AsyncTestClient[Litestar], csrf: Csrf
+    client: AsyncTestClient[Litestar],
 ) -> None:
     await sign_in(client, SNV_TENANT_ADMIN)  # the Sở Nội vụ's tenant admin is no province admin
     refused = await client.get(f"{SNV_API}/quan-tri/tinh/don-vi")
     assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
-    headers = await _as(client, csrf, HA_TINH_PROVINCE_ADMIN)  # another province's admin
+    headers = await api_headers(client, HA_TINH_PROVINCE_ADMIN)  # another province's admin
     assert (await client.get(f"{SNV_API}/quan-tri/tinh/don-vi")).status_code in (403, 404)
     other = await client.post(
         f"{SNV_API}/quan-tri/tinh/moi",

@@ -5,11 +5,14 @@ become a task, with its errors) and then imported, every task or none. The same 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Annotated
 
 import msgspec
 from litestar import Controller, Response, get, post
+from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath
@@ -17,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission, TokenScope
 from backend.domain.admin.external_api import FileUpload
+from backend.domain.assessments.sheet import Sheet
 from backend.domain.assessments.xlsx import MAX_FILE_BYTES
 from backend.domain.remedies import plan_files
 from backend.domain.remedies.board_reading import lanes_and_sheet
@@ -99,8 +103,19 @@ def _preview_out(year: int, name: str, preview: Preview) -> PlanPreviewOut:
     return PlanPreviewOut(year, name, preview.importable, preview.file_problems, rows)
 
 
-def _refused(refused: plan_files.PlanImportRefused) -> ApiProblem:
-    return ApiProblem("; ".join(refused.problems), field="tep", status=refused.status)
+@contextmanager
+def _refusals_on_tep() -> Iterator[None]:
+    """A refusal of the plan's services as the API's error on the file (`tep`), with the page's messages."""
+    try:
+        yield
+    except plan_files.PlanImportRefused as refused:
+        raise ApiProblem("; ".join(refused.problems), field="tep", status=refused.status) from None
+
+
+async def _uploaded(db: AsyncSession, ctx: TenantContext, year: int, upload: UploadFile) -> tuple[Sheet, str, bytes]:
+    """The year's criteria sheet (404 without one), the file's name and its bytes (refused when too large or empty)."""
+    _, loaded = await lanes_and_sheet(db, ctx, year)
+    return loaded.sheet, plan_files.upload_name(upload.filename), await plan_files.read_upload(upload)
 
 
 class RemedyPlanFilesApiController(Controller):
@@ -150,13 +165,9 @@ class RemedyPlanFilesApiController(Controller):
         year: FromPath[int],
         data: Upload,
     ) -> PlanPreviewOut:
-        _, loaded = await lanes_and_sheet(db_session, tenant, year)
-        name = plan_files.upload_name(data.tep.filename)
-        try:
-            content = await plan_files.read_upload(data.tep)
-            preview = await plan_files.preview_plan(db_session, tenant, year, loaded.sheet, content)
-        except plan_files.PlanImportRefused as refused:
-            raise _refused(refused) from None
+        with _refusals_on_tep():
+            sheet, name, content = await _uploaded(db_session, tenant, year, data.tep)
+            preview = await plan_files.preview_plan(db_session, tenant, year, sheet, content)
         return _preview_out(year, name, preview)
 
     @post(
@@ -175,11 +186,7 @@ class RemedyPlanFilesApiController(Controller):
         year: FromPath[int],
         data: Upload,
     ) -> PlanImportedOut:
-        _, loaded = await lanes_and_sheet(db_session, tenant, year)
-        name = plan_files.upload_name(data.tep.filename)
-        try:
-            content = await plan_files.read_upload(data.tep)
-            numbers = await plan_files.import_plan(db_session, tenant, year, loaded.sheet, content, name)
-        except plan_files.PlanImportRefused as refused:
-            raise _refused(refused) from None
+        with _refusals_on_tep():
+            sheet, name, content = await _uploaded(db_session, tenant, year, data.tep)
+            numbers = await plan_files.import_plan(db_session, tenant, year, sheet, content, name)
         return PlanImportedOut(year, name, numbers)
