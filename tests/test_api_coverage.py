@@ -122,6 +122,6 @@ def test_the_lists_name_only_pages_that_write_and_do_not_overlap(app: Litestar) 
 
 def test_the_pages_reads_that_integrations_ask_for_have_their_operations(app: Litestar) -> None:
     operations = _api_operations(app)
-    # the audit log, the province admin's tenant list, the plan's documents
-    reads = {"api:audit", "api:province_tenants", "api:plan_docx", "api:plan_xlsx"}
+    # the audit log, the province admin's tenant list, the plan's documents, the external scores' grid
+    reads = {"api:audit", "api:province_tenants", "api:plan_docx", "api:plan_xlsx", "external:api_grid"}
     assert {operations[op] for op in reads} - set(app.openapi_schema.to_schema()["paths"]) == set()

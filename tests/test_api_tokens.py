@@ -502,6 +502,16 @@ async def test_the_provinces_index_system_puts_the_grid_s_cells_all_or_none(
     assert cleared.status_code == 200, cleared.text
     rows = await _owner_rows(owner_engine, stored, department)
     assert [(str(r.points), r.source) for r in rows] == [("9.376", "api-form"), ("13.245", "api-form")]
+    grid = await client.get(url, headers=_bearer(token))
+    assert grid.status_code == 200, grid.text
+    cells = grid.json()["scores"]["so-tai-nguyen-moi-truong"]
+    assert {code: (cell["points"], cell["source"]) for code, cell in cells.items()} == {
+        "7": ("9.376", "api-form"),
+        "9.1": ("13.245", "api-form"),
+    }
+    assert cells["7"]["entered"].startswith("93.76")  # an index: the value typed, the points it gives
+    assert {"7", "9.1", "9.2"} <= {c["code"] for c in grid.json()["criteria"]}
+    assert "so-ngoai-vu" not in grid.json()["tenants"]
     other = await client.put("/api/v1/t/ha-tinh/so-noi-vu/diem-ngoai/2020", headers=_bearer(token), json={"scores": {}})
     assert other.status_code == 403  # another province's Sở Nội vụ
 
