@@ -95,6 +95,8 @@ READ_COUNTERPARTS: dict[str, str] = {
     "reports:show": "api:report",
     "evidence:criterion": "evidence:api_list",  # with ?tieu-chi=<code>
     "evidence:download": "evidence:api_download",
+    "evidence:task": "evidence:api_task_files",
+    "evidence:request": "evidence:api_request_files",
     "explanation:list": "api:explanation_requests",
     "explanation:criterion": "api:explanation_requests",
     "explanation:summary": "api:explanation_requests",
@@ -134,8 +136,6 @@ PAGE_ONLY_READS: dict[str, str] = {
 READS_NOT_YET: frozenset[str] = frozenset(
     {
         "admin:external-template",  # the blank workbook for bang-tinh (a program may build its own from the grid)
-        "evidence:task",  # a remedy task's files (uploading and deleting them is in the API)
-        "evidence:request",  # the files answering an evidence request
         "review:department",  # the inspector's overview of one department's package
         "review:evidence",  # a department's file as its inspector downloads it
     }

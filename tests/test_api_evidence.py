@@ -65,6 +65,8 @@ async def test_a_remedy_task_takes_files_all_or_none_and_their_uploader_deletes_
     again = await client.delete(f"{EVIDENCE_API}/tep/{files[0]['id']}", headers=headers)
     assert (again.status_code, again.json()["code"]) == (404, "not_found")
     assert [row["filename"] for row in await _live(owner_engine)] == [files[1]["filename"]]
+    listed = await client.get(f"{EVIDENCE_API}/nhiem-vu/{task.id}")
+    assert [f["filename"] for f in listed.json()["files"]] == [files[1]["filename"]]
 
 
 async def test_a_file_someone_else_uploaded_is_deleted_only_by_the_focal_point(
@@ -96,6 +98,8 @@ async def test_an_evidence_request_takes_files_until_it_is_answered(
     assert (stored.json()["year"], stored.json()["files"][0]["criterion"]) == (2020, "1.2")
     [row] = await _live(owner_engine)
     assert row["request_id"] == asked.id
+    listed = await client.get(f"{EVIDENCE_API}/yeu-cau/{asked.id}")
+    assert (listed.status_code, [f["filename"] for f in listed.json()["files"]]) == (200, ["Giải trình.pdf"])
     await sngv_rows(owner_engine, "UPDATE evidence_requests SET status = 'answered' RETURNING id")
     late = await _upload(client, csrf, f"yeu-cau/{asked.id}", [("Muộn.pdf", PDF_BYTES + b"late")])
     assert (late.status_code, late.json()["field"]) == (409, "files"), late.text

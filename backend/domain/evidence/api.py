@@ -40,6 +40,7 @@ UPLOAD = {
 
 
 # A remedy task's and an evidence request's files, and deleting one: for signed-in people, as on the pages.
+VIEW_SIGNED_IN = {"access": Permission.TENANT_VIEW}
 UPLOAD_SIGNED_IN = {"access": Permission.EVIDENCE_UPLOAD, "exclude_from_csrf": True, "reads_own_body": True}
 DELETE = {"access": Permission.EVIDENCE_UPLOAD}
 
@@ -88,6 +89,10 @@ def _out(base: str, file: EvidenceFile) -> EvidenceFileOut:
 def _settings(request: Request[Any, Any, Any]) -> Settings:
     settings: Settings = request.app.state["settings"]
     return settings
+
+
+async def _files(db: AsyncSession, tenant: TenantContext, target: Target) -> EvidenceListOut:
+    return EvidenceListOut(target.year, [_out(tenant.base_path, f) for f in await services.files_for(db, target)])
 
 
 async def _receive(
@@ -161,6 +166,38 @@ class EvidenceApiController(Controller):
         if not services.CRITERION_CODE.match(code):
             raise NotFoundException("Không có tiêu chí này.")
         return await _receive(request, db_session, tenant, Target(year=year, criterion_code=code))
+
+    @get(
+        "/nhiem-vu/{task_id:uuid}",
+        name="evidence:api_task_files",
+        opt=VIEW_SIGNED_IN,
+        summary="Tài liệu kiểm chứng của một nhiệm vụ khắc phục",
+        responses=error_responses(),
+    )
+    async def task_files(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        task_id: FromPath[uuid.UUID],
+    ) -> EvidenceListOut:
+        """The live files of a task the person sees on the board (404 otherwise), oldest first."""
+        return await _files(db_session, tenant, await services.target_for_task(db_session, tenant, task_id))
+
+    @get(
+        "/yeu-cau/{request_id:uuid}",
+        name="evidence:api_request_files",
+        opt=VIEW_SIGNED_IN,
+        summary="Tài liệu kiểm chứng trả lời một yêu cầu bổ sung của thẩm định",
+        responses=error_responses(),
+    )
+    async def request_files(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        request_id: FromPath[uuid.UUID],
+    ) -> EvidenceListOut:
+        """The live files answering an evidence request, oldest first."""
+        return await _files(db_session, tenant, await services.target_for_request(db_session, request_id))
 
     @post(
         "/nhiem-vu/{task_id:uuid}",
