@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -13,6 +14,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission
+from backend.db.models import Invitation
 from backend.domain.admin import audit_view, province, services
 from backend.domain.tenants.deps import TenantContext
 from backend.web.flash import notice
@@ -79,6 +81,25 @@ async def _province_page(
     return _form_page(request, "admin/province.html", tenant, **form_state, section="province", summaries=summaries)
 
 
+async def _invited(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    tenant: TenantContext,
+    sent: tuple[Invitation | None, services.FormErrors],
+    form: dict[str, Any],
+    form_page: Callable[..., Awaitable[Template]],
+    back: str,
+    done: str = "Đã gửi lời mời.",
+) -> Template | Redirect:
+    """After an invitation: its page again with the errors next to their fields (422), or back to `back` (under the
+    tenant) with the notice `done`."""
+    invitation, errors = sent
+    if invitation is None:
+        return await form_page(request, db, tenant, errors=errors, form=form, status_code=422)
+    notice(request, done)
+    return Redirect(f"{tenant.base_path}/{back}", status_code=303)
+
+
 class TenantAdminController(Controller):
     path = "/quan-tri"
     include_in_schema = False
@@ -100,11 +121,8 @@ class TenantAdminController(Controller):
         tenant: NamedDependency[TenantContext],
     ) -> Template | Redirect:
         form = _form(await request.form())
-        invitation, errors = await services.invite(db_session, tenant.tenant, tenant.principal.user_id, form)
-        if invitation is None:
-            return await _members_page(request, db_session, tenant, errors=errors, form=form, status_code=422)
-        notice(request, "Đã gửi lời mời.")
-        return Redirect(f"{tenant.base_path}/quan-tri/thanh-vien", status_code=303)
+        sent = await services.invite(db_session, tenant.tenant, tenant.principal.user_id, form)
+        return await _invited(request, db_session, tenant, sent, form, _members_page, "quan-tri/thanh-vien")
 
     @post("/loi-moi/{invitation_id:uuid}/huy", name="admin:revoke-invitation", opt=MANAGE, status_code=303)
     async def revoke_invitation(
@@ -202,8 +220,6 @@ class ProvinceAdminController(Controller):
         tenant: NamedDependency[TenantContext],
     ) -> Template | Redirect:
         form = _form(await request.form())
-        invitation, errors = await province.invite_tenant_admin(db_session, tenant, form)
-        if invitation is None:
-            return await _province_page(request, db_session, tenant, errors=errors, form=form, status_code=422)
-        notice(request, "Đã gửi lời mời quản trị viên.")
-        return Redirect(f"{tenant.base_path}/quan-tri/tinh/", status_code=303)
+        sent = await province.invite_tenant_admin(db_session, tenant, form)
+        done = "Đã gửi lời mời quản trị viên."
+        return await _invited(request, db_session, tenant, sent, form, _province_page, "quan-tri/tinh/", done)
