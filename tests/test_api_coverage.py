@@ -103,6 +103,7 @@ READ_COUNTERPARTS: dict[str, str] = {
     "submission:status": "submission:api_list",
     "submission:download": "submission:api_download",
     "review:list": "api:review_queue",
+    "review:evidence": "api:review_evidence",
     "admin:members": "api:members",
     "admin:audit": "api:audit",
     "admin:province": "api:province_tenants",
@@ -137,7 +138,6 @@ READS_NOT_YET: frozenset[str] = frozenset(
     {
         "admin:external-template",  # the blank workbook for bang-tinh (a program may build its own from the grid)
         "review:department",  # the inspector's overview of one department's package
-        "review:evidence",  # a department's file as its inspector downloads it
     }
 )
 

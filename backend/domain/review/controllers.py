@@ -71,6 +71,27 @@ async def _review(db: AsyncSession, tenant: TenantContext, dept: Tenant, year: i
     return review
 
 
+async def review_file(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    tenant: TenantContext,
+    year: int,
+    department_code: str,
+    file_id: uuid.UUID,
+    *,
+    inline: bool,
+) -> Stream:
+    """A department's evidence file for its inspector: only a file of a criterion this reviewer sees (404 otherwise)."""
+    dept = await _department(db, tenant, department_code)
+    storage = storage_from_settings(request.app.state["settings"])
+    async with services.bound_to(db, tenant, dept):
+        review = await _review(db, tenant, dept, year)
+        visible = {f.id for r in review.visible_to(tenant) for f in r.all_files()}
+        if file_id not in visible:
+            raise NotFoundException("Không tìm thấy tệp kiểm chứng này.")
+        return await evidence.stream_file(db, storage, file_id, inline=inline)
+
+
 def _row(review: Review, tenant: TenantContext, key: str) -> ReviewRow:
     try:
         row = review.row(key)
@@ -180,14 +201,7 @@ class ReviewController(Controller):
         file_id: FromPath[uuid.UUID],
     ) -> Stream:
         """An evidence file of the department, opened in the browser (PDF, images) or downloaded."""
-        dept = await _department(db_session, tenant, department_code)
-        storage = storage_from_settings(request.app.state["settings"])
-        async with services.bound_to(db_session, tenant, dept):
-            review = await _review(db_session, tenant, dept, year)
-            visible = {f.id for r in review.visible_to(tenant) for f in r.all_files()}
-            if file_id not in visible:
-                raise NotFoundException("Không tìm thấy tệp kiểm chứng này.")
-            return await evidence.stream_file(db_session, storage, file_id, inline=True)
+        return await review_file(request, db_session, tenant, year, department_code, file_id, inline=True)
 
     async def _criterion_action(
         self,
