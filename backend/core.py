@@ -22,7 +22,7 @@ from backend.auth.principal import current_principal
 from backend.auth.sessions import SessionStore
 from backend.db.migrate import head_revision
 from backend.db.rls import TenantSession
-from backend.domain.admin.api import TenantMembersApiController
+from backend.domain.admin.api import ProvinceAdminApiController, TenantMembersApiController
 from backend.domain.admin.controllers import ProvinceAdminController, TenantAdminController
 from backend.domain.admin.external_api import ExternalScoresApiController
 from backend.domain.admin.province_scores import ProvinceScoresController
@@ -39,6 +39,7 @@ from backend.domain.evidence.controllers import EvidenceController
 from backend.domain.remedies.api import RemedyPlanApiController, RemedyTaskApiController
 from backend.domain.remedies.controllers import RemedyBoardController, RemedyCardController
 from backend.domain.remedies.my_tasks import MyTasksController
+from backend.domain.remedies.plan_api import RemedyPlanFilesApiController
 from backend.domain.remedies.plan_controllers import RemedyPlanController
 from backend.domain.remedies.reports import ProgressReportController
 from backend.domain.remedies.reports_api import ReportApiController
@@ -157,7 +158,9 @@ def api_router() -> Router:
             AssessmentApiController,
             RemedyTaskApiController,
             RemedyPlanApiController,
+            RemedyPlanFilesApiController,
             TenantMembersApiController,
+            ProvinceAdminApiController,
             SubmissionApiController,
             SubmissionVerifyApiController,
             ReviewApiController,

@@ -10,11 +10,13 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import date
 from decimal import Decimal
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from openpyxl import Workbook
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -402,3 +404,65 @@ async def add_person(
         await db.flush()
         await bind_tenant(db, None)
     return user.id
+
+
+def plan_workbook(bad_deadline: str = "31/02/2020") -> bytes:
+    """An appendix table as the seeds' plans have it: a title, the header, group rows I./II., tasks below."""
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["DANH MỤC NHIỆM VỤ KHẮC PHỤC TỒN TẠI, HẠN CHẾ"])
+    sheet.append([])
+    sheet.append(
+        [
+            "TT",
+            "Tồn tại, hạn chế",
+            "Giải pháp khắc phục",
+            "Thời hạn hoàn thành",
+            "Đơn vị chủ trì",
+            "Đơn vị phối hợp",
+            "Kết quả/sản phẩm",
+            "Ghi chú",
+        ]
+    )
+    sheet.append(["I.", "CHỈ ĐẠO, ĐIỀU HÀNH CÔNG TÁC CẢI CÁCH HÀNH CHÍNH"])
+    sheet.append(
+        [
+            1,
+            "Tiêu chí 1.2: tỷ lệ hoàn thành kế hoạch CCHC đạt 94,76 %, đạt 1,42/1,5 điểm",
+            "Ban hành và thực hiện đúng tiến độ Kế hoạch CCHC",
+            "Quý II/2020",
+            "Văn phòng - Thanh tra Sở",
+            "Các phòng, đơn vị thuộc Sở",
+            "Kế hoạch",
+            None,
+        ]
+    )
+    sheet.append(
+        [
+            2,
+            "Tiêu chí 1.5: kế hoạch khắc phục ban hành quá 15 ngày",
+            "Ban hành kế hoạch khắc phục trong 15 ngày kể từ khi có kết quả",
+            bad_deadline,
+            "van phong thanh tra so",
+            "Phòng Hợp tác quốc tế; Phòng Tuyên truyền đối ngoại",
+            "Kế hoạch",
+            None,
+        ]
+    )
+    sheet.append(["II.", "XÂY DỰNG VÀ TỔ CHỨC THỰC HIỆN VĂN BẢN QPPL"])
+    sheet.append(
+        [
+            1,
+            None,
+            "Theo dõi thi hành pháp luật trong lĩnh vực đối ngoại",
+            "Thường xuyên",
+            "PHÒNG HỢP TÁC QUỐC TẾ",
+            "Phòng Lãnh sự và Người Việt Nam ở nước ngoài, Phòng Quản lý biên giới",
+            "Báo cáo",
+            "Định kỳ 6 tháng/năm",
+        ]
+    )
+    buffer = BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from io import BytesIO
@@ -195,6 +196,38 @@ async def test_a_tenant_token_with_tasks_read_lists_the_whole_board_and_one_with
     assert (await client.post(f"{tasks}/", json=body, headers=_bearer(reader))).status_code == 403
     other = "/api/v1/t/ha-tinh/so-tu-phap/ke-hoach/2020/nhiem-vu/"
     assert (await client.get(other, headers=_bearer(reader))).status_code == 403
+
+
+async def test_a_token_reads_the_plan_s_documents_with_tasks_read_and_no_administration_with_any_scope(
+    client: AsyncTestClient[Litestar], csrf: Csrf
+) -> None:
+    await sign_in(client, TENANT_ADMIN)
+    reader = await _create(client, csrf, TOKENS, "Hệ thống theo dõi", ["tasks:read"])
+    every = await _create(client, csrf, TOKENS, "Mọi quyền", ["results:read", "evidence:read", "evidence:upload"])
+    await sign_in(client, PROVINCE_ADMIN)
+    province = await _create(
+        client, csrf, PROVINCE_TOKENS, "Cổng của tỉnh", ["province-results:read", "external-scores:write"]
+    )
+    client.cookies.clear()
+
+    plan = f"/api/v1{SNGV}/ke-hoach/2020/xuat/ke-hoach"
+    for suffix in (".docx", ".xlsx"):
+        assert (await client.get(plan + suffix, headers=_bearer(reader))).status_code == 200
+        assert (await client.get(plan + suffix, headers=_bearer(every))).status_code == 403
+    # what only people do: the audit log, importing a plan, deleting evidence, carrying tasks over, the province's
+    # administration; refused to a token whatever its scopes, and to a province token in another province too
+    for token, method, path in (
+        (every, "GET", f"/api/v1{SNGV}/quan-tri/nhat-ky"),
+        (reader, "POST", f"/api/v1{SNGV}/ke-hoach/2020/nhap/xem-truoc"),
+        (every, "DELETE", f"/api/v1{SNGV}/tai-lieu/tep/{uuid.uuid4()}"),
+        (every, "POST", f"/api/v1{SNGV}/don-vi-tien-than/chuyen-nhiem-vu"),
+        (province, "GET", f"/api/v1{SNV}/quan-tri/nhat-ky"),
+        (province, "GET", f"/api/v1{SNV}/quan-tri/tinh/don-vi"),
+        (province, "POST", f"/api/v1{SNV}/quan-tri/tinh/moi"),
+        (province, "GET", "/api/v1/t/ba-ria-vung-tau/so-noi-vu/quan-tri/tinh/don-vi"),
+    ):
+        refused = await client.request(method, path, headers=_bearer(token))
+        assert (refused.status_code, refused.json()["code"]) == (403, "forbidden"), (method, path, refused.text)
 
 
 async def test_a_token_request_never_acts_with_a_session_cookie_beside_it(client: AsyncTestClient[Litestar]) -> None:
@@ -402,13 +435,21 @@ async def test_the_provinces_survey_system_pushes_answers_all_or_nothing(
     assert (str(row.points), row.source) == ("24.000", "api-survey")
 
 
+BRVT_SNV = "/t/ba-ria-vung-tau/so-noi-vu"
+
+
+async def _brvt_index_token(client: AsyncTestClient[Litestar], csrf: Csrf) -> str:
+    """A token for Bà Rịa - Vũng Tàu's index system, made by its province admin (left signed in)."""
+    await sign_in(client, "loc.dv@snv.brvt.example.vn")
+    return await _create(client, csrf, f"{BRVT_SNV}/quan-tri/tinh/ma-api", "Chỉ số", ["external-scores:write"])
+
+
 async def test_the_provinces_index_system_pushes_the_filled_in_workbook(
     client: AsyncTestClient[Litestar], csrf: Csrf, owner_engine: AsyncEngine
 ) -> None:
     """DTI, SIPAS: the external-scores template of the page, filled in by the province's system."""
-    brvt = "/t/ba-ria-vung-tau/so-noi-vu"
-    await sign_in(client, "loc.dv@snv.brvt.example.vn")
-    token = await _create(client, csrf, f"{brvt}/quan-tri/tinh/ma-api", "Chỉ số", ["external-scores:write"])
+    brvt = BRVT_SNV
+    token = await _brvt_index_token(client, csrf)
     template = await client.get(f"{brvt}/quan-tri/tinh/diem-ngoai/2023/mau.xlsx")
     client.cookies.clear()
     workbook = openpyxl.load_workbook(BytesIO(template.content))
@@ -432,6 +473,47 @@ async def test_the_provinces_index_system_pushes_the_filled_in_workbook(
     ]
     unknown = await client.post(url, headers=_bearer("pbt_" + "y" * 43), files={"tep": ("d.xlsx", b"x")})
     assert unknown.status_code == 401
+
+
+async def test_the_provinces_index_system_puts_the_grid_s_cells_all_or_none(
+    client: AsyncTestClient[Litestar], csrf: Csrf, owner_engine: AsyncEngine
+) -> None:
+    """The page's grid typed in over the API: one wrong cell and nothing is saved; a cell left out stays as it is."""
+    token = await _brvt_index_token(client, csrf)
+    client.cookies.clear()
+    url = f"/api/v1{BRVT_SNV}/diem-ngoai/2023"
+    department = "/t/ba-ria-vung-tau/so-tai-nguyen-moi-truong"
+    for cells, field in (
+        ({"so-tai-nguyen-moi-truong": {"7": "93,76", "9.1": "13,2455"}}, "scores.so-tai-nguyen-moi-truong.9.1"),
+        ({"so-tai-nguyen-moi-truong": {"1.1": "1"}}, "scores.so-tai-nguyen-moi-truong.1.1"),  # not entered here
+        ({"so-ngoai-vu": {"7": "90"}}, "scores.so-ngoai-vu"),  # another province's department
+    ):
+        refused = await client.put(url, headers=_bearer(token), json={"scores": cells})
+        assert (refused.status_code, refused.json()["field"]) == (422, field), refused.text
+    stored = "SELECT points, source FROM external_scores ORDER BY points"
+    assert await _owner_rows(owner_engine, stored, department) == []
+    cells = {"so-tai-nguyen-moi-truong": {"7": "93,76", "9.1": "13.245", "9.2": "17,375"}}
+    saved = await client.put(url, headers=_bearer(token), json={"scores": cells})
+    assert saved.status_code == 200, saved.text
+    assert (saved.json()["tenants"], saved.json()["changed"]) == (["so-tai-nguyen-moi-truong"], 1)
+    cleared = await client.put(
+        url, headers=_bearer(token), json={"scores": {"so-tai-nguyen-moi-truong": {"9.2": None}}}
+    )
+    assert cleared.status_code == 200, cleared.text
+    rows = await _owner_rows(owner_engine, stored, department)
+    assert [(str(r.points), r.source) for r in rows] == [("9.376", "api-form"), ("13.245", "api-form")]
+    grid = await client.get(url, headers=_bearer(token))
+    assert grid.status_code == 200, grid.text
+    cells = grid.json()["scores"]["so-tai-nguyen-moi-truong"]
+    assert {code: (cell["points"], cell["source"]) for code, cell in cells.items()} == {
+        "7": ("9.376", "api-form"),
+        "9.1": ("13.245", "api-form"),
+    }
+    assert cells["7"]["entered"].startswith("93.76")  # an index: the value typed, the points it gives
+    assert {"7", "9.1", "9.2"} <= {c["code"] for c in grid.json()["criteria"]}
+    assert "so-ngoai-vu" not in grid.json()["tenants"]
+    other = await client.put("/api/v1/t/ha-tinh/so-noi-vu/diem-ngoai/2020", headers=_bearer(token), json={"scores": {}})
+    assert other.status_code == 403  # another province's Sở Nội vụ
 
 
 def _saved(workbook: openpyxl.Workbook) -> bytes:

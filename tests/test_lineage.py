@@ -240,6 +240,8 @@ async def test_a_merge_of_two_departments(
     assert {t["from"] for c in carried for t in c.after["tasks"]} == {"KP-1"}
     again = await client.post(f"{successor}/don-vi-tien-than/chuyen-nhiem-vu", data={"_csrf_token": csrf})
     assert "không có gì thay đổi" in again.text
+    api = await client.post(f"/api/v1{successor}/don-vi-tien-than/chuyen-nhiem-vu", headers={"x-csrftoken": csrf})
+    assert (api.status_code, api.json()) == (200, {"carried": {}})  # the API's same action: nothing left to carry
     assert len(await tenant_rows(owner_engine, successor, "SELECT id FROM tasks")) == 2
     # The archive's own tasks stay as they were.
     assert len(await tenant_rows(owner_engine, archived, "SELECT id FROM tasks")) == 2
@@ -253,6 +255,11 @@ async def test_a_merge_of_two_departments(
     await sign_in(client, "thao.ntp@sngv.hatinh.example.vn")  # Sở Ngoại vụ's focal point
     assert (await client.get(f"{HT}/so-tai-nguyen-moi-truong/")).status_code == 403
     assert (await client.get(f"{successor}/")).status_code == 403
+    csrf = await csrf_of(client, f"{HT}/so-ngoai-vu/")
+    alone = await client.post(
+        f"/api/v1{HT}/so-ngoai-vu/don-vi-tien-than/chuyen-nhiem-vu", headers={"x-csrftoken": csrf}
+    )
+    assert (alone.status_code, alone.json()["code"]) == (422, "invalid")  # no predecessor, nothing to carry
 
 
 # --- a province merge ----------------------------------------------------------------------------------------

@@ -21,7 +21,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.domain.assessments.xlsx import NOT_XLSX
 from backend.domain.remedies.plan_io import sign_upload
-from tests.factories import BOARD, FOCAL, LEADER, STAFF, VIEWER, board_token, create_task, sngv_rows, sngv_units
+from tests.factories import (
+    BOARD,
+    FOCAL,
+    LEADER,
+    STAFF,
+    VIEWER,
+    board_token,
+    create_task,
+    plan_workbook,
+    sngv_rows,
+    sngv_units,
+)
 from tests.support import make_settings, sign_in
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
@@ -181,68 +192,6 @@ async def test_a_unit_staff_members_export_holds_only_what_they_see(
 # --- import ---------------------------------------------------------------------------------------------------
 
 
-def _plan_workbook(bad_deadline: str = "31/02/2020") -> bytes:
-    """An appendix table as the seeds' plans have it: a title, the header, group rows I./II., tasks below."""
-    workbook = Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    sheet.append(["DANH MỤC NHIỆM VỤ KHẮC PHỤC TỒN TẠI, HẠN CHẾ"])
-    sheet.append([])
-    sheet.append(
-        [
-            "TT",
-            "Tồn tại, hạn chế",
-            "Giải pháp khắc phục",
-            "Thời hạn hoàn thành",
-            "Đơn vị chủ trì",
-            "Đơn vị phối hợp",
-            "Kết quả/sản phẩm",
-            "Ghi chú",
-        ]
-    )
-    sheet.append(["I.", "CHỈ ĐẠO, ĐIỀU HÀNH CÔNG TÁC CẢI CÁCH HÀNH CHÍNH"])
-    sheet.append(
-        [
-            1,
-            "Tiêu chí 1.2: tỷ lệ hoàn thành kế hoạch CCHC đạt 94,76 %, đạt 1,42/1,5 điểm",
-            "Ban hành và thực hiện đúng tiến độ Kế hoạch CCHC",
-            "Quý II/2020",
-            "Văn phòng - Thanh tra Sở",
-            "Các phòng, đơn vị thuộc Sở",
-            "Kế hoạch",
-            None,
-        ]
-    )
-    sheet.append(
-        [
-            2,
-            "Tiêu chí 1.5: kế hoạch khắc phục ban hành quá 15 ngày",
-            "Ban hành kế hoạch khắc phục trong 15 ngày kể từ khi có kết quả",
-            bad_deadline,
-            "van phong thanh tra so",
-            "Phòng Hợp tác quốc tế; Phòng Tuyên truyền đối ngoại",
-            "Kế hoạch",
-            None,
-        ]
-    )
-    sheet.append(["II.", "XÂY DỰNG VÀ TỔ CHỨC THỰC HIỆN VĂN BẢN QPPL"])
-    sheet.append(
-        [
-            1,
-            None,
-            "Theo dõi thi hành pháp luật trong lĩnh vực đối ngoại",
-            "Thường xuyên",
-            "PHÒNG HỢP TÁC QUỐC TẾ",
-            "Phòng Lãnh sự và Người Việt Nam ở nước ngoài, Phòng Quản lý biên giới",
-            "Báo cáo",
-            "Định kỳ 6 tháng/năm",
-        ]
-    )
-    buffer = BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
-
-
 async def _upload(client: AsyncTestClient[Litestar], content: bytes, name: str = "ke-hoach-2020.xlsx") -> Any:
     token = await board_token(client)
     return await client.post(
@@ -287,7 +236,7 @@ async def test_an_imported_plan_is_previewed_row_by_row_and_created_only_when_ev
     assert 'name="tep"' in form.text
     assert 'accept=".xlsx' in form.text
 
-    preview = await _upload(client, _plan_workbook())
+    preview = await _upload(client, plan_workbook())
     assert preview.status_code == 200, preview.text
     html = preview.text
     assert "<caption>" in html
@@ -310,7 +259,7 @@ async def test_an_imported_plan_is_previewed_row_by_row_and_created_only_when_ev
     assert "/nhap/xac-nhan" not in html  # nothing to confirm while a row is wrong
     assert await _imported(owner_engine) == []
 
-    fixed = await _upload(client, _plan_workbook(bad_deadline="31/03/2020"))
+    fixed = await _upload(client, plan_workbook(bad_deadline="31/03/2020"))
     assert fixed.status_code == 200, fixed.text
     assert 'role="alert"' not in fixed.text.split('id="preview-heading"')[1]
     assert "Phòng Tuyên truyền đối ngoại" in fixed.text  # kept in the notes, shown as a warning
@@ -354,10 +303,10 @@ async def test_a_confirmation_whose_file_or_signature_changed_is_refused_and_not
     client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
 ) -> None:
     await sign_in(client, FOCAL)
-    fields = _signed_fields((await _upload(client, _plan_workbook(bad_deadline="31/03/2020"))).text)
+    fields = _signed_fields((await _upload(client, plan_workbook(bad_deadline="31/03/2020"))).text)
     signature = fields["chu_ky"]
     forged = signature[:-1] + ("0" if signature[-1] != "0" else "1")
-    other_file = base64.b64encode(_plan_workbook(bad_deadline="30/04/2020")).decode()
+    other_file = base64.b64encode(plan_workbook(bad_deadline="30/04/2020")).decode()
     for changed in (
         {"chu_ky": forged},
         {"du_lieu": other_file},
@@ -383,7 +332,7 @@ async def test_a_signed_file_with_a_wrong_row_is_refused_whole_on_confirmation(
         "SELECT current_setting('app.tenant_id') AS tenant, (SELECT id FROM users WHERE email = :email) AS user_id",
         email=FOCAL,
     )
-    data = _plan_workbook()
+    data = plan_workbook()
     issued_at = int(time.time())
     fields = {
         "ten_tep": "loi.xlsx",
@@ -459,9 +408,9 @@ async def test_only_people_who_edit_every_task_may_import(
     await sign_in(client, STAFF)
     assert 'href="' + IMPORT + '"' not in (await client.get(BOARD)).text
     assert (await client.get(IMPORT)).status_code == 403
-    assert (await _upload(client, _plan_workbook(bad_deadline="31/03/2020"))).status_code == 403
+    assert (await _upload(client, plan_workbook(bad_deadline="31/03/2020"))).status_code == 403
     await sign_in(client, LEADER)
-    fields = _signed_fields((await _upload(client, _plan_workbook(bad_deadline="31/03/2020"))).text)
+    fields = _signed_fields((await _upload(client, plan_workbook(bad_deadline="31/03/2020"))).text)
     await sign_in(client, STAFF)
     assert (await _confirm(client, fields)).status_code == 403
     await sign_in(client, FOCAL)  # the leader's preview is signed for the leader

@@ -584,6 +584,11 @@ async def test_the_reviewer_opens_the_evidence_inline_and_completeness_counts_it
     assert opened.headers["content-disposition"].startswith("inline;")
     assert "K%E1%BA%BF%20ho%E1%BA%A1ch" in opened.headers["content-disposition"]
     assert (await client.get(f"{SNGV_REVIEW}/tep/{uuid.uuid4()}")).status_code == 404
+    downloaded = await client.get(f"/api/v1{SNGV_REVIEW}/tep/{file_id}")  # the API's: a download, the same checks
+    assert (downloaded.status_code, downloaded.content) == (200, data), downloaded.text
+    assert downloaded.headers["content-disposition"].startswith("attachment;")
+    unknown = await client.get(f"/api/v1{SNGV_REVIEW}/tep/{uuid.uuid4()}")
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "not_found")
     # a file sent with the department's answer shows under that exchange, and opens the same way
     await _post(client, f"{_criterion('1.2')}/yeu-cau", {"message": "Bổ sung báo cáo"}, headers=HTMX)
     request_id = str(await _scalar(owner_engine, "so-ngoai-vu", "SELECT id::text FROM evidence_requests"))
@@ -597,8 +602,10 @@ async def test_the_reviewer_opens_the_evidence_inline_and_completeness_counts_it
     assert '<span class="badge badge-danger">17</span>' in line.group(1)  # an answer is not the evidence
     await sign_in(client, FOCAL)
     assert (await client.get(f"{SNGV_REVIEW}/tep/{file_id}")).status_code == 403
+    assert (await client.get(f"/api/v1{SNGV_REVIEW}/tep/{file_id}")).status_code == 403
     await sign_in(client, OTHER_PROVINCE_REVIEWER)
     assert (await client.get(f"{SNGV_REVIEW}/tep/{file_id}")).status_code == 403
+    assert (await client.get(f"/api/v1{SNGV_REVIEW}/tep/{file_id}")).status_code == 403
 
 
 async def _upload_answer_file(client: AsyncTestClient[Litestar], request_id: str, name: str, data: bytes):  # type: ignore[no-untyped-def]

@@ -434,6 +434,29 @@ async def test_api_submits_with_202_and_a_status_url(
     assert "đã nộp" in conflict.json()["message"]
 
 
+async def test_api_withdraws_a_version_with_the_page_s_step_and_refuses_it_twice(
+    client: AsyncTestClient[Litestar], jobs_engine: AsyncEngine, owner_engine: AsyncEngine, storage: LocalStorage
+) -> None:
+    await approve_2020(client)
+    await sign_in(client, FOCAL)
+    assert (await _api(client, b"{}")).status_code == 202
+    await build_all(jobs_engine, storage, await tenant_id(owner_engine))
+    headers = {"x-csrftoken": await submission_csrf(client)}
+    unknown = await client.post(f"{API}/lan/1/xoa", headers=headers)
+    assert (unknown.status_code, unknown.json()["code"]) == (404, "not_found")
+    assert (await client.post(f"{API}/lan/7/rut", headers=headers)).status_code == 404
+    withdrawn = await client.post(f"{API}/lan/1/rut", headers=headers)
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert (withdrawn.json()["version"], withdrawn.json()["status"]) == (1, "withdrawn")
+    again = await client.post(f"{API}/lan/1/rut", headers=headers)
+    assert (again.status_code, again.json()["code"]) == (409, "conflict")
+    retried = await client.post(f"{API}/lan/1/thu-lai", headers=headers)
+    assert retried.status_code == 409  # a withdrawn version is not built again
+    await sign_in(client, VIEWER)
+    refused = await client.post(f"{API}/lan/1/rut", headers={"x-csrftoken": await submission_csrf(client)})
+    assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
+
+
 async def test_api_refuses_bad_input_with_vietnamese_messages(
     client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
 ) -> None:

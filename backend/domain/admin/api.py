@@ -1,11 +1,13 @@
-"""A tenant's members and invitations over the JSON API (`/api/v1/t/<province>/<tenant>/quan-tri`), for its tenant
-admin: the members with their roles, inviting, changing a role, locking and unlocking a member, signing them out
-everywhere, cancelling an invitation. The same services and rules as the members page (backend.domain.admin)."""
+"""A tenant's administration over the JSON API (`/api/v1/t/<province>/<tenant>/quan-tri`), for its tenant admin: the
+members with their roles, inviting, changing a role, locking and unlocking a member, signing them out everywhere,
+cancelling an invitation; the audit log for those who read it (`…/nhat-ky`); and the province admin's (in the Sở Nội
+vụ, `…/quan-tri/tinh`): the province's tenants and inviting a tenant's first admin. The same services and rules as
+the pages (backend.domain.admin)."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 import msgspec
 from litestar import Controller, get, post, put
@@ -16,12 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission
 from backend.db.models import Invitation
-from backend.domain.admin import services
+from backend.domain.admin import audit_view, province, services
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
-from backend.web.api import ApiProblem, error_responses
+from backend.web.api import ApiProblem, Cursor, Limit, decode_cursor, error_responses, page_of
 
 MANAGE = {"access": Permission.TENANT_MANAGE}
-NO_MEMBER = "Không tìm thấy thành viên."
+AUDIT = {"access": Permission.AUDIT_READ}
+PROVINCE = {"access": Permission.PROVINCE_MANAGE}
 
 
 class RoleOut(msgspec.Struct):
@@ -66,6 +69,77 @@ class InvitationIn(RoleIn, kw_only=True, forbid_unknown_fields=True):
     email: str
 
 
+class AuditChangeOut(msgspec.Struct):
+    """One field of an audited change as the page shows it: its Vietnamese name, before and after (dd/mm/yyyy,
+    decimal comma; people and units by name)."""
+
+    field: str
+    before: str
+    after: str
+
+
+class AuditEntryOut(msgspec.Struct):
+    """One entry of the audit log: when, who (by name, "Hệ thống" for the jobs), the action and the object (their
+    stable codes, and the page's Vietnamese labels), and what changed."""
+
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    action_label: str
+    entity: str
+    entity_label: str
+    entity_name: str
+    changes: list[AuditChangeOut]
+
+
+class AuditPage(msgspec.Struct):
+    """Newest first; follow `next_cursor` until it is null."""
+
+    items: list[AuditEntryOut]
+    next_cursor: str | None
+
+
+class ProvinceTenantOut(msgspec.Struct):
+    """A tenant of the province as the province admin's page lists it, with its units, active members and admins."""
+
+    code: str
+    name: str
+    kind: str
+    active: bool
+    archived_on: date | None
+    units: int
+    members: int
+    admins: int
+
+
+class ProvinceInvitationIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Invite `email` as the admin of the province's tenant `tenant_code`."""
+
+    tenant_code: str
+    email: str
+
+
+class ProvinceInvitationOut(msgspec.Struct):
+    tenant: str
+    invitation: InvitationOut
+
+
+def _audit_out(line: audit_view.Line) -> AuditEntryOut:
+    entry = line.entry
+    return AuditEntryOut(
+        entry.id,
+        entry.at,
+        line.actor,
+        entry.action,
+        line.action,
+        entry.entity,
+        line.entity,
+        line.entity_id,
+        [AuditChangeOut(c.field, c.before, c.after) for c in line.changes],
+    )
+
+
 def _member_out(row: services.MemberRow) -> MemberOut:
     return MemberOut(
         row.user_id,
@@ -101,7 +175,7 @@ async def _member(db: AsyncSession, ctx: TenantContext, user_id: uuid.UUID) -> M
     for row in await services.members(db, ctx.tenant):
         if row.user_id == user_id:
             return _member_out(row)
-    raise NotFoundException(NO_MEMBER)
+    raise NotFoundException(services.NO_MEMBER)
 
 
 class TenantMembersApiController(Controller):
@@ -181,7 +255,7 @@ class TenantMembersApiController(Controller):
             db_session, tenant.tenant, tenant.principal.user_id, membership_id, _form(data)
         )
         if "membership" in errors.fields:
-            raise NotFoundException(NO_MEMBER)
+            raise NotFoundException(services.NO_MEMBER)
         if errors:
             raise _problem(errors)
         user_id = await services.membership_user(db_session, membership_id)
@@ -202,17 +276,73 @@ class TenantMembersApiController(Controller):
         user_id: FromPath[uuid.UUID],
         action: FromPath[str],
     ) -> MemberOut:
-        actor = tenant.principal.user_id
-        if action == "khoa":
-            refused = await services.set_member_active(db_session, tenant.tenant, actor, user_id, active=False)
-        elif action == "mo-khoa":
-            refused = await services.set_member_active(db_session, tenant.tenant, actor, user_id, active=True)
-        elif action == "dang-xuat":
-            refused = await services.revoke_sessions(db_session, tenant.tenant, actor, user_id)
-        else:
-            raise NotFoundException("Không có thao tác này.")
-        if refused == NO_MEMBER:
-            raise NotFoundException(refused)
+        refused = await services.member_action(db_session, tenant.tenant, tenant.principal.user_id, user_id, action)
         if refused:
             raise ApiProblem(refused, field="user_id")
         return await _member(db_session, tenant, user_id)
+
+    @get(
+        "/nhat-ky", name="api:audit", opt=AUDIT, summary="Nhật ký thay đổi, mới nhất trước", responses=error_responses()
+    )
+    async def audit(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        limit: Limit = 50,
+        cursor: Cursor = None,
+    ) -> AuditPage:
+        before = decode_cursor(cursor, tuple[int])[0] if cursor else None
+        entries = await services.audit_entries(db_session, limit=limit + 1, before=before)
+        page, next_cursor = page_of(entries, limit, lambda entry: (entry.id,))
+        return AuditPage([_audit_out(line) for line in await audit_view.present(db_session, page)], next_cursor)
+
+
+class ProvinceAdminApiController(Controller):
+    """The province admin's operations, in the province's Sở Nội vụ (elsewhere 404), as on the page Quản trị tỉnh."""
+
+    path = "/t/{province_code:str}/{tenant_code:str}/quan-tri/tinh"
+    dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
+    tags = ["Quản trị tỉnh"]  # noqa: RUF012 - Litestar reads it
+
+    @get(
+        "/don-vi",
+        name="api:province_tenants",
+        opt=PROVINCE,
+        summary="Các sở, ban, ngành của tỉnh với số phòng, thành viên và quản trị viên",
+        responses=error_responses(),
+    )
+    async def tenants(
+        self, db_session: NamedDependency[AsyncSession], tenant: NamedDependency[TenantContext]
+    ) -> list[ProvinceTenantOut]:
+        return [
+            ProvinceTenantOut(
+                s.tenant.code,
+                s.tenant.name,
+                s.tenant.kind,
+                s.tenant.is_active,
+                s.tenant.archived_on,
+                s.units,
+                s.members,
+                s.admins,
+            )
+            for s in await province.overview(db_session, tenant)
+        ]
+
+    @post(
+        "/moi",
+        name="api:province_invite",
+        opt=PROVINCE,
+        summary="Mời quản trị viên cho một đơn vị của tỉnh",
+        responses=error_responses(),
+    )
+    async def invite_admin(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        data: JSONBody[ProvinceInvitationIn],
+    ) -> ProvinceInvitationOut:
+        form = {"tenant_code": data.tenant_code, "email": data.email}
+        invitation, errors = await province.invite_tenant_admin(db_session, tenant, form)
+        if invitation is None:
+            raise _problem(errors)
+        return ProvinceInvitationOut(data.tenant_code.strip(), _invitation_out(invitation))

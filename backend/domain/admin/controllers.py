@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar import Controller, Request, get, post
@@ -13,6 +14,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission
+from backend.db.models import Invitation
 from backend.domain.admin import audit_view, province, services
 from backend.domain.tenants.deps import TenantContext
 from backend.web.flash import notice
@@ -36,9 +38,9 @@ def _form_page(
     template: str,
     tenant: TenantContext,
     *,
-    errors: services.FormErrors | None,
-    form: dict[str, Any] | None,
-    status_code: int,
+    errors: services.FormErrors | None = None,
+    form: dict[str, Any] | None = None,
+    status_code: int = 200,
     **context: Any,
 ) -> Template:
     """An admin page with a form: on a refusal, the same page with the errors next to their fields (422)."""
@@ -54,33 +56,53 @@ def _form_page(
     )
 
 
+async def _members_page(
+    request: Request[Any, Any, Any], db: AsyncSession, tenant: TenantContext, **form_state: Any
+) -> Template:
+    """The members page; `form_state` (errors, form, status_code) as `_form_page` takes them."""
+    return _form_page(
+        request,
+        "admin/members.html",
+        tenant,
+        **form_state,
+        section="members",
+        members=await services.members(db, tenant.tenant),
+        invitations=await services.pending_invitations(db),
+        units=await services.units_of(db),
+        roles=services.assignable_roles(tenant.tenant),
+    )
+
+
+async def _province_page(
+    request: Request[Any, Any, Any], db: AsyncSession, tenant: TenantContext, **form_state: Any
+) -> Template:
+    """The province admin's page (the Sở Nội vụ's only); `form_state` as `_form_page` takes it."""
+    summaries = await province.overview(db, tenant)
+    return _form_page(request, "admin/province.html", tenant, **form_state, section="province", summaries=summaries)
+
+
+async def _invited(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    tenant: TenantContext,
+    sent: tuple[Invitation | None, services.FormErrors],
+    form: dict[str, Any],
+    form_page: Callable[..., Awaitable[Template]],
+    back: str,
+    done: str = "Đã gửi lời mời.",
+) -> Template | Redirect:
+    """After an invitation: its page again with the errors next to their fields (422), or back to `back` (under the
+    tenant) with the notice `done`."""
+    invitation, errors = sent
+    if invitation is None:
+        return await form_page(request, db, tenant, errors=errors, form=form, status_code=422)
+    notice(request, done)
+    return Redirect(f"{tenant.base_path}/{back}", status_code=303)
+
+
 class TenantAdminController(Controller):
     path = "/quan-tri"
     include_in_schema = False
-
-    async def _members_page(
-        self,
-        request: Request[Any, Any, Any],
-        db: AsyncSession,
-        tenant: TenantContext,
-        *,
-        errors: services.FormErrors | None = None,
-        form: dict[str, Any] | None = None,
-        status_code: int = 200,
-    ) -> Template:
-        return _form_page(
-            request,
-            "admin/members.html",
-            tenant,
-            errors=errors,
-            form=form,
-            status_code=status_code,
-            section="members",
-            members=await services.members(db, tenant.tenant),
-            invitations=await services.pending_invitations(db),
-            units=await services.units_of(db),
-            roles=services.assignable_roles(tenant.tenant),
-        )
 
     @get("/thanh-vien", name="admin:members", opt=MANAGE)
     async def members(
@@ -89,7 +111,7 @@ class TenantAdminController(Controller):
         db_session: NamedDependency[AsyncSession],
         tenant: NamedDependency[TenantContext],
     ) -> Template:
-        return await self._members_page(request, db_session, tenant)
+        return await _members_page(request, db_session, tenant)
 
     @post("/thanh-vien/moi", name="admin:invite", opt=MANAGE, status_code=303)
     async def invite(
@@ -99,11 +121,8 @@ class TenantAdminController(Controller):
         tenant: NamedDependency[TenantContext],
     ) -> Template | Redirect:
         form = _form(await request.form())
-        invitation, errors = await services.invite(db_session, tenant.tenant, tenant.principal.user_id, form)
-        if invitation is None:
-            return await self._members_page(request, db_session, tenant, errors=errors, form=form, status_code=422)
-        notice(request, "Đã gửi lời mời.")
-        return Redirect(f"{tenant.base_path}/quan-tri/thanh-vien", status_code=303)
+        sent = await services.invite(db_session, tenant.tenant, tenant.principal.user_id, form)
+        return await _invited(request, db_session, tenant, sent, form, _members_page, "quan-tri/thanh-vien")
 
     @post("/loi-moi/{invitation_id:uuid}/huy", name="admin:revoke-invitation", opt=MANAGE, status_code=303)
     async def revoke_invitation(
@@ -130,9 +149,9 @@ class TenantAdminController(Controller):
         errors = await services.change_role(db_session, tenant.tenant, tenant.principal.user_id, membership_id, form)
         if errors:
             if "membership" in errors.fields:
-                raise NotFoundException("Không tìm thấy thành viên")
+                raise NotFoundException(services.NO_MEMBER)
             errors.fields = {f"{membership_id}.{k}": v for k, v in errors.fields.items()}
-            return await self._members_page(request, db_session, tenant, errors=errors, status_code=422)
+            return await _members_page(request, db_session, tenant, errors=errors, status_code=422)
         notice(request, "Đã đổi vai trò.")
         return Redirect(f"{tenant.base_path}/quan-tri/thanh-vien", status_code=303)
 
@@ -145,20 +164,10 @@ class TenantAdminController(Controller):
         user_id: FromPath[uuid.UUID],
         action: FromPath[str],
     ) -> Template | Redirect:
-        actor = tenant.principal.user_id
-        if action == "khoa":
-            refused = await services.set_member_active(db_session, tenant.tenant, actor, user_id, active=False)
-        elif action == "mo-khoa":
-            refused = await services.set_member_active(db_session, tenant.tenant, actor, user_id, active=True)
-        elif action == "dang-xuat":
-            refused = await services.revoke_sessions(db_session, tenant.tenant, actor, user_id)
-        else:
-            raise NotFoundException("Không có thao tác này")
-        if refused == "Không tìm thấy thành viên.":
-            raise NotFoundException(refused)
+        refused = await services.member_action(db_session, tenant.tenant, tenant.principal.user_id, user_id, action)
         if refused:
             errors = services.FormErrors({"member": refused})
-            return await self._members_page(request, db_session, tenant, errors=errors, status_code=422)
+            return await _members_page(request, db_session, tenant, errors=errors, status_code=422)
         notice(request, MEMBER_NOTICES[action])
         return Redirect(f"{tenant.base_path}/quan-tri/thanh-vien", status_code=303)
 
@@ -194,29 +203,6 @@ class ProvinceAdminController(Controller):
     path = "/quan-tri/tinh"
     include_in_schema = False
 
-    async def _page(
-        self,
-        request: Request[Any, Any, Any],
-        db: AsyncSession,
-        tenant: TenantContext,
-        *,
-        errors: services.FormErrors | None = None,
-        form: dict[str, Any] | None = None,
-        status_code: int = 200,
-    ) -> Template:
-        if not province.is_home_affairs(tenant):
-            raise NotFoundException("Trang quản trị tỉnh chỉ có ở Sở Nội vụ")
-        return _form_page(
-            request,
-            "admin/province.html",
-            tenant,
-            errors=errors,
-            form=form,
-            status_code=status_code,
-            section="province",
-            summaries=await province.overview(db, tenant),
-        )
-
     @get("/", name="admin:province", opt=PROVINCE)
     async def overview(
         self,
@@ -224,7 +210,7 @@ class ProvinceAdminController(Controller):
         db_session: NamedDependency[AsyncSession],
         tenant: NamedDependency[TenantContext],
     ) -> Template:
-        return await self._page(request, db_session, tenant)
+        return await _province_page(request, db_session, tenant)
 
     @post("/moi", name="admin:province-invite", opt=PROVINCE, status_code=303)
     async def invite_admin(
@@ -233,11 +219,7 @@ class ProvinceAdminController(Controller):
         db_session: NamedDependency[AsyncSession],
         tenant: NamedDependency[TenantContext],
     ) -> Template | Redirect:
-        if not province.is_home_affairs(tenant):
-            raise NotFoundException("Trang quản trị tỉnh chỉ có ở Sở Nội vụ")
         form = _form(await request.form())
-        target, errors = await province.invite_tenant_admin(db_session, tenant, form)
-        if target is None:
-            return await self._page(request, db_session, tenant, errors=errors, form=form, status_code=422)
-        notice(request, "Đã gửi lời mời quản trị viên.")
-        return Redirect(f"{tenant.base_path}/quan-tri/tinh/", status_code=303)
+        sent = await province.invite_tenant_admin(db_session, tenant, form)
+        done = "Đã gửi lời mời quản trị viên."
+        return await _invited(request, db_session, tenant, sent, form, _province_page, "quan-tri/tinh/", done)

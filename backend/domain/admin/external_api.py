@@ -10,12 +10,12 @@ from typing import Annotated
 
 import anyio
 import msgspec
-from litestar import Controller, post
+from litestar import Controller, get, post, put
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import NotFoundException
-from litestar.params import Body, FromPath, QueryParameter
+from litestar.params import Body, FromPath, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission, TokenScope
@@ -27,6 +27,8 @@ from backend.domain.tenants.deps import TenantContext, provide_tenant_context
 from backend.web.api import ApiProblem, error_responses
 
 WRITE = {"access": Permission.EXTERNAL_SCORES_ENTER, "token_scope": TokenScope.EXTERNAL_SCORES_WRITE}
+# Reading the grid back is part of writing it (a system reads what is stored before it sends its changes).
+READ = WRITE
 GROUP = QueryParameter(name="nhom", description="mã nhóm xếp hạng khi năm có bộ chỉ số riêng cho từng nhóm")
 
 
@@ -35,6 +37,45 @@ class FileUpload:
     """The file, in the multipart field `tep`."""
 
     tep: UploadFile
+
+
+class ExternalScoresIn(msgspec.Struct, forbid_unknown_fields=True):
+    """The cells of the page's grid: per department (its code), per criterion (its code), the value as typed there
+    ("75,25" or "75.25", at most 3 decimals, within the criterion's maximum), or "" / null to clear it. A cell left
+    out keeps what is stored."""
+
+    scores: dict[str, dict[str, str | None]]
+
+
+class ExternalCriterionOut(msgspec.Struct):
+    """A criterion the Sở Nội vụ enters: `index` when its cell holds an index value (converted to points), else the
+    points themselves; `max_points` as decimal text."""
+
+    code: str
+    title: str
+    max_points: str
+    index: bool
+
+
+class ExternalCellOut(msgspec.Struct):
+    """A stored cell: what was entered (the index value, or the points) and the points it gives, as decimal text."""
+
+    entered: str | None
+    points: str
+    source: str
+
+
+class ExternalGridOut(msgspec.Struct):
+    """The year's grid as the page shows it: the criteria, the departments (codes and names), and per department and
+    criterion what is stored (a cell never entered is absent). `groups` lists the ranking groups with a set of their
+    own; `group` is the one shown."""
+
+    year: int
+    group: str | None
+    groups: list[str]
+    criteria: list[ExternalCriterionOut]
+    tenants: dict[str, str]
+    scores: dict[str, dict[str, ExternalCellOut]]
 
 
 class ProblemOut(msgspec.Struct):
@@ -138,3 +179,72 @@ class ExternalScoresApiController(Controller):
         skipped = [f"{tenant_code}:{code}" for tenant_code, code in decided]
         group_code = grid.group.code if grid.group else None
         return ExternalImportOut(year, group_code, sorted(parsed.entries), changed, skipped)
+
+    @get(
+        "/{year:int}",
+        name="external:api_grid",
+        opt=READ,
+        summary="Bảng điểm ngoài của năm: các tiêu chí Sở Nội vụ nhập và điểm đã lưu của từng đơn vị",
+        responses=error_responses(),
+    )
+    async def grid(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        group: Annotated[str | None, GROUP] = None,
+    ) -> ExternalGridOut:
+        grid = await _grid(db_session, tenant, year, group)
+        scores: dict[str, dict[str, ExternalCellOut]] = {}
+        for department in grid.tenants:
+            for criterion in grid.criteria:
+                stored = grid.stored.get((department.id, criterion.code))
+                if stored is not None:
+                    entered = stored.entered(criterion)
+                    cell = ExternalCellOut(None if entered is None else str(entered), str(stored.points), stored.source)
+                    scores.setdefault(department.code, {})[criterion.code] = cell
+        return ExternalGridOut(
+            year,
+            grid.group.code if grid.group else None,
+            [g.code for g in grid.groups],
+            [ExternalCriterionOut(c.code, c.title, str(c.max_points), c.is_index) for c in grid.criteria],
+            {t.code: t.name for t in grid.tenants},
+            scores,
+        )
+
+    @put(
+        "/{year:int}",
+        name="external:api_save",
+        opt=WRITE,
+        summary="Lưu các ô của bảng điểm ngoài (như khi nhập tay trên trang Điểm khảo sát, chỉ số)",
+        responses=error_responses(),
+    )
+    async def save(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        data: JSONBody[ExternalScoresIn],
+        group: Annotated[str | None, GROUP] = None,
+    ) -> ExternalImportOut:
+        """Every cell checked as the page checks it: one wrong cell (field `scores.<department>.<criterion>`) and
+        nothing is saved."""
+        grid = await _grid(db_session, tenant, year, group)
+        tenants = {t.code for t in grid.tenants}
+        criteria = {c.code for c in grid.criteria}
+        form: dict[str, str] = {}
+        for tenant_code, cells in data.scores.items():
+            if tenant_code not in tenants:
+                raise ApiProblem("Đơn vị không thuộc bảng điểm của năm (hoặc nhóm) này.", field=f"scores.{tenant_code}")
+            for code, typed in cells.items():
+                if code not in criteria:
+                    message = "Tiêu chí này không do Sở Nội vụ nhập điểm."
+                    raise ApiProblem(message, field=f"scores.{tenant_code}.{code}")
+                form[f"{tenant_code}:{code}"] = typed or ""
+        parsed = services.parse_grid(grid, form)
+        if parsed.errors:
+            name, message = next(iter(parsed.errors.items()))
+            raise ApiProblem(message, field="scores." + name.replace(":", ".", 1))
+        changed = await services.save_entries(db_session, tenant, grid, parsed.entries, source="api-form")
+        group_code = grid.group.code if grid.group else None
+        return ExternalImportOut(year, group_code, sorted(parsed.entries), changed, [])

@@ -16,7 +16,7 @@ from sqlalchemy import BindParameter, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission
-from backend.db.models import AuditEntry, Membership, Role, Tenant, TenantKind, Unit
+from backend.db.models import AuditEntry, Invitation, Membership, Role, Tenant, TenantKind, Unit
 from backend.db.rls import acting_in, reading_province
 from backend.domain.admin import services
 from backend.domain.tenants.deps import TenantContext
@@ -68,6 +68,7 @@ _OVERVIEW = (
 
 async def overview(db: AsyncSession, ctx: TenantContext) -> list[TenantSummary]:
     """Every tenant of the province with its unit, member and admin counts (one statement, however many tenants)."""
+    home_affairs_only(ctx)
     async with reading_province(db, ctx.tenant, ctx.principal, Permission.PROVINCE_MANAGE):
         rows = (await db.execute(_OVERVIEW, {"province": ctx.province.id})).all()
     return [TenantSummary(tenant, units or 0, members or 0, admins or 0) for tenant, units, members, admins in rows]
@@ -75,8 +76,10 @@ async def overview(db: AsyncSession, ctx: TenantContext) -> list[TenantSummary]:
 
 async def invite_tenant_admin(
     db: AsyncSession, ctx: TenantContext, form: dict[str, Any]
-) -> tuple[Tenant | None, services.FormErrors]:
-    """Invite a tenant admin into one tenant of the province (how a new department gets its first admin)."""
+) -> tuple[Invitation | None, services.FormErrors]:
+    """Invite a tenant admin into one tenant of the province (how a new department gets its first admin); the
+    invitation is read back whole while still inside its tenant."""
+    home_affairs_only(ctx)
     errors = services.FormErrors()
     code = str(form.get("tenant_code", "")).strip()
     target = await db.scalar(
@@ -88,6 +91,8 @@ async def invite_tenant_admin(
     actor: uuid.UUID | None = ctx.principal.user_id
     async with acting_in(db, ctx.tenant, target, ctx.principal, Permission.PROVINCE_MANAGE):
         invitation, errors = await services.invite(db, target, actor, {**form, "role": Role.TENANT_ADMIN.value})
+        if invitation is not None:
+            await db.refresh(invitation)
     if invitation is None:
         return None, errors
     db.add(
@@ -101,4 +106,4 @@ async def invite_tenant_admin(
         )
     )
     await db.flush()
-    return target, errors
+    return invitation, errors

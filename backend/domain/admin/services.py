@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from litestar.exceptions import NotFoundException
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +18,9 @@ from backend.domain.tenants.config import EMAIL
 from backend.domain.tenants.deps import ensure_writable
 
 INVITATION_LIFETIME = timedelta(days=30)
+NO_MEMBER = "Không tìm thấy thành viên."
+# What a tenant admin does to a member, by the name both the page's and the API's path carry.
+MEMBER_ACTIONS = ("khoa", "mo-khoa", "dang-xuat")
 
 
 def assignable_roles(tenant: Tenant) -> tuple[Role, ...]:
@@ -244,7 +248,7 @@ async def set_member_active(
     their sessions. Returns a Vietnamese reason when refused."""
     memberships = list(await db.scalars(select(Membership).where(Membership.user_id == user_id)))
     if not memberships:
-        return "Không tìm thấy thành viên."
+        return NO_MEMBER
     if not active:
         if user_id == actor:
             return "Bạn không thể tự khoá tài khoản của mình."
@@ -276,11 +280,27 @@ async def set_member_active(
 async def revoke_sessions(db: AsyncSession, tenant: Tenant, actor: uuid.UUID | None, user_id: uuid.UUID) -> str | None:
     member = await db.scalar(select(Membership.id).where(Membership.user_id == user_id))
     if member is None:
-        return "Không tìm thấy thành viên."
+        return NO_MEMBER
     revoked = await SessionStore.revoke_user(db, user_id, by=f"user:{actor}")
     db.add(_audit(tenant, actor, "revoke-sessions", "member", str(user_id), after={"sessions": revoked}))
     await db.flush()
     return None
+
+
+async def member_action(
+    db: AsyncSession, tenant: Tenant, actor: uuid.UUID | None, user_id: uuid.UUID, action: str
+) -> str | None:
+    """One of MEMBER_ACTIONS on a member: lock (`khoa`, which also signs them out), unlock (`mo-khoa`), or sign them
+    out everywhere (`dang-xuat`). An unknown action or member is a 404; a refusal comes back as a Vietnamese reason."""
+    if action not in MEMBER_ACTIONS:
+        raise NotFoundException("Không có thao tác này.")
+    if action == "dang-xuat":
+        refused = await revoke_sessions(db, tenant, actor, user_id)
+    else:
+        refused = await set_member_active(db, tenant, actor, user_id, active=action == "mo-khoa")
+    if refused == NO_MEMBER:
+        raise NotFoundException(refused)
+    return refused
 
 
 async def _last_admin(db: AsyncSession, membership: Membership) -> bool:
@@ -292,10 +312,16 @@ async def _last_admin(db: AsyncSession, membership: Membership) -> bool:
     return not admins
 
 
+async def audit_entries(
+    db: AsyncSession, *, limit: int, offset: int = 0, before: int | None = None
+) -> list[AuditEntry]:
+    """The tenant's audit log, newest first: `limit` entries past the first `offset`, older than entry `before`."""
+    statement = select(AuditEntry).order_by(AuditEntry.id.desc())
+    if before is not None:
+        statement = statement.where(AuditEntry.id < before)
+    return list(await db.scalars(statement.offset(offset).limit(limit)))
+
+
 async def audit_page(db: AsyncSession, *, page: int, per_page: int = 50) -> tuple[list[AuditEntry], bool]:
-    rows = list(
-        await db.scalars(
-            select(AuditEntry).order_by(AuditEntry.id.desc()).offset((page - 1) * per_page).limit(per_page + 1)
-        )
-    )
+    rows = await audit_entries(db, limit=per_page + 1, offset=(page - 1) * per_page)
     return rows[:per_page], len(rows) > per_page

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Stream
@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth.permissions import Permission, TokenScope
 from backend.db.models import EvidenceFile
 from backend.domain.evidence import services
-from backend.domain.evidence.services import ClientGone
+from backend.domain.evidence.services import ClientGone, Target
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
 from backend.web.api import API_PREFIX, ApiProblem, error_responses
 
@@ -33,6 +33,12 @@ UPLOAD = {
     "exclude_from_csrf": True,
     "reads_own_body": True,
 }
+
+
+# A remedy task's and an evidence request's files, and deleting one: for signed-in people, as on the pages.
+VIEW_SIGNED_IN = {"access": Permission.TENANT_VIEW}
+UPLOAD_SIGNED_IN = {"access": Permission.EVIDENCE_UPLOAD, "exclude_from_csrf": True, "reads_own_body": True}
+DELETE = {"access": Permission.EVIDENCE_UPLOAD}
 
 
 class EvidenceFileOut(msgspec.Struct):
@@ -74,6 +80,24 @@ def _out(base: str, file: EvidenceFile) -> EvidenceFileOut:
         file.uploaded_at,
         f"{API_PREFIX}{base}/tai-lieu/tep/{file.id}",
     )
+
+
+async def _files(db: AsyncSession, tenant: TenantContext, target: Target) -> EvidenceListOut:
+    return EvidenceListOut(target.year, [_out(tenant.base_path, f) for f in await services.files_for(db, target)])
+
+
+async def _receive(
+    request: Request[Any, Any, Any], db: AsyncSession, tenant: TenantContext, target: Target
+) -> EvidenceListOut:
+    """The request's files stored to `target` with the pages' limits and sniffing, all or none."""
+    try:
+        received = await services.receive_uploads(request, db, tenant, request.app.state["settings"], target)
+    except ClientGone:
+        raise ApiProblem("Kết nối bị ngắt trước khi gửi xong tệp.", field="files", status=400) from None
+    if received.errors:
+        field, message = next(iter(received.errors.items()))
+        raise ApiProblem(message, field=field, status=received.status_code)
+    return EvidenceListOut(target.year, [_out(tenant.base_path, f) for f in received.files])
 
 
 class EvidenceApiController(Controller):
@@ -122,16 +146,96 @@ class EvidenceApiController(Controller):
     ) -> EvidenceListOut:
         """Up to the page's number of files, each within the size limit and of an accepted type (sniffed): all are
         saved or none. `document` is the document's number and date ("640/KH-STNMT ngày 24/02/2023")."""
-        target = services.criterion_target(year, code)
-        settings = request.app.state["settings"]
+        return await _receive(request, db_session, tenant, services.criterion_target(year, code))
+
+    @get(
+        "/nhiem-vu/{task_id:uuid}",
+        name="evidence:api_task_files",
+        opt=VIEW_SIGNED_IN,
+        summary="Tài liệu kiểm chứng của một nhiệm vụ khắc phục",
+        responses=error_responses(),
+    )
+    async def task_files(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        task_id: FromPath[uuid.UUID],
+    ) -> EvidenceListOut:
+        """The live files of a task the person sees on the board (404 otherwise), oldest first."""
+        return await _files(db_session, tenant, await services.target_for_task(db_session, tenant, task_id))
+
+    @get(
+        "/yeu-cau/{request_id:uuid}",
+        name="evidence:api_request_files",
+        opt=VIEW_SIGNED_IN,
+        summary="Tài liệu kiểm chứng trả lời một yêu cầu bổ sung của thẩm định",
+        responses=error_responses(),
+    )
+    async def request_files(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        request_id: FromPath[uuid.UUID],
+    ) -> EvidenceListOut:
+        """The live files answering an evidence request, oldest first."""
+        return await _files(db_session, tenant, await services.target_for_request(db_session, request_id))
+
+    @post(
+        "/nhiem-vu/{task_id:uuid}",
+        name="evidence:api_upload_task",
+        opt=UPLOAD_SIGNED_IN,
+        status_code=201,
+        request_max_body_size=None,
+        summary="Tải tài liệu kiểm chứng lên một nhiệm vụ khắc phục (multipart/form-data, như khi tải lên tiêu chí)",
+        responses=error_responses(),
+    )
+    async def upload_task(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        task_id: FromPath[uuid.UUID],
+    ) -> EvidenceListOut:
+        """The same limits and all-or-nothing rule, to a task the person sees on the board (404 otherwise)."""
+        return await _receive(request, db_session, tenant, await services.target_for_task(db_session, tenant, task_id))
+
+    @post(
+        "/yeu-cau/{request_id:uuid}",
+        name="evidence:api_upload_request",
+        opt=UPLOAD_SIGNED_IN,
+        status_code=201,
+        request_max_body_size=None,
+        summary="Tải tài liệu kiểm chứng trả lời một yêu cầu bổ sung của thẩm định (multipart/form-data)",
+        responses=error_responses(),
+    )
+    async def upload_request(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        request_id: FromPath[uuid.UUID],
+    ) -> EvidenceListOut:
+        """Files answering an inspector's evidence request, while it is open, with the same limits."""
+        return await _receive(request, db_session, tenant, await services.target_for_request(db_session, request_id))
+
+    @delete(
+        "/tep/{file_id:uuid}",
+        name="evidence:api_delete",
+        opt=DELETE,
+        summary="Xoá một tài liệu kiểm chứng (người tải lên hoặc đầu mối CCHC, khi năm chưa nộp)",
+        responses=error_responses(),
+    )
+    async def delete_file(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        file_id: FromPath[uuid.UUID],
+    ) -> None:
+        await services.visible_file(db_session, tenant, file_id)
         try:
-            received = await services.receive_uploads(request, db_session, tenant, settings, target)
-        except ClientGone:
-            raise ApiProblem("Kết nối bị ngắt trước khi gửi xong tệp.", field="files", status=400) from None
-        if received.errors:
-            field, message = next(iter(received.errors.items()))
-            raise ApiProblem(message, field=field, status=received.status_code)
-        return EvidenceListOut(year, [_out(tenant.base_path, f) for f in received.files])
+            await services.delete_file(db_session, tenant, file_id)
+        except services.EvidenceError as exc:
+            raise ApiProblem(str(exc)) from None
 
     @get(
         "/tep/{file_id:uuid}",

@@ -3,11 +3,9 @@ plan's table (upload → preview of every row → confirmation that creates ever
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import time
-from collections.abc import Callable
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -18,32 +16,18 @@ from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission
-from backend.clock import vietnam_today
-from backend.domain.assessments.xlsx import MAX_FILE_BYTES, NOT_XLSX
-from backend.domain.remedies import tasks
+from backend.domain.assessments.xlsx import MAX_FILE_BYTES
+from backend.domain.remedies import plan_files, tasks
 from backend.domain.remedies.board_reading import board_path, lanes_and_sheet
-from backend.domain.remedies.plan_docx import plan_docx
-from backend.domain.remedies.plan_io import (
-    MAX_TOKEN_AGE,
-    Preview,
-    import_plan,
-    plan_document,
-    preview_upload,
-    sign_upload,
-    verify_upload,
-)
-from backend.domain.remedies.plan_model import PlanDocument
-from backend.domain.remedies.plan_xlsx import plan_xlsx
+from backend.domain.remedies.plan_io import MAX_TOKEN_AGE, Preview, sign_upload, verify_upload
 from backend.domain.tenants.deps import TenantContext
 from backend.settings import Settings
-from backend.web.downloads import DOCX, XLSX, download
 from backend.web.flash import notice
 from backend.web.templating import page
 
 VIEW = {"access": Permission.TENANT_VIEW}
 IMPORT = {"access": Permission.TASK_EDIT_ANY}
 FILE_FIELD = "tep"
-MAX_MB = MAX_FILE_BYTES // (1024 * 1024)
 # The upload carries the file (≤ 5 MB) and the confirmation its base64 text (4/3 of it): room for both, no more.
 UPLOAD_BODY = MAX_FILE_BYTES + 512 * 1024
 CONFIRM_BODY = MAX_FILE_BYTES * 4 // 3 + 512 * 1024
@@ -61,13 +45,6 @@ def _secret(request: Request[Any, Any, Any]) -> str:
     return settings.app.secret_key
 
 
-def _upload_name(filename: str | None) -> str:
-    """The uploaded file's own name (no folders, no control characters), for display and the signature."""
-    name = (filename or "").replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(char for char in name if char.isprintable()).strip()
-    return name[:255] or "ke-hoach.xlsx"
-
-
 class RemedyPlanController(Controller):
     """/t/<tỉnh>/<sở>/ke-hoach/<năm>/xuat/… and /nhap: the year's plan out of and into the board."""
 
@@ -83,7 +60,7 @@ class RemedyPlanController(Controller):
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
     ) -> Response[bytes]:
-        return await _export(db_session, tenant, year, plan_docx, "docx", DOCX)
+        return await plan_files.plan_export(db_session, tenant, year, "docx")
 
     @get("/xuat/ke-hoach.xlsx", name="plan:xlsx", opt=VIEW)
     async def export_xlsx(
@@ -92,7 +69,7 @@ class RemedyPlanController(Controller):
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
     ) -> Response[bytes]:
-        return await _export(db_session, tenant, year, plan_xlsx, "xlsx", XLSX)
+        return await plan_files.plan_export(db_session, tenant, year, "xlsx")
 
     # ---- import ----
 
@@ -120,16 +97,12 @@ class RemedyPlanController(Controller):
         upload = form.get(FILE_FIELD)
         if not isinstance(upload, UploadFile) or not upload.filename:
             return _page(request, tenant, year, problems=["Chọn tệp kế hoạch (.xlsx) để tải lên."], status=422)
-        name = _upload_name(upload.filename)
-        data = await upload.read(MAX_FILE_BYTES + 1)
-        if len(data) > MAX_FILE_BYTES:
-            problems = [f"Tệp lớn hơn {MAX_MB} MB."]
-            return _page(request, tenant, year, problems=problems, file_name=name, status=422)
-        if not data:
-            return _page(request, tenant, year, problems=[NOT_XLSX], file_name=name, status=422)
-        preview, _ = await preview_upload(db_session, tenant, year, loaded.sheet, data)
-        if preview.file_problems:
-            return _page(request, tenant, year, problems=preview.file_problems, file_name=name, status=422)
+        name = plan_files.upload_name(upload.filename)
+        try:
+            data = await plan_files.read_upload(upload)
+            preview = await plan_files.preview_plan(db_session, tenant, year, loaded.sheet, data)
+        except plan_files.PlanImportRefused as refused:
+            return _page(request, tenant, year, problems=refused.problems, file_name=name, status=422)
         signed: dict[str, str] | None = None
         if preview.importable:
             issued_at = int(time.time())
@@ -159,7 +132,7 @@ class RemedyPlanController(Controller):
     ) -> Response[Any]:
         _, loaded = await lanes_and_sheet(db_session, tenant, year)
         form = await request.form()
-        name = _upload_name(str(form.get("ten_tep") or ""))
+        name = plan_files.upload_name(str(form.get("ten_tep") or ""))
         signature = str(form.get("chu_ky") or "")
         try:
             issued_at = int(str(form.get("luc") or ""))
@@ -181,34 +154,22 @@ class RemedyPlanController(Controller):
         if not 0 <= time.time() - issued_at <= MAX_TOKEN_AGE:
             return _page(request, tenant, year, problems=[EXPIRED], file_name=name, status=400)
 
-        preview, options = await preview_upload(db_session, tenant, year, loaded.sheet, data)
-        if preview.file_problems:
-            return _page(request, tenant, year, problems=preview.file_problems, file_name=name, status=422)
-        if not preview.importable:
-            problems = [f"Không nhập nhiệm vụ nào: {len(preview.failed)} dòng có lỗi. Sửa tệp rồi tải lên lại."]
-            return _page(request, tenant, year, problems=problems, preview=preview, file_name=name, status=422)
-        if not options.columns:
-            return _page(request, tenant, year, problems=["Bảng kế hoạch chưa có cột trạng thái nào."], status=422)
-        numbers = await import_plan(db_session, tenant, year, preview, options, name, signature)
-        if numbers is None:
-            problems = [f"Tệp “{name}” đã được nhập từ bản xem trước này. Muốn nhập lại lần nữa, hãy tải tệp lên lại."]
-            return _page(request, tenant, year, problems=problems, file_name=name, status=409)
+        try:
+            numbers = await plan_files.import_plan(
+                db_session, tenant, year, loaded.sheet, data, name, signature=signature
+            )
+        except plan_files.PlanImportRefused as refused:
+            return _page(
+                request,
+                tenant,
+                year,
+                problems=refused.problems,
+                preview=refused.preview,
+                file_name=name,
+                status=refused.status,
+            )
         notice(request, f"Đã nhập {len(numbers)} nhiệm vụ từ tệp.")
         return Redirect(board_path(tenant, year))
-
-
-async def _export(
-    db: AsyncSession, ctx: TenantContext, year: int, write: Callable[[PlanDocument], bytes], suffix: str, media: str
-) -> Response[bytes]:
-    """The year's plan written by `write` (in a thread: a big plan takes a while), as a download."""
-    document = await plan_document(db, ctx, year, vietnam_today())
-    data = await asyncio.to_thread(write, document)
-    return download(
-        data,
-        f"Kế hoạch khắc phục {year} - {ctx.tenant.name}.{suffix}",
-        media,
-        ascii_name=f"ke-hoach-khac-phuc-{ctx.tenant.code}-{year}.{suffix}",
-    )
 
 
 def _page(
@@ -233,7 +194,7 @@ def _page(
         preview=preview,
         file_name=file_name,
         signed=signed,
-        max_mb=MAX_MB,
+        max_mb=plan_files.MAX_MB,
         max_age_hours=MAX_TOKEN_AGE // 3600,
         kinds=tasks.KIND_LABELS,
         status_code=status,

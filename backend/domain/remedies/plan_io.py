@@ -14,7 +14,6 @@ changed on the way is refused.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import re
@@ -28,16 +27,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.clock import vietnam_today
-from backend.db.models import AuditEntry, Task, TaskUnit, Unit, UnitGroup, UnitRole
-from backend.domain.assessments.sheet import Sheet
+from backend.db.models import Task, TaskUnit, Unit, UnitGroup, UnitRole
 from backend.domain.remedies import board as boards
 from backend.domain.remedies.board import Filters, fold
 from backend.domain.remedies.board_reading import lanes_and_sheet
-from backend.domain.remedies.deadlines import WorkCalendar, working_days
+from backend.domain.remedies.deadlines import WorkCalendar
 from backend.domain.remedies.plan_model import KIND_FIX, KIND_KEEP, PlanDocument, PlanTask
-from backend.domain.remedies.plan_reader import ImportedTask, ImportRowProblem, read_plan_xlsx
-from backend.domain.remedies.tasks import Choices, choices, create_task, parse_task_form
+from backend.domain.remedies.plan_reader import ImportedTask, ImportRowProblem
+from backend.domain.remedies.tasks import Choices, parse_task_form
 from backend.domain.scoring.methods import ScoringError, parse_decimal
 from backend.domain.tenants.deps import TenantContext
 
@@ -47,9 +44,7 @@ __all__ = [
     "Preview",
     "PreviewRow",
     "build_preview",
-    "import_plan",
     "plan_document",
-    "preview_upload",
     "sign_upload",
     "verify_upload",
 ]
@@ -516,59 +511,6 @@ def build_preview(
         rows.append(row)
     rows.sort(key=lambda r: r.row)
     return Preview(file_problems, rows)
-
-
-async def preview_upload(
-    db: AsyncSession, ctx: TenantContext, year: int, sheet: Sheet, data: bytes
-) -> tuple[Preview, Choices]:
-    """An uploaded plan's preview, and the year's choices it was checked against (the import's too)."""
-    imported, problems = await asyncio.to_thread(read_plan_xlsx, data)
-    options = await choices(db, sheet)
-    calendar = working_days(ctx.province.settings)
-    units, groups = list(options.units.values()), list(options.groups.values())
-    return build_preview(imported, problems, options, units, groups, year, vietnam_today(), calendar), options
-
-
-async def import_plan(
-    db: AsyncSession, ctx: TenantContext, year: int, preview: Preview, options: Choices, file_name: str, signature: str
-) -> list[int] | None:
-    """Create the task of every ready row in the board's first column, and the import's audit entry: the tasks'
-    numbers, or None (nothing created) when this very preview, by its signature, was imported already. One import
-    (or move) at a time: a double submit waits for the board's lock, then finds the first one's entry."""
-    await boards.lock_board(db, ctx)
-    done = await db.scalar(
-        select(AuditEntry.id).where(
-            AuditEntry.action == "plan.import",
-            AuditEntry.entity_id == str(year),
-            AuditEntry.after.contains({"signature": signature}),
-        )
-    )
-    if done is not None:
-        return None
-    numbers = []
-    for row in preview.ready:
-        assert row.values is not None
-        task = await create_task(db, ctx, year, row.values, options, options.columns[0])
-        numbers.append(task.number)
-    actor = ctx.principal.user_id
-    db.add(
-        AuditEntry(
-            tenant_id=ctx.tenant.id,
-            actor=f"user:{actor}" if actor else "system",
-            action="plan.import",
-            entity="plan",
-            entity_id=str(year),
-            after={
-                "file": file_name,
-                "tasks": len(numbers),
-                "first": f"KP-{min(numbers)}",
-                "last": f"KP-{max(numbers)}",
-                "signature": signature,
-            },
-        )
-    )
-    await db.flush()
-    return numbers
 
 
 # --- Import: the signed file between preview and confirmation -------------------------------------------------

@@ -12,18 +12,20 @@ import uuid
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Controller, get, post
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath, JSONBody
+from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission
 from backend.db.models import EvidenceRequest
 from backend.domain.assessments import services as assessments
+from backend.domain.evidence.storage import storage_from_settings
 from backend.domain.review import decisions, publishing, services
 from backend.domain.review.services import Review, ReviewError, ReviewRow
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
@@ -91,6 +93,25 @@ class ReviewApiController(Controller):
                 for line in lines
             ],
         )
+
+    @get(
+        "/{department_code:str}/tep/{file_id:uuid}",
+        name="api:review_evidence",
+        opt=REVIEW,
+        summary="Tải một tài liệu kiểm chứng của đơn vị đang thẩm định (của tiêu chí người thẩm định được xem)",
+        responses=error_responses(),
+    )
+    async def evidence(
+        self,
+        request: Request[Any, Any, Any],
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        department_code: FromPath[str],
+        file_id: FromPath[uuid.UUID],
+    ) -> Stream:
+        storage = storage_from_settings(request.app.state["settings"])
+        return await services.review_file(db_session, tenant, storage, year, department_code, file_id, inline=False)
 
 
 class EvidenceRequestOut(msgspec.Struct):

@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth.permissions import Permission
 from backend.db.models import Tenant
 from backend.domain.assessments import services as assessments
-from backend.domain.evidence import services as evidence
 from backend.domain.evidence.storage import storage_from_settings
 from backend.domain.review import decisions, publishing, services
 from backend.domain.review.services import ReviewError
@@ -152,14 +151,8 @@ class ReviewController(Controller):
         file_id: FromPath[uuid.UUID],
     ) -> Stream:
         """An evidence file of the department, opened in the browser (PDF, images) or downloaded."""
-        dept = await services.reviewed_department(db_session, tenant, department_code)
         storage = storage_from_settings(request.app.state["settings"])
-        async with services.bound_to(db_session, tenant, dept):
-            review = await services.visible_review(db_session, tenant, dept, year)
-            visible = {f.id for r in review.visible_to(tenant) for f in r.all_files()}
-            if file_id not in visible:
-                raise NotFoundException("Không tìm thấy tệp kiểm chứng này.")
-            return await evidence.stream_file(db_session, storage, file_id, inline=True)
+        return await services.review_file(db_session, tenant, storage, year, department_code, file_id, inline=True)
 
     async def _criterion_action(
         self,

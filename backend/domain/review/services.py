@@ -27,6 +27,7 @@ from decimal import Decimal
 from typing import Any
 
 from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.response import Stream
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -50,6 +51,8 @@ from backend.db.rls import acting_in
 from backend.domain.assessments import services as assessments
 from backend.domain.assessments.services import Loaded
 from backend.domain.assessments.sheet import Entry, External, Row, Sheet, build_sheet
+from backend.domain.evidence import services as evidence
+from backend.domain.evidence.storage import Storage
 from backend.domain.submissions.calendar import YearCalendar
 from backend.domain.tenants.deps import TenantContext
 from backend.domain.tenants.services import province_calendar
@@ -171,6 +174,27 @@ def visible_row(review: Review, ctx: TenantContext, key: str) -> ReviewRow:
     if row not in review.visible_to(ctx):
         raise PermissionDeniedException("Tiêu chí này không giao cho cơ quan của bạn thẩm định.")
     return row
+
+
+async def review_file(
+    db: AsyncSession,
+    ctx: TenantContext,
+    storage: Storage,
+    year: int,
+    department_code: str,
+    file_id: uuid.UUID,
+    *,
+    inline: bool,
+) -> Stream:
+    """A department's evidence file for its inspector (the review page shows it inline, the API downloads it): only
+    a file of a criterion this reviewer sees (404 otherwise)."""
+    dept = await reviewed_department(db, ctx, department_code)
+    async with bound_to(db, ctx, dept):
+        review = await visible_review(db, ctx, dept, year)
+        visible = {f.id for r in review.visible_to(ctx) for f in r.all_files()}
+        if file_id not in visible:
+            raise NotFoundException("Không tìm thấy tệp kiểm chứng này.")
+        return await evidence.stream_file(db, storage, file_id, inline=inline)
 
 
 def actor_of(ctx: TenantContext) -> uuid.UUID | None:

@@ -26,6 +26,7 @@ from backend.domain.submissions.controllers import (
     Unreadable,
     check_package,
     package_stream,
+    version_step,
 )
 from backend.domain.submissions.services import STATUS_LABELS_VN, SubmissionError
 from backend.domain.submissions.verify import Report
@@ -116,6 +117,29 @@ class SubmissionApiController(Controller):
             )
         except SubmissionError as exc:
             raise ApiProblem(str(exc), status=exc.status) from None
+        return submission_out(tenant, submission)
+
+    @post(
+        "/lan/{version:int}/{step:str}",
+        name="submission:api_step",
+        opt=SUBMIT,
+        status_code=200,
+        summary="Một bước trên một lần nộp: `thu-lai` (đóng gói lại khi lỗi), `rut` (rút hồ sơ đã nộp)",
+        responses=error_responses(),
+    )
+    async def step(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        version: FromPath[int],
+        step: FromPath[str],
+    ) -> SubmissionOut:
+        try:
+            submission = await version_step(db_session, tenant, year, version, step)
+        except SubmissionError as exc:
+            raise ApiProblem(str(exc), status=exc.status) from None
+        await db_session.refresh(submission)
         return submission_out(tenant, submission)
 
     @get("/", name="submission:api_list", opt=VIEW, summary="Các lần nộp của năm", responses=error_responses())

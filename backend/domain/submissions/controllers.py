@@ -131,6 +131,19 @@ VERSION_STEPS: dict[str, Callable[[AsyncSession, TenantContext, Submission], Awa
     "thu-lai": _retry,
     "rut": _withdraw,
 }
+
+
+async def version_step(db: AsyncSession, tenant: TenantContext, year: int, version: int, step: str) -> Submission:
+    """One of VERSION_STEPS on the year's submission `version` (404 for an unknown step or version); a refusal of the
+    service is a SubmissionError."""
+    act = VERSION_STEPS.get(step)
+    if act is None:
+        raise NotFoundException("Không có thao tác này.")
+    submission = await _version(db, year, version)
+    await act(db, tenant, submission)
+    return submission
+
+
 STEP_NOTICES = {
     "nop": "Đã gửi yêu cầu nộp: hồ sơ đang được đóng gói.",
     "thu-lai": "Đang đóng gói lại.",
@@ -183,12 +196,8 @@ class SubmissionController(Controller):
         step: FromPath[str],
     ) -> Response[Any]:
         """A step on one version: /thu-lai (build it again), /rut (withdraw it)."""
-        act = VERSION_STEPS.get(step)
-        if act is None:
-            raise NotFoundException("Không có thao tác này.")
-        submission = await _version(db_session, year, version)
         try:
-            await act(db_session, tenant, submission)
+            await version_step(db_session, tenant, year, version, step)
         except SubmissionError as exc:
             return await self._refused(request, db_session, tenant, year, exc)
         notice(request, STEP_NOTICES[step])

@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, get
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
 from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,8 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth.permissions import SIGNED_IN, Permission
 from backend.auth.principal import current_principal
 from backend.db.models import Province, Tenant, Unit
+from backend.domain.tenants.carry_over import carry_over
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
-from backend.web.api import Cursor, Limit, decode_cursor, error_responses, page_of
+from backend.domain.tenants.lineage import predecessors
+from backend.web.api import ApiProblem, Cursor, Limit, decode_cursor, error_responses, page_of
 
 
 class TenantOut(msgspec.Struct):
@@ -62,6 +64,12 @@ def _tenant_out(tenant: Tenant, province: Province, roles: frozenset[Any]) -> Te
         roles=sorted(str(role.value) for role in roles),
         path=f"/api/v1/t/{province.code}/{tenant.code}",
     )
+
+
+class CarriedOut(msgspec.Struct):
+    """The open tasks of each predecessor (by name) copied onto the board now: empty when all were copied before."""
+
+    carried: dict[str, int]
 
 
 class TenantApiController(Controller):
@@ -117,3 +125,21 @@ class TenantApiController(Controller):
             cycle_year=tenant.cycle.year,
             units=[UnitOut(u.id, u.code, u.name, u.kind) for u in units],
         )
+
+    @post(
+        "/{province_code:str}/{tenant_code:str}/don-vi-tien-than/chuyen-nhiem-vu",
+        name="api:carry_over",
+        opt={"access": Permission.TASK_EDIT_ANY},
+        dependencies={"tenant": Provide(provide_tenant_context)},
+        status_code=200,
+        summary="Chuyển các nhiệm vụ còn mở của đơn vị tiền thân sang Kế hoạch khắc phục của đơn vị",
+        responses=error_responses(),
+    )
+    async def carry_over_tasks(
+        self, db_session: NamedDependency[AsyncSession], tenant: NamedDependency[TenantContext]
+    ) -> CarriedOut:
+        """As the home page's button: every open task of the predecessors not carried over yet, once."""
+        earlier = await predecessors(db_session, tenant.id)
+        if not earlier:
+            raise ApiProblem("Đơn vị không có đơn vị tiền thân: không có nhiệm vụ nào để chuyển.")
+        return CarriedOut(await carry_over(db_session, tenant, earlier))
