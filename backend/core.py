@@ -7,9 +7,7 @@ from urllib.parse import urlsplit
 
 from advanced_alchemy.config import AsyncSessionConfig
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyPlugin
-from litestar import Request
 from litestar.config.app import AppConfig
-from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.plugins import InitPluginProtocol, ReceiveRoutePlugin
 from litestar.router import Router
 from litestar.routes import BaseRoute
@@ -18,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from backend.auth.controllers import AuthController
 from backend.auth.oidc import OIDCRegistry
 from backend.auth.permissions import PUBLIC, declare_automatic_options_public
-from backend.auth.principal import current_principal
 from backend.auth.sessions import SessionStore
+from backend.auth.tokens import token_rate_limit
 from backend.db.migrate import head_revision
 from backend.db.rls import TenantSession
 from backend.domain.admin.api import TenantMembersApiController
@@ -113,7 +111,7 @@ class ParboardPlugin(InitPluginProtocol, ReceiveRoutePlugin):
         assets = Assets(settings.paths.static_dir)
         app_config.route_handlers.extend(asset_handlers(assets, PUBLIC))
         app_config.middleware.append(prometheus_config().middleware)
-        app_config.middleware.append(token_rate_limit(settings).middleware)
+        app_config.middleware.append(token_rate_limit)
         app_config.exception_handlers.update(with_api_errors(EXCEPTION_HANDLERS))
         app_config.before_request = check_request_input
         app_config.template_config = template_config(
@@ -172,26 +170,6 @@ def api_router() -> Router:
             NotApplicableDecisionApiController,
         ],
         exception_handlers=API_EXCEPTION_HANDLERS,
-    )
-
-
-def _token_of(request: Request) -> str:  # type: ignore[type-arg]
-    principal = current_principal(request)
-    return f"api-token:{principal.token_id}" if principal is not None else ""
-
-
-def _is_token_request(request: Request) -> bool:  # type: ignore[type-arg]
-    principal = current_principal(request)
-    return principal is not None and principal.token_id is not None
-
-
-def token_rate_limit(settings: Settings) -> RateLimitConfig:
-    """Each API token's requests per minute (Litestar's limiter, in this process's memory store); sessions and
-    anonymous requests are not counted. Over the limit: 429 with the JSON error."""
-    return RateLimitConfig(
-        rate_limit=("minute", settings.auth.api_token_rate_per_minute),
-        identifier_for_request=_token_of,
-        check_throttle_handler=_is_token_request,
     )
 
 

@@ -4,6 +4,7 @@ database's row-level security both check them, as they check a browser's session
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import html
 import re
@@ -301,21 +302,43 @@ async def test_every_write_and_the_first_read_of_the_day_are_audited_with_the_to
     assert used.last_used_at is not None
 
 
-async def test_a_token_over_its_rate_gets_429_as_json(
-    csrf: Csrf, database: DatabaseUrls, client: AsyncTestClient[Litestar]
+async def test_two_servers_share_one_limit_per_token_and_the_request_over_it_gets_429_with_retry_after(
+    csrf: Csrf, database: DatabaseUrls, client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
 ) -> None:
+    """Two app instances, each with its own connection pool (two server processes), count into one limit: the
+    database counts each token's requests of the minute in the statement that checks the token (migration 0030)."""
     await sign_in(client, TENANT_ADMIN)
     token = await _create(client, csrf, TOKENS, "Vội", ["results:read"])
-    settings = make_settings(auth=replace(AuthSettings(), api_token_rate_per_minute=2))
-    async with AsyncTestClient(app=create_app(settings, database)) as limited:
-        assert (await limited.get(f"/api/v1{SNGV}/ket-qua/2020", headers=_bearer(token))).status_code == 200
-        assert (await limited.get(f"/api/v1{SNGV}/ket-qua/2020", headers=_bearer(token))).status_code == 200
-        over = await limited.get(f"/api/v1{SNGV}/ket-qua/2020", headers=_bearer(token))
-        assert over.status_code == 429
-        assert over.json()["code"] == "rate_limited"
+    settings = make_settings(auth=replace(AuthSettings(), api_token_rate_per_minute=3))
+    url = f"/api/v1{SNGV}/ket-qua/2020"
+    async with (
+        AsyncTestClient(app=create_app(settings, database)) as one,
+        AsyncTestClient(app=create_app(settings, database)) as two,
+    ):
+        for _ in range(3):  # a round that a new minute cut in two counted in two windows: it is played again
+            await _owner_rows(owner_engine, "UPDATE api_tokens SET rate_count = 0 RETURNING id", SNGV)
+            answers = await asyncio.gather(*(c.get(url, headers=_bearer(token)) for c in (one, two) * 3))
+            (counted,) = await _owner_rows(owner_engine, "SELECT rate_count FROM api_tokens", SNGV)
+            if counted.rate_count == len(answers):
+                break
+        assert sorted(a.status_code for a in answers) == [200, 200, 200, 429, 429, 429]
+        for answer in answers:
+            assert answer.headers["ratelimit-limit"] == "3"
+            assert 1 <= int(answer.headers["ratelimit-reset"]) <= 60
+        over = next(a for a in answers if a.status_code == 429)
+        assert over.json() == {
+            "code": "rate_limited",
+            "message": over.json()["message"],
+            "field": None,
+        }
+        assert "3 yêu cầu trong một phút" in over.json()["message"]
+        assert over.headers["retry-after"] == over.headers["ratelimit-reset"]
+        assert over.headers["ratelimit-remaining"] == "0"
         # sessions are not counted
-        limited.cookies.set(COOKIE, client.cookies[COOKIE])
-        assert (await limited.get(f"/api/v1{SNGV}/ket-qua/2020")).status_code == 200
+        one.cookies.set(COOKIE, client.cookies[COOKIE])
+        assert (await one.get(url)).status_code == 200
+    rows = await _owner_rows(owner_engine, "SELECT action FROM audit_log WHERE actor = 'token:Vội'", SNGV)
+    assert [r.action for r in rows] == ["api.read"]  # the day's first read; a refused request is not audited
 
 
 # ---- the integrations: evidence from a document system, a survey from the province's system -------------------------
