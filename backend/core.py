@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from advanced_alchemy.config import AsyncSessionConfig
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyPlugin
+from advanced_alchemy.extensions.litestar._utils import get_aa_scope_state
 from litestar.config.app import AppConfig
 from litestar.plugins import InitPluginProtocol, ReceiveRoutePlugin
 from litestar.router import Router
 from litestar.routes import BaseRoute
-from sqlalchemy.ext.asyncio import AsyncEngine
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.utils.scope.state import ScopeState
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend.auth.controllers import AuthController
 from backend.auth.oidc import OIDCRegistry
@@ -124,6 +128,7 @@ class ParboardPlugin(InitPluginProtocol, ReceiveRoutePlugin):
         )
         # flash messages: Litestar's, in a cookie session of their own (the layout calls get_flashes())
         app_config.middleware.append(flash_session_config(settings).middleware)
+        app_config.middleware.append(commit_before_answering(sqlalchemy.session_scope_key))  # innermost
         app_config.template_config.engine_instance.register_template_callable("get_flashes", flashed_messages)
         oidc = OIDCRegistry()
         app_config.state.update(
@@ -171,6 +176,35 @@ def api_router() -> Router:
         ],
         exception_handlers=API_EXCEPTION_HANDLERS,
     )
+
+
+def commit_before_answering(session_scope_key: str) -> Callable[[ASGIApp], ASGIApp]:
+    """Route middleware: commit the request's transaction before its answer starts, when the answer says it worked
+    (2xx, 3xx, as `autocommit_include_redirects`). Advanced Alchemy's own commit, as the answer is sent, swallows a
+    failure: the client was told "saved" of what was not. Here a failure (a constraint, data PostgreSQL refuses, a
+    concurrent change) is raised before anything is sent, to the exception handlers, which answer a 400 or 409 in
+    the request's language (backend.web.errors, backend.web.api) and roll back; the later commit has nothing to do."""
+
+    def middleware(app: ASGIApp) -> ASGIApp:
+        async def committing(scope: Scope, receive: Receive, send: Send) -> None:
+            async def send_after_commit(message: Message) -> None:
+                if message["type"] == "http.response.start" and message["status"] < 400:
+                    session = get_aa_scope_state(scope, session_scope_key)
+                    if isinstance(session, AsyncSession) and session.in_transaction():
+                        try:
+                            await session.commit()
+                        except Exception:
+                            # The route's exception layer saw this start pass and marks the answer begun; nothing
+                            # has reached the client, so the app's exception layer may still answer in its place.
+                            ScopeState.from_scope(scope).response_started = False
+                            raise
+                await send(message)
+
+            await app(scope, receive, send_after_commit)
+
+        return committing
+
+    return middleware
 
 
 def freeze_heap() -> None:

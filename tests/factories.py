@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import shutil
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -402,3 +402,27 @@ async def add_person(
         await db.flush()
         await bind_tenant(db, None)
     return user.id
+
+
+TOKEN_CREATED = re.compile(r'id="created-token" class="token-value" readonly value="(pbt_[^"]+)"')
+NEXT_MONTH = "31/01/2027"  # the test clock is the real one: a date within a year of December 2026
+
+
+async def create_api_token(
+    client: AsyncTestClient[Litestar],
+    csrf: Callable[..., Awaitable[str]],
+    path: str,
+    name: str,
+    scopes: list[str],
+    expires: str = NEXT_MONTH,
+) -> str:
+    """An API token created on the token page at `path` by the signed-in admin, as shown once on the answer."""
+    token = await csrf(f"{path}/")
+    response = await client.post(
+        f"{path}/", data={"_csrf_token": token, "ten": name, "quyen": scopes, "het-han": expires}
+    )
+    assert response.status_code == 201, response.text[:2000]
+    match = TOKEN_CREATED.search(response.text)
+    assert match, response.text[:2000]
+    assert response.headers["cache-control"] == "no-store"
+    return match.group(1)

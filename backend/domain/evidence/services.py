@@ -64,12 +64,13 @@ from backend.domain.tenants.services import province_calendar
 from backend.settings import Settings
 from backend.web.downloads import stream_download
 from backend.web.formatting import vn_size
-from backend.web.input import clean_text
+from backend.web.input import clean_text, unstorable_message
 from backend.web.metrics import UPLOAD_BYTES
 
 MAX_FILES = 20
 MAX_FIELDS = 10
 MAX_FIELD_BYTES = 8 * 1024
+TEXT_FIELDS = ("description", "document", "section")
 MAX_SECTION = 200  # characters of `document_section` ("Điều 3, trang 5")
 MAX_HEADER_BYTES = 4096
 WRITE_CHUNK = 1024 * 1024
@@ -471,10 +472,10 @@ async def _receive(
             if not isinstance(event, MultipartSegment):
                 continue  # the parser only gives body chunks after their segment
             if event.filename is None:
-                value = await _field(stream)
+                value = await _field(stream, event.name)
                 if event.name == "_csrf_token" and not csrf_checked:
                     csrf_checked = csrf_ok(request, value)
-                elif event.name in ("description", "document", "section"):
+                elif event.name in TEXT_FIELDS:
                     received.form[event.name] = value
                 continue
             if not csrf_checked:
@@ -567,7 +568,7 @@ async def _receive(
     await db.flush()
 
 
-async def _field(stream: AsyncIterator[MultipartSegment | bytes | None]) -> str:
+async def _field(stream: AsyncIterator[MultipartSegment | bytes | None], name: str) -> str:
     value = bytearray()
     async for event in stream:
         if event is None:
@@ -576,6 +577,8 @@ async def _field(stream: AsyncIterator[MultipartSegment | bytes | None]) -> str:
             value += event
             if len(value) > MAX_FIELD_BYTES:
                 raise _Refused("files", "Một trường của biểu mẫu quá dài.", 413)
+    if b"\x00" in value:  # refused as every form's NUL is (backend.web.input), next to its field
+        raise _Refused(name if name in TEXT_FIELDS else "files", unstorable_message(), 400)
     return clean_text(value.decode("utf-8", "replace"))
 
 
