@@ -6,6 +6,7 @@ rule (`services.receive_uploads`), list a year's files, download one. A tenant A
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -13,6 +14,7 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Stream
 from sqlalchemy import select
@@ -22,10 +24,11 @@ from backend.auth.permissions import Permission, TokenScope
 from backend.db.models import EvidenceFile
 from backend.domain.evidence import services
 from backend.domain.evidence.services import ClientGone, Target
+from backend.domain.evidence.sniff import ACCEPTED_TEXT
 from backend.domain.evidence.storage import storage_from_settings
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
 from backend.settings import Settings
-from backend.web.api import API_PREFIX, ApiProblem, error_responses
+from backend.web.api import API_PREFIX, ApiError, ApiProblem, error_responses
 
 READ = {"access": Permission.TENANT_VIEW, "token_scope": TokenScope.EVIDENCE_READ}
 # The upload streams its own body (as the page's does): Litestar's CSRF middleware would buffer it, so
@@ -37,6 +40,52 @@ UPLOAD = {
     "exclude_from_csrf": True,
     "reads_own_body": True,
 }
+
+
+UPLOAD_DESCRIPTION = (
+    "Gửi `multipart/form-data`: `files` (một hoặc nhiều tệp, tối đa "
+    f"{services.MAX_FILES} tệp; mỗi tệp tối đa theo cấu hình máy chủ `PARBOARD_MAX_UPLOAD_MB`, mặc định 50 MB; "
+    f"định dạng nhận diện theo nội dung, không theo tên: {ACCEPTED_TEXT}), và các trường chữ không bắt buộc "
+    "`description` (tối đa 2000 ký tự), `document` (số và ngày văn bản, ví dụ «640/KH-STNMT ngày 24/02/2023») và "
+    f"`section` (vị trí trong văn bản, tối đa {services.MAX_SECTION} ký tự); mỗi trường chữ tối đa "
+    f"{services.MAX_FIELD_BYTES // 1024} KiB. Lưu tất cả hoặc không tệp nào: một tệp không nhận được thì trả 422 "
+    "(hoặc 413 khi quá lớn, 415 khi không phải multipart/form-data) và không lưu gì."
+)
+
+
+@dataclass
+class UploadOperation(Operation):
+    """The upload's operation with its multipart body: the handler streams the body itself (no `data` argument),
+    so Litestar cannot see it; a client generator and the schema fuzz need it."""
+
+    def __post_init__(self) -> None:
+        text = Schema(type=OpenAPIType.STRING)
+        self.request_body = RequestBody(
+            required=True,
+            description=UPLOAD_DESCRIPTION,
+            content={
+                "multipart/form-data": OpenAPIMediaType(
+                    schema=Schema(
+                        type=OpenAPIType.OBJECT,
+                        required=["files"],
+                        properties={
+                            "files": Schema(
+                                type=OpenAPIType.ARRAY,
+                                items=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY),
+                                min_items=1,
+                                max_items=services.MAX_FILES,
+                                description=f"các tệp ({ACCEPTED_TEXT})",
+                            ),
+                            "description": replace(text, max_length=2000, description="mô tả"),
+                            "document": replace(text, max_length=200, description="số và ngày văn bản"),
+                            "section": replace(
+                                text, max_length=services.MAX_SECTION, description="vị trí trong văn bản"
+                            ),
+                        },
+                    )
+                )
+            },
+        )
 
 
 class EvidenceFileOut(msgspec.Struct):
@@ -124,7 +173,8 @@ class EvidenceApiController(Controller):
         status_code=201,
         request_max_body_size=None,
         summary="Tải tài liệu kiểm chứng lên một tiêu chí (multipart/form-data: files, description, document, section)",
-        responses=error_responses(),
+        responses=error_responses((413, ApiError), (415, ApiError)),
+        operation_class=UploadOperation,
     )
     async def upload(
         self,
