@@ -16,6 +16,7 @@ from litestar import Litestar, post
 from litestar.di import NamedDependency
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend.asgi import create_app
@@ -24,6 +25,7 @@ from backend.db.models import Province
 from backend.db.runtime import DatabaseUrls
 from backend.settings import AuthSettings
 from backend.web.api import CODES
+from backend.web.errors import refused_input_status
 from tests.auth_support import in_tenant, tenant_id
 from tests.factories import create_api_token, multipart
 from tests.samples import PDF_BYTES
@@ -149,6 +151,11 @@ async def test_a_lone_surrogate_or_a_nul_anywhere_in_a_json_body_is_refused_but_
         assert response.status_code == 400, (raw, response.text)
         assert _is_stable_error(response.json(), 400)
         assert response.json()["field"] == field
+    # unescaped, a NUL is no JSON and a surrogate no UTF-8: the body as a whole is refused
+    for raw in (b'{"area_code": "1", "title": "K\x00", "deadline_text": "x"}', b'{"title": "K\xed\xa0\x80"}'):
+        response = await client.post(tasks, content=raw, headers=headers)
+        assert response.status_code == 400, (raw, response.text)
+        assert _is_stable_error(response.json(), 400)
     # a pair of surrogates is one character (an emoji), and an escaped backslash before "u0000" is text
     fine = rb'{"area_code": "1", "title": "K\ud83d\ude00 \\u0000", "deadline_text": "Qu\u00fd II/2020"}'
     created = await client.post(tasks, content=fine, headers=headers)
@@ -259,3 +266,26 @@ async def test_every_error_status_of_the_api_answers_code_message_and_field(
     assert walked[400].json()["field"] == "title"
     assert walked[422].json()["field"] == "title"
     assert 1 <= int(walked[429].headers["retry-after"]) <= 60
+
+
+class _Orig(Exception):
+    sqlstate: str | None = None
+
+
+@pytest.mark.parametrize(
+    ("sqlstate", "status"),
+    [
+        ("22021", 400),  # a NUL in text
+        ("22P02", 400),  # no such value of the type
+        ("23505", 409),  # a duplicate (two requests at once)
+        ("23503", 409),  # a row a concurrent request removed
+        ("40001", 409),
+        ("40P01", 409),
+        ("42501", None),  # refused by row-level security: ours to explain, a 500
+        (None, None),
+    ],
+)
+def test_database_errors_the_input_causes_are_a_400_or_a_409(sqlstate: str | None, status: int | None) -> None:
+    orig = _Orig()
+    orig.sqlstate = sqlstate
+    assert refused_input_status(DBAPIError("INSERT …", None, orig)) == status
