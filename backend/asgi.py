@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None, database: DatabaseUrls | None =
         """An API token's principal when the request presents one (`Authorization: Bearer pbt_…`), else the
         session's."""
         if bearer(connection.scope) is not None:
-            return await token_principal(engine, connection)
+            return await token_principal(engine, connection, settings.auth.api_token_rate_per_minute)
         return await sessions.principal_for(connection)
 
     app.asgi_handler = request_middleware_factory(

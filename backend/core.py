@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from advanced_alchemy.config import AsyncSessionConfig
 from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig, SQLAlchemyPlugin
-from litestar import Request
+from advanced_alchemy.extensions.litestar._utils import get_aa_scope_state
 from litestar.config.app import AppConfig
-from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.plugins import InitPluginProtocol, ReceiveRoutePlugin
 from litestar.router import Router
 from litestar.routes import BaseRoute
-from sqlalchemy.ext.asyncio import AsyncEngine
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.utils.scope.state import ScopeState
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend.auth.controllers import AuthController
 from backend.auth.oidc import OIDCRegistry
 from backend.auth.permissions import PUBLIC, declare_automatic_options_public
-from backend.auth.principal import current_principal
 from backend.auth.sessions import SessionStore
+from backend.auth.tokens import token_rate_limit
 from backend.db.migrate import head_revision
 from backend.db.rls import TenantSession
 from backend.domain.admin.api import ProvinceAdminApiController, TenantMembersApiController
@@ -114,7 +116,7 @@ class ParboardPlugin(InitPluginProtocol, ReceiveRoutePlugin):
         assets = Assets(settings.paths.static_dir)
         app_config.route_handlers.extend(asset_handlers(assets, PUBLIC))
         app_config.middleware.append(prometheus_config().middleware)
-        app_config.middleware.append(token_rate_limit(settings).middleware)
+        app_config.middleware.append(token_rate_limit)
         app_config.exception_handlers.update(with_api_errors(EXCEPTION_HANDLERS))
         app_config.before_request = check_request_input
         app_config.template_config = template_config(
@@ -127,6 +129,7 @@ class ParboardPlugin(InitPluginProtocol, ReceiveRoutePlugin):
         )
         # flash messages: Litestar's, in a cookie session of their own (the layout calls get_flashes())
         app_config.middleware.append(flash_session_config(settings).middleware)
+        app_config.middleware.append(commit_before_answering(sqlalchemy.session_scope_key))  # innermost
         app_config.template_config.engine_instance.register_template_callable("get_flashes", flashed_messages)
         oidc = OIDCRegistry()
         app_config.state.update(
@@ -178,26 +181,33 @@ def api_router() -> Router:
     )
 
 
-def _token_of(request: Request) -> str:  # type: ignore[type-arg]
-    principal = current_principal(request)
-    return f"api-token:{principal.token_id}" if principal is not None else ""
+def commit_before_answering(session_scope_key: str) -> Callable[[ASGIApp], ASGIApp]:
+    """Route middleware: commit the request's transaction before its answer starts, when the answer says it worked
+    (2xx, 3xx, as `autocommit_include_redirects`). Advanced Alchemy's own commit, as the answer is sent, swallows a
+    failure: the client was told "saved" of what was not. Here a failure (a constraint, data PostgreSQL refuses, a
+    concurrent change) is raised before anything is sent, to the exception handlers, which answer a 400 or 409 in
+    the request's language (backend.web.errors, backend.web.api) and roll back; the later commit has nothing to do."""
 
+    def middleware(app: ASGIApp) -> ASGIApp:
+        async def committing(scope: Scope, receive: Receive, send: Send) -> None:
+            async def send_after_commit(message: Message) -> None:
+                if message["type"] == "http.response.start" and message["status"] < 400:
+                    session = get_aa_scope_state(scope, session_scope_key)
+                    if isinstance(session, AsyncSession) and session.in_transaction():
+                        try:
+                            await session.commit()
+                        except Exception:
+                            # The route's exception layer saw this start pass and marks the answer begun; nothing
+                            # has reached the client, so the app's exception layer may still answer in its place.
+                            ScopeState.from_scope(scope).response_started = False
+                            raise
+                await send(message)
 
-async def _is_token_request(request: Request) -> bool:  # type: ignore[type-arg]
-    # async although it awaits nothing: Litestar runs a plain function given here in a worker thread, a thread
-    # hop on every request (~2 ms of the tenant home under load, docs/performance.md)
-    principal = current_principal(request)
-    return principal is not None and principal.token_id is not None
+            await app(scope, receive, send_after_commit)
 
+        return committing
 
-def token_rate_limit(settings: Settings) -> RateLimitConfig:
-    """Each API token's requests per minute (Litestar's limiter, in this process's memory store); sessions and
-    anonymous requests are not counted. Over the limit: 429 with the JSON error."""
-    return RateLimitConfig(
-        rate_limit=("minute", settings.auth.api_token_rate_per_minute),
-        identifier_for_request=_token_of,
-        check_throttle_handler=_is_token_request,
-    )
+    return middleware
 
 
 def freeze_heap() -> None:

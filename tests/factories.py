@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import shutil
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date
 from decimal import Decimal
 from io import BytesIO
@@ -466,3 +466,27 @@ def plan_workbook(bad_deadline: str = "31/02/2020") -> bytes:
     buffer = BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+TOKEN_CREATED = re.compile(r'id="created-token" class="token-value" readonly value="(pbt_[^"]+)"')
+NEXT_MONTH = "31/01/2027"  # the test clock is the real one: a date within a year of December 2026
+
+
+async def create_api_token(
+    client: AsyncTestClient[Litestar],
+    csrf: Callable[..., Awaitable[str]],
+    path: str,
+    name: str,
+    scopes: list[str],
+    expires: str = NEXT_MONTH,
+) -> str:
+    """An API token created on the token page at `path` by the signed-in admin, as shown once on the answer."""
+    token = await csrf(f"{path}/")
+    response = await client.post(
+        f"{path}/", data={"_csrf_token": token, "ten": name, "quyen": scopes, "het-han": expires}
+    )
+    assert response.status_code == 201, response.text[:2000]
+    match = TOKEN_CREATED.search(response.text)
+    assert match, response.text[:2000]
+    assert response.headers["cache-control"] == "no-store"
+    return match.group(1)

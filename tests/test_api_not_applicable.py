@@ -61,8 +61,10 @@ async def test_the_inspector_assigns_a_criterion_to_another_agency_and_back(
         "/api/v1/t/ha-tinh/so-noi-vu/tham-dinh/2020/so-ngoai-vu/tieu-chi/9.9/giao", json={}, headers=headers
     )
     assert missing.status_code == 404
-    # NUL and the other control characters are dropped, as from the page's form
-    agency = "so-tai-nguyen-moi-truong\x00"
+    # a NUL, which PostgreSQL cannot store, is refused on its field before anything runs
+    refused = await client.post(f"{CRITERION}/giao", json={"agency": "so-tai-nguyen-moi-truong\x00"}, headers=headers)
+    assert (refused.status_code, refused.json()["field"]) == (400, "agency")
+    agency = "so-tai-nguyen-moi-truong"
     assigned = await client.post(f"{CRITERION}/giao", json={"agency": agency}, headers=headers)
     assert assigned.status_code == 200, assigned.text
     assert (assigned.json()["key"], assigned.json()["agency"]) == ("2.5", "so-tai-nguyen-moi-truong")
@@ -91,7 +93,7 @@ async def test_a_department_claims_and_the_province_refuses_accepts_and_revokes(
         ({"criterion": "8", "reason": "  "}, 422, "reason"),
         ({"criterion": "8", "reason": "x" * 2001}, 422, "reason"),
         ({"criterion": "8"}, 400, "reason"),
-        ({"criterion": "9\x00", "reason": "x"}, 422, "criterion"),
+        ({"criterion": "9\x00", "reason": "x"}, 400, "criterion"),
     ):
         bad = await client.post(CLAIMS, json=body, headers=headers)
         assert bad.status_code == status, bad.text
@@ -132,7 +134,10 @@ async def test_a_department_claims_and_the_province_refuses_accepts_and_revokes(
     )
     assert accepted.status_code == 200, accepted.text
     assert (accepted.json()["status"], accepted.json()["status_label"]) == ("decided", "Không áp dụng")
-    answer = {"tenant": "so-ngoai-vu", "criterion": "3\x00", "accept": False, "note": "Đơn vị có\x00 TTHC"}
+    with_nul = {"tenant": "so-ngoai-vu", "criterion": "3", "accept": False, "note": "Đơn vị có\x00 TTHC"}
+    refused_note = await client.post(f"{DECISIONS}/tra-loi", json=with_nul, headers=headers)
+    assert (refused_note.status_code, refused_note.json()["field"]) == (400, "note")
+    answer = {"tenant": "so-ngoai-vu", "criterion": "3", "accept": False, "note": "Đơn vị có TTHC"}
     declined = await client.post(f"{DECISIONS}/tra-loi", json=answer, headers=headers)
     assert (declined.status_code, declined.json()["status"], declined.json()["answer"]) == (
         200,
@@ -185,8 +190,11 @@ async def test_the_province_decides_not_applicable_and_bad_decisions_save_nothin
     )
     assert no_set.status_code == 404
     assert await _count(owner_engine, "SELECT count(*) FROM not_applicable_decisions") == 0
+    with_nul = {"tenant": "so-ngoai-vu", "criterion": " 8 ", "reason": "Dưới 10\x00 phiếu"}
+    refused = await client.post(DECISIONS, json=with_nul, headers=headers)
+    assert (refused.status_code, refused.json()["field"]) == (400, "reason")
     decided = await client.post(
-        DECISIONS, json={"tenant": "so-ngoai-vu", "criterion": " 8 ", "reason": "Dưới 10\x00 phiếu"}, headers=headers
+        DECISIONS, json={"tenant": "so-ngoai-vu", "criterion": " 8 ", "reason": "Dưới 10 phiếu"}, headers=headers
     )
     assert decided.status_code == 200, decided.text
     assert (decided.json()["criterion"], decided.json()["status"]) == ("8", "decided")
@@ -224,20 +232,21 @@ async def test_an_archived_tenant_refuses_the_decision_with_423(
     assert await _count(owner_engine, "SELECT count(*) FROM not_applicable_decisions") == 0
 
 
-async def test_the_review_s_texts_from_json_are_cleaned_of_control_characters_as_the_pages_forms(
+async def test_the_review_s_texts_from_json_with_a_nul_are_refused_on_their_field_and_save_nothing(
     client: AsyncTestClient[Litestar], csrf: Csrf, owner_engine: AsyncEngine
 ) -> None:
-    """A NUL in a JSON string reached PostgreSQL and answered 500; the API now drops it as the pages' forms do."""
+    """A NUL in a JSON string reached PostgreSQL and answered 500; it is refused at the edge (backend.web.input)."""
     await _self_assess_and_submit(owner_engine)
     await sign_in(client, INSPECTOR)
     headers = {"x-csrftoken": await csrf()}
-    asked = await client.post(f"{CRITERION}/yeu-cau", json={"message": "Bổ sung\x00 quyết định"}, headers=headers)
-    assert asked.status_code == 201, asked.text
-    assert asked.json()["requests"][0]["message"] == "Bổ sung quyết định"
-    decision = {"decision": "score", "points": "0,5\x00", "reason": "Thiếu\x00 kiểm chứng"}
-    decided = await client.post(f"{CRITERION}/quyet-dinh", json=decision, headers=headers)
-    assert decided.status_code == 200, decided.text
-    assert decided.json()["reason"] == "Thiếu kiểm chứng"
     step = "/api/v1/t/ha-tinh/so-noi-vu/tham-dinh/2020/so-ngoai-vu/buoc"
-    returned = await client.post(step, json={"step": "tra-lai", "reason": "Thiếu\x00 hồ sơ"}, headers=headers)
-    assert returned.status_code == 200, returned.text
+    for path, body, field in (
+        (f"{CRITERION}/yeu-cau", {"message": "Bổ sung\x00 quyết định"}, "message"),
+        (f"{CRITERION}/quyet-dinh", {"decision": "score", "points": "0,5\x00", "reason": "x"}, "points"),
+        (f"{CRITERION}/quyet-dinh", {"decision": "score", "points": "0,5", "reason": "Thiếu\x00"}, "reason"),
+        (step, {"step": "tra-lai", "reason": "Thiếu\x00 hồ sơ"}, "reason"),
+    ):
+        refused = await client.post(path, json=body, headers=headers)
+        assert (refused.status_code, refused.json()["code"], refused.json()["field"]) == (400, "invalid_request", field)
+        assert not refused.json()["message"].isascii()
+    assert await _count(owner_engine, "SELECT count(*) FROM audit_log WHERE action LIKE 'review.%'") == 0

@@ -4,6 +4,7 @@ database's row-level security both check them, as they check a browser's session
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import html
 import re
@@ -24,6 +25,7 @@ from backend.asgi import create_app
 from backend.auth.sessions import COOKIE
 from backend.db.runtime import DatabaseUrls
 from backend.settings import AuthSettings
+from tests.factories import NEXT_MONTH, create_api_token
 from tests.samples import PDF_BYTES
 from tests.support import make_settings, sign_in
 
@@ -36,28 +38,12 @@ FOCAL_POINT = "thao.ntp@sngv.hatinh.example.vn"
 PROVINCE_ADMIN = "nghia.tv@snv.hatinh.example.vn"
 TOKENS = f"{SNGV}/quan-tri/ma-api"
 PROVINCE_TOKENS = f"{SNV}/quan-tri/tinh/ma-api"
-CREATED = re.compile(r'id="created-token" class="token-value" readonly value="(pbt_[^"]+)"')
-NEXT_MONTH = "31/01/2027"  # the test clock is the real one: a date within a year of December 2026
 
 Csrf = Callable[..., Awaitable[str]]
 
 
 def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
-
-
-async def _create(
-    client: AsyncTestClient[Litestar], csrf: Csrf, path: str, name: str, scopes: list[str], expires: str = NEXT_MONTH
-) -> str:
-    token = await csrf(f"{path}/")
-    response = await client.post(
-        f"{path}/", data={"_csrf_token": token, "ten": name, "quyen": scopes, "het-han": expires}
-    )
-    assert response.status_code == 201, response.text[:2000]
-    match = CREATED.search(response.text)
-    assert match, response.text[:2000]
-    assert response.headers["cache-control"] == "no-store"
-    return match.group(1)
 
 
 async def _owner_rows(owner_engine: AsyncEngine, sql: str, tenant_path: str, **params: Any) -> list[Any]:
@@ -83,7 +69,8 @@ async def test_a_tenant_admin_creates_a_token_shown_once_and_stored_only_as_its_
     await sign_in(client, TENANT_ADMIN)
     home = await client.get(f"{SNGV}/")
     assert f'href="{TOKENS}/"' in home.text  # reachable from the admin's menu
-    token = await _create(client, csrf, TOKENS, "Hệ thống quản lý văn bản", ["evidence:upload", "evidence:read"])
+    scopes = ["evidence:upload", "evidence:read"]
+    token = await create_api_token(client, csrf, TOKENS, "Hệ thống quản lý văn bản", scopes)
     assert token.startswith("pbt_")
     assert len(token) >= 40
 
@@ -150,8 +137,8 @@ async def test_a_tenant_token_reads_its_results_with_its_scope_and_nothing_else(
     client: AsyncTestClient[Litestar], csrf: Csrf
 ) -> None:
     await sign_in(client, TENANT_ADMIN)
-    results = await _create(client, csrf, TOKENS, "Cổng kết quả", ["results:read"])
-    files = await _create(client, csrf, TOKENS, "Văn bản", ["evidence:read"])
+    results = await create_api_token(client, csrf, TOKENS, "Cổng kết quả", ["results:read"])
+    files = await create_api_token(client, csrf, TOKENS, "Văn bản", ["evidence:read"])
     client.cookies.clear()
 
     ok = await client.get(f"/api/v1{SNGV}/ket-qua/2020", headers=_bearer(results))
@@ -180,8 +167,8 @@ async def test_a_tenant_token_with_tasks_read_lists_the_whole_board_and_one_with
     assert created.status_code == 201, created.text
     number = created.json()["number"]
     await sign_in(client, TENANT_ADMIN)
-    reader = await _create(client, csrf, TOKENS, "Hệ thống theo dõi", ["tasks:read"])
-    results = await _create(client, csrf, TOKENS, "Cổng kết quả", ["results:read"])
+    reader = await create_api_token(client, csrf, TOKENS, "Hệ thống theo dõi", ["tasks:read"])
+    results = await create_api_token(client, csrf, TOKENS, "Cổng kết quả", ["results:read"])
     client.cookies.clear()
 
     listed = await client.get(f"{tasks}/", headers=_bearer(reader))
@@ -202,10 +189,12 @@ async def test_a_token_reads_the_plan_s_documents_with_tasks_read_and_no_adminis
     client: AsyncTestClient[Litestar], csrf: Csrf
 ) -> None:
     await sign_in(client, TENANT_ADMIN)
-    reader = await _create(client, csrf, TOKENS, "Hệ thống theo dõi", ["tasks:read"])
-    every = await _create(client, csrf, TOKENS, "Mọi quyền", ["results:read", "evidence:read", "evidence:upload"])
+    reader = await create_api_token(client, csrf, TOKENS, "Hệ thống theo dõi", ["tasks:read"])
+    every = await create_api_token(
+        client, csrf, TOKENS, "Mọi quyền", ["results:read", "evidence:read", "evidence:upload"]
+    )
     await sign_in(client, PROVINCE_ADMIN)
-    province = await _create(
+    province = await create_api_token(
         client, csrf, PROVINCE_TOKENS, "Cổng của tỉnh", ["province-results:read", "external-scores:write"]
     )
     client.cookies.clear()
@@ -243,8 +232,8 @@ async def test_a_revoked_or_expired_token_gets_401(
     client: AsyncTestClient[Litestar], csrf: Csrf, owner_engine: AsyncEngine
 ) -> None:
     await sign_in(client, TENANT_ADMIN)
-    revoked = await _create(client, csrf, TOKENS, "Thu hồi", ["results:read"])
-    expired = await _create(client, csrf, TOKENS, "Hết hạn", ["results:read"])
+    revoked = await create_api_token(client, csrf, TOKENS, "Thu hồi", ["results:read"])
+    expired = await create_api_token(client, csrf, TOKENS, "Hết hạn", ["results:read"])
     url = f"/api/v1{SNGV}/ket-qua/2020"
     assert (await client.get(url, headers=_bearer(revoked))).status_code == 200
 
@@ -265,7 +254,7 @@ async def test_a_revoked_or_expired_token_gets_401(
 
 async def test_a_province_token_reads_its_province_and_no_other(client: AsyncTestClient[Litestar], csrf: Csrf) -> None:
     await sign_in(client, PROVINCE_ADMIN)
-    token = await _create(client, csrf, PROVINCE_TOKENS, "Cổng của tỉnh", ["province-results:read"])
+    token = await create_api_token(client, csrf, PROVINCE_TOKENS, "Cổng của tỉnh", ["province-results:read"])
     client.cookies.clear()
     ours = await client.get(f"/api/v1{SNV}/ket-qua/tinh/2020", headers=_bearer(token))
     assert ours.status_code == 200, ours.text
@@ -280,9 +269,9 @@ async def test_the_database_accepts_a_token_where_the_token_reaches_and_nowhere_
 ) -> None:
     """The second wall: `app_tenant()` (every tenant policy) asks `session_person` about the token itself."""
     await sign_in(client, PROVINCE_ADMIN)
-    province = await _create(client, csrf, PROVINCE_TOKENS, "Tỉnh", ["province-results:read"])
+    province = await create_api_token(client, csrf, PROVINCE_TOKENS, "Tỉnh", ["province-results:read"])
     await sign_in(client, TENANT_ADMIN)
-    tenant = await _create(client, csrf, TOKENS, "Sở", ["results:read"])
+    tenant = await create_api_token(client, csrf, TOKENS, "Sở", ["results:read"])
 
     async def tenants_seen(token: str, province_code: str, tenant_code: str) -> int:
         async with app_engine.begin() as db:
@@ -311,7 +300,7 @@ async def test_every_write_and_the_first_read_of_the_day_are_audited_with_the_to
     client: AsyncTestClient[Litestar], csrf: Csrf, owner_engine: AsyncEngine
 ) -> None:
     await sign_in(client, TENANT_ADMIN)
-    token = await _create(client, csrf, TOKENS, "QLVB", ["evidence:upload", "evidence:read"])
+    token = await create_api_token(client, csrf, TOKENS, "QLVB", ["evidence:upload", "evidence:read"])
     client.cookies.clear()
     for _ in range(3):
         assert (await client.get(f"/api/v1{SNGV}/tai-lieu/2020", headers=_bearer(token))).status_code == 200
@@ -334,21 +323,43 @@ async def test_every_write_and_the_first_read_of_the_day_are_audited_with_the_to
     assert used.last_used_at is not None
 
 
-async def test_a_token_over_its_rate_gets_429_as_json(
-    csrf: Csrf, database: DatabaseUrls, client: AsyncTestClient[Litestar]
+async def test_two_servers_share_one_limit_per_token_and_the_request_over_it_gets_429_with_retry_after(
+    csrf: Csrf, database: DatabaseUrls, client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
 ) -> None:
+    """Two app instances, each with its own connection pool (two server processes), count into one limit: the
+    database counts each token's requests of the minute in the statement that checks the token (migration 0030)."""
     await sign_in(client, TENANT_ADMIN)
-    token = await _create(client, csrf, TOKENS, "Vội", ["results:read"])
-    settings = make_settings(auth=replace(AuthSettings(), api_token_rate_per_minute=2))
-    async with AsyncTestClient(app=create_app(settings, database)) as limited:
-        assert (await limited.get(f"/api/v1{SNGV}/ket-qua/2020", headers=_bearer(token))).status_code == 200
-        assert (await limited.get(f"/api/v1{SNGV}/ket-qua/2020", headers=_bearer(token))).status_code == 200
-        over = await limited.get(f"/api/v1{SNGV}/ket-qua/2020", headers=_bearer(token))
-        assert over.status_code == 429
-        assert over.json()["code"] == "rate_limited"
+    token = await create_api_token(client, csrf, TOKENS, "Vội", ["results:read"])
+    settings = make_settings(auth=replace(AuthSettings(), api_token_rate_per_minute=3))
+    url = f"/api/v1{SNGV}/ket-qua/2020"
+    async with (
+        AsyncTestClient(app=create_app(settings, database)) as one,
+        AsyncTestClient(app=create_app(settings, database)) as two,
+    ):
+        for _ in range(3):  # a round that a new minute cut in two counted in two windows: it is played again
+            await _owner_rows(owner_engine, "UPDATE api_tokens SET rate_count = 0 RETURNING id", SNGV)
+            answers = await asyncio.gather(*(c.get(url, headers=_bearer(token)) for c in (one, two) * 3))
+            (counted,) = await _owner_rows(owner_engine, "SELECT rate_count FROM api_tokens", SNGV)
+            if counted.rate_count == len(answers):
+                break
+        assert sorted(a.status_code for a in answers) == [200, 200, 200, 429, 429, 429]
+        for answer in answers:
+            assert answer.headers["ratelimit-limit"] == "3"
+            assert 1 <= int(answer.headers["ratelimit-reset"]) <= 60
+        over = next(a for a in answers if a.status_code == 429)
+        assert over.json() == {
+            "code": "rate_limited",
+            "message": over.json()["message"],
+            "field": None,
+        }
+        assert "3 yêu cầu trong một phút" in over.json()["message"]
+        assert over.headers["retry-after"] == over.headers["ratelimit-reset"]
+        assert over.headers["ratelimit-remaining"] == "0"
         # sessions are not counted
-        limited.cookies.set(COOKIE, client.cookies[COOKIE])
-        assert (await limited.get(f"/api/v1{SNGV}/ket-qua/2020")).status_code == 200
+        one.cookies.set(COOKIE, client.cookies[COOKIE])
+        assert (await one.get(url)).status_code == 200
+    rows = await _owner_rows(owner_engine, "SELECT action FROM audit_log WHERE actor = 'token:Vội'", SNGV)
+    assert [r.action for r in rows] == ["api.read"]  # the day's first read; a refused request is not audited
 
 
 # ---- the integrations: evidence from a document system, a survey from the province's system -------------------------
@@ -358,8 +369,8 @@ async def test_a_document_system_uploads_lists_and_downloads_evidence_with_the_p
     client: AsyncTestClient[Litestar], csrf: Csrf, owner_engine: AsyncEngine
 ) -> None:
     await sign_in(client, TENANT_ADMIN)
-    token = await _create(client, csrf, TOKENS, "QLVB", ["evidence:upload", "evidence:read"])
-    reader = await _create(client, csrf, TOKENS, "Chỉ đọc", ["evidence:read"])
+    token = await create_api_token(client, csrf, TOKENS, "QLVB", ["evidence:upload", "evidence:read"])
+    reader = await create_api_token(client, csrf, TOKENS, "Chỉ đọc", ["evidence:read"])
     client.cookies.clear()
     url = f"/api/v1{SNGV}/tai-lieu/2020/tieu-chi/1.2"
     uploaded = await client.post(
@@ -402,8 +413,8 @@ async def test_the_provinces_survey_system_pushes_answers_all_or_nothing(
     client: AsyncTestClient[Litestar], csrf: Csrf, owner_engine: AsyncEngine
 ) -> None:
     await sign_in(client, PROVINCE_ADMIN)
-    token = await _create(client, csrf, PROVINCE_TOKENS, "Khảo sát", ["external-scores:write"])
-    reader = await _create(client, csrf, PROVINCE_TOKENS, "Cổng", ["province-results:read"])
+    token = await create_api_token(client, csrf, PROVINCE_TOKENS, "Khảo sát", ["external-scores:write"])
+    reader = await create_api_token(client, csrf, PROVINCE_TOKENS, "Cổng", ["province-results:read"])
     client.cookies.clear()
     url = f"/api/v1{SNV}/diem-ngoai/2020/phieu-khao-sat"
     bad = _answers_csv([("01", "xa-khong-co", "8", "A"), ("01", "phuong-thanh-sen", "8", "F")])
@@ -441,7 +452,7 @@ BRVT_SNV = "/t/ba-ria-vung-tau/so-noi-vu"
 async def _brvt_index_token(client: AsyncTestClient[Litestar], csrf: Csrf) -> str:
     """A token for Bà Rịa - Vũng Tàu's index system, made by its province admin (left signed in)."""
     await sign_in(client, "loc.dv@snv.brvt.example.vn")
-    return await _create(client, csrf, f"{BRVT_SNV}/quan-tri/tinh/ma-api", "Chỉ số", ["external-scores:write"])
+    return await create_api_token(client, csrf, f"{BRVT_SNV}/quan-tri/tinh/ma-api", "Chỉ số", ["external-scores:write"])
 
 
 async def test_the_provinces_index_system_pushes_the_filled_in_workbook(

@@ -688,14 +688,18 @@ async def test_malformed_requests_get_a_clear_answer(
     assert _stored_files(settings) == []
 
 
-async def test_control_characters_in_the_upload_fields_are_dropped(
+async def test_a_nul_in_the_upload_fields_is_refused_and_other_control_characters_are_dropped(
     client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
 ) -> None:
     await sign_in(client, STAFF)
+    with_nul = await upload_evidence(client, [("Kế hoạch.pdf", PDF_BYTES)], {"description": "Kế hoạch\x00 CCHC"})
+    assert with_nul.status_code == 422
+    assert 'id="ev-2020-1-2-description-error">Dữ liệu gửi lên có ký tự không lưu được' in with_nul.text
+    assert await evidence_rows(owner_engine) == []
     response = await upload_evidence(
         client,
         [("Kế hoạch.pdf", PDF_BYTES)],
-        {"description": "Kế hoạch\x00 CCHC\x1b năm 2020", "document": "Số 640/KH-STNMT\x00 ngày 24/02/2023"},
+        {"description": "Kế hoạch CCHC\x1b năm 2020", "document": "Số 640/KH-STNMT\x07 ngày 24/02/2023"},
     )
     assert response.status_code == 201, response.text
     (row,) = await evidence_rows(owner_engine)

@@ -37,7 +37,7 @@ async def test_an_uploaded_file_keeps_its_section_and_shows_it(
     response = await upload_evidence(
         client,
         [("Kế hoạch.pdf", PDF_BYTES)],
-        {"document": "Số 640/KH-STNMT ngày 24/02/2023", "section": "Điều 3,\x00 trang 5"},
+        {"document": "Số 640/KH-STNMT ngày 24/02/2023", "section": "Điều 3,\x07 trang 5"},
     )
     assert response.status_code == 201, response.text
     (row,) = await evidence_rows(owner_engine)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from litestar.connection import ASGIConnection
 
@@ -11,6 +12,20 @@ from backend.auth.permissions import ARCHIVE_PERMISSIONS, TOKEN_SCOPE_PERMISSION
 from backend.db.models import Role
 
 SCOPE_KEY = "parboard_principal"
+
+
+@dataclass(frozen=True)
+class TokenRate:
+    """An API token's rate this minute, counted by the database for every process (`api_token_use`): the request's
+    place in the minute, the limit (None: none), and when the minute ends."""
+
+    count: int
+    limit: int | None
+    resets_at: datetime
+
+    @property
+    def exceeded(self) -> bool:
+        return self.limit is not None and self.count > self.limit
 
 
 @dataclass(frozen=True)
@@ -30,6 +45,7 @@ class Principal:
     token_tenant_id: uuid.UUID | None = None
     token_scopes: frozenset[TokenScope] | None = None
     credential: str = field(default="", repr=False)
+    rate: TokenRate | None = None
     # Archived tenants of the request: only ARCHIVE_PERMISSIONS there, whatever the roles (set by the tenant context).
     read_only: frozenset[uuid.UUID] = frozenset()
 

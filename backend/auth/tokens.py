@@ -12,6 +12,7 @@ one of its scopes (`backend.auth.permissions.TokenScope`).
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -20,12 +21,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from litestar.connection import ASGIConnection
-from litestar.types import Scope
+from litestar.exceptions import TooManyRequestsException
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from backend import clock
 from backend.auth.permissions import PROVINCE_TOKEN_SCOPES, TENANT_TOKEN_SCOPES, TokenScope
-from backend.auth.principal import Principal
+from backend.auth.principal import SCOPE_KEY, Principal, TokenRate
 from backend.db.engine import driver_connection
 from backend.db.models import ApiToken, AuditEntry, TokenKind
 
@@ -44,7 +47,7 @@ SCOPE_LABELS: dict[TokenScope, str] = {
     TokenScope.EXTERNAL_SCORES_WRITE: "Gửi điểm khảo sát và chỉ số bên ngoài (DTI, SIPAS)",
 }
 
-_USE = "SELECT * FROM api_token_use($1, $2, $3)"
+_USE = "SELECT * FROM api_token_use(token => $1, method => $2, path => $3, per_minute => $4)"
 
 
 def new_token() -> str:
@@ -67,13 +70,19 @@ def bearer(scope: Scope) -> str | None:
     return None
 
 
-async def token_principal(engine: AsyncEngine, connection: ASGIConnection) -> Principal | None:  # type: ignore[type-arg]
-    """The principal of a live API token (and its use recorded), or None: unknown, revoked or expired."""
+async def token_principal(
+    engine: AsyncEngine,
+    connection: ASGIConnection,  # type: ignore[type-arg]
+    per_minute: int | None = None,
+) -> Principal | None:
+    """The principal of a live API token (its use recorded and counted in its minute against `per_minute`), or
+    None: unknown, revoked or expired."""
     token = bearer(connection.scope)
     if token is None:
         return None
+    method, path = connection.scope.get("method", "GET"), connection.scope["path"]
     async with driver_connection(engine) as driver:
-        row = await driver.fetchrow(_USE, token, connection.scope.get("method", "GET"), connection.scope["path"])
+        row = await driver.fetchrow(_USE, token, method, path, per_minute)
     if row is None:
         return None
     return Principal(
@@ -85,6 +94,7 @@ async def token_principal(engine: AsyncEngine, connection: ASGIConnection) -> Pr
         token_tenant_id=row["tenant_id"],
         token_scopes=frozenset(TokenScope(s) for s in row["scopes"] if s in TokenScope._value2member_map_),
         credential=token,
+        rate=TokenRate(count=row["minute_count"], limit=per_minute, resets_at=row["minute_ends"]),
     )
 
 
@@ -210,3 +220,45 @@ async def revoke(
         db.add(AuditEntry.by(tenant_id, by, "api_token.revoke", "api-token", str(row.id), after={"name": row.name}))
         await db.flush()
     return row
+
+
+def rate_headers(rate: TokenRate, now: datetime) -> dict[str, str]:
+    """The `RateLimit-*` headers of a token's answer (IETF draft, as Litestar's limiter sent them)."""
+    limit = rate.limit or 0
+    reset = max(1, math.ceil((rate.resets_at - now).total_seconds()))
+    return {
+        "RateLimit-Policy": f"{limit}; w=60",
+        "RateLimit-Limit": str(limit),
+        "RateLimit-Remaining": str(max(limit - rate.count, 0)),
+        "RateLimit-Reset": str(reset),
+    }
+
+
+def token_rate_limit(app: ASGIApp) -> ASGIApp:
+    """Route middleware: a token request beyond its minute's limit is refused (429 with `Retry-After`, in the API's
+    error shape), the others carry their `RateLimit-*` headers. The count is the database's (`token_principal`), so
+    the limit holds across processes and servers; sessions and anonymous requests are not counted."""
+
+    async def limited(scope: Scope, receive: Receive, send: Send) -> None:
+        principal = scope.get(SCOPE_KEY)
+        rate = principal.rate if isinstance(principal, Principal) else None
+        if rate is None or rate.limit is None:
+            await app(scope, receive, send)
+            return
+        headers = rate_headers(rate, clock.utc_now())
+        if rate.exceeded:
+            seconds = headers["RateLimit-Reset"]
+            raise TooManyRequestsException(
+                detail=f"Mã API đã gửi quá {rate.limit} yêu cầu trong một phút. Hãy thử lại sau {seconds} giây.",
+                headers={**headers, "Retry-After": seconds},
+            )
+        encoded = [(name.lower().encode(), value.encode()) for name, value in headers.items()]
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *encoded]
+            await send(message)
+
+        await app(scope, receive, with_headers)
+
+    return limited

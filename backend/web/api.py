@@ -27,7 +27,7 @@ from litestar.params import QueryParameter
 from sqlalchemy.exc import DBAPIError
 
 from backend.logging import get_logger
-from backend.web.errors import MESSAGES, ClearRefusal
+from backend.web.errors import MESSAGES, ClearRefusal, refused_input_status
 
 log = get_logger("parboard.api")
 
@@ -143,7 +143,8 @@ def api_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Re
         message = exc.detail if isinstance(exc, ClearRefusal) else _message(status, exc.detail)
         code = CODES.get(status, "error" if status < 500 else "internal_error")
         headers = exc.headers or None
-        response = error_response(status, ApiError(code=code, message=message))
+        field = getattr(exc, "field", None)  # an input's refusal names it (backend.web.input)
+        response = error_response(status, ApiError(code=code, message=message, field=field))
         if headers:
             response.headers.update(headers)
         return response
@@ -151,9 +152,9 @@ def api_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Re
         log.warning("undecodable form field", path=request.url.path, reason=exc.reason)
         message = "Dữ liệu gửi lên không phải văn bản UTF-8 hợp lệ."
         return error_response(400, ApiError(code=CODES[400], message=message))
-    if isinstance(exc, DBAPIError) and str(getattr(exc.orig, "sqlstate", "") or "").startswith("22"):
-        log.warning("rejected input", path=request.url.path, sqlstate=exc.orig.sqlstate)  # type: ignore[union-attr]
-        return error_response(400, ApiError(code=CODES[400], message=MESSAGES[400][1]))
+    if isinstance(exc, DBAPIError) and (refused := refused_input_status(exc)) is not None:
+        log.warning("rejected input", path=request.url.path, sqlstate=getattr(exc.orig, "sqlstate", None))
+        return error_response(refused, ApiError(code=CODES[refused], message=MESSAGES[refused][1]))
     log.exception("unhandled error", path=request.url.path, error=type(exc).__name__)
     return error_response(500, ApiError(code=CODES[500], message=MESSAGES[500][1]))
 

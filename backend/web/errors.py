@@ -22,6 +22,11 @@ MESSAGES: dict[int, tuple[str, str]] = {
     ),
     404: ("Không tìm thấy trang", "Trang bạn tìm không tồn tại hoặc đã được chuyển đi."),
     405: ("Phương thức không được hỗ trợ", "Thao tác này không được hỗ trợ tại địa chỉ này."),
+    409: (
+        "Dữ liệu vừa thay đổi",
+        "Dữ liệu gửi lên xung đột với dữ liệu vừa được lưu (có thể có người khác thao tác cùng lúc). "
+        "Chưa có gì được lưu: hãy tải lại trang và thử lại.",
+    ),
     423: ("Đơn vị đã lưu trữ", "Đơn vị này đã được sắp xếp lại: hồ sơ chỉ còn để xem, không sửa được nữa."),
     413: ("Dữ liệu quá lớn", "Dữ liệu gửi lên vượt quá giới hạn cho phép."),
     429: ("Quá nhiều yêu cầu", "Bạn đã gửi quá nhiều yêu cầu. Vui lòng thử lại sau ít phút."),
@@ -75,13 +80,25 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
     return _respond(request, exc.status_code, detail)
 
 
-def database_error_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
-    """PostgreSQL's data exceptions (SQLSTATE class 22) come from what the request sent, e.g. a NUL
-    character in a path segment or form field, which no text column accepts: a 400, not a 500."""
+def refused_input_status(exc: DBAPIError) -> int | None:
+    """The status of a database error the request's input caused, or None (ours: a 500). PostgreSQL's data
+    exceptions (SQLSTATE class 22, e.g. a value no column type holds) are a 400; an integrity violation (class 23:
+    a duplicate, a row a concurrent request removed) and a serialization failure or deadlock are a 409, whether
+    raised by a statement or by the commit."""
     sqlstate = str(getattr(exc.orig, "sqlstate", "") or "")
     if sqlstate.startswith("22"):
-        log.warning("rejected input", path=request.url.path, sqlstate=sqlstate)
-        return _respond(request, 400)
+        return 400
+    if sqlstate.startswith("23") or sqlstate in ("40001", "40P01"):
+        return 409
+    return None
+
+
+def database_error_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
+    """A database error the input caused (`refused_input_status`) is a 4xx, never a 500, and nothing is saved."""
+    status = refused_input_status(exc)
+    if status is not None:
+        log.warning("rejected input", path=request.url.path, sqlstate=getattr(exc.orig, "sqlstate", None))
+        return _respond(request, status)
     return internal_error_handler(request, exc)
 
 

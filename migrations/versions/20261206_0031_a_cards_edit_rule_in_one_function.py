@@ -11,7 +11,7 @@ edit; now one function decides it for both:
 A frozen snapshot: every statement is written here literally. The role names come from the configuration.
 
 Revision ID: 0031
-Revises: 0028
+Revises: 0029
 Create Date: 2026-12-06 08:45:00.000000
 """
 

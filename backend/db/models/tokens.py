@@ -6,7 +6,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ARRAY, CheckConstraint, DateTime, ForeignKey, String, Uuid, func
+from sqlalchemy import ARRAY, CheckConstraint, DateTime, ForeignKey, Integer, String, Uuid, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.db.base import Base, TenantScoped, UUIDPrimaryKey
@@ -38,3 +38,7 @@ class ApiToken(UUIDPrimaryKey, TenantScoped, Base):
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     revoked_by: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    # The rate limit, one count for every process (`api_token_use` keeps it, migration 0030): the minute the token
+    # was last used in, and its requests in that minute.
+    rate_minute: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    rate_count: Mapped[int] = mapped_column(Integer, server_default=text("0"))

@@ -6,12 +6,14 @@ rule (`services.receive_uploads`), list a year's files, download one. A tenant A
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency, Provide
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,9 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth.permissions import Permission, TokenScope
 from backend.db.models import EvidenceFile
 from backend.domain.evidence import services
-from backend.domain.evidence.services import ClientGone, Target
+from backend.domain.evidence.services import ClientGone, Target, TargetLookup
+from backend.domain.evidence.sniff import ACCEPTED_TEXT
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
-from backend.web.api import API_PREFIX, ApiProblem, error_responses
+from backend.web.api import API_PREFIX, ApiError, ApiProblem, error_responses
 
 READ = {"access": Permission.TENANT_VIEW, "token_scope": TokenScope.EVIDENCE_READ}
 # The upload streams its own body (as the page's does): Litestar's CSRF middleware would buffer it, so
@@ -33,6 +36,52 @@ UPLOAD = {
     "exclude_from_csrf": True,
     "reads_own_body": True,
 }
+
+
+UPLOAD_DESCRIPTION = (
+    "Gửi `multipart/form-data`: `files` (một hoặc nhiều tệp, tối đa "
+    f"{services.MAX_FILES} tệp; mỗi tệp tối đa theo cấu hình máy chủ `PARBOARD_MAX_UPLOAD_MB`, mặc định 50 MB; "
+    f"định dạng nhận diện theo nội dung, không theo tên: {ACCEPTED_TEXT}), và các trường chữ không bắt buộc "
+    "`description` (tối đa 2000 ký tự), `document` (số và ngày văn bản, ví dụ «640/KH-STNMT ngày 24/02/2023») và "
+    f"`section` (vị trí trong văn bản, tối đa {services.MAX_SECTION} ký tự); mỗi trường chữ tối đa "
+    f"{services.MAX_FIELD_BYTES // 1024} KiB. Lưu tất cả hoặc không tệp nào: một tệp không nhận được thì trả 422 "
+    "(hoặc 413 khi quá lớn, 415 khi không phải multipart/form-data) và không lưu gì."
+)
+
+
+@dataclass
+class UploadOperation(Operation):
+    """The upload's operation with its multipart body: the handler streams the body itself (no `data` argument),
+    so Litestar cannot see it; a client generator and the schema fuzz need it."""
+
+    def __post_init__(self) -> None:
+        text = Schema(type=OpenAPIType.STRING)
+        self.request_body = RequestBody(
+            required=True,
+            description=UPLOAD_DESCRIPTION,
+            content={
+                "multipart/form-data": OpenAPIMediaType(
+                    schema=Schema(
+                        type=OpenAPIType.OBJECT,
+                        required=["files"],
+                        properties={
+                            "files": Schema(
+                                type=OpenAPIType.ARRAY,
+                                items=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY),
+                                min_items=1,
+                                max_items=services.MAX_FILES,
+                                description=f"các tệp ({ACCEPTED_TEXT})",
+                            ),
+                            "description": replace(text, max_length=2000, description="mô tả"),
+                            "document": replace(text, max_length=200, description="số và ngày văn bản"),
+                            "section": replace(
+                                text, max_length=services.MAX_SECTION, description="vị trí trong văn bản"
+                            ),
+                        },
+                    )
+                )
+            },
+        )
 
 
 # A remedy task's and an evidence request's files, and deleting one: for signed-in people, as on the pages.
@@ -87,9 +136,10 @@ async def _files(db: AsyncSession, tenant: TenantContext, target: Target) -> Evi
 
 
 async def _receive(
-    request: Request[Any, Any, Any], db: AsyncSession, tenant: TenantContext, target: Target
+    request: Request[Any, Any, Any], db: AsyncSession, tenant: TenantContext, target: Target | TargetLookup
 ) -> EvidenceListOut:
-    """The request's files stored to `target` with the pages' limits and sniffing, all or none."""
+    """The request's files stored to `target` with the pages' limits and sniffing, all or none. A task or a request
+    is looked up after the body is read (`TargetLookup`), so that a refused field answers 400 before any service."""
     try:
         received = await services.receive_uploads(request, db, tenant, request.app.state["settings"], target)
     except ClientGone:
@@ -97,7 +147,7 @@ async def _receive(
     if received.errors:
         field, message = next(iter(received.errors.items()))
         raise ApiProblem(message, field=field, status=received.status_code)
-    return EvidenceListOut(target.year, [_out(tenant.base_path, f) for f in received.files])
+    return EvidenceListOut(received.files[0].year, [_out(tenant.base_path, f) for f in received.files])
 
 
 class EvidenceApiController(Controller):
@@ -134,7 +184,8 @@ class EvidenceApiController(Controller):
         status_code=201,
         request_max_body_size=None,
         summary="Tải tài liệu kiểm chứng lên một tiêu chí (multipart/form-data: files, description, document, section)",
-        responses=error_responses(),
+        responses=error_responses((413, ApiError), (415, ApiError)),
+        operation_class=UploadOperation,
     )
     async def upload(
         self,
@@ -187,7 +238,8 @@ class EvidenceApiController(Controller):
         status_code=201,
         request_max_body_size=None,
         summary="Tải tài liệu kiểm chứng lên một nhiệm vụ khắc phục (multipart/form-data, như khi tải lên tiêu chí)",
-        responses=error_responses(),
+        responses=error_responses((413, ApiError), (415, ApiError)),
+        operation_class=UploadOperation,
     )
     async def upload_task(
         self,
@@ -197,7 +249,9 @@ class EvidenceApiController(Controller):
         task_id: FromPath[uuid.UUID],
     ) -> EvidenceListOut:
         """The same limits and all-or-nothing rule, to a task the person sees on the board (404 otherwise)."""
-        return await _receive(request, db_session, tenant, await services.target_for_task(db_session, tenant, task_id))
+        return await _receive(
+            request, db_session, tenant, lambda: services.target_for_task(db_session, tenant, task_id)
+        )
 
     @post(
         "/yeu-cau/{request_id:uuid}",
@@ -206,7 +260,8 @@ class EvidenceApiController(Controller):
         status_code=201,
         request_max_body_size=None,
         summary="Tải tài liệu kiểm chứng trả lời một yêu cầu bổ sung của thẩm định (multipart/form-data)",
-        responses=error_responses(),
+        responses=error_responses((413, ApiError), (415, ApiError)),
+        operation_class=UploadOperation,
     )
     async def upload_request(
         self,
@@ -216,7 +271,7 @@ class EvidenceApiController(Controller):
         request_id: FromPath[uuid.UUID],
     ) -> EvidenceListOut:
         """Files answering an inspector's evidence request, while it is open, with the same limits."""
-        return await _receive(request, db_session, tenant, await services.target_for_request(db_session, request_id))
+        return await _receive(request, db_session, tenant, lambda: services.target_for_request(db_session, request_id))
 
     @delete(
         "/tep/{file_id:uuid}",

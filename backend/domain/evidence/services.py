@@ -5,7 +5,9 @@ The API other parts use (every function runs on a session already bound to the t
 - `Target(year, criterion_code=None, task_id=None, request_id=None)`: what the files are attached to
   (a criterion of the year's self-assessment, a remedy task, or the answer to an inspector's evidence
   request; `request_id` may go with `criterion_code`).
-- `await receive_uploads(request, db, tenant, settings, target) -> Received`: parses
+- `await receive_uploads(request, db, tenant, settings, target) -> Received`: `target` may also be a lookup
+  (`TargetLookup`), awaited once the body has been read: the API looks a task or a request up only after its
+  fields are checked, so a NUL in a field is refused (400) before any service runs, as in every other body. Parses
   the multipart body AS IT STREAMS (`request.stream()`, never `request.form()`), writes each file part
   into the configured storage's `put` chunk by chunk, checks the content (sniff.py), the size limit
   (settings.storage.max_upload_bytes per file, refused while streaming), ≤ MAX_FILES files, and the CSRF
@@ -37,7 +39,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from secrets import compare_digest
@@ -66,12 +68,13 @@ from backend.domain.tenants.services import province_calendar
 from backend.settings import Settings
 from backend.web.downloads import stream_download
 from backend.web.formatting import vn_size
-from backend.web.input import clean_text
+from backend.web.input import clean_text, unstorable_message
 from backend.web.metrics import UPLOAD_BYTES
 
 MAX_FILES = 20
 MAX_FIELDS = 10
 MAX_FIELD_BYTES = 8 * 1024
+TEXT_FIELDS = ("description", "document", "section")
 MAX_SECTION = 200  # characters of `document_section` ("Điều 3, trang 5")
 MAX_HEADER_BYTES = 4096
 WRITE_CHUNK = 1024 * 1024
@@ -94,6 +97,9 @@ class Target:
     criterion_code: str | None = None
     task_id: uuid.UUID | None = None
     request_id: uuid.UUID | None = None
+
+
+TargetLookup = Callable[[], Awaitable[Target]]
 
 
 @dataclass
@@ -436,7 +442,11 @@ class _Events:
 
 
 async def receive_uploads(
-    request: Request[Any, Any, Any], db: AsyncSession, tenant: TenantContext, settings: Settings, target: Target
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    tenant: TenantContext,
+    settings: Settings,
+    target: Target | TargetLookup,
 ) -> Received:
     """Stream the request's files into storage and record them as this person's, all or nothing (see the module
     docstring)."""
@@ -474,7 +484,7 @@ async def _receive(
     actor: uuid.UUID | None,
     settings: Settings,
     storage: Storage,
-    target: Target,
+    target: Target | TargetLookup,
     received: Received,
     created: list[str],
 ) -> None:
@@ -509,10 +519,10 @@ async def _receive(
             if not isinstance(event, MultipartSegment):
                 continue  # the parser only gives body chunks after their segment
             if event.filename is None:
-                value = await _field(stream)
+                value = await _field(stream, event.name)
                 if event.name == "_csrf_token" and not csrf_checked:
                     csrf_checked = csrf_ok(request, value)
-                elif event.name in ("description", "document", "section"):
+                elif event.name in TEXT_FIELDS:
                     received.form[event.name] = value
                 continue
             if not csrf_checked:
@@ -577,6 +587,8 @@ async def _receive(
         raise _Refused("section", str(exc)) from None
     # A new transaction (the first one was ended before streaming): the session re-applies its bound
     # tenant when it begins (backend.db.rls).
+    if not isinstance(target, Target):
+        target = await target()
     try:
         await check_target(db, target)
     except EvidenceError as exc:
@@ -605,7 +617,7 @@ async def _receive(
     await db.flush()
 
 
-async def _field(stream: AsyncIterator[MultipartSegment | bytes | None]) -> str:
+async def _field(stream: AsyncIterator[MultipartSegment | bytes | None], name: str) -> str:
     value = bytearray()
     async for event in stream:
         if event is None:
@@ -614,6 +626,8 @@ async def _field(stream: AsyncIterator[MultipartSegment | bytes | None]) -> str:
             value += event
             if len(value) > MAX_FIELD_BYTES:
                 raise _Refused("files", "Một trường của biểu mẫu quá dài.", 413)
+    if b"\x00" in value:  # refused as every form's NUL is (backend.web.input), next to its field
+        raise _Refused(name if name in TEXT_FIELDS else "files", unstorable_message(), 400)
     return clean_text(value.decode("utf-8", "replace"))
 
 
