@@ -33,6 +33,7 @@ $(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 lint: $(STAMP)
 	$(BIN)/ruff check backend tests migrations
 	$(BIN)/ruff format --check backend tests migrations
+	$(BIN)/djlint templates --check
 	$(BIN)/djlint templates --lint
 
 typecheck: $(STAMP)

@@ -419,6 +419,11 @@ async def in_tenant(owner_engine: AsyncEngine, tenant_id: uuid.UUID, sql: str, *
         return list(result) if result.returns_rows else []
 
 
+async def in_tenant_of(owner_engine: AsyncEngine, province: str, tenant: str, sql: str, **params: Any) -> list[Any]:
+    """`in_tenant` for the tenant named by its province's code and its own."""
+    return await in_tenant(owner_engine, await tenant_id(owner_engine, province, tenant), sql, **params)
+
+
 async def tenant_id(owner_engine: AsyncEngine, province: str, tenant: str) -> uuid.UUID:
     found = await scalar(
         owner_engine,

@@ -38,6 +38,8 @@ from backend.domain.submissions.services import build_package
 from backend.domain.tenants.config import load_directory
 from backend.domain.tenants.sync import SyncReport, sync_tenants
 from backend.settings import PROJECT_ROOT
+from tests.html_support import squash
+from tests.samples import PDF_BYTES
 from tests.support import (
     HTMX,
     SEED_001,
@@ -55,6 +57,7 @@ STAFF = "tuan.pa@sngv.hatinh.example.vn"  # Phòng Hợp tác quốc tế
 VIEWER = "lien.ct@sngv.hatinh.example.vn"
 OTHER_FOCAL = "thuong.tth@stnmt.hatinh.example.vn"  # Sở TN&MT, another department
 REVIEWER = "toan.nv@snv.hatinh.example.vn"  # the province's Sở Nội vụ
+COMMUNE_FOCAL = "kien.tv@thanhsen.hatinh.example.vn"  # UBND phường Thành Sen
 BIND_SNGV = (
     "SELECT set_config('app.tenant_id', (SELECT t.id::text FROM tenants t JOIN provinces p ON p.id = t.province_id"
     " WHERE p.code = 'ha-tinh' AND t.code = 'so-ngoai-vu'), true)"
@@ -143,6 +146,16 @@ async def upload_evidence(  # type: ignore[no-untyped-def]
     return await client.post(path, content=body, headers=headers)
 
 
+async def upload_one_pdf(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, fields: dict[str, str]
+) -> tuple[Any, dict[str, object]]:
+    """Upload one PDF with the form's `fields` as the signed-in person: the answer and the one row it saved."""
+    response = await upload_evidence(client, [("Kế hoạch.pdf", PDF_BYTES)], fields)
+    assert response.status_code == 201, response.text
+    (row,) = await evidence_rows(owner_engine)
+    return response, row
+
+
 async def evidence_rows(owner_engine: AsyncEngine) -> list[dict[str, object]]:
     async with owner_engine.connect() as connection:
         async with connection.begin():
@@ -225,6 +238,21 @@ async def add_evidence(
                 db.add(row)
                 rows.append(row)
     return rows
+
+
+def submitted(tenant: uuid.UUID, assessment: uuid.UUID, year: int = 2020, version: int = 1) -> Submission:
+    """A submission of a self-assessment as the reviewers see it once packaged (no progress left, no error)."""
+    return Submission(
+        id=uuid.uuid4(),
+        tenant_id=tenant,
+        assessment_id=assessment,
+        year=year,
+        version=version,
+        status="submitted",
+        progress_done=0,
+        progress_total=0,
+        error="",
+    )
 
 
 async def submission_rows(engine: AsyncEngine, tenant: uuid.UUID) -> list[Submission]:
@@ -486,7 +514,7 @@ async def create_api_token(
         f"{path}/", data={"_csrf_token": token, "ten": name, "quyen": scopes, "het-han": expires}
     )
     assert response.status_code == 201, response.text[:2000]
-    match = TOKEN_CREATED.search(response.text)
+    match = TOKEN_CREATED.search(squash(response.text))  # the input's attributes are wrapped in the template
     assert match, response.text[:2000]
     assert response.headers["cache-control"] == "no-store"
     return match.group(1)

@@ -9,9 +9,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.db.engine import create_session_maker
-from backend.db.models import Submission
+from backend.db.models import NotApplicableDecision
 from backend.db.rls import bind_tenant
 from backend.domain.assessments import services as assessments
+from tests.factories import submitted
 from tests.support import SEED_001 as ASSESSMENT_001
 from tests.support import tenant_and_province
 
@@ -19,6 +20,19 @@ from tests.support import tenant_and_province
 # full marks for 1.7, which the inspectors will appraise at 0,5
 SEED_001 = [(code, {"points": "1", "version": "0"} if code == "1.7" else form) for code, form in ASSESSMENT_001]
 KEYS = [code + ("*" if form.get("phan") else "") for code, form in SEED_001]
+
+
+async def survey_part_not_applicable(owner_engine: AsyncEngine) -> None:
+    """Hà Tĩnh 2020's survey part (criterion 8) decided not applicable to Sở Ngoại vụ: too few survey forms."""
+    async with create_session_maker(owner_engine)() as db, db.begin():
+        tenant, _ = await tenant_and_province(db, "ha-tinh", "so-ngoai-vu")
+        await bind_tenant(db, tenant.id)
+        db.add(
+            NotApplicableDecision(
+                id=uuid.uuid4(), tenant_id=tenant.id, year=2020, criterion_code="8", reason="Không đủ phiếu khảo sát"
+            )
+        )
+        await bind_tenant(db, None)
 
 
 async def self_assess_and_submit(owner_engine: AsyncEngine, *, submit: bool = True) -> None:
@@ -33,19 +47,7 @@ async def self_assess_and_submit(owner_engine: AsyncEngine, *, submit: bool = Tr
             row = loaded.sheet.row(code, remainder=form.get("phan") == "con-lai")
             assert not (await assessments.save_row(db, tenant, loaded, row, form, None)).errors
         if submit:
-            db.add(
-                Submission(
-                    id=uuid.uuid4(),
-                    tenant_id=tenant.id,
-                    assessment_id=assessment.id,
-                    year=2020,
-                    version=1,
-                    status="submitted",
-                    progress_done=0,
-                    progress_total=0,
-                    error="",
-                )
-            )
+            db.add(submitted(tenant.id, assessment.id))
         await bind_tenant(db, None)
 
 

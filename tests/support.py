@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from httpx import Response
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
@@ -37,6 +38,7 @@ from backend.settings import (
     Settings,
 )
 from tests.fixtures.criteria import criteria  # noqa: F401 - still imported from here by test_board and test_province_results
+from tests.fixtures.csrf import Csrf
 
 TEST_VAR = Path(os.environ.get("PARBOARD_TEST_VAR_DIR", PROJECT_ROOT / "var" / "test"))
 
@@ -151,6 +153,20 @@ async def sign_in(client: AsyncTestClient[Litestar], email: str) -> None:
     from backend.auth.sessions import COOKIE
 
     client.cookies.set(COOKIE, await session_cookie_for(client.app, email))
+
+
+async def signed_in_headers(client: AsyncTestClient[Litestar], csrf: Csrf, email: str) -> dict[str, str]:
+    """Sign `client` in as the demo person `email`; the headers its JSON API requests carry (the CSRF token)."""
+    await sign_in(client, email)
+    return {"x-csrftoken": await csrf()}
+
+
+def assert_refused_on_field(response: Response, status: int, field: str | None, message: str) -> None:
+    """The API refused the request with `status`, naming `field` and a Vietnamese message containing `message`."""
+    assert response.status_code == status, response.text
+    assert response.json()["field"] == field
+    assert message in response.json()["message"]
+    assert not response.json()["message"].isascii()
 
 
 async def tenant_and_province(db: AsyncSession, province: str, tenant: str) -> tuple[Tenant, Province]:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.auth.sessions import COOKIE
 from tests.fixtures.csrf import CSRF_META, csrf_in
+from tests.html_support import squash
 from tests.support import session_cookie_for
 
 pytestmark = pytest.mark.usefixtures("demo_tenants")
@@ -36,7 +37,7 @@ def _field_errors(html: str) -> list[str]:
 
 async def _unit_id(client: AsyncTestClient[Litestar]) -> str:
     page = await client.get(f"{BASE}/quan-tri/thanh-vien")
-    return re.findall(r'<option value="([0-9a-f-]{36})"', page.text)[0]
+    return re.findall(r'<option value="([0-9a-f-]{36})"', squash(page.text))[0]
 
 
 async def test_tenant_admin_sees_members_and_links(app: Litestar, client: AsyncTestClient[Litestar]) -> None:
@@ -204,7 +205,7 @@ async def test_changing_a_role_is_audited_with_before_and_after(
         follow_redirects=False,
     )
     assert changed.status_code == 303
-    audit = (await client.get(f"{BASE}/quan-tri/nhat-ky")).text
+    audit = squash((await client.get(f"{BASE}/quan-tri/nhat-ky")).text)
     assert "Đổi vai trò" in audit
     # People's names, Vietnamese labels and values, one "trước → sau" line per field; no ids, no raw JSON.
     rows = re.findall(r"<tr>\s*<td[^>]*>[^<]*</td>\s*<td>([^<]*)</td>\s*<td>Đổi vai trò</td>", audit)
@@ -265,7 +266,7 @@ async def test_audit_log_names_the_system_and_deleted_people_and_formats_values(
             )
     response = await client.get(f"{BASE}/quan-tri/nhat-ky")
     assert response.status_code == 200
-    audit = response.text
+    audit = squash(response.text)
     assert "<td>Hệ thống</td>" in audit
     assert "<td>Người dùng đã xoá</td>" in audit
     assert "<strong>Điểm</strong>: 10,5 → 12,25" in audit
@@ -333,7 +334,7 @@ async def test_the_province_list_counts_each_tenant_s_units_members_and_admins(
     app: Litestar, client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
 ) -> None:
     client.cookies.set(COOKIE, await session_cookie_for(app, PROVINCE_ADMIN))
-    page = (await client.get(f"{SNV}/quan-tri/tinh/")).text
+    page = squash((await client.get(f"{SNV}/quan-tri/tinh/")).text)
     async with owner_engine.begin() as db:
         tenant = await db.scalar(text("SELECT id FROM tenants WHERE code = 'so-tai-nguyen-moi-truong'"))
         await db.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(tenant)})

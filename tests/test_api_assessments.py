@@ -3,7 +3,6 @@ version refused with the fresh row, bad input refused on its field with nothing 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -12,16 +11,13 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.auth_support import in_tenant, tenant_id
-from tests.support import sign_in
+from tests.factories import COMMUNE_FOCAL, FOCAL, LEADER, STAFF, VIEWER
+from tests.fixtures.csrf import Csrf
+from tests.support import sign_in, signed_in_headers
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
 
 API = "/api/v1/t/ha-tinh/so-ngoai-vu/tu-danh-gia/2020"
-STAFF = "tuan.pa@sngv.hatinh.example.vn"
-FOCAL = "thao.ntp@sngv.hatinh.example.vn"
-LEADER = "vinh.tq@sngv.hatinh.example.vn"
-VIEWER = "lien.ct@sngv.hatinh.example.vn"
-COMMUNE_FOCAL = "kien.tv@thanhsen.hatinh.example.vn"
 # Seed 001: Sở Ngoại vụ, Hà Tĩnh 2020, 75,25/80, every editable row entered.
 SEED_001: list[tuple[str, dict[str, Any]]] = [
     ("1.2", {"achieved": "94,76", "target": "100"}),
@@ -44,13 +40,6 @@ SEED_001: list[tuple[str, dict[str, Any]]] = [
     ("7.2", {"points": "5"}),
 ]
 
-Csrf = Callable[..., Awaitable[str]]
-
-
-async def _as(client: AsyncTestClient[Litestar], csrf: Csrf, email: str) -> dict[str, str]:
-    await sign_in(client, email)
-    return {"x-csrftoken": await csrf()}
-
 
 async def _in_sngv(owner_engine: AsyncEngine, sql: str) -> Any:
     """One value read as the owner with the Sở Ngoại vụ bound (row-level security applies to the owner too)."""
@@ -65,7 +54,7 @@ async def _item_count(owner_engine: AsyncEngine) -> int:
 async def test_a_row_is_saved_with_its_version_and_a_stale_version_gets_the_fresh_row(
     client: AsyncTestClient[Litestar], csrf: Csrf, owner_engine: AsyncEngine
 ) -> None:
-    headers = await _as(client, csrf, FOCAL)
+    headers = await signed_in_headers(client, csrf, FOCAL)
     started = await client.post(f"{API}/bat-dau", headers=headers)
     assert started.status_code == 200, started.text
     assert started.json()["status"] == "draft"
@@ -109,7 +98,7 @@ async def test_bad_input_is_refused_on_its_field_and_nothing_is_saved(
     field: str | None,
     message: str | None,
 ) -> None:
-    headers = await _as(client, csrf, FOCAL)
+    headers = await signed_in_headers(client, csrf, FOCAL)
     await client.post(f"{API}/bat-dau", headers=headers)
     response = await client.put(f"{API}/tieu-chi/3", json=body, headers=headers)
     assert response.status_code == status, response.text
@@ -122,7 +111,7 @@ async def test_bad_input_is_refused_on_its_field_and_nothing_is_saved(
 
 
 async def test_an_unknown_criterion_or_year_is_a_404(client: AsyncTestClient[Litestar], csrf: Csrf) -> None:
-    headers = await _as(client, csrf, FOCAL)
+    headers = await signed_in_headers(client, csrf, FOCAL)
     await client.post(f"{API}/bat-dau", headers=headers)
     unknown = await client.put(f"{API}/tieu-chi/99", json={"version": 0, "points": "1"}, headers=headers)
     assert unknown.status_code == 404
@@ -145,7 +134,7 @@ async def test_a_write_needs_the_session_s_csrf_token(
 async def test_the_workflow_by_role_submit_then_approve_then_locked(
     client: AsyncTestClient[Litestar], csrf: Csrf, owner_engine: AsyncEngine
 ) -> None:
-    headers = await _as(client, csrf, FOCAL)
+    headers = await signed_in_headers(client, csrf, FOCAL)
     await client.post(f"{API}/bat-dau", headers=headers)
     early = await client.post(f"{API}/trang-thai", json={"action": "gui-duyet"}, headers=headers)
     assert early.status_code == 422
@@ -167,7 +156,7 @@ async def test_the_workflow_by_role_submit_then_approve_then_locked(
     assert approve_by_focal.status_code == 403
     assert approve_by_focal.json()["message"] == "Bạn không có quyền thực hiện thao tác này."
 
-    headers = await _as(client, csrf, LEADER)
+    headers = await signed_in_headers(client, csrf, LEADER)
     unknown = await client.post(f"{API}/trang-thai", json={"action": "xoa"}, headers=headers)
     assert (unknown.status_code, unknown.json()["field"]) == (422, "action")
     approved = await client.post(f"{API}/trang-thai", json={"action": "duyet"}, headers=headers)
@@ -175,7 +164,7 @@ async def test_the_workflow_by_role_submit_then_approve_then_locked(
     assert approved.json()["status"] == "approved"
     assert [a["action"] for a in approved.json()["actions"]] == ["mo-lai"]
 
-    headers = await _as(client, csrf, FOCAL)
+    headers = await signed_in_headers(client, csrf, FOCAL)
     locked = await client.put(f"{API}/tieu-chi/3", json={"version": 1, "points": "1"}, headers=headers)
     assert locked.status_code == 422
     assert "đã được lãnh đạo duyệt" in locked.json()["message"]
@@ -190,7 +179,7 @@ async def test_the_workflow_by_role_submit_then_approve_then_locked(
 async def test_each_role_reads_and_writes_as_the_matrix_says(
     client: AsyncTestClient[Litestar], csrf: Csrf, email: str, read: int, write: int
 ) -> None:
-    headers = await _as(client, csrf, email)
+    headers = await signed_in_headers(client, csrf, email)
     assert (await client.get(f"{API}/tieu-chi")).status_code == read
     response = await client.post(f"{API}/bat-dau", headers=headers)
     assert response.status_code == write, response.text

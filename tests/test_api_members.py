@@ -5,7 +5,6 @@ to everyone else, and another tenant's members nowhere to be found."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -13,8 +12,9 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.auth_support import in_tenant, tenant_id
-from tests.support import sign_in
+from tests.auth_support import in_tenant_of
+from tests.fixtures.csrf import Csrf
+from tests.support import assert_refused_on_field, signed_in_headers
 
 pytestmark = pytest.mark.usefixtures("demo_tenants")
 
@@ -24,18 +24,9 @@ ADMIN = "khoa.tm@stnmt.brvt.example.vn"
 FOCAL_POINT = "lan.nt@stnmt.brvt.example.vn"
 OTHER_TENANT_ADMIN = "tung.ht@snv.brvt.example.vn"
 
-Csrf = Callable[..., Awaitable[str]]
-
-
-async def _as(client: AsyncTestClient[Litestar], csrf: Csrf, email: str) -> dict[str, str]:
-    await sign_in(client, email)
-    return {"x-csrftoken": await csrf()}
-
 
 async def _stnmt(owner_engine: AsyncEngine, sql: str) -> list[Any]:
-    return await in_tenant(
-        owner_engine, await tenant_id(owner_engine, "ba-ria-vung-tau", "so-tai-nguyen-moi-truong"), sql
-    )
+    return await in_tenant_of(owner_engine, "ba-ria-vung-tau", "so-tai-nguyen-moi-truong", sql)
 
 
 async def _unit(owner_engine: AsyncEngine) -> str:
@@ -49,7 +40,7 @@ def _by_email(members: list[dict[str, Any]], email: str) -> dict[str, Any]:
 async def test_the_admin_invites_changes_a_role_locks_and_cancels(
     client: AsyncTestClient[Litestar], csrf: Csrf, owner_engine: AsyncEngine
 ) -> None:
-    headers = await _as(client, csrf, ADMIN)
+    headers = await signed_in_headers(client, csrf, ADMIN)
     members = (await client.get(f"{ADMIN_API}/thanh-vien")).json()
     lan = _by_email(members, FOCAL_POINT)
     assert (lan["name"], lan["active"], [r["role"] for r in lan["roles"]]) == ("Nguyễn Thị Lan", True, ["focal_point"])
@@ -128,26 +119,23 @@ async def test_a_bad_invitation_is_refused_on_its_field_and_nothing_is_saved(
     field: str | None,
     message: str,
 ) -> None:
-    headers = await _as(client, csrf, ADMIN)
+    headers = await signed_in_headers(client, csrf, ADMIN)
     response = await client.post(f"{ADMIN_API}/loi-moi", json=body, headers=headers)
-    assert response.status_code == status, response.text
-    assert response.json()["field"] == field
-    assert message in response.json()["message"]
-    assert not response.json()["message"].isascii()
+    assert_refused_on_field(response, status, field, message)
     assert await _stnmt(owner_engine, "SELECT id FROM invitations") == []
 
 
 async def test_only_the_tenant_admin_manages_and_another_tenant_s_members_are_not_found(
     client: AsyncTestClient[Litestar], csrf: Csrf, owner_engine: AsyncEngine
 ) -> None:
-    headers = await _as(client, csrf, ADMIN)
+    headers = await signed_in_headers(client, csrf, ADMIN)
     lan = _by_email((await client.get(f"{ADMIN_API}/thanh-vien")).json(), FOCAL_POINT)
     membership = lan["roles"][0]["membership_id"]
     invitation = (
         await client.post(f"{ADMIN_API}/loi-moi", json={"email": "a@b.vn", "role": "viewer"}, headers=headers)
     ).json()
 
-    headers = await _as(client, csrf, FOCAL_POINT)
+    headers = await signed_in_headers(client, csrf, FOCAL_POINT)
     for response in (
         await client.get(f"{ADMIN_API}/thanh-vien"),
         await client.get(f"{ADMIN_API}/loi-moi"),
@@ -159,7 +147,7 @@ async def test_only_the_tenant_admin_manages_and_another_tenant_s_members_are_no
         assert (response.status_code, response.json()["code"]) == (403, "forbidden")
         assert "Nguyễn Thị Lan" not in response.text
 
-    headers = await _as(client, csrf, OTHER_TENANT_ADMIN)
+    headers = await signed_in_headers(client, csrf, OTHER_TENANT_ADMIN)
     assert (await client.get(f"{ADMIN_API}/thanh-vien")).status_code == 403
     # through their own tenant, row-level security shows them none of this tenant's people or invitations
     for response in (

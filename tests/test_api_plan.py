@@ -4,7 +4,6 @@ field with nothing saved, and another tenant's plan out of reach."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -12,29 +11,14 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.auth_support import in_tenant, tenant_id
-from tests.support import HTMX, SEED_001, sign_in
+from tests.factories import COMMUNE_FOCAL, FOCAL, LEADER, STAFF, VIEWER, sngv_rows
+from tests.fixtures.csrf import Csrf
+from tests.support import HTMX, SEED_001, assert_refused_on_field, signed_in_headers
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
 
 PLAN = "/api/v1/t/ha-tinh/so-ngoai-vu/ke-hoach/2020"
-FOCAL = "thao.ntp@sngv.hatinh.example.vn"
-LEADER = "vinh.tq@sngv.hatinh.example.vn"
-STAFF = "tuan.pa@sngv.hatinh.example.vn"
-VIEWER = "lien.ct@sngv.hatinh.example.vn"
-COMMUNE_FOCAL = "kien.tv@thanhsen.hatinh.example.vn"
 COMMUNE_PLAN = "/api/v1/t/ha-tinh/phuong-thanh-sen/ke-hoach/2020"
-
-Csrf = Callable[..., Awaitable[str]]
-
-
-async def _as(client: AsyncTestClient[Litestar], csrf: Csrf, email: str) -> dict[str, str]:
-    await sign_in(client, email)
-    return {"x-csrftoken": await csrf()}
-
-
-async def _sngv(owner_engine: AsyncEngine, sql: str) -> list[Any]:
-    return await in_tenant(owner_engine, await tenant_id(owner_engine, "ha-tinh", "so-ngoai-vu"), sql)
 
 
 async def _self_assess(client: AsyncTestClient[Litestar], headers: dict[str, str]) -> None:
@@ -50,7 +34,7 @@ async def _self_assess(client: AsyncTestClient[Litestar], headers: dict[str, str
 async def test_the_plan_is_generated_dated_approved_and_reopened(
     client: AsyncTestClient[Litestar], csrf: Csrf, owner_engine: AsyncEngine
 ) -> None:
-    headers = await _as(client, csrf, FOCAL)
+    headers = await signed_in_headers(client, csrf, FOCAL)
     fresh = (await client.get(PLAN)).json()
     assert (fresh["status"], fresh["version"], fresh["result_date"], fresh["on_time"]) == ("draft", 0, None, None)
     missing = await client.post(f"{PLAN}/tao-tu-tu-danh-gia", headers=headers)
@@ -62,7 +46,7 @@ async def test_the_plan_is_generated_dated_approved_and_reopened(
     assert generated.json()["created"] == 10
     again = await client.post(f"{PLAN}/tao-tu-tu-danh-gia", headers=headers)
     assert again.json()["created"] == 0  # a criterion that has its task gets no second one
-    rows = await _sngv(owner_engine, "SELECT criterion_code, points_lost FROM tasks ORDER BY number")
+    rows = await sngv_rows(owner_engine, "SELECT criterion_code, points_lost FROM tasks ORDER BY number")
     assert (len(rows), rows[0].criterion_code, str(rows[0].points_lost)) == (10, "1.2", "0.080")
 
     dated = await client.put(f"{PLAN}/ngay-ket-qua", json={"result_date": "2020-12-31"}, headers=headers)
@@ -77,13 +61,13 @@ async def test_the_plan_is_generated_dated_approved_and_reopened(
     twice = await client.post(f"{PLAN}/duyet", headers=headers)
     assert (twice.status_code, twice.json()["message"]) == (422, "Kế hoạch đã được duyệt.")
 
-    headers = await _as(client, csrf, LEADER)
+    headers = await signed_in_headers(client, csrf, LEADER)
     reopened = await client.post(f"{PLAN}/mo-lai", headers=headers)
     assert reopened.status_code == 200, reopened.text
     assert (reopened.json()["status"], reopened.json()["approved_at"]) == ("draft", None)
     again_reopen = await client.post(f"{PLAN}/mo-lai", headers=headers)
     assert (again_reopen.status_code, again_reopen.json()["message"]) == (422, "Kế hoạch chưa được duyệt.")
-    rows = await _sngv(owner_engine, "SELECT status, result_date::text AS d, version FROM remedy_plans")
+    rows = await sngv_rows(owner_engine, "SELECT status, result_date::text AS d, version FROM remedy_plans")
     assert [tuple(r) for r in rows] == [("draft", "2020-12-31", 4)]
 
 
@@ -106,22 +90,19 @@ async def test_a_bad_result_date_is_refused_on_its_field_and_nothing_is_saved(
     field: str | None,
     message: str,
 ) -> None:
-    headers = await _as(client, csrf, FOCAL)
+    headers = await signed_in_headers(client, csrf, FOCAL)
     response = await client.put(f"{PLAN}/ngay-ket-qua", json=body, headers=headers)
-    assert response.status_code == status, response.text
-    assert response.json()["field"] == field
-    assert message in response.json()["message"]
-    assert not response.json()["message"].isascii()
-    assert await _sngv(owner_engine, "SELECT id FROM remedy_plans") == []
+    assert_refused_on_field(response, status, field, message)
+    assert await sngv_rows(owner_engine, "SELECT id FROM remedy_plans") == []
 
 
 async def test_an_empty_plan_is_not_approved_and_nothing_is_saved(
     client: AsyncTestClient[Litestar], csrf: Csrf, owner_engine: AsyncEngine
 ) -> None:
-    headers = await _as(client, csrf, FOCAL)
+    headers = await signed_in_headers(client, csrf, FOCAL)
     empty = await client.post(f"{PLAN}/duyet", headers=headers)
     assert (empty.status_code, empty.json()["message"]) == (422, "Kế hoạch chưa có nhiệm vụ nào.")
-    assert await _sngv(owner_engine, "SELECT id FROM remedy_plans") == []
+    assert await sngv_rows(owner_engine, "SELECT id FROM remedy_plans") == []
     unknown_year = await client.get("/api/v1/t/ha-tinh/so-ngoai-vu/ke-hoach/1990")
     assert (unknown_year.status_code, unknown_year.json()["code"]) == (404, "not_found")
 
@@ -130,7 +111,7 @@ async def test_only_those_who_run_the_plan_change_it_and_another_tenant_s_is_out
     client: AsyncTestClient[Litestar], csrf: Csrf, owner_engine: AsyncEngine
 ) -> None:
     for email in (STAFF, VIEWER):
-        headers = await _as(client, csrf, email)
+        headers = await signed_in_headers(client, csrf, email)
         assert (await client.get(PLAN)).status_code == 200  # they see the plan's clock
         for response in (
             await client.post(f"{PLAN}/tao-tu-tu-danh-gia", headers=headers),
@@ -140,10 +121,10 @@ async def test_only_those_who_run_the_plan_change_it_and_another_tenant_s_is_out
         ):
             assert (response.status_code, response.json()["code"]) == (403, "forbidden"), email
 
-    headers = await _as(client, csrf, COMMUNE_FOCAL)
+    headers = await signed_in_headers(client, csrf, COMMUNE_FOCAL)
     assert (await client.get(PLAN)).status_code == 403
     dated = await client.put(f"{PLAN}/ngay-ket-qua", json={"result_date": "2020-12-31"}, headers=headers)
     assert dated.status_code == 403
     own = await client.put(f"{COMMUNE_PLAN}/ngay-ket-qua", json={"result_date": "2020-12-31"}, headers=headers)
     assert own.status_code == 200, own.text  # the commune's own plan, not the department's
-    assert await _sngv(owner_engine, "SELECT id FROM remedy_plans") == []
+    assert await sngv_rows(owner_engine, "SELECT id FROM remedy_plans") == []

@@ -14,14 +14,11 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from backend.db.engine import create_session_maker
-from backend.db.models import NotApplicableDecision
-from backend.db.rls import bind_tenant
 from tests.factories import VIEWER
-from tests.review_support import KEYS
+from tests.review_support import KEYS, survey_part_not_applicable
 from tests.review_support import scalar as _scalar
 from tests.review_support import self_assess_and_submit as _self_assess_and_submit
-from tests.support import sign_in, tenant_and_province
+from tests.support import sign_in
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
 
@@ -213,15 +210,7 @@ async def test_publishing_over_the_api_needs_every_criterion_decided_then_publis
     client: AsyncTestClient[Litestar], csrf: Callable[..., Awaitable[str]], owner_engine: AsyncEngine
 ) -> None:
     await _self_assess_and_submit(owner_engine)
-    async with create_session_maker(owner_engine)() as db, db.begin():  # the survey part does not apply here
-        tenant, _ = await tenant_and_province(db, "ha-tinh", "so-ngoai-vu")
-        await bind_tenant(db, tenant.id)
-        db.add(
-            NotApplicableDecision(
-                id=uuid.uuid4(), tenant_id=tenant.id, year=2020, criterion_code="8", reason="Không đủ phiếu khảo sát"
-            )
-        )
-        await bind_tenant(db, None)
+    await survey_part_not_applicable(owner_engine)  # the survey part does not apply here
     steps = "/api/v1/t/ha-tinh/so-noi-vu/tham-dinh/2020/so-ngoai-vu/buoc"
     base = "/api/v1/t/ha-tinh/so-noi-vu/tham-dinh/2020/so-ngoai-vu/tieu-chi"
     await sign_in(client, INSPECTOR)

@@ -4,7 +4,6 @@ input refused on its field with nothing saved, and another tenant's task nowhere
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -12,28 +11,14 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.auth_support import in_tenant, tenant_id
-from tests.support import sign_in
+from tests.factories import COMMUNE_FOCAL, FOCAL, STAFF, VIEWER, sngv_rows
+from tests.fixtures.csrf import Csrf
+from tests.support import assert_refused_on_field, signed_in_headers
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
 
 TASKS = "/api/v1/t/ha-tinh/so-ngoai-vu/ke-hoach/2020/nhiem-vu"
-FOCAL = "thao.ntp@sngv.hatinh.example.vn"
-STAFF = "tuan.pa@sngv.hatinh.example.vn"  # Phòng Hợp tác quốc tế
-VIEWER = "lien.ct@sngv.hatinh.example.vn"
-COMMUNE_FOCAL = "kien.tv@thanhsen.hatinh.example.vn"
 COMMUNE_TASKS = "/api/v1/t/ha-tinh/phuong-thanh-sen/ke-hoach/2020/nhiem-vu"
-
-Csrf = Callable[..., Awaitable[str]]
-
-
-async def _as(client: AsyncTestClient[Litestar], csrf: Csrf, email: str) -> dict[str, str]:
-    await sign_in(client, email)
-    return {"x-csrftoken": await csrf()}
-
-
-async def _sngv(owner_engine: AsyncEngine, sql: str) -> list[Any]:
-    return await in_tenant(owner_engine, await tenant_id(owner_engine, "ha-tinh", "so-ngoai-vu"), sql)
 
 
 async def _task(client: AsyncTestClient[Litestar], headers: dict[str, str], **fields: Any) -> None:
@@ -45,7 +30,7 @@ async def _task(client: AsyncTestClient[Litestar], headers: dict[str, str], **fi
 async def test_checklist_items_are_added_ticked_and_unticked(
     client: AsyncTestClient[Litestar], csrf: Csrf, owner_engine: AsyncEngine
 ) -> None:
-    headers = await _as(client, csrf, FOCAL)
+    headers = await signed_in_headers(client, csrf, FOCAL)
     await _task(client, headers)
     assert (await client.get(f"{TASKS}/1/viec-can-lam")).json() == []
     first = await client.post(f"{TASKS}/1/viec-can-lam", json={"text": "  Dự thảo  "}, headers=headers)
@@ -61,7 +46,7 @@ async def test_checklist_items_are_added_ticked_and_unticked(
     assert [i["done"] for i in again.json()] == [True, False]  # a tick is a state, not a toggle: a retry is harmless
     unticked = await client.put(f"{TASKS}/1/viec-can-lam/{item}", json={"done": False}, headers=headers)
     assert [i["done"] for i in unticked.json()] == [False, False]
-    rows = await _sngv(owner_engine, "SELECT text, done FROM task_checklist_items ORDER BY position")
+    rows = await sngv_rows(owner_engine, "SELECT text, done FROM task_checklist_items ORDER BY position")
     assert [tuple(r) for r in rows] == [("Dự thảo", False), ("Trình ký", False)]
 
     missing = await client.put(f"{TASKS}/1/viec-can-lam/{uuid.uuid4()}", json={"done": True}, headers=headers)
@@ -87,27 +72,24 @@ async def test_a_bad_checklist_item_is_refused_on_its_field_and_nothing_is_saved
     field: str | None,
     message: str,
 ) -> None:
-    headers = await _as(client, csrf, FOCAL)
+    headers = await signed_in_headers(client, csrf, FOCAL)
     await _task(client, headers)
     response = await client.post(f"{TASKS}/1/viec-can-lam", json=body, headers=headers)
-    assert response.status_code == status, response.text
-    assert response.json()["field"] == field
-    assert message in response.json()["message"]
-    assert not response.json()["message"].isascii()
-    assert await _sngv(owner_engine, "SELECT id FROM task_checklist_items") == []
+    assert_refused_on_field(response, status, field, message)
+    assert await sngv_rows(owner_engine, "SELECT id FROM task_checklist_items") == []
 
 
 async def test_comments_are_posted_by_whoever_sees_the_task(
     client: AsyncTestClient[Litestar], csrf: Csrf, owner_engine: AsyncEngine
 ) -> None:
-    headers = await _as(client, csrf, FOCAL)
+    headers = await signed_in_headers(client, csrf, FOCAL)
     await _task(client, headers)
     posted = await client.post(f"{TASKS}/1/trao-doi", json={"body": "Đề nghị phòng\r\nkhẩn trương "}, headers=headers)
     assert posted.status_code == 201, posted.text
     comment = posted.json()
     assert (comment["body"], comment["author_name"]) == ("Đề nghị phòng\nkhẩn trương", "Nguyễn Thị Phương Thảo")
 
-    headers = await _as(client, csrf, VIEWER)  # a viewer may not edit the card, but may comment on it
+    headers = await signed_in_headers(client, csrf, VIEWER)  # a viewer may not edit the card, but may comment on it
     assert (await client.post(f"{TASKS}/1/trao-doi", json={"body": "Đã rõ"}, headers=headers)).status_code == 201
     listed = (await client.get(f"{TASKS}/1/trao-doi")).json()
     assert [c["body"] for c in listed] == ["Đề nghị phòng\nkhẩn trương", "Đã rõ"]
@@ -116,32 +98,34 @@ async def test_comments_are_posted_by_whoever_sees_the_task(
         refused = await client.post(f"{TASKS}/1/trao-doi", json=body, headers=headers)
         assert (refused.status_code, refused.json()["field"]) == (status, field), refused.text
         assert not refused.json()["message"].isascii()
-    assert len(await _sngv(owner_engine, "SELECT id FROM task_comments")) == 2
+    assert len(await sngv_rows(owner_engine, "SELECT id FROM task_comments")) == 2
 
 
 async def test_who_may_touch_a_checklist_and_another_tenant_s_task_is_not_found(
     client: AsyncTestClient[Litestar], csrf: Csrf, owner_engine: AsyncEngine
 ) -> None:
-    headers = await _as(client, csrf, FOCAL)
-    units = {r.code: str(r.id) for r in await _sngv(owner_engine, "SELECT code, id FROM units")}
+    headers = await signed_in_headers(client, csrf, FOCAL)
+    units = {r.code: str(r.id) for r in await sngv_rows(owner_engine, "SELECT code, id FROM units")}
     await _task(client, headers, lead_unit_id=units["phong-hop-tac-quoc-te"])
     await _task(client, headers, lead_unit_id=units["van-phong-thanh-tra"])
     item = (await client.post(f"{TASKS}/1/viec-can-lam", json={"text": "Dự thảo"}, headers=headers)).json()[0]["id"]
 
-    headers = await _as(client, csrf, VIEWER)
+    headers = await signed_in_headers(client, csrf, VIEWER)
     assert len((await client.get(f"{TASKS}/1/viec-can-lam")).json()) == 1
     refused = await client.post(f"{TASKS}/1/viec-can-lam", json={"text": "Không được"}, headers=headers)
     assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
     tick = await client.put(f"{TASKS}/1/viec-can-lam/{item}", json={"done": True}, headers=headers)
     assert tick.status_code == 403
 
-    headers = await _as(client, csrf, STAFF)  # their unit's task: theirs to tick; the other unit's is hidden
+    headers = await signed_in_headers(
+        client, csrf, STAFF
+    )  # their unit's task: theirs to tick; the other unit's is hidden
     assert (await client.put(f"{TASKS}/1/viec-can-lam/{item}", json={"done": True}, headers=headers)).status_code == 200
     hidden = await client.post(f"{TASKS}/2/viec-can-lam", json={"text": "Không thấy"}, headers=headers)
     assert hidden.status_code == 404
     assert (await client.post(f"{TASKS}/2/trao-doi", json={"body": "x"}, headers=headers)).status_code == 404
 
-    headers = await _as(client, csrf, COMMUNE_FOCAL)
+    headers = await signed_in_headers(client, csrf, COMMUNE_FOCAL)
     for response in (
         await client.get(f"{COMMUNE_TASKS}/1/viec-can-lam"),
         await client.get(f"{COMMUNE_TASKS}/1/trao-doi"),
@@ -151,6 +135,6 @@ async def test_who_may_touch_a_checklist_and_another_tenant_s_task_is_not_found(
     ):
         assert (response.status_code, response.json()["code"]) == (404, "not_found")
     assert (await client.get(f"{TASKS}/1/viec-can-lam")).status_code == 403
-    rows = await _sngv(owner_engine, "SELECT text, done FROM task_checklist_items")
+    rows = await sngv_rows(owner_engine, "SELECT text, done FROM task_checklist_items")
     assert [tuple(r) for r in rows] == [("Dự thảo", True)]
-    assert await _sngv(owner_engine, "SELECT id FROM task_comments") == []
+    assert await sngv_rows(owner_engine, "SELECT id FROM task_comments") == []

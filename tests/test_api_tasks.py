@@ -5,7 +5,6 @@ field with nothing saved, and another tenant's tasks nowhere to be found."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -13,33 +12,14 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.auth_support import in_tenant, tenant_id
-from tests.support import sign_in
+from tests.factories import COMMUNE_FOCAL, FOCAL, LEADER, STAFF, VIEWER, sngv_rows, sngv_units
+from tests.fixtures.csrf import Csrf
+from tests.support import signed_in_headers
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
 
 TASKS = "/api/v1/t/ha-tinh/so-ngoai-vu/ke-hoach/2020/nhiem-vu"
-FOCAL = "thao.ntp@sngv.hatinh.example.vn"
-LEADER = "vinh.tq@sngv.hatinh.example.vn"
-STAFF = "tuan.pa@sngv.hatinh.example.vn"  # Phòng Hợp tác quốc tế
-VIEWER = "lien.ct@sngv.hatinh.example.vn"
-COMMUNE_FOCAL = "kien.tv@thanhsen.hatinh.example.vn"
 COMMUNE_TASKS = "/api/v1/t/ha-tinh/phuong-thanh-sen/ke-hoach/2020/nhiem-vu"
-
-Csrf = Callable[..., Awaitable[str]]
-
-
-async def _as(client: AsyncTestClient[Litestar], csrf: Csrf, email: str) -> dict[str, str]:
-    await sign_in(client, email)
-    return {"x-csrftoken": await csrf()}
-
-
-async def _sngv(owner_engine: AsyncEngine, sql: str) -> list[Any]:
-    return await in_tenant(owner_engine, await tenant_id(owner_engine, "ha-tinh", "so-ngoai-vu"), sql)
-
-
-async def _units(owner_engine: AsyncEngine) -> dict[str, str]:
-    return {row.code: str(row.id) for row in await _sngv(owner_engine, "SELECT code, id FROM units")}
 
 
 async def _create(client: AsyncTestClient[Litestar], headers: dict[str, str], **fields: Any) -> Any:
@@ -58,8 +38,8 @@ def _to(column: str, version: int) -> dict[str, Any]:
 async def test_a_task_is_created_edited_and_moved_with_versions(
     client: AsyncTestClient[Litestar], csrf: Csrf, owner_engine: AsyncEngine
 ) -> None:
-    headers = await _as(client, csrf, FOCAL)
-    units = await _units(owner_engine)
+    headers = await signed_in_headers(client, csrf, FOCAL)
+    units = await sngv_units(owner_engine)
     created = await _create(
         client,
         headers,
@@ -98,7 +78,7 @@ async def test_a_task_is_created_edited_and_moved_with_versions(
     )
     assert stale_move.status_code == 409
     assert (stale_move.json()["current"]["column"], stale_move.json()["current"]["version"]) == ("dang-thuc-hien", 3)
-    rows = await _sngv(
+    rows = await sngv_rows(
         owner_engine, "SELECT t.title, t.version, c.code FROM tasks t JOIN board_columns c ON c.id = t.column_id"
     )
     assert [tuple(r) for r in rows] == [("Sửa", 3, "dang-thuc-hien")]
@@ -131,21 +111,21 @@ async def test_bad_task_input_is_refused_on_its_field_and_nothing_is_saved(
     field: str | None,
     message: str,
 ) -> None:
-    headers = await _as(client, csrf, FOCAL)
+    headers = await signed_in_headers(client, csrf, FOCAL)
     response = await _create(client, headers, **fields)
     assert response.status_code == status, response.text
     error = response.json()
     assert error["field"] == field
     assert message in error["message"]
     assert not error["message"].isascii()
-    assert await _sngv(owner_engine, "SELECT id FROM tasks") == []
+    assert await sngv_rows(owner_engine, "SELECT id FROM tasks") == []
 
 
 async def test_a_cursor_walk_sees_every_task_once_and_filters_narrow_it(
     client: AsyncTestClient[Litestar], csrf: Csrf, owner_engine: AsyncEngine
 ) -> None:
-    headers = await _as(client, csrf, FOCAL)
-    units = await _units(owner_engine)
+    headers = await signed_in_headers(client, csrf, FOCAL)
+    units = await sngv_units(owner_engine)
     for i in range(7):
         lead = units["phong-hop-tac-quoc-te"] if i % 2 else units["van-phong-thanh-tra"]
         response = await _create(client, headers, title=f"Việc số {i}", lead_unit_id=lead, labels=[f"nhan-{i % 3}"])
@@ -177,12 +157,12 @@ async def test_a_cursor_walk_sees_every_task_once_and_filters_narrow_it(
 async def test_unit_staff_see_edit_and_move_only_their_unit_s_tasks(
     client: AsyncTestClient[Litestar], csrf: Csrf, owner_engine: AsyncEngine
 ) -> None:
-    units = await _units(owner_engine)
-    headers = await _as(client, csrf, FOCAL)
+    units = await sngv_units(owner_engine)
+    headers = await signed_in_headers(client, csrf, FOCAL)
     await _create(client, headers, title="Của phòng Hợp tác quốc tế", lead_unit_id=units["phong-hop-tac-quoc-te"])
     await _create(client, headers, title="Của Văn phòng", lead_unit_id=units["van-phong-thanh-tra"])
 
-    headers = await _as(client, csrf, STAFF)
+    headers = await signed_in_headers(client, csrf, STAFF)
     listed = (await client.get(TASKS)).json()
     assert [t["title"] for t in listed["items"]] == ["Của phòng Hợp tác quốc tế"]
     hidden = await client.get(f"{TASKS}/2")
@@ -198,12 +178,12 @@ async def test_unit_staff_see_edit_and_move_only_their_unit_s_tasks(
     assert confirm.status_code == 403
     assert "Chỉ đầu mối CCHC hoặc lãnh đạo" in confirm.json()["message"]
 
-    headers = await _as(client, csrf, VIEWER)
+    headers = await signed_in_headers(client, csrf, VIEWER)
     assert len((await client.get(TASKS)).json()["items"]) == 2
     refused = await _create(client, headers, title="Người xem không thêm được")
     assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
 
-    headers = await _as(client, csrf, LEADER)
+    headers = await signed_in_headers(client, csrf, LEADER)
     done = await client.post(f"{TASKS}/1/di-chuyen", json={"version": 2, "column": "hoan-thanh"}, headers=headers)
     assert done.status_code == 200, done.text
 
@@ -211,9 +191,9 @@ async def test_unit_staff_see_edit_and_move_only_their_unit_s_tasks(
 async def test_another_tenant_s_tasks_are_not_found_and_its_board_is_refused(
     client: AsyncTestClient[Litestar], csrf: Csrf
 ) -> None:
-    headers = await _as(client, csrf, FOCAL)
+    headers = await signed_in_headers(client, csrf, FOCAL)
     created = (await _create(client, headers)).json()
-    headers = await _as(client, csrf, COMMUNE_FOCAL)
+    headers = await signed_in_headers(client, csrf, COMMUNE_FOCAL)
     # the commune's own board knows no KP-1: row-level security shows it none of the department's tasks
     mine = await client.get(f"{COMMUNE_TASKS}/1")
     assert (mine.status_code, mine.json()["code"]) == (404, "not_found")
@@ -234,7 +214,7 @@ async def test_another_tenant_s_tasks_are_not_found_and_its_board_is_refused(
 
 
 async def test_a_move_s_bad_input_is_refused_on_its_field(client: AsyncTestClient[Litestar], csrf: Csrf) -> None:
-    headers = await _as(client, csrf, FOCAL)
+    headers = await signed_in_headers(client, csrf, FOCAL)
     await _create(client, headers)
     for body, field in (
         ({"version": 1, "column": "khong-co"}, "column"),

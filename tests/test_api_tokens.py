@@ -26,6 +26,7 @@ from backend.auth.sessions import COOKIE
 from backend.db.runtime import DatabaseUrls
 from backend.settings import AuthSettings
 from tests.factories import NEXT_MONTH, create_api_token
+from tests.html_support import squash
 from tests.samples import PDF_BYTES
 from tests.support import make_settings, sign_in
 
@@ -111,7 +112,7 @@ async def test_the_creation_form_says_what_is_wrong_next_to_each_field_and_saves
     ]:
         response = await client.post(f"{TOKENS}/", data={"_csrf_token": token, **form})
         assert response.status_code == 422, form
-        error = re.search(rf'id="{field}-error">([^<]+)<', response.text)
+        error = re.search(rf'id="{field}-error">([^<]+)<', squash(response.text))
         assert error, (form, response.text[:3000])
         assert message in html.unescape(error.group(1)), form
     assert await _owner_rows(owner_engine, "SELECT 1 FROM api_tokens", SNGV) == []

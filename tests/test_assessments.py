@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.factories import FOCAL, LEADER, SNGV, STAFF, VIEWER
 from tests.fixtures.criteria import criteria  # noqa: F401 - still imported from here by test_board and test_province_results
+from tests.fixtures.csrf import csrf_token
+from tests.html_support import squash
 from tests.support import HTMX, SEED_001, sign_in
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
@@ -25,19 +27,9 @@ pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
 BASE = f"{SNGV}/tu-danh-gia/2020"
 
 
-async def _csrf(client: AsyncTestClient[Litestar], path: str) -> str:
-    response = await client.get(path)
-    assert response.status_code == 200, response.text
-    match = re.search(r'name="_csrf_token" value="([^"]+)"', response.text) or re.search(
-        r'name="csrf-token" content="([^"]+)"', response.text
-    )
-    assert match
-    return match.group(1)
-
-
 async def _post(client: AsyncTestClient[Litestar], path: str, data: dict[str, str], **kwargs: object):  # type: ignore[no-untyped-def]
     """Post as the page's form does: a row's save carries the version its area page shows (unless given)."""
-    token = await _csrf(client, f"{SNGV}/tu-danh-gia/2020")
+    token = await csrf_token(client, f"{SNGV}/tu-danh-gia/2020")
     if "/tieu-chi/" in path and "version" not in data:
         data = {**data, "version": await _shown_version(client, path, data)}
     return await client.post(path, data={**data, "_csrf_token": token}, **kwargs)  # type: ignore[arg-type]
@@ -47,7 +39,7 @@ async def _shown_version(client: AsyncTestClient[Litestar], path: str, data: dic
     base, code = path.split("/tieu-chi/")
     rid = code.replace(".", "-") + ("-con-lai" if data.get("phan") == "con-lai" else "")
     page = await client.get(f"{base}/linh-vuc/{code.split('.')[0]}")
-    form = re.search(rf'<article[^>]*id="row-{rid}".*?</form>', page.text, re.DOTALL)
+    form = re.search(rf'<article[^>]*id="row-{rid}".*?</form>', squash(page.text), re.DOTALL)
     found = re.search(r'name="version" value="(\d+)"', form.group(0)) if form else None
     return found.group(1) if found else "0"  # no form (locked, read-only, unknown row): the server refuses anyway
 
@@ -77,7 +69,7 @@ async def test_a_ratio_row_saves_with_htmx_and_returns_the_new_score_area_total_
     await _start(client)
     response = await _post(client, f"{BASE}/tieu-chi/1.2", {"achieved": "94,76", "target": "100"}, headers=HTMX)
     assert response.status_code == 200, response.text
-    html = response.text
+    html = squash(response.text)
     assert 'id="row-1-2"' in html
     assert "1,42/1,5" in html  # 1,5 × 94,76 % = 1,42 (two places, as the province rounds it)
     assert 'id="area-total" data-code="1">1,42<' in html
@@ -128,7 +120,7 @@ async def test_bad_input_is_refused_next_to_its_field_and_nothing_is_saved(
     response = await _post(client, f"{BASE}/tieu-chi/{code}", form, headers=HTMX)
     assert response.status_code == 422, response.text
     rid = code.replace(".", "-")
-    error = re.search(rf'<p class="field-error" id="f-{rid}-{field}-error">([^<]*)</p>', response.text)
+    error = re.search(rf'<p class="field-error" id="f-{rid}-{field}-error">([^<]*)</p>', squash(response.text))
     assert error, response.text
     assert message in error.group(1)
     assert f'aria-describedby="f-{rid}-{field}-error"' in response.text or field == "points"
@@ -147,7 +139,7 @@ async def test_without_javascript_a_bad_row_answers_the_whole_page_with_the_erro
     await _start(client)
     response = await _post(client, f"{BASE}/tieu-chi/1.7", {"points": "hai"})
     assert response.status_code == 422
-    assert "<html" in response.text
+    assert "<html" in squash(response.text)
     assert "phải là một số" in response.text
     ok = await _post(client, f"{BASE}/tieu-chi/1.7", {"points": "1"}, follow_redirects=False)
     assert ok.status_code in (302, 303)
@@ -214,7 +206,7 @@ async def test_workflow_draft_ready_approved_locks_rows_and_freezes_the_set(
     await sign_in(client, LEADER)
     assert "Trả lại" in (await client.get(BASE)).text
     no_reason = await _post(client, f"{BASE}/trang-thai", {"action": "tra-lai"}, follow_redirects=False)
-    assert 'class="alert alert-error" role="alert"' in (await client.get(no_reason.headers["location"])).text
+    assert 'class="alert alert-error" role="alert"' in squash((await client.get(no_reason.headers["location"])).text)
     approved = await _post(client, f"{BASE}/trang-thai", {"action": "duyet"}, follow_redirects=False)
     assert "Đã duyệt bản tự đánh giá." in (await client.get(approved.headers["location"])).text
     assert await _scalar(owner_engine, "SELECT status FROM assessments") == "approved"
@@ -267,7 +259,7 @@ async def test_viewers_see_but_cannot_edit_or_start(client: AsyncTestClient[Lite
     await sign_in(client, VIEWER)
     page = await client.get(f"{BASE}/linh-vuc/1")
     assert page.status_code == 200
-    assert '<form class="row-form"' not in page.text
+    assert '<form class="row-form"' not in squash(page.text)
     assert "1/1" in page.text
     assert (await _post(client, f"{BASE}/tieu-chi/1.7", {"points": "0"}, headers=HTMX)).status_code == 403
     assert (await _post(client, f"{BASE}/bat-dau", {})).status_code == 403
@@ -280,7 +272,7 @@ async def test_another_department_cannot_read_or_write_this_assessment(
     await _start(client)
     await sign_in(client, "thuong.tth@stnmt.hatinh.example.vn")  # focal point of Sở TN&MT
     assert (await client.get(BASE)).status_code == 403
-    token = await _csrf(client, "/t/ha-tinh/so-tai-nguyen-moi-truong/tu-danh-gia/2020")
+    token = await csrf_token(client, "/t/ha-tinh/so-tai-nguyen-moi-truong/tu-danh-gia/2020")
     response = await client.post(f"{BASE}/tieu-chi/1.7", data={"points": "1", "_csrf_token": token}, headers=HTMX)
     assert response.status_code == 403
     # its own page shows its own (empty) assessment, not the other one's
@@ -339,7 +331,7 @@ async def test_a_stale_row_save_is_refused_with_the_fresh_values_and_saves_nothi
     assert await _scalar(owner_engine, "SELECT count(*) FROM audit_log WHERE action = 'assessment.row'") == 1
 
     # without a version (a hand-made request), nothing is overwritten either
-    token = await _csrf(client, BASE)
+    token = await csrf_token(client, BASE)
     blind = await client.post(f"{BASE}/tieu-chi/1.7", data={"points": "0", "_csrf_token": token}, headers=HTMX)
     assert blind.status_code == 409
     # from the fresh version the save goes through
@@ -359,7 +351,7 @@ async def test_concurrent_saves_of_a_row_from_the_same_version_let_exactly_one_t
     if saved_before:
         saved = await _post(client, f"{BASE}/tieu-chi/1.7", {"points": "1", "version": "0"}, headers=HTMX)
         version = _version_of(saved.text, "1-7")
-    token = await _csrf(client, BASE)
+    token = await csrf_token(client, BASE)
     answers = await asyncio.gather(
         *(
             client.post(
@@ -389,8 +381,8 @@ async def test_a_locked_row_shows_what_was_typed_with_a_decimal_comma(client: As
     sent = await _post(client, f"{BASE}/trang-thai", {"action": "gui-duyet"}, follow_redirects=False)
     assert sent.status_code in (302, 303)
     area = await client.get(f"{BASE}/linh-vuc/2")
-    assert "<dt>Điểm</dt><dd>7,5</dd>" in area.text
-    assert "<dd>7.5</dd>" not in area.text
+    assert "<dt>Điểm</dt><dd>7,5</dd>" in squash(area.text)
+    assert "<dd>7.5</dd>" not in squash(area.text)
 
 
 async def test_the_evidence_hint_on_a_row_points_to_the_upload_box_of_that_row(
@@ -398,6 +390,6 @@ async def test_the_evidence_hint_on_a_row_points_to_the_upload_box_of_that_row(
 ) -> None:
     await sign_in(client, FOCAL)
     await _start(client)
-    area = (await client.get(f"{BASE}/linh-vuc/1")).text
+    area = squash((await client.get(f"{BASE}/linh-vuc/1")).text)
     assert "bước sau" not in area  # the upload box is on the row itself, not in a later step
     assert "tải tệp lên ở mục “Tài liệu kiểm chứng” của tiêu chí, bên trên" in area

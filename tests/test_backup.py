@@ -12,7 +12,7 @@ import os
 import re
 import subprocess
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -51,19 +51,13 @@ from tests.factories import (
     tenant_id,
 )
 from tests.factories import upload_evidence as upload
+from tests.fixtures.submissions import _empty_queue  # noqa: F401 - the fixture
 from tests.samples import PDF_BYTES
 from tests.support import PARBOARD, free_port, fresh_database, make_settings, sign_in
 
 pytestmark = pytest.mark.usefixtures("demo_tenants")
 
 PAGES = [BOARD, CRITERION, ASSESS, PAGE]
-
-
-@pytest.fixture(autouse=True)
-async def _empty_queue(owner_engine: AsyncEngine) -> AsyncIterator[None]:
-    yield
-    async with owner_engine.begin() as db:
-        await db.execute(text("TRUNCATE pgqueuer.pgqueuer, pgqueuer.pgqueuer_log RESTART IDENTITY"))
 
 
 @pytest.fixture
@@ -101,6 +95,15 @@ async def _pages(client: AsyncTestClient[Litestar]) -> dict[str, str]:
         assert response.status_code == 200, (path, response.text[:300])
         shown[path] = _normalised(response.text)
     return shown
+
+
+async def _restore_refused(target: Path, database_url: str, storage: Path, match: str) -> None:
+    """`restore_from` refuses the backup at `target` with `match` and creates no storage folder."""
+    with pytest.raises(BackupError, match=match):
+        await restore_from(
+            target, database_url=_superuser(database_url), storage=LocalStorage(storage), bin_dir=embedded_bin()
+        )
+    assert not await asyncio.to_thread(storage.exists)
 
 
 @pytest.mark.usefixtures("criteria")
@@ -216,27 +219,13 @@ async def test_a_restore_reproduces_the_instance_and_refuses_a_filled_database_o
     # a tampered blob is refused before anything is restored
     blob = target / "blobs" / keys[0][:2] / keys[0]
     blob.write_bytes(blob.read_bytes() + b"!")
-    with pytest.raises(BackupError, match=f"tệp lưu trữ {keys[0]} không khớp SHA-256"):
-        await restore_from(
-            target,
-            database_url=_superuser(database.owner_url),
-            storage=LocalStorage(tmp_path / "x"),
-            bin_dir=embedded_bin(),
-        )
-    assert not (tmp_path / "x").exists()
+    await _restore_refused(target, database.owner_url, tmp_path / "x", f"tệp lưu trữ {keys[0]} không khớp SHA-256")
 
     # a manifest naming a path instead of a hash is refused, nothing read outside the backup
     blob.write_bytes(blob.read_bytes()[:-1])
     manifest["blobs"].append({"sha256": "../../../etc/passwd", "size": 1})
     (target / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(BackupError, match="khoá tệp lưu trữ không hợp lệ"):
-        await restore_from(
-            target,
-            database_url=_superuser(database.owner_url),
-            storage=LocalStorage(tmp_path / "x"),
-            bin_dir=embedded_bin(),
-        )
-    assert not (tmp_path / "x").exists()
+    await _restore_refused(target, database.owner_url, tmp_path / "x", "khoá tệp lưu trữ không hợp lệ")
 
 
 def _parboard(*args: str, urls: DatabaseUrls, var_dir: Path) -> subprocess.CompletedProcess[str]:
@@ -340,11 +329,9 @@ async def test_a_migrated_database_without_tenants_is_refused_too(
         bin_dir=embedded_bin(),
     )
     await asyncio.to_thread(migrate.upgrade, empty_database, "head")  # what an operator must not do first
-    with pytest.raises(BackupError, match=r"đã có [0-9]+ bảng; chỉ khôi phục vào một cơ sở dữ liệu trống"):
-        await restore_from(
-            target,
-            database_url=_superuser(empty_database.owner_url),
-            storage=LocalStorage(tmp_path / "b"),
-            bin_dir=embedded_bin(),
-        )
-    assert not (tmp_path / "b").exists()
+    await _restore_refused(
+        target,
+        empty_database.owner_url,
+        tmp_path / "b",
+        r"đã có [0-9]+ bảng; chỉ khôi phục vào một cơ sở dữ liệu trống",
+    )

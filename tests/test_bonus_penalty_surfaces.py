@@ -34,6 +34,7 @@ from tests.factories import (
     submission_rows,
 )
 from tests.fixtures.submissions import _empty_queue  # noqa: F401 - the fixture
+from tests.html_support import squash
 from tests.samples import PDF_BYTES
 from tests.support import HTMX, TEST_VAR, sign_in, tenant_and_province
 
@@ -63,7 +64,7 @@ def storage() -> LocalStorage:
 async def _csrf(client: AsyncTestClient[Litestar], path: str) -> str:
     response = await client.get(path)
     assert response.status_code == 200, response.text[:500]
-    match = re.search(r'name="_csrf_token" value="([^"]+)"', response.text) or re.search(
+    match = re.search(r'name="_csrf_token" value="([^"]+)"', squash(response.text)) or re.search(
         r'name="csrf-token" content="([^"]+)"', response.text
     )
     assert match
@@ -80,7 +81,7 @@ async def _self_assess_approve_submit(client: AsyncTestClient[Litestar]) -> None
     assert (await _post(client, f"{ASSESS}/bat-dau", {}, token_from=ASSESS)).status_code in (302, 303)
     for code, form in BONUS_PENALTY_ROWS:
         saved = await _post(client, f"{ASSESS}/tieu-chi/{code}", {**form, "version": "0"}, token_from=ASSESS)
-        assert saved.status_code in (302, 303), (code, re.findall(r"(?:alert|error)[^>]*>([^<]+)", saved.text))
+        assert saved.status_code in (302, 303), (code, re.findall(r"(?:alert|error)[^>]*>([^<]+)", squash(saved.text)))
     # the bonus 10.4's evidence, naming where in the decision it is
     evidence = f"{STNMT}/tai-lieu/{BONUS_PENALTY_YEAR}/tieu-chi/10.4"
     body, content_type = multipart(
@@ -123,9 +124,9 @@ async def test_a_capped_bonus_and_a_penalty_give_one_total_on_every_surface(
 
     # the self-assessment page: the total, the bonus counted at its cap, the penalty, the index
     overview = await client.get(ASSESS)
-    assert f'<output id="sheet-total">{TOTAL_VN}</output>' in overview.text
+    assert f'<output id="sheet-total">{TOTAL_VN}</output>' in squash(overview.text)
     assert "gồm điểm cộng 2, điểm trừ 1,5" in overview.text
-    assert f'<output id="sheet-index">{INDEX_VN} %</output>' in overview.text
+    assert f'<output id="sheet-index">{INDEX_VN} %</output>' in squash(overview.text)
     assert "tính 2 (tối đa 2)" in overview.text  # the bonus area scored 2,5, counted 2
 
     # its XLSX: the total row, and the counted bonus and penalty lines above it
@@ -178,7 +179,7 @@ async def test_a_capped_bonus_and_a_penalty_give_one_total_on_every_surface(
         )
         assert decided.status_code == 200, (code, decided.text[:500])
     review = await client.get(REVIEW)
-    assert f'<output id="appraised-total">{TOTAL_VN}</output>' in review.text
+    assert f'<output id="appraised-total">{TOTAL_VN}</output>' in squash(review.text)
     published = await client.post(f"{REVIEW}/cong-bo", data={"_csrf_token": token}, follow_redirects=False)
     assert published.status_code == 303, published.text[:500]
     async with owner_engine.begin() as db:
@@ -192,7 +193,9 @@ async def test_a_capped_bonus_and_a_penalty_give_one_total_on_every_surface(
 
     # the province results (page and API)
     results = await client.get(f"{SNV}/tinh/ket-qua/{BONUS_PENALTY_YEAR}")
-    line = re.search(r"<tr><td[^>]*>[^<]*</td><td>Sở Tài nguyên và Môi trường</td>(.*?)</tr>", results.text, re.S)
+    line = re.search(
+        r"<tr><td[^>]*>[^<]*</td><td>Sở Tài nguyên và Môi trường</td>(.*?)</tr>", squash(results.text), re.S
+    )
     assert line, results.text[:2000]
     assert f'<td class="num">{TOTAL_VN}</td>' in line.group(1)
     assert f"{INDEX_VN} %" in line.group(1)
@@ -202,6 +205,7 @@ async def test_a_capped_bonus_and_a_penalty_give_one_total_on_every_surface(
     api = (await client.get(f"/api/v1{STNMT}/ket-qua/{BONUS_PENALTY_YEAR}")).json()
     assert (Decimal(str(api["points"])), Decimal(str(api["index"]))) == (TOTAL, Decimal(INDEX_VN.replace(",", ".")))
     dashboard = await client.get(f"{STNMT}/")
-    history = dashboard.text[dashboard.text.index('id="history-table"') :]
+    dashboard_html = squash(dashboard.text)
+    history = dashboard_html[dashboard_html.index('id="history-table"') :]
     assert f"<strong>{TOTAL_VN}</strong>" in history
     assert "<strong>87,225</strong>" in history  # 2023 as published

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from backend.domain.evidence.storage import LocalStorage
 from tests.factories import REVIEWER, add_evidence, build_all, submission_rows
 from tests.fixtures.submissions import _empty_queue  # noqa: F401 - the fixture
+from tests.html_support import squash
 from tests.support import COMMUNE_ROWS, sign_in
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
@@ -29,7 +30,7 @@ LEADER = "phuc.lh@thanhsen.hatinh.example.vn"  # Chủ tịch UBND phường
 
 async def post(client: AsyncTestClient[Litestar], path: str, data: dict[str, str] | None = None) -> object:
     page = await client.get(f"{BASE}/")
-    token = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
+    token = re.search(r'name="csrf-token" content="([^"]+)"', squash(page.text))
     assert token, page.text[:300]
     return await client.post(path, data={**(data or {}), "_csrf_token": token.group(1)}, follow_redirects=False)
 
@@ -49,7 +50,7 @@ async def test_a_ward_has_its_own_units_group_and_criteria_set(client: AsyncTest
     members = await client.get(f"{BASE}/quan-tri/thanh-vien")  # the focal point is no tenant admin
     assert members.status_code == 403
     await sign_in(client, "hoa.nt@thanhsen.hatinh.example.vn")  # the ward's tenant admin
-    units = (await client.get(f"{BASE}/quan-tri/thanh-vien")).text
+    units = squash((await client.get(f"{BASE}/quan-tri/thanh-vien")).text)
     for unit in (
         "Văn phòng HĐND và UBND phường",
         "Phòng Kinh tế, Hạ tầng và Đô thị",
@@ -58,7 +59,7 @@ async def test_a_ward_has_its_own_units_group_and_criteria_set(client: AsyncTest
     ):
         assert unit in units
     await sign_in(client, FOCAL)
-    sheet = (await client.get(ASSESS)).text
+    sheet = squash((await client.get(ASSESS)).text)
     assert "tối đa 100 điểm" in sheet  # the commune set: 70 criteria points + 30 survey points
     assert "Điều tra xã hội học (mức độ hài lòng của người dân, tổ chức)" in sheet
 

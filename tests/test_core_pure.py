@@ -8,6 +8,7 @@ import dataclasses
 import datetime
 import io
 import os
+import re
 import struct
 import unicodedata
 import zipfile
@@ -74,6 +75,7 @@ from backend.domain.submissions.package import (
 )
 from backend.settings import PROJECT_ROOT
 from backend.web.downloads import ascii_fallback
+from tests.html_support import squash
 from tests.samples import (
     DOCX_BYTES,
     HTML_BYTES,
@@ -601,7 +603,8 @@ def test_the_index_lists_each_file_under_its_criterion_with_links_that_survive_o
             _file("9.9", "Lạc.pdf"),
         ]
     )
-    page = render_index(_info(files), PROJECT_ROOT / "templates")
+    rendered = render_index(_info(files), PROJECT_ROOT / "templates")
+    page = squash(rendered)
     assert "<title>Hồ sơ tự đánh giá CCHC năm 2020 – Sở Ngoại vụ</title>" in page
     link = '<a href="evidence/1.2/B%C3%A1o%20c%C3%A1o%20%231%2050%25.pdf">Báo cáo #1 50%.pdf</a>'
     assert f"{link} – Số 12/BC ngày 01/03/2020" in page
@@ -612,7 +615,7 @@ def test_the_index_lists_each_file_under_its_criterion_with_links_that_survive_o
     assert ">Chung.pdf</a></li>" in others
     assert ">Lạc.pdf</a> (tiêu chí 9.9)</li>" in others
     assert "Báo cáo #1" not in others
-    assert "<tbody>\n<tr>" in page  # block tags leave no blank lines
+    assert re.search(r"<tbody>\n *<tr>", rendered)  # block tags leave no blank lines
 
 
 def test_the_index_escapes_what_people_typed() -> None:

@@ -21,6 +21,7 @@ from backend.domain.tenants.lineage import load_lineage
 from backend.domain.tenants.sync import sync_tenants
 from backend.settings import PROJECT_ROOT, Settings
 from tests.factories import FOCAL, SNGV
+from tests.html_support import squash
 from tests.support import freeze, sign_in
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
@@ -83,7 +84,7 @@ async def test_the_demo_has_2025_published_and_2026_under_way(
 
     freeze(monkeypatch, TODAY)
     await sign_in(client, FOCAL)
-    home = (await client.get(f"{SNGV}/")).text
+    home = squash((await client.get(f"{SNGV}/")).text)
     assert "Năm đánh giá 2026" in home
     assert "Tự đánh giá năm 2026" in home.split('id="score-heading"')[1][:40]
     assert "score-other-year" not in home  # the 2026 set exists (demo data)
@@ -91,10 +92,10 @@ async def test_the_demo_has_2025_published_and_2026_under_way(
     board = await client.get(f"{SNGV}/ke-hoach/", follow_redirects=True)
     assert board.url.path == f"{SNGV}/ke-hoach/2025"
     assert "Khắc phục tiêu chí" in board.text
-    reports = (await client.get(f"{SNGV}/bao-cao/2026")).text
+    reports = squash((await client.get(f"{SNGV}/bao-cao/2026")).text)
     assert "Chưa có kế hoạch" not in reports
     assert reports.count("Quá hạn, chưa nộp") == 1
-    assessment = (await client.get(f"{SNGV}/tu-danh-gia/", follow_redirects=True)).text
+    assessment = squash((await client.get(f"{SNGV}/tu-danh-gia/", follow_redirects=True)).text)
     assert "Tự đánh giá Chỉ số CCHC năm 2026" in assessment
 
 
@@ -118,7 +119,7 @@ async def test_ho_chi_minh_has_its_own_criteria_a_published_2025_and_2026_under_
 
     freeze(monkeypatch, TODAY)
     await sign_in(client, HCM_PROVINCE_ADMIN)
-    results = (await client.get(f"{HCM_SNV}/tinh/ket-qua/2025")).text
+    results = squash((await client.get(f"{HCM_SNV}/tinh/ket-qua/2025")).text)
     assert "Dữ liệu mẫu" in results
     published = results.split('id="published"', 1)[1].split("</table>", 1)[0]
     assert "Sở Nông nghiệp và Môi trường" in published
@@ -132,7 +133,7 @@ async def test_ho_chi_minh_has_its_own_criteria_a_published_2025_and_2026_under_
 
     client.cookies.clear()
     await sign_in(client, HCM_FOCAL)
-    home = (await client.get(f"{HCM_SNNMT}/")).text
+    home = squash((await client.get(f"{HCM_SNNMT}/")).text)
     assert "Năm đánh giá 2026" in home
     assert "score-other-year" not in home  # 2026 has its (demo) set
     history = home.split('id="history-table"', 1)[1].split("</table>", 1)[0]

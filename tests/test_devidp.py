@@ -33,6 +33,7 @@ from backend.devidp import (
 from backend.devidp import stores as devidp
 from backend.domain.tenants.config import load_directory
 from backend.settings import PROJECT_ROOT
+from tests.html_support import squash
 from tests.support import LiveServer
 
 CALLBACK = "http://127.0.0.1:8000/auth/callback"
@@ -356,7 +357,7 @@ def test_login_page_lists_the_demo_people_of_that_province_only(idp: Idp, http: 
     page = http.get(f"/{HA_TINH}/authorize", params=Request().params(login_hint=PERSON))
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
-    html = page.text
+    html = squash(page.text)
     assert "Nhà cung cấp định danh phát triển — Tỉnh Hà Tĩnh" in html
     assert "chỉ dùng khi phát triển" in html.lower()
     forms = Forms(html)

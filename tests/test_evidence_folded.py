@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.domain.criteria.importer import import_criteria, load_all
 from backend.settings import PROJECT_ROOT
+from tests.html_support import squash
 from tests.support import sign_in
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
@@ -42,7 +43,7 @@ async def test_the_rows_upload_form_is_folded_and_opens_for_an_error_and_on_its_
     assert _details((await client.get(PANEL, headers=HTMX)).text) == ""
     assert _details((await client.get(PANEL)).text) == " open"
     page = await client.get(f"{SNGV}/tu-danh-gia/2020")
-    token = re.search(r'name="_csrf_token" value="([^"]+)"', page.text)
+    token = re.search(r'name="_csrf_token" value="([^"]+)"', squash(page.text))
     assert token
     refused = await client.post(PANEL, data={"_csrf_token": token.group(1), "document": "x"}, headers=HTMX)
     assert refused.status_code == 422, refused.text

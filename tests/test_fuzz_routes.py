@@ -38,6 +38,14 @@ SIGN_OUT = "/dang-xuat"  # would end the focal point's session mid-run; fuzzed a
 # (a full walk of every route per example took minutes on a shared machine; each run draws other routes).
 EXAMPLES = int(os.environ.get("PARBOARD_FUZZ_EXAMPLES", "10"))
 BATCH = 5
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    # the same examples on every run, so CI is reproducible; PARBOARD_FUZZ_EXAMPLES=N hunts further
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 PARAM = re.compile(r"\{(\w+):(\w+)\}")
 
 
@@ -186,14 +194,7 @@ def test_the_walk_covers_pages_forms_and_the_api(app: Litestar) -> None:
     assert {"tep", "files", "email", "role"} <= set(FIELDS)
 
 
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    database=None,
-    # the same examples on every run, so CI is reproducible; PARBOARD_FUZZ_EXAMPLES=N hunts further
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@FUZZ
 @given(data=st.data())
 async def test_no_route_answers_a_server_error_to_a_focal_point(
     app: Litestar, client: AsyncTestClient[Litestar], data: st.DataObject
@@ -210,14 +211,7 @@ async def test_no_route_answers_a_server_error_to_a_focal_point(
     assert errors == []
 
 
-@settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    database=None,
-    # the same examples on every run, so CI is reproducible; PARBOARD_FUZZ_EXAMPLES=N hunts further
-    derandomize=True,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@FUZZ
 @given(data=st.data())
 async def test_no_route_answers_a_server_error_to_an_anonymous_visitor(
     app: Litestar, client: AsyncTestClient[Litestar], data: st.DataObject

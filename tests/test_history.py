@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.domain.assessments.history import HistoryError, import_histories, load_histories
 from backend.settings import PROJECT_ROOT
+from tests.html_support import squash
 from tests.support import sign_in
 
 pytestmark = pytest.mark.usefixtures("demo_tenants")
@@ -69,7 +70,7 @@ async def test_the_dashboard_shows_the_years_side_by_side_with_the_merge_mapped(
         assert total in page.text
     assert "10/21" in page.text
     # each year's index: its total out of that year's maxima (100), rounded once, half-up
-    index_row = page.text.split('class="history-index"')[1].split("</tr>")[0]
+    index_row = squash(page.text).split('class="history-index"')[1].split("</tr>")[0]
     assert re.findall(r'<td class="num">([^<]+)</td>', index_row) == [
         "81,66 %",
         "85,63 %",

@@ -16,12 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.clock import vietnam_today
 from backend.db.engine import create_session_maker
-from backend.db.models import Appraisal, AppraisalItem, Assessment, BoardColumn, EvidenceRequest, Submission, Task
+from backend.db.models import Appraisal, AppraisalItem, Assessment, BoardColumn, EvidenceRequest, Task
 from backend.db.rls import bind_tenant
 from backend.domain.assessments import services as assessments
 from backend.domain.criteria.importer import import_criteria, load_all
 from backend.domain.tenants.waiting import department_waiting
 from backend.settings import PROJECT_ROOT
+from tests.factories import submitted
+from tests.html_support import squash
 from tests.support import sign_in, tenant_and_province
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
@@ -68,19 +70,7 @@ async def _sngv_waits(owner_engine: AsyncEngine, today: date) -> None:
         await bind_tenant(db, tenant.id)
         assessment = await assessments.start(db, tenant, province, 2020, None)
         assessment.status = "ready"
-        db.add(
-            Submission(
-                id=uuid.uuid4(),
-                tenant_id=tenant.id,
-                assessment_id=assessment.id,
-                year=2020,
-                version=1,
-                status="submitted",
-                progress_done=0,
-                progress_total=0,
-                error="",
-            )
-        )
+        db.add(submitted(tenant.id, assessment.id))
         for status in ("open", "answered"):
             db.add(
                 EvidenceRequest(
@@ -107,7 +97,7 @@ async def test_focal_point_home_starts_with_requests_due_tasks_and_unscored_crit
     today = vietnam_today()
     await _sngv_waits(owner_engine, today)
     await sign_in(client, FOCAL)
-    page = (await client.get(f"{SNGV}/")).text
+    page = squash((await client.get(f"{SNGV}/")).text)
     waiting = page[page.index("Việc đang chờ bạn") : page.index("Phòng, đơn vị</h2>")]
     assert "1 yêu cầu bổ sung tài liệu, giải trình chưa trả lời" in waiting
     assert f'href="{SNGV}/giai-trinh/2020"' in waiting
@@ -129,7 +119,7 @@ async def test_focal_point_home_starts_with_requests_due_tasks_and_unscored_crit
 async def test_leader_home_starts_with_approvals(client: AsyncTestClient[Litestar], owner_engine: AsyncEngine) -> None:
     await _sngv_waits(owner_engine, vietnam_today())
     await sign_in(client, LEADER)
-    page = (await client.get(f"{SNGV}/")).text
+    page = squash((await client.get(f"{SNGV}/")).text)
     waiting = page[page.index("Việc đang chờ bạn") : page.index("Phòng, đơn vị</h2>")]
     assert f'<a href="{SNGV}/tu-danh-gia/2020">Bản tự đánh giá năm 2020 chờ duyệt</a>' in waiting
     assert "1 nhiệm vụ chờ xác nhận hoàn thành" in waiting
@@ -140,7 +130,7 @@ async def test_inspector_home_lists_submissions_waiting_and_answers_to_read(
 ) -> None:
     await _sngv_waits(owner_engine, vietnam_today())
     await sign_in(client, INSPECTOR)
-    page = (await client.get(f"{SNV}/")).text
+    page = squash((await client.get(f"{SNV}/")).text)
     queue = page[page.index("Hồ sơ chờ thẩm định") : page.index("Phòng, đơn vị</h2>")]
     assert f'<a href="{SNV}/tham-dinh/2020/so-ngoai-vu">Sở Ngoại vụ</a>' in queue
     assert "chưa mở thẩm định" in queue
@@ -151,7 +141,7 @@ async def test_inspector_home_lists_submissions_waiting_and_answers_to_read(
 async def test_nothing_waiting_is_said_plainly(client: AsyncTestClient[Litestar], owner_engine: AsyncEngine) -> None:
     await _sngv_waits(owner_engine, vietnam_today())  # another department's: not this one's
     await sign_in(client, STNMT_STAFF)
-    page = (await client.get(f"{STNMT}/")).text
+    page = squash((await client.get(f"{STNMT}/")).text)
     assert "Không có yêu cầu nào chưa trả lời." in page
     assert "Không có nhiệm vụ nào quá hạn hoặc đến hạn" in page
 
@@ -188,7 +178,7 @@ async def test_self_assessment_total_names_the_parts_the_province_enters(
 ) -> None:
     await _sngv_waits(owner_engine, vietnam_today())
     await sign_in(client, FOCAL)
-    page = (await client.get(f"{SNGV}/tu-danh-gia/2020")).text
+    page = squash((await client.get(f"{SNGV}/tu-danh-gia/2020")).text)
     total = page[page.index("Tổng điểm tự chấm") : page.index("Chỉ số CCHC</h2>")]
     assert "Phần do Sở Nội vụ nhập, đơn vị không tự chấm" in total
     assert "chưa nhập" in total  # nothing entered by the province yet
@@ -200,7 +190,7 @@ async def test_inspector_menu_keeps_seven_entries_and_groups_the_rest_under_more
     """Nine entries wrapped onto two lines at 1366 px: the department's own pages go under "Thêm" (a <details>,
     no script), which names the current page when it is one of them."""
     await sign_in(client, INSPECTOR)
-    page = (await client.get(f"{SNV}/nop-ho-so/", follow_redirects=True)).text
+    page = squash((await client.get(f"{SNV}/nop-ho-so/", follow_redirects=True)).text)
     nav = page[page.index('aria-label="Điều hướng chính"') : page.index("</nav>", page.index("Điều hướng chính"))]
     top, _, more = nav.partition('<li class="nav-more">')
     assert top.count("<li>") == 6  # Tổng quan, Tự đánh giá, Kế hoạch, Điểm khảo sát, Thẩm định, Kết quả
@@ -215,7 +205,7 @@ async def test_another_agencys_reviewer_sees_only_submissions_with_criteria_assi
 ) -> None:
     await _sngv_waits(owner_engine, vietnam_today())
     await sign_in(client, AGENCY_REVIEWER)
-    page = (await client.get(f"{STP}/")).text
+    page = squash((await client.get(f"{STP}/")).text)
     assert "Không có hồ sơ nào chờ thẩm định." in page
     async with create_session_maker(owner_engine)() as db, db.begin():
         agency, _ = await tenant_and_province(db, "ha-tinh", "so-tu-phap")
@@ -232,7 +222,7 @@ async def test_another_agencys_reviewer_sees_only_submissions_with_criteria_assi
                 )
             )  # fmt: skip
         await bind_tenant(db, None)
-    page = (await client.get(f"{STP}/")).text
+    page = squash((await client.get(f"{STP}/")).text)
     queue = page[page.index("Hồ sơ chờ thẩm định") : page.index("Phòng, đơn vị</h2>")]
     assert f'<a href="{STP}/tham-dinh/2020/so-ngoai-vu">Sở Ngoại vụ</a>' in queue
     assert "vòng 1" in queue

@@ -34,6 +34,7 @@ from backend.jobs.reminders import collect
 from backend.settings import PROJECT_ROOT, Settings
 from tests.auth_support import execute, in_tenant, scalar
 from tests.factories import DEPARTMENT_MERGE, config_dir
+from tests.html_support import squash
 from tests.support import sign_in
 
 HT = "/t/ha-tinh"
@@ -100,7 +101,7 @@ async def add_open_task(owner_engine: AsyncEngine, path: str, number: int, title
 
 async def csrf_of(client: AsyncTestClient[Litestar], path: str) -> str:
     page = await client.get(path)
-    match = re.search(r'name="csrf-token" content="([^"]+)"', page.text)
+    match = re.search(r'name="csrf-token" content="([^"]+)"', squash(page.text))
     assert match is not None, page.text[:500]
     return match.group(1)
 
@@ -208,7 +209,7 @@ async def test_a_merge_of_two_departments(
     home = await client.get(f"{successor}/")
     assert home.status_code == 200
     assert "Đơn vị tiền thân" in home.text
-    assert 'predecessor-label">Sở Tài nguyên và Môi trường (Tỉnh Hà Tĩnh)' in home.text
+    assert 'predecessor-label">Sở Tài nguyên và Môi trường (Tỉnh Hà Tĩnh)' in squash(home.text)
     assert "80,5" in home.text
     assert "2024: kết quả của Sở Tài nguyên và Môi trường (Tỉnh Hà Tĩnh)" in home.text  # the chart's caption
 
@@ -357,7 +358,7 @@ async def test_the_demo_map_of_2025_shows_seed_004_on_ho_chi_minh_s_department(
     home = await client.get(f"{HCM}/so-nong-nghiep-moi-truong/")
     assert home.status_code == 200
     assert "Dữ liệu mẫu" in home.text
-    history = home.text.split('id="history-table"', 1)[1].split("</table>", 1)[0]
+    history = squash(home.text).split('id="history-table"', 1)[1].split("</table>", 1)[0]
     totals = re.findall(r"<td class=\"num\"><strong>([0-9,]+)</strong></td>", history)
     assert totals == ["81,659", "85,625", "84,955", "85,675", "87,225"]  # DOMAIN.md, seed 004
     # one label over the five years (a column group), and the chart's caption says the same
@@ -375,7 +376,7 @@ async def test_the_demo_map_of_2025_shows_seed_004_on_ho_chi_minh_s_department(
     client.cookies.clear()
     await sign_in(client, "cuong.lv@snnmt.hatinh.example.vn")
     home = await client.get(f"{HT}/so-nong-nghiep-moi-truong/")
-    predecessors = home.text.split('id="predecessors"', 1)[1].split("</section>", 1)[0]
+    predecessors = squash(home.text).split('id="predecessors"', 1)[1].split("</section>", 1)[0]
     assert "Sở Tài nguyên và Môi trường</a> (Tỉnh Hà Tĩnh) · hợp nhất ngày 01/03/2025" in predecessors
     assert "Sở Nông nghiệp và Phát triển nông thôn</a> (Tỉnh Hà Tĩnh)" in predecessors
 
@@ -639,7 +640,7 @@ async def test_an_archive_s_pages_offer_no_form_only_the_banner_naming_its_succe
         for page in pages:
             answer = await client.get(f"{HT_ARCHIVE}{page}")
             assert answer.status_code == 200, (page, answer.status_code)
-            body = answer.text
+            body = squash(answer.text)
             assert 'id="archive-banner"' in body, page
             assert "Lưu trữ – chỉ đọc." in body
             assert '<a href="/t/ha-tinh/so-nong-nghiep-moi-truong/">Sở Nông nghiệp và Môi trường</a>' in body

@@ -25,6 +25,7 @@ from backend.domain.assessments import services as assessments
 from backend.domain.criteria.importer import import_criteria, load_all
 from backend.domain.scoring.methods import ScoringError
 from backend.settings import PROJECT_ROOT
+from tests.html_support import squash
 from tests.support import sign_in
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
@@ -52,7 +53,7 @@ async def criteria(owner_engine: AsyncEngine) -> None:
 
 async def _csrf(client: AsyncTestClient[Litestar], path: str = "/") -> str:
     response = await client.get(path)
-    match = re.search(r'name="csrf-token" content="([^"]+)"', response.text)
+    match = re.search(r'name="csrf-token" content="([^"]+)"', squash(response.text))
     assert match, response.text
     return match.group(1)
 
@@ -117,14 +118,14 @@ async def test_the_sets_page_lists_every_version_of_the_province(client: AsyncTe
     await sign_in(client, PROVINCE_ADMIN)
     page = await client.get(SETS)
     assert page.status_code == 200
-    rows = re.findall(r"<tr>\s*<td>(\d{4})</td>\s*<td class=\"num\">(\d+)</td>", page.text)
+    rows = re.findall(r"<tr>\s*<td>(\d{4})</td>\s*<td class=\"num\">(\d+)</td>", squash(page.text))
     assert rows == [(str(year), "1") for year in (2024, 2023, 2022, 2021, 2020, 2019)]  # not Hà Tĩnh's 2020
-    assert re.search(r'<td class="nowrap">\d{2}/\d{2}/\d{4}</td>', page.text)
-    assert "<td>2023.yaml</td>" in page.text
+    assert re.search(r'<td class="nowrap">\d{2}/\d{2}/\d{4}</td>', squash(page.text))
+    assert "<td>2023.yaml</td>" in squash(page.text)
     assert "Chưa khoá" in page.text
-    assert 'type="file" accept=".yaml,.yml"' in page.text
+    assert 'type="file" accept=".yaml,.yml"' in squash(page.text)
     assert 'enctype="multipart/form-data"' in page.text
-    assert '<label for="criteria-file">' in page.text
+    assert '<label for="criteria-file">' in squash(page.text)
 
 
 async def test_a_changed_upload_is_a_new_version_and_the_same_file_again_changes_nothing(
@@ -386,13 +387,13 @@ async def test_the_grid_has_a_row_per_department_and_a_labelled_input_per_extern
     await sign_in(client, PROVINCE_ADMIN)
     page = await client.get(GRID)
     assert page.status_code == 200
-    assert re.findall(r'<th scope="row">([^<]+)</th>', page.text) == ["Sở Tài nguyên và Môi trường"]
-    names = re.findall(r'<input id="[^"]+" name="([^"]+)" type="text"', page.text)
+    assert re.findall(r'<th scope="row">([^<]+)</th>', squash(page.text)) == ["Sở Tài nguyên và Môi trường"]
+    names = re.findall(r'<input id="[^"]+" name="([^"]+)" type="text"', squash(page.text))
     assert names == list(GOLDEN)  # 7 (DTI index), 9.1 SIPAS, 9.2 leaders' assessment; not 9 itself
     assert (
         '<label class="visually-hidden" for="o-so-tai-nguyen-moi-truong-9-1">9.1. Chỉ số hài lòng của người dân, '
         "tổ chức (SIPAS) – Sở Tài nguyên và Môi trường</label>"
-    ) in page.text
+    ) in squash(page.text)
     assert "tối đa 17 điểm" in page.text
     assert "chỉ số 0–110; điểm = chỉ số × 0,1, tối đa 11" in page.text
 
@@ -480,12 +481,12 @@ async def test_a_bad_cell_is_refused_next_to_itself_and_nothing_is_written(
     response = await _save(client, {**GOLDEN, f"{DEPARTMENT}:{code}": typed})
     assert response.status_code == 422, response.text
     cell = f"o-{DEPARTMENT}-{code.replace('.', '-')}"
-    error = re.search(rf'<p class="field-error" id="{cell}-error">([^<]*)</p>', response.text)
+    error = re.search(rf'<p class="field-error" id="{cell}-error">([^<]*)</p>', squash(response.text))
     assert error, response.text
     assert message in error.group(1)
-    assert f'aria-invalid="true" aria-describedby="{cell}-error"' in response.text
+    assert f'aria-invalid="true" aria-describedby="{cell}-error"' in squash(response.text)
     assert "Chưa lưu: 1 ô không hợp lệ." in response.text
-    assert f'<a href="#{cell}">Sở Tài nguyên và Môi trường – tiêu chí {code}:' in response.text
+    assert f'<a href="#{cell}">Sở Tài nguyên và Môi trường – tiêu chí {code}:' in squash(response.text)
     assert f'value="{typed}"' in response.text  # what was typed comes back, the valid cells too
     assert 'value="13.245"' in response.text or code == "9.1"
     assert await _scalar(owner_engine, "SELECT count(*) FROM external_scores", DEPARTMENT) == 0

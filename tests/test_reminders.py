@@ -43,6 +43,7 @@ from backend.jobs import worker as jobs_worker
 from backend.jobs.reminders import send_reminders
 from backend.settings import PROJECT_ROOT, Settings, SettingsError, SmtpSettings, load_settings
 from backend.web.formatting import vn_date
+from tests.html_support import squash
 from tests.support import free_port, sign_in
 
 PUBLIC = "http://127.0.0.1:8000"
@@ -353,18 +354,23 @@ async def _with_workers(
             task.result()
 
 
-async def test_two_workers_racing_run_the_daily_reminders_once(
-    database: DatabaseUrls, owner_engine: AsyncEngine, mail_settings: Settings, inbox: Inbox, plan: Plan
-) -> None:
-    # The 06:30 run is due (as after a night without any worker): both workers see it at start.
+async def _schedule_due(owner_engine: AsyncEngine, expression: str, entrypoint: str) -> None:
+    """A schedule of the queue that fell due a minute ago (as after a night without any worker)."""
     async with owner_engine.begin() as db:
         await db.execute(
             text(
                 "INSERT INTO pgqueuer.pgqueuer_schedules (expression, entrypoint, next_run) "
                 "VALUES (:expression, :entrypoint, now() - interval '1 minute')"
             ),
-            {"expression": jobs_worker.REMINDERS_CRON, "entrypoint": jobs_worker.REMINDERS_DAILY},
+            {"expression": expression, "entrypoint": entrypoint},
         )
+
+
+async def test_two_workers_racing_run_the_daily_reminders_once(
+    database: DatabaseUrls, owner_engine: AsyncEngine, mail_settings: Settings, inbox: Inbox, plan: Plan
+) -> None:
+    # The 06:30 run is due (as after a night without any worker): both workers see it at start.
+    await _schedule_due(owner_engine, jobs_worker.REMINDERS_CRON, jobs_worker.REMINDERS_DAILY)
 
     async def four_mails_then_the_run_recorded() -> None:
         await inbox.wait_for(len(RECIPIENTS))
@@ -477,7 +483,7 @@ async def test_my_tasks_page_groups_the_persons_open_tasks_with_links_to_their_c
     await sign_in(client, TUAN)
     response = await client.get("/t/ha-tinh/so-ngoai-vu/viec-cua-toi/")  # as the menu links it
     assert response.status_code == 200, response.text
-    page = response.text
+    page = squash(response.text)
     assert '<a href="/t/ha-tinh/so-ngoai-vu/viec-cua-toi/" aria-current="page">Việc của tôi</a>' in page
     overdue, soon, rest = (_section(page, key) for key in ("qua-han", "den-han", "con-lai"))
     assert "Quá hạn" in overdue
@@ -631,14 +637,7 @@ async def test_a_running_worker_beats_and_readyz_says_so(
     database: DatabaseUrls, owner_engine: AsyncEngine, mail_settings: Settings, client: AsyncTestClient[Litestar]
 ) -> None:
     # the minute's beat is due (as when a worker starts): the worker runs it at once
-    async with owner_engine.begin() as db:
-        await db.execute(
-            text(
-                "INSERT INTO pgqueuer.pgqueuer_schedules (expression, entrypoint, next_run) "
-                "VALUES (:expression, :entrypoint, now() - interval '1 minute')"
-            ),
-            {"expression": jobs.HEARTBEAT_CRON, "entrypoint": jobs.HEARTBEAT},
-        )
+    await _schedule_due(owner_engine, jobs.HEARTBEAT_CRON, jobs.HEARTBEAT)
     before = (await client.get("/readyz")).json()["checks"]["worker"]
     assert before == "no worker seen"
 

@@ -23,16 +23,16 @@ from backend.db.models import (
     AppraisedResult,
     Assessment,
     EvidenceFile,
-    NotApplicableDecision,
-    Submission,
 )
 from backend.db.rls import bind_tenant
 from backend.domain.assessments import services as assessments
 from backend.domain.evidence.storage import storage_from_settings
 from backend.domain.remedies import tasks
 from backend.settings import Settings
-from tests.factories import FOCAL, REVIEWER, SNGV, VIEWER, add_person
-from tests.review_support import KEYS
+from tests.factories import FOCAL, REVIEWER, SNGV, VIEWER, add_person, submitted
+from tests.fixtures.csrf import csrf_token
+from tests.html_support import squash
+from tests.review_support import KEYS, survey_part_not_applicable
 from tests.review_support import scalar as _scalar
 from tests.review_support import self_assess_and_submit as _self_assess_and_submit
 from tests.support import HTMX, sign_in, tenant_and_province
@@ -45,18 +45,8 @@ SNGV_REVIEW = f"{LIST}/so-ngoai-vu"
 OTHER_PROVINCE_REVIEWER = "tam.mtt@snv.brvt.example.vn"
 
 
-async def _token(client: AsyncTestClient[Litestar], path: str) -> str:
-    response = await client.get(path)
-    assert response.status_code == 200, response.text
-    match = re.search(r'name="_csrf_token" value="([^"]+)"', response.text) or re.search(
-        r'name="csrf-token" content="([^"]+)"', response.text
-    )
-    assert match
-    return match.group(1)
-
-
 async def _post(client: AsyncTestClient[Litestar], path: str, data: dict[str, str], **kwargs: object):  # type: ignore[no-untyped-def]
-    token = await _token(client, LIST if "/tham-dinh/" in path else f"{SNGV}/giai-trinh/2020")
+    token = await csrf_token(client, LIST if "/tham-dinh/" in path else f"{SNGV}/giai-trinh/2020")
     return await client.post(path, data={**data, "_csrf_token": token}, **kwargs)  # type: ignore[arg-type]
 
 
@@ -66,7 +56,7 @@ def _criterion(key: str) -> str:
 
 async def _decide_all(client: AsyncTestClient[Litestar], overrides: dict[str, tuple[str, str]]) -> None:
     """Accept every self-score except `overrides` (key → (points, reason))."""
-    token = await _token(client, LIST)
+    token = await csrf_token(client, LIST)
     for key in KEYS:
         data = {"decision": "accept", "_csrf_token": token}
         if key in overrides:
@@ -83,7 +73,7 @@ async def test_reviewer_sees_the_departments_of_their_province_only(
     listing = await client.get(LIST)
     assert listing.status_code == 200, listing.text
     assert 'href="/t/ha-tinh/so-noi-vu/tham-dinh/"' in listing.text  # the nav link for reviewers
-    table = listing.text[listing.text.index('id="review-list"') :]
+    table = squash(listing.text[listing.text.index('id="review-list"') :])
     assert "Sở Ngoại vụ" in table
     assert "Sở Tài nguyên và Môi trường" in table
     assert "Đã nộp v1" in table
@@ -117,7 +107,7 @@ async def test_a_department_member_cannot_reach_the_reviewer_pages(
     assert (await client.get(LIST)).status_code == 403
     assert (await client.get(SNGV_REVIEW)).status_code == 403
     assert (await client.get(f"{SNGV}/tham-dinh/2020")).status_code == 403
-    token = await _token(client, f"{SNGV}/giai-trinh/2020")
+    token = await csrf_token(client, f"{SNGV}/giai-trinh/2020")
     response = await client.post(
         f"{_criterion('1.7')}/quyet-dinh", data={"decision": "accept", "_csrf_token": token}, headers=HTMX
     )
@@ -148,7 +138,7 @@ async def test_bad_decisions_are_refused_next_to_the_field_and_nothing_is_saved(
     await sign_in(client, REVIEWER)
     response = await _post(client, f"{_criterion('1.7')}/quyet-dinh", form, headers=HTMX)
     assert response.status_code == 422, response.text
-    error = re.search(rf'<p class="field-error" id="f-1-7-{field}-error">([^<]*)</p>', response.text)
+    error = re.search(rf'<p class="field-error" id="f-1-7-{field}-error">([^<]*)</p>', squash(response.text))
     assert error, response.text
     assert message in error.group(1)
     if form.get("points"):
@@ -161,7 +151,7 @@ async def test_bad_decisions_are_refused_next_to_the_field_and_nothing_is_saved(
     # without JavaScript: the whole page, with the same message next to the field
     plain = await _post(client, f"{_criterion('1.7')}/quyet-dinh", form)
     assert plain.status_code == 422
-    assert "<html" in plain.text
+    assert "<html" in squash(plain.text)
     assert message in plain.text
 
 
@@ -178,19 +168,7 @@ async def test_decisions_are_exact_audited_in_both_tenants_and_cannot_start_befo
         await bind_tenant(db, tenant.id)
         assessment = await db.scalar(select(Assessment))
         assert assessment is not None
-        db.add(
-            Submission(
-                id=uuid.uuid4(),
-                tenant_id=tenant.id,
-                assessment_id=assessment.id,
-                year=2020,
-                version=1,
-                status="submitted",
-                progress_done=0,
-                progress_total=0,
-                error="",
-            )
-        )
+        db.add(submitted(tenant.id, assessment.id))
     response = await _post(
         client,
         f"{_criterion('1.7')}/quyet-dinh",
@@ -198,7 +176,7 @@ async def test_decisions_are_exact_audited_in_both_tenants_and_cannot_start_befo
         headers=HTMX,
     )
     assert response.status_code == 200, response.text
-    assert 'id="appraised-1-7">0,5<' in response.text
+    assert 'id="appraised-1-7">0,5<' in squash(response.text)
     assert await _scalar(owner_engine, "so-ngoai-vu", "SELECT points::text FROM appraisal_items") == "0.500"
     signed = await _post(client, f"{_criterion('1.7')}/ky-duyet", {}, headers=HTMX)
     assert signed.status_code == 200
@@ -276,16 +254,17 @@ async def test_request_answered_by_the_department_shows_in_round_2(
     assert moved.status_code == 303
     page = await client.get(SNGV_REVIEW)
     assert "Đang thẩm định vòng 2" in page.text
-    row = page.text[page.text.index('id="c-1-7"') :]
+    html = squash(page.text)
+    row = html[html.index('id="c-1-7"') :]
     row = row[: row.index("</article>")]
     assert "Đã có Quyết định 12/QĐ-UBND công nhận" in row
     assert "Vòng 1</dt><dd>0,5/1" in row
     assert 'id="appraised-1-7"><span class="muted">chưa quyết định' in row  # asked about: decided again
-    assert 'id="appraised-1-2">1,42<' in page.text  # not asked about: carried over
+    assert 'id="appraised-1-2">1,42<' in html  # not asked about: carried over
     assert await _scalar(owner_engine, "so-ngoai-vu", "SELECT count(*) FROM appraisal_items WHERE round = 2") == 18
     refused = await _post(client, f"{SNGV_REVIEW}/cong-bo", {}, follow_redirects=False)
     assert refused.status_code == 303
-    assert 'class="alert alert-error" role="alert"' in (await client.get(refused.headers["location"])).text
+    assert 'class="alert alert-error" role="alert"' in squash((await client.get(refused.headers["location"])).text)
     assert await _scalar(owner_engine, "so-ngoai-vu", "SELECT count(*) FROM appraised_results") == 0
 
 
@@ -317,7 +296,7 @@ async def test_answer_after_the_explanation_deadline_is_refused(
     await _post(client, f"{_criterion('2.5')}/yeu-cau", {"message": "Bổ sung báo cáo thi hành"}, headers=HTMX)
     # The province's calendar says the explanations were due on 10/12/2020.
     await _set_calendar(owner_engine, "2020-12-10")
-    assert "Hạn giải trình: <strong>10/12/2020</strong>" in (await client.get(LIST)).text
+    assert "Hạn giải trình: <strong>10/12/2020</strong>" in squash((await client.get(LIST)).text)
     await sign_in(client, FOCAL)
     listing = await client.get(f"{SNGV}/giai-trinh/2020")
     assert "Đã quá hạn giải trình (10/12/2020)" in listing.text
@@ -339,7 +318,7 @@ async def test_returning_the_package_needs_a_reason_and_stops_the_review(
     await sign_in(client, REVIEWER)
     blank = await _post(client, f"{SNGV_REVIEW}/tra-lai", {"reason": ""})
     assert blank.status_code == 422
-    assert 'id="f-tra-lai-reason-error">Cần ghi lý do trả lại hồ sơ.' in blank.text
+    assert 'id="f-tra-lai-reason-error">Cần ghi lý do trả lại hồ sơ.' in squash(blank.text)
     assert await _scalar(owner_engine, "so-ngoai-vu", "SELECT status FROM submissions") == "submitted"
     done = await _post(
         client, f"{SNGV_REVIEW}/tra-lai", {"reason": "Thiếu tài liệu lĩnh vực 3"}, follow_redirects=False
@@ -387,15 +366,7 @@ async def test_finalising_publishes_exact_totals_ranks_and_the_plan_starts_from_
     await _publish_stnmt(owner_engine, "76")
     # Hà Tĩnh 2020 has a 20-point survey part; here it does not apply to the Sở Ngoại vụ (seed 001 publishes
     # its criteria part alone, out of 80): finalising needs no survey score and publishes out of 80.
-    async with create_session_maker(owner_engine)() as db, db.begin():
-        tenant, _ = await tenant_and_province(db, "ha-tinh", "so-ngoai-vu")
-        await bind_tenant(db, tenant.id)
-        db.add(
-            NotApplicableDecision(
-                id=uuid.uuid4(), tenant_id=tenant.id, year=2020, criterion_code="8", reason="Không đủ phiếu khảo sát"
-            )
-        )
-        await bind_tenant(db, None)
+    await survey_part_not_applicable(owner_engine)
     await sign_in(client, REVIEWER)
     await _decide_all(
         client,
@@ -435,7 +406,7 @@ async def test_finalising_publishes_exact_totals_ranks_and_the_plan_starts_from_
     assert late.status_code == 422
     assert "đã công bố" in late.text
     listing = await client.get(LIST)
-    line = re.search(r'<tr data-tenant="so-ngoai-vu">(.*?)</tr>', listing.text, re.S)
+    line = re.search(r'<tr data-tenant="so-ngoai-vu">(.*?)</tr>', squash(listing.text), re.S)
     assert line
     assert "Đã công bố" in line.group(1)
     assert '<td class="num">75</td>' in line.group(1)
@@ -443,7 +414,7 @@ async def test_finalising_publishes_exact_totals_ranks_and_the_plan_starts_from_
 
     await sign_in(client, FOCAL)
     dashboard = await client.get(f"{SNGV}/")
-    history = dashboard.text[dashboard.text.index('id="history-table"') :]
+    history = squash(dashboard.text[dashboard.text.index('id="history-table"') :])
     assert "<strong>75</strong>" in history
     assert '<td class="num">2/2</td>' in history
 
@@ -507,7 +478,7 @@ async def test_a_criterion_assigned_to_another_agency_is_decided_by_its_reviewer
     assert 'id="c-2-5"' in page.text
     assert 'id="c-1-7"' not in page.text
     assert "Hoàn tất và công bố" not in page.text
-    token = await _token(client, f"{AGENCY}/tham-dinh/2020")
+    token = await csrf_token(client, f"{AGENCY}/tham-dinh/2020")
     base = f"{AGENCY}/tham-dinh/2020/so-ngoai-vu"
     other = await client.post(
         f"{base}/tieu-chi/1.7/quyet-dinh", data={"decision": "accept", "_csrf_token": token}, headers=HTMX
@@ -519,7 +490,7 @@ async def test_a_criterion_assigned_to_another_agency_is_decided_by_its_reviewer
         headers=HTMX,
     )
     assert decided.status_code == 200, decided.text
-    assert 'id="appraised-2-5">0,5<' in decided.text
+    assert 'id="appraised-2-5">0,5<' in squash(decided.text)
     finalise = await client.post(f"{base}/cong-bo", data={"_csrf_token": token}, follow_redirects=False)
     assert finalise.status_code == 403
     assert (
@@ -572,7 +543,7 @@ async def test_the_reviewer_opens_the_evidence_inline_and_completeness_counts_it
     file_id = await _evidence_file(owner_engine, settings, "1.2", "Kế hoạch CCHC năm 2020.pdf", data)
     await sign_in(client, REVIEWER)
     listing = await client.get(LIST)
-    line = re.search(r'<tr data-tenant="so-ngoai-vu">(.*?)</tr>', listing.text, re.S)
+    line = re.search(r'<tr data-tenant="so-ngoai-vu">(.*?)</tr>', squash(listing.text), re.S)
     assert line
     assert '<span class="badge badge-danger">17</span>' in line.group(1)
     page = await client.get(SNGV_REVIEW)
@@ -594,10 +565,11 @@ async def test_the_reviewer_opens_the_evidence_inline_and_completeness_counts_it
     request_id = str(await _scalar(owner_engine, "so-ngoai-vu", "SELECT id::text FROM evidence_requests"))
     answer_id = await _evidence_file(owner_engine, settings, "1.2", "Báo cáo bổ sung.pdf", data + b"2", request_id)
     page = await client.get(SNGV_REVIEW)
-    exchange = page.text[page.text.index(f'id="yc-{request_id}"') :]
+    page_html = squash(page.text)
+    exchange = page_html[page_html.index(f'id="yc-{request_id}"') :]
     assert f'href="{SNGV_REVIEW}/tep/{answer_id}"' in exchange[: exchange.index("</li>")]
     assert (await client.get(f"{SNGV_REVIEW}/tep/{answer_id}")).content == data + b"2"
-    line = re.search(r'<tr data-tenant="so-ngoai-vu">(.*?)</tr>', (await client.get(LIST)).text, re.S)
+    line = re.search(r'<tr data-tenant="so-ngoai-vu">(.*?)</tr>', squash((await client.get(LIST)).text), re.S)
     assert line
     assert '<span class="badge badge-danger">17</span>' in line.group(1)  # an answer is not the evidence
     await sign_in(client, FOCAL)
@@ -612,7 +584,7 @@ async def _upload_answer_file(client: AsyncTestClient[Litestar], request_id: str
     from tests.factories import multipart
 
     path = f"{SNGV}/tai-lieu/yeu-cau/{request_id}"
-    token = await _token(client, path)
+    token = await csrf_token(client, path)
     body, content_type = multipart([(name, data)])
     return await client.post(path, content=body, headers={"content-type": content_type, "x-csrftoken": token, **HTMX})
 
@@ -652,7 +624,7 @@ async def test_files_of_a_sent_answer_cannot_be_deleted_and_the_review_keeps_the
     draft = await _upload_answer_file(client, request_id, "Nháp.pdf", b"%PDF-1.4\nnhap\n%%EOF\n")
     assert draft.status_code == 201, draft.text
     draft_id = str(await _scalar(owner_engine, "so-ngoai-vu", "SELECT id::text FROM evidence_files"))
-    token = await _token(client, f"{SNGV}/giai-trinh/2020")
+    token = await csrf_token(client, f"{SNGV}/giai-trinh/2020")
     removed = await client.post(f"{SNGV}/tai-lieu/tep/{draft_id}/xoa", data={"_csrf_token": token}, headers=HTMX)
     assert removed.status_code == 200  # before the answer is sent, a draft file may still go
     sent = await _upload_answer_file(client, request_id, "Quyết định 12.pdf", b"%PDF-1.4\nqd\n%%EOF\n")
@@ -669,7 +641,7 @@ async def test_files_of_a_sent_answer_cannot_be_deleted_and_the_review_keeps_the
     criterion_panel = await client.get(f"{SNGV}/tai-lieu/2020/tieu-chi/1.7")
     assert "Quyết định 12.pdf" in criterion_panel.text
     assert f"/tai-lieu/tep/{file_id}/xoa" not in criterion_panel.text
-    token = await _token(client, f"{SNGV}/giai-trinh/2020")
+    token = await csrf_token(client, f"{SNGV}/giai-trinh/2020")
     refused = await client.post(f"{SNGV}/tai-lieu/tep/{file_id}/xoa", data={"_csrf_token": token}, headers=HTMX)
     assert refused.status_code == 422
     assert "đã gửi" in refused.text
@@ -681,7 +653,8 @@ async def test_files_of_a_sent_answer_cannot_be_deleted_and_the_review_keeps_the
     )
     await sign_in(client, REVIEWER)
     page = await client.get(SNGV_REVIEW)
-    exchange = page.text[page.text.index(f'id="yc-{request_id}"') :]
+    page_html = squash(page.text)
+    exchange = page_html[page_html.index(f'id="yc-{request_id}"') :]
     assert f'href="{SNGV_REVIEW}/tep/{file_id}"' in exchange[: exchange.index("</li>")]
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.db.engine import driver_connection
 from backend.db.models import Base
+from tests.auth_support import tenant_id
 from tests.factories import FOCAL, REVIEWER
 from tests.isolation_support import TENANT_TABLES, Rows, role_may, where_key
 from tests.support import session_cookie_for
@@ -31,17 +32,6 @@ OTHER_PROVINCES_REVIEWER = "tri.hm@snv.brvt.example.vn"
 async def _scalar(engine: AsyncEngine, sql: str, **params: Any) -> Any:
     async with engine.connect() as connection:
         return await connection.scalar(text(sql), params)
-
-
-async def _tenant(engine: AsyncEngine, province: str, tenant: str) -> uuid.UUID:
-    found = await _scalar(
-        engine,
-        "SELECT t.id FROM tenants t JOIN provinces p ON p.id = t.province_id WHERE p.code = :p AND t.code = :t",
-        p=province,
-        t=tenant,
-    )
-    assert found is not None
-    return uuid.UUID(str(found))
 
 
 async def _person(engine: AsyncEngine, email: str) -> uuid.UUID:
@@ -57,6 +47,19 @@ async def _session_person(engine: AsyncEngine, token: str, tenant: uuid.UUID) ->
 
 
 # -- column rights ---------------------------------------------------------------------------------------------
+
+
+async def _revoke_and_expire(owner_engine: AsyncEngine, *, revoked: str, expired: str) -> None:
+    """Revoke the session of the cookie `revoked` and let the one of `expired` run out."""
+    digest = "encode(sha256(convert_to(:t, 'UTF8')), 'hex')"
+    async with owner_engine.begin() as connection:
+        await connection.execute(
+            text(f"UPDATE user_sessions SET revoked_at = now() WHERE token_hash = {digest}"), {"t": revoked}
+        )
+        await connection.execute(
+            text(f"UPDATE user_sessions SET expires_at = now() - interval '1 second' WHERE token_hash = {digest}"),
+            {"t": expired},
+        )
 
 
 async def test_the_app_role_cannot_make_anyone_a_platform_admin(app_engine: AsyncEngine) -> None:
@@ -98,7 +101,7 @@ async def test_a_revoked_session_stays_revoked_and_its_identity_is_fixed(
             with pytest.raises(DBAPIError, match="permission denied"):
                 await connection.execute(text(statement))
     assert await _scalar(owner_engine, "SELECT count(*) FROM user_sessions WHERE revoked_at IS NULL") == 0
-    assert await _session_person(app_engine, token, await _tenant(app_engine, "ha-tinh", "so-ngoai-vu")) is None
+    assert await _session_person(app_engine, token, await tenant_id(app_engine, "ha-tinh", "so-ngoai-vu")) is None
 
 
 async def test_no_column_keeps_an_id_token(owner_engine: AsyncEngine) -> None:
@@ -116,10 +119,10 @@ async def test_no_column_keeps_an_id_token(owner_engine: AsyncEngine) -> None:
 async def test_a_members_live_session_acts_in_its_tenant_only(app: Litestar, app_engine: AsyncEngine) -> None:
     token = await session_cookie_for(app, FOCAL)
     person = await _person(app_engine, FOCAL)
-    own = await _tenant(app_engine, "ha-tinh", "so-ngoai-vu")
+    own = await tenant_id(app_engine, "ha-tinh", "so-ngoai-vu")
     assert await _session_person(app_engine, token, own) == person
     for province, tenant in (("ha-tinh", "so-tai-nguyen-moi-truong"), ("ba-ria-vung-tau", "so-tai-nguyen-moi-truong")):
-        assert await _session_person(app_engine, token, await _tenant(app_engine, province, tenant)) is None
+        assert await _session_person(app_engine, token, await tenant_id(app_engine, province, tenant)) is None
     assert await _session_person(app_engine, "not-a-token", own) is None
     assert await _session_person(app_engine, "", own) is None
 
@@ -127,19 +130,11 @@ async def test_a_members_live_session_acts_in_its_tenant_only(app: Litestar, app
 async def test_a_revoked_or_expired_session_or_a_disabled_person_acts_nowhere(
     app: Litestar, app_engine: AsyncEngine, owner_engine: AsyncEngine
 ) -> None:
-    own = await _tenant(app_engine, "ha-tinh", "so-ngoai-vu")
+    own = await tenant_id(app_engine, "ha-tinh", "so-ngoai-vu")
     revoked, expired, disabled = [await session_cookie_for(app, FOCAL) for _ in range(3)]
     for token in (revoked, expired, disabled):
         assert await _session_person(app_engine, token, own) is not None
-    digest = "encode(sha256(convert_to(:t, 'UTF8')), 'hex')"
-    async with owner_engine.begin() as connection:
-        await connection.execute(
-            text(f"UPDATE user_sessions SET revoked_at = now() WHERE token_hash = {digest}"), {"t": revoked}
-        )
-        await connection.execute(
-            text(f"UPDATE user_sessions SET expires_at = now() - interval '1 second' WHERE token_hash = {digest}"),
-            {"t": expired},
-        )
+    await _revoke_and_expire(owner_engine, revoked=revoked, expired=expired)
     assert await _session_person(app_engine, revoked, own) is None
     assert await _session_person(app_engine, expired, own) is None
     assert await _session_person(app_engine, disabled, own) is not None
@@ -154,14 +149,14 @@ async def test_a_province_reviewer_reaches_the_provinces_departments_and_no_othe
     token = await session_cookie_for(app, REVIEWER)
     person = await _person(app_engine, REVIEWER)
     for department in ("so-ngoai-vu", "so-tai-nguyen-moi-truong", "so-noi-vu"):
-        assert await _session_person(app_engine, token, await _tenant(app_engine, "ha-tinh", department)) == person
-    elsewhere = await _tenant(app_engine, "ba-ria-vung-tau", "so-tai-nguyen-moi-truong")
+        assert await _session_person(app_engine, token, await tenant_id(app_engine, "ha-tinh", department)) == person
+    elsewhere = await tenant_id(app_engine, "ba-ria-vung-tau", "so-tai-nguyen-moi-truong")
     assert await _session_person(app_engine, token, elsewhere) is None
     other = await session_cookie_for(app, OTHER_PROVINCES_REVIEWER)
-    assert await _session_person(app_engine, other, await _tenant(app_engine, "ha-tinh", "so-ngoai-vu")) is None
+    assert await _session_person(app_engine, other, await tenant_id(app_engine, "ha-tinh", "so-ngoai-vu")) is None
     # a reviewer of another appraising agency of the province (Sở Tư pháp): a criterion may be assigned to it
     agency = await session_cookie_for(app, "binh.pt@stp.hatinh.example.vn")
-    sngv = await _tenant(app_engine, "ha-tinh", "so-ngoai-vu")
+    sngv = await tenant_id(app_engine, "ha-tinh", "so-ngoai-vu")
     assert await _session_person(app_engine, agency, sngv) == await _person(app_engine, "binh.pt@stp.hatinh.example.vn")
 
 
@@ -184,8 +179,8 @@ async def test_the_cross_tenant_functions_refuse_another_tenants_id_without_a_me
 ) -> None:
     token = await session_cookie_for(app, FOCAL)
     person = await _person(app_engine, FOCAL)
-    own = await _tenant(app_engine, "ha-tinh", "so-ngoai-vu")
-    other = await _tenant(app_engine, "ha-tinh", "so-tai-nguyen-moi-truong")
+    own = await tenant_id(app_engine, "ha-tinh", "so-ngoai-vu")
+    other = await tenant_id(app_engine, "ha-tinh", "so-tai-nguyen-moi-truong")
     other_member = uuid.UUID(
         str(
             await _scalar(
@@ -231,7 +226,7 @@ async def test_another_tenants_id_without_a_members_session_reads_nothing_and_wr
     """A row of tenant B made as the owner; the app's role sets B's id with no session, with a live session of a
     member of A only, with a revoked and with an expired session of a member of B: it sees none of B's rows and
     every insert, update and delete of B's is refused."""
-    b = await _tenant(app_engine, "ha-tinh", "so-tai-nguyen-moi-truong")
+    b = await tenant_id(app_engine, "ha-tinh", "so-tai-nguyen-moi-truong")
     table = Base.metadata.tables[name]
     async with owner_engine.begin() as owner:
         rows = Rows(owner)
@@ -240,15 +235,7 @@ async def test_another_tenants_id_without_a_members_session_reads_nothing_and_wr
     where_b, key_b = where_key(table, row_b)
     member_of_a = await session_cookie_for(app, "lan.nt@stnmt.brvt.example.vn")
     revoked, expired = [await session_cookie_for(app, "thuong.tth@stnmt.hatinh.example.vn") for _ in range(2)]
-    digest = "encode(sha256(convert_to(:t, 'UTF8')), 'hex')"
-    async with owner_engine.begin() as connection:
-        await connection.execute(
-            text(f"UPDATE user_sessions SET revoked_at = now() WHERE token_hash = {digest}"), {"t": revoked}
-        )
-        await connection.execute(
-            text(f"UPDATE user_sessions SET expires_at = now() - interval '1 second' WHERE token_hash = {digest}"),
-            {"t": expired},
-        )
+    await _revoke_and_expire(owner_engine, revoked=revoked, expired=expired)
     may = {p: await role_may(app_engine, name, p) for p in ("SELECT", "INSERT", "UPDATE", "DELETE")}
 
     async def bound(connection: Any, token: str) -> None:
@@ -293,7 +280,7 @@ async def test_another_tenants_id_without_a_members_session_reads_nothing_and_wr
 async def test_a_members_session_sees_its_tenants_rows_through_the_policies(
     app: Litestar, app_engine: AsyncEngine
 ) -> None:
-    b = await _tenant(app_engine, "ha-tinh", "so-tai-nguyen-moi-truong")
+    b = await tenant_id(app_engine, "ha-tinh", "so-tai-nguyen-moi-truong")
     token = await session_cookie_for(app, "thuong.tth@stnmt.hatinh.example.vn")
     async with app_engine.connect() as connection:
         await connection.execute(
@@ -307,7 +294,7 @@ async def test_a_members_session_sees_its_tenants_rows_through_the_policies(
 async def test_the_jobs_role_is_trusted_with_the_tenant_alone_and_the_app_role_cannot_become_it(
     app_engine: AsyncEngine, jobs_engine: AsyncEngine
 ) -> None:
-    b = await _tenant(app_engine, "ha-tinh", "so-tai-nguyen-moi-truong")
+    b = await tenant_id(app_engine, "ha-tinh", "so-tai-nguyen-moi-truong")
     async with jobs_engine.connect() as connection:
         assert await connection.scalar(text("SELECT current_user")) == "parboard_jobs"
         await connection.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(b)})
@@ -323,7 +310,7 @@ async def test_a_platform_admin_made_by_the_owner_reaches_every_tenant(
     app: Litestar, app_engine: AsyncEngine, owner_engine: AsyncEngine
 ) -> None:
     token = await session_cookie_for(app, FOCAL)
-    elsewhere = await _tenant(app_engine, "ba-ria-vung-tau", "so-tai-nguyen-moi-truong")
+    elsewhere = await tenant_id(app_engine, "ba-ria-vung-tau", "so-tai-nguyen-moi-truong")
     assert await _session_person(app_engine, token, elsewhere) is None
     async with owner_engine.begin() as connection:
         await connection.execute(text("UPDATE users SET is_platform_admin = true WHERE email = :e"), {"e": FOCAL})

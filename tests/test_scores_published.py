@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.factories import REVIEWER
+from tests.html_support import squash
 from tests.support import COMMUNE_ROWS, HTMX, SEED_001, sign_in
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
@@ -71,13 +72,13 @@ def _ranking(html: str) -> str:
 
 async def test_a_commune_self_assesses_on_the_commune_set_out_of_100(client: AsyncTestClient[Litestar]) -> None:
     base = await _assess(client, COMMUNE, COMMUNE_ROWS)
-    overview = (await client.get(base)).text
+    overview = squash((await client.get(base)).text)
     assert "tối đa 100 điểm" in overview
     assert "Cải cách thủ tục hành chính" in overview
     assert "Điều tra xã hội học (mức độ hài lòng của người dân, tổ chức)" in overview  # the commune's 30 points
     assert re.search(r'id="sheet-total">69,5</output><span class="muted">/100<', overview)
     assert 'id="sheet-index">69,50 %<' in overview  # 69,5 ÷ 100: two decimals kept
-    home = (await client.get("/t/ha-tinh/phuong-thanh-sen/")).text
+    home = squash((await client.get("/t/ha-tinh/phuong-thanh-sen/")).text)
     assert 'id="dashboard-index">69,50 %<' in home
 
 
@@ -85,14 +86,14 @@ async def test_the_sở_nội_vụ_decides_the_survey_does_not_apply_and_the_ind
     client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
 ) -> None:
     base = await _assess(client, SNGV, SEED_001)
-    overview = (await client.get(base)).text
+    overview = squash((await client.get(base)).text)
     assert 'id="sheet-index">75,25 %<' in overview  # 75,25 of 100: the survey applies, not entered yet
     assert '<strong class="result-class">Nhóm III</strong>' in overview  # ≥ 65, below 80
 
     await sign_in(client, ADMIN)
     decided = await _decide(client, {"tenant": "so-ngoai-vu", "criterion": "8", "reason": "Không đủ phiếu khảo sát"})
     assert decided.status_code in (302, 303)  # type: ignore[attr-defined]
-    page = (await client.get(RESULTS)).text
+    page = squash((await client.get(RESULTS)).text)
     assert "Không đủ phiếu khảo sát" in page.split('id="not-applicable"')[1]
     # 75,25 of the 80 that apply = 94,0625 → 94,06 %; every area at 80 % or more: Nhóm I. Alone in its group with
     # a self-score, it gets no order ("–", never "1/1").
@@ -104,10 +105,10 @@ async def test_the_sở_nội_vụ_decides_the_survey_does_not_apply_and_the_ind
     assert await _count(owner_engine, "SELECT count(*) FROM audit_log WHERE action = 'not_applicable.decide'") == 1
 
     await sign_in(client, SNGV[1])
-    overview = (await client.get(base)).text
+    overview = squash((await client.get(base)).text)
     assert 'id="sheet-index">94,06 %<' in overview
     assert "Tối đa áp dụng cho đơn vị: 80 trên 100 điểm" in overview
-    area = (await client.get(f"{base}/linh-vuc/8")).text
+    area = squash((await client.get(f"{base}/linh-vuc/8")).text)
     assert "Không áp dụng cho đơn vị: Không đủ phiếu khảo sát" in area
     export = openpyxl.load_workbook(BytesIO((await client.get(f"{base}/bang-tu-danh-gia.xlsx")).content)).active
     assert export is not None
@@ -127,7 +128,7 @@ async def test_the_sở_nội_vụ_decides_the_survey_does_not_apply_and_the_ind
         follow_redirects=False,
     )
     assert revoked.status_code in (302, 303)
-    results = (await client.get(RESULTS)).text
+    results = squash((await client.get(RESULTS)).text)
     assert "94,06 %" not in _ranking(results)
     assert "Đã bỏ quyết định không áp dụng." in results
     assert await _count(owner_engine, "SELECT count(*) FROM not_applicable_decisions") == 0
@@ -156,7 +157,7 @@ async def test_a_bad_decision_is_refused_next_to_its_field_with_nothing_saved(
 
 async def test_only_the_province_admin_decides(client: AsyncTestClient[Litestar], owner_engine: AsyncEngine) -> None:
     await sign_in(client, REVIEWER)
-    page = (await client.get(RESULTS)).text
+    page = squash((await client.get(RESULTS)).text)
     assert "Quyết định không áp dụng" not in page
     token = _token(page)
     refused = await client.post(
@@ -180,7 +181,7 @@ async def test_a_tenant_attribute_takes_what_the_set_declares_not_applicable_out
         headers=HTMX,
     )
     assert refused.status_code == 422  # area 3 does not apply: nothing to enter
-    overview = (await client.get(base)).text
+    overview = squash((await client.get(base)).text)
     # 75,25 − 14,5 = 60,75 of 100 − 14,5 = 85,5 → 71,05 %
     assert 'id="sheet-index">71,05 %<' in overview
     assert 'title="Đơn vị không có thủ tục hành chính thuộc thẩm quyền giải quyết">Không áp dụng' in overview
@@ -272,7 +273,7 @@ async def test_survey_points_are_entered_per_group_against_the_group_s_weights(
     assert (await client.get(grid, params={"nhom": "khong-co"})).status_code == 404
 
     await sign_in(client, COMMUNE[1])
-    assert 'id="sheet-index">95,00 %<' in (await client.get(base)).text  # 69,5 + 25,5 of 100
+    assert 'id="sheet-index">95,00 %<' in squash((await client.get(base)).text)  # 69,5 + 25,5 of 100
 
 
 def _answers_csv(rows: list[tuple[str, str, str, str]]) -> bytes:
@@ -307,12 +308,12 @@ async def test_survey_answers_are_previewed_row_by_row_then_saved_and_too_few_do
         f"{grid}/nhap-phieu?nhom=xa-phuong", data={"_csrf_token": token}, files={"tep": ("phieu.csv", good, "text/csv")}
     )
     assert preview.status_code == 200, preview.text
-    table = preview.text.split('id="answers-preview"')[1].split("</table>")[0]
+    table = squash(preview.text).split('id="answers-preview"')[1].split("</table>")[0]
     assert re.search(r"UBND phường Thành Sen</td><td>8</td><td class=\"num\">10</td><td class=\"num\">24<", table)
-    assert 'type="hidden" name="phuong-thanh-sen:8" value="24.000"' in preview.text
+    assert 'type="hidden" name="phuong-thanh-sen:8" value="24.000"' in squash(preview.text)
 
     await sign_in(client, COMMUNE[1])
-    assert 'id="sheet-index">69,50 %<' in (await client.get(base)).text  # the preview saved nothing
+    assert 'id="sheet-index">69,50 %<' in squash((await client.get(base)).text)  # the preview saved nothing
     await sign_in(client, ADMIN)
     token = _token((await client.get(grid)).text)  # a new session: a new CSRF token
     saved = await client.post(
@@ -320,7 +321,7 @@ async def test_survey_answers_are_previewed_row_by_row_then_saved_and_too_few_do
     )
     assert saved.status_code == 303
     await sign_in(client, COMMUNE[1])
-    assert 'id="sheet-index">93,50 %<' in (await client.get(base)).text  # 69,5 + 24 of 100
+    assert 'id="sheet-index">93,50 %<' in squash((await client.get(base)).text)  # 69,5 + 24 of 100
 
     # the departments: three answers for the Sở Ngoại vụ, under the minimum: its survey part does not apply
     await sign_in(client, ADMIN)
@@ -330,7 +331,7 @@ async def test_survey_answers_are_previewed_row_by_row_then_saved_and_too_few_do
         f"{grid}/nhap-phieu", data={"_csrf_token": token}, files={"tep": ("p.csv", few, "text/csv")}
     )
     assert "Không áp dụng (dưới 10 phiếu)" in preview.text
-    confirm = re.search(r'name="khong-ap-dung" value="([^"]+)"', preview.text)
+    confirm = re.search(r'name="khong-ap-dung" value="([^"]+)"', squash(preview.text))
     assert confirm
     done = await client.post(
         grid,
@@ -348,7 +349,7 @@ async def test_a_department_claims_not_applicable_and_the_province_accepts_or_re
     token = _token((await client.get(base)).text)
     bad = await client.post(f"{base}/khong-ap-dung", data={"criterion": "9.9", "reason": "x", "_csrf_token": token})
     assert bad.status_code == 422
-    assert 'id="claim-criterion-error">Tiêu chí &#39;9.9&#39; không có' in bad.text
+    assert 'id="claim-criterion-error">Tiêu chí &#39;9.9&#39; không có' in squash(bad.text)
     for code, reason in (("8", "Không đủ hồ sơ TTHC để khảo sát"), ("3", "Đơn vị không giải quyết TTHC")):
         claimed = await client.post(
             f"{base}/khong-ap-dung",
@@ -356,13 +357,13 @@ async def test_a_department_claims_not_applicable_and_the_province_accepts_or_re
             follow_redirects=False,
         )
         assert claimed.status_code in (302, 303)
-    overview = (await client.get(base)).text
+    overview = squash((await client.get(base)).text)
     assert "Đơn vị đề nghị, chờ quyết định" in overview.split('id="claims"')[1]
     assert "Đã gửi đề nghị không áp dụng tiêu chí; Sở Nội vụ sẽ xem xét." in overview  # flashed after the redirect
     assert 'id="sheet-index">75,25 %<' in overview  # a claim alone changes nothing
 
     await sign_in(client, ADMIN)
-    page = (await client.get(RESULTS)).text
+    page = squash((await client.get(RESULTS)).text)
     assert page.count("Đơn vị đề nghị, chờ quyết định") == 2
     token = _token(page)
     for code, action in (("8", "chap-nhan"), ("3", "tu-choi")):
@@ -372,13 +373,13 @@ async def test_a_department_claims_not_applicable_and_the_province_accepts_or_re
             follow_redirects=False,
         )
         assert answered.status_code in (302, 303)
-    results = (await client.get(RESULTS)).text
+    results = squash((await client.get(RESULTS)).text)
     assert "94,06 %" in _ranking(results)  # the survey's 20 points left the maximum
     assert "Đã chấp nhận đề nghị không áp dụng." in results
     assert "Đã từ chối đề nghị không áp dụng." in results
 
     await sign_in(client, SNGV[1])
-    claims = (await client.get(base)).text.split('id="claims"')[1].split("</table>")[0]
+    claims = squash((await client.get(base)).text).split('id="claims"')[1].split("</table>")[0]
     assert "<td>3</td><td>Đơn vị không giải quyết TTHC</td><td>Không chấp nhận</td><td>Đã xem</td>" in claims
     assert "<td>8</td><td>Không đủ hồ sơ TTHC để khảo sát</td><td>Không áp dụng</td>" in claims
     actions = await _count(

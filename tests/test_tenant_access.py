@@ -16,6 +16,7 @@ from backend.asgi import create_app
 from backend.auth.sessions import COOKIE
 from backend.db.runtime import DatabaseUrls
 from backend.settings import AuthSettings
+from tests.html_support import squash
 from tests.support import make_settings, sign_in
 
 pytestmark = pytest.mark.usefixtures("demo_tenants")
@@ -39,7 +40,7 @@ OTHER_PROVINCE_SECRETS = (
 def assert_sign_in_page(response: httpx.Response) -> None:
     assert response.status_code == 401
     assert "Cần đăng nhập" in response.text
-    assert '<a class="btn btn-primary" href="/dang-nhap">Đăng nhập</a>' in response.text
+    assert '<a class="btn btn-primary" href="/dang-nhap">Đăng nhập</a>' in squash(response.text)
     assert "Sở Tài nguyên và Môi trường" not in response.text
     assert "Văn phòng Sở" not in response.text
 
@@ -97,7 +98,7 @@ async def test_a_member_sees_their_tenant_home_with_its_units(client: AsyncTestC
     await sign_in(client, FOCAL_POINT)
     response = await client.get(HOME)
     assert response.status_code == 200
-    body = response.text
+    body = squash(response.text)
     assert "<h1>Sở Tài nguyên và Môi trường</h1>" in body
     assert "Tỉnh Bà Rịa – Vũng Tàu" in body
     for unit in (

@@ -133,6 +133,7 @@ from backend.domain.tenants.sync import DEFAULT_BOARD_COLUMNS
 from backend.settings import PROJECT_ROOT
 from tests.benchmarks import load
 from tests.benchmarks.load import CpuMeter, ProtocolError, ScenarioResult, Target, measure, run_load
+from tests.benchmarks.load import nearest_rank as percentile
 from tests.benchmarks.seed import Seeded, Shape, describe, province_code, reset_session_clocks, seed, tenant_code
 from tests.benchmarks.tenant_home import (
     BENCH_VAR,
@@ -678,14 +679,6 @@ class MoveResult(ScenarioResult):
     @property
     def requests(self) -> int:
         return len(self.latencies_ms) + self.conflicts + sum(self.errors.values())
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
-    return ordered[rank - 1]
 
 
 async def post_move(

@@ -136,6 +136,15 @@ async def read_chunked(reader: asyncio.StreamReader, into: list[bytes] | None = 
     raise ProtocolError("too many chunks")
 
 
+def nearest_rank(values: list[float], q: float) -> float:
+    """The q-th percentile of `values` by nearest rank (NaN for none)."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
 @dataclass
 class ScenarioResult:
     name: str
@@ -160,11 +169,7 @@ class ScenarioResult:
 
     def percentile(self, q: float) -> float:
         """The q-th percentile of successful requests' latency (nearest rank), in milliseconds."""
-        ordered = sorted(self.latencies_ms)
-        if not ordered:
-            return float("nan")
-        rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
-        return ordered[rank - 1]
+        return nearest_rank(self.latencies_ms, q)
 
     @property
     def throughput(self) -> float:

@@ -48,7 +48,6 @@ import gc
 import json
 import math
 import os
-import platform
 import random
 import sys
 import time
@@ -64,9 +63,9 @@ import polars as pl
 from backend.db import embedded
 from backend.domain.scoring.province import POINTS, SCORE_SCHEMA, area_totals, heatmap, most_lost, province_rank
 from backend.settings import PROJECT_ROOT
-from tests.benchmarks.load import available_cpus
+from tests.benchmarks.load import nearest_rank
 from tests.benchmarks.seed import _connect_args
-from tests.benchmarks.tenant_home import BENCH_VAR, _cpu_model, _loop_factory, _ram_gib, _version
+from tests.benchmarks.tenant_home import BENCH_VAR, _loop_factory, _version, host_info
 
 DATABASE = "parboard_national"
 FIRST_YEAR = 2021
@@ -464,12 +463,7 @@ class Measured:
     wall_s: float = 0.0
 
     def percentile(self, q: float) -> float:
-        """Nearest rank, as `load.ScenarioResult.percentile`."""
-        ordered = sorted(self.latencies_ms)
-        if not ordered:
-            return float("nan")
-        rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
-        return ordered[rank - 1]
+        return nearest_rank(self.latencies_ms, q)
 
     @property
     def per_second(self) -> float:
@@ -522,16 +516,10 @@ def time_async(
 
 def machine_info() -> dict[str, Any]:
     return {
-        "nproc": os.cpu_count(),
-        "usable_cpus": len(available_cpus()),
-        "cpu_model": _cpu_model(),
-        "ram_gib": _ram_gib(),
-        "os": platform.platform(),
-        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        **host_info(),
         "polars": pl.__version__,
         "polars_threads": pl.thread_pool_size(),
         "asyncpg": _version("asyncpg"),
-        "load_average_before": [round(x, 2) for x in os.getloadavg()],
     }
 
 
@@ -716,9 +704,14 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
+def exit_with(main: Callable[[], int]) -> None:
+    """Run a benchmark's `main` and exit with its code, or with 2 and the reason when the methods disagree."""
     try:
         sys.exit(main())
     except Mismatch as error:
         print(f"\nFAILED: the methods disagree, nothing was timed: {error}", file=sys.stderr)
         sys.exit(2)
+
+
+if __name__ == "__main__":
+    exit_with(main)

@@ -35,7 +35,6 @@ import argparse
 import asyncio
 import json
 import random
-import sys
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -56,6 +55,7 @@ from tests.benchmarks.national import (
     Mismatch,
     Row,
     criteria_set,
+    exit_with,
     load_table,
     machine_info,
     national_frame,
@@ -317,8 +317,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except Mismatch as error:
-        print(f"\nFAILED: the methods disagree, nothing was timed: {error}", file=sys.stderr)
-        sys.exit(2)
+    exit_with(main)

@@ -167,7 +167,8 @@ def _version(package: str) -> str | None:
         return None
 
 
-def machine_info() -> dict[str, Any]:
+def host_info() -> dict[str, Any]:
+    """The machine a benchmark runs on and how busy it is as the run starts."""
     return {
         "nproc": os.cpu_count(),
         "usable_cpus": len(available_cpus()),
@@ -176,6 +177,12 @@ def machine_info() -> dict[str, Any]:
         "os": platform.platform(),
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "load_average_before": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def machine_info() -> dict[str, Any]:
+    return {
+        **host_info(),
         # uvicorn's "auto" picks these when they are importable; they are not in requirements.lock.
         "event_loop": f"uvloop {_version('uvloop')}" if _version("uvloop") else "asyncio",
         "http_parser": f"httptools {_version('httptools')}" if _version("httptools") else "h11",
