@@ -12,8 +12,8 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.auth_support import in_tenant, tenant_id
-from tests.fixtures.csrf import api_headers
-from tests.support import sign_in
+from tests.fixtures.csrf import Csrf
+from tests.support import sign_in, signed_in_headers
 
 pytestmark = pytest.mark.usefixtures("demo_tenants")
 
@@ -41,9 +41,9 @@ async def _walk(client: AsyncTestClient[Litestar], url: str, limit: int) -> list
 
 
 async def test_the_audit_log_is_read_newest_first_by_cursor_as_the_page_shows_it(
-    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+    client: AsyncTestClient[Litestar], csrf: Csrf, owner_engine: AsyncEngine
 ) -> None:
-    headers = await api_headers(client, ADMIN)
+    headers = await signed_in_headers(client, csrf, ADMIN)
     for email in ("mot@example.vn", "hai@example.vn", "ba@example.vn"):
         invited = await client.post(
             f"{STNMT_API}/quan-tri/loi-moi", json={"email": email, "role": "viewer"}, headers=headers
@@ -71,8 +71,9 @@ async def test_the_audit_log_is_read_newest_first_by_cursor_as_the_page_shows_it
 
 async def test_the_province_admin_reads_the_home_affairs_log_and_a_viewer_reads_none(
     client: AsyncTestClient[Litestar],
+    csrf: Csrf,
 ) -> None:
-    headers = await api_headers(client, PROVINCE_ADMIN)
+    headers = await signed_in_headers(client, csrf, PROVINCE_ADMIN)
     invited = await client.post(
         f"{SNV_API}/quan-tri/tinh/moi",
         json={"tenant_code": "so-tai-nguyen-moi-truong", "email": "giamdoc@stnmt.vn"},
@@ -111,8 +112,9 @@ async def test_the_province_admin_lists_the_province_s_tenants_with_their_counts
 
 async def test_a_province_admin_invites_a_tenant_admin_with_the_page_s_checks(
     client: AsyncTestClient[Litestar],
+    csrf: Csrf,
 ) -> None:
-    headers = await api_headers(client, PROVINCE_ADMIN)
+    headers = await signed_in_headers(client, csrf, PROVINCE_ADMIN)
     url = f"{SNV_API}/quan-tri/tinh/moi"
     for body, field in (
         ({"tenant_code": "so-ngoai-vu", "email": "a@b.vn"}, "tenant_code"),  # another province's tenant
@@ -138,11 +140,12 @@ async def test_a_province_admin_invites_a_tenant_admin_with_the_page_s_checks(
 
 async def test_the_province_operations_are_the_home_affairs_province_admin_s_only(
     client: AsyncTestClient[Litestar],
+    csrf: Csrf,
 ) -> None:
     await sign_in(client, SNV_TENANT_ADMIN)  # the Sở Nội vụ's tenant admin is no province admin
     refused = await client.get(f"{SNV_API}/quan-tri/tinh/don-vi")
     assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
-    headers = await api_headers(client, HA_TINH_PROVINCE_ADMIN)  # another province's admin
+    headers = await signed_in_headers(client, csrf, HA_TINH_PROVINCE_ADMIN)  # another province's admin
     assert (await client.get(f"{SNV_API}/quan-tri/tinh/don-vi")).status_code in (403, 404)
     other = await client.post(
         f"{SNV_API}/quan-tri/tinh/moi",

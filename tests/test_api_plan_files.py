@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.domain.assessments.xlsx import NOT_XLSX
 from tests.factories import FOCAL, LEADER, SNGV, STAFF, VIEWER, plan_workbook, sngv_rows
-from tests.fixtures.csrf import api_headers
-from tests.support import sign_in
+from tests.fixtures.csrf import Csrf
+from tests.support import sign_in, signed_in_headers
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
 
@@ -36,9 +36,9 @@ async def _tasks(engine: AsyncEngine) -> list[Any]:
 
 
 async def test_a_plan_table_is_previewed_and_imported_whole_or_not_at_all(
-    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+    client: AsyncTestClient[Litestar], csrf: Csrf, owner_engine: AsyncEngine
 ) -> None:
-    headers = await api_headers(client, FOCAL)
+    headers = await signed_in_headers(client, csrf, FOCAL)
     wrong = plan_workbook()  # its second task's deadline is 31/02/2020
     preview = await _send(client, "nhap/xem-truoc", wrong, headers)
     assert preview.status_code == 200, preview.text
@@ -68,9 +68,9 @@ async def test_a_plan_table_is_previewed_and_imported_whole_or_not_at_all(
 
 @pytest.mark.parametrize("content", [b"", b"not a workbook at all"], ids=["empty", "not-xlsx"])
 async def test_a_file_that_is_not_a_plan_table_is_refused_on_tep(
-    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, content: bytes
+    client: AsyncTestClient[Litestar], csrf: Csrf, owner_engine: AsyncEngine, content: bytes
 ) -> None:
-    headers = await api_headers(client, FOCAL)
+    headers = await signed_in_headers(client, csrf, FOCAL)
     for path in ("nhap/xem-truoc", "nhap"):
         refused = await _send(client, path, content, headers)
         assert (refused.status_code, refused.json()["field"]) == (422, "tep"), refused.text
@@ -82,8 +82,9 @@ async def test_a_file_that_is_not_a_plan_table_is_refused_on_tep(
 
 async def test_the_plan_downloads_as_word_and_excel_for_anyone_who_sees_the_board(
     client: AsyncTestClient[Litestar],
+    csrf: Csrf,
 ) -> None:
-    headers = await api_headers(client, FOCAL)
+    headers = await signed_in_headers(client, csrf, FOCAL)
     assert (await _send(client, "nhap", plan_workbook(bad_deadline="31/03/2020"), headers)).status_code == 201
     await sign_in(client, VIEWER)
     word = await client.get(f"{PLAN_API}/xuat/ke-hoach.docx")
@@ -101,14 +102,14 @@ async def test_the_plan_downloads_as_word_and_excel_for_anyone_who_sees_the_boar
 
 
 async def test_only_people_who_edit_every_task_may_import(
-    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
+    client: AsyncTestClient[Litestar], csrf: Csrf, owner_engine: AsyncEngine
 ) -> None:
     right = plan_workbook(bad_deadline="31/03/2020")
     for email in (STAFF, VIEWER):
-        headers = await api_headers(client, email)
+        headers = await signed_in_headers(client, csrf, email)
         for path in ("nhap/xem-truoc", "nhap"):
             refused = await _send(client, path, right, headers)
             assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
     assert await _tasks(owner_engine) == []
-    headers = await api_headers(client, LEADER)
+    headers = await signed_in_headers(client, csrf, LEADER)
     assert (await _send(client, "nhap", right, headers)).status_code == 201
