@@ -21,6 +21,7 @@ from backend.domain.tenants.lineage import load_lineage
 from backend.domain.tenants.sync import sync_tenants
 from backend.settings import PROJECT_ROOT, Settings
 from tests.factories import FOCAL, SNGV
+from tests.fixtures.submissions import _empty_queue  # noqa: F401 - the fixture: the demo's submissions queue builds
 from tests.html_support import squash
 from tests.support import freeze, sign_in
 
