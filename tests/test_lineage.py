@@ -34,6 +34,7 @@ from backend.jobs.reminders import collect
 from backend.settings import PROJECT_ROOT, Settings
 from tests.auth_support import execute, in_tenant, scalar
 from tests.factories import DEPARTMENT_MERGE, config_dir
+from tests.fixtures.submissions import _empty_queue  # noqa: F401 - the fixture: the demo's seeding queues package builds
 from tests.html_support import squash
 from tests.support import sign_in
 
