@@ -4,6 +4,7 @@ docs/mutation.md), so each takes milliseconds."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime
 import io
@@ -59,6 +60,7 @@ from backend.domain.evidence.sniff import (
 from backend.domain.submissions.package import (
     MAX_NAME_BYTES,
     OUT_CHUNK,
+    PREFETCH,
     CriterionEntry,
     EvidenceEntry,
     Member,
@@ -1012,3 +1014,24 @@ def test_a_local_file_is_read_a_chunk_at_a_time(tmp_path: Path) -> None:
 
 def test_progress_starts_at_nothing_read_and_nothing_packaged() -> None:
     assert (Progress().read, Progress().done) == (0, 0)
+
+
+async def test_a_download_stopped_while_the_writer_waits_with_chunks_ready_ends_at_once() -> None:
+    """The writer has read PREFETCH chunks ahead and waits to hand over the next: closing the download cancels it
+    there, instead of leaving it (and the download's end) waiting for a reader that is gone."""
+    pulled = 0
+
+    async def parts() -> AsyncIterator[bytes]:
+        nonlocal pulled
+        for _ in range(PREFETCH + 8):
+            pulled += 1
+            yield b"\0" * OUT_CHUNK
+
+    stream = zip_stream([Member("evidence/x.bin", parts, size=OUT_CHUNK * (PREFETCH + 8))])
+    await anext(stream)
+    for _ in range(3000):  # bounded: until the writer holds a full queue and waits to put one more
+        if pulled >= PREFETCH + 2:
+            break
+        await asyncio.sleep(0.01)
+    assert pulled >= PREFETCH + 2
+    await asyncio.wait_for(stream.aclose(), timeout=30)  # a guard against a hang, not a measure of speed
