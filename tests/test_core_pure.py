@@ -4,6 +4,7 @@ docs/mutation.md), so each takes milliseconds."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime
 import io
@@ -41,15 +42,18 @@ from backend.domain.evidence.services import parse_document
 from backend.domain.evidence.sniff import (
     DOCX,
     FALLBACK_NAME,
+    HEAD,
     JPEG,
     ODS,
     ODT,
     PDF,
     PNG,
+    TAIL,
     XLSX,
     ZIP,
     NotAccepted,
     Sniffer,
+    _central_directory_names,
     name_for,
     safe_filename,
     shorten_middle,
@@ -57,12 +61,14 @@ from backend.domain.evidence.sniff import (
 from backend.domain.submissions.package import (
     MAX_NAME_BYTES,
     OUT_CHUNK,
+    PREFETCH,
     CriterionEntry,
     EvidenceEntry,
     Member,
     PackageError,
     PackageInfo,
     Progress,
+    _read_local,
     digest_of,
     manifest,
     manifest_bytes,
@@ -913,3 +919,122 @@ def test_the_manifest_is_written_as_readable_utf8_json_and_hashed_as_written() -
         '{\n  "tên": "Sở Ngoại vụ",\n  "số": [\n    1\n  ]\n}\n'.encode()
     )
     assert digest_of(b"abc") == ("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", 3)
+
+
+# -- what mutation testing found unguarded (docs/mutation.md) ----------------------------------------------------
+
+
+def test_the_sniffer_keeps_the_first_64_kib_and_no_more_than_the_last_2_mib_whatever_the_chunks() -> None:
+    data = zip_of({"[Content_Types].xml": b"<T/>", "word/document.xml": os.urandom(3 * 1024 * 1024)})
+    sizes = [1, 7, HEAD - 8, 3, *[TAIL // 4] * 12]
+    sniffer, fed = Sniffer(), 0
+    for size in sizes:
+        sniffer.feed(data[fed : fed + size])
+        fed = min(fed + size, len(data))
+        assert bytes(sniffer.head) == data[: min(fed, HEAD)]
+        assert sniffer.tail_size == sum(map(len, sniffer.tail)) >= min(fed, TAIL)
+        assert sniffer.tail_size - len(sniffer.tail[0]) < TAIL  # the oldest chunk held is still needed
+        assert b"".join(sniffer.tail) == data[fed - sniffer.tail_size : fed]
+    assert fed == len(data)
+    assert sniffer.content_type() == DOCX
+
+
+def _stored_header(name: bytes, content: bytes, *, extra: bytes = b"", size: int | None = None) -> bytes:
+    """A ZIP local file header (stored), as the first bytes of a file; `size` overrides the size field."""
+    fields = (20, 0, 0, 0, 0, 0, len(content) if size is None else size, len(content), len(name), len(extra))
+    return struct.pack("<4s5H3L2H", b"PK\x03\x04", *fields) + name + extra + content
+
+
+@pytest.mark.parametrize(
+    ("extra", "content", "size"),
+    [
+        (b"\0" * 4, ODT.encode(), None),
+        (b"\0" * 40_000, ODT.encode(), None),  # an extra field longer than a signed 16-bit number
+        (b"", ODT.encode().ljust(200), 0x8000_0000),  # a size beyond a signed 32-bit number: read 200 bytes
+        (b"", ODT.encode().ljust(200) + b"X", 1000),  # the first 200 bytes only
+    ],
+    ids=["extra", "long-extra", "huge-size", "first-200"],
+)
+def test_an_opendocument_mimetype_is_found_after_the_header_s_unsigned_lengths(
+    extra: bytes, content: bytes, size: int | None
+) -> None:
+    assert _sniff(_stored_header(b"mimetype", content, extra=extra, size=size)) == ODT
+
+
+def test_a_mimetype_entry_with_bytes_outside_ascii_is_a_plain_archive() -> None:
+    assert _sniff(_stored_header(b"mimetype", b"application/\xff\xfe")) == ZIP
+
+
+def test_the_end_record_is_looked_for_only_as_far_back_as_the_longest_comment() -> None:
+    assert _sniff(DOCX_BYTES + b"\0" * 0xFFFF) == DOCX  # what a 65 535-byte comment leaves after the record
+    assert _sniff(DOCX_BYTES + b"\0" * 0x10000) == ZIP  # one byte further: no end record where one can be
+
+
+def test_the_last_end_record_is_the_archive_s_not_one_of_an_archive_inside_it() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", b"<T/>")
+        archive.writestr("word/embeddings/x.zip", ZIP_BYTES, compress_type=zipfile.ZIP_STORED)
+    assert _sniff(buffer.getvalue()) == DOCX
+
+
+def _end_record(data: bytes) -> tuple[int, int, int]:
+    """(entries, directory size, directory offset) of an archive without a comment."""
+    count, size, offset = struct.unpack_from("<H2L", data, len(data) - 12)
+    return count, size, offset
+
+
+def test_the_directory_is_read_from_its_first_byte_with_extra_fields_and_comments() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        first = zipfile.ZipInfo("[Content_Types].xml")
+        first.extra, first.comment = struct.pack("<2H", 0xCAFE, 4) + b"abcd", b"the first"
+        archive.writestr(first, b"<T/>")
+        archive.writestr("word/document.xml", b"<w/>")
+        archive.writestr("Xbc.txt", b"x")
+    data = buffer.getvalue().replace(b"Xbc.txt", b"\xffbc.txt")  # a name that is not UTF-8
+    _, _, offset = _end_record(data)
+    names = {"[Content_Types].xml", "word/document.xml", "\ufffdbc.txt"}
+    assert _central_directory_names(data) == names
+    assert _central_directory_names(data[offset:]) == names  # the last bytes kept start with the directory
+
+
+def test_a_directory_entry_that_runs_into_the_end_record_is_not_read() -> None:
+    data = DOCX_BYTES
+    count, size, offset = _end_record(data)
+    fake = b"PK\x01\x02" + b"\0" * 6  # counted in the directory, too short to be an entry
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, count + 1, count + 1, size + len(fake), offset, 0)
+    forged = data[: len(data) - 22] + fake + end
+    assert _central_directory_names(forged) == {"[Content_Types].xml", "word/document.xml"}
+
+
+def test_a_local_file_is_read_a_chunk_at_a_time(tmp_path: Path) -> None:
+    blob = tmp_path / "blob"
+    blob.write_bytes(b"\0" * (2 * OUT_CHUNK + 10))
+    member = Member("evidence/blob.bin", _not_streamed, size=2 * OUT_CHUNK + 10, local_file=blob)
+    assert [len(chunk) for chunk in _read_local(member, blob, Progress())] == [OUT_CHUNK, OUT_CHUNK, 10]
+
+
+def test_progress_starts_at_nothing_read_and_nothing_packaged() -> None:
+    assert (Progress().read, Progress().done) == (0, 0)
+
+
+async def test_a_download_stopped_while_the_writer_waits_with_chunks_ready_ends_at_once() -> None:
+    """The writer has read PREFETCH chunks ahead and waits to hand over the next: closing the download cancels it
+    there, instead of leaving it (and the download's end) waiting for a reader that is gone."""
+    pulled = 0
+
+    async def parts() -> AsyncIterator[bytes]:
+        nonlocal pulled
+        for _ in range(PREFETCH + 8):
+            pulled += 1
+            yield b"\0" * OUT_CHUNK
+
+    stream = zip_stream([Member("evidence/x.bin", parts, size=OUT_CHUNK * (PREFETCH + 8))])
+    await anext(stream)
+    for _ in range(3000):  # bounded: until the writer holds a full queue and waits to put one more
+        if pulled >= PREFETCH + 2:
+            break
+        await asyncio.sleep(0.01)
+    assert pulled >= PREFETCH + 2
+    await asyncio.wait_for(stream.aclose(), timeout=30)  # a guard against a hang, not a measure of speed

@@ -572,3 +572,49 @@ def test_a_relative_deadline_reads_its_event_s_date_in_the_plan_s_year_and_names
     assert parse("trong vòng 15 ngày kể từ ngày 01/02", year=2024).due == date(2024, 2, 16)
     with pytest.raises(DeadlineError, match=r"^«31/02/2024» không phải là một ngày có thật"):
         parse("15 ngày kể từ ngày 31/02/2024")
+
+
+# Every weekday off and every weekend day worked of the built-in calendar, year by year, as announced (2019–2026)
+# or computed by the Labour Code's rules (2027).
+_BUILT_IN = {
+    2019: ("01/01 04/02 05/02 06/02 07/02 08/02 15/04 29/04 30/04 01/05 02/09", "05/01 04/05"),
+    2020: ("01/01 23/01 24/01 27/01 28/01 29/01 02/04 30/04 01/05 02/09", ""),
+    2021: ("01/01 10/02 11/02 12/02 15/02 16/02 21/04 30/04 03/05 02/09 03/09", ""),
+    2022: ("03/01 31/01 01/02 02/02 03/02 04/02 11/04 02/05 03/05 01/09 02/09", ""),
+    2023: ("02/01 20/01 23/01 24/01 25/01 26/01 01/05 02/05 03/05 01/09 04/09", "14/01"),
+    2024: ("01/01 08/02 09/02 12/02 13/02 14/02 18/04 29/04 30/04 01/05 02/09 03/09", "04/05"),
+    2025: ("01/01 27/01 28/01 29/01 30/01 31/01 07/04 30/04 01/05 02/05 01/09 02/09", "08/02 26/04"),
+    2026: ("01/01 16/02 17/02 18/02 19/02 20/02 27/04 30/04 01/05 01/09 02/09", ""),
+    2027: ("01/01 05/02 08/02 09/02 10/02 11/02 16/04 30/04 03/05 02/09 03/09", ""),
+}
+
+
+@pytest.mark.parametrize("year", sorted(_BUILT_IN))
+def test_the_built_in_calendar_day_by_day(year: int) -> None:
+    calendar = default_calendar()
+    days = [date(year, 1, 1) + timedelta(days=n) for n in range(366)]
+    days = [day for day in days if day.year == year]
+    off = " ".join(f"{day:%d/%m}" for day in days if day.weekday() < 5 and not calendar.is_working_day(day))
+    worked = " ".join(f"{day:%d/%m}" for day in days if day.weekday() >= 5 and calendar.is_working_day(day))
+    assert (off, worked) == _BUILT_IN[year]
+
+
+def test_a_fund_is_no_quarter_and_a_quarter_after_it_is_read() -> None:
+    deadline = parse("Trích Quỹ 5 năm 2024 trước khi báo cáo Quý II/2024")
+    assert (deadline.kind, deadline.label) == ("quarter", "Quý II/2024 (hạn 28/06/2024)")
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "label"),
+    [
+        ("6 tháng đầu năm 2023", "quarter", "6 tháng đầu năm 2023 (hạn 30/06/2023)"),
+        ("Tháng 1/2024", "date", "Tháng 1/2024 (hạn 31/01/2024)"),
+        ("Tháng 12/2024", "date", "Tháng 12/2024 (hạn 31/12/2024)"),
+        ("Năm 2024", "year", "Năm 2024 (hạn 31/12/2024)"),
+        ("Theo yêu cầu  của tỉnh", "by_regulation", "Theo yêu cầu của tỉnh"),
+        ("Phối hợp   với các phòng", "unknown", "Phối hợp với các phòng"),
+    ],
+)
+def test_each_kind_is_labelled_as_a_person_reads_it(text: str, kind: str, label: str) -> None:
+    deadline = parse(text)
+    assert (deadline.kind, deadline.label, deadline.text) == (kind, label, text)

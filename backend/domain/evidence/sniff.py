@@ -54,6 +54,7 @@ HEAD = 64 * 1024
 TAIL = 2 * 1024 * 1024  # an archive's central directory is looked for in its last 2 MiB
 _EOCD = struct.Struct("<4s4H2LH")
 _CENTRAL = struct.Struct("<4s6H3L5H2L")
+_EOCD_REACH = _EOCD.size + 0xFFFF  # the end record and the longest comment a ZIP can have
 
 
 class NotAccepted(ValueError):
@@ -67,13 +68,11 @@ class Sniffer:
         self.head = bytearray()
         self.tail: deque[bytes] = deque()
         self.tail_size = 0
-        self.checked = False
 
     def feed(self, chunk: bytes) -> None:
-        if len(self.head) < HEAD:
-            self.head += chunk[: HEAD - len(self.head)]
-        if not self.checked and len(self.head) >= 8:
-            self.checked = True
+        before = len(self.head)
+        self.head += chunk[: HEAD - before]  # nothing once the head is full
+        if before < 8 <= len(self.head):
             _magic(bytes(self.head))  # refuse early: no need to read the rest of a wrong file
         self.tail.append(chunk)
         self.tail_size += len(chunk)
@@ -104,7 +103,7 @@ def _magic(head: bytes) -> str:
 
 def _archive_kind(head: bytes, tail: bytes) -> str:
     # OpenDocument: the first entry is "mimetype", stored uncompressed.
-    if head[30:38] == b"mimetype" and len(head) >= 30:
+    if head[30:38] == b"mimetype":
         name_len, extra_len = struct.unpack_from("<HH", head, 26)
         size = struct.unpack_from("<L", head, 18)[0]
         start = 30 + name_len + extra_len
@@ -127,7 +126,7 @@ def _archive_kind(head: bytes, tail: bytes) -> str:
 
 def _central_directory_names(tail: bytes) -> set[str]:
     """The member names of a ZIP archive whose last bytes are `tail` (empty if they cannot be read)."""
-    end = tail.rfind(b"PK\x05\x06", max(0, len(tail) - 65557))
+    end = tail.rfind(b"PK\x05\x06", -_EOCD_REACH)  # a negative start counts from the end, as in a slice
     if end < 0 or end + _EOCD.size > len(tail):
         return set()
     *_, count, directory_size, _offset, _comment = _EOCD.unpack_from(tail, end)

@@ -21,6 +21,7 @@ import contextlib
 import hashlib
 import json
 import re
+import threading
 import unicodedata
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -271,17 +272,26 @@ async def _zip_chunks(members: Sequence[Member], progress: Progress) -> AsyncIte
         else:
             archive.add(_bridge(member, loop, progress), member.path, size=member.size, compress_type=kind)
     generator = iter(archive)
+    # Held while the writer runs in a thread: the archive is closed only once no pull is still running in one.
+    writing = threading.Lock()
 
     def pull() -> bytes:
         # ~OUT_CHUNK at a time: few hops between the threads whatever the files' sizes.
         parts: list[bytes] = []
         total = 0
-        for part in generator:
-            parts.append(part)
-            total += len(part)
-            if total >= OUT_CHUNK:
-                break
+        with writing:
+            for part in generator:
+                parts.append(part)
+                total += len(part)
+                if total >= OUT_CHUNK:
+                    break
         return b"".join(parts)
+
+    def close() -> None:
+        # In a thread, never on the event loop: closing a member streamed from the loop (_bridge) waits for the
+        # loop to close its source, which would wait forever on the loop's own thread.
+        with writing:
+            generator.close()
 
     # The zip thread reads ahead a few chunks: reading and CRC-ing the evidence overlaps with hashing and
     # writing the archive (the storage's threads), at a cost of PREFETCH chunks at most.
@@ -293,6 +303,8 @@ async def _zip_chunks(members: Sequence[Member], progress: Progress) -> AsyncIte
             while chunk := await asyncio.to_thread(pull):
                 await ahead.put((chunk, progress.read))
             await ahead.put((b"", progress.read))
+        except asyncio.CancelledError:  # the consumer is gone: nobody would take what is put now
+            raise
         except BaseException as exc:  # handed to the consumer, which raises it
             await ahead.put(exc)
 
@@ -309,8 +321,9 @@ async def _zip_chunks(members: Sequence[Member], progress: Progress) -> AsyncIte
             yield chunk
     finally:
         producer.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
+        with contextlib.suppress(asyncio.CancelledError):  # the producer hands every other error over
             await producer
+        await asyncio.to_thread(close)
 
 
 def _bridge(member: Member, loop: asyncio.AbstractEventLoop, progress: Progress) -> Iterator[bytes]:
