@@ -14,7 +14,7 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -27,6 +27,7 @@ from backend.jobs import mail
 from backend.logging import get_logger
 from backend.settings import Settings
 from backend.web.formatting import vn_date
+from backend.web.templating import jinja_environment
 
 log = get_logger("parboard.jobs.reminders")
 
@@ -117,14 +118,7 @@ def subject(reminder: Reminder) -> str:
 
 @lru_cache(maxsize=4)
 def _templates(directory: Path) -> Environment:
-    environment = Environment(
-        loader=FileSystemLoader(directory),
-        autoescape=select_autoescape(["html"]),
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
+    environment = jinja_environment(directory, keep_trailing_newline=True)
     environment.filters["vn_date"] = vn_date
     return environment
 

@@ -89,15 +89,21 @@ LABELS = {
 }
 
 
-def template_config(templates_dir: Path, *, globals_: dict[str, Any]) -> TemplateConfig[JinjaTemplateEngine]:
-    environment = Environment(
-        loader=FileSystemLoader(templates_dir),
+def jinja_environment(directory: Path, **options: Any) -> Environment:
+    """The Jinja environment the templates in `directory` render in, the pages' and the mails' alike: HTML
+    autoescaped, an undefined name an error, block tags trimmed; `options` add Jinja's others."""
+    return Environment(
+        loader=FileSystemLoader(directory),
         autoescape=select_autoescape(["html"]),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
-        auto_reload=False,
+        **options,
     )
+
+
+def template_config(templates_dir: Path, *, globals_: dict[str, Any]) -> TemplateConfig[JinjaTemplateEngine]:
+    environment = jinja_environment(templates_dir, auto_reload=False)
     environment.filters.update(
         vn_number=vn_number,
         vn_percent=vn_percent,

@@ -30,7 +30,7 @@ from backend.domain.assessments.xlsx import (
 )
 from backend.domain.submissions.calendar import calendar_lock
 from backend.domain.tenants.deps import TenantContext
-from backend.domain.tenants.years import no_criteria_page
+from backend.domain.tenants.years import criteria_years_or_page, no_criteria_page
 from backend.web.charts import svg_to_png
 from backend.web.downloads import PNG, SVG, XLSX, download
 from backend.web.flash import notice, problem
@@ -358,17 +358,17 @@ class ProvinceResultsController(Controller):
         year: FromPath[int],
     ) -> Template:
         home_affairs_only(tenant)
-        years = await services.criteria_years(db_session, tenant.province)
-        if year not in years:
-            return await no_criteria_page(
-                request,
-                db_session,
-                tenant,
-                year=year,
-                section="results",
-                title=f"Kết quả toàn tỉnh năm {year}",
-                href=f"{tenant.base_path}/tinh/ket-qua",
-            )
+        years = await criteria_years_or_page(
+            request,
+            db_session,
+            tenant,
+            year=year,
+            section="results",
+            title=f"Kết quả toàn tỉnh năm {year}",
+            href=f"{tenant.base_path}/tinh/ket-qua",
+        )
+        if isinstance(years, Template):
+            return years
         return await _province_page(request, db_session, tenant, year, years)
 
     @get("/{year:int}/ket-qua.xlsx", name="province:results_export", opt=RESULTS)
@@ -418,10 +418,7 @@ class ProvinceResultsController(Controller):
         year: FromPath[int],
     ) -> Response[Any]:
         """The Sở Nội vụ decides that a criterion does not apply to one tenant this year, with a reason."""
-        home_affairs_only(tenant)
-        years = await services.criteria_years(db_session, tenant.province)
-        if year not in years:
-            raise NotFoundException(f"Tỉnh chưa ban hành bộ chỉ số năm {year}.")
+        years = await checked_year(db_session, tenant, year)
         raw = await request.form()
         form = {key: str(raw.get(key) or "") for key in ("tenant", "criterion", "reason")}
         try:

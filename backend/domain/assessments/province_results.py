@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth.permissions import Permission
 from backend.db.models import AppraisedResult, Tenant, TenantKind
 from backend.db.rls import reading_province
+from backend.domain.admin import province as province_admin
 from backend.domain.assessments import services
 from backend.domain.assessments.published import Publication, publication, score_frame, score_rows
 from backend.domain.assessments.services import STATUS_LABELS
@@ -74,15 +75,17 @@ class ProvinceResults:
 
 def home_affairs_only(ctx: TenantContext) -> None:
     """The province's results live at its Sở Nội vụ only: another tenant's 404."""
-    if ctx.tenant.kind != TenantKind.HOME_AFFAIRS:
-        raise NotFoundException("Kết quả toàn tỉnh chỉ có ở Sở Nội vụ.")
+    province_admin.home_affairs_only(ctx, "Kết quả toàn tỉnh chỉ có ở Sở Nội vụ.")
 
 
-async def checked_year(db: AsyncSession, ctx: TenantContext, year: int) -> None:
-    """`home_affairs_only`, for a year the province has a criteria set of (404 otherwise)."""
+async def checked_year(db: AsyncSession, ctx: TenantContext, year: int) -> list[int]:
+    """`home_affairs_only`, for a year the province has a criteria set of (404 otherwise): the province's
+    criteria years."""
     home_affairs_only(ctx)
-    if year not in await services.criteria_years(db, ctx.province):
+    years = await services.criteria_years(db, ctx.province)
+    if year not in years:
         raise NotFoundException(f"Tỉnh chưa ban hành bộ chỉ số năm {year}.")
+    return years
 
 
 async def province_results(db: AsyncSession, ctx: TenantContext, year: int) -> ProvinceResults:

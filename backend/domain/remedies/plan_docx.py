@@ -96,22 +96,26 @@ def _styles(document: DocxDocument) -> None:
     normal.paragraph_format.space_after = Pt(0)
     normal.paragraph_format.line_spacing = 1.0
 
-    body = document.styles.add_style(_BODY_STYLE, WD_STYLE_TYPE.PARAGRAPH)
-    assert isinstance(body, ParagraphStyle)
-    assert body.style_id == _BODY_STYLE_ID
-    body.base_style = normal
+    body = _paragraph_style(document, _BODY_STYLE, _BODY_STYLE_ID, normal)
     body.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
     body.paragraph_format.first_line_indent = Cm(1)
     body.paragraph_format.space_after = Pt(6)
     body.paragraph_format.line_spacing = 1.15
 
-    table = document.styles.add_style(_TABLE_STYLE, WD_STYLE_TYPE.PARAGRAPH)
-    assert isinstance(table, ParagraphStyle)
-    assert table.style_id == _TABLE_STYLE_ID
-    table.base_style = normal
+    table = _paragraph_style(document, _TABLE_STYLE, _TABLE_STYLE_ID, normal)
     table.font.size = Pt(12)
     table.paragraph_format.space_before = Pt(2)
     table.paragraph_format.space_after = Pt(2)
+
+
+def _paragraph_style(document: DocxDocument, name: str, style_id: str, base: ParagraphStyle) -> ParagraphStyle:
+    """A new paragraph style `name` on `base`, whose id Word derives from the name is `style_id` (what the
+    paragraphs refer to)."""
+    style = document.styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+    assert isinstance(style, ParagraphStyle)
+    assert style.style_id == style_id
+    style.base_style = base
+    return style
 
 
 def _page(section: Section, *, landscape: bool) -> None:

@@ -15,12 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission
 from backend.db.models import Tenant
-from backend.domain.assessments import services as assessments
+from backend.domain.admin.province import is_home_affairs
 from backend.domain.evidence.storage import storage_from_settings
 from backend.domain.review import decisions, publishing, services
 from backend.domain.review.services import ReviewError
 from backend.domain.tenants.deps import TenantContext
-from backend.domain.tenants.years import no_criteria_page
+from backend.domain.tenants.years import criteria_years_or_page
 from backend.web.flash import notice, problem
 from backend.web.templating import page
 
@@ -70,17 +70,17 @@ class ReviewController(Controller):
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
     ) -> Template:
-        years = await assessments.criteria_years(db_session, tenant.province)
-        if year not in years:
-            return await no_criteria_page(
-                request,
-                db_session,
-                tenant,
-                year=year,
-                section="review",
-                title=f"Thẩm định Chỉ số CCHC năm {year}",
-                href=f"{tenant.base_path}/tham-dinh",
-            )
+        years = await criteria_years_or_page(
+            request,
+            db_session,
+            tenant,
+            year=year,
+            section="review",
+            title=f"Thẩm định Chỉ số CCHC năm {year}",
+            href=f"{tenant.base_path}/tham-dinh",
+        )
+        if isinstance(years, Template):
+            return years
         return page(
             request,
             "review/list.html",
@@ -91,7 +91,7 @@ class ReviewController(Controller):
             years=years,
             lines=await services.overview(db_session, tenant, year),
             calendar=services.review_calendar(tenant.province, year),
-            home_affairs=services.is_home_affairs(tenant),
+            home_affairs=is_home_affairs(tenant),
             base=_base(tenant, year),
         )
 
@@ -121,7 +121,7 @@ class ReviewController(Controller):
             rows=review.visible_to(tenant),
             agencies=agencies,
             agency_names={a.id: a.name for a in agencies},
-            home_affairs=services.is_home_affairs(tenant),
+            home_affairs=is_home_affairs(tenant),
             errors=errors or {},
             typed=typed or {},
             base=f"{_base(tenant, year)}/{dept.code}",
@@ -200,7 +200,7 @@ class ReviewController(Controller):
                 "r": row,
                 "agencies": agencies,
                 "agency_names": {a.id: a.name for a in agencies},
-                "home_affairs": services.is_home_affairs(tenant),
+                "home_affairs": is_home_affairs(tenant),
                 "errors": {row.key: errors} if errors else {},
                 "typed": {row.key: typed} if errors else {},
                 "saved": not errors,

@@ -21,6 +21,7 @@ from backend.db.models import (
     SubmissionStatus,
     Tenant,
 )
+from backend.domain.admin.province import is_home_affairs
 from backend.domain.review.services import (
     MAX_TEXT,
     MAX_TYPED,
@@ -33,7 +34,6 @@ from backend.domain.review.services import (
     audit_home,
     bound_to,
     department,
-    is_home_affairs,
     lock_review,
     visible_review,
     visible_row,

@@ -20,6 +20,7 @@ from backend.db.models import (
     AppraisedResult,
     Tenant,
 )
+from backend.domain.admin.province import is_home_affairs
 from backend.domain.assessments import services as assessments
 from backend.domain.review.decisions import audit_value, home_affairs_step, return_submission, to_round_2
 from backend.domain.review.services import (
@@ -32,7 +33,6 @@ from backend.domain.review.services import (
     audit_home,
     bound_to,
     departments_of,
-    is_home_affairs,
     lock_review,
     visible_review,
 )

@@ -48,6 +48,7 @@ from backend.db.models import (
     TenantKind,
 )
 from backend.db.rls import acting_in
+from backend.domain.admin.province import is_home_affairs
 from backend.domain.assessments import services as assessments
 from backend.domain.assessments.services import Loaded
 from backend.domain.assessments.sheet import Entry, External, Row, Sheet, build_sheet
@@ -104,10 +105,6 @@ def review_calendar(province: Province, year: int) -> Calendar:
 
 
 # ---- crossing into a department -------------------------------------------------------------------------
-
-
-def is_home_affairs(ctx: TenantContext) -> bool:
-    return ctx.tenant.kind == TenantKind.HOME_AFFAIRS
 
 
 @asynccontextmanager

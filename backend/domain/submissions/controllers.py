@@ -21,8 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import clock
 from backend.auth.permissions import Permission
-from backend.db.models import Assessment, Submission, Tenant, TenantKind
+from backend.db.models import Assessment, Submission, Tenant
 from backend.db.rls import acting_in
+from backend.domain.admin.province import is_home_affairs
 from backend.domain.assessments.services import STATUS_LABELS, criteria_years
 from backend.domain.evidence.services import csrf_ok
 from backend.domain.evidence.storage import storage_from_settings
@@ -52,7 +53,12 @@ async def _status_context(db: AsyncSession, tenant: TenantContext, year: int) ->
     assessment = await db.scalar(select(Assessment).where(Assessment.year == year))
     calendar = province_calendar(tenant.province, year)
     live = next((s for s in versions if s.status in ("building", "submitted")), None)
-    may_submit = live is None and assessment is not None and assessment.status == "approved"
+    try:
+        services.check_submittable(year, assessment, live, calendar, now)
+    except SubmissionError:
+        evidence_check = None  # the page offers no submit button, so no warning about it
+    else:
+        evidence_check = await services.criteria_without_evidence(db, tenant.province, year)
     return {
         "ctx": tenant,
         "section": "submission",
@@ -67,7 +73,7 @@ async def _status_context(db: AsyncSession, tenant: TenantContext, year: int) ->
         "building": any(s.status == "building" for s in versions),
         "can_retry": {s.id: services.can_retry(s, now) for s in versions},
         "may_download": visibility.sees_all(tenant),
-        "evidence_check": await services.criteria_without_evidence(db, tenant.province, year) if may_submit else None,
+        "evidence_check": evidence_check,
         "base": f"{tenant.base_path}/nop-ho-so/{year}",
     }
 
@@ -356,9 +362,7 @@ async def match_in_province(db: AsyncSession, ctx: TenantContext, report: Report
     manifest = report.manifest or {}
     tenant_code = str(manifest.get("tenant", {}).get("code", ""))
     province_code = str(manifest.get("province", {}).get("code", ""))
-    if province_code != ctx.province.code or (
-        tenant_code != ctx.tenant.code and ctx.tenant.kind != TenantKind.HOME_AFFAIRS
-    ):
+    if province_code != ctx.province.code or (tenant_code != ctx.tenant.code and not is_home_affairs(ctx)):
         report.problems.append("Hồ sơ này không thuộc đơn vị của bạn (hoặc tỉnh của bạn): không đối chiếu được.")
         return
     target = await db.scalar(select(Tenant).where(Tenant.province_id == ctx.province.id, Tenant.code == tenant_code))

@@ -157,17 +157,11 @@ async def submit(
 ) -> Submission:
     """Create version n+1 (building) and enqueue its build, in the caller's transaction."""
     now = now or clock.utc_now()
-    assessment = await db.scalar(select(Assessment).where(Assessment.year == year))
-    if assessment is None:
-        raise SubmissionError(f"Chưa có bản tự đánh giá năm {year}.")
-    if assessment.status != AssessmentStatus.APPROVED:
-        raise SubmissionError("Bản tự đánh giá chưa được lãnh đạo duyệt: chỉ nộp được bản đã duyệt.")
-    _check_deadline(year_calendar(province.settings, year), now, "nộp hồ sơ")
     live = await db.scalar(
         select(Submission).where(Submission.year == year, Submission.status.in_([S.BUILDING.value, S.SUBMITTED.value]))
     )
-    if live is not None:
-        raise SubmissionError(_live_message(live), status=409)
+    found = await db.scalar(select(Assessment).where(Assessment.year == year))
+    assessment = check_submittable(year, found, live, year_calendar(province.settings, year), now)
     version = (await db.scalar(select(func.max(Submission.version)).where(Submission.year == year)) or 0) + 1
     submission = Submission(
         id=uuid.uuid4(),
@@ -263,6 +257,22 @@ async def withdraw(
         )
     )
     await db.flush()
+
+
+def check_submittable(
+    year: int, assessment: Assessment | None, live: Submission | None, calendar: YearCalendar | None, now: datetime
+) -> Assessment:
+    """The rule for submitting `year` at `now`, which the submission page shows before `submit` applies it: its
+    approved `assessment`, or a SubmissionError saying why not (none or not approved, past the deadline, or the
+    `live` version, building or submitted, 409)."""
+    if assessment is None:
+        raise SubmissionError(f"Chưa có bản tự đánh giá năm {year}.")
+    if assessment.status != AssessmentStatus.APPROVED:
+        raise SubmissionError("Bản tự đánh giá chưa được lãnh đạo duyệt: chỉ nộp được bản đã duyệt.")
+    _check_deadline(calendar, now, "nộp hồ sơ")
+    if live is not None:
+        raise SubmissionError(_live_message(live), status=409)
+    return assessment
 
 
 def _check_deadline(calendar: YearCalendar | None, now: datetime, what: str) -> None:

@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth.permissions import Permission
 from backend.db.models import Province, Tenant
 from backend.db.rls import reading_province
+from backend.domain.admin.province import is_home_affairs
 from backend.domain.remedies.deadlines import working_days
-from backend.domain.review.services import departments_of, is_home_affairs
+from backend.domain.review.services import departments_of
 from backend.domain.tenants.deps import TenantContext
 
 # "Sắp đến hạn": within this many working days of the province's calendar (holidays and make-up days counted).
