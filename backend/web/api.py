@@ -16,6 +16,7 @@ import base64
 import binascii
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Annotated, Any, Final, TypeVar
 
@@ -23,6 +24,7 @@ import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody, Schema
 from litestar.params import QueryParameter
 from sqlalchemy.exc import DBAPIError
 
@@ -208,6 +210,19 @@ def error_responses(*extra: tuple[int, type[ApiError]]) -> dict[int, ResponseSpe
             generate_examples=False,
         )
     return specs
+
+
+def multipart_operation(description: str, form: Schema) -> type[Operation]:
+    """The `operation_class=` of an operation that streams its own multipart body (no `data` argument Litestar could
+    describe): its `multipart/form-data` body with `form`'s fields, for a client generator and the schema fuzz."""
+
+    @dataclass
+    class MultipartOperation(Operation):
+        def __post_init__(self) -> None:
+            content = {"multipart/form-data": OpenAPIMediaType(schema=form)}
+            self.request_body = RequestBody(required=True, description=description, content=content)
+
+    return MultipartOperation
 
 
 # --- cursor pagination ---
