@@ -189,7 +189,8 @@ DESCRIPTIONS: Final[dict[int, str]] = {
     401: "Cần đăng nhập",
     403: "Không có quyền",
     404: "Không tìm thấy (hoặc thuộc đơn vị khác)",
-    409: "Dữ liệu đã thay đổi: kèm bản mới nhất",
+    # the fresh object (`current`) when the version was stale; absent when the database refused a concurrent change
+    409: "Dữ liệu đã thay đổi: kèm bản mới nhất (`current`) khi có; không kèm thì đọc lại",
     422: "Dữ liệu không hợp lệ theo quy tắc nghiệp vụ",
     423: "Đơn vị đã lưu trữ: chỉ còn để xem",
     429: "Quá nhiều yêu cầu",

@@ -216,9 +216,10 @@ class RowOut(msgspec.Struct):
 
 
 class RowConflict(ApiError, kw_only=True):
-    """A save on a stale version: nothing was saved; `current` is the row as it is now."""
+    """A save on a stale version: nothing was saved; `current` is the row as it is now. `current` is absent when
+    the database itself refused the write as conflicting (a concurrent change caught at commit): read the row again."""
 
-    current: RowOut
+    current: RowOut | None = None
 
 
 class RowIn(msgspec.Struct, forbid_unknown_fields=True):
