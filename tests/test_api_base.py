@@ -257,24 +257,40 @@ async def test_every_api_operation_documents_its_errors_and_its_models(client: A
     assert missing == []
     # the edits that carry a version: a row's save, a task's edit and move, a report's save and submit
     assert sum(_sends_a_version(schema, operation) for _, _, operation in operations) >= 5
-    conflict = schema["components"]["schemas"]["RowConflict"]
-    assert {"code", "message", "field", "current"} <= set(conflict["properties"])
+    for name in ("RowConflict", "TaskConflict", "ReportConflict"):
+        conflict = schema["components"]["schemas"][name]
+        assert {"code", "message", "field", "current"} <= set(conflict["properties"])
+        # a conflict the database raises at commit (backend.core.commit_before_answering) carries no fresh object
+        assert "current" not in conflict.get("required", []), name
+    conflicts = [operation["responses"]["409"] for _, _, operation in operations if "409" in operation["responses"]]
+    assert len(conflicts) >= 5
+    assert all("khi có; không kèm thì đọc lại" in conflict["description"] for conflict in conflicts)
 
 
-async def test_the_evidence_upload_s_multipart_body_and_its_limits_are_in_the_schema(
-    client: AsyncTestClient[Litestar],
+@pytest.mark.parametrize(
+    ("path", "fields", "described"),
+    [
+        # the evidence upload: its files and text fields, its limits
+        ("/tai-lieu/{year}/tieu-chi/{code}", {"files", "description", "document", "section"}, ("50 MB", "PDF, DOCX")),
+        # the package verify: its one file
+        ("/nop-ho-so/kiem-tra", {"tep"}, ("1 GiB",)),
+    ],
+)
+async def test_a_streamed_upload_s_multipart_body_and_its_limits_are_in_the_schema(
+    client: AsyncTestClient[Litestar], path: str, fields: set[str], described: tuple[str, ...]
 ) -> None:
-    """The upload streams its own body (no `data` argument Litestar could describe): a client generator and the
-    schema fuzz still see its fields."""
+    """The evidence upload and the package verify stream their own body (no `data` argument Litestar could
+    describe): a client generator and the schema fuzz still see their fields."""
     schema = (await client.get("/schema/openapi.json")).json()
-    operation = schema["paths"]["/api/v1/t/{province_code}/{tenant_code}/tai-lieu/{year}/tieu-chi/{code}"]["post"]
+    operation = schema["paths"][f"/api/v1/t/{{province_code}}/{{tenant_code}}{path}"]["post"]
     body = operation["requestBody"]
     assert body["required"] is True
     form = body["content"]["multipart/form-data"]["schema"]
-    assert form["required"] == ["files"]
-    assert form["properties"]["files"]["items"] == {"type": "string", "format": "binary"}
-    assert form["properties"]["files"]["maxItems"] == 20
-    assert set(form["properties"]) == {"files", "description", "document", "section"}
-    assert "50 MB" in body["description"]
-    assert "PDF, DOCX" in body["description"]
+    assert set(form["properties"]) == fields
+    [file_field] = form["required"]
+    file_schema = form["properties"][file_field]
+    one_file = file_schema.get("items", file_schema)  # the evidence upload takes several, the verify one
+    assert (one_file["type"], one_file["format"]) == ("string", "binary")
+    assert file_schema.get("maxItems", 1) == (20 if file_field == "files" else 1)
+    assert all(text in body["description"] for text in described)
     assert {"413", "415"} <= set(operation["responses"])

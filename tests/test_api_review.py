@@ -18,6 +18,7 @@ from tests.factories import VIEWER
 from tests.review_support import KEYS, survey_part_not_applicable
 from tests.review_support import scalar as _scalar
 from tests.review_support import self_assess_and_submit as _self_assess_and_submit
+from tests.samples import PDF_BYTES
 from tests.support import sign_in
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
@@ -233,3 +234,44 @@ async def test_publishing_over_the_api_needs_every_criterion_decided_then_publis
     assert await _scalar(owner_engine, "so-ngoai-vu", "SELECT total::text FROM appraised_results") == "75.750"
     late = await client.post(f"{base}/1.7/quyet-dinh", json={"decision": "accept"}, headers=headers)
     assert (late.status_code, late.json()["message"]) == (422, "Kết quả thẩm định đã công bố: không sửa được nữa.")
+
+
+async def test_the_inspector_reads_one_department_as_its_review_page_shows_it(
+    client: AsyncTestClient[Litestar], csrf: Callable[..., Awaitable[str]], owner_engine: AsyncEngine
+) -> None:
+    """`api:review_department`: the review page's data from its services, its files downloadable by the inspector;
+    the department itself, an unknown one and a year without a criteria set are refused."""
+    overview = f"{QUEUE}/so-ngoai-vu"
+    await sign_in(client, FOCAL)
+    uploaded = await client.post(
+        "/api/v1/t/ha-tinh/so-ngoai-vu/tai-lieu/2020/tieu-chi/1.7",
+        files={"files": ("quyet-dinh.pdf", PDF_BYTES)},
+        headers={"x-csrftoken": await csrf()},
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    await _self_assess_and_submit(owner_engine)
+    assert (await client.get(overview)).status_code == 403  # a department does not review itself
+    await sign_in(client, INSPECTOR)
+    headers = {"x-csrftoken": await csrf()}
+    decided = await client.post(f"{CRITERION}/quyet-dinh", json={"decision": "accept"}, headers=headers)
+    assert decided.status_code == 200, decided.text
+
+    response = await client.get(overview)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["tenant"], body["name"], body["year"], body["round"]) == ("so-ngoai-vu", "Sở Ngoại vụ", 2020, 1)
+    assert (body["submission"], body["finalised"]) == ("submitted", False)
+    criteria = {c["key"]: c for c in body["criteria"]}
+    assert body["undecided"] == len(criteria) - 1
+    page_only = {"explanation", "evidence_refs", "files"}  # what the criterion's own operation leaves out
+    assert {k: v for k, v in criteria["1.7"].items() if k not in page_only} == (await client.get(CRITERION)).json()
+    [evidence] = criteria["1.7"]["files"]
+    assert (evidence["filename"], evidence["request"]) == ("quyet-dinh.pdf", None)
+    download = await client.get(evidence["url"])
+    assert (download.status_code, download.content) == (200, PDF_BYTES)
+    assert Decimal(body["self_total"]) <= Decimal(body["total_max"])
+
+    unknown = await client.get(f"{QUEUE}/khong-co")
+    assert (unknown.status_code, unknown.json()["message"]) == (404, "Không có đơn vị này trong tỉnh.")
+    no_set = await client.get("/api/v1/t/ha-tinh/so-noi-vu/tham-dinh/2031/so-ngoai-vu")
+    assert (no_set.status_code, no_set.json()["message"]) == (404, "Tỉnh chưa ban hành bộ chỉ số năm 2031.")

@@ -156,6 +156,11 @@ async def test_a_tenant_token_reads_its_results_with_its_scope_and_nothing_else(
     assert (await client.get(f"/api/v1{SNV}/ket-qua/tinh/2020", headers=_bearer(results))).status_code == 403
     assert (await client.get(f"{SNGV}/", headers=_bearer(results))).status_code == 403
     assert (await client.get(f"{SNGV}/tu-danh-gia/2020", headers=_bearer(results))).status_code == 403
+    # the self-assessment's steps write: no token scope reaches them, results:read included
+    step = await client.post(
+        f"/api/v1{SNGV}/tu-danh-gia/2020/trang-thai", headers=_bearer(results), json={"action": "gui-duyet"}
+    )
+    assert (step.status_code, step.json()["code"]) == (403, "forbidden"), step.text
 
 
 async def test_a_tenant_token_with_tasks_read_lists_the_whole_board_and_one_without_is_refused(
@@ -462,9 +467,22 @@ async def test_the_provinces_index_system_pushes_the_filled_in_workbook(
     """DTI, SIPAS: the external-scores template of the page, filled in by the province's system."""
     brvt = BRVT_SNV
     token = await _brvt_index_token(client, csrf)
-    template = await client.get(f"{brvt}/quan-tri/tinh/diem-ngoai/2023/mau.xlsx")
+    page_template = await client.get(f"{brvt}/quan-tri/tinh/diem-ngoai/2023/mau.xlsx")
     client.cookies.clear()
+    # the same blank workbook from the API, with the token
+    template = await client.get(f"/api/v1{brvt}/diem-ngoai/2023/mau.xlsx", headers=_bearer(token))
+    assert template.status_code == 200, template.text
+    assert template.headers["content-type"].startswith("application/vnd.openxmlformats")
+    assert "diem-ngoai-ba-ria-vung-tau-2023.xlsx" in template.headers["content-disposition"]
     workbook = openpyxl.load_workbook(BytesIO(template.content))
+    page_sheet = openpyxl.load_workbook(BytesIO(page_template.content)).worksheets[0]
+    assert [[c.value for c in r] for r in workbook.worksheets[0].iter_rows()] == [
+        [c.value for c in r] for r in page_sheet.iter_rows()
+    ]
+    elsewhere = await client.get(
+        "/api/v1/t/ba-ria-vung-tau/so-tai-nguyen-moi-truong/diem-ngoai/2023/mau.xlsx", headers=_bearer(token)
+    )
+    assert elsewhere.status_code in {403, 404}, elsewhere.text
     sheet = workbook.worksheets[0]
     sheet["C2"], sheet["D2"], sheet["E2"] = 93.76, "mười ba", 19
     url = f"/api/v1{brvt}/diem-ngoai/2023/bang-tinh"

@@ -16,6 +16,7 @@ import base64
 import binascii
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Annotated, Any, Final, TypeVar
 
@@ -23,6 +24,7 @@ import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody, Schema
 from litestar.params import QueryParameter
 from sqlalchemy.exc import DBAPIError
 
@@ -187,7 +189,8 @@ DESCRIPTIONS: Final[dict[int, str]] = {
     401: "Cần đăng nhập",
     403: "Không có quyền",
     404: "Không tìm thấy (hoặc thuộc đơn vị khác)",
-    409: "Dữ liệu đã thay đổi: kèm bản mới nhất",
+    # the fresh object (`current`) when the version was stale; absent when the database refused a concurrent change
+    409: "Dữ liệu đã thay đổi: kèm bản mới nhất (`current`) khi có; không kèm thì đọc lại",
     422: "Dữ liệu không hợp lệ theo quy tắc nghiệp vụ",
     423: "Đơn vị đã lưu trữ: chỉ còn để xem",
     429: "Quá nhiều yêu cầu",
@@ -208,6 +211,19 @@ def error_responses(*extra: tuple[int, type[ApiError]]) -> dict[int, ResponseSpe
             generate_examples=False,
         )
     return specs
+
+
+def multipart_operation(description: str, form: Schema) -> type[Operation]:
+    """The `operation_class=` of an operation that streams its own multipart body (no `data` argument Litestar could
+    describe): its `multipart/form-data` body with `form`'s fields, for a client generator and the schema fuzz."""
+
+    @dataclass
+    class MultipartOperation(Operation):
+        def __post_init__(self) -> None:
+            content = {"multipart/form-data": OpenAPIMediaType(schema=form)}
+            self.request_body = RequestBody(required=True, description=description, content=content)
+
+    return MultipartOperation
 
 
 # --- cursor pagination ---

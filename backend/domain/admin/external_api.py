@@ -10,21 +10,20 @@ from typing import Annotated
 
 import anyio
 import msgspec
-from litestar import Controller, get, post, put
+from litestar import Controller, Response, get, post, put
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency, Provide
 from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotFoundException
 from litestar.params import Body, FromPath, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission, TokenScope
 from backend.domain.admin import province_scores_services as services
 from backend.domain.admin import survey_import
-from backend.domain.admin.province import home_affairs_only
 from backend.domain.assessments.xlsx import MAX_FILE_BYTES, ImportProblem
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
 from backend.web.api import ApiProblem, error_responses
+from backend.web.downloads import XLSX
 
 WRITE = {"access": Permission.EXTERNAL_SCORES_ENTER, "token_scope": TokenScope.EXTERNAL_SCORES_WRITE}
 # Reading the grid back is part of writing it (a system reads what is stored before it sends its changes).
@@ -109,11 +108,14 @@ class ImportRefused(ApiProblem):
 
 
 async def _grid(db: AsyncSession, tenant: TenantContext, year: int, group: str | None) -> services.ExternalGrid:
-    home_affairs_only(tenant, "Điểm khảo sát và chỉ số bên ngoài do Sở Nội vụ của tỉnh gửi.")
-    grid = await services.load_grid(db, tenant, year, group)
-    if grid is None:
-        raise NotFoundException(f"Tỉnh chưa có bộ chỉ số năm {year} (hoặc không có nhóm xếp hạng này).")
-    return grid
+    return await services.home_affairs_grid(
+        db,
+        tenant,
+        year,
+        group,
+        missing=f"Tỉnh chưa có bộ chỉ số năm {year} (hoặc không có nhóm xếp hạng này).",
+        elsewhere="Điểm khảo sát và chỉ số bên ngoài do Sở Nội vụ của tỉnh gửi.",
+    )
 
 
 class ExternalScoresApiController(Controller):
@@ -211,6 +213,24 @@ class ExternalScoresApiController(Controller):
             {t.code: t.name for t in grid.tenants},
             scores,
         )
+
+    @get(
+        "/{year:int}/mau.xlsx",
+        name="external:api_template",
+        opt=READ,
+        media_type=XLSX,
+        summary="Mẫu bảng tính điểm ngoài của năm (.xlsx, các đơn vị và tiêu chí Sở Nội vụ nhập) để điền rồi gửi lại",
+        responses=error_responses(),
+    )
+    async def template(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        group: Annotated[str | None, GROUP] = None,
+    ) -> Response[bytes]:
+        """The page's blank workbook (`…/quan-tri/tinh/diem-ngoai/<year>/mau.xlsx`): what `bang-tinh` takes back."""
+        return services.template_download(tenant, await _grid(db_session, tenant, year, group))
 
     @put(
         "/{year:int}",

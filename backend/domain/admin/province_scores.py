@@ -10,7 +10,6 @@ import anyio
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,7 +22,6 @@ from backend.domain.admin.province_scores_services import ExternalGrid
 from backend.domain.admin.survey_import import AnswerPreview
 from backend.domain.assessments.xlsx import MAX_FILE_BYTES, ImportProblem
 from backend.domain.tenants.deps import TenantContext
-from backend.web.downloads import XLSX, download
 from backend.web.flash import notice
 from backend.web.templating import page
 
@@ -118,11 +116,8 @@ class ProvinceScoresController(Controller):
     async def _grid(
         self, db: AsyncSession, tenant: TenantContext, year: int, request: Request[Any, Any, Any]
     ) -> ExternalGrid:
-        home_affairs_only(tenant)
-        grid = await services.load_grid(db, tenant, year, request.query_params.get("nhom"))
-        if grid is None:
-            raise NotFoundException(f"Tỉnh chưa có bộ chỉ số năm {year}.")
-        return grid
+        group = request.query_params.get("nhom")
+        return await services.home_affairs_grid(db, tenant, year, group, missing=f"Tỉnh chưa có bộ chỉ số năm {year}.")
 
     async def _grid_page(
         self,
@@ -220,13 +215,7 @@ class ProvinceScoresController(Controller):
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
     ) -> Response[bytes]:
-        grid = await self._grid(db_session, tenant, year, request)
-        return download(
-            services.template_workbook(grid),
-            f"Điểm khảo sát, chỉ số {year} - {tenant.province.name}.xlsx",
-            XLSX,
-            ascii_name=f"diem-ngoai-{tenant.province.code}-{year}.xlsx",
-        )
+        return services.template_download(tenant, await self._grid(db_session, tenant, year, request))
 
     @post("/diem-ngoai/{year:int}/nhap-phieu", name="admin:survey-answers", opt=EXTERNAL, status_code=200)
     async def preview_survey_answers(

@@ -18,6 +18,8 @@ from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
 import anyio.to_thread
+from litestar import Response
+from litestar.exceptions import NotFoundException
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,6 +35,7 @@ from backend.db.models import (
     TenantKind,
 )
 from backend.db.rls import acting_in, reading_province
+from backend.domain.admin.province import home_affairs_only
 from backend.domain.assessments import not_applicable
 from backend.domain.assessments.xlsx import (
     ExternalColumn,
@@ -47,6 +50,7 @@ from backend.domain.criteria.importer import Imported, import_set
 from backend.domain.scoring.methods import POINTS_PLACES, IndexFormula, ScoringError, parse_decimal, quantize
 from backend.domain.tenants.config import ConfigProblem
 from backend.domain.tenants.deps import TenantContext, ensure_writable
+from backend.web.downloads import XLSX, download
 
 MAX_UPLOAD_BYTES = 1024 * 1024
 MAX_CRITERIA = 1000  # nodes in one set; real ones have around a hundred
@@ -234,6 +238,31 @@ class ExternalGrid:
 
 
 Entries = dict[str, dict[str, Decimal | None]]  # tenant code → criterion code → value (None: clear it)
+
+
+async def home_affairs_grid(
+    db: AsyncSession, ctx: TenantContext, year: int, group: str | None, *, missing: str, elsewhere: str | None = None
+) -> ExternalGrid:
+    """The grid of `year` for the page and the API alike: only in the province's Sở Nội vụ (a 404 with `elsewhere`
+    anywhere else), and a 404 with `missing` when the year has no criteria set (or no such ranking group)."""
+    if elsewhere is None:
+        home_affairs_only(ctx)
+    else:
+        home_affairs_only(ctx, elsewhere)
+    grid = await load_grid(db, ctx, year, group)
+    if grid is None:
+        raise NotFoundException(missing)
+    return grid
+
+
+def template_download(ctx: TenantContext, grid: ExternalGrid) -> Response[bytes]:
+    """The blank workbook of `grid` (its departments and criteria), as the page and the API send it."""
+    return download(
+        template_workbook(grid),
+        f"Điểm khảo sát, chỉ số {grid.year} - {ctx.province.name}.xlsx",
+        XLSX,
+        ascii_name=f"diem-ngoai-{ctx.province.code}-{grid.year}.xlsx",
+    )
 
 
 async def load_grid(db: AsyncSession, ctx: TenantContext, year: int, group: str | None = None) -> ExternalGrid | None:

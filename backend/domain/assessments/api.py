@@ -216,9 +216,10 @@ class RowOut(msgspec.Struct):
 
 
 class RowConflict(ApiError, kw_only=True):
-    """A save on a stale version: nothing was saved; `current` is the row as it is now."""
+    """A save on a stale version: nothing was saved; `current` is the row as it is now. `current` is absent when
+    the database itself refused the write as conflicting (a concurrent change caught at commit): read the row again."""
 
-    current: RowOut
+    current: RowOut | None = None
 
 
 class RowIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -273,6 +274,9 @@ class TransitionIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 EDIT = {"access": Permission.ASSESSMENT_EDIT}
+# A step needs the right its action asks (`_allowed`, checked by the workflow), so the route asks only to see the
+# tenant; no token scope: a token writes no self-assessment (every scope of a tenant's token reads or uploads).
+TRANSITION = {"access": Permission.TENANT_VIEW}
 
 
 def _allowed(tenant: TenantContext) -> set[str]:
@@ -428,7 +432,7 @@ class AssessmentApiController(Controller):
     @post(
         "/trang-thai",
         name="api:assessment_transition",
-        opt=VIEW,
+        opt=TRANSITION,
         status_code=200,
         summary="Chuyển trạng thái: gửi duyệt, rút lại, trả lại, duyệt, mở lại",
         responses=error_responses(),

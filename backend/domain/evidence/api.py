@@ -6,14 +6,14 @@ rule (`services.receive_uploads`), list a year's files, download one. A tenant A
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency, Provide
-from litestar.openapi.spec import OpenAPIFormat, OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Schema
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,7 +24,7 @@ from backend.domain.evidence import services
 from backend.domain.evidence.services import ClientGone, Target, TargetLookup
 from backend.domain.evidence.sniff import ACCEPTED_TEXT
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
-from backend.web.api import API_PREFIX, ApiError, ApiProblem, error_responses
+from backend.web.api import API_PREFIX, ApiError, ApiProblem, error_responses, multipart_operation
 
 READ = {"access": Permission.TENANT_VIEW, "token_scope": TokenScope.EVIDENCE_READ}
 # The upload streams its own body (as the page's does): Litestar's CSRF middleware would buffer it, so
@@ -49,39 +49,27 @@ UPLOAD_DESCRIPTION = (
 )
 
 
-@dataclass
-class UploadOperation(Operation):
-    """The upload's operation with its multipart body: the handler streams the body itself (no `data` argument),
-    so Litestar cannot see it; a client generator and the schema fuzz need it."""
-
-    def __post_init__(self) -> None:
-        text = Schema(type=OpenAPIType.STRING)
-        self.request_body = RequestBody(
-            required=True,
-            description=UPLOAD_DESCRIPTION,
-            content={
-                "multipart/form-data": OpenAPIMediaType(
-                    schema=Schema(
-                        type=OpenAPIType.OBJECT,
-                        required=["files"],
-                        properties={
-                            "files": Schema(
-                                type=OpenAPIType.ARRAY,
-                                items=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY),
-                                min_items=1,
-                                max_items=services.MAX_FILES,
-                                description=f"các tệp ({ACCEPTED_TEXT})",
-                            ),
-                            "description": replace(text, max_length=2000, description="mô tả"),
-                            "document": replace(text, max_length=200, description="số và ngày văn bản"),
-                            "section": replace(
-                                text, max_length=services.MAX_SECTION, description="vị trí trong văn bản"
-                            ),
-                        },
-                    )
-                )
-            },
-        )
+_TEXT = Schema(type=OpenAPIType.STRING)
+# The upload streams its own body: its fields, for a client generator and the schema fuzz.
+UploadOperation = multipart_operation(
+    UPLOAD_DESCRIPTION,
+    Schema(
+        type=OpenAPIType.OBJECT,
+        required=["files"],
+        properties={
+            "files": Schema(
+                type=OpenAPIType.ARRAY,
+                items=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY),
+                min_items=1,
+                max_items=services.MAX_FILES,
+                description=f"các tệp ({ACCEPTED_TEXT})",
+            ),
+            "description": replace(_TEXT, max_length=2000, description="mô tả"),
+            "document": replace(_TEXT, max_length=200, description="số và ngày văn bản"),
+            "section": replace(_TEXT, max_length=services.MAX_SECTION, description="vị trí trong văn bản"),
+        },
+    ),
+)
 
 
 # A remedy task's and an evidence request's files, and deleting one: for signed-in people, as on the pages.

@@ -64,9 +64,10 @@ class TaskOut(msgspec.Struct):
 
 
 class TaskConflict(ApiError, kw_only=True):
-    """An edit or move on a stale version: nothing was changed; `current` is the task as it is now."""
+    """An edit or move on a stale version: nothing was changed; `current` is the task as it is now. `current` is
+    absent when the database itself refused the write as conflicting (caught at commit): read the task again."""
 
-    current: TaskOut
+    current: TaskOut | None = None
 
 
 class TasksPage(msgspec.Struct):

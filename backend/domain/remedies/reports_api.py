@@ -66,7 +66,10 @@ class ReportOut(msgspec.Struct):
 
 
 class ReportConflict(ApiError, kw_only=True):
-    current: ReportOut
+    """A save or submit on a stale version: nothing was changed; `current` is the report as it is now. `current` is
+    absent when the database itself refused the write as conflicting (caught at commit): read the report again."""
+
+    current: ReportOut | None = None
 
 
 # a bound on what is read at all; each narrative's own limit (MAX_NARRATIVE) is checked with its message

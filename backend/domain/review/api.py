@@ -9,10 +9,10 @@ through the services the review pages call (backend.domain.review.decisions), un
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
 from litestar import Controller, Request, get, post
@@ -23,13 +23,13 @@ from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission
-from backend.db.models import EvidenceRequest
+from backend.db.models import EvidenceFile, EvidenceRequest, Tenant
 from backend.domain.assessments import services as assessments
 from backend.domain.evidence.storage import storage_from_settings
 from backend.domain.review import decisions, publishing, services
 from backend.domain.review.services import Review, ReviewError, ReviewRow
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
-from backend.web.api import ApiProblem, error_responses
+from backend.web.api import API_PREFIX, ApiProblem, error_responses
 from backend.web.input import clean_text
 
 REVIEW = {"access": Permission.REVIEW_APPRAISE}
@@ -37,6 +37,7 @@ VIEW = {"access": Permission.TENANT_VIEW}
 ANSWER = {"access": Permission.EVIDENCE_UPLOAD}
 # the longest text a field takes here; the services refuse longer ones with their own Vietnamese message
 TEXT_MAX = 20_000
+Out = TypeVar("Out")
 
 
 class DepartmentLineOut(msgspec.Struct):
@@ -95,6 +96,26 @@ class ReviewApiController(Controller):
         )
 
     @get(
+        "/{department_code:str}",
+        name="api:review_department",
+        opt=REVIEW,
+        summary="Hồ sơ thẩm định của một đơn vị: trạng thái, điểm tự chấm, các tiêu chí người thẩm định được xem",
+        responses=error_responses(),
+    )
+    async def department(
+        self,
+        db_session: NamedDependency[AsyncSession],
+        tenant: NamedDependency[TenantContext],
+        year: FromPath[int],
+        department_code: FromPath[str],
+    ) -> DepartmentOverviewOut:
+        """The review page's data (`/t/…/tham-dinh/<year>/<department>`), from the same services."""
+        dept = await services.reviewed_department(db_session, tenant, department_code)
+        return await _review_out(
+            db_session, tenant, dept, year, lambda review, agencies: department_overview_out(review, tenant, agencies)
+        )
+
+    @get(
         "/{department_code:str}/tep/{file_id:uuid}",
         name="api:review_evidence",
         opt=REVIEW,
@@ -144,6 +165,27 @@ class CriterionReviewOut(msgspec.Struct):
     requests: list[EvidenceRequestOut]
     # the other appraising agency the criterion is assigned to this round (its tenant code); null: the Sở Nội vụ
     agency: str | None = None
+
+
+class ReviewFileOut(msgspec.Struct):
+    """An evidence file of a criterion (`request`: the evidence request it answers, null for the self-assessment's),
+    downloaded at `url` (`api:review_evidence`)."""
+
+    id: uuid.UUID
+    filename: str
+    content_type: str
+    size: int
+    request: uuid.UUID | None
+    url: str
+
+
+class ReviewedCriterionOut(CriterionReviewOut, kw_only=True):
+    """A criterion as the review page shows it: the decision and requests, the department's explanation, the
+    evidence it cites, and its files."""
+
+    explanation: str
+    evidence_refs: str
+    files: list[ReviewFileOut]
 
 
 class DecisionIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -221,6 +263,20 @@ async def _agency_codes(db: AsyncSession, tenant: TenantContext) -> dict[uuid.UU
     return {a.id: a.code for a in await services.departments_of(db, tenant.province)}
 
 
+async def _review_out(
+    db: AsyncSession,
+    tenant: TenantContext,
+    dept: Tenant,
+    year: int,
+    out: Callable[[Review, Mapping[uuid.UUID, str]], Out],
+) -> Out:
+    """`out` of `dept`'s review of `year` as this reviewer sees it (404 otherwise), with the province's appraising
+    agencies by code, built while the session is bound to `dept`."""
+    agencies = await _agency_codes(db, tenant)
+    async with services.bound_to(db, tenant, dept):
+        return out(await services.visible_review(db, tenant, dept, year), agencies)
+
+
 class ReviewDecisionApiController(Controller):
     """The inspector's writes on one criterion of a department (the review page's /quyet-dinh and /yeu-cau)."""
 
@@ -247,10 +303,9 @@ class ReviewDecisionApiController(Controller):
             raise ApiProblem(str(exc)) from None
         if errors:
             raise _refusal(errors)
-        agencies = await _agency_codes(db, tenant)
-        async with services.bound_to(db, tenant, dept):
-            review = await services.visible_review(db, tenant, dept, year)
-            return criterion_out(review, review.row(key), agencies)
+        return await _review_out(
+            db, tenant, dept, year, lambda review, agencies: criterion_out(review, review.row(key), agencies)
+        )
 
     @get(
         "/",
@@ -268,10 +323,11 @@ class ReviewDecisionApiController(Controller):
         key: FromPath[str],
     ) -> CriterionReviewOut:
         dept = await services.reviewed_department(db_session, tenant, department_code)
-        agencies = await _agency_codes(db_session, tenant)
-        async with services.bound_to(db_session, tenant, dept):
-            review = await services.visible_review(db_session, tenant, dept, year)
+
+        def out(review: Review, agencies: Mapping[uuid.UUID, str]) -> CriterionReviewOut:
             return criterion_out(review, services.visible_row(review, tenant, key), agencies)
+
+        return await _review_out(db_session, tenant, dept, year, out)
 
     @post(
         "/quyet-dinh",
@@ -381,6 +437,50 @@ def department_review_out(review: Review) -> DepartmentReviewOut:
         finalised=review.finalised,
         submission=review.submission.status if review.submission is not None else None,
         submission_version=review.submission.version if review.submission is not None else None,
+    )
+
+
+class DepartmentOverviewOut(DepartmentReviewOut, kw_only=True):
+    """The inspector's overview of one department's year, as the review page shows it: where the review stands, the
+    self-assessed total, how many criteria await a decision this round, and the criteria this reviewer sees (every
+    one for the Sở Nội vụ, those assigned to it for another appraising agency)."""
+
+    name: str
+    self_total: Decimal
+    total_max: Decimal
+    undecided: int
+    criteria: list[ReviewedCriterionOut]
+
+
+def department_overview_out(
+    review: Review, ctx: TenantContext, agencies: Mapping[uuid.UUID, str]
+) -> DepartmentOverviewOut:
+    files_url = f"{API_PREFIX}{ctx.base_path}/tham-dinh/{review.year}/{review.department.code}/tep"
+
+    def files(row: ReviewRow) -> list[ReviewFileOut]:
+        answering: list[tuple[uuid.UUID | None, EvidenceFile]] = [(None, f) for f in row.files]
+        answering += [(request_id, f) for request_id, found in row.answer_files.items() for f in found]
+        return [
+            ReviewFileOut(f.id, f.filename, f.content_type, f.size, request_id, f"{files_url}/{f.id}")
+            for request_id, f in answering
+        ]
+
+    criteria = [
+        ReviewedCriterionOut(
+            **msgspec.structs.asdict(criterion_out(review, row, agencies)),
+            explanation=row.explanation,
+            evidence_refs=row.evidence_refs,
+            files=files(row),
+        )
+        for row in review.visible_to(ctx)
+    ]
+    return DepartmentOverviewOut(
+        **msgspec.structs.asdict(department_review_out(review)),
+        name=review.department.name,
+        self_total=review.loaded.sheet.total,
+        total_max=review.loaded.sheet.total_max,
+        undecided=len(review.undecided),
+        criteria=criteria,
     )
 
 

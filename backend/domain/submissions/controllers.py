@@ -35,6 +35,7 @@ from backend.domain.tenants.deps import TenantContext
 from backend.domain.tenants.services import province_calendar
 from backend.web.downloads import ZIP, stream_download
 from backend.web.flash import notice
+from backend.web.input import unstorable_message
 from backend.web.templating import page
 
 VIEW = {"access": Permission.TENANT_VIEW}
@@ -276,11 +277,13 @@ def _verify_page(
 
 
 class Unreadable(Exception):
-    """A verify form from which no package file could be read, with its answer's status."""
+    """A verify form from which no package file could be read, with its answer's status (and the form's field at
+    fault: the file's, or a text field's)."""
 
-    def __init__(self, message: str, status: int) -> None:
+    def __init__(self, message: str, status: int, field: str = "tep") -> None:
         super().__init__(message)
         self.status = status
+        self.field = field
 
 
 async def receive_package(request: Request[Any, Any, Any], target: IO[bytes]) -> bool:
@@ -329,6 +332,8 @@ async def receive_package(request: Request[Any, Any, Any], target: IO[bytes]) ->
                             await asyncio.to_thread(target.write, bytes(pending))
                             pending.clear()
                 elif event is None and segment is not None:
+                    if segment.filename is None and b"\x00" in field:  # refused as every form's NUL is
+                        raise Unreadable(unstorable_message(), 400, field=segment.name[:64])
                     if segment.filename is None and segment.name == "_csrf_token" and not csrf:
                         csrf = csrf_ok(request, field.decode("utf-8", "replace"))
                     segment = None
