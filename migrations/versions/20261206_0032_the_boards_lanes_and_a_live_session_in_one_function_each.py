@@ -1,4 +1,4 @@
-"""the board's lanes in one function: `board_lanes`, read by the move and by its answer
+"""the board's lanes and a live session each in one function: `board_lanes` and `live_session`
 
 The lanes of a tenant's board for a year (the reform areas of the criteria set the board page reads) were queried
 twice, in `board_cells_as` (to answer them) and in `board_move_as` (to check a move against them); now one function
@@ -7,6 +7,15 @@ answers them for both:
 - `board_lanes(tenant => ..., board_year => ...)`: with its caller's rights, executable by the application's and
   the jobs' roles, as `task_editable` (0031) is.
 - `board_cells_as` and `board_move_as` read their lanes from it, otherwise unchanged.
+
+A live session's person, province and platform right were looked up twice, in `session_person` and in
+`province_scope`; now `live_session(session_token)` finds them for both:
+
+- `live_session`: SQL, STABLE, with its caller's rights and no settings of its own, so that PostgreSQL inlines it
+  into the two callers' statements (SECURITY DEFINER, their search_path pinned): a tenant policy asks
+  `session_person` on every statement, and it is not slower. Executable by the owner only (both callers run as
+  the owner).
+- `session_person` and `province_scope` read it, otherwise unchanged.
 
 A frozen snapshot: every statement is written here literally. The role names come from the configuration.
 
@@ -431,6 +440,263 @@ BEGIN
 END $$;
 """
 
+LIVE_SESSION = r"""
+CREATE OR REPLACE FUNCTION public.live_session(session_token text)
+RETURNS TABLE (person uuid, home uuid, platform boolean)
+LANGUAGE sql STABLE
+AS $$
+  SELECT s.user_id, s.province_id, u.is_platform_admin
+    FROM user_sessions s JOIN users u ON u.id = s.user_id
+   WHERE s.token_hash = encode(sha256(convert_to(session_token, 'UTF8')), 'hex')
+     AND s.revoked_at IS NULL AND s.expires_at > now() AND u.is_active
+$$;
+"""
+
+SESSION_PERSON = r"""
+CREATE OR REPLACE FUNCTION public.session_person(session_token text, tenant uuid) RETURNS uuid
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+DECLARE
+  person uuid;
+  home uuid;
+  platform boolean;
+  caller text := current_setting('app.user_id', true);
+  allowed boolean;
+  token_tenant uuid;
+  token_kind text;
+BEGIN
+  IF session_token IS NULL OR session_token = '' OR tenant IS NULL THEN
+    RETURN NULL;
+  END IF;
+  SELECT l.person, l.home, l.platform INTO person, home, platform FROM live_session(session_token) l;
+  IF NOT FOUND AND left(session_token, 4) = 'pbt_' THEN
+    -- an API token (migration 0025): found under `token_lookup`, for the owner while checking
+    PERFORM set_config('app.checking_session', 'on', true);
+    SELECT k.created_by, k.tenant_id, k.kind, t.province_id INTO person, token_tenant, token_kind, home
+      FROM api_tokens k JOIN tenants t ON t.id = k.tenant_id JOIN users u ON u.id = k.created_by
+     WHERE k.token_hash = encode(sha256(convert_to(session_token, 'UTF8')), 'hex')
+       AND k.revoked_at IS NULL AND k.expires_at > now() AND t.is_active AND u.is_active;
+    allowed := FOUND;
+    PERFORM set_config('app.checking_session', '', true);
+    IF NOT allowed THEN
+      RETURN NULL;
+    END IF;
+    RETURN CASE
+      WHEN tenant = token_tenant THEN person
+      WHEN token_kind = 'province' AND EXISTS (SELECT 1 FROM tenants d WHERE d.id = tenant AND d.province_id = home)
+        THEN person
+    END;
+  END IF;
+  IF NOT FOUND THEN
+    RETURN NULL;
+  END IF;
+  IF platform THEN  -- granted by the owner only (the trigger below): every tenant, as the application allows
+    RETURN CASE WHEN EXISTS (SELECT 1 FROM tenants t WHERE t.id = tenant) THEN person END;
+  END IF;
+  -- the person's own memberships, under `own_memberships` (`app_tenant()` answers NULL meanwhile, so that the
+  -- memberships' tenant policy does not ask again); the caller's settings are given back below
+  PERFORM set_config('app.user_id', person::text, true), set_config('app.checking_session', 'on', true);
+  allowed := EXISTS (
+    SELECT 1
+      FROM memberships m JOIN tenants t ON t.id = m.tenant_id
+     WHERE m.user_id = person AND m.is_active AND t.is_active AND t.province_id = home
+       AND (m.tenant_id = tenant
+            OR ((m.role = 'province_reviewer' OR (m.role = 'province_admin' AND t.kind = 'home_affairs'))
+                AND EXISTS (SELECT 1 FROM tenants d WHERE d.id = tenant AND d.province_id = home))
+            -- a member of a tenant that succeeded `tenant` (tenants/lineage.yaml, however many steps later)
+            -- reads its archive, as the successor's history does
+            OR m.tenant_id IN (
+              WITH RECURSIVE later(id) AS (
+                SELECT l.successor_id FROM tenant_lineage l WHERE l.predecessor_id = tenant
+                UNION
+                SELECT l.successor_id FROM tenant_lineage l JOIN later ON l.predecessor_id = later.id
+              )
+              SELECT id FROM later))
+  );
+  PERFORM set_config('app.user_id', coalesce(caller, ''), true), set_config('app.checking_session', '', true);
+  RETURN CASE WHEN allowed THEN person END;
+END $$;
+"""
+
+PROVINCE_SCOPE = r"""
+CREATE OR REPLACE FUNCTION public.province_scope(session_token text, province uuid) RETURNS uuid[]
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+DECLARE
+  person uuid;
+  home uuid;
+  platform boolean;
+  caller text := current_setting('app.user_id', true);
+  allowed boolean;
+BEGIN
+  IF session_token IS NULL OR session_token = '' OR province IS NULL THEN
+    RETURN NULL;
+  END IF;
+  SELECT l.person, l.home, l.platform INTO person, home, platform FROM live_session(session_token) l;
+  IF NOT FOUND THEN
+    IF left(session_token, 4) <> 'pbt_' THEN
+      RETURN NULL;
+    END IF;
+    -- a province's API token (migration 0025), live, made in this province: found under `token_lookup`
+    PERFORM set_config('app.checking_session', 'on', true);
+    allowed := EXISTS (
+      SELECT 1
+        FROM api_tokens k JOIN tenants t ON t.id = k.tenant_id JOIN users u ON u.id = k.created_by
+       WHERE k.token_hash = encode(sha256(convert_to(session_token, 'UTF8')), 'hex')
+         AND k.kind = 'province' AND k.revoked_at IS NULL AND k.expires_at > now()
+         AND t.is_active AND u.is_active AND t.province_id = province
+    );
+    PERFORM set_config('app.checking_session', '', true);
+    IF NOT allowed THEN
+      RETURN NULL;
+    END IF;
+    RETURN ARRAY(SELECT t.id FROM tenants t WHERE t.province_id = province);
+  END IF;
+  IF NOT platform THEN
+    IF home IS DISTINCT FROM province THEN
+      RETURN NULL;
+    END IF;
+    -- the person's own memberships, under `own_memberships`, as `session_person` reads them
+    PERFORM set_config('app.user_id', person::text, true), set_config('app.checking_session', 'on', true);
+    allowed := EXISTS (
+      SELECT 1
+        FROM memberships m JOIN tenants t ON t.id = m.tenant_id
+       WHERE m.user_id = person AND m.is_active AND t.is_active AND t.province_id = home
+         AND (m.role = 'province_reviewer' OR (m.role = 'province_admin' AND t.kind = 'home_affairs'))
+    );
+    PERFORM set_config('app.user_id', coalesce(caller, ''), true), set_config('app.checking_session', '', true);
+    IF NOT allowed THEN
+      RETURN NULL;
+    END IF;
+  END IF;
+  RETURN ARRAY(SELECT t.id FROM tenants t WHERE t.province_id = province);
+END $$;
+"""
+
+# the bodies before, which looked the session up themselves (session_person: 0025; province_scope: 0028)
+SESSION_PERSON_0025 = r"""
+CREATE OR REPLACE FUNCTION public.session_person(session_token text, tenant uuid) RETURNS uuid
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+DECLARE
+  person uuid;
+  home uuid;
+  platform boolean;
+  caller text := current_setting('app.user_id', true);
+  allowed boolean;
+  token_tenant uuid;
+  token_kind text;
+BEGIN
+  IF session_token IS NULL OR session_token = '' OR tenant IS NULL THEN
+    RETURN NULL;
+  END IF;
+  SELECT s.user_id, s.province_id, u.is_platform_admin INTO person, home, platform
+    FROM user_sessions s JOIN users u ON u.id = s.user_id
+   WHERE s.token_hash = encode(sha256(convert_to(session_token, 'UTF8')), 'hex')
+     AND s.revoked_at IS NULL AND s.expires_at > now() AND u.is_active;
+  IF NOT FOUND AND left(session_token, 4) = 'pbt_' THEN
+    -- an API token (migration 0025): found under `token_lookup`, for the owner while checking
+    PERFORM set_config('app.checking_session', 'on', true);
+    SELECT k.created_by, k.tenant_id, k.kind, t.province_id INTO person, token_tenant, token_kind, home
+      FROM api_tokens k JOIN tenants t ON t.id = k.tenant_id JOIN users u ON u.id = k.created_by
+     WHERE k.token_hash = encode(sha256(convert_to(session_token, 'UTF8')), 'hex')
+       AND k.revoked_at IS NULL AND k.expires_at > now() AND t.is_active AND u.is_active;
+    allowed := FOUND;
+    PERFORM set_config('app.checking_session', '', true);
+    IF NOT allowed THEN
+      RETURN NULL;
+    END IF;
+    RETURN CASE
+      WHEN tenant = token_tenant THEN person
+      WHEN token_kind = 'province' AND EXISTS (SELECT 1 FROM tenants d WHERE d.id = tenant AND d.province_id = home)
+        THEN person
+    END;
+  END IF;
+  IF NOT FOUND THEN
+    RETURN NULL;
+  END IF;
+  IF platform THEN  -- granted by the owner only (the trigger below): every tenant, as the application allows
+    RETURN CASE WHEN EXISTS (SELECT 1 FROM tenants t WHERE t.id = tenant) THEN person END;
+  END IF;
+  -- the person's own memberships, under `own_memberships` (`app_tenant()` answers NULL meanwhile, so that the
+  -- memberships' tenant policy does not ask again); the caller's settings are given back below
+  PERFORM set_config('app.user_id', person::text, true), set_config('app.checking_session', 'on', true);
+  allowed := EXISTS (
+    SELECT 1
+      FROM memberships m JOIN tenants t ON t.id = m.tenant_id
+     WHERE m.user_id = person AND m.is_active AND t.is_active AND t.province_id = home
+       AND (m.tenant_id = tenant
+            OR ((m.role = 'province_reviewer' OR (m.role = 'province_admin' AND t.kind = 'home_affairs'))
+                AND EXISTS (SELECT 1 FROM tenants d WHERE d.id = tenant AND d.province_id = home))
+            -- a member of a tenant that succeeded `tenant` (tenants/lineage.yaml, however many steps later)
+            -- reads its archive, as the successor's history does
+            OR m.tenant_id IN (
+              WITH RECURSIVE later(id) AS (
+                SELECT l.successor_id FROM tenant_lineage l WHERE l.predecessor_id = tenant
+                UNION
+                SELECT l.successor_id FROM tenant_lineage l JOIN later ON l.predecessor_id = later.id
+              )
+              SELECT id FROM later))
+  );
+  PERFORM set_config('app.user_id', coalesce(caller, ''), true), set_config('app.checking_session', '', true);
+  RETURN CASE WHEN allowed THEN person END;
+END $$;
+"""
+
+PROVINCE_SCOPE_0028 = r"""
+CREATE OR REPLACE FUNCTION public.province_scope(session_token text, province uuid) RETURNS uuid[]
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, public AS $$
+DECLARE
+  person uuid;
+  home uuid;
+  platform boolean;
+  caller text := current_setting('app.user_id', true);
+  allowed boolean;
+BEGIN
+  IF session_token IS NULL OR session_token = '' OR province IS NULL THEN
+    RETURN NULL;
+  END IF;
+  SELECT s.user_id, s.province_id, u.is_platform_admin INTO person, home, platform
+    FROM user_sessions s JOIN users u ON u.id = s.user_id
+   WHERE s.token_hash = encode(sha256(convert_to(session_token, 'UTF8')), 'hex')
+     AND s.revoked_at IS NULL AND s.expires_at > now() AND u.is_active;
+  IF NOT FOUND THEN
+    IF left(session_token, 4) <> 'pbt_' THEN
+      RETURN NULL;
+    END IF;
+    -- a province's API token (migration 0025), live, made in this province: found under `token_lookup`
+    PERFORM set_config('app.checking_session', 'on', true);
+    allowed := EXISTS (
+      SELECT 1
+        FROM api_tokens k JOIN tenants t ON t.id = k.tenant_id JOIN users u ON u.id = k.created_by
+       WHERE k.token_hash = encode(sha256(convert_to(session_token, 'UTF8')), 'hex')
+         AND k.kind = 'province' AND k.revoked_at IS NULL AND k.expires_at > now()
+         AND t.is_active AND u.is_active AND t.province_id = province
+    );
+    PERFORM set_config('app.checking_session', '', true);
+    IF NOT allowed THEN
+      RETURN NULL;
+    END IF;
+    RETURN ARRAY(SELECT t.id FROM tenants t WHERE t.province_id = province);
+  END IF;
+  IF NOT platform THEN
+    IF home IS DISTINCT FROM province THEN
+      RETURN NULL;
+    END IF;
+    -- the person's own memberships, under `own_memberships`, as `session_person` reads them
+    PERFORM set_config('app.user_id', person::text, true), set_config('app.checking_session', 'on', true);
+    allowed := EXISTS (
+      SELECT 1
+        FROM memberships m JOIN tenants t ON t.id = m.tenant_id
+       WHERE m.user_id = person AND m.is_active AND t.is_active AND t.province_id = home
+         AND (m.role = 'province_reviewer' OR (m.role = 'province_admin' AND t.kind = 'home_affairs'))
+    );
+    PERFORM set_config('app.user_id', coalesce(caller, ''), true), set_config('app.checking_session', '', true);
+    IF NOT allowed THEN
+      RETURN NULL;
+    END IF;
+  END IF;
+  RETURN ARRAY(SELECT t.id FROM tenants t WHERE t.province_id = province);
+END $$;
+"""
+
 
 def _roles() -> list[str]:
     """The application's role, and the jobs' role when it is one of its own."""
@@ -448,9 +714,16 @@ def upgrade() -> None:
         op.execute(f"GRANT EXECUTE ON FUNCTION board_lanes(uuid, integer) TO {role}")
     op.execute(BOARD_CELLS_AS)
     op.execute(BOARD_MOVE_AS)
+    op.execute(LIVE_SESSION)
+    op.execute("REVOKE ALL ON FUNCTION live_session(text) FROM PUBLIC")
+    op.execute(SESSION_PERSON)
+    op.execute(PROVINCE_SCOPE)
 
 
 def downgrade() -> None:
+    op.execute(SESSION_PERSON_0025)
+    op.execute(PROVINCE_SCOPE_0028)
+    op.execute("DROP FUNCTION live_session(text)")
     op.execute(BOARD_MOVE_AS_0031)
     op.execute(BOARD_CELLS_AS_0026)
     op.execute("DROP FUNCTION board_lanes(uuid, integer)")
