@@ -1,5 +1,6 @@
 """Mutation testing of the checks that live in PostgreSQL, which mutmut cannot mutate: the tenant policy, the tenant
-context (`app_tenant()`, `session_person()`), the move's version check and its session check (`board_move_as`).
+context (`app_tenant()`, `session_person()`, `live_session()`), the move's version check and its session check
+(`board_move_as`).
 
 Each mutant is a small hand-made change of the database's own text, read back with `pg_get_functiondef` and
 `pg_policies` (not from a migration: the same test holds wherever the functions' source lives), applied with
@@ -249,22 +250,22 @@ MUTANTS = [
         "a_member_sees_their_tenants_rows",
     ),
     Mutant(
-        "session_person: a revoked session lives",
-        "session_person",
+        "live_session: a revoked session lives",
+        "live_session",
         "s.revoked_at IS NULL AND ",
         "",
         "a_revoked_session_sees_nothing",
     ),
     Mutant(
-        "session_person: an expired session lives",
-        "session_person",
+        "live_session: an expired session lives",
+        "live_session",
         "s.expires_at > now() AND ",
         "",
         "an_expired_session_sees_nothing",
     ),
     Mutant(
-        "session_person: an inactive person's session lives",
-        "session_person",
+        "live_session: an inactive person's session lives",
+        "live_session",
         "s.expires_at > now() AND u.is_active",
         "s.expires_at > now()",
         "an_inactive_persons_session_sees_nothing",

@@ -4,7 +4,8 @@
 -- them, each with its lead unit's name, its assignees' names and its live evidence files, and on every row the
 -- year's card count per column. A cell with no card still gives one row (its card columns NULL).
 -- It refuses (42501) unless `session_token` is a live session of `person` in `tenant`, then reads as the owner
--- with `app.tenant_id` set: every row is the tenant's. The lanes are those `board_move_as` checks a move against.
+-- with `app.tenant_id` set: every row is the tenant's. The lanes (`board_lanes`) are those `board_move_as` checks a
+-- move against.
 CREATE OR REPLACE FUNCTION public.board_cells_as(session_token text, tenant uuid, person uuid, board_year integer, c0 uuid, a0 character varying, c1 uuid, a1 character varying)
 RETURNS TABLE (
   lane_codes text[], lane_titles text[],
@@ -25,16 +26,8 @@ BEGIN
   PERFORM set_config('app.tenant_id', tenant::text, true), set_config('app.user_id', person::text, true);
   RETURN QUERY
     WITH lanes AS (
-      SELECT array_agg(c.code::text ORDER BY c.position) AS codes,
-             array_agg(c.title ORDER BY c.position) AS titles
-        FROM criteria c
-       WHERE c.criteria_set_id = (
-               SELECT s.id FROM criteria_sets s JOIN tenants g ON g.id = tenant
-                WHERE s.province_id = g.province_id AND s.year = board_year
-                  AND (s.ranking_group_id IS NULL OR s.ranking_group_id = g.ranking_group_id)
-                ORDER BY s.ranking_group_id IS NULL, s.version DESC LIMIT 1)
-         AND c.depth = 0
-         AND c.kind NOT IN ('bonus', 'penalty')
+      SELECT array_agg(l.code ORDER BY l.position) AS codes, array_agg(l.title ORDER BY l.position) AS titles
+        FROM board_lanes(tenant, board_year) l
     ), board AS (
       SELECT array_agg(b.id ORDER BY b.position) AS ids,
              array_agg(b.code::text ORDER BY b.position) AS codes,

@@ -35,17 +35,7 @@ BEGIN
   PERFORM pg_advisory_xact_lock(hashtextextended(lock_key, 0));
   -- each statement below sees every move committed before the lock was granted (READ COMMITTED)
 
-  -- the board's lanes: the reform areas of the tenant's ranking group's criteria set of the year, else of the
-  -- set for every group (the set the board page and the self-assessment read)
-  SELECT array_agg(c.code::text) INTO lanes
-    FROM criteria c
-   WHERE c.criteria_set_id = (
-           SELECT s.id FROM criteria_sets s JOIN tenants g ON g.id = tenant
-            WHERE s.province_id = g.province_id AND s.year = board_year
-              AND (s.ranking_group_id IS NULL OR s.ranking_group_id = g.ranking_group_id)
-            ORDER BY s.ranking_group_id IS NULL, s.version DESC LIMIT 1)
-     AND c.depth = 0
-     AND c.kind NOT IN ('bonus', 'penalty');
+  SELECT array_agg(l.code) INTO lanes FROM board_lanes(tenant, board_year) l;  -- the board's lanes
   IF lanes IS NULL THEN
     RETURN QUERY SELECT 'no-criteria', NULL::integer, NULL::integer, NULL::uuid, NULL, NULL, NULL, NULL, NULL::integer;
     RETURN;

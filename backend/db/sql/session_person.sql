@@ -17,10 +17,7 @@ BEGIN
   IF session_token IS NULL OR session_token = '' OR tenant IS NULL THEN
     RETURN NULL;
   END IF;
-  SELECT s.user_id, s.province_id, u.is_platform_admin INTO person, home, platform
-    FROM user_sessions s JOIN users u ON u.id = s.user_id
-   WHERE s.token_hash = encode(sha256(convert_to(session_token, 'UTF8')), 'hex')
-     AND s.revoked_at IS NULL AND s.expires_at > now() AND u.is_active;
+  SELECT l.person, l.home, l.platform INTO person, home, platform FROM live_session(session_token) l;
   IF NOT FOUND AND left(session_token, 4) = 'pbt_' THEN
     -- an API token (migration 0025): found under `token_lookup`, for the owner while checking
     PERFORM set_config('app.checking_session', 'on', true);
