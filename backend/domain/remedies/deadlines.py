@@ -187,7 +187,7 @@ def _default_days_off(year: int) -> set[date]:
 def holiday_problems(raw: Mapping[int | str, Any], path: str) -> list[tuple[str, str]]:
     """A province's `holidays` section (tenant configuration) checked as it will be read: (path, reason)."""
     try:
-        WorkCalendar.from_config(raw, base=default_calendar())
+        WorkCalendar.from_config(raw)  # what is refused does not depend on the calendar it would replace
     except CalendarError as exc:
         return [(path, str(exc))]
     return []
