@@ -560,6 +560,7 @@ def test_every_kind_keeps_the_text_as_written(text: str) -> None:
         ("Kể từ ngày nhận, trong 20 ngày", "20 ngày"),  # the event is named after the number of days
         ("20 ngày kể từ khi nhận văn bản;.", "20 ngày kể từ khi nhận văn bản"),
         ("(10 ngày kể từ khi nhận báo cáo của UBND TX)", "10 ngày kể từ khi nhận báo cáo của UBND TX"),
+        ("10 ngày kể từ khi nhận báo cáo của UBND TX.", "10 ngày kể từ khi nhận báo cáo của UBND TX"),
         ("(05 ngày làm việc kể từ ngày ký )", "5 ngày làm việc kể từ ngày ký"),
         ("05 ngày làm việc kể từ ngày ký (bản chính)", "5 ngày làm việc kể từ ngày ký (bản chính)"),
     ],
