@@ -14,6 +14,7 @@ from backend.domain.remedies.deadlines import (
     DeadlineError,
     WorkCalendar,
     _fold,
+    _national_day_extra,
     default_calendar,
     holiday_problems,
     parse_deadline,
@@ -560,6 +561,7 @@ def test_every_kind_keeps_the_text_as_written(text: str) -> None:
         ("Kể từ ngày nhận, trong 20 ngày", "20 ngày"),  # the event is named after the number of days
         ("20 ngày kể từ khi nhận văn bản;.", "20 ngày kể từ khi nhận văn bản"),
         ("(10 ngày kể từ khi nhận báo cáo của UBND TX)", "10 ngày kể từ khi nhận báo cáo của UBND TX"),
+        ("10 ngày kể từ khi nhận báo cáo của UBND TX.", "10 ngày kể từ khi nhận báo cáo của UBND TX"),
         ("(05 ngày làm việc kể từ ngày ký )", "5 ngày làm việc kể từ ngày ký"),
         ("05 ngày làm việc kể từ ngày ký (bản chính)", "5 ngày làm việc kể từ ngày ký (bản chính)"),
     ],
@@ -618,3 +620,19 @@ def test_a_fund_is_no_quarter_and_a_quarter_after_it_is_read() -> None:
 def test_each_kind_is_labelled_as_a_person_reads_it(text: str, kind: str, label: str) -> None:
     deadline = parse(text)
     assert (deadline.kind, deadline.label, deadline.text) == (kind, label, text)
+
+
+@pytest.mark.parametrize(
+    ("year", "extra"),
+    [
+        (2024, date(2024, 9, 3)),  # Monday: Tuesday too
+        (2025, date(2025, 9, 1)),  # Tuesday: the Monday before
+        (2026, date(2026, 9, 1)),  # Wednesday
+        (2027, date(2027, 9, 3)),  # Thursday: Friday too
+        (2022, date(2022, 9, 1)),  # Friday: the Thursday before
+        (2028, date(2028, 9, 1)),  # Saturday: the Friday before
+        (2029, date(2029, 9, 3)),  # Sunday: the Monday after (the Sunday itself is compensated by Tuesday)
+    ],
+)
+def test_the_second_day_of_quoc_khanh_for_each_weekday(year: int, extra: date) -> None:
+    assert _national_day_extra(year) == extra

@@ -181,13 +181,13 @@ def _default_days_off(year: int) -> set[date]:
             while compensatory.weekday() >= 5 or compensatory in off:
                 compensatory += _ONE
             off.add(compensatory)
-    return off | {day for day in _SWAPPED_OFF if day.year == year}
+    return off
 
 
 def holiday_problems(raw: Mapping[int | str, Any], path: str) -> list[tuple[str, str]]:
     """A province's `holidays` section (tenant configuration) checked as it will be read: (path, reason)."""
     try:
-        WorkCalendar.from_config(raw, base=default_calendar())
+        WorkCalendar.from_config(raw)  # what is refused does not depend on the calendar it would replace
     except CalendarError as exc:
         return [(path, str(exc))]
     return []
@@ -202,7 +202,7 @@ def default_calendar() -> WorkCalendar:
     the known swapped days and make-up Saturdays. Provinces override it per year in their tenant configuration
     (tenants/…, read with WorkCalendar.from_config(raw, base=default_calendar())); outside 2019–2027 only weekends.
     """
-    holidays = set().union(*(_default_days_off(year) for year in _LUNAR_NEW_YEAR))
+    holidays = set().union(*(_default_days_off(year) for year in _LUNAR_NEW_YEAR), _SWAPPED_OFF)
     return WorkCalendar(frozenset(holidays), frozenset(_MADE_UP))
 
 
