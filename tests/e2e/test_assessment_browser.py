@@ -184,6 +184,8 @@ async def test_a_save_that_fails_without_an_answer_says_so_next_to_the_row(
     await sign_in_through_provider(page, live_stack, STAFF)
     await page.goto(BASE)
     await page.get_by_role("button", name="Bắt đầu tự đánh giá năm 2020", exact=True).click()
+    # started (the click only sends the form: going on at once would cancel it, and area 1 has no rows)
+    await expect(page.get_by_role("status").filter(has_text="Đã bắt đầu bản tự đánh giá.")).to_be_visible()
     await page.goto(AREA_1)
     row = page.locator("article#row-1-7")
     url = f"{live_stack.url}{BASE}/tieu-chi/1.7"
