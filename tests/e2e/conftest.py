@@ -19,6 +19,7 @@ that says so, and the next test gets a freshly launched browser: a crash is neve
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import re
@@ -148,6 +149,7 @@ class BrowserProblems:
     csp_violations: list[str] = field(default_factory=list)
     failed_requests: list[str] = field(default_factory=list)
     crashes: list[str] = field(default_factory=list)
+    csp_reported: asyncio.Event = field(default_factory=asyncio.Event)  # set once a violation has reached Python
 
     def expect_status(self, url: str, status: int) -> None:
         """`url` answering `status` (an error page under test) is not a problem, nor Chromium's log of it."""
@@ -173,6 +175,7 @@ class BrowserProblems:
 
     def on_csp_violation(self, text: str) -> None:
         self.csp_violations.append(text)
+        self.csp_reported.set()
 
     def on_page_error(self, error: Exception) -> None:
         self.page_errors.append(str(error))
