@@ -66,17 +66,18 @@ WAIT = 20.0  # seconds: every wait below is bounded
 class Inbox:
     port: int
     received: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    arrived: threading.Condition = field(default_factory=threading.Condition)  # notified on each mail
 
     async def handle_DATA(self, server: SMTPServer, session: Session, envelope: Envelope) -> str:
         message = email.message_from_bytes(envelope.content or b"", policy=default_policy)
         assert isinstance(message, EmailMessage)
-        with self.lock:
+        with self.arrived:
             self.received.append((list(envelope.rcpt_tos), message))
+            self.arrived.notify_all()
         return "250 OK"
 
     def messages(self) -> list[tuple[list[str], EmailMessage]]:
-        with self.lock:
+        with self.arrived:
             return list(self.received)
 
     def to(self, address: str) -> EmailMessage:
@@ -84,10 +85,13 @@ class Inbox:
         return message
 
     async def wait_for(self, count: int) -> None:
-        deadline = time.monotonic() + WAIT
-        while len(self.messages()) < count:
-            assert time.monotonic() < deadline, f"{len(self.messages())} of {count} mails after {WAIT} s"
-            await asyncio.sleep(0.05)
+        """Until `count` mails have arrived (woken by each one, on a thread: the server runs on its own)."""
+
+        def arrived() -> bool:
+            with self.arrived:
+                return self.arrived.wait_for(lambda: len(self.received) >= count, timeout=WAIT)
+
+        assert await asyncio.to_thread(arrived), f"{len(self.messages())} of {count} mails after {WAIT} s"
 
 
 @pytest.fixture

@@ -9,13 +9,21 @@ The async API, not the sync one: between its calls the sync API marks its own ev
 and pytest-asyncio then refuses to run this suite's async fixtures (`_empty_tables`, `live_tenants`)
 on the session loop. Playwright never downloads a browser here: it starts `/usr/bin/chromium`
 (or the path in PARBOARD_CHROMIUM). Without it the browser tests are skipped, loudly, or fail under CI.
+
+A test that fails leaves its Playwright trace (the DOM before and after each action, the network, the
+console) and a screenshot under var/e2e-traces/; open the trace with `playwright show-trace <zip>`.
+PARBOARD_E2E_TRACES=all keeps them for every test (to see where time goes on a slow machine).
+A crash of Chromium (a page's renderer, or the whole browser) fails the test that saw it with a message
+that says so, and the next test gets a freshly launched browser: a crash is never retried silently.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -26,12 +34,14 @@ from playwright.async_api import (
     BrowserContext,
     ConsoleMessage,
     Page,
+    Playwright,
     Request,
     Response,
     ViewportSize,
     async_playwright,
     expect,
 )
+from playwright.async_api import Error as PlaywrightError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.asgi import create_app
@@ -57,6 +67,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+TRACES = PROJECT_ROOT / "var" / "e2e-traces"
 MISSING = f"{CHROMIUM} not found — apt-get install chromium"
 SKIP_REASON = f"BROWSER TESTS SKIPPED: {MISSING}"
 CI_FAILURE = f"chromium missing under CI: {MISSING}"
@@ -83,6 +94,30 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if _under_ci():
         pytest.fail(CI_FAILURE, pytrace=False)
     pytest.skip(SKIP_REASON)
+
+
+_REPORTS = pytest.StashKey[dict[str, pytest.TestReport]]()
+_PROBLEMS = pytest.StashKey["BrowserProblems"]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Each phase's report kept on the item (the page fixture saves a trace when the test failed), and a
+    crash of Chromium during the test turned into a failure that names it, whatever the test said."""
+    report: pytest.TestReport = yield
+    item.stash.setdefault(_REPORTS, {})[report.when] = report
+    problems = item.stash.get(_PROBLEMS, None)
+    if report.when == "call" and problems is not None and problems.crashes:
+        crashes = "; ".join(problems.crashes)
+        report.outcome = "failed"
+        report.longrepr = f"CHROMIUM CRASHED during the test: {crashes}\n\n{report.longrepr or ''}"
+    return report
+
+
+def _failed(item: pytest.Item) -> bool:
+    return any(report.failed for report in item.stash.get(_REPORTS, {}).values())
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
@@ -113,6 +148,8 @@ class BrowserProblems:
     page_errors: list[str] = field(default_factory=list)
     csp_violations: list[str] = field(default_factory=list)
     failed_requests: list[str] = field(default_factory=list)
+    crashes: list[str] = field(default_factory=list)
+    csp_reported: asyncio.Event = field(default_factory=asyncio.Event)  # set once a violation has reached Python
 
     def expect_status(self, url: str, status: int) -> None:
         """`url` answering `status` (an error page under test) is not a problem, nor Chromium's log of it."""
@@ -130,8 +167,15 @@ class BrowserProblems:
             return
         self.console_errors.append(f"{message.text} ({where}:{message.location.get('lineNumber')})")
 
+    def on_crash(self, page: Page) -> None:
+        self.crashes.append(f"the page's renderer crashed at {page.url}")
+
+    def on_disconnected(self, browser: Browser) -> None:
+        self.crashes.append("the browser process died (disconnected)")
+
     def on_csp_violation(self, text: str) -> None:
         self.csp_violations.append(text)
+        self.csp_reported.set()
 
     def on_page_error(self, error: Exception) -> None:
         self.page_errors.append(str(error))
@@ -155,18 +199,44 @@ class BrowserProblems:
             *(f"uncaught exception: {text}" for text in self.page_errors),
             *(f"CSP violation: {text}" for text in self.csp_violations),
             *(f"failed request: {text}" for text in self.failed_requests),
+            *(f"CHROMIUM CRASHED: {text}" for text in self.crashes),
         ]
 
     def assert_clean(self) -> None:
         assert not self.all, "problems in the browser:\n" + "\n".join(self.all)
 
 
+@dataclass
+class Chromium:
+    """One Chromium for the session, launched again for the next test if it died (a crash)."""
+
+    playwright: Playwright
+    current: Browser | None = None
+
+    async def running(self) -> Browser:
+        if self.current is None or not self.current.is_connected():
+            self.current = await self.playwright.chromium.launch(
+                executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+            )
+        return self.current
+
+
 @pytest.fixture(scope="session")
-async def browser() -> AsyncIterator[Browser]:
+async def chromium() -> AsyncIterator[Chromium]:
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield browser
-        await browser.close()
+        chromium = Chromium(playwright)
+        yield chromium
+        if chromium.current is not None:
+            await chromium.current.close()
+
+
+@pytest.fixture
+async def browser(chromium: Chromium, problems: BrowserProblems) -> AsyncIterator[Browser]:
+    """The running Chromium; its death during the test is recorded in `problems` (a crash)."""
+    browser = await chromium.running()
+    browser.on("disconnected", problems.on_disconnected)
+    yield browser
+    browser.remove_listener("disconnected", problems.on_disconnected)
 
 
 @dataclass(frozen=True)
@@ -225,13 +295,19 @@ async def criteria(owner_engine: AsyncEngine, live_tenants: None) -> None:
 
 
 @pytest.fixture
-def problems(live_stack: LiveStack) -> BrowserProblems:
-    return BrowserProblems(origin=live_stack.url)
+def problems(request: pytest.FixtureRequest, live_stack: LiveStack) -> BrowserProblems:
+    problems = BrowserProblems(origin=live_stack.url)
+    request.node.stash[_PROBLEMS] = problems
+    return problems
 
 
 @pytest.fixture
 async def page(
-    browser: Browser, live_stack: LiveStack, live_tenants: None, problems: BrowserProblems
+    request: pytest.FixtureRequest,
+    browser: Browser,
+    live_stack: LiveStack,
+    live_tenants: None,
+    problems: BrowserProblems,
 ) -> AsyncIterator[Page]:
     """A fresh context on parboard (relative URLs work), every problem recorded in `problems`.
 
@@ -241,12 +317,16 @@ async def page(
     # The provider's pages declare no icon, so Chromium asks for its /favicon.ico (parboard's declare one).
     problems.expect_status(f"{live_stack.idp_url}/favicon.ico", 404)
     yield page
-    await context.close()
+    await _close(request.node, context, "page")
 
 
 @pytest.fixture
 async def new_page(
-    browser: Browser, live_stack: LiveStack, live_tenants: None, problems: BrowserProblems
+    request: pytest.FixtureRequest,
+    browser: Browser,
+    live_stack: LiveStack,
+    live_tenants: None,
+    problems: BrowserProblems,
 ) -> AsyncIterator[Callable[[], Awaitable[Page]]]:
     """More pages, each in its own context (its own person), watched like the `page` fixture's."""
     contexts: list[BrowserContext] = []
@@ -257,17 +337,19 @@ async def new_page(
         return page
 
     yield make
-    for context in contexts:
-        await context.close()
+    for number, context in enumerate(contexts, start=2):
+        await _close(request.node, context, f"page-{number}")
 
 
 async def _watched_page(
     browser: Browser, live_stack: LiveStack, problems: BrowserProblems
 ) -> tuple[BrowserContext, Page]:
-    """A new context on parboard (relative URLs work) and its page, every problem recorded in `problems`."""
+    """A new context on parboard (relative URLs work) and its page, every problem recorded in `problems`,
+    traced (kept only if the test fails)."""
     viewport: ViewportSize = {"width": 1280, "height": 800}
     context = await browser.new_context(base_url=live_stack.url, locale="vi-VN", viewport=viewport)
     context.set_default_timeout(5_000)
+    await context.tracing.start(snapshots=True)
     await context.expose_function("__parboardCspViolation", problems.on_csp_violation)
     await context.add_init_script(CSP_LISTENER)
     page = await context.new_page()
@@ -275,7 +357,24 @@ async def _watched_page(
     page.on("pageerror", problems.on_page_error)
     page.on("response", problems.on_response)
     page.on("requestfailed", problems.on_request_failed)
+    page.on("crash", problems.on_crash)
     return context, page
+
+
+async def _close(item: pytest.Item, context: BrowserContext, name: str) -> None:
+    """Close the context; if the test failed, first save its trace and a screenshot of each of its pages
+    under var/e2e-traces/<test>/. A context of a crashed browser saves what it still can."""
+    if _failed(item) or os.environ.get("PARBOARD_E2E_TRACES") == "all":
+        where = TRACES / re.sub(r"[^\w.-]+", "_", item.nodeid)
+        where.mkdir(parents=True, exist_ok=True)
+        for number, page in enumerate(context.pages, start=1):
+            # a crashed page has nothing to show; the trace still has what came before
+            with contextlib.suppress(PlaywrightError):
+                await page.screenshot(path=where / f"{name}-{number}.png", full_page=True, timeout=5_000)
+        with contextlib.suppress(PlaywrightError):
+            await context.tracing.stop(path=where / f"{name}-trace.zip")
+    with contextlib.suppress(PlaywrightError):  # its browser died: the test already failed, naming the crash
+        await context.close()
 
 
 async def sign_in_through_provider(page: Page, stack: LiveStack, name: str) -> None:

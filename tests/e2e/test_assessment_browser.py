@@ -184,6 +184,8 @@ async def test_a_save_that_fails_without_an_answer_says_so_next_to_the_row(
     await sign_in_through_provider(page, live_stack, STAFF)
     await page.goto(BASE)
     await page.get_by_role("button", name="Bắt đầu tự đánh giá năm 2020", exact=True).click()
+    # started (the click only sends the form: going on at once would cancel it, and area 1 has no rows)
+    await expect(page.get_by_role("status").filter(has_text="Đã bắt đầu bản tự đánh giá.")).to_be_visible()
     await page.goto(AREA_1)
     row = page.locator("article#row-1-7")
     url = f"{live_stack.url}{BASE}/tieu-chi/1.7"
@@ -212,10 +214,12 @@ async def test_typed_but_unsaved_values_ask_before_switching_areas_and_saved_one
     page: Page, live_stack: LiveStack, problems: BrowserProblems
 ) -> None:
     dialogs: list[str] = []
+    dismissed: asyncio.Queue[str] = asyncio.Queue()  # each dialog, once the listener has answered it
 
     async def dismiss(dialog: Dialog) -> None:
         dialogs.append(f"{dialog.type}: {dialog.message}")
         await dialog.dismiss()
+        dismissed.put_nowait(dialog.type)
 
     page.on("dialog", dismiss)
     await sign_in_through_provider(page, live_stack, STAFF)
@@ -229,10 +233,8 @@ async def test_typed_but_unsaved_values_ask_before_switching_areas_and_saved_one
     manual = page.locator("article#row-1-7")
     await manual.locator("#f-1-7-points").fill("0,5")
     await area_2.click()
-    for _ in range(50):  # the dialog is handled by the listener above, asynchronously
-        if dialogs:
-            break
-        await page.wait_for_timeout(100)
+    # the dialog is handled by the listener above, asynchronously: wait until it has been answered
+    assert await asyncio.wait_for(dismissed.get(), timeout=WAIT / 1000) == "confirm"
     assert len(dialogs) == 1
     assert "chưa lưu" in dialogs[0]
     assert page.url == f"{live_stack.url}{AREA_1}"
@@ -248,9 +250,6 @@ async def test_typed_but_unsaved_values_ask_before_switching_areas_and_saved_one
     # Leaving otherwise (closing the tab, a reload) with something typed: the browser's own question.
     await page.locator("form[data-warn-unsaved] input:not([type=hidden])").first.fill("1")
     await page.close(run_before_unload=True)
-    for _ in range(50):
-        if len(dialogs) == 2:
-            break
-        await asyncio.sleep(0.1)
+    assert await asyncio.wait_for(dismissed.get(), timeout=WAIT / 1000) == "beforeunload"
     assert dialogs[1].startswith("beforeunload")
     assert not page.is_closed()

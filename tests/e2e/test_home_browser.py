@@ -135,10 +135,8 @@ async def test_harness_reports_csp_violations(page: Page, problems: BrowserProbl
         script.textContent = 'window.inlineRan = true';
         document.head.appendChild(script);
     }""")
-    for _ in range(100):  # the report reaches Python through a binding: asynchronously
-        if problems.csp_violations:
-            break
-        await asyncio.sleep(0.02)
+    # the report reaches Python through a binding, asynchronously: wait for it to arrive
+    await asyncio.wait_for(problems.csp_reported.wait(), timeout=5)
     assert len(problems.csp_violations) == 1, problems.csp_violations
     assert "script-src" in problems.csp_violations[0]
     assert any("inline script" in error for error in problems.console_errors), problems.console_errors
