@@ -1038,3 +1038,11 @@ async def test_a_download_stopped_while_the_writer_waits_with_chunks_ready_ends_
         await asyncio.sleep(0.01)
     assert pulled >= PREFETCH + 2
     await asyncio.wait_for(stream.aclose(), timeout=30)  # a guard against a hang, not a measure of speed
+
+
+def test_a_last_entry_without_a_name_ending_at_the_end_record_is_read() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", b"<T/>")
+        archive.writestr(zipfile.ZipInfo(""), b"")  # its directory entry is the bare 46 bytes
+    assert _central_directory_names(buffer.getvalue()) == {"[Content_Types].xml", ""}
