@@ -1,6 +1,6 @@
 """Mutation testing of the checks that live in PostgreSQL, which mutmut cannot mutate: the tenant policy, the tenant
-context (`app_tenant()`, `session_person()`, `live_session()`), the move's version check and its session check
-(`board_move_as`).
+context (`app_tenant()`, `session_person()`, `live_session()`, `live_memberships()`), the move's version check and
+its session check (`board_move_as`).
 
 Each mutant is a small hand-made change of the database's own text, read back with `pg_get_functiondef` and
 `pg_policies` (not from a migration: the same test holds wherever the functions' source lives), applied with
@@ -117,6 +117,21 @@ async def _an_inactive_persons_session_sees_nothing(db: Any, world: World) -> No
     assert await _count(db) == 0
 
 
+async def _a_member_whose_membership_ended_sees_nothing(db: Any, world: World) -> None:
+    await _context(db, world.a, world.sessions[FOCAL])  # the owner writes memberships under the tenant policy
+    ended = await db.execute(
+        "UPDATE memberships SET is_active = false WHERE user_id = $1 AND tenant_id = $2", world.focal, world.a
+    )
+    assert ended != "UPDATE 0"
+    assert await _count(db) == 0
+
+
+async def _a_member_of_a_closed_tenant_sees_nothing(db: Any, world: World) -> None:
+    await db.execute("UPDATE tenants SET is_active = false WHERE id = $1", world.a)
+    await _context(db, world.a, world.sessions[FOCAL])
+    assert await _count(db) == 0
+
+
 async def _no_row_is_written_into_another_tenant(db: Any, world: World) -> None:
     await _context(db, world.a, world.sessions[FOCAL])
     with pytest.raises(asyncpg.InsufficientPrivilegeError, match="row-level security"):
@@ -182,6 +197,8 @@ CHECKS: dict[str, Check] = {
         _a_revoked_session_sees_nothing,
         _an_expired_session_sees_nothing,
         _an_inactive_persons_session_sees_nothing,
+        _a_member_whose_membership_ended_sees_nothing,
+        _a_member_of_a_closed_tenant_sees_nothing,
         _no_row_is_written_into_another_tenant,
         _a_move_from_the_cards_version_applies,
         _a_second_move_from_the_same_version_is_refused,
@@ -275,6 +292,27 @@ MUTANTS = [
         "session_person",
         "m.tenant_id = tenant",
         "m.tenant_id = m.tenant_id",
+        "a_member_asking_for_another_tenant_sees_nothing",
+    ),
+    Mutant(
+        "live_memberships: an ended membership counts",
+        "live_memberships",
+        "m.is_active AND ",
+        "",
+        "a_member_whose_membership_ended_sees_nothing",
+    ),
+    Mutant(
+        "live_memberships: a closed tenant's membership counts",
+        "live_memberships",
+        "t.is_active AND ",
+        "",
+        "a_member_of_a_closed_tenant_sees_nothing",
+    ),
+    Mutant(
+        "live_memberships: every role holds a province right",
+        "live_memberships",
+        "m.role = 'province_reviewer' OR (",
+        "true OR (",
         "a_member_asking_for_another_tenant_sees_nothing",
     ),
     Mutant(

@@ -38,12 +38,7 @@ BEGIN
     END IF;
     -- the person's own memberships, under `own_memberships`, as `session_person` reads them
     PERFORM set_config('app.user_id', person::text, true), set_config('app.checking_session', 'on', true);
-    allowed := EXISTS (
-      SELECT 1
-        FROM memberships m JOIN tenants t ON t.id = m.tenant_id
-       WHERE m.user_id = person AND m.is_active AND t.is_active AND t.province_id = home
-         AND (m.role = 'province_reviewer' OR (m.role = 'province_admin' AND t.kind = 'home_affairs'))
-    );
+    allowed := EXISTS (SELECT 1 FROM live_memberships(person => person, province => home) m WHERE m.province_right);
     PERFORM set_config('app.user_id', coalesce(caller, ''), true), set_config('app.checking_session', '', true);
     IF NOT allowed THEN
       RETURN NULL;

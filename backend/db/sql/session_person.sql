@@ -47,20 +47,18 @@ BEGIN
   PERFORM set_config('app.user_id', person::text, true), set_config('app.checking_session', 'on', true);
   allowed := EXISTS (
     SELECT 1
-      FROM memberships m JOIN tenants t ON t.id = m.tenant_id
-     WHERE m.user_id = person AND m.is_active AND t.is_active AND t.province_id = home
-       AND (m.tenant_id = tenant
-            OR ((m.role = 'province_reviewer' OR (m.role = 'province_admin' AND t.kind = 'home_affairs'))
-                AND EXISTS (SELECT 1 FROM tenants d WHERE d.id = tenant AND d.province_id = home))
-            -- a member of a tenant that succeeded `tenant` (tenants/lineage.yaml, however many steps later)
-            -- reads its archive, as the successor's history does
-            OR m.tenant_id IN (
-              WITH RECURSIVE later(id) AS (
-                SELECT l.successor_id FROM tenant_lineage l WHERE l.predecessor_id = tenant
-                UNION
-                SELECT l.successor_id FROM tenant_lineage l JOIN later ON l.predecessor_id = later.id
-              )
-              SELECT id FROM later))
+      FROM live_memberships(person => person, province => home) m
+     WHERE m.tenant_id = tenant
+        OR (m.province_right AND EXISTS (SELECT 1 FROM tenants d WHERE d.id = tenant AND d.province_id = home))
+        -- a member of a tenant that succeeded `tenant` (tenants/lineage.yaml, however many steps later) reads its
+        -- archive, as the successor's history does
+        OR m.tenant_id IN (
+          WITH RECURSIVE later(id) AS (
+            SELECT l.successor_id FROM tenant_lineage l WHERE l.predecessor_id = tenant
+            UNION
+            SELECT l.successor_id FROM tenant_lineage l JOIN later ON l.predecessor_id = later.id
+          )
+          SELECT id FROM later)
   );
   PERFORM set_config('app.user_id', coalesce(caller, ''), true), set_config('app.checking_session', '', true);
   RETURN CASE WHEN allowed THEN person END;

@@ -1,7 +1,8 @@
 -- A session token's session and person, and the person's active memberships in the session's province, one
 -- row each (one row with no membership for a person who has none): one round trip per request, outside any
 -- transaction. The session store decides in Python whether the session is usable (revoked, expired, idle).
--- Runs with the caller's rights: the memberships are read under `own_memberships` once `app.user_id` is set.
+-- Runs with the caller's rights: the memberships (`live_memberships`) are read under `own_memberships` once
+-- `app.user_id` is set.
 CREATE OR REPLACE FUNCTION public.session_principal(token text)
 RETURNS TABLE (
   session_id uuid, user_id uuid, province_id uuid, last_seen_at timestamptz, expires_at timestamptz,
@@ -30,10 +31,5 @@ BEGIN
            signed_in.is_active::boolean, signed_in.is_platform_admin::boolean,
            m.tenant_id::uuid, m.role::varchar, m.unit_id::uuid
       FROM (SELECT 1) AS one
-      LEFT JOIN (
-        SELECT m.tenant_id, m.role, m.unit_id
-          FROM memberships m JOIN tenants t ON t.id = m.tenant_id
-         WHERE m.user_id = signed_in.user_id AND m.is_active AND t.is_active
-           AND t.province_id = signed_in.province_id
-      ) AS m ON true;
+      LEFT JOIN live_memberships(person => signed_in.user_id, province => signed_in.province_id) AS m ON true;
 END $$;
