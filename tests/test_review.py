@@ -558,14 +558,23 @@ async def _upload_answer_file(client: AsyncTestClient[Litestar], request_id: str
     return await client.post(path, content=body, headers={"content-type": content_type, "x-csrftoken": token, **HTMX})
 
 
+async def _evidence_requested(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, code: str, message: str
+) -> str:
+    """The submitted self-assessment, on whose criterion `code` the reviewer asked for evidence; the request's id,
+    with the department's focal point signed in to answer it."""
+    await _self_assess_and_submit(owner_engine)
+    await sign_in(client, REVIEWER)
+    await _post(client, f"{_criterion(code)}/yeu-cau", {"message": message}, headers=HTMX)
+    request_id = str(await _scalar(owner_engine, "so-ngoai-vu", "SELECT id::text FROM evidence_requests"))
+    await sign_in(client, FOCAL)
+    return request_id
+
+
 async def test_a_file_after_the_explanation_deadline_is_refused_like_the_text(
     client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
 ) -> None:
-    await _self_assess_and_submit(owner_engine)
-    await sign_in(client, REVIEWER)
-    await _post(client, f"{_criterion('2.5')}/yeu-cau", {"message": "Bổ sung báo cáo thi hành"}, headers=HTMX)
-    request_id = str(await _scalar(owner_engine, "so-ngoai-vu", "SELECT id::text FROM evidence_requests"))
-    await sign_in(client, FOCAL)
+    request_id = await _evidence_requested(client, owner_engine, "2.5", "Bổ sung báo cáo thi hành")
     early = await _upload_answer_file(client, request_id, "Báo cáo.pdf", b"%PDF-1.4\nsom\n%%EOF\n")
     assert early.status_code == 201, early.text
     await _set_calendar(owner_engine, "2020-12-10")
@@ -582,11 +591,7 @@ async def test_a_file_after_the_explanation_deadline_is_refused_like_the_text(
 async def test_files_of_a_sent_answer_cannot_be_deleted_and_the_review_keeps_them(
     client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
 ) -> None:
-    await _self_assess_and_submit(owner_engine)
-    await sign_in(client, REVIEWER)
-    await _post(client, f"{_criterion('1.7')}/yeu-cau", {"message": "Bổ sung quyết định"}, headers=HTMX)
-    request_id = str(await _scalar(owner_engine, "so-ngoai-vu", "SELECT id::text FROM evidence_requests"))
-    await sign_in(client, FOCAL)
+    request_id = await _evidence_requested(client, owner_engine, "1.7", "Bổ sung quyết định")
     draft = await _upload_answer_file(client, request_id, "Nháp.pdf", b"%PDF-1.4\nnhap\n%%EOF\n")
     assert draft.status_code == 201, draft.text
     draft_id = str(await _scalar(owner_engine, "so-ngoai-vu", "SELECT id::text FROM evidence_files"))
