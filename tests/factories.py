@@ -33,7 +33,7 @@ from backend.db.models import (
     User,
 )
 from backend.db.rls import bind_tenant
-from backend.domain.evidence.storage import LocalStorage
+from backend.domain.evidence.storage import LocalStorage, Storage
 from backend.domain.submissions.services import build_package
 from backend.domain.tenants.config import load_directory
 from backend.domain.tenants.sync import SyncReport, sync_tenants
@@ -209,9 +209,17 @@ async def tenant_id(engine: AsyncEngine, code: str = "so-ngoai-vu") -> uuid.UUID
 
 
 async def add_evidence(
-    engine: AsyncEngine, storage: LocalStorage, tenant: uuid.UUID, files: list[tuple[str | None, str, bytes]]
+    engine: AsyncEngine,
+    storage: Storage,
+    tenant: uuid.UUID,
+    files: list[tuple[str | None, str, bytes]],
+    *,
+    document_number: str = "640/KH-STNMT",
+    document_date: date | None = date(2023, 2, 24),
+    request_id: uuid.UUID | None = None,
 ) -> list[EvidenceFile]:
-    """Evidence rows of 2020 (criterion, file name, bytes) with their blobs, as the upload would leave them."""
+    """Evidence rows of 2020 (criterion, file name, bytes) with their blobs, as the upload would leave them
+    (`request_id`: files answering a reviewer's request)."""
 
     async def chunks(data: bytes) -> AsyncIterator[bytes]:
         yield data
@@ -232,8 +240,9 @@ async def add_evidence(
                     content_type="application/pdf",
                     filename=name,
                     description="",
-                    document_number="640/KH-STNMT",
-                    document_date=date(2023, 2, 24),
+                    document_number=document_number,
+                    document_date=document_date,
+                    request_id=request_id,
                 )
                 db.add(row)
                 rows.append(row)

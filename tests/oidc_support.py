@@ -156,14 +156,20 @@ class FakeProvider:
         def find(name: str) -> Tenant:
             return provider.tenants[name]
 
+        async def served(tenant: Tenant, endpoint: str, raw: tuple[int, str, bytes] | None) -> Response[Any] | None:
+            """Count the request and wait out any delay set on the endpoint; the raw answer a test set, if any."""
+            tenant.requests[endpoint] += 1
+            await provider._delay(tenant, endpoint)
+            if raw is None:
+                return None
+            status, media_type, body = raw
+            return Response(body, status_code=status, media_type=media_type)
+
         @get("/{name:str}/.well-known/openid-configuration")
         async def discovery(name: FromPath[str]) -> Response[Any]:
             tenant = find(name)
-            tenant.requests["discovery"] += 1
-            await provider._delay(tenant, "discovery")
-            if tenant.discovery_raw is not None:
-                status, media_type, body = tenant.discovery_raw
-                return Response(body, status_code=status, media_type=media_type)
+            if (answer := await served(tenant, "discovery", tenant.discovery_raw)) is not None:
+                return answer
             document: dict[str, Any] = {
                 "issuer": tenant.issuer,
                 "authorization_endpoint": f"{tenant.issuer}/authorize",
@@ -183,23 +189,17 @@ class FakeProvider:
         @get("/{name:str}/jwks")
         async def jwks(name: FromPath[str]) -> Response[Any]:
             tenant = find(name)
-            tenant.requests["jwks"] += 1
-            await provider._delay(tenant, "jwks")
-            if tenant.jwks_raw is not None:
-                status, media_type, body = tenant.jwks_raw
-                return Response(body, status_code=status, media_type=media_type)
+            if (answer := await served(tenant, "jwks", tenant.jwks_raw)) is not None:
+                return answer
             return Response({"keys": [key.as_dict(private=False) for key in tenant.keys]})
 
         @post("/{name:str}/token")
         async def token(name: FromPath[str], request: Request[Any, Any, Any]) -> Response[Any]:
             tenant = find(name)
-            tenant.requests["token"] += 1
             form = dict(await request.form())
             tenant.token_requests.append({**form, "authorization": request.headers.get("authorization", "")})
-            await provider._delay(tenant, "token")
-            if tenant.token_raw is not None:
-                status, media_type, raw = tenant.token_raw
-                return Response(raw, status_code=status, media_type=media_type)
+            if (answer := await served(tenant, "token", tenant.token_raw)) is not None:
+                return answer
             code = str(form.get("code", ""))
             verifier = str(form.get("code_verifier", ""))
             if form.get("grant_type") != "authorization_code" or not code or code in tenant.used_codes:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -105,18 +105,25 @@ async def authorize_at_mock(issuer: str, client: OIDCClient, sub: str) -> tuple[
     return request, dict(parse_qsl(location.query))
 
 
+def complete_at_mock(
+    client: OIDCClient, request: Any, callback: dict[str, str], *, state_received: str | None = None
+) -> Coroutine[Any, Any, Any]:
+    """Redeem the mock's callback with what the authorization request kept (`state_received` to tamper with it)."""
+    return client.complete(
+        code=callback["code"],
+        state_expected=request.state,
+        state_received=callback["state"] if state_received is None else state_received,
+        nonce=request.nonce,
+        code_verifier=request.code_verifier,
+    )
+
+
 async def test_the_configured_scopes_are_asked_and_only_the_scope_s_claims_come_back(mock_issuer: str) -> None:
     client = OIDCClient(settings(mock_issuer, scopes=("openid", "email")))
     try:
         request, callback = await authorize_at_mock(mock_issuer, client, "phamc")
         assert dict(parse_qsl(urlsplit(request.url).query))["scope"] == "openid email"
-        result = await client.complete(
-            code=callback["code"],
-            state_expected=request.state,
-            state_received=callback["state"],
-            nonce=request.nonce,
-            code_verifier=request.code_verifier,
-        )
+        result = await complete_at_mock(client, request, callback)
     finally:
         await client.aclose()
     assert result.claims["email"] == "phamc@soctp.gov.vn"
@@ -146,13 +153,7 @@ async def test_full_sign_in_against_the_mock_provider(mock_issuer: str, mock_cli
     assert len(request.code_verifier) >= 64
     assert "code_verifier" not in query
 
-    result = await mock_client.complete(
-        code=callback["code"],
-        state_expected=request.state,
-        state_received=callback["state"],
-        nonce=request.nonce,
-        code_verifier=request.code_verifier,
-    )
+    result = await complete_at_mock(mock_client, request, callback)
     assert result.claims["sub"] == "tranb"
     assert result.claims["email"] == "tranb@soctp.gov.vn"
     assert result.claims["iss"] == mock_issuer
@@ -162,13 +163,7 @@ async def test_full_sign_in_against_the_mock_provider(mock_issuer: str, mock_cli
     # The code is spent: replaying it is refused by the provider.
     error = await expect_error(
         "token_error",
-        mock_client.complete(
-            code=callback["code"],
-            state_expected=request.state,
-            state_received=callback["state"],
-            nonce=request.nonce,
-            code_verifier=request.code_verifier,
-        ),
+        complete_at_mock(mock_client, request, callback),
     )
     assert error.message == MESSAGE_SESSION
     assert callback["code"] not in str(error)
@@ -200,22 +195,10 @@ async def test_bad_state_at_the_mock_fails_before_redeeming_the_code(mock_issuer
     request, callback = await authorize_at_mock(mock_issuer, mock_client, "lec")
     await expect_error(
         "bad_state",
-        mock_client.complete(
-            code=callback["code"],
-            state_expected=request.state,
-            state_received=callback["state"] + "x",
-            nonce=request.nonce,
-            code_verifier=request.code_verifier,
-        ),
+        complete_at_mock(mock_client, request, callback, state_received=callback["state"] + "x"),
     )
     # The code was never sent: it still works for the genuine callback.
-    result = await mock_client.complete(
-        code=callback["code"],
-        state_expected=request.state,
-        state_received=callback["state"],
-        nonce=request.nonce,
-        code_verifier=request.code_verifier,
-    )
+    result = await complete_at_mock(mock_client, request, callback)
     assert result.claims["sub"] == "lec"
 
 

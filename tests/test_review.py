@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import pytest
@@ -22,14 +21,13 @@ from backend.db.models import (
     Appraisal,
     AppraisedResult,
     Assessment,
-    EvidenceFile,
 )
 from backend.db.rls import bind_tenant
 from backend.domain.assessments import services as assessments
 from backend.domain.evidence.storage import storage_from_settings
 from backend.domain.remedies import tasks
 from backend.settings import Settings
-from tests.factories import FOCAL, REVIEWER, SNGV, VIEWER, add_person, submitted
+from tests.factories import FOCAL, REVIEWER, SNGV, VIEWER, add_evidence, add_person, submitted
 from tests.fixtures.csrf import csrf_token
 from tests.html_support import squash
 from tests.review_support import KEYS, survey_part_not_applicable
@@ -63,6 +61,13 @@ async def _decide_all(client: AsyncTestClient[Litestar], overrides: dict[str, tu
             data = {"decision": "score", "points": overrides[key][0], "reason": overrides[key][1], "_csrf_token": token}
         response = await client.post(f"{_criterion(key)}/quyet-dinh", data=data, headers=HTMX)
         assert response.status_code == 200, (key, response.text)
+
+
+async def _audited(owner_engine: AsyncEngine, tenant_code: str, action: str) -> int:
+    """How many audit entries of `action` the tenant has."""
+    count = await _scalar(owner_engine, tenant_code, f"SELECT count(*) FROM audit_log WHERE action = '{action}'")
+    assert isinstance(count, int)
+    return count
 
 
 async def test_reviewer_sees_the_departments_of_their_province_only(
@@ -181,16 +186,9 @@ async def test_decisions_are_exact_audited_in_both_tenants_and_cannot_start_befo
     signed = await _post(client, f"{_criterion('1.7')}/ky-duyet", {}, headers=HTMX)
     assert signed.status_code == 200
     assert "Đã ký duyệt" in signed.text
-    assert (
-        await _scalar(owner_engine, "so-ngoai-vu", "SELECT count(*) FROM audit_log WHERE action = 'review.decide'") == 1
-    )
-    assert (
-        await _scalar(owner_engine, "so-noi-vu", "SELECT count(*) FROM audit_log WHERE action = 'review.decide'") == 1
-    )
-    assert (
-        await _scalar(owner_engine, "so-ngoai-vu", "SELECT count(*) FROM audit_log WHERE action = 'review.sign-off'")
-        == 1
-    )
+    assert await _audited(owner_engine, "so-ngoai-vu", "review.decide") == 1
+    assert await _audited(owner_engine, "so-noi-vu", "review.decide") == 1
+    assert await _audited(owner_engine, "so-ngoai-vu", "review.sign-off") == 1
 
 
 async def test_request_answered_by_the_department_shows_in_round_2(
@@ -306,9 +304,7 @@ async def test_answer_after_the_explanation_deadline_is_refused(
     assert late.status_code == 422
     assert "Đã quá hạn giải trình (10/12/2020)" in late.text
     assert await _scalar(owner_engine, "so-ngoai-vu", "SELECT status FROM evidence_requests") == "open"
-    assert (
-        await _scalar(owner_engine, "so-ngoai-vu", "SELECT count(*) FROM audit_log WHERE action = 'review.answer'") == 0
-    )
+    assert await _audited(owner_engine, "so-ngoai-vu", "review.answer") == 0
 
 
 async def test_returning_the_package_needs_a_reason_and_stops_the_review(
@@ -325,12 +321,8 @@ async def test_returning_the_package_needs_a_reason_and_stops_the_review(
     )
     assert done.status_code == 303
     assert await _scalar(owner_engine, "so-ngoai-vu", "SELECT status FROM submissions") == "returned"
-    assert (
-        await _scalar(owner_engine, "so-ngoai-vu", "SELECT count(*) FROM audit_log WHERE action = 'review.return'") == 1
-    )
-    assert (
-        await _scalar(owner_engine, "so-noi-vu", "SELECT count(*) FROM audit_log WHERE action = 'review.return'") == 1
-    )
+    assert await _audited(owner_engine, "so-ngoai-vu", "review.return") == 1
+    assert await _audited(owner_engine, "so-noi-vu", "review.return") == 1
     refused = await _post(client, f"{_criterion('1.7')}/quyet-dinh", {"decision": "accept"}, headers=HTMX)
     assert refused.status_code == 422
     assert "bị trả lại" in refused.text
@@ -394,13 +386,8 @@ async def test_finalising_publishes_exact_totals_ranks_and_the_plan_starts_from_
         == "1/2"
     )
     assert await _scalar(owner_engine, "so-ngoai-vu", "SELECT status FROM appraisals") == "finalised"
-    assert (
-        await _scalar(owner_engine, "so-ngoai-vu", "SELECT count(*) FROM audit_log WHERE action = 'review.finalise'")
-        == 1
-    )
-    assert (
-        await _scalar(owner_engine, "so-noi-vu", "SELECT count(*) FROM audit_log WHERE action = 'review.finalise'") == 1
-    )
+    assert await _audited(owner_engine, "so-ngoai-vu", "review.finalise") == 1
+    assert await _audited(owner_engine, "so-noi-vu", "review.finalise") == 1
     # nothing changes after publication
     late = await _post(client, f"{_criterion('1.2')}/quyet-dinh", {"decision": "accept"}, headers=HTMX)
     assert late.status_code == 422
@@ -493,12 +480,7 @@ async def test_a_criterion_assigned_to_another_agency_is_decided_by_its_reviewer
     assert 'id="appraised-2-5">0,5<' in squash(decided.text)
     finalise = await client.post(f"{base}/cong-bo", data={"_csrf_token": token}, follow_redirects=False)
     assert finalise.status_code == 403
-    assert (
-        await _scalar(
-            owner_engine, "so-tai-nguyen-moi-truong", "SELECT count(*) FROM audit_log WHERE action = 'review.decide'"
-        )
-        == 1
-    )
+    assert await _audited(owner_engine, "so-tai-nguyen-moi-truong", "review.decide") == 1
     # a reviewer of another province cannot reach the agency's pages
     await sign_in(client, OTHER_PROVINCE_REVIEWER)
     assert (await client.get(f"{AGENCY}/tham-dinh/2020/so-ngoai-vu")).status_code == 403
@@ -508,31 +490,18 @@ async def _evidence_file(
     owner_engine: AsyncEngine, settings: Settings, code: str, name: str, data: bytes, request_id: str | None = None
 ) -> str:
     """An evidence file of Sở Ngoại vụ on a criterion: the blob in storage, then its row."""
-
-    async def chunks() -> AsyncIterator[bytes]:
-        yield data
-
-    stored = await storage_from_settings(settings).put(chunks())
     async with create_session_maker(owner_engine)() as db, db.begin():
-        tenant, _ = await tenant_and_province(db, "ha-tinh", "so-ngoai-vu")
-        await bind_tenant(db, tenant.id)
-        file = EvidenceFile(
-            id=uuid.uuid4(),
-            tenant_id=tenant.id,
-            year=2020,
-            criterion_code=code,
-            sha256=stored.sha256,
-            size=stored.size,
-            content_type="application/pdf",
-            filename=name,
-            description="",
-            document_number="175/KH-SNgV",
-            request_id=uuid.UUID(request_id) if request_id else None,
-        )
-        db.add(file)
-        await db.flush()
-        await bind_tenant(db, None)
-        return str(file.id)
+        tenant = (await tenant_and_province(db, "ha-tinh", "so-ngoai-vu"))[0].id
+    [file] = await add_evidence(
+        owner_engine,
+        storage_from_settings(settings),
+        tenant,
+        [(code, name, data)],
+        document_number="175/KH-SNgV",
+        document_date=None,
+        request_id=uuid.UUID(request_id) if request_id else None,
+    )
+    return str(file.id)
 
 
 async def test_the_reviewer_opens_the_evidence_inline_and_completeness_counts_it(
@@ -589,14 +558,23 @@ async def _upload_answer_file(client: AsyncTestClient[Litestar], request_id: str
     return await client.post(path, content=body, headers={"content-type": content_type, "x-csrftoken": token, **HTMX})
 
 
+async def _evidence_requested(
+    client: AsyncTestClient[Litestar], owner_engine: AsyncEngine, code: str, message: str
+) -> str:
+    """The submitted self-assessment, on whose criterion `code` the reviewer asked for evidence; the request's id,
+    with the department's focal point signed in to answer it."""
+    await _self_assess_and_submit(owner_engine)
+    await sign_in(client, REVIEWER)
+    await _post(client, f"{_criterion(code)}/yeu-cau", {"message": message}, headers=HTMX)
+    request_id = str(await _scalar(owner_engine, "so-ngoai-vu", "SELECT id::text FROM evidence_requests"))
+    await sign_in(client, FOCAL)
+    return request_id
+
+
 async def test_a_file_after_the_explanation_deadline_is_refused_like_the_text(
     client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
 ) -> None:
-    await _self_assess_and_submit(owner_engine)
-    await sign_in(client, REVIEWER)
-    await _post(client, f"{_criterion('2.5')}/yeu-cau", {"message": "Bổ sung báo cáo thi hành"}, headers=HTMX)
-    request_id = str(await _scalar(owner_engine, "so-ngoai-vu", "SELECT id::text FROM evidence_requests"))
-    await sign_in(client, FOCAL)
+    request_id = await _evidence_requested(client, owner_engine, "2.5", "Bổ sung báo cáo thi hành")
     early = await _upload_answer_file(client, request_id, "Báo cáo.pdf", b"%PDF-1.4\nsom\n%%EOF\n")
     assert early.status_code == 201, early.text
     await _set_calendar(owner_engine, "2020-12-10")
@@ -607,20 +585,13 @@ async def test_a_file_after_the_explanation_deadline_is_refused_like_the_text(
     assert late.status_code == 422
     assert "Đã quá hạn giải trình (10/12/2020)" in late.text
     assert await _scalar(owner_engine, "so-ngoai-vu", "SELECT count(*) FROM evidence_files") == 1
-    assert (
-        await _scalar(owner_engine, "so-ngoai-vu", "SELECT count(*) FROM audit_log WHERE action = 'evidence.upload'")
-        == 1
-    )
+    assert await _audited(owner_engine, "so-ngoai-vu", "evidence.upload") == 1
 
 
 async def test_files_of_a_sent_answer_cannot_be_deleted_and_the_review_keeps_them(
     client: AsyncTestClient[Litestar], owner_engine: AsyncEngine
 ) -> None:
-    await _self_assess_and_submit(owner_engine)
-    await sign_in(client, REVIEWER)
-    await _post(client, f"{_criterion('1.7')}/yeu-cau", {"message": "Bổ sung quyết định"}, headers=HTMX)
-    request_id = str(await _scalar(owner_engine, "so-ngoai-vu", "SELECT id::text FROM evidence_requests"))
-    await sign_in(client, FOCAL)
+    request_id = await _evidence_requested(client, owner_engine, "1.7", "Bổ sung quyết định")
     draft = await _upload_answer_file(client, request_id, "Nháp.pdf", b"%PDF-1.4\nnhap\n%%EOF\n")
     assert draft.status_code == 201, draft.text
     draft_id = str(await _scalar(owner_engine, "so-ngoai-vu", "SELECT id::text FROM evidence_files"))

@@ -83,6 +83,19 @@ def calendar_ending(submission: str, self_assessment: str) -> dict[str, Any]:
 # --- submitting -------------------------------------------------------------------------------------------
 
 
+async def submitted_2020(
+    client: AsyncTestClient[Litestar], jobs_engine: AsyncEngine, owner_engine: AsyncEngine, storage: LocalStorage
+) -> uuid.UUID:
+    """001's approved self-assessment submitted by the focal point, who stays signed in, and its package built
+    (version 1); the department's tenant id."""
+    await approve_2020(client)
+    sngv = await tenant_id(owner_engine)
+    await sign_in(client, FOCAL)
+    assert (await post(client, PAGE)).status_code in (302, 303)
+    assert await build_all(jobs_engine, storage, sngv) == ["submitted"]
+    return sngv
+
+
 async def test_focal_point_submits_an_approved_assessment_and_the_job_builds_it(
     client: AsyncTestClient[Litestar], jobs_engine: AsyncEngine, owner_engine: AsyncEngine, storage: LocalStorage
 ) -> None:
@@ -310,11 +323,7 @@ async def test_a_build_killed_midway_stays_building_and_is_offered_a_retry(
 async def test_withdraw_then_resubmit_makes_version_2_and_keeps_version_1(
     client: AsyncTestClient[Litestar], jobs_engine: AsyncEngine, owner_engine: AsyncEngine, storage: LocalStorage
 ) -> None:
-    await approve_2020(client)
-    sngv = await tenant_id(owner_engine)
-    await sign_in(client, FOCAL)
-    await post(client, PAGE)
-    await build_all(jobs_engine, storage, sngv)
+    sngv = await submitted_2020(client, jobs_engine, owner_engine, storage)
     assert (await post(client, f"{PAGE}/lan/1/xoa")).status_code == 404  # no such step
     withdrawn = await post(client, f"{PAGE}/lan/1/rut")
     assert "Đã rút hồ sơ." in (await client.get(withdrawn.headers["location"])).text
@@ -345,11 +354,7 @@ async def test_withdraw_then_resubmit_makes_version_2_and_keeps_version_1(
 async def test_a_live_submission_freezes_the_assessment_until_it_is_withdrawn(
     client: AsyncTestClient[Litestar], jobs_engine: AsyncEngine, owner_engine: AsyncEngine, storage: LocalStorage
 ) -> None:
-    await approve_2020(client)
-    sngv = await tenant_id(owner_engine)
-    await sign_in(client, FOCAL)
-    await post(client, PAGE)
-    await build_all(jobs_engine, storage, sngv)
+    sngv = await submitted_2020(client, jobs_engine, owner_engine, storage)
     await sign_in(client, LEADER)
     refused = await post(client, f"{ASSESS}/trang-thai", {"action": "mo-lai", "reason": "Sửa số liệu"})
     page = await client.get(refused.headers["location"])
@@ -370,11 +375,7 @@ async def test_a_live_submission_freezes_the_assessment_until_it_is_withdrawn(
 async def test_past_the_deadline_nothing_is_submitted_or_withdrawn(
     client: AsyncTestClient[Litestar], jobs_engine: AsyncEngine, owner_engine: AsyncEngine, storage: LocalStorage
 ) -> None:
-    await approve_2020(client)
-    sngv = await tenant_id(owner_engine)
-    await sign_in(client, FOCAL)
-    await post(client, PAGE)
-    await build_all(jobs_engine, storage, sngv)
+    await submitted_2020(client, jobs_engine, owner_engine, storage)
     await set_calendar(owner_engine, 2020, calendar_ending("2020-11-20", "2020-11-15"))
     page = await client.get(PAGE)
     assert "20/11/2020" in page.text
@@ -522,11 +523,7 @@ async def test_a_unit_s_staff_cannot_download_the_package_that_holds_every_unit_
     client: AsyncTestClient[Litestar], jobs_engine: AsyncEngine, owner_engine: AsyncEngine, storage: LocalStorage
 ) -> None:
     """The package carries the evidence of every task, those the board hides from a unit's staff included."""
-    await approve_2020(client)
-    sngv = await tenant_id(owner_engine)
-    await sign_in(client, FOCAL)
-    assert (await post(client, PAGE)).status_code in (302, 303)
-    assert await build_all(jobs_engine, storage, sngv) == ["submitted"]
+    await submitted_2020(client, jobs_engine, owner_engine, storage)
     assert (await client.get(f"{PAGE}/lan/1/tai-ve")).status_code == 200
     await sign_in(client, STAFF)
     page = await client.get(PAGE)

@@ -29,7 +29,8 @@ from backend.db.models import (
 )
 from backend.db.rls import bind_tenant
 from backend.domain.tenants.config import LoadedProvince, TenantConfigError, load_directory
-from backend.domain.tenants.sync import ACTOR, sync_tenants
+from backend.domain.tenants.lineage import ACTOR
+from backend.domain.tenants.sync import sync_tenants
 from backend.settings import PROJECT_ROOT
 from tests.factories import Snapshot, snapshot, sync_dir
 from tests.province_files import BAD_INPUTS, Mutation, sample_province, write_province

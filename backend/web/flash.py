@@ -8,12 +8,13 @@ official banner."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from typing import Any, Literal
 
 from litestar.connection import ASGIConnection
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.plugins.flash import flash
+from litestar.response import Redirect
 
 from backend.settings import Settings
 
@@ -44,6 +45,32 @@ def notice(connection: ASGIConnection[Any, Any, Any, Any], message: str, categor
 def problem(connection: ASGIConnection[Any, Any, Any, Any], message: str) -> None:
     """Show a refusal's reason on the next page, as an alert."""
     flash(connection, message, "error")
+
+
+def redirect_after(
+    connection: ASGIConnection[Any, Any, Any, Any], target: str, refusal: str | None, done: str
+) -> Redirect:
+    """Back to `target` after a form's change: with the refusal's reason when it was refused, else with `done`."""
+    if refusal:
+        problem(connection, refusal)
+    else:
+        notice(connection, done)
+    return Redirect(target)
+
+
+async def redirect_after_change(
+    connection: ASGIConnection[Any, Any, Any, Any],
+    target: str,
+    change: Awaitable[object],
+    done: str,
+    refused: type[Exception],
+) -> Redirect:
+    """`redirect_after` for a change that refuses by raising `refused`, whose message is the reason."""
+    try:
+        await change
+    except refused as exc:
+        return redirect_after(connection, target, str(exc), done)
+    return redirect_after(connection, target, None, done)
 
 
 def flashed_messages(context: Mapping[str, Any]) -> list[dict[str, str]]:

@@ -738,24 +738,13 @@ async def run_moves(
     """`total` random moves from `concurrency` clients, each a person of its own (round robin): a closed loop,
     or with `think_s` people at a working pace (as `load.run_load`: a random start, then an exponential pause
     of mean `think_s` after each answer)."""
-    issued = 0
-    deadline = time.monotonic() + max_seconds
+    budget = load.Budget(total, time.monotonic() + max_seconds)
     url = httpx.URL(base_url)
 
     async def client(person: Person) -> None:
-        nonlocal issued
         connection = HttpConnection(url.host, url.port or 80)
         try:
-            if think_s:
-                await asyncio.sleep(rng.uniform(0, think_s))
-            first = True
-            while issued < total and time.monotonic() < deadline:
-                if think_s and not first:
-                    await asyncio.sleep(rng.expovariate(1 / think_s))
-                    if issued >= total or time.monotonic() >= deadline:
-                        break
-                first = False
-                issued += 1
+            async for _ in load.turns(budget, think_s, rng):
                 task = rng.choice(state.tasks)
                 column, area, place = rng.choice(state.columns), state.home[task], rng.choice(("end", "top"))
                 version = state.versions[task]
@@ -807,24 +796,23 @@ async def measure_moves(
     think_s: float = 0.0,
 ) -> MoveResult:
     result = MoveResult(name=name, path=f"POST {path}", client="raw", concurrency=concurrency)
-    before = meter.read()
-    started = time.perf_counter()
-    await run_moves(
-        base_url,
-        path,
-        state,
-        persons,
-        rng,
-        concurrency=concurrency,
-        total=total,
-        max_seconds=max_seconds,
-        result=result,
-        log=log,
-        think_s=think_s,
+    return await load.metered(
+        result,
+        meter,
+        run_moves(
+            base_url,
+            path,
+            state,
+            persons,
+            rng,
+            concurrency=concurrency,
+            total=total,
+            max_seconds=max_seconds,
+            result=result,
+            log=log,
+            think_s=think_s,
+        ),
     )
-    result.wall_s = time.perf_counter() - started
-    result.client_cpu_s, result.server_cpu_s, result.db_cpu_s = CpuMeter.delta(before, meter.read())
-    return result
 
 
 async def race_pairs(

@@ -18,9 +18,9 @@ import os
 import random
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar
 
 import httpx
 import psutil
@@ -203,6 +203,9 @@ class ScenarioResult:
         }
 
 
+Measured = TypeVar("Measured", bound=ScenarioResult)
+
+
 class CpuMeter:
     """CPU seconds used by the server process and by every PostgreSQL process, between two readings."""
 
@@ -236,6 +239,35 @@ class CpuMeter:
 Sender = Callable[[Target], Awaitable[tuple[int, int]]]
 
 
+@dataclass
+class Budget:
+    """How many requests the workers of a run may still send, and until when (shared by the workers)."""
+
+    total: int
+    deadline: float  # time.monotonic()
+    issued: int = 0
+
+    def left(self) -> bool:
+        return self.issued < self.total and time.monotonic() < self.deadline
+
+
+async def turns(budget: Budget, think_s: float, pauses: random.Random) -> AsyncIterator[None]:
+    """A worker's turns, one per request it may send: at once in a closed loop; with `think_s`, a person at a
+    working pace (a random start within `think_s`, then an exponential pause of mean `think_s` after each
+    answer, drawn from `pauses`)."""
+    if think_s:
+        await asyncio.sleep(pauses.uniform(0, think_s))
+    first = True
+    while budget.left():
+        if think_s and not first:
+            await asyncio.sleep(pauses.expovariate(1 / think_s))
+            if not budget.left():
+                break
+        first = False
+        budget.issued += 1
+        yield
+
+
 async def run_load(
     base_url: str,
     next_target: Callable[[], Target],
@@ -253,22 +285,11 @@ async def run_load(
     With `think_s`, each worker is a person at a working pace rather than a closed loop: it starts at a random
     moment within `think_s` and pauses a random time (exponential, mean `think_s`, drawn from `pace`) after
     each answer before its next request."""
-    issued = 0
-    deadline = time.monotonic() + max_seconds
+    budget = Budget(total, time.monotonic() + max_seconds)
     pauses = pace or random.Random(0)  # noqa: S311 - pauses, not secrets
 
     async def worker(send: Sender) -> None:
-        nonlocal issued
-        if think_s:
-            await asyncio.sleep(pauses.uniform(0, think_s))
-        first = True
-        while issued < total and time.monotonic() < deadline:
-            if think_s and not first:
-                await asyncio.sleep(pauses.expovariate(1 / think_s))
-                if issued >= total or time.monotonic() >= deadline:
-                    break
-            first = False
-            issued += 1
+        async for _ in turns(budget, think_s, pauses):
             target = next_target()
             started = time.perf_counter()
             try:
@@ -342,19 +363,29 @@ async def measure(
         result=None,
     )
     result = ScenarioResult(name=name, path=path_label, client=client, concurrency=concurrency)
+    return await metered(
+        result,
+        meter,
+        run_load(
+            base_url,
+            next_target,
+            client=client,
+            concurrency=concurrency,
+            total=total,
+            max_seconds=max_seconds,
+            result=result,
+            think_s=think_s,
+            pace=pace,
+        ),
+    )
+
+
+async def metered(result: Measured, meter: CpuMeter, run: Awaitable[None]) -> Measured:
+    """`result` (which `run` fills) with the wall time and the CPU time of client, server and database that
+    `run` took."""
     before = meter.read()
     started = time.perf_counter()
-    await run_load(
-        base_url,
-        next_target,
-        client=client,
-        concurrency=concurrency,
-        total=total,
-        max_seconds=max_seconds,
-        result=result,
-        think_s=think_s,
-        pace=pace,
-    )
+    await run
     result.wall_s = time.perf_counter() - started
     result.client_cpu_s, result.server_cpu_s, result.db_cpu_s = CpuMeter.delta(before, meter.read())
     return result

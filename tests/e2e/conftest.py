@@ -350,6 +350,12 @@ async def _watched_page(
     context = await browser.new_context(base_url=live_stack.url, locale="vi-VN", viewport=viewport)
     context.set_default_timeout(5_000)
     await context.tracing.start(snapshots=True)
+    return context, await watched_page(context, problems)
+
+
+async def watched_page(context: BrowserContext, problems: BrowserProblems) -> Page:
+    """A new page of `context` whose every problem (console error, CSP violation, failed request or response,
+    crash) is recorded in `problems`."""
     await context.expose_function("__parboardCspViolation", problems.on_csp_violation)
     await context.add_init_script(CSP_LISTENER)
     page = await context.new_page()
@@ -358,7 +364,7 @@ async def _watched_page(
     page.on("response", problems.on_response)
     page.on("requestfailed", problems.on_request_failed)
     page.on("crash", problems.on_crash)
-    return context, page
+    return page
 
 
 async def _close(item: pytest.Item, context: BrowserContext, name: str) -> None:

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from backend import clock
 from backend.domain.criteria.importer import import_criteria, load_all
 from backend.settings import PROJECT_ROOT
-from tests.e2e.conftest import CSP_LISTENER, BrowserProblems, LiveStack, sign_in_through_provider
+from tests.e2e.conftest import BrowserProblems, LiveStack, sign_in_through_provider, watched_page
 
 pytestmark = pytest.mark.browser
 
@@ -130,13 +130,7 @@ async def _walk_at_both_widths(
             base_url=stack.url, locale="vi-VN", viewport=viewport, storage_state=state, is_mobile=viewport is PHONE
         )
         context.set_default_timeout(10_000)
-        await context.expose_function("__parboardCspViolation", problems.on_csp_violation)
-        await context.add_init_script(CSP_LISTENER)
-        page = await context.new_page()
-        page.on("console", problems.on_console)
-        page.on("pageerror", problems.on_page_error)
-        page.on("response", problems.on_response)
-        page.on("requestfailed", problems.on_request_failed)
+        page = await watched_page(context, problems)
         try:
             if state is None:
                 problems.expect_status(f"{stack.idp_url}/favicon.ico", 404)

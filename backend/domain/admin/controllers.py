@@ -96,6 +96,11 @@ async def _invited(
     invitation, errors = sent
     if invitation is None:
         return await form_page(request, db, tenant, errors=errors, form=form, status_code=422)
+    return _done(request, tenant, back, done)
+
+
+def _done(request: Request[Any, Any, Any], tenant: TenantContext, back: str, done: str) -> Redirect:
+    """Back to `back` (under the tenant) with the notice `done`, after a change the page asked for."""
     notice(request, done)
     return Redirect(f"{tenant.base_path}/{back}", status_code=303)
 
@@ -134,8 +139,7 @@ class TenantAdminController(Controller):
     ) -> Redirect:
         if not await services.revoke_invitation(db_session, tenant.tenant, tenant.principal.user_id, invitation_id):
             raise NotFoundException("Không tìm thấy lời mời")
-        notice(request, "Đã huỷ lời mời.")
-        return Redirect(f"{tenant.base_path}/quan-tri/thanh-vien", status_code=303)
+        return _done(request, tenant, "quan-tri/thanh-vien", "Đã huỷ lời mời.")
 
     @post("/vai-tro/{membership_id:uuid}", name="admin:change-role", opt=MANAGE, status_code=303)
     async def change_role(
@@ -152,8 +156,7 @@ class TenantAdminController(Controller):
                 raise NotFoundException(services.NO_MEMBER)
             errors.fields = {f"{membership_id}.{k}": v for k, v in errors.fields.items()}
             return await _members_page(request, db_session, tenant, errors=errors, status_code=422)
-        notice(request, "Đã đổi vai trò.")
-        return Redirect(f"{tenant.base_path}/quan-tri/thanh-vien", status_code=303)
+        return _done(request, tenant, "quan-tri/thanh-vien", "Đã đổi vai trò.")
 
     @post("/thanh-vien/{user_id:uuid}/{action:str}", name="admin:member-action", opt=MANAGE, status_code=303)
     async def member_action(
@@ -168,8 +171,7 @@ class TenantAdminController(Controller):
         if refused:
             errors = services.FormErrors({"member": refused})
             return await _members_page(request, db_session, tenant, errors=errors, status_code=422)
-        notice(request, MEMBER_NOTICES[action])
-        return Redirect(f"{tenant.base_path}/quan-tri/thanh-vien", status_code=303)
+        return _done(request, tenant, "quan-tri/thanh-vien", MEMBER_NOTICES[action])
 
     @get("/nhat-ky", name="admin:audit", opt={"access": Permission.AUDIT_READ})
     async def audit(

@@ -131,12 +131,12 @@ async def upload_criteria(
     if imported.created:
         row = imported.criteria_set
         db.add(
-            AuditEntry(
-                tenant_id=ctx.tenant.id,
-                actor=_actor(ctx),
-                action="criteria.upload",
-                entity="criteria-set",
-                entity_id=str(row.id),
+            AuditEntry.by(
+                ctx.tenant.id,
+                ctx.principal.user_id,
+                "criteria.upload",
+                "criteria-set",
+                str(row.id),
                 after={
                     "year": row.year,
                     "version": row.version,
@@ -461,12 +461,12 @@ async def save_entries(db: AsyncSession, ctx: TenantContext, grid: ExternalGrid,
                     before[code], after[code] = old, new
             if after:
                 db.add(
-                    AuditEntry(
-                        tenant_id=tenant.id,
-                        actor=_actor(ctx),
-                        action="external.enter",
-                        entity="external-scores",
-                        entity_id=str(grid.year),
+                    AuditEntry.by(
+                        tenant.id,
+                        ctx.principal.user_id,
+                        "external.enter",
+                        "external-scores",
+                        str(grid.year),
                         before={"scores": before},
                         after={"scores": after, "source": source, "entered_in": ctx.tenant.code},
                     )
@@ -476,12 +476,12 @@ async def save_entries(db: AsyncSession, ctx: TenantContext, grid: ExternalGrid,
             await db.flush()
     if changed:
         db.add(
-            AuditEntry(
-                tenant_id=ctx.tenant.id,
-                actor=_actor(ctx),
-                action="external.enter",
-                entity="external-scores",
-                entity_id=str(grid.year),
+            AuditEntry.by(
+                ctx.tenant.id,
+                ctx.principal.user_id,
+                "external.enter",
+                "external-scores",
+                str(grid.year),
                 after={"year": grid.year, "version": grid.criteria_set.version, "source": source, "tenants": changed},
             )
         )
@@ -513,7 +513,3 @@ def _state(row: ExternalScore | None) -> dict[str, str | None] | None:
 
 def _text(value: Decimal | None) -> str | None:
     return f"{value.normalize():f}" if value is not None else None
-
-
-def _actor(ctx: TenantContext) -> str:
-    return f"user:{ctx.principal.user_id}" if ctx.principal.user_id else "system"

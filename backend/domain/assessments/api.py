@@ -342,6 +342,12 @@ def _row(loaded: services.Loaded, code: str, remainder: bool) -> Row:
         raise ApiProblem("Không có tiêu chí này trong bộ chỉ số.", field="code", status=404) from None
 
 
+async def _fresh_row_out(db: AsyncSession, tenant: TenantContext, year: int, code: str, remainder: bool) -> RowOut:
+    """The row as it is stored now (read again after a write, or after someone else's)."""
+    loaded = await _loaded(db, tenant, year)
+    return row_out(loaded, _row(loaded, code, remainder))
+
+
 Remainder = Annotated[bool, QueryParameter(name="con_lai", description="phần còn lại của một tiêu chí có tiêu chí con")]
 
 
@@ -395,8 +401,7 @@ class AssessmentApiController(Controller):
         code: FromPath[str],
         remainder: Remainder = False,
     ) -> RowOut:
-        loaded = await _loaded(db_session, tenant, year)
-        return row_out(loaded, _row(loaded, code, remainder))
+        return await _fresh_row_out(db_session, tenant, year, code, remainder)
 
     @put(
         "/tieu-chi/{code:str}",
@@ -421,13 +426,11 @@ class AssessmentApiController(Controller):
         try:
             result = await services.save_own_row(db_session, tenant, loaded, row, form, year)
         except services.StaleRow as exc:
-            fresh = await _loaded(db_session, tenant, year)
-            raise ApiConflict(row_out(fresh, _row(fresh, code, remainder)), str(exc)) from None
+            raise ApiConflict(await _fresh_row_out(db_session, tenant, year, code, remainder), str(exc)) from None
         if result.errors:
             field, message = next(iter(result.errors.items()))
             raise ApiProblem(message, field=field)
-        fresh = await _loaded(db_session, tenant, year)
-        return row_out(fresh, _row(fresh, code, remainder))
+        return await _fresh_row_out(db_session, tenant, year, code, remainder)
 
     @post(
         "/trang-thai",

@@ -33,7 +33,7 @@ from backend.domain.tenants.deps import TenantContext
 from backend.domain.tenants.years import criteria_years_or_page, no_criteria_page
 from backend.web.charts import svg_to_png
 from backend.web.downloads import PNG, SVG, XLSX, download
-from backend.web.flash import notice, problem
+from backend.web.flash import notice, redirect_after, redirect_after_change
 from backend.web.templating import page
 
 VIEW = {"access": Permission.TENANT_VIEW}
@@ -136,13 +136,13 @@ class AssessmentController(Controller):
         year: FromPath[int],
     ) -> Redirect:
         await _loaded(db_session, tenant, year)
-        try:
-            await services.start(db_session, tenant.tenant, tenant.province, year, tenant.principal.user_id)
-        except WorkflowError as exc:
-            problem(request, str(exc))
-        else:
-            notice(request, WORKFLOW_NOTICES["bat-dau"])
-        return Redirect(f"{tenant.base_path}/tu-danh-gia/{year}")
+        return await redirect_after_change(
+            request,
+            f"{tenant.base_path}/tu-danh-gia/{year}",
+            services.start(db_session, tenant.tenant, tenant.province, year, tenant.principal.user_id),
+            WORKFLOW_NOTICES["bat-dau"],
+            WorkflowError,
+        )
 
     @get("/{year:int}/linh-vuc/{code:str}", name="assessment:area", opt=VIEW)
     async def area(
@@ -242,24 +242,26 @@ class AssessmentController(Controller):
     ) -> Redirect:
         loaded = await _loaded(db_session, tenant, year)
         raw = await request.form()
-        target = f"{tenant.base_path}/tu-danh-gia/{year}"
+        action = str(raw.get("action", ""))
+        change = services.transition(
+            db_session,
+            tenant.tenant,
+            loaded,
+            action,
+            str(raw.get("reason", "")),
+            tenant.principal.user_id,
+            _allowed(tenant),
+        )
         try:
-            await services.transition(
-                db_session,
-                tenant.tenant,
-                loaded,
-                str(raw.get("action", "")),
-                str(raw.get("reason", "")),
-                tenant.principal.user_id,
-                _allowed(tenant),
+            return await redirect_after_change(
+                request,
+                f"{tenant.base_path}/tu-danh-gia/{year}",
+                change,
+                WORKFLOW_NOTICES.get(action, "Đã lưu."),
+                WorkflowError,
             )
         except PermissionError as exc:
             raise PermissionDeniedException(str(exc)) from None
-        except WorkflowError as exc:
-            problem(request, str(exc))
-        else:
-            notice(request, WORKFLOW_NOTICES.get(str(raw.get("action", "")), "Đã lưu."))
-        return Redirect(target)
 
     @get("/{year:int}/bang-tu-danh-gia.xlsx", name="assessment:export", opt=VIEW)
     async def export(
@@ -451,11 +453,12 @@ class ProvinceResultsController(Controller):
             accepted,
             str(raw.get("note") or ""),
         )
-        if not answered:
-            problem(request, "Không có đề nghị này đang chờ trả lời.")
-        else:
-            notice(request, "Đã chấp nhận đề nghị không áp dụng." if accepted else "Đã từ chối đề nghị không áp dụng.")
-        return Redirect(f"{tenant.base_path}/tinh/ket-qua/{year}#khong-ap-dung")
+        return redirect_after(
+            request,
+            f"{tenant.base_path}/tinh/ket-qua/{year}#khong-ap-dung",
+            None if answered else "Không có đề nghị này đang chờ trả lời.",
+            "Đã chấp nhận đề nghị không áp dụng." if accepted else "Đã từ chối đề nghị không áp dụng.",
+        )
 
     @post("/{year:int}/khong-ap-dung/bo", name="province:not_applicable_revoke", opt=MANAGE)
     async def not_applicable_revoke(
@@ -470,11 +473,12 @@ class ProvinceResultsController(Controller):
         revoked = await not_applicable.revoke(
             db_session, tenant, year, str(raw.get("tenant") or ""), str(raw.get("criterion") or "")
         )
-        if revoked:
-            notice(request, "Đã bỏ quyết định không áp dụng.")
-        else:
-            problem(request, "Không có quyết định không áp dụng này để bỏ.")
-        return Redirect(f"{tenant.base_path}/tinh/ket-qua/{year}#khong-ap-dung")
+        return redirect_after(
+            request,
+            f"{tenant.base_path}/tinh/ket-qua/{year}#khong-ap-dung",
+            None if revoked else "Không có quyết định không áp dụng này để bỏ.",
+            "Đã bỏ quyết định không áp dụng.",
+        )
 
     @get("/{year:int}/bieu-do/{name:str}", name="province:results_chart", opt=RESULTS)
     async def chart(

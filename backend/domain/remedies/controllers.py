@@ -23,7 +23,7 @@ from backend.domain.tenants.deps import (
     provide_unbound_tenant_context,
 )
 from backend.domain.tenants.years import no_criteria_page
-from backend.web.flash import notice, problem
+from backend.web.flash import notice, redirect_after
 from backend.web.templating import SPLICE, SplicedTemplate, page
 
 VIEW = {"access": Permission.TENANT_VIEW}
@@ -274,11 +274,12 @@ class RemedyBoardController(Controller):
         year: FromPath[int],
     ) -> Redirect:
         created = await services.generate_from_assessment(db_session, tenant, year)
-        if created is None:
-            problem(request, "Chưa có bản tự đánh giá năm này.")
-            return Redirect(reading.board_path(tenant, year))
-        notice(request, f"Đã tạo {created} nhiệm vụ từ các tiêu chí bị trừ điểm.")
-        return Redirect(reading.board_path(tenant, year))
+        return redirect_after(
+            request,
+            reading.board_path(tenant, year),
+            "Chưa có bản tự đánh giá năm này." if created is None else None,
+            f"Đã tạo {created} nhiệm vụ từ các tiêu chí bị trừ điểm.",
+        )
 
 
 PLAN_NOTICES = {
@@ -305,11 +306,7 @@ class RemedyCardController(Controller):
         raw = await request.form()
         action = str(raw.get("action", ""))
         error = await services.update_plan(db_session, tenant, year, action, {k: raw.get(k) for k in raw})
-        if error:
-            problem(request, error)
-        else:
-            notice(request, PLAN_NOTICES.get(action, "Đã lưu."))
-        return Redirect(reading.board_path(tenant, year))
+        return redirect_after(request, reading.board_path(tenant, year), error, PLAN_NOTICES.get(action, "Đã lưu."))
 
     @post("/{year:int}/the/{number:int}/viec-can-lam", name="board:checklist_add", opt=EDIT)
     async def checklist_add(
@@ -357,11 +354,7 @@ class RemedyCardController(Controller):
 
 
 def _back(request: Request[Any, Any, Any], ctx: TenantContext, year: int, number: int, error: str | None) -> Redirect:
-    if error:
-        problem(request, error)
-    else:
-        notice(request, "Đã lưu.")
-    return Redirect(f"{reading.board_path(ctx, year)}/the/{number}")
+    return redirect_after(request, f"{reading.board_path(ctx, year)}/the/{number}", error, "Đã lưu.")
 
 
 def _form_page(

@@ -32,7 +32,7 @@ from backend.domain.assessments import services as assessments
 from backend.domain.remedies import visibility
 from backend.domain.tenants.deps import TenantContext
 from backend.domain.tenants.services import ReportDue, report_deadlines
-from backend.web.flash import notice, problem
+from backend.web.flash import redirect_after_change
 from backend.web.formatting import vn_number
 from backend.web.templating import page
 
@@ -292,16 +292,15 @@ class ProgressReportController(Controller):
         year: FromPath[int],
         period: FromPath[str],
     ) -> Redirect:
-        target = f"{_base(tenant, year)}/{period}"
         raw = await request.form()
         fields = {key.removeprefix("area-"): raw.get(key, "") for key in raw if key.startswith("area-")}
-        try:
-            await save_report(db_session, tenant, year, period, fields)
-        except ReportError as exc:
-            problem(request, str(exc))
-            return Redirect(target)
-        notice(request, "Đã lưu nội dung báo cáo.")
-        return Redirect(target)
+        return await redirect_after_change(
+            request,
+            f"{_base(tenant, year)}/{period}",
+            save_report(db_session, tenant, year, period, fields),
+            "Đã lưu nội dung báo cáo.",
+            ReportError,
+        )
 
     @post("/{year:int}/{period:str}/nop", name="reports:submit", opt={"access": Permission.SUBMISSION_SUBMIT})
     async def submit(
@@ -312,11 +311,10 @@ class ProgressReportController(Controller):
         year: FromPath[int],
         period: FromPath[str],
     ) -> Redirect:
-        target = f"{_base(tenant, year)}/{period}"
-        try:
-            await submit_report(db_session, tenant, year, period)
-        except ReportError as exc:
-            problem(request, str(exc))
-            return Redirect(target)
-        notice(request, "Đã nộp báo cáo; số liệu đã được chốt.")
-        return Redirect(target)
+        return await redirect_after_change(
+            request,
+            f"{_base(tenant, year)}/{period}",
+            submit_report(db_session, tenant, year, period),
+            "Đã nộp báo cáo; số liệu đã được chốt.",
+            ReportError,
+        )

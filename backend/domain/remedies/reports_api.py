@@ -105,7 +105,9 @@ async def report_out(db: AsyncSession, tenant: TenantContext, year: int, period:
 
 
 async def _check_version(db: AsyncSession, tenant: TenantContext, year: int, period: str, version: int) -> None:
-    """A write names the version it read: any other answers 409 with the fresh report."""
+    """A write names a period of the province (404 otherwise) and the version it read: any other answers 409 with
+    the fresh report."""
+    due_of(tenant, year, period)
     report = await find_report(db, year, period)
     if version != (report.version if report else 0):
         raise ApiConflict(await report_out(db, tenant, year, period))
@@ -175,7 +177,6 @@ class ReportApiController(Controller):
         period: FromPath[str],
         data: JSONBody[ReportIn],
     ) -> ReportOut:
-        due_of(tenant, year, period)
         await _check_version(db_session, tenant, year, period, data.version)
         areas = await areas_of(db_session, tenant, year)
         for code in data.narratives:
@@ -203,7 +204,6 @@ class ReportApiController(Controller):
         period: FromPath[str],
         data: JSONBody[ReportSubmitIn],
     ) -> ReportOut:
-        due_of(tenant, year, period)
         await _check_version(db_session, tenant, year, period, data.version)
         try:
             await submit_report(db_session, tenant, year, period)

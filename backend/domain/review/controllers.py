@@ -52,6 +52,21 @@ async def _form(request: Request[Any, Any, Any]) -> dict[str, Any]:
     return {key: raw.get(key) for key in raw}
 
 
+async def _department_review(db: AsyncSession, tenant: TenantContext, dept: Tenant, year: int) -> dict[str, Any]:
+    """What the department's review page and a row's fragment both show: the review as the reader may see it,
+    the agencies a criterion can be given to, and the page's address."""
+    async with services.bound_to(db, tenant, dept):
+        review = await services.visible_review(db, tenant, dept, year)
+    agencies = [a for a in await services.departments_of(db, tenant.province) if a.id != dept.id]
+    return {
+        "review": review,
+        "agencies": agencies,
+        "agency_names": {a.id: a.name for a in agencies},
+        "home_affairs": is_home_affairs(tenant),
+        "base": f"{_base(tenant, year)}/{dept.code}",
+    }
+
+
 class ReviewController(Controller):
     """The reviewer's list of the province's departments and the review of one department."""
 
@@ -107,9 +122,7 @@ class ReviewController(Controller):
         typed: dict[str, dict[str, str]] | None = None,
         status_code: int = 200,
     ) -> Template:
-        async with services.bound_to(db, tenant, dept):
-            review = await services.visible_review(db, tenant, dept, year)
-        agencies = [a for a in await services.departments_of(db, tenant.province) if a.id != dept.id]
+        shown = await _department_review(db, tenant, dept, year)
         return page(
             request,
             "review/department.html",
@@ -117,15 +130,11 @@ class ReviewController(Controller):
             ctx=tenant,
             section="review",
             year=year,
-            review=review,
-            rows=review.visible_to(tenant),
-            agencies=agencies,
-            agency_names={a.id: a.name for a in agencies},
-            home_affairs=is_home_affairs(tenant),
+            rows=shown["review"].visible_to(tenant),
             errors=errors or {},
             typed=typed or {},
-            base=f"{_base(tenant, year)}/{dept.code}",
             status_code=status_code,
+            **shown,
         )
 
     @get("/{year:int}/{department_code:str}", name="review:department", opt=REVIEW)
@@ -188,23 +197,17 @@ class ReviewController(Controller):
                 typed={key: typed},
                 status_code=status,
             )
-        async with services.bound_to(db, tenant, dept):
-            review = await services.visible_review(db, tenant, dept, year)
-            row = review.row(key)
-        agencies = [a for a in await services.departments_of(db, tenant.province) if a.id != dept.id]
+        shown = await _department_review(db, tenant, dept, year)
+        row = shown["review"].row(key)
         return Template(
             template_name="review/row_response.html",
             context={
                 "ctx": tenant,
-                "review": review,
                 "r": row,
-                "agencies": agencies,
-                "agency_names": {a.id: a.name for a in agencies},
-                "home_affairs": is_home_affairs(tenant),
                 "errors": {row.key: errors} if errors else {},
                 "typed": {row.key: typed} if errors else {},
                 "saved": not errors,
-                "base": f"{_base(tenant, year)}/{dept.code}",
+                **shown,
             },
             status_code=status,
             headers={"Vary": "HX-Request"},

@@ -321,6 +321,13 @@ def _cycles(edges: list[Edge], name: str) -> list[ConfigProblem]:
 # -- applying it (inside `sync_tenants`' transaction, as the owner) ---------------------------------------------
 
 
+def audit_sync(session: AsyncSession, tenant: Tenant, action: str, entity: str, after: dict[str, Any]) -> None:
+    """Record in the tenant's audit log what `tenants sync` (the provinces' units or the lineage) did to it."""
+    session.add(
+        AuditEntry(tenant_id=tenant.id, actor=ACTOR, action=action, entity=entity, entity_id=tenant.code, after=after)
+    )
+
+
 @dataclass
 class Applied:
     lines: list[str]
@@ -426,15 +433,12 @@ async def _hand_over(
             .order_by(User.email, Membership.role)
         )
     )
-    session.add(
-        AuditEntry(
-            tenant_id=predecessor.id,
-            actor=ACTOR,
-            action="lineage.archive",
-            entity="tenant",
-            entity_id=predecessor.code,
-            after={"successor": "/".join(edge.successor), "kind": edge.kind.value, "on": edge.effective_on.isoformat()},
-        )
+    audit_sync(
+        session,
+        predecessor,
+        "lineage.archive",
+        "tenant",
+        {"successor": "/".join(edge.successor), "kind": edge.kind.value, "on": edge.effective_on.isoformat()},
     )
     await session.flush()
     await bind_tenant(session, successor.id)
@@ -475,21 +479,18 @@ async def _hand_over(
                 )
                 invited.append({"email": email.lower(), "role": role})
                 count("lời mời lại ở đơn vị kế tiếp")
-    session.add(
-        AuditEntry(
-            tenant_id=successor.id,
-            actor=ACTOR,
-            action="lineage.predecessor",
-            entity="tenant",
-            entity_id=successor.code,
-            after={
-                "predecessor": "/".join(edge.predecessor),
-                "kind": edge.kind.value,
-                "on": edge.effective_on.isoformat(),
-                "memberships": moved,
-                "invitations": invited,
-            },
-        )
+    audit_sync(
+        session,
+        successor,
+        "lineage.predecessor",
+        "tenant",
+        {
+            "predecessor": "/".join(edge.predecessor),
+            "kind": edge.kind.value,
+            "on": edge.effective_on.isoformat(),
+            "memberships": moved,
+            "invitations": invited,
+        },
     )
     await session.flush()
     if moved or invited:

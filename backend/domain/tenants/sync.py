@@ -19,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend.db.engine import create_session_maker
 from backend.db.models import (
-    AuditEntry,
     BoardColumn,
     Membership,
     Province,
@@ -43,9 +42,7 @@ from backend.domain.tenants.config import (
     TenantConfigError,
     parse_percentage,
 )
-from backend.domain.tenants.lineage import LoadedLineage, apply_lineage
-
-ACTOR = "system:tenants-sync"
+from backend.domain.tenants.lineage import LoadedLineage, apply_lineage, audit_sync
 
 
 @dataclass
@@ -244,16 +241,7 @@ async def _sync_province(
             session, tenant, columns, report, file=str(loaded.file), path=f"$.tenants[{t_index}].board_columns"
         )
         if changed:
-            session.add(
-                AuditEntry(
-                    tenant_id=tenant.id,
-                    actor=ACTOR,
-                    action="sync",
-                    entity="units",
-                    entity_id=tenant.code,
-                    after={"changes": changed},
-                )
-            )
+            audit_sync(session, tenant, "sync", "units", {"changes": changed})
             await session.flush()
     await bind_tenant(session, None)
 
