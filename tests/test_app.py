@@ -438,3 +438,16 @@ def test_app_js_sends_the_meta_token_as_the_csrf_header(app: Litestar) -> None:
     script = (settings.paths.static_dir / "js" / "app.js").read_text(encoding="utf-8")
     assert 'meta[name="csrf-token"]' in script
     assert "headers['x-csrftoken']" in script
+
+
+async def test_an_app_outside_tests_compiles_every_template_before_its_first_request(database: DatabaseUrls) -> None:
+    """The first person after a start (or the first browser test of a run) does not wait for a compile."""
+    development = create_app(
+        make_settings(env="development", auth=AuthSettings(dev_idp_url="http://127.0.0.1:8001")), database
+    )
+    environment = development.template_engine.engine  # type: ignore[union-attr]
+    names = set(environment.list_templates())
+    assert not any(key[1] in names for key in environment.cache)  # nothing compiled at construction
+    async with AsyncTestClient(app=development):
+        compiled = {name for _, name in environment.cache}
+    assert compiled == names

@@ -383,6 +383,9 @@ async def _close(item: pytest.Item, context: BrowserContext, name: str) -> None:
         await context.close()
 
 
+SIGN_IN_CHAIN_MS = 20_000
+
+
 async def sign_in_through_provider(page: Page, stack: LiveStack, name: str) -> None:
     """As a person would: parboard's sign-in page, "Đăng nhập" on their row of the demo people, then
     themselves on the provider's page; back on parboard wherever the sign-in sends them."""
@@ -391,5 +394,9 @@ async def sign_in_through_provider(page: Page, stack: LiveStack, name: str) -> N
     await expect(person).to_have_count(1)
     await person.get_by_role("link", name="Đăng nhập", exact=True).click()
     await expect(page).to_have_url(re.compile(rf"^{re.escape(stack.idp_url)}/[a-z0-9-]+/authorize\?"))
-    await page.get_by_role("button", name=f"Đăng nhập với tư cách {name}", exact=True).click()
-    await expect(page).to_have_url(re.compile(rf"^{re.escape(stack.url)}/"))
+    # One click, then three answers and a back-channel exchange: the provider's redirect, parboard's callback
+    # (the code exchanged for tokens over HTTP, the provider's keys fetched once, the session written) and the
+    # page it sends to. That chain, not one action, is what the wait below bounds: under a load average of 15 it
+    # took 6 s, longer than one action's 5 s (traces of the loaded runs, 06/12/2026).
+    await page.get_by_role("button", name=f"Đăng nhập với tư cách {name}", exact=True).click(no_wait_after=True)
+    await page.wait_for_url(re.compile(rf"^{re.escape(stack.url)}/"), timeout=SIGN_IN_CHAIN_MS)
