@@ -18,6 +18,7 @@ from backend.domain.assessments import services as assessments
 from backend.domain.assessments.history import import_histories, load_histories
 from backend.domain.assessments.published import publication, publication_of
 from backend.domain.criteria.importer import import_criteria, load_all
+from backend.domain.tenants import home_cache
 from backend.domain.tenants.controllers import _HOME_READS
 from backend.domain.tenants.lineage import predecessors, predecessors_of
 from backend.settings import PROJECT_ROOT
@@ -27,7 +28,8 @@ pytestmark = pytest.mark.usefixtures("demo_tenants", "published")
 
 SNGV = "/t/ha-tinh/so-ngoai-vu"
 FOCAL = "thao.ntp@sngv.hatinh.example.vn"
-HOME_STATEMENTS = 5
+HOME_STATEMENTS = 6  # a home built: the tenant, the home's revision, and the page's reads
+KEPT_HOME_STATEMENTS = 2  # a home served from the cache: the tenant and the home's revision
 
 
 @pytest.fixture
@@ -57,11 +59,17 @@ async def test_the_signed_in_tenant_home_reads_in_a_few_statements(
 ) -> None:
     await sign_in(client, FOCAL)
     await client.get(f"{SNGV}/")  # warm the caches of the criteria set and the published numbers
+    home_cache._homes.clear()
     statements = await _statements(client, app, f"{SNGV}/")
-    # The tenant and its province (binding the transaction); the units, what waits, the criteria years, the result
-    # classes and the predecessors; the published years; the year's criteria set with its assessment and what does
-    # not apply; the scores the Sở Nội vụ entered. Twelve before issue 20 item 5.
+    # The tenant and its province (binding the transaction, with `home_config_revision`); the tenant's
+    # `home_revisions`; the units, what waits, the criteria years, the result classes and the predecessors; the
+    # published years; the year's criteria set with its assessment and what does not apply; the scores the Sở Nội vụ
+    # entered. Twelve before issue 20 item 5.
     assert len(statements) <= HOME_STATEMENTS, "\n\n".join(statements)
+    # Nothing changed since: the page kept is served after two statements.
+    kept = await _statements(client, app, f"{SNGV}/")
+    assert len(kept) == KEPT_HOME_STATEMENTS, "\n\n".join(kept)
+    assert "home_revisions" in kept[1]
 
 
 async def test_the_home_reads_the_same_result_classes_and_predecessors_as_their_own_reads(
