@@ -5,7 +5,7 @@ every write the page shows, so a change committed by anyone, in any process, sho
 
 - `home_revisions` (tenant_id, revision): a tenant-owned counter, row-level security enabled and forced with the
   tenant's policy and the province's reading, as every tenant table. `bump_home_revision()`, a statement trigger
-  `a_home_revision` on every tenant-owned table but the audit log, the API tokens and the counters, bumps the tenant
+  `a_home_revision` on every tenant-owned table but the API tokens and the counters, bumps the tenant
   the statement ran as (the policies make every row a statement writes that tenant's), and `home_config_revision`
   too when that tenant is an archive (its successors' homes show it). Named to fire before `board_revision`, so a
   transaction takes the home counter's lock before the board's.
@@ -72,6 +72,7 @@ HOME_TABLES = (
     "appraised_results",
     "assessment_items",
     "assessments",
+    "audit_log",
     "board_columns",
     "evidence_files",
     "evidence_requests",

@@ -187,7 +187,7 @@ class UnitGroupMember(TenantScoped, Base):
 
 class HomeRevision(Base):
     """A counter per tenant that PostgreSQL bumps (statement triggers `a_home_revision`, migration 0034) on every
-    write to a table of the tenant's own but the audit log and its API tokens: the tenant home's cache
+    write to a table of the tenant's own but its API tokens: the tenant home's cache
     (`backend.domain.tenants.home_cache`) keys on it, so a change committed anywhere shows on the next home."""
 
     __tablename__ = "home_revisions"

@@ -1,5 +1,6 @@
 -- Trigger `a_home_revision` (AFTER INSERT OR UPDATE OR DELETE, FOR EACH STATEMENT) on every tenant-owned table but
--- the audit log, the API tokens and the counters themselves: the tenant home's cache
+-- the API tokens (each API request counts its use there; the home never reads them) and the counters themselves,
+-- the audit log included (the home reads whether a predecessor's tasks were carried over there): the tenant home's cache
 -- (`backend.domain.tenants.home_cache`) keys on the revision. The revision is the id of the last transaction that
 -- wrote (never used twice, even when a test puts the rows of a snapshot back, so no two states share one). One bump
 -- per statement, for the tenant the statement ran as: the policies' WITH CHECK and USING make every row a statement writes that tenant's, whoever writes it (a
@@ -34,6 +35,8 @@ CREATE TRIGGER a_home_revision AFTER INSERT OR DELETE OR UPDATE ON public.apprai
 CREATE TRIGGER a_home_revision AFTER INSERT OR DELETE OR UPDATE ON public.assessment_items FOR EACH STATEMENT
   EXECUTE FUNCTION bump_home_revision();
 CREATE TRIGGER a_home_revision AFTER INSERT OR DELETE OR UPDATE ON public.assessments FOR EACH STATEMENT
+  EXECUTE FUNCTION bump_home_revision();
+CREATE TRIGGER a_home_revision AFTER INSERT OR DELETE OR UPDATE ON public.audit_log FOR EACH STATEMENT
   EXECUTE FUNCTION bump_home_revision();
 CREATE TRIGGER a_home_revision AFTER INSERT OR DELETE OR UPDATE ON public.board_columns FOR EACH STATEMENT
   EXECUTE FUNCTION bump_home_revision();
