@@ -186,6 +186,18 @@ async def test_a_published_result_shows_on_the_next_home(
     assert 'id="history-heading"' in await _home(client, STNMT_HOME)
 
 
+async def test_what_the_province_declares_shows_at_once_a_renamed_tenant(
+    client: AsyncTestClient[Litestar], app: Litestar, owner_engine: AsyncEngine
+) -> None:
+    """`tenants sync` renames a tenant as the owner: `home_config_revision`, read in the tenant's own statement."""
+    await sign_in(client, FOCAL)
+    assert "Sở Ngoại vụ · Tỉnh Hà Tĩnh" in await _cached_home(client, app)
+    async with owner_engine.begin() as db:
+        await db.execute(text("UPDATE tenants SET name = 'Sở Ngoại vụ và Hợp tác quốc tế' WHERE code = 'so-ngoai-vu'"))
+    home = await _home(client)
+    assert "Sở Ngoại vụ và Hợp tác quốc tế · Tỉnh Hà Tĩnh" in home
+
+
 async def test_a_membership_change_shows_on_the_next_home(client: AsyncTestClient[Litestar], app: Litestar) -> None:
     await sign_in(client, FOCAL)
     members = re.search(MEMBERS, await _cached_home(client, app))
