@@ -56,6 +56,9 @@ class AppSettings:
     metrics_token: str = ""
     # OpenTelemetry: where traces go (OTLP over HTTP); empty: no tracing.
     tracing_endpoint: str = ""
+    # The tenant home kept rendered between changes (`backend.domain.tenants.home_cache`); PARBOARD_HOME_CACHE=0
+    # turns it off.
+    home_cache: bool = True
 
     @property
     def debug(self) -> bool:
@@ -270,6 +273,7 @@ def load_settings() -> Settings:
             log_json=_env_bool("PARBOARD_LOG_JSON", default=not os.isatty(2)),
             log_level=log_level,
             metrics_token=_metrics_token(),
+            home_cache=_env_bool("PARBOARD_HOME_CACHE", default=True),
             tracing_endpoint=_tracing_endpoint(),
         ),
         db=DatabaseSettings(

@@ -15,13 +15,14 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import uvicorn
 from httpx import Response
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend import clock
@@ -245,3 +246,22 @@ COMMUNE_ROWS = [
     ("6", {"points": "6"}),
     ("7", {"points": "12"}),
 ]
+
+
+async def get_counting_statements(
+    client: AsyncTestClient[Litestar], app: Litestar, path: str, **kwargs: Any
+) -> tuple[Response, list[str]]:
+    """GET `path` (it must answer 200), with the SQL statements the app's database engine ran for it."""
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    target = app.state["sessions"].engine.sync_engine
+    event.listen(target, "before_cursor_execute", count)
+    try:
+        response = await client.get(path, **kwargs)
+    finally:
+        event.remove(target, "before_cursor_execute", count)
+    assert response.status_code == 200, response.text
+    return response, statements

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import os
 import signal
 import socket
 from dataclasses import replace
@@ -41,7 +42,8 @@ def main(argv: list[str] | None = None) -> None:
 
     # The tests' settings in production mode (its headers and cookies), with the production defaults
     # for the database pool instead of the tests' smaller one. Requests sign in with seeded sessions.
-    settings = make_settings(env="production")
+    # PARBOARD_HOME_CACHE=0 turns the tenant home's cache off, as in production, to measure without it.
+    settings = make_settings(env="production", home_cache=os.environ.get("PARBOARD_HOME_CACHE", "1") != "0")
     settings = replace(settings, db=DatabaseSettings(), paths=PathSettings(var_dir=BENCH_VAR))
     app = create_app(settings, DatabaseUrls(app_url=args.app_url, owner_url=args.owner_url))
     listeners = [socket.socket(fileno=args.fd)]

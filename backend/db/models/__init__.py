@@ -30,6 +30,8 @@ from backend.db.models.remedies import (
 from backend.db.models.reports import ProgressReport
 from backend.db.models.review import Appraisal, AppraisalItem, AppraisalStatus, EvidenceRequest
 from backend.db.models.tenancy import (
+    HomeConfigRevision,
+    HomeRevision,
     LineageKind,
     Province,
     RankingGroup,
@@ -64,6 +66,8 @@ __all__ = [
     "EvidenceFile",
     "EvidenceRequest",
     "ExternalScore",
+    "HomeConfigRevision",
+    "HomeRevision",
     "Invitation",
     "LineageKind",
     "LoginFlow",

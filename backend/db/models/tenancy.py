@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -182,3 +183,25 @@ class UnitGroupMember(TenantScoped, Base):
 
     unit_group_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     unit_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, index=True)
+
+
+class HomeRevision(Base):
+    """A counter per tenant that PostgreSQL bumps (statement triggers `a_home_revision`, migration 0034) on every
+    write to a table of the tenant's own but its API tokens: the tenant home's cache
+    (`backend.domain.tenants.home_cache`) keys on it, so a change committed anywhere shows on the next home."""
+
+    __tablename__ = "home_revisions"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True)
+    revision: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class HomeConfigRevision(Base):
+    """One row, bumped by every write to what the provinces declare (provinces, tenants, lineage, ranking groups,
+    result classes, criteria) and by a write into an archive (its successors' homes show it): every home's key."""
+
+    __tablename__ = "home_config_revision"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)
+    revision: Mapped[int] = mapped_column(BigInteger, default=0)

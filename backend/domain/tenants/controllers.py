@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
-from litestar.response import Redirect, Template
+from litestar.response import Redirect
 from sqlalchemy import Integer, Uuid, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +19,7 @@ from backend.domain.assessments.parts import province_parts, province_points
 from backend.domain.assessments.published import publication_of
 from backend.domain.tenants.carry_over import carry_over, open_tasks
 from backend.domain.tenants.deps import TenantContext
+from backend.domain.tenants.home_cache import cacheable, cached_home, home_key, home_response, store_home
 from backend.domain.tenants.lineage import (
     PREDECESSORS_COLUMN,
     history_with_predecessors,
@@ -72,8 +73,15 @@ class TenantController(Controller):
         request: Request[Any, Any, Any],
         db_session: NamedDependency[AsyncSession],
         tenant: NamedDependency[TenantContext],
-    ) -> Template:
+    ) -> Response[bytes]:
         today = vietnam_today()
+        # Kept rendered between changes (`home_cache`): one statement reads the database's versions of the page.
+        key = None
+        if cacheable(request, tenant, request.app.state["settings"]):
+            key = await home_key(db_session, request, tenant, today)
+            cached = cached_home(request, key)
+            if cached is not None:
+                return cached
         cycle = tenant.cycle
         # One statement for the units, the department's boxes of what waits, the province's criteria years with
         # the result classes of the year shown, and the tenant's predecessors.
@@ -108,23 +116,30 @@ class TenantController(Controller):
         appraises = tenant.can(Permission.REVIEW_APPRAISE) and not tenant.archived
         queue = await inspector_queue(db_session, tenant) if appraises else None
         parts = province_parts(board.loaded.sheet) if board.loaded else []
-        return page(
-            request,
-            "tenants/home.html",
-            block="content",
-            ctx=tenant,
-            home=home,
-            today=today,
-            board=board,
-            waiting=waiting,
-            queue=queue,
-            province_parts=parts,
-            province_points=province_points(parts),
-            cycle=cycle,
-            calendar=province_calendar(tenant.province, cycle.year),
-            predecessors=earlier,
-            carry=carry,
+        body = (
+            page(
+                request,
+                "tenants/home.html",
+                block="content",
+                ctx=tenant,
+                home=home,
+                today=today,
+                board=board,
+                waiting=waiting,
+                queue=queue,
+                province_parts=parts,
+                province_points=province_points(parts),
+                cycle=cycle,
+                calendar=province_calendar(tenant.province, cycle.year),
+                predecessors=earlier,
+                carry=carry,
+            )
+            .to_asgi_response(None, request)
+            .body
         )
+        if key is not None:
+            store_home(request, key, body)
+        return home_response(body)
 
     @post(
         "/don-vi-tien-than/chuyen-nhiem-vu",

@@ -18,7 +18,7 @@ from backend.auth.permissions import Permission, declared_access
 from backend.auth.principal import SCOPE_KEY, Principal, current_principal
 from backend.auth.sessions import COOKIE
 from backend.db.engine import driver_connection
-from backend.db.models import Province, Tenant
+from backend.db.models import HomeConfigRevision, Province, Tenant
 from backend.db.rls import SESSION_SETTING, TENANT_SETTING, USER_SETTING, remember_context, remember_session
 from backend.domain.cycle import Cycle, archive_cycle, current_cycle
 from backend.web.errors import ClearRefusal
@@ -51,6 +51,8 @@ class TenantContext:
     principal: Principal
     successors: tuple[Successor, ...] = ()  # set only for an archive (tenants/lineage.yaml)
     archive: ArchiveYears | None = None  # likewise
+    # `home_config_revision` as the tenant and province above were read (the tenant home's cache keys on it)
+    config_revision: int | None = None
 
     @property
     def archived(self) -> bool:
@@ -98,6 +100,8 @@ _TENANT = (
         func.set_config(TENANT_SETTING, cast(Tenant.id, String), True),
         func.set_config(USER_SETTING, bindparam("user", type_=String), True),
         func.set_config(SESSION_SETTING, bindparam("session", type_=String), True),
+        # the version of what the provinces declare, from the same snapshot as the rows above (`home_cache`)
+        select(HomeConfigRevision.revision).scalar_subquery(),
     )
     .join(Province, Province.id == Tenant.province_id)
     .where(Province.code == bindparam("province"), Tenant.code == bindparam("tenant"), Tenant.is_active)
@@ -117,7 +121,7 @@ async def provide_tenant_context(
     row = (await db_session.execute(_TENANT, parameters)).one_or_none()
     if row is None:
         raise NotFoundException("Không tìm thấy đơn vị")
-    tenant, province, _, _, _ = row
+    tenant, province, _, _, _, config_revision = row
     successors: tuple[Successor, ...] = ()
     archive = None
     if tenant.archived_on is None:
@@ -138,6 +142,7 @@ async def provide_tenant_context(
         successors=successors,
         archive=archive,
         session_token=token,
+        config_revision=config_revision,
     )
 
 
