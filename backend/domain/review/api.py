@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -51,6 +51,8 @@ class DepartmentLineOut(msgspec.Struct):
     open_requests: int
     assigned: int
     page_url: str
+    archived_on: date | None  # an archive (tenants/lineage.yaml): read-only, listed for the years it has records of
+    successors: list[str]  # an archive's successors' paths, nearest first
 
 
 class ReviewQueueOut(msgspec.Struct):
@@ -90,6 +92,8 @@ class ReviewApiController(Controller):
                     open_requests=line.open_requests,
                     assigned=line.assigned,
                     page_url=f"{tenant.base_path}/tham-dinh/{year}/{line.department.code}",
+                    archived_on=line.department.archived_on,
+                    successors=[s.path for s in line.archive.successors] if line.archive else [],
                 )
                 for line in lines
             ],

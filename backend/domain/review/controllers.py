@@ -109,7 +109,10 @@ class ReviewController(Controller):
     ) -> Template:
         async with services.bound_to(db, tenant, dept):
             review = await services.visible_review(db, tenant, dept, year)
-        agencies = [a for a in await services.departments_of(db, tenant.province) if a.id != dept.id]
+            archive = await services.archived_department(db, dept, year)
+        agencies = [
+            a for a in await services.departments_of(db, tenant.province) if a.id != dept.id and a.archived_on is None
+        ]
         return page(
             request,
             "review/department.html",
@@ -118,6 +121,7 @@ class ReviewController(Controller):
             section="review",
             year=year,
             review=review,
+            archive=archive,
             rows=review.visible_to(tenant),
             agencies=agencies,
             agency_names={a.id: a.name for a in agencies},
@@ -191,7 +195,9 @@ class ReviewController(Controller):
         async with services.bound_to(db, tenant, dept):
             review = await services.visible_review(db, tenant, dept, year)
             row = review.row(key)
-        agencies = [a for a in await services.departments_of(db, tenant.province) if a.id != dept.id]
+        agencies = [
+            a for a in await services.departments_of(db, tenant.province) if a.id != dept.id and a.archived_on is None
+        ]
         return Template(
             template_name="review/row_response.html",
             context={
