@@ -312,6 +312,14 @@ async def test_a_province_merge(tmp_path: Path, owner_engine: AsyncEngine, clien
     assert "Lưu trữ – chỉ đọc." in archive.text
     assert "Thành phố Hồ Chí Minh" in archive.text
     assert (await client.get(f"{BRVT_STNMT}/quan-tri/nhat-ky")).status_code == 200
+    # Its 2024, lived through before the merge of 07/2025 though kept nowhere here, is not the successor's year; 2025 is
+    lived = squash((await client.get(f"{BRVT_STNMT}/tu-danh-gia/2024")).text)
+    assert "Hồ sơ lưu trữ của Sở Tài nguyên và Môi trường không có bản tự đánh giá năm 2024." in lived
+    merged = squash((await client.get(f"{BRVT_STNMT}/tu-danh-gia/2025")).text)
+    assert (
+        "không tự đánh giá Chỉ số CCHC năm 2025 vì đã được sắp xếp lại từ ngày 01/07/2025: công việc năm 2025 thuộc"
+        " Sở Nông nghiệp và Môi trường (Thành phố Hồ Chí Minh)."
+    ) in merged
 
     # Tasks carried over from the other province.
     csrf = await csrf_of(client, f"{HCM}/so-nong-nghiep-moi-truong/")

@@ -112,14 +112,18 @@ def archived_year(
     ctx: TenantContext, year: int, *, section: str, has_record: bool | None = None
 ) -> ArchivedYear | None:
     """For an archive, the year of `section` it has nothing of (None when it is not an archive, or has something):
-    a year after its last one (its successor's), before its first, or one `has_record` (when the caller looked)
-    says it kept nothing of. Its pages say so instead of showing an empty year as if work were due."""
-    if not ctx.archived or ctx.archive is None or has_record:
+    a year of its reorganisation or later with nothing (its successor's), a year before its first record, or a year of
+    its life it kept nothing of (`has_record` False, when the caller looked, or after its last record). Its pages say
+    so instead of showing an empty year as if work were due."""
+    archived_on = ctx.tenant.archived_on
+    if archived_on is None or ctx.archive is None or has_record:
         return None
-    name, (did, record), on = ctx.tenant.name, _SECTIONS[section], vn_date(ctx.tenant.archived_on)
+    name, (did, record), on = ctx.tenant.name, _SECTIONS[section], vn_date(archived_on)
     end = ctx.cycle.remedies if section == "board" else ctx.cycle.year
     first = ctx.archive.first
-    if year > end:
+    # after: a year its reorganisation came in (or later), whose work fell to its successor; a year between its last
+    # record and then (Bà Rịa – Vũng Tàu's 2024, merged in 07/2025) it lived through, keeping nothing of it here
+    if year > end and year >= archived_on.year:
         later = ", ".join(f"{s.name} ({s.province_name})" for s in ctx.successors)
         reason = "after"
         message = (
@@ -130,7 +134,7 @@ def archived_year(
     elif first is not None and year < first:
         reason = "before"
         message = f"{name} không có hồ sơ năm {year} trên parboard: hồ sơ lưu trữ bắt đầu từ năm {first}."
-    elif has_record is False:
+    elif has_record is False or year > end:
         reason = "none"
         message = f"Hồ sơ lưu trữ của {name} không có {record} năm {year}."
     else:
