@@ -32,7 +32,7 @@ from backend.domain.tenants.lineage import load_lineage
 from backend.domain.tenants.sync import SyncReport, sync_tenants
 from backend.jobs.reminders import collect
 from backend.settings import PROJECT_ROOT, Settings
-from tests.auth_support import execute, in_tenant, scalar
+from tests.auth_support import execute, in_tenant, publish_result, scalar
 from tests.factories import DEPARTMENT_MERGE, config_dir
 from tests.fixtures.submissions import _empty_queue  # noqa: F401 - the fixture: the demo's seeding queues package builds
 from tests.html_support import squash
@@ -689,9 +689,24 @@ async def test_an_archive_s_home_says_what_it_is_and_its_pages_open_on_its_own_y
 
 
 SUCCESSOR_LINK = '<a href="/t/ha-tinh/so-nong-nghiep-moi-truong/">Sở Nông nghiệp và Môi trường</a>'
-MERGED = (
-    "vì đã được sắp xếp lại từ ngày 01/03/2025: công việc năm {year} thuộc Sở Nông nghiệp và Môi trường (Tỉnh Hà Tĩnh)."
-)
+# What the archive did not do, by the section of the path.
+NOT_DONE = {
+    "tu-danh-gia": "không tự đánh giá Chỉ số CCHC",
+    "ket-qua": "không tự đánh giá Chỉ số CCHC",
+    "ke-hoach": "không lập kế hoạch khắc phục",
+    "bao-cao": "không báo cáo tiến độ khắc phục",
+    "nop-ho-so": "không nộp hồ sơ đánh giá",
+    "tai-lieu": "không thu thập tài liệu kiểm chứng",
+}
+
+
+def merged_away(path: str) -> str:
+    """What the archive's page (or the API) says of a yearly `path` (/<section>/<year>/…) after its merge."""
+    section, year = path.split("/")[1:3]
+    return (
+        f"Sở Tài nguyên và Môi trường {NOT_DONE[section]} năm {year} vì đã được sắp xếp lại từ ngày 01/03/2025:"
+        f" công việc năm {year} thuộc Sở Nông nghiệp và Môi trường (Tỉnh Hà Tĩnh)."
+    )
 
 
 async def test_an_archive_s_years_it_has_nothing_of_say_why_with_no_empty_cards_lanes_or_badges(
@@ -706,20 +721,13 @@ async def test_an_archive_s_years_it_has_nothing_of_say_why_with_no_empty_cards_
     await add_open_task(owner_engine, HT_ARCHIVE, 1, "Ban hành kế hoạch rà soát TTHC")
     await tenant_rows(owner_engine, HT_ARCHIVE, "UPDATE tasks SET year = 2024")
     await sign_in(client, HT_ARCHIVE_ADMIN)
-    for path, did in (
-        ("/tu-danh-gia/2025", "không tự đánh giá Chỉ số CCHC năm 2025"),
-        ("/tu-danh-gia/2026", "không tự đánh giá Chỉ số CCHC năm 2026"),
-        ("/ke-hoach/2025", "không lập kế hoạch khắc phục năm 2025"),
-        ("/bao-cao/2026", "không báo cáo tiến độ khắc phục năm 2026"),
-        ("/nop-ho-so/2025", "không nộp hồ sơ đánh giá năm 2025"),
-        ("/tai-lieu/2025/tieu-chi/1.2", "không thu thập tài liệu kiểm chứng năm 2025"),
-    ):
+    later = ("/tu-danh-gia/2025", "/tu-danh-gia/2026", "/ke-hoach/2025", "/bao-cao/2026", "/nop-ho-so/2025")
+    for path in (*later, "/tai-lieu/2025/tieu-chi/1.2"):
         answer = await client.get(f"{HT_ARCHIVE}{path}")
         assert answer.status_code == 200, (path, answer.status_code)
         body = squash(answer.text)
         assert 'data-reason="after"' in body, path
-        year = path.split("/")[2]
-        assert f"Sở Tài nguyên và Môi trường {did} {MERGED.format(year=year)}" in body, path
+        assert merged_away(path) in body, path
         assert SUCCESSOR_LINK in body.split('id="archived-year"', 1)[1], path
         for empty in ('id="sheet-total"', "Chưa bắt đầu", "Dự thảo", 'id="board"', "Quá hạn", "Chưa soạn", "Chưa nộp"):
             assert empty not in body, (path, empty)
@@ -750,22 +758,21 @@ async def test_the_api_answers_404_with_the_same_sentence_for_an_archive_s_years
     await _merged(tmp_path, owner_engine)
     await import_histories(owner_engine, load_histories(PROJECT_ROOT / "tenants"))
     await sign_in(client, HT_ARCHIVE_ADMIN)
-    for path, did in (
-        ("/tu-danh-gia/2025", "không tự đánh giá Chỉ số CCHC năm 2025"),
-        ("/tu-danh-gia/2025/tieu-chi", "không tự đánh giá Chỉ số CCHC năm 2025"),
-        ("/ket-qua/2026", "không tự đánh giá Chỉ số CCHC năm 2026"),
-        ("/ke-hoach/2025", "không lập kế hoạch khắc phục năm 2025"),
-        ("/ke-hoach/2025/nhiem-vu", "không lập kế hoạch khắc phục năm 2025"),
-        ("/bao-cao/2026", "không báo cáo tiến độ khắc phục năm 2026"),
-        ("/nop-ho-so/2025", "không nộp hồ sơ đánh giá năm 2025"),
-        ("/tai-lieu/2025", "không thu thập tài liệu kiểm chứng năm 2025"),
+    for path in (
+        "/tu-danh-gia/2025",
+        "/tu-danh-gia/2025/tieu-chi",
+        "/ket-qua/2026",
+        "/ke-hoach/2025",
+        "/ke-hoach/2025/nhiem-vu",
+        "/bao-cao/2026",
+        "/nop-ho-so/2025",
+        "/tai-lieu/2025",
     ):
         answer = await client.get(f"/api/v1{HT_ARCHIVE}{path}")
         assert answer.status_code == 404, (path, answer.status_code, answer.text[:300])
         error = answer.json()
         assert error["code"] == "not_found", path
-        year = path.split("/")[2]
-        assert error["message"] == f"Sở Tài nguyên và Môi trường {did} {MERGED.format(year=year)}", path
+        assert error["message"] == merged_away(path), path
     # a year of its life it sent no package of: the same 404, not an empty list
     none = await client.get(f"/api/v1{HT_ARCHIVE}/nop-ho-so/2024")
     assert none.status_code == 404
@@ -784,13 +791,7 @@ async def test_the_so_noi_vu_reads_an_archive_s_review_labelled_read_only_and_ne
     listed = squash((await client.get(review_list)).text)
     assert 'data-tenant="so-ngoai-vu"' in listed
     assert 'data-tenant="so-tai-nguyen-moi-truong"' not in listed  # nothing of 2020: its successor's year
-    await tenant_rows(
-        owner_engine,
-        HT_ARCHIVE,
-        "INSERT INTO appraised_results (id, tenant_id, year, areas, bonus, penalty, total, rank, rank_of, source)"
-        " VALUES (gen_random_uuid(), :t, 2020, '{}', 0, 0, 80.5, 3, 12, 'lịch sử')",
-        t=await tenant_id(owner_engine, HT_ARCHIVE),
-    )
+    await publish_result(owner_engine, "ha-tinh", "so-tai-nguyen-moi-truong", 2020, "80.5", 3, 12)
     listed = squash((await client.get(review_list)).text)
     row = listed.split('data-tenant="so-tai-nguyen-moi-truong"', 1)[1].split("</tr>", 1)[0]
     assert '<span class="badge badge-muted">Lưu trữ</span>' in row

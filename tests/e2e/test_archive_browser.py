@@ -9,13 +9,13 @@ import re
 
 import pytest
 from playwright.async_api import Page, ViewportSize, expect
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from backend.domain.assessments.history import import_histories, load_histories
 from backend.domain.tenants.config import load_directory, with_issuer_base
 from backend.domain.tenants.lineage import load_lineage
 from backend.domain.tenants.sync import sync_tenants
+from tests.auth_support import publish_result
 from tests.e2e.conftest import DEMO_TENANTS, BrowserProblems, LiveStack, sign_in_through_provider
 from tests.support import LiveServer
 
@@ -145,21 +145,8 @@ async def test_the_inspector_reads_the_archive_s_review_read_only_with_its_succe
     """Nguyễn Văn Toàn (Hà Tĩnh's Sở Nội vụ) opens the year's review list: the archive, with a result published
     that year, is labelled "Lưu trữ" with its successor; its review shows the result and names the successor, and
     offers no decision, request or publishing."""
-    async with owner_engine.begin() as db:  # a result of the year the test's criteria set is of
-        archive_id = await db.scalar(
-            text(
-                "SELECT t.id FROM tenants t JOIN provinces p ON p.id = t.province_id"
-                " WHERE p.code = 'ha-tinh' AND t.code = 'so-tai-nguyen-moi-truong'"
-            )
-        )
-        await db.execute(text("SELECT set_config('app.tenant_id', :t, true)"), {"t": str(archive_id)})
-        await db.execute(
-            text(
-                "INSERT INTO appraised_results (id, tenant_id, year, areas, bonus, penalty, total, rank, rank_of,"
-                " source) VALUES (gen_random_uuid(), :t, 2020, '{}', 0, 0, 80.5, 3, 12, 'lịch sử')"
-            ),
-            {"t": str(archive_id)},
-        )
+    # a result of the year the test's criteria set is of
+    await publish_result(owner_engine, "ha-tinh", "so-tai-nguyen-moi-truong", 2020, "80.5", 3, 12)
     await page.set_viewport_size(viewport)
     await sign_in_through_provider(page, live_stack, "Nguyễn Văn Toàn")
     await page.goto("/t/ha-tinh/so-noi-vu/tham-dinh/2020")
