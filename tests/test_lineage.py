@@ -773,6 +773,10 @@ async def test_the_api_answers_404_with_the_same_sentence_for_an_archive_s_years
         error = answer.json()
         assert error["code"] == "not_found", path
         assert error["message"] == merged_away(path), path
+    # the self-assessment's spreadsheet of such a year: the same sentence, not an empty sheet "Chưa bắt đầu"
+    sheet = await client.get(f"{HT_ARCHIVE}/tu-danh-gia/2020/bang-tu-danh-gia.xlsx")
+    assert sheet.status_code == 404
+    assert "không có hồ sơ năm 2020 trên parboard: hồ sơ lưu trữ bắt đầu từ năm 2022." in sheet.text
     # a year of its life it sent no package of: the same 404, not an empty list
     none = await client.get(f"/api/v1{HT_ARCHIVE}/nop-ho-so/2024")
     assert none.status_code == 404

@@ -35,6 +35,7 @@ from backend.domain.tenants.years import (
     archived_year,
     archived_year_page,
     criteria_years_or_page,
+    ensure_archived_year,
     no_criteria_page,
 )
 from backend.web.charts import svg_to_png
@@ -274,6 +275,8 @@ class AssessmentController(Controller):
         self, db_session: NamedDependency[AsyncSession], tenant: NamedDependency[TenantContext], year: FromPath[int]
     ) -> Response[bytes]:
         loaded = await _loaded(db_session, tenant, year)
+        # an archive's year it did not self-assess: a 404 saying so, not an empty sheet "Chưa bắt đầu"
+        ensure_archived_year(tenant, year, section="assessment", has_record=loaded.assessment is not None)
         sheet = loaded.sheet
         result = tenant_result(sheet, year, loaded.rules)
         status = loaded.assessment.status if loaded.assessment else ""

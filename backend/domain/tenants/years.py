@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request
-from litestar.exceptions import NotFoundException
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.domain.assessments.services import criteria_years
 from backend.domain.tenants.deps import TenantContext
+from backend.web.errors import ClearRefusal
 from backend.web.formatting import vn_date
 from backend.web.templating import page
 
@@ -143,10 +143,11 @@ def archived_year(
 
 
 def ensure_archived_year(ctx: TenantContext, year: int, *, section: str, has_record: bool | None = None) -> None:
-    """The API's answer for `archived_year`: a 404 whose message says why there is nothing, never empty data."""
+    """The API's (and a download's) answer for `archived_year`: a 404 whose message says why there is nothing, never
+    empty data."""
     absent = archived_year(ctx, year, section=section, has_record=has_record)
     if absent is not None:
-        raise NotFoundException(absent.message)
+        raise ClearRefusal(status_code=404, detail=absent.message)
 
 
 async def archived_year_page(
