@@ -697,6 +697,7 @@ NOT_DONE = {
     "bao-cao": "không báo cáo tiến độ khắc phục",
     "nop-ho-so": "không nộp hồ sơ đánh giá",
     "tai-lieu": "không thu thập tài liệu kiểm chứng",
+    "giai-trinh": "không giải trình với Sở Nội vụ",
 }
 
 
@@ -722,7 +723,7 @@ async def test_an_archive_s_years_it_has_nothing_of_say_why_with_no_empty_cards_
     await tenant_rows(owner_engine, HT_ARCHIVE, "UPDATE tasks SET year = 2024")
     await sign_in(client, HT_ARCHIVE_ADMIN)
     later = ("/tu-danh-gia/2025", "/tu-danh-gia/2026", "/ke-hoach/2025", "/bao-cao/2026", "/nop-ho-so/2025")
-    for path in (*later, "/tai-lieu/2025/tieu-chi/1.2"):
+    for path in (*later, "/tai-lieu/2025/tieu-chi/1.2", "/giai-trinh/2025"):
         answer = await client.get(f"{HT_ARCHIVE}{path}")
         assert answer.status_code == 200, (path, answer.status_code)
         body = squash(answer.text)
@@ -767,6 +768,7 @@ async def test_the_api_answers_404_with_the_same_sentence_for_an_archive_s_years
         "/bao-cao/2026",
         "/nop-ho-so/2025",
         "/tai-lieu/2025",
+        "/giai-trinh/2025",
     ):
         answer = await client.get(f"/api/v1{HT_ARCHIVE}{path}")
         assert answer.status_code == 404, (path, answer.status_code, answer.text[:300])

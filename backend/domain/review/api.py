@@ -29,6 +29,7 @@ from backend.domain.evidence.storage import storage_from_settings
 from backend.domain.review import decisions, publishing, services
 from backend.domain.review.services import Review, ReviewError, ReviewRow
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
+from backend.domain.tenants.years import ensure_archived_year
 from backend.web.api import API_PREFIX, ApiProblem, error_responses
 from backend.web.input import clean_text
 
@@ -544,6 +545,7 @@ class ExplanationApiController(Controller):
         self, db_session: NamedDependency[AsyncSession], tenant: NamedDependency[TenantContext], year: FromPath[int]
     ) -> DepartmentRequestsOut:
         found = await services.department_requests(db_session, tenant, year)
+        ensure_archived_year(tenant, year, section="explanation", has_record=bool(found.requests))
         return DepartmentRequestsOut(
             year=year, open=len(found.open), locked=found.locked, items=[request_out(r) for r in found.requests]
         )

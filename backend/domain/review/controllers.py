@@ -20,7 +20,7 @@ from backend.domain.evidence.storage import storage_from_settings
 from backend.domain.review import decisions, publishing, services
 from backend.domain.review.services import ReviewError
 from backend.domain.tenants.deps import TenantContext
-from backend.domain.tenants.years import criteria_years_or_page
+from backend.domain.tenants.years import archived_year, archived_year_page, criteria_years_or_page
 from backend.web.flash import notice, problem
 from backend.web.templating import page
 
@@ -312,6 +312,11 @@ class ExplanationController(Controller):
         typed: dict[str, str] | None = None,
         status_code: int = 200,
     ) -> Template:
+        requests = await services.department_requests(db, tenant, year)
+        if absent := archived_year(tenant, year, section="explanation", has_record=bool(requests.requests)):
+            title = f"Yêu cầu bổ sung tài liệu và giải trình năm {year}"
+            href = f"{tenant.base_path}/giai-trinh"
+            return await archived_year_page(request, db, tenant, absent, title=title, href=href)
         return page(
             request,
             "review/requests.html",
@@ -319,7 +324,7 @@ class ExplanationController(Controller):
             ctx=tenant,
             section="assessment",
             year=year,
-            requests=await services.department_requests(db, tenant, year),
+            requests=requests,
             errors=errors or {},
             typed=typed or {},
             base=_explanation_base(tenant, year),

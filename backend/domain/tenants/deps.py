@@ -42,6 +42,7 @@ class ArchiveYears:
     published: int | None = None  # its last published (appraised) result
     submitted: int | None = None  # its last package sent to the Sở Nội vụ
     board: int | None = None  # its last remedy plan's year
+    reported: int | None = None  # its last progress report's year
     first: int | None = None  # the first year it has any record of (a self-assessment, result, package or plan)
 
 
@@ -218,6 +219,7 @@ _ARCHIVE_YEARS = text(
            (SELECT max(year) FROM appraised_results WHERE tenant_id = :tenant) AS published,
            (SELECT max(year) FROM submissions WHERE tenant_id = :tenant) AS submitted,
            (SELECT max(year) FROM tasks WHERE tenant_id = :tenant) AS board,
+           (SELECT max(year) FROM progress_reports WHERE tenant_id = :tenant) AS reported,
            LEAST((SELECT min(year) FROM assessments WHERE tenant_id = :tenant),
                  (SELECT min(year) FROM appraised_results WHERE tenant_id = :tenant),
                  (SELECT min(year) FROM submissions WHERE tenant_id = :tenant),

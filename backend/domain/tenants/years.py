@@ -93,6 +93,7 @@ _SECTIONS = {
     "submission": ("nộp hồ sơ đánh giá", "hồ sơ đã nộp"),
     "reports": ("báo cáo tiến độ khắc phục", "báo cáo tiến độ"),
     "evidence": ("thu thập tài liệu kiểm chứng", "tài liệu kiểm chứng"),
+    "explanation": ("giải trình với Sở Nội vụ", "yêu cầu giải trình"),
 }
 
 
@@ -105,7 +106,9 @@ def _last_year(ctx: TenantContext, section: str) -> int | None:
         "evidence": archive.assessed,
         "board": archive.board,
         "submission": archive.submitted,
-    }.get(section, ctx.cycle.year)
+        "explanation": archive.submitted,  # requests answer a package
+        "reports": archive.reported,
+    }[section]
 
 
 def archived_year(
