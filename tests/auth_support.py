@@ -460,3 +460,21 @@ async def memberships_of(owner_engine: AsyncEngine, user_id: uuid.UUID) -> list[
             owner_engine, tid, "SELECT tenant_id, role FROM memberships WHERE user_id = :u", u=user_id
         )
     return found
+
+
+async def publish_result(
+    owner_engine: AsyncEngine, province: str, tenant: str, year: int, total: str, rank: int, rank_of: int
+) -> None:
+    """A published (appraised) result of the tenant's year, with no areas, as a history import leaves one."""
+    await in_tenant_of(
+        owner_engine,
+        province,
+        tenant,
+        "INSERT INTO appraised_results (id, tenant_id, year, areas, bonus, penalty, total, rank, rank_of, source)"
+        " VALUES (gen_random_uuid(), CAST(current_setting('app.tenant_id') AS uuid), :year, '{}', 0, 0,"
+        " CAST(:total AS numeric), :rank, :rank_of, 'test')",
+        year=year,
+        total=total,
+        rank=rank,
+        rank_of=rank_of,
+    )

@@ -32,7 +32,7 @@ from backend.domain.tenants.lineage import load_lineage
 from backend.domain.tenants.sync import SyncReport, sync_tenants
 from backend.jobs.reminders import collect
 from backend.settings import PROJECT_ROOT, Settings
-from tests.auth_support import execute, in_tenant, scalar
+from tests.auth_support import execute, in_tenant, publish_result, scalar
 from tests.factories import DEPARTMENT_MERGE, config_dir
 from tests.fixtures.submissions import _empty_queue  # noqa: F401 - the fixture: the demo's seeding queues package builds
 from tests.html_support import squash
@@ -312,6 +312,14 @@ async def test_a_province_merge(tmp_path: Path, owner_engine: AsyncEngine, clien
     assert "Lưu trữ – chỉ đọc." in archive.text
     assert "Thành phố Hồ Chí Minh" in archive.text
     assert (await client.get(f"{BRVT_STNMT}/quan-tri/nhat-ky")).status_code == 200
+    # Its 2024, lived through before the merge of 07/2025 though kept nowhere here, is not the successor's year; 2025 is
+    lived = squash((await client.get(f"{BRVT_STNMT}/tu-danh-gia/2024")).text)
+    assert "Hồ sơ lưu trữ của Sở Tài nguyên và Môi trường không có bản tự đánh giá năm 2024." in lived
+    merged = squash((await client.get(f"{BRVT_STNMT}/tu-danh-gia/2025")).text)
+    assert (
+        "không tự đánh giá Chỉ số CCHC năm 2025 vì đã được sắp xếp lại từ ngày 01/07/2025: công việc năm 2025 thuộc"
+        " Sở Nông nghiệp và Môi trường (Thành phố Hồ Chí Minh)."
+    ) in merged
 
     # Tasks carried over from the other province.
     csrf = await csrf_of(client, f"{HCM}/so-nong-nghiep-moi-truong/")
@@ -677,4 +685,156 @@ async def test_an_archive_s_home_says_what_it_is_and_its_pages_open_on_its_own_y
     assert "Lưu trữ đến năm 2024" in sheet
     assert "(hiện tại)" not in sheet
     # the test's province has no criteria set of 2024 (the demo has): either way the page says what the archive has
-    assert 'id="archive-no-assessment"' in sheet or "hồ sơ lưu trữ không có trang này cho năm 2024" in sheet
+    assert 'id="archived-year"' in sheet or "hồ sơ lưu trữ không có trang này cho năm 2024" in sheet
+
+
+SUCCESSOR_LINK = '<a href="/t/ha-tinh/so-nong-nghiep-moi-truong/">Sở Nông nghiệp và Môi trường</a>'
+# What the archive did not do, by the section of the path.
+NOT_DONE = {
+    "tu-danh-gia": "không tự đánh giá Chỉ số CCHC",
+    "ket-qua": "không tự đánh giá Chỉ số CCHC",
+    "ke-hoach": "không lập kế hoạch khắc phục",
+    "bao-cao": "không báo cáo tiến độ khắc phục",
+    "nop-ho-so": "không nộp hồ sơ đánh giá",
+    "tai-lieu": "không thu thập tài liệu kiểm chứng",
+    "giai-trinh": "không giải trình với Sở Nội vụ",
+}
+
+
+def merged_away(path: str) -> str:
+    """What the archive's page (or the API) says of a yearly `path` (/<section>/<year>/…) after its merge."""
+    section, year = path.split("/")[1:3]
+    return (
+        f"Sở Tài nguyên và Môi trường {NOT_DONE[section]} năm {year} vì đã được sắp xếp lại từ ngày 01/03/2025:"
+        f" công việc năm {year} thuộc Sở Nông nghiệp và Môi trường (Tỉnh Hà Tĩnh)."
+    )
+
+
+async def test_an_archive_s_years_it_has_nothing_of_say_why_with_no_empty_cards_lanes_or_badges(
+    tmp_path: Path, owner_engine: AsyncEngine, client: AsyncTestClient[Litestar]
+) -> None:
+    """Hà Tĩnh's Sở TN&MT (archived on 01/03/2025, published 2022–2024, one open task on its 2024 plan): its
+    self-assessment, board, reports, packages and evidence of a later year say it did not work that year and where
+    the work went, linking its successor and its last year, with no empty score card, lane, draft badge or period
+    falling due; a year before its first record and a year of its life without such a record say so too."""
+    await _merged(tmp_path, owner_engine)
+    await import_histories(owner_engine, load_histories(PROJECT_ROOT / "tenants"))
+    await add_open_task(owner_engine, HT_ARCHIVE, 1, "Ban hành kế hoạch rà soát TTHC")
+    await tenant_rows(owner_engine, HT_ARCHIVE, "UPDATE tasks SET year = 2024")
+    await sign_in(client, HT_ARCHIVE_ADMIN)
+    later = ("/tu-danh-gia/2025", "/tu-danh-gia/2026", "/ke-hoach/2025", "/bao-cao/2026", "/nop-ho-so/2025")
+    for path in (*later, "/tai-lieu/2025/tieu-chi/1.2", "/giai-trinh/2025"):
+        answer = await client.get(f"{HT_ARCHIVE}{path}")
+        assert answer.status_code == 200, (path, answer.status_code)
+        body = squash(answer.text)
+        assert 'data-reason="after"' in body, path
+        assert merged_away(path) in body, path
+        assert SUCCESSOR_LINK in body.split('id="archived-year"', 1)[1], path
+        for empty in ('id="sheet-total"', "Chưa bắt đầu", "Dự thảo", 'id="board"', "Quá hạn", "Chưa soạn", "Chưa nộp"):
+            assert empty not in body, (path, empty)
+        section = path.split("/")[1]
+        assert f'href="{HT_ARCHIVE}/{section}/2026"' not in body, path  # the year switcher offers its own years only
+    board = squash((await client.get(f"{HT_ARCHIVE}/ke-hoach/2025")).text)
+    assert f'href="{HT_ARCHIVE}/ke-hoach/2024" id="archived-year-last">Kế hoạch khắc phục năm 2024</a>' in board
+    assert "Kế hoạch năm 2024 còn 1 nhiệm vụ chưa hoàn thành" in board
+
+    before = squash((await client.get(f"{HT_ARCHIVE}/tu-danh-gia/2020")).text)  # the test's one criteria set
+    assert 'data-reason="before"' in before
+    assert (
+        "Sở Tài nguyên và Môi trường không có hồ sơ năm 2020 trên parboard: hồ sơ lưu trữ bắt đầu từ năm 2022."
+        in before
+    )
+    assert 'id="sheet-total"' not in before
+    none = await client.get(f"{HT_ARCHIVE}/nop-ho-so/2024")  # its last year, where the page opens: it sent nothing
+    assert none.status_code == 200
+    assert "Hồ sơ lưu trữ của Sở Tài nguyên và Môi trường không có hồ sơ đã nộp năm 2024." in none.text
+    assert 'id="archived-year-none"' in none.text
+
+
+async def test_the_api_answers_404_with_the_same_sentence_for_an_archive_s_years_it_has_nothing_of(
+    tmp_path: Path, owner_engine: AsyncEngine, client: AsyncTestClient[Litestar]
+) -> None:
+    """No empty object as if work were due: each yearly read of the archive's later years is a 404 `not_found`
+    whose message names the successor, as the page says."""
+    await _merged(tmp_path, owner_engine)
+    await import_histories(owner_engine, load_histories(PROJECT_ROOT / "tenants"))
+    await sign_in(client, HT_ARCHIVE_ADMIN)
+    for path in (
+        "/tu-danh-gia/2025",
+        "/tu-danh-gia/2025/tieu-chi",
+        "/ket-qua/2026",
+        "/ke-hoach/2025",
+        "/ke-hoach/2025/nhiem-vu",
+        "/bao-cao/2026",
+        "/nop-ho-so/2025",
+        "/tai-lieu/2025",
+        "/giai-trinh/2025",
+    ):
+        answer = await client.get(f"/api/v1{HT_ARCHIVE}{path}")
+        assert answer.status_code == 404, (path, answer.status_code, answer.text[:300])
+        error = answer.json()
+        assert error["code"] == "not_found", path
+        assert error["message"] == merged_away(path), path
+    # the self-assessment's spreadsheet of such a year: the same sentence, not an empty sheet "Chưa bắt đầu"
+    sheet = await client.get(f"{HT_ARCHIVE}/tu-danh-gia/2020/bang-tu-danh-gia.xlsx")
+    assert sheet.status_code == 404
+    assert "không có hồ sơ năm 2020 trên parboard: hồ sơ lưu trữ bắt đầu từ năm 2022." in sheet.text
+    # a year of its life it sent no package of: the same 404, not an empty list
+    none = await client.get(f"/api/v1{HT_ARCHIVE}/nop-ho-so/2024")
+    assert none.status_code == 404
+    assert none.json()["message"] == "Hồ sơ lưu trữ của Sở Tài nguyên và Môi trường không có hồ sơ đã nộp năm 2024."
+
+
+async def test_the_so_noi_vu_reads_an_archive_s_review_labelled_read_only_and_never_as_yet_to_submit(
+    tmp_path: Path, owner_engine: AsyncEngine, client: AsyncTestClient[Litestar]
+) -> None:
+    """The inspector's list shows the archive only for a year it has a record of, labelled "Lưu trữ" with its
+    successor and its published result, counting nothing; its review page offers no form; the province's results
+    do not count it among the departments yet to self-assess."""
+    await _merged(tmp_path, owner_engine)
+    await sign_in(client, HT_REVIEWER)
+    review_list = f"{HT_SNV}/tham-dinh/2020"
+    listed = squash((await client.get(review_list)).text)
+    assert 'data-tenant="so-ngoai-vu"' in listed
+    assert 'data-tenant="so-tai-nguyen-moi-truong"' not in listed  # nothing of 2020: its successor's year
+    await publish_result(owner_engine, "ha-tinh", "so-tai-nguyen-moi-truong", 2020, "80.5", 3, 12)
+    listed = squash((await client.get(review_list)).text)
+    row = listed.split('data-tenant="so-tai-nguyen-moi-truong"', 1)[1].split("</tr>", 1)[0]
+    assert '<span class="badge badge-muted">Lưu trữ</span>' in row
+    assert "nay là Sở Nông nghiệp và Môi trường" in row
+    assert "Không có trên parboard" in row
+    assert "Chưa nộp" not in row
+    assert "Đã công bố" in row
+    assert ">80,5<" in row
+    assert ">3/12<" in row
+    assert "badge-danger" not in row  # no evidence missing: it sent no package to miss any from
+
+    page = squash((await client.get(f"{review_list}/so-tai-nguyen-moi-truong")).text)
+    banner = page.split('id="review-archived"', 1)[1].split("</div>", 1)[0]
+    assert "Lưu trữ – chỉ đọc." in banner
+    assert SUCCESSOR_LINK in banner
+    assert "Kết quả công bố năm 2020: tổng điểm 80,5, xếp hạng 3/12." in banner
+    assert "Đơn vị không có hồ sơ nộp, thẩm định hay bảng tự chấm năm 2020 trên parboard." in page
+    assert not re.findall(r'<form[^>]*method="post"', page.split("<main", 1)[1])
+    for step in ("/quyet-dinh", "/yeu-cau", "/ky-duyet", "/giao", "/vong-2", "/tra-lai", "/cong-bo", "Tự chấm 0"):
+        assert step not in page, step
+
+    queue = (await client.get(f"/api/v1{review_list}")).json()
+    line = next(i for i in queue["items"] if i["tenant"] == "so-tai-nguyen-moi-truong")
+    assert line["archived_on"] == "2025-03-01"
+    assert line["successors"] == ["/t/ha-tinh/so-nong-nghiep-moi-truong"]
+    assert (line["submission"], line["appraisal"], line["criteria"], line["without_evidence"]) == (
+        "Không có trên parboard",
+        "Đã công bố",
+        0,
+        0,
+    )
+
+    client.cookies.clear()
+    await sign_in(client, HT_PROVINCE_ADMIN)
+    results = squash((await client.get(f"{HT_SNV}/tinh/ket-qua/2020")).text)
+    yet = results.split("Chưa bắt đầu tự đánh giá:", 1)[1].split("</p>", 1)[0]
+    assert "Sở Ngoại vụ" in yet
+    assert "Sở Tài nguyên và Môi trường" not in yet
+    published = results.split('id="published"', 1)[1].split("</table>", 1)[0]
+    assert 'Sở Tài nguyên và Môi trường <span class="badge badge-muted">Lưu trữ</span>' in published

@@ -15,6 +15,7 @@ from backend.domain.assessments.history import import_histories, load_histories
 from backend.domain.tenants.config import load_directory, with_issuer_base
 from backend.domain.tenants.lineage import load_lineage
 from backend.domain.tenants.sync import sync_tenants
+from tests.auth_support import publish_result
 from tests.e2e.conftest import DEMO_TENANTS, BrowserProblems, LiveStack, sign_in_through_provider
 from tests.support import LiveServer
 
@@ -83,4 +84,83 @@ async def test_the_archive_as_its_old_member_sees_it(
     await page.goto(f"{ARCHIVE}/")
     await banner.get_by_role("link", name="Sở Nông nghiệp và Môi trường").click()
     await expect(page).to_have_url(re.compile(re.escape(SUCCESSOR) + "$"))
+    problems.assert_clean()
+
+
+# Years after the merge, each section's page of one: the successor worked them.
+LATER = (
+    ("/tu-danh-gia/2025", "không tự đánh giá Chỉ số CCHC năm 2025"),
+    ("/ke-hoach/2025", "không lập kế hoạch khắc phục năm 2025"),
+    ("/bao-cao/2026", "không báo cáo tiến độ khắc phục năm 2026"),
+    ("/nop-ho-so/2026", "không nộp hồ sơ đánh giá năm 2026"),
+)
+
+
+@pytest.mark.parametrize(
+    "viewport", [{"width": 1366, "height": 900}, {"width": 390, "height": 844}], ids=["desktop", "phone"]
+)
+async def test_the_archive_s_years_after_its_merge_say_why_and_where_the_work_went(
+    page: Page, live_stack: LiveStack, problems: BrowserProblems, archive: None, viewport: ViewportSize
+) -> None:
+    """A year the archive never worked, typed into the address: a clear sentence naming the successor, with its
+    link, instead of empty score cards, lanes and a draft badge; its own last year one click away."""
+    await page.set_viewport_size(viewport)
+    await sign_in_through_provider(page, live_stack, OLD_MEMBER)
+    for path, did in LATER:
+        await page.goto(f"{ARCHIVE}{path}")
+        absent = page.locator("#archived-year")
+        await expect(absent).to_be_visible()
+        await expect(absent).to_contain_text(
+            f"Sở Tài nguyên và Môi trường {did} vì đã được sắp xếp lại từ ngày 01/03/2025"
+        )
+        await expect(absent.get_by_role("link", name="Sở Nông nghiệp và Môi trường")).to_be_visible()
+        for empty in ("Chưa bắt đầu", "Dự thảo", "Quá hạn", "Chưa nộp"):
+            await expect(page.locator("main").get_by_text(empty)).to_have_count(0)
+        await expect(page.locator("#sheet-total, #board, .card-grid")).to_have_count(0)
+        await _writes_nothing(page)
+        assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), path
+
+    # Back to its last year from the page, then on to the successor from the same box.
+    await page.goto(f"{ARCHIVE}/tu-danh-gia/2026")
+    await page.locator("#archived-year").get_by_role("link", name="Năm 2024").click()
+    await expect(page).to_have_url(re.compile(re.escape(f"{ARCHIVE}/tu-danh-gia/2024") + "$"))
+    await expect(page.locator("#year-cycle")).to_have_text("Lưu trữ đến năm 2024")
+    await page.goto(f"{ARCHIVE}/ke-hoach/2025")
+    await page.locator("#archived-year").get_by_role("link", name="Sở Nông nghiệp và Môi trường").click()
+    await expect(page).to_have_url(re.compile(re.escape(SUCCESSOR) + "$"))
+    problems.assert_clean()
+
+
+@pytest.mark.parametrize(
+    "viewport", [{"width": 1366, "height": 900}, {"width": 390, "height": 844}], ids=["desktop", "phone"]
+)
+async def test_the_inspector_reads_the_archive_s_review_read_only_with_its_successor(
+    page: Page,
+    live_stack: LiveStack,
+    problems: BrowserProblems,
+    archive: None,
+    owner_engine: AsyncEngine,
+    viewport: ViewportSize,
+) -> None:
+    """Nguyễn Văn Toàn (Hà Tĩnh's Sở Nội vụ) opens the year's review list: the archive, with a result published
+    that year, is labelled "Lưu trữ" with its successor; its review shows the result and names the successor, and
+    offers no decision, request or publishing."""
+    # a result of the year the test's criteria set is of
+    await publish_result(owner_engine, "ha-tinh", "so-tai-nguyen-moi-truong", 2020, "80.5", 3, 12)
+    await page.set_viewport_size(viewport)
+    await sign_in_through_provider(page, live_stack, "Nguyễn Văn Toàn")
+    await page.goto("/t/ha-tinh/so-noi-vu/tham-dinh/2020")
+    row = page.locator("#review-list tr[data-tenant='so-tai-nguyen-moi-truong']")
+    await expect(row).to_contain_text("Lưu trữ")
+    await expect(row).to_contain_text("nay là Sở Nông nghiệp và Môi trường")
+    await expect(row).to_contain_text("Không có trên parboard")
+    await expect(row).to_contain_text("80,5")
+    assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    await row.get_by_role("link", name="Sở Tài nguyên và Môi trường").click()
+    archived = page.locator("#review-archived")
+    await expect(archived).to_contain_text("Lưu trữ – chỉ đọc.")
+    await expect(archived).to_contain_text("Kết quả công bố năm 2020: tổng điểm 80,5, xếp hạng 3/12.")
+    await expect(archived.get_by_role("link", name="Sở Nông nghiệp và Môi trường")).to_be_visible()
+    await _writes_nothing(page)
+    assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     problems.assert_clean()

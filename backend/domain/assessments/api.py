@@ -22,6 +22,7 @@ from backend.domain.assessments.published import publication, tenant_result
 from backend.domain.assessments.sheet import Row
 from backend.domain.submissions.calendar import calendar_lock
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
+from backend.domain.tenants.years import ensure_archived_year
 from backend.web.api import ApiConflict, ApiError, ApiProblem, error_responses
 
 VIEW = {"access": Permission.TENANT_VIEW, "token_scope": TokenScope.RESULTS_READ}
@@ -117,6 +118,7 @@ class ResultsApiController(Controller):
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
     ) -> TenantResultsOut:
+        ensure_archived_year(tenant, year, section="assessment")  # an archive's year after (or before) its life
         loaded = await services.load(db_session, tenant.province, year)
         if loaded is None:
             raise NotFoundException(f"Tỉnh chưa ban hành bộ chỉ số năm {year}.")
@@ -284,7 +286,11 @@ def _allowed(tenant: TenantContext) -> set[str]:
 
 
 async def _loaded(db: AsyncSession, tenant: TenantContext, year: int) -> services.Loaded:
+    """The year's sheet; 404 without a criteria set, or for an archive's year it did not self-assess."""
     loaded = await services.load(db, tenant.province, year)
+    ensure_archived_year(
+        tenant, year, section="assessment", has_record=None if loaded is None else bool(loaded.assessment)
+    )
     if loaded is None:
         raise NotFoundException(f"Tỉnh chưa ban hành bộ chỉ số năm {year}.")
     return loaded

@@ -30,7 +30,14 @@ from backend.domain.assessments.xlsx import (
 )
 from backend.domain.submissions.calendar import calendar_lock
 from backend.domain.tenants.deps import TenantContext
-from backend.domain.tenants.years import criteria_years_or_page, no_criteria_page
+from backend.domain.tenants.years import (
+    ArchivedYear,
+    archived_year,
+    archived_year_page,
+    criteria_years_or_page,
+    ensure_archived_year,
+    no_criteria_page,
+)
 from backend.web.charts import svg_to_png
 from backend.web.downloads import PNG, SVG, XLSX, download
 from backend.web.flash import notice, redirect_after, redirect_after_change
@@ -154,6 +161,8 @@ class AssessmentController(Controller):
         code: FromPath[str],
     ) -> Template:
         loaded = await _loaded(db_session, tenant, year)
+        if absent := archived_year(tenant, year, section="assessment", has_record=loaded.assessment is not None):
+            return await _archived_page(request, db_session, tenant, year, absent)
         area = _area(loaded, code)
         return page(
             request,
@@ -268,6 +277,8 @@ class AssessmentController(Controller):
         self, db_session: NamedDependency[AsyncSession], tenant: NamedDependency[TenantContext], year: FromPath[int]
     ) -> Response[bytes]:
         loaded = await _loaded(db_session, tenant, year)
+        # an archive's year it did not self-assess: a 404 saying so, not an empty sheet "Chưa bắt đầu"
+        ensure_archived_year(tenant, year, section="assessment", has_record=loaded.assessment is not None)
         sheet = loaded.sheet
         result = tenant_result(sheet, year, loaded.rules)
         status = loaded.assessment.status if loaded.assessment else ""
@@ -504,6 +515,9 @@ async def _overview_page(
     status_code: int = 200,
 ) -> Template:
     loaded = await services.load(db, tenant.province, year)
+    known = None if loaded is None else loaded.assessment is not None
+    if absent := archived_year(tenant, year, section="assessment", has_record=known):
+        return await _archived_page(request, db, tenant, year, absent)
     if loaded is None:
         return await no_criteria_page(
             request,
@@ -530,6 +544,20 @@ async def _overview_page(
         province_parts=(parts := province_parts(loaded.sheet)),
         province_points=province_points(parts),
         status_code=status_code,
+    )
+
+
+async def _archived_page(
+    request: Request[Any, Any, Any], db: AsyncSession, tenant: TenantContext, year: int, absent: ArchivedYear
+) -> Template:
+    """An archive's self-assessment of a year it did not self-assess: why, and no empty score cards."""
+    return await archived_year_page(
+        request,
+        db,
+        tenant,
+        absent,
+        title=f"Tự đánh giá Chỉ số CCHC năm {year}",
+        href=f"{tenant.base_path}/tu-danh-gia",
     )
 
 

@@ -117,7 +117,8 @@ async def province_results(db: AsyncSession, ctx: TenantContext, year: int) -> P
             result.published.append(PublishedLine(tenant, line.total, line.rank, line.rank_of))
         loaded = sheets.get(tenant.id)
         if loaded is None or loaded.assessment is None:
-            result.missing.append(tenant)
+            if tenant.archived_on is None:  # an archive has no self-assessment due: its successor assesses the year
+                result.missing.append(tenant)
             continue
         status[tenant.code] = STATUS_LABELS[loaded.assessment.status]
         group = groups.get(tenant.ranking_group_id, "") if tenant.ranking_group_id else ""

@@ -24,6 +24,7 @@ from backend.domain.evidence import services
 from backend.domain.evidence.services import ClientGone, Target, TargetLookup
 from backend.domain.evidence.sniff import ACCEPTED_TEXT
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
+from backend.domain.tenants.years import ensure_archived_year
 from backend.web.api import API_PREFIX, ApiError, ApiProblem, error_responses, multipart_operation
 
 READ = {"access": Permission.TENANT_VIEW, "token_scope": TokenScope.EVIDENCE_READ}
@@ -159,7 +160,9 @@ class EvidenceApiController(Controller):
             str | None, QueryParameter(name="tieu-chi", description="mã tiêu chí, ví dụ 1.2", max_length=31)
         ] = None,
     ) -> EvidenceListOut:
-        """The live files of the year's criteria (a remedy task's files are on its task)."""
+        """The live files of the year's criteria (a remedy task's files are on its task); 404 for an archive's year
+        after (or before) its life."""
+        ensure_archived_year(tenant, year, section="evidence")
         if criterion is not None and not services.CRITERION_CODE.match(criterion):
             raise ApiProblem("Không có tiêu chí này.", field="tieu-chi", status=404)
         files = await services.criterion_files(db_session, year, criterion)

@@ -19,6 +19,7 @@ from backend.domain.evidence import services
 from backend.domain.evidence.services import ClientGone, EvidenceError, Received, Target
 from backend.domain.evidence.sniff import ACCEPTED_TEXT, INLINE
 from backend.domain.tenants.deps import TenantContext
+from backend.domain.tenants.years import archived_year, archived_year_page
 from backend.settings import Settings
 from backend.web.flash import notice
 from backend.web.templating import page
@@ -132,6 +133,10 @@ class EvidenceController(Controller):
         year: FromPath[int],
         code: FromPath[str],
     ) -> Template:
+        if absent := archived_year(tenant, year, section="evidence"):  # an archive's year after (or before) its life
+            title = f"Tài liệu kiểm chứng năm {year}"
+            href = f"{tenant.base_path}/tu-danh-gia"
+            return await archived_year_page(request, db_session, tenant, absent, title=title, href=href)
         return await self._panel(request, db_session, tenant, services.criterion_target(year, code))
 
     @post("/{year:int}/tieu-chi/{code:str}", name="evidence:upload_criterion", opt=UPLOAD, request_max_body_size=None)

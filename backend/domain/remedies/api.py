@@ -26,7 +26,9 @@ from backend.domain.remedies import board as boards
 from backend.domain.remedies import board_reading as reading
 from backend.domain.remedies import services, tasks
 from backend.domain.remedies.board import Filters, MoveError
+from backend.domain.remedies.reports import board_task_count
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
+from backend.domain.tenants.years import ensure_archived_year
 from backend.web.api import ApiConflict, ApiError, ApiProblem, Cursor, Limit, decode_cursor, error_responses, page_of
 
 VIEW = {"access": Permission.TENANT_VIEW, "token_scope": TokenScope.TASKS_READ}
@@ -229,6 +231,12 @@ def _problem(errors: dict[str, str]) -> ApiProblem:
 _API_FIELDS = {"coordinating": "coordinating_unit_ids", "assignees": "assignee_ids"}
 
 
+async def _archived_board(db: AsyncSession, tenant: TenantContext, year: int) -> None:
+    """404 for an archive's board of a year it has no plan of (`tenants.years.archived_year`), not an empty plan."""
+    if tenant.archived:
+        ensure_archived_year(tenant, year, section="board", has_record=await board_task_count(db, year) > 0)
+
+
 class RemedyTaskApiController(Controller):
     path = "/t/{province_code:str}/{tenant_code:str}/ke-hoach/{year:int}/nhiem-vu"
     dependencies = {"tenant": Provide(provide_tenant_context)}  # noqa: RUF012 - Litestar reads it
@@ -256,6 +264,7 @@ class RemedyTaskApiController(Controller):
         limit: Limit = 50,
         cursor: Cursor = None,
     ) -> TasksPage:
+        await _archived_board(db_session, tenant, year)
         filters = Filters(unit, assignee, area, column, overdue, label, words.strip())
         after = decode_cursor(cursor, tuple[int])[0] if cursor else None
         found = await services.find_tasks(db_session, tenant, year, filters, after=after, limit=limit + 1)
@@ -523,6 +532,7 @@ class RemedyPlanApiController(Controller):
     async def plan(
         self, db_session: NamedDependency[AsyncSession], tenant: NamedDependency[TenantContext], year: FromPath[int]
     ) -> PlanOut:
+        await _archived_board(db_session, tenant, year)
         await reading.areas(db_session, tenant, year)
         return await _plan_out(db_session, year)
 

@@ -18,11 +18,12 @@ from backend.domain.remedies import board_reading as reading
 from backend.domain.remedies import services, tasks
 from backend.domain.remedies.board import Board, ColumnView, Filters, Lane
 from backend.domain.remedies.cards import cards_html
+from backend.domain.remedies.reports import board_task_count
 from backend.domain.tenants.deps import (
     TenantContext,
     provide_unbound_tenant_context,
 )
-from backend.domain.tenants.years import no_criteria_page
+from backend.domain.tenants.years import archived_year, archived_year_page, no_criteria_page
 from backend.web.flash import notice, redirect_after
 from backend.web.templating import SPLICE, SplicedTemplate, page
 
@@ -84,6 +85,20 @@ class RemedyBoardController(Controller):
         year: FromPath[int],
     ) -> Template:
         filters = Filters.from_query(dict(request.query_params))
+        if tenant.archived and (
+            absent := archived_year(
+                tenant, year, section="board", has_record=await board_task_count(db_session, year) > 0
+            )
+        ):
+            return await archived_year_page(
+                request,
+                db_session,
+                tenant,
+                absent,
+                title=f"Kế hoạch khắc phục sau kết quả Chỉ số CCHC năm {year}",
+                href=f"{tenant.base_path}/ke-hoach",
+                open_tasks=await board_task_count(db_session, absent.last, open_only=True) if absent.last else None,
+            )
         lanes = await reading.year_areas(db_session, tenant, year)
         if not lanes:
             return await no_criteria_page(

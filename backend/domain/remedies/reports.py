@@ -32,6 +32,7 @@ from backend.domain.assessments import services as assessments
 from backend.domain.remedies import visibility
 from backend.domain.tenants.deps import TenantContext
 from backend.domain.tenants.services import ReportDue, report_deadlines
+from backend.domain.tenants.years import ArchivedYear, archived_year, archived_year_page
 from backend.web.flash import redirect_after_change
 from backend.web.formatting import vn_number
 from backend.web.templating import page
@@ -59,7 +60,15 @@ class Period:
 
 async def plan_task_count(db: AsyncSession, year: int) -> int:
     """How many tasks the plan the year's reports are on has (0: no plan yet)."""
-    return int(await db.scalar(select(func.count()).select_from(Task).where(Task.year == plan_year(year))) or 0)
+    return await board_task_count(db, plan_year(year))
+
+
+async def board_task_count(db: AsyncSession, year: int, *, open_only: bool = False) -> int:
+    """How many tasks the board of `year` (the plan after that year's results) has; `open_only`: not done yet."""
+    query = select(func.count()).select_from(Task).where(Task.year == year)
+    if open_only:
+        query = query.where(Task.column_id.not_in(select(BoardColumn.id).where(BoardColumn.is_done)))
+    return int(await db.scalar(query) or 0)
 
 
 async def periods(db: AsyncSession, ctx: TenantContext, year: int) -> list[Period]:
@@ -225,6 +234,19 @@ async def submit_report(db: AsyncSession, ctx: TenantContext, year: int, period:
     return report
 
 
+async def _archived_page(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    tenant: TenantContext,
+    absent: ArchivedYear,
+    years: list[int] | None = None,
+) -> Template:
+    """An archive's reports of a year it did not report on: why, and no periods falling due as if work were."""
+    title = f"Báo cáo tiến độ khắc phục năm {absent.year}"
+    href = f"{tenant.base_path}/bao-cao"
+    return await archived_year_page(request, db, tenant, absent, title=title, href=href, years=years)
+
+
 class ProgressReportController(Controller):
     path = "/bao-cao"
     include_in_schema = False
@@ -241,6 +263,10 @@ class ProgressReportController(Controller):
         tenant: NamedDependency[TenantContext],
         year: FromPath[int],
     ) -> Template:
+        found = await periods(db_session, tenant, year)
+        years = await assessments.criteria_years(db_session, tenant.province)
+        if absent := archived_year(tenant, year, section="reports", has_record=any(p.report for p in found)):
+            return await _archived_page(request, db_session, tenant, absent, years)
         return page(
             request,
             "remedies/reports.html",
@@ -249,8 +275,8 @@ class ProgressReportController(Controller):
             year=year,
             plan_year=plan_year(year),
             plan_tasks=await plan_task_count(db_session, year),
-            years=await assessments.criteria_years(db_session, tenant.province),
-            periods=await periods(db_session, tenant, year),
+            years=years,
+            periods=found,
             today=vietnam_today(),
         )
 
@@ -263,8 +289,10 @@ class ProgressReportController(Controller):
         year: FromPath[int],
         period: FromPath[str],
     ) -> Template:
-        due = due_of(tenant, year, period)
         report = await find_report(db_session, year, period)
+        if absent := archived_year(tenant, year, section="reports", has_record=report is not None):
+            return await _archived_page(request, db_session, tenant, absent)
+        due = due_of(tenant, year, period)
         data = await report_data(db_session, tenant, year, report)
         visible = visibility.visible_condition(tenant)
         return page(

@@ -29,6 +29,7 @@ from backend.domain.remedies.reports import (
     submit_report,
 )
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
+from backend.domain.tenants.years import ensure_archived_year
 from backend.web.api import ApiConflict, ApiError, ApiProblem, error_responses
 
 
@@ -129,6 +130,8 @@ class ReportApiController(Controller):
         self, db_session: NamedDependency[AsyncSession], tenant: NamedDependency[TenantContext], year: FromPath[int]
     ) -> ReportsOut:
         base = f"{tenant.base_path}/bao-cao/{year}"
+        found = await periods(db_session, tenant, year)
+        ensure_archived_year(tenant, year, section="reports", has_record=any(p.report for p in found))
         return ReportsOut(
             year=year,
             plan_year=plan_year(year),
@@ -142,7 +145,7 @@ class ReportApiController(Controller):
                     submitted_at=p.report.submitted_at if p.report else None,
                     page_url=f"{base}/{p.code}",
                 )
-                for p in await periods(db_session, tenant, year)
+                for p in found
             ],
         )
 
@@ -160,6 +163,9 @@ class ReportApiController(Controller):
         year: FromPath[int],
         period: FromPath[str],
     ) -> ReportOut:
+        if tenant.archived:  # an archive's period it did not report on: 404, not an empty report falling due
+            report = await find_report(db_session, year, period)
+            ensure_archived_year(tenant, year, section="reports", has_record=report is not None)
         return await report_out(db_session, tenant, year, period)
 
     @put(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -29,6 +29,7 @@ from backend.domain.evidence.storage import storage_from_settings
 from backend.domain.review import decisions, publishing, services
 from backend.domain.review.services import Review, ReviewError, ReviewRow
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
+from backend.domain.tenants.years import ensure_archived_year
 from backend.web.api import API_PREFIX, ApiProblem, error_responses
 from backend.web.input import clean_text
 
@@ -51,6 +52,8 @@ class DepartmentLineOut(msgspec.Struct):
     open_requests: int
     assigned: int
     page_url: str
+    archived_on: date | None  # an archive (tenants/lineage.yaml): read-only, listed for the years it has records of
+    successors: list[str]  # an archive's successors' paths, nearest first
 
 
 class ReviewQueueOut(msgspec.Struct):
@@ -90,6 +93,8 @@ class ReviewApiController(Controller):
                     open_requests=line.open_requests,
                     assigned=line.assigned,
                     page_url=f"{tenant.base_path}/tham-dinh/{year}/{line.department.code}",
+                    archived_on=line.department.archived_on,
+                    successors=[s.path for s in line.archive.successors] if line.archive else [],
                 )
                 for line in lines
             ],
@@ -540,6 +545,7 @@ class ExplanationApiController(Controller):
         self, db_session: NamedDependency[AsyncSession], tenant: NamedDependency[TenantContext], year: FromPath[int]
     ) -> DepartmentRequestsOut:
         found = await services.department_requests(db_session, tenant, year)
+        ensure_archived_year(tenant, year, section="explanation", has_record=bool(found.requests))
         return DepartmentRequestsOut(
             year=year, open=len(found.open), locked=found.locked, items=[request_out(r) for r in found.requests]
         )

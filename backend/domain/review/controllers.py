@@ -20,7 +20,7 @@ from backend.domain.evidence.storage import storage_from_settings
 from backend.domain.review import decisions, publishing, services
 from backend.domain.review.services import ReviewError
 from backend.domain.tenants.deps import TenantContext
-from backend.domain.tenants.years import criteria_years_or_page
+from backend.domain.tenants.years import archived_year, archived_year_page, criteria_years_or_page
 from backend.web.flash import notice, problem
 from backend.web.templating import page
 
@@ -57,9 +57,13 @@ async def _department_review(db: AsyncSession, tenant: TenantContext, dept: Tena
     the agencies a criterion can be given to, and the page's address."""
     async with services.bound_to(db, tenant, dept):
         review = await services.visible_review(db, tenant, dept, year)
-    agencies = [a for a in await services.departments_of(db, tenant.province) if a.id != dept.id]
+        archive = await services.archived_department(db, dept, year)
+    agencies = [
+        a for a in await services.departments_of(db, tenant.province) if a.id != dept.id and a.archived_on is None
+    ]
     return {
         "review": review,
+        "archive": archive,
         "agencies": agencies,
         "agency_names": {a.id: a.name for a in agencies},
         "home_affairs": is_home_affairs(tenant),
@@ -309,6 +313,11 @@ class ExplanationController(Controller):
         typed: dict[str, str] | None = None,
         status_code: int = 200,
     ) -> Template:
+        requests = await services.department_requests(db, tenant, year)
+        if absent := archived_year(tenant, year, section="explanation", has_record=bool(requests.requests)):
+            title = f"Yêu cầu bổ sung tài liệu và giải trình năm {year}"
+            href = f"{tenant.base_path}/giai-trinh"
+            return await archived_year_page(request, db, tenant, absent, title=title, href=href)
         return page(
             request,
             "review/requests.html",
@@ -316,7 +325,7 @@ class ExplanationController(Controller):
             ctx=tenant,
             section="assessment",
             year=year,
-            requests=await services.department_requests(db, tenant, year),
+            requests=requests,
             errors=errors or {},
             typed=typed or {},
             base=_explanation_base(tenant, year),

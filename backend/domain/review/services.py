@@ -55,7 +55,7 @@ from backend.domain.assessments.sheet import Entry, External, Row, Sheet, build_
 from backend.domain.evidence import services as evidence
 from backend.domain.evidence.storage import Storage
 from backend.domain.submissions.calendar import YearCalendar
-from backend.domain.tenants.deps import TenantContext
+from backend.domain.tenants.deps import Successor, TenantContext, successors_of
 from backend.domain.tenants.services import province_calendar
 
 MAX_TEXT = 4000
@@ -407,6 +407,21 @@ async def load_review(db: AsyncSession, province: Province, dept: Tenant, year: 
 
 
 @dataclass(frozen=True)
+class ArchivedDepartment:
+    """What the review shows of an archived department (tenants/lineage.yaml): read-only, with where it went."""
+
+    successors: tuple[Successor, ...]
+    published: AppraisedResult | None  # its published result of the year, if any
+
+
+async def archived_department(db: AsyncSession, dept: Tenant, year: int) -> ArchivedDepartment | None:
+    """None for a department that is not an archive (call while bound to it)."""
+    if dept.archived_on is None:
+        return None
+    return ArchivedDepartment(await successors_of(db, dept.id), await assessments.appraised_result(db, year))
+
+
+@dataclass(frozen=True)
 class DepartmentLine:
     department: Tenant
     submission: Submission | None
@@ -416,17 +431,20 @@ class DepartmentLine:
     open_requests: int
     assigned: int  # criteria assigned to the viewing agency (other agencies only)
     result: AppraisedResult | None = None  # the published result, once the appraisal is finalised
+    archive: ArchivedDepartment | None = None  # an archive's successors and published result (tenants/lineage.yaml)
 
     @property
     def submission_label(self) -> str:
         if self.submission is None:
-            return "Chưa nộp"
+            return "Không có trên parboard" if self.department.archived_on else "Chưa nộp"
         label = SUBMISSION_LABELS.get(self.submission.status, self.submission.status)
         return f"{label} v{self.submission.version}" if self.submission.status == "submitted" else label
 
     @property
     def appraisal_label(self) -> str:
         if self.appraisal is None:
+            if self.department.archived_on and self.result is not None:
+                return "Đã công bố"
             return "Chưa thẩm định"
         return APPRAISAL_LABELS.get(self.appraisal.status, self.appraisal.status)
 
@@ -445,9 +463,14 @@ async def overview(db: AsyncSession, ctx: TenantContext, year: int) -> list[Depa
             visible = review.visible_to(ctx)
             if not is_home_affairs(ctx) and not visible:
                 continue
-            result = None
-            if review.finalised:
+            archive = await archived_department(db, dept, year)
+            result = archive.published if archive else None
+            if review.finalised and archive is None:
                 result = await assessments.appraised_result(db, year)
+            if archive and review.submission is None and review.appraisal is None and result is None:
+                continue  # a year an archive has nothing of (its successor's): not a department that failed to submit
+            if archive and review.submission is None:
+                visible = []  # an archive's year it sent no package of: nothing to count, nothing missing
             lines.append(
                 DepartmentLine(
                     department=dept,
@@ -458,6 +481,7 @@ async def overview(db: AsyncSession, ctx: TenantContext, year: int) -> list[Depa
                     open_requests=sum(len(r.open_requests()) for r in visible),
                     assigned=len(visible) if not is_home_affairs(ctx) else 0,
                     result=result,
+                    archive=archive,
                 )
             )
     return lines

@@ -32,6 +32,7 @@ from backend.domain.submissions.controllers import (
 from backend.domain.submissions.services import STATUS_LABELS_VN, SubmissionError
 from backend.domain.submissions.verify import Report
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
+from backend.domain.tenants.years import ensure_archived_year
 from backend.web.api import API_PREFIX, ApiError, ApiProblem, error_responses, multipart_operation
 
 VIEW = {"access": Permission.TENANT_VIEW}
@@ -147,7 +148,9 @@ class SubmissionApiController(Controller):
     async def submissions(
         self, db_session: NamedDependency[AsyncSession], tenant: NamedDependency[TenantContext], year: FromPath[int]
     ) -> SubmissionsOut:
-        return SubmissionsOut(year, [submission_out(tenant, s) for s in await services.list_versions(db_session, year)])
+        versions = await services.list_versions(db_session, year)
+        ensure_archived_year(tenant, year, section="submission", has_record=bool(versions))
+        return SubmissionsOut(year, [submission_out(tenant, s) for s in versions])
 
     @get(
         "/{submission_id:uuid}",

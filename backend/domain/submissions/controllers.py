@@ -33,6 +33,7 @@ from backend.domain.submissions.services import STATUS_LABELS_VN, SubmissionErro
 from backend.domain.submissions.verify import Report, check_archive, match_submission
 from backend.domain.tenants.deps import TenantContext
 from backend.domain.tenants.services import province_calendar
+from backend.domain.tenants.years import archived_year, archived_year_page
 from backend.web.downloads import ZIP, stream_download
 from backend.web.flash import notice
 from backend.web.input import unstorable_message
@@ -92,6 +93,10 @@ async def _status_page(
     """The year's submission page (or its `block` for htmx), with a refused step's `error`."""
     context = await _status_context(db, tenant, year)
     years = await criteria_years(db, tenant.province)
+    if absent := archived_year(tenant, year, section="submission", has_record=bool(context["versions"])):
+        title = f"Nộp hồ sơ đánh giá năm {year}"
+        href = f"{tenant.base_path}/nop-ho-so"
+        return await archived_year_page(request, db, tenant, absent, title=title, href=href, years=years)
     return page(
         request, "submissions/status.html", block=block, **context, years=years, error=error, status_code=status_code
     )

@@ -42,6 +42,8 @@ class ArchiveYears:
     published: int | None = None  # its last published (appraised) result
     submitted: int | None = None  # its last package sent to the Sở Nội vụ
     board: int | None = None  # its last remedy plan's year
+    reported: int | None = None  # its last progress report's year
+    first: int | None = None  # the first year it has any record of (a self-assessment, result, package or plan)
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,7 @@ async def provide_tenant_context(
     if tenant.archived_on is None:
         _check_access(request, principal, tenant.id)
     else:
-        successors = await _successors(db_session, tenant.id)
+        successors = await successors_of(db_session, tenant.id)
         _check_archive_access(request, principal, tenant, successors)
         archive = ArchiveYears(**(await db_session.execute(_ARCHIVE_YEARS, {"tenant": tenant.id})).one()._asdict())
         # From here on the archive is read-only to everyone: the pages offer no write (`can` says no)
@@ -221,13 +223,19 @@ _ARCHIVE_YEARS = text(
     SELECT (SELECT max(year) FROM assessments WHERE tenant_id = :tenant) AS assessed,
            (SELECT max(year) FROM appraised_results WHERE tenant_id = :tenant) AS published,
            (SELECT max(year) FROM submissions WHERE tenant_id = :tenant) AS submitted,
-           (SELECT max(year) FROM tasks WHERE tenant_id = :tenant) AS board
+           (SELECT max(year) FROM tasks WHERE tenant_id = :tenant) AS board,
+           (SELECT max(year) FROM progress_reports WHERE tenant_id = :tenant) AS reported,
+           LEAST((SELECT min(year) FROM assessments WHERE tenant_id = :tenant),
+                 (SELECT min(year) FROM appraised_results WHERE tenant_id = :tenant),
+                 (SELECT min(year) FROM submissions WHERE tenant_id = :tenant),
+                 (SELECT min(year) FROM tasks WHERE tenant_id = :tenant)) AS first
     """
 ).bindparams(bindparam("tenant", type_=Uuid))
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 
-async def _successors(db: AsyncSession, tenant_id: uuid.UUID) -> tuple[Successor, ...]:
+async def successors_of(db: AsyncSession, tenant_id: uuid.UUID) -> tuple[Successor, ...]:
+    """The tenants an archive became, nearest first (empty for a tenant that is not an archive)."""
     rows = sorted((await db.execute(_SUCCESSORS, {"tenant": tenant_id})).all(), key=lambda r: (r.depth, r.name))
     return tuple(Successor(r.id, r.name, f"/t/{r.province_code}/{r.code}", r.province_name) for r in rows)
 
@@ -253,7 +261,7 @@ async def ensure_writable(db: AsyncSession, tenant: Tenant) -> None:
     services that write into a tenant other than the one in the URL call it (the Sở Nội vụ's review, invitations),
     so every path to them, a page or an API, is refused alike."""
     if tenant.archived_on is not None:
-        raise ArchivedTenantRefusal(tenant, await _successors(db, tenant.id))
+        raise ArchivedTenantRefusal(tenant, await successors_of(db, tenant.id))
 
 
 def _check_archive_access(

@@ -147,7 +147,9 @@ async def inspector_queue(db: AsyncSession, ctx: TenantContext) -> InspectorQueu
     appraising agency, those with criteria assigned to it; with the answers to read. One statement."""
     queue = InspectorQueue()
     home_affairs = is_home_affairs(ctx)
-    departments = {d.id: d for d in await departments_of(db, ctx.province) if d.id != ctx.tenant.id}
+    # an archive waits for nothing: its packages can no longer be appraised (tenants/lineage.yaml)
+    live = [d for d in await departments_of(db, ctx.province) if d.id != ctx.tenant.id and d.archived_on is None]
+    departments = {d.id: d for d in live}
     async with reading_province(db, ctx.tenant, ctx.principal, Permission.REVIEW_APPRAISE):
         rows = (await db.execute(_QUEUE, {"agency": ctx.tenant.id, "departments": list(departments)})).all()
     for dept in departments.values():  # by name, then year, as the page lists them
