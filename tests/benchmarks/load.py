@@ -7,19 +7,25 @@ load generator a fraction of httpx's CPU, so it is the default: with httpx, the 
 saturate before the server's does and the "floor" would then measure httpx.
 
 Each request is a `Target`: a path, and the `Cookie` header to send with it (empty: none), so that one
-scenario can speak for many signed-in people, each request with the session of the page's member.
+scenario can speak for many signed-in people, each request with the session of the page's member. Both clients
+keep what a browser keeps (`Browsers`): the cookies the server sets (the `csrftoken` bound to a session) are sent
+back with that browser's next requests, so the server does not set them again on every answer as it would for a
+client that drops them (a fix of the measurement: the app answers a browser so).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.utils
 import os
 import random
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.cookies import CookieError, SimpleCookie
 from typing import Literal, TypeVar
 
 import httpx
@@ -33,6 +39,48 @@ REQUEST_TIMEOUT_S = 10.0
 class Target:
     path: str
     cookie: str = ""  # the Cookie header's value, e.g. "parboard_session=..."; empty: no header
+
+
+class Browsers:
+    """The cookies each browser was given, kept as a browser keeps them. A target's `cookie` names its browser (a
+    signed-in person's session; empty: an anonymous one); what the server sets for it (`Set-Cookie`) goes back with
+    that browser's later requests, and a cookie the server expires is dropped."""
+
+    def __init__(self) -> None:
+        self.kept: dict[str, dict[str, str]] = {}
+
+    def cookie(self, target: Target) -> str:
+        """The `Cookie` header's value for `target` (empty: none)."""
+        kept = self.kept.get(target.cookie)
+        if not kept:
+            return target.cookie
+        return "; ".join([*filter(None, [target.cookie]), *(f"{name}={value}" for name, value in kept.items())])
+
+    def remember(self, target: Target, set_cookies: list[str]) -> None:
+        """Keep the cookies of an answer's `Set-Cookie` headers for `target`'s browser."""
+        for header in set_cookies:
+            parsed: SimpleCookie = SimpleCookie()
+            try:
+                parsed.load(header)
+            except CookieError:
+                continue
+            kept = self.kept.setdefault(target.cookie, {})
+            for name, morsel in parsed.items():
+                if _expired(morsel["expires"], morsel["max-age"]):
+                    kept.pop(name, None)
+                else:
+                    kept[name] = morsel.value
+
+
+def _expired(expires: str, max_age: str) -> bool:
+    if max_age.strip().lstrip("-").isdigit():
+        return int(max_age) <= 0
+    if not expires:
+        return False
+    try:
+        return email.utils.parsedate_to_datetime(expires) <= datetime.now(UTC)
+    except (TypeError, ValueError):
+        return False
 
 
 class ProtocolError(Exception):
@@ -49,9 +97,10 @@ ACCEPT_ENCODING = "gzip, deflate, br"
 class RawConnection:
     """One keep-alive HTTP/1.1 connection; reconnects after an error or `Connection: close`."""
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, browsers: Browsers | None = None) -> None:
         self.host = host
         self.port = port
+        self.browsers = browsers or Browsers()
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
         self.used = 0.0  # time.monotonic() of the last request
@@ -75,12 +124,14 @@ class RawConnection:
 
     async def _get(self, target: Target) -> tuple[int, int]:
         reader, writer = await self._streams()
-        cookie = f"Cookie: {target.cookie}\r\n" if target.cookie else ""
+        sent = self.browsers.cookie(target)
+        cookie = f"Cookie: {sent}\r\n" if sent else ""
         writer.write(
             f"GET {target.path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nUser-Agent: parboard-bench\r\n"
             f"Accept: */*\r\nAccept-Encoding: {ACCEPT_ENCODING}\r\n{cookie}\r\n".encode("ascii")
         )
         status, found = await read_head(reader)
+        self.browsers.remember(target, [value for name, value in found if name == "set-cookie"])
         headers = {name: value.lower() for name, value in found}
         if "content-length" in headers:
             size = int(headers["content-length"])
@@ -200,6 +251,11 @@ class ScenarioResult:
                 "server": round(self.cpu_share(self.server_cpu_s), 1),
                 "postgres": round(self.cpu_share(self.db_cpu_s), 1),
             },
+            # the steadier measure on a shared machine: CPU a request costs, whatever share of a core it got
+            "cpu_ms_per_request": {
+                "server": round(1000 * self.server_cpu_s / self.requests, 3) if self.requests else 0,
+                "postgres": round(1000 * self.db_cpu_s / self.requests, 3) if self.requests else 0,
+            },
         }
 
 
@@ -287,6 +343,7 @@ async def run_load(
     each answer before its next request."""
     budget = Budget(total, time.monotonic() + max_seconds)
     pauses = pace or random.Random(0)  # noqa: S311 - pauses, not secrets
+    browsers = Browsers()
 
     async def worker(send: Sender) -> None:
         async for _ in turns(budget, think_s, pauses):
@@ -318,7 +375,7 @@ async def run_load(
 
     if client == "raw":
         url = httpx.URL(base_url)
-        connections = [RawConnection(url.host, url.port or 80) for _ in range(concurrency)]
+        connections = [RawConnection(url.host, url.port or 80, browsers) for _ in range(concurrency)]
         try:
             await asyncio.gather(*(worker(connection.get) for connection in connections))
         finally:
@@ -330,8 +387,10 @@ async def run_load(
     async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=REQUEST_TIMEOUT_S) as http:
 
         async def httpx_send(target: Target) -> tuple[int, int]:
-            # A header, not the client's cookie jar: the jar would keep whatever the server sets.
-            response = await http.get(target.path, headers={"Cookie": target.cookie} if target.cookie else None)
+            # A header, not the client's one cookie jar: one jar would mix the browsers of the many people sent.
+            sent = browsers.cookie(target)
+            response = await http.get(target.path, headers={"Cookie": sent} if sent else None)
+            browsers.remember(target, response.headers.get_list("set-cookie"))
             return response.status_code, len(response.content)
 
         await asyncio.gather(*(worker(httpx_send) for _ in range(concurrency)))

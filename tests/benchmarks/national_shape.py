@@ -335,7 +335,11 @@ def main(argv: list[str] | None = None) -> int:
     print_table(results)  # the table's name column is 13 wide: "province results" runs into "raw"
     for r in results:
         summary = r.summary()
-        print(f"  {r.name}: {summary['mean_response_bytes']:,} B on the wire per answer (gzip/br accepted)")
+        cpu = summary["cpu_ms_per_request"]
+        print(
+            f"  {r.name}: {summary['mean_response_bytes']:,} B on the wire per answer (gzip/br accepted); CPU per "
+            f"request {cpu['server']:.3f} ms server + {cpu['postgres']:.3f} ms PostgreSQL"  # type: ignore[index]
+        )
     by_name = {r.name: r for r in results}
     ratio = by_name["tenant home"].percentile(95) / by_name["floor"].percentile(95)
     verdict = "PASS" if ratio <= TARGET_RATIO else "MISS"
