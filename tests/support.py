@@ -248,6 +248,26 @@ COMMUNE_ROWS = [
 ]
 
 
+async def get_counting_round_trips(
+    client: AsyncTestClient[Litestar], app: Litestar, path: str, **kwargs: Any
+) -> tuple[Response, list[str], int]:
+    """`get_counting_statements`, with the connections taken from the app's pool: the session's lookup talks to
+    asyncpg directly (`driver_connection`), one connection and no statement of SQLAlchemy's."""
+    checkouts = 0
+
+    def checkout(*args: Any) -> None:
+        nonlocal checkouts
+        checkouts += 1
+
+    pool = app.state["sessions"].engine.sync_engine.pool
+    event.listen(pool, "checkout", checkout)
+    try:
+        response, statements = await get_counting_statements(client, app, path, **kwargs)
+    finally:
+        event.remove(pool, "checkout", checkout)
+    return response, statements, checkouts
+
+
 async def get_counting_statements(
     client: AsyncTestClient[Litestar], app: Litestar, path: str, **kwargs: Any
 ) -> tuple[Response, list[str]]:

@@ -6,15 +6,17 @@ is shown once and never kept."""
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
+from backend.auth import sessions
 from backend.domain.assessments.history import import_histories, load_histories
 from backend.domain.tenants import home_cache
 from backend.settings import PROJECT_ROOT
@@ -31,7 +33,15 @@ from tests.factories import (
     sngv_rows,
 )
 from tests.html_support import squash
-from tests.support import HTMX, SEED_001, freeze, get_counting_statements, sign_in
+from tests.support import (
+    HTMX,
+    SEED_001,
+    freeze,
+    get_counting_round_trips,
+    make_settings,
+    session_cookie_for,
+    sign_in,
+)
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
 
@@ -65,10 +75,11 @@ async def _home(client: AsyncTestClient[Litestar], path: str = HOME, **kwargs: A
 
 
 async def _cached_home(client: AsyncTestClient[Litestar], app: Litestar, path: str = HOME) -> str:
-    """The home, asked twice: the second answer comes from the cache (two statements: the tenant, the revision)."""
+    """The home, asked twice: the second answer comes from the cache, after the session's one statement (one
+    connection of the pool, no transaction: no statement of SQLAlchemy's)."""
     first = await _home(client, path)
-    second, statements = await get_counting_statements(client, app, path)
-    assert len(statements) == 2, "\n\n".join(statements)
+    second, statements, connections = await get_counting_round_trips(client, app, path)
+    assert (statements, connections) == ([], 1), "\n\n".join(statements)
     assert _without_token(squash(second.text)) == _without_token(first)
     return squash(second.text)
 
@@ -291,7 +302,7 @@ async def test_a_flash_message_is_shown_once_and_never_kept(client: AsyncTestCli
     assert refused.status_code == 200
     assert "Đơn vị không có đơn vị tiền thân" in refused.text
     assert "Đơn vị không có đơn vị tiền thân" not in await _cached_home(client, app)
-    assert not any("Đơn vị không có đơn vị tiền thân".encode() in body for body in home_cache._homes.values())
+    assert not any("Đơn vị không có đơn vị tiền thân".encode() in page.html for page in home_cache._homes.values())
 
 
 async def test_every_tenant_table_bumps_the_home_revision_but_the_api_tokens(
@@ -339,3 +350,154 @@ async def test_a_write_bumps_only_its_own_tenant(owner_engine: AsyncEngine) -> N
     async with owner_engine.begin() as db:
         await db.execute(text(stnmt))
         assert await db.scalar(text(revision)) == other
+
+
+# --- what a kept page's answer checks: the next request after an ending is refused --------------------------------
+
+_FOCAL_ID = "(SELECT id FROM users WHERE email = :email)"
+ENDINGS = [
+    pytest.param(f"UPDATE memberships SET is_active = false WHERE user_id = {_FOCAL_ID}", 403, id="membership-ended"),
+    pytest.param(f"DELETE FROM memberships WHERE user_id = {_FOCAL_ID}", 403, id="membership-deleted"),
+    pytest.param(f"UPDATE user_sessions SET revoked_at = now() WHERE user_id = {_FOCAL_ID}", 401, id="session-revoked"),
+    pytest.param(
+        f"UPDATE user_sessions SET expires_at = now() - interval '1 second' WHERE user_id = {_FOCAL_ID}",
+        401,
+        id="session-expired",
+    ),
+    pytest.param("UPDATE users SET is_active = false WHERE email = :email", 401, id="person-disabled"),
+    pytest.param("UPDATE tenants SET is_active = false WHERE code = 'so-ngoai-vu'", 404, id="tenant-closed"),
+]
+_KEPT = 'id="cycle-heading"'  # the home's own content (an error page also shows the person's name)
+
+
+@pytest.mark.parametrize(("ending", "status"), ENDINGS)
+async def test_a_kept_home_is_refused_on_the_very_next_request_after(
+    client: AsyncTestClient[Litestar], app: Litestar, owner_engine: AsyncEngine, ending: str, status: int
+) -> None:
+    """The owner ends it, bound to the tenant (the memberships' policy), then puts the home's revision back: the
+    page's key alone would still match, the checks of the session's statement refuse it."""
+    await sign_in(client, FOCAL)
+    assert _KEPT in await _cached_home(client, app)
+    async with owner_engine.begin() as db:
+        await db.execute(text(BIND_SNGV))
+        revision = await db.scalar(text("SELECT revision FROM home_revisions"))
+    async with owner_engine.begin() as db:
+        await db.execute(text(BIND_SNGV))
+        await db.execute(text(ending), {"email": FOCAL})
+        await db.execute(text("UPDATE home_revisions SET revision = :r"), {"r": revision})
+    refused = await client.get(HOME, follow_redirects=False)
+    assert refused.status_code == status
+    assert _KEPT not in refused.text
+
+
+async def test_an_idle_session_is_refused_a_kept_home(
+    client: AsyncTestClient[Litestar], app: Litestar, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await sign_in(client, FOCAL)
+    await _cached_home(client, app)
+    later = sessions.now() + timedelta(minutes=app.state["settings"].auth.session_idle_minutes + 1)
+    monkeypatch.setattr(sessions, "now", lambda: later)
+    refused = await client.get(HOME, follow_redirects=False)
+    assert refused.status_code == 401
+    assert _KEPT not in refused.text
+
+
+async def test_a_tenant_archived_shows_its_archive_not_the_kept_home(
+    client: AsyncTestClient[Litestar], app: Litestar, owner_engine: AsyncEngine
+) -> None:
+    await sign_in(client, FOCAL)
+    assert 'id="archive-heading"' not in await _cached_home(client, app)
+    async with owner_engine.begin() as db:
+        await db.execute(text("UPDATE tenants SET archived_on = DATE '2020-06-01' WHERE code = 'so-ngoai-vu'"))
+    archive = await _home(client)
+    assert 'id="archive-heading"' in archive
+    assert 'id="archive-heading"' in await _home(client)  # and built again: an archive is never kept
+
+
+async def test_another_tenants_person_is_refused_a_kept_home(client: AsyncTestClient[Litestar], app: Litestar) -> None:
+    await sign_in(client, FOCAL)
+    await _cached_home(client, app)
+    await sign_in(client, OTHER_FOCAL)  # Sở TN&MT's focal point, of the same province
+    refused = await client.get(HOME, follow_redirects=False)
+    assert refused.status_code == 403
+    assert _KEPT not in refused.text
+
+
+_SESSION_HOME = text(
+    "SELECT * FROM session_home(session_token => :token, province_code => 'ha-tinh', tenant_code => :tenant)"
+)
+
+
+async def test_the_session_statement_reads_a_homes_versions_under_row_level_security(
+    client: AsyncTestClient[Litestar], app: Litestar, owner_engine: AsyncEngine
+) -> None:
+    """`session_home` as the application's role: the member reads the revision; another tenant's person is told
+    the tenant is not theirs, and reads no revision; codes of no tenant give no home."""
+    focal, other = [await session_cookie_for(app, email) for email in (FOCAL, OTHER_FOCAL)]
+    store = app.state["sessions"]
+    engine = create_async_engine(store.engine.url, poolclass=NullPool)
+    try:
+        async with engine.connect() as connection:
+            seen = {}
+            for name, token, tenant in [
+                ("focal", focal, "so-ngoai-vu"),
+                ("other", other, "so-ngoai-vu"),
+                ("x", focal, "x"),
+            ]:
+                seen[name] = (await connection.execute(_SESSION_HOME, {"token": token, "tenant": tenant})).first()
+    finally:
+        await engine.dispose()
+    revision = (await sngv_rows(owner_engine, "SELECT revision FROM home_revisions"))[0].revision
+    assert (seen["focal"].home_readable, seen["focal"].home_revision) == (True, revision)
+    assert (seen["other"].home_readable, seen["other"].home_revision) == (False, None)
+    assert seen["other"].home_tenant == seen["focal"].home_tenant
+    assert (seen["x"].email, seen["x"].home_tenant, seen["x"].home_readable) == (FOCAL, None, False)
+
+
+# --- the kept answer: the same headers as a built one, the client's content-coding, the cache off ----------------
+
+_PER_REQUEST = {"x-request-id", "date", "content-length"}  # the length: two builds may differ in a byte
+
+
+def _headers(response: Any) -> list[tuple[str, str]]:
+    return sorted(
+        (name.lower(), value) for name, value in response.headers.multi_items() if name.lower() not in _PER_REQUEST
+    )
+
+
+@pytest.mark.parametrize("encoding", ["gzip, deflate, br", "gzip", "identity"])
+async def test_a_kept_answer_has_the_headers_and_bytes_of_a_built_one(
+    client: AsyncTestClient[Litestar], app: Litestar, make_app: Any, encoding: str
+) -> None:
+    """The same headers, whether the page was built with the cache off, built and kept, or served kept, and the
+    same page once decoded, in each content-coding the app chooses."""
+    headers = {"accept-encoding": encoding}
+    await sign_in(client, FOCAL)
+    await client.get(HOME)  # the answer that sets the session's csrftoken cookie, as a browser's first
+    home_cache._homes.clear()
+    built = await client.get(HOME, headers=headers)
+    kept, statements, _ = await get_counting_round_trips(client, app, HOME, headers=headers)
+    assert statements == []
+    async with AsyncTestClient(app=make_app(make_settings(home_cache=False))) as uncached:
+        await sign_in(uncached, FOCAL)
+        await uncached.get(HOME)  # the answer that sets the session's csrftoken cookie
+        plain = await uncached.get(HOME, headers=headers)
+    expected = {"gzip, deflate, br": "br", "gzip": "gzip", "identity": None}[encoding]
+    for response in (built, kept, plain):
+        assert response.status_code == 200
+        assert response.headers.get("content-encoding") == expected
+    assert _headers(built) == _headers(kept) == _headers(plain)
+    assert built.headers["content-length"] == kept.headers["content-length"]
+    assert _without_token(squash(kept.text)) == _without_token(squash(plain.text)) == _without_token(squash(built.text))
+    assert _token(kept.text) == _token(built.text)
+
+
+async def test_the_home_cache_off_builds_every_home(make_app: Any) -> None:
+    app = make_app(make_settings(home_cache=False))
+    home_cache._homes.clear()
+    async with AsyncTestClient(app=app) as browser:
+        await sign_in(browser, FOCAL)
+        for _ in range(2):
+            _, statements, _ = await get_counting_round_trips(browser, app, HOME)
+            assert len(statements) > 1
+    assert not home_cache._homes

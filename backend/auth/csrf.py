@@ -42,6 +42,12 @@ def _cookies(scope: Scope) -> list[tuple[str, str]]:
     return pairs
 
 
+def csrf_cookie(scope: Scope) -> str:
+    """The `csrftoken` cookie of the request (empty: none): in a request with a session, after
+    `bind_csrf_to_session`, the session's token, which Litestar's middleware gives a safe request's page."""
+    return next((value for key, value in _cookies(scope) if key == CSRF_COOKIE), "")
+
+
 def bind_csrf_to_session(scope: Scope, secret: str) -> str | None:
     """In a request with a session cookie, replace the `csrftoken` cookie by the session's token. Returns that
     token when the browser sent another one (or none), for the response to set: the browser then holds the

@@ -8,10 +8,13 @@ tenants: roles anywhere else never apply. Idle and absolute timeouts, revocation
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from litestar.connection import ASGIConnection
 from sqlalchemy import update
@@ -33,6 +36,12 @@ TOUCH_EVERY = timedelta(seconds=60)
 # session and the person, binds the statement to that person and returns their memberships in the session's
 # province, a row each (its tenant NULL for a person with none).
 _PRINCIPAL = "SELECT * FROM session_principal(token => $1)"
+# A GET of a tenant home reads, in the same statement, the versions its cache keys on (`session_home`,
+# backend/domain/tenants/home_cache.py): a page kept is then served after this one round trip. The home's path is
+# the tenant router's `/t/{province_code}/{tenant_code}/` with the codes `tenants sync` allows (tenants/config.py).
+_PRINCIPAL_AT_HOME = "SELECT * FROM session_home(session_token => $1, province_code => $2, tenant_code => $3)"
+HOME_PATH = re.compile(r"/t/([a-z0-9-]{1,63})/([a-z0-9-]{1,63})/?")
+HOME_VERSIONS = "parboard_home_versions"  # the scope's key of a home request's `HomeVersions`
 # The same clock as the idle check below (`now()`, not the database's), so "once a minute" holds.
 _TOUCH = "UPDATE user_sessions SET last_seen_at = $1 WHERE id = $2"
 
@@ -43,6 +52,17 @@ def hash_token(token: str) -> str:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class HomeVersions:
+    """What the tenant home's cache keys on, read with the session of a request for a home (`session_home`)."""
+
+    tenant_id: uuid.UUID  # the active tenant of the URL's codes
+    archived: bool
+    readable: bool  # the database lets the session read the tenant (`app_tenant()`, as every tenant policy asks)
+    config_revision: int | None  # `home_config_revision`
+    revision: int | None  # the tenant's `home_revisions` (None: never written, or not readable)
 
 
 @dataclass(frozen=True)
@@ -61,34 +81,66 @@ class SessionStore:
         self.absolute = timedelta(hours=settings.auth.session_absolute_hours)
 
     async def principal_for(self, connection: ASGIConnection) -> Principal | None:  # type: ignore[type-arg]
+        """The request's person; for a GET of a tenant home, the home's versions too, put in the scope under
+        `HOME_VERSIONS` (none when no active tenant has the URL's codes)."""
         token = connection.cookies.get(COOKIE)
-        if token and len(token) <= 128:
+        if not token or len(token) > 128:
+            return None
+        home = HOME_PATH.fullmatch(connection.scope["path"]) if connection.scope.get("method") == "GET" else None
+        if home is None:
             return await self.resolve(token)
-        return None
+        principal, versions = await self.resolve_at_home(token, home[1], home[2])
+        if versions is not None:
+            connection.scope[HOME_VERSIONS] = versions  # type: ignore[literal-required]
+        return principal
 
     async def resolve(self, token: str) -> Principal | None:
         """The person behind a session token, or None when unknown, revoked, expired or disabled."""
         async with driver_connection(self.engine) as driver:
             rows = await driver.fetch(_PRINCIPAL, hash_token(token))
-            if not rows:
-                return None
-            row = rows[0]
-            if row["revoked_at"] is not None or not row["is_active"]:
-                return None
-            moment = now()
-            if moment >= row["expires_at"] or moment - row["last_seen_at"] >= self.idle:
-                return None
-            roles: dict[uuid.UUID, set[Role]] = {}
-            units: dict[uuid.UUID, set[uuid.UUID]] = {}
-            for membership in rows:
-                tenant_id, unit_id = membership["tenant_id"], membership["unit_id"]
-                if tenant_id is None:
-                    continue
-                roles.setdefault(tenant_id, set()).add(Role(membership["role"]))
-                if unit_id is not None:
-                    units.setdefault(tenant_id, set()).add(unit_id)
-            if moment - row["last_seen_at"] >= TOUCH_EVERY:
-                await driver.execute(_TOUCH, moment, row["session_id"])
+            return await self._principal(driver, rows)
+
+    async def resolve_at_home(
+        self, token: str, province_code: str, tenant_code: str
+    ) -> tuple[Principal | None, HomeVersions | None]:
+        """`resolve`, with the versions of the tenant home of these codes (None when no active tenant has them)."""
+        async with driver_connection(self.engine) as driver:
+            rows = await driver.fetch(_PRINCIPAL_AT_HOME, token, province_code, tenant_code)
+            principal = await self._principal(driver, rows)
+        if principal is None or rows[0]["home_tenant"] is None:
+            return principal, None
+        row = rows[0]
+        versions = HomeVersions(
+            tenant_id=row["home_tenant"],
+            archived=row["home_archived"],
+            readable=row["home_readable"],
+            config_revision=row["home_config"],
+            revision=row["home_revision"],
+        )
+        return principal, versions
+
+    async def _principal(self, driver: Any, rows: list[Mapping[str, Any]]) -> Principal | None:
+        """The principal of `session_principal`'s rows (None: no usable session); the session's last use noted
+        once a minute."""
+        if not rows:
+            return None
+        row = rows[0]
+        if row["revoked_at"] is not None or not row["is_active"]:
+            return None
+        moment = now()
+        if moment >= row["expires_at"] or moment - row["last_seen_at"] >= self.idle:
+            return None
+        roles: dict[uuid.UUID, set[Role]] = {}
+        units: dict[uuid.UUID, set[uuid.UUID]] = {}
+        for membership in rows:
+            tenant_id, unit_id = membership["tenant_id"], membership["unit_id"]
+            if tenant_id is None:
+                continue
+            roles.setdefault(tenant_id, set()).add(Role(membership["role"]))
+            if unit_id is not None:
+                units.setdefault(tenant_id, set()).add(unit_id)
+        if moment - row["last_seen_at"] >= TOUCH_EVERY:
+            await driver.execute(_TOUCH, moment, row["session_id"])
         return Principal(
             user_id=row["user_id"],
             display_name=row["full_name"] or row["email"],

@@ -14,6 +14,7 @@ import hashlib
 import mimetypes
 from collections.abc import Callable
 from dataclasses import dataclass
+from io import BytesIO
 from pathlib import Path
 
 import brotli
@@ -24,6 +25,8 @@ from litestar.enums import CompressionEncoding, ScopeType
 from litestar.exceptions import NotFoundException
 from litestar.handlers import HTTPRouteHandler
 from litestar.middleware.compression import CompressionMiddleware
+from litestar.middleware.compression.facade import CompressionFacade
+from litestar.middleware.compression.gzip_facade import GzipCompression
 from litestar.params import FromPath
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -53,24 +56,45 @@ def _compressible(content_type: str) -> bool:
     return content_type.lower().startswith(COMPRESSIBLE)
 
 
+def chosen_encoding(accept_encoding: str, config: CompressionConfig) -> str | None:
+    """The content-coding an answer takes for a client's `Accept-Encoding`: brotli, else gzip, else none."""
+    preferred = str(getattr(config.compression_facade.encoding, "value", config.compression_facade.encoding))
+    if preferred in accept_encoding:
+        return preferred
+    if CompressionEncoding.GZIP.value in accept_encoding:
+        return CompressionEncoding.GZIP.value
+    return None
+
+
+def encoded(body: bytes, accept_encoding: str, config: CompressionConfig) -> tuple[bytes, str | None]:
+    """`body` as `compression_middleware` would send it to this client, and its content-coding (None: as it is), for
+    an answer compressed once and sent many times (the tenant home's, `home_cache`)."""
+    encoding = chosen_encoding(accept_encoding, config)
+    if encoding is None or len(body) < config.minimum_size:
+        return body, None
+    buffer = BytesIO()
+    facade_class: type[CompressionFacade] = (
+        GzipCompression if encoding == CompressionEncoding.GZIP.value else config.compression_facade
+    )
+    facade = facade_class(buffer=buffer, compression_encoding=encoding, config=config)
+    facade.write(body)
+    facade.close()
+    return buffer.getvalue(), encoding
+
+
 def compression_middleware(config: CompressionConfig) -> Callable[[ASGIApp], ASGIApp]:
     """Wraps the application: a response of a compressible type, not encoded already, goes through Litestar's
     compressing `send`; every other response is sent untouched."""
 
     def middleware(app: ASGIApp) -> ASGIApp:
         compressor = CompressionMiddleware(app, config)
-        preferred = config.compression_facade.encoding
 
         async def handle(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] != ScopeType.HTTP:
                 await app(scope, receive, send)
                 return
-            accepted = Headers.from_scope(scope).get("accept-encoding", "")
-            if preferred in accepted:
-                encoding: str = preferred
-            elif CompressionEncoding.GZIP in accepted:
-                encoding = CompressionEncoding.GZIP
-            else:
+            encoding = chosen_encoding(Headers.from_scope(scope).get("accept-encoding", ""), config)
+            if encoding is None:
                 await app(scope, receive, send)
                 return
             compressing = compressor.create_compression_send_wrapper(send, encoding, scope)

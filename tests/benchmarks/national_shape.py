@@ -178,7 +178,7 @@ async def seed_people(db: EmbeddedDatabase, people: int) -> tuple[dict[str, str]
             heads = await connection.fetch(
                 "SELECT tenant_id, tenant_code, user_id FROM bench_people "
                 "WHERE province_code = $1 AND n = 0 AND tenant_code LIKE 'so-%' AND tenant_code <> 'so-noi-vu' "
-                "AND tenant_id IN (SELECT id FROM tenants WHERE kind = 'department')",
+                "AND tenant_id IN (SELECT id FROM tenants WHERE kind = 'department' AND archived_on IS NULL)",
                 LARGE,
             )
             cookies = {

@@ -19,7 +19,13 @@ from backend.domain.assessments.parts import province_parts, province_points
 from backend.domain.assessments.published import publication_of
 from backend.domain.tenants.carry_over import carry_over, open_tasks
 from backend.domain.tenants.deps import TenantContext
-from backend.domain.tenants.home_cache import cacheable, cached_home, home_key, home_response, store_home
+from backend.domain.tenants.home_cache import (
+    home_key,
+    home_response,
+    kept_home_response,
+    serve_kept_home,
+    store_home,
+)
 from backend.domain.tenants.lineage import (
     PREDECESSORS_COLUMN,
     history_with_predecessors,
@@ -67,7 +73,9 @@ class TenantController(Controller):
     path = "/"
     include_in_schema = False
 
-    @get("/", name="tenant:home", opt={"access": Permission.TENANT_VIEW})
+    # A page kept rendered between changes (`home_cache`) is served by its route middleware, before the tenant's
+    # dependency; the handler builds the others, and keeps them when it may.
+    @get("/", name="tenant:home", opt={"access": Permission.TENANT_VIEW}, middleware=[serve_kept_home])
     async def home(
         self,
         request: Request[Any, Any, Any],
@@ -75,13 +83,18 @@ class TenantController(Controller):
         tenant: NamedDependency[TenantContext],
     ) -> Response[bytes]:
         today = vietnam_today()
-        # Kept rendered between changes (`home_cache`): one statement reads the database's versions of the page.
-        key = None
-        if cacheable(request, tenant, request.app.state["settings"]):
-            key = await home_key(db_session, request, tenant, today)
-            cached = cached_home(request, key)
-            if cached is not None:
-                return cached
+        key = home_key(
+            request.scope,
+            tenant.principal,
+            tenant.id,
+            archived=tenant.archived,
+            config_revision=tenant.config_revision,
+            settings=request.app.state["settings"],
+            today=today,
+        )
+        kept = kept_home_response(request.scope, key) if key is not None else None
+        if kept is not None:
+            return kept
         cycle = tenant.cycle
         # One statement for the units, the department's boxes of what waits, the province's criteria years with
         # the result classes of the year shown, and the tenant's predecessors.
@@ -138,8 +151,9 @@ class TenantController(Controller):
             .body
         )
         if key is not None:
-            store_home(request, key, body)
-        return home_response(body)
+            store_home(request.scope, key, body)
+            kept = kept_home_response(request.scope, key)
+        return kept or home_response(body)
 
     @post(
         "/don-vi-tien-than/chuyen-nhiem-vu",
