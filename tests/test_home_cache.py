@@ -6,6 +6,7 @@ is shown once and never kept."""
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import date, timedelta
 from typing import Any
 
@@ -17,6 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from backend.auth import sessions
+from backend.auth.principal import Principal
+from backend.auth.sessions import HOME_VERSIONS, HomeVersions
+from backend.db.models import Role
 from backend.domain.assessments.history import import_histories, load_histories
 from backend.domain.tenants import home_cache
 from backend.settings import PROJECT_ROOT
@@ -501,3 +505,21 @@ async def test_the_home_cache_off_builds_every_home(make_app: Any) -> None:
             _, statements, _ = await get_counting_round_trips(browser, app, HOME)
             assert len(statements) > 1
     assert not home_cache._homes
+
+
+def test_a_home_the_database_does_not_let_the_session_read_is_never_kept() -> None:
+    """The database's word (`app_tenant()` in `session_home`) is a wall of its own beside the person's roles."""
+    tenant = uuid.uuid4()
+    principal = Principal(
+        user_id=uuid.uuid4(), display_name="Nguyễn Văn A", roles={tenant: frozenset({Role.FOCAL_POINT})}
+    )
+
+    def key(readable: bool) -> object:
+        versions = HomeVersions(tenant_id=tenant, archived=False, readable=readable, config_revision=2, revision=1)
+        scope: Any = {"headers": [(b"cookie", b"csrftoken=t0k3n")], HOME_VERSIONS: versions}
+        return home_cache.home_key(
+            scope, principal, tenant, archived=False, config_revision=2, settings=make_settings(), today=TODAY
+        )
+
+    assert key(readable=True) is not None
+    assert key(readable=False) is None

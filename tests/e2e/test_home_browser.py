@@ -141,3 +141,32 @@ async def test_harness_reports_csp_violations(page: Page, problems: BrowserProbl
     assert "script-src" in problems.csp_violations[0]
     assert any("inline script" in error for error in problems.console_errors), problems.console_errors
     assert await page.evaluate("window.inlineRan") is None
+
+
+@pytest.mark.parametrize("width", [1366, 390])
+async def test_a_kept_home_works_as_a_built_one(
+    page: Page, live_stack: LiveStack, problems: BrowserProblems, width: int
+) -> None:
+    """Opened again, the home comes from the cache (`home_cache`): brotli as Chromium asks, its forms carrying this
+    session's CSRF token, which the sign-out form's POST is accepted with."""
+    await page.set_viewport_size({"width": width, "height": 900})
+    await _open_tenant_home(page, live_stack)
+    response = await page.reload()
+    assert response is not None
+    assert response.status == 200
+    assert await response.header_value("content-encoding") == "br"
+    assert "hx-request" in (await response.header_value("vary") or "").lower()
+    await expect(page.get_by_role("heading", level=1)).to_have_text(TENANT)
+    cookies = {cookie["name"]: cookie["value"] for cookie in await page.context.cookies(live_stack.url)}
+    tokens = set(await page.locator("input[name=_csrf_token]").evaluate_all("inputs => inputs.map(i => i.value)"))
+    assert tokens == {cookies["csrftoken"]}
+    overflow = await page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"the home overflows by {overflow} px at {width} px"
+    if SCREENSHOT_DIR:
+        await page.screenshot(path=Path(SCREENSHOT_DIR) / f"parboard-home-kept-{width}.png", full_page=True)
+
+    end_session = f"{live_stack.idp_url}/ba-ria-vung-tau/end_session?"
+    async with page.expect_request(lambda request: request.url.startswith(end_session)):
+        await page.locator(".site-header").get_by_role("button", name="Đăng xuất").click()
+    await expect(page.locator(".site-header").get_by_role("link", name="Đăng nhập")).to_be_visible()
+    problems.assert_clean()
