@@ -20,11 +20,15 @@ Method
    core and the client to the other, as `make bench`. Before timing, each page must answer 200 and name what
    it shows. Scenarios, `--concurrency` (32) clients in a closed loop, `--warmup` + `--requests` each:
      floor             GET /static/css/app.css
-     tenant home       GET /t/tinh-01/so-NN/ for a department of the large province drawn at random, with
-                       its head's cookie
+     tenant home       GET /t/tinh-01/so-NN/ for a live department of the large province drawn at random, with
+                       its head's cookie (28 of its 30: the two merged departments are archives, whose home is
+                       another page, built on every request and never kept)
      province results  GET /t/tinh-01/so-noi-vu/tinh/ket-qua/2020, as the province admin
      tenant list       GET /t/tinh-01/so-noi-vu/quan-tri/tinh/, as the province admin
-   Target (printed, never asserted): tenant home p95 within 3× the floor's p95.
+   Target (printed, never asserted): tenant home p95 within 3× the floor's p95. The client keeps the cookies a
+   browser keeps (`load.Browsers`: the `csrftoken` the server binds to each session), so answers set none again.
+   Beside the latencies: the CPU a request cost the server and PostgreSQL (CPU time over requests), the steadier
+   measure on a shared machine.
 
 Other processes on the machine add noise; the load average is printed before and after. Results also go to
 `var/bench/national_shape.json`.
