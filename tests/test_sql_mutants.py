@@ -1,6 +1,6 @@
 """Mutation testing of the checks that live in PostgreSQL, which mutmut cannot mutate: the tenant policy, the tenant
-context (`app_tenant()`, `session_person()`, `live_session()`, `live_memberships()`), the move's version check and
-its session check (`board_move_as`).
+context (`app_tenant()`, `session_person()`, `live_session()`, `live_memberships()`), the tenant home's versions read
+with the session (`session_home`), the move's version check and its session check (`board_move_as`).
 
 Each mutant is a small hand-made change of the database's own text, read back with `pg_get_functiondef` and
 `pg_policies` (not from a migration: the same test holds wherever the functions' source lives), applied with
@@ -146,6 +146,25 @@ async def _no_row_is_written_into_another_tenant(db: Any, world: World) -> None:
         )
 
 
+_SESSION_HOME = (
+    "SELECT * FROM session_home(session_token => $1, province_code => 'ha-tinh', tenant_code => 'so-ngoai-vu')"
+)
+
+
+async def _session_home_reads_a_members_revision(db: Any, world: World) -> None:
+    await _context(db, world.a, world.sessions[FOCAL])
+    revision = await db.fetchval("SELECT revision FROM home_revisions WHERE tenant_id = $1", world.a)
+    await _context(db, None, "")
+    home = await db.fetchrow(_SESSION_HOME, world.sessions[FOCAL])
+    assert revision is not None
+    assert (home["home_tenant"], home["home_readable"], home["home_revision"]) == (world.a, True, revision)
+
+
+async def _session_home_tells_another_tenants_person_no(db: Any, world: World) -> None:
+    home = await db.fetchrow(_SESSION_HOME, world.sessions[OTHER])
+    assert (home["home_tenant"], home["home_readable"], home["home_revision"]) == (world.a, False, None)
+
+
 async def _move(db: Any, world: World, email: str, expected: int, column: int) -> tuple[str, int | None]:
     await _context(db, world.a, world.sessions[email])
     row = await db.fetchrow(
@@ -203,6 +222,8 @@ CHECKS: dict[str, Check] = {
         _a_member_whose_membership_ended_sees_nothing,
         _a_member_of_a_closed_tenant_sees_nothing,
         _no_row_is_written_into_another_tenant,
+        _session_home_reads_a_members_revision,
+        _session_home_tells_another_tenants_person_no,
         _a_move_from_the_cards_version_applies,
         _a_second_move_from_the_same_version_is_refused,
         _a_move_from_a_version_not_reached_yet_is_refused,
@@ -317,6 +338,20 @@ MUTANTS = [
         "m.role = 'province_reviewer' OR (",
         "true OR (",
         "a_member_asking_for_another_tenant_sees_nothing",
+    ),
+    Mutant(
+        "session_home: readable whatever the policy says",
+        "session_home",
+        "readable := FOUND OR app_tenant() IS NOT NULL;",
+        "readable := true;",
+        "session_home_tells_another_tenants_person_no",
+    ),
+    Mutant(
+        "session_home: the revision read without the session",
+        "session_home",
+        "set_config('app.session', session_token, true)",
+        "set_config('app.session', '', true)",
+        "session_home_reads_a_members_revision",
     ),
     Mutant(
         "board_move_as: <> becomes =",
