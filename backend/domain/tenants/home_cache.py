@@ -2,12 +2,14 @@
 served again until PostgreSQL says something it shows changed.
 
 The key holds the versions the database bumps on every write the home shows (migration 0034): the tenant's
-`home_revisions` row, bumped by a statement trigger on every table of the tenant's own (whoever writes it: the
-policies make every written row the tenant's the statement runs as), and `home_config_revision`, bumped by every
-write to what the provinces declare (provinces, tenants, lineage, ranking groups, result classes, criteria) and by a
-write into an archive. The first is read before anything else of the page, the second in the very statement that
-read the tenant and its province (`TenantContext.config_revision`), so a page stored under them is never older than
-they say. Beside them: the person and what they may do here (the waiting work and the links
+`home_revisions` row, bumped for every table of the tenant's own (whoever writes it: the policies make every
+written row the tenant's the statement runs as), and `home_config_revision`, bumped by every write to what the
+provinces declare (provinces, tenants, lineage, ranking groups, result classes, criteria) and by a write into an
+archive. Statement triggers note them and the writer's commit writes them (migration 0035: in one order, so no
+two writers deadlock on them), in the same transaction as the rows they count: no reader sees the rows without the
+new version or the version without the rows. The first is read before anything else of the page, the second in the
+very statement that read the tenant and its province (`TenantContext.config_revision`), so a page stored under them
+is never older than they say. Beside them: the person and what they may do here (the waiting work and the links
 depend on them), Vietnam's day (deadlines, "quá hạn", the year being assessed), full page or htmx fragment.
 
 Never cached: a page with a flash message waiting (it shows once), an archive (its banner and years come from
