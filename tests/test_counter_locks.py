@@ -234,3 +234,22 @@ async def test_a_savepoint_rolled_back_takes_its_notes_with_it(owner_engine: Asy
             xact = await db.fetchval("SELECT pg_current_xact_id()::text::bigint")
         after = await _counters(db, "home_revisions", ids)
     assert after == before | {tenants[B]: xact}
+
+
+async def test_a_renamed_person_bumps_the_directory_once_at_commit(owner_engine: AsyncEngine) -> None:
+    """The names every board shows (`directory_revision`, one row): noted by the rename, written at its commit, one
+    more for the transaction however many people it renamed; the row is not held meanwhile."""
+    async with driver_connection(owner_engine) as db, driver_connection(owner_engine) as other:
+        await db.execute("INSERT INTO directory_revision (id, revision) VALUES (1, 0) ON CONFLICT DO NOTHING")
+        before = await db.fetchval("SELECT revision FROM directory_revision")
+        async with db.transaction():
+            renamed = await db.execute(
+                "UPDATE users SET full_name = full_name || ' (mới)' WHERE email LIKE '%@sngv.hatinh.example.vn'"
+            )
+            assert renamed.startswith("UPDATE ")
+            assert int(renamed.split()[1]) > 1
+            async with other.transaction():
+                await other.execute("SET LOCAL lock_timeout = '1s'")
+                await other.execute("UPDATE directory_revision SET revision = revision")
+            assert await other.fetchval("SELECT revision FROM directory_revision") == before
+        assert await db.fetchval("SELECT revision FROM directory_revision") == before + 1

@@ -152,7 +152,10 @@ async def _a_write_bumps_its_tenants_counters_at_commit(db: Any, world: World) -
     home's counter becomes the writing transaction's id, the board's one more."""
     await _context(db, world.a, world.sessions[FOCAL])
     board = await db.fetchval("SELECT revision FROM board_revisions")
-    assert await db.execute("UPDATE units SET name = name WHERE id = (SELECT id FROM units ORDER BY id LIMIT 1)") == "UPDATE 1"
+    assert (
+        await db.execute("UPDATE units SET name = name WHERE id = (SELECT id FROM units ORDER BY id LIMIT 1)")
+        == "UPDATE 1"
+    )
     await db.execute("SET CONSTRAINTS ALL IMMEDIATE")
     try:
         assert await db.fetchval("SELECT revision FROM home_revisions") == await db.fetchval(

@@ -2,17 +2,19 @@
 
 Migration 0034's statement triggers took a counter's row lock at the statement and held it to commit: a tenant's
 `home_revisions` row, the one `home_config_revision` row (any configuration write, or a write into an archive),
-beside the tenant's `board_revisions` row (0009). Two transactions writing a tenant and the configuration, or two
-tenants, in opposite orders waited for each other until PostgreSQL broke the cycle (40P01, one request failed),
-and the one configuration row serialised every configuration writer, `tenants sync` for its whole transaction.
+beside the tenant's `board_revisions` row and the one `directory_revision` row (0009). Two transactions writing a
+tenant and the configuration, or two tenants, in opposite orders waited for each other until PostgreSQL broke the
+cycle (40P01, one request failed), and the one configuration row serialised every configuration writer,
+`tenants sync` for its whole transaction.
 
-Now the three statement triggers (same names, same tables) only note their counter in a transaction-local
-setting (`note_revision_bump`: no lock) and, the first time in the transaction, insert one row into
-`revision_bumps` (xact: the transaction's id). Its constraint trigger `revision_bumps`, DEFERRABLE INITIALLY
-DEFERRED, runs `apply_revision_bumps()` at commit: the noted tenants' home rows by id, their board rows by id, then
-the configuration row (when noted, or when a noted tenant is an archive), and deletes the queued row. It runs as
-the owner (SECURITY DEFINER, the owner trusted by `app_tenant()` with the tenant setting alone). The values are
-those of 0034 and 0009: the writing transaction's id; the board's, one more (once per transaction now).
+Now the four triggers (same names, same tables) only note their counter in a transaction-local setting
+(`note_revision_bump`: no lock) and, the first time in the transaction, insert one row into `revision_bumps` (xact:
+the transaction's id). Its constraint trigger `revision_bumps`, DEFERRABLE INITIALLY DEFERRED, runs
+`apply_revision_bumps()` at commit: the noted tenants' home rows by id, their board rows by id, the configuration's
+row (when noted, or when a noted tenant is an archive), then the directory's row, and deletes the queued row. It
+runs as the owner (SECURITY DEFINER, the owner trusted by `app_tenant()` with the tenant setting alone). The values
+are those of 0034 and 0009: the writing transaction's id; the board's and the directory's, one more (once per
+transaction now).
 
 `revision_bumps` is granted INSERT to the application's and the jobs' roles; `note_revision_bump` EXECUTE to them.
 
@@ -64,10 +66,12 @@ DECLARE
   homes uuid[] := string_to_array(trim(coalesce(current_setting('parboard.home_bumps', true), '')), ' ')::uuid[];
   boards uuid[] := string_to_array(trim(coalesce(current_setting('parboard.board_bumps', true), '')), ' ')::uuid[];
   config boolean := trim(coalesce(current_setting('parboard.config_bump', true), '')) = 'on';
+  directory boolean := trim(coalesce(current_setting('parboard.directory_bump', true), '')) = 'on';
   tenant uuid;
 BEGIN
   PERFORM set_config('parboard.home_bumps', '', true), set_config('parboard.board_bumps', '', true),
-    set_config('parboard.config_bump', '', true), set_config('parboard.bumps_queued', '', true);
+    set_config('parboard.config_bump', '', true), set_config('parboard.directory_bump', '', true),
+    set_config('parboard.bumps_queued', '', true);
   DELETE FROM revision_bumps WHERE xact = this_xact;
   FOR tenant IN SELECT DISTINCT t.id FROM tenants t WHERE t.id = ANY (homes) ORDER BY t.id LOOP
     PERFORM set_config('app.tenant_id', tenant::text, true);
@@ -83,6 +87,9 @@ BEGIN
   IF config OR EXISTS (SELECT 1 FROM tenants t WHERE t.id = ANY (homes) AND t.archived_on IS NOT NULL) THEN
     INSERT INTO home_config_revision AS r (id, revision) VALUES (1, this_xact)
     ON CONFLICT (id) DO UPDATE SET revision = excluded.revision;
+  END IF;
+  IF directory THEN
+    UPDATE directory_revision SET revision = revision + 1 WHERE id = 1;
   END IF;
   RETURN NULL;
 END $$;
@@ -114,6 +121,17 @@ BEGIN
 END $$;
 """
 
+BUMP_DIRECTORY_REVISION = r"""
+CREATE OR REPLACE FUNCTION public.bump_directory_revision()
+RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  PERFORM note_revision_bump('parboard.directory_bump', 'on');
+  RETURN NULL;
+END $$;
+"""
+
 BUMP_BOARD_REVISION = r"""
 CREATE OR REPLACE FUNCTION public.bump_board_revision()
 RETURNS trigger
@@ -129,7 +147,7 @@ BEGIN
 END $$;
 """
 
-# as migrations 0034 (home, configuration) and 0009 (board) left them
+# as migrations 0034 (home, configuration) and 0009 (board, directory) left them
 BUMP_HOME_REVISION_0034 = r"""
 CREATE OR REPLACE FUNCTION public.bump_home_revision()
 RETURNS trigger
@@ -158,6 +176,17 @@ AS $$
 BEGIN
   INSERT INTO home_config_revision AS r (id, revision) VALUES (1, pg_current_xact_id()::text::bigint)
   ON CONFLICT (id) DO UPDATE SET revision = excluded.revision;
+  RETURN NULL;
+END $$;
+"""
+
+BUMP_DIRECTORY_REVISION_0009 = r"""
+CREATE OR REPLACE FUNCTION public.bump_directory_revision()
+RETURNS trigger
+LANGUAGE plpgsql
+AS $$
+BEGIN
+  UPDATE directory_revision SET revision = revision + 1 WHERE id = 1;
   RETURN NULL;
 END $$;
 """
@@ -208,9 +237,11 @@ def upgrade() -> None:
     op.execute(BUMP_HOME_REVISION)
     op.execute(BUMP_HOME_CONFIG_REVISION)
     op.execute(BUMP_BOARD_REVISION)
+    op.execute(BUMP_DIRECTORY_REVISION)
 
 
 def downgrade() -> None:
+    op.execute(BUMP_DIRECTORY_REVISION_0009)
     op.execute(BUMP_BOARD_REVISION_0009)
     op.execute(BUMP_HOME_CONFIG_REVISION_0034)
     op.execute(BUMP_HOME_REVISION_0034)

@@ -14,8 +14,10 @@ Method
      0033  before migration 0034: the board's counter alone, written by its statement trigger (migration 0009)
      0034  the home's, the configuration's and the board's counters written by every statement that touches them
      head  (0035) every statement notes its counters, written once per transaction at its commit
-3. `--rounds` rounds; the load average is printed beside every sync (other processes on the machine add noise).
-   Results also go to `var/bench/sync_counters.json`.
+3. `--rounds` rounds; the load average is printed beside every sync (other processes on the machine add noise, to
+   the wall time above all), and the CPU each sync cost: this process's (the sync's Python) and PostgreSQL's (its
+   server's processes, read from /proc before the sync's connections close). Results also go to
+   `var/bench/sync_counters.json`.
 """
 
 from __future__ import annotations
@@ -40,6 +42,20 @@ from tests.benchmarks.national_shape import BENCH_VAR, write_files
 from tests.benchmarks.tenant_home import _loop_factory, machine_info
 
 SCHEMAS = ("0033", "0034", "head")
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_s(postmaster: int) -> float:
+    """CPU seconds (user + system) of the server's processes alive now: the postmaster's children."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[1]) == postmaster:  # ppid; utime and stime are fields 14 and 15 of stat(5)
+            total += int(fields[11]) + int(fields[12])
+    return total / TICKS
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -64,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         lineage = load_lineage(folder, provinces)
         print(f"{machine_info()}; tenants configured {tenants}")
         pg = embedded.start(BENCH_VAR / "pg-sync-counters")
+        postmaster = pg.get_pid()
+        assert postmaster is not None, "the embedded server runs"
         with asyncio.Runner(loop_factory=_loop_factory()) as runner:
             for round_ in range(args.rounds):
                 turn = round_ % len(args.schemas)
@@ -76,9 +94,12 @@ def main(argv: list[str] | None = None) -> int:
                         engine = create_engine(urls.owner_url)
                         timings = {"load_before": os.getloadavg()[0]}
                         try:
+                            postgres, python = postgres_cpu_s(postmaster), time.process_time()
                             started = time.perf_counter()
                             await sync_tenants(engine, provinces, lineage=lineage)
                             timings["first_sync_s"] = time.perf_counter() - started
+                            timings["first_sync_python_cpu_s"] = time.process_time() - python
+                            timings["first_sync_postgres_cpu_s"] = postgres_cpu_s(postmaster) - postgres
                             started = time.perf_counter()
                             await sync_tenants(engine, provinces, lineage=lineage)
                             timings["no_change_sync_s"] = time.perf_counter() - started
@@ -92,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
                     results.append({"round": round_ + 1, "schema": schema, **timings})
                     print(
                         f"round {round_ + 1} schema {schema:>4}: first sync {timings['first_sync_s']:7.1f} s, "
+                        f"(CPU: Python {timings['first_sync_python_cpu_s']:.1f} s, "
+                        f"PostgreSQL {timings['first_sync_postgres_cpu_s']:.1f} s), "
                         f"re-sync {timings['no_change_sync_s']:5.1f} s "
                         f"(load average {timings['load_before']:.1f}–{timings['load_after']:.1f})",
                         flush=True,
