@@ -396,10 +396,10 @@ MUTANTS = [
         "a_write_bumps_its_tenants_counters_at_commit",
     ),
     Mutant(
-        "bump_home_revision: the tenant not noted",
+        "bump_home_revision: the tenant noted for its board",
         "bump_home_revision",
-        "IF current_tenant IS NOT NULL THEN",
-        "IF false THEN",
+        "'parboard.home_bumps'",
+        "'parboard.board_bumps'",
         "a_write_bumps_its_tenants_counters_at_commit",
     ),
     Mutant(

@@ -43,7 +43,7 @@ AS $$
 DECLARE
   noted text := coalesce(current_setting(setting, true), '');
 BEGIN
-  IF right(noted, length(item) + 1) = item || ' ' OR strpos(noted, item || ' ') > 0 THEN
+  IF item IS NULL OR right(noted, length(item) + 1) = item || ' ' OR strpos(noted, item || ' ') > 0 THEN
     RETURN;
   END IF;
   IF coalesce(current_setting('parboard.bumps_queued', true), '') <> 'on' THEN
@@ -100,12 +100,8 @@ CREATE OR REPLACE FUNCTION public.bump_home_revision()
 RETURNS trigger
 LANGUAGE plpgsql
 AS $$
-DECLARE
-  current_tenant text := NULLIF(current_setting('app.tenant_id', true), '');
 BEGIN
-  IF current_tenant IS NOT NULL THEN
-    PERFORM note_revision_bump('parboard.home_bumps', current_tenant::uuid::text);
-  END IF;
+  PERFORM note_revision_bump('parboard.home_bumps', NULLIF(current_setting('app.tenant_id', true), '')::uuid::text);
   RETURN NULL;
 END $$;
 """
@@ -137,12 +133,8 @@ CREATE OR REPLACE FUNCTION public.bump_board_revision()
 RETURNS trigger
 LANGUAGE plpgsql
 AS $$
-DECLARE
-  current_tenant text := NULLIF(current_setting('app.tenant_id', true), '');
 BEGIN
-  IF current_tenant IS NOT NULL THEN
-    PERFORM note_revision_bump('parboard.board_bumps', current_tenant::uuid::text);
-  END IF;
+  PERFORM note_revision_bump('parboard.board_bumps', NULLIF(current_setting('app.tenant_id', true), '')::uuid::text);
   RETURN NULL;
 END $$;
 """

@@ -38,7 +38,7 @@ from backend.db.runtime import DatabaseUrls
 from backend.domain.tenants.config import load_directory
 from backend.domain.tenants.lineage import load_lineage
 from backend.domain.tenants.sync import sync_tenants
-from tests.benchmarks.national_shape import BENCH_VAR, write_files
+from tests.benchmarks.national_shape import BENCH_VAR, add_shape_arguments, write_files
 from tests.benchmarks.tenant_home import _loop_factory, machine_info
 
 SCHEMAS = ("0033", "0034", "head")
@@ -60,10 +60,7 @@ def postgres_cpu_s(postmaster: int) -> float:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--provinces", type=int, default=34)
-    parser.add_argument("--departments", type=int, default=20)
-    parser.add_argument("--communes", type=int, default=98)
-    parser.add_argument("--large-extra", type=int, default=10, help="more departments in the first province")
+    add_shape_arguments(parser)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--schemas", nargs="+", default=list(SCHEMAS), choices=SCHEMAS)
     return parser.parse_args(argv)

@@ -6,12 +6,8 @@ CREATE OR REPLACE FUNCTION public.bump_board_revision()
 RETURNS trigger
 LANGUAGE plpgsql
 AS $$
-DECLARE
-  current_tenant text := NULLIF(current_setting('app.tenant_id', true), '');
 BEGIN
-  IF current_tenant IS NOT NULL THEN
-    PERFORM note_revision_bump('parboard.board_bumps', current_tenant::uuid::text);
-  END IF;
+  PERFORM note_revision_bump('parboard.board_bumps', NULLIF(current_setting('app.tenant_id', true), '')::uuid::text);
   RETURN NULL;
 END $$;
 
