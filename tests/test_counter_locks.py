@@ -253,3 +253,18 @@ async def test_a_renamed_person_bumps_the_directory_once_at_commit(owner_engine:
                 await other.execute("UPDATE directory_revision SET revision = revision")
             assert await other.fetchval("SELECT revision FROM directory_revision") == before
         assert await db.fetchval("SELECT revision FROM directory_revision") == before + 1
+
+
+async def test_a_write_after_the_counters_were_written_is_counted_again(owner_engine: AsyncEngine) -> None:
+    """SET CONSTRAINTS ALL IMMEDIATE writes the counters before the commit; the notes start over, so the same
+    tenant written again is noted and written again at the commit (the board's counter: two more)."""
+    async with driver_connection(owner_engine) as db:
+        tenants = await _tenants(db)
+        before = (await _counters(db, "board_revisions", [tenants[A]])).get(tenants[A], 0)
+        async with db.transaction():
+            await db.execute("SELECT set_config('app.tenant_id', $1, true)", str(tenants[A]))
+            await db.execute("UPDATE units SET name = name")
+            await db.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            await db.execute("SET CONSTRAINTS ALL DEFERRED")
+            await db.execute("UPDATE units SET name = name")
+        assert await _counters(db, "board_revisions", [tenants[A]]) == {tenants[A]: before + 2}

@@ -41,16 +41,20 @@ RETURNS void
 LANGUAGE plpgsql
 AS $$
 DECLARE
-  noted text := coalesce(current_setting(setting, true), '');
+  noted text;
 BEGIN
-  IF item IS NULL OR right(noted, length(item) + 1) = item || ' ' OR strpos(noted, item || ' ') > 0 THEN
+  IF item IS NULL OR current_setting(setting || '_last', true) = item THEN
     RETURN;
   END IF;
-  IF coalesce(current_setting('parboard.bumps_queued', true), '') <> 'on' THEN
-    INSERT INTO revision_bumps (xact) VALUES (pg_current_xact_id()::text::bigint);
-    PERFORM set_config('parboard.bumps_queued', 'on', true);
+  noted := coalesce(current_setting(setting, true), '');
+  IF strpos(noted, item || ' ') = 0 THEN
+    IF coalesce(current_setting('parboard.bumps_queued', true), '') <> 'on' THEN
+      INSERT INTO revision_bumps (xact) VALUES (pg_current_xact_id()::text::bigint);
+      PERFORM set_config('parboard.bumps_queued', 'on', true);
+    END IF;
+    PERFORM set_config(setting, noted || item || ' ', true);
   END IF;
-  PERFORM set_config(setting, noted || item || ' ', true);
+  PERFORM set_config(setting || '_last', item, true);
 END $$;
 """
 
@@ -69,9 +73,10 @@ DECLARE
   directory boolean := trim(coalesce(current_setting('parboard.directory_bump', true), '')) = 'on';
   tenant uuid;
 BEGIN
-  PERFORM set_config('parboard.home_bumps', '', true), set_config('parboard.board_bumps', '', true),
-    set_config('parboard.config_bump', '', true), set_config('parboard.directory_bump', '', true),
-    set_config('parboard.bumps_queued', '', true);
+  PERFORM set_config(list, '', true), set_config(list || '_last', '', true)
+    FROM unnest(ARRAY['parboard.home_bumps', 'parboard.board_bumps', 'parboard.config_bump',
+                      'parboard.directory_bump']) AS list;
+  PERFORM set_config('parboard.bumps_queued', '', true);
   DELETE FROM revision_bumps WHERE xact = this_xact;
   FOR tenant IN SELECT DISTINCT t.id FROM tenants t WHERE t.id = ANY (homes) ORDER BY t.id LOOP
     PERFORM set_config('app.tenant_id', tenant::text, true);

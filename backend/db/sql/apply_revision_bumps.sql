@@ -27,9 +27,10 @@ DECLARE
   directory boolean := trim(coalesce(current_setting('parboard.directory_bump', true), '')) = 'on';
   tenant uuid;
 BEGIN
-  PERFORM set_config('parboard.home_bumps', '', true), set_config('parboard.board_bumps', '', true),
-    set_config('parboard.config_bump', '', true), set_config('parboard.directory_bump', '', true),
-    set_config('parboard.bumps_queued', '', true);
+  PERFORM set_config(list, '', true), set_config(list || '_last', '', true)
+    FROM unnest(ARRAY['parboard.home_bumps', 'parboard.board_bumps', 'parboard.config_bump',
+                      'parboard.directory_bump']) AS list;
+  PERFORM set_config('parboard.bumps_queued', '', true);
   DELETE FROM revision_bumps WHERE xact = this_xact;
   FOR tenant IN SELECT DISTINCT t.id FROM tenants t WHERE t.id = ANY (homes) ORDER BY t.id LOOP
     PERFORM set_config('app.tenant_id', tenant::text, true);
