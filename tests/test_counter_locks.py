@@ -1,11 +1,12 @@
-"""The counters the caches key on (`home_revisions`, `board_revisions`, `home_config_revision`) never make two
-transactions wait for each other (issue 20): a transaction takes none of their locks before its commit, and there
-takes them in one order (`apply_revision_bumps`, migration 0035).
+"""The counters the caches key on (`home_revisions`, `board_revisions`, `home_config_revision`,
+`directory_revision`) never make two transactions wait for each other (issue 20): a transaction takes none of their
+locks before its commit, and there takes them in one order (`apply_revision_bumps`, migration 0035).
 
 Each race runs two real connections as the application's role, with one live session of Hà Tĩnh's province admin
 (whose right reaches every tenant of the province, as a Sở Nội vụ's action does): each writes its first row, both
 meet at a barrier, each writes its second row, both commit. The rows themselves are distinct, so only the counters
-could make them wait: with migration 0034's statement triggers every race here ended in a deadlock (40P01).
+could make them wait: with migration 0034's statement triggers every race here ended in a deadlock (40P01), and
+the units' race still did with the home's counter deferred and the board's left per statement.
 `lock_timeout` bounds any wait, so a regression fails in seconds instead of hanging.
 """
 
