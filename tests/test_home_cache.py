@@ -21,6 +21,7 @@ from backend.auth import sessions
 from backend.auth.principal import Principal
 from backend.auth.sessions import HOME_VERSIONS, HomeVersions
 from backend.db.models import Role
+from backend.db.engine import driver_connection
 from backend.domain.assessments.history import import_histories, load_histories
 from backend.domain.tenants import home_cache
 from backend.settings import PROJECT_ROOT
@@ -42,6 +43,7 @@ from tests.support import (
     SEED_001,
     freeze,
     get_counting_round_trips,
+    get_counting_statements,
     make_settings,
     session_cookie_for,
     sign_in,
@@ -228,6 +230,34 @@ async def test_a_membership_change_shows_on_the_next_home(client: AsyncTestClien
     assert disabled.status_code in (302, 303), disabled.text
 
     await sign_in(client, FOCAL)
+    after = re.search(MEMBERS, await _home(client))
+    assert after
+    assert int(after.group(1)) == int(members.group(1)) - 1
+
+
+async def test_a_write_another_connection_commits_shows_on_the_next_home_and_not_before(
+    client: AsyncTestClient[Litestar], app: Litestar, app_engine: AsyncEngine, owner_engine: AsyncEngine
+) -> None:
+    """The counters are written at the writer's commit (migration 0035), with its rows: while another connection of
+    the application's role holds the write uncommitted, the home is still the stored one, which shows nothing of
+    it; once it commits, the next home shows it."""
+    await sign_in(client, FOCAL)
+    members = re.search(MEMBERS, await _cached_home(client, app))
+    assert members, "the home shows the members' count"
+    session = await session_cookie_for(app, TENANT_ADMIN)
+    viewer = (await sngv_rows(owner_engine, "SELECT user_id FROM memberships WHERE role = 'viewer'"))[0].user_id
+    async with driver_connection(app_engine) as db:
+        transaction = db.transaction()
+        await transaction.start()
+        try:
+            await db.execute(BIND_SNGV)
+            await db.execute("SELECT set_config('app.session', $1, true)", session)
+            assert await db.execute("UPDATE memberships SET is_active = false WHERE user_id = $1", viewer) == "UPDATE 1"
+            meanwhile = re.search(MEMBERS, await _cached_home(client, app))
+            assert meanwhile
+            assert meanwhile.group(1) == members.group(1)
+        finally:
+            await transaction.commit()
     after = re.search(MEMBERS, await _home(client))
     assert after
     assert int(after.group(1)) == int(members.group(1)) - 1

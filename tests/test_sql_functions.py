@@ -103,7 +103,7 @@ async def test_every_trigger_has_a_source_beside_the_function_it_executes(owner_
     assert triggers == sorted(_name(trigger) for trigger in functions.triggers())
     for name in functions.names():
         for trigger in functions.trigger_statements(name):
-            assert trigger.startswith("CREATE TRIGGER "), name
+            assert trigger.startswith(functions.TRIGGER_OPENINGS), name
             assert trigger.endswith(f"EXECUTE FUNCTION {name}()"), (name, trigger)
 
 
@@ -111,7 +111,7 @@ def test_a_source_is_one_create_or_replace_function_named_as_its_file() -> None:
     for name in functions.names():
         statement = functions.statement(name, "parboard_owner", "parboard_jobs")
         assert statement.startswith(f"CREATE OR REPLACE FUNCTION {functions.qualified(name)}("), name
-        assert "CREATE TRIGGER" not in statement, name
+        assert not any(opening.strip() in statement for opening in functions.TRIGGER_OPENINGS), name
         assert statement.count("CREATE OR REPLACE FUNCTION") == 1, name
         assert functions.TRUSTED_ROLES not in statement
     assert "current_user IN ('parboard_owner', 'parboard_jobs')" in functions.statement(

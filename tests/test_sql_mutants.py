@@ -1,6 +1,7 @@
 """Mutation testing of the checks that live in PostgreSQL, which mutmut cannot mutate: the tenant policy, the tenant
 context (`app_tenant()`, `session_person()`, `live_session()`, `live_memberships()`), the tenant home's versions read
-with the session (`session_home`), the move's version check and its session check (`board_move_as`).
+with the session (`session_home`), the move's version check and its session check (`board_move_as`), and the caches'
+counters written at commit (`note_revision_bump`, `apply_revision_bumps`).
 
 Each mutant is a small hand-made change of the database's own text, read back with `pg_get_functiondef` and
 `pg_policies` (not from a migration: the same test holds wherever the functions' source lives), applied with
@@ -165,6 +166,25 @@ async def _session_home_tells_another_tenants_person_no(db: Any, world: World) -
     assert (home["home_tenant"], home["home_readable"], home["home_revision"]) == (world.a, False, None)
 
 
+async def _a_write_bumps_its_tenants_counters_at_commit(db: Any, world: World) -> None:
+    """What the commit's deferred trigger writes (`apply_revision_bumps`, fired here by SET CONSTRAINTS): the
+    home's counter becomes the writing transaction's id, the board's one more."""
+    await _context(db, world.a, world.sessions[FOCAL])
+    board = await db.fetchval("SELECT revision FROM board_revisions")
+    assert (
+        await db.execute("UPDATE units SET name = name WHERE id = (SELECT id FROM units ORDER BY id LIMIT 1)")
+        == "UPDATE 1"
+    )
+    await db.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    try:
+        assert await db.fetchval("SELECT revision FROM home_revisions") == await db.fetchval(
+            "SELECT pg_current_xact_id()::text::bigint"
+        )
+        assert await db.fetchval("SELECT revision FROM board_revisions") == (board or 0) + 1
+    finally:
+        await db.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
 async def _move(db: Any, world: World, email: str, expected: int, column: int) -> tuple[str, int | None]:
     await _context(db, world.a, world.sessions[email])
     row = await db.fetchrow(
@@ -229,6 +249,7 @@ CHECKS: dict[str, Check] = {
         _a_move_from_a_version_not_reached_yet_is_refused,
         _another_members_session_cannot_move_as_this_one,
         _a_strangers_session_cannot_move_as_this_one,
+        _a_write_bumps_its_tenants_counters_at_commit,
     )
 }
 
@@ -401,6 +422,34 @@ MUTANTS = [
         "IF session_person(session_token, tenant) IS DISTINCT FROM person THEN",
         "IF false THEN",
         "a_strangers_session_cannot_move_as_this_one",
+    ),
+    Mutant(
+        "note_revision_bump: the commit's bumps never queued",
+        "note_revision_bump",
+        "IF coalesce(current_setting('parboard.bumps_queued', true), '') <> 'on' THEN",
+        "IF false THEN",
+        "a_write_bumps_its_tenants_counters_at_commit",
+    ),
+    Mutant(
+        "bump_home_revision: the tenant noted for its board",
+        "bump_home_revision",
+        "'parboard.home_bumps'",
+        "'parboard.board_bumps'",
+        "a_write_bumps_its_tenants_counters_at_commit",
+    ),
+    Mutant(
+        "apply_revision_bumps: the home's counter left as it was",
+        "apply_revision_bumps",
+        "ON CONFLICT (tenant_id) DO UPDATE SET revision = excluded.revision;",
+        "ON CONFLICT (tenant_id) DO NOTHING;",
+        "a_write_bumps_its_tenants_counters_at_commit",
+    ),
+    Mutant(
+        "apply_revision_bumps: the board's counter does not grow",
+        "apply_revision_bumps",
+        "revision = r.revision + 1",
+        "revision = r.revision",
+        "a_write_bumps_its_tenants_counters_at_commit",
     ),
 ]
 

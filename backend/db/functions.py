@@ -1,6 +1,7 @@
 """The database's SQL functions and triggers, one source each: `backend/db/sql/<name>.sql`, a
 `CREATE OR REPLACE FUNCTION` statement under a comment that says what the function is for; a trigger function's file
-goes on with the `CREATE TRIGGER` statements that call it, one line-opening `CREATE TRIGGER` each. A function of
+goes on with the `CREATE TRIGGER` (or `CREATE CONSTRAINT TRIGGER`) statements that call it, one line-opening
+statement each. A function of
 another schema than public is named with it (`pgqueuer.fn_pgqueuer_changed.sql`).
 
 Alembic's autogenerate compares them with the database (alembic-utils `PGFunction` entities, registered by
@@ -22,6 +23,8 @@ SQL_DIR = Path(__file__).parent / "sql"
 # The owner and the jobs' role, whom `app_tenant()` trusts with the tenant alone: their names come from the
 # configuration, so its source says this instead.
 TRUSTED_ROLES = "{{trusted_roles}}"
+# How a line opens a trigger's statement in a function's file (a constraint trigger is one that may be deferred).
+TRIGGER_OPENINGS = ("CREATE TRIGGER ", "CREATE CONSTRAINT TRIGGER ")
 
 
 def trusted_roles(owner: str, jobs_role: str | None) -> str:
@@ -48,7 +51,7 @@ def _statements(name: str) -> list[str]:
     """The file's statements without their comments: the function's, then its triggers' (without the `;`)."""
     chunks: list[list[str]] = [[]]
     for line in source(name).splitlines():
-        if line.startswith("CREATE TRIGGER "):
+        if line.startswith(TRIGGER_OPENINGS):
             chunks.append([])
         chunks[-1].append(line)
     statements = []
@@ -67,7 +70,7 @@ def statement(name: str, owner: str, jobs_role: str | None = None) -> str:
 
 
 def trigger_statements(name: str) -> list[str]:
-    """The `CREATE TRIGGER` statements of a trigger function's file (none for another function)."""
+    """The `CREATE [CONSTRAINT] TRIGGER` statements of a trigger function's file (none for another function)."""
     return _statements(name)[1:]
 
 

@@ -87,12 +87,17 @@ CRITERIA_YEAR = 2020
 CRITERIA_SOURCE = PROJECT_ROOT / "tenants" / "ha-tinh" / "criteria" / str(CRITERIA_YEAR)
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+def add_shape_arguments(parser: argparse.ArgumentParser) -> None:
+    """The configuration's size, as `write_files` reads it."""
     parser.add_argument("--provinces", type=int, default=34)
     parser.add_argument("--departments", type=int, default=20)
     parser.add_argument("--communes", type=int, default=98)
     parser.add_argument("--large-extra", type=int, default=10, help="more departments in the first province")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    add_shape_arguments(parser)
     parser.add_argument("--people-per-tenant", type=int, default=25)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--warmup", type=int, default=100)

@@ -176,8 +176,9 @@ class RemedyPlan(UUIDPrimaryKey, TenantScoped, Timestamps, Base):
 
 
 class BoardRevision(Base):
-    """A counter per tenant that PostgreSQL bumps (statement triggers, migration 0009) on every change to what
-    the board shows: tasks, their units and assignees, columns, units, evidence files. The board page caches
+    """A counter per tenant that PostgreSQL bumps (statement triggers, migration 0009; at the writer's commit, once
+    per transaction, since 0035) on every change to what the board shows: tasks, their units and assignees,
+    columns, units, evidence files. The board page caches
     what it read under the revision it saw, so every process and replica agrees on when a cache is stale."""
 
     __tablename__ = "board_revisions"

@@ -186,8 +186,8 @@ class UnitGroupMember(TenantScoped, Base):
 
 
 class HomeRevision(Base):
-    """A counter per tenant that PostgreSQL bumps (statement triggers `a_home_revision`, migration 0034) on every
-    write to a table of the tenant's own but its API tokens: the tenant home's cache
+    """A counter per tenant that PostgreSQL bumps (statement triggers `a_home_revision`, migration 0034, written at
+    commit since 0035) on every write to a table of the tenant's own but its API tokens: the tenant home's cache
     (`backend.domain.tenants.home_cache`) keys on it, so a change committed anywhere shows on the next home."""
 
     __tablename__ = "home_revisions"
@@ -205,3 +205,13 @@ class HomeConfigRevision(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, default=1)
     revision: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class RevisionBump(Base):
+    """A transaction that wrote a counted table, queued by its first such statement (`note_revision_bump`, migration
+    0035): the row's deferred trigger writes the counters the transaction noted at its commit, in one order
+    (`apply_revision_bumps`), and deletes the row. Empty between transactions."""
+
+    __tablename__ = "revision_bumps"
+
+    xact: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)

@@ -1,17 +1,13 @@
 -- Trigger `board_revision` (AFTER INSERT OR UPDATE OR DELETE, FOR EACH STATEMENT) on the tables a board shows:
--- one bump per statement, for the tenant the statement ran as (row-level security makes every row it touched
--- that tenant's); nothing without a tenant (TRUNCATE in tests, the owner unbound).
+-- one note per statement, for the tenant the statement ran as (row-level security makes every row it touched
+-- that tenant's); nothing without a tenant (TRUNCATE in tests, the owner unbound). The counter grows by one per
+-- transaction that wrote, at commit (`apply_revision_bumps`).
 CREATE OR REPLACE FUNCTION public.bump_board_revision()
 RETURNS trigger
 LANGUAGE plpgsql
 AS $$
-DECLARE
-  current_tenant uuid := NULLIF(current_setting('app.tenant_id', true), '')::uuid;
 BEGIN
-  IF current_tenant IS NOT NULL THEN
-    INSERT INTO board_revisions AS r (tenant_id, revision) VALUES (current_tenant, 1)
-    ON CONFLICT (tenant_id) DO UPDATE SET revision = r.revision + 1;
-  END IF;
+  PERFORM note_revision_bump('parboard.board_bumps', NULLIF(current_setting('app.tenant_id', true), '')::uuid::text);
   RETURN NULL;
 END $$;
 

@@ -1,10 +1,12 @@
 -- Trigger `directory_revision` on users (AFTER UPDATE OF full_name, email): the names every board shows changed.
+-- Noted (`note_revision_bump`, no lock) and written at commit, one more per transaction (`apply_revision_bumps`):
+-- a sign-in that renames its person does not hold the one row while it goes on.
 CREATE OR REPLACE FUNCTION public.bump_directory_revision()
 RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 BEGIN
-  UPDATE directory_revision SET revision = revision + 1 WHERE id = 1;
+  PERFORM note_revision_bump('parboard.directory_bump', 'on');
   RETURN NULL;
 END $$;
 

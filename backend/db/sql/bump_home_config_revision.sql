@@ -2,14 +2,14 @@
 -- declare and every tenant home shows: provinces (calendar, deadlines), tenants (names, archive), lineage, ranking
 -- groups, result classes, criteria. These change with `tenants sync`, a criteria upload or a publication: rarely,
 -- so one revision for all (`backend.domain.tenants.home_cache` keys every home on it): the id of the last
--- transaction that wrote, as `bump_home_revision`'s.
+-- transaction that wrote, as `bump_home_revision`'s, written at commit (`apply_revision_bumps`), so the one row is
+-- never held while a transaction goes on.
 CREATE OR REPLACE FUNCTION public.bump_home_config_revision()
 RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 BEGIN
-  INSERT INTO home_config_revision AS r (id, revision) VALUES (1, pg_current_xact_id()::text::bigint)
-  ON CONFLICT (id) DO UPDATE SET revision = excluded.revision;
+  PERFORM note_revision_bump('parboard.config_bump', 'on');
   RETURN NULL;
 END $$;
 

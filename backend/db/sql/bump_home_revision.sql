@@ -2,27 +2,18 @@
 -- the API tokens (each API request counts its use there; the home never reads them) and the counters themselves,
 -- the audit log included (the home reads whether a predecessor's tasks were carried over there): the tenant home's cache
 -- (`backend.domain.tenants.home_cache`) keys on the revision. The revision is the id of the last transaction that
--- wrote (never used twice, even when a test puts the rows of a snapshot back, so no two states share one). One bump
--- per statement, for the tenant the statement ran as: the policies' WITH CHECK and USING make every row a statement writes that tenant's, whoever writes it (a
--- province's external scores, a Sở Nội vụ's decisions, the jobs, `tenants sync`), so no write of a tenant's row
--- escapes its counter. A write into an archive also bumps every home (`home_config_revision`): a successor's home
--- shows its predecessors. Named to fire before `board_revision` on the tables that have both: every transaction
--- takes the home counter's lock before the board's, never the other way round.
+-- wrote (never used twice, even when a test puts the rows of a snapshot back, so no two states share one). One note
+-- per statement, for the tenant the statement ran as: the policies' WITH CHECK and USING make every row a statement
+-- writes that tenant's, whoever writes it (a province's external scores, a Sở Nội vụ's decisions, the jobs,
+-- `tenants sync`), so no write of a tenant's row escapes its counter. The note takes no lock: the counter is written
+-- at commit (`apply_revision_bumps`), with a write into an archive bumping every home there (a successor's home
+-- shows its predecessors).
 CREATE OR REPLACE FUNCTION public.bump_home_revision()
 RETURNS trigger
 LANGUAGE plpgsql
 AS $$
-DECLARE
-  current_tenant uuid := NULLIF(current_setting('app.tenant_id', true), '')::uuid;
 BEGIN
-  IF current_tenant IS NOT NULL THEN
-    INSERT INTO home_revisions AS r (tenant_id, revision) VALUES (current_tenant, pg_current_xact_id()::text::bigint)
-    ON CONFLICT (tenant_id) DO UPDATE SET revision = excluded.revision;
-    IF EXISTS (SELECT 1 FROM tenants t WHERE t.id = current_tenant AND t.archived_on IS NOT NULL) THEN
-      INSERT INTO home_config_revision AS r (id, revision) VALUES (1, pg_current_xact_id()::text::bigint)
-      ON CONFLICT (id) DO UPDATE SET revision = excluded.revision;
-    END IF;
-  END IF;
+  PERFORM note_revision_bump('parboard.home_bumps', NULLIF(current_setting('app.tenant_id', true), '')::uuid::text);
   RETURN NULL;
 END $$;
 

@@ -2,12 +2,14 @@
 served again until PostgreSQL says something it shows changed.
 
 The key holds the versions the database bumps on every write the home shows (migration 0034): the tenant's
-`home_revisions` row, bumped by a statement trigger on every table of the tenant's own (whoever writes it: the
-policies make every written row the tenant's the statement runs as), and `home_config_revision`, bumped by every
-write to what the provinces declare (provinces, tenants, lineage, ranking groups, result classes, criteria) and by a
-write into an archive. Both are read with the request's session, in its one statement (`session_home`, migration
-0036: `HomeVersions`), before anything else of the page, so a page stored under them is never older than they say;
-the page's own build keys on the `home_config_revision` read with its tenant and province
+`home_revisions` row, bumped for every table of the tenant's own (whoever writes it: the policies make every
+written row the tenant's the statement runs as), and `home_config_revision`, bumped by every write to what the
+provinces declare (provinces, tenants, lineage, ranking groups, result classes, criteria) and by a write into an
+archive. Statement triggers note them and the writer's commit writes them (migration 0035: in one order, so no
+two writers deadlock on them), in the same transaction as the rows they count: no reader sees the rows without the
+new version or the version without the rows. Both are read with the request's session, in its one statement
+(`session_home`, migration 0036: `HomeVersions`), before anything else of the page, so a page stored under them is
+never older than they say; the page's own build keys on the `home_config_revision` read with its tenant and province
 (`TenantContext.config_revision`). Beside them: the person and what they may do here (the waiting work and the
 links depend on them), Vietnam's day (deadlines, "quá hạn", the year being assessed), full page or htmx fragment.
 
