@@ -14,7 +14,7 @@ reads what the cache keys on in the same statement, outside any transaction:
 A frozen snapshot: every statement is written here literally. The role name comes from the configuration.
 
 Revision ID: 0036
-Revises: 0034
+Revises: 0035
 Create Date: 2026-12-06 14:30:00.000000
 """
 
@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from alembic import context, op
 
 revision: str = "0036"
-down_revision: str | None = "0034"
+down_revision: str | None = "0035"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
