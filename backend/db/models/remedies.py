@@ -185,9 +185,7 @@ class CarriedTask(UUIDPrimaryKey, TenantScoped, Base):
     __tablename__ = "carried_tasks"
     __table_args__ = (
         ForeignKeyConstraint(["tenant_id", "task_id"], ["tasks.tenant_id", "tasks.id"], ondelete="CASCADE"),
-        ForeignKeyConstraint(
-            ["predecessor_id", "source_task_id"], ["tasks.tenant_id", "tasks.id"], ondelete="CASCADE"
-        ),
+        ForeignKeyConstraint(["predecessor_id", "source_task_id"], ["tasks.tenant_id", "tasks.id"], ondelete="CASCADE"),
         UniqueConstraint("tenant_id", "task_id"),
         UniqueConstraint("tenant_id", "source_task_id"),
         Index("ix_carried_tasks_predecessor", "predecessor_id", "source_task_id"),
