@@ -93,10 +93,14 @@ async def test_the_archive_s_board_says_where_each_open_task_went_and_the_succes
     ) in summary
     assert ", do Trần Thị Hoài Thương thực hiện." in summary
     assert "chưa được chuyển" not in summary
-    # the link opens the task it became
+    # the card's page says the same, and the link opens the task it became, whose page says where it came from
+    task_page = squash((await client.get(f"{HT_ARCHIVE}/ke-hoach/{YEAR}/the/1")).text)
+    assert f"Đã chuyển sang Sở Nông nghiệp và Môi trường: {link}" in task_page
     opened = await client.get(f"{HT_SUCCESSOR}/ke-hoach/{YEAR}/the/1")
     assert opened.status_code == 200
     assert "Ban hành kế hoạch rà soát TTHC" in opened.text
+    back = f'<a href="{HT_ARCHIVE}/ke-hoach/{YEAR}/the/1">KP-1</a>'
+    assert f"Chuyển từ Sở Tài nguyên và Môi trường: {back}" in squash(opened.text)
 
 
 async def test_the_api_reads_say_where_a_task_went_and_where_from(
@@ -186,6 +190,14 @@ async def test_nobody_else_reads_the_links_pages_api_or_database(
     await _merged_with_tasks(tmp_path, owner_engine)
     await sign_in(client, HT_FOCAL_POINT)
     await _carry_over(client, HT_SUCCESSOR)
+
+    # the successor's leader, never a member of the archive: the task's page names where it came from, no link to it
+    client.cookies.clear()
+    await sign_in(client, "cuong.lv@snnmt.hatinh.example.vn")
+    page = squash((await client.get(f"{HT_SUCCESSOR}/ke-hoach/{YEAR}/the/1")).text)
+    assert "Chuyển từ Sở Tài nguyên và Môi trường: KP-1" in page
+    assert f"{HT_ARCHIVE}/ke-hoach" not in page
+    assert (await client.get(f"{HT_ARCHIVE}/ke-hoach/{YEAR}/the/1")).status_code == 404
 
     client.cookies.clear()
     await sign_in(client, NGOAI_VU_FOCAL_POINT)

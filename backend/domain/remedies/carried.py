@@ -151,3 +151,27 @@ async def archive_carried(db: AsyncSession, ctx: TenantContext, year: int) -> Ar
         )
     )
     return ArchiveCarried(tasks, carry_overs, sum(1 for task_id in open_ids if task_id not in tasks))
+
+
+class TaskLink(NamedTuple):
+    """A task's page line: carried over `to` a successor's task, or from a predecessor's; `href` when the reader
+    may open that task there."""
+
+    to: bool
+    tenant: str
+    number: int
+    href: str | None
+
+
+async def task_links(db: AsyncSession, ctx: TenantContext, task: Task) -> list[TaskLink]:
+    """Where `task` came from and, on an archive's board, where it went: its page says so as its card does."""
+    links = []
+    origin = (await came_from(db, ctx, [task.id])).get(task.id)
+    if origin is not None:
+        href = origin.task_path(task.year) if may_open(ctx, origin) else None
+        links.append(TaskLink(False, origin.name_from(ctx), origin.number, href))
+    if ctx.archived:
+        for _, side in await went_to(db, ctx, CarriedTask.source_task_id == task.id):
+            href = side.task_path(task.year) if may_open(ctx, side) else None
+            links.append(TaskLink(True, side.name_from(ctx), side.number, href))
+    return links
