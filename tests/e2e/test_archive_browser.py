@@ -201,6 +201,12 @@ async def test_the_archive_s_board_shows_where_its_carried_over_tasks_went(
         card = page.locator("#board .card").filter(has=page.get_by_role("link", name=f"KP-{number}", exact=True))
         await expect(card.locator(".card-origin")).to_have_text(f"Chuyển từ Sở Tài nguyên và Môi trường KP-{number}")
     assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    # she reads the archive too (its focal point before the merge): the same links, to her own board
+    await page.goto(f"{ARCHIVE}/ke-hoach/2020")
+    await expect(page.locator("#carried-over")).to_contain_text(f"do {FOCAL_POINT} thực hiện.")
+    await expect(page.locator("#board .card-carried a")).to_have_count(2)
+    assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    await page.goto(f"{SUCCESSOR}ke-hoach/2020")  # the page a failed run keeps a screenshot of
 
     old_member = await new_page()
     await old_member.set_viewport_size(viewport)
