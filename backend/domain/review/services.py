@@ -496,7 +496,7 @@ async def overview(db: AsyncSession, ctx: TenantContext, year: int) -> list[Depa
             result = archive.published if archive else None
             if review.finalised and archive is None:
                 result = await assessments.appraised_result(db, year)
-            if archive and review.submission is None and review.appraisal is None and result is None:
+            if archive and archive.absent:
                 continue  # a year an archive has nothing of (its successor's): not a department that failed to submit
             if archive and review.submission is None:
                 visible = []  # an archive's year it sent no package of: nothing to count, nothing missing
