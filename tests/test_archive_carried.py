@@ -4,6 +4,7 @@ when, by whom, how many; the successor's cards and API say where theirs came fro
 
 from __future__ import annotations
 
+import importlib.util
 import uuid
 from pathlib import Path
 
@@ -40,6 +41,7 @@ HT_SUCCESSOR = f"{HT}/so-nong-nghiep-moi-truong"
 HCM_SUCCESSOR = f"{HCM}/so-nong-nghiep-moi-truong"
 NGOAI_VU_FOCAL_POINT = "thao.ntp@sngv.hatinh.example.vn"
 YEAR = 2020  # the year of the test's criteria set: the boards have lanes
+MIGRATION = PROJECT_ROOT / "migrations" / "versions" / "20261206_0037_a_carried_task_knows_where_it_went.py"
 
 
 async def _carry_over(client: AsyncTestClient[Litestar], successor: str) -> None:
@@ -251,3 +253,28 @@ async def test_a_carried_over_card_keeps_its_origin_when_moved_on_the_successor_
         )
         assert moved.status_code == 200, moved.text[:300]
         assert f"Chuyển từ Sở Tài nguyên và Môi trường KP-{number}" in squash(moved.text), number
+
+
+async def test_migration_0037_writes_the_links_of_carry_overs_made_before_it_from_the_audit_log(
+    tmp_path: Path, owner_engine: AsyncEngine, client: AsyncTestClient[Litestar]
+) -> None:
+    """A carry-over made before the links existed left only its audit entry (`after.tasks`: KP-numbers); the
+    migration's backfill writes the same links the carry-over writes now."""
+    await _merged_with_tasks(tmp_path, owner_engine)
+    await sign_in(client, HT_FOCAL_POINT)
+    await _carry_over(client, HT_SUCCESSOR)
+    columns = "number, source_number, source_label, carried_by, carried_at, task_id, source_task_id, predecessor_id"
+    written = f"SELECT {columns} FROM carried_tasks ORDER BY number"
+    made = [tuple(r) for r in await tenant_rows(owner_engine, HT_SUCCESSOR, written)]
+    assert len(made) == 2
+    await tenant_rows(owner_engine, HT_SUCCESSOR, "DELETE FROM carried_tasks")  # as before migration 0037
+
+    spec = importlib.util.spec_from_file_location("migration_0037", MIGRATION)
+    assert spec is not None
+    assert spec.loader is not None
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+    async with owner_engine.begin() as db:
+        await db.execute(text(migration.BACKFILL))
+        await db.execute(text(migration.BACKFILL))  # twice: nothing written twice
+    assert [tuple(r) for r in await tenant_rows(owner_engine, HT_SUCCESSOR, written)] == made

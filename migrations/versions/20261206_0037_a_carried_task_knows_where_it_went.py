@@ -161,10 +161,10 @@ BEGIN
   FOR successor IN SELECT t.id FROM tenants t ORDER BY t.id LOOP
     PERFORM set_config('app.tenant_id', successor::text, true);
     FOR entry IN
-      SELECT a.entity_id, a.actor, a.created_at, a.after
+      SELECT a.entity_id, a.actor, a.at, a.after
         FROM audit_log a
        WHERE a.tenant_id = successor AND a.action = 'lineage.carry_over'
-       ORDER BY a.created_at
+       ORDER BY a.at, a.id
     LOOP
       predecessor := entry.entity_id::uuid;
       SELECT p.name || CASE WHEN p.province_id = s.province_id THEN '' ELSE ' (' || v.name || ')' END
@@ -184,7 +184,7 @@ BEGIN
                                      source_label, carried_by, carried_at)
           SELECT gen_random_uuid(), successor, new_task, substr(moved ->> 'to', 4)::integer, predecessor, old_task,
                  substr(moved ->> 'from', 4)::integer, label,
-                 (SELECT u.id FROM users u WHERE 'user:' || u.id::text = entry.actor), entry.created_at
+                 (SELECT u.id FROM users u WHERE 'user:' || u.id::text = entry.actor), entry.at
           ON CONFLICT DO NOTHING;
         END IF;
       END LOOP;
