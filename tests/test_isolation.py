@@ -110,6 +110,12 @@ OTHER_POLICIES = {  # a person's own rows across tenants, read (and accepted) wi
         ("own_invitations_read", "PERMISSIVE", "{public}", "SELECT", None): OWN_EMAIL,
         ("own_invitations_accept", "PERMISSIVE", "{public}", "UPDATE", OWN_EMAIL): OWN_EMAIL,
     },
+    # a task carried over, read by whoever may read the archive it came from (migration 0037)
+    "carried_tasks": {
+        ("predecessor_reading", "PERMISSIVE", "{public}", "SELECT", None): (
+            "(predecessor_id = ( SELECT app_tenant() AS app_tenant))"
+        ),
+    },
 }
 # `tenants sync` reads these across tenants, as the owner only, with app.sync_reads on (migration 0027)
 SYNC_READS_TABLES = ("units", "unit_groups", "unit_group_members", "board_columns")

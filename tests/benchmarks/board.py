@@ -171,8 +171,9 @@ AREA_TITLES = (
     "Xây dựng và phát triển Chính quyền điện tử, Chính quyền số",
     "Tác động của cải cách hành chính đến người dân, tổ chức",
 )
-CARD = re.compile(r'data-task="([0-9a-f-]{36})" data-version="(\d+)"')
-CARD_ID = re.compile(r'<li class="card[^"]*" id="card-([0-9a-f-]{36})"')
+# a card's tag as the template writes it, its attributes on one line or wrapped (djlint)
+CARD = re.compile(r'data-task="([0-9a-f-]{36})"\s+data-version="(\d+)"')
+CARD_ID = re.compile(r'<li class="card[^"]*"\s+id="card-([0-9a-f-]{36})"')
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

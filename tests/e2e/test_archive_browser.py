@@ -6,6 +6,7 @@ merged into its Sở Nông nghiệp và Môi trường on 01/03/2025."""
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 
 import pytest
 from playwright.async_api import Page, ViewportSize, expect
@@ -17,6 +18,7 @@ from backend.domain.tenants.lineage import load_lineage
 from backend.domain.tenants.sync import sync_tenants
 from tests.auth_support import publish_result
 from tests.e2e.conftest import DEMO_TENANTS, BrowserProblems, LiveStack, sign_in_through_provider
+from tests.lineage_support import add_open_task, tenant_rows
 from tests.support import LiveServer
 
 pytestmark = pytest.mark.browser
@@ -163,4 +165,67 @@ async def test_the_inspector_reads_the_archive_s_review_read_only_with_its_succe
     await expect(archived.get_by_role("link", name="Sở Nông nghiệp và Môi trường")).to_be_visible()
     await _writes_nothing(page)
     assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    problems.assert_clean()
+
+
+FOCAL_POINT = "Trần Thị Hoài Thương"  # the successor's focal point since the merge (and the archive's before it)
+
+
+@pytest.mark.parametrize(
+    "viewport", [{"width": 1366, "height": 900}, {"width": 390, "height": 844}], ids=["desktop", "phone"]
+)
+async def test_the_archive_s_board_shows_where_its_carried_over_tasks_went(
+    page: Page,
+    new_page: Callable[[], Awaitable[Page]],
+    live_stack: LiveStack,
+    problems: BrowserProblems,
+    archive: None,
+    owner_engine: AsyncEngine,
+    viewport: ViewportSize,
+) -> None:
+    """The successor's focal point carries the archive's two open tasks over from her home; her board's cards say
+    where they came from. Nguyễn Đình Quang, on the archive's board, reads how many went, when and by whom, and
+    follows a card's link to the task it became."""
+    for number, title in ((1, "Ban hành kế hoạch rà soát TTHC"), (2, "Số hoá hồ sơ địa chính")):
+        await add_open_task(owner_engine, ARCHIVE, number, title)
+    await tenant_rows(owner_engine, ARCHIVE, "UPDATE tasks SET year = 2020, area_code = '1'")  # the criteria's year
+    await page.set_viewport_size(viewport)
+    await sign_in_through_provider(page, live_stack, FOCAL_POINT)
+    await page.goto(SUCCESSOR)
+    await page.get_by_role("button", name="Chuyển 2 nhiệm vụ chưa hoàn thành sang Kế hoạch khắc phục").click()
+    await expect(
+        page.get_by_role("status").filter(has_text="Đã chuyển sang Kế hoạch khắc phục: 2 nhiệm vụ")
+    ).to_be_visible()
+    await page.goto(f"{SUCCESSOR}ke-hoach/2020")
+    for number in (1, 2):
+        card = page.locator("#board .card").filter(has=page.get_by_role("link", name=f"KP-{number}", exact=True))
+        await expect(card.locator(".card-origin")).to_have_text(f"Chuyển từ Sở Tài nguyên và Môi trường KP-{number}")
+    assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    # she reads the archive too (its focal point before the merge): the same links, to her own board
+    await page.goto(f"{ARCHIVE}/ke-hoach/2020")
+    await expect(page.locator("#carried-over")).to_contain_text(f"do {FOCAL_POINT} thực hiện.")
+    await expect(page.locator("#board .card-carried a")).to_have_count(2)
+    assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    await page.goto(f"{SUCCESSOR}ke-hoach/2020")  # the page a failed run keeps a screenshot of
+
+    old_member = await new_page()
+    await old_member.set_viewport_size(viewport)
+    await sign_in_through_provider(old_member, live_stack, OLD_MEMBER)
+    await old_member.goto(f"{ARCHIVE}/ke-hoach/2020")
+    summary = old_member.locator("#carried-over")
+    await expect(summary).to_contain_text(
+        "2 nhiệm vụ chưa hoàn thành của kế hoạch năm 2020 đã được chuyển sang Kế hoạch khắc phục của"
+        " Sở Nông nghiệp và Môi trường ngày"
+    )
+    await expect(summary).to_contain_text(f"do {FOCAL_POINT} thực hiện.")
+    await expect(old_member.locator("#carried-still-open")).to_have_count(0)
+    await _writes_nothing(old_member)
+    assert await old_member.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    card = old_member.locator("#board .card").filter(has_text="Ban hành kế hoạch rà soát TTHC")
+    went = card.locator(".card-carried")
+    await expect(went).to_have_text("Đã chuyển sang Sở Nông nghiệp và Môi trường: KP-1")
+    await went.get_by_role("link", name="KP-1").click()
+    await expect(old_member).to_have_url(re.compile(re.escape(f"{SUCCESSOR}ke-hoach/2020/the/1") + "$"))
+    await expect(old_member.locator("main")).to_contain_text("Ban hành kế hoạch rà soát TTHC")
+    await old_member.goto(f"{ARCHIVE}/ke-hoach/2020")  # the page a failed run keeps a screenshot of
     problems.assert_clean()

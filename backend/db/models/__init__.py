@@ -17,6 +17,7 @@ from backend.db.models.people import Membership, Role, User
 from backend.db.models.remedies import (
     BoardColumn,
     BoardRevision,
+    CarriedTask,
     ChecklistItem,
     DirectoryRevision,
     RemedyPlan,
@@ -60,6 +61,7 @@ __all__ = [
     "Base",
     "BoardColumn",
     "BoardRevision",
+    "CarriedTask",
     "ChecklistItem",
     "CriteriaSet",
     "Criterion",

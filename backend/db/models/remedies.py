@@ -175,6 +175,33 @@ class RemedyPlan(UUIDPrimaryKey, TenantScoped, Timestamps, Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
 
+class CarriedTask(UUIDPrimaryKey, TenantScoped, Base):
+    """A predecessor's open task carried over to its successor's board (tenants/lineage.yaml): owned by the
+    successor (`tenant_id`, where `task_id` is the task it became), written by the carry-over in the successor's
+    transaction, never in the archive. The archive's people read it too: the policy `predecessor_reading`
+    (migration 0037) shows a row to whoever may read its `predecessor_id`, so the archive's board can say where
+    each task went. `source_label` and the numbers are kept as they were, so neither side reads the other's tasks."""
+
+    __tablename__ = "carried_tasks"
+    __table_args__ = (
+        ForeignKeyConstraint(["tenant_id", "task_id"], ["tasks.tenant_id", "tasks.id"], ondelete="CASCADE"),
+        ForeignKeyConstraint(["predecessor_id", "source_task_id"], ["tasks.tenant_id", "tasks.id"], ondelete="CASCADE"),
+        UniqueConstraint("tenant_id", "task_id"),
+        UniqueConstraint("tenant_id", "source_task_id"),
+        Index("ix_carried_tasks_predecessor", "predecessor_id", "source_task_id"),
+    )
+
+    task_id: Mapped[uuid.UUID] = mapped_column(Uuid)  # the task on the successor's board
+    number: Mapped[int] = mapped_column(Integer)  # its KP-number there
+    predecessor_id: Mapped[uuid.UUID] = mapped_column(Uuid)  # the archive
+    source_task_id: Mapped[uuid.UUID] = mapped_column(Uuid)  # the archive's task
+    source_number: Mapped[int] = mapped_column(Integer)  # its KP-number there
+    # the archive as the successor's cards name it: "Sở Tài nguyên và Môi trường", with its province when another
+    source_label: Mapped[str] = mapped_column(String(255))
+    carried_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id", ondelete="SET NULL"))
+    carried_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
 class BoardRevision(Base):
     """A counter per tenant that PostgreSQL bumps (statement triggers, migration 0009; at the writer's commit, once
     per transaction, since 0035) on every change to what the board shows: tasks, their units and assignees,

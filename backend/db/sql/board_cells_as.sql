@@ -1,7 +1,8 @@
 -- A card move's answer in one statement outside any transaction, for someone who sees the whole board with no
 -- filter (everyone else's answer is read by `load_board`, through the visibility rules of the board page): the
 -- board's lanes and columns, and the cards of one or two cells of the year's board, ordered as the board shows
--- them, each with its lead unit's name, its assignees' names and its live evidence files, and on every row the
+-- them, each with its lead unit's name, its assignees' names, its live evidence files and, for a task carried over
+-- from a predecessor (`carried_tasks`), that predecessor's name and the task's number there, and on every row the
 -- year's card count per column. A cell with no card still gives one row (its card columns NULL).
 -- It refuses (42501) unless `session_token` is a live session of `person` in `tenant`, then reads as the owner
 -- with `app.tenant_id` set: every row is the tenant's. The lanes (`board_lanes`) are those `board_move_as` checks a
@@ -13,7 +14,7 @@ RETURNS TABLE (
   column_wip_limits integer[], column_done boolean[], column_confirmation boolean[],
   id uuid, number integer, version integer, "position" integer, column_id uuid, area_code text,
   criterion_code text, kind text, title text, due_date date, deadline_text text, points_lost numeric,
-  lead_unit_id uuid, lead_unit text, assignees text[], evidence bigint,
+  lead_unit_id uuid, lead_unit text, assignees text[], evidence bigint, carried_from text, carried_number integer,
   counted_columns uuid[], counts bigint[]
 )
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -49,10 +50,12 @@ BEGIN
            (SELECT array_agg(coalesce(nullif(p.full_name, ''), p.email)::text)
               FROM task_assignees a JOIN users p ON p.id = a.user_id WHERE a.task_id = t.id),
            (SELECT count(*) FROM evidence_files e WHERE e.task_id = t.id AND e.deleted_at IS NULL),
+           c.source_label::text, c.source_number,
            counted.columns, counted.counts
       FROM lanes CROSS JOIN board CROSS JOIN counted
       LEFT JOIN tasks t
         ON t.year = board_year
        AND ((t.column_id = c0 AND t.area_code = a0) OR (t.column_id = c1 AND t.area_code = a1))
+      LEFT JOIN carried_tasks c ON c.tenant_id = tenant AND c.task_id = t.id
      ORDER BY t.area_code, t.column_id, t.position;
 END $$;

@@ -23,3 +23,5 @@ CREATE TRIGGER board_revision AFTER INSERT OR DELETE OR UPDATE ON public.task_un
   EXECUTE FUNCTION bump_board_revision();
 CREATE TRIGGER board_revision AFTER INSERT OR DELETE OR UPDATE ON public.evidence_files FOR EACH STATEMENT
   EXECUTE FUNCTION bump_board_revision();
+CREATE TRIGGER board_revision AFTER INSERT OR DELETE OR UPDATE ON public.carried_tasks FOR EACH STATEMENT
+  EXECUTE FUNCTION bump_board_revision();

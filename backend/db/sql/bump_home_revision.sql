@@ -31,6 +31,8 @@ CREATE TRIGGER a_home_revision AFTER INSERT OR DELETE OR UPDATE ON public.audit_
   EXECUTE FUNCTION bump_home_revision();
 CREATE TRIGGER a_home_revision AFTER INSERT OR DELETE OR UPDATE ON public.board_columns FOR EACH STATEMENT
   EXECUTE FUNCTION bump_home_revision();
+CREATE TRIGGER a_home_revision AFTER INSERT OR DELETE OR UPDATE ON public.carried_tasks FOR EACH STATEMENT
+  EXECUTE FUNCTION bump_home_revision();
 CREATE TRIGGER a_home_revision AFTER INSERT OR DELETE OR UPDATE ON public.evidence_files FOR EACH STATEMENT
   EXECUTE FUNCTION bump_home_revision();
 CREATE TRIGGER a_home_revision AFTER INSERT OR DELETE OR UPDATE ON public.evidence_requests FOR EACH STATEMENT

@@ -21,15 +21,26 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from backend.auth.permissions import Permission, TokenScope
 from backend.clock import vietnam_today
-from backend.db.models import Task
+from backend.db.models import CarriedTask, Task
 from backend.domain.remedies import board as boards
 from backend.domain.remedies import board_reading as reading
-from backend.domain.remedies import services, tasks
+from backend.domain.remedies import carried, services, tasks
 from backend.domain.remedies.board import Filters, MoveError
+from backend.domain.remedies.carried import Side
 from backend.domain.remedies.reports import board_task_count
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
 from backend.domain.tenants.years import ensure_archived_year
-from backend.web.api import ApiConflict, ApiError, ApiProblem, Cursor, Limit, decode_cursor, error_responses, page_of
+from backend.web.api import (
+    API_PREFIX,
+    ApiConflict,
+    ApiError,
+    ApiProblem,
+    Cursor,
+    Limit,
+    decode_cursor,
+    error_responses,
+    page_of,
+)
 
 VIEW = {"access": Permission.TENANT_VIEW, "token_scope": TokenScope.TASKS_READ}
 EDIT = {"access": Permission.TASK_EDIT_OWN_UNIT}
@@ -37,8 +48,28 @@ COMMENT = {"access": Permission.TENANT_VIEW}  # anyone who sees the task; not a 
 PLAN = {"access": Permission.TASK_EDIT_ANY}
 
 
-class TaskOut(msgspec.Struct):
-    """A remedy task (KP-`number`) as its card's form shows it; `version` goes back with an edit or a move."""
+class CarriedFromOut(msgspec.Struct):
+    """The predecessor's task this one was carried over from (tenants/lineage.yaml): its tenant and number there."""
+
+    province: str
+    province_name: str
+    tenant: str
+    name: str
+    number: int
+
+
+class CarriedToOut(CarriedFromOut, kw_only=True):
+    """A successor's task an archive's task was carried over to, when, and its `url` in the API when the reader may
+    open it there (null otherwise: the number alone)."""
+
+    carried_at: datetime
+    url: str | None
+
+
+class TaskOut(msgspec.Struct, kw_only=True):
+    """A remedy task (KP-`number`) as its card's form shows it; `version` goes back with an edit or a move.
+    `carried_from`: the predecessor's task it was carried over from; `carried_to`, on an archive's board, the tasks
+    it was carried over to (tenants/lineage.yaml)."""
 
     id: uuid.UUID
     number: int
@@ -63,6 +94,8 @@ class TaskOut(msgspec.Struct):
     monitoring_unit_id: uuid.UUID | None
     assignee_ids: list[uuid.UUID]
     labels: list[str]
+    carried_from: CarriedFromOut | None = None
+    carried_to: list[CarriedToOut] = msgspec.field(default_factory=list)
 
 
 class TaskConflict(ApiError, kw_only=True):
@@ -177,11 +210,30 @@ def _form(data: TaskIn) -> dict[str, Any]:
     }
 
 
-async def tasks_out(db: AsyncSession, found: Sequence[Task]) -> list[TaskOut]:
-    """The API models of `found`, with their units and people (`services.task_links`)."""
+def _side_out(side: Side) -> dict[str, Any]:
+    return {
+        "province": side.province_code,
+        "province_name": side.province_name,
+        "tenant": side.tenant_code,
+        "name": side.tenant_name,
+        "number": side.number,
+    }
+
+
+async def tasks_out(db: AsyncSession, ctx: TenantContext, found: Sequence[Task]) -> list[TaskOut]:
+    """The API models of `found`, with their units and people (`services.task_links`) and where each was carried
+    from or, on an archive's board, to."""
     ids = [task.id for task in found]
     columns = {column.id: column.code for column in await boards.read_columns(db)}
     parts, people = await services.task_links(db, ids)
+    origins = await carried.came_from(db, ctx, ids)
+    went: dict[uuid.UUID, list[CarriedToOut]] = {}
+    if ctx.archived:  # only an archive's tasks were carried over anywhere
+        years = {task.id: task.year for task in found}
+        for source, side in await carried.went_to(db, ctx, CarriedTask.source_task_id.in_(ids)):
+            base = f"{API_PREFIX}/t/{side.province_code}/{side.tenant_code}"
+            url = f"{base}/ke-hoach/{years[source]}/nhiem-vu/{side.number}" if carried.may_open(ctx, side) else None
+            went.setdefault(source, []).append(CarriedToOut(**_side_out(side), carried_at=side.carried_at, url=url))
     out = []
     for task in found:
         own = parts.get(task.id, [])
@@ -211,6 +263,8 @@ async def tasks_out(db: AsyncSession, found: Sequence[Task]) -> list[TaskOut]:
                 monitoring_unit_id=next((p.unit_id for p in own if p.role == "monitoring"), None),
                 assignee_ids=sorted(people.get(task.id, [])),
                 labels=list(task.labels or []),
+                carried_from=CarriedFromOut(**_side_out(origins[task.id])) if task.id in origins else None,
+                carried_to=went.get(task.id, []),
             )
         )
     return out
@@ -219,7 +273,7 @@ async def tasks_out(db: AsyncSession, found: Sequence[Task]) -> list[TaskOut]:
 async def _fresh(db: AsyncSession, ctx: TenantContext, year: int, number: int) -> TaskOut:
     task = await services.visible_task(db, ctx, year, number)
     await db.refresh(task)
-    return (await tasks_out(db, [task]))[0]
+    return (await tasks_out(db, ctx, [task]))[0]
 
 
 def _problem(errors: dict[str, str]) -> ApiProblem:
@@ -269,7 +323,7 @@ class RemedyTaskApiController(Controller):
         after = decode_cursor(cursor, tuple[int])[0] if cursor else None
         found = await services.find_tasks(db_session, tenant, year, filters, after=after, limit=limit + 1)
         page, next_cursor = page_of(found, limit, lambda task: (task.number,))
-        return TasksPage(await tasks_out(db_session, page), next_cursor)
+        return TasksPage(await tasks_out(db_session, tenant, page), next_cursor)
 
     @get("/{number:int}", name="api:task", opt=VIEW, summary="Một nhiệm vụ (KP-số)", responses=error_responses())
     async def task(
@@ -279,7 +333,7 @@ class RemedyTaskApiController(Controller):
         year: FromPath[int],
         number: FromPath[int],
     ) -> TaskOut:
-        return (await tasks_out(db_session, [await services.visible_task(db_session, tenant, year, number)]))[0]
+        return (await tasks_out(db_session, tenant, [await services.visible_task(db_session, tenant, year, number)]))[0]
 
     @post("/", name="api:task_create", opt=EDIT, summary="Thêm nhiệm vụ", responses=error_responses())
     async def create(
@@ -294,7 +348,7 @@ class RemedyTaskApiController(Controller):
         if parsed.errors:
             raise _problem(parsed.errors)
         task = await tasks.create_task(db_session, tenant, year, parsed.values, options, options.columns[0])
-        return (await tasks_out(db_session, [task]))[0]
+        return (await tasks_out(db_session, tenant, [task]))[0]
 
     @patch(
         "/{number:int}",
@@ -319,8 +373,8 @@ class RemedyTaskApiController(Controller):
         try:
             await tasks.update_task(db_session, tenant, task, data.version, parsed.values, options)
         except tasks.StaleEdit as exc:
-            raise ApiConflict((await tasks_out(db_session, [task]))[0], str(exc)) from None
-        return (await tasks_out(db_session, [task]))[0]
+            raise ApiConflict((await tasks_out(db_session, tenant, [task]))[0], str(exc)) from None
+        return (await tasks_out(db_session, tenant, [task]))[0]
 
     @post(
         "/{number:int}/di-chuyen",

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth.permissions import Permission
 from backend.db.models import BoardColumn, EvidenceFile, Task, TaskAssignee, TaskUnit, Unit, User
 from backend.domain.evidence.services import evidence_counts
+from backend.domain.remedies.carried import CarriedTo, Origin, origins
 from backend.domain.remedies.visibility import own_units, sees_all, visible_condition
 from backend.domain.tenants.deps import TenantContext
 
@@ -125,6 +126,8 @@ class Card(NamedTuple):
     overdue: bool
     due_soon: bool
     evidence_count: int = 0
+    origin: Origin | None = None  # carried over from a predecessor's board: where from
+    carried: tuple[CarriedTo, ...] = ()  # an archive's task carried over: where to
 
     @property
     def code(self) -> str:
@@ -229,11 +232,13 @@ async def load_board(
     full: bool = False,
     units: dict[uuid.UUID, str] | None = None,
     columns: Sequence[ColumnView] | None = None,
+    carried: Mapping[uuid.UUID, tuple[CarriedTo, ...]] | None = None,
 ) -> Board:
-    """Columns, cards, units and assignees in four statements, whatever the number of cards; some `cells`
-    only (after a move) in two or three: their cards with unit, people and evidence by subquery, and the
-    column counts by one GROUP BY. Cards carry `CardTask` rows, or whole `Task`s when `full`. `units`
-    (id → name) and `columns`, when the caller has them, save a statement each."""
+    """Columns, cards, units, assignees and the cards' origins (`carried.origins`) in five statements, whatever
+    the number of cards; some `cells` only (after a move) in three or four: their cards with unit, people and
+    evidence by subquery, and the column counts by one GROUP BY. Cards carry `CardTask` rows, or whole `Task`s when
+    `full`. `units` (id → name) and `columns`, when the caller has them, save a statement each; `carried`, an
+    archive's tasks carried over (`carried.archive_carried`)."""
     if columns is None:
         columns = await read_columns(db)
     params: dict[str, Any] = {"year": year}
@@ -279,7 +284,19 @@ async def load_board(
             for task_id, name in rows:
                 names.setdefault(task_id, []).append(name)
             evidence = await evidence_counts(db, wanted)
-    board = assemble(year, columns, lanes, tasks, units, names, evidence, today, visible_all=visible is None)
+    board = assemble(
+        year,
+        columns,
+        lanes,
+        tasks,
+        units,
+        names,
+        evidence,
+        today,
+        visible_all=visible is None,
+        origins=await origins(db, ctx),
+        carried=carried,
+    )
     if filters.area:
         board.lanes = [lane for lane in board.lanes if lane.code == filters.area]
     if cells is not None:  # only some cells were read: count the columns apart
@@ -299,8 +316,11 @@ def assemble(
     today: date,
     *,
     visible_all: bool,
+    origins: Mapping[uuid.UUID, Origin] | None = None,
+    carried: Mapping[uuid.UUID, tuple[CarriedTo, ...]] | None = None,
 ) -> Board:
-    """The board of these cards (their lanes, badges and cells, the column counts of these cards)."""
+    """The board of these cards (their lanes, badges and cells, the column counts of these cards); `origins` and
+    `carried` say where a card came from or went (tenants/lineage.yaml)."""
     done_columns = {c.id for c in columns if c.is_done}
     known = {lane.code for lane in lanes}
     shown = list(lanes)
@@ -322,6 +342,8 @@ def assemble(
             overdue,
             soon,
             evidence.get(task.id, 0),
+            (origins or {}).get(task.id),
+            (carried or {}).get(task.id, ()),
         )
         board.cells.setdefault((task.column_id, lane), []).append(card)
         board.counts[task.column_id] = board.counts.get(task.column_id, 0) + 1
@@ -368,16 +390,19 @@ async def read_cells(
     units: dict[uuid.UUID, str] = {}
     names: dict[uuid.UUID, list[str]] = {}
     evidence: dict[uuid.UUID, int] = {}
+    came_from: dict[uuid.UUID, Origin] = {}
     for row in rows:
         if row["id"] is None:  # empty cells: the counts only
             continue
         task = CardTask(*(row[name] for name in CardTask._fields))
         tasks.append(task)
+        if row["carried_from"] is not None:
+            came_from[task.id] = Origin(row["carried_from"], row["carried_number"])
         if row["lead_unit"] is not None and task.lead_unit_id is not None:
             units[task.lead_unit_id] = row["lead_unit"]
         names[task.id] = list(row["assignees"] or ())
         evidence[task.id] = row["evidence"]
-    board = assemble(year, columns, lanes, tasks, units, names, evidence, today, visible_all=True)
+    board = assemble(year, columns, lanes, tasks, units, names, evidence, today, visible_all=True, origins=came_from)
     board.counts = dict(zip(first["counted_columns"] or (), first["counts"] or (), strict=True))
     return CellsRead(lanes, columns, board)
 

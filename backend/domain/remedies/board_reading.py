@@ -19,6 +19,7 @@ from backend.domain.assessments import services as assessments
 from backend.domain.remedies import board as boards
 from backend.domain.remedies import tasks, visibility
 from backend.domain.remedies.board import Board, ColumnView, Filters, Lane
+from backend.domain.remedies.carried import ArchiveCarried, archive_carried
 from backend.domain.tenants.deps import TenantContext
 
 _AREAS = (
@@ -93,8 +94,10 @@ async def read_board(
     cells: set[tuple[uuid.UUID, str]] | None,
     columns: list[ColumnView] | None = None,
     cells_read: Board | None = None,
+    carried: ArchiveCarried | None = None,
 ) -> BoardRead:
-    """The board, which cards this person may move, and the units' names.
+    """The board, which cards this person may move, and the units' names; on an archive's board (`carried`), where
+    its tasks went.
 
     A move's few `cells`, for someone who sees and may move every card with no filter, come read already
     (`cells_read`, by `boards.read_cells` in one statement on the move's connection) instead of a transaction of
@@ -103,10 +106,12 @@ async def read_board(
     A whole board (not a move's few cells) is kept per process under the tenant's board revision, which
     PostgreSQL bumps on any change to what the board shows (migration 0009), the people directory's revision,
     the day (overdue badges), the filters, the lanes and what this person may see and move. A change
-    committed anywhere makes the next read miss, in every process; between changes a read costs one query.
+    committed anywhere makes the next read miss, in every process; between changes a read costs one query. An
+    archive's board is read afresh: a carry-over to its successor changes it without a write of its own, and its
+    links to the successor's tasks depend on the reader.
     """
     key: tuple[Any, ...] | None = None
-    if cells is None:
+    if cells is None and carried is None:
         revision, directory = (await db.execute(_REVISIONS)).one()
         everything = visibility.sees_all(ctx)
         mine = visibility.own_units(ctx)
@@ -134,7 +139,18 @@ async def read_board(
     if cells is not None and cells_read is not None:
         board = cells_read
     else:
-        board = await boards.load_board(db, ctx, year, lanes, filters, day, cells=cells, units=units, columns=columns)
+        board = await boards.load_board(
+            db,
+            ctx,
+            year,
+            lanes,
+            filters,
+            day,
+            cells=cells,
+            units=units,
+            columns=columns,
+            carried=carried.tasks if carried is not None else None,
+        )
     read = BoardRead(board, frozenset(await editable_ids(db, ctx, board)), units)
     if key is not None:
         # a newer revision of this board makes the older ones dead weight (and work for the garbage collector)
@@ -186,7 +202,8 @@ async def board_page(
     `read_board`)."""
     if lanes is None:
         lanes = await areas(db, ctx, year)
-    read = await read_board(db, ctx, year, filters, lanes, cells, columns, cells_read)
+    carried = await archive_carried(db, ctx, year) if ctx.archived and cells is None else None
+    read = await read_board(db, ctx, year, filters, lanes, cells, columns, cells_read, carried)
     board, editable, units = read.board, read.editable, read.units
     if render is not None and cells is None and read.html is None:
         read.html = render(board, editable, board_path(ctx, year)).encode()
@@ -208,4 +225,5 @@ async def board_page(
         "years": await assessments.criteria_years(db, ctx.province) if cells is None else [],
         "today": vietnam_today(),
         "splice": read.html if render is not None else None,  # the board's markup, joined in by `page`
+        "carried": carried,
     }

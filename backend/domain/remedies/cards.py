@@ -43,6 +43,8 @@ def card_html(card: Card, editable: bool, base: str, render: Callable[[Card, boo
         card.overdue,
         card.due_soon,
         card.evidence_count,
+        card.origin,
+        card.carried,  # where an archive's task went, its link as this reader may follow it
         editable,
     )
     html = _cache.get(key)

@@ -18,6 +18,7 @@ from backend.domain.remedies import board_reading as reading
 from backend.domain.remedies import services, tasks
 from backend.domain.remedies.board import Board, ColumnView, Filters, Lane
 from backend.domain.remedies.cards import cards_html
+from backend.domain.remedies.carried import TaskLink, task_links
 from backend.domain.remedies.reports import board_task_count
 from backend.domain.tenants.deps import (
     TenantContext,
@@ -251,6 +252,7 @@ class RemedyBoardController(Controller):
             checklist=await tasks.checklist(db_session, task),
             comments=await tasks.comments(db_session, task),
             may_edit=await services.may_edit_form(db_session, tenant, task),
+            carried=await task_links(db_session, tenant, task),
         )
 
     @post("/{year:int}/the/{number:int}", name="board:update", opt=EDIT)
@@ -386,8 +388,10 @@ def _form_page(
     checklist: list[Any] | None = None,
     comments: list[Any] | None = None,
     may_edit: bool = True,
+    carried: list[TaskLink] | None = None,
 ) -> Template:
-    """A card's page (a new card's when `task` is None); `may_edit` False shows a card this person only sees."""
+    """A card's page (a new card's when `task` is None); `may_edit` False shows a card this person only sees;
+    `carried`, where it came from or went (tenants/lineage.yaml)."""
     return page(
         request,
         "remedies/task.html",
@@ -405,6 +409,7 @@ def _form_page(
         checklist=checklist or [],
         comments=comments or [],
         may_edit=may_edit,
+        carried=carried or [],
         status_code=status,
     )
 

@@ -14,19 +14,30 @@ from typing import Any
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.auth.permissions import UNIT_ROLES
+from backend.auth.permissions import UNIT_ROLES, Permission
+from backend.auth.principal import Principal
 from backend.db.models import Task, TaskAssignee, TaskUnit
 from backend.domain.tenants.deps import TenantContext
 
 
-def sees_all(ctx: TenantContext) -> bool:
+def sees_every_task(principal: Principal, tenant_id: uuid.UUID) -> bool:
     """Unit staff and unit heads see their unit's tasks; everyone else with access sees the whole board, and so
     does an API token of the tenant (its tenant admin made it for the tenant, not for a unit; its scope decides
     whether it reads tasks at all)."""
-    if ctx.principal.token_scopes is not None:
-        return ctx.principal.token_tenant_id == ctx.tenant.id
-    roles = ctx.principal.roles_in(ctx.tenant.id)
-    return bool(roles - UNIT_ROLES) or ctx.principal.is_platform_admin
+    if principal.token_scopes is not None:
+        return principal.token_tenant_id == tenant_id
+    return bool(principal.roles_in(tenant_id) - UNIT_ROLES) or principal.is_platform_admin
+
+
+def sees_all(ctx: TenantContext) -> bool:
+    return sees_every_task(ctx.principal, ctx.tenant.id)
+
+
+def opens_every_task(principal: Principal, tenant_id: uuid.UUID) -> bool:
+    """Whether `principal` opens any task of another tenant's board (a successor's, from its archive) without
+    reading it first: a right to view there and the whole board. A unit's staff there may see some tasks only,
+    which the archive cannot tell: they are not offered the link."""
+    return principal.can(Permission.TENANT_VIEW, tenant_id) and sees_every_task(principal, tenant_id)
 
 
 def own_units(ctx: TenantContext) -> frozenset[uuid.UUID]:

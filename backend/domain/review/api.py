@@ -27,10 +27,11 @@ from backend.db.models import EvidenceFile, EvidenceRequest, Tenant
 from backend.domain.assessments import services as assessments
 from backend.domain.evidence.storage import storage_from_settings
 from backend.domain.review import decisions, publishing, services
-from backend.domain.review.services import Review, ReviewError, ReviewRow
+from backend.domain.review.services import ArchivedDepartment, Review, ReviewError, ReviewRow
 from backend.domain.tenants.deps import TenantContext, provide_tenant_context
 from backend.domain.tenants.years import ensure_archived_year
 from backend.web.api import API_PREFIX, ApiProblem, error_responses
+from backend.web.errors import ClearRefusal
 from backend.web.input import clean_text
 
 REVIEW = {"access": Permission.REVIEW_APPRAISE}
@@ -114,11 +115,15 @@ class ReviewApiController(Controller):
         year: FromPath[int],
         department_code: FromPath[str],
     ) -> DepartmentOverviewOut:
-        """The review page's data (`/t/…/tham-dinh/<year>/<department>`), from the same services."""
+        """The review page's data (`/t/…/tham-dinh/<year>/<department>`), from the same services. An archive's year
+        it has nothing of answers 404 with the page's sentence (`tenants.years.archive_absence`)."""
         dept = await services.reviewed_department(db_session, tenant, department_code)
-        return await _review_out(
-            db_session, tenant, dept, year, lambda review, agencies: department_overview_out(review, tenant, agencies)
-        )
+        agencies = await _agency_codes(db_session, tenant)
+        async with services.bound_to(db_session, tenant, dept):
+            review, archive = await services.review_and_archive(db_session, tenant, dept, year)
+        if archive is not None and archive.absent is not None:
+            raise ClearRefusal(status_code=404, detail=archive.absent.message)
+        return department_overview_out(review, tenant, agencies, archive)
 
     @get(
         "/{department_code:str}/tep/{file_id:uuid}",
@@ -445,20 +450,61 @@ def department_review_out(review: Review) -> DepartmentReviewOut:
     )
 
 
+class SuccessorOut(msgspec.Struct):
+    """A tenant an archive became (part of): its province and code, as the API's paths name them, and its name."""
+
+    province: str
+    province_name: str
+    tenant: str
+    name: str
+
+
+class PublishedResultOut(msgspec.Struct):
+    """A published (appraised) result of the year: the total and the rank among the ranking group, if ranked."""
+
+    total: Decimal
+    rank: int | None
+    rank_of: int | None
+
+
+class ArchiveOut(msgspec.Struct):
+    """An archived department (tenants/lineage.yaml), read-only since `archived_on`: its successors, nearest first,
+    and its result of the year as published, if any."""
+
+    archived_on: date
+    successors: list[SuccessorOut]
+    published: PublishedResultOut | None
+
+
 class DepartmentOverviewOut(DepartmentReviewOut, kw_only=True):
     """The inspector's overview of one department's year, as the review page shows it: where the review stands, the
     self-assessed total, how many criteria await a decision this round, and the criteria this reviewer sees (every
-    one for the Sở Nội vụ, those assigned to it for another appraising agency)."""
+    one for the Sở Nội vụ, those assigned to it for another appraising agency). `archive`: set for an archived
+    department, read-only; for a year it sent no package of and no appraisal began (a result imported from its
+    history), `self_total` is null and `criteria` empty, as the page shows no sheet."""
 
     name: str
-    self_total: Decimal
+    self_total: Decimal | None
     total_max: Decimal
     undecided: int
     criteria: list[ReviewedCriterionOut]
+    archive: ArchiveOut | None = None
+
+
+def archive_out(archive: ArchivedDepartment) -> ArchiveOut:
+    result = archive.published
+    return ArchiveOut(
+        archived_on=archive.archived_on,
+        successors=[SuccessorOut(s.province_code, s.province_name, s.code, s.name) for s in archive.successors],
+        published=PublishedResultOut(result.total, result.rank, result.rank_of) if result is not None else None,
+    )
 
 
 def department_overview_out(
-    review: Review, ctx: TenantContext, agencies: Mapping[uuid.UUID, str]
+    review: Review,
+    ctx: TenantContext,
+    agencies: Mapping[uuid.UUID, str],
+    archive: ArchivedDepartment | None = None,
 ) -> DepartmentOverviewOut:
     files_url = f"{API_PREFIX}{ctx.base_path}/tham-dinh/{review.year}/{review.department.code}/tep"
 
@@ -479,13 +525,15 @@ def department_overview_out(
         )
         for row in review.visible_to(ctx)
     ]
+    nothing_sent = archive is not None and not review.started  # the page's "empty archive": no sheet, no rows
     return DepartmentOverviewOut(
         **msgspec.structs.asdict(department_review_out(review)),
         name=review.department.name,
-        self_total=review.loaded.sheet.total,
+        self_total=None if nothing_sent else review.loaded.sheet.total,
         total_max=review.loaded.sheet.total_max,
-        undecided=len(review.undecided),
-        criteria=criteria,
+        undecided=0 if nothing_sent else len(review.undecided),
+        criteria=[] if nothing_sent else criteria,
+        archive=archive_out(archive) if archive is not None else None,
     )
 
 

@@ -56,8 +56,7 @@ async def _department_review(db: AsyncSession, tenant: TenantContext, dept: Tena
     """What the department's review page and a row's fragment both show: the review as the reader may see it,
     the agencies a criterion can be given to, and the page's address."""
     async with services.bound_to(db, tenant, dept):
-        review = await services.visible_review(db, tenant, dept, year)
-        archive = await services.archived_department(db, dept, year)
+        review, archive = await services.review_and_archive(db, tenant, dept, year)
     agencies = [
         a for a in await services.departments_of(db, tenant.province) if a.id != dept.id and a.archived_on is None
     ]

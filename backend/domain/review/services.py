@@ -55,8 +55,9 @@ from backend.domain.assessments.sheet import Entry, External, Row, Sheet, build_
 from backend.domain.evidence import services as evidence
 from backend.domain.evidence.storage import Storage
 from backend.domain.submissions.calendar import YearCalendar
-from backend.domain.tenants.deps import Successor, TenantContext, successors_of
+from backend.domain.tenants.deps import Successor, TenantContext, archive_years, successors_of
 from backend.domain.tenants.services import province_calendar
+from backend.domain.tenants.years import ArchivedYear, archive_absence
 
 MAX_TEXT = 4000
 MAX_TYPED = 40
@@ -160,6 +161,15 @@ async def visible_review(db: AsyncSession, ctx: TenantContext, dept: Tenant, yea
     if not is_home_affairs(ctx) and not review.visible_to(ctx):
         raise NotFoundException("Không có tiêu chí nào của đơn vị này giao cho cơ quan của bạn thẩm định.")
     return review
+
+
+async def review_and_archive(
+    db: AsyncSession, ctx: TenantContext, dept: Tenant, year: int
+) -> tuple[Review, ArchivedDepartment | None]:
+    """`visible_review` and, for an archive, `archived_department` (the caller holds `bound_to` `dept`): what the
+    review page and its API show of one department's year."""
+    review = await visible_review(db, ctx, dept, year)
+    return review, await archived_department(db, ctx.province, dept, year, has_review=review.started)
 
 
 def visible_row(review: Review, ctx: TenantContext, key: str) -> ReviewRow:
@@ -328,6 +338,11 @@ class Review:
         return self.appraisal is not None and self.appraisal.status == AppraisalStatus.FINALISED.value
 
     @property
+    def started(self) -> bool:
+        """Whether the department sent a package of the year or an appraisal of it began."""
+        return self.submission is not None or self.appraisal is not None
+
+    @property
     def undecided(self) -> list[ReviewRow]:
         return [r for r in self.rows if not r.decided(self.round)]
 
@@ -408,17 +423,31 @@ async def load_review(db: AsyncSession, province: Province, dept: Tenant, year: 
 
 @dataclass(frozen=True)
 class ArchivedDepartment:
-    """What the review shows of an archived department (tenants/lineage.yaml): read-only, with where it went."""
+    """What the review shows of an archived department (tenants/lineage.yaml): read-only, since when, where it
+    went, and its published result of the year; `absent`, why it has nothing of the year (no package, appraisal or
+    published result), in the sentence its own pages use."""
 
+    archived_on: date
     successors: tuple[Successor, ...]
     published: AppraisedResult | None  # its published result of the year, if any
+    absent: ArchivedYear | None = None
 
 
-async def archived_department(db: AsyncSession, dept: Tenant, year: int) -> ArchivedDepartment | None:
-    """None for a department that is not an archive (call while bound to it)."""
+async def archived_department(
+    db: AsyncSession, province: Province, dept: Tenant, year: int, *, has_review: bool = False
+) -> ArchivedDepartment | None:
+    """None for a department that is not an archive (call while bound to it). `has_review`: it has a package or an
+    appraisal of `year` (else, without a published result either, `absent` says why)."""
     if dept.archived_on is None:
         return None
-    return ArchivedDepartment(await successors_of(db, dept.id), await assessments.appraised_result(db, year))
+    successors = await successors_of(db, dept.id)
+    published = await assessments.appraised_result(db, year)
+    absent = None
+    if not has_review and published is None:
+        years = await archive_years(db, dept.id)
+        cycle = years.cycle(province.settings, dept.archived_on)
+        absent = archive_absence(dept, years, successors, cycle, year, section="review", has_record=False)
+    return ArchivedDepartment(dept.archived_on, successors, published, absent)
 
 
 @dataclass(frozen=True)
@@ -463,11 +492,11 @@ async def overview(db: AsyncSession, ctx: TenantContext, year: int) -> list[Depa
             visible = review.visible_to(ctx)
             if not is_home_affairs(ctx) and not visible:
                 continue
-            archive = await archived_department(db, dept, year)
+            archive = await archived_department(db, ctx.province, dept, year, has_review=review.started)
             result = archive.published if archive else None
             if review.finalised and archive is None:
                 result = await assessments.appraised_result(db, year)
-            if archive and review.submission is None and review.appraisal is None and result is None:
+            if archive and archive.absent:
                 continue  # a year an archive has nothing of (its successor's): not a department that failed to submit
             if archive and review.submission is None:
                 visible = []  # an archive's year it sent no package of: nothing to count, nothing missing

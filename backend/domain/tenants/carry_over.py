@@ -1,6 +1,7 @@
 """Carrying a predecessor's open remedy tasks over to its successor's board (tenants/lineage.yaml): one action
 of the successor's focal point or leader, audited in the successor's log, done once per predecessor. The
-archive itself is never written: its tasks stay as they were, read-only."""
+archive itself is never written: its tasks stay as they were, read-only. Each task carried over is linked to the
+task it became (`carried_tasks`, the successor's row the archive's people read too)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission
-from backend.db.models import AuditEntry, BoardColumn, Task, Unit
+from backend.db.models import AuditEntry, BoardColumn, CarriedTask, Task, Unit
 from backend.db.rls import reading_archive
 from backend.domain.remedies.board import end_of_cell, lock_board, next_number
 from backend.domain.tenants.deps import TenantContext
@@ -86,7 +87,7 @@ async def carry_over(db: AsyncSession, ctx: TenantContext, earlier: list[Predece
                 )
             )
             sources = [
-                ({name: getattr(task, name) for name in COPIED}, task.number, column, unit)
+                ({name: getattr(task, name) for name in COPIED}, task.id, task.number, column, unit)
                 for task, column, unit in rows
             ]
             for task, _, _ in rows:
@@ -95,7 +96,9 @@ async def carry_over(db: AsyncSession, ctx: TenantContext, earlier: list[Predece
         by_code = {c.code: c for c in columns if not c.is_done}
         units = {u.code: u.id for u in await db.scalars(select(Unit))}
         moved = []
-        for values, number, column_code, unit_code in sources:
+        # the archive as the successor's cards name it: its province only when it is another one
+        label = predecessor.name if predecessor.province_code == ctx.province.code else predecessor.label
+        for values, source_id, number, column_code, unit_code in sources:
             column = by_code.get(column_code) or columns[0]
             new_number = await next_number(db)
             note = f"Chuyển từ KP-{number} của {predecessor.name} ({predecessor.province_name})."
@@ -113,6 +116,18 @@ async def carry_over(db: AsyncSession, ctx: TenantContext, earlier: list[Predece
             )
             db.add(task)
             await db.flush()
+            db.add(
+                CarriedTask(
+                    tenant_id=ctx.tenant.id,
+                    task_id=task.id,
+                    number=new_number,
+                    predecessor_id=predecessor.id,
+                    source_task_id=source_id,
+                    source_number=number,
+                    source_label=label,
+                    carried_by=ctx.principal.user_id,
+                )
+            )
             moved.append({"from": f"KP-{number}", "to": f"KP-{new_number}", "year": values["year"]})
         db.add(
             AuditEntry.by(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Any
 
 from litestar import Controller, Request, Router
@@ -32,6 +34,8 @@ class Successor:
     name: str
     path: str  # its home page
     province_name: str
+    code: str
+    province_code: str
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,17 @@ class ArchiveYears:
     board: int | None = None  # its last remedy plan's year
     reported: int | None = None  # its last progress report's year
     first: int | None = None  # the first year it has any record of (a self-assessment, result, package or plan)
+
+    def cycle(self, settings: Mapping[str, Any], archived_on: date) -> Cycle:
+        """Where the archive's pages open (`archive_cycle`)."""
+        return archive_cycle(
+            settings,
+            archived_on,
+            assessed=self.assessed,
+            published=self.published,
+            submitted=self.submitted,
+            board=self.board,
+        )
 
 
 @dataclass(frozen=True)
@@ -76,15 +91,7 @@ class TenantContext:
         """The year being assessed in the tenant's province today: where every page opens by default. An archive's
         pages open on its own last year instead (`archive_cycle`)."""
         if self.archive is not None and self.tenant.archived_on is not None:
-            archive = self.archive
-            return archive_cycle(
-                self.province.settings,
-                self.tenant.archived_on,
-                assessed=archive.assessed,
-                published=archive.published,
-                submitted=archive.submitted,
-                board=archive.board,
-            )
+            return self.archive.cycle(self.province.settings, self.tenant.archived_on)
         return current_cycle(self.province.settings)
 
     def can(self, permission: str) -> bool:
@@ -131,7 +138,7 @@ async def provide_tenant_context(
     else:
         successors = await successors_of(db_session, tenant.id)
         _check_archive_access(request, principal, tenant, successors)
-        archive = ArchiveYears(**(await db_session.execute(_ARCHIVE_YEARS, {"tenant": tenant.id})).one()._asdict())
+        archive = await archive_years(db_session, tenant.id)
         # From here on the archive is read-only to everyone: the pages offer no write (`can` says no)
         principal = replace(principal, read_only=principal.read_only | {tenant.id})
         request.scope[SCOPE_KEY] = principal  # type: ignore[literal-required]
@@ -237,7 +244,15 @@ SAFE_METHODS = frozenset({"GET", "HEAD"})
 async def successors_of(db: AsyncSession, tenant_id: uuid.UUID) -> tuple[Successor, ...]:
     """The tenants an archive became, nearest first (empty for a tenant that is not an archive)."""
     rows = sorted((await db.execute(_SUCCESSORS, {"tenant": tenant_id})).all(), key=lambda r: (r.depth, r.name))
-    return tuple(Successor(r.id, r.name, f"/t/{r.province_code}/{r.code}", r.province_name) for r in rows)
+    return tuple(
+        Successor(r.id, r.name, f"/t/{r.province_code}/{r.code}", r.province_name, r.code, r.province_code)
+        for r in rows
+    )
+
+
+async def archive_years(db: AsyncSession, tenant_id: uuid.UUID) -> ArchiveYears:
+    """An archive's last years on parboard (call while bound to it)."""
+    return ArchiveYears(**(await db.execute(_ARCHIVE_YEARS, {"tenant": tenant_id})).one()._asdict())
 
 
 class ArchivedTenantRefusal(ClearRefusal):

@@ -11,8 +11,10 @@ from litestar import Request
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from backend.db.models import Tenant
 from backend.domain.assessments.services import criteria_years
-from backend.domain.tenants.deps import TenantContext
+from backend.domain.cycle import Cycle
+from backend.domain.tenants.deps import ArchiveYears, Successor, TenantContext
 from backend.web.errors import ClearRefusal
 from backend.web.formatting import vn_date
 from backend.web.templating import page
@@ -94,13 +96,13 @@ _SECTIONS = {
     "reports": ("báo cáo tiến độ khắc phục", "báo cáo tiến độ"),
     "evidence": ("thu thập tài liệu kiểm chứng", "tài liệu kiểm chứng"),
     "explanation": ("giải trình với Sở Nội vụ", "yêu cầu giải trình"),
+    "review": ("được thẩm định Chỉ số CCHC", "hồ sơ thẩm định"),  # the inspector's review of a department
 }
 
 
-def _last_year(ctx: TenantContext, section: str) -> int | None:
-    archive = ctx.archive
-    if archive is None:
-        return None
+def _last_year(archive: ArchiveYears, section: str) -> int | None:
+    if section == "review":  # a package sent, or a result published (imported from its history)
+        return max((y for y in (archive.submitted, archive.published) if y is not None), default=None)
     return {
         "assessment": archive.assessed,
         "evidence": archive.assessed,
@@ -118,16 +120,35 @@ def archived_year(
     a year of its reorganisation or later with nothing (its successor's), a year before its first record, or a year of
     its life it kept nothing of (`has_record` False, when the caller looked, or after its last record). Its pages say
     so instead of showing an empty year as if work were due."""
-    archived_on = ctx.tenant.archived_on
-    if archived_on is None or ctx.archive is None or has_record:
+    if ctx.archive is None:
         return None
-    name, (did, record), on = ctx.tenant.name, _SECTIONS[section], vn_date(archived_on)
-    end = ctx.cycle.remedies if section == "board" else ctx.cycle.year
-    first = ctx.archive.first
+    return archive_absence(
+        ctx.tenant, ctx.archive, ctx.successors, ctx.cycle, year, section=section, has_record=has_record
+    )
+
+
+def archive_absence(
+    tenant: Tenant,
+    archive: ArchiveYears,
+    successors: tuple[Successor, ...],
+    cycle: Cycle,
+    year: int,
+    *,
+    section: str,
+    has_record: bool | None = None,
+) -> ArchivedYear | None:
+    """`archived_year` of an archived `tenant` read from elsewhere (the inspector's review of it): its last years,
+    successors and cycle (`archive_cycle`) as its own pages know them."""
+    archived_on = tenant.archived_on
+    if archived_on is None or has_record:
+        return None
+    name, (did, record), on = tenant.name, _SECTIONS[section], vn_date(archived_on)
+    end = cycle.remedies if section == "board" else cycle.year
+    first = archive.first
     # after: a year its reorganisation came in (or later), whose work fell to its successor; a year between its last
     # record and then (Bà Rịa – Vũng Tàu's 2024, merged in 07/2025) it lived through, keeping nothing of it here
     if year > end and year >= archived_on.year:
-        later = ", ".join(f"{s.name} ({s.province_name})" for s in ctx.successors)
+        later = ", ".join(f"{s.name} ({s.province_name})" for s in successors)
         reason = "after"
         message = (
             f"{name} không {did} năm {year} vì đã được sắp xếp lại từ ngày {on}"
@@ -142,7 +163,7 @@ def archived_year(
         message = f"Hồ sơ lưu trữ của {name} không có {record} năm {year}."
     else:
         return None
-    return ArchivedYear(section, year, reason, _last_year(ctx, section), end, message)
+    return ArchivedYear(section, year, reason, _last_year(archive, section), end, message)
 
 
 def ensure_archived_year(ctx: TenantContext, year: int, *, section: str, has_record: bool | None = None) -> None:
