@@ -21,7 +21,7 @@ not say that a task had been carried over, nor the successor's cards where their
 A frozen snapshot: every statement is written here literally. The role names come from the configuration.
 
 Revision ID: 0037
-Revises: 0034
+Revises: 0036
 Create Date: 2026-12-06 14:30:00.000000
 """
 
@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from alembic import context, op
 
 revision: str = "0037"
-down_revision: str | None = "0034"
+down_revision: str | None = "0036"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
