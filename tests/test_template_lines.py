@@ -55,7 +55,6 @@ NOT_YET_WRAPPED = frozenset(
         "tenants/_province_parts.html",
         "tenants/_years.html",
         "tenants/archived_year.html",
-        "tenants/home.html",
         "tenants/layout.html",
         "tenants/no_criteria.html",
     }
