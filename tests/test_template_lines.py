@@ -42,7 +42,6 @@ NOT_YET_WRAPPED = frozenset(
         "remedies/reports.html",
         "review/_answers.html",
         "review/_appraised.html",
-        "review/_review.html",
         "review/board_requests.html",
         "review/criterion_requests.html",
         "review/department.html",
