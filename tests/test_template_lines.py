@@ -44,7 +44,6 @@ NOT_YET_WRAPPED = frozenset(
         "review/_appraised.html",
         "review/board_requests.html",
         "review/criterion_requests.html",
-        "review/department.html",
         "review/list.html",
         "review/requests.html",
         "submissions/package_index.html",
