@@ -11,8 +11,6 @@ NOT_YET_WRAPPED = frozenset(
         "_charts.html",
         "admin/audit.html",
         "admin/criteria_sets.html",
-        "admin/external_scores.html",
-        "admin/members.html",
         "admin/province.html",
         "admin/tokens.html",
         "assessments/_not_applicable.html",
