@@ -23,7 +23,6 @@ NOT_YET_WRAPPED = frozenset(
         "emails/reminders.txt",
         "evidence/_criterion_include.html",
         "evidence/_task_include.html",
-        "evidence/panel.html",
         "index.html",
         "remedies/_board.html",
         "remedies/_card.html",
