@@ -38,7 +38,6 @@ NOT_YET_WRAPPED = frozenset(
         "review/list.html",
         "review/requests.html",
         "submissions/package_index.html",
-        "submissions/status.html",
         "submissions/verify.html",
         "tenants/_archive.html",
         "tenants/_province_parts.html",
