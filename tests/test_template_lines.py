@@ -9,10 +9,6 @@ LIMIT = 120
 NOT_YET_WRAPPED = frozenset(
     {
         "_charts.html",
-        "admin/audit.html",
-        "admin/criteria_sets.html",
-        "admin/province.html",
-        "admin/tokens.html",
         "assessments/_not_applicable.html",
         "assessments/area.html",
         "assessments/row_response.html",
