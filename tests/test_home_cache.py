@@ -20,8 +20,8 @@ from sqlalchemy.pool import NullPool
 from backend.auth import sessions
 from backend.auth.principal import Principal
 from backend.auth.sessions import HOME_VERSIONS, HomeVersions
-from backend.db.models import Role
 from backend.db.engine import driver_connection
+from backend.db.models import Role
 from backend.domain.assessments.history import import_histories, load_histories
 from backend.domain.tenants import home_cache
 from backend.settings import PROJECT_ROOT
@@ -43,7 +43,6 @@ from tests.support import (
     SEED_001,
     freeze,
     get_counting_round_trips,
-    get_counting_statements,
     make_settings,
     session_cookie_for,
     sign_in,
