@@ -241,6 +241,20 @@ async def _appraise(db: AsyncSession, snv: TenantContext, dept: Tenant, year: in
         await db.flush()
 
 
+def _approved_plan(tenant: Tenant, year: int, published: date, leader: uuid.UUID | None) -> RemedyPlan:
+    """The plan after `year`'s results published on `published`, approved ten days later."""
+    return RemedyPlan(
+        id=uuid.uuid4(),
+        tenant_id=tenant.id,
+        year=year,
+        result_date=published,
+        status="approved",
+        approved_at=_moment(published + timedelta(days=10)),
+        approved_by=leader,
+        version=1,
+    )
+
+
 async def _board(
     db: AsyncSession, ctx: TenantContext, year: int, published: date, leader: uuid.UUID | None, today: date
 ) -> int:
@@ -269,18 +283,7 @@ async def _board(
             lead_unit_id=units[share % len(units)].id if units else None,  # the set names no lead unit: one of them
         )
         await tasks.create_task(db, ctx, year, values, options, column)
-    db.add(
-        RemedyPlan(
-            id=uuid.uuid4(),
-            tenant_id=ctx.tenant.id,
-            year=year,
-            result_date=published,
-            status="approved",
-            approved_at=_moment(published + timedelta(days=10)),
-            approved_by=leader,
-            version=1,
-        )
-    )
+    db.add(_approved_plan(ctx.tenant, year, published, leader))
     await db.flush()
     return len(proposals)
 
@@ -478,18 +481,7 @@ async def _archive_board(db: AsyncSession) -> str | None:
         task.created_at = created
         task.updated_at = _moment(item.due - timedelta(days=3), 15) if item.done else created
         assert task.updated_at.date() < archive.archived_on
-    db.add(
-        RemedyPlan(
-            id=uuid.uuid4(),
-            tenant_id=archive.id,
-            year=ARCHIVE_YEAR,
-            result_date=published,
-            status="approved",
-            approved_at=_moment(published + timedelta(days=10)),
-            approved_by=actor,
-            version=1,
-        )
-    )
+    db.add(_approved_plan(archive, ARCHIVE_YEAR, published, actor))
     await db.flush()
     still_open = sum(1 for item in ARCHIVE_PLAN if not item.done)
     return (
