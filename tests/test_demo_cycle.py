@@ -23,6 +23,7 @@ from backend.settings import PROJECT_ROOT, Settings
 from tests.factories import FOCAL, SNGV
 from tests.fixtures.submissions import _empty_queue  # noqa: F401 - the fixture: the demo's submissions queue builds
 from tests.html_support import squash
+from tests.lineage_support import HT, HT_ARCHIVE, HT_ARCHIVE_ADMIN, HT_FOCAL_POINT, csrf_of, tenant_rows
 from tests.support import freeze, sign_in
 
 pytestmark = pytest.mark.usefixtures("demo_tenants", "criteria")
@@ -32,6 +33,7 @@ HCM_SNV = "/t/ho-chi-minh/so-noi-vu"
 HCM_SNNMT = "/t/ho-chi-minh/so-nong-nghiep-moi-truong"
 HCM_PROVINCE_ADMIN = "hieu.tm@snv.hcm.example.vn"
 HCM_FOCAL = "ngoc.ptb@snnmt.hcm.example.vn"
+HT_SUCCESSOR = f"{HT}/so-nong-nghiep-moi-truong"
 
 
 async def _seed(owner_engine: AsyncEngine, settings: Settings) -> list[str]:
@@ -146,3 +148,47 @@ async def test_ho_chi_minh_has_its_own_criteria_a_published_2025_and_2026_under_
     board = await client.get(f"{HCM_SNNMT}/ke-hoach/", follow_redirects=True)
     assert board.url.path == f"{HCM_SNNMT}/ke-hoach/2025"
     assert "Khắc phục tiêu chí" in board.text
+
+
+async def test_ha_tinh_s_archive_has_its_2024_plan_open_and_not_carried_over_for_its_successor_to_carry(
+    owner_engine: AsyncEngine, settings: Settings, client: AsyncTestClient[Litestar], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make run`'s Hà Tĩnh on the 2025 map: its Sở TN&MT (an archive since 01/03/2025) has the remedy plan of its
+    2024 appraisal as the merge left it, its open tasks not carried over; the successor's focal point sees the
+    carry-over action on her home and may carry them. A second run adds nothing."""
+    root = PROJECT_ROOT / "tenants"
+    provinces = load_directory(root)
+    await sync_tenants(owner_engine, provinces, demo_people=True, lineage=load_lineage(root, provinces))
+    report = await _seed(owner_engine, settings)
+    assert any(line.startswith("ha-tinh/so-tai-nguyen-moi-truong: kế hoạch khắc phục năm 2024") for line in report)
+    board = (
+        "SELECT t.title, c.is_done, t.created_at, t.updated_at FROM tasks t JOIN board_columns c ON c.id = t.column_id"
+    )
+    tasks = await tenant_rows(owner_engine, HT_ARCHIVE, f"{board} WHERE t.year = 2024 ORDER BY t.number")
+    assert len(tasks) == 8
+    assert [done for _, done, _, _ in tasks].count(False) == 5
+    assert all(row.created_at.date() < date(2025, 3, 1) and row.updated_at.date() < date(2025, 3, 1) for row in tasks)
+    assert await tenant_rows(owner_engine, HT_ARCHIVE, "SELECT status FROM remedy_plans WHERE year = 2024") == [
+        ("approved",)
+    ]
+    assert not any(line.startswith("ha-tinh/so-tai-nguyen-moi-truong") for line in await _seed(owner_engine, settings))
+    assert len(await tenant_rows(owner_engine, HT_ARCHIVE, f"{board} WHERE t.year = 2024")) == 8
+
+    freeze(monkeypatch, TODAY)
+    await sign_in(client, HT_ARCHIVE_ADMIN)
+    archive = squash((await client.get(f"{HT_ARCHIVE}/ke-hoach/2024")).text)
+    assert "5 nhiệm vụ chưa hoàn thành chưa được chuyển sang đơn vị kế tiếp." in archive
+    assert "Cập nhật thường xuyên chuyên mục Cải cách hành chính" in archive
+
+    client.cookies.clear()
+    await sign_in(client, HT_FOCAL_POINT)  # Trần Thị Hoài Thương
+    home = squash((await client.get(f"{HT_SUCCESSOR}/")).text)
+    assert "Sở Tài nguyên và Môi trường: 5 nhiệm vụ chưa hoàn thành" in home
+    assert "Chuyển 5 nhiệm vụ chưa hoàn thành sang Kế hoạch khắc phục</button>" in home
+    carried = await client.post(
+        f"{HT_SUCCESSOR}/don-vi-tien-than/chuyen-nhiem-vu",
+        data={"_csrf_token": await csrf_of(client, f"{HT_SUCCESSOR}/")},
+    )
+    assert carried.status_code == 200, carried.text[:300]
+    successor = squash((await client.get(f"{HT_SUCCESSOR}/ke-hoach/2024")).text)
+    assert successor.count("Chuyển từ Sở Tài nguyên và Môi trường KP-") == 5

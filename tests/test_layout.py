@@ -245,6 +245,7 @@ TRUSTED_BINDERS = {
     ("backend.domain.tenants.deps", "provide_unbound_tenant_context"): "the same, for a board move",
     ("backend.domain.assessments.history", "import_histories"): "`parboard history import`, as the owner",
     ("backend.domain.demo_cycle", "_person"): "the demo's seed, as the owner",
+    ("backend.domain.demo_cycle", "_archive_board"): "the demo's seed, as the owner",
     ("backend.domain.demo_cycle", "seed_demo_cycle"): "the demo's seed, as the owner",
     ("backend.domain.submissions.services", "build_package"): "the package job, as the jobs' role",
     ("backend.domain.submissions.services", "_reporting"): "the package job, as the jobs' role",

@@ -12,6 +12,10 @@ history's) reuse the province's latest set, imported under a file name that says
 Runs once per department (a department with the published year's assessment is left as it is), through the
 services the pages use: the importer, submission and package build, the review's decisions, finalising and
 ranking, the board's task generator.
+
+Hà Tĩnh's Sở Tài nguyên và Môi trường, an archive since its merge of 01/03/2025 (tenants/lineage.yaml), gets the
+remedy plan of its 2024 appraisal as it stood at the merge (`ARCHIVE_PLAN`): a few tasks done, the rest open and
+not carried over, so that its successor's focal point finds the carry-over action on her home.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -42,8 +46,10 @@ from backend.db.models import (
     RemedyPlan,
     Role,
     Submission,
+    Task,
     Tenant,
     TenantKind,
+    Unit,
 )
 from backend.db.rls import bind_tenant
 from backend.domain.assessments import services as assessments
@@ -235,6 +241,20 @@ async def _appraise(db: AsyncSession, snv: TenantContext, dept: Tenant, year: in
         await db.flush()
 
 
+def _approved_plan(tenant: Tenant, year: int, published: date, leader: uuid.UUID | None) -> RemedyPlan:
+    """The plan after `year`'s results published on `published`, approved ten days later."""
+    return RemedyPlan(
+        id=uuid.uuid4(),
+        tenant_id=tenant.id,
+        year=year,
+        result_date=published,
+        status="approved",
+        approved_at=_moment(published + timedelta(days=10)),
+        approved_by=leader,
+        version=1,
+    )
+
+
 async def _board(
     db: AsyncSession, ctx: TenantContext, year: int, published: date, leader: uuid.UUID | None, today: date
 ) -> int:
@@ -263,18 +283,7 @@ async def _board(
             lead_unit_id=units[share % len(units)].id if units else None,  # the set names no lead unit: one of them
         )
         await tasks.create_task(db, ctx, year, values, options, column)
-    db.add(
-        RemedyPlan(
-            id=uuid.uuid4(),
-            tenant_id=ctx.tenant.id,
-            year=year,
-            result_date=published,
-            status="approved",
-            approved_at=_moment(published + timedelta(days=10)),
-            approved_by=leader,
-            version=1,
-        )
-    )
+    db.add(_approved_plan(ctx.tenant, year, published, leader))
     await db.flush()
     return len(proposals)
 
@@ -304,6 +313,181 @@ async def _reports(db: AsyncSession, ctx: TenantContext, year: int, actor: uuid.
             )
         )
     await db.flush()
+
+
+@dataclass(frozen=True)
+class ArchiveTask:
+    """A task of the archive's plan: its area and criterion (None: the area as a whole) of the year's set, points
+    lost of the criterion's maximum, texts, lead unit (a code of tenants/<province>/province.yaml), deadline, done."""
+
+    area: str
+    criterion: str | None
+    lost: str | None
+    title: str
+    deficiency: str
+    output: str
+    unit: str
+    due: date
+    done: bool
+
+
+ARCHIVE_TENANT = ("ha-tinh", "so-tai-nguyen-moi-truong")
+ARCHIVE_YEAR = 2024  # the appraisal the plan remedies; carried out in 2025 until the merge of 01/03/2025
+ARCHIVE_PLAN = (
+    ArchiveTask(
+        "1",
+        "1.2",
+        "1",
+        "Rà soát, hoàn thành các nhiệm vụ còn chậm của Kế hoạch cải cách hành chính năm 2024",
+        "Còn 02 nhiệm vụ của Kế hoạch CCHC năm 2024 hoàn thành chậm so với thời hạn.",
+        "Báo cáo kết quả thực hiện Kế hoạch CCHC năm 2024 của Sở",
+        "van-phong",
+        date(2025, 1, 24),
+        True,
+    ),
+    ArchiveTask(
+        "1",
+        "1.5",
+        "0.5",
+        "Ban hành kế hoạch khắc phục tồn tại, hạn chế theo kết quả Chỉ số CCHC năm 2024",
+        "Kế hoạch khắc phục tồn tại, hạn chế sau khi có kết quả Chỉ số CCHC năm 2023 ban hành chậm.",
+        "Kế hoạch khắc phục được Giám đốc Sở phê duyệt, gửi Sở Nội vụ",
+        "van-phong",
+        date(2025, 2, 14),
+        True,
+    ),
+    ArchiveTask(
+        "2",
+        "2.6.1",
+        "0.5",
+        "Ban hành Kế hoạch theo dõi thi hành pháp luật năm 2025 trong lĩnh vực tài nguyên và môi trường",
+        "Kế hoạch theo dõi thi hành pháp luật năm 2024 ban hành chậm so với thời hạn của tỉnh.",
+        "Kế hoạch theo dõi thi hành pháp luật năm 2025",
+        "thanh-tra",
+        date(2025, 2, 28),
+        True,
+    ),
+    ArchiveTask(
+        "3",
+        None,
+        None,
+        "Công khai đầy đủ, đúng hạn thủ tục hành chính lĩnh vực đất đai, môi trường trên Cổng Dịch vụ công tỉnh",
+        "Một số thủ tục hành chính lĩnh vực đất đai được công khai chậm sau khi có quyết định công bố.",
+        "100% thủ tục hành chính của Sở được công khai đúng hạn",
+        "phong-quan-ly-dat-dai",
+        date(2025, 6, 30),
+        False,
+    ),
+    ArchiveTask(
+        "5",
+        "5.10",
+        "0.5",
+        "Cập nhật, số hoá hồ sơ cán bộ, công chức, viên chức vào Cơ sở dữ liệu cán bộ, công chức của tỉnh",
+        "Hồ sơ của một số công chức, viên chức chưa được cập nhật đầy đủ trên cơ sở dữ liệu.",
+        "Hồ sơ cán bộ, công chức, viên chức được cập nhật đầy đủ trên phần mềm quản lý",
+        "van-phong",
+        date(2025, 6, 30),
+        False,
+    ),
+    ArchiveTask(
+        "7",
+        "7.1.5",
+        "0.5",
+        "Cập nhật thường xuyên chuyên mục Cải cách hành chính trên Trang thông tin điện tử của Sở",
+        "Chuyên mục cải cách hành chính trên Trang thông tin điện tử của Sở cập nhật chưa thường xuyên.",
+        "Ít nhất 02 tin, bài về cải cách hành chính mỗi tháng",
+        "van-phong",
+        date(2025, 9, 30),
+        False,
+    ),
+    ArchiveTask(
+        "7",
+        "7.1.8",
+        "0.25",
+        "Nâng tỷ lệ hồ sơ thủ tục hành chính lĩnh vực đất đai tiếp nhận và giải quyết trực tuyến toàn trình",
+        "Tỷ lệ hồ sơ thủ tục hành chính giải quyết trực tuyến toàn trình chưa đạt chỉ tiêu tỉnh giao.",
+        "Tỷ lệ hồ sơ trực tuyến toàn trình đạt chỉ tiêu tỉnh giao năm 2025",
+        "van-phong-dang-ky-dat-dai",
+        date(2025, 9, 30),
+        False,
+    ),
+    ArchiveTask(
+        "8",
+        None,
+        None,
+        "Khảo sát ý kiến người dân, tổ chức về giải quyết thủ tục hành chính tại Bộ phận Một cửa của Sở",
+        "Mức độ hài lòng của người dân, tổ chức về giải quyết thủ tục hành chính lĩnh vực đất đai chưa cao.",
+        "Báo cáo kết quả khảo sát và giải pháp nâng cao mức độ hài lòng",
+        "van-phong-dang-ky-dat-dai",
+        date(2025, 10, 31),
+        False,
+    ),
+)
+
+
+async def _archive_board(db: AsyncSession) -> str | None:
+    """The archive's plan of `ARCHIVE_YEAR` (`ARCHIVE_PLAN`) as it stood at the merge: tasks created after the
+    year's results were published, those due before the merge done, the rest open, none carried over. Once: an
+    archive with a task of the year is left as it is."""
+    province_code, tenant_code = ARCHIVE_TENANT
+    found = (
+        await db.execute(
+            select(Tenant, Province)
+            .join(Province, Province.id == Tenant.province_id)
+            .where(Province.code == province_code, Tenant.code == tenant_code, Tenant.archived_on.is_not(None))
+        )
+    ).one_or_none()
+    if found is None:
+        return None  # not reorganised in this configuration
+    archive, province = found
+    actor = await _person(db, archive, Role.FOCAL_POINT, Role.TENANT_ADMIN)
+    await bind_tenant(db, archive.id, actor)
+    if await db.scalar(select(Task.id).where(Task.year == ARCHIVE_YEAR).limit(1)) is not None:
+        return None
+    loaded = await assessments.load(db, province, ARCHIVE_YEAR)
+    if loaded is None:
+        return None
+    calendar = year_calendar(province.settings, ARCHIVE_YEAR)
+    published = calendar.round_2.end if calendar else date(ARCHIVE_YEAR, 12, 19)
+    assert archive.archived_on is not None
+    ctx = _context(archive, province, actor, Role.FOCAL_POINT)
+    options = await tasks.choices(db, loaded.sheet)
+    done = next(c for c in options.columns if c.is_done)
+    open_columns = [c for c in options.columns if not c.is_done and not c.needs_confirmation]
+    units = {u.code: u.id for u in await db.scalars(select(Unit))}
+    created = _moment(published + timedelta(days=5))
+    for number, item in enumerate(ARCHIVE_PLAN):
+        points_max = options.criteria[item.criterion][2] if item.criterion else None
+        values = {
+            "kind": "fix",
+            "area_code": item.area,
+            "criterion_code": item.criterion,
+            "title": item.title,
+            "deficiency": item.deficiency,
+            "expected_output": item.output,
+            "notes": DEMO_NOTE,
+            "points_lost": Decimal(item.lost) if item.lost else None,
+            "points_max": points_max,
+            "deadline_text": f"{item.due:%d/%m/%Y}",
+            "due_date": item.due,
+            "lead_unit_id": units.get(item.unit),
+            "labels": ["thẩm định"],
+            "coordinating": [],
+            "monitoring_unit_id": None,
+            "assignees": [],
+        }
+        column = done if item.done else open_columns[number % len(open_columns)]
+        task = await tasks.create_task(db, ctx, ARCHIVE_YEAR, values, options, column)
+        task.created_at = created
+        task.updated_at = _moment(item.due - timedelta(days=3), 15) if item.done else created
+        assert task.updated_at.date() < archive.archived_on
+    db.add(_approved_plan(archive, ARCHIVE_YEAR, published, actor))
+    await db.flush()
+    still_open = sum(1 for item in ARCHIVE_PLAN if not item.done)
+    return (
+        f"{province_code}/{tenant_code}: kế hoạch khắc phục năm {ARCHIVE_YEAR} đến ngày hợp nhất, "
+        f"{len(ARCHIVE_PLAN)} nhiệm vụ ({still_open} chưa hoàn thành, chưa chuyển) {DEMO_NOTE}"
+    )
 
 
 async def seed_demo_cycle(
@@ -378,7 +562,9 @@ async def seed_demo_cycle(
                     f"{province.code}/{dept.code}: {published_year} đã công bố, {count} nhiệm vụ khắc phục, "
                     f"{current} đang tự đánh giá {DEMO_NOTE}"
                 )
-    return report
+    async with sessions() as db, db.begin():
+        line = await _archive_board(db)
+    return [*report, line] if line else report
 
 
 def seed_demo(settings: Settings) -> list[str]:
