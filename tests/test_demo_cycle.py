@@ -190,5 +190,8 @@ async def test_ha_tinh_s_archive_has_its_2024_plan_open_and_not_carried_over_for
         data={"_csrf_token": await csrf_of(client, f"{HT_SUCCESSOR}/")},
     )
     assert carried.status_code == 200, carried.text[:300]
+    notice = squash(carried.text)
+    assert "Đã chuyển sang Kế hoạch khắc phục: 5 nhiệm vụ của Sở Tài nguyên và Môi trường (Tỉnh Hà Tĩnh)." in notice
+    assert "Sở Nông nghiệp và Phát triển nông thôn (Tỉnh Hà Tĩnh)" not in notice  # no open task of its own
     successor = squash((await client.get(f"{HT_SUCCESSOR}/ke-hoach/2024")).text)
     assert successor.count("Chuyển từ Sở Tài nguyên và Môi trường KP-") == 5

@@ -173,11 +173,15 @@ class TenantController(Controller):
             problem(request, "Đơn vị không có đơn vị tiền thân: không có nhiệm vụ nào để chuyển.")
             return Redirect(f"{tenant.base_path}/")
         copied = await carry_over(db_session, tenant, earlier)
-        if not copied:
-            notice(request, "Các nhiệm vụ của đơn vị tiền thân đã được chuyển trước đó; không có gì thay đổi.")
-        else:
-            done = "; ".join(f"{n} nhiệm vụ của {name}" for name, n in copied.items())
+        # a predecessor with no open task is named in neither sentence: "0 nhiệm vụ" says nothing to a person
+        moved = {name: n for name, n in copied.items() if n}
+        if moved:
+            done = "; ".join(f"{n} nhiệm vụ của {name}" for name, n in moved.items())
             notice(request, f"Đã chuyển sang Kế hoạch khắc phục: {done}.")
+        elif copied:
+            notice(request, "Đơn vị tiền thân không có nhiệm vụ nào chưa hoàn thành để chuyển.")
+        else:
+            notice(request, "Các nhiệm vụ của đơn vị tiền thân đã được chuyển trước đó; không có gì thay đổi.")
         return Redirect(f"{tenant.base_path}/#predecessors")
 
     @get("/bieu-do/{name:str}", name="tenant:chart", opt={"access": Permission.TENANT_VIEW})
