@@ -28,9 +28,11 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
     func,
+    select,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
 
 from backend.db.base import Base, TenantScoped, Timestamps, UUIDPrimaryKey
 
@@ -101,6 +103,11 @@ class Task(UUIDPrimaryKey, TenantScoped, Timestamps, Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     search_text: Mapped[str] = mapped_column(Text, default="")  # lower-cased, without diacritics
     created_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, ForeignKey("users.id", ondelete="SET NULL"))
+
+
+def task_is_open() -> ColumnElement[bool]:
+    """A task not in a done column yet: what is still to do, carried over, reported as open or counted overdue."""
+    return Task.column_id.not_in(select(BoardColumn.id).where(BoardColumn.is_done))
 
 
 class TaskUnit(TenantScoped, Base):

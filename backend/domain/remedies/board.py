@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from backend.auth.permissions import Permission
 from backend.db.models import BoardColumn, EvidenceFile, Task, TaskAssignee, TaskUnit, Unit, User
+from backend.db.models.remedies import task_is_open
 from backend.domain.evidence.services import evidence_counts
 from backend.domain.remedies.carried import CarriedTo, Origin, origins
 from backend.domain.remedies.visibility import own_units, sees_all, visible_condition
@@ -209,8 +210,7 @@ def filtered(statement: Any, filters: Filters, today: date) -> Any:
             Task.column_id.in_(select(BoardColumn.id).where(BoardColumn.code == filters.column))
         )
     if filters.overdue:
-        done = select(BoardColumn.id).where(BoardColumn.is_done)
-        statement = statement.where(Task.due_date < today, Task.column_id.not_in(done))
+        statement = statement.where(Task.due_date < today, task_is_open())
     if filters.label:
         statement = statement.where(Task.labels.contains([filters.label]))
     if filters.query:

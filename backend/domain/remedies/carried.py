@@ -13,7 +13,8 @@ from typing import Any, NamedTuple
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from backend.db.models import BoardColumn, CarriedTask, Province, Task, Tenant, User
+from backend.db.models import CarriedTask, Province, Task, Tenant, User
+from backend.db.models.remedies import task_is_open
 from backend.domain.remedies.visibility import opens_every_task
 from backend.domain.tenants.deps import TenantContext
 
@@ -145,11 +146,7 @@ async def archive_carried(db: AsyncSession, ctx: TenantContext, year: int) -> Ar
         CarryOver(sides[0].name_from(ctx), f"/t/{sides[0].province_code}/{sides[0].tenant_code}", len(sides), at, by)
         for (_, at, by), sides in grouped.items()
     ]
-    open_ids = await db.scalars(
-        select(Task.id).where(
-            Task.year == year, Task.column_id.not_in(select(BoardColumn.id).where(BoardColumn.is_done))
-        )
-    )
+    open_ids = await db.scalars(select(Task.id).where(Task.year == year, task_is_open()))
     return ArchiveCarried(tasks, carry_overs, sum(1 for task_id in open_ids if task_id not in tasks))
 
 

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from backend.auth.permissions import Permission
 from backend.clock import vietnam_today
 from backend.db.models import AuditEntry, BoardColumn, Task, Unit
+from backend.db.models.remedies import task_is_open
 from backend.db.models.reports import ProgressReport
 from backend.domain.assessments import services as assessments
 from backend.domain.remedies import visibility
@@ -67,7 +68,7 @@ async def board_task_count(db: AsyncSession, year: int, *, open_only: bool = Fal
     """How many tasks the board of `year` (the plan after that year's results) has; `open_only`: not done yet."""
     query = select(func.count()).select_from(Task).where(Task.year == year)
     if open_only:
-        query = query.where(Task.column_id.not_in(select(BoardColumn.id).where(BoardColumn.is_done)))
+        query = query.where(task_is_open())
     return int(await db.scalar(query) or 0)
 
 
